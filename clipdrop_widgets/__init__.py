@@ -1,0 +1,130 @@
+"""clipdrop-widgets: Jupyter widgets for the ClipDrop image APIs, with an offline local engine.
+
+>>> from clipdrop_widgets import Client
+>>> client = Client()            # no key: the local engine, offline previews
+>>> result = client.text_to_image("a red fox in the snow")
+
+Names load lazily (PEP 562), so ``import clipdrop_widgets`` stays fast: the widgets,
+OpenCV and matplotlib are imported only when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    # API layer
+    "Client",
+    "Result",
+    "ENDPOINTS",
+    # errors
+    "ClipdropError",
+    "InputError",
+    "BudgetExceededError",
+    "InvalidResponseError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIStatusError",
+    "BadRequestError",
+    "MissingAPIKeyError",
+    "OutOfCreditsError",
+    "InvalidAPIKeyError",
+    "NotAcceptableError",
+    "RateLimitError",
+    "ServerError",
+    # local engine
+    "LocalEngine",
+    "serve",
+    # widgets and apps
+    "SketchPad",
+    "MaskPainter",
+    "PromptBox",
+    "CompareSlider",
+    "HistoryStrip",
+    "TextToImageApp",
+    "SketchToImageApp",
+    "CleanupApp",
+    "TextInpaintingApp",
+    "ReplaceBackgroundApp",
+    "Studio",
+    # prompt exploration
+    "Sweep",
+    "PromptExplorer",
+]
+
+_LAZY: dict[str, str] = {
+    "Client": ".client",
+    "Result": ".result",
+    "ENDPOINTS": ".endpoints",
+    "LocalEngine": ".engine",
+    "serve": ".engine",
+    "SketchPad": ".widgets",
+    "MaskPainter": ".widgets",
+    "PromptBox": ".widgets",
+    "CompareSlider": ".widgets",
+    "HistoryStrip": ".widgets",
+    "TextToImageApp": ".apps",
+    "SketchToImageApp": ".apps",
+    "CleanupApp": ".apps",
+    "TextInpaintingApp": ".apps",
+    "ReplaceBackgroundApp": ".apps",
+    "Studio": ".apps",
+    "Sweep": ".sweep",
+    "PromptExplorer": ".explorer",
+}
+_LAZY.update(
+    (name, ".errors")
+    for name in __all__
+    if name.endswith("Error")
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clipdrop_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .apps import (
+        CleanupApp,
+        ReplaceBackgroundApp,
+        SketchToImageApp,
+        Studio,
+        TextInpaintingApp,
+        TextToImageApp,
+    )
+    from .client import Client
+    from .endpoints import ENDPOINTS
+    from .engine import LocalEngine, serve
+    from .errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        BadRequestError,
+        BudgetExceededError,
+        ClipdropError,
+        InputError,
+        InvalidAPIKeyError,
+        InvalidResponseError,
+        MissingAPIKeyError,
+        NotAcceptableError,
+        OutOfCreditsError,
+        RateLimitError,
+        ServerError,
+    )
+    from .explorer import PromptExplorer
+    from .result import Result
+    from .sweep import Sweep
+    from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad

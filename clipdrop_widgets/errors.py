@@ -1,0 +1,173 @@
+"""One exception per failure kind, all under :class:`ClipdropError`.
+
+The tree follows the official OpenAI and Anthropic clients: connection failures, status
+failures (one subclass per status, chosen in :func:`make_status_error`), and our own
+client-side refusals (bad input, budget). No message ever contains the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+__all__ = [
+    "ClipdropError",
+    "InputError",
+    "BudgetExceededError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIStatusError",
+    "BadRequestError",
+    "MissingAPIKeyError",
+    "OutOfCreditsError",
+    "InvalidAPIKeyError",
+    "NotAcceptableError",
+    "RateLimitError",
+    "ServerError",
+    "InvalidResponseError",
+    "make_status_error",
+]
+
+
+class ClipdropError(Exception):
+    """Base class of every error this package raises."""
+
+
+class InputError(ClipdropError, ValueError):
+    """An input breaks a documented rule; raised before any request is sent.
+
+    ``field`` names the form field (``mask_file``), ``rule`` says the rule in words.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
+        super().__init__(message)
+        self.field = field
+        self.rule = rule
+
+
+class BudgetExceededError(ClipdropError):
+    """The call would spend past the client's ``budget``; nothing was sent."""
+
+    def __init__(self, message: str, *, budget: float, spent: float, cost: float):
+        super().__init__(message)
+        self.budget = budget
+        self.spent = spent
+        self.cost = cost
+
+
+class InvalidResponseError(ClipdropError):
+    """The server answered 200 but the body is not the image it claims to be."""
+
+    def __init__(self, message: str, *, response: requests.Response | None = None):
+        super().__init__(message)
+        self.response = response
+
+
+class APIConnectionError(ClipdropError):
+    """The server could not be reached, or the connection broke before a full answer."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer within the timeout."""
+
+
+class APIStatusError(ClipdropError):
+    """The server answered with an error status.
+
+    ``status_code`` is the HTTP status, ``message`` the JSON body's ``error`` field (or the
+    body's text when it is not JSON), ``response`` the :class:`requests.Response`.
+    """
+
+    #: What the user can do about it, in plain words (shown by the apps).
+    advice: str = ""
+
+    def __init__(self, message: str, *, response: requests.Response, status_code: int):
+        super().__init__(f"{status_code}: {message}" if message else str(status_code))
+        self.message = message
+        self.response = response
+        self.status_code = status_code
+
+    @property
+    def body(self) -> Any:
+        try:
+            return self.response.json()
+        except ValueError:
+            return self.response.text
+
+
+class BadRequestError(APIStatusError):
+    """400: the request is malformed or an input is invalid."""
+
+    advice = "An input was refused: check the image format, size and prompt."
+
+
+class MissingAPIKeyError(APIStatusError):
+    """401: no API key was sent."""
+
+    advice = "Set CLIPDROP_API_KEY, or pass api_key= to Client."
+
+
+class OutOfCreditsError(APIStatusError):
+    """402: the account has no credits left."""
+
+    advice = "No credits are left on this key."
+
+
+class InvalidAPIKeyError(APIStatusError):
+    """403: the API key is invalid or revoked."""
+
+    advice = "The API key was refused: check it, or make a new one."
+
+
+class NotAcceptableError(APIStatusError):
+    """406: the ``Accept`` header asks for a format the endpoint cannot give."""
+
+    advice = "Ask for another output format."
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; retried automatically before it reaches you."""
+
+    advice = "Too many requests: wait a little, or lower requests_per_minute."
+
+
+class ServerError(APIStatusError):
+    """5xx: a fault on the server's side; retried automatically before it reaches you."""
+
+    advice = "The server failed: try again later."
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: MissingAPIKeyError,
+    402: OutOfCreditsError,
+    403: InvalidAPIKeyError,
+    406: NotAcceptableError,
+    429: RateLimitError,
+}
+
+
+def error_message(response: requests.Response) -> str:
+    """The ``error`` field of a JSON error body, else the body's text (trimmed)."""
+    text = ""
+    try:
+        text = response.content.decode("utf-8", "replace")
+        body = json.loads(text)
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            return body["error"]
+    except (ValueError, RuntimeError):
+        pass
+    text = text.strip()
+    return text[:500] + ("..." if len(text) > 500 else "")
+
+
+def make_status_error(response: requests.Response) -> APIStatusError:
+    """The exception for an error response: one class per status, :class:`ServerError` for 5xx."""
+    status = response.status_code
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else APIStatusError
+    return cls(error_message(response), response=response, status_code=status)
