@@ -11,7 +11,7 @@ the stricter reading), megapixels as 10**6 pixels, rates in requests per minute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = [
     "ENDPOINTS",
@@ -86,7 +86,7 @@ class FileField:
     doc: str = ""
 
 
-Field = Union[TextField, FileField]
+Field = TextField | FileField
 
 
 @dataclass(frozen=True)

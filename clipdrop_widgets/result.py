@@ -45,6 +45,7 @@ class Result:
         from_cache: ``True`` when nothing was sent because the cache had the answer.
         source: ``"local engine"`` for offline previews, else ``"service"``.
         created: wall-clock time (seconds since the epoch) the result arrived.
+        notices: what the client changed for you before sending (an inverted sketch...).
     """
 
     data: bytes
@@ -57,6 +58,7 @@ class Result:
     from_cache: bool = False
     source: str = "service"
     created: float = field(default_factory=time.time)
+    notices: tuple[str, ...] = ()
     _image: Image.Image | None = field(default=None, repr=False)
 
     @property
