@@ -1,0 +1,166 @@
+"""Replace background: keep a photo's subject, paint a new scene behind it.
+
+The subject comes from the image's alpha channel when it has an informative one (a cut-out
+PNG), else from GrabCut run on a copy at most :data:`WORK_SIDE` pixels long, seeded with a
+centred ellipse as "probably subject" and the top and upper side edges as "background" (the
+bottom edge is left open: subjects often stand on it). The small mask is scaled up, its edge
+sharpened and feathered. The scene is the prompt's (see
+:func:`~clipdrop_widgets.engine.generate.render_scene`); an empty prompt paints one in the
+photo's own background colours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image
+
+from .generate import render_scene
+from .palette import RGB, Scene, describe, palette_from_colours
+
+__all__ = ["WORK_SIDE", "SCENE_SIDE", "foreground", "replace_background"]
+
+#: Longest side (pixels) of the copy GrabCut runs on.
+WORK_SIDE = 256
+#: Longest side (pixels) the scene is painted at before being scaled to the photo's size.
+SCENE_SIDE = 1024
+#: The fixed seed of OpenCV's per-thread generator, which GrabCut's k-means start draws from.
+_CV_SEED = 0x5EED
+
+
+def _informative_alpha(image: Image.Image) -> np.ndarray | None:
+    """The alpha channel in 0..1 when between 1% and 99% of the pixels are see-through."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return None
+    alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    clear = float((alpha < 128).mean())
+    return alpha.astype(np.float32) / 255 if 0.01 <= clear <= 0.99 else None
+
+
+def _ellipse(h: int, w: int, *, soft: float = 0.08) -> np.ndarray:
+    """A centred ellipse, 0.66 of the width by 0.84 of the height, edge ``soft`` wide."""
+    u = (np.arange(w, dtype=np.float32)[None, :] + 0.5) / w - 0.5
+    v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h - 0.54
+    r = np.sqrt((u / 0.33) ** 2 + (v / 0.42) ** 2)
+    return np.clip((1 - r) / soft, 0, 1)
+
+
+def _seed(h: int, w: int) -> np.ndarray:
+    """GrabCut's starting labels for an ``h`` x ``w`` image."""
+    import cv2
+
+    labels = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
+    inner = _ellipse(h, w, soft=1e-6) > 0.5
+    labels[inner] = cv2.GC_PR_FGD
+    edge = max(1, round(0.03 * min(h, w)))
+    upper = int(0.6 * h)
+    labels[:edge, :] = cv2.GC_BGD
+    labels[:upper, :edge] = cv2.GC_BGD
+    labels[:upper, -edge:] = cv2.GC_BGD
+    return labels
+
+
+def _keep_large(fg: np.ndarray) -> np.ndarray:
+    """``fg`` without the specks: components under a tenth of the largest one's area."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return fg
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.concatenate([[False], areas >= 0.1 * areas.max()])
+    return keep[labels]
+
+
+def _grabcut(small: np.ndarray) -> np.ndarray:
+    """The subject of ``small`` (uint8 RGB) as a bool mask, an ellipse when GrabCut fails."""
+    import cv2
+
+    h, w = small.shape[:2]
+    if min(h, w) < 8:
+        return _ellipse(h, w) > 0.5
+    labels = _seed(h, w)
+    models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
+    cv2.setRNGSeed(_CV_SEED)
+    try:
+        cv2.grabCut(small, labels, None, *models, 4, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return _ellipse(h, w) > 0.5
+    fg = _keep_large((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD))
+    share = float(fg.mean())
+    return fg if 0.02 <= share <= 0.97 else _ellipse(h, w) > 0.5
+
+
+def _small(rgb: np.ndarray, side: int) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+
+
+def foreground(image: Image.Image) -> np.ndarray:
+    """How much each pixel belongs to the subject: float32 (H, W) in 0..1."""
+    import cv2
+
+    alpha = _informative_alpha(image)
+    if alpha is not None:
+        return alpha
+    rgb = np.asarray(image.convert("RGB"))
+    h, w = rgb.shape[:2]
+    small = _small(rgb, WORK_SIDE)
+    fg = _grabcut(small).astype(np.float32)
+    if small.shape[:2] == (h, w):
+        return cv2.GaussianBlur(fg, (0, 0), 0.7)
+    factor = max(h, w) / max(small.shape[:2])
+    matte = cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR)
+    matte = np.clip((matte - 0.3) / 0.4, 0, 1)
+    matte = matte * matte * (3 - 2 * matte)
+    return cv2.GaussianBlur(matte, (0, 0), max(0.7, factor / 4))
+
+
+def _dominant(pixels: np.ndarray, count: int = 5) -> list[RGB]:
+    """Up to ``count`` dominant colours of ``pixels`` (N x 3 uint8), most common first."""
+    strip = Image.fromarray(pixels.reshape(1, -1, 3), "RGB")
+    quantised = strip.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    table = quantised.getpalette() or []
+    used = sorted(quantised.getcolors() or [], reverse=True)
+    return [tuple(table[3 * i: 3 * i + 3]) for _, i in used]  # type: ignore[misc]
+
+
+def _photo_scene(small: np.ndarray, subject: np.ndarray) -> Scene:
+    """A scene for an empty prompt: features chosen by the photo's hash, painted in the
+    dominant colours of its background (all of it when the subject covers nearly everything)."""
+    back = small[~subject] if (~subject).sum() >= 64 else small.reshape(-1, 3)
+    colours = _dominant(back)
+    seed = int.from_bytes(hashlib.sha256(small.tobytes()).digest()[:8], "big")
+    scene = describe("", seed=seed)
+    luma = float(np.mean(back @ np.float32([0.299, 0.587, 0.114])))
+    return replace(scene, palette=palette_from_colours(colours),
+                   time="night" if luma < 60 else "day")
+
+
+def replace_background(image: Image.Image, prompt: str) -> Image.Image:
+    """``image``'s subject over the scene ``prompt`` describes (one made from the photo's
+    colours when the prompt is empty or blank). RGB, the image's size."""
+    import cv2
+
+    matte = foreground(image)
+    rgb = np.asarray(image.convert("RGB"))
+    h, w = rgb.shape[:2]
+    if prompt.strip():
+        scene = describe(prompt)
+    else:
+        small = _small(rgb, WORK_SIDE)
+        subject = cv2.resize(matte, small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0.5
+        scene = _photo_scene(small, subject)
+    scale = min(1.0, SCENE_SIDE / max(h, w))
+    painted = render_scene(scene, (max(1, round(w * scale)), max(1, round(h * scale))))
+    if scale < 1:
+        painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_CUBIC)
+    back = painted * 255
+    out = back + matte[..., None] * (rgb.astype(np.float32) - back)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
