@@ -1,0 +1,234 @@
+"""A sweep's run log: one JSON line per finished item, the images beside it, a manifest.
+
+Layout of a run folder::
+
+    run_dir/
+        sweep.json        the manifest: operation, items, input hashes (written once, atomically)
+        log.jsonl         one JSON object per line, appended and flushed as each item finishes
+        0000_a-red-fox.png    the images, each written atomically *before* its log line
+
+Crash safety: an image is written to a hidden temporary file, synced and renamed, and only
+then is its log line appended (one ``write`` of a whole line, flushed and synced). A kill at
+any moment therefore leaves at worst a torn last line (ignored on read, cut off before the next
+append) or an image without its line (adopted on resume, so the credit is not paid twice).
+
+Without a folder (``run_dir=None``) the same interface keeps everything in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunLog", "RunDirMismatchError", "MANIFEST_NAME", "LOG_NAME", "MANIFEST_KIND"]
+
+MANIFEST_NAME = "sweep.json"
+LOG_NAME = "log.jsonl"
+MANIFEST_KIND = "clipdrop-widgets sweep"
+MANIFEST_VERSION = 1
+#: The manifest keys that say which sweep a folder holds; any difference means another sweep.
+IDENTITY_KEYS = ("operation", "source", "inputs", "items")
+
+
+class RunDirMismatchError(ValueError):
+    """The run folder holds another sweep (a different operation, items or inputs)."""
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either absent or complete."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _describe_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """Say in words how the sweep in a folder differs from the one asked for."""
+    if old.get("operation") != new.get("operation"):
+        return f"its operation is {old.get('operation')!r}, this sweep's is {new['operation']!r}"
+    if old.get("source") != new.get("source"):
+        return (f"it was made on the {old.get('source')}, this client uses the "
+                f"{new['source']}")
+    if old.get("inputs") != new.get("inputs"):
+        return "its fixed inputs (images, mask, sketch or options) differ from this sweep's"
+    old_items, new_items = old.get("items") or [], new["items"]
+    if len(old_items) != len(new_items):
+        return f"it has {len(old_items)} items, this sweep has {len(new_items)}"
+    for i, (a, b) in enumerate(zip(old_items, new_items, strict=True)):
+        if a != b:
+            return f"item {i} differs: {a.get('prompt')!r} there, {b.get('prompt')!r} here"
+    return "its manifest differs"  # pragma: no cover - identity keys cover every field
+
+
+class RunLog:
+    """The records and images of one sweep, in ``run_dir`` or (``None``) in memory.
+
+    Thread-safe: workers call :meth:`append` and :meth:`save_image` concurrently.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str] | None) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._lock = threading.Lock()
+        self._lines: list[dict[str, Any]] = []  # in memory only
+        self._images: dict[str, bytes] = {}  # in memory only
+
+    def __repr__(self) -> str:
+        where = "memory" if self.run_dir is None else str(self.run_dir)
+        return f"RunLog({where})"
+
+    # -- the manifest ----------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The folder's manifest, or ``None`` when there is none (or no folder)."""
+        if self.run_dir is None:
+            return None
+        path = self.run_dir / MANIFEST_NAME
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            manifest = json.loads(text)
+        except ValueError:
+            raise RunDirMismatchError(f"{path} is not a sweep manifest (not JSON)") from None
+        if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
+            raise RunDirMismatchError(f"{path} is not a clipdrop-widgets sweep manifest")
+        if manifest.get("version") != MANIFEST_VERSION:
+            raise RunDirMismatchError(
+                f"{path} has manifest version {manifest.get('version')!r}; this version of "
+                f"clipdrop-widgets reads version {MANIFEST_VERSION}")
+        return manifest
+
+    def check(self, manifest: Mapping[str, Any]) -> None:
+        """Refuse a folder that holds another sweep, or files but no manifest."""
+        if self.run_dir is None:
+            return
+        old = self.read_manifest()
+        if old is None:
+            if (self.run_dir / LOG_NAME).exists():
+                raise RunDirMismatchError(
+                    f"{self.run_dir} has a run log but no {MANIFEST_NAME}; it cannot be "
+                    "matched to this sweep. Use a new run_dir.")
+            return
+        if any(old.get(k) != manifest.get(k) for k in IDENTITY_KEYS):
+            raise RunDirMismatchError(
+                f"{self.run_dir} holds a different sweep: {_describe_difference(old, manifest)}. "
+                "Use a new run_dir for this sweep, or Sweep.open(run_dir) to look at that one.")
+
+    def start(self, manifest: Mapping[str, Any]) -> None:
+        """Before a run: check the folder, write the manifest if new, repair a torn tail."""
+        if self.run_dir is None:
+            return
+        self.check(manifest)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.run_dir / MANIFEST_NAME).exists():
+            data = json.dumps(dict(manifest), indent=1, ensure_ascii=False).encode("utf-8")
+            _write_atomic(self.run_dir / MANIFEST_NAME, data)
+        self._repair()
+
+    def _repair(self) -> None:
+        """Cut a torn last line (a kill mid-write) and remove unfinished temporary images."""
+        assert self.run_dir is not None
+        for tmp in self.run_dir.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        path = self.run_dir / LOG_NAME
+        try:
+            with open(path, "rb+") as f:
+                data = f.read()
+                if data and not data.endswith(b"\n"):
+                    f.truncate(data.rfind(b"\n") + 1)
+        except FileNotFoundError:
+            pass
+
+    # -- records ---------------------------------------------------------------------------
+    def read(self) -> list[dict[str, Any]]:
+        """Every record written, oldest first; a torn last line is ignored.
+
+        Raises :class:`ValueError` naming the line when any other line is not a JSON object.
+        """
+        if self.run_dir is None:
+            with self._lock:
+                return [dict(r) for r in self._lines]
+        path = self.run_dir / LOG_NAME
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")[:-1]  # the last piece is b"" or a torn, unfinished line
+        records = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise ValueError(f"{path} line {number} is not a JSON record; the run log "
+                                 "was changed by hand")
+            records.append(record)
+        return records
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Add one record: one line, written whole, flushed and synced before returning."""
+        line = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            if self.run_dir is None:
+                self._lines.append(dict(record))
+                return
+            with open(self.run_dir / LOG_NAME, "ab") as f:
+                f.write(line.encode("utf-8"))
+                f.flush()
+                os.fsync(f.fileno())
+
+    # -- images ----------------------------------------------------------------------------
+    def save_image(self, name: str, data: bytes) -> None:
+        """Store an image atomically under ``name`` (call before appending its record)."""
+        if self.run_dir is None:
+            with self._lock:
+                self._images[name] = bytes(data)
+            return
+        _write_atomic(self.run_dir / name, data)
+
+    def has_image(self, name: str) -> bool:
+        if self.run_dir is None:
+            with self._lock:
+                return name in self._images
+        return (self.run_dir / name).is_file()
+
+    def load_image(self, name: str) -> bytes:
+        """The bytes stored under ``name``; :class:`FileNotFoundError` if they are gone."""
+        if self.run_dir is None:
+            with self._lock:
+                try:
+                    return self._images[name]
+                except KeyError:
+                    raise FileNotFoundError(f"no image {name!r} in this sweep") from None
+        return (self.run_dir / name).read_bytes()
+
+    def orphan(self, stem: str) -> str | None:
+        """The name of a stored image called ``stem.<ext>`` (one saved whose line was lost)."""
+        if self.run_dir is None:
+            return None
+        found = sorted(p.name for p in self.run_dir.glob(f"{stem}.*") if p.is_file())
+        return found[0] if found else None
