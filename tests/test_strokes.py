@@ -256,7 +256,7 @@ def test_stroke_points_are_read_only_copies() -> None:
 # -- properties over random operation sequences ----------------------------------------------
 
 operation = st.one_of(
-    st.builds(lambda pts, w, t: Stroke(pts, w, t),
+    st.builds(Stroke,
               st.lists(st.tuples(st.floats(-5, 45), st.floats(-5, 35)), min_size=1, max_size=5),
               st.floats(0.5, 12), st.sampled_from(["brush", "eraser", "pen"])),
     st.builds(Rect, st.floats(-5, 45), st.floats(-5, 35), st.floats(-5, 45), st.floats(-5, 35)),

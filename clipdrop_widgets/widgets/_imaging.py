@@ -1,0 +1,63 @@
+"""Turning what users pass (PIL images, bytes, paths, arrays) into images, and sizes to fit."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
+
+#: Anything the widgets accept as an image.
+ImageSource = Image.Image | bytes | bytearray | memoryview | str | os.PathLike | np.ndarray
+
+
+def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
+    """``source`` as a loaded PIL image.
+
+    Accepts a PIL image (returned as is), encoded bytes, a file path, or a ``uint8`` array
+    (``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``). Raises ``ValueError`` when the data is not a
+    readable image and ``TypeError`` for other types; ``what`` names the input in messages.
+    """
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        try:
+            return Image.fromarray(np.ascontiguousarray(source).astype(np.uint8, copy=False))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what}: an array of shape {source.shape} is not an image") from exc
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        stream: io.BytesIO | str | os.PathLike[str] = io.BytesIO(bytes(source))
+        label = f"{len(source)} bytes"
+    elif isinstance(source, (str, os.PathLike)):
+        stream, label = source, os.fspath(source)
+    else:
+        raise TypeError(f"{what}: expected a PIL image, bytes, a path or an array, "
+                        f"got {type(source).__name__}")
+    try:
+        image = Image.open(stream)
+        image.load()
+    except OSError as exc:
+        raise ValueError(f"{what}: {label} is not a readable image ({exc})") from None
+    return image
+
+
+def fit_size(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
+    """The size of ``width x height`` shrunk (never enlarged) to fit ``max_width x max_height``,
+    keeping the aspect ratio; each side at least 1 pixel."""
+    scale = min(max_width / width, max_height / height, 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def encode_for_browser(image: Image.Image, *, quality: int = 90) -> tuple[bytes, str]:
+    """``(bytes, format)`` to show ``image`` in a browser: JPEG for opaque images (small),
+    PNG when it has transparency."""
+    buf = io.BytesIO()
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        image.convert("RGBA").save(buf, "PNG")
+        return buf.getvalue(), "png"
+    image.convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue(), "jpeg"

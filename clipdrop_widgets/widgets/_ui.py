@@ -1,0 +1,80 @@
+"""Small layout helpers and the error line every widget shows its callback errors in."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import ipywidgets as widgets
+
+__all__ = ["px_layout", "stack", "ErrorLine"]
+
+_log = logging.getLogger("clipdrop_widgets.widgets")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def px_layout(width: int, height: int, **extra: str) -> widgets.Layout:
+    """A layout of exactly ``width x height`` CSS pixels with no margin (layers must align)."""
+    return widgets.Layout(width=f"{width}px", height=f"{height}px", margin="0", padding="0",
+                          **extra)
+
+
+def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widgets.GridBox:
+    """The ``layers`` on top of each other (last on top) in one ``width x height`` grid cell."""
+    for layer in layers:
+        layer.layout = px_layout(width, height, grid_area="stack")
+    return widgets.GridBox(
+        list(layers),
+        layout=widgets.Layout(
+            grid_template_areas='"stack"',
+            grid_template_columns=f"{width}px",
+            grid_template_rows=f"{height}px",
+            width=f"{width}px",
+            height=f"{height}px",
+            overflow="hidden",
+        ),
+    )
+
+
+class ErrorLine(widgets.HTML):
+    """A line under a widget that shows what went wrong in a callback, in plain words.
+
+    ``guard(fn)`` wraps a callback: an exception it raises is shown here (and logged with its
+    traceback at DEBUG level) instead of vanishing into the kernel log; a success clears it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(value="", layout=widgets.Layout(margin="2px 0"))
+        self._message = ""
+
+    @property
+    def message(self) -> str:
+        """The error shown now (plain text, ``""`` when none)."""
+        return self._message
+
+    def show(self, exc: BaseException) -> None:
+        text = str(exc).strip() or type(exc).__name__
+        self._message = text
+        self.value = (f'<span style="color:#b00020">&#9888; {html.escape(text)}</span>')
+
+    def clear(self) -> None:
+        self._message = ""
+        self.value = ""
+
+    def guard(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - shown to the user, never lost
+                _log.debug("callback %s failed", getattr(fn, "__name__", fn), exc_info=True)
+                self.show(exc)
+                return None
+            if self.message:
+                self.clear()
+            return result
+
+        return guarded  # type: ignore[return-value]

@@ -1,0 +1,238 @@
+// Live ink for clipdrop-widgets: an anywidget ES module (no build step).
+//
+// A transparent <canvas> laid exactly over the ipycanvas layers. The stroke under the pointer
+// is drawn here, inside the pointer handler, so it shows without a kernel round trip, and
+// getCoalescedEvents() keeps every point the browser saw. Python receives the points in
+// batches, turns the finished stroke into data, draws it on the committed ipycanvas layer and
+// then sends {type: "release", id}; only then does this layer forget the stroke. The committed
+// copy travels first over the same websocket, so the stroke never blinks out.
+//
+// To Python: {type: "points", id, tool, width, final, n} with one buffer of n (x, y) float32
+// pairs in canvas pixels (CSS scaling undone). While drawing, at most one message per BATCH_MS;
+// one more, final: true, at pointer up. The rect tool sends a single final message holding its
+// two corners.
+// From Python: {type: "release", id}.
+
+export const BATCH_MS = 100; // at most one points message per 100 ms while drawing
+const RELEASE_FRAMES = 2; // frames to wait after "release" so ipycanvas has painted its copy
+
+function sameStroke(a, b) {
+  return a !== null && b !== null && a.id === b.id;
+}
+
+export function createInk({ model, canvas, now = () => performance.now() }) {
+  const ctx = canvas.getContext("2d");
+  const nonce = Math.random().toString(36).slice(2, 8);
+  const pending = new Map(); // id -> finished stroke waiting for Python's committed copy
+  let counter = 0;
+  let active = null;
+
+  function resize() {
+    canvas.width = model.get("width");
+    canvas.height = model.get("height");
+    repaint();
+  }
+
+  function restyle() {
+    canvas.style.opacity = String(model.get("opacity"));
+    canvas.style.pointerEvents = model.get("enabled") ? "auto" : "none";
+  }
+
+  function toCanvas(ev) {
+    const r = canvas.getBoundingClientRect();
+    const sx = r.width > 0 ? canvas.width / r.width : 1;
+    const sy = r.height > 0 ? canvas.height / r.height : 1;
+    return [(ev.clientX - r.left) * sx, (ev.clientY - r.top) * sy];
+  }
+
+  function colorFor(tool) {
+    return tool === "eraser" ? model.get("eraser_color") : model.get("color");
+  }
+
+  function line(s, x0, y0, x1, y1) {
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = s.width;
+    ctx.strokeStyle = s.color;
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    // a zero-length segment is not stroked: nudge it so a click leaves a dot
+    ctx.lineTo(x1 === x0 && y1 === y0 ? x1 + 0.01 : x1, y1);
+    ctx.stroke();
+  }
+
+  function drawStroke(s) {
+    const p = s.points;
+    if (s.tool === "rect") {
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = s.color;
+      ctx.strokeRect(p[0], p[1], p[2] - p[0], p[3] - p[1]);
+      return;
+    }
+    if (p.length === 2) {
+      line(s, p[0], p[1], p[0], p[1]);
+      return;
+    }
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = s.width;
+    ctx.strokeStyle = s.color;
+    ctx.beginPath();
+    ctx.moveTo(p[0], p[1]);
+    for (let i = 2; i < p.length; i += 2) ctx.lineTo(p[i], p[i + 1]);
+    ctx.stroke();
+  }
+
+  function repaint() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    for (const s of pending.values()) drawStroke(s);
+    if (active !== null) drawStroke(active);
+  }
+
+  function send(s, final) {
+    const pts = new Float32Array(s.unsent);
+    s.unsent = [];
+    s.lastSent = now();
+    const content = { type: "points", id: s.id, tool: s.tool, width: s.width, final, n: pts.length / 2 };
+    model.send(content, undefined, [new DataView(pts.buffer)]);
+  }
+
+  function scheduleSend(s) {
+    if (s.unsent.length === 0 || s.timer !== null) return;
+    const wait = s.lastSent + BATCH_MS - now();
+    if (wait <= 0) {
+      send(s, false);
+      return;
+    }
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      if (sameStroke(s, active) && s.unsent.length > 0) send(s, false);
+    }, wait);
+  }
+
+  function onDown(ev) {
+    if (!model.get("enabled") || active !== null) return;
+    if (ev.pointerType === "mouse" && ev.button !== 0) return;
+    ev.preventDefault();
+    if (canvas.setPointerCapture) canvas.setPointerCapture(ev.pointerId);
+    const tool = model.get("tool");
+    const [x, y] = toCanvas(ev);
+    counter += 1;
+    active = {
+      id: `${nonce}-${counter}`,
+      pointerId: ev.pointerId,
+      tool,
+      width: model.get("size"),
+      color: colorFor(tool),
+      points: tool === "rect" ? [x, y, x, y] : [x, y],
+      unsent: tool === "rect" ? [] : [x, y],
+      lastSent: now(),
+      timer: null,
+    };
+    if (tool === "rect") repaint();
+    else line(active, x, y, x, y);
+  }
+
+  function onMove(ev) {
+    if (active === null || ev.pointerId !== active.pointerId) return;
+    ev.preventDefault();
+    const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
+    const events = coalesced.length > 0 ? coalesced : [ev];
+    const s = active;
+    if (s.tool === "rect") {
+      const [x, y] = toCanvas(events[events.length - 1]);
+      s.points[2] = x;
+      s.points[3] = y;
+      repaint();
+      return;
+    }
+    for (const e of events) {
+      const [x, y] = toCanvas(e);
+      const p = s.points;
+      line(s, p[p.length - 2], p[p.length - 1], x, y); // only the new segment
+      p.push(x, y);
+      s.unsent.push(x, y);
+    }
+    scheduleSend(s);
+  }
+
+  function onUp(ev) {
+    if (active === null || ev.pointerId !== active.pointerId) return;
+    const s = active;
+    active = null;
+    if (s.timer !== null) clearTimeout(s.timer);
+    s.timer = null;
+    const [x, y] = toCanvas(ev);
+    if (s.tool === "rect") {
+      s.points[2] = x;
+      s.points[3] = y;
+      s.unsent = s.points.slice();
+    } else {
+      const p = s.points;
+      if (p[p.length - 2] !== x || p[p.length - 1] !== y) {
+        line(s, p[p.length - 2], p[p.length - 1], x, y);
+        p.push(x, y);
+        s.unsent.push(x, y);
+      }
+    }
+    pending.set(s.id, s);
+    send(s, true);
+    if (s.tool === "rect") repaint();
+  }
+
+  function release(id) {
+    let frames = RELEASE_FRAMES;
+    const step = () => {
+      frames -= 1;
+      if (frames > 0) {
+        requestAnimationFrame(step);
+        return;
+      }
+      if (pending.delete(id)) repaint();
+    };
+    requestAnimationFrame(step);
+  }
+
+  function onMessage(msg) {
+    if (msg && msg.type === "release") release(msg.id);
+  }
+
+  const listeners = [
+    ["pointerdown", onDown],
+    ["pointermove", onMove],
+    ["pointerup", onUp],
+    ["pointercancel", onUp],
+  ];
+  for (const [name, fn] of listeners) canvas.addEventListener(name, fn);
+  model.on("msg:custom", onMessage);
+  model.on("change:width", resize);
+  model.on("change:height", resize);
+  model.on("change:opacity", restyle);
+  model.on("change:enabled", restyle);
+  resize();
+  restyle();
+
+  return {
+    pending,
+    destroy() {
+      for (const [name, fn] of listeners) canvas.removeEventListener(name, fn);
+      model.off("msg:custom", onMessage);
+      model.off("change:width", resize);
+      model.off("change:height", resize);
+      model.off("change:opacity", restyle);
+      model.off("change:enabled", restyle);
+      if (active !== null && active.timer !== null) clearTimeout(active.timer);
+    },
+  };
+}
+
+export default {
+  render({ model, el }) {
+    const canvas = document.createElement("canvas");
+    canvas.className = "cdw-ink";
+    el.classList.add("cdw-ink-host");
+    el.appendChild(canvas);
+    const ink = createInk({ model, canvas });
+    return () => ink.destroy();
+  },
+};

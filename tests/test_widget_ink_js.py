@@ -1,0 +1,184 @@
+"""ink.js run under Node with a fake canvas, model and clock: batching, coordinates, release.
+
+No browser here (tests/browser covers real pointer latency); this checks the module's logic:
+every point reaches Python, at most one message per BATCH_MS while drawing plus one final,
+CSS scaling undone, and a stroke's live ink kept until Python releases it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from clipdrop_widgets.widgets import ink as ink_module
+from clipdrop_widgets.widgets.ink import PartialStrokes, decode_ink_message
+
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+HARNESS = r"""
+import { createInk, BATCH_MS } from "./ink.mjs";
+
+let clock = 0;
+let timers = [];
+let frames = [];
+globalThis.setTimeout = (fn, ms) => { const t = { at: clock + ms, fn }; timers.push(t); return t; };
+globalThis.clearTimeout = (t) => { timers = timers.filter((x) => x !== t); };
+globalThis.requestAnimationFrame = (fn) => { frames.push(fn); };
+function advance(ms) {
+  const end = clock + ms;
+  for (;;) {
+    const due = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+    if (!due) break;
+    clock = due.at;
+    timers = timers.filter((t) => t !== due);
+    due.fn();
+  }
+  clock = end;
+}
+function frame() { const f = frames; frames = []; f.forEach((fn) => fn()); }
+
+const ops = [];
+const ctx = new Proxy({}, {
+  get: (o, k) => (k in o ? o[k] : (...a) => ops.push(k)),
+  set: (o, k, v) => { o[k] = v; return true; },
+});
+const handlers = {};
+const canvas = {
+  width: 0, height: 0, style: {},
+  getContext: () => ctx,
+  getBoundingClientRect: () => ({ left: 10, top: 20, width: 256, height: 192 }),
+  addEventListener: (n, f) => { handlers[n] = f; },
+  removeEventListener: (n) => { delete handlers[n]; },
+  setPointerCapture: () => {},
+};
+const traits = { width: 512, height: 384, size: 6, color: "white", eraser_color: "black",
+                 tool: "pen", enabled: true, opacity: 1 };
+const listeners = {};
+const sent = [];
+const model = {
+  get: (k) => traits[k],
+  on: (n, f) => { listeners[n] = f; },
+  off: (n) => { delete listeners[n]; },
+  send: (content, _cb, buffers) => {
+    const pts = Array.from(new Float32Array(buffers[0].buffer));
+    sent.push({ at: clock, content, pts });
+  },
+};
+const ink = createInk({ model, canvas, now: () => clock });
+
+function ev(x, y, extra = {}) {
+  return { pointerId: 1, pointerType: "mouse", button: 0, clientX: x, clientY: y,
+           preventDefault() {}, ...extra };
+}
+
+// a fast 800 ms drag: a move every 8 ms, each carrying 2 coalesced points
+handlers.pointerdown(ev(10, 20));
+let lineTos = [];
+for (let i = 1; i <= 100; i++) {
+  advance(8);
+  const a = ev(10 + i, 20 + i / 2), b = ev(10.5 + i, 20.25 + i / 2);
+  const before = ops.filter((o) => o === "lineTo").length;
+  handlers.pointermove({ ...b, getCoalescedEvents: () => [a, b] });
+  lineTos.push(ops.filter((o) => o === "lineTo").length - before);
+}
+advance(3);
+handlers.pointerup(ev(120, 75));
+const pendingAfterUp = ink.pending.size;
+const strokeId = sent[sent.length - 1].content.id;
+listeners["msg:custom"]({ type: "release", id: strokeId });
+frame();
+const pendingAfterOneFrame = ink.pending.size;
+frame();
+const pendingAfterTwoFrames = ink.pending.size;
+
+// the rectangle tool: one final message with its two corners
+traits.tool = "rect";
+const before = sent.length;
+handlers.pointerdown(ev(20, 30));
+advance(50);
+handlers.pointermove(ev(60, 70));
+advance(300);
+handlers.pointermove(ev(80, 90));
+handlers.pointerup(ev(90, 100));
+const rect = sent.slice(before);
+
+// disabled: the pointer goes through
+traits.enabled = false;
+handlers.pointerdown(ev(30, 30));
+const disabledSent = sent.length;
+
+console.log(JSON.stringify({ BATCH_MS, sent, lineTos, pendingAfterUp, pendingAfterOneFrame,
+                             pendingAfterTwoFrames, rect, disabledSent,
+                             size: [canvas.width, canvas.height] }));
+"""
+
+
+@pytest.fixture(scope="module")
+def run() -> dict[str, Any]:
+    return _run_harness()
+
+
+def _run_harness() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        shutil.copy(Path(ink_module.__file__).parent / "ink.js", work / "ink.mjs")
+        (work / "harness.mjs").write_text(HARNESS)
+        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
+                             timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+def test_batch_constant_matches_python(run: dict[str, Any]) -> None:
+    assert run["BATCH_MS"] == ink_module.BATCH_MS == 100
+    assert run["size"] == [512, 384]
+
+
+def test_a_fast_drag_sends_every_point_in_few_batches(run: dict[str, Any]) -> None:
+    drag = [m for m in run["sent"] if m["content"]["tool"] == "pen"]
+    times = [m["at"] for m in drag]
+    assert len(drag) <= 803 // 100 + 2  # 803 ms of drawing
+    assert all(b - a >= 100 for a, b in itertools.pairwise(times[:-1]))  # the final is free
+    assert [m["content"]["final"] for m in drag] == [False] * (len(drag) - 1) + [True]
+    assert all(m["content"]["n"] * 2 == len(m["pts"]) for m in drag)
+    points = np.concatenate([np.reshape(m["pts"], (-1, 2)) for m in drag])
+    assert len(points) == 1 + 200 + 1  # the press, every coalesced point, the release
+    # CSS pixels (256 x 192 on screen) mapped to canvas pixels (512 x 384)
+    np.testing.assert_allclose(points[0], [0, 0])
+    np.testing.assert_allclose(points[1], [2, 1])
+    np.testing.assert_allclose(points[-1], [220, 110])
+    assert run["lineTos"] == [2] * 100  # each move draws only its new segments
+
+
+def test_live_ink_stays_until_python_releases_it(run: dict[str, Any]) -> None:
+    assert run["pendingAfterUp"] == 1
+    assert run["pendingAfterOneFrame"] == 1  # waits a frame for ipycanvas to paint its copy
+    assert run["pendingAfterTwoFrames"] == 0
+
+
+def test_rectangle_sends_its_corners_once(run: dict[str, Any]) -> None:
+    assert len(run["rect"]) == 1
+    content = run["rect"][0]["content"]
+    assert content["tool"] == "rect" and content["final"] and content["n"] == 2
+    np.testing.assert_allclose(run["rect"][0]["pts"], [20, 20, 160, 160])
+
+
+def test_disabled_ink_sends_nothing(run: dict[str, Any]) -> None:
+    assert run["disabledSent"] == len(run["sent"])
+
+
+def test_python_reassembles_the_batches_node_produced(run: dict[str, Any]) -> None:
+    partial = PartialStrokes()
+    whole = None
+    for message in (m for m in run["sent"] if m["content"]["tool"] == "pen"):
+        buffer = memoryview(np.asarray(message["pts"], np.float32).tobytes())
+        whole = partial.add(decode_ink_message(message["content"], [buffer]))
+    assert whole is not None and whole.shape == (202, 2) and len(partial) == 0
