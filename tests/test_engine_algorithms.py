@@ -244,10 +244,12 @@ def test_cleanup_crop_gives_the_same_fill_as_the_whole_image(mode):
     assert np.array_equal(inpaint.inpaint_pixels(rgb, hole, mode=mode)[hole], whole[hole])
 
 
-def test_cleanup_refuses_a_mask_of_another_size():
+def test_cleanup_refuses_a_mask_of_another_size_or_an_unknown_mode():
     image = photo("coffee")
     with pytest.raises(ValueError, match="must match"):
         inpaint.cleanup(image, Image.new("L", (10, 10), 255))
+    with pytest.raises(ValueError, match="fast, quality"):
+        inpaint.cleanup(image, Image.new("L", image.size, 255), mode="best")  # type: ignore[arg-type]
 
 
 def test_a_transparent_photo_is_cleaned_over_white_and_16_bit_photos_keep_their_tones():
@@ -424,7 +426,7 @@ def test_every_operation_carries_the_mark():
         "replace_background": ({"prompt": "sea"}, {"image_file": image},
                                lambda: background.replace_background(image, "sea")),
     }
-    assert set(calls) == set(operations.OPERATIONS) == set(ENDPOINTS)
+    assert set(calls) == set(operations.OPERATIONS) <= set(ENDPOINTS)
     for name, (texts, images, bare) in calls.items():
         marked, plain = pixels(run(name, texts, images)), pixels(bare())
         keep = outside_mark((marked.shape[1], marked.shape[0]))

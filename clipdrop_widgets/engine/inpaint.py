@@ -56,6 +56,8 @@ def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast") ->
     are unchanged. A new array."""
     import cv2
 
+    if mode not in METHODS:
+        raise ValueError(f"mode must be one of {', '.join(METHODS)}, not {mode!r}")
     method, radius = METHODS[mode]
     out = rgb.copy()
     box = _bbox(hole, radius + 4)
@@ -73,6 +75,19 @@ def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast") ->
     region = out[box]
     region[hole[box]] = filled[hole[box]]
     return out
+
+
+def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
+    """``plane`` (float32) Gaussian-blurred by ``sigma`` pixels, on a copy shrunk so the
+    kernel stays a few pixels wide (a wide blur needs no fine detail)."""
+    import cv2
+
+    h, w = plane.shape
+    shrink = max(1.0, sigma / 4)
+    small = cv2.resize(plane, (max(1, round(w / shrink)), max(1, round(h / shrink))),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / shrink)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def cleanup(image: Image.Image, mask: Image.Image, *, mode: Mode | None = None) -> Image.Image:
@@ -114,8 +129,7 @@ def text_inpainting(image: Image.Image, mask: Image.Image, prompt: str) -> Image
     # the texture, lit like the inpainted fill around it
     fill = base[box].astype(np.float32) / 255
     luma = fill @ np.float32([0.299, 0.587, 0.114])
-    sigma = max(2.0, min(h, w) / 8)
-    local = cv2.GaussianBlur(luma, (0, 0), sigma)
+    local = _blur(luma, max(2.0, min(h, w) / 8))
     light = np.clip(local / max(float(local[inside].mean()), 1e-3), 0.6, 1.4) ** 0.5
     pattern = texture(describe(prompt), (w, h)) * light[..., None]
     blended = np.clip(fill + weight * (pattern - fill), 0, 1)
