@@ -1,0 +1,264 @@
+"""CompareSlider: before and after in one frame, split by a divider you drag."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+from ipycanvas import Canvas
+from PIL import Image, ImageDraw
+
+from ..result import Result
+from . import _canvas
+from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
+from ._ui import ErrorLine, px_layout
+from .snapshot import Snapshot
+
+__all__ = ["CompareSlider"]
+
+#: Either side of the comparison: an image (as the widgets accept them) or a :class:`Result`.
+Picture = ImageSource | Result
+#: How many images (per widget) stay in the browser for instant re-showing (history clicks).
+IMAGE_CACHE_SIZE = 16
+
+
+@dataclass(eq=False)
+class _Sent:
+    """One image as sent to the browser: the original (kept so its ``id`` stays unique), the
+    fitted copy, where it sits in the frame ``(x, y, w, h)``, and the widget carrying it."""
+
+    image: Image.Image
+    fitted: Image.Image
+    box: tuple[int, int, int, int]
+    view: widgets.Image
+
+
+class CompareSlider(Snapshot, widgets.VBox):
+    """Before and after in one frame with a divider; ``position`` (0 to 1) is the divider.
+
+    Each image is sent to the browser once, shrunk to the frame, as an ``ipywidgets.Image``
+    that ipycanvas draws by reference into a hidden canvas; moving the divider (slider or drag
+    on the image) then sends one small draw command (a clipped copy of the hidden canvases and
+    a line), never image bytes. Images of different sizes are fitted into the frame, centred,
+    with ``background`` margins. With ``before=None`` only the after image is shown (text to
+    image).
+
+    Args:
+        before: the input picture, or ``None``.
+        after: the result picture, or ``None`` (nothing to compare yet).
+        max_width: frame width limit in CSS pixels (default 768).
+        max_height: frame height limit in CSS pixels (default 768).
+        position: initial divider position, 0 (all after) to 1 (all before); default 0.5.
+        divider_color: CSS colour of the divider (default ``"white"``).
+        background: CSS colour of the margins (default ``"#202020"``).
+
+    Attributes:
+        position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
+            image shows left of it, the after image right of it.
+    """
+
+    position = traitlets.Float(0.5)
+
+    def __init__(
+        self,
+        before: Picture | None = None,
+        after: Picture | None = None,
+        *,
+        max_width: int = 768,
+        max_height: int = 768,
+        position: float = 0.5,
+        divider_color: str = "white",
+        background: str = "#202020",
+    ) -> None:
+        if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
+            raise ValueError(f"the frame box must be 64 to 4096 pixels a side, "
+                             f"got {max_width}x{max_height}")
+        super().__init__()
+        self._box = (int(max_width), int(max_height))
+        self._divider_color = divider_color
+        self._background = background
+        self._frame = fit_size(4, 3, *self._box)
+        self._sent: dict[str, _Sent | None] = {"before": None, "after": None}
+        self._originals: dict[str, Image.Image | None] = {"before": None, "after": None}
+        self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
+        self._dragging = False
+        self.errors = ErrorLine()
+        self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
+                              layout=px_layout(*self._frame))
+        self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
+        self._slider = widgets.FloatSlider(
+            value=position, min=0.0, max=1.0, step=0.001, readout=False,
+            continuous_update=True, description="", layout=widgets.Layout(width="100%"),
+        )
+        self.position = position
+        widgets.link((self._slider, "value"), (self, "position"))
+        self.observe(self.errors.guard(self._on_position), "position")
+        self._canvas.on_mouse_down(self.errors.guard(self._on_down))
+        self._canvas.on_mouse_move(self.errors.guard(self._on_move))
+        self._canvas.on_mouse_up(self._on_release)
+        self._canvas.on_mouse_out(self._on_release)
+        for canvas in (self._canvas, *self._sources.values()):
+            _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
+        self.children = [self._canvas, self._slider, self.errors]
+        self.set_images(before, after)
+
+    @traitlets.validate("position")
+    def _valid_position(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise traitlets.TraitError(f"position must be between 0 and 1, got {value}")
+        return value
+
+    # -- images -------------------------------------------------------------------------------
+    @property
+    def before(self) -> Image.Image | None:
+        return self._originals["before"]
+
+    @property
+    def after(self) -> Image.Image | None:
+        return self._originals["after"]
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frame in CSS pixels."""
+        return self._frame
+
+    def set_images(self, before: Picture | None = None, after: Picture | None = None) -> None:
+        """Show a new pair (either may be ``None``); the divider keeps its position.
+
+        An image shown before (the same object) is not sent again.
+        """
+        pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
+        reference = pictures["after"] or pictures["before"]
+        frame = (fit_size(reference.width, reference.height, *self._box) if reference
+                 else self._frame)
+        if frame != self._frame:
+            self._frame = frame
+            self._canvas.width, self._canvas.height = frame
+            self._canvas.layout = px_layout(*frame)
+        for slot, picture in pictures.items():
+            self._originals[slot] = picture
+            self._sent[slot] = None if picture is None else self._send_image(picture)
+        self._slider.layout.display = "" if self._comparing else "none"
+        self.redraw()
+
+    @property
+    def _comparing(self) -> bool:
+        return self._sent["before"] is not None and self._sent["after"] is not None
+
+    def _send_image(self, image: Image.Image) -> _Sent:
+        fw, fh = self._frame
+        scale = min(fw / image.width, fh / image.height)
+        w, h = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+        key = (id(image), w, h)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        fitted = image if image.size == (w, h) else image.resize(
+            (w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        data, fmt = encode_for_browser(fitted)
+        sent = _Sent(image, fitted, ((fw - w) // 2, (fh - h) // 2, w, h),
+                     widgets.Image(value=data, format=fmt))
+        self._cache[key] = sent
+        while len(self._cache) > IMAGE_CACHE_SIZE:
+            _, old = self._cache.popitem(last=False)
+            if all(old is not s for s in self._sent.values()):
+                old.view.close()
+        return sent
+
+    # -- drawing ------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Paint the hidden source canvases and the frame again (e.g. for a new page)."""
+        fw, fh = self._frame
+        with _canvas.batch():
+            for slot, source in self._sources.items():
+                source.width, source.height = fw, fh
+                sent = self._sent[slot]
+                source.clear()
+                source.fill_style = self._background
+                source.fill_rect(0, 0, fw, fh)
+                if sent is not None:
+                    x, y, w, h = sent.box
+                    source.draw_image(sent.view, x, y, w, h)
+            self._draw_frame()
+
+    def _draw_frame(self) -> None:
+        """The visible frame from the hidden canvases: one small command batch."""
+        canvas = self._canvas
+        fw, fh = self._frame
+        with _canvas.batch():
+            if not self._comparing:
+                slot = "after" if self._sent["after"] is not None else "before"
+                canvas.draw_image(self._sources[slot], 0, 0)
+                return
+            x = round(self.position * fw, 2)
+            canvas.draw_image(self._sources["after"], 0, 0)
+            canvas.save()
+            canvas.begin_path()
+            canvas.rect(0, 0, x, fh)
+            canvas.clip()
+            canvas.draw_image(self._sources["before"], 0, 0)
+            canvas.restore()
+            canvas.stroke_style = self._divider_color
+            canvas.line_width = 2
+            canvas.stroke_line(x, 0, x, fh)
+            canvas.fill_style = self._divider_color
+            canvas.fill_circle(x, fh / 2, 6)
+
+    def _on_position(self, _change: dict[str, Any]) -> None:
+        if self._comparing:
+            self._draw_frame()
+
+    # -- dragging on the image ----------------------------------------------------------------
+    def _set_from_x(self, x: float) -> None:
+        self.position = min(max(float(x) / self._frame[0], 0.0), 1.0)
+
+    def _on_down(self, x: float, _y: float) -> None:
+        if self._comparing:
+            self._dragging = True
+            self._set_from_x(x)
+
+    def _on_move(self, x: float, _y: float) -> None:
+        if self._dragging:  # ipycanvas reports every move, pressed or not: ignore the others
+            self._set_from_x(x)
+
+    def _on_release(self, _x: float, _y: float) -> None:
+        self._dragging = False
+
+    # -- display ------------------------------------------------------------------------------
+    def _snapshot(self) -> Image.Image:
+        fw, fh = self._frame
+        layers = {}
+        for slot, sent in self._sent.items():
+            layer = Image.new("RGB", (fw, fh), self._background)
+            if sent is not None:
+                x, y, _w, _h = sent.box
+                layer.paste(sent.fitted.convert("RGB"), (x, y))
+            layers[slot] = layer
+        if not self._comparing:
+            return layers["after" if self._sent["after"] is not None else "before"]
+        x = round(self.position * fw)
+        picture = layers["after"]
+        picture.paste(layers["before"].crop((0, 0, x, fh)), (0, 0))
+        draw = ImageDraw.Draw(picture)
+        draw.line((x, 0, x, fh), fill=self._divider_color, width=2)
+        return picture
+
+    def __repr__(self) -> str:
+        parts = [f"{slot} {im.width}x{im.height}" for slot, im in self._originals.items()
+                 if im is not None]
+        if self._comparing:
+            parts.append(f"position {self.position:.2f}")
+        return f"CompareSlider({', '.join(parts) or 'empty'})"
+
+
+def _as_image(picture: Picture | None, what: str) -> Image.Image | None:
+    if picture is None:
+        return None
+    if isinstance(picture, Result):
+        return picture.image
+    return open_image(picture, what=what)

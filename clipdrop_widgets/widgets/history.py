@@ -1,0 +1,224 @@
+"""HistoryStrip: this session's results as thumbnails; show one again or save them."""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Callable
+
+import ipywidgets as widgets
+from PIL import Image, ImageDraw, ImageFont
+
+from ..endpoints import ENDPOINTS
+from ..result import Result
+from ._imaging import encode_for_browser
+from ._ui import ErrorLine
+from .snapshot import Snapshot
+
+__all__ = ["HistoryStrip", "describe"]
+
+#: Characters of a prompt shown under a thumbnail (the whole prompt is in the tooltip).
+PROMPT_CHARS = 60
+
+
+def _prompt_of(result: Result) -> str:
+    for key in ("prompt", "text_prompt"):
+        value = result.inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def describe(result: Result) -> dict[str, str]:
+    """What a thumbnail's caption says: ``prompt``, ``operation``, ``time``, ``credits``."""
+    endpoint = ENDPOINTS.get(result.endpoint)
+    if result.from_cache:
+        cost = "from cache"
+    elif result.credits_consumed is None:
+        cost = "credits unknown"
+    else:
+        n = result.credits_consumed
+        cost = f"{n:g} credit{'' if n == 1 else 's'}"
+    if result.is_preview:
+        cost += ", offline preview"
+    return {
+        "prompt": _prompt_of(result),
+        "operation": endpoint.title if endpoint else result.endpoint,
+        "time": time.strftime("%H:%M:%S", time.localtime(result.created)),
+        "credits": cost,
+    }
+
+
+class HistoryStrip(Snapshot, widgets.VBox):
+    """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
+
+    ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
+    (an app shows it in its compare view); ``Save`` writes it to the folder typed above the
+    strip; ``Save all`` writes every one.
+
+    Args:
+        max_items: how many results to keep (oldest dropped first; default 50).
+        thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
+        folder: where the save buttons write (default: the working directory).
+    """
+
+    def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,
+                 folder: str | os.PathLike[str] = ".") -> None:
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
+        if not 32 <= thumbnail_size <= 256:
+            raise ValueError(f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
+        super().__init__()
+        self._max_items = max_items
+        self._thumb = thumbnail_size
+        self._results: list[Result] = []
+        self._cards: list[widgets.VBox] = []
+        self._handlers: list[Callable[[Result], object]] = []
+        self.errors = ErrorLine()
+        self._folder = widgets.Text(value=os.fspath(folder), description="Save to",
+                                    layout=widgets.Layout(width="320px"))
+        self._save_all = widgets.Button(description="Save all", icon="download",
+                                        disabled=True, layout=widgets.Layout(width="auto"))
+        self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
+        self._status = widgets.HTML("")
+        self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
+                                                       flex_flow="row nowrap"))
+        self.children = [
+            widgets.HBox([self._folder, self._save_all, self._status],
+                         layout=widgets.Layout(align_items="center")),
+            self._row,
+            self.errors,
+        ]
+
+    # -- content ------------------------------------------------------------------------------
+    @property
+    def results(self) -> tuple[Result, ...]:
+        """The results shown, newest first."""
+        return tuple(self._results)
+
+    def add(self, result: Result) -> None:
+        """Put ``result`` first in the strip (the oldest goes past ``max_items``)."""
+        if not isinstance(result, Result):
+            raise TypeError(f"HistoryStrip.add takes a Result, got {type(result).__name__}")
+        self._results.insert(0, result)
+        self._cards.insert(0, self._card(result))
+        for card in self._cards[self._max_items:]:
+            card.close()
+        del self._results[self._max_items:], self._cards[self._max_items:]
+        self._row.children = tuple(self._cards)
+        self._save_all.disabled = False
+
+    def clear(self) -> None:
+        """Remove every result from the strip (files already saved stay)."""
+        for card in self._cards:
+            card.close()
+        self._results.clear()
+        self._cards.clear()
+        self._row.children = ()
+        self._save_all.disabled = True
+
+    def _card(self, result: Result) -> widgets.VBox:
+        thumb = result.image.copy()
+        thumb.thumbnail((self._thumb, self._thumb), Image.Resampling.LANCZOS)
+        data, fmt = encode_for_browser(thumb, quality=85)
+        info = describe(result)
+        prompt = info["prompt"]
+        short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
+        caption = widgets.HTML(
+            f'<div style="font-size:11px;line-height:1.3;width:{self._thumb}px;'
+            f'overflow-wrap:anywhere" title="{html.escape(prompt)}">'
+            + (f"<i>{html.escape(short)}</i><br>" if prompt else "")
+            + f"<b>{html.escape(info['operation'])}</b><br>"
+            f"{info['time']} &middot; {html.escape(info['credits'])}</div>"
+        )
+        show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"))
+        save = widgets.Button(description="Save", icon="download",
+                              layout=widgets.Layout(width="auto"))
+        show.on_click(self.errors.guard(lambda _b: self.select(result)))
+        save.on_click(self.errors.guard(lambda _b: self.save(result)))
+        return widgets.VBox(
+            [widgets.Image(value=data, format=fmt,
+                           layout=widgets.Layout(width=f"{thumb.width}px",
+                                                 height=f"{thumb.height}px")),
+             caption, widgets.HBox([show, save])],
+            layout=widgets.Layout(margin="0 8px 0 0", min_width=f"{self._thumb + 8}px"),
+        )
+
+    # -- selecting ----------------------------------------------------------------------------
+    def on_select(self, callback: Callable[[Result], object], *, remove: bool = False) -> None:
+        """Call ``callback(result)`` when a result is chosen (``remove=True`` to stop)."""
+        if remove:
+            self._handlers.remove(callback)
+        else:
+            self._handlers.append(callback)
+
+    def select(self, result: Result | int) -> Result:
+        """Choose ``result`` (or the one at that index, 0 = newest) as a click on Show does."""
+        chosen = self._results[result] if isinstance(result, int) else result
+        if chosen not in self._results:
+            raise ValueError("that result is not in the history strip")
+        for handler in list(self._handlers):
+            handler(chosen)
+        return chosen
+
+    # -- saving -------------------------------------------------------------------------------
+    @property
+    def folder(self) -> str:
+        """The folder the save buttons write to."""
+        return self._folder.value
+
+    def save(self, result: Result | int | None = None, *,
+             folder: str | os.PathLike[str] | None = None) -> list[str]:
+        """Write one result (or, with ``None``, all of them) to ``folder``; returns the paths.
+
+        Files are named ``<operation>-<date>-<time>`` with the extension of the image's format,
+        bytes as received; an existing file is never overwritten (``-2``, ``-3`` is added).
+        """
+        folder = os.fspath(self.folder if folder is None else folder) or "."
+        os.makedirs(folder, exist_ok=True)
+        if result is None:
+            chosen = list(self._results)
+        else:
+            one = self._results[result] if isinstance(result, int) else result
+            chosen = [one]
+        paths = [r.save(_free_path(folder, r)) for r in chosen]
+        if paths:
+            where = html.escape(paths[0] if len(paths) == 1 else f"{len(paths)} files in {folder}")
+            self._status.value = f"<small>Saved {where}</small>"
+        return paths
+
+    def _snapshot(self) -> Image.Image:
+        shown = self._results[:8]
+        size = 112
+        if not shown:
+            picture = Image.new("RGB", (240, 40), "#f4f4f4")
+            ImageDraw.Draw(picture).text((10, 12), "No results yet", fill="#666666",
+                                         font=ImageFont.load_default(size=13))
+            return picture
+        cols = min(4, len(shown))
+        rows = (len(shown) + cols - 1) // cols
+        picture = Image.new("RGB", (cols * (size + 8), rows * (size + 8)), "white")
+        for i, result in enumerate(shown):
+            thumb = result.image.convert("RGB")
+            thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+            x = (i % cols) * (size + 8) + 4 + (size - thumb.width) // 2
+            y = (i // cols) * (size + 8) + 4 + (size - thumb.height) // 2
+            picture.paste(thumb, (x, y))
+        return picture
+
+    def __repr__(self) -> str:
+        n = len(self._results)
+        return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
+
+
+def _free_path(folder: str, result: Result) -> str:
+    """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    ext = "jpg" if result.format == "jpeg" else result.format
+    base = os.path.join(folder, f"{result.endpoint}-{stamp}")
+    path, n = f"{base}.{ext}", 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}.{ext}"
+    return path

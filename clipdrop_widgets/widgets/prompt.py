@@ -1,0 +1,158 @@
+"""PromptBox: a text area with a live character counter and a recall list of earlier prompts."""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+from PIL import Image, ImageDraw, ImageFont
+
+from .snapshot import Snapshot
+
+__all__ = ["PromptBox"]
+
+#: How many earlier prompts the recall list keeps.
+RECALL_SIZE = 20
+_RECALL_LABEL = "Earlier prompts"
+
+
+class PromptBox(Snapshot, widgets.VBox):
+    """A prompt text area with a live ``n / max`` counter that warns past the limit.
+
+    Characters are counted as the service counts them (Unicode characters, ``len(str)``).
+    :meth:`remember` adds a prompt to the recall list; choosing one there puts it back.
+
+    Args:
+        max_chars: the endpoint's limit (e.g. 1000 for text to image), or ``None`` for none.
+        value: initial text (default ``""``).
+        placeholder: grey hint shown while empty.
+        rows: text area height in lines (default 3).
+
+    Attributes:
+        value: the text (a traitlet: observe it to react to typing).
+    """
+
+    value = traitlets.Unicode("")
+
+    def __init__(
+        self,
+        max_chars: int | None = None,
+        *,
+        value: str = "",
+        placeholder: str = "Describe the picture",
+        rows: int = 3,
+    ) -> None:
+        if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
+            raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+        super().__init__()
+        self._max_chars = max_chars
+        self._history: list[str] = []
+        self._text = widgets.Textarea(
+            value=value, placeholder=placeholder, rows=rows, continuous_update=True,
+            layout=widgets.Layout(width="100%"),
+        )
+        self._counter = widgets.HTML()
+        self._recall = widgets.Dropdown(
+            options=[(_RECALL_LABEL, "")], value="", disabled=True,
+            layout=widgets.Layout(width="auto", max_width="60%"),
+        )
+        widgets.link((self._text, "value"), (self, "value"))
+        self.observe(self._update_counter, "value")
+        self._recall.observe(self._on_recall, "value")
+        self.children = [
+            self._text,
+            widgets.HBox([self._counter, self._recall],
+                         layout=widgets.Layout(justify_content="space-between", width="100%")),
+        ]
+        self.value = value
+        self._update_counter()
+
+    # -- counting -----------------------------------------------------------------------------
+    @property
+    def max_chars(self) -> int | None:
+        return self._max_chars
+
+    @property
+    def count(self) -> int:
+        """Characters typed (Unicode characters)."""
+        return len(self.value)
+
+    @property
+    def over_limit(self) -> bool:
+        """True when the text is longer than ``max_chars``."""
+        return self._max_chars is not None and self.count > self._max_chars
+
+    @property
+    def counter_text(self) -> str:
+        """What the counter says, e.g. ``"12 / 1000"`` or ``"1012 / 1000: 12 too many"``."""
+        if self._max_chars is None:
+            return f"{self.count} characters"
+        text = f"{self.count} / {self._max_chars}"
+        if self.over_limit:
+            text += f": {self.count - self._max_chars} too many"
+        return text
+
+    def _update_counter(self, _change: Any = None) -> None:
+        color = "#b00020" if self.over_limit else "var(--jp-ui-font-color2, #666)"
+        warning = "&#9888; " if self.over_limit else ""
+        self._counter.value = (f'<span style="color:{color}">{warning}'
+                               f"{html.escape(self.counter_text)}</span>")
+
+    # -- recall -------------------------------------------------------------------------------
+    @property
+    def history(self) -> tuple[str, ...]:
+        """Remembered prompts, newest first."""
+        return tuple(self._history)
+
+    def remember(self, prompt: str | None = None) -> None:
+        """Add ``prompt`` (default: the current text) to the recall list, newest first.
+
+        Blank prompts are ignored; a prompt already there moves to the top.
+        """
+        prompt = self.value if prompt is None else prompt
+        if not prompt.strip():
+            return
+        self._history = [prompt, *(p for p in self._history if p != prompt)][:RECALL_SIZE]
+        options = [(_RECALL_LABEL, "")] + [
+            (p if len(p) <= 60 else p[:59] + "…", p) for p in self._history
+        ]
+        self._recall.unobserve(self._on_recall, "value")
+        try:
+            self._recall.options = options
+            self._recall.value = ""
+        finally:
+            self._recall.observe(self._on_recall, "value")
+        self._recall.disabled = False
+
+    def recall(self, index: int = 0) -> str:
+        """Put the ``index``-th remembered prompt (0: newest) back in the box; returns it."""
+        prompt = self._history[index]
+        self.value = prompt
+        return prompt
+
+    def _on_recall(self, change: dict[str, Any]) -> None:
+        if not change["new"]:
+            return
+        self.value = change["new"]
+        self._recall.value = ""
+
+    # -- display ------------------------------------------------------------------------------
+    def _snapshot(self) -> Image.Image:
+        font = ImageFont.load_default(size=14)
+        lines = textwrap.wrap(self.value, width=60)[:8] or [" "]
+        if len(textwrap.wrap(self.value, width=60)) > 8:
+            lines[-1] += " …"
+        picture = Image.new("RGB", (480, 22 * len(lines) + 40), "white")
+        draw = ImageDraw.Draw(picture)
+        draw.rectangle((0, 0, 479, 22 * len(lines) + 12), outline="#999999")
+        for i, line in enumerate(lines):
+            draw.text((8, 6 + 22 * i), line, fill="black", font=font)
+        draw.text((8, 22 * len(lines) + 18), self.counter_text,
+                  fill="#b00020" if self.over_limit else "#666666", font=font)
+        return picture
+
+    def __repr__(self) -> str:
+        return f"PromptBox({self.counter_text})"
