@@ -1,0 +1,14 @@
+"""The offline local engine: the ClipDrop HTTP contract, served on this machine.
+
+- :class:`LocalEngine` answers requests in Python, independent of any socket;
+- :func:`serve` puts it on a loopback HTTP server (``python -m clipdrop_widgets serve``);
+- :class:`LocalEngineAdapter` mounts it on a ``requests`` session (``local://engine/...``).
+
+Every answer carries ``x-clipdrop-engine: local-preview``: its images are offline previews.
+"""
+
+from .adapter import LocalEngineAdapter
+from .core import EngineResponse, LocalEngine
+from .server import ServerHandle, serve
+
+__all__ = ["LocalEngine", "EngineResponse", "serve", "ServerHandle", "LocalEngineAdapter"]
