@@ -160,11 +160,17 @@ def operations_table() -> None:
     print()
 
 
+def load() -> str:
+    """The 1-minute load average: other work on a shared machine inflates every time."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main() -> None:
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, OpenCV "
-          f"{cv2.__version__}, NumPy {np.__version__}\n")
+          f"{cv2.__version__}, NumPy {np.__version__}; load average at start {load()}\n")
     cleanup_table()
     operations_table()
+    print(f"Load average at the end: {load()}")
 
 
 if __name__ == "__main__":

@@ -22,33 +22,35 @@ Array = np.ndarray
 
 # -- noise -----------------------------------------------------------------------------------
 
-def _weights(n: int, cells: float, offset: float) -> Array:
-    """``(n, ceil(cells) + 2)`` smoothstep interpolation weights: sample ``n`` evenly spaced
-    points across ``cells`` grid cells, starting ``offset`` (0..1) of a cell in."""
+def _positions(n: int, cells: float, offset: float) -> tuple[Array, Array, int]:
+    """Where ``n`` evenly spaced samples fall on a grid ``cells`` wide, starting ``offset``
+    (0..1) of a cell in: the grid index left of each, the smoothstep weight of the next one,
+    and the grid length needed."""
     t = (np.arange(n, dtype=np.float32) + 0.5) / n * cells + offset
     i = np.floor(t).astype(np.intp)
     f = t - i
-    f = f * f * (3 - 2 * f)
-    out = np.zeros((n, int(np.ceil(cells)) + 2), np.float32)
-    rows = np.arange(n)
-    out[rows, i] = 1 - f
-    out[rows, i + 1] = f
-    return out
+    return i, f * f * (3 - 2 * f), int(np.ceil(cells)) + 2
 
 
 def fbm(rng: np.random.Generator, shape: tuple[int, int], cells: tuple[float, float], *,
         octaves: int = 4) -> Array:
     """Fractal value noise of ``shape`` (rows, columns) in about -1..1; ``cells`` is the
-    coarsest grid (rows, columns), doubled at each of ``octaves``."""
+    coarsest grid (rows, columns), doubled at each of ``octaves``. Interpolated by gathers,
+    not matrix products, so it never waits for a BLAS thread pool."""
     h, w = shape
     total = np.zeros(shape, np.float32)
     amplitude, norm = 1.0, 0.0
     cy, cx = cells
     for _ in range(octaves):
-        wy = _weights(h, cy, rng.random())
-        wx = _weights(w, cx, rng.random())
-        grid = rng.uniform(-1, 1, (wy.shape[1], wx.shape[1])).astype(np.float32)
-        total += amplitude * (wy @ grid @ wx.T)
+        iy, fy, gh = _positions(h, cy, rng.random())
+        ix, fx, gw = _positions(w, cx, rng.random())
+        grid = rng.uniform(-1, 1, (gh, gw)).astype(np.float32)
+        rows = amplitude * (grid[iy] + fy[:, None] * (grid[iy + 1] - grid[iy]))
+        left, right = np.take(rows, ix, axis=1), np.take(rows, ix + 1, axis=1)
+        right -= left
+        right *= fx
+        total += left
+        total += right
         norm += amplitude
         amplitude *= 0.5
         cy, cx = cy * 2, cx * 2
