@@ -499,6 +499,8 @@ def test_set_image_starts_a_new_mask() -> None:
     assert painter.mask.size == (2000, 1000) and painter.coverage == 0
     assert painter.display_size == (768, 384) and not painter.operations
     assert (painter._ink.width, painter._ink.height) == (768, 384)
+    for layer in painter._stack.children:  # photo, mask layer and ink stay exactly aligned
+        assert (layer.layout.width, layer.layout.height) == ("768px", "384px")
 
 
 def test_the_photo_reaches_the_browser_once_shrunk(photo_12mp: Image.Image) -> None:
@@ -585,7 +587,7 @@ def test_dragging_on_the_image_moves_the_divider(wire: Wire) -> None:
 def test_images_of_different_sizes_are_letterboxed_into_one_frame() -> None:
     compare = CompareSlider(Image.new("RGB", (1000, 500), "red"),
                             Image.new("RGB", (512, 512), "blue"), position=0.5)
-    assert compare.frame_size == (512, 512)
+    assert compare.frame_size == (512, 512) and compare._slider.layout.width == "512px"
     assert compare._sent["before"].box == (0, 128, 512, 256)
     picture = png_of(compare._repr_mimebundle_()).convert("RGB")
     assert picture.getpixel((100, 256)) == (255, 0, 0)      # before, left of the divider

@@ -21,7 +21,7 @@ from ipycanvas import Canvas
 from numpy.typing import ArrayLike, NDArray
 
 from . import _canvas
-from ._ui import ErrorLine, stack
+from ._ui import ErrorLine, resize_stack, stack
 from .ink import InkLayer, PartialStrokes, decode_ink_message
 from .snapshot import Snapshot
 from .strokes import Clear, Drawing, Operation, Rect, Stroke, as_points
@@ -118,8 +118,7 @@ class Painter(Snapshot, widgets.VBox):
         self._layer.width, self._layer.height = display
         self._ink.width, self._ink.height = display
         if hasattr(self, "_stack"):
-            self._stack = stack([*self._below, self._layer, self._ink], *display)
-            self.children = [self.children[0], self._stack, *self.children[2:]]
+            resize_stack(self._stack, *display)
 
     # -- coordinates --------------------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
-__all__ = ["px_layout", "stack", "ErrorLine"]
+__all__ = ["px_layout", "stack", "resize_stack", "ErrorLine"]
 
 _log = logging.getLogger("clipdrop_widgets.widgets")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,18 +24,22 @@ def px_layout(width: int, height: int, **extra: str) -> widgets.Layout:
 
 def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widgets.GridBox:
     """The ``layers`` on top of each other (last on top) in one ``width x height`` grid cell."""
-    for layer in layers:
+    grid = widgets.GridBox(list(layers))
+    resize_stack(grid, width, height)
+    return grid
+
+
+def resize_stack(grid: widgets.GridBox, width: int, height: int) -> None:
+    """Give a :func:`stack` and each of its layers the size ``width x height`` CSS pixels."""
+    for layer in grid.children:
         layer.layout = px_layout(width, height, grid_area="stack")
-    return widgets.GridBox(
-        list(layers),
-        layout=widgets.Layout(
-            grid_template_areas='"stack"',
-            grid_template_columns=f"{width}px",
-            grid_template_rows=f"{height}px",
-            width=f"{width}px",
-            height=f"{height}px",
-            overflow="hidden",
-        ),
+    grid.layout = widgets.Layout(
+        grid_template_areas='"stack"',
+        grid_template_columns=f"{width}px",
+        grid_template_rows=f"{height}px",
+        width=f"{width}px",
+        height=f"{height}px",
+        overflow="hidden",
     )
 
 

@@ -92,7 +92,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
         self._slider = widgets.FloatSlider(
             value=position, min=0.0, max=1.0, step=0.001, readout=False,
-            continuous_update=True, description="", layout=widgets.Layout(width="100%"),
+            continuous_update=True, description="",
+            layout=widgets.Layout(width=f"{self._frame[0]}px", margin="0"),
         )
         self.position = position
         widgets.link((self._slider, "value"), (self, "position"))
@@ -140,6 +141,7 @@ class CompareSlider(Snapshot, widgets.VBox):
             self._frame = frame
             self._canvas.width, self._canvas.height = frame
             self._canvas.layout = px_layout(*frame)
+            self._slider.layout.width = f"{frame[0]}px"
         for slot, picture in pictures.items():
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
