@@ -91,9 +91,10 @@ class LocalEngineAdapter(BaseAdapter):
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = request.headers or {}
         body, length = _body_stream(request.body, headers)
-        answer = self.engine.handle(request.method or "GET", target, dict(headers), body, length)
+        method = (request.method or "GET").upper()
+        answer = self.engine.handle(method, target, dict(headers), body, length)
         raw = HTTPResponse(
-            body=io.BytesIO(answer.body),
+            body=io.BytesIO(b"" if method == "HEAD" else answer.body),
             headers=HTTPHeaderDict({**answer.headers, "Content-Length": str(len(answer.body))}),
             status=answer.status,
             version=11,
@@ -101,7 +102,7 @@ class LocalEngineAdapter(BaseAdapter):
             reason=answer.reason,
             preload_content=False,
             decode_content=False,
-            request_method=request.method,
+            request_method=method,
             request_url=url,
         )
         # build_response uses its ``self`` only as ``response.connection``: this adapter.

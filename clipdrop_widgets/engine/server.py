@@ -34,6 +34,7 @@ DRAIN_LIMIT = 64 * 1024
 #: a connection reset.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024 * 1024
+_POLL_SECONDS = 0.05  # how soon a background server notices close() (seconds)
 _MAX_CHUNK_LINE = 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _HEX = re.compile(rb"[0-9a-fA-F]{1,15}")
@@ -215,6 +216,7 @@ class _EngineServer(ThreadingHTTPServer):
     """A threading HTTP server that knows its engine and its open connections."""
 
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: bursts of clients connect at once
 
     def __init__(self, address: tuple[str, int], engine: LocalEngine):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -317,7 +319,7 @@ def serve(
     server = _EngineServer((host, port), engine)
     if background:
         thread = threading.Thread(target=server.serve_forever, name="clipdrop-local-engine",
-                                  daemon=True)
+                                  kwargs={"poll_interval": _POLL_SECONDS}, daemon=True)
         thread.start()
         return ServerHandle(server, thread)
     print(f"Local ClipDrop engine listening on {_url(*server.server_address[:2])} "
