@@ -36,6 +36,10 @@ class Painter(Snapshot, widgets.VBox):
     then implement :meth:`_draw_op` (draw one new stroke or rectangle on the committed layer,
     in display pixels), :meth:`_paint_layer` (repaint the committed layer from the model) and
     ``_snapshot``.
+
+    Attributes:
+        errors: the :class:`~._ui.ErrorLine` under the widget; ``errors.message`` is the last
+            callback error in plain words (``""`` when the last callback succeeded).
     """
 
     #: The freehand tools offered, first is the default (e.g. ``("pen", "eraser")``).

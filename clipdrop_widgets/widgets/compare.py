@@ -59,6 +59,7 @@ class CompareSlider(Snapshot, widgets.VBox):
     Attributes:
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
             image shows left of it, the after image right of it.
+        errors: the line under the frame showing a failed callback's message.
     """
 
     position = traitlets.Float(0.5)

@@ -61,6 +61,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         max_items: how many results to keep (oldest dropped first; default 50).
         thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
         folder: where the save buttons write (default: the working directory).
+
+    Attributes:
+        errors: the line under the strip showing a failed callback's message (a select
+            handler that raised, a save that failed).
     """
 
     def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,

@@ -44,6 +44,7 @@ __all__ = [
     "paint_stroke",
     "paint_rect",
     "grow_mask",
+    "as_points",
 ]
 
 Tool = Literal["pen", "brush", "eraser"]
