@@ -215,5 +215,5 @@ def parse_form(endpoint: Endpoint, content_type: str | None, stream: Readable,
         return _parse_multipart(endpoint, reader, options.get("boundary", ""), length, cap)
     if kind == "application/x-www-form-urlencoded":
         return _parse_urlencoded(endpoint, reader)
-    raise FormError(
-        f"the body must be multipart/form-data, not {kind or 'untyped data'}")
+    got = f"not {kind}" if kind else "and the request has no Content-Type"
+    raise FormError(f"the body must be multipart/form-data, {got}")
