@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunLog", "RunDirMismatchError", "MANIFEST_NAME", "LOG_NAME", "MANIFEST_KIND"]
+__all__ = ["RunLog", "RunDirMismatchError", "MANIFEST_NAME", "LOG_NAME", "MANIFEST_KIND",
+           "IDENTITY_KEYS"]
 
 MANIFEST_NAME = "sweep.json"
 LOG_NAME = "log.jsonl"

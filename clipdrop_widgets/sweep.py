@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import threading
@@ -38,7 +39,7 @@ from .errors import (
     OutOfCreditsError,
 )
 from .ratelimit import RateLimiter
-from .runlog import MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
+from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
 from .sweep_items import (
     SweepItem,
     VariableValue,
@@ -169,6 +170,7 @@ class Sweep:
         self.stopped_reason: str | None = None
         self._stop_error: BaseException | None = None
         self._fatal: BaseException | None = None
+        self._clock: _RunClock | None = None
         width = max(4, len(str(len(items) - 1)))
         self._stems = [f"{it.index:0{width}d}" + (f"_{s}" if (s := _slug(it.prompt)) else "")
                        for it in items]
@@ -209,6 +211,18 @@ class Sweep:
             "created_at": time.time(),
             "package_version": __version__,
         }
+
+    @property
+    def fingerprint(self) -> str:
+        """16 hex digits naming this sweep: operation, source, inputs and items.
+
+        Two sweeps with the same fingerprint may share a ``run_dir`` (the explorer names its
+        run folders by it, so running the same sweep again resumes).
+        """
+        manifest = self._manifest()
+        identity = json.dumps([manifest[k] for k in IDENTITY_KEYS], sort_keys=True,
+                              ensure_ascii=False)
+        return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
     @property
     def run_dir(self) -> Path | None:
@@ -347,7 +361,7 @@ class Sweep:
                        else DEFAULT_WORKERS)
         n_workers = min(workers, len(todo), limiter.limit if limiter else len(todo))
         display = make_progress(len(self.items), title=self.operation, show=progress)
-        clock = _RunClock(len(todo))
+        clock = self._clock = _RunClock(len(todo))
         queue_lock = threading.Lock()
 
         def work() -> None:
@@ -374,14 +388,14 @@ class Sweep:
             try:
                 while wait_futures(futures, timeout=0.25).not_done:
                     if display is not None:
-                        display.update(self._progress_state(clock))
+                        display.update(self.progress())
             except KeyboardInterrupt:
                 self._request_stop("interrupted", None)
                 wait_futures(futures)
                 raise
             finally:
                 if display is not None:
-                    display.close(self._progress_state(clock))
+                    display.close(self.progress())
         if self._fatal is not None:
             raise self._fatal
         if raise_on_stop and self._stop_error is not None:
@@ -461,10 +475,17 @@ class Sweep:
         key = getattr(self.client, "_key", None)
         return key.reveal() if key is not None else None
 
-    def _progress_state(self, clock: _RunClock) -> ProgressState:
+    def progress(self) -> ProgressState:
+        """A snapshot: items done and failed, credits spent, seconds left in this run.
+
+        ``seconds_left`` is estimated from the pace of the current (or last) run; ``None``
+        before any item of it has finished. Thread-safe.
+        """
         c = self._counts()
+        clock = self._clock
         return ProgressState(total=len(self.items), done=c["ok"], failed=c["failed"],
-                             credits=self._credits(), seconds_left=clock.seconds_left(),
+                             credits=self._credits(),
+                             seconds_left=clock.seconds_left() if clock else None,
                              stopped_reason=self.stopped_reason)
 
     # -- reading the results ---------------------------------------------------------------

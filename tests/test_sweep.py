@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import warnings
 
 import numpy as np
@@ -197,6 +198,23 @@ def test_stop_from_another_thread_lets_in_flight_items_finish(tmp_path):
         assert len(server.seen) == 1
     assert sweep.stopped_reason == "stopped by the user"
     assert statuses(sweep) == ["ok"] + ["pending"] * 5
+
+
+def test_stop_ends_the_wait_for_a_rate_limit_slot_without_sending(tmp_path):
+    """One request a minute: the second item waits for a slot; stop() ends the wait."""
+    first = threading.Event()
+    with FaultServer() as server:
+        sweep = Sweep(client_for(server, requests_per_minute=1), "text_to_image",
+                      prompts=list("abc"), run_dir=tmp_path)
+        worker = threading.Thread(target=sweep.run,
+                                  kwargs={"workers": 2, "on_record": lambda r: first.set()})
+        worker.start()
+        assert first.wait(30)
+        sweep.stop()
+        worker.join(30)
+        assert not worker.is_alive() and len(server.seen) == 1
+    assert sweep.stopped_reason == "stopped by the user"
+    assert statuses(sweep).count("ok") == 1 and statuses(sweep).count("pending") == 2
 
 
 def test_an_unexpected_error_is_raised_after_the_item_is_saved(tmp_path):
