@@ -215,7 +215,8 @@ class Client:
                                  rule="unknown field")
         prepared = {n: prepare_file(ep.field(n), v)  # type: ignore[arg-type]
                     for n, v in (files or {}).items() if v is not None}
-        validate_request(ep, texts, {n: p.data for n, p in prepared.items()})
+        validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
+                         binary_checked={n for n, p in prepared.items() if p.binary_checked})
         accept = None
         if format is not None:
             mime = FORMAT_CONTENT_TYPES.get(str(format).lower())
@@ -369,15 +370,16 @@ class Client:
             raise InvalidResponseError(
                 f"{ep.name}: the server answered 200 with {content_type or 'no content type'} "
                 f"({len(data)} bytes), not an image", response=response)
-        try:
-            im = Image.open(io.BytesIO(data))
-            im.load()
+        try:  # a cheap check now (header, format, PNG checksums); pixels decode on first use
+            with Image.open(io.BytesIO(data)) as im:
+                actual = PIL_FORMATS.get(im.format or "", (im.format or "").lower())
+                size = im.size
+                im.verify()
         except Exception as exc:  # noqa: BLE001 - every decoding failure means the same
             raise InvalidResponseError(
                 f"{ep.name}: the server answered 200 with {content_type}, but its {len(data)} "
                 f"bytes are not a readable image ({type(exc).__name__})",
                 response=response) from None
-        actual = PIL_FORMATS.get(im.format or "", (im.format or "").lower())
         claimed = CONTENT_TYPE_FORMATS.get(content_type)
         if claimed is not None and actual != claimed:
             raise InvalidResponseError(
@@ -390,7 +392,7 @@ class Client:
         source = ("local engine" if self.is_local
                   or response.headers.get("x-clipdrop-engine") == "local-preview" else "service")
         return Result(data, content_type, ep.name, inputs, credits_consumed=consumed,
-                      remaining_credits=remaining, elapsed=elapsed, source=source, _image=im)
+                      remaining_credits=remaining, elapsed=elapsed, source=source, _size=size)
 
 
 def _short(exc: BaseException) -> str:

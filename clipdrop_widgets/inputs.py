@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 from .endpoints import FileField
 from .errors import InputError
 from .notices import notify
-from .validation import ImageFacts, inspect_image
+from .validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "prepare_file", "read_input"]
 
@@ -40,6 +40,8 @@ class Prepared:
     content_type: str
     facts: ImageFacts
     changed: bool
+    #: True when this module already made sure the pixels are only 0 and 255 (masks).
+    binary_checked: bool = False
 
     def describe(self) -> str:
         f = self.facts
@@ -109,11 +111,12 @@ def _as_picture(im: Image.Image) -> Image.Image:
     return im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
 
 
-def _finish(field: FileField, data: bytes, changed: bool) -> Prepared:
+def _finish(field: FileField, data: bytes, changed: bool, *, binary: bool = False) -> Prepared:
     facts = inspect_image(data, field.name)
     ext = _EXTENSIONS.get(facts.format, facts.format)
     mime = _MIME.get(facts.format, "application/octet-stream")
-    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts, changed)
+    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts, changed,
+                    binary_checked=binary)
 
 
 def _open(data: bytes, field: str) -> Image.Image:
@@ -164,10 +167,8 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image) -> Prepared:
     if isinstance(value, bytes):
         facts = inspect_image(value, field.name)
         im = _open(value, field.name)
-        if facts.format == "png" and im.mode == "L":
-            hist = im.histogram()
-            if not any(hist[1:255]):
-                return _finish(field, value, changed=False)
+        if facts.format == "png" and im.mode == "L" and grey_pixel_count(im) == 0:
+            return _finish(field, value, changed=False, binary=True)
     else:
         facts, im = None, value
     levels = _mask_levels(im)
@@ -183,7 +184,7 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image) -> Prepared:
         notify(f"{field.name} was {facts.format.upper()}; masks are sent as PNG "
                "(lossy formats add grey pixels)")
     out = Image.fromarray(binary.astype(np.uint8) * 255, "L")
-    return _finish(field, _encode(out, "png"), changed=True)
+    return _finish(field, _encode(out, "png"), changed=True, binary=True)
 
 
 def _is_dark_on_light(im: Image.Image) -> bool:

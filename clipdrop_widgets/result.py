@@ -60,6 +60,7 @@ class Result:
     created: float = field(default_factory=time.time)
     notices: tuple[str, ...] = ()
     _image: Image.Image | None = field(default=None, repr=False)
+    _size: tuple[int, int] | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -77,16 +78,26 @@ class Result:
         return self._image
 
     @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels, from the header: no pixel is decoded for it."""
+        if self._size is None:
+            if self._image is not None:
+                self._size = self._image.size
+            else:
+                try:
+                    with Image.open(io.BytesIO(self.data)) as im:
+                        self._size = im.size
+                except Exception:  # noqa: BLE001
+                    return self.image.size  # raises the clear error
+        return self._size
+
+    @property
     def width(self) -> int:
-        return self.image.width
+        return self.size[0]
 
     @property
     def height(self) -> int:
-        return self.image.height
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.image.size
+        return self.size[1]
 
     @property
     def format(self) -> str:

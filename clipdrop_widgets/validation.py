@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from PIL import Image
@@ -19,7 +19,7 @@ from .endpoints import PIL_FORMATS, Endpoint, FileField, TextField
 from .errors import InputError
 
 __all__ = ["ImageFacts", "inspect_image", "check_text", "check_file", "check_mask_pixels",
-           "validate_request", "HARD_PIXEL_LIMIT"]
+           "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
 
 #: No image larger than this is ever decoded, whatever the endpoint (pixels).
 HARD_PIXEL_LIMIT = 64_000_000
@@ -132,12 +132,21 @@ def check_same_size(field: FileField, facts: ImageFacts, other: ImageFacts) -> N
             field=field.name, rule="same_size")
 
 
+_GREY_LUT = [0] + [1] * 254 + [0]
+
+
+def grey_pixel_count(im: Image.Image) -> int:
+    """How many pixels of ``im`` (as ``L``) are neither 0 nor 255; fast when there are none."""
+    grey = im.convert("L") if im.mode != "L" else im
+    if grey.point(_GREY_LUT).getbbox() is None:
+        return 0
+    return sum(grey.histogram()[1:255])
+
+
 def check_mask_pixels(field: FileField, data: bytes) -> None:
     """A mask may hold only the values 0 and 255 (decodes the file: check sizes first)."""
     with Image.open(io.BytesIO(data)) as im:
-        grey = im.convert("L") if im.mode != "L" else im
-        hist = grey.histogram()
-    others = sum(hist[1:255])
+        others = grey_pixel_count(im)
     if others:
         raise InputError(
             f"{field.name} has {others} grey pixels; a mask must be black and white, "
@@ -149,11 +158,14 @@ def validate_request(
     endpoint: Endpoint,
     texts: Mapping[str, str | None],
     files: Mapping[str, bytes | None],
+    *,
+    binary_checked: Collection[str] = (),
 ) -> dict[str, ImageFacts]:
     """Check a whole request against ``endpoint``'s rules; returns the files' facts.
 
     Raises :class:`InputError` at the first rule broken, naming the field, the rule and the
-    value seen. Pixels are decoded only for the mask's 0/255 check, after every size check.
+    value seen. Pixels are decoded only for the mask's 0/255 check, after every size check;
+    ``binary_checked`` names masks whose pixels the caller has already checked.
     """
     for tf in endpoint.text_fields:
         check_text(endpoint, tf, texts.get(tf.name))
@@ -171,6 +183,6 @@ def validate_request(
         if ff.same_size_as and ff.name in facts and ff.same_size_as in facts:
             check_same_size(ff, facts[ff.name], facts[ff.same_size_as])
     for ff in endpoint.file_fields:
-        if ff.binary and ff.name in facts:
+        if ff.binary and ff.name in facts and ff.name not in binary_checked:
             check_mask_pixels(ff, files[ff.name])  # type: ignore[arg-type]
     return facts
