@@ -345,6 +345,15 @@ def test_invalid_input_is_400_in_validations_words(
     assert target.engine.remaining_credits == 100
 
 
+def test_a_truncated_mask_is_400(target: Target) -> None:
+    noisy = Image.effect_noise(PHOTO_SIZE, 60).point(lambda v: 255 if v > 127 else 0)
+    whole = encode(noisy, "PNG")
+    r = target.call("cleanup", {}, {"image_file": photo(), "mask_file": whole[:len(whole) // 2]})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("an uploaded image could not be decoded")
+    assert target.engine.remaining_credits == 100
+
+
 @pytest.mark.parametrize("size", [(30_000, 30_000), (9_000, 9_000)])
 def test_decompression_bomb_is_refused_without_decoding(
         target: Target, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,6 +63,7 @@ class _Body:
         self._left = self.length or 0  # bytes left of the body, or of the current chunk
         self._done = not self.chunked and self._left == 0
         self._started = False
+        self._broken = False  # a read failed: the framing is lost
 
     def _start(self) -> None:
         if not self._started:
@@ -73,6 +74,13 @@ class _Body:
 
     def read(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes of the body (``b""`` at its end)."""
+        try:
+            return self._read(size)
+        except BaseException:
+            self._broken = True
+            raise
+
+    def _read(self, size: int) -> bytes:
         self._start()
         if size < 0:
             size = 1 << 62
@@ -111,10 +119,10 @@ class _Body:
         return line
 
     def settle(self) -> bool:
-        """After the answer: skip a small unread rest. True if the next request can follow."""
+        """Before answering, skip a small unread rest; true if another request can follow."""
         if self._done:
             return True
-        if self.chunked or self._left > DRAIN_LIMIT:
+        if self._broken or self.chunked or self._left > DRAIN_LIMIT:
             return False
         if self._handler.expect_continue and not self._started:
             return False  # the client may or may not send the body: the framing is unknown
@@ -131,7 +139,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "clipdrop-local-engine"
-    sys_version = ""
     timeout = IDLE_TIMEOUT
     server: _EngineServer
     expect_continue = False
@@ -153,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = _Body(self)
         except FormError as err:
             self.send_error(HTTPStatus.BAD_REQUEST, str(err))
+            self._linger()
             return
         response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()),
                                              body, body.length)
