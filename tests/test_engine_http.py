@@ -481,6 +481,16 @@ def test_a_body_over_the_cap_is_refused(target: Target) -> None:
     assert r.json()["error"].startswith("request body is over the limit")
 
 
+def test_a_part_over_every_field_limit_is_refused(target: Target) -> None:
+    huge = b"\0" * (CLEANUP.field("image_file").max_bytes + 1)  # under the body cap
+    r = target.post("/cleanup/v1", files={"image_file": ("a.jpg", huge)}, headers=AUTH)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("the form is over /cleanup/v1's limits")
+    r = target.post("/text-to-image/v1", files=[("x", (None, "1"))] * 20, headers=AUTH)
+    assert r.status_code == 400
+    assert "Maximum segment count exceeded" in r.json()["error"]
+
+
 class Untouchable:
     """A body stream that must never be read."""
 

@@ -87,7 +87,8 @@ def body_cap(endpoint: Endpoint) -> int:
     """The largest body ``endpoint`` accepts (bytes).
 
     The sum of its files' ``max_bytes`` (:data:`DEFAULT_FILE_CAP` where none is stated), a text
-    allowance per text field, and :data:`PART_OVERHEAD` per field.
+    allowance per text field, and :data:`PART_OVERHEAD` per field and once more for the
+    closing boundary.
     """
     files = sum(_file_cap(f) for f in endpoint.file_fields)
     texts = sum(_text_cap(f.max_chars) for f in endpoint.text_fields)
@@ -175,6 +176,8 @@ def _parse_multipart(endpoint: Endpoint, reader: CappedReader, boundary: str,
                 _assign(endpoint, form, part.name, part.raw, part.charset)
             finally:
                 part.close()
+    except multipart.ParserLimitReached as err:
+        raise FormError(f"the form is over {endpoint.path}'s limits: {err}") from None
     except multipart.MultipartError as err:
         raise FormError(f"malformed multipart/form-data body: {err}") from None
     return form
