@@ -39,6 +39,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .launch import demo
+
+    written = demo(args.out)
+    print(f"{len(written)} results written to {args.out}")
+    return 0
+
+
+def _studio(args: argparse.Namespace) -> int:
+    from .launch import launch_studio
+
+    return launch_studio(lab=args.lab, port=args.port, host=args.host,
+                         open_browser=args.open)
+
+
 def _non_negative(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or value < 0:
@@ -72,6 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", action="store_true",
                        help="enforce the documented requests per minute per key (429)")
     serve.set_defaults(run=_serve)
+
+    studio = commands.add_parser(
+        "studio",
+        help="open the Studio (all five apps) in Voila or JupyterLab",
+        description="Serve the Studio on this machine. Without CLIPDROP_API_KEY it runs on the "
+                    "local engine (offline previews).",
+    )
+    studio.add_argument("--lab", action="store_true", help="JupyterLab instead of Voila")
+    studio.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    studio.add_argument("--port", type=int, default=8866, help="TCP port (default: %(default)s)")
+    studio.add_argument("--open", action="store_true", help="open a web browser")
+    studio.set_defaults(run=_studio)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run all five operations on the local engine and save the results",
+    )
+    demo.add_argument("--out", default="clipdrop-demo", help="folder (default: %(default)s)")
+    demo.set_defaults(run=_demo)
     return parser
 
 

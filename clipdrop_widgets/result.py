@@ -123,7 +123,8 @@ class Result:
 
     def summary(self) -> str:
         """One line for people: operation, size, format, credits (stable across runs)."""
-        credits = "" if self.credits_consumed is None else f", {self.credits_consumed:g} credits"
+        credits = "" if self.credits_consumed is None else \
+            f", {self.credits_consumed:g} credit{'' if self.credits_consumed == 1 else 's'}"
         left = "" if self.remaining_credits is None else f", {self.remaining_credits:g} left"
         cached = ", from cache" if self.from_cache else ""
         preview = ", offline preview" if self.is_preview else ""
