@@ -145,8 +145,12 @@ def grey_pixel_count(im: Image.Image) -> int:
 
 def check_mask_pixels(field: FileField, data: bytes) -> None:
     """A mask may hold only the values 0 and 255 (decodes the file: check sizes first)."""
-    with Image.open(io.BytesIO(data)) as im:
-        others = grey_pixel_count(im)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            others = grey_pixel_count(im)
+    except Exception:  # noqa: BLE001 - a damaged file, whatever Pillow calls it
+        raise InputError(f"{field.name} could not be decoded: the PNG is damaged or truncated",
+                         field=field.name, rule="format") from None
     if others:
         raise InputError(
             f"{field.name} has {others} grey pixels; a mask must be black and white, "

@@ -243,3 +243,13 @@ def test_strict_mask_file_is_sent_byte_for_byte(client, server):
 def test_float_mask_outside_0_1_is_refused(client, server):
     refused(server, lambda: client.cleanup(blank((4, 4)), np.full((4, 4), 3.0)),
             "values outside 0..1")
+
+
+def test_truncated_mask_file_is_an_input_error_naming_the_field():
+    from clipdrop_widgets.validation import validate_request
+
+    mask = encoded(Image.fromarray(np.eye(64, dtype=np.uint8) * 255, "L"))
+    with pytest.raises(InputError, match="mask_file could not be decoded") as info:
+        validate_request(ENDPOINTS["cleanup"], {}, {"image_file": png_bytes((64, 64)),
+                                                    "mask_file": mask[: len(mask) - 40]})
+    assert info.value.field == "mask_file" and info.value.rule == "format"

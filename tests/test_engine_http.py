@@ -350,7 +350,7 @@ def test_a_truncated_mask_is_400(target: Target) -> None:
     whole = encode(noisy, "PNG")
     r = target.call("cleanup", {}, {"image_file": photo(), "mask_file": whole[:len(whole) // 2]})
     assert r.status_code == 400
-    assert r.json()["error"].startswith("an uploaded image could not be decoded")
+    assert r.json()["error"].startswith("mask_file could not be decoded")
     assert target.engine.remaining_credits == 100
 
 
