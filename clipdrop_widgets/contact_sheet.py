@@ -7,6 +7,8 @@ grid. matplotlib is imported only when a figure is drawn, and only through the o
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -128,6 +130,23 @@ def _short(text: str, width: int, lines: int) -> str:
     return "\n".join(wrapped)
 
 
+@functools.cache
+def _figure_class() -> type[Figure]:
+    """A Figure that shows itself in a notebook as a PNG, pyplot or not (defined lazily)."""
+    from matplotlib.figure import Figure
+
+    class ContactSheetFigure(Figure):
+        """A :class:`~matplotlib.figure.Figure` with ``_repr_png_``: without pyplot's inline
+        backend, IPython would show a bare Figure as ``<Figure size ...>`` text."""
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return ContactSheetFigure
+
+
 def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str | None = None,
                        cell_inches: float = 2.0, thumbnail_px: int = 256) -> Figure:
     """A :class:`~matplotlib.figure.Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
@@ -138,9 +157,8 @@ def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str 
     row's x labels name the row and column values.
     """
     import numpy as np
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(layout.ncols * cell_inches, layout.nrows * (cell_inches + 0.3)),
+    fig = _figure_class()(figsize=(layout.ncols * cell_inches, layout.nrows * (cell_inches + 0.3)),
                  layout="constrained")
     if title:
         fig.suptitle(_short(title, 100, 2), fontsize=10)

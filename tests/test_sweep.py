@@ -374,6 +374,7 @@ def test_the_contact_sheet_is_a_grid_by_the_two_variables(tmp_path):
     flipped = sweep.contact_sheet(rows="style")
     assert geometry(flipped) == {(3, 2)}
     assert flipped.axes[0].get_subplotspec().rowspan.start == 0
+    assert fig._repr_png_()[:4] == b"\x89PNG"  # shown in notebooks without pyplot
     for fmt in ("png", "pdf"):
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt)
