@@ -1,0 +1,384 @@
+"""What every app shares: Run and Cancel, the worker thread, the status line, compare and history.
+
+A subclass builds its input widgets, calls ``App.__init__`` with them, and implements
+:meth:`App._request`: read the inputs (on the kernel's main thread, at Run) into a
+:class:`Request` whose ``call(client)`` the worker thread runs. Everything else lives here,
+once:
+
+* Run starts one worker thread; while it is in flight Run is disabled and a second click is
+  ignored, so a double click never pays twice.
+* A ticker updates "Working… N s" once a second; the worker then shows the result (compare
+  view, history, status) or the error in plain words (:mod:`._status`).
+* Cancel abandons the run: its answer, if it comes, is ignored.
+* The user's inputs are only read, never changed, so a failure leaves them as they were.
+
+Widget changes from worker threads are made under one lock (:data:`UI_LOCK`), so two apps
+sharing a history never interleave half-made updates; canvas drawing is further serialised
+by the widgets' own batch lock (``widgets/_canvas.py``).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import ipywidgets as widgets
+from PIL import Image, ImageDraw, ImageFont
+
+from ..client import Client
+from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
+from ..result import Result
+from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets.snapshot import Snapshot
+from ._status import cancelled_text, done_text, error_text, notices_of, working_text
+
+__all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "format_dropdown",
+           "compose_snapshot"]
+
+_log = logging.getLogger("clipdrop_widgets.apps")
+
+#: Held for every widget change made from a worker thread (and the main thread's changes to
+#: the same widgets): one lock for all apps, as a Studio's apps share a history.
+UI_LOCK = threading.RLock()
+#: How often the "Working… N s" line is refreshed while a request is in flight (seconds).
+TICK_SECONDS = 1.0
+#: The compare view's (and the painters') display box, in CSS pixels a side.
+FRAME_PX = 512
+
+_STATUS_COLORS = {"idle": "var(--jp-ui-font-color2, #666)", "busy": "#8a6d00",
+                  "done": "#1b7a2f", "error": "#b00020"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One run, read from the inputs at Run.
+
+    Attributes:
+        call: what the worker thread runs: ``call(client) -> Result``.
+        before: the picture the compare view shows as "before" (``None``: after only).
+        prompt: the prompt sent, remembered in the prompt box's recall list on success.
+    """
+
+    call: Callable[[Client], Result]
+    before: Image.Image | None = None
+    prompt: str | None = None
+
+
+class _Run:
+    """One started run: when it started, whether it was cancelled, when it ended."""
+
+    __slots__ = ("cancelled", "done", "started", "thread")
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.cancelled = False
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def format_dropdown(endpoint: Endpoint) -> widgets.Dropdown | None:
+    """An output format menu for an endpoint whose ``accept`` offers a choice, else ``None``.
+
+    The options and the default (the endpoint's own output type) come from the endpoint table.
+    """
+    if len(endpoint.accept) < 2:
+        return None
+    formats = [CONTENT_TYPE_FORMATS[mime] for mime in endpoint.accept]
+    return widgets.Dropdown(
+        options=[(f.upper() if f != "webp" else "WebP", f) for f in formats],
+        value=CONTENT_TYPE_FORMATS[endpoint.output_content_type],
+        description="Format", layout=widgets.Layout(width="200px"),
+    )
+
+
+class App(Snapshot, widgets.VBox):
+    """Base of the five apps (not for direct use): inputs, prompt, Run, Cancel, status, compare.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key). Reassigning ``app.client`` takes effect at the next Run.
+        history: a :class:`~clipdrop_widgets.widgets.HistoryStrip` to add results to (a
+            Studio shares one); default: the app makes and shows its own.
+        inputs: the subclass's input widgets, shown above the prompt.
+        options: extra option widgets (mode, format), shown under the prompt.
+
+    Attributes:
+        endpoint: the :class:`~clipdrop_widgets.endpoints.Endpoint` this app calls.
+        prompt: the :class:`PromptBox` (limit from the endpoint table), or ``None``.
+        compare: the :class:`CompareSlider` showing input and result.
+        history: the :class:`HistoryStrip` results go to.
+        result: the result shown in the compare view (``None`` before the first).
+        error: the exception of the last failed run (``None`` after a success).
+    """
+
+    endpoint_name: ClassVar[str]
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        history: HistoryStrip | None = None,
+        inputs: Sequence[widgets.Widget] = (),
+        options: Sequence[widgets.Widget] = (),
+    ) -> None:
+        super().__init__()
+        self.client = client if client is not None else Client()
+        self.endpoint = ENDPOINTS[self.endpoint_name]
+        self.history = history if history is not None else HistoryStrip()
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+        self._runs = 0
+        self._active: _Run | None = None
+        self._threads: list[threading.Thread] = []
+        self._befores: weakref.WeakKeyDictionary[Result, Image.Image] = (
+            weakref.WeakKeyDictionary())
+        self._finish_handlers: list[Callable[[App], object]] = []
+        self._status_text = ""
+
+        field = self.endpoint.prompt_field
+        self.prompt = (PromptBox(field.max_chars, placeholder=field.doc or "Prompt")
+                       if field is not None else None)
+        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
+                                         tooltip=f"Send to {self.endpoint.title}")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
+                                            tooltip="Stop waiting for the answer")
+        self._status = widgets.HTML("")
+        self._notices = widgets.HTML("")
+        self.compare = CompareSlider(max_width=FRAME_PX, max_height=FRAME_PX)
+        self.run_button.on_click(lambda _b: self.run())
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.history.on_select(self._on_history_select)
+        self._set_status(f"Ready · {self._source_words()}", "idle")
+
+        controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
+                    widgets.HBox([self.run_button, self.cancel_button]),
+                    self._status, self._notices]
+        title = widgets.HTML(f"<b>{html.escape(self.endpoint.title)}</b> "
+                             f"<small>{html.escape(self.endpoint.doc)}</small>")
+        body = widgets.HBox(
+            [widgets.VBox(controls, layout=widgets.Layout(margin="0 16px 0 0")), self.compare],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+        )
+        self.children = [title, body, *([self.history] if history is None else [])]
+
+    # -- what subclasses provide --------------------------------------------------------------
+    def _request(self) -> Request:
+        """Read the inputs into a :class:`Request` (main thread; raise to refuse the run)."""
+        raise NotImplementedError
+
+    def _inputs_picture(self) -> Image.Image | None:
+        """A picture of the inputs for the static snapshot (default: none)."""
+        return None
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """The status line as plain text."""
+        return self._status_text
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the client changed before sending, for the result shown (may be empty)."""
+        return notices_of(self.result) if self.result is not None else ()
+
+    @property
+    def running(self) -> bool:
+        """True while a run is in flight (Run is disabled)."""
+        return self._active is not None
+
+    def run(self) -> None:
+        """Start a run in a worker thread and return at once (what the Run button does).
+
+        Ignored while a run is in flight. Problems with the inputs, like every failure, are
+        shown in the status line (and kept in :attr:`error`), never raised.
+        """
+        with UI_LOCK:
+            if self._active is not None:
+                return
+            try:
+                request = self._request()
+            except Exception as exc:  # noqa: BLE001 - shown in the status line
+                self._show_error(exc)
+                return
+            run = self._active = _Run()
+            self.run_button.disabled = True
+            self.cancel_button.disabled = False
+            self._notices.value = ""
+            self._set_status(working_text(0), "busy")
+            client = self.client
+            run.thread = threading.Thread(target=self._work, args=(run, request, client),
+                                          name=f"{self.endpoint_name}-run", daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()] + [run.thread]
+            run.thread.start()
+
+    def cancel(self) -> None:
+        """Stop waiting for the run in flight; the app is usable again at once.
+
+        The request itself cannot be recalled: if the server still answers, the answer is
+        ignored, and the service may still charge a credit for it.
+        """
+        with UI_LOCK:
+            run = self._active
+            if run is None:
+                return
+            run.cancelled = True
+            self._active = None
+            self._set_idle_buttons()
+            self._set_status(cancelled_text(run.seconds), "error")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the worker threads (cancelled ones too) to end: ``timeout`` seconds, default
+        forever. Returns ``True`` when none is left running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self._threads):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+        return not any(t.is_alive() for t in self._threads)
+
+    def show(self, result: Result) -> None:
+        """Show ``result`` in the compare view, beside the input it was made from when known."""
+        with UI_LOCK:
+            self.compare.set_images(self._befores.get(result), result)
+            self.result = result
+            self._notices.value = self._notices_html(notices_of(result))
+
+    def on_finish(self, callback: Callable[[App], object]) -> None:
+        """Call ``callback(app)`` from the worker thread whenever a request ends (succeeded,
+        failed, or answered after a Cancel): credits may have changed."""
+        self._finish_handlers.append(callback)
+
+    # -- the worker ---------------------------------------------------------------------------
+    def _work(self, run: _Run, request: Request, client: Client) -> None:
+        ticker = threading.Thread(target=self._tick, args=(run,), daemon=True,
+                                  name=f"{self.endpoint_name}-ticker")
+        ticker.start()
+        outcome: Result | Exception
+        try:
+            outcome = request.call(client)
+            outcome.image  # noqa: B018 - decode here, off the main thread (raises if broken)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown in plain words
+            _log.debug("%s run failed", self.endpoint_name, exc_info=True)
+            outcome = exc
+        finally:
+            run.done.set()
+        try:
+            self._finish(run, request, outcome)
+        except Exception as exc:  # noqa: BLE001 - showing the result failed: say so
+            _log.debug("%s: showing the outcome failed", self.endpoint_name, exc_info=True)
+            with UI_LOCK:
+                self._show_error(exc)
+        for handler in list(self._finish_handlers):
+            try:
+                handler(self)
+            except Exception:  # noqa: BLE001 - a display hook must not break the app
+                _log.debug("finish handler %r failed", handler, exc_info=True)
+
+    def _tick(self, run: _Run) -> None:
+        while not run.done.wait(TICK_SECONDS):
+            with UI_LOCK:
+                if self._active is not run:
+                    return
+                self._set_status(working_text(run.seconds), "busy")
+
+    def _finish(self, run: _Run, request: Request, outcome: Result | Exception) -> None:
+        with UI_LOCK:
+            if self._active is not run:  # cancelled: the late answer is ignored
+                _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
+                return
+            try:
+                if isinstance(outcome, Result):
+                    self._show_result(outcome, request, run.seconds)
+                else:
+                    self._show_error(outcome)
+            finally:
+                self._active = None
+                self._set_idle_buttons()
+
+    def _show_result(self, result: Result, request: Request, seconds: float) -> None:
+        if request.before is not None:
+            self._befores[result] = request.before
+        self.show(result)
+        self.history.add(result)
+        if self.prompt is not None and request.prompt:
+            self.prompt.remember(request.prompt)
+        self._runs += 1
+        self.error = None
+        self._set_status(done_text(result, seconds, self.client.remaining_credits), "done")
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.error = exc
+        self._set_status(error_text(exc), "error")
+
+    # -- display helpers ----------------------------------------------------------------------
+    def _set_idle_buttons(self) -> None:
+        self.run_button.disabled = False
+        self.cancel_button.disabled = True
+
+    def _set_status(self, text: str, kind: str) -> None:
+        self._status_text = text
+        icon = "&#9888; " if kind == "error" else ""
+        self._status.value = (f'<span style="color:{_STATUS_COLORS[kind]}">{icon}'
+                              f"{html.escape(text)}</span>")
+
+    @staticmethod
+    def _notices_html(notices: Sequence[str]) -> str:
+        return "".join(f"<div><small><i>Note: {html.escape(n)}</i></small></div>"
+                       for n in notices)
+
+    def _source_words(self) -> str:
+        return ("local engine (offline previews)" if self.client.is_local
+                else "ClipDrop service")
+
+    def _on_history_select(self, result: Result) -> None:
+        if result.endpoint == self.endpoint_name:
+            self.show(result)
+
+    def _snapshot(self) -> Image.Image:
+        return compose_snapshot([self._inputs_picture(), self.compare._snapshot()],
+                                [self.prompt.value if self.prompt else "", self.status])
+
+    def __repr__(self) -> str:
+        n = self._runs
+        runs = f"{n} run{'' if n == 1 else 's'}"
+        return f"{type(self).__name__}(source={self.client.source!r}, {runs})"
+
+
+def compose_snapshot(pictures: Sequence[Image.Image | None], lines: Sequence[str], *,
+                     height: int = 360) -> Image.Image:
+    """``pictures`` side by side (each scaled to ``height`` pixels, never enlarged) above
+    ``lines`` of text: an app's static picture."""
+    shown = []
+    for picture in pictures:
+        if picture is None:
+            continue
+        picture = picture.convert("RGB")
+        if picture.height > height:
+            scale = height / picture.height
+            picture = picture.resize((max(1, round(picture.width * scale)), height),
+                                     Image.Resampling.LANCZOS)
+        shown.append(picture)
+    texts = [t for t in lines if t]
+    font = ImageFont.load_default(size=14)
+    width = max([sum(p.width for p in shown) + 8 * max(0, len(shown) - 1), 480])
+    top = max((p.height for p in shown), default=0)
+    canvas = Image.new("RGB", (width, top + 8 + 20 * len(texts)), "white")
+    x = 0
+    for picture in shown:
+        canvas.paste(picture, (x, 0))
+        x += picture.width + 8
+    draw = ImageDraw.Draw(canvas)
+    for i, text in enumerate(texts):
+        line = text if len(text) <= 90 else text[:89] + "…"
+        draw.text((4, top + 6 + 20 * i), line, fill="#333333", font=font)
+    return canvas
+

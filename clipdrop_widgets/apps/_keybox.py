@@ -1,0 +1,75 @@
+"""KeyBox: a password field whose value goes straight into the client and is cleared at once.
+
+ipywidgets syncs a ``Password`` widget's value like any other trait, so a key left in one is
+saved with the notebook's widget state (ipywidgets issue #1793), and ipywidgets 8.1 even
+echoes every value the browser sends back to all front ends. Here the value trait is not
+echoed, and the moment a key arrives it is handed to a callback and the field is emptied: the
+kernel-side state, which is what gets saved, never holds it after the change.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+__all__ = ["KeyBox"]
+
+
+class _KeyField(widgets.Password):
+    """A ``Password`` whose value the kernel never echoes back to the browser."""
+
+    value = traitlets.Unicode("", help="The key while it is being handed over").tag(
+        sync=True, echo_update=False)
+
+
+class KeyBox(widgets.HBox):
+    """An API key field: type or paste a key and press Enter (or leave the field).
+
+    Args:
+        on_key: called with the key (stripped, non-empty) the moment it arrives; what it
+            raises is shown beside the field (its message must not contain the key).
+
+    The key is never kept by this widget: the field is emptied before ``on_key`` runs.
+    """
+
+    def __init__(self, on_key: Callable[[str], object]) -> None:
+        super().__init__(layout=widgets.Layout(align_items="center"))
+        self._on_key = on_key
+        self._field = _KeyField(value="", placeholder="paste a ClipDrop API key, press Enter",
+                                description="API key", continuous_update=False,
+                                layout=widgets.Layout(width="340px"))
+        self._state = widgets.HTML("")
+        self._state_text = ""
+        self._field.observe(self._take, "value")
+        self.children = [self._field, self._state]
+
+    @property
+    def state(self) -> str:
+        """What the line beside the field says (plain text)."""
+        return self._state_text
+
+    def _say(self, text: str, *, warn: bool = False) -> None:
+        self._state_text = text
+        sign = "&#9888; " if warn else ""
+        self._state.value = f"<small>{sign}{html.escape(text)}</small>"
+
+    def _take(self, change: dict[str, Any]) -> None:
+        key = (change["new"] or "").strip()
+        if not change["new"]:
+            return
+        self._field.value = ""  # first: the key leaves the widget before anything else runs
+        if not key:
+            return
+        try:
+            self._on_key(key)
+        except Exception as exc:  # noqa: BLE001 - shown beside the field, without the key
+            self._say(str(exc).replace(key, "***") or type(exc).__name__, warn=True)
+            return
+        self._say("Key set: kept in memory only, never saved.")
+
+    def __repr__(self) -> str:
+        return "KeyBox()"

@@ -1,0 +1,53 @@
+"""What cleanup and text inpainting share: a photo chooser and a mask painted over the photo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import ipywidgets as widgets
+from PIL import Image
+
+from ..client import Client
+from ..endpoints import ENDPOINTS
+from ..errors import InputError
+from ..widgets import HistoryStrip, MaskPainter
+from ._base import FRAME_PX, App
+from ._photo import PhotoChooser
+
+__all__ = ["MaskedPhotoApp"]
+
+
+class MaskedPhotoApp(App):
+    """Base of the apps that change the masked part of a photo (not for direct use).
+
+    Attributes:
+        chooser: the :class:`PhotoChooser` (``app.chooser.load(image)`` sets the photo).
+        painter: the :class:`~clipdrop_widgets.MaskPainter` over the photo
+            (``app.painter.add_stroke(points)`` paints from code, in the photo's pixels).
+    """
+
+    #: The sample photo shown first.
+    sample: ClassVar[str] = "astronaut"
+    #: What an empty mask's refusal asks for ("paint over what to remove").
+    mask_hint: ClassVar[str] = "paint over the part of the photo to change"
+
+    def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
+                 options: Sequence[widgets.Widget] = ()) -> None:
+        field = ENDPOINTS[self.endpoint_name].image_field
+        assert field is not None
+        self.chooser = PhotoChooser(field, sample=self.sample)
+        self.painter = MaskPainter(self.chooser.image, max_width=FRAME_PX, max_height=FRAME_PX)
+        self.chooser.on_change(self.painter.set_image)
+        super().__init__(client, history=history, inputs=[self.chooser, self.painter],
+                         options=options)
+
+    def _photo_and_mask(self) -> tuple[bytes | Image.Image, Image.Image]:
+        """The photo as sent and the mask (photo-sized, 0/255); an empty mask is refused."""
+        if self.painter.coverage == 0:
+            raise InputError(f"the mask is empty: {self.mask_hint} first",
+                             field="mask_file", rule="empty mask")
+        return self.chooser.data, self.painter.mask
+
+    def _inputs_picture(self) -> Image.Image:
+        return self.painter._snapshot()

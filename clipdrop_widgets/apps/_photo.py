@@ -1,0 +1,200 @@
+"""PhotoChooser: a photo to work on, uploaded or picked from a few bundled sample photos.
+
+The samples are scikit-image's (``skimage.data``, shipped in its wheel, no download), each
+loaded the first time it is chosen. Without scikit-image the chooser starts on a plain
+generated picture and offers the upload only.
+
+The endpoint's image rules (formats, side, megapixels, bytes) come from the endpoint table:
+they are listed under the chooser, and a photo that breaks one is flagged as soon as it is
+chosen, in the words the client will use when it refuses it. Photos are never resized for you.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+from PIL import Image
+
+from ..endpoints import MB, FileField
+from ..errors import InputError
+from ..validation import ImageFacts, check_file, inspect_image
+from ..widgets._imaging import ImageSource, open_image
+from ..widgets._ui import ErrorLine
+
+__all__ = ["PhotoChooser", "SAMPLES", "load_sample", "describe_rules"]
+
+#: The sample photos offered: ``skimage.data`` function name -> label.
+SAMPLES: dict[str, str] = {
+    "astronaut": "Astronaut",
+    "coffee": "Coffee cup",
+    "chelsea": "Cat",
+    "rocket": "Rocket",
+}
+#: Size of the picture shown when scikit-image is missing (pixels).
+_PLACEHOLDER_SIZE = (512, 384)
+
+
+@functools.lru_cache(maxsize=len(SAMPLES))
+def load_sample(name: str) -> Image.Image:
+    """The sample photo ``name`` (a key of :data:`SAMPLES`) as an RGB image, loaded once.
+
+    Raises ``ImportError`` without scikit-image, ``KeyError`` for an unknown name.
+    """
+    if name not in SAMPLES:
+        raise KeyError(f"no sample photo {name!r}; choose one of {', '.join(SAMPLES)}")
+    from skimage import data
+
+    return Image.fromarray(np.asarray(getattr(data, name)()), "RGB")
+
+
+def _placeholder() -> Image.Image:
+    w, h = _PLACEHOLDER_SIZE
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.dstack([120 + x * 80 // w, 150 + y * 60 // h, 190 + 0 * x]).astype(np.uint8)
+    return Image.fromarray(rgb, "RGB")
+
+
+def describe_rules(field: FileField) -> str:
+    """The field's image rules in words, e.g. ``"PNG or JPEG · at most 16 MP · 30 MB"``."""
+    names = [f.upper() if f != "webp" else "WebP" for f in field.formats]
+    parts = [" or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)]
+    if field.max_side is not None:
+        parts.append(f"at most {field.max_side} px a side")
+    if field.max_megapixels is not None:
+        parts.append(f"at most {field.max_megapixels:g} MP")
+    if field.max_bytes is not None:
+        parts.append(f"{field.max_bytes / MB:g} MB")
+    if field.square:
+        parts.append("square")
+    return " · ".join(parts)
+
+
+def size_problem(field: FileField, image: Image.Image, data: bytes | None) -> str | None:
+    """Why the client would refuse this photo for ``field`` (its own words), or ``None``.
+
+    Formats are not checked (the client converts a photo in another format, with a notice);
+    the byte limit applies only to a file sent as it is.
+    """
+    fmt, nbytes = field.formats[0], 0
+    if data is not None:
+        facts = inspect_image(data, field.name)
+        if facts.format in field.formats:
+            fmt, nbytes = facts.format, facts.nbytes
+    try:
+        check_file(field, ImageFacts(fmt, image.width, image.height, image.mode, nbytes))
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
+class PhotoChooser(widgets.VBox):
+    """A sample menu, an upload button, and a line with the endpoint's rules for photos.
+
+    Args:
+        field: the endpoint's image field (its rules are shown and checked).
+        sample: the sample shown first (a key of :data:`SAMPLES`; default ``"astronaut"``).
+
+    Attributes:
+        errors: the line showing why an upload could not be read.
+    """
+
+    def __init__(self, field: FileField, *, sample: str = "astronaut") -> None:
+        super().__init__()
+        self._field = field
+        self._handlers: list[Callable[[Image.Image], object]] = []
+        self._image: Image.Image = _placeholder()
+        self._data: bytes | None = None
+        self._name = "placeholder"
+        self.errors = ErrorLine()
+        self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
+                                         value=None, description="Sample",
+                                         layout=widgets.Layout(width="240px"))
+        self._upload = widgets.FileUpload(accept="image/*", multiple=False,
+                                          description="Upload photo",
+                                          layout=widgets.Layout(width="auto"))
+        self._rules = widgets.HTML(f"<small>{html.escape(describe_rules(field))}</small>")
+        self._note = widgets.HTML("")
+        try:
+            self._set(load_sample(sample), None, SAMPLES[sample])
+            self._samples.value = sample
+        except ImportError:
+            self._samples.layout.display = "none"
+            self._note.value = ("<small>Upload a photo (install scikit-image for sample "
+                                "photos).</small>")
+        self._samples.observe(self.errors.guard(self._on_sample), "value")
+        self._upload.observe(self.errors.guard(self._on_upload), "value")
+        self.children = [
+            widgets.HBox([self._samples, self._upload, self._rules],
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            self._note, self.errors,
+        ]
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def image(self) -> Image.Image:
+        """The photo, decoded (native size)."""
+        return self._image
+
+    @property
+    def data(self) -> bytes | Image.Image:
+        """What is sent: an upload's bytes as they are (no re-encoding), else the image."""
+        return self._data if self._data is not None else self._image
+
+    @property
+    def name(self) -> str:
+        """The sample's label or the uploaded file's name."""
+        return self._name
+
+    @property
+    def problem(self) -> str | None:
+        """Why the endpoint would refuse this photo, or ``None`` when it is fine."""
+        return size_problem(self._field, self._image, self._data)
+
+    def on_change(self, callback: Callable[[Image.Image], object]) -> None:
+        """Call ``callback(image)`` whenever another photo is chosen."""
+        self._handlers.append(callback)
+
+    # -- choosing -----------------------------------------------------------------------------
+    def load(self, source: ImageSource, *, name: str = "photo") -> None:
+        """Work on ``source`` (PIL image, encoded bytes, path or array); bytes are sent as is."""
+        data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+        image = open_image(data if data is not None else source, what="photo")
+        self._set(image, data, name)
+        self._samples.value = None  # no sample chosen now (the observer ignores None)
+
+    def choose_sample(self, key: str) -> None:
+        """Work on the sample photo ``key`` (a key of :data:`SAMPLES`)."""
+        self._samples.value = key  # the observer loads it
+
+    def _on_sample(self, change: dict[str, Any]) -> None:
+        key = change["new"]
+        if key is not None:
+            self._set(load_sample(key), None, SAMPLES[key])
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        file = files[0]
+        try:
+            self.load(bytes(file["content"]), name=str(file.get("name") or "upload"))
+        finally:
+            self._upload.value = ()  # the file's bytes must not stay in the widget's state
+
+    def _set(self, image: Image.Image, data: bytes | None, name: str) -> None:
+        self._image, self._data, self._name = image, data, name
+        problem = self.problem
+        facts = f"{html.escape(name)}: {image.width}x{image.height}"
+        self._note.value = (f'<small>{facts}. <span style="color:#b00020">&#9888; Run will '
+                            f"refuse it: {html.escape(problem)}</span></small>"
+                            if problem else f"<small>{facts}</small>")
+        for handler in list(self._handlers):
+            handler(image)
+
+    def __repr__(self) -> str:
+        return f"PhotoChooser({self._name}, {self._image.width}x{self._image.height})"

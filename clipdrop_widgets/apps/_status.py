@@ -1,0 +1,97 @@
+"""What an app's status line says: work in progress, a finished run, or a failure in plain words.
+
+Pure functions of a result or an exception, so every app words things the same way and the
+tests can check the wording without running anything. No text ever includes a traceback.
+"""
+
+from __future__ import annotations
+
+from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BudgetExceededError,
+    InputError,
+    InvalidResponseError,
+)
+from ..result import Result
+
+__all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of"]
+
+#: Longest error detail shown (characters); longer server messages are cut with "…".
+MAX_DETAIL_CHARS = 300
+_SEP = " · "
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'' if n == 1 else 's'}"
+
+
+def _detail(text: str) -> str:
+    """The first line of ``text``, trimmed to :data:`MAX_DETAIL_CHARS`."""
+    lines = str(text).strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"
+
+
+def working_text(seconds: float) -> str:
+    """``"Working… 3 s"``: shown while a request is in flight (whole seconds)."""
+    return f"Working… {int(seconds)} s"
+
+
+def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
+    """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
+
+    ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, used
+    when the result itself does not say.
+    """
+    parts = [f"Done in {seconds:.1f} s"]
+    if result.from_cache:
+        parts.append("from cache, no credit")
+    elif result.credits_consumed is None:
+        parts.append("credits not reported")
+    else:
+        parts.append(_plural(result.credits_consumed, "credit"))
+    left = result.remaining_credits if result.remaining_credits is not None else remaining
+    if left is not None:
+        parts.append(f"{left:g} left")
+    if result.is_preview:
+        parts.append("offline preview")
+    return _SEP.join(parts)
+
+
+def cancelled_text(seconds: float) -> str:
+    """What Cancel leaves in the status line."""
+    return (f"Cancelled after {int(seconds)} s: if an answer still comes it is ignored "
+            "(the service may still charge for it).")
+
+
+def error_text(exc: BaseException) -> str:
+    """One line saying what went wrong and what to do, never a traceback."""
+    if isinstance(exc, InputError):
+        return f"Not sent: {_detail(str(exc))}."
+    if isinstance(exc, BudgetExceededError):
+        return f"Not sent: {_detail(str(exc))}."
+    if isinstance(exc, APIStatusError):
+        reason = _detail(exc.message) or "no reason given"
+        advice = f" {exc.advice}" if exc.advice else ""
+        return f"Failed ({exc.status_code}): {reason}.{advice}"
+    if isinstance(exc, APITimeoutError):
+        return (f"No answer in time: {_detail(str(exc))}. Try again; the server may be busy.")
+    if isinstance(exc, APIConnectionError):
+        return (f"Could not reach the server: {_detail(str(exc))}. "
+                "Check the connection and try again.")
+    if isinstance(exc, InvalidResponseError):
+        return f"The answer was not a usable image: {_detail(str(exc))}."
+    detail = _detail(str(exc))
+    return f"Something went wrong ({type(exc).__name__}){': ' + detail if detail else ''}."
+
+
+def notices_of(result: Result) -> tuple[str, ...]:
+    """What the client changed before sending (an inverted sketch, a thresholded mask...).
+
+    :class:`Result` has a ``notices`` field; the client currently records them in
+    ``inputs["notices"]``, so both are read.
+    """
+    found = tuple(result.notices) or tuple(result.inputs.get("notices", ()))
+    return tuple(str(n) for n in found)

@@ -1,0 +1,48 @@
+"""CleanupApp: paint over what should go, press Run, compare."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+
+from ..client import Client
+from ..endpoints import ENDPOINTS, TextField
+from ..widgets import HistoryStrip
+from ._base import Request
+from ._masked import MaskedPhotoApp
+
+__all__ = ["CleanupApp"]
+
+
+class CleanupApp(MaskedPhotoApp):
+    """A photo (upload or sample), a mask painted over it, the ``mode`` option, Run, Cancel;
+    the photo and the cleaned photo in the compare view.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key).
+        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+
+    Attributes:
+        mode: the mode menu: the service's default, or one of the endpoint's choices
+            (``fast``, ``quality``).
+    """
+
+    endpoint_name = "cleanup"
+    sample = "coffee"
+    mask_hint = "paint over what should be removed"
+
+    def __init__(self, client: Client | None = None, *,
+                 history: HistoryStrip | None = None) -> None:
+        field = ENDPOINTS[self.endpoint_name].field("mode")
+        assert isinstance(field, TextField) and field.choices
+        self.mode = widgets.Dropdown(
+            options=[("service default", None), *((c, c) for c in field.choices)],
+            value=None, description="Mode", layout=widgets.Layout(width="240px"),
+        )
+        super().__init__(client, history=history, options=[self.mode])
+
+    def _request(self) -> Request:
+        photo, mask = self._photo_and_mask()
+        mode = self.mode.value
+        return Request(lambda client: client.cleanup(photo, mask, mode=mode),
+                       before=self.chooser.image)

@@ -1,0 +1,54 @@
+"""ReplaceBackgroundApp: choose a photo, describe a new scene (or not), press Run."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from ..client import Client
+from ..endpoints import ENDPOINTS
+from ..widgets import HistoryStrip
+from ._base import UI_LOCK, App, Request, format_dropdown
+from ._photo import PhotoChooser
+
+__all__ = ["ReplaceBackgroundApp"]
+
+
+class ReplaceBackgroundApp(App):
+    """A photo (upload or sample), a prompt for the new scene (empty: the service invents
+    one), an output format, Run and Cancel; the photo and the result in the compare view.
+
+    Until the first run the compare view shows the chosen photo.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key).
+        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+
+    Attributes:
+        chooser: the :class:`PhotoChooser` (``app.chooser.load(image)`` sets the photo).
+        format: the output format menu (from the endpoint's ``accept`` list).
+    """
+
+    endpoint_name = "replace_background"
+
+    def __init__(self, client: Client | None = None, *,
+                 history: HistoryStrip | None = None) -> None:
+        endpoint = ENDPOINTS[self.endpoint_name]
+        assert endpoint.image_field is not None
+        self.chooser = PhotoChooser(endpoint.image_field, sample="astronaut")
+        self.format = format_dropdown(endpoint)
+        super().__init__(client, history=history, inputs=[self.chooser],
+                         options=[w for w in (self.format,) if w])
+        self.chooser.on_change(self._show_photo)
+        self._show_photo(self.chooser.image)
+
+    def _show_photo(self, photo: Image.Image) -> None:
+        with UI_LOCK:
+            self.compare.set_images(photo, None)
+
+    def _request(self) -> Request:
+        assert self.prompt is not None
+        photo, prompt = self.chooser.data, self.prompt.value
+        fmt = self.format.value if self.format is not None else None
+        return Request(lambda client: client.replace_background(photo, prompt, format=fmt),
+                       before=self.chooser.image, prompt=prompt)

@@ -1,0 +1,54 @@
+"""SketchToImageApp: draw white lines on black, describe them, press Run."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from ..client import Client
+from ..endpoints import ENDPOINTS
+from ..errors import InputError
+from ..widgets import HistoryStrip, SketchPad
+from ._base import FRAME_PX, App, Request
+
+__all__ = ["SketchToImageApp"]
+
+
+class SketchToImageApp(App):
+    """A :class:`~clipdrop_widgets.SketchPad`, a prompt, Run and Cancel; sketch and picture
+    side by side in the compare view.
+
+    The sketch is rendered from its strokes at the largest size the endpoint takes (its
+    ``max_side`` in the endpoint table, 1024 pixels) on a square pad (the table says sketches
+    are square). An empty sketch is refused before anything is sent.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key).
+        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+
+    Attributes:
+        pad: the sketch pad (``app.pad.add_stroke(points)`` draws from code).
+    """
+
+    endpoint_name = "sketch_to_image"
+
+    def __init__(self, client: Client | None = None, *,
+                 history: HistoryStrip | None = None) -> None:
+        self._field = ENDPOINTS[self.endpoint_name].field("sketch_file")
+        side = min(FRAME_PX, self._field.max_side or FRAME_PX)
+        height = side if self._field.square else side * 3 // 4
+        self.pad = SketchPad(width=side, height=height)
+        super().__init__(client, history=history, inputs=[self.pad])
+
+    def _request(self) -> Request:
+        assert self.prompt is not None
+        sketch = self.pad.to_image(self._field.max_side)
+        if sketch.getbbox() is None:
+            raise InputError("the sketch is empty: draw something on the pad first",
+                             field=self._field.name, rule="empty sketch")
+        prompt = self.prompt.value
+        return Request(lambda client: client.sketch_to_image(sketch, prompt),
+                       before=sketch, prompt=prompt)
+
+    def _inputs_picture(self) -> Image.Image:
+        return self.pad._snapshot()

@@ -1,0 +1,36 @@
+"""TextInpaintingApp: paint over a part of a photo, say what goes there, press Run."""
+
+from __future__ import annotations
+
+from ..client import Client
+from ..widgets import HistoryStrip
+from ._base import Request
+from ._masked import MaskedPhotoApp
+
+__all__ = ["TextInpaintingApp"]
+
+
+class TextInpaintingApp(MaskedPhotoApp):
+    """A photo (upload or sample), a mask painted over it, a prompt for what goes there, Run
+    and Cancel; the photo and the result in the compare view.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key).
+        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+    """
+
+    endpoint_name = "text_inpainting"
+    sample = "chelsea"
+    mask_hint = "paint over the part the prompt should replace"
+
+    def __init__(self, client: Client | None = None, *,
+                 history: HistoryStrip | None = None) -> None:
+        super().__init__(client, history=history)
+
+    def _request(self) -> Request:
+        assert self.prompt is not None
+        photo, mask = self._photo_and_mask()
+        prompt = self.prompt.value
+        return Request(lambda client: client.text_inpainting(photo, mask, prompt),
+                       before=self.chooser.image, prompt=prompt)

@@ -1,0 +1,43 @@
+"""TextToImageApp: type a prompt, press Run, see the picture."""
+
+from __future__ import annotations
+
+from ..client import Client
+from ..endpoints import ENDPOINTS
+from ..widgets import HistoryStrip
+from ._base import App, Request, format_dropdown
+
+__all__ = ["TextToImageApp"]
+
+
+class TextToImageApp(App):
+    """A prompt (with the endpoint's character limit), an output format, Run and Cancel; the
+    picture in an after-only compare view.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+            without a key).
+        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+
+    >>> app = TextToImageApp()
+    >>> app.prompt.value = "a red fox in the snow"
+    >>> app.run(); app.wait()
+    True
+    >>> app.status  # doctest: +ELLIPSIS
+    'Done in ... s · 2 credits · ... left · offline preview'
+
+    Run, Cancel and the status line are described in :class:`~clipdrop_widgets.apps._base.App`.
+    """
+
+    endpoint_name = "text_to_image"
+
+    def __init__(self, client: Client | None = None, *,
+                 history: HistoryStrip | None = None) -> None:
+        self.format = format_dropdown(ENDPOINTS[self.endpoint_name])
+        super().__init__(client, history=history, options=[w for w in (self.format,) if w])
+
+    def _request(self) -> Request:
+        assert self.prompt is not None
+        prompt = self.prompt.value
+        fmt = self.format.value if self.format is not None else None
+        return Request(lambda client: client.text_to_image(prompt, format=fmt), prompt=prompt)
