@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -227,6 +232,49 @@ def test_an_unexpected_error_is_raised_after_the_item_is_saved(tmp_path):
         with pytest.raises(RuntimeError, match="callback bug"):
             sweep.run(workers=1, on_record=broken)
     assert statuses(Sweep.open(tmp_path)) == ["ok", "pending"]
+
+
+def test_an_interrupt_stops_after_saving_and_is_raised(tmp_path):
+    """Ctrl-C in the kernel: the item in flight is saved, nothing new starts, then it raises."""
+    with FaultServer() as server:
+        sweep = Sweep(client_for(server, requests_per_minute=1), "text_to_image",
+                      prompts=list("abc"), run_dir=tmp_path)
+        with pytest.raises(KeyboardInterrupt):  # the second item waits a minute for its slot
+            sweep.run(workers=2, on_record=lambda r: os.kill(os.getpid(), signal.SIGINT))
+        assert len(server.seen) == 1
+    assert sweep.stopped_reason == "interrupted"
+    assert statuses(Sweep.open(tmp_path)) == ["ok", "pending", "pending"]
+
+
+CHILD = """
+import sys, warnings
+from clipdrop_widgets import Client, Sweep
+warnings.simplefilter("ignore")
+client = Client("k", base_url=sys.argv[1], requests_per_minute=2)  # 2 now, then a minute
+Sweep(client, "text_to_image", prompts=[f"p{i}" for i in range(6)], run_dir=sys.argv[2]).run()
+"""
+
+
+def test_a_killed_process_resumes_without_paying_twice(tmp_path):
+    with FaultServer() as server:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, server.url, str(tmp_path)])
+        try:
+            deadline = time.monotonic() + 60
+            log = tmp_path / LOG_NAME
+            while time.monotonic() < deadline and child.poll() is None:
+                if log.exists() and log.read_bytes().count(b"\n") >= 2:
+                    break
+                time.sleep(0.02)
+        finally:
+            child.kill()  # SIGKILL: no cleanup runs
+            child.wait()
+        assert len(server.seen) == 2
+    with FaultServer() as server:
+        sweep = Sweep(client_for(server), "text_to_image", prompts=[f"p{i}" for i in range(6)],
+                      run_dir=tmp_path)
+        sweep.run()
+        assert sorted(prompts_sent(server)) == ["p2", "p3", "p4", "p5"]
+    assert statuses(sweep) == ["ok"] * 6
 
 
 # -- the run log --------------------------------------------------------------------------------
