@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import requests
 from PIL import Image
+from urllib3 import encode_multipart_formdata
 
 from . import _constants as C
 from .cache import ResultCache, cache_key, default_cache_dir
@@ -23,13 +24,14 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     BudgetExceededError,
+    CancelledError,
     InputError,
     InvalidResponseError,
     make_status_error,
 )
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import ClipdropNotice, notify
-from .ratelimit import RateLimiter
+from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits
 from .validation import validate_request
 
@@ -171,35 +173,39 @@ class Client:
 
     # -- the five operations -----------------------------------------------------------------
     def text_to_image(self, prompt: str, *, format: Format | None = None,
-                      timeout: Timeout = None) -> Result:
+                      timeout: Timeout = None, cancel: threading.Event | None = None) -> Result:
         """A picture from a prompt (at most 1000 characters). ``format`` sets ``Accept``."""
-        return self.call("text_to_image", {"prompt": prompt}, format=format, timeout=timeout)
+        return self.call("text_to_image", {"prompt": prompt}, format=format, timeout=timeout,
+                         cancel=cancel)
 
-    def sketch_to_image(self, sketch: ImageInput, prompt: str, *,
-                        timeout: Timeout = None) -> Result:
+    def sketch_to_image(self, sketch: ImageInput, prompt: str, *, timeout: Timeout = None,
+                        cancel: threading.Event | None = None) -> Result:
         """A picture following ``sketch`` (white lines on black, square, at most 1024 px)."""
         return self.call("sketch_to_image", {"prompt": prompt}, {"sketch_file": sketch},
-                         timeout=timeout)
+                         timeout=timeout, cancel=cancel)
 
     def cleanup(self, image: ImageInput, mask: ImageInput, *,
                 mode: Literal["fast", "quality"] | None = None,
-                timeout: Timeout = None) -> Result:
+                timeout: Timeout = None, cancel: threading.Event | None = None) -> Result:
         """Remove what ``mask`` covers (255, or True) from ``image``; PNG at the image's size."""
         texts = {} if mode is None else {"mode": mode}
         return self.call("cleanup", texts, {"image_file": image, "mask_file": mask},
-                         timeout=timeout)
+                         timeout=timeout, cancel=cancel)
 
     def text_inpainting(self, image: ImageInput, mask: ImageInput, text_prompt: str, *,
-                        timeout: Timeout = None) -> Result:
+                        timeout: Timeout = None,
+                        cancel: threading.Event | None = None) -> Result:
         """Replace what ``mask`` covers with what ``text_prompt`` describes."""
         return self.call("text_inpainting", {"text_prompt": text_prompt},
-                         {"image_file": image, "mask_file": mask}, timeout=timeout)
+                         {"image_file": image, "mask_file": mask}, timeout=timeout,
+                         cancel=cancel)
 
     def replace_background(self, image: ImageInput, prompt: str = "", *,
-                           format: Format | None = None, timeout: Timeout = None) -> Result:
+                           format: Format | None = None, timeout: Timeout = None,
+                           cancel: threading.Event | None = None) -> Result:
         """Keep the subject of ``image`` in a new scene (an empty prompt invents one)."""
         return self.call("replace_background", {"prompt": prompt}, {"image_file": image},
-                         format=format, timeout=timeout)
+                         format=format, timeout=timeout, cancel=cancel)
 
     # -- the one request path ----------------------------------------------------------------
     def prepare(self, name: str, texts: Mapping[str, str | None],
@@ -231,8 +237,15 @@ class Client:
 
     def call(self, name: str, texts: Mapping[str, str | None],
              files: Mapping[str, ImageInput] | None = None, *,
-             format: Format | None = None, timeout: Timeout = None) -> Result:
-        """Run operation ``name`` (an endpoint name) with text fields and files."""
+             format: Format | None = None, timeout: Timeout = None,
+             cancel: threading.Event | None = None) -> Result:
+        """Run operation ``name`` (an endpoint name) with text fields and files.
+
+        Every method takes ``timeout`` (seconds, or ``(connect, read)``; default the client's)
+        and ``cancel``: a :class:`threading.Event` that, once set, stops the call before it
+        sends (while it waits for a rate-limit slot or a retry), raising
+        :class:`CancelledError`. A request already sent is not recalled.
+        """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ClipdropNotice)
             ep, clean, prepared, accept = self.prepare(name, texts, files, format=format)
@@ -255,7 +268,7 @@ class Client:
                               source=meta.get("source", self.source))
         self._reserve(ep)
         try:
-            response, elapsed = self._send(ep, clean, prepared, accept, timeout)
+            response, elapsed = self._send(ep, clean, prepared, accept, timeout, cancel)
             result = self._result(ep, response, inputs, elapsed)
         except BaseException:
             self._settle(ep, None)
@@ -286,6 +299,16 @@ class Client:
                 self.credits_spent += consumed
 
     # -- HTTP ------------------------------------------------------------------------------------
+    def limiter(self, operation: str) -> RateLimiter | None:
+        """The rate limiter pacing ``operation`` (an endpoint name), or ``None`` if unpaced."""
+        return self._limiter(endpoint(operation))
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's API key replaced by ``***`` (for logs and records)."""
+        if self._key is None or not self._key.reveal():
+            return text
+        return text.replace(self._key.reveal(), "***")
+
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
         rpm = self.requests_per_minute
         if rpm is None and self.is_local:
@@ -298,26 +321,35 @@ class Client:
             return limiter
 
     def _send(self, ep: Endpoint, texts: Mapping[str, str], files: Mapping[str, Prepared],
-              accept: str | None, timeout: Timeout) -> tuple[requests.Response, float]:
+              accept: str | None, timeout: Timeout,
+              cancel: threading.Event | None) -> tuple[requests.Response, float]:
         url = self.base_url + ep.path
-        headers = {"Accept": accept} if accept else {}
+        fields: list[tuple[str, Any]] = [(n, (p.filename, p.data, p.content_type))
+                                         for n, p in files.items()]
+        fields += [(n, v) for n, v in texts.items()]  # text parts carry no file name
+        body, content_type = encode_multipart_formdata(fields)
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
         if self._key is not None:
             headers["x-api-key"] = self._key.reveal()
-        multipart: dict[str, Any] = {n: (p.filename, p.data, p.content_type)
-                                     for n, p in files.items()}
-        # Text fields go in the multipart body too (as (None, value) parts), as the docs show.
-        multipart.update({n: (None, v.encode("utf-8")) for n, v in texts.items()})
         limiter = self._limiter(ep)
         attempt = 0
         while True:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"{ep.name} was cancelled before it was sent")
             start = time.perf_counter()
             try:
                 if limiter is not None:
-                    with limiter.slot():
-                        start = time.perf_counter()
-                        response = self._post(url, multipart, headers, timeout)
+                    try:
+                        with limiter.slot(cancel=cancel) as slot:
+                            start = time.perf_counter()
+                            response = self._post(url, _Body(body, slot), headers, timeout)
+                    except Cancelled:
+                        raise CancelledError(f"{ep.name} was cancelled before it was sent") \
+                            from None
                 else:
-                    response = self._post(url, multipart, headers, timeout)
+                    response = self._post(url, body, headers, timeout)
                 error: Exception | None = None
             except APIConnectionError as exc:
                 response, error = None, exc
@@ -336,14 +368,18 @@ class Client:
                 raise error
             delay = self._retry_delay(attempt, response)
             log.info("retrying %s in %.2f s (%s)", ep.path, delay, error)
-            _sleep(delay)
+            if cancel is not None:
+                if cancel.wait(delay):
+                    raise CancelledError(f"{ep.name} was cancelled before its retry") from None
+            else:
+                _sleep(delay)
             attempt += 1
 
-    def _post(self, url: str, multipart: dict[str, Any], headers: dict[str, str],
+    def _post(self, url: str, body: Any, headers: dict[str, str],
               timeout: Timeout) -> requests.Response:
         where = self.base_url if not self.is_local else "the local engine"
         try:
-            response = self._session.post(url, files=multipart, headers=headers,
+            response = self._session.post(url, data=body, headers=headers,
                                           timeout=timeout or self.timeout)
             _ = response.content  # read the whole body here, inside the error handling
             return response
@@ -393,6 +429,24 @@ class Client:
                   or response.headers.get("x-clipdrop-engine") == "local-preview" else "service")
         return Result(data, content_type, ep.name, inputs, credits_consumed=consumed,
                       remaining_credits=remaining, elapsed=elapsed, source=source, _size=size)
+
+
+class _Body:
+    """A request body that tells its rate-limit slot when the last byte has been read out."""
+
+    def __init__(self, data: bytes, slot: Slot) -> None:
+        self._stream = io.BytesIO(data)
+        self._len = len(data)
+        self._slot = slot
+
+    def __len__(self) -> int:
+        return self._len
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if not chunk or self._stream.tell() >= self._len:
+            self._slot.sent()
+        return chunk
 
 
 def _short(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "ClipdropError",
     "InputError",
     "BudgetExceededError",
+    "CancelledError",
     "APIConnectionError",
     "APITimeoutError",
     "APIStatusError",
@@ -56,6 +57,10 @@ class BudgetExceededError(ClipdropError):
         self.budget = budget
         self.spent = spent
         self.cost = cost
+
+
+class CancelledError(ClipdropError):
+    """The call was cancelled before its request was sent; nothing was spent."""
 
 
 class InvalidResponseError(ClipdropError):

@@ -2,8 +2,10 @@
 
 A sliding log, not a token bucket: a bucket allows a burst on top of its rate and so draws 429s
 from a server that counts requests in a sliding window. A request's slot is held from the moment
-it is sent until its answer arrives, and only then starts to age, so the server (which sees a
-request between those two moments) can never count more than N in its own window.
+it is sent; it starts to age at the latest moment the server can have counted it: when the body
+has been sent plus a safety margin (:data:`SAFETY_MARGIN`), or when the answer arrived if that
+came first. So the server never counts more than N in its own window, and a slow answer (seconds
+of image generation) does not hold the slot for its whole duration.
 """
 
 from __future__ import annotations
@@ -13,7 +15,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "Slot", "SAFETY_MARGIN"]
+
+#: Seconds added to the moment a request body was sent, to cover its trip to the server.
+SAFETY_MARGIN = 1.0
+
+
+class Slot:
+    """One request's place in the window; call :meth:`sent` when its body has gone out."""
+
+    __slots__ = ("_clock", "sent_at")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.sent_at: float | None = None
+
+    def sent(self) -> None:
+        """Record that the request body has been handed to the network (now)."""
+        self.sent_at = self._clock()
 
 
 class RateLimiter:
@@ -60,20 +79,35 @@ class RateLimiter:
         return self._done[0] + self.window - now
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold a slot for one request: blocks until one is free; released when the block ends."""
+    def slot(self, *, cancel: threading.Event | None = None) -> Iterator[Slot]:
+        """Hold a slot for one request: blocks until one is free; released when the block ends.
+
+        If ``cancel`` is set while waiting, raises :class:`Cancelled` and takes no slot.
+        """
         with self._cond:
             while True:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled while waiting for a rate-limit slot")
                 wait = self._delay(self._clock())
                 if wait <= 0:
                     break
+                if cancel is not None:  # wake up now and then to look at the event
+                    wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
             self._in_flight += 1
+        slot = Slot(self._clock)
         try:
-            yield
+            yield slot
         finally:
             with self._cond:
                 self._in_flight -= 1
-                self._done.append(self._clock())
+                now = self._clock()
+                aged_from = now if slot.sent_at is None else min(now,
+                                                                 slot.sent_at + SAFETY_MARGIN)
+                self._done.append(aged_from)
                 self._done.sort()
                 self._cond.notify_all()
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`RateLimiter.slot` when its ``cancel`` event is set while it waits."""

@@ -33,6 +33,7 @@ from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, gri
 from .endpoints import CONTENT_TYPE_FORMATS, Endpoint, endpoint
 from .errors import (
     BudgetExceededError,
+    CancelledError,
     ClipdropError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
@@ -77,10 +78,6 @@ _EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 def _slug(text: str, length: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower())[:length].strip("-")
-
-
-def _redact(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
 
 
 # -- the sweep ------------------------------------------------------------------------------
@@ -355,7 +352,7 @@ class Sweep:
                          if (self._latest.get(it.index) or {}).get("status") != "ok")
         if not todo:
             return self.records
-        limiter = self.client._limiter(self.endpoint)
+        limiter = self.client.limiter(self.operation)
         if workers is None:
             workers = (min(4, os.cpu_count() or 1) if self.client.is_local
                        else DEFAULT_WORKERS)
@@ -374,6 +371,8 @@ class Sweep:
                     return  # stopped while waiting: the item was not sent
                 try:
                     record = self._run_item(item)
+                    if record is None:
+                        return  # stopped before it was sent: still to do
                     clock.tick()
                     if on_record is not None:
                         on_record(dict(record))
@@ -416,19 +415,21 @@ class Sweep:
             if self._stop.wait(STOP_POLL if delay == float("inf") else delay):
                 return False
 
-    def _run_item(self, item: SweepItem) -> dict[str, Any]:
-        """Send one item, save what came back, log it; returns its record."""
+    def _run_item(self, item: SweepItem) -> dict[str, Any] | None:
+        """Send one item, save what came back, log it; its record, or None if never sent."""
         assert self.client is not None
         method = getattr(self.client, self.operation)
         prompt_name = self.endpoint.prompt_field.name  # type: ignore[union-attr]
         started, t0 = time.time(), time.perf_counter()
         fields: dict[str, Any]
         try:
-            result = method(**{prompt_name: item.prompt}, **self._call_args)
+            result = method(**{prompt_name: item.prompt}, **self._call_args, cancel=self._stop)
+        except CancelledError:
+            return None  # the sweep stopped while this item waited: nothing was sent
         except ClipdropError as exc:
             stopping = isinstance(exc, STOPPING_ERRORS)
             fields = {"status": "stopped" if stopping else "failed",
-                      "error": _redact(str(exc), self._secret()),
+                      "error": self.client.redact(str(exc)),
                       "error_type": type(exc).__name__}
             if stopping:
                 self._request_stop(_stop_reason(exc), exc)
@@ -470,10 +471,6 @@ class Sweep:
             self._log.append(record)
             with self._state:
                 self._latest[item.index] = record
-
-    def _secret(self) -> str | None:
-        key = getattr(self.client, "_key", None)
-        return key.reveal() if key is not None else None
 
     def progress(self) -> ProgressState:
         """A snapshot: items done and failed, credits spent, seconds left in this run.

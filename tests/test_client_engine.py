@@ -142,7 +142,7 @@ def test_client_limiter_keeps_engine_rate_limit_happy(make_served_engine, monkey
     mask[4:8, 4:8] = True
     for _ in range(30):  # the whole documented minute's allowance, at once
         c.text_inpainting(tiny, mask, "a hat")
-    assert c._limiter(ENDPOINTS["text_inpainting"]).delay() > 50  # the 31st would wait
+    assert c.limiter("text_inpainting").delay() > 50  # the 31st would wait
     assert all(status == 200 for _, status in limited.engine.log)
 
 

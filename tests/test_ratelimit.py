@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-from fault_server import FaultServer
+from contextlib import nullcontext
 
-from clipdrop_widgets import Client
+import pytest
+from fault_server import Action, FaultServer
+
+import clipdrop_widgets.client as client_module
+from clipdrop_widgets import CancelledError, Client
 from clipdrop_widgets import _constants as C
-from clipdrop_widgets.ratelimit import RateLimiter
+from clipdrop_widgets.notices import ClipdropNotice
+from clipdrop_widgets.ratelimit import SAFETY_MARGIN, Cancelled, RateLimiter
 
 
 class FakeClock:
@@ -42,21 +46,71 @@ def test_in_flight_requests_count():
     assert limiter.delay() == pytest.approx(60.0)
 
 
+def test_a_slow_answer_does_not_hold_its_slot():
+    """The window starts when the body went out (+ margin), not when the image came back."""
+    clock = FakeClock()
+    limiter = RateLimiter(1, clock=clock)
+    with limiter.slot() as slot:
+        slot.sent()  # body sent at t=0
+        clock.now = 10.0  # the service took 10 s to make the image
+    assert limiter.delay() == pytest.approx(SAFETY_MARGIN + 60 - 10)
+
+
+def test_a_fast_answer_bounds_the_margin():
+    clock = FakeClock()
+    limiter = RateLimiter(1, clock=clock)
+    with limiter.slot() as slot:
+        slot.sent()
+        clock.now = 0.2  # answered before the margin ran out: the answer time is the bound
+    assert limiter.delay() == pytest.approx(60.0)  # ages from t=0.2, the answer
+
+
+def test_cancel_while_waiting_takes_no_slot():
+    limiter = RateLimiter(1)
+    cancel = threading.Event()
+    with limiter.slot():
+        pass
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(Cancelled):
+        with limiter.slot(cancel=cancel):
+            pytest.fail("must not get a slot")
+    assert limiter._in_flight == 0
+
+
+def test_cancelled_call_sends_nothing():
+    with FaultServer() as server:
+        client = Client("k", base_url=server.url, requests_per_minute=1)
+        client.text_to_image("first")  # uses the minute's only slot
+        cancel = threading.Event()
+        threading.Timer(0.2, cancel.set).start()
+        with pytest.raises(CancelledError, match="cancelled before it was sent"):
+            client.text_to_image("second", cancel=cancel)
+        assert len(server.seen) == 1
+
+
+def test_cancel_during_retry_wait():
+    with FaultServer(default=Action.error(503, "busy", Retry_After="30")) as server:
+        client = Client("k", base_url=server.url)
+        cancel = threading.Event()
+        threading.Timer(0.2, cancel.set).start()
+        with pytest.raises(CancelledError, match="before its retry"):
+            client.text_to_image("a cat", cancel=cancel)
+        assert len(server.seen) == 1
+
+
 def test_documented_rates_per_endpoint():
     c = Client("k", base_url="http://127.0.0.1:9")
-    assert c._limiter(c_ep("text_inpainting")).limit == 30
-    assert c._limiter(c_ep("cleanup")).limit == 60
+    assert c.limiter("text_inpainting").limit == 30
+    assert c.limiter("cleanup").limit == 60
     assert Client("k", base_url="http://127.0.0.1:9",
-                  requests_per_minute=600)._limiter(c_ep("cleanup")).limit == 600
+                  requests_per_minute=600).limiter("cleanup").limit == 600
 
 
-def c_ep(name):
-    from clipdrop_widgets.endpoints import ENDPOINTS
-    return ENDPOINTS[name]
-
-
-def test_local_engine_is_not_throttled_unless_asked():
-    assert Client()._limiter(c_ep("cleanup")) is None
+def test_local_engine_is_not_throttled_unless_asked(monkeypatch):
+    monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
+    monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
+    with pytest.warns(ClipdropNotice) if not client_module._local_notice_shown else nullcontext():
+        assert Client().limiter("cleanup") is None
 
 
 def test_rejects_nonsense():
