@@ -82,7 +82,9 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._box = (int(max_width), int(max_height))
         self._divider_color = divider_color
         self._background = background
-        self._frame = fit_size(4, 3, *self._box)
+        # Empty, the view is the largest 4:3 frame in the box (fit_size never enlarges, so the
+        # ratio is given at a size no smaller than the box).
+        self._frame = fit_size(4 * self._box[0], 3 * self._box[0], *self._box)
         self._sent: dict[str, _Sent | None] = {"before": None, "after": None}
         self._originals: dict[str, Image.Image | None] = {"before": None, "after": None}
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
