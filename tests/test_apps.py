@@ -189,7 +189,7 @@ def test_limits_and_choices_come_from_the_endpoint_table(cls: type[App]) -> None
     else:
         assert fmt is None
     if cls is CleanupApp:
-        assert [v for _, v in app.mode.options] == [None, *endpoint.field("mode").choices]
+        assert [v for _, v in app.mode.options] == ["", *endpoint.field("mode").choices]
     if cls is SketchToImageApp:
         sketch = endpoint.field("sketch_file")
         assert app.pad.size[0] == app.pad.size[1] and sketch.square
@@ -255,10 +255,12 @@ def test_cleanup_sends_the_chosen_sample_the_painted_mask_and_the_mode() -> None
         assert app.chooser.image.size == load_sample("rocket").size
         assert app.painter.image is app.chooser.image  # the painter follows the chooser
         app.painter.add_rect(100, 100, 300, 200)
+        click_run(app)
         app.mode.value = "quality"
         click_run(app)
         assert app.status.startswith("Done"), app.status
-        (seen,) = srv.seen
+        default, seen = srv.seen
+    assert default.texts == {}  # the service's default: no mode field at all
     assert seen.texts == {"mode": "quality"}
     photo = Image.open(io.BytesIO(seen.files["image_file"][2]))
     mask = np.asarray(Image.open(io.BytesIO(seen.files["mask_file"][2])))
@@ -523,3 +525,8 @@ def test_sample_photos_load_lazily_once() -> None:
     assert set(SAMPLES) == {"astronaut", "coffee", "chelsea", "rocket"}
     with pytest.raises(KeyError):
         load_sample("moon-landing")
+
+
+def test_an_empty_compare_view_already_takes_its_place() -> None:
+    app = SketchToImageApp(Client())
+    assert app.compare.frame_size == (_base.FRAME_PX, _base.FRAME_PX * 3 // 4)

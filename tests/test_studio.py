@@ -111,6 +111,7 @@ def test_a_key_typed_on_the_local_engine_switches_to_the_service_and_never_linge
     assert client.source == "service"
     assert (client.timeout, client.max_retries, client.budget) == (7, 1, 50)
     assert all(app.client is client for app in studio.apps.values())
+    assert all(app.status == "Ready · ClipDrop service" for app in studio.apps.values())
     assert studio.source_text == "ClipDrop service"
     assert "ClipDrop service" in studio._badge.value
     assert studio.key_box.state == "Key set: kept in memory only, never saved."

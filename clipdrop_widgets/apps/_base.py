@@ -50,6 +50,9 @@ UI_LOCK = threading.RLock()
 TICK_SECONDS = 1.0
 #: The compare view's (and the painters') display box, in CSS pixels a side.
 FRAME_PX = 512
+#: The inputs column is this much wider than the frame (CSS pixels): toolbars wrap inside it,
+#: and the compare view sits beside it on a page about 1100 pixels wide, below it on a narrower one.
+CONTROLS_EXTRA_PX = 24
 
 _STATUS_COLORS = {"idle": "var(--jp-ui-font-color2, #666)", "busy": "#8a6d00",
                   "done": "#1b7a2f", "error": "#b00020"}
@@ -71,11 +74,12 @@ class Request:
 
 
 class _Run:
-    """One started run: when it started, whether it was cancelled, when it ended."""
+    """One started run: its client, when it started, whether it was cancelled, when it ended."""
 
-    __slots__ = ("cancelled", "done", "started", "thread")
+    __slots__ = ("cancelled", "client", "done", "started", "thread")
 
-    def __init__(self) -> None:
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.started = time.perf_counter()
         self.cancelled = False
         self.done = threading.Event()
@@ -106,7 +110,7 @@ class App(Snapshot, widgets.VBox):
 
     Args:
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
-            without a key). Reassigning ``app.client`` takes effect at the next Run.
+            without a key); ``app.client`` may be reassigned.
         history: a :class:`~clipdrop_widgets.widgets.HistoryStrip` to add results to (a
             Studio shares one); default: the app makes and shows its own.
         inputs: the subclass's input widgets, shown above the prompt.
@@ -132,7 +136,7 @@ class App(Snapshot, widgets.VBox):
         options: Sequence[widgets.Widget] = (),
     ) -> None:
         super().__init__()
-        self.client = client if client is not None else Client()
+        self._client = client if client is not None else Client()
         self.endpoint = ENDPOINTS[self.endpoint_name]
         self.history = history if history is not None else HistoryStrip()
         self.result: Result | None = None
@@ -165,8 +169,9 @@ class App(Snapshot, widgets.VBox):
                     self._status, self._notices]
         title = widgets.HTML(f"<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")
+        column = widgets.Layout(width=f"{FRAME_PX + CONTROLS_EXTRA_PX}px", margin="0 16px 0 0")
         body = widgets.HBox(
-            [widgets.VBox(controls, layout=widgets.Layout(margin="0 16px 0 0")), self.compare],
+            [widgets.VBox(controls, layout=column), self.compare],
             layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
         )
         self.children = [title, body, *([self.history] if history is None else [])]
@@ -181,6 +186,18 @@ class App(Snapshot, widgets.VBox):
         return None
 
     # -- public -------------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """The client the next Run uses; a run in flight keeps the one it started with."""
+        return self._client
+
+    @client.setter
+    def client(self, client: Client) -> None:
+        with UI_LOCK:
+            self._client = client
+            if self._status_text.startswith("Ready"):
+                self._set_status(f"Ready · {self._source_words()}", "idle")
+
     @property
     def status(self) -> str:
         """The status line as plain text."""
@@ -210,13 +227,12 @@ class App(Snapshot, widgets.VBox):
             except Exception as exc:  # noqa: BLE001 - shown in the status line
                 self._show_error(exc)
                 return
-            run = self._active = _Run()
+            run = self._active = _Run(self._client)
             self.run_button.disabled = True
             self.cancel_button.disabled = False
             self._notices.value = ""
             self._set_status(working_text(0), "busy")
-            client = self.client
-            run.thread = threading.Thread(target=self._work, args=(run, request, client),
+            run.thread = threading.Thread(target=self._work, args=(run, request),
                                           name=f"{self.endpoint_name}-run", daemon=True)
             self._threads = [t for t in self._threads if t.is_alive()] + [run.thread]
             run.thread.start()
@@ -258,13 +274,13 @@ class App(Snapshot, widgets.VBox):
         self._finish_handlers.append(callback)
 
     # -- the worker ---------------------------------------------------------------------------
-    def _work(self, run: _Run, request: Request, client: Client) -> None:
+    def _work(self, run: _Run, request: Request) -> None:
         ticker = threading.Thread(target=self._tick, args=(run,), daemon=True,
                                   name=f"{self.endpoint_name}-ticker")
         ticker.start()
         outcome: Result | Exception
         try:
-            outcome = request.call(client)
+            outcome = request.call(run.client)
             outcome.image  # noqa: B018 - decode here, off the main thread (raises if broken)
         except Exception as exc:  # noqa: BLE001 - every failure is shown in plain words
             _log.debug("%s run failed", self.endpoint_name, exc_info=True)
@@ -297,14 +313,14 @@ class App(Snapshot, widgets.VBox):
                 return
             try:
                 if isinstance(outcome, Result):
-                    self._show_result(outcome, request, run.seconds)
+                    self._show_result(outcome, request, run)
                 else:
                     self._show_error(outcome)
             finally:
                 self._active = None
                 self._set_idle_buttons()
 
-    def _show_result(self, result: Result, request: Request, seconds: float) -> None:
+    def _show_result(self, result: Result, request: Request, run: _Run) -> None:
         if request.before is not None:
             self._befores[result] = request.before
         self.show(result)
@@ -313,7 +329,7 @@ class App(Snapshot, widgets.VBox):
             self.prompt.remember(request.prompt)
         self._runs += 1
         self.error = None
-        self._set_status(done_text(result, seconds, self.client.remaining_credits), "done")
+        self._set_status(done_text(result, run.seconds, run.client.remaining_credits), "done")
 
     def _show_error(self, exc: BaseException) -> None:
         self.error = exc

@@ -23,8 +23,8 @@ class CleanupApp(MaskedPhotoApp):
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
 
     Attributes:
-        mode: the mode menu: the service's default, or one of the endpoint's choices
-            (``fast``, ``quality``).
+        mode: the mode menu: ``""`` (the service's default: no ``mode`` field is sent) or one
+            of the endpoint's choices (``fast``, ``quality``).
     """
 
     endpoint_name = "cleanup"
@@ -36,13 +36,13 @@ class CleanupApp(MaskedPhotoApp):
         field = ENDPOINTS[self.endpoint_name].field("mode")
         assert isinstance(field, TextField) and field.choices
         self.mode = widgets.Dropdown(
-            options=[("service default", None), *((c, c) for c in field.choices)],
-            value=None, description="Mode", layout=widgets.Layout(width="240px"),
+            options=[("service default", ""), *((c, c) for c in field.choices)],
+            value="", description="Mode", layout=widgets.Layout(width="240px"),
         )
         super().__init__(client, history=history, options=[self.mode])
 
     def _request(self) -> Request:
         photo, mask = self._photo_and_mask()
-        mode = self.mode.value
+        mode = self.mode.value or None  # "": the service's default, the field is not sent
         return Request(lambda client: client.cleanup(photo, mask, mode=mode),
                        before=self.chooser.image)
