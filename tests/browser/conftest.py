@@ -1,0 +1,160 @@
+"""Fixtures of the browser suite: Chromium, a JupyterLab server, Voila servers, notebooks.
+
+* ``browser`` (module): Debian's Chromium through Playwright. When ``/usr/bin/chromium`` is
+  missing the tests are skipped, except under ``CI=true`` where they fail.
+* ``lab`` (module): one JupyterLab on a free loopback port with a random token, in temporary
+  config/data/runtime/settings/workspace directories, stopped by PID at the end. Each test
+  opens its own notebook, hence its own kernel, shut down after the test.
+* ``notebook`` (function): ``notebook(name, cells)`` writes a notebook (the prelude of
+  ``labpage.PRELUDE`` first), opens it in a fresh page and waits for its kernel.
+* ``voila`` (function): ``voila(name, cells)`` serves a notebook with Voila in its default
+  mode (the notebook runs before the page connects) and returns the server; stopped after.
+* ``shot`` (function): ``shot(name, target)`` saves a screenshot in ``tests/browser/screenshots``
+  and returns its pixels; ``shot(..., docs="name.png")`` also writes it to ``$CDW_DOCS_IMAGES``
+  when that is set (``make_screenshots.py`` does this for ``docs/images``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labpage import PRELUDE, open_notebook, screenshot_rgba
+from servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Server,
+    chromium_missing,
+    start_lab,
+    start_voila,
+    write_notebook,
+)
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+VIEWPORT = {"width": 1400, "height": 1400}
+
+
+# Module scope, not session: the browser tests are collected first (``tests/browser`` sorts
+# before ``tests/test_*.py``), and a session-wide Playwright loop and JupyterLab would stay
+# alive through the rest of the suite.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if chromium_missing():
+        message = (f"Chromium not found at {CHROMIUM} (bash scripts/install-chromium "
+                   "installs Debian's)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; under CI=true the browser tests must run", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lab(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("lab")
+    server = start_lab(root / "notebooks", root / "home")
+    server.extra["root"] = str(root / "notebooks")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.console_errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _delete_sessions(lab: Server) -> None:
+    """Shut down every kernel the tests started in ``lab`` (REST API), so none keeps running."""
+    try:
+        with urllib.request.urlopen(lab.url("api/sessions"), timeout=10) as response:
+            sessions = json.load(response)
+        for session in sessions:
+            request = urllib.request.Request(lab.url(f"api/sessions/{session['id']}"),
+                                             method="DELETE")
+            urllib.request.urlopen(request, timeout=30).close()
+    except OSError:
+        pass
+
+
+@dataclass
+class Notebook:
+    """An open notebook: its path (relative to the lab root) and the page showing it."""
+
+    path: str
+    page: object
+    lab: Server
+
+    def url(self) -> str:
+        return self.lab.url(f"lab/tree/{self.path}")
+
+
+@pytest.fixture
+def notebook(lab: Server, page: object) -> Iterator[Callable[[str, list[str]], Notebook]]:
+    def make(name: str, cells: list[str]) -> Notebook:
+        path = f"{name}.ipynb"
+        write_notebook(Path(lab.extra["root"]) / path, [PRELUDE, *cells])
+        nb = Notebook(path, page, lab)
+        open_notebook(page, nb.url(), path)  # type: ignore[arg-type]
+        return nb
+
+    try:
+        yield make
+    finally:
+        _delete_sessions(lab)
+
+
+@pytest.fixture
+def voila(browser: object, tmp_path: Path) -> Iterator[Callable[[str, list[str]], Server]]:
+    servers: list[Server] = []
+
+    def make(name: str, cells: list[str]) -> Server:
+        path = write_notebook(tmp_path / "notebooks" / f"{name}.ipynb", cells)
+        server = start_voila(path, tmp_path / f"home-{len(servers)}")
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[..., np.ndarray]:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    docs = os.environ.get("CDW_DOCS_IMAGES")
+
+    def take(name: str, target: object, *, docs_name: str | None = None) -> np.ndarray:
+        path = SCREENSHOTS / f"{request.node.name}-{name}.png"
+        pixels = screenshot_rgba(target, path)  # type: ignore[arg-type]
+        if docs and docs_name:
+            Path(docs).mkdir(parents=True, exist_ok=True)
+            (Path(docs) / docs_name).write_bytes(path.read_bytes())
+        return pixels
+
+    return take
