@@ -74,14 +74,16 @@ class Request:
 
 
 class _Run:
-    """One started run: its client, when it started, whether it was cancelled, when it ended."""
+    """One started run: its client, when it started, when it ended, its thread.
 
-    __slots__ = ("cancelled", "client", "done", "started", "thread")
+    A run is current while it is the app's ``_active`` one; Cancel makes it stop being so.
+    """
+
+    __slots__ = ("client", "done", "started", "thread")
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self.started = time.perf_counter()
-        self.cancelled = False
         self.done = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -247,7 +249,6 @@ class App(Snapshot, widgets.VBox):
             run = self._active
             if run is None:
                 return
-            run.cancelled = True
             self._active = None
             self._set_idle_buttons()
             self._set_status(cancelled_text(run.seconds), "error")

@@ -58,10 +58,11 @@ class KeyBox(widgets.HBox):
         self._state.value = f"<small>{sign}{html.escape(text)}</small>"
 
     def _take(self, change: dict[str, Any]) -> None:
-        key = (change["new"] or "").strip()
-        if not change["new"]:
-            return
+        typed = change["new"]
+        if not typed:
+            return  # our own clearing, or nothing typed
         self._field.value = ""  # first: the key leaves the widget before anything else runs
+        key = typed.strip()
         if not key:
             return
         try:
