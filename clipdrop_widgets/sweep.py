@@ -164,6 +164,9 @@ class Sweep:
         self._state = threading.Lock()
         self._running = threading.Lock()
         self._stop = threading.Event()
+        # Set with _stop, except when the budget ran out: requests that already reserved
+        # their credits may still go; after a 402, a refused key or Stop, none should.
+        self._cancel_unsent = threading.Event()
         self.stopped_reason: str | None = None
         self._stop_error: BaseException | None = None
         self._fatal: BaseException | None = None
@@ -302,6 +305,8 @@ class Sweep:
                 self.stopped_reason = reason
                 self._stop_error = error
                 self._stop.set()
+            if not isinstance(error, BudgetExceededError):
+                self._cancel_unsent.set()
 
     def run(self, *, workers: int | None = None, progress: bool | None = None,
             raise_on_stop: bool = False,
@@ -335,6 +340,7 @@ class Sweep:
             return self._run(workers, progress, raise_on_stop, on_record)
         finally:
             self._stop.clear()
+            self._cancel_unsent.clear()
             self._running.release()
 
     def _run(self, workers: int | None, progress: bool | None, raise_on_stop: bool,
@@ -423,7 +429,8 @@ class Sweep:
         started, t0 = time.time(), time.perf_counter()
         fields: dict[str, Any]
         try:
-            result = method(**{prompt_name: item.prompt}, **self._call_args, cancel=self._stop)
+            result = method(**{prompt_name: item.prompt}, **self._call_args,
+                            cancel=self._cancel_unsent)
         except CancelledError:
             return None  # the sweep stopped while this item waited: nothing was sent
         except ClipdropError as exc:
