@@ -39,9 +39,11 @@ class KeyBox(widgets.HBox):
     def __init__(self, on_key: Callable[[str], object]) -> None:
         super().__init__(layout=widgets.Layout(align_items="center"))
         self._on_key = on_key
+        # A whole-pixel height: a described text field is 28.5 px tall by default, which put
+        # every canvas below the Studio's header half a pixel off the grid (blurred).
         self._field = _KeyField(value="", placeholder="paste a ClipDrop API key, press Enter",
                                 description="API key", continuous_update=False,
-                                layout=widgets.Layout(width="340px"))
+                                layout=widgets.Layout(width="340px", height="28px"))
         self._state = widgets.HTML("")
         self._state_text = ""
         self._field.observe(self._take, "value")
