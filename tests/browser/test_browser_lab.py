@@ -15,6 +15,7 @@ from labpage import (
     drag,
     kernel_run,
     kernel_value,
+    open_notebook,
     png_from_b64,
     restart_kernel,
     run_all,
@@ -153,3 +154,213 @@ _say(n=len(s), points=[len(x.points) for x in s], width=[float(x.width) for x in
         "no divider line at the new position"
     shot("divider", page.locator(".cdw-test-app .cdw-test-compare"))
     assert not page.console_errors, page.console_errors
+
+
+# -- 2. cleanup: paint a mask ---------------------------------------------------------------
+#: A zigzag over the middle of the photo (the coffee cup), in fractions of the display size.
+MASK_PATH = [(0.30, 0.30), (0.70, 0.30), (0.70, 0.48), (0.30, 0.48), (0.30, 0.66), (0.70, 0.66)]
+
+CLEANUP_CELL = """\
+from email.parser import BytesParser
+from email.policy import default as _policy
+from clipdrop_widgets import CleanupApp
+app = CleanupApp()
+app.add_class("cdw-test-app")
+app.compare.add_class("cdw-test-compare")
+
+# What goes over the wire: every multipart part the client posts, by field name.
+sent = []
+_post = app.client._session.post
+def _spy(url, data=None, headers=None, **kw):
+    msg = BytesParser(policy=_policy).parsebytes(
+        b"Content-Type: " + headers["Content-Type"].encode() + b"\\r\\n\\r\\n" + data)
+    sent.append({p.get_param("name", header="content-disposition"): p.get_payload(decode=True)
+                 for p in msg.iter_parts()})
+    return _post(url, data=data, headers=headers, **kw)
+app.client._session.post = _spy
+app
+"""
+
+
+def is_mask_ink(rgba: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """The mask colour (#ff2d55) painted opaque on the mask layer under ``xy``."""
+    ix, iy = xy[:, 0].astype(int), xy[:, 1].astype(int)
+    px = rgba[iy, ix].astype(int)
+    return (px[:, 3] > 200) & (px[:, 0] > 200) & (px[:, 1] < 120)
+
+
+def test_cleanup_paint_mask_run(notebook, shot):
+    nb = notebook("cleanup", [CLEANUP_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    stack = stack_of(page)
+    stack.wait_for(timeout=WAIT * 1000)
+    geo = kernel_value(page, nb.path, """\
+p = app.painter
+_say(display=list(p.display_size), native=list(p.image.size), brush=p.brush_size)
+""")
+    (dw, dh), (nw, nh) = geo["display"], geo["native"]
+    page.locator(".cdw-test-app img.widget-image").first.wait_for(timeout=WAIT * 1000)
+    wait_until(lambda: stack.locator("img").evaluate("i => i.complete && i.naturalWidth > 0"),
+               timeout=WAIT, what="the photo to load")
+    before = shot("photo", stack).astype(int)[:dh, :dw]
+
+    path = [(fx * dw, fy * dh) for fx, fy in MASK_PATH]
+    drag(page, ink_layer(stack), path, steps=10)
+    probe = along(path, 3.0)
+    layer = wait_committed(stack, probe, predicate=is_mask_ink)
+    after = shot("painted", stack).astype(int)[:dh, :dw]
+
+    # The overlay shows: along the path the photo is blended half and half with the mask
+    # colour (#ff2d55 at the layer's 50 % opacity); far from it the photo is unchanged.
+    expected_display = path_mask(path, geo["brush"], (dw, dh))
+    on = along(path, 6.0).astype(int)
+    blend = 0.5 * before[on[:, 1], on[:, 0]] + 0.5 * np.array([255, 45, 85])
+    error = np.abs(after[on[:, 1], on[:, 0]] - blend).max(axis=1)
+    assert (error < 20).mean() > 0.95, "the mask overlay does not show along the path"
+    far = far_from(expected_display, 8)
+    assert np.abs(after[far] - before[far]).max() < 12, "the overlay spills off the path"
+    shown_mask = layer[..., 3] > 127
+    assert iou(shown_mask, expected_display) > 0.9, "the mask layer is not the painted path"
+
+    # Python's mask (native pixels) is the painted path scaled to the photo.
+    scale = (nw / dw + nh / dh) / 2
+    native_path = [(x * nw / dw, y * nh / dh) for x, y in path]
+    expected_native = path_mask(native_path, geo["brush"] * scale, (nw, nh))
+    mask = kernel_png(page, nb.path, "app.painter.mask")
+    assert mask.shape == (nh, nw) and set(np.unique(mask)) <= {0, 255}
+    assert iou(mask > 0, expected_native) > 0.93, "the kernel's mask is not the painted path"
+
+    # Run: the mask that goes over the wire is exactly app.painter.mask.
+    page.locator(".cdw-test-app button:has-text('Run')").first.click()
+    wait_until(lambda: "Done in" in status_text(page), timeout=WAIT, what="the run to finish")
+    wire = kernel_value(page, nb.path, """\
+import numpy as _np
+from PIL import Image as _Image
+_m = _np.asarray(_Image.open(_io.BytesIO(sent[-1]["mask_file"])))
+_say(posts=len(sent), fields=sorted(sent[-1]), same=bool(_np.array_equal(_m,
+     _np.asarray(app.painter.mask))), shape=list(_m.shape), values=sorted(map(int, _np.unique(_m))))
+""")
+    assert wire["posts"] == 1 and "mask_file" in wire["fields"], wire
+    assert wire["same"] and wire["shape"] == [nh, nw] and wire["values"] == [0, 255], wire
+    frame = compare_canvas(page)
+
+    def frame_matches_model():
+        shown = canvas_rgba(frame)[..., :3].astype(int)
+        model = kernel_png(page, nb.path, "app.compare._snapshot()").astype(int)
+        return shown if np.abs(shown - model).mean() < 6 else None
+
+    wait_until(frame_matches_model, timeout=WAIT, what="the compare view to show the result")
+    shot("after-run", page.locator(".cdw-test-app"), docs_name="cleanup_app.png")
+    assert not page.console_errors, page.console_errors
+
+
+# -- 4. failure: the engine answers 402 -------------------------------------------------------
+BROKE_CELL = """\
+from clipdrop_widgets import Client, SketchToImageApp
+from clipdrop_widgets.engine import serve
+engine = serve(port=0, background=True, credits=0)   # a loopback engine with no credits
+app = SketchToImageApp(Client(base_url=engine.url, api_key="browser-test-key"))
+app.add_class("cdw-test-app")
+app.compare.add_class("cdw-test-compare")
+app
+"""
+
+
+def test_out_of_credits_shows_plain_message(notebook, shot):
+    nb = notebook("broke", [BROKE_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    stack = stack_of(page)
+    stack.wait_for(timeout=WAIT * 1000)
+    drag(page, ink_layer(stack), SKETCH_PATH[:3], steps=8)
+    probe = along(SKETCH_PATH[:3], 3.0)
+    wait_committed(stack, probe)
+    prompt = page.locator(".cdw-test-app textarea").first
+    prompt.fill("a castle on a hill")
+    page.locator(".cdw-test-app button:has-text('Run')").first.click()
+    wait_until(lambda: "Failed (402)" in status_text(page), timeout=WAIT,
+               what="the 402 to be shown")
+    shot("402", page.locator(".cdw-test-app"))
+    text = status_text(page)
+    line = next(s for s in text.splitlines() if "Failed (402)" in s)
+    assert len(line) < 300, line
+    body = page.locator("body").inner_text()
+    for word in ("Traceback", "APIStatusError", "OutOfCreditsError", 'File "'):
+        assert word not in body, f"{word!r} shown in the page"
+    # Nothing went to the cell's output either (no traceback, no stderr).
+    outputs = page.evaluate("""(path) => {
+      const cells = window.__cdwPanel(path).content.model.cells, out = [];
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells.get(i);
+        for (let j = 0; c.outputs && j < c.outputs.length; j++) out.push(c.outputs.get(j).toJSON());
+      }
+      return out.map(o => o.output_type + ':' + (o.name || ''));
+    }""", nb.path)
+    assert all(o.startswith(("display_data", "execute_result")) for o in outputs), outputs
+    # The user's sketch and prompt are kept; the kernel knows why.
+    assert prompt.input_value() == "a castle on a hill"
+    assert is_white(canvas_rgba(committed_layer(stack)), probe).all(), "the sketch was lost"
+    state = kernel_value(page, nb.path, """\
+_say(error=type(app.error).__name__, status=getattr(app.error, "status_code", None),
+     strokes=len(app.pad.strokes), running=app.running, log=[list(x) for x in engine.engine.log])
+""")
+    assert state["status"] == 402 and state["strokes"] == 1 and not state["running"], state
+    assert [s for _, s in state["log"]] == [402], state  # asked once, not retried
+    assert page.locator(".cdw-test-app button:has-text('Run')").first.is_enabled()
+    kernel_run(page, nb.path, "engine.close()")
+
+
+# -- 5. a kernel restart, a page reload ---------------------------------------------------------
+def draw_run_and_check(page, nb, path, *, strokes: int) -> None:
+    """Draw ``path`` on the app's pad, check Python has ``strokes`` strokes, Run, and check the
+    compare view shows the model's frame: the app is usable."""
+    stack = stack_of(page)
+    stack.wait_for(timeout=WAIT * 1000)
+    drag(page, ink_layer(stack), path, steps=8)
+    wait_committed(stack, along(path, 3.0))
+    n = kernel_value(page, nb.path, "_say(n=len(app.pad.strokes))")["n"]
+    assert n == strokes, f"the kernel has {n} strokes, expected {strokes}"
+    page.locator(".cdw-test-app textarea").first.fill("a lighthouse at dusk")
+    page.locator(".cdw-test-app button:has-text('Run')").first.click()
+    wait_until(lambda: "Done in" in status_text(page), timeout=WAIT, what="the run to finish")
+    frame = compare_canvas(page)
+
+    def frame_matches_model():
+        shown = canvas_rgba(frame)[..., :3].astype(int)
+        model = kernel_png(page, nb.path, "app.compare._snapshot()").astype(int)
+        return True if np.abs(shown - model).mean() < 6 else None
+
+    wait_until(frame_matches_model, timeout=WAIT, what="the compare view to show the result")
+
+
+def test_kernel_restart_then_usable(notebook, shot):
+    nb = notebook("restart", [SKETCH_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    draw_run_and_check(page, nb, SKETCH_PATH[:2], strokes=1)
+    restart_kernel(page, nb.path)
+    # a new kernel (the prelude's helpers are gone too, until run_all runs it again)
+    assert kernel_run(page, nb.path, "print('app' in globals())").strip() == "False"
+    run_all(page, nb.path)
+    page.wait_for_function("() => document.querySelectorAll('.cdw-test-app').length === 1",
+                           timeout=WAIT * 1000)
+    draw_run_and_check(page, nb, SKETCH_PATH[2:], strokes=1)
+    shot("after-restart", page.locator(".cdw-test-app"))
+
+
+def test_page_reload_then_usable(notebook, shot):
+    nb = notebook("reload", [SKETCH_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    draw_run_and_check(page, nb, SKETCH_PATH[:2], strokes=1)
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
+    page.reload()
+    open_notebook(page, nb.url(), nb.path)
+    # The same kernel: the views come back from its widget models, and the pad repaints its
+    # stroke for the new page (on_client_ready), without running anything.
+    stack = stack_of(page)
+    stack.wait_for(timeout=WAIT * 1000)
+    wait_committed(stack, along(SKETCH_PATH[:2], 3.0))
+    shot("reloaded", page.locator(".cdw-test-app"))
+    draw_run_and_check(page, nb, SKETCH_PATH[2:], strokes=2)
