@@ -1,0 +1,150 @@
+"""The Studio in Voila's default mode, in a real Chromium.
+
+In the default mode Voila runs the whole notebook before the page connects, so every canvas
+command sent during execution is lost; the widgets redraw when a page connects
+(``widgets/_canvas.py`` ``on_client_ready``). The notebook below draws into every kind of
+canvas before any page exists (a sketch stroke, two masks, a finished text-to-image run), so a
+missing redraw shows as a blank or empty canvas. A plain ipycanvas canvas drawn the same way,
+without a redraw, is the control: it is expected to stay blank.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from labpage import canvas_rgba, drag, wait_until
+from pixels import along, is_white
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+
+WAIT = 30.0
+#: Pre-drawn in Python before the page connects (native pixels; the pad is shown 1:1).
+PRE_SKETCH = [(60.0, 420.0), (450.0, 380.0)]
+#: A stroke drawn in the page.
+PAGE_SKETCH = [(120.0, 80.0), (260.0, 300.0), (420.0, 90.0)]
+
+STUDIO_CELLS = [
+    """\
+from IPython.display import display
+from ipycanvas import Canvas
+from clipdrop_widgets import Studio
+
+studio = Studio()
+studio.add_class("cdw-test-studio")
+# Drawn while Voila executes the notebook, before any page is connected:
+studio.apps["sketch_to_image"].pad.add_stroke(%r, width=10)
+for name in ("cleanup", "text_inpainting"):
+    painter = studio.apps[name].painter
+    w, h = painter.image.size
+    painter.add_stroke([(0.25 * w, 0.5 * h), (0.75 * w, 0.5 * h)], width=w / 12)
+t2i = studio.apps["text_to_image"]
+t2i.prompt.value = "a red fox in a snowy forest at sunset"
+t2i.run()
+assert t2i.wait(60) and t2i.result is not None, t2i.status
+for app in studio.apps.values():
+    app.compare.add_class("cdw-test-compare")
+
+control = Canvas(width=48, height=48)   # drawn the same way, with no redraw on connect
+control.add_class("cdw-test-control")
+control.fill_style = "red"
+control.fill_rect(0, 0, 48, 48)
+display(studio, control)
+""" % (PRE_SKETCH,),
+]
+
+TABS = ["Text to image", "Sketch to image", "Cleanup", "Text inpainting", "Replace background"]
+
+
+def _blank(rgba: np.ndarray) -> bool:
+    return not rgba[..., 3].any()
+
+
+def visible_canvases(page):
+    """The Studio's visible canvases that show content (the live-ink layers are empty by design
+    between strokes)."""
+    canvases = page.locator(".cdw-test-studio canvas:not(.cdw-ink)")
+    return [c for c in canvases.all() if c.is_visible()]
+
+
+def describe(canvas) -> str:
+    return canvas.evaluate("c => (c.className || 'canvas') + ' ' + c.width + 'x' + c.height")
+
+
+def test_studio_in_voila_default_mode(voila, page, shot):
+    server = voila("studio", STUDIO_CELLS)
+    page.goto(server.url(), timeout=120_000)
+    page.locator(".cdw-test-studio").wait_for(timeout=120_000)
+    tabs = page.locator(".cdw-test-studio .lm-TabBar-tab")
+    wait_until(lambda: tabs.count() == len(TABS) or None, timeout=WAIT, what="the tabs")
+
+    for title in TABS:
+        page.locator(".cdw-test-studio .lm-TabBar-tab", has_text=title).first.click()
+        wait_until(lambda: len(visible_canvases(page)) > 0 or None, timeout=WAIT,
+                   what=f"canvases in the {title} tab")
+
+        def all_drawn():
+            canvases = visible_canvases(page)
+            blank = [describe(c) for c in canvases if _blank(canvas_rgba(c))]
+            return None if blank else canvases
+
+        try:
+            canvases = wait_until(all_drawn, timeout=WAIT, what=f"{title}: canvases drawn")
+        except TimeoutError:
+            blank = [describe(c) for c in visible_canvases(page) if _blank(canvas_rgba(c))]
+            shot(f"blank-{title}", page)
+            raise AssertionError(f"{title}: blank canvases in Voila: {blank}") from None
+        name = title.lower().replace(" ", "-")
+        shot(f"tab-{name}", page.locator(".cdw-test-studio"))
+
+        # What each canvas shows is what Python drew before the page connected.
+        for canvas in canvases:
+            pixels = canvas_rgba(canvas)
+            kind = describe(canvas)
+            if "cdw-mask-layer" in kind:
+                h, w = pixels.shape[:2]
+                row = pixels[h // 2, int(w * 0.3): int(w * 0.7)]
+                assert (row[:, 3] > 200).all() and (row[:, 0] > 200).all(), \
+                    f"{title}: the mask painted before the page connected is missing"
+        if title == "Sketch to image":
+            layer = page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink) > canvas")
+            layer = [c for c in layer.all() if c.is_visible()][0]
+            assert is_white(canvas_rgba(layer), along(PRE_SKETCH, 3.0)).all(), \
+                "the sketch stroke drawn before the page connected is missing"
+        if title == "Text to image":
+            frame = page.locator(".cdw-test-studio .cdw-test-compare canvas")
+            frame = [c for c in frame.all() if c.is_visible()][0]
+            assert canvas_rgba(frame)[..., :3].std() > 20, "the text-to-image result is missing"
+
+    control = canvas_rgba(page.locator("canvas.cdw-test-control"))
+    if not _blank(control):
+        warnings.warn("Voila's default mode kept a canvas drawn before the page connected: "
+                      "the redraw checks above no longer prove the redraw", stacklevel=1)
+
+    # A stroke drawn in the page works: live ink, then committed by Python; then Run.
+    page.locator(".cdw-test-studio .lm-TabBar-tab", has_text="Sketch to image").first.click()
+    stack = [s for s in page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink)")
+             .all() if s.is_visible()][0]
+    drag(page, stack.locator("canvas.cdw-ink"), PAGE_SKETCH, steps=10)
+    probe = along(PAGE_SKETCH, 3.0)
+
+    def committed():
+        if canvas_rgba(stack.locator("canvas.cdw-ink"))[..., 3].any():
+            return None
+        layer = canvas_rgba(stack.locator(":scope > canvas").last)
+        return True if is_white(layer, probe).all() else None
+
+    wait_until(committed, timeout=WAIT, what="the stroke drawn in Voila to be committed")
+    panel = [p for p in page.locator(".cdw-test-studio .widget-tab-contents > *").all()
+             if p.is_visible()][0]
+    panel.locator("textarea").first.fill("an owl on a branch")
+    panel.locator("button:has-text('Run')").first.click()
+    wait_until(lambda: "Done in" in panel.inner_text() or None, timeout=WAIT,
+               what="the sketch run in Voila")
+    frame = [c for c in panel.locator(".cdw-test-compare canvas").all() if c.is_visible()][0]
+    wait_until(lambda: canvas_rgba(frame)[..., :3].std() > 20 or None, timeout=WAIT,
+               what="the result in the compare view")
+    shot("sketch-run", page.locator(".cdw-test-studio"), docs_name="studio_voila.png")
+    assert not page.console_errors, page.console_errors
