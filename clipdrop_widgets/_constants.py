@@ -18,3 +18,5 @@ MAX_RETRY_AFTER = 60.0
 LOCAL_ENGINE_CREDITS = 1000
 #: The window of the documented rate limits (seconds).
 RATE_WINDOW = 60.0
+#: Connections kept open per host: enough for a sweep's concurrent requests.
+CONNECTION_POOL_SIZE = 32

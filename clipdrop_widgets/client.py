@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import requests
 from PIL import Image
+from requests.adapters import HTTPAdapter
 from urllib3 import encode_multipart_formdata
 
 from . import _constants as C
@@ -127,6 +128,9 @@ class Client:
         self.requests_per_minute = requests_per_minute
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clipdrop-widgets"
+        pool = HTTPAdapter(pool_maxsize=C.CONNECTION_POOL_SIZE)
+        self._session.mount("https://", pool)
+        self._session.mount("http://", pool)
         if self.is_local:
             from .engine import LocalEngine, LocalEngineAdapter
 

@@ -62,8 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Sweep", "SweepItem", "RunDirMismatchError"]
 
 #: Worker threads against the service: enough to keep a 60-per-minute limit busy when one
-#: answer takes up to ~8 s. The in-process engine computes, so it gets one per CPU, at most 4.
-DEFAULT_WORKERS = 8
+#: answer takes up to ~16 s. The in-process engine computes, so it gets one per CPU, at most 4.
+DEFAULT_WORKERS = 16
 #: How often a worker waiting for a rate-limit slot checks whether the sweep was stopped (s).
 STOP_POLL = 0.05
 #: Errors after which every further item would fail the same way: they stop the sweep.
