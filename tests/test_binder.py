@@ -93,8 +93,9 @@ def test_postbuild_is_an_executable_script():
 
 # -- the real build ------------------------------------------------------------------------------
 def _clean_env(venv: Path, home: Path) -> dict[str, str]:
+    # pip's own settings (index, proxy, certificates) are kept: CI may need them to reach PyPI.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CLIPDROP_", "JUPYTER", "PYTHON", "PIP_", "VIRTUAL_ENV", "CONDA"))}
+           if not k.startswith(("CLIPDROP_", "JUPYTER", "PYTHON", "VIRTUAL_ENV", "CONDA"))}
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), PIP_DISABLE_PIP_VERSION_CHECK="1",
