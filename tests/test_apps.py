@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,28 @@ class GatedClient(Client):
         self.entered.set()
         assert self.gate.wait(10), "the test never opened the gate"
         return super().call(*args, **kwargs)
+
+
+class HeldServer(FaultServer):
+    """A fault server that records each request, sets ``received``, and answers only once
+    the test opens ``gate``: a request that is out, with its answer late."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.received = threading.Event()
+
+    def _next(self) -> Action:
+        self.received.set()
+        assert self.gate.wait(10), "the test never opened the gate"
+        return super()._next()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def fill_inputs(app: App) -> None:
@@ -427,28 +450,45 @@ def test_a_double_click_pays_once() -> None:
 
 
 def test_cancel_leaves_the_app_usable_and_ignores_the_late_result() -> None:
-    client = GatedClient()
-    app = SketchToImageApp(client)
-    fill_inputs(app)
-    app.run_button.click()
-    assert client.entered.wait(5)
-    strokes = len(app.pad.strokes)
-    app.pad.add_stroke([(10, 10), (500, 10)], width=4)  # drawing works while in flight
-    assert len(app.pad.strokes) == strokes + 1
+    with HeldServer() as srv:
+        client = Client(base_url=srv.url)
+        app = SketchToImageApp(client)
+        fill_inputs(app)
+        app.run_button.click()
+        assert srv.received.wait(5)  # the request is out; the server holds its answer
+        strokes = len(app.pad.strokes)
+        app.pad.add_stroke([(10, 10), (500, 10)], width=4)  # drawing works while in flight
+        assert len(app.pad.strokes) == strokes + 1
 
-    app.cancel_button.click()
-    assert app.status.startswith("Cancelled after ") and "ignored" in app.status
-    assert not app.run_button.disabled and app.cancel_button.disabled and not app.running
+        app.cancel_button.click()
+        assert app.status.startswith("Cancelled after ") and "ignored" in app.status
+        assert not app.run_button.disabled and app.cancel_button.disabled and not app.running
 
-    client.gate.set()  # the abandoned call now completes (and is paid for)
-    assert app.wait(10)
-    assert client.credits_spent == 1
-    assert app.result is None and app.compare.after is None and app.history.results == ()
-    assert app.status.startswith("Cancelled")
+        srv.gate.set()  # the abandoned request is now answered (and paid for)
+        assert app.wait(10)
+        assert client.credits_spent == 1
+        assert app.result is None and app.compare.after is None and app.history.results == ()
+        assert app.status.startswith("Cancelled after ") and "ignored" in app.status
 
-    click_run(app)  # usable again
+        click_run(app)  # usable again
+        assert len(srv.seen) == 2
     assert app.status.startswith("Done") and len(app.history.results) == 1
     assert client.credits_spent == 2 and repr(app).endswith("1 run)")
+
+
+def test_cancel_before_a_retry_is_sent_spends_nothing() -> None:
+    with FaultServer() as srv:
+        srv.script(Action.error(500, "Internal error", Retry_After="5"))
+        client = Client(base_url=srv.url, max_retries=2)
+        app = TextToImageApp(client)
+        fill_inputs(app)
+        app.run_button.click()
+        wait_for(lambda: len(srv.seen) == 1)  # the first try failed; the retry waits 5 s
+        app.cancel_button.click()
+        assert app.wait(5)  # the client stopped waiting at once
+        assert len(srv.seen) == 1 and client.credits_spent == 0
+    assert app.status == "Cancelled after 0 s, before the request was sent: nothing was spent."
+    assert app.result is None and not app.running
 
 
 def test_cancel_docstring_says_a_credit_may_still_be_spent() -> None:

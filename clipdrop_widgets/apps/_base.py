@@ -2,14 +2,15 @@
 
 A subclass builds its input widgets, calls ``App.__init__`` with them, and implements
 :meth:`App._request`: read the inputs (on the kernel's main thread, at Run) into a
-:class:`Request` whose ``call(client)`` the worker thread runs. Everything else lives here,
+:class:`Request` whose ``call(client, cancel)`` the worker thread runs. Everything else lives here,
 once:
 
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
 * A ticker updates "Working… N s" once a second; the worker then shows the result (compare
   view, history, status) or the error in plain words (:mod:`._status`).
-* Cancel abandons the run: its answer, if it comes, is ignored.
+* Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
+  is never sent; one already sent cannot be recalled, and its answer is ignored.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.
 
 Widget changes from worker threads are made under one lock (:data:`UI_LOCK`), so two apps
@@ -33,6 +34,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..client import Client
 from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
+from ..errors import CancelledError
 from ..result import Result
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.snapshot import Snapshot
@@ -63,26 +65,29 @@ class Request:
     """One run, read from the inputs at Run.
 
     Attributes:
-        call: what the worker thread runs: ``call(client) -> Result``.
+        call: what the worker thread runs: ``call(client, cancel) -> Result``, passing
+            ``cancel`` (a :class:`threading.Event`, set by Cancel) to the client's method.
         before: the picture the compare view shows as "before" (``None``: after only).
         prompt: the prompt sent, remembered in the prompt box's recall list on success.
     """
 
-    call: Callable[[Client], Result]
+    call: Callable[[Client, threading.Event], Result]
     before: Image.Image | None = None
     prompt: str | None = None
 
 
 class _Run:
-    """One started run: its client, when it started, when it ended, its thread.
+    """One started run: its client, when it started, its cancel event, when it ended, its thread.
 
-    A run is current while it is the app's ``_active`` one; Cancel makes it stop being so.
+    A run is current while it is the app's ``_active`` one; Cancel makes it stop being so and
+    sets ``cancel``, which stops the client before it sends.
     """
 
-    __slots__ = ("client", "done", "started", "thread")
+    __slots__ = ("cancel", "client", "done", "started", "thread")
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self.cancel = threading.Event()
         self.started = time.perf_counter()
         self.done = threading.Event()
         self.thread: threading.Thread | None = None
@@ -144,7 +149,8 @@ class App(Snapshot, widgets.VBox):
         self.result: Result | None = None
         self.error: BaseException | None = None
         self._runs = 0
-        self._active: _Run | None = None
+        self._active: _Run | None = None  # the run in flight
+        self._last: _Run | None = None  # the run started last (in flight, done or cancelled)
         self._threads: list[threading.Thread] = []
         self._befores: weakref.WeakKeyDictionary[Result, Image.Image] = (
             weakref.WeakKeyDictionary())
@@ -229,7 +235,7 @@ class App(Snapshot, widgets.VBox):
             except Exception as exc:  # noqa: BLE001 - shown in the status line
                 self._show_error(exc)
                 return
-            run = self._active = _Run(self._client)
+            run = self._active = self._last = _Run(self._client)
             self.run_button.disabled = True
             self.cancel_button.disabled = False
             self._notices.value = ""
@@ -242,13 +248,15 @@ class App(Snapshot, widgets.VBox):
     def cancel(self) -> None:
         """Stop waiting for the run in flight; the app is usable again at once.
 
-        The request itself cannot be recalled: if the server still answers, the answer is
-        ignored, and the service may still charge a credit for it.
+        A request still waiting to be sent (for a rate-limit slot or a retry) is never sent,
+        and the status line then says nothing was spent. A request already sent cannot be
+        recalled: its answer is ignored, and the service may still charge a credit for it.
         """
         with UI_LOCK:
             run = self._active
             if run is None:
                 return
+            run.cancel.set()
             self._active = None
             self._set_idle_buttons()
             self._set_status(cancelled_text(run.seconds), "error")
@@ -281,7 +289,7 @@ class App(Snapshot, widgets.VBox):
         ticker.start()
         outcome: Result | Exception
         try:
-            outcome = request.call(run.client)
+            outcome = request.call(run.client, run.cancel)
             outcome.image  # noqa: B018 - decode here, off the main thread (raises if broken)
         except Exception as exc:  # noqa: BLE001 - every failure is shown in plain words
             _log.debug("%s run failed", self.endpoint_name, exc_info=True)
@@ -311,6 +319,8 @@ class App(Snapshot, widgets.VBox):
         with UI_LOCK:
             if self._active is not run:  # cancelled: the late answer is ignored
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
+                if isinstance(outcome, CancelledError) and self._last is run:
+                    self._set_status(cancelled_text(run.seconds, sent=False), "error")
                 return
             try:
                 if isinstance(outcome, Result):

@@ -60,10 +60,13 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     return _SEP.join(parts)
 
 
-def cancelled_text(seconds: float) -> str:
-    """What Cancel leaves in the status line."""
-    return (f"Cancelled after {int(seconds)} s: if an answer still comes it is ignored "
-            "(the service may still charge for it).")
+def cancelled_text(seconds: float, *, sent: bool | None = None) -> str:
+    """What Cancel leaves in the status line; ``sent=False`` once the client confirms the
+    request never went out (``None``: not known yet)."""
+    if sent is False:
+        return f"Cancelled after {int(seconds)} s, before the request was sent: nothing was spent."
+    return (f"Cancelled after {int(seconds)} s: if the request was already sent, its answer "
+            "is ignored (the service may still charge for it).")
 
 
 def error_text(exc: BaseException) -> str:

@@ -44,5 +44,6 @@ class CleanupApp(MaskedPhotoApp):
     def _request(self) -> Request:
         photo, mask = self._photo_and_mask()
         mode = self.mode.value or None  # "": the service's default, the field is not sent
-        return Request(lambda client: client.cleanup(photo, mask, mode=mode),
+        return Request(lambda client, cancel: client.cleanup(photo, mask, mode=mode,
+                                                             cancel=cancel),
                        before=self.chooser.image)

@@ -50,5 +50,6 @@ class ReplaceBackgroundApp(App):
         assert self.prompt is not None
         photo, prompt = self.chooser.data, self.prompt.value
         fmt = self.format.value if self.format is not None else None
-        return Request(lambda client: client.replace_background(photo, prompt, format=fmt),
+        return Request(lambda client, cancel: client.replace_background(
+                           photo, prompt, format=fmt, cancel=cancel),
                        before=self.chooser.image, prompt=prompt)

@@ -47,7 +47,8 @@ class SketchToImageApp(App):
             raise InputError("the sketch is empty: draw something on the pad first",
                              field=self._field.name, rule="empty sketch")
         prompt = self.prompt.value
-        return Request(lambda client: client.sketch_to_image(sketch, prompt),
+        return Request(lambda client, cancel: client.sketch_to_image(sketch, prompt,
+                                                                     cancel=cancel),
                        before=sketch, prompt=prompt)
 
     def _inputs_picture(self) -> Image.Image:

@@ -32,5 +32,6 @@ class TextInpaintingApp(MaskedPhotoApp):
         assert self.prompt is not None
         photo, mask = self._photo_and_mask()
         prompt = self.prompt.value
-        return Request(lambda client: client.text_inpainting(photo, mask, prompt),
+        return Request(lambda client, cancel: client.text_inpainting(photo, mask, prompt,
+                                                                     cancel=cancel),
                        before=self.chooser.image, prompt=prompt)

@@ -40,4 +40,6 @@ class TextToImageApp(App):
         assert self.prompt is not None
         prompt = self.prompt.value
         fmt = self.format.value if self.format is not None else None
-        return Request(lambda client: client.text_to_image(prompt, format=fmt), prompt=prompt)
+        return Request(lambda client, cancel: client.text_to_image(prompt, format=fmt,
+                                                                   cancel=cancel),
+                       prompt=prompt)
