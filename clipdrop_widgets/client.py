@@ -258,8 +258,6 @@ class Client:
             notify(message)
         inputs: dict[str, Any] = dict(clean)
         inputs.update({n: p.describe() for n, p in prepared.items()})
-        if notices:
-            inputs["notices"] = notices
         key = None
         if self.cache is not None:
             key = cache_key(server=self.base_url, path=ep.path, accept=accept, texts=clean,
@@ -269,11 +267,12 @@ class Client:
                 data, meta = hit
                 return Result(data, meta["content_type"], ep.name, inputs, credits_consumed=0,
                               remaining_credits=None, elapsed=0.0, from_cache=True,
-                              source=meta.get("source", self.source))
+                              source=meta.get("source", self.source), notices=notices)
         self._reserve(ep)
         try:
             response, elapsed = self._send(ep, clean, prepared, accept, timeout, cancel)
             result = self._result(ep, response, inputs, elapsed)
+            result.notices = notices
         except BaseException:
             self._settle(ep, None)
             raise
@@ -464,5 +463,5 @@ def _say_local_once() -> None:
         _local_notice_shown = True
         notify(f"No API key: using the local engine, offline previews made on this machine "
                f"(not the ClipDrop service). Set {C.API_KEY_ENV} or pass api_key= to use the "
-               "service.", stacklevel=4)
+               "service.")
 

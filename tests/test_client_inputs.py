@@ -117,7 +117,8 @@ def test_black_on_white_sketch_is_inverted_with_a_notice(client, server):
         result = client.sketch_to_image(sketch, "an owl")
     sent = np.asarray(Image.open(io.BytesIO(server.seen[0].files["sketch_file"][2])).convert("L"))
     assert sent[0, 0] == 0 and sent[32, 20] == 255
-    assert any("inverted" in n for n in result.inputs["notices"])
+    assert any("inverted" in n for n in result.notices)
+    assert "notices" not in result.inputs
 
 
 def test_white_on_black_sketch_file_is_sent_untouched(client, server):
@@ -191,7 +192,7 @@ def test_photo_in_an_unaccepted_format_is_sent_as_png(client, server):
     webp = encoded(blank((40, 30), "RGB", (10, 200, 10)), "WEBP")
     with pytest.warns(ClipdropNotice, match="sent as PNG"):
         client.cleanup(webp, np.zeros((30, 40), bool))
-    name, ctype, data = server.seen[0].files["image_file"]
+    _name, ctype, data = server.seen[0].files["image_file"]
     assert ctype == "image/png" and Image.open(io.BytesIO(data)).size == (40, 30)
 
 
@@ -213,7 +214,7 @@ def test_mask_of_the_wrong_size_is_refused_not_resized(client, server):
 ])
 def test_masks_become_strict_png(client, server, mask):
     client.cleanup(blank((16, 16)), mask)
-    name, ctype, data = server.seen[0].files["mask_file"]
+    _name, ctype, data = server.seen[0].files["mask_file"]
     m = Image.open(io.BytesIO(data))
     assert ctype == "image/png" and m.mode == "L"
     assert np.array_equal(np.asarray(m), np.eye(16, dtype=np.uint8) * 255)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
 from contextlib import nullcontext
 
 import pytest
@@ -71,9 +70,8 @@ def test_cancel_while_waiting_takes_no_slot():
     with limiter.slot():
         pass
     threading.Timer(0.2, cancel.set).start()
-    with pytest.raises(Cancelled):
-        with limiter.slot(cancel=cancel):
-            pytest.fail("must not get a slot")
+    with pytest.raises(Cancelled), limiter.slot(cancel=cancel):
+        pytest.fail("must not get a slot")
     assert limiter._in_flight == 0
 
 

@@ -9,7 +9,7 @@ import pytest
 from fault_server import Action, FaultServer
 
 import clipdrop_widgets.client as client_module
-from clipdrop_widgets import ClipdropError, Client
+from clipdrop_widgets import Client, ClipdropError
 
 SENTINEL = "sk-SENTINEL-7f3a9c1e5b"
 

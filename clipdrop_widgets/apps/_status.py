@@ -91,10 +91,5 @@ def error_text(exc: BaseException) -> str:
 
 
 def notices_of(result: Result) -> tuple[str, ...]:
-    """What the client changed before sending (an inverted sketch, a thresholded mask...).
-
-    :class:`Result` has a ``notices`` field; the client currently records them in
-    ``inputs["notices"]``, so both are read.
-    """
-    found = tuple(result.notices) or tuple(result.inputs.get("notices", ()))
-    return tuple(str(n) for n in found)
+    """What the client changed before sending (an inverted sketch, a thresholded mask...)."""
+    return tuple(str(n) for n in result.notices)
