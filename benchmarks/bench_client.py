@@ -23,9 +23,9 @@ import requests
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fault_server import Action, FaultServer  # noqa: E402
+from fault_server import Action, FaultServer
 
-from clipdrop_widgets import Client  # noqa: E402
+from clipdrop_widgets import Client
 
 ROUNDS = 200
 
