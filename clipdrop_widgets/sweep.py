@@ -552,9 +552,10 @@ class Sweep:
         """A matplotlib Figure of the results as a grid (``.savefig("sheet.png"/".pdf")``).
 
         Args:
-            rows, cols: for a template, variable names (default: rows by the first and
-                columns by the second when exactly two vary); for a list, or to wrap,
-                numbers of rows or columns (default: about square).
+            rows: for a template, the variable whose values make the rows (default: the
+                first of exactly two that vary); for a list, or to wrap, a number of rows
+                (default: about square).
+            cols: likewise for the columns (default: the second varying variable).
 
         Each cell is titled with its prompt part; failed cells are tinted red with the
         reason; items not run say so.

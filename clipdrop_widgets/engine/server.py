@@ -314,8 +314,12 @@ def serve(
     Args:
         host: the address to bind; loopback by default.
         port: the TCP port (default 8765); 0 picks a free one (see ``ServerHandle.port``).
-        api_key, credits, rate_limit: options of the :class:`LocalEngine` made when ``engine``
-            is ``None`` (see there); giving them with ``engine`` is an error.
+        api_key: the only key accepted (others get 403); default any non-empty key. Passed
+            to the :class:`LocalEngine` made when ``engine`` is ``None``, as are the next two;
+            giving any of them with ``engine`` is an error.
+        credits: the engine's starting balance (default 100).
+        rate_limit: ``True`` for the documented rates, a positive int for requests per minute per
+            endpoint, ``False`` (default) for none.
         engine: an engine to serve instead (tests read its ``log`` and credits).
         background: when true, serve from a daemon thread and return a :class:`ServerHandle`;
             otherwise print where it listens and serve until Ctrl-C, then return ``None``.
