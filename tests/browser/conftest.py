@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from labpage import PRELUDE, open_notebook, screenshot_rgba
 from servers import (
     CHROMIUM,

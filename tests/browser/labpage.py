@@ -27,6 +27,7 @@ __all__ = [
     "PRELUDE",
     "canvas_rgba",
     "drag",
+    "first_visible",
     "kernel_run",
     "kernel_value",
     "open_notebook",
@@ -50,15 +51,72 @@ def _say(**values):
     print(_json.dumps(values))
 """
 
-# The notebook panel of `path` in JupyterLab's main area (several may be open).
-_PANEL_JS = """
-window.__cdwPanel = (path) => {
-  for (const w of window.jupyterapp.shell.widgets('main')) {
-    if (w.context && w.context.path === path) return w;
+# JavaScript run in JupyterLab pages (shared with benchmarks/bench_latency.py's async driver).
+#: Defines ``window.__cdwPanel(path)``: the notebook panel of ``path`` in the main area.
+JS_INSTALL = """() => {
+  window.__cdwPanel = (path) => {
+    for (const w of window.jupyterapp.shell.widgets('main')) {
+      if (w.context && w.context.path === path) return w;
+    }
+    return null;
+  };
+}"""
+#: True once the notebook ``path``'s kernel is connected and idle.
+JS_KERNEL_IDLE = """(path) => {
+  const p = window.__cdwPanel && window.__cdwPanel(path);
+  const k = p && p.sessionContext.session && p.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+#: Collapse the side bars: the notebook gets the page's width.
+JS_COLLAPSE = """() => {
+  const shell = window.jupyterapp.shell;
+  if (!shell.leftCollapsed) shell.collapseLeft();
+  if (!shell.rightCollapsed) shell.collapseRight();
+}"""
+#: Run every cell of ``path``'s notebook (resolves when the run was queued and done).
+JS_RUN_ALL = """async (path) => {
+  const p = window.__cdwPanel(path);
+  window.jupyterapp.shell.activateById(p.id);
+  await window.jupyterapp.commands.execute('notebook:run-all-cells');
+}"""
+#: True when every code cell of ``path`` has run and the kernel is idle.
+JS_ALL_EXECUTED = """(path) => {
+  const p = window.__cdwPanel(path);
+  const cells = p.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type === 'code' && !c.executionCount) return false;
   }
-  return null;
-};
-"""
+  return p.sessionContext.session.kernel.status === 'idle';
+}"""
+#: The error outputs of ``path``'s cells, as "cell i: Name: message".
+JS_CELL_ERRORS = """(path) => {
+  const p = window.__cdwPanel(path), out = [], cells = p.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    for (let j = 0; j < c.outputs.length; j++) {
+      const o = c.outputs.get(j).toJSON();
+      if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+    }
+  }
+  return out;
+}"""
+#: Run ``code`` in ``path``'s kernel (not as a cell): ``{out: stdout, err: "Name: msg" | null}``.
+JS_KERNEL_RUN = """async ([path, code, timeoutMs]) => {
+  const kernel = window.__cdwPanel(path).sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let out = '', err = null;
+  future.onIOPub = (msg) => {
+    const t = msg.header.msg_type;
+    if (t === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
+    else if (t === 'error') err = `${msg.content.ename}: ${msg.content.evalue}`;
+  };
+  const timer = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('kernel code timed out')), timeoutMs));
+  await Promise.race([future.done, timer]);
+  return {out, err};
+}"""
 
 
 def wait_until(condition: Callable[[], T], *, timeout: float, interval: float = 0.1,
@@ -76,61 +134,22 @@ def wait_until(condition: Callable[[], T], *, timeout: float, interval: float = 
 
 
 # -- JupyterLab -------------------------------------------------------------------------------
-def _install(page: Page) -> None:
-    page.evaluate(f"() => {{ {_PANEL_JS} }}")
-
-
 def open_notebook(page: Page, url: str, path: str, *, timeout: float = 90) -> None:
     """Open ``url`` (a ``lab/tree/<path>`` address) and wait until the notebook's kernel is
     idle; the left sidebar is collapsed so the notebook gets the width."""
     page.goto(url, timeout=timeout * 1000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell",
                            timeout=timeout * 1000)
-    _install(page)
-    page.wait_for_function(
-        """(path) => {
-          const p = window.__cdwPanel(path);
-          const k = p && p.sessionContext.session && p.sessionContext.session.kernel;
-          return !!k && k.status === 'idle';
-        }""", arg=path, timeout=timeout * 1000)
-    page.evaluate("""() => {
-      const shell = window.jupyterapp.shell;
-      if (!shell.leftCollapsed) shell.collapseLeft();
-      if (!shell.rightCollapsed) shell.collapseRight();
-    }""")
+    page.evaluate(JS_INSTALL)
+    page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=timeout * 1000)
+    page.evaluate(JS_COLLAPSE)
 
 
 def run_all(page: Page, path: str, *, timeout: float = 120) -> None:
     """Run every cell of the notebook and wait for the last; raise if a cell failed."""
-    page.evaluate(
-        """async (path) => {
-          const p = window.__cdwPanel(path);
-          window.jupyterapp.shell.activateById(p.id);
-          await window.jupyterapp.commands.execute('notebook:run-all-cells');
-        }""", path)
-    page.wait_for_function(
-        """(path) => {
-          const p = window.__cdwPanel(path);
-          const cells = p.content.model.cells;
-          for (let i = 0; i < cells.length; i++) {
-            const c = cells.get(i);
-            if (c.type === 'code' && !c.executionCount) return false;
-          }
-          return p.sessionContext.session.kernel.status === 'idle';
-        }""", arg=path, timeout=timeout * 1000)
-    errors = page.evaluate(
-        """(path) => {
-          const p = window.__cdwPanel(path), out = [], cells = p.content.model.cells;
-          for (let i = 0; i < cells.length; i++) {
-            const c = cells.get(i);
-            if (c.type !== 'code') continue;
-            for (let j = 0; j < c.outputs.length; j++) {
-              const o = c.outputs.get(j).toJSON();
-              if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-            }
-          }
-          return out;
-        }""", path)
+    page.evaluate(JS_RUN_ALL, path)
+    page.wait_for_function(JS_ALL_EXECUTED, arg=path, timeout=timeout * 1000)
+    errors = page.evaluate(JS_CELL_ERRORS, path)
     if errors:
         raise AssertionError("notebook cells failed:\n" + "\n".join(errors))
 
@@ -140,21 +159,7 @@ def kernel_run(page: Page, path: str, code: str, *, timeout: float = 60) -> str:
 
     A Python exception is raised here as ``AssertionError`` with its name and message.
     """
-    result = page.evaluate(
-        """async ([path, code, timeoutMs]) => {
-          const kernel = window.__cdwPanel(path).sessionContext.session.kernel;
-          const future = kernel.requestExecute({code, silent: false, store_history: false});
-          let out = '', err = null;
-          future.onIOPub = (msg) => {
-            const t = msg.header.msg_type;
-            if (t === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
-            else if (t === 'error') err = `${msg.content.ename}: ${msg.content.evalue}`;
-          };
-          const timer = new Promise((_, reject) =>
-            setTimeout(() => reject(new Error('kernel_run timed out')), timeoutMs));
-          await Promise.race([future.done, timer]);
-          return {out, err};
-        }""", [path, code, timeout * 1000])
+    result = page.evaluate(JS_KERNEL_RUN, [path, code, timeout * 1000])
     if result["err"]:
         raise AssertionError(f"kernel code failed: {result['err']}\n--- code ---\n{code}")
     return str(result["out"])
@@ -173,11 +178,7 @@ def restart_kernel(page: Page, path: str, *, timeout: float = 60) -> None:
     """Restart the notebook's kernel (no dialog) and wait until it is idle again."""
     page.evaluate("async (path) => { await window.__cdwPanel(path).sessionContext"
                   ".restartKernel(); }", path)
-    page.wait_for_function(
-        """(path) => {
-          const k = window.__cdwPanel(path).sessionContext.session.kernel;
-          return !!k && k.status === 'idle';
-        }""", arg=path, timeout=timeout * 1000)
+    page.wait_for_function(JS_KERNEL_IDLE, arg=path, timeout=timeout * 1000)
 
 
 # -- pixels -----------------------------------------------------------------------------------
@@ -199,6 +200,14 @@ def screenshot_rgba(target: Locator | Page, path: Path | None = None) -> np.ndar
     """A screenshot of ``target`` as ``(H, W, 3)`` uint8 (also saved to ``path`` if given)."""
     png = target.screenshot(path=str(path) if path else None)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def first_visible(locator: Locator) -> Locator:
+    """The first element of ``locator`` that is visible (the Studio keeps hidden tabs)."""
+    for element in locator.all():
+        if element.is_visible():
+            return element
+    raise AssertionError(f"nothing visible matches {locator}")
 
 
 def png_from_b64(text: str) -> Image.Image:

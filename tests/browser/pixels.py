@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ __all__ = ["along", "iou", "is_white", "path_mask", "far_from"]
 def along(points: Sequence[tuple[float, float]], spacing: float = 4.0) -> np.ndarray:
     """Points every ``spacing`` pixels along the polyline (vertices included), ``(N, 2)``."""
     out = [np.asarray(points[0], float)]
-    for a, b in zip(points[:-1], points[1:], strict=True):
+    for a, b in itertools.pairwise(points):
         a, b = np.asarray(a, float), np.asarray(b, float)
         n = max(1, int(np.ceil(np.linalg.norm(b - a) / spacing)))
         out.extend(a + (b - a) * t for t in np.linspace(0, 1, n + 1)[1:])

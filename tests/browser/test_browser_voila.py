@@ -14,8 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-
-from labpage import canvas_rgba, drag, wait_until
+from labpage import canvas_rgba, drag, first_visible, wait_until
 from pixels import along, is_white
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -35,7 +34,7 @@ from clipdrop_widgets import Studio
 studio = Studio()
 studio.add_class("cdw-test-studio")
 # Drawn while Voila executes the notebook, before any page is connected:
-studio.apps["sketch_to_image"].pad.add_stroke(%r, width=10)
+studio.apps["sketch_to_image"].pad.add_stroke(PRE_SKETCH, width=10)
 for name in ("cleanup", "text_inpainting"):
     painter = studio.apps[name].painter
     w, h = painter.image.size
@@ -52,7 +51,7 @@ control.add_class("cdw-test-control")
 control.fill_style = "red"
 control.fill_rect(0, 0, 48, 48)
 display(studio, control)
-""" % (PRE_SKETCH,),
+""".replace("PRE_SKETCH", repr(PRE_SKETCH)),
 ]
 
 TABS = ["Text to image", "Sketch to image", "Cleanup", "Text inpainting", "Replace background"]
@@ -109,13 +108,12 @@ def test_studio_in_voila_default_mode(voila, page, shot):
                 assert (row[:, 3] > 200).all() and (row[:, 0] > 200).all(), \
                     f"{title}: the mask painted before the page connected is missing"
         if title == "Sketch to image":
-            layer = page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink) > canvas")
-            layer = [c for c in layer.all() if c.is_visible()][0]
+            layer = first_visible(
+                page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink) > canvas"))
             assert is_white(canvas_rgba(layer), along(PRE_SKETCH, 3.0)).all(), \
                 "the sketch stroke drawn before the page connected is missing"
         if title == "Text to image":
-            frame = page.locator(".cdw-test-studio .cdw-test-compare canvas")
-            frame = [c for c in frame.all() if c.is_visible()][0]
+            frame = first_visible(page.locator(".cdw-test-studio .cdw-test-compare canvas"))
             assert canvas_rgba(frame)[..., :3].std() > 20, "the text-to-image result is missing"
 
     control = canvas_rgba(page.locator("canvas.cdw-test-control"))
@@ -125,8 +123,7 @@ def test_studio_in_voila_default_mode(voila, page, shot):
 
     # A stroke drawn in the page works: live ink, then committed by Python; then Run.
     page.locator(".cdw-test-studio .lm-TabBar-tab", has_text="Sketch to image").first.click()
-    stack = [s for s in page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink)")
-             .all() if s.is_visible()][0]
+    stack = first_visible(page.locator(".cdw-test-studio .widget-gridbox:has(canvas.cdw-ink)"))
     drag(page, stack.locator("canvas.cdw-ink"), PAGE_SKETCH, steps=10)
     probe = along(PAGE_SKETCH, 3.0)
 
@@ -137,13 +134,12 @@ def test_studio_in_voila_default_mode(voila, page, shot):
         return True if is_white(layer, probe).all() else None
 
     wait_until(committed, timeout=WAIT, what="the stroke drawn in Voila to be committed")
-    panel = [p for p in page.locator(".cdw-test-studio .widget-tab-contents > *").all()
-             if p.is_visible()][0]
+    panel = first_visible(page.locator(".cdw-test-studio .widget-tab-contents > *"))
     panel.locator("textarea").first.fill("an owl on a branch")
     panel.locator("button:has-text('Run')").first.click()
     wait_until(lambda: "Done in" in panel.inner_text() or None, timeout=WAIT,
                what="the sketch run in Voila")
-    frame = [c for c in panel.locator(".cdw-test-compare canvas").all() if c.is_visible()][0]
+    frame = first_visible(panel.locator(".cdw-test-compare canvas"))
     wait_until(lambda: canvas_rgba(frame)[..., :3].std() > 20 or None, timeout=WAIT,
                what="the result in the compare view")
     shot("sketch-run", page.locator(".cdw-test-studio"), docs_name="studio_voila.png")
