@@ -8,7 +8,6 @@ import os
 import random
 import threading
 import time
-import warnings
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -31,7 +30,7 @@ from .errors import (
     make_status_error,
 )
 from .inputs import ImageInput, Prepared, prepare_file
-from .notices import ClipdropNotice, notify
+from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits
 from .validation import validate_request
@@ -214,16 +213,22 @@ class Client:
     # -- the one request path ----------------------------------------------------------------
     def prepare(self, name: str, texts: Mapping[str, str | None],
                 files: Mapping[str, ImageInput] | None = None,
-                *, format: Format | None = None) -> tuple[Endpoint, dict[str, str],
+                *, format: Format | None = None,
+                notices: list[str] | None = None) -> tuple[Endpoint, dict[str, str],
                                                           dict[str, Prepared], str | None]:
-        """Check and encode a call without sending it: raises :class:`InputError` on any rule."""
+        """Check and encode a call without sending it: raises :class:`InputError` on any rule.
+
+        What the encoding changed (an inverted sketch...) is appended to ``notices`` if given.
+        """
+        if notices is None:
+            notices = []
         ep = endpoint(name)
         known = {f.name for f in ep.fields}
         for field_name in list(texts) + list(files or {}):
             if field_name not in known:
                 raise InputError(f"{field_name} is not a field of {ep.path}", field=field_name,
                                  rule="unknown field")
-        prepared = {n: prepare_file(ep.field(n), v)  # type: ignore[arg-type]
+        prepared = {n: prepare_file(ep.field(n), v, notices)  # type: ignore[arg-type]
                     for n, v in (files or {}).items() if v is not None}
         validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
                          binary_checked={n for n, p in prepared.items() if p.binary_checked})
@@ -250,10 +255,10 @@ class Client:
         sends (while it waits for a rate-limit slot or a retry), raising
         :class:`CancelledError`. A request already sent is not recalled.
         """
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ClipdropNotice)
-            ep, clean, prepared, accept = self.prepare(name, texts, files, format=format)
-        notices = tuple(str(w.message) for w in caught if issubclass(w.category, ClipdropNotice))
+        collected: list[str] = []  # plain data: warnings' global state is not thread-safe
+        ep, clean, prepared, accept = self.prepare(name, texts, files, format=format,
+                                                   notices=collected)
+        notices = tuple(collected)
         for message in notices:
             notify(message)
         inputs: dict[str, Any] = dict(clean)

@@ -1,7 +1,8 @@
 """Turning what users hold (PIL images, arrays, paths, bytes, results) into request files.
 
 A file that already satisfies the endpoint's rules is sent byte for byte. Everything else is
-encoded losslessly, and what was changed is said in a notice (`ClipdropNotice`):
+encoded losslessly, and what was changed is appended to a list of notices (plain strings; the
+client shows them as `ClipdropNotice` warnings and keeps them on the result):
 masks become strict 0/255 PNGs, black-on-white sketches are inverted, a photo in a format the
 endpoint does not take is sent as PNG. Sizes are never changed: a wrong size is refused.
 """
@@ -18,7 +19,6 @@ from PIL import Image, ImageOps
 
 from .endpoints import FileField
 from .errors import InputError
-from .notices import notify
 from .validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "prepare_file", "read_input"]
@@ -126,22 +126,23 @@ def _open(data: bytes, field: str) -> Image.Image:
     return im
 
 
-def _prepare_picture(field: FileField, value: bytes | Image.Image) -> Prepared:
+def _prepare_picture(field: FileField, value: bytes | Image.Image,
+                     notices: list[str]) -> Prepared:
     if isinstance(value, bytes):
         facts = inspect_image(value, field.name)
         if facts.format in field.formats:
             return _finish(field, value, changed=False)
         target = "png" if "png" in field.formats else field.formats[0]
-        notify(f"{field.name} was {facts.format.upper()}; it is sent as {target.upper()} "
-               f"(this endpoint takes {', '.join(f.upper() for f in field.formats)})")
+        notices.append(f"{field.name} was {facts.format.upper()}; it is sent as {target.upper()} "
+                       f"(this endpoint takes {', '.join(f.upper() for f in field.formats)})")
         im = _open(value, field.name)
     else:
         im, target = value, ("png" if "png" in field.formats else field.formats[0])
     im = _as_picture(im)
     data = _encode(im, target)
     if field.max_bytes and len(data) > field.max_bytes and "jpeg" in field.formats:
-        notify(f"{field.name} is over {field.max_bytes // 1_000_000} MB as PNG; "
-               "it is sent as JPEG (quality 95)")
+        notices.append(f"{field.name} is over {field.max_bytes // 1_000_000} MB as PNG; "
+                       "it is sent as JPEG (quality 95)")
         data = _encode(im, "jpeg")
     return _finish(field, data, changed=True)
 
@@ -163,7 +164,8 @@ def _mask_levels(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("L"))
 
 
-def _prepare_mask(field: FileField, value: bytes | Image.Image) -> Prepared:
+def _prepare_mask(field: FileField, value: bytes | Image.Image,
+                  notices: list[str]) -> Prepared:
     if isinstance(value, bytes):
         facts = inspect_image(value, field.name)
         im = _open(value, field.name)
@@ -177,12 +179,12 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image) -> Prepared:
     else:
         greys = int(np.count_nonzero((levels > 0) & (levels < 255)))
         if greys:
-            notify(f"{field.name} had {greys} grey pixels; thresholded at 128 "
-                   "(a mask may hold only 0 and 255)")
+            notices.append(f"{field.name} had {greys} grey pixels; thresholded at 128 "
+                           "(a mask may hold only 0 and 255)")
         binary = levels >= 128
     if facts is not None and facts.format != "png":
-        notify(f"{field.name} was {facts.format.upper()}; masks are sent as PNG "
-               "(lossy formats add grey pixels)")
+        notices.append(f"{field.name} was {facts.format.upper()}; masks are sent as PNG "
+                       "(lossy formats add grey pixels)")
     out = Image.fromarray(binary.astype(np.uint8) * 255, "L")
     return _finish(field, _encode(out, "png"), changed=True, binary=True)
 
@@ -192,23 +194,27 @@ def _is_dark_on_light(im: Image.Image) -> bool:
     return bool(grey.size) and float(np.median(grey)) > 127
 
 
-def _prepare_sketch(field: FileField, value: bytes | Image.Image) -> Prepared:
+def _prepare_sketch(field: FileField, value: bytes | Image.Image,
+                    notices: list[str]) -> Prepared:
     im = _open(value, field.name) if isinstance(value, bytes) else value
     if _is_dark_on_light(im):
-        notify(f"{field.name} was drawn dark on light; it was inverted to white lines on black "
-               "(what sketch to image expects)")
+        notices.append(f"{field.name} was drawn dark on light; it was inverted to white "
+                       "lines on black (what sketch to image expects)")
         rgb = _as_picture(im).convert("RGB")
         return _finish(field, _encode(ImageOps.invert(rgb), "png"), changed=True)
     if isinstance(value, bytes):
-        return _prepare_picture(field, value)
-    return _prepare_picture(field, im)
+        return _prepare_picture(field, value, notices)
+    return _prepare_picture(field, im, notices)
 
 
-def prepare_file(field: FileField, value: ImageInput) -> Prepared:
-    """Make ``value`` into the file ``field`` wants (see the module docstring for the rules)."""
+def prepare_file(field: FileField, value: ImageInput, notices: list[str]) -> Prepared:
+    """Make ``value`` into the file ``field`` wants (see the module docstring for the rules).
+
+    What was changed on the way is appended to ``notices``.
+    """
     raw = read_input(value, field.name)
     if field.role == "mask":
-        return _prepare_mask(field, raw)
+        return _prepare_mask(field, raw, notices)
     if field.role == "sketch":
-        return _prepare_sketch(field, raw)
-    return _prepare_picture(field, raw)
+        return _prepare_sketch(field, raw, notices)
+    return _prepare_picture(field, raw, notices)

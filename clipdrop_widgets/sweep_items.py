@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .endpoints import ENDPOINTS, Endpoint, FileField
 from .errors import InputError
 from .inputs import prepare_file
+from .notices import notify
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
@@ -152,7 +153,10 @@ def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
         if value is None:
             continue
         if kw in file_fields:
-            prepared = prepare_file(file_fields[kw], value)
+            changed: list[str] = []
+            prepared = prepare_file(file_fields[kw], value, changed)
+            for message in changed:  # said once here, not once per item
+                notify(message)
             files[kw] = prepared.data
             described[kw] = {"sha256": hashlib.sha256(prepared.data).hexdigest(),
                              "format": prepared.facts.format,

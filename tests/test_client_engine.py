@@ -206,3 +206,23 @@ def test_property_send_accepted_or_input_error(local_client, op, w, h, mode, fmt
     assert engine.log[-1][1] == 200  # anything else would have raised a status error
     assert result.image.size == (ENDPOINTS["text_to_image"].output_size if op == "text"
                                  else (w, h))
+
+
+def test_notices_stay_with_their_own_call_across_threads(local_client):
+    """Notices are plain data per call: threads never see each other's (apps and sweeps
+    call the client from worker threads; warnings' global state is not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    light = Image.new("L", (64, 64), 255)  # dark on light: inverted, with a notice
+    dark = Image.new("L", (64, 64), 0)  # already white on black: no notice
+    filters_before = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClipdropNotice)
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(
+                lambda i: (i, local_client.sketch_to_image(light if i % 2 else dark, "an owl")),
+                range(16)))
+    for i, result in results:
+        assert bool(result.notices) == bool(i % 2)
+        assert all("inverted" in n for n in result.notices)
+    assert warnings.filters == filters_before
