@@ -440,10 +440,15 @@ class Client:
 
 
 class _Body:
-    """A request body that tells its rate-limit slot when the last byte has been read out."""
+    """A request body that tells its rate-limit slot when it has all been handed out.
+
+    The first read returns the whole body whatever size is asked (http.client reads file
+    bodies in 8-16 KB blocks, a send call each; a bytes body goes out in one), the next
+    returns ``b""``: at that moment the body has been passed to the socket.
+    """
 
     def __init__(self, data: bytes, slot: Slot) -> None:
-        self._stream = io.BytesIO(data)
+        self._data: bytes | None = data
         self._len = len(data)
         self._slot = slot
 
@@ -451,10 +456,11 @@ class _Body:
         return self._len
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._stream.read(size)
-        if not chunk or self._stream.tell() >= self._len:
+        data, self._data = self._data, None
+        if data is None:
             self._slot.sent()
-        return chunk
+            return b""
+        return data
 
 
 def _short(exc: BaseException) -> str:
