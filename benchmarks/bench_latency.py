@@ -201,7 +201,9 @@ PROBE_JS = """() => {
     },
     // targets: [canvasX, canvasY, pageX] per move, in order along the line
     arm(subject, targets) {
-      const canvases = subjects[subject]().filter(Boolean);
+      // the live-ink canvas first: it is the one that turns first, so one read usually does
+      const canvases = subjects[subject]().filter(Boolean)
+        .sort((x, y) => y.classList.contains('cdw-ink') - x.classList.contains('cdw-ink'));
       st.maxX = -1e9;
       st.armed = { canvases: new Set(canvases), since: performance.now(),
                    ctxs: canvases.map((c) => c.getContext('2d')),

@@ -2,13 +2,13 @@
 
     .venv/bin/python tests/browser/make_screenshots.py
 
-Runs the three browser scenarios that take them, with ``CDW_DOCS_IMAGES=docs/images``, and
+Runs the two browser scenarios that take them, with ``CDW_DOCS_IMAGES=docs/images``, and
 writes (overwriting):
 
-* ``docs/images/studio_voila.png``: the Studio in Voila's default mode, sketch tab, after a
-  stroke drawn in the page and a Run (local engine);
-* ``docs/images/sketch_to_image_app.png``: ``SketchToImageApp`` in JupyterLab after Run;
-* ``docs/images/cleanup_app.png``: ``CleanupApp`` in JupyterLab with a painted mask, after Run.
+* ``docs/images/studio.png`` (the README's and the docs' home picture): the Studio in Voila's
+  default mode on the local engine, cleanup tab, the spoon painted over in the page, after Run;
+* ``docs/images/sketch_to_image_app.png``: ``SketchToImageApp`` in JupyterLab, a stroke drawn
+  in the page, after Run.
 
 The tests' own checks run as usual: an image is only written by a scenario that got that far.
 Needs Chromium at ``/usr/bin/chromium`` (``bash scripts/install-chromium``); about a minute.
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = "sketch_draw_run_compare or cleanup_paint_mask_run or studio_in_voila"
+SCENARIOS = "sketch_draw_run_compare or studio_in_voila"
 
 
 def main() -> int:

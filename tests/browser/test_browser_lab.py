@@ -267,7 +267,7 @@ _say(posts=len(sent), fields=sorted(sent[-1]), same=bool(_np.array_equal(_m,
 
     wait_until(lambda: frame_matches_model(page, nb, frame), timeout=WAIT,
                what="the compare view to show the result")
-    shot("after-run", page.locator(".cdw-test-app"), docs_name="cleanup_app.png")
+    shot("after-run", page.locator(".cdw-test-app"))
     assert not page.console_errors, page.console_errors
 
 

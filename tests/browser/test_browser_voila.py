@@ -54,6 +54,11 @@ display(studio, control)
 """.replace("PRE_SKETCH", repr(PRE_SKETCH)),
 ]
 
+#: Over the spoon of the coffee-cup sample (fractions of the painter's display size): down the
+#: handle, then back and forth over the bowl.
+SPOON = [(0.69, 0.12), (0.665, 0.45), (0.63, 0.58), (0.55, 0.60), (0.70, 0.64), (0.54, 0.68),
+         (0.70, 0.72), (0.54, 0.76), (0.69, 0.80), (0.56, 0.84), (0.66, 0.87)]
+
 TABS = ["Text to image", "Sketch to image", "Cleanup", "Text inpainting", "Replace background"]
 
 
@@ -142,5 +147,36 @@ def test_studio_in_voila_default_mode(voila, page, shot):
     frame = first_visible(panel.locator(".cdw-test-compare canvas"))
     wait_until(lambda: canvas_rgba(frame)[..., :3].std() > 20 or None, timeout=WAIT,
                what="the result in the compare view")
-    shot("sketch-run", page.locator(".cdw-test-studio"), docs_name="studio_voila.png")
+    shot("sketch-run", page.locator(".cdw-test-studio"))
+
+    # Paint over the spoon in the cleanup tab, Run: the README's picture (docs/images/studio.png).
+    page.locator(".cdw-test-studio .lm-TabBar-tab", has_text="Cleanup").first.click()
+    panel = first_visible(page.locator(".cdw-test-studio .widget-tab-contents > *"))
+    stack = first_visible(panel.locator(".widget-gridbox:has(canvas.cdw-ink)"))
+    # Clear the mask drawn before the page connected (Clear redraws the layer, empty).
+    panel.locator("button:has-text('Clear')").first.click()
+    wait_until(lambda: not canvas_rgba(stack.locator("canvas.cdw-mask-layer"))[..., 3].any()
+               or None, timeout=WAIT, what="Clear to empty the mask layer")
+    box = stack.bounding_box()
+    assert box is not None
+    spoon = [(fx * box["width"], fy * box["height"]) for fx, fy in SPOON]
+    drag(page, stack.locator("canvas.cdw-ink"), spoon, steps=6)
+    probe = along(spoon, 3.0)
+
+    def mask_committed():
+        if canvas_rgba(stack.locator("canvas.cdw-ink"))[..., 3].any():
+            return None
+        layer = canvas_rgba(stack.locator("canvas.cdw-mask-layer"))
+        ix, iy = probe[:, 0].astype(int), probe[:, 1].astype(int)
+        return True if (layer[iy, ix, 3] > 200).all() else None
+
+    wait_until(mask_committed, timeout=WAIT, what="the mask painted in Voila to be committed")
+    panel.locator("button:has-text('Run')").first.click()
+    wait_until(lambda: "Done in" in panel.inner_text() or None, timeout=WAIT,
+               what="the cleanup run in Voila")
+    frame = first_visible(panel.locator(".cdw-test-compare canvas"))
+    wait_until(lambda: canvas_rgba(frame)[..., :3].std() > 20 or None, timeout=WAIT,
+               what="the cleaned photo in the compare view")
+    page.wait_for_timeout(300)  # let the released live ink clear before the picture
+    shot("cleanup-run", page.locator(".cdw-test-studio"), docs_name="studio.png")
     assert not page.console_errors, page.console_errors
