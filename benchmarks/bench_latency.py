@@ -308,7 +308,8 @@ async def settle(page, path: str, name: str, before: str, timeout: float = 15) -
 
 def summarise(latencies: list[float]) -> dict[str, float]:
     a = np.asarray(latencies)
-    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+    return {"min": float(a.min()), "p50": float(np.percentile(a, 50)),
+            "p95": float(np.percentile(a, 95)),
             "mean": float(a.mean()), "max": float(a.max()), "n": len(a)}
 
 
