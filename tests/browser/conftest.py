@@ -80,11 +80,15 @@ def page(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
     context.set_default_timeout(60_000)
     page = context.new_page()
-    page.console_errors = []  # type: ignore[attr-defined]
+    page.console_errors = []  # type: ignore[attr-defined]  # uncaught exceptions: tests assert
+    logged: list[str] = []  # console.error lines: printed for the report of a failed test
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    page.on("console", lambda m: logged.append(m.text[:500]) if m.type == "error" else None)
     try:
         yield page
     finally:
+        if logged:
+            print("browser console errors:", *logged, sep="\n  ")
         context.close()
 
 
