@@ -25,7 +25,7 @@ __all__ = ["METHODS", "cleanup", "inpaint_pixels", "text_inpainting"]
 Mode = Literal["fast", "quality"]
 
 #: ``mode`` -> (OpenCV method, neighbourhood radius in pixels). On 1024x1024 photos with 10%
-#: masks (``benchmarks/_engine_results.md``) Navier-Stokes at radius 3 had the lowest error of
+#: masks (``benchmarks/results/engine.md``) Navier-Stokes at radius 3 had the lowest error of
 #: the fast candidates (Telea the same speed, 3% more error; scikit-image's biharmonic 10 to 40
 #: times slower and far worse on one large hole). Averaging Telea and Navier-Stokes at radius 5
 #: had the lowest error of all, and softens both methods' streaks in large holes, for about four
