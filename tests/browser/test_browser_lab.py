@@ -7,6 +7,8 @@ for what the user sees) against what the kernel holds (read through ``window.jup
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from labpage import (
@@ -94,6 +96,23 @@ _say(x=_c.position * _c.frame_size[0] if _c.before and _c.after else None,
     return shown if columns.max() < 15 and columns.mean() < 6 else None
 
 
+def hold_kernel(page, path: str, gate: str) -> None:
+    """Keep the kernel busy (its main thread waits, up to 60 s, for the file ``gate`` in the
+    notebook's folder to exist); returns once the kernel reports busy."""
+    code = ("import os as _os, time as _time\n_t0 = _time.time()\n"
+            f"while not _os.path.exists({gate!r}) and _time.time() - _t0 < 60:\n"
+            "    _time.sleep(0.02)\n")
+    page.evaluate("([path, code]) => { window.__cdwPanel(path).sessionContext.session.kernel"
+                  ".requestExecute({code, store_history: false}); }", [path, code])
+    wait_until(lambda: kernel_status(page, path) == "busy" or None, timeout=WAIT,
+               what="the kernel to be busy")
+
+
+def kernel_status(page, path: str) -> str:
+    return page.evaluate("(path) => window.__cdwPanel(path).sessionContext.session.kernel"
+                         ".status", path)
+
+
 def status_text(page, scope: str = ".cdw-test-app") -> str:
     return page.locator(scope).inner_text()
 
@@ -111,9 +130,19 @@ def test_sketch_draw_run_compare(notebook, shot):
     stack = stack_of(page)
     stack.wait_for(timeout=WAIT * 1000)
 
-    # Draw: the stroke shows at once (ink), Python commits it, the committed layer keeps it.
+    # Draw while the kernel is busy: the whole stroke shows at once (live ink, no round trip)
+    # and nothing is committed; once the kernel is free, Python commits it, the committed
+    # layer keeps it and the live ink goes.
+    gate = Path(nb.lab.extra["root"]) / f"release-{nb.path}"
+    hold_kernel(page, nb.path, gate.name)
     drag(page, ink_layer(stack), SKETCH_PATH, steps=12)
     probe = along(SKETCH_PATH, 3.0)
+    ink, layer = canvas_rgba(ink_layer(stack)), canvas_rgba(committed_layer(stack))
+    assert kernel_status(page, nb.path) == "busy", "the kernel was released too early"
+    assert is_white(ink, probe).all(), "the live ink does not show the stroke"
+    assert not is_white(layer, probe).any(), "committed while the kernel was busy?"
+    shot("live-ink", stack)
+    gate.touch()
     layer = wait_committed(stack, probe)
     shot("drawn", stack)
     state = kernel_value(page, nb.path, """\
