@@ -24,6 +24,13 @@ from PIL import Image
 from playwright.sync_api import Locator, Page
 
 __all__ = [
+    "JS_ALL_EXECUTED",
+    "JS_CELL_ERRORS",
+    "JS_COLLAPSE",
+    "JS_INSTALL",
+    "JS_KERNEL_IDLE",
+    "JS_KERNEL_RUN",
+    "JS_RUN_ALL",
     "PRELUDE",
     "canvas_rgba",
     "drag",
