@@ -24,7 +24,7 @@ interleaved between subjects, round by round, so all see the same machine state.
 Also counted, per stroke: the points that reached Python's stroke model (SketchPad,
 MaskPainter: ``len(strokes[-1].points)``; naive: mouse events its handler got), and the
 kernel messages the stroke cost (ink layer custom messages; one comm message per event for the
-naive pad). Reported, not asserted. Results: ``benchmarks/_latency_results.md``.
+naive pad). Reported, not asserted. Results: ``benchmarks/results/latency.md``.
 """
 
 from __future__ import annotations

@@ -118,7 +118,8 @@ class MissingAPIKeyError(APIStatusError):
 class OutOfCreditsError(APIStatusError):
     """402: the account has no credits left."""
 
-    advice = "No credits are left on this key."
+    advice = ("Buy credits for this key, or remove the key to make offline previews on the "
+              "local engine.")
 
 
 class InvalidAPIKeyError(APIStatusError):

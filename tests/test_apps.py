@@ -358,7 +358,7 @@ def _invalid_input(app: App) -> str:
 
 FAILURES: dict[str, tuple[Action | None, dict[str, Any], tuple[str, ...]]] = {
     "invalid input": (None, {}, ("Not sent",)),
-    "402": (Action.error(402, "Not enough credits"), {}, ("402", "No credits are left")),
+    "402": (Action.error(402, "Not enough credits"), {}, ("402", "Buy credits for this key")),
     "429": (Action.error(429, "Too many requests"), {"max_retries": 0},
             ("429", "Too many requests", "wait a little")),
     "500": (Action.error(500, "Internal error"), {"max_retries": 0},
@@ -398,7 +398,7 @@ def test_out_of_credits_on_the_served_engine(make_served_engine: Callable[..., A
     fill_inputs(app)
     prompt = app.prompt.value
     click_run(app)
-    assert app.status.startswith("Failed (402)") and "No credits are left" in app.status
+    assert app.status.startswith("Failed (402)") and "Buy credits for this key" in app.status
     assert app.prompt.value == prompt
 
 

@@ -106,11 +106,14 @@ class Painter(Snapshot, widgets.VBox):
 
         self._set_geometry(native, display)
         self._stack = stack([*self._below, self._layer, self._ink], *display)
-        toolbar = widgets.HBox(
-            [self._tool_buttons, self._size_slider, self._undo_button, self._redo_button,
-             self._clear_button, *extra_buttons],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
-        )
+        # Two fixed rows (what to draw with; what to do with the drawing), so a narrow
+        # column never wraps Undo and Redo apart.
+        row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        toolbar = widgets.VBox([
+            widgets.HBox([self._tool_buttons, self._size_slider], layout=row),
+            widgets.HBox([self._undo_button, self._redo_button, self._clear_button,
+                          *extra_buttons], layout=row),
+        ])
         self.children = [toolbar, self._stack, *extra_rows, self.errors]
         self.redraw()
 
