@@ -26,7 +26,7 @@ from clipdrop_widgets.notices import ClipdropNotice
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-#: Every notebook, the Studio launcher (studio.ipynb, kept unexecuted) included.
+#: Every notebook, the Studio launcher (studio.ipynb, what Voila and Binder open) included.
 ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = ["00_quickstart", "01_text_to_image", "02_sketch_to_image", "03_cleanup",
             "04_text_inpainting", "05_replace_background", "06_prompt_exploration",
@@ -51,6 +51,17 @@ def _stdout(nb: nbformat.NotebookNode) -> str:
 
 def test_every_notebook_is_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
+
+
+def test_studio_launcher_is_committed_executed():
+    """nbval compares only executed cells: the launcher too shows what it made, and where."""
+    nb = nbformat.read(NOTEBOOKS_DIR / "studio.ipynb", as_version=4)
+    cells = _code_cells(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1))
+    shown = cells[-1].outputs[-1]
+    assert shown.data["text/plain"].startswith("Studio(source='local engine'")
+    assert "image/png" in shown.data  # the still picture, where no widget front end runs
+    assert "widgets" not in nb.metadata
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
