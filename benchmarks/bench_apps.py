@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import ipycanvas
@@ -30,20 +32,12 @@ from clipdrop_widgets import (
     TextToImageApp,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_apps import fill_inputs  # the inputs the app tests use
+
+PROMPT = "a lighthouse on a cliff at dusk"  # what fill_inputs types
+
 ROUNDS = 7
-PROMPT = "a lighthouse on a cliff at dusk"
-
-
-def fill(app: Any) -> None:
-    """Inputs set the way a user's drawing reaches the widgets (as tests/test_apps.py does)."""
-    if app.prompt is not None:
-        app.prompt.value = PROMPT
-    if isinstance(app, SketchToImageApp):
-        app.pad.add_stroke([(60, 400), (250, 120), (450, 400)], width=8)
-        app.pad.add_stroke([(100, 420), (420, 420)], width=6)
-    if isinstance(app, (CleanupApp, TextInpaintingApp)):
-        w, h = app.chooser.image.size
-        app.painter.add_stroke([(w * 0.3, h * 0.5), (w * 0.6, h * 0.5)], width=h * 0.1)
 
 
 def bare_call(app: Any, client: Client) -> None:
@@ -110,7 +104,7 @@ def main() -> None:
     for cls in (TextToImageApp, SketchToImageApp, CleanupApp, TextInpaintingApp,
                 ReplaceBackgroundApp):
         app = cls(client)
-        fill(app)
+        fill_inputs(app)
         app.run()
         app.wait()  # warm up: samples loaded, first images sent
         bare, runs, sent = [], [], []
