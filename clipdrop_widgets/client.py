@@ -135,6 +135,7 @@ class Client:
 
             self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS)
             self._session.mount("local://", LocalEngineAdapter(self.engine))
+            self.remaining_credits = self.engine.remaining_credits  # known without a call
         if cache is True:
             cache = default_cache_dir()
         self.cache = ResultCache(cache) if cache else None

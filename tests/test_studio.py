@@ -62,7 +62,9 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
                for app in studio.apps.values())
     assert all(studio.history not in app.children for app in studio.apps.values())
     assert studio.source_text == "Local engine: offline previews"
-    assert studio.credits_text == "Credits: ? left (known after a run) · 0 spent this session"
+    assert studio.credits_text == "Credits: 1000 left · 0 spent this session"  # local: known
+    service = Studio(Client("k", base_url="http://127.0.0.1:9"))  # never called here
+    assert service.credits_text == "Credits: ? left (known after a run) · 0 spent this session"
 
     studio.tabs.selected_index = 2  # the user clicks the Cleanup tab
     cleanup = studio.current
