@@ -22,9 +22,11 @@ from .cache import ResultCache, cache_key, default_cache_dir
 from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_CONTENT_TYPES, PIL_FORMATS, Endpoint, endpoint
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     BudgetExceededError,
     CancelledError,
+    ClipdropError,
     InputError,
     InvalidResponseError,
     make_status_error,
@@ -44,6 +46,25 @@ Timeout = float | tuple[float, float] | None
 
 _sleep = time.sleep  # tests replace this: no test sleeps for real
 _local_notice_shown = False
+
+
+def _clean_key(value: str | None) -> _Secret | None:
+    """The key, stripped of surrounding white space; refused (never echoed) if malformed.
+
+    A key pasted or read from a file often ends in a newline; sent as is it would make the
+    HTTP library raise an error quoting the header's value, key included.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"api_key must be a string, not {type(value).__name__}")
+    key = value.strip()
+    if not key:
+        return None
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise ValueError("api_key contains spaces or characters that cannot be sent in an "
+                         "HTTP header; check how it was copied (the key is not shown)")
+    return _Secret(key)
 
 
 class _Secret:
@@ -112,7 +133,7 @@ class Client:
             url = C.LOCAL_BASE_URL
             _say_local_once()
         self.base_url = (url or C.DEFAULT_BASE_URL).rstrip("/")
-        self._key = _Secret(key) if key else None
+        self._key = _clean_key(key)
         if timeout is None:
             raise ValueError("timeout must be set: a request without one can hang forever")
         self.timeout = timeout
@@ -159,8 +180,12 @@ class Client:
         return self._key is not None
 
     def set_api_key(self, api_key: str | None) -> None:
-        """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere."""
-        self._key = _Secret(api_key) if api_key else None
+        """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere.
+
+        Surrounding white space is removed; a key with spaces or control characters inside
+        raises ``ValueError`` (without showing it).
+        """
+        self._key = _clean_key(api_key)
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -365,8 +390,14 @@ class Client:
             elapsed = time.perf_counter() - start
             if response is not None:
                 log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
-                if response.ok:
+                if 200 <= response.status_code < 300:
                     return response, elapsed
+                if 300 <= response.status_code < 400:
+                    target = response.headers.get("location", "nowhere")
+                    raise APIStatusError(
+                        f"the server redirected to {target!r}; the API never redirects, so "
+                        "nothing was followed (check base_url)", response=response,
+                        status_code=response.status_code)
                 error = make_status_error(response)
                 retryable = response.status_code == 429 or response.status_code >= 500
             else:
@@ -388,16 +419,23 @@ class Client:
               timeout: Timeout) -> requests.Response:
         where = self.base_url if not self.is_local else "the local engine"
         try:
+            # No redirects: the contract has none, and requests would carry x-api-key to
+            # whatever host a redirect names.
             response = self._session.post(url, data=body, headers=headers,
-                                          timeout=timeout or self.timeout)
+                                          timeout=timeout or self.timeout,
+                                          allow_redirects=False)
             _ = response.content  # read the whole body here, inside the error handling
             return response
         except requests.Timeout:
             raise APITimeoutError(f"{where} did not answer within the timeout "
                                   f"({timeout or self.timeout} s)") from None
+        except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
+            raise ClipdropError(f"the request to {where} could not be made: "
+                                f"{self.redact(_short(exc))}") from None
         except requests.RequestException as exc:
             raise APIConnectionError(f"could not talk to {where}: {type(exc).__name__}: "
-                                     f"{_short(exc)}") from None
+                                     f"{self.redact(_short(exc))}") from None
 
     def _retry_delay(self, attempt: int, response: requests.Response | None) -> float:
         if response is not None:

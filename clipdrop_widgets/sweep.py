@@ -318,7 +318,7 @@ class Sweep:
         :meth:`stop`), :attr:`stopped_reason` says why; ``None`` after a full run.
 
         Args:
-            workers: threads sending requests (default: 8 against the service, one per CPU
+            workers: threads sending requests (default: 16 against the service, one per CPU
                 up to 4 on the local engine); the client's rate limiter paces them.
             progress: ``None`` shows a progress bar only in IPython, ``True`` always (text
                 outside a notebook), ``False`` never.

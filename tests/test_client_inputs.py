@@ -254,3 +254,24 @@ def test_truncated_mask_file_is_an_input_error_naming_the_field():
         validate_request(ENDPOINTS["cleanup"], {}, {"image_file": png_bytes((64, 64)),
                                                     "mask_file": mask[: len(mask) - 40]})
     assert info.value.field == "mask_file" and info.value.rule == "format"
+
+
+def test_inspecting_images_from_threads_leaves_warning_filters_alone():
+    """Apps and sweeps validate in worker threads: no global warnings state may change."""
+    import threading
+
+    from clipdrop_widgets.validation import inspect_image
+
+    data = png_bytes((32, 32))
+    before = list(warnings.filters)
+
+    def work():
+        for _ in range(3000):  # enough switches between threads to expose a race
+            inspect_image(data)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert warnings.filters == before
