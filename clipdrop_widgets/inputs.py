@@ -21,7 +21,7 @@ from .endpoints import FileField
 from .errors import InputError
 from .validation import ImageFacts, grey_pixel_count, inspect_image
 
-__all__ = ["ImageInput", "Prepared", "prepare_file", "read_input"]
+__all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
 #: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
 #: a binary file object, or a previous :class:`~clipdrop_widgets.result.Result`.
@@ -189,7 +189,11 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image,
     return _finish(field, _encode(out, "png"), changed=True, binary=True)
 
 
-def _is_dark_on_light(im: Image.Image) -> bool:
+def is_dark_on_light(im: Image.Image) -> bool:
+    """True for a sketch drawn dark on light (its median grey is above 127): to be inverted.
+
+    The one test used by the client and by :class:`~clipdrop_widgets.SketchPad`.
+    """
     grey = np.asarray(_as_picture(im).convert("L"), dtype=np.float32)
     return bool(grey.size) and float(np.median(grey)) > 127
 
@@ -197,7 +201,7 @@ def _is_dark_on_light(im: Image.Image) -> bool:
 def _prepare_sketch(field: FileField, value: bytes | Image.Image,
                     notices: list[str]) -> Prepared:
     im = _open(value, field.name) if isinstance(value, bytes) else value
-    if _is_dark_on_light(im):
+    if is_dark_on_light(im):
         notices.append(f"{field.name} was drawn dark on light; it was inverted to white "
                        "lines on black (what sketch to image expects)")
         rgb = _as_picture(im).convert("RGB")

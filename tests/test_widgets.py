@@ -721,3 +721,20 @@ def test_ink_layer_traits_are_validated() -> None:
                         ("color", "not a colour")):
         with pytest.raises(traitlets.TraitError):
             setattr(layer, name, value)
+
+
+def test_widgets_read_inputs_as_the_client_does() -> None:
+    """A float array, a bool mask and an earlier Result open the same in a widget as in the
+    client (review found floats turned black, bools 0/1 and Results refused)."""
+    from clipdrop_widgets import Result
+    from clipdrop_widgets.widgets._imaging import open_image
+
+    ramp = np.linspace(0, 1, 64, dtype=np.float32)[None, :].repeat(8, axis=0)
+    assert open_image(ramp).getextrema() == (0, 255)
+    assert set(np.unique(np.asarray(open_image(np.eye(8, dtype=bool))))) == {0, 255}
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 30)).save(buf, "PNG")
+    painter = MaskPainter(Result(buf.getvalue(), "image/png", "text_to_image"))
+    assert painter.mask.size == (40, 30)
+    with pytest.raises(TypeError):
+        open_image([1, 2, 3])  # type: ignore[arg-type]

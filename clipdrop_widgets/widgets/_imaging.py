@@ -8,6 +8,9 @@ import os
 import numpy as np
 from PIL import Image
 
+from ..errors import InputError
+from ..inputs import read_input
+
 __all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
 
 #: Anything the widgets accept as an image.
@@ -15,32 +18,26 @@ ImageSource = Image.Image | bytes | bytearray | memoryview | str | os.PathLike |
 
 
 def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
-    """``source`` as a loaded PIL image.
+    """``source`` as a loaded PIL image, read exactly as the client reads its inputs.
 
-    Accepts a PIL image (returned as is), encoded bytes, a file path, or a ``uint8`` array
-    (``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``). Raises ``ValueError`` when the data is not a
-    readable image and ``TypeError`` for other types; ``what`` names the input in messages.
+    Accepts a PIL image (returned as is), encoded bytes, a file path, a NumPy array (``uint8``,
+    ``bool`` masks, floats in 0..1) or an earlier :class:`~clipdrop_widgets.Result`. Raises
+    ``ValueError`` when the data is not a readable image and ``TypeError`` for other types;
+    ``what`` names the input in messages.
     """
     if isinstance(source, Image.Image):
         return source
-    if isinstance(source, np.ndarray):
-        try:
-            return Image.fromarray(np.ascontiguousarray(source).astype(np.uint8, copy=False))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{what}: an array of shape {source.shape} is not an image") from exc
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        stream: io.BytesIO | str | os.PathLike[str] = io.BytesIO(bytes(source))
-        label = f"{len(source)} bytes"
-    elif isinstance(source, (str, os.PathLike)):
-        stream, label = source, os.fspath(source)
-    else:
-        raise TypeError(f"{what}: expected a PIL image, bytes, a path or an array, "
-                        f"got {type(source).__name__}")
     try:
-        image = Image.open(stream)
+        raw = read_input(source, what)
+    except InputError as exc:
+        raise (TypeError if exc.rule == "type" else ValueError)(str(exc)) from None
+    if isinstance(raw, Image.Image):
+        return raw
+    try:
+        image = Image.open(io.BytesIO(raw))
         image.load()
     except OSError as exc:
-        raise ValueError(f"{what}: {label} is not a readable image ({exc})") from None
+        raise ValueError(f"{what}: {len(raw)} bytes is not a readable image ({exc})") from None
     return image
 
 

@@ -10,6 +10,7 @@ from ipycanvas import Canvas
 from numpy.typing import NDArray
 from PIL import Image
 
+from ..inputs import is_dark_on_light
 from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter
@@ -28,9 +29,10 @@ LINE_THRESHOLD = 96
 def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray[np.uint8], bool]:
     """``image`` as a ``width x height`` white-on-black 0/255 raster, and whether it was inverted.
 
-    Transparency is flattened onto black. A mostly bright image (mean grey above 127) is taken
-    for black lines on white and inverted. The image is fitted inside the pad keeping its aspect
-    ratio (centred, black margins), then thresholded at :data:`LINE_THRESHOLD`.
+    Transparency is flattened onto black. A mostly bright image (median grey above 127, the
+    client's own test) is taken for black lines on white and inverted. The image is fitted
+    inside the pad keeping its aspect ratio (centred, black margins), then thresholded at
+    :data:`LINE_THRESHOLD`.
     """
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
@@ -38,7 +40,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
         grey.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
     else:
         grey = image.convert("L")
-    inverted = float(np.asarray(grey).mean()) > 127
+    inverted = is_dark_on_light(grey)
     if inverted:
         grey = Image.eval(grey, lambda v: 255 - v)
     scale = min(width / grey.width, height / grey.height)
