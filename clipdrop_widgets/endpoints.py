@@ -19,13 +19,13 @@ __all__ = [
     "FileField",
     "TextField",
     "FORMAT_CONTENT_TYPES",
+    "FORMAT_EXTENSIONS",
     "CONTENT_TYPE_FORMATS",
     "endpoint",
     "endpoint_for_path",
 ]
 
 MB = 1_000_000
-MEGAPIXEL = 1_000_000
 
 #: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
 FORMAT_CONTENT_TYPES: dict[str, str] = {
@@ -33,6 +33,8 @@ FORMAT_CONTENT_TYPES: dict[str, str] = {
     "jpeg": "image/jpeg",
     "webp": "image/webp",
 }
+#: Format name -> file extension.
+FORMAT_EXTENSIONS: dict[str, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 #: MIME type -> format name; ``image/jpg`` is what the seeds' prose calls JPEG.
 CONTENT_TYPE_FORMATS: dict[str, str] = {
     "image/png": "png",

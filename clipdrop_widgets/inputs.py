@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from .endpoints import FileField
+from .endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
 from .errors import InputError
 from .validation import ImageFacts, grey_pixel_count, inspect_image
 
@@ -27,8 +27,6 @@ __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_i
 #: a binary file object, or a previous :class:`~clipdrop_widgets.result.Result`.
 ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
 
-_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,6 @@ class Prepared:
     filename: str
     content_type: str
     facts: ImageFacts
-    changed: bool
     #: True when this module already made sure the pixels are only 0 and 255 (masks).
     binary_checked: bool = False
 
@@ -111,11 +108,11 @@ def _as_picture(im: Image.Image) -> Image.Image:
     return im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
 
 
-def _finish(field: FileField, data: bytes, changed: bool, *, binary: bool = False) -> Prepared:
+def _finish(field: FileField, data: bytes, *, binary: bool = False) -> Prepared:
     facts = inspect_image(data, field.name)
-    ext = _EXTENSIONS.get(facts.format, facts.format)
-    mime = _MIME.get(facts.format, "application/octet-stream")
-    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts, changed,
+    ext = FORMAT_EXTENSIONS.get(facts.format, facts.format)
+    mime = FORMAT_CONTENT_TYPES.get(facts.format, "application/octet-stream")
+    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts,
                     binary_checked=binary)
 
 
@@ -131,7 +128,7 @@ def _prepare_picture(field: FileField, value: bytes | Image.Image,
     if isinstance(value, bytes):
         facts = inspect_image(value, field.name)
         if facts.format in field.formats:
-            return _finish(field, value, changed=False)
+            return _finish(field, value)
         target = "png" if "png" in field.formats else field.formats[0]
         notices.append(f"{field.name} was {facts.format.upper()}; it is sent as {target.upper()} "
                        f"(this endpoint takes {', '.join(f.upper() for f in field.formats)})")
@@ -144,7 +141,7 @@ def _prepare_picture(field: FileField, value: bytes | Image.Image,
         notices.append(f"{field.name} is over {field.max_bytes // 1_000_000} MB as PNG; "
                        "it is sent as JPEG (quality 95)")
         data = _encode(im, "jpeg")
-    return _finish(field, data, changed=True)
+    return _finish(field, data)
 
 
 def _mask_levels(im: Image.Image) -> np.ndarray:
@@ -170,7 +167,7 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image,
         facts = inspect_image(value, field.name)
         im = _open(value, field.name)
         if facts.format == "png" and im.mode == "L" and grey_pixel_count(im) == 0:
-            return _finish(field, value, changed=False, binary=True)
+            return _finish(field, value, binary=True)
     else:
         facts, im = None, value
     levels = _mask_levels(im)
@@ -186,7 +183,7 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image,
         notices.append(f"{field.name} was {facts.format.upper()}; masks are sent as PNG "
                        "(lossy formats add grey pixels)")
     out = Image.fromarray(binary.astype(np.uint8) * 255, "L")
-    return _finish(field, _encode(out, "png"), changed=True, binary=True)
+    return _finish(field, _encode(out, "png"), binary=True)
 
 
 def is_dark_on_light(im: Image.Image) -> bool:
@@ -205,7 +202,7 @@ def _prepare_sketch(field: FileField, value: bytes | Image.Image,
         notices.append(f"{field.name} was drawn dark on light; it was inverted to white "
                        "lines on black (what sketch to image expects)")
         rgb = _as_picture(im).convert("RGB")
-        return _finish(field, _encode(ImageOps.invert(rgb), "png"), changed=True)
+        return _finish(field, _encode(ImageOps.invert(rgb), "png"))
     if isinstance(value, bytes):
         return _prepare_picture(field, value, notices)
     return _prepare_picture(field, im, notices)

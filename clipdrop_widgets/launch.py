@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ._constants import API_KEY_ENV
+
 __all__ = ["demo", "studio_notebook", "launch_studio"]
 
 STUDIO_SOURCE = "from clipdrop_widgets import Studio\n\nStudio()"
@@ -110,8 +112,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
         cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
                "--Voila.port_retries=0", "--show_tracebacks=False", *browser]
         where = f"http://{host}:{port}/"
-    source = "the ClipDrop service" if os.environ.get("CLIPDROP_API_KEY") else \
-        "the local engine (offline previews; set CLIPDROP_API_KEY for the service)"
+    source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
+        f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
     print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
     try:
         return subprocess.call(cmd, env=env, cwd=work)

@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from .endpoints import CONTENT_TYPE_FORMATS
+from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS
 from .errors import InvalidResponseError
 
 __all__ = ["Result", "parse_credits"]
@@ -105,6 +105,11 @@ class Result:
         return CONTENT_TYPE_FORMATS.get(self.content_type, self.content_type)
 
     @property
+    def extension(self) -> str:
+        """The file extension for this image: ``png``, ``jpg`` or ``webp``."""
+        return FORMAT_EXTENSIONS.get(self.format, self.format)
+
+    @property
     def is_preview(self) -> bool:
         """True for the local engine's offline previews."""
         return self.source == "local engine"
@@ -116,7 +121,7 @@ class Result:
         """
         path = os.fspath(path)
         if not os.path.splitext(path)[1]:
-            path += "." + ("jpg" if self.format == "jpeg" else self.format)
+            path += "." + self.extension
         with open(path, "wb") as f:
             f.write(self.data)
         return path

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
-from .endpoints import CONTENT_TYPE_FORMATS, Endpoint, endpoint
+from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from .errors import (
     BudgetExceededError,
     CancelledError,
@@ -73,7 +73,6 @@ STOPPING_ERRORS = (OutOfCreditsError, BudgetExceededError, MissingAPIKeyError,
 RECORD_KEYS = ("index", "prompt", "variables", "operation", "status", "error", "error_type",
                "credits", "sha256", "file", "content_type", "source", "started_at",
                "finished_at", "wall_seconds", "request_seconds")
-_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
 def _slug(text: str, length: int = 40) -> str:
@@ -442,7 +441,7 @@ class Sweep:
                 self._request_stop(_stop_reason(exc), exc)
         else:
             fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
-            name = f"{self._stems[item.index]}.{_EXTENSIONS.get(fmt, fmt)}"
+            name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
             self._log.save_image(name, result.data)  # the image first, then its line
             credits = result.credits_consumed
             if credits is None and not result.from_cache:
@@ -471,7 +470,7 @@ class Sweep:
                 continue
             data = self._log.load_image(name)
             ext = name.rsplit(".", 1)[-1]
-            fmt = {v: k for k, v in _EXTENSIONS.items()}.get(ext, ext)
+            fmt = {v: k for k, v in FORMAT_EXTENSIONS.items()}.get(ext, ext)
             record = self._record(item, status="ok", file=name, source=self._source,
                                   sha256=hashlib.sha256(data).hexdigest(),
                                   content_type=f"image/{fmt}")

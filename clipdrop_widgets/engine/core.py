@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from .._constants import RATE_WINDOW
 from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint, endpoint_for_path
 from ..errors import InputError
 from ..validation import validate_request
@@ -35,8 +36,6 @@ logger = logging.getLogger(__name__)
 #: Header (and value) on every answer of the local engine, so clients can label results as
 #: offline previews.
 ENGINE_HEADER = ("x-clipdrop-engine", "local-preview")
-#: Length of the sliding rate-limit window (seconds).
-RATE_WINDOW = 60.0
 #: How many (path, status) pairs :attr:`LocalEngine.log` keeps.
 LOG_LENGTH = 10_000
 _ECHO_CHARS = 200  # characters of a client-sent path or header echoed or logged

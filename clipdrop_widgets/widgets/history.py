@@ -219,7 +219,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
 def _free_path(folder: str, result: Result) -> str:
     """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
-    ext = "jpg" if result.format == "jpeg" else result.format
+    ext = result.extension
     base = os.path.join(folder, f"{result.endpoint}-{stamp}")
     path, n = f"{base}.{ext}", 1
     while os.path.exists(path):

@@ -24,14 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
 __all__ = [
-    "Tool",
     "STROKE_TOOLS",
     "Stroke",
     "Rect",
@@ -47,7 +45,6 @@ __all__ = [
     "as_points",
 ]
 
-Tool = Literal["pen", "brush", "eraser"]
 #: Tools a :class:`Stroke` may carry: ``pen`` (sketches) and ``brush`` (masks) paint 255,
 #: ``eraser`` paints 0.
 STROKE_TOOLS: tuple[str, ...] = ("pen", "brush", "eraser")
