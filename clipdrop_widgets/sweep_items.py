@@ -20,6 +20,7 @@ from .endpoints import ENDPOINTS, Endpoint, FileField
 from .errors import InputError
 from .inputs import prepare_file
 from .notices import notify
+from .validation import check_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
@@ -169,18 +170,20 @@ def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
 
 def check_items(client: Client, ep: Endpoint, items: Sequence[SweepItem],
                  files: Mapping[str, bytes], options: Mapping[str, Any]) -> None:
-    """Check every distinct prompt with ``client.prepare``; one InputError lists all bad items."""
-    prompt_name = ep.prompt_field.name  # type: ignore[union-attr]
+    """Check the fixed inputs once, then every distinct prompt; one InputError lists all bad
+    items. (The files are encoded and the mask decoded once, not once per prompt.)"""
+    prompt_field = ep.prompt_field
+    assert prompt_field is not None
     texts = {k: v for k, v in options.items() if k != "format"}
     form_files = {f"{kw}_file": data for kw, data in files.items()}
+    # A stand-in prompt that every endpoint accepts, so only the files and options are judged.
+    client.prepare(ep.name, {**texts, prompt_field.name: "x"}, form_files,
+                   format=options.get("format"))
     problems: dict[str, InputError] = {}
     for prompt in dict.fromkeys(it.prompt for it in items):
         try:
-            client.prepare(ep.name, {**texts, prompt_name: prompt}, form_files,
-                           format=options.get("format"))
+            check_text(ep, prompt_field, prompt)
         except InputError as exc:
-            if exc.field != prompt_name:
-                raise  # about the fixed inputs or options, not this prompt
             problems[prompt] = exc
     if not problems:
         return
