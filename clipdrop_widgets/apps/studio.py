@@ -83,7 +83,7 @@ class Studio(Snapshot, widgets.VBox):
 
         On the local engine this switches every app to a new ``Client(api_key)`` for the
         ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate and budget; otherwise the key goes into the current client. Runs in
+        retries, rate, budget and cache folder; otherwise the key goes into the current client. Runs in
         flight finish with the client they started with.
         """
         if not api_key:
@@ -91,7 +91,8 @@ class Studio(Snapshot, widgets.VBox):
         old = self._client
         if old.is_local:
             new = Client(api_key, timeout=old.timeout, max_retries=old.max_retries,
-                         requests_per_minute=old.requests_per_minute, budget=old.budget)
+                         requests_per_minute=old.requests_per_minute, budget=old.budget,
+                         cache=old.cache.directory if old.cache is not None else None)
             with UI_LOCK:
                 self._spent_before += old.credits_spent
                 self._client = new
