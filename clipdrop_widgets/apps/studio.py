@@ -83,8 +83,8 @@ class Studio(Snapshot, widgets.VBox):
 
         On the local engine this switches every app to a new ``Client(api_key)`` for the
         ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate, budget and cache folder; otherwise the key goes into the current client. Runs in
-        flight finish with the client they started with.
+        retries, rate, budget and cache folder; otherwise the key goes into the current
+        client. Runs in flight finish with the client they started with.
         """
         if not api_key:
             raise ValueError("the key is empty")
