@@ -203,12 +203,15 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
     ["pointerup", onUp],
     ["pointercancel", onUp],
   ];
+  const modelEvents = [
+    ["msg:custom", onMessage],
+    ["change:width", resize],
+    ["change:height", resize],
+    ["change:opacity", restyle],
+    ["change:enabled", restyle],
+  ];
   for (const [name, fn] of listeners) canvas.addEventListener(name, fn);
-  model.on("msg:custom", onMessage);
-  model.on("change:width", resize);
-  model.on("change:height", resize);
-  model.on("change:opacity", restyle);
-  model.on("change:enabled", restyle);
+  for (const [name, fn] of modelEvents) model.on(name, fn);
   resize();
   restyle();
 
@@ -216,11 +219,7 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
     pending,
     destroy() {
       for (const [name, fn] of listeners) canvas.removeEventListener(name, fn);
-      model.off("msg:custom", onMessage);
-      model.off("change:width", resize);
-      model.off("change:height", resize);
-      model.off("change:opacity", restyle);
-      model.off("change:enabled", restyle);
+      for (const [name, fn] of modelEvents) model.off(name, fn);
       if (active !== null && active.timer !== null) clearTimeout(active.timer);
     },
   };
