@@ -314,9 +314,13 @@ def _mood(c: _Canvas) -> None:
 def render_scene(scene: Scene, size: tuple[int, int], *,
                  subjects: list[Subject] | None = None) -> Array:
     """``scene`` painted at ``size`` (width, height) pixels: float32 (H, W, 3) in 0..1, with
-    ``subjects`` (default none) drawn into it before the mood's colour pass."""
-    if subjects and any(s.place == "water" for s in subjects) and "sea" not in scene.features:
+    ``subjects`` (default none) drawn into it before the mood's colour pass; a sea gets a
+    beach when a subject stands on the ground, and a subject of the water brings a sea."""
+    places = {s.place for s in subjects or ()}
+    if "water" in places and "sea" not in scene.features:
         scene = replace(scene, features=scene.features | {"sea"})
+    elif "ground" in places and "sea" in scene.features:  # something to stand on
+        scene = replace(scene, features=scene.features | {"beach"})
     c = _Canvas(scene, size)
     f, time = scene.features, scene.time
     _sky(c)

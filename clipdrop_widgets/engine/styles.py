@@ -124,8 +124,10 @@ def _pixel(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = rgb.shape[:2]
     block = max(2, round(max(h, w) / 64))
     small = _resize(rgb, (max(1, round(w / block)), max(1, round(h / block))), area=True)
-    img = Image.fromarray(np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
-    img = img.quantize(colors=16, method=Image.Quantize.MEDIANCUT,
+    lum = _luma(small)[..., None]
+    vivid = lum + 1.25 * (small - lum)  # game palettes are saturated
+    img = Image.fromarray(np.clip(vivid * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
+    img = img.quantize(colors=16, method=Image.Quantize.FASTOCTREE,
                        dither=Image.Dither.NONE).convert("RGB")
     out = np.asarray(img.resize((w, h), Image.Resampling.NEAREST), np.float32) / 255
     return out
@@ -138,15 +140,22 @@ def _watercolour(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     small = _work(rgb)
     u8 = np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8)
     washes = cv2.stylization(u8, sigma_s=60, sigma_r=0.6).astype(np.float32) / 255
-    washes = cv2.GaussianBlur(washes, (0, 0), max(1.0, small.shape[1] / 300))
+    # colours bleed into each other, unevenly
+    sh, sw = washes.shape[:2]
+    wobble = _grain(rng, (sh, sw), 5) * (sw / 60)
+    mx, my = np.meshgrid(np.arange(sw, dtype=np.float32), np.arange(sh, dtype=np.float32))
+    washes = cv2.remap(washes, mx + wobble, my + np.roll(wobble, sh // 3, axis=0),
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    washes = cv2.GaussianBlur(washes, (0, 0), max(1.5, sw / 200))
     # pigment pools at the edges of each wash
-    edges = cv2.Laplacian(_luma(washes), cv2.CV_32F, ksize=3)
-    pooled = washes * (1 - np.clip(np.abs(edges) * 2.2, 0, 0.35))[..., None]
+    edges = np.abs(cv2.Laplacian(cv2.GaussianBlur(_luma(washes), (0, 0), 1.0), cv2.CV_32F,
+                                 ksize=3))
+    pooled = washes * (1 - np.clip(edges * 4, 0, 0.45))[..., None]
     out = _resize(pooled, (w, h))
-    out = _PAPER + 0.78 * (out - _PAPER) * 1.05  # thin paint: the paper shows through
+    out = _PAPER + 0.7 * (out - _PAPER)  # thin paint: the paper shows through
     grain = _grain(rng, (h, w), max(h, w) / 2)
-    blotch = _grain(rng, (h, w), 6)
-    out *= (1 + 0.06 * grain + 0.05 * blotch)[..., None]
+    blotch = _grain(rng, (h, w), 8)
+    out *= (1 + 0.07 * grain + 0.1 * blotch)[..., None]
     return out
 
 
@@ -174,8 +183,9 @@ def _oil(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)
     # strokes run along the contours: perpendicular to the gradient
     theta = (np.arctan2(gy, gx) + np.pi / 2) % np.pi
-    noise = rng.random((sh, sw), np.float32)
-    length = max(5, round(max(sh, sw) / 45)) | 1
+    noise = (rng.random((sh // 2 + 1, sw // 2 + 1), np.float32) > 0.5).astype(np.float32)
+    noise = cv2.resize(noise, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    length = max(7, round(max(sh, sw) / 28)) | 1
     angles = np.linspace(0, np.pi, 4, endpoint=False)
     pick = np.round(theta / (np.pi / 4)).astype(np.intp) % 4
     smeared = np.zeros_like(base)
@@ -188,7 +198,7 @@ def _oil(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ridges = cv2.filter2D(strokes, -1, np.float32([[-1, -1, 0], [-1, 0, 1], [0, 1, 1]]) / 3)
     lum = _luma(smeared)[..., None]
     vivid = lum + 1.2 * (smeared - lum)
-    painted = vivid * (1 + 0.06 * strokes + 0.07 * ridges)[..., None]
+    painted = vivid * (1 + 0.1 * strokes + 0.16 * ridges)[..., None]
     return _resize(painted, (w, h))
 
 
@@ -265,14 +275,14 @@ def _pencil(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     small = _work(rgb)
     u8 = (np.clip(small, 0, 1) * 255).astype(np.uint8)
     grey, _ = cv2.pencilSketch(u8, sigma_s=50, sigma_r=0.08, shade_factor=0.045)
-    lines = np.clip((1 - grey.astype(np.float32) / 255) * 1.6, 0, 1)
+    lines = np.clip((1 - grey.astype(np.float32) / 255) * 2.5, 0, 1)
     # soft shading: diagonal strokes, denser in the darks
     luma = _stretch(cv2.GaussianBlur(_luma(small), (0, 0), 2.0))
     sh, sw = luma.shape
     yy, xx = np.mgrid[0:sh, 0:sw]
     pitch = max(3, round(max(sh, sw) / 150))
     strokes = (((xx + 2 * yy) % pitch) < max(1, pitch // 2)).astype(np.float32)
-    shading = 0.55 * (1 - luma) ** 1.5 * (0.5 + 0.5 * strokes)
+    shading = 0.7 * (1 - luma) ** 1.2 * (0.35 + 0.65 * strokes)
     shade = _resize(np.maximum(lines, shading), (w, h))
     tooth = _grain(rng, (h, w), max(h, w) / 1.5)
     shade = np.clip(shade, 0, 1) * (0.85 + 0.3 * tooth)
