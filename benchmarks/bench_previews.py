@@ -9,6 +9,8 @@
 2. Inpainting PSNR inside the mask: the engine's ``fast`` and ``quality`` fills beside OpenCV's
    Telea and Navier-Stokes at radius 3, on 5 scikit-image photos (512 px) x 4 random masks of
    strokes and blobs (about 6% of the picture each); median time per fill.
+   Also a picture grid (benchmarks/results/inpainting_grid.png) and text to image's time at
+   1024x1024 with and without subjects and styles.
 3. ``--sheet``: a ``{animal} in {style}`` sweep on the local engine through the project's own
    Sweep and contact sheet, saved as docs/images/offline_previews_sweep.png.
 """
@@ -92,9 +94,46 @@ def inpainting() -> None:
                 times[k].append(time.perf_counter() - t)
                 scores[k].append(psnr(out, rgb, hole))
     print("| fill | PSNR in the mask (dB), mean | worst | median ms |\n| --- | --- | --- | --- |")
+    grid(methods)
     for k in methods:
         print(f"| {k} | {np.mean(scores[k]):.2f} | {min(scores[k]):.2f} | "
               f"{1000 * statistics.median(times[k]):.1f} |")
+    print()
+
+
+def grid(methods: dict) -> None:
+    """A picture grid: two photos with a random mask (shown red), then each fill."""
+    from skimage import data
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for name in ("astronaut", "chelsea"):
+        rgb = np.ascontiguousarray(cv2.resize(getattr(data, name)()[..., :3], (SIDE, SIDE),
+                                              interpolation=cv2.INTER_AREA))
+        hole = random_mask(rng, SIDE)
+        shown = rgb.copy()
+        shown[hole] = (230, 30, 30)
+        rows.append(np.hstack([shown] + [fn(rgb, hole) for fn in methods.values()]))
+    out = ROOT / "benchmarks/results/inpainting_grid.png"
+    size = ((len(methods) + 1) * 256, 2 * 256)
+    Image.fromarray(np.vstack(rows)).resize(size, Image.Resampling.LANCZOS).save(out)
+    print("columns: mask, " + ", ".join(methods) + f"; saved {out.relative_to(ROOT)}\n")
+
+
+def timing() -> None:
+    from clipdrop_widgets.engine import generate
+
+    print("| text to image, 1024x1024 | median ms |\n| --- | --- |")
+    for prompt in ("misty mountains", "a red fox in the snow", "three boats at dusk",
+                   "a red fox in watercolour", "a red fox in oil painting",
+                   "a red fox in pixel art", "a red fox in pencil"):
+        generate.text_to_image(prompt, size=(1024, 1024))
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            generate.text_to_image(prompt, size=(1024, 1024))
+            times.append(time.perf_counter() - t)
+        print(f"| {prompt} | {1000 * statistics.median(times):.0f} |")
     print()
 
 
@@ -115,5 +154,6 @@ def sheet() -> None:
 if __name__ == "__main__":
     cutout()
     inpainting()
+    timing()
     if "--sheet" in sys.argv:
         sheet()
