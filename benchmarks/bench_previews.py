@@ -94,11 +94,11 @@ def inpainting() -> None:
                 times[k].append(time.perf_counter() - t)
                 scores[k].append(psnr(out, rgb, hole))
     print("| fill | PSNR in the mask (dB), mean | worst | median ms |\n| --- | --- | --- | --- |")
-    grid(methods)
     for k in methods:
         print(f"| {k} | {np.mean(scores[k]):.2f} | {min(scores[k]):.2f} | "
               f"{1000 * statistics.median(times[k]):.1f} |")
     print()
+    grid(methods)
 
 
 def grid(methods: dict) -> None:

@@ -86,9 +86,9 @@ def _resize(img: np.ndarray, size: tuple[int, int], *, area: bool = False) -> np
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_CUBIC)
 
 
-def _work(img: np.ndarray) -> np.ndarray:
+def _work(img: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
     h, w = img.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(h, w))
+    scale = min(1.0, side / max(h, w))
     return _resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), area=True)
 
 
@@ -137,7 +137,7 @@ def _watercolour(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    small = _work(rgb)
+    small = _work(rgb, 384)  # washes are soft: a smaller copy loses nothing
     u8 = np.clip(small * 255 + 0.5, 0, 255).astype(np.uint8)
     washes = cv2.stylization(u8, sigma_s=60, sigma_r=0.6).astype(np.float32) / 255
     # colours bleed into each other, unevenly
