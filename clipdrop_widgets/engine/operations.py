@@ -3,7 +3,7 @@
 Each :data:`Operation` takes the request's validated text fields and decoded image files, both
 keyed by their wire names (``prompt``, ``text_prompt``, ``mode``; ``image_file``, ``mask_file``,
 ``sketch_file``), and returns the picture; :func:`run` adds the offline-preview mark. Inputs are
-expected to have passed :func:`clipdrop_widgets.validation.validate_request` already.
+expected to have passed :func:`clipdrop_widgets.contract.validation.validate_request` already.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import cast
 
 from PIL import Image
 
-from ..endpoints import ENDPOINTS
+from ..contract.endpoints import ENDPOINTS
 from . import background, generate, inpaint, preview
 
 __all__ = ["Operation", "OPERATIONS", "run"]

@@ -17,10 +17,14 @@ from PIL import Image
 from requests.adapters import HTTPAdapter
 from urllib3 import encode_multipart_formdata
 
-from . import _constants as C
-from .cache import ResultCache, cache_key, default_cache_dir
-from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_CONTENT_TYPES, PIL_FORMATS, Endpoint, endpoint
-from .errors import (
+from ..contract.endpoints import (
+    CONTENT_TYPE_FORMATS,
+    FORMAT_CONTENT_TYPES,
+    PIL_FORMATS,
+    Endpoint,
+    endpoint,
+)
+from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -31,11 +35,13 @@ from .errors import (
     InvalidResponseError,
     make_status_error,
 )
+from ..contract.validation import validate_request
+from . import constants as C
+from .cache import ResultCache, cache_key, default_cache_dir
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits
-from .validation import validate_request
 
 __all__ = ["Client"]
 
@@ -152,7 +158,7 @@ class Client:
         self._session.mount("https://", pool)
         self._session.mount("http://", pool)
         if self.is_local:
-            from .engine import LocalEngine, LocalEngineAdapter
+            from ..engine import LocalEngine, LocalEngineAdapter
 
             self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS)
             self._session.mount("local://", LocalEngineAdapter(self.engine))

@@ -1,4 +1,4 @@
-"""The documented input rules, checked against :data:`~clipdrop_widgets.endpoints.ENDPOINTS`.
+"""The documented input rules, checked against the endpoint table (:data:`ENDPOINTS`).
 
 Pure functions shared by the client (before it spends a credit) and the local engine (which
 answers 400 with the same words). Images are inspected from their header first: sizes and

@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 MB = 1_000_000
+#: The window of the documented rate limits (seconds): ``requests_per_minute`` counts in it.
+RATE_WINDOW = 60.0
 
 #: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
 FORMAT_CONTENT_TYPES: dict[str, str] = {

@@ -3,7 +3,7 @@
 >>> PromptExplorer()                    # the local engine (offline previews)
 >>> PromptExplorer(client, inputs={"image": photo}, run_dir="runs/explorer")
 
-The sweep runs in a background thread (a :class:`~clipdrop_widgets.sweep.Sweep`); the grid
+The sweep runs in a background thread (a :class:`~clipdrop_widgets.explore.sweep.Sweep`); the grid
 fills in as each result arrives. Every widget change from that thread goes through one lock,
 so the front end never sees two half-made updates interleaved. Errors, from a callback or the
 sweep, are shown in the error line under the controls.
@@ -20,11 +20,11 @@ from typing import Any
 import ipywidgets as widgets
 from PIL import Image
 
-from .endpoints import ENDPOINTS
+from ..contract.endpoints import ENDPOINTS
+from ..widgets import CompareSlider
+from ..widgets._ui import ErrorLine
+from .items import prompted_operations, template_names
 from .sweep import Sweep
-from .sweep_items import prompted_operations, template_names
-from .widgets import CompareSlider
-from .widgets._ui import ErrorLine
 
 __all__ = ["PromptExplorer", "parse_values"]
 
@@ -89,7 +89,7 @@ class PromptExplorer(widgets.VBox):
                  run_dir: str | None = None, thumbnail_px: int = THUMBNAIL_PX) -> None:
         super().__init__()
         if client is None:
-            from .client import Client
+            from ..api.client import Client
 
             client = Client()
         self.client = client

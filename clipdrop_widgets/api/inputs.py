@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from .endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
-from .errors import InputError
-from .validation import ImageFacts, grey_pixel_count, inspect_image
+from ..contract.endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
+from ..contract.errors import InputError
+from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
 #: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-#: a binary file object, or a previous :class:`~clipdrop_widgets.result.Result`.
+#: a binary file object, or a previous :class:`~clipdrop_widgets.api.result.Result`.
 ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
 
 

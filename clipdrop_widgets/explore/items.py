@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .endpoints import ENDPOINTS, Endpoint, FileField
-from .errors import InputError
-from .inputs import prepare_file
-from .notices import notify
-from .validation import check_text
+from ..api.inputs import prepare_file
+from ..api.notices import notify
+from ..contract.endpoints import ENDPOINTS, Endpoint, FileField
+from ..contract.errors import InputError
+from ..contract.validation import check_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import Client
+    from ..api.client import Client
 
 __all__ = ["SweepItem", "VariableValue", "template_names", "expand_template", "prompt_items",
            "fixed_inputs", "check_items", "prompted_operations"]
