@@ -112,7 +112,7 @@ def _finish(field: FileField, data: bytes, *, binary: bool = False) -> Prepared:
     facts = inspect_image(data, field.name)
     ext = FORMAT_EXTENSIONS.get(facts.format, facts.format)
     mime = FORMAT_CONTENT_TYPES.get(facts.format, "application/octet-stream")
-    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts,
+    return Prepared(data, f"{field.keyword}.{ext}", mime, facts,
                     binary_checked=binary)
 
 

@@ -160,8 +160,7 @@ class PromptExplorer(widgets.VBox):
         """The operations with a prompt whose required files are all in ``inputs``."""
         usable = []
         for name in prompted_operations():
-            needed = {f.name.removesuffix("_file") for f in ENDPOINTS[name].file_fields
-                      if f.required}
+            needed = {f.keyword for f in ENDPOINTS[name].file_fields if f.required}
             if needed <= {k for k, v in self.inputs.items() if v is not None}:
                 usable.append(name)
         return usable
@@ -170,7 +169,7 @@ class PromptExplorer(widgets.VBox):
         """The fixed picture ``operation`` (default: the chosen one) changes, else ``None``."""
         for f in ENDPOINTS[operation or self.operation.value].file_fields:
             if f.role in ("image", "sketch"):
-                return self.inputs.get(f.name.removesuffix("_file"))
+                return self.inputs.get(f.keyword)
         return None
 
     def _compare_modes(self) -> list[tuple[str, str]]:
@@ -231,7 +230,7 @@ class PromptExplorer(widgets.VBox):
         if empty:
             raise ValueError(f"type at least one value for {', '.join(empty)} (one per line)")
         operation = self.operation.value
-        files = {f.name.removesuffix("_file") for f in ENDPOINTS[operation].file_fields}
+        files = {f.keyword for f in ENDPOINTS[operation].file_fields}
         options = dict(template=self.template.value, variables=variables,
                        inputs={k: v for k, v in self.inputs.items() if k in files})
         sweep = Sweep(self.client, operation, **options)
