@@ -298,7 +298,7 @@ class Client:
         for message in notices:
             notify(message)
         inputs: dict[str, Any] = dict(clean)
-        inputs.update({n: p.describe() for n, p in prepared.items()})
+        inputs.update({n: p.summary() for n, p in prepared.items()})
         key = None
         if self.cache is not None:
             key = cache_key(server=self.base_url, path=ep.path, accept=accept, texts=clean,

@@ -280,7 +280,7 @@ class PromptExplorer(widgets.VBox):
             with self._lock:
                 if reason and reason != "stopped by the user":
                     self.errors.show(RuntimeError(f"the sweep stopped: {reason}"))
-                self.status.value = self.sweep.progress().describe()
+                self.status.value = self.sweep.progress().line()
                 self.run_button.disabled = False
                 self.stop_button.disabled = True
 
@@ -308,7 +308,7 @@ class PromptExplorer(widgets.VBox):
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
             self.bar.value = progress.done + progress.failed
-            self.status.value = progress.describe()
+            self.status.value = progress.line()
 
     def stop(self) -> None:
         """Ask the running sweep to stop: items in flight finish, nothing new starts."""
