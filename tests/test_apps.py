@@ -364,7 +364,7 @@ FAILURES: dict[str, tuple[Action | None, dict[str, Any], tuple[str, ...]]] = {
     "500": (Action.error(500, "Internal error"), {"max_retries": 0},
             ("500", "The server failed")),
     "timeout": (Action("stall", seconds=3), {"timeout": 0.3, "max_retries": 0},
-                ("No answer in time", "did not answer within the timeout")),
+                ("did not answer within 0.3 s", "try again")),
 }
 
 

@@ -38,7 +38,14 @@ from ..errors import CancelledError
 from ..result import Result
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.snapshot import Snapshot
-from ._status import cancelled_text, done_text, error_text, notices_of, working_text
+from ._status import (
+    cancelled_text,
+    done_text,
+    error_text,
+    notices_of,
+    shown_text,
+    working_text,
+)
 
 __all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "format_dropdown",
            "compose_snapshot"]
@@ -203,7 +210,10 @@ class App(Snapshot, widgets.VBox):
     def client(self, client: Client) -> None:
         with UI_LOCK:
             self._client = client
-            if self._status_text.startswith("Ready"):
+            # A failure with the client left behind says nothing about this one.
+            if self._active is None and (self._status_text.startswith("Ready")
+                                         or self.error is not None):
+                self.error = None
                 self._set_status(f"Ready · {self._source_words()}", "idle")
 
     @property
@@ -367,8 +377,19 @@ class App(Snapshot, widgets.VBox):
                 else "ClipDrop service")
 
     def _on_history_select(self, result: Result) -> None:
-        if result.endpoint == self.endpoint_name:
+        """Show on a card of the history: that result, with its prompt and its own status
+        (a run in flight keeps its "Working…" line and puts its result first when done)."""
+        if result.endpoint != self.endpoint_name:
+            return
+        with UI_LOCK:
             self.show(result)
+            field = self.endpoint.prompt_field
+            prompt = result.inputs.get(field.name) if field is not None else None
+            if self.prompt is not None and isinstance(prompt, str):
+                self.prompt.value = prompt
+            if self._active is None:
+                self.error = None
+                self._set_status(shown_text(result), "done")
 
     def _snapshot(self) -> Image.Image:
         return compose_snapshot([self._inputs_picture(), self.compare._snapshot()],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -55,11 +56,14 @@ class CompareSlider(Snapshot, widgets.VBox):
         position: initial divider position, 0 (all after) to 1 (all before); default 0.5.
         divider_color: CSS colour of the divider (default ``"white"``).
         background: CSS colour of the margins (default ``"#202020"``).
+        labels: the words over the frame's left and right halves while comparing
+            (default ``("Before", "After")``); :meth:`set_images` may change them.
 
     Attributes:
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
+        labels: the ``(left, right)`` words shown over the frame while comparing.
     """
 
     position = traitlets.Float(0.5)
@@ -74,6 +78,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         position: float = 0.5,
         divider_color: str = "white",
         background: str = "#202020",
+        labels: tuple[str, str] = ("Before", "After"),
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
             raise ValueError(f"the frame box must be 64 to 4096 pixels a side, "
@@ -89,6 +94,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._originals: dict[str, Image.Image | None] = {"before": None, "after": None}
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
         self._dragging = False
+        self.labels = labels
+        self._label_row = widgets.HTML("", layout=widgets.Layout(margin="0", width="100%"))
         self.errors = ErrorLine()
         self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
                               layout=px_layout(*self._frame))
@@ -107,7 +114,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._canvas.on_mouse_out(self._on_release)
         for canvas in (self._canvas, *self._sources.values()):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
-        self.children = [self._canvas, self._slider, self.errors]
+        self.children = [self._label_row, self._canvas, self._slider, self.errors]
         self.set_images(before, after)
 
     @traitlets.validate("position")
@@ -131,11 +138,15 @@ class CompareSlider(Snapshot, widgets.VBox):
         """``(width, height)`` of the frame in CSS pixels."""
         return self._frame
 
-    def set_images(self, before: Picture | None = None, after: Picture | None = None) -> None:
+    def set_images(self, before: Picture | None = None, after: Picture | None = None, *,
+                   labels: tuple[str, str] | None = None) -> None:
         """Show a new pair (either may be ``None``); the divider keeps its position.
 
+        ``labels`` replaces the ``(left, right)`` words over the frame (default: keep them).
         An image shown before (the same object) is not sent again.
         """
+        if labels is not None:
+            self.labels = (str(labels[0]), str(labels[1]))
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
@@ -149,7 +160,26 @@ class CompareSlider(Snapshot, widgets.VBox):
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
         self._slider.layout.display = "" if self._comparing else "none"
+        self._show_labels()
         self.redraw()
+
+    @property
+    def label_text(self) -> str:
+        """The words over the frame as plain text (``"Before | After"``; ``""`` when not
+        comparing)."""
+        return " | ".join(self.labels) if self._comparing else ""
+
+    def _show_labels(self) -> None:
+        if not self._comparing:
+            self._label_row.value = ""
+            self._label_row.layout.display = "none"
+            return
+        left, right = (html.escape(t) for t in self.labels)
+        self._label_row.layout.display = ""
+        self._label_row.value = (
+            '<div style="display:flex;justify-content:space-between;font-size:12px;'
+            'font-weight:600;color:var(--jp-ui-font-color1,#333);line-height:18px">'
+            f"<span>&#9664; {left}</span><span>{right} &#9654;</span></div>")
 
     @property
     def _comparing(self) -> bool:
