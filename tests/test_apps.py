@@ -573,4 +573,4 @@ def test_sample_photos_load_lazily_once() -> None:
 
 def test_an_empty_compare_view_already_takes_its_place() -> None:
     app = SketchToImageApp(Client())
-    assert app.compare.frame_size == (_base.FRAME_PX, _base.FRAME_PX * 3 // 4)
+    assert app.compare.frame_size == (_base.COMPARE_PX, _base.COMPARE_PX * 3 // 4)

@@ -160,5 +160,5 @@ def test_the_recall_menu_keeps_its_width_and_the_text_area_its_border() -> None:
     width = box._recall.layout.width
     box.remember("a" * 200)
     box.remember("b")
-    assert box._recall.layout.width == width and width.endswith("px")
+    assert box._recall.layout.width == width and "px" in width  # not sized by its options
     assert box._text.layout.width == "auto"  # 100% plus the widget's margins overflowed

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from ..result import Result
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
-from ._ui import ErrorLine, px_layout
+from ._ui import ErrorLine
 from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
@@ -95,15 +95,17 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
         self._dragging = False
         self.labels = labels
-        self._label_row = widgets.HTML("", layout=widgets.Layout(margin="0", width="100%"))
+        self._label_row = widgets.HTML("", layout=widgets.Layout(
+            margin="0", width="100%", max_width=f"{self._shown_width()}px"))
         self.errors = ErrorLine()
         self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
-                              layout=px_layout(*self._frame))
+                              layout=_fit_layout(self._shown_width()))
         self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
         self._slider = widgets.FloatSlider(
             value=position, min=0.0, max=1.0, step=0.001, readout=False,
             continuous_update=True, description="",
-            layout=widgets.Layout(width=f"{self._frame[0]}px", margin="0"),
+            layout=widgets.Layout(width="100%", max_width=f"{self._shown_width()}px",
+                                  margin="0"),
         )
         self.position = position
         widgets.link((self._slider, "value"), (self, "position"))
@@ -135,8 +137,14 @@ class CompareSlider(Snapshot, widgets.VBox):
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        """``(width, height)`` of the frame in CSS pixels."""
+        """``(width, height)`` of the frame in canvas pixels (the images are fitted to it)."""
         return self._frame
+
+    def _shown_width(self) -> int:
+        """The widest the frame is shown (CSS pixels): the box's size at the frame's aspect
+        ratio, so a small result fills the box; a narrower column shows it narrower still."""
+        fw, fh = self._frame
+        return round(fw * min(self._box[0] / fw, self._box[1] / fh))
 
     def set_images(self, before: Picture | None = None, after: Picture | None = None, *,
                    labels: tuple[str, str] | None = None) -> None:
@@ -154,8 +162,10 @@ class CompareSlider(Snapshot, widgets.VBox):
         if frame != self._frame:
             self._frame = frame
             self._canvas.width, self._canvas.height = frame
-            self._canvas.layout = px_layout(*frame)
-            self._slider.layout.width = f"{frame[0]}px"
+            shown = f"{self._shown_width()}px"
+            self._canvas.layout.max_width = shown
+            self._slider.layout.max_width = shown
+            self._label_row.layout.max_width = shown
         for slot, picture in pictures.items():
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
@@ -289,6 +299,13 @@ class CompareSlider(Snapshot, widgets.VBox):
         if self._comparing:
             parts.append(f"position {self.position:.2f}")
         return f"CompareSlider({', '.join(parts) or 'empty'})"
+
+
+def _fit_layout(width: int) -> widgets.Layout:
+    """The frame's canvas: as wide as its column, at most ``width`` CSS pixels, its height
+    following its aspect ratio (a drag maps through the shown size: ipycanvas scales it)."""
+    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
+                          padding="0")
 
 
 def _as_image(picture: Picture | None, what: str) -> Image.Image | None:

@@ -18,7 +18,7 @@ __all__ = ["PromptBox"]
 RECALL_SIZE = 20
 _RECALL_LABEL = "Earlier prompts"
 #: The recall menu's width (CSS): long prompts are cut with "…" inside it.
-RECALL_WIDTH = "220px"
+RECALL_WIDTH = "min(220px, 65%)"
 
 
 class PromptBox(Snapshot, widgets.VBox):
@@ -103,7 +103,7 @@ class PromptBox(Snapshot, widgets.VBox):
     def _update_counter(self, _change: Any = None) -> None:
         color = "#b00020" if self.over_limit else "var(--jp-ui-font-color2, #666)"
         warning = "&#9888; " if self.over_limit else ""
-        self._counter.value = (f'<span style="color:{color}">{warning}'
+        self._counter.value = (f'<span style="color:{color};white-space:nowrap">{warning}'
                                f"{html.escape(self.counter_text)}</span>")
 
     # -- recall -------------------------------------------------------------------------------
