@@ -587,7 +587,8 @@ def test_dragging_on_the_image_moves_the_divider(wire: Wire) -> None:
 def test_images_of_different_sizes_are_letterboxed_into_one_frame() -> None:
     compare = CompareSlider(Image.new("RGB", (1000, 500), "red"),
                             Image.new("RGB", (512, 512), "blue"), position=0.5)
-    assert compare.frame_size == (512, 512) and compare._slider.layout.max_width == "512px"
+    assert compare.frame_size == (512, 512)  # its pixels; shown up to the 768-pixel box:
+    assert compare._slider.layout.max_width == compare._canvas.layout.max_width == "768px"
     assert compare._sent["before"].box == (0, 128, 512, 256)
     picture = png_of(compare._repr_mimebundle_()).convert("RGB")
     assert picture.getpixel((100, 256)) == (255, 0, 0)      # before, left of the divider
