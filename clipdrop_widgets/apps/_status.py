@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import time
 
-from ..errors import (
+from ..api.result import Result
+from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -17,7 +18,6 @@ from ..errors import (
     InputError,
     InvalidResponseError,
 )
-from ..result import Result
 
 __all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of",
            "user_words", "shown_text", "FIELD_LABELS"]

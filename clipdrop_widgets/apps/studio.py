@@ -7,10 +7,10 @@ import html
 import ipywidgets as widgets
 from PIL import Image
 
-from .. import _constants as C
-from ..client import Client
-from ..errors import APIConnectionError
-from ..result import Result
+from ..api import constants as C
+from ..api.client import Client
+from ..api.result import Result
+from ..contract.errors import APIConnectionError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
