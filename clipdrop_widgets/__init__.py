@@ -55,6 +55,9 @@ __all__ = [
     # prompt exploration
     "Sweep",
     "PromptExplorer",
+    # workshop gateway
+    "GatewayDashboard",
+    "serve_gateway",
 ]
 
 _LAZY: dict[str, str] = {
@@ -76,6 +79,8 @@ _LAZY: dict[str, str] = {
     "Studio": ".apps",
     "Sweep": ".sweep",
     "PromptExplorer": ".explorer",
+    "GatewayDashboard": ".gateway",
+    "serve_gateway": ".gateway",
 }
 _LAZY.update(
     (name, ".errors")
@@ -127,6 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ServerError,
     )
     from .explorer import PromptExplorer
+    from .gateway import GatewayDashboard, serve_gateway
     from .result import Result
     from .sweep import Sweep
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="clipdrop-demo", help="folder (default: %(default)s)")
     demo.set_defaults(run=_demo)
+
+    from .gateway.cli import add_gateway_parser
+
+    add_gateway_parser(commands)
     return parser
 
 
