@@ -17,13 +17,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import multipart
+import requests
 from PIL import Image
 
 from clipdrop_widgets.endpoints import endpoint_for_path
 
-__all__ = ["FakeService", "Seen"]
+__all__ = ["ROOM_KEY", "FakeService", "Seen", "multipart_body", "png_bytes", "post"]
+
+#: The room's key in the tests: it must never come out of the gateway.
+ROOM_KEY = "sk-ROOM-7f3c9a1e-never-shown"
 
 
 def _png(color: tuple[int, int, int]) -> bytes:
@@ -150,3 +155,32 @@ class FakeService:
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+def png_bytes(size: tuple[int, int] = (32, 24), color: Any = (200, 30, 30),
+              mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def multipart_body(fields: list[tuple[str, str | bytes]], boundary: str) -> tuple[bytes, str]:
+    """A multipart body framed by hand: the field order and boundary are the caller's."""
+    parts = []
+    for name, value in fields:
+        if isinstance(value, bytes):
+            head = (f'Content-Disposition: form-data; name="{name}"; filename="{name}-{boundary}'
+                    '.png"\r\nContent-Type: image/png\r\n\r\n').encode()
+            parts.append(b"--" + boundary.encode() + b"\r\n" + head + value + b"\r\n")
+        else:
+            head = f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            parts.append(b"--" + boundary.encode() + b"\r\n" + head + value.encode() + b"\r\n")
+    body = b"".join(parts) + b"--" + boundary.encode() + b"--\r\n"
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def post(url: str, path: str, key: str | None, **kwargs: Any) -> requests.Response:
+    headers = kwargs.pop("headers", {})
+    if key is not None:
+        headers["x-api-key"] = key
+    return requests.post(url + path, headers=headers, timeout=30, **kwargs)

@@ -6,7 +6,6 @@ Everything goes over real HTTP: participants' clients to the gateway, the gatewa
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,14 +15,12 @@ from typing import Any
 
 import pytest
 import requests
+from gateway_fake import ROOM_KEY, FakeService, multipart_body, png_bytes, post
 from PIL import Image
 
 from clipdrop_widgets import Client
 from clipdrop_widgets.errors import InvalidAPIKeyError, OutOfCreditsError
 from clipdrop_widgets.gateway import GatewayHandle, Ledger, serve_gateway
-from tests.gateway_fake import FakeService
-
-ROOM_KEY = "sk-ROOM-7f3c9a1e-never-shown"
 
 
 @pytest.fixture
@@ -61,34 +58,6 @@ def make_gateway(tmp_path) -> Iterator[Callable[..., GatewayHandle]]:
 def ledger(tmp_path) -> Iterator[Ledger]:
     with Ledger(tmp_path / "room.db") as opened:
         yield opened
-
-
-def _png(size: tuple[int, int] = (32, 24), color: Any = (200, 30, 30), mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, color).save(out, "PNG")
-    return out.getvalue()
-
-
-def _multipart(fields: list[tuple[str, str | bytes]], boundary: str) -> tuple[bytes, str]:
-    """A multipart body framed by hand: the field order and boundary are the caller's."""
-    parts = []
-    for name, value in fields:
-        if isinstance(value, bytes):
-            head = (f'Content-Disposition: form-data; name="{name}"; filename="{name}-{boundary}'
-                    '.png"\r\nContent-Type: image/png\r\n\r\n').encode()
-            parts.append(b"--" + boundary.encode() + b"\r\n" + head + value + b"\r\n")
-        else:
-            head = f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-            parts.append(b"--" + boundary.encode() + b"\r\n" + head + value.encode() + b"\r\n")
-    body = b"".join(parts) + b"--" + boundary.encode() + b"--\r\n"
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def _post(url: str, path: str, key: str | None, **kwargs: Any) -> requests.Response:
-    headers = kwargs.pop("headers", {})
-    if key is not None:
-        headers["x-api-key"] = key
-    return requests.post(url + path, headers=headers, timeout=30, **kwargs)
 
 
 def test_seat_keys_get_images_while_the_service_sees_only_the_room_key(make_fake, make_gateway,
@@ -141,19 +110,19 @@ def test_refusals_come_before_anything_is_sent_upstream(make_fake, make_gateway,
     cases = [(None, 401), ("", 401), ("cdw-seat-not-a-seat", 403), (revoked, 403),
              (expired, 403), (poor, 402)]
     for key, status in cases:
-        answer = _post(gateway.url, "/text-to-image/v1", key, files=prompt)
+        answer = post(gateway.url, "/text-to-image/v1", key, files=prompt)
         assert answer.status_code == status, (key, answer.text)
         assert answer.headers["Content-Type"] == "application/json"
         assert answer.json()["error"]
-    assert "expired" in _post(gateway.url, "/text-to-image/v1", expired, files=prompt).text
-    assert "revoked" in _post(gateway.url, "/text-to-image/v1", revoked, files=prompt).text
-    poor_answer = _post(gateway.url, "/text-to-image/v1", poor, files=prompt)
+    assert "expired" in post(gateway.url, "/text-to-image/v1", expired, files=prompt).text
+    assert "revoked" in post(gateway.url, "/text-to-image/v1", revoked, files=prompt).text
+    poor_answer = post(gateway.url, "/text-to-image/v1", poor, files=prompt)
     assert poor_answer.headers["x-remaining-credits"] == "1"
     assert "costs 2" in poor_answer.json()["error"]
     # Bad input is the seat's 400, also before upstream; the seat's own page too needs a key.
-    assert _post(gateway.url, "/text-to-image/v1", rich, files={"prompt": (None, "")}
+    assert post(gateway.url, "/text-to-image/v1", rich, files={"prompt": (None, "")}
                  ).status_code == 400
-    assert _post(gateway.url, "/cleanup/v1", rich, files={"image_file": ("a.png", _png())}
+    assert post(gateway.url, "/cleanup/v1", rich, files={"image_file": ("a.png", png_bytes())}
                  ).status_code == 400
     assert requests.get(gateway.url + "/gateway/v1/seat", timeout=10).status_code == 401
     assert requests.get(gateway.url + "/gateway/v1/seat", headers={"x-api-key": revoked},
@@ -165,7 +134,7 @@ def test_refusals_come_before_anything_is_sent_upstream(make_fake, make_gateway,
     with pytest.raises(OutOfCreditsError):
         Client(api_key=poor, base_url=gateway.url, max_retries=0).text_to_image("a fox")
     assert fake.received == 0
-    assert _post(gateway.url, "/text-to-image/v1", rich, files=prompt).status_code == 200
+    assert post(gateway.url, "/text-to-image/v1", rich, files=prompt).status_code == 200
     assert fake.received == 1
 
 
@@ -174,12 +143,12 @@ def test_a_revoked_seat_is_refused_by_the_running_gateway(make_fake, make_gatewa
     gateway = make_gateway(fake.url)
     with Ledger(tmp_path / "room.db") as teacher:  # the teacher's own connection, as the CLI
         [(label, key)] = teacher.create_seats(1, 10)
-        assert _post(gateway.url, "/text-to-image/v1", key,
+        assert post(gateway.url, "/text-to-image/v1", key,
                      files={"prompt": (None, "one")}).status_code == 200
         teacher.revoke(label)
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        status = _post(gateway.url, "/text-to-image/v1", key,
+        status = post(gateway.url, "/text-to-image/v1", key,
                        files={"prompt": (None, "two")}).status_code
         if status == 403:
             break
@@ -193,13 +162,13 @@ def test_identical_requests_from_two_seats_reach_the_service_once(make_fake, mak
     fake = make_fake(delay=0.5)  # the first is still in flight when the second arrives
     gateway = make_gateway(fake.url)
     (_, alice), (_, bob), (_, carol) = ledger.create_seats(3, 10)
-    image, mask = _png((40, 30)), _png((40, 30), 0, "L")
+    image, mask = png_bytes((40, 30)), png_bytes((40, 30), 0, "L")
     # The same request framed differently: field order, boundary, file names.
-    first = _multipart([("image_file", image), ("mask_file", mask), ("mode", "fast")], "aaa111")
-    second = _multipart([("mode", "fast"), ("mask_file", mask), ("image_file", image)], "zz-99")
+    first = multipart_body([("image_file", image), ("mask_file", mask), ("mode", "fast")], "aaa111")
+    second = multipart_body([("mode", "fast"), ("mask_file", mask), ("image_file", image)], "zz-99")
 
     def send(key: str, body: tuple[bytes, str]) -> requests.Response:
-        return _post(gateway.url, "/cleanup/v1", key, data=body[0],
+        return post(gateway.url, "/cleanup/v1", key, data=body[0],
                      headers={"Content-Type": body[1]})
 
     with ThreadPoolExecutor(2) as pool:
@@ -218,9 +187,9 @@ def test_identical_requests_from_two_seats_reach_the_service_once(make_fake, mak
     assert third.content == answers[0].content
     assert len(fake.seen) == 1
     # A different Accept is a different request.
-    other = _post(gateway.url, "/text-to-image/v1", carol, files={"prompt": (None, "x")},
+    other = post(gateway.url, "/text-to-image/v1", carol, files={"prompt": (None, "x")},
                   headers={"Accept": "image/webp"})
-    again = _post(gateway.url, "/text-to-image/v1", carol, files={"prompt": (None, "x")})
+    again = post(gateway.url, "/text-to-image/v1", carol, files={"prompt": (None, "x")})
     assert other.status_code == again.status_code == 200
     assert len(fake.seen) == 3
 
@@ -230,7 +199,7 @@ def test_no_shared_cache_sends_each_request(make_fake, make_gateway, ledger):
     gateway = make_gateway(fake.url, shared_cache=False)
     (_, alice), (_, bob) = ledger.create_seats(2, 10)
     for key in (alice, bob, alice):
-        answer = _post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "same")})
+        answer = post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "same")})
         assert answer.headers["x-credits-consumed"] == "2"
     assert len(fake.seen) == 3
 
@@ -241,12 +210,12 @@ def test_a_flooding_seat_delays_a_light_seat_by_at_most_a_couple_of_slots(make_f
     gateway = make_gateway(fake.url, requests_per_minute=600)  # a slot every 0.1 s
     (_, flood), (_, light) = ledger.create_seats(2, 1000)
     with ThreadPoolExecutor(24) as pool:
-        floods = [pool.submit(_post, gateway.url, "/text-to-image/v1", flood,
+        floods = [pool.submit(post, gateway.url, "/text-to-image/v1", flood,
                               files={"prompt": (None, f"flood {i}")}) for i in range(24)]
         while fake.received < 5:
             time.sleep(0.01)
         before = fake.received
-        answer = _post(gateway.url, "/text-to-image/v1", light,
+        answer = post(gateway.url, "/text-to-image/v1", light,
                        files={"prompt": (None, "light")})
         assert answer.status_code == 200
         assert all(f.result().status_code == 200 for f in floods)
@@ -267,7 +236,7 @@ def test_a_429_from_the_service_is_waited_out_not_passed_to_the_seat(make_fake, 
     fake = make_fake(rate=1, window=2.0)  # another user of the room's key took the window
     gateway = make_gateway(fake.url, requests_per_minute=600)
     [(_, seat)] = ledger.create_seats(1, 10)
-    answers = [_post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, p)})
+    answers = [post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, p)})
                for p in ("one", "two")]
     assert [a.status_code for a in answers] == [200, 200]
     assert fake.too_many == 1  # seen by the gateway, never by the seat
@@ -280,7 +249,7 @@ def test_the_rooms_account_refused_upstream_is_a_503_that_blames_no_seat(make_fa
     fake = make_fake(refuse_with=status)
     gateway = make_gateway(fake.url)
     [(_, seat)] = ledger.create_seats(1, 10)
-    answer = _post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, "a fox")})
+    answer = post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, "a fox")})
     assert answer.status_code == 503
     message = answer.json()["error"]
     assert "workshop's ClipDrop account" in message and "not your key" in message
@@ -292,7 +261,7 @@ def test_a_wrong_room_key_is_a_503_too(make_fake, make_gateway, ledger):
     fake = make_fake()
     gateway = make_gateway(fake.url, upstream_key="sk-not-the-room")
     [(_, seat)] = ledger.create_seats(1, 10)
-    answer = _post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, "a fox")})
+    answer = post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, "a fox")})
     assert answer.status_code == 503
     assert ledger.seats()[0].remaining == 10
 
@@ -301,10 +270,10 @@ def test_seat_rpm_caps_one_seat(make_fake, make_gateway, ledger):
     fake = make_fake()
     gateway = make_gateway(fake.url, seat_rpm=2, requests_per_minute=600)
     (_, alice), (_, bob) = ledger.create_seats(2, 100)
-    statuses = [_post(gateway.url, "/text-to-image/v1", alice,
+    statuses = [post(gateway.url, "/text-to-image/v1", alice,
                       files={"prompt": (None, f"p{i}")}).status_code for i in range(3)]
     assert statuses == [200, 200, 429]
-    assert _post(gateway.url, "/text-to-image/v1", bob,
+    assert post(gateway.url, "/text-to-image/v1", bob,
                  files={"prompt": (None, "b")}).status_code == 200
     assert fake.received == 3
 
@@ -339,8 +308,8 @@ def test_pyclipdrop_gets_images_through_the_gateway_with_a_seat_key(make_fake, m
     sdk = ClipdropClient(api_key=seat, base_url=gateway.url)
     sdk.text_to_image("a red fox", output_file=str(tmp_path / "fox.png"))
     photo, mask = tmp_path / "photo.png", tmp_path / "mask.png"
-    photo.write_bytes(_png((40, 30)))
-    mask.write_bytes(_png((40, 30), 255, "L"))
+    photo.write_bytes(png_bytes((40, 30)))
+    mask.write_bytes(png_bytes((40, 30), 255, "L"))
     sdk.cleanup(str(photo), str(mask), output_file=str(tmp_path / "clean.png"))
     assert Image.open(tmp_path / "fox.png").size == (64, 64)
     assert Image.open(tmp_path / "clean.png").size == (64, 64)
@@ -355,14 +324,14 @@ def test_the_dashboard_shows_seats_spend_and_requests(make_fake, make_gateway, l
     gateway = make_gateway(fake.url)
     made = ledger.create_seats(3, 10)
     for _, key in made[:2]:
-        _post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "same")})
+        post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "same")})
     dashboard = GatewayDashboard(tmp_path / "room.db", live=False)
     try:
         assert repr(dashboard) == "GatewayDashboard(3 seats, 2 credits spent, 2 requests)"
         assert "seat-03" in dashboard._table.value and "never" in dashboard._table.value
         assert bytes(dashboard._chart.value).startswith(b"\x89PNG")
         before = bytes(dashboard._chart.value)
-        _post(gateway.url, "/text-to-image/v1", made[2][1], files={"prompt": (None, "other")})
+        post(gateway.url, "/text-to-image/v1", made[2][1], files={"prompt": (None, "other")})
         dashboard.refresh()
         assert dashboard.credits_spent == 4 and bytes(dashboard._chart.value) != before
         state = str(dashboard.get_state()) + str([w.get_state() for w in dashboard.children])
@@ -380,7 +349,7 @@ def test_live_dashboard_refreshes_by_itself(make_fake, make_gateway, ledger, tmp
     [(_, key)] = ledger.create_seats(1, 10)
     dashboard = GatewayDashboard(tmp_path / "room.db", interval=0.05)
     try:
-        _post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "x")})
+        post(gateway.url, "/text-to-image/v1", key, files={"prompt": (None, "x")})
         done = threading.Event()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not done.is_set():

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from tests.gateway_fake import FakeService
-from tests.test_gateway import ROOM_KEY, _multipart, _png, _post
+from gateway_fake import ROOM_KEY, FakeService, multipart_body, png_bytes, post
 
 CLI = [sys.executable, "-m", "clipdrop_widgets", "gateway"]
 
@@ -115,12 +113,12 @@ def test_revoking_from_the_command_line_stops_a_running_gateway(tmp_path, env, f
     [(label, key)] = _seats(db, 1, 10)
     served = _Served(db, "--upstream", fake.url, env=env)
     try:
-        assert _post(served.url, "/text-to-image/v1", key,
+        assert post(served.url, "/text-to-image/v1", key,
                      files={"prompt": (None, "a")}).status_code == 200
         assert _cli("seats", "revoke", "--db", str(db), label).returncode == 0
         started = time.monotonic()
         while time.monotonic() - started < 2.0:
-            status = _post(served.url, "/text-to-image/v1", key,
+            status = post(served.url, "/text-to-image/v1", key,
                            files={"prompt": (None, "b")}).status_code
             if status == 403:
                 break
@@ -144,7 +142,7 @@ def test_a_killed_gateway_keeps_every_charge_and_gives_no_credit_back(tmp_path, 
     try:
         for i in range(12):
             _, key = seats[i % 3]
-            pool.submit(_post, served.url, "/text-to-image/v1", key,
+            pool.submit(post, served.url, "/text-to-image/v1", key,
                         files={"prompt": (None, f"prompt {i}")})
         while fake.received < 3:
             time.sleep(0.01)
@@ -178,28 +176,28 @@ def test_the_room_key_appears_in_no_answer_header_log_line_or_database_row(tmp_p
     served = _Served(db, "--upstream", fake.url, env=env)
     answers: list[requests.Response] = []
     try:
-        image, mask = _png((40, 30)), _png((40, 30), 0, "L")
-        body, kind = _multipart([("image_file", image), ("mask_file", mask)], "b1")
+        image, mask = png_bytes((40, 30)), png_bytes((40, 30), 0, "L")
+        body, kind = multipart_body([("image_file", image), ("mask_file", mask)], "b1")
         for key in (alice, bob):  # a call, then a cache hit
-            answers.append(_post(served.url, "/cleanup/v1", key, data=body,
+            answers.append(post(served.url, "/cleanup/v1", key, data=body,
                                  headers={"Content-Type": kind}))
         answers += [
-            _post(served.url, "/text-to-image/v1", alice, files={"prompt": (None, "fox")}),
-            _post(served.url, "/text-to-image/v1", alice, files={"prompt": (None, "wolf")}),
-            _post(served.url, "/text-to-image/v1", None, files={"prompt": (None, "x")}),
-            _post(served.url, "/text-to-image/v1", ROOM_KEY, files={"prompt": (None, "x")}),
-            _post(served.url, "/text-to-image/v1", bob, files={"prompt": (None, "")}),
-            _post(served.url, "/nowhere", bob),
+            post(served.url, "/text-to-image/v1", alice, files={"prompt": (None, "fox")}),
+            post(served.url, "/text-to-image/v1", alice, files={"prompt": (None, "wolf")}),
+            post(served.url, "/text-to-image/v1", None, files={"prompt": (None, "x")}),
+            post(served.url, "/text-to-image/v1", ROOM_KEY, files={"prompt": (None, "x")}),
+            post(served.url, "/text-to-image/v1", bob, files={"prompt": (None, "")}),
+            post(served.url, "/nowhere", bob),
             requests.get(served.url + "/text-to-image/v1", headers={"x-api-key": bob},
                          timeout=10),
             requests.get(served.url + "/gateway/v1/seat", headers={"x-api-key": bob},
                          timeout=10),
         ]
         fake.refuse_with = 403  # the room's key refused upstream: a 503 to the seat
-        answers.append(_post(served.url, "/text-to-image/v1", carol,
+        answers.append(post(served.url, "/text-to-image/v1", carol,
                              files={"prompt": (None, "owl")}))
         _cli("seats", "revoke", "--db", str(db), label)
-        answers.append(_post(served.url, "/text-to-image/v1", carol,
+        answers.append(post(served.url, "/text-to-image/v1", carol,
                              files={"prompt": (None, "owl")}))
     finally:
         log = served.stop()
