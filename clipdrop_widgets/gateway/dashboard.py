@@ -93,31 +93,53 @@ class GatewayDashboard(Snapshot, widgets.VBox):
         head = "".join(f"<th>{h}</th>" for h in ("seat", "spent", "left", "requests", "last use"))
         return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
-    def _chart_png(self, history: list[tuple[float, str, float]]) -> bytes:
+    def _chart_png(self, history: list[tuple[float, str, float]], *,
+                   with_table: bool = False) -> bytes:
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=_CHART_SIZE, dpi=100)
-        axes = figure.add_subplot()
+        rows = len(self.seats) + 1 if with_table else 0
+        figure = Figure(figsize=(_CHART_SIZE[0], _CHART_SIZE[1] + 0.3 * rows), dpi=100)
+        grid = figure.add_gridspec(2 if rows else 1, 1,
+                                   height_ratios=[_CHART_SIZE[1], 0.3 * rows] if rows else None)
+        axes = figure.add_subplot(grid[0])
         start = history[0][0] if history else time.time()
+        end = history[-1][0] if history else start
+        unit, label = (60.0, "minutes") if end - start > 120 else (1.0, "seconds")
         totals: dict[str, tuple[list[float], list[float]]] = {}
-        for when, label, credits in history:
-            xs, ys = totals.setdefault(label, ([0.0], [0.0]))
-            xs.append((when - start) / 60)
+        for when, seat, credits in history:
+            xs, ys = totals.setdefault(seat, ([0.0], [0.0]))
+            xs.append((when - start) / unit)
             ys.append(ys[-1] + credits)
-        for label, (xs, ys) in sorted(totals.items()):
-            axes.step(xs, ys, where="post", label=label)
-        axes.set_xlabel("minutes since the first call")
+        for seat, (xs, ys) in sorted(totals.items()):
+            axes.step([*xs, (end - start) / unit], [*ys, ys[-1]], where="post", label=seat)
+        axes.set_xlabel(f"{label} since the first paid call")
         axes.set_ylabel("credits spent")
         axes.set_title("Spend per seat")
         if totals:
             axes.legend(loc="upper left", fontsize="small")
+        if rows:
+            self._draw_table(figure.add_subplot(grid[1]))
         figure.tight_layout()
         out = io.BytesIO()
         figure.savefig(out, format="png")
         return out.getvalue()
 
+    def _draw_table(self, axes: Any) -> None:
+        axes.axis("off")
+        rows = [[seat.label, _number(seat.spent + seat.reserved), _number(seat.remaining),
+                 str(seat.requests), "never" if seat.last_used is None else
+                 time.strftime("%H:%M:%S UTC", time.gmtime(seat.last_used))]
+                for seat in self.seats]
+        if rows:
+            table = axes.table(cellText=rows, colLabels=["seat", "spent", "left", "requests",
+                                                         "last use"], loc="center")
+            table.auto_set_font_size(False)
+            table.set_fontsize(9)
+
     def _snapshot(self) -> Image.Image:
-        return Image.open(io.BytesIO(self._chart.value))
+        """The chart and the seats' table, for front ends that show no live widget."""
+        png = self._chart_png(self._ledger.spend_history(), with_table=True)
+        return Image.open(io.BytesIO(png))
 
     def start(self) -> None:
         """Refresh every :attr:`interval` seconds from a daemon thread (until :meth:`stop`)."""
