@@ -2,8 +2,9 @@
 
 Stricter than the service needs to be: it accepts only the room's key (401 without one, 403
 for any other), counts every request it receives and every credit it charges, enforces
-``rate`` requests per sliding ``window`` seconds per path and answers 429 past it, and answers
-a small PNG with ``x-credits-consumed`` and ``x-remaining-credits``. ``delay`` seconds of
+``rate`` requests per sliding ``window`` seconds per path (``rates`` gives some paths their
+own) and answers 429 past it, and answers a small PNG with ``x-credits-consumed`` and
+``x-remaining-credits``. ``delay`` seconds of
 "generation" keep calls in flight; ``refuse_with`` makes it refuse the room (402: the room's
 account is out of credits). Every request is recorded with its arrival time, path, key and
 text fields, in arrival order.
@@ -52,6 +53,7 @@ class Seen:
 class FakeService:
     room_key: str
     rate: int = 60
+    rates: dict[str, int] = field(default_factory=dict)
     window: float = 60.0
     delay: float = 0.0
     credits: float = 1_000_000
@@ -119,7 +121,7 @@ class FakeService:
             return 403, {}, 0
         now = time.monotonic()
         times = [t for t in self._times.get(path, []) if t > now - self.window]
-        if len(times) >= self.rate:
+        if len(times) >= self.rates.get(path, self.rate):
             self._times[path] = times
             return 429, {"Retry-After": str(max(1, int(times[0] + self.window - now) + 1))}, 0
         times.append(now)
@@ -149,12 +151,15 @@ class FakeService:
         else:
             payload = json.dumps({"error": f"fake service: {status}"}).encode()
             headers["Content-Type"] = "application/json"
-        handler.send_response(status)
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+        try:
+            handler.send_response(status)
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller went away (a killed gateway): the call was still charged
 
 
 def png_bytes(size: tuple[int, int] = (32, 24), color: Any = (200, 30, 30),
