@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import io
 import itertools
+import json
 import os
 import re
 import signal
@@ -43,7 +44,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from urllib3 import encode_multipart_formdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from gateway_fake import ROOM_KEY, FakeService
+from gateway_fake import ROOM_KEY, Seen
 
 from clipdrop_widgets.endpoints import ENDPOINTS
 from clipdrop_widgets.gateway import Ledger
@@ -81,6 +82,36 @@ def body(operation: str, n: int) -> tuple[str, bytes, str]:
     return ENDPOINTS[operation].path, data, kind
 
 
+class Fake:
+    """The strict fake in its own process (so its clock readings do not wait on the room)."""
+
+    def __init__(self, rates: dict[str, int]):
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve().parents[1] / "tests" /
+                                 "gateway_fake.py"), json.dumps(rates)],
+            stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def _stats(self, path: str = "/_stats") -> dict:
+        return requests.get(self.url + path, timeout=30).json()
+
+    def set_delay(self, seconds: float) -> None:
+        self._stats(f"/_delay/{seconds}")
+
+    def seen(self) -> list[Seen]:
+        return [Seen(at, path, "", texts, status) for at, path, status, texts in
+                self._stats()["seen"]]
+
+    @property
+    def charged(self) -> float:
+        return float(self._stats()["charged"])
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
 class Gateway:
     """``clipdrop-widgets gateway serve`` in a subprocess."""
 
@@ -116,7 +147,7 @@ def percentile(values: list[float], q: float) -> float:
         else values[0]
 
 
-def overhead(fake: FakeService, gateway: Gateway, seat: str, rate: float,
+def overhead(fake: Fake, gateway: Gateway, seat: str, rate: float,
              rounds: int = 100) -> tuple[dict[str, tuple[float, float, float, float]], float]:
     """Per operation: direct p50, p95 and through-the-gateway p50, p95 (ms); and the credits
     the direct calls cost (they are the room's key's, not a seat's)."""
@@ -174,10 +205,10 @@ async def room(url: str, keys: list[str], seconds: float, stop: asyncio.Event) -
     return failures
 
 
-def upstream_use(fake: FakeService, start: float, end: float,
+def upstream_use(seen: list[Seen], start: float, end: float,
                  rate: float) -> tuple[float, dict[str, float]]:
     """Calls the fake served in [start, end) (monotonic s) as % of what its rates allow."""
-    served = [s for s in fake.served() if start <= s.at < end]
+    served = [s for s in seen if s.status == 200 and start <= s.at < end]
     minutes = (end - start) / 60
     per_lane = {}
     for e in ENDPOINTS.values():
@@ -208,20 +239,28 @@ def main() -> None:
     args = parser.parse_args()
     rate = args.rate
     rates = {e.path: int(e.requests_per_minute * rate / 60) for e in ENDPOINTS.values()}
-    fake = FakeService(room_key=ROOM_KEY, rates=rates, delay=0.0).start()
     workdir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    db = workdir / "room.db"
-    with Ledger(db) as ledger:
-        keys = [key for _, key in ledger.create_seats(SEATS, 1_000_000)]
-    gateway = Gateway(db, fake.url, rate)
 
-    lat, direct_credits = overhead(fake, gateway, keys[0], rate)
+    # 1. Overhead, on a fake and a ledger of its own (its calls must not fill the room's window).
+    fake = Fake(rates)
+    with Ledger(workdir / "overhead.db") as ledger:
+        [(_, seat)] = ledger.create_seats(1, 1_000_000)
+    gateway = Gateway(workdir / "overhead.db", fake.url, rate)
+    lat, _ = overhead(fake, gateway, seat, rate)
+    gateway.stop()
+    fake.close()
     for operation, (d50, d95, g50, g95) in lat.items():
         print(f"overhead {operation}: direct p50 {d50:.1f} ms p95 {d95:.1f} ms | gateway "
               f"p50 {g50:.1f} ms p95 {g95:.1f} ms | overhead p50 {g50 - d50:.1f} ms "
               f"p95 {g95 - d95:.1f} ms")
 
-    fake.delay = 0.3  # the service takes a while: calls overlap
+    # 2. and 3. The room, then the kill.
+    fake = Fake(rates)
+    db = workdir / "room.db"
+    with Ledger(db) as ledger:
+        keys = [key for _, key in ledger.create_seats(SEATS, 1_000_000)]
+    gateway = Gateway(db, fake.url, rate)
+    fake.set_delay(0.3)  # the service takes a while: calls overlap
     stop = asyncio.Event()
     started, wall = time.monotonic(), time.time()
 
@@ -234,27 +273,29 @@ def main() -> None:
 
     failures = asyncio.run(run_and_kill())
     measured = args.seconds - WARMUP - 1.0
-    time.sleep(fake.delay + 0.5)  # let the fake finish what it was generating
-    used, per_lane = upstream_use(fake, started + WARMUP, started + WARMUP + measured, rate)
+    time.sleep(1.0)  # let the fake finish what it was generating
+    seen = fake.seen()
+    used, per_lane = upstream_use(seen, started + WARMUP, started + WARMUP + measured, rate)
     jain, per_seat = fairness(db, wall + WARMUP, wall + WARMUP + measured)
 
     gateway.stop()
     restarted = Gateway(db, fake.url, rate)
     total = ledger_total(db)
     restarted.stop()
-    through_gateway = fake.charged - direct_credits
+    through_gateway = fake.charged
+    fake.close()
     print(f"room: {SEATS} seats x {OUTSTANDING} outstanding, {args.seconds:.0f} s, rate "
           f"{rate:.0f}/min per endpoint (text inpainting {rate / 2:.0f}/min)")
     print(f"upstream use {used:.1f} % of its rate over {measured:.0f} s (per endpoint: "
           + ", ".join(f"{k} {v:.1f} %" for k, v in per_lane.items()) + ")")
-    print(f"429s at the upstream: {fake.too_many}; non-200 answers to seats before the kill: "
+    too_many = sum(1 for s in seen if s.status == 429)
+    print(f"429s at the upstream: {too_many}; non-200 answers to seats before the kill: "
           f"{failures}")
     print(f"Jain's fairness index over {len(per_seat)} active seats: {jain:.4f} "
           f"(upstream calls per seat {min(per_seat)}-{max(per_seat)})")
     print(f"after kill -9 and restart: ledger total {total:g} credits; the upstream charged "
           f"{through_gateway:g} credits for calls through the gateway "
           f"({'equal' if total == through_gateway else 'DIFFERENT'})")
-    fake.close()
 
 
 if __name__ == "__main__":

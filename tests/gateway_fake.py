@@ -72,6 +72,9 @@ class FakeService:
             def do_POST(self) -> None:
                 fake._answer(self)
 
+            def do_GET(self) -> None:  # the benchmark reads a fake in another process
+                fake._control(self)
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -135,6 +138,20 @@ class FakeService:
         self.charged += cost
         return 200, {}, cost
 
+    def _control(self, handler: BaseHTTPRequestHandler) -> None:
+        """``GET /_stats``: what it saw, as JSON; ``GET /_delay/SECONDS``: set ``delay``."""
+        if handler.path.startswith("/_delay/"):
+            self.delay = float(handler.path.rsplit("/", 1)[1])
+        with self._lock:
+            stats = {"charged": self.charged, "delay": self.delay,
+                     "seen": [[s.at, s.path, s.status, s.texts] for s in self.seen]}
+        payload = json.dumps(stats).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
         key = handler.headers.get("x-api-key", "")
@@ -189,3 +206,11 @@ def post(url: str, path: str, key: str | None, **kwargs: Any) -> requests.Respon
     if key is not None:
         headers["x-api-key"] = key
     return requests.post(url + path, headers=headers, timeout=30, **kwargs)
+
+
+if __name__ == "__main__":  # a fake in its own process: python tests/gateway_fake.py RATES_JSON
+    import sys
+
+    served = FakeService(room_key=ROOM_KEY, rates=json.loads(sys.argv[1])).start()
+    print(served.url, flush=True)
+    served._thread.join()

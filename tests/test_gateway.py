@@ -138,6 +138,26 @@ def test_refusals_come_before_anything_is_sent_upstream(make_fake, make_gateway,
     assert fake.received == 1
 
 
+def test_bodies_over_the_endpoints_limit_are_refused_before_upstream(make_fake, make_gateway,
+                                                                    ledger):
+    fake = make_fake()
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    big = "x" * 200_000  # text to image takes a 1000-character prompt: ~80 kB is its cap
+    announced = post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, big)})
+    assert announced.status_code == 400
+    assert "accepts at most" in announced.json()["error"]
+
+    body, kind = multipart_body([("prompt", big)], "cc")
+    # A generator body goes out chunked, without Content-Length: the cap is found reading.
+    pieces = (body[i:i + 16_384] for i in range(0, len(body), 16_384))
+    unannounced = post(gateway.url, "/text-to-image/v1", seat, data=pieces,
+                       headers={"Content-Type": kind})
+    assert unannounced.status_code == 400
+    assert "over the limit" in unannounced.json()["error"]
+    assert fake.received == 0 and ledger.seats()[0].remaining == 10
+
+
 def test_a_revoked_seat_is_refused_by_the_running_gateway(make_fake, make_gateway, tmp_path):
     fake = make_fake()
     gateway = make_gateway(fake.url)

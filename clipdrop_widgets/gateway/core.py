@@ -195,28 +195,36 @@ class Gateway:
         front = False
         while True:
             await lane.request(seat.id, front=front)
-            refusal = self.ledger.seat(seat.id).refusal()
-            if refusal is not None:  # revoked or expired while it waited
-                raise Refusal(403, refusal)
-            charge = self.ledger.reserve(seat.id, endpoint.path, cost)
-            self.stats.upstream_calls += 1
             try:
-                answer = await self.upstream.send(endpoint, answer_type, body, body_type)
-            except Exception:
-                self.ledger.release(charge, UNREACHABLE)
-                logger.exception("upstream call for %s failed", endpoint.path)
-                raise Refusal(502, "the gateway failed while calling the service; nothing "
-                                   "was charged") from None
-            if answer.status == 429:
-                self.ledger.release(charge, 429)
-                self.stats.upstream_429 += 1
-                wait = parse_credits(answer.headers.get("retry-after"))
-                lane.pause(float(wait) if wait is not None else lane.spacing)
-                logger.warning("the upstream answered 429 on %s; pausing that endpoint",
-                               endpoint.path)
-                front = True
-                continue
-            return answer, self._settle(charge, endpoint, answer, cost)
+                charge, answer = await self._send(seat, endpoint, answer_type, body, body_type,
+                                                  cost)
+            finally:
+                lane.finished()  # the slot ages from its answer
+            if answer.status != 429:
+                return answer, self._settle(charge, endpoint, answer, cost)
+            self.ledger.release(charge, 429)
+            self.stats.upstream_429 += 1
+            wait = parse_credits(answer.headers.get("retry-after"))
+            lane.pause(float(wait) if wait is not None else lane.spacing)
+            logger.warning("the upstream answered 429 on %s; pausing that endpoint",
+                           endpoint.path)
+            front = True
+
+    async def _send(self, seat: Seat, endpoint: Endpoint, answer_type: str, body: bytes,
+                    body_type: str, cost: float) -> tuple[int, Answer]:
+        """In the seat's slot: read the seat again, reserve, call; the charge and answer."""
+        refusal = self.ledger.seat(seat.id).refusal()
+        if refusal is not None:  # revoked or expired while it waited
+            raise Refusal(403, refusal)
+        charge = self.ledger.reserve(seat.id, endpoint.path, cost)
+        self.stats.upstream_calls += 1
+        try:
+            return charge, await self.upstream.send(endpoint, answer_type, body, body_type)
+        except Exception:
+            self.ledger.release(charge, UNREACHABLE)
+            logger.exception("upstream call for %s failed", endpoint.path)
+            raise Refusal(502, "the gateway failed while calling the service; nothing "
+                               "was charged") from None
 
     def _settle(self, charge: int, endpoint: Endpoint, answer: Answer, cost: float) -> float:
         """Settle or release the charge by the upstream's answer; returns credits charged."""

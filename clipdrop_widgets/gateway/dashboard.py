@@ -15,9 +15,7 @@ import time
 from typing import Any
 
 import ipywidgets as widgets
-from PIL import Image
 
-from ..widgets.snapshot import Snapshot
 from .ledger import Ledger, Seat
 from .server import seat_usage
 
@@ -30,7 +28,7 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
-class GatewayDashboard(Snapshot, widgets.VBox):
+class GatewayDashboard(widgets.VBox):
     """Seats, spend and requests of the gateway whose ledger is ``db``, refreshed live.
 
     Args:
@@ -136,10 +134,11 @@ class GatewayDashboard(Snapshot, widgets.VBox):
             table.auto_set_font_size(False)
             table.set_fontsize(9)
 
-    def _snapshot(self) -> Image.Image:
-        """The chart and the seats' table, for front ends that show no live widget."""
-        png = self._chart_png(self._ledger.spend_history(), with_table=True)
-        return Image.open(io.BytesIO(png))
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The live view, plus a still PNG (chart and table) for front ends without widgets."""
+        data = super()._repr_mimebundle_(**kwargs) or {"text/plain": repr(self)}
+        data["image/png"] = self._chart_png(self._ledger.spend_history(), with_table=True)
+        return data
 
     def start(self) -> None:
         """Refresh every :attr:`interval` seconds from a daemon thread (until :meth:`stop`)."""

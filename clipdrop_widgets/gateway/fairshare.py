@@ -2,10 +2,13 @@
 
 Each endpoint path has a :class:`Lane` (the service limits each endpoint separately). A lane
 hands out one upstream slot at a time, at least ``60 / rate`` seconds after the previous one,
-and never more than ``rate`` in any ``60 s + WINDOW_MARGIN`` (so a little network jitter cannot
-make the service count one too many). Slots go round-robin to the seats that have work
-waiting: a seat that queues a hundred calls gets every n-th slot when n seats are waiting, and
-a seat that arrives with one call waits behind at most one call of each other waiting seat.
+and never more than ``rate`` slots in flight or answered within the last ``60 s +
+WINDOW_MARGIN``. A slot ages from the moment its answer came back (:meth:`Lane.finished`): the
+service has counted the call by then at the latest, so however late a call reached it, the
+service never sees ``rate + 1`` calls in its own window. Slots go round-robin to the seats that
+have work waiting: a seat that queues a hundred calls gets every n-th slot when n seats are
+waiting, and a seat that arrives with one call waits behind at most one call of each other
+waiting seat.
 
 All of it runs on the gateway's asyncio loop: no locks.
 """
@@ -23,7 +26,7 @@ __all__ = ["Lane", "Grant", "WINDOW", "WINDOW_MARGIN"]
 #: The service's rate window (seconds).
 WINDOW = 60.0
 #: Extra seconds the lane's own window spans beyond the service's.
-WINDOW_MARGIN = 0.5
+WINDOW_MARGIN = 0.25
 
 
 @dataclass
@@ -50,7 +53,8 @@ class Lane:
     clock: Callable[[], float] = time.monotonic
     _queues: dict[int, deque[_Job]] = field(default_factory=dict)
     _order: deque[int] = field(default_factory=deque)
-    _sent: deque[float] = field(default_factory=deque)
+    _done: deque[float] = field(default_factory=deque)  # when answered slots' answers came
+    _in_flight: int = 0
     _next_at: float = 0.0
     _wake: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
@@ -95,6 +99,13 @@ class Lane:
         """Give no slot for ``seconds`` (the upstream asked to wait, with ``Retry-After``)."""
         self._next_at = max(self._next_at, self.clock() + seconds)
 
+    def finished(self) -> None:
+        """A granted call has its answer (or failed): its slot ages from now."""
+        self._in_flight -= 1
+        self._done.append(self.clock())
+        if self._wake is not None:
+            self._wake.set()
+
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -116,11 +127,14 @@ class Lane:
         return None
 
     def _delay(self, now: float) -> float:
-        while self._sent and self._sent[0] <= now - WINDOW - WINDOW_MARGIN:
-            self._sent.popleft()
+        """Seconds until the next slot may go; ``inf`` until a call in flight finishes."""
+        while self._done and self._done[0] <= now - WINDOW - WINDOW_MARGIN:
+            self._done.popleft()
         wait = self._next_at - now
-        if len(self._sent) >= self.rate:
-            wait = max(wait, self._sent[0] + WINDOW + WINDOW_MARGIN - now)
+        if self._in_flight + len(self._done) >= self.rate:
+            if not self._done:
+                return float("inf")
+            wait = max(wait, self._done[0] + WINDOW + WINDOW_MARGIN - now)
         return wait
 
     async def _run(self) -> None:
@@ -132,13 +146,18 @@ class Lane:
                 continue
             wait = self._delay(self.clock())
             if wait > 0:
-                await asyncio.sleep(wait)
+                self._wake.clear()
+                try:  # a finished call or a new seat may change the answer: wake for either
+                    await asyncio.wait_for(self._wake.wait(),
+                                           None if wait == float("inf") else wait)
+                except asyncio.TimeoutError:
+                    pass
                 continue
             job = self._pop()
             if job is None:
                 continue
             now = self.clock()
-            self._sent.append(now)
+            self._in_flight += 1
             self._next_at = now + self.spacing
             self.granted += 1
             job.future.set_result(Grant(self.granted))

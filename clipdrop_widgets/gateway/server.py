@@ -37,6 +37,9 @@ SEAT_PATH = "/gateway/v1/seat"
 DEFAULT_PORT = 8770
 #: Seconds a connection may stay idle, or an upload stall, before it is closed.
 IDLE_TIMEOUT = 60.0
+#: Bytes of a chunked body past the endpoint's cap read (and dropped) to answer a clear 400;
+#: beyond them the connection is closed.
+DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 class _Base(RequestHandler):
@@ -118,7 +121,10 @@ class _OperationHandler(_Base):
             self.refuse(400, str(BodyTooLargeError(self.endpoint.path, size=int(declared),
                                                    cap=self._cap, announced=True)))
             return
-        self.request.connection.set_max_body_size(self._cap + 1)  # type: ignore[union-attr]
+        # Past the cap, data_received drops what comes and post() answers 400; tornado itself
+        # closes the connection only DRAIN_LIMIT later (an upload that will not stop).
+        self.request.connection.set_max_body_size(  # type: ignore[union-attr]
+            self._cap + DRAIN_LIMIT)
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
