@@ -46,7 +46,7 @@ from urllib3 import encode_multipart_formdata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from gateway_fake import ROOM_KEY, Seen
 
-from clipdrop_widgets.endpoints import ENDPOINTS
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
 from clipdrop_widgets.gateway import Ledger
 
 SEATS = 100

@@ -24,7 +24,7 @@ import multipart
 import requests
 from PIL import Image
 
-from clipdrop_widgets.endpoints import endpoint_for_path
+from clipdrop_widgets.contract.endpoints import endpoint_for_path
 
 __all__ = ["ROOM_KEY", "FakeService", "Seen", "multipart_body", "png_bytes", "post"]
 

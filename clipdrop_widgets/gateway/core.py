@@ -18,12 +18,12 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..endpoints import ENDPOINTS, Endpoint
+from ..api.result import parse_credits
+from ..contract.endpoints import ENDPOINTS, Endpoint
+from ..contract.errors import InputError
+from ..contract.validation import validate_request
 from ..engine.core import negotiate
 from ..engine.forms import Form, FormError, parse_form
-from ..errors import InputError
-from ..result import parse_credits
-from ..validation import validate_request
 from .fairshare import WINDOW, Lane
 from .ledger import Ledger, Seat
 from .shared_cache import Answer, SharedCache, request_key

@@ -21,8 +21,8 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler, stream_request_body
 
-from .._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
-from ..endpoints import ENDPOINTS, Endpoint
+from ..api.constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat

@@ -16,8 +16,8 @@ from typing import Protocol
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from urllib3 import encode_multipart_formdata
 
-from .._constants import LOCAL_BASE_URL
-from ..endpoints import Endpoint
+from ..api.constants import LOCAL_BASE_URL
+from ..contract.endpoints import Endpoint
 from ..engine.core import ENGINE_HEADER, LocalEngine
 from .shared_cache import Answer
 
