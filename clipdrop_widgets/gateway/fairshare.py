@@ -59,6 +59,8 @@ class Lane:
     _wake: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
     granted: int = 0
+    #: When the last slots were given (monotonic seconds, the newest last; at most 1000).
+    granted_at: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
 
     @property
     def spacing(self) -> float:
@@ -159,5 +161,6 @@ class Lane:
             now = self.clock()
             self._in_flight += 1
             self._next_at = now + self.spacing
+            self.granted_at.append(now)
             self.granted += 1
             job.future.set_result(Grant(self.granted))
