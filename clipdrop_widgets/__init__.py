@@ -61,6 +61,7 @@ __all__ = [
     # workshop gateway
     "GatewayDashboard",
     "serve_gateway",
+    "Ledger",
 ]
 
 _LAZY: dict[str, str] = {
@@ -87,6 +88,7 @@ _LAZY: dict[str, str] = {
     "PromptExplorer": ".explore.explorer",
     "GatewayDashboard": ".gateway",
     "serve_gateway": ".gateway",
+    "Ledger": ".gateway",
 }
 _LAZY.update(
     (name, ".contract.errors")
@@ -143,5 +145,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer
     from .explore.sweep import Sweep
-    from .gateway import GatewayDashboard, serve_gateway
+    from .gateway import GatewayDashboard, Ledger, serve_gateway
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad
