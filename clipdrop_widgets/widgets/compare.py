@@ -16,6 +16,7 @@ from ..api.result import Result
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._ui import ErrorLine, px_layout
+from .download import Downloader, download_name
 from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
@@ -60,6 +61,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
+        download_button: **Download**, shown when the after side is a :class:`Result`: sends
+            its bytes, as received, to the browser as a download (see :meth:`download`).
     """
 
     position = traitlets.Float(0.5)
@@ -107,7 +110,14 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._canvas.on_mouse_out(self._on_release)
         for canvas in (self._canvas, *self._sources.values()):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
-        self.children = [self._canvas, self._slider, self.errors]
+        self._result: Result | None = None
+        self.downloader = Downloader()
+        self.download_button = widgets.Button(
+            description="Download", icon="download", tooltip="Save the result on your computer",
+            layout=widgets.Layout(width="auto", display="none"))
+        self.download_button.on_click(self.errors.guard(lambda _b: self.download()))
+        self.children = [self._canvas, self._slider, self.download_button, self.errors,
+                         self.downloader]
         self.set_images(before, after)
 
     @traitlets.validate("position")
@@ -137,6 +147,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         An image shown before (the same object) is not sent again.
         """
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
+        self._result = after if isinstance(after, Result) else None
+        self.download_button.layout.display = "none" if self._result is None else ""
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
                  else self._frame)
@@ -150,6 +162,15 @@ class CompareSlider(Snapshot, widgets.VBox):
             self._sent[slot] = None if picture is None else self._send_image(picture)
         self._slider.layout.display = "" if self._comparing else "none"
         self.redraw()
+
+    def download(self) -> str:
+        """Send the result shown (the after side) to the browser as a download; returns the
+        file name (``<operation>-<date>-<time>.<ext>``)."""
+        if self._result is None:
+            raise ValueError("there is no result to download: the after side is not a Result")
+        name = download_name(self._result)
+        self.downloader.send_file(self._result.data, name, mime=self._result.content_type)
+        return name
 
     @property
     def _comparing(self) -> bool:
