@@ -69,14 +69,19 @@ def sessions_dir() -> Path:
 
 
 def new_session_dir() -> Path:
-    """A new, unused session folder path under :func:`sessions_dir` (not created yet)."""
+    """A new session folder under :func:`sessions_dir`, named by the date and time; created
+    empty here, so two sessions started in the same second never share one."""
     base = sessions_dir()
+    base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path, n = base / stamp, 1
-    while path.exists():
-        n += 1
-        path = base / f"{stamp}-{n}"
-    return path
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base / f"{stamp}-{n}"
 
 
 @dataclass(frozen=True)
@@ -139,8 +144,8 @@ class Session:
     Args:
         directory: the session folder. ``None`` (the default) makes a new one under
             :func:`sessions_dir` named by the date and time; an existing session folder is
-            reopened (its results are read back, new ones are appended). The folder is created
-            with the first result. A folder that holds other files but no session is refused
+            reopened (its results are read back, new ones are appended); a folder that does
+            not exist yet is created with the first result. A folder that holds other files but no session is refused
             (:class:`ValueError`), so results never land among unrelated files.
 
     Thread-safe: apps sharing a session add results from their worker threads.
