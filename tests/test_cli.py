@@ -169,3 +169,40 @@ def test_lab_launcher_serves_only_the_studio_notebook(tmp_path):
     source = nb["content"]["cells"][0]["source"]
     assert f"Studio(session_dir={str(tmp_path / 'my-session')!r})" in source
     assert f"Results are saved in {tmp_path / 'my-session'}" in "".join(lines)
+
+
+def test_scripts_studio_says_what_it_installs_before_installing(tmp_path):
+    """On a new machine (no .venv), the steps are printed before the install runs. The real
+    install is replaced by a stand-in that waits until it is told to finish, so the test sees
+    the steps while the "install" is still going."""
+    from pathlib import Path
+
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    real = Path(__file__).resolve().parents[1] / "scripts" / "studio"
+    (repo / "scripts" / "studio").write_text(real.read_text())
+    (repo / "pyproject.toml").write_text("")
+    go = tmp_path / "go"
+    (repo / "scripts" / "setup").write_text(f"""#!/usr/bin/env bash
+while [ ! -e {go} ]; do sleep 0.1; done
+mkdir -p .venv/bin
+printf '#!/usr/bin/env bash\\necho "studio $*"\\n' > .venv/bin/clipdrop-widgets
+chmod +x .venv/bin/clipdrop-widgets
+""")
+    proc = subprocess.Popen(["bash", str(repo / "scripts" / "studio"), "--port", "9999"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = [proc.stdout.readline(), proc.stdout.readline()]
+        assert proc.poll() is None and not go.exists()  # still "installing"
+        assert first[0].startswith("[1/3] Creating a Python environment in .venv")
+        assert first[1].startswith("[2/3] Installing clipdrop-widgets with Voila and JupyterLab")
+        go.touch()
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "[3/3] Starting the Studio" in rest and "studio --port 9999" in rest
+    # the second run skips the install
+    again = subprocess.run(["bash", str(repo / "scripts" / "studio")], capture_output=True,
+                           text=True, timeout=60)
+    assert "already installed" in again.stdout and "[3/3] Starting the Studio" in again.stdout

@@ -145,8 +145,9 @@ class Session:
         directory: the session folder. ``None`` (the default) makes a new one under
             :func:`sessions_dir` named by the date and time; an existing session folder is
             reopened (its results are read back, new ones are appended); a folder that does
-            not exist yet is created with the first result. A folder that holds other files but no session is refused
-            (:class:`ValueError`), so results never land among unrelated files.
+            not exist yet is created with the first result. A folder that holds other files
+            but no session is refused (:class:`ValueError`), so results never land among
+            unrelated files.
 
     Thread-safe: apps sharing a session add results from their worker threads.
     """

@@ -101,7 +101,8 @@ class Studio(Snapshot, widgets.VBox):
             layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"))
         notes = widgets.HTML("".join(
-            f'<div style="color:var(--jp-ui-font-color2,#555)"><small>&#9432; Note: '
+            f'<div style="color:var(--jp-ui-font-color2,#555)"><small>'
+            f'<i class="fa fa-info-circle"></i> Note: '
             f"{html.escape(n)}</small></div>" for n in self._notes))
         self.tabs.observe(lambda _c: self._build(self.tabs.selected_index or 0),
                           "selected_index")
@@ -168,8 +169,8 @@ class Studio(Snapshot, widgets.VBox):
             current = self.session_dir
             options = [(info.label, str(info.path)) for info in recent_sessions()
                        if str(info.path) != current]
-            self._recent.options = options
-            self._recent.value = options[0][1] if options else None
+            self._recent.options = options or [("no earlier sessions yet", "")]
+            self._recent.value = options[0][1] if options else ""
             self._open.disabled = not options
 
     # -- the client ---------------------------------------------------------------------------

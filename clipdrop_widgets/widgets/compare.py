@@ -114,7 +114,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         self.downloader = Downloader()
         self.download_button = widgets.Button(
             description="Download", icon="download", tooltip="Save the result on your computer",
-            layout=widgets.Layout(width="auto", display="none"))
+            layout=widgets.Layout(width="auto", display="none", align_self="flex-end"))
+        self.download_button.add_class("cdw-download")
         self.download_button.on_click(self.errors.guard(lambda _b: self.download()))
         self.children = [self._canvas, self._slider, self.download_button, self.errors,
                          self.downloader]

@@ -103,6 +103,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
                                             disabled=True, layout=widgets.Layout(width="auto"),
                                             tooltip="A zip of the images and the session log")
         self._download_all.on_click(self.errors.guard(lambda _b: self.download()))
+        self._download_all.add_class("cdw-download-all")
         self.downloader = Downloader()
         self.session: Session | None = None
         self._status = widgets.HTML("")
@@ -191,12 +192,14 @@ class HistoryStrip(Snapshot, widgets.VBox):
         show.on_click(self.errors.guard(lambda _b: self.select(result)))
         save.on_click(self.errors.guard(lambda _b: self.save(result)))
         download.on_click(self.errors.guard(lambda _b: self.download(result)))
+        download.add_class("cdw-history-download")
         return widgets.VBox(
             [widgets.Image(value=data, format=fmt,
                            layout=widgets.Layout(width=f"{thumb.width}px",
                                                  height=f"{thumb.height}px")),
-             caption, widgets.HBox([show, save, download],
-                                   layout=widgets.Layout(flex_flow="row wrap"))],
+             caption, widgets.HBox([show, save, download],  # Download wraps below
+                                   layout=widgets.Layout(flex_flow="row wrap",
+                                                         width=f"{self._thumb + 8}px"))],
             layout=widgets.Layout(margin="0 8px 0 0", min_width=f"{self._thumb + 8}px"),
         )
 

@@ -8,7 +8,9 @@ writes (overwriting):
 * ``docs/images/studio.png`` (the README's and the docs' home picture): the Studio in Voila's
   default mode on the local engine, cleanup tab, the spoon painted over in the page, after Run;
 * ``docs/images/sketch_to_image_app.png``: ``SketchToImageApp`` in JupyterLab, a stroke drawn
-  in the page, after Run.
+  in the page, after Run;
+* ``docs/images/studio-session.png``: the Studio in Voila with its session line, two results,
+  Download under the compare view and in the history, Download all.
 
 The tests' own checks run as usual: an image is only written by a scenario that got that far.
 Needs Chromium at ``/usr/bin/chromium`` (``bash scripts/install-chromium``); about a minute.
@@ -22,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = "sketch_draw_run_compare or studio_in_voila"
+SCENARIOS = "sketch_draw_run_compare or studio_in_voila or downloads_in_voila"
 
 
 def main() -> int:

@@ -1,0 +1,93 @@
+"""Downloads reach the user's browser, in JupyterLab and in Voila: the file the browser saves
+is the result's bytes (and the session's zip holds the images and the log).
+
+The Studio runs with a session folder in the test's temporary folder; the kernel's results are
+read back from that folder (what the test compares the downloads with).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from labpage import first_visible, run_all, wait_until
+
+from clipdrop_widgets.api.session import LOG_NAME, Session
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+WAIT = 60.0
+
+
+def studio_cells(session_dir: Path) -> list[str]:
+    return [f"""\
+from clipdrop_widgets import Studio
+
+studio = Studio(session_dir={str(session_dir)!r})
+studio.add_class("cdw-test-studio")
+app = studio.apps["text_to_image"]
+for prompt in ("a red fox in a snowy forest", "a lighthouse at dusk"):
+    app.prompt.value = prompt
+    app.run()
+    assert app.wait(60) and app.result is not None, app.status
+studio
+"""]
+
+
+def download(page, button) -> tuple[str, bytes]:
+    with page.expect_download(timeout=WAIT * 1000) as info:
+        button.click()
+    return info.value.suggested_filename, Path(info.value.path()).read_bytes()
+
+
+def check_downloads(page, session_dir: Path, shot=None) -> None:
+    results = Session(session_dir).results()  # oldest first
+    assert len(results) == 2
+    studio = page.locator(".cdw-test-studio")
+    compare_button = first_visible(studio.locator(".cdw-download"))
+    compare_button.wait_for(timeout=WAIT * 1000)
+    wait_until(lambda: studio.locator(".cdw-history-download").count() == 2 or None,
+               timeout=WAIT, what="two Download buttons in the history")
+    if shot is not None:
+        shot("studio", studio, docs_name="studio-session.png")
+
+    # the compare view shows the newest result
+    name, data = download(page, compare_button)
+    assert data == results[-1].data and name.startswith("text_to_image-") and \
+        name.endswith(".png")
+    # the history's cards are newest first: the second card is the older result
+    name, data = download(page, studio.locator(".cdw-history-download").nth(1))
+    assert data == results[0].data
+    # Download all: a zip of the session folder
+    name, data = download(page, studio.locator(".cdw-download-all").first)
+    assert name == f"clipdrop-{session_dir.name}.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        root = session_dir.name
+        log = [json.loads(line) for line in zf.read(f"{root}/{LOG_NAME}").splitlines()]
+        assert [rec["prompt"] for rec in log] == ["a red fox in a snowy forest",
+                                                 "a lighthouse at dusk"]
+        assert [zf.read(f"{root}/{rec['file']}") for rec in log] == [r.data for r in results]
+        assert zf.read(f"{root}/{LOG_NAME}") == (session_dir / LOG_NAME).read_bytes()
+    session_text = studio.locator("text=Results are saved in").first.inner_text()
+    assert str(session_dir) in session_text
+
+
+def test_downloads_in_voila(voila, page, tmp_path, shot):
+    session_dir = tmp_path / "voila-session"
+    server = voila("studio-downloads", studio_cells(session_dir))
+    page.goto(server.url(), timeout=120_000)
+    page.locator(".cdw-test-studio").wait_for(timeout=120_000)
+    check_downloads(page, session_dir, shot)
+    assert not page.console_errors
+
+
+def test_downloads_in_jupyterlab(notebook, page, tmp_path):
+    session_dir = tmp_path / "lab-session"
+    nb = notebook("studio-downloads", studio_cells(session_dir))
+    run_all(page, nb.path)
+    page.locator(".cdw-test-studio").wait_for(timeout=120_000)
+    check_downloads(page, session_dir)
+    assert not page.console_errors
