@@ -91,3 +91,58 @@ def test_downloads_in_jupyterlab(notebook, page, tmp_path):
     page.locator(".cdw-test-studio").wait_for(timeout=120_000)
     check_downloads(page, session_dir)
     assert not page.console_errors
+
+
+def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_path, shot):
+    """``clipdrop-widgets studio --lab``: the notebook opens by itself, the file browser shows
+    only it (Jupyter's folders are elsewhere), and running it shows the Studio with the no-key
+    notice as a note, no red stderr box."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from servers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_API")}
+    proc = subprocess.Popen([sys.executable, "-m", "clipdrop_widgets", "studio", "--lab",
+                             "--port", str(port), "--session", str(tmp_path / "s")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                     daemon=True).start()
+    try:
+        url = wait_until(lambda: next((m.group(0) for m in (
+            re.search(r"http://\S+token=\w+", line) for line in lines) if m), None),
+            timeout=WAIT, what="the launcher's address")
+        wait_until(lambda: "is running at" in "".join(lines) or None, timeout=90,
+                   what="JupyterLab to start")
+        page.goto(url, timeout=120_000)
+        editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+        editor.wait_for(timeout=120_000)
+        wait_until(lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'],"
+                                        " .jp-Toolbar-kernelStatus").count() > 0 or None,
+                   timeout=WAIT, what="the kernel")
+        names = page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
+        assert [n.strip() for n in names] == ["studio.ipynb"]
+        editor.click()
+        page.keyboard.press("Shift+Enter")
+        page.locator("text=Results are saved in").first.wait_for(timeout=120_000)
+        page.locator("text=Note: No API key").first.wait_for(timeout=WAIT * 1000)
+        shot("lab-launcher", page)
+        stderr = page.locator(".jp-OutputArea-output[data-mime-type="
+                              "'application/vnd.jupyter.stderr']")
+        assert stderr.count() == 0, stderr.all_inner_texts()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
