@@ -1,5 +1,6 @@
-"""Downloads reach the user's browser, in JupyterLab and in Voila: the file the browser saves
-is the result's bytes (and the session's zip holds the images and the log).
+"""Downloads reach the user's browser, in JupyterLab, Notebook 7 and Voila: the file the
+browser saves is the result's bytes (and the session's zip holds the images and the log). Also:
+the launcher's JupyterLab shows the Studio notebook alone, with the no-key notice as a note.
 
 The Studio runs with a session folder in the test's temporary folder; the kernel's results are
 read back from that folder (what the test compares the downloads with).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -91,6 +93,38 @@ def test_downloads_in_jupyterlab(notebook, page, tmp_path):
     page.locator(".cdw-test-studio").wait_for(timeout=120_000)
     check_downloads(page, session_dir)
     assert not page.console_errors
+
+
+def test_downloads_in_notebook_7(page, tmp_path):
+    from servers import _start, write_notebook
+
+    session_dir = tmp_path / "nb7-session"
+    root = tmp_path / "nb7"
+    write_notebook(root / "studio.ipynb", studio_cells(session_dir))
+    server = _start("notebook", [
+        str(Path(sys.executable).parent / "jupyter-notebook"), "--no-browser", "--allow-root",
+        "--port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
+        "--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False"], tmp_path / "nb7-home", "api/status")
+    try:
+        page.goto(server.url("notebooks/studio.ipynb"), timeout=120_000)
+        editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+        editor.wait_for(timeout=120_000)
+        prompt = page.locator(".jp-Cell .jp-InputArea-prompt").first
+
+        def started() -> bool | None:  # a key press before the page is ready is lost: again
+            if "[ ]" not in prompt.inner_text():
+                return True
+            editor.click()
+            page.keyboard.press("Shift+Enter")
+            page.wait_for_timeout(2000)
+            return None
+
+        wait_until(started, timeout=WAIT, what="the cell to start")
+        page.locator(".cdw-test-studio").wait_for(timeout=120_000)
+        check_downloads(page, session_dir)
+    finally:
+        server.stop()
 
 
 def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_path, shot):
