@@ -131,9 +131,11 @@ class Studio(Snapshot, widgets.VBox):
             app = cls(self._client, history=self.history)
             app.on_finish(lambda _app: self._after_run())
             self._built[cls.endpoint_name] = app
-            children = list(self.tabs.children)
-            children[index] = app
-            self.tabs.children = children
+            with UI_LOCK:
+                children = list(self.tabs.children)
+                placeholder, children[index] = children[index], app
+                self.tabs.children = children
+            placeholder.close()
         return app
 
     # -- the session --------------------------------------------------------------------------
@@ -146,7 +148,8 @@ class Studio(Snapshot, widgets.VBox):
     @property
     def session_text(self) -> str:
         """The session line as plain text."""
-        n = len(self.history.results)
+        assert self.history.session is not None
+        n = len(self.history.session)  # all of them, also those past the strip's max_items
         return f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
 
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:

@@ -77,6 +77,29 @@ def check_downloads(page, session_dir: Path, shot=None) -> None:
     assert str(session_dir) in session_text
 
 
+def run_first_cell(page) -> None:
+    """Shift+Enter in the first cell (JupyterLab or Notebook 7) until its prompt shows it
+    running or run: a key press made before the page is ready is lost, so it is repeated."""
+    editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+    editor.wait_for(timeout=120_000)
+    prompt = page.locator(".jp-Cell .jp-InputArea-prompt").first
+
+    def started() -> bool | None:
+        if "[ ]" not in prompt.inner_text():
+            return True
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() and dialog.first.is_visible():  # e.g. the kernel chooser: accept
+            print("dialog:", dialog.first.inner_text()[:300])
+            dialog.locator(".jp-mod-accept").first.click()
+            return None
+        editor.click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_timeout(3000)
+        return None
+
+    wait_until(started, timeout=90, what="the cell to start")
+
+
 def test_downloads_in_voila(voila, page, tmp_path, shot):
     session_dir = tmp_path / "voila-session"
     server = voila("studio-downloads", studio_cells(session_dir))
@@ -108,19 +131,7 @@ def test_downloads_in_notebook_7(page, tmp_path):
         "--ServerApp.terminals_enabled=False"], tmp_path / "nb7-home", "api/status")
     try:
         page.goto(server.url("notebooks/studio.ipynb"), timeout=120_000)
-        editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
-        editor.wait_for(timeout=120_000)
-        prompt = page.locator(".jp-Cell .jp-InputArea-prompt").first
-
-        def started() -> bool | None:  # a key press before the page is ready is lost: again
-            if "[ ]" not in prompt.inner_text():
-                return True
-            editor.click()
-            page.keyboard.press("Shift+Enter")
-            page.wait_for_timeout(2000)
-            return None
-
-        wait_until(started, timeout=WAIT, what="the cell to start")
+        run_first_cell(page)
         page.locator(".cdw-test-studio").wait_for(timeout=120_000)
         check_downloads(page, session_dir)
     finally:
@@ -156,15 +167,10 @@ def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_pa
         wait_until(lambda: "is running at" in "".join(lines) or None, timeout=90,
                    what="JupyterLab to start")
         page.goto(url, timeout=120_000)
-        editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
-        editor.wait_for(timeout=120_000)
-        wait_until(lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'],"
-                                        " .jp-Toolbar-kernelStatus").count() > 0 or None,
-                   timeout=WAIT, what="the kernel")
+        page.locator(".jp-Notebook .jp-Cell .cm-content").first.wait_for(timeout=120_000)
         names = page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
         assert [n.strip() for n in names] == ["studio.ipynb"]
-        editor.click()
-        page.keyboard.press("Shift+Enter")
+        run_first_cell(page)
         page.locator("text=Results are saved in").first.wait_for(timeout=120_000)
         page.locator("text=Note: No API key").first.wait_for(timeout=WAIT * 1000)
         shot("lab-launcher", page)
