@@ -49,7 +49,7 @@ class EngineHandler(ContractHandler):
         self.engine.record(self.request.path, EngineResponse(status_code, {}, b""))
         super().write_error(status_code, **kwargs)
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         """Everything the headers decide, before a byte of the body is read."""
         headers = self.request.headers
         problem = framing_error(headers)
@@ -57,26 +57,27 @@ class EngineHandler(ContractHandler):
         if problem is None and repeated is not None:
             problem = f"send one {repeated} header, not {len(headers.get_list(repeated))}"
         if problem is not None:  # the body's end is unknown: answer and close
-            self.close_with(self.engine.record(self.request.path, _json_error(400, problem)))
+            await self.close_with(self.engine.record(self.request.path,
+                                                     _json_error(400, problem)))
             return
         admitted = self.engine.admit(self.request.method or "", self.request.uri or "/",
                                      headers, self.content_length)
         if isinstance(admitted, EngineResponse):
-            self._refuse(admitted)
+            await self._refuse(admitted)
             return
         try:
             self._reader = admitted.form_reader()
         except FormError as err:  # not a form type, or no boundary
-            self._refuse(self.engine.refuse(admitted, 400, str(err)))
+            await self._refuse(self.engine.refuse(admitted, 400, str(err)))
             return
         self._ticket = admitted
 
-    def _refuse(self, answer: EngineResponse) -> None:
+    async def _refuse(self, answer: EngineResponse) -> None:
         """Answer once a small body is read (keeping the connection), else at once and close."""
         if self.can_drain():
             self._refusal = answer
         else:
-            self.close_with(answer)
+            await self.close_with(answer)
 
     def data_received(self, chunk: bytes) -> Any:
         if self._reader is None or self._ticket is None:
@@ -86,10 +87,12 @@ class EngineHandler(ContractHandler):
         except FormError as err:
             answer = self.engine.refuse(self._ticket, 400, str(err))
             self._reader = None
-            return self.close_with(answer)
+            return self.close_with(answer, mid_body=True)
         return None
 
     async def _answer(self) -> None:
+        if self.answered_early:  # refused mid-body, in the body's last chunk
+            return
         if self._refusal is not None:
             self.send_answer(self._refusal)
             return

@@ -21,7 +21,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from tornado import httputil
@@ -154,28 +154,26 @@ class ContractHandler(RequestHandler):
             self.set_header(name, value)
         self.finish(answer.body)
 
-    def close_with(self, answer: EngineResponse) -> Awaitable[None]:
+    #: True once :meth:`close_with` answered: the handler's methods must not answer again.
+    answered_early = False
+
+    async def close_with(self, answer: EngineResponse, *, mid_body: bool = False) -> None:
         """Answer now, leaving the rest of the body unread, then close the connection.
 
-        Returns a future to hand back from ``prepare`` or ``data_received``: it fails with
-        :class:`StreamClosedError` once the connection is closed, which ends tornado's reading
-        of this request without touching the body.
+        Await it in ``prepare``: the handler takes the connection over from tornado, which
+        stops there. Or return it from ``data_received`` with ``mid_body=True``: tornado reads
+        nothing while it waits, then finds the connection closed, which ends the request
+        quietly.
         """
+        self.answered_early = True
         head = self.request.method == "HEAD"
         data = _raw_answer(answer, head=head, server=self.server_name)
         self._log_answer(answer.status)
-        stream = self.detach()
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        async def run() -> None:
-            await _linger_close(stream, data)
-            done.set_exception(StreamClosedError())
-
-        task = asyncio.ensure_future(run())
-        _LINGERING.add(task)
-        task.add_done_callback(_LINGERING.discard)
-        done.add_done_callback(lambda f: f.exception())  # retrieved: never "never retrieved"
-        return done
+        if mid_body:
+            stream = self.request.connection.stream  # type: ignore[union-attr]
+        else:
+            stream = self.detach()  # in prepare: tornado has not read past the headers
+        await _linger_close(stream, data)
 
     def _log_answer(self, status: int) -> None:
         logger.debug("%s %s -> %d (closing)", self.request.method,
@@ -196,9 +194,6 @@ class ContractHandler(RequestHandler):
         for name, value in answer.headers.items():
             self.set_header(name, value)
         self.finish(answer.body)
-
-
-_LINGERING: set[asyncio.Task[None]] = set()  # keeps lingering closes alive until done
 
 
 class LoopServer:
