@@ -1,9 +1,13 @@
 """The local engine: the ClipDrop HTTP contract answered in Python, independent of any socket.
 
-:class:`LocalEngine` takes a request's method, path, headers and body stream and returns an
-:class:`EngineResponse`. The loopback server (:mod:`.server`) and the ``requests`` adapter
-(:mod:`.adapter`) are thin shells around :meth:`LocalEngine.handle`, so both serve exactly the
-same statuses, messages and headers.
+:class:`LocalEngine` answers a request in two steps. :meth:`LocalEngine.admit` decides
+everything the headers allow (route, method, key, a place in the bounded work pool, rate,
+``Accept``, the announced size) and either refuses or hands back a :class:`Ticket`;
+:meth:`LocalEngine.submit` then runs the form's validation and the operation on the pool.
+The tornado server (:mod:`.server`) feeds the body to the ticket's form reader as it arrives
+in between; :meth:`LocalEngine.handle`, which the ``requests`` adapter (:mod:`.adapter`)
+calls, does the same from a blocking stream. Both serve exactly the same statuses, messages
+and headers, and share one bound on work in flight.
 """
 
 from __future__ import annotations

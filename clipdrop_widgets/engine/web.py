@@ -169,10 +169,9 @@ class ContractHandler(RequestHandler):
         head = self.request.method == "HEAD"
         data = _raw_answer(answer, head=head, server=self.server_name)
         self._log_answer(answer.status)
-        if mid_body:
-            stream = self.request.connection.stream  # type: ignore[union-attr]
-        else:
-            stream = self.detach()  # in prepare: tornado has not read past the headers
+        # In prepare tornado has read nothing past the headers: the handler takes the stream.
+        stream = (self.request.connection.stream  # type: ignore[union-attr]
+                  if mid_body else self.detach())
         await _linger_close(stream, data)
 
     def _log_answer(self, status: int) -> None:
