@@ -26,10 +26,15 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from .._constants import RATE_WINDOW
-from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint, endpoint_for_path
-from ..errors import InputError
-from ..validation import validate_request
+from ..contract.endpoints import (
+    CONTENT_TYPE_FORMATS,
+    ENDPOINTS,
+    RATE_WINDOW,
+    Endpoint,
+    endpoint_for_path,
+)
+from ..contract.errors import InputError
+from ..contract.validation import validate_request
 from .answers import EngineResponse, json_error
 from .forms import Form, FormError, FormReader, Readable, check_announced, parse_form
 from .work import Slot, WorkPool
@@ -190,7 +195,7 @@ class Ticket:
 
 
 class LocalEngine:
-    """The ClipDrop contract for every endpoint of :data:`~clipdrop_widgets.endpoints.ENDPOINTS`.
+    """The ClipDrop contract for every endpoint of the endpoint table (:data:`ENDPOINTS`).
 
     Args:
         api_key: the only key accepted (others get 403); ``None`` accepts any non-empty key.

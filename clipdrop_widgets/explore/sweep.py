@@ -28,10 +28,10 @@ from concurrent.futures import wait as wait_futures
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
-from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
-from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
-from .errors import (
+from .._version import __version__
+from ..api.ratelimit import RateLimiter
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
+from ..contract.errors import (
     BudgetExceededError,
     CancelledError,
     ClipdropError,
@@ -39,9 +39,8 @@ from .errors import (
     MissingAPIKeyError,
     OutOfCreditsError,
 )
-from .ratelimit import RateLimiter
-from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
-from .sweep_items import (
+from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
+from .items import (
     SweepItem,
     VariableValue,
     check_items,
@@ -50,14 +49,15 @@ from .sweep_items import (
     prompt_items,
     prompted_operations,
 )
-from .sweep_progress import ProgressState, make_progress
+from .progress import ProgressState, make_progress
+from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
     from matplotlib.figure import Figure
     from PIL import Image
 
-    from .client import Client
+    from ..api.client import Client
 
 __all__ = ["Sweep", "SweepItem", "RunDirMismatchError"]
 

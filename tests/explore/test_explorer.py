@@ -10,7 +10,7 @@ import pytest
 from fault_server import Action, FaultServer, png_bytes
 
 from clipdrop_widgets import Client, PromptExplorer
-from clipdrop_widgets.explorer import parse_values
+from clipdrop_widgets.explore.explorer import parse_values
 
 
 def client_for(server: FaultServer, **options) -> Client:

@@ -8,7 +8,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
@@ -17,10 +17,14 @@ from PIL import Image
 from requests.adapters import HTTPAdapter
 from urllib3 import encode_multipart_formdata
 
-from . import _constants as C
-from .cache import ResultCache, cache_key, default_cache_dir
-from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_CONTENT_TYPES, PIL_FORMATS, Endpoint, endpoint
-from .errors import (
+from ..contract.endpoints import (
+    CONTENT_TYPE_FORMATS,
+    FORMAT_CONTENT_TYPES,
+    PIL_FORMATS,
+    Endpoint,
+    endpoint,
+)
+from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -31,11 +35,13 @@ from .errors import (
     InvalidResponseError,
     make_status_error,
 )
+from ..contract.validation import validate_request
+from . import constants as C
+from .cache import ResultCache, cache_key, default_cache_dir
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits
-from .validation import validate_request
 
 __all__ = ["Client"]
 
@@ -152,7 +158,7 @@ class Client:
         self._session.mount("https://", pool)
         self._session.mount("http://", pool)
         if self.is_local:
-            from .engine import LocalEngine, LocalEngineAdapter
+            from ..engine import LocalEngine, LocalEngineAdapter
 
             self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS)
             self._session.mount("local://", LocalEngineAdapter(self.engine))
@@ -240,11 +246,14 @@ class Client:
     def prepare(self, name: str, texts: Mapping[str, str | None],
                 files: Mapping[str, ImageInput] | None = None,
                 *, format: Format | None = None,
-                notices: list[str] | None = None) -> tuple[Endpoint, dict[str, str],
+                notices: list[str] | None = None,
+                unchecked: Collection[str] = ()) -> tuple[Endpoint, dict[str, str],
                                                           dict[str, Prepared], str | None]:
         """Check and encode a call without sending it: raises :class:`InputError` on any rule.
 
         What the encoding changed (an inverted sketch...) is appended to ``notices`` if given.
+        ``unchecked`` names text fields left for the caller to check (a sweep checks each of
+        its prompts on its own, after the files once).
         """
         if notices is None:
             notices = []
@@ -257,7 +266,8 @@ class Client:
         prepared = {n: prepare_file(ep.field(n), v, notices)  # type: ignore[arg-type]
                     for n, v in (files or {}).items() if v is not None}
         validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
-                         binary_checked={n for n, p in prepared.items() if p.binary_checked})
+                         binary_checked={n for n, p in prepared.items() if p.binary_checked},
+                         unchecked=unchecked)
         accept = None
         if format is not None:
             mime = FORMAT_CONTENT_TYPES.get(str(format).lower())
@@ -288,7 +298,7 @@ class Client:
         for message in notices:
             notify(message)
         inputs: dict[str, Any] = dict(clean)
-        inputs.update({n: p.describe() for n, p in prepared.items()})
+        inputs.update({n: p.summary() for n, p in prepared.items()})
         key = None
         if self.cache is not None:
             key = cache_key(server=self.base_url, path=ep.path, accept=accept, texts=clean,

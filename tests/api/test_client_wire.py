@@ -10,7 +10,7 @@ import pytest
 from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
 from PIL import Image
 
-import clipdrop_widgets.client as client_module
+import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import (
     APIConnectionError,
     APIStatusError,

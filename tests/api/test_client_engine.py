@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import clipdrop_widgets.client as client_module
+import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import (
     Client,
     InputError,
@@ -20,8 +20,8 @@ from clipdrop_widgets import (
     OutOfCreditsError,
     RateLimitError,
 )
-from clipdrop_widgets.endpoints import ENDPOINTS
-from clipdrop_widgets.notices import ClipdropNotice
+from clipdrop_widgets.api.notices import ClipdropNotice
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
 
 
 def photo(w=96, h=64):

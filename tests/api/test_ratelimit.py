@@ -9,11 +9,11 @@ from contextlib import nullcontext
 import pytest
 from fault_server import Action, FaultServer
 
-import clipdrop_widgets.client as client_module
+import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import CancelledError, Client
-from clipdrop_widgets import _constants as C
-from clipdrop_widgets.notices import ClipdropNotice
-from clipdrop_widgets.ratelimit import SAFETY_MARGIN, Cancelled, RateLimiter
+from clipdrop_widgets.api import constants as C
+from clipdrop_widgets.api.notices import ClipdropNotice
+from clipdrop_widgets.api.ratelimit import SAFETY_MARGIN, Cancelled, RateLimiter
 
 
 class FakeClock:

@@ -25,7 +25,7 @@ from ipywidgets.widgets import widget as widget_module
 from PIL import Image
 
 import clipdrop_widgets
-from clipdrop_widgets.result import Result
+from clipdrop_widgets.api.result import Result
 from clipdrop_widgets.widgets import (
     CompareSlider,
     HistoryStrip,

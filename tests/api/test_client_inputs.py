@@ -12,9 +12,9 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from clipdrop_widgets import Client, InputError
-from clipdrop_widgets.endpoints import ENDPOINTS
-from clipdrop_widgets.notices import ClipdropNotice
-from clipdrop_widgets.validation import ImageFacts, check_file
+from clipdrop_widgets.api.notices import ClipdropNotice
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
+from clipdrop_widgets.contract.validation import ImageFacts, check_file
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +247,7 @@ def test_float_mask_outside_0_1_is_refused(client, server):
 
 
 def test_truncated_mask_file_is_an_input_error_naming_the_field():
-    from clipdrop_widgets.validation import validate_request
+    from clipdrop_widgets.contract.validation import validate_request
 
     mask = encoded(Image.fromarray(np.eye(64, dtype=np.uint8) * 255, "L"))
     with pytest.raises(InputError, match="mask_file could not be decoded") as info:
@@ -260,7 +260,7 @@ def test_inspecting_images_from_threads_leaves_warning_filters_alone():
     """Apps and sweeps validate in worker threads: no global warnings state may change."""
     import threading
 
-    from clipdrop_widgets.validation import inspect_image
+    from clipdrop_widgets.contract.validation import inspect_image
 
     data = png_bytes((32, 32))
     before = list(warnings.filters)

@@ -12,20 +12,40 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from .endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
-from .errors import InputError
-from .validation import ImageFacts, grey_pixel_count, inspect_image
+from ..contract.endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
+from ..contract.errors import InputError
+from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
+
+@runtime_checkable
+class BinaryFile(Protocol):
+    """An open binary file (``open(path, "rb")``, ``io.BytesIO``, an upload's stream)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@runtime_checkable
+class EncodedImage(Protocol):
+    """An encoded picture with its type, such as a :class:`~clipdrop_widgets.Result`."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+
 #: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-#: a binary file object, or a previous :class:`~clipdrop_widgets.result.Result`.
-ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
+#: an open binary file, or a previous result (anything with ``data`` and ``content_type``).
+ImageInput = (Image.Image | np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview
+              | BinaryFile | EncodedImage)
 
 
 
@@ -40,7 +60,7 @@ class Prepared:
     #: True when this module already made sure the pixels are only 0 and 255 (masks).
     binary_checked: bool = False
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         f = self.facts
         return f"{f.format.upper()} {f.width}x{f.height}, {len(self.data)} bytes"
 
@@ -112,7 +132,7 @@ def _finish(field: FileField, data: bytes, *, binary: bool = False) -> Prepared:
     facts = inspect_image(data, field.name)
     ext = FORMAT_EXTENSIONS.get(facts.format, facts.format)
     mime = FORMAT_CONTENT_TYPES.get(facts.format, "application/octet-stream")
-    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts,
+    return Prepared(data, f"{field.keyword}.{ext}", mime, facts,
                     binary_checked=binary)
 
 

@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 MB = 1_000_000
+#: The window of the documented rate limits (seconds): ``requests_per_minute`` counts in it.
+RATE_WINDOW = 60.0
 
 #: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
 FORMAT_CONTENT_TYPES: dict[str, str] = {
@@ -64,6 +66,11 @@ class TextField:
     choices: tuple[str, ...] | None = None
     doc: str = ""
 
+    @property
+    def keyword(self) -> str:
+        """The client method's keyword argument for this field (text fields keep their name)."""
+        return self.name
+
 
 @dataclass(frozen=True)
 class FileField:
@@ -72,12 +79,15 @@ class FileField:
     ``formats`` are format names (``png``, ``jpeg``, ``webp``). ``max_side`` bounds width and
     height (pixels), ``max_megapixels`` their product, ``max_bytes`` the encoded file.
     ``square`` demands width == height. ``binary`` demands pixel values 0 and 255 only (masks),
-    and ``same_size_as`` names the field whose resolution this one must match.
+    and ``same_size_as`` names the field whose resolution this one must match. ``keyword`` is
+    the client method's argument for it (``image`` for ``image_file``), also the base of the
+    file name sent in the form.
     """
 
     name: str
     role: Role
     formats: tuple[str, ...]
+    keyword: str
     required: bool = True
     max_bytes: int | None = None
     max_megapixels: float | None = None
@@ -123,10 +133,18 @@ class Endpoint:
         return tuple(f for f in self.fields if isinstance(f, FileField))
 
     def field(self, name: str) -> Field:
+        """The field sent as ``name`` on the wire (``image_file``)."""
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
+
+    def field_for_keyword(self, keyword: str) -> Field:
+        """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
+        for f in self.fields:
+            if f.keyword == keyword:
+                return f
+        raise KeyError(f"{self.name} takes no argument {keyword!r}")
 
     @property
     def prompt_field(self) -> TextField | None:
@@ -150,6 +168,7 @@ def _mask(doc: str) -> FileField:
         "mask_file",
         "mask",
         formats=("png",),
+        keyword="mask",
         max_bytes=30 * MB,
         binary=True,
         same_size_as="image_file",
@@ -180,6 +199,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "sketch_file",
                     "sketch",
                     formats=("png", "jpeg", "webp"),
+                    keyword="sketch",
                     max_side=1024,
                     square=True,
                     doc="White lines on a black background.",
@@ -198,6 +218,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("jpeg", "png"),
+                    keyword="image",
                     max_bytes=30 * MB,
                     max_megapixels=16,
                     doc="The photo to clean up.",
@@ -222,6 +243,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("jpeg", "png"),
+                    keyword="image",
                     max_bytes=30 * MB,
                     max_megapixels=10,
                     doc="The photo to change.",
@@ -242,6 +264,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("png", "jpeg", "webp"),
+                    keyword="image",
                     max_bytes=20 * MB,
                     max_side=2048,
                     doc="The photo whose subject is kept.",

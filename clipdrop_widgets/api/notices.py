@@ -13,7 +13,8 @@ import warnings
 
 __all__ = ["ClipdropNotice", "notify"]
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: The whole package (this module sits in ``api/``): frames there are ours, not the user's.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ClipdropNotice(UserWarning):

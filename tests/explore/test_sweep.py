@@ -22,9 +22,9 @@ from fault_server import Action, FaultServer, png_bytes
 from PIL import Image
 
 from clipdrop_widgets import Client, InputError, OutOfCreditsError, Sweep
-from clipdrop_widgets import _constants as C
-from clipdrop_widgets.runlog import LOG_NAME, MANIFEST_NAME, RunDirMismatchError
-from clipdrop_widgets.sweep_items import expand_template
+from clipdrop_widgets.api import constants as C
+from clipdrop_widgets.explore.items import expand_template
+from clipdrop_widgets.explore.runlog import LOG_NAME, MANIFEST_NAME, RunDirMismatchError
 
 SENTINEL = "sk-SENTINEL-sweep-4e1d"
 ANIMALS = {"animal": ["fox", "owl"], "style": ["ink", "oil", "chalk"]}

@@ -26,12 +26,12 @@ import requests
 from PIL import Image, ImageDraw, ImageFile
 from urllib3 import encode_multipart_formdata
 
-from clipdrop_widgets.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, MB, Endpoint
+from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, MB, Endpoint
+from clipdrop_widgets.contract.errors import InputError
+from clipdrop_widgets.contract.validation import validate_request
 from clipdrop_widgets.engine import LocalEngine, LocalEngineAdapter, ServerHandle
 from clipdrop_widgets.engine.core import negotiate
 from clipdrop_widgets.engine.forms import body_cap
-from clipdrop_widgets.errors import InputError
-from clipdrop_widgets.validation import validate_request
 
 KEY = "test-key"
 AUTH = {"x-api-key": KEY}

@@ -24,7 +24,7 @@ import pytest
 import requests
 from PIL import Image, ImageDraw
 
-from clipdrop_widgets.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS
+from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 

@@ -21,9 +21,9 @@ from test_apps import click_run, fill_inputs, widget_tree
 from clipdrop_widgets import Client, Studio
 from clipdrop_widgets.apps import CleanupApp, TextToImageApp
 from clipdrop_widgets.apps._keybox import KeyBox
-from clipdrop_widgets.endpoints import ENDPOINTS
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
 
-pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.notices.ClipdropNotice")
+pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
 SENTINEL = "sk-SENTINEL-0f3c9a7e5d2b41"
 

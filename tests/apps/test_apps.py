@@ -23,6 +23,7 @@ from PIL import Image
 
 import clipdrop_widgets
 from clipdrop_widgets import Client
+from clipdrop_widgets.api.result import Result
 from clipdrop_widgets.apps import (
     CleanupApp,
     ReplaceBackgroundApp,
@@ -34,12 +35,11 @@ from clipdrop_widgets.apps import (
 from clipdrop_widgets.apps._base import App
 from clipdrop_widgets.apps._photo import SAMPLES, load_sample
 from clipdrop_widgets.apps._status import error_text
-from clipdrop_widgets.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS
-from clipdrop_widgets.errors import InputError
-from clipdrop_widgets.result import Result
+from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS
+from clipdrop_widgets.contract.errors import InputError
 from clipdrop_widgets.widgets import HistoryStrip
 
-pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.notices.ClipdropNotice")
+pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
 APP_CLASSES = (TextToImageApp, SketchToImageApp, CleanupApp, TextInpaintingApp,
                ReplaceBackgroundApp)
@@ -174,13 +174,15 @@ def canvases_of(app: App) -> list[ipycanvas.Canvas]:
 
 # -- the package surface ----------------------------------------------------------------------
 
-def test_apps_module_exports_exactly_the_six_names() -> None:
+def test_apps_module_exports_the_base_and_the_six_apps() -> None:
     from clipdrop_widgets import apps
 
-    assert apps.__all__ == ["TextToImageApp", "SketchToImageApp", "CleanupApp",
+    assert apps.__all__ == ["App", "TextToImageApp", "SketchToImageApp", "CleanupApp",
                             "TextInpaintingApp", "ReplaceBackgroundApp", "Studio"]
     assert clipdrop_widgets.CleanupApp is CleanupApp
     assert clipdrop_widgets.Studio is apps.Studio
+    assert clipdrop_widgets.App is apps.App
+    assert all(issubclass(getattr(apps, n), apps.App) for n in apps.__all__[1:-1])
 
 
 def test_apps_never_import_requests() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from PIL import Image
 
-from .endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS
-from .errors import InvalidResponseError
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS
+from ..contract.errors import InvalidResponseError
 
 __all__ = ["Result", "parse_credits"]
 

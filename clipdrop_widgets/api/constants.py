@@ -1,4 +1,10 @@
-"""Defaults in one place (seconds, requests, credits)."""
+"""The client's defaults in one place (seconds, requests, credits).
+
+Contract numbers (limits, rates, costs) live in :mod:`clipdrop_widgets.contract.endpoints`.
+"""
+
+# The client paces itself in the contract's window (tests shorten it here).
+from ..contract.endpoints import RATE_WINDOW as RATE_WINDOW
 
 DEFAULT_BASE_URL = "https://clipdrop-api.co"
 #: The in-process local engine's address: requests routes it to the engine, no socket opened.
@@ -16,7 +22,5 @@ MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
 #: Credits the in-process local engine starts with (a generous session; `serve` defaults to 100).
 LOCAL_ENGINE_CREDITS = 1000
-#: The window of the documented rate limits (seconds).
-RATE_WINDOW = 60.0
 #: Connections kept open per host: enough for a sweep's concurrent requests.
 CONNECTION_POOL_SIZE = 32

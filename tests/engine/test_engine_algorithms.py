@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
-from clipdrop_widgets.endpoints import ENDPOINTS
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
 from clipdrop_widgets.engine import background, generate, inpaint, operations, palette, preview
 
 skdata = pytest.importorskip("skimage.data")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fault_server import Action, FaultServer
 
-import clipdrop_widgets.client as client_module
+import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import APIStatusError, Client, ClipdropError
 
 SENTINEL = "sk-SENTINEL-7f3a9c1e5b"

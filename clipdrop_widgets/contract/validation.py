@@ -1,4 +1,4 @@
-"""The documented input rules, checked against :data:`~clipdrop_widgets.endpoints.ENDPOINTS`.
+"""The documented input rules, checked against the endpoint table (:data:`ENDPOINTS`).
 
 Pure functions shared by the client (before it spends a credit) and the local engine (which
 answers 400 with the same words). Images are inspected from their header first: sizes and
@@ -163,15 +163,18 @@ def validate_request(
     files: Mapping[str, bytes | None],
     *,
     binary_checked: Collection[str] = (),
+    unchecked: Collection[str] = (),
 ) -> dict[str, ImageFacts]:
     """Check a whole request against ``endpoint``'s rules; returns the files' facts.
 
     Raises :class:`InputError` at the first rule broken, naming the field, the rule and the
     value seen. Pixels are decoded only for the mask's 0/255 check, after every size check;
-    ``binary_checked`` names masks whose pixels the caller has already checked.
+    ``binary_checked`` names masks whose pixels the caller has already checked; ``unchecked``
+    names text fields the caller checks itself.
     """
     for tf in endpoint.text_fields:
-        check_text(endpoint, tf, texts.get(tf.name))
+        if tf.name not in unchecked:
+            check_text(endpoint, tf, texts.get(tf.name))
     facts: dict[str, ImageFacts] = {}
     for ff in endpoint.file_fields:
         data = files.get(ff.name)
