@@ -148,10 +148,17 @@ class ContractHandler(RequestHandler):
                 and "Expect" not in self.request.headers)
 
     def send_answer(self, answer: EngineResponse) -> None:
-        """Send ``answer`` and finish; the connection stays open if the body was read."""
+        """Send ``answer`` and finish; the connection stays open if the body was read.
+
+        An answer with ``Retry-After`` also says ``Connection: close``: the client waits before
+        it calls again, and a connection kept through that wait could reach the server's idle
+        timeout just as the client reuses it.
+        """
         self.set_status(answer.status, reason(answer.status) or "Unknown")
         for name, value in answer.headers.items():
             self.set_header(name, value)
+        if "Retry-After" in answer.headers:
+            self.set_header("Connection", "close")
         self.finish(answer.body)
 
     #: True once :meth:`close_with` answered: the handler's methods must not answer again.
