@@ -18,8 +18,8 @@ from typing import Any
 
 from tornado.web import Application, stream_request_body
 
-from .answers import EngineResponse
-from .core import ENGINE_HEADER, LocalEngine, Ticket, _json_error
+from .answers import EngineResponse, json_error
+from .core import ENGINE_HEADER, LocalEngine, Ticket
 from .forms import FormError, FormReader
 from .web import ContractHandler, LoopServer, framing_error, repeated_header
 
@@ -57,8 +57,8 @@ class EngineHandler(ContractHandler):
         if problem is None and repeated is not None:
             problem = f"send one {repeated} header, not {len(headers.get_list(repeated))}"
         if problem is not None:  # the body's end is unknown: answer and close
-            await self.close_with(self.engine.record(self.request.path,
-                                                     _json_error(400, problem)))
+            answer = json_error(400, problem, self.error_headers())
+            await self.close_with(self.engine.record(self.request.path, answer))
             return
         admitted = self.engine.admit(self.request.method or "", self.request.uri or "/",
                                      headers, self.content_length)
