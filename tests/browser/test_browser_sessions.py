@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -85,7 +86,7 @@ def run_first_cell(page) -> None:
     prompt = page.locator(".jp-Cell .jp-InputArea-prompt").first
 
     def started() -> bool | None:
-        if "[ ]" not in prompt.inner_text():
+        if re.search(r"\[(\*|\d+)\]", prompt.inner_text()):  # running or run
             return True
         dialog = page.locator(".jp-Dialog")
         if dialog.count() and dialog.first.is_visible():  # e.g. the kernel chooser: accept
@@ -143,7 +144,6 @@ def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_pa
     only it (Jupyter's folders are elsewhere), and running it shows the Studio with the no-key
     notice as a note, no red stderr box."""
     import os
-    import re
     import signal
     import subprocess
     import sys
@@ -171,7 +171,11 @@ def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_pa
         names = page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
         assert [n.strip() for n in names] == ["studio.ipynb"]
         run_first_cell(page)
-        page.locator("text=Results are saved in").first.wait_for(timeout=120_000)
+        try:
+            page.locator("text=Results are saved in").first.wait_for(timeout=120_000)
+        except Exception:
+            shot("lab-launcher-failed", page)
+            raise
         page.locator("text=Note: No API key").first.wait_for(timeout=WAIT * 1000)
         shot("lab-launcher", page)
         stderr = page.locator(".jp-OutputArea-output[data-mime-type="
