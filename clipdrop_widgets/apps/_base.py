@@ -37,6 +37,7 @@ from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..errors import CancelledError
 from ..result import Result
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets.keyboard import APP_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._status import cancelled_text, done_text, error_text, notices_of, working_text
 
@@ -169,11 +170,16 @@ class App(Snapshot, widgets.VBox):
         self.compare = CompareSlider(max_width=FRAME_PX, max_height=FRAME_PX)
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
+        # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
+        self.run_button.add_class(RUN_CLASS)
+        self.add_class(APP_CLASS)
+        self._keyboard = KeyboardShortcuts()
+        self._keyboard.on_run(self.run)
         self.history.on_select(self._on_history_select)
         self._set_status(f"Ready · {self._source_words()}", "idle")
 
         controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
-                    widgets.HBox([self.run_button, self.cancel_button]),
+                    widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
                     self._status, self._notices]
         title = widgets.HTML(f"<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")
