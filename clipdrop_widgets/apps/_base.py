@@ -37,7 +37,7 @@ from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..errors import CancelledError
 from ..result import Result
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
-from ..widgets.keyboard import APP_CLASS, RUN_CLASS, KeyboardShortcuts
+from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._status import cancelled_text, done_text, error_text, notices_of, working_text
 
@@ -172,6 +172,7 @@ class App(Snapshot, widgets.VBox):
         self.cancel_button.on_click(lambda _b: self.cancel())
         # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
         self.run_button.add_class(RUN_CLASS)
+        self.cancel_button.add_class(CANCEL_CLASS)
         self.add_class(APP_CLASS)
         self._keyboard = KeyboardShortcuts()
         self._keyboard.on_run(self.run)

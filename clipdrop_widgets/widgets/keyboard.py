@@ -2,8 +2,10 @@
 
 An invisible anywidget placed in each app. Its module (``keyboard.js``) makes Ctrl/Cmd+Enter
 anywhere inside the app run it, and lets Tab and Shift+Tab leave the ipycanvas canvases (the
-compare view), which otherwise swallow every key; its stylesheet gives the Run button (CSS
-class :data:`RUN_CLASS`) a focus ring that is clearly visible. Undo and redo while a drawing
+compare view), which otherwise swallow every key; keeps focus on Run or Cancel while they are
+disabled and enabled in turn during a run; its stylesheet gives the Run button (CSS
+class :data:`RUN_CLASS`) a focus ring that is clearly visible: a white ring inside a dark one,
+drawn inside the button so no container clips it. Undo and redo while a drawing
 canvas has focus are the ink layer's (``ink.js``).
 """
 
@@ -16,12 +18,15 @@ from typing import Any
 import anywidget
 import ipywidgets as widgets
 
-__all__ = ["APP_CLASS", "RUN_CLASS", "KeyboardShortcuts"]
+__all__ = ["APP_CLASS", "RUN_CLASS", "CANCEL_CLASS", "KeyboardShortcuts"]
 
 #: CSS class of an app's root box: the shortcuts act on keys pressed inside it.
 APP_CLASS = "cdw-app"
 #: CSS class of the button Ctrl/Cmd+Enter stands for; it gets the strong focus ring.
 RUN_CLASS = "cdw-run"
+#: CSS class of the app's Cancel button: focus moves between Run and Cancel as they are
+#: disabled and enabled, so pressing Run from the keyboard never drops focus to the page.
+CANCEL_CLASS = "cdw-cancel"
 
 
 class KeyboardShortcuts(anywidget.AnyWidget):
@@ -35,8 +40,8 @@ class KeyboardShortcuts(anywidget.AnyWidget):
     _css = f"""
 .cdw-keyboard {{ display: none !important; }}
 .{APP_CLASS} .{RUN_CLASS}:focus-visible {{
-  outline: 3px solid #1a73e8 !important; outline-offset: 2px !important;
-  box-shadow: 0 0 0 6px rgba(26, 115, 232, 0.3) !important; }}
+  outline: 3px solid #ffffff !important; outline-offset: -6px !important;
+  box-shadow: inset 0 0 0 3px #0b2a66 !important; }}
 """
 
     def __init__(self) -> None:

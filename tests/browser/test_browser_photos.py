@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labpage import drag, run_all, wait_until
+from labpage import drag, run_all, screenshot_rgba, wait_until
 from photos import PROBE, PhotoPage, app_cell, noise_png, photo_png
 from pixels import along, far_from, iou, path_mask
 
@@ -254,10 +254,18 @@ def test_keyboard_reaches_and_presses_run_in_every_app(request, tmp_path, shot, 
         run = f"{scope} button.cdw-run"
         if frontend == "lab":  # Tab from just before the app (JupyterLab's own bars first)
             page.locator(f"{scope} b").first.click()
-        seen = tab_to(page, run)
+        seen = tab_to(page, run, limit=200)
         if canvas is not None:
             assert any(s.startswith("CANVAS.cdw-ink") for s in seen), (cls, seen)
         assert focus_ring(page, run) == "solid 3px", f"{cls}: Run's focus ring is faint"
+        ringed = screenshot_rgba(page.locator(run)).astype(int)
+        page.evaluate("() => document.activeElement.blur()")
+        plain = screenshot_rgba(page.locator(run)).astype(int)
+        page.locator(run).focus()  # back where Tab left it (a script focus shows no ring)
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        changed = (np.abs(ringed - plain).max(axis=2) > 80).mean()
+        assert changed > 0.15, f"{cls}: Run's focus ring changes only {changed:.0%} of it"
         if i == 2:
             shot("run-focused", page.locator(scope))
         page.keyboard.press("Enter" if i % 2 == 0 else " ")  # Enter or Space
