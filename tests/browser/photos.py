@@ -24,7 +24,7 @@ import numpy as np
 from labpage import wait_until
 from PIL import Image
 
-__all__ = ["PROBE", "PhotoPage", "app_cell", "noise_png", "photo_png"]
+__all__ = ["PROBE", "Clip", "PhotoPage", "app_cell", "noise_png", "photo_png", "portrait_photo"]
 
 WAIT = 60.0
 
@@ -99,6 +99,30 @@ def photo_png(path: Path, size: tuple[int, int]) -> Path:
     return path
 
 
+def portrait_photo(path: Path, size: tuple[int, int]) -> Path:
+    """The astronaut sample cropped to a portrait and enlarged to ``size`` (a JPEG)."""
+    from clipdrop_widgets.apps._photo import load_sample
+
+    photo = load_sample("astronaut")
+    w, h = size
+    crop_w = round(photo.height * w / h)
+    left = (photo.width - crop_w) // 2
+    photo.crop((left, 0, left + crop_w, photo.height)).resize(size, Image.Resampling.LANCZOS) \
+        .save(path, quality=90)
+    return path
+
+
+@dataclass
+class Clip:
+    """A region of the page that screenshots like a locator (for the ``shot`` fixture)."""
+
+    page: Any
+    box: dict[str, float]
+
+    def screenshot(self, path: str | None = None) -> bytes:
+        return self.page.screenshot(path=path, clip=self.box)
+
+
 @dataclass
 class PhotoPage:
     """The page showing one photo app and its probe; ``out`` is where the probe writes."""
@@ -130,8 +154,16 @@ class PhotoPage:
 
     def wait_state(self, check, *, what: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         """Probe until ``check(state)`` is true; returns that state."""
-        return wait_until(lambda: (lambda s: s if check(s) else None)(self.probe()),
-                          timeout=WAIT, interval=0.3, what=what)
+        last: list[dict[str, Any]] = []
+
+        def ok() -> dict[str, Any] | None:
+            last[:] = [self.probe()]
+            return last[0] if check(last[0]) else None
+
+        try:
+            return wait_until(ok, timeout=WAIT, interval=0.3, what=what)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; the kernel's last state: {last}") from None
 
     # -- the upload -------------------------------------------------------------------------
     def upload_button(self):  # type: ignore[no-untyped-def]
