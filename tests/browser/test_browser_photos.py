@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labpage import drag, run_all, screenshot_rgba, wait_until
+from labpage import canvas_rgba, drag, run_all, screenshot_rgba, wait_until
 from photos import PROBE, Clip, PhotoPage, app_cell, noise_png, photo_png, portrait_photo
 from pixels import along, far_from, iou, path_mask
 
@@ -50,8 +50,9 @@ def has_size(locator, width: float, height: float) -> bool:
 
 
 # -- 1. painting lands where aimed, whatever the photo ------------------------------------------
-@pytest.mark.parametrize("frontend", ["lab", "voila"])
-@pytest.mark.parametrize("app_name", ["cleanup", "text_inpainting"])
+@pytest.mark.parametrize(("frontend", "app_name"), [
+    ("lab", "cleanup"), ("lab", "text_inpainting"), ("lab", "replace_background"),
+    ("voila", "cleanup"), ("voila", "text_inpainting")])
 def test_painting_lands_where_aimed_after_the_photo_changes(request, tmp_path, shot,
                                                             frontend, app_name):
     out = tmp_path / "probe"
@@ -71,6 +72,13 @@ def test_painting_lands_where_aimed_after_the_photo_changes(request, tmp_path, s
             name = what.name
         state = pp.wait_state(lambda s, n=name, size=native: s["name"] == n
                               and s["size"] == list(size), what=f"the kernel to hold {name}")
+        if kind == "upload":
+            assert state["sha"] == sha(what), state  # the file's very bytes
+        if app_name == "replace_background":  # no painter: the photo is shown to compare
+            frame = page.locator(".cdw-test-app .cdw-test-compare canvas").first
+            wait_until(lambda f=frame: canvas_rgba(f)[..., :3].std() > 10 or None,
+                       timeout=WAIT, what=f"{name} in the compare view")
+            continue
         assert state["ops"] == 0, state  # a new photo starts a new mask
         (dw, dh), (nw, nh), brush = state["display"], state["size"], state["brush"]
 
