@@ -95,12 +95,12 @@ def main() -> None:
               f"{(ours - checks) / bare:.2f}x | |")
     floor = import_time("import requests, PIL.Image")
     package = import_time("import clipdrop_widgets")
-    client = import_time("import clipdrop_widgets.client")
+    client = import_time("import clipdrop_widgets.api.client")
     print(f"| `import clipdrop_widgets` (fresh interpreter, median of 7) | {package * 1000:.0f} ms"
           f" | {floor * 1000:.0f} ms (`import requests, PIL.Image`) | "
           f"{package / floor:.2f}x | < 300 ms |")
-    print(f"| `import clipdrop_widgets.client` | {client * 1000:.0f} ms | {floor * 1000:.0f} ms |"
-          f" {client / floor:.2f}x | < 300 ms |")
+    print(f"| `import clipdrop_widgets.api.client` | {client * 1000:.0f} ms"
+          f" | {floor * 1000:.0f} ms | {client / floor:.2f}x | < 300 ms |")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fault_server import Action, FaultServer
 
 from clipdrop_widgets import Client, Sweep, ratelimit
-from clipdrop_widgets import _constants as C
+from clipdrop_widgets.api import constants as C
 
 WINDOW = 5.0  # seconds: the documented 60 s, scaled 12x
 LIMIT = 60  # requests per window, as documented

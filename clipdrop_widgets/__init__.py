@@ -20,6 +20,8 @@ __all__ = [
     # API layer
     "Client",
     "Result",
+    "ImageInput",
+    "ClipdropNotice",
     "ENDPOINTS",
     # errors
     "ClipdropError",
@@ -51,6 +53,7 @@ __all__ = [
     "CleanupApp",
     "TextInpaintingApp",
     "ReplaceBackgroundApp",
+    "App",
     "Studio",
     # prompt exploration
     "Sweep",
@@ -58,9 +61,11 @@ __all__ = [
 ]
 
 _LAZY: dict[str, str] = {
-    "Client": ".client",
-    "Result": ".result",
-    "ENDPOINTS": ".endpoints",
+    "Client": ".api.client",
+    "Result": ".api.result",
+    "ImageInput": ".api.inputs",
+    "ClipdropNotice": ".api.notices",
+    "ENDPOINTS": ".contract.endpoints",
     "LocalEngine": ".engine",
     "serve": ".engine",
     "SketchPad": ".widgets",
@@ -74,11 +79,12 @@ _LAZY: dict[str, str] = {
     "TextInpaintingApp": ".apps",
     "ReplaceBackgroundApp": ".apps",
     "Studio": ".apps",
-    "Sweep": ".sweep",
-    "PromptExplorer": ".explorer",
+    "App": ".apps",
+    "Sweep": ".explore.sweep",
+    "PromptExplorer": ".explore.explorer",
 }
 _LAZY.update(
-    (name, ".errors")
+    (name, ".contract.errors")
     for name in __all__
     if name.endswith("Error")
 )
@@ -98,7 +104,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .api.client import Client
+    from .api.inputs import ImageInput
+    from .api.notices import ClipdropNotice
+    from .api.result import Result
     from .apps import (
+        App,
         CleanupApp,
         ReplaceBackgroundApp,
         SketchToImageApp,
@@ -106,10 +117,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TextInpaintingApp,
         TextToImageApp,
     )
-    from .client import Client
-    from .endpoints import ENDPOINTS
-    from .engine import LocalEngine, serve
-    from .errors import (
+    from .contract.endpoints import ENDPOINTS
+    from .contract.errors import (
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -126,7 +135,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         RateLimitError,
         ServerError,
     )
-    from .explorer import PromptExplorer
-    from .result import Result
-    from .sweep import Sweep
+    from .engine import LocalEngine, serve
+    from .explore.explorer import PromptExplorer
+    from .explore.sweep import Sweep
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from clipdrop_widgets.notices import ClipdropNotice
+from clipdrop_widgets.api.notices import ClipdropNotice
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))

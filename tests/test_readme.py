@@ -6,7 +6,7 @@ import re
 import warnings
 from pathlib import Path
 
-from clipdrop_widgets.notices import ClipdropNotice
+from clipdrop_widgets.api.notices import ClipdropNotice
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

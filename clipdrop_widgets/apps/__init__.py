@@ -12,6 +12,7 @@ and ``app.result`` drive it from code.
 
 from __future__ import annotations
 
+from ._base import App
 from .cleanup import CleanupApp
 from .replace_background import ReplaceBackgroundApp
 from .sketch_to_image import SketchToImageApp
@@ -19,5 +20,5 @@ from .studio import Studio
 from .text_inpainting import TextInpaintingApp
 from .text_to_image import TextToImageApp
 
-__all__ = ["TextToImageApp", "SketchToImageApp", "CleanupApp", "TextInpaintingApp",
+__all__ = ["App", "TextToImageApp", "SketchToImageApp", "CleanupApp", "TextInpaintingApp",
            "ReplaceBackgroundApp", "Studio"]

@@ -32,10 +32,10 @@ from typing import ClassVar
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
-from ..client import Client
-from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
-from ..errors import CancelledError
-from ..result import Result
+from ..api.client import Client
+from ..api.result import Result
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
+from ..contract.errors import CancelledError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
@@ -125,7 +125,7 @@ class App(Snapshot, widgets.VBox):
         options: extra option widgets (mode, format), shown under the prompt.
 
     Attributes:
-        endpoint: the :class:`~clipdrop_widgets.endpoints.Endpoint` this app calls.
+        endpoint: the :class:`~clipdrop_widgets.contract.endpoints.Endpoint` this app calls.
         prompt: the :class:`PromptBox` (limit from the endpoint table), or ``None``.
         compare: the :class:`CompareSlider` showing input and result.
         history: the :class:`HistoryStrip` results go to.

@@ -8,9 +8,9 @@ from typing import ClassVar
 import ipywidgets as widgets
 from PIL import Image
 
-from ..client import Client
-from ..endpoints import ENDPOINTS
-from ..errors import InputError
+from ..api.client import Client
+from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import InputError
 from ..widgets import HistoryStrip, MaskPainter
 from ._base import FRAME_PX, App
 from ._photo import PhotoChooser

@@ -20,9 +20,9 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
-from ..endpoints import MB, FileField
-from ..errors import InputError
-from ..validation import ImageFacts, check_file, inspect_image
+from ..contract.endpoints import MB, FileField
+from ..contract.errors import InputError
+from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
 from ..widgets.upload import UploadButton, UploadRules

@@ -6,7 +6,8 @@ tests can check the wording without running anything. No text ever includes a tr
 
 from __future__ import annotations
 
-from ..errors import (
+from ..api.result import Result
+from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -14,7 +15,6 @@ from ..errors import (
     InputError,
     InvalidResponseError,
 )
-from ..result import Result
 
 __all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..client import Client
-from ..endpoints import ENDPOINTS, TextField
+from ..api.client import Client
+from ..contract.endpoints import ENDPOINTS, TextField
 from ..widgets import HistoryStrip
 from ._base import Request
 from ._masked import MaskedPhotoApp

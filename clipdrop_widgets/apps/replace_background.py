@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from ..client import Client
-from ..endpoints import ENDPOINTS
+from ..api.client import Client
+from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
 from ._base import UI_LOCK, App, Request, format_dropdown
 from ._photo import PhotoChooser

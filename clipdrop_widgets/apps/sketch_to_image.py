@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from ..client import Client
-from ..endpoints import ENDPOINTS
-from ..errors import InputError
+from ..api.client import Client
+from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import InputError
 from ..widgets import HistoryStrip, SketchPad
 from ._base import FRAME_PX, App, Request
 

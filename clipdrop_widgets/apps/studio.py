@@ -7,9 +7,9 @@ import html
 import ipywidgets as widgets
 from PIL import Image
 
-from .. import _constants as C
-from ..client import Client
-from ..result import Result
+from ..api import constants as C
+from ..api.client import Client
+from ..api.result import Result
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App

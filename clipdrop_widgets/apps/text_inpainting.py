@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..client import Client
+from ..api.client import Client
 from ..widgets import HistoryStrip
 from ._base import Request
 from ._masked import MaskedPhotoApp

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..client import Client
-from ..endpoints import ENDPOINTS
+from ..api.client import Client
+from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
 from ._base import App, Request, format_dropdown
 

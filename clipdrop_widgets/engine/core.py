@@ -23,10 +23,15 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from .._constants import RATE_WINDOW
-from ..endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint, endpoint_for_path
-from ..errors import InputError
-from ..validation import validate_request
+from ..contract.endpoints import (
+    CONTENT_TYPE_FORMATS,
+    ENDPOINTS,
+    RATE_WINDOW,
+    Endpoint,
+    endpoint_for_path,
+)
+from ..contract.errors import InputError
+from ..contract.validation import validate_request
 from .forms import FormError, Readable, parse_form
 
 __all__ = ["ENGINE_HEADER", "EngineResponse", "LocalEngine", "negotiate"]
@@ -179,7 +184,7 @@ class _RateWindows:
 
 
 class LocalEngine:
-    """The ClipDrop contract for every endpoint of :data:`~clipdrop_widgets.endpoints.ENDPOINTS`.
+    """The ClipDrop contract for every endpoint of the endpoint table (:data:`ENDPOINTS`).
 
     Args:
         api_key: the only key accepted (others get 403); ``None`` accepts any non-empty key.

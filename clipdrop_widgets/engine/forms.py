@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import multipart
 
-from ..endpoints import MB, Endpoint, FileField
+from ..contract.endpoints import MB, Endpoint, FileField
 
 __all__ = [
     "DEFAULT_FILE_CAP",

@@ -8,8 +8,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError
-from ..inputs import read_input
+from ..api.inputs import read_input
+from ..contract.errors import InputError
 
 __all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
 

@@ -12,7 +12,7 @@ import traitlets
 from ipycanvas import Canvas
 from PIL import Image, ImageDraw
 
-from ..result import Result
+from ..api.result import Result
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._ui import ErrorLine, px_layout

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
-from ..endpoints import ENDPOINTS
-from ..result import Result
+from ..api.result import Result
+from ..contract.endpoints import ENDPOINTS
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .snapshot import Snapshot

@@ -10,7 +10,7 @@ from ipycanvas import Canvas
 from numpy.typing import NDArray
 from PIL import Image
 
-from ..inputs import is_dark_on_light
+from ..api.inputs import is_dark_on_light
 from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter

@@ -28,8 +28,8 @@ import anywidget
 import traitlets
 from PIL import Image
 
-from ..endpoints import MB, PIL_FORMATS, FileField
-from ..validation import HARD_PIXEL_LIMIT
+from ..contract.endpoints import MB, PIL_FORMATS, FileField
+from ..contract.validation import HARD_PIXEL_LIMIT
 
 __all__ = [
     "CHUNK_BYTES",
@@ -62,7 +62,7 @@ class UploadRules:
     ``formats`` are format names (``png``, ``jpeg``, ``webp``); ``max_bytes`` bounds the file
     (bytes), ``max_megapixels`` the pixel count (10**6 pixels), ``max_side`` the width and
     height (pixels); ``square`` demands width == height. No image over
-    :data:`~clipdrop_widgets.validation.HARD_PIXEL_LIMIT` pixels is ever taken.
+    :data:`~clipdrop_widgets.contract.validation.HARD_PIXEL_LIMIT` pixels is ever taken.
     """
 
     formats: tuple[str, ...] = tuple(READABLE_FORMATS)

@@ -1,0 +1,150 @@
+"""What one successful call returns: the image bytes and what the service said about them."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS
+from ..contract.errors import InvalidResponseError
+
+__all__ = ["Result", "parse_credits"]
+
+
+def parse_credits(value: str | None) -> float | None:
+    """A credits header as a number: ``None`` when absent or unreadable; fractions kept."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return int(number) if number.is_integer() else number
+
+
+@dataclass(eq=False)
+class Result:
+    """One result image.
+
+    Attributes:
+        data: the image file exactly as received (bytes).
+        content_type: its MIME type from the response (``image/png``, ``image/jpeg``, ...).
+        endpoint: the operation's name (``"cleanup"``).
+        inputs: the text inputs and a description of the files sent (never the API key).
+        credits_consumed: from ``x-credits-consumed``; ``None`` when the server did not say.
+        remaining_credits: from ``x-remaining-credits``; ``None`` when absent.
+        elapsed: seconds from sending the request to the full answer (0 for a cache hit).
+        from_cache: ``True`` when nothing was sent because the cache had the answer.
+        source: ``"local engine"`` for offline previews, else ``"service"``.
+        created: wall-clock time (seconds since the epoch) the result arrived.
+        notices: what the client changed for you before sending (an inverted sketch...).
+    """
+
+    data: bytes
+    content_type: str
+    endpoint: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    credits_consumed: float | None = None
+    remaining_credits: float | None = None
+    elapsed: float = 0.0
+    from_cache: bool = False
+    source: str = "service"
+    created: float = field(default_factory=time.time)
+    notices: tuple[str, ...] = ()
+    _image: Image.Image | None = field(default=None, repr=False)
+    _size: tuple[int, int] | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> Image.Image:
+        """The decoded image (decoded once, on first use)."""
+        if self._image is None:
+            try:
+                im = Image.open(io.BytesIO(self.data))
+                im.load()
+            except Exception as exc:  # noqa: BLE001 - any decoding failure means the same
+                raise InvalidResponseError(
+                    f"{self.endpoint}: the response claims {self.content_type} but its "
+                    f"{len(self.data)} bytes are not a readable image ({type(exc).__name__})"
+                ) from None
+            self._image = im
+        return self._image
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels, from the header: no pixel is decoded for it."""
+        if self._size is None:
+            if self._image is not None:
+                self._size = self._image.size
+            else:
+                try:
+                    with Image.open(io.BytesIO(self.data)) as im:
+                        self._size = im.size
+                except Exception:  # noqa: BLE001
+                    return self.image.size  # raises the clear error
+        return self._size
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    @property
+    def format(self) -> str:
+        """``png``, ``jpeg`` or ``webp``, from the content type."""
+        return CONTENT_TYPE_FORMATS.get(self.content_type, self.content_type)
+
+    @property
+    def extension(self) -> str:
+        """The file extension for this image: ``png``, ``jpg`` or ``webp``."""
+        return FORMAT_EXTENSIONS.get(self.format, self.format)
+
+    @property
+    def is_preview(self) -> bool:
+        """True for the local engine's offline previews."""
+        return self.source == "local engine"
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write the image bytes as received (no re-encoding); returns the path.
+
+        A path without an extension gets the one matching the content type.
+        """
+        path = os.fspath(path)
+        if not os.path.splitext(path)[1]:
+            path += "." + self.extension
+        with open(path, "wb") as f:
+            f.write(self.data)
+        return path
+
+    def summary(self) -> str:
+        """One line for people: operation, size, format, credits (stable across runs)."""
+        credits = "" if self.credits_consumed is None else \
+            f", {self.credits_consumed:g} credit{'' if self.credits_consumed == 1 else 's'}"
+        left = "" if self.remaining_credits is None else f", {self.remaining_credits:g} left"
+        cached = ", from cache" if self.from_cache else ""
+        preview = ", offline preview" if self.is_preview else ""
+        return (f"{self.endpoint}: {self.width}x{self.height} {self.content_type}"
+                f"{credits}{left}{cached}{preview}")
+
+    def __repr__(self) -> str:
+        return f"<Result {self.summary()}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        if self.content_type in ("image/png", "image/jpeg"):
+            bundle[self.content_type] = self.data
+        else:  # notebooks cannot show WebP everywhere: show a PNG copy
+            buf = io.BytesIO()
+            self.image.save(buf, "PNG")
+            bundle["image/png"] = buf.getvalue()
+        return bundle

@@ -1,0 +1,228 @@
+"""The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
+server, the Studio launcher and the five-operation demo.
+
+Each subcommand is a function registered in :func:`build_parser` with ``set_defaults(run=...)``;
+it takes the parsed arguments and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .api.constants import API_KEY_ENV
+
+__all__ = ["build_parser", "demo", "launch_studio", "main", "studio_notebook"]
+
+STUDIO_SOURCE = "from clipdrop_widgets import Studio\n\nStudio()"
+
+
+def _demo_inputs() -> dict[str, Image.Image | np.ndarray]:
+    """A sketch, a photo-like picture with an object, and its mask: made here, nothing fetched."""
+    sketch = Image.new("L", (512, 512), 0)
+    d = ImageDraw.Draw(sketch)
+    d.ellipse((140, 120, 380, 400), outline=255, width=6)  # an owl's body
+    d.ellipse((185, 180, 245, 240), outline=255, width=5)
+    d.ellipse((275, 180, 335, 240), outline=255, width=5)
+    d.line((60, 420, 460, 420), fill=255, width=8)  # the branch
+    y, x = np.mgrid[0:384, 0:512]
+    sky = np.dstack([90 + x * 60 // 512, 140 + y * 60 // 384, 200 + 0 * x]).astype(np.uint8)
+    photo = Image.fromarray(sky, "RGB")
+    ImageDraw.Draw(photo).rectangle((0, 280, 512, 384), fill=(70, 120, 60))
+    ImageDraw.Draw(photo).ellipse((220, 200, 300, 300), fill=(200, 40, 40))  # the object
+    mask = np.zeros((384, 512), bool)
+    mask[190:310, 210:310] = True
+    return {"sketch": sketch, "photo": photo, "mask": mask}
+
+
+def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> list[Path]:
+    """Run all five operations (default: on the local engine) and write inputs and results.
+
+    Returns the result files written in ``out_dir`` (created if missing).
+    """
+    from .api.client import Client
+
+    c = client if client is not None else Client()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    inputs = _demo_inputs()
+    inputs["sketch"].save(out / "input_sketch.png")
+    inputs["photo"].save(out / "input_photo.png")
+    Image.fromarray(inputs["mask"].astype(np.uint8) * 255).save(out / "input_mask.png")
+    runs = {
+        "text_to_image": lambda: c.text_to_image("a red fox in a snowy forest at sunset"),
+        "sketch_to_image": lambda: c.sketch_to_image(inputs["sketch"], "an owl on a branch"),
+        "cleanup": lambda: c.cleanup(inputs["photo"], inputs["mask"]),
+        "text_inpainting": lambda: c.text_inpainting(inputs["photo"], inputs["mask"],
+                                                     "a yellow balloon"),
+        "replace_background": lambda: c.replace_background(inputs["photo"],
+                                                           "a beach at night"),
+    }
+    written = []
+    for name, run in runs.items():
+        result = run()  # type: ignore[no-untyped-call]
+        written.append(Path(result.save(out / name)))
+        print(result.summary())
+    return written
+
+
+def studio_notebook(directory: str | os.PathLike[str]) -> Path:
+    """Write a one-cell notebook showing ``Studio()`` into ``directory``; returns its path."""
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "studio",
+                   "metadata": {}, "outputs": [], "source": STUDIO_SOURCE}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path = Path(directory) / "studio.ipynb"
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
+                  open_browser: bool = False) -> int:
+    """Serve the Studio with Voila (default) or JupyterLab until Ctrl-C; returns the exit code.
+
+    Without ``CLIPDROP_API_KEY`` the Studio runs on the local engine (offline previews).
+    """
+    tool = "jupyter-lab" if lab else "voila"
+    exe = shutil.which(tool, path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                   os.environ.get("PATH", "")]))
+    if exe is None:
+        print(f"{tool} is not installed: pip install 'clipdrop-widgets[studio]'",
+              file=sys.stderr)
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="clipdrop-studio-"))
+    notebook = studio_notebook(work)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"),
+               JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    browser = [] if open_browser else ["--no-browser"]
+    if lab:
+        cmd = [exe, "--ip", host, f"--port={port}", "--ServerApp.port_retries=0",
+               f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *browser]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        where = f"http://{host}:{port}/lab/tree/studio.ipynb (the token is printed below)"
+    else:
+        cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
+               "--Voila.port_retries=0", "--show_tracebacks=False", *browser]
+        where = f"http://{host}:{port}/"
+    source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
+        f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
+    print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
+    try:
+        return subprocess.call(cmd, env=env, cwd=work)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+#: Environment variable read for ``serve --api-key`` when the option is absent, so the key
+#: need not appear in a process list.
+ENGINE_KEY_ENV = "CLIPDROP_ENGINE_API_KEY"
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .engine import serve
+
+    signal.signal(signal.SIGTERM, _stop)  # a plain kill stops it as cleanly as Ctrl-C
+    api_key = args.api_key if args.api_key is not None else os.environ.get(ENGINE_KEY_ENV)
+    try:
+        serve(host=args.host, port=args.port, api_key=api_key or None, credits=args.credits,
+              rate_limit=args.rate_limit)
+    except OSError as err:
+        print(f"clipdrop-widgets serve: cannot listen on {args.host}:{args.port}: "
+              f"{err.strerror or err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    written = demo(args.out)
+    print(f"{len(written)} results written to {args.out}")
+    return 0
+
+
+def _studio(args: argparse.Namespace) -> int:
+    return launch_studio(lab=args.lab, port=args.port, host=args.host,
+                         open_browser=args.open)
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return int(value) if value.is_integer() else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser, one subparser per subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="clipdrop-widgets",
+        description="Jupyter widgets for the ClipDrop image APIs, with an offline local engine.",
+    )
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the ClipDrop API offline on this machine (outputs are previews)",
+        description="Serve the five ClipDrop endpoints from the local engine over HTTP. "
+                    "Outputs are offline previews, not ClipDrop results.",
+    )
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: %(default)s, loopback only)")
+    serve.add_argument("--port", type=int, default=8765,
+                       help="TCP port, 0 for any free one (default: %(default)s)")
+    serve.add_argument("--api-key", metavar="KEY",
+                       help=f"the only key accepted, others get 403 (default: ${ENGINE_KEY_ENV}"
+                            ", else any non-empty key)")
+    serve.add_argument("--credits", type=_non_negative, default=100,
+                       help="starting credit balance (default: %(default)s)")
+    serve.add_argument("--rate-limit", action="store_true",
+                       help="enforce the documented requests per minute per key (429)")
+    serve.set_defaults(run=_serve)
+
+    studio = commands.add_parser(
+        "studio",
+        help="open the Studio (all five apps) in Voila or JupyterLab",
+        description="Serve the Studio on this machine. Without CLIPDROP_API_KEY it runs on the "
+                    "local engine (offline previews).",
+    )
+    studio.add_argument("--lab", action="store_true", help="JupyterLab instead of Voila")
+    studio.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    studio.add_argument("--port", type=int, default=8866, help="TCP port (default: %(default)s)")
+    studio.add_argument("--open", action="store_true", help="open a web browser")
+    studio.set_defaults(run=_studio)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run all five operations on the local engine and save the results",
+    )
+    demo.add_argument("--out", default="clipdrop-demo", help="folder (default: %(default)s)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,301 @@
+"""The ClipDrop endpoints, written down once.
+
+Every rule of ``shared/CONTRACT.md`` lives in :data:`ENDPOINTS`. The client's validation, the
+client's methods, the apps' limits (prompt lengths, image sizes) and the local engine all read
+this table, so adding an endpoint is one entry here.
+
+Sizes are in pixels, file sizes in bytes (the documentation's "MB" is read as 10**6 bytes,
+the stricter reading), megapixels as 10**6 pixels, rates in requests per minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ENDPOINTS",
+    "Endpoint",
+    "FileField",
+    "TextField",
+    "FORMAT_CONTENT_TYPES",
+    "FORMAT_EXTENSIONS",
+    "CONTENT_TYPE_FORMATS",
+    "endpoint",
+    "endpoint_for_path",
+]
+
+MB = 1_000_000
+#: The window of the documented rate limits (seconds): ``requests_per_minute`` counts in it.
+RATE_WINDOW = 60.0
+
+#: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
+FORMAT_CONTENT_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+#: Format name -> file extension.
+FORMAT_EXTENSIONS: dict[str, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+#: MIME type -> format name; ``image/jpg`` is what the seeds' prose calls JPEG.
+CONTENT_TYPE_FORMATS: dict[str, str] = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/webp": "webp",
+}
+#: Pillow's format names -> ours.
+PIL_FORMATS: dict[str, str] = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
+
+Role = Literal["image", "mask", "sketch"]
+
+
+@dataclass(frozen=True)
+class TextField:
+    """A text form field.
+
+    ``required`` fields must be sent; ``allow_empty`` says whether ``""`` is a valid value
+    (replace background's prompt). ``max_chars`` counts Unicode characters; ``choices`` lists
+    the only accepted values.
+    """
+
+    name: str
+    required: bool = True
+    allow_empty: bool = False
+    max_chars: int | None = None
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    @property
+    def keyword(self) -> str:
+        """The client method's keyword argument for this field (text fields keep their name)."""
+        return self.name
+
+
+@dataclass(frozen=True)
+class FileField:
+    """An image file form field.
+
+    ``formats`` are format names (``png``, ``jpeg``, ``webp``). ``max_side`` bounds width and
+    height (pixels), ``max_megapixels`` their product, ``max_bytes`` the encoded file.
+    ``square`` demands width == height. ``binary`` demands pixel values 0 and 255 only (masks),
+    and ``same_size_as`` names the field whose resolution this one must match. ``keyword`` is
+    the client method's argument for it (``image`` for ``image_file``), also the base of the
+    file name sent in the form.
+    """
+
+    name: str
+    role: Role
+    formats: tuple[str, ...]
+    keyword: str
+    required: bool = True
+    max_bytes: int | None = None
+    max_megapixels: float | None = None
+    max_side: int | None = None
+    square: bool = False
+    binary: bool = False
+    same_size_as: str | None = None
+    doc: str = ""
+
+
+Field = TextField | FileField
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One operation of the service.
+
+    ``output_content_type`` is the default response type; ``accept`` lists the types an
+    ``Accept`` header may choose (empty: the format is fixed). ``output_size`` is ``"input"``
+    when the result has the input image's size, else a fixed ``(width, height)`` (the seed's
+    figure: never rely on it, read the image). ``credits`` is the documented cost of one call
+    (the higher figure where the documentation changed), ``requests_per_minute`` the documented
+    default rate per key.
+    """
+
+    name: str
+    title: str
+    path: str
+    fields: tuple[Field, ...]
+    output_content_type: str
+    accept: tuple[str, ...] = ()
+    output_size: tuple[int, int] | Literal["input"] = "input"
+    credits: float = 1
+    requests_per_minute: int = 60
+    doc: str = ""
+
+    @property
+    def text_fields(self) -> tuple[TextField, ...]:
+        return tuple(f for f in self.fields if isinstance(f, TextField))
+
+    @property
+    def file_fields(self) -> tuple[FileField, ...]:
+        return tuple(f for f in self.fields if isinstance(f, FileField))
+
+    def field(self, name: str) -> Field:
+        """The field sent as ``name`` on the wire (``image_file``)."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.name} has no field {name!r}")
+
+    def field_for_keyword(self, keyword: str) -> Field:
+        """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
+        for f in self.fields:
+            if f.keyword == keyword:
+                return f
+        raise KeyError(f"{self.name} takes no argument {keyword!r}")
+
+    @property
+    def prompt_field(self) -> TextField | None:
+        """The free-text prompt field, if the endpoint has one (``prompt`` or ``text_prompt``)."""
+        for f in self.text_fields:
+            if f.choices is None:
+                return f
+        return None
+
+    @property
+    def image_field(self) -> FileField | None:
+        """The main picture field (``image_file`` or ``sketch_file``), if any."""
+        for f in self.file_fields:
+            if f.role in ("image", "sketch"):
+                return f
+        return None
+
+
+def _mask(doc: str) -> FileField:
+    return FileField(
+        "mask_file",
+        "mask",
+        formats=("png",),
+        keyword="mask",
+        max_bytes=30 * MB,
+        binary=True,
+        same_size_as="image_file",
+        doc=doc,
+    )
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e
+    for e in [
+        Endpoint(
+            name="text_to_image",
+            title="Text to image",
+            path="/text-to-image/v1",
+            fields=(TextField("prompt", max_chars=1000, doc="What the picture shows."),),
+            output_content_type="image/png",
+            accept=("image/png", "image/jpeg", "image/webp"),
+            output_size=(512, 512),
+            credits=2,
+            doc="A picture made from a text prompt.",
+        ),
+        Endpoint(
+            name="sketch_to_image",
+            title="Sketch to image",
+            path="/sketch-to-image/v1/sketch-to-image",
+            fields=(
+                FileField(
+                    "sketch_file",
+                    "sketch",
+                    formats=("png", "jpeg", "webp"),
+                    keyword="sketch",
+                    max_side=1024,
+                    square=True,
+                    doc="White lines on a black background.",
+                ),
+                TextField("prompt", max_chars=5000, doc="What the sketch should become."),
+            ),
+            output_content_type="image/jpeg",
+            doc="A picture that follows a sketch's lines and a prompt.",
+        ),
+        Endpoint(
+            name="cleanup",
+            title="Cleanup",
+            path="/cleanup/v1",
+            fields=(
+                FileField(
+                    "image_file",
+                    "image",
+                    formats=("jpeg", "png"),
+                    keyword="image",
+                    max_bytes=30 * MB,
+                    max_megapixels=16,
+                    doc="The photo to clean up.",
+                ),
+                _mask("255 where the photo is cleaned up, 0 where it is kept."),
+                TextField(
+                    "mode",
+                    required=False,
+                    choices=("fast", "quality"),
+                    doc="Speed or quality (newer documentation).",
+                ),
+            ),
+            output_content_type="image/png",
+            doc="Removes what the mask covers and fills it from the surroundings.",
+        ),
+        Endpoint(
+            name="text_inpainting",
+            title="Text inpainting",
+            path="/text-inpainting/v1",
+            fields=(
+                FileField(
+                    "image_file",
+                    "image",
+                    formats=("jpeg", "png"),
+                    keyword="image",
+                    max_bytes=30 * MB,
+                    max_megapixels=10,
+                    doc="The photo to change.",
+                ),
+                _mask("255 where the prompt's content goes, 0 where the photo is kept."),
+                TextField("text_prompt", doc="What to put in the masked area."),
+            ),
+            output_content_type="image/jpeg",
+            requests_per_minute=30,
+            doc="Replaces what the mask covers with what the prompt describes.",
+        ),
+        Endpoint(
+            name="replace_background",
+            title="Replace background",
+            path="/replace-background/v1",
+            fields=(
+                FileField(
+                    "image_file",
+                    "image",
+                    formats=("png", "jpeg", "webp"),
+                    keyword="image",
+                    max_bytes=20 * MB,
+                    max_side=2048,
+                    doc="The photo whose subject is kept.",
+                ),
+                TextField(
+                    "prompt",
+                    allow_empty=True,
+                    doc="The new scene; empty lets the service invent one.",
+                ),
+            ),
+            output_content_type="image/jpeg",
+            accept=("image/jpeg", "image/png", "image/webp"),
+            doc="Keeps the subject and puts it in a new scene.",
+        ),
+    ]
+}
+
+
+def endpoint(name: str) -> Endpoint:
+    """The endpoint called ``name`` (a client method name such as ``"cleanup"``)."""
+    try:
+        return ENDPOINTS[name]
+    except KeyError:
+        known = ", ".join(ENDPOINTS)
+        raise ValueError(f"unknown operation {name!r}; known operations: {known}") from None
+
+
+def endpoint_for_path(path: str) -> Endpoint | None:
+    """The endpoint served at URL path ``path`` (trailing slashes ignored), or ``None``."""
+    path = "/" + path.strip("/")
+    for e in ENDPOINTS.values():
+        if e.path == path:
+            return e
+    return None

@@ -1,0 +1,194 @@
+"""The documented input rules, checked against the endpoint table (:data:`ENDPOINTS`).
+
+Pure functions shared by the client (before it spends a credit) and the local engine (which
+answers 400 with the same words). Images are inspected from their header first: sizes and
+pixel counts are checked before any pixel is decoded, so a decompression bomb is refused
+without being unpacked.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .endpoints import PIL_FORMATS, Endpoint, FileField, TextField
+from .errors import InputError
+
+__all__ = ["ImageFacts", "inspect_image", "check_text", "check_file", "check_mask_pixels",
+           "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
+
+#: No image larger than this is ever decoded, whatever the endpoint (pixels).
+HARD_PIXEL_LIMIT = 64_000_000
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an image file's header says: format name, size in pixels, mode, and byte count."""
+
+    format: str
+    width: int
+    height: int
+    mode: str
+    nbytes: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1_000_000
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n} bytes"
+
+
+def inspect_image(data: bytes, field: str = "image") -> ImageFacts:
+    """Read an image's header (no pixel is decoded). Raises :class:`InputError` if unreadable."""
+    try:
+        # (No warnings.catch_warnings here: it swaps global state and this runs in worker
+        # threads. Pillow's bomb warning starts above 89 MP, which check_file refuses anyway.)
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = PIL_FORMATS.get(im.format or "", (im.format or "unknown").lower())
+            return ImageFacts(fmt, im.width, im.height, im.mode, len(data))
+    except Image.DecompressionBombError:
+        raise InputError(
+            f"{field} declares more than {HARD_PIXEL_LIMIT // 1_000_000} megapixels; "
+            "it was refused without being decoded",
+            field=field, rule="pixel limit",
+        ) from None
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+        raise InputError(
+            f"{field} is not a readable image ({_fmt_bytes(len(data))}); "
+            "send a PNG, JPEG or WebP file",
+            field=field, rule="format",
+        ) from None
+
+
+def check_text(endpoint: Endpoint, field: TextField, value: str | None) -> None:
+    """Check one text field: presence, emptiness, length in characters, allowed values."""
+    name = field.name
+    if value is None:
+        if field.required:
+            raise InputError(f"{name} is required by {endpoint.path}", field=name, rule="required")
+        return
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string, got {type(value).__name__}",
+                         field=name, rule="type")
+    if field.required and not field.allow_empty and not value.strip():
+        raise InputError(f"{name} is empty; {endpoint.path} needs a non-empty {name}",
+                         field=name, rule="required")
+    if field.max_chars is not None and len(value) > field.max_chars:
+        raise InputError(
+            f"{name} is {len(value)} characters; {endpoint.path} accepts at most "
+            f"{field.max_chars}", field=name, rule="max_chars")
+    if field.choices is not None and value not in field.choices:
+        allowed = " or ".join(repr(c) for c in field.choices)
+        raise InputError(f"{name} is {value!r}; it must be {allowed}", field=name, rule="choices")
+
+
+def check_file(field: FileField, facts: ImageFacts) -> None:
+    """Check a file's format, byte size, side, pixel count and squareness from its header."""
+    name = field.name
+    if facts.format not in field.formats:
+        allowed = ", ".join(f.upper() for f in field.formats)
+        raise InputError(f"{name} is {facts.format.upper()}; it must be {allowed}",
+                         field=name, rule="format")
+    if field.max_bytes is not None and facts.nbytes > field.max_bytes:
+        raise InputError(
+            f"{name} is {_fmt_bytes(facts.nbytes)}; the limit is "
+            f"{_fmt_bytes(field.max_bytes)}", field=name, rule="max_bytes")
+    pixels = facts.width * facts.height
+    if pixels > HARD_PIXEL_LIMIT:
+        raise InputError(
+            f"{name} is {facts.width}x{facts.height}; no image over "
+            f"{HARD_PIXEL_LIMIT // 1_000_000} megapixels is accepted",
+            field=name, rule="pixel limit")
+    if field.max_megapixels is not None and pixels > field.max_megapixels * 1_000_000:
+        raise InputError(
+            f"{name} is {facts.width}x{facts.height} ({facts.megapixels:.1f} megapixels); "
+            f"the limit is {field.max_megapixels:g} megapixels", field=name, rule="max_megapixels")
+    if field.max_side is not None and max(facts.width, facts.height) > field.max_side:
+        raise InputError(
+            f"{name} is {facts.width}x{facts.height}; width and height must be at most "
+            f"{field.max_side} pixels", field=name, rule="max_side")
+    if field.square and facts.width != facts.height:
+        raise InputError(
+            f"{name} is {facts.width}x{facts.height}; only square images are supported",
+            field=name, rule="square")
+
+
+def check_same_size(field: FileField, facts: ImageFacts, other: ImageFacts) -> None:
+    """A mask must have exactly the image's resolution (never resized for you)."""
+    if facts.size != other.size:
+        raise InputError(
+            f"{field.name} is {facts.width}x{facts.height} but {field.same_size_as} is "
+            f"{other.width}x{other.height}; a mask must have the image's resolution",
+            field=field.name, rule="same_size")
+
+
+_GREY_LUT = [0] + [1] * 254 + [0]
+
+
+def grey_pixel_count(im: Image.Image) -> int:
+    """How many pixels of ``im`` (as ``L``) are neither 0 nor 255; fast when there are none."""
+    grey = im.convert("L") if im.mode != "L" else im
+    if grey.point(_GREY_LUT).getbbox() is None:
+        return 0
+    return sum(grey.histogram()[1:255])
+
+
+def check_mask_pixels(field: FileField, data: bytes) -> None:
+    """A mask may hold only the values 0 and 255 (decodes the file: check sizes first)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            others = grey_pixel_count(im)
+    except Exception:  # noqa: BLE001 - a damaged file, whatever Pillow calls it
+        raise InputError(f"{field.name} could not be decoded: the PNG is damaged or truncated",
+                         field=field.name, rule="format") from None
+    if others:
+        raise InputError(
+            f"{field.name} has {others} grey pixels; a mask must be black and white, "
+            "values 0 (keep) and 255 (change) only",
+            field=field.name, rule="binary")
+
+
+def validate_request(
+    endpoint: Endpoint,
+    texts: Mapping[str, str | None],
+    files: Mapping[str, bytes | None],
+    *,
+    binary_checked: Collection[str] = (),
+    unchecked: Collection[str] = (),
+) -> dict[str, ImageFacts]:
+    """Check a whole request against ``endpoint``'s rules; returns the files' facts.
+
+    Raises :class:`InputError` at the first rule broken, naming the field, the rule and the
+    value seen. Pixels are decoded only for the mask's 0/255 check, after every size check;
+    ``binary_checked`` names masks whose pixels the caller has already checked; ``unchecked``
+    names text fields the caller checks itself.
+    """
+    for tf in endpoint.text_fields:
+        if tf.name not in unchecked:
+            check_text(endpoint, tf, texts.get(tf.name))
+    facts: dict[str, ImageFacts] = {}
+    for ff in endpoint.file_fields:
+        data = files.get(ff.name)
+        if data is None or len(data) == 0:
+            if ff.required:
+                raise InputError(f"{ff.name} is required by {endpoint.path}",
+                                 field=ff.name, rule="required")
+            continue
+        facts[ff.name] = inspect_image(data, ff.name)
+        check_file(ff, facts[ff.name])
+    for ff in endpoint.file_fields:
+        if ff.same_size_as and ff.name in facts and ff.same_size_as in facts:
+            check_same_size(ff, facts[ff.name], facts[ff.same_size_as])
+    for ff in endpoint.file_fields:
+        if ff.binary and ff.name in facts and ff.name not in binary_checked:
+            check_mask_pixels(ff, files[ff.name])  # type: ignore[arg-type]
+    return facts

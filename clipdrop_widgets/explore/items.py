@@ -1,0 +1,199 @@
+"""The items of a sweep, built and checked before anything is sent.
+
+A sweep's items come from a list of prompts or from a template expanded over the product of
+its variables (:func:`expand_template`). The fixed inputs (image, mask, sketch, options) are
+encoded once with the client's rules (:func:`fixed_inputs`), and every distinct prompt is
+checked with ``client.prepare`` (:func:`check_items`), so a bad item costs no credit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..api.inputs import prepare_file
+from ..api.notices import notify
+from ..contract.endpoints import ENDPOINTS, Endpoint, FileField
+from ..contract.errors import InputError
+from ..contract.validation import check_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..api.client import Client
+
+__all__ = ["SweepItem", "VariableValue", "template_names", "expand_template", "prompt_items",
+           "fixed_inputs", "check_items", "prompted_operations"]
+
+VariableValue = str | int | float
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    """One item: its position, its prompt and the variable values that made it."""
+
+    index: int
+    prompt: str
+    variables: dict[str, VariableValue] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "variables": dict(self.variables)}
+
+
+# -- building the items ---------------------------------------------------------------------
+def template_names(template: str) -> list[str]:
+    """The ``{names}`` a template uses, in order of first use; refuses ``{}`` and ``{a.b}``."""
+    names: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"the template {template!r} is malformed: {exc}") from None
+    for _, name, _, _ in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"the template field {{{name}}} is not a variable name; use "
+                             "named fields such as {animal} (write {{ and }} for braces)")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _values(name: str, values: Any) -> list[VariableValue]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"variables[{name!r}] must be a list of values, got "
+                        f"{type(values).__name__} (write [{values!r}] for one value)")
+    out = list(values)
+    if not out:
+        raise ValueError(f"variables[{name!r}] is empty: a sweep needs at least one value")
+    for v in out:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise TypeError(f"variables[{name!r}] holds a {type(v).__name__}; values are "
+                            "strings or numbers")
+    seen: set[Any] = set()
+    for v in out:
+        if v in seen:
+            raise ValueError(f"variables[{name!r}] lists {v!r} twice")
+        seen.add(v)
+    return out
+
+
+def expand_template(template: str, variables: Mapping[str, Sequence[VariableValue]] | None
+                    ) -> list[SweepItem]:
+    """The items of ``template`` over the product of ``variables``.
+
+    The order is deterministic: the product in the order ``variables`` lists its names, the
+    last name varying fastest (so rows by the first, columns by the second).
+    """
+    variables = dict(variables or {})
+    names = template_names(template)
+    missing = [n for n in names if n not in variables]
+    if missing:
+        raise ValueError(f"the template uses {', '.join(f'{{{n}}}' for n in missing)}, which "
+                         "variables= does not give")
+    unused = [n for n in variables if n not in names]
+    if unused:
+        raise ValueError(f"variables {', '.join(unused)} do not appear in the template "
+                         f"{template!r}")
+    lists = {name: _values(name, values) for name, values in variables.items()}
+    items = []
+    for i, combo in enumerate(itertools.product(*lists.values())):
+        values = dict(zip(lists, combo, strict=True))
+        try:
+            prompt = template.format_map(values)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ValueError(f"the template {template!r} cannot be filled with {values}: "
+                             f"{exc}") from None
+        items.append(SweepItem(i, prompt, values))
+    return items
+
+
+def prompt_items(prompts: Sequence[str]) -> list[SweepItem]:
+    if isinstance(prompts, str) or not isinstance(prompts, Sequence):
+        raise TypeError(f"prompts must be a list of strings, got {type(prompts).__name__}")
+    if not prompts:
+        raise ValueError("prompts is empty: a sweep needs at least one prompt")
+    for p in prompts:
+        if not isinstance(p, str):
+            raise TypeError(f"prompts must hold strings; found a {type(p).__name__}")
+    return [SweepItem(i, p) for i, p in enumerate(prompts)]
+
+
+def prompted_operations() -> list[str]:
+    """The operations with a prompt, the ones a sweep can vary."""
+    return [name for name, ep in ENDPOINTS.items() if ep.prompt_field is not None]
+
+
+def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
+                  ) -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any]]:
+    """Split ``inputs`` into encoded files and options, and describe them for the manifest.
+
+    Files are encoded once with the client's rules (notices shown once); the sweep then sends
+    the encoded bytes, which pass through unchanged.
+    """
+    prompt_field = ep.prompt_field
+    accepted = [f.keyword for f in ep.fields if f is not prompt_field]
+    if ep.accept:
+        accepted.append("format")
+    unknown = [k for k in inputs if k not in accepted]
+    if unknown:
+        raise TypeError(f"{ep.name} takes inputs {', '.join(accepted) or 'none'}; "
+                        f"not {', '.join(unknown)}")
+    file_fields: dict[str, FileField] = {f.keyword: f for f in ep.file_fields}
+    missing = [kw for kw, f in file_fields.items() if f.required and inputs.get(kw) is None]
+    if missing:
+        raise TypeError(f"{ep.name} needs inputs= with {', '.join(missing)} (the fixed "
+                        f"{' and '.join(missing)} of every item)")
+    files: dict[str, bytes] = {}
+    options: dict[str, Any] = {}
+    described: dict[str, Any] = {}
+    for kw, value in inputs.items():
+        if value is None:
+            continue
+        if kw in file_fields:
+            changed: list[str] = []
+            prepared = prepare_file(file_fields[kw], value, changed)
+            for message in changed:  # said once here, not once per item
+                notify(message)
+            files[kw] = prepared.data
+            described[kw] = {"sha256": hashlib.sha256(prepared.data).hexdigest(),
+                             "format": prepared.facts.format,
+                             "size": [prepared.facts.width, prepared.facts.height]}
+        else:
+            options[kw] = value
+            described[kw] = value if isinstance(value, (str, int, float, bool)) else repr(value)
+    return files, options, described
+
+
+def check_items(client: Client, ep: Endpoint, items: Sequence[SweepItem],
+                 files: Mapping[str, bytes], options: Mapping[str, Any]) -> None:
+    """Check the fixed inputs once, then every distinct prompt; one InputError lists all bad
+    items. (The files are encoded and the mask decoded once, not once per prompt.)"""
+    prompt_field = ep.prompt_field
+    assert prompt_field is not None
+    texts = {k: v for k, v in options.items() if k != "format"}
+    form_files = {ep.field_for_keyword(kw).name: data for kw, data in files.items()}
+    # The files and options are judged once; the prompts below, each on its own.
+    client.prepare(ep.name, texts, form_files, format=options.get("format"),
+                   unchecked=(prompt_field.name,))
+    problems: dict[str, InputError] = {}
+    for prompt in dict.fromkeys(it.prompt for it in items):
+        try:
+            check_text(ep, prompt_field, prompt)
+        except InputError as exc:
+            problems[prompt] = exc
+    if not problems:
+        return
+    bad = [it for it in items if it.prompt in problems]
+    first = problems[bad[0].prompt]
+    lines = [f"item {it.index} ({_short(it.prompt)}): {problems[it.prompt]}" for it in bad[:5]]
+    more = f"\n  ... and {len(bad) - 5} more" if len(bad) > 5 else ""
+    raise InputError(f"{len(bad)} of {len(items)} items break a rule of {ep.name}; nothing "
+                     "was sent:\n  " + "\n  ".join(lines) + more,
+                     field=first.field, rule=first.rule)
+
+
+def _short(text: str, width: int = 40) -> str:
+    return repr(text) if len(text) <= width else repr(text[: width - 1] + "…")

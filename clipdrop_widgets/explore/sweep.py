@@ -1,0 +1,594 @@
+"""Sweeps: one operation over many prompts, at the endpoint's rate, with a run log that survives.
+
+>>> sweep = Sweep(client, "text_to_image", template="a {animal} in {style}",
+...               variables={"animal": ["fox", "owl"], "style": ["ink", "oil paint"]},
+...               run_dir="runs/animals")
+>>> records = sweep.run()          # again after a crash: only the missing items are requested
+>>> sweep.contact_sheet().savefig("animals.pdf")
+
+Every item is checked with the client's own rules when the sweep is made, so a bad prompt is
+reported before any credit is spent. ``run`` sends items from a small thread pool paced by the
+client's rate limiter; each result is saved (image first, then its log line) the moment it
+arrives. A 400 fails one item; a 402, the budget, or a refused key stops the sweep cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..api.ratelimit import RateLimiter
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
+from ..contract.errors import (
+    BudgetExceededError,
+    CancelledError,
+    ClipdropError,
+    InvalidAPIKeyError,
+    MissingAPIKeyError,
+    OutOfCreditsError,
+)
+from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
+from .items import (
+    SweepItem,
+    VariableValue,
+    check_items,
+    expand_template,
+    fixed_inputs,
+    prompt_items,
+    prompted_operations,
+)
+from .progress import ProgressState, make_progress
+from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from ..api.client import Client
+
+__all__ = ["Sweep", "SweepItem", "RunDirMismatchError"]
+
+#: Worker threads against the service: enough to keep a 60-per-minute limit busy when one
+#: answer takes up to ~16 s. The in-process engine computes, so it gets one per CPU, at most 4.
+DEFAULT_WORKERS = 16
+#: How often a worker waiting for a rate-limit slot checks whether the sweep was stopped (s).
+STOP_POLL = 0.05
+#: Errors after which every further item would fail the same way: they stop the sweep.
+STOPPING_ERRORS = (OutOfCreditsError, BudgetExceededError, MissingAPIKeyError,
+                   InvalidAPIKeyError)
+#: The keys of every record, in order.
+RECORD_KEYS = ("index", "prompt", "variables", "operation", "status", "error", "error_type",
+               "credits", "sha256", "file", "content_type", "source", "started_at",
+               "finished_at", "wall_seconds", "request_seconds")
+
+
+def _slug(text: str, length: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:length].strip("-")
+
+
+# -- the sweep ------------------------------------------------------------------------------
+class Sweep:
+    """One operation over many prompts, run at the endpoint's rate, logged to ``run_dir``.
+
+    Args:
+        client: the :class:`~clipdrop_widgets.Client` that sends the requests.
+        operation: a client method with a prompt: ``"text_to_image"``, ``"sketch_to_image"``,
+            ``"text_inpainting"`` or ``"replace_background"``.
+        prompts: the prompts, one item each (give this or ``template``).
+        template: a prompt with ``{name}`` fields, expanded over the product of ``variables``
+            (``{"animal": ["fox", "owl"], "style": [...]}``); each item keeps its values.
+        variables: the values of each template field, in order (strings or numbers).
+        inputs: the fixed arguments of the method, by its keyword names: files (``image``,
+            ``mask``, ``sketch``: anything the client takes) and options (``format``,
+            ``mode``). Files are encoded once and checked with the client's rules.
+        run_dir: a folder for the run log and images; running again with the same folder
+            resumes. Default ``None``: results are kept in memory only.
+
+    Raises:
+        TypeError: unknown or missing ``inputs``, or wrongly typed prompts/variables.
+        ValueError: an unknown operation, a template field without values (or values without
+            a field), or no items.
+        InputError: an item or input breaks an endpoint rule (all bad items are listed);
+            nothing has been sent.
+        RunDirMismatchError: ``run_dir`` holds another sweep.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        operation: str,
+        *,
+        prompts: Sequence[str] | None = None,
+        template: str | None = None,
+        variables: Mapping[str, Sequence[VariableValue]] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        run_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        ep = endpoint(operation)
+        if ep.prompt_field is None:
+            raise ValueError(f"{operation} has no prompt, so there is nothing to sweep; "
+                             "operations with a prompt: " + ", ".join(prompted_operations()))
+        method = getattr(client, operation, None)
+        if not callable(method):
+            raise TypeError(f"{type(client).__name__} has no method {operation}()")
+        if (prompts is None) == (template is None):
+            raise ValueError("give prompts= (a list) or template= (with variables=), not "
+                             + ("both" if prompts is not None else "neither"))
+        if template is None and variables is not None:
+            raise ValueError("variables= fills a template=; with prompts= there is none")
+        if template is not None:
+            if not isinstance(template, str):
+                raise TypeError(f"template must be a string, got {type(template).__name__}")
+            items = expand_template(template, variables)
+            variables = {name: list(values) for name, values in (variables or {}).items()}
+        else:
+            assert prompts is not None
+            items = prompt_items(prompts)
+        files, options, described = fixed_inputs(client, ep, inputs or {})
+        check_items(client, ep, items, files, options)
+        self._setup(client=client, operation=operation, items=items, template=template,
+                    variables=variables, log=RunLog(run_dir), inputs_described=described,
+                    source=client.source)
+        self._call_args = {**files, **options}
+        self._log.check(self._manifest())
+        self._load()
+
+    def _setup(self, *, client: Client | None, operation: str, items: list[SweepItem],
+               template: str | None, variables: dict[str, list[VariableValue]] | None,
+               log: RunLog, inputs_described: dict[str, Any], source: str) -> None:
+        self.client = client
+        self.operation = operation
+        self.endpoint: Endpoint = endpoint(operation)
+        self.items: tuple[SweepItem, ...] = tuple(items)
+        self.template = template
+        self.variables = variables
+        self._log = log
+        self._inputs = inputs_described
+        self._source = source
+        self._call_args: dict[str, Any] = {}
+        self._latest: dict[int, dict[str, Any]] = {}
+        self._state = threading.Lock()
+        self._running = threading.Lock()
+        self._stop = threading.Event()
+        # Set with _stop, except when the budget ran out: requests that already reserved
+        # their credits may still go; after a 402, a refused key or Stop, none should.
+        self._cancel_unsent = threading.Event()
+        self.stopped_reason: str | None = None
+        self._stop_error: BaseException | None = None
+        self._fatal: BaseException | None = None
+        self._clock: _RunClock | None = None
+        width = max(4, len(str(len(items) - 1)))
+        self._stems = [f"{it.index:0{width}d}" + (f"_{s}" if (s := _slug(it.prompt)) else "")
+                       for it in items]
+
+    @classmethod
+    def open(cls, run_dir: str | os.PathLike[str]) -> Sweep:
+        """Reopen a past run to read it: records, table, images, contact sheet.
+
+        The result has no client, so it cannot :meth:`run`; to resume, make the same
+        ``Sweep(client, ...)`` with this ``run_dir``.
+        """
+        log = RunLog(run_dir)
+        manifest = log.read_manifest()
+        if manifest is None:
+            raise FileNotFoundError(f"{os.fspath(run_dir)} holds no sweep (no "
+                                    "sweep.json): nothing to open")
+        items = [SweepItem(i, it["prompt"], dict(it.get("variables") or {}))
+                 for i, it in enumerate(manifest["items"])]
+        self = cls.__new__(cls)
+        self._setup(client=None, operation=manifest["operation"], items=items,
+                    template=manifest.get("template"), variables=manifest.get("variables"),
+                    log=log, inputs_described=manifest.get("inputs", {}),
+                    source=manifest.get("source", "service"))
+        self._load()
+        return self
+
+    # -- identity and state ----------------------------------------------------------------
+    def _manifest(self) -> dict[str, Any]:
+        return {
+            "kind": MANIFEST_KIND,
+            "version": MANIFEST_VERSION,
+            "operation": self.operation,
+            "source": self._source,
+            "inputs": self._inputs,
+            "items": [it.as_json() for it in self.items],
+            "template": self.template,
+            "variables": self.variables,
+            "created_at": time.time(),
+            "package_version": __version__,
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """16 hex digits naming this sweep: operation, source, inputs and items.
+
+        Two sweeps with the same fingerprint may share a ``run_dir`` (the explorer names its
+        run folders by it, so running the same sweep again resumes).
+        """
+        manifest = self._manifest()
+        identity = json.dumps([manifest[k] for k in IDENTITY_KEYS], sort_keys=True,
+                              ensure_ascii=False)
+        return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run folder, or ``None`` when results are kept in memory."""
+        return self._log.run_dir
+
+    def _load(self) -> None:
+        """Read the log: the last record of each item wins, but an ``ok`` is never replaced."""
+        latest: dict[int, dict[str, Any]] = {}
+        for record in self._log.read():
+            i = record.get("index")
+            if not isinstance(i, int) or not 0 <= i < len(self.items):
+                continue
+            if latest.get(i, {}).get("status") != "ok":
+                latest[i] = record
+        for i, record in latest.items():
+            if record.get("status") == "ok" and not self._log.has_image(record.get("file") or ""):
+                latest[i] = {**record, "status": "failed",
+                             "error": f"its image file {record.get('file')} is gone"}
+        with self._state:
+            self._latest = latest
+
+    def _record(self, item: SweepItem, **fields: Any) -> dict[str, Any]:
+        record: dict[str, Any] = dict.fromkeys(RECORD_KEYS)
+        record.update(index=item.index, prompt=item.prompt, variables=dict(item.variables),
+                      operation=self.operation, status="pending")
+        record.update(fields)
+        return record
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per item, in item order (see ``RECORD_KEYS``).
+
+        ``status`` is ``"ok"``, ``"failed"`` (the service refused it: see ``error``),
+        ``"stopped"`` (it met the error that stopped the sweep; it is retried) or
+        ``"pending"``. Times are Unix seconds (``started_at``, ``finished_at``) and seconds
+        (``wall_seconds`` including the rate-limit wait, ``request_seconds`` on the wire);
+        ``credits`` is what the server reported (the documented cost when it said nothing;
+        ``None`` for an image recovered from a run killed between saving it and logging it).
+        """
+        with self._state:
+            records = [self._latest.get(it.index) or self._record(it) for it in self.items]
+            return [{**r, "variables": dict(r["variables"])} for r in records]
+
+    def _counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("ok", "failed", "stopped", "pending"), 0)
+        with self._state:
+            for it in self.items:
+                status = (self._latest.get(it.index) or {}).get("status", "pending")
+                counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    def _credits(self) -> float:
+        with self._state:
+            return sum(r.get("credits") or 0 for r in self._latest.values())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        c = self._counts()
+        to_run = c["pending"] + c["stopped"]
+        where = f", run_dir={str(self.run_dir)!r}" if self.run_dir is not None else ""
+        stopped = f", stopped: {self.stopped_reason}" if self.stopped_reason else ""
+        return (f"<Sweep {self.operation}: {len(self.items)} items, {c['ok']} ok, "
+                f"{c['failed']} failed, {to_run} to run{where}{stopped}>")
+
+    # -- running ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask a running sweep to stop: items in flight finish, nothing new starts.
+
+        Thread-safe (the explorer's Stop button calls it). A stop asked before :meth:`run`
+        starts applies to that run.
+        """
+        self._request_stop("stopped by the user", None)
+
+    def _request_stop(self, reason: str, error: BaseException | None) -> None:
+        with self._state:
+            if not self._stop.is_set():
+                self.stopped_reason = reason
+                self._stop_error = error
+                self._stop.set()
+            if not isinstance(error, BudgetExceededError):
+                self._cancel_unsent.set()
+
+    def run(self, *, workers: int | None = None, progress: bool | None = None,
+            raise_on_stop: bool = False,
+            on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Run every item not finished yet; returns :attr:`records`.
+
+        Items already ``ok`` in the run log are not requested again; failed and stopped ones
+        are retried. When the sweep stops early (out of credits, budget, refused key,
+        :meth:`stop`), :attr:`stopped_reason` says why; ``None`` after a full run.
+
+        Args:
+            workers: threads sending requests (default: 16 against the service, one per CPU
+                up to 4 on the local engine); the client's rate limiter paces them.
+            progress: ``None`` shows a progress bar only in IPython, ``True`` always (text
+                outside a notebook), ``False`` never.
+            raise_on_stop: raise the error that stopped the sweep (after saving everything).
+            on_record: called with each new record, from a worker thread, as items finish.
+
+        Raises:
+            KeyboardInterrupt: after an interrupt, once items in flight are saved.
+            Exception: an unexpected error (a full disk...), after items in flight are saved.
+        """
+        if self.client is None:
+            raise RuntimeError("this sweep was opened read-only (Sweep.open); make it again "
+                               "with Sweep(client, ...) and the same run_dir to resume")
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be 1 or more, got {workers}")
+        if not self._running.acquire(blocking=False):
+            raise RuntimeError("this sweep is already running")
+        try:
+            return self._run(workers, progress, raise_on_stop, on_record)
+        finally:
+            self._stop.clear()
+            self._cancel_unsent.clear()
+            self._running.release()
+
+    def _run(self, workers: int | None, progress: bool | None, raise_on_stop: bool,
+             on_record: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+        assert self.client is not None
+        self._log.start(self._manifest())
+        self._load()
+        self._adopt_orphans()
+        with self._state:
+            if not self._stop.is_set():
+                self.stopped_reason = None
+                self._stop_error = None
+            self._fatal = None
+            todo = deque(it for it in self.items
+                         if (self._latest.get(it.index) or {}).get("status") != "ok")
+        if not todo:
+            return self.records
+        limiter = self.client.limiter(self.operation)
+        if workers is None:
+            workers = (min(4, os.cpu_count() or 1) if self.client.is_local
+                       else DEFAULT_WORKERS)
+        n_workers = min(workers, len(todo), limiter.limit if limiter else len(todo))
+        display = make_progress(len(self.items), title=self.operation, show=progress)
+        clock = self._clock = _RunClock(len(todo))
+        queue_lock = threading.Lock()
+
+        def work() -> None:
+            while not self._stop.is_set():
+                with queue_lock:
+                    if not todo:
+                        return
+                    item = todo.popleft()
+                if limiter is not None and not self._wait_for_slot(limiter):
+                    return  # stopped while waiting: the item was not sent
+                try:
+                    record = self._run_item(item)
+                    if record is None:
+                        return  # stopped before it was sent: still to do
+                    clock.tick()
+                    if on_record is not None:
+                        on_record(dict(record))
+                except Exception as exc:  # noqa: BLE001 - re-raised by run() below
+                    with self._state:
+                        self._fatal = self._fatal or exc
+                    self._request_stop(f"error: {type(exc).__name__}: {exc}", exc)
+                    return
+
+        with ThreadPoolExecutor(n_workers, thread_name_prefix="sweep") as pool:
+            futures = [pool.submit(work) for _ in range(n_workers)]
+            try:
+                while wait_futures(futures, timeout=0.25).not_done:
+                    if display is not None:
+                        display.update(self.progress())
+            except KeyboardInterrupt:
+                self._request_stop("interrupted", None)
+                wait_futures(futures)
+                raise
+            finally:
+                if display is not None:
+                    display.close(self.progress())
+        if self._fatal is not None:
+            raise self._fatal
+        if raise_on_stop and self._stop_error is not None:
+            raise self._stop_error
+        return self.records
+
+    def _wait_for_slot(self, limiter: RateLimiter) -> bool:
+        """Wait until the limiter has a free slot; ``False`` if the sweep stopped meanwhile.
+
+        The client takes the slot itself when it sends; waiting here first keeps a stopped
+        sweep from sending what it had not started. Another worker may take the slot first,
+        in which case the client waits inside its limiter (never past the rate).
+        """
+        while True:
+            delay = limiter.delay()
+            if delay <= 0:
+                return not self._stop.is_set()
+            if self._stop.wait(STOP_POLL if delay == float("inf") else delay):
+                return False
+
+    def _run_item(self, item: SweepItem) -> dict[str, Any] | None:
+        """Send one item, save what came back, log it; its record, or None if never sent."""
+        assert self.client is not None
+        method = getattr(self.client, self.operation)
+        prompt_name = self.endpoint.prompt_field.name  # type: ignore[union-attr]
+        started, t0 = time.time(), time.perf_counter()
+        fields: dict[str, Any]
+        try:
+            result = method(**{prompt_name: item.prompt}, **self._call_args,
+                            cancel=self._cancel_unsent)
+        except CancelledError:
+            return None  # the sweep stopped while this item waited: nothing was sent
+        except ClipdropError as exc:
+            stopping = isinstance(exc, STOPPING_ERRORS)
+            fields = {"status": "stopped" if stopping else "failed",
+                      "error": self.client.redact(str(exc)),
+                      "error_type": type(exc).__name__}
+            if stopping:
+                self._request_stop(_stop_reason(exc), exc)
+        else:
+            fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
+            name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
+            self._log.save_image(name, result.data)  # the image first, then its line
+            credits = result.credits_consumed
+            if credits is None and not result.from_cache:
+                credits = self.endpoint.credits
+            fields = {"status": "ok", "credits": credits, "file": name,
+                      "sha256": hashlib.sha256(result.data).hexdigest(),
+                      "content_type": result.content_type, "source": result.source,
+                      "request_seconds": round(result.elapsed, 4)}
+        finished = time.time()
+        record = self._record(item, started_at=round(started, 3), finished_at=round(finished, 3),
+                              wall_seconds=round(time.perf_counter() - t0, 4), **fields)
+        self._log.append(record)
+        with self._state:
+            if (self._latest.get(item.index) or {}).get("status") != "ok":
+                self._latest[item.index] = record
+        return record
+
+    def _adopt_orphans(self) -> None:
+        """Log images saved by a run killed before it wrote their lines (paid, not lost)."""
+        for item in self.items:
+            with self._state:
+                if (self._latest.get(item.index) or {}).get("status") == "ok":
+                    continue
+            name = self._log.orphan(self._stems[item.index])
+            if name is None:
+                continue
+            data = self._log.load_image(name)
+            ext = name.rsplit(".", 1)[-1]
+            fmt = {v: k for k, v in FORMAT_EXTENSIONS.items()}.get(ext, ext)
+            record = self._record(item, status="ok", file=name, source=self._source,
+                                  sha256=hashlib.sha256(data).hexdigest(),
+                                  content_type=f"image/{fmt}")
+            self._log.append(record)
+            with self._state:
+                self._latest[item.index] = record
+
+    def progress(self) -> ProgressState:
+        """A snapshot: items done and failed, credits spent, seconds left in this run.
+
+        ``seconds_left`` is estimated from the pace of the current (or last) run; ``None``
+        before any item of it has finished. Thread-safe.
+        """
+        c = self._counts()
+        clock = self._clock
+        return ProgressState(total=len(self.items), done=c["ok"], failed=c["failed"],
+                             credits=self._credits(),
+                             seconds_left=clock.seconds_left() if clock else None,
+                             stopped_reason=self.stopped_reason)
+
+    # -- reading the results ---------------------------------------------------------------
+    def image(self, i: int) -> Image.Image:
+        """Item ``i``'s image (PIL). :class:`LookupError` if it has none (failed, pending)."""
+        record = self.records[i]
+        if record["status"] != "ok":
+            why = f": {record['error']}" if record.get("error") else ""
+            raise LookupError(f"item {i} ({record['prompt']!r}) has no image; it is "
+                              f"{record['status']}{why}")
+        return self._decode(record)
+
+    def images(self) -> list[Image.Image | None]:
+        """Every item's image in item order, ``None`` where an item has none."""
+        return [self._decode(r) if r["status"] == "ok" else None for r in self.records]
+
+    def _decode(self, record: Mapping[str, Any]) -> Image.Image:
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(self._log.load_image(record["file"])))
+        im.load()
+        return im
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """The records as a pandas DataFrame, one column per variable after ``prompt``.
+
+        A variable whose name is also a record key gets the column ``var_<name>``.
+        Raises :class:`ImportError` with the install command when pandas is missing.
+        """
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("Sweep.to_dataframe needs pandas: pip install pandas (or "
+                              "pip install 'clipdrop-widgets[examples]'); .records has the "
+                              "same data as a list of dicts") from None
+        names = list(self.variables or {})
+        rows = []
+        for record in self.records:
+            row: dict[str, Any] = {"index": record["index"], "prompt": record["prompt"]}
+            for name in names:
+                row[f"var_{name}" if name in RECORD_KEYS else name] = record["variables"][name]
+            row.update((k, v) for k, v in record.items()
+                       if k not in ("index", "prompt", "variables"))
+            rows.append(row)
+        return pandas.DataFrame(rows).set_index("index")
+
+    def layout(self, *, rows: str | int | None = None, cols: str | int | None = None
+               ) -> GridLayout:
+        """Where each item goes in a grid (see :func:`contact_sheet.grid_layout`)."""
+        return grid_layout([it.variables for it in self.items], self.variables,
+                           rows=rows, cols=cols)
+
+    def label(self, i: int) -> str:
+        """Item ``i``'s part of the prompt: its varying variables' values, else its prompt."""
+        item = self.items[i]
+        return cell_label(item.prompt, item.variables, self.variables)
+
+    def contact_sheet(self, *, rows: str | int | None = None, cols: str | int | None = None
+                      ) -> Figure:
+        """A matplotlib Figure of the results as a grid (``.savefig("sheet.png"/".pdf")``).
+
+        Args:
+            rows: for a template, the variable whose values make the rows (default: the
+                first of exactly two that vary); for a list, or to wrap, a number of rows
+                (default: about square).
+            cols: likewise for the columns (default: the second varying variable).
+
+        Each cell is titled with its prompt part; failed cells are tinted red with the
+        reason; items not run say so.
+        """
+        layout = self.layout(rows=rows, cols=cols)
+        cells = [Cell(self.label(r["index"]), r["status"], image, r["error"])
+                 for r, image in zip(self.records, self.images(), strict=True)]
+        return draw_contact_sheet(cells, layout, title=self.template or self.operation)
+
+
+class _RunClock:
+    """Seconds left, from this run's pace (``None`` until the first item finishes)."""
+
+    def __init__(self, todo: int) -> None:
+        self.todo = todo
+        self.finished = 0
+        self.start = time.monotonic()
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self.finished += 1
+
+    def seconds_left(self) -> float | None:
+        with self._lock:
+            if not self.finished:
+                return None
+            pace = (time.monotonic() - self.start) / self.finished
+            return pace * max(0, self.todo - self.finished)
+
+
+def _stop_reason(exc: ClipdropError) -> str:
+    if isinstance(exc, OutOfCreditsError):
+        return f"out of credits ({exc})"
+    if isinstance(exc, BudgetExceededError):
+        return f"budget reached ({exc})"
+    return f"the API key was refused ({exc})"

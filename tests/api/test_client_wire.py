@@ -1,0 +1,286 @@
+"""The client on the wire, against a real loopback server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from PIL import Image
+
+import clipdrop_widgets.api.client as client_module
+from clipdrop_widgets import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BadRequestError,
+    BudgetExceededError,
+    Client,
+    ClipdropError,
+    InvalidAPIKeyError,
+    InvalidResponseError,
+    MissingAPIKeyError,
+    NotAcceptableError,
+    OutOfCreditsError,
+    RateLimitError,
+    ServerError,
+)
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Record the client's retry sleeps instead of sleeping."""
+    calls: list[float] = []
+    monkeypatch.setattr(client_module, "_sleep", calls.append)
+    return calls
+
+
+@pytest.fixture
+def server():
+    with FaultServer() as srv:
+        yield srv
+
+
+def make_client(server, **kw):
+    kw.setdefault("timeout", 5)
+    return Client("test-key", base_url=server.url, **kw)
+
+
+def photo(size=(64, 48)):
+    a = np.zeros((size[1], size[0], 3), np.uint8)
+    a[..., 0] = np.linspace(0, 255, size[0], dtype=np.uint8)
+    return Image.fromarray(a, "RGB")
+
+
+# -- what goes on the wire ---------------------------------------------------------------------
+def test_text_to_image_sends_the_documented_request(server):
+    result = make_client(server).text_to_image("photograph of a cat surfing", format="webp")
+    (seen,) = server.seen
+    assert seen.path == "/text-to-image/v1"
+    assert seen.headers["x-api-key"] == "test-key"
+    assert seen.headers["Accept"] == "image/webp"
+    assert seen.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert seen.texts == {"prompt": "photograph of a cat surfing"}
+    assert seen.files == {}
+    assert result.width == 8 and result.content_type == "image/png"
+
+
+def test_format_none_leaves_accept_to_the_server(server):
+    make_client(server).text_to_image("a cat")
+    assert server.seen[0].headers.get("Accept") == "*/*"
+
+
+def test_cleanup_sends_both_files_and_mode(server):
+    mask = np.zeros((48, 64), bool)
+    mask[10:20, 10:30] = True
+    make_client(server).cleanup(photo(), mask, mode="quality")
+    (seen,) = server.seen
+    assert seen.path == "/cleanup/v1"
+    assert seen.texts == {"mode": "quality"}
+    assert set(seen.files) == {"image_file", "mask_file"}
+    name, ctype, data = seen.files["mask_file"]
+    assert (name, ctype) == ("mask.png", "image/png")
+    m = np.asarray(Image.open(io.BytesIO(data)))
+    assert m.shape == (48, 64) and set(np.unique(m)) == {0, 255}
+    assert (m == 255).sum() == 200
+
+
+def test_a_valid_file_is_sent_byte_for_byte(server, tmp_path):
+    original = jpeg_bytes((300, 200))
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(original)
+    make_client(server).replace_background(path, "a beach")
+    name, ctype, data = server.seen[0].files["image_file"]
+    assert data == original and ctype == "image/jpeg" and name == "image.jpg"
+    assert server.seen[0].texts == {"prompt": "a beach"}
+
+
+def test_replace_background_sends_an_empty_prompt(server):
+    make_client(server).replace_background(png_bytes((32, 32)))
+    assert server.seen[0].texts == {"prompt": ""}
+
+
+def test_all_five_paths(server):
+    c = make_client(server)
+    sketch = Image.new("L", (64, 64), 0)
+    mask = np.zeros((48, 64), bool)
+    mask[:5] = True
+    c.text_to_image("x")
+    c.sketch_to_image(sketch, "an owl")
+    c.cleanup(photo(), mask)
+    c.text_inpainting(photo(), mask, "a red scarf")
+    c.replace_background(photo(), "a kitchen")
+    assert [s.path for s in server.seen] == [
+        "/text-to-image/v1", "/sketch-to-image/v1/sketch-to-image", "/cleanup/v1",
+        "/text-inpainting/v1", "/replace-background/v1"]
+    assert server.seen[3].texts == {"text_prompt": "a red scarf"}
+    assert set(server.seen[1].files) == {"sketch_file"}
+
+
+# -- errors: one class per status ----------------------------------------------------------------
+@pytest.mark.parametrize("status,cls", [
+    (400, BadRequestError), (401, MissingAPIKeyError), (402, OutOfCreditsError),
+    (403, InvalidAPIKeyError), (406, NotAcceptableError), (429, RateLimitError),
+    (500, ServerError), (503, ServerError), (418, APIStatusError)])
+def test_each_status_has_its_class(server, sleeps, status, cls):
+    server.default = Action.error(status, "Invalid or revocated api key")
+    with pytest.raises(cls) as info:
+        make_client(server, max_retries=0).text_to_image("a cat")
+    err = info.value
+    assert type(err) is cls and isinstance(err, ClipdropError)
+    assert err.status_code == status
+    assert err.message == "Invalid or revocated api key"
+    assert err.response.status_code == status
+    assert len(server.seen) == 1
+
+
+def test_non_json_error_body_becomes_the_message(server):
+    server.default = Action("respond", 400, {"Content-Type": "text/html"}, b"<h1>Bad</h1>")
+    with pytest.raises(BadRequestError) as info:
+        make_client(server).text_to_image("a cat")
+    assert info.value.message == "<h1>Bad</h1>"
+
+
+def test_other_4xx_are_never_retried(server, sleeps):
+    server.default = Action.error(400, "Missing image_file in request")
+    with pytest.raises(BadRequestError):
+        make_client(server, max_retries=5).text_to_image("a cat")
+    assert len(server.seen) == 1 and sleeps == []
+
+
+# -- retries ------------------------------------------------------------------------------------
+def test_retry_after_is_honoured(server, sleeps):
+    server.script(Action.error(429, "Too many requests", Retry_After="3"))
+    result = make_client(server).text_to_image("a cat")
+    assert result.width == 8
+    assert sleeps == [3.0] and len(server.seen) == 2
+
+
+def test_retry_after_is_capped(server, sleeps):
+    server.script(Action.error(503, "busy", Retry_After="100000"))
+    make_client(server).text_to_image("a cat")
+    assert sleeps == [60.0]
+
+
+def test_5xx_backs_off_exponentially_then_gives_up(server, sleeps):
+    server.default = Action.error(500, "This may be a bug on our side")
+    with pytest.raises(ServerError):
+        make_client(server, max_retries=3).text_to_image("a cat")
+    assert len(server.seen) == 4
+    assert len(sleeps) == 3
+    for i, s in enumerate(sleeps):  # 0.5 * 2**i, minus up to 25 % jitter
+        assert 0.5 * 2**i * 0.75 <= s <= 0.5 * 2**i
+
+
+def test_5xx_then_success(server, sleeps):
+    server.script(Action.error(502, "bad gateway"), Action.error(500, "oops"))
+    assert make_client(server).text_to_image("a cat").width == 8
+    assert len(server.seen) == 3 and len(sleeps) == 2
+
+
+# -- broken servers give a clear error, never a hang --------------------------------------------
+def test_closed_connection_is_a_connection_error_after_retries(server, sleeps):
+    server.default = Action("close")
+    with pytest.raises(APIConnectionError) as info:
+        make_client(server, max_retries=2).text_to_image("a cat")
+    assert not isinstance(info.value, APITimeoutError)
+    assert len(server.seen) == 3 and len(sleeps) == 2
+    assert server.url in str(info.value)
+
+
+def test_truncated_body_is_a_connection_error(server, sleeps):
+    server.default = Action.image(png_bytes((64, 64)))
+    server.default.kind = "truncate"
+    with pytest.raises(APIConnectionError):
+        make_client(server, max_retries=0).text_to_image("a cat")
+
+
+def test_stalled_server_times_out(server, sleeps):
+    server.default = Action("stall", seconds=3)
+    start = time.monotonic()
+    with pytest.raises(APITimeoutError) as info:
+        make_client(server, timeout=0.3, max_retries=1).text_to_image("a cat")
+    assert time.monotonic() - start < 2.5  # two attempts of 0.3 s, not the stall
+    assert "timeout" in str(info.value)
+    assert len(server.seen) == 2
+
+
+def test_per_call_timeout_overrides(server, sleeps):
+    server.default = Action("stall", seconds=3)
+    with pytest.raises(APITimeoutError):
+        make_client(server, timeout=30, max_retries=0).text_to_image("a cat", timeout=0.2)
+
+
+@pytest.mark.parametrize("action", [
+    Action.image(b"\x89PNG\r\n garbage that is not an image"),
+    Action.image(b"", content_type="image/png"),
+    Action("respond", 200, {"Content-Type": "application/json"}, b'{"ok": true}'),
+    Action.image(jpeg_bytes(), content_type="image/png"),
+])
+def test_a_200_that_is_not_the_image_it_claims(server, action):
+    server.default = action
+    with pytest.raises(InvalidResponseError) as info:
+        make_client(server).text_to_image("a cat")
+    assert "text_to_image" in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+# -- credits ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("headers,consumed,remaining", [
+    ({"x-remaining-credits": "97", "x-credits-consumed": "2"}, 2, 97),
+    ({"x-remaining-credits": "96.5", "x-credits-consumed": "0.5"}, 0.5, 96.5),
+    ({"x-remaining-credits": "12"}, None, 12),
+    ({}, None, None),
+    ({"x-remaining-credits": "lots", "x-credits-consumed": "nan"}, None, None),
+])
+def test_credit_headers(server, headers, consumed, remaining):
+    action = Action.image()
+    action.headers = {"Content-Type": "image/png", **headers}
+    server.default = action
+    c = make_client(server)
+    r = c.text_to_image("a cat")
+    assert r.credits_consumed == consumed and r.remaining_credits == remaining
+    assert c.remaining_credits == remaining
+
+
+# -- budget and cache ---------------------------------------------------------------------------
+def test_budget_refuses_before_sending(server):
+    c = make_client(server, budget=3)
+    c.text_to_image("a cat")  # the server says it consumed 1
+    c.text_to_image("a dog")  # 1 spent + 2 documented = 3: still within
+    with pytest.raises(BudgetExceededError) as info:
+        c.text_to_image("a bird")  # 2 spent + 2 > 3
+    assert len(server.seen) == 2
+    assert info.value.budget == 3 and info.value.spent == 2
+    assert "nothing was sent" in str(info.value)
+
+
+def test_cache_hit_sends_nothing_and_costs_nothing(server, tmp_path):
+    c = make_client(server, cache=tmp_path, budget=3)
+    first = c.text_to_image("a cat")
+    second = c.text_to_image("a cat")
+    assert len(server.seen) == 1
+    assert not first.from_cache and second.from_cache
+    assert second.data == first.data and second.credits_consumed == 0
+    c.text_to_image("a cat", format="jpeg")  # another Accept is another answer
+    assert len(server.seen) == 2
+    other = Client("k", base_url=server.url + "/", cache=tmp_path)
+    assert other.text_to_image("a cat").from_cache  # same server, same request
+
+
+def test_cache_is_per_server(server, tmp_path):
+    make_client(server, cache=tmp_path).text_to_image("a cat")
+    with FaultServer() as other:
+        Client("k", base_url=other.url, cache=tmp_path).text_to_image("a cat")
+        assert len(other.seen) == 1
+
+
+def test_damaged_cache_entry_is_a_miss(server, tmp_path):
+    c = make_client(server, cache=tmp_path)
+    c.text_to_image("a cat")
+    for p in tmp_path.rglob("*.bin"):
+        p.write_bytes(b"corrupt")
+    assert not c.text_to_image("a cat").from_cache
+    assert len(server.seen) == 2
