@@ -77,6 +77,10 @@ export function createInk({ model, canvas, brush = null, now = () => performance
     if (brush !== null) brush.style.display = "none";
   }
 
+  function onBlur() {
+    if (canvas.dataset) delete canvas.dataset.pointerFocus;
+  }
+
   function onKey(ev) {
     const action = shortcut(ev);
     if (action === null) return;
@@ -161,7 +165,9 @@ export function createInk({ model, canvas, brush = null, now = () => performance
     if (!model.get("enabled") || active !== null) return;
     if (ev.pointerType === "mouse" && ev.button !== 0) return;
     ev.preventDefault();
-    if (canvas.focus) canvas.focus({ preventScroll: true }); // so Ctrl+Z works after a stroke
+    // focused so Ctrl+Z works after a stroke; the ring is for keyboard focus only
+    if (canvas.dataset) canvas.dataset.pointerFocus = "1";
+    if (canvas.focus) canvas.focus({ preventScroll: true });
     if (canvas.setPointerCapture) canvas.setPointerCapture(ev.pointerId);
     const tool = model.get("tool");
     const [x, y] = toCanvas(ev);
@@ -253,6 +259,7 @@ export function createInk({ model, canvas, brush = null, now = () => performance
     ["pointercancel", onUp],
     ["pointerleave", hideBrush],
     ["keydown", onKey],
+    ["blur", onBlur],
   ];
   const modelEvents = [
     ["msg:custom", onMessage],

@@ -298,6 +298,8 @@ def test_keyboard_reaches_and_presses_run_in_every_app(request, tmp_path, shot, 
         # compare view (after Run).
         if canvas is not None:
             tab_to(page, f"{scope} {canvas}", key="Shift+Tab", limit=15)
+            assert focus_ring(page, f"{scope} {canvas}") == "solid 3px", \
+                f"{cls}: no focus ring on the drawing canvas reached by keyboard"
         else:
             tab_to(page, f"{scope} canvas", limit=15)
         page.evaluate("() => { document.activeElement.dataset.cdwMark = '1'; }")
