@@ -1,5 +1,5 @@
 """The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
-server, the Studio launcher and the five-operation demo.
+server, the Studio launcher, the five-operation demo and the workshop gateway.
 
 Each subcommand is a function registered in :func:`build_parser` with ``set_defaults(run=...)``;
 it takes the parsed arguments and returns the exit status.
@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="clipdrop-demo", help="folder (default: %(default)s)")
     demo.set_defaults(run=_demo)
+
+    from .gateway.cli import add_gateway_parser
+
+    add_gateway_parser(commands)
     return parser
 
 
