@@ -21,11 +21,12 @@ import numpy as np
 from PIL import Image
 
 from ..contract.endpoints import MB, FileField
-from ..contract.validation import inspect_image
+from ..contract.errors import InputError
+from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
-from ..widgets.upload import UploadButton, UploadRefused, UploadRules, check_upload
-from ._status import FIELD_LABELS
+from ..widgets.upload import UploadButton, UploadRules
+from ._status import FIELD_LABELS, user_words
 
 __all__ = ["PhotoChooser", "SAMPLES", "load_sample", "describe_rules"]
 
@@ -78,25 +79,22 @@ def describe_rules(field: FileField) -> str:
     return f"{label[:1].upper()}{label[1:]}: " + " · ".join(parts)
 
 
-def size_problem(field: FileField, image: Image.Image, data: bytes | None, *,
-                 name: str = "the photo") -> str | None:
-    """Why the client would refuse this photo for ``field``, in words naming the photo and the
-    endpoint's own limit (``"big.png" is 5000x4000 (20.0 megapixels); the limit is 16
-    megapixels``), or ``None``.
+def size_problem(field: FileField, image: Image.Image, data: bytes | None) -> str | None:
+    """Why the client would refuse this photo for ``field`` (its words, with the app's name
+    for the field), or ``None``.
 
     Formats are not checked (the client converts a photo in another format, with a notice);
     the byte limit applies only to a file sent as it is.
     """
-    nbytes = 0
+    fmt, nbytes = field.formats[0], 0
     if data is not None:
         facts = inspect_image(data, field.name)
         if facts.format in field.formats:
-            nbytes = facts.nbytes
+            fmt, nbytes = facts.format, facts.nbytes
     try:
-        check_upload(UploadRules.for_field(field), name, nbytes=nbytes, width=image.width,
-                     height=image.height)
-    except UploadRefused as exc:
-        return str(exc)
+        check_file(field, ImageFacts(fmt, image.width, image.height, image.mode, nbytes))
+    except InputError as exc:
+        return user_words(str(exc))
     return None
 
 
@@ -161,7 +159,7 @@ class PhotoChooser(widgets.VBox):
     @property
     def problem(self) -> str | None:
         """Why the endpoint would refuse this photo, or ``None`` when it is fine."""
-        return size_problem(self._field, self._image, self._data, name=self._name)
+        return size_problem(self._field, self._image, self._data)
 
     def on_change(self, callback: Callable[[Image.Image], object]) -> None:
         """Call ``callback(image)`` whenever another photo is chosen."""

@@ -577,11 +577,3 @@ def test_an_empty_compare_view_already_takes_its_place() -> None:
     app = SketchToImageApp(Client())
     assert app.compare.frame_size == (_base.COMPARE_PX, _base.COMPARE_PX * 3 // 4)
 
-
-def test_a_photo_too_large_is_flagged_by_its_name_and_the_endpoints_own_limit() -> None:
-    app = CleanupApp(Client())
-    app.chooser.load(Image.new("L", (5000, 4000)), name="big.png")
-    note = app.chooser._note.value
-    assert ("&quot;big.png&quot; is 5000x4000 (20.0 megapixels); the limit is 16 megapixels"
-            in note), note
-    assert "image_file" not in note and "64" not in note
