@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..api.inputs import is_dark_on_light
+from ..contract.validation import has_alpha
 from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter
@@ -35,7 +36,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
     inside the pad keeping its aspect ratio (centred, black margins), then thresholded at
     :data:`LINE_THRESHOLD`.
     """
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         grey = Image.new("L", rgba.size, 0)
         grey.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
