@@ -154,7 +154,11 @@ class SketchPad(Painter):
     def _paint_layer(self) -> None:
         _canvas.put_pixels(self._layer, self._drawing.raster)
 
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The sketch as a still picture, white lines on black (its full size).
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         return self._drawing.image()
 
     def __repr__(self) -> str:
