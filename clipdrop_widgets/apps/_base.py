@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import threading
 import time
 import weakref
@@ -34,9 +35,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..api.client import Client
 from ..api.result import Result
+from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._status import (
     cancelled_text,
@@ -145,6 +148,10 @@ class App(Snapshot, widgets.VBox):
             without a key); ``app.client`` may be reassigned.
         history: a :class:`~clipdrop_widgets.widgets.HistoryStrip` to add results to (a
             Studio shares one); default: the app makes and shows its own.
+        session_dir: the session folder the app's own history writes every result to as it
+            arrives; an existing session is reopened. Default: a new folder under the user
+            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`). Not with
+            ``history``.
         inputs: the subclass's input widgets, shown above the prompt.
         options: extra option widgets (mode, format), shown under the prompt.
 
@@ -164,13 +171,18 @@ class App(Snapshot, widgets.VBox):
         client: Client | None = None,
         *,
         history: HistoryStrip | None = None,
+        session_dir: str | os.PathLike[str] | None = None,
         inputs: Sequence[widgets.Widget] = (),
         options: Sequence[widgets.Widget] = (),
     ) -> None:
         super().__init__()
         self._client = client if client is not None else Client()
         self.endpoint = ENDPOINTS[self.endpoint_name]
-        self.history = history if history is not None else HistoryStrip()
+        if history is not None and session_dir is not None:
+            raise ValueError("give history= or session_dir=, not both: a shared history "
+                             "writes to its own session")
+        self.history = history if history is not None else HistoryStrip(
+            session_dir=session_dir if session_dir is not None else new_session_dir())
         self.result: Result | None = None
         self.error: BaseException | None = None
         self._runs = 0
@@ -194,11 +206,17 @@ class App(Snapshot, widgets.VBox):
         self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX)
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
+        # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
+        self.run_button.add_class(RUN_CLASS)
+        self.cancel_button.add_class(CANCEL_CLASS)
+        self.add_class(APP_CLASS)
+        self._keyboard = KeyboardShortcuts()
+        self._keyboard.on_run(self.run)
         self.history.on_select(self._on_history_select)
         self._set_status(f"Ready · {self._source_words()}", "idle")
 
         controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
-                    widgets.HBox([self.run_button, self.cancel_button]),
+                    widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
                     self._status, self._notices]
         title = widgets.HTML(f"{_FIT_CSS}<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")
@@ -308,9 +326,16 @@ class App(Snapshot, widgets.VBox):
     def show(self, result: Result) -> None:
         """Show ``result`` in the compare view, beside the input it was made from when known."""
         with UI_LOCK:
-            self.compare.set_images(self._befores.get(result), result)
+            self.compare.set_images(self._befores.get(result, self._input_of(result)), result)
             self.result = result
             self._notices.value = self._notices_html(notices_of(result))
+
+    def _input_of(self, result: Result) -> Image.Image | bytes | None:
+        """The photo or sketch a result (read back from a session) was made from, if kept."""
+        for name in ("image_file", "sketch_file"):
+            if name in result.files:
+                return result.files[name]
+        return None
 
     def on_finish(self, callback: Callable[[App], object]) -> None:
         """Call ``callback(app)`` from the worker thread whenever a request ends (succeeded,
@@ -416,8 +441,12 @@ class App(Snapshot, widgets.VBox):
                 self.error = None
                 self._set_status(shown_text(result), "done")
 
-    def _snapshot(self) -> Image.Image:
-        return compose_snapshot([self._inputs_picture(), self.compare._snapshot()],
+    def snapshot(self) -> Image.Image:
+        """The app as a still picture: its inputs beside the compare view, and the status line.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
+        return compose_snapshot([self._inputs_picture(), self.compare.snapshot()],
                                 [self.prompt.value if self.prompt else "", self.status])
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ import pathlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import anywidget
 import numpy as np
@@ -30,12 +30,16 @@ __all__ = [
     "MASK_OPACITY",
     "InkLayer",
     "InkBatch",
+    "InkPointsMessage",
+    "InkKeyMessage",
+    "InkReleaseMessage",
     "decode_ink_message",
     "PartialStrokes",
 ]
 
 #: The browser sends at most one points message per this many milliseconds while a stroke is
-#: drawn, plus one at pointer up. ``ink.js`` holds the same constant (``BATCH_MS``).
+#: drawn, plus one at pointer up: the default of the synced ``InkLayer.batch_ms``, which
+#: ``ink.js`` reads (the number is written here only).
 BATCH_MS = 100
 #: What the ink layer can draw: freehand ``pen`` (sketch), ``brush`` (mask), ``eraser`` and
 #: ``rect`` (a live rectangle outline; Python receives its two corners).
@@ -47,10 +51,43 @@ MASK_LAYER_CLASS = "cdw-mask-layer"
 MASK_OPACITY = 0.5
 
 _CSS = f"""
-.cdw-ink-host {{ line-height: 0; overflow: hidden; }}
+.cdw-ink-host {{ line-height: 0; overflow: hidden; position: relative; }}
 .cdw-ink {{ display: block; width: 100%; height: 100%; touch-action: none; cursor: crosshair; }}
+.cdw-ink:focus {{ outline: none; }}
+.cdw-ink:focus-visible:not([data-pointer-focus]) {{ outline: 3px solid #1a73e8;
+  outline-offset: -3px; }}
+.cdw-brush {{ display: none; position: absolute; left: 0; top: 0; pointer-events: none;
+  box-sizing: border-box; border-radius: 50%; border: 1px solid rgba(255, 255, 255, 0.95);
+  box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.8); }}
 .{MASK_LAYER_CLASS} {{ opacity: {MASK_OPACITY}; }}
 """
+
+
+class InkPointsMessage(TypedDict):
+    """Browser -> Python: part of a stroke, with one buffer of ``n`` float32 ``(x, y)`` pairs in
+    canvas pixels. ``final`` marks the stroke's last batch (a ``rect`` sends only that one,
+    holding its two corners); ``width`` is the brush diameter in canvas pixels."""
+
+    type: Literal["points"]
+    id: str
+    tool: str
+    width: float
+    final: bool
+    n: int
+
+
+class InkKeyMessage(TypedDict):
+    """Browser -> Python: a shortcut pressed while the ink canvas has focus."""
+
+    type: Literal["key"]
+    action: Literal["undo", "redo"]
+
+
+class InkReleaseMessage(TypedDict):
+    """Python -> browser: stroke ``id`` is committed; its live ink may go."""
+
+    type: Literal["release"]
+    id: str
 
 
 class InkLayer(anywidget.AnyWidget):
@@ -66,6 +103,8 @@ class InkLayer(anywidget.AnyWidget):
     * ``tool`` (one of :data:`INK_TOOLS`, default ``"pen"``).
     * ``enabled`` (bool, default ``True``): ``False`` lets the pointer through.
     * ``opacity`` (0 to 1, default 1): the whole layer's opacity.
+    * ``batch_ms`` (int, milliseconds, default :data:`BATCH_MS`): while a stroke is drawn, at
+      most one :class:`InkPointsMessage` per this many milliseconds, plus the final one.
     """
 
     _esm = pathlib.Path(__file__).parent / "ink.js"
@@ -79,6 +118,7 @@ class InkLayer(anywidget.AnyWidget):
     tool = traitlets.Enum(INK_TOOLS, default_value="pen").tag(sync=True)
     enabled = traitlets.Bool(True).tag(sync=True)
     opacity = traitlets.Float(1.0).tag(sync=True)
+    batch_ms = traitlets.Int(BATCH_MS, min=1).tag(sync=True)
 
     @traitlets.validate("width", "height")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
@@ -107,7 +147,8 @@ class InkLayer(anywidget.AnyWidget):
 
     def release(self, stroke_id: str) -> None:
         """Tell the browser the stroke ``stroke_id`` is committed: its live ink may go."""
-        self.send({"type": "release", "id": stroke_id})
+        message: InkReleaseMessage = {"type": "release", "id": stroke_id}
+        self.send(message)
 
     def __repr__(self) -> str:
         return f"InkLayer({self.width}x{self.height}, tool={self.tool!r}, size={self.size:g})"
