@@ -1,7 +1,7 @@
 """The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
 server, the Studio launcher and the five-operation demo.
 
-Each subcommand is a function registered in :func:`build_parser` with ``set_defaults(run=...)``;
+Each subcommand is a function registered in `build_parser` with ``set_defaults(run=...)``;
 it takes the parsed arguments and returns the exit status.
 """
 

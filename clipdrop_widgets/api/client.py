@@ -118,7 +118,8 @@ class Client:
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
-            raises :class:`BudgetExceededError` before sending. Default: no limit.
+            raises [`BudgetExceededError`][clipdrop_widgets.BudgetExceededError] before sending.
+            Default: no limit.
     """
 
     def __init__(
@@ -248,7 +249,8 @@ class Client:
                 *, format: Format | None = None,
                 notices: list[str] | None = None) -> tuple[Endpoint, dict[str, str],
                                                           dict[str, Prepared], str | None]:
-        """Check and encode a call without sending it: raises :class:`InputError` on any rule.
+        """Check and encode a call without sending it: raises
+        [`InputError`][clipdrop_widgets.InputError] on any rule.
 
         What the encoding changed (an inverted sketch...) is appended to ``notices`` if given.
         """
@@ -283,9 +285,9 @@ class Client:
         """Run operation ``name`` (an endpoint name) with text fields and files.
 
         Every method takes ``timeout`` (seconds, or ``(connect, read)``; default the client's)
-        and ``cancel``: a :class:`threading.Event` that, once set, stops the call before it
+        and ``cancel``: a `threading.Event` that, once set, stops the call before it
         sends (while it waits for a rate-limit slot or a retry), raising
-        :class:`CancelledError`. A request already sent is not recalled.
+        [`CancelledError`][clipdrop_widgets.CancelledError]. A request already sent is not recalled.
         """
         collected: list[str] = []  # plain data: warnings' global state is not thread-safe
         ep, clean, prepared, accept = self.prepare(name, texts, files, format=format,

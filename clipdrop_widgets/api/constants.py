@@ -1,6 +1,6 @@
 """The client's defaults in one place (seconds, requests, credits).
 
-Contract numbers (limits, rates, costs) live in :mod:`clipdrop_widgets.contract.endpoints`.
+Contract numbers (limits, rates, costs) live in `clipdrop_widgets.contract.endpoints`.
 """
 
 # The client paces itself in the contract's window (tests shorten it here).

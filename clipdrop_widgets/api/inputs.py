@@ -24,7 +24,7 @@ from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
 #: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-#: a binary file object, or a previous :class:`~clipdrop_widgets.api.result.Result`.
+#: a binary file object, or a previous [`Result`][clipdrop_widgets.Result].
 ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
 
 
@@ -189,7 +189,7 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image,
 def is_dark_on_light(im: Image.Image) -> bool:
     """True for a sketch drawn dark on light (its median grey is above 127): to be inverted.
 
-    The one test used by the client and by :class:`~clipdrop_widgets.SketchPad`.
+    The one test used by the client and by [`SketchPad`][clipdrop_widgets.SketchPad].
     """
     grey = np.asarray(_as_picture(im).convert("L"), dtype=np.float32)
     return bool(grey.size) and float(np.median(grey)) > 127

@@ -28,7 +28,7 @@ def _plural(n: float, word: str) -> str:
 
 
 def _detail(text: str) -> str:
-    """The first line of ``text``, trimmed to :data:`MAX_DETAIL_CHARS`."""
+    """The first line of ``text``, trimmed to `MAX_DETAIL_CHARS`."""
     lines = str(text).strip().splitlines()
     line = lines[0].strip() if lines else ""
     return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"

@@ -14,7 +14,7 @@ __all__ = ["SketchToImageApp"]
 
 
 class SketchToImageApp(App):
-    """A :class:`~clipdrop_widgets.SketchPad`, a prompt, Run and Cancel; sketch and picture
+    """A [`SketchPad`][clipdrop_widgets.SketchPad], a prompt, Run and Cancel; sketch and picture
     side by side in the compare view.
 
     The sketch is rendered from its strokes at the largest size the endpoint takes (its
@@ -22,9 +22,9 @@ class SketchToImageApp(App):
     are square). An empty sketch is refused before anything is sent.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key).
-        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
 
     Attributes:
         pad: the sketch pad (``app.pad.add_stroke(points)`` draws from code).

@@ -33,17 +33,17 @@ class Studio(Snapshot, widgets.VBox):
     Above the tabs: a source badge (local engine or ClipDrop service), the credits (remaining,
     and spent this session, updated after each run) and an API key box. A key typed there goes
     to the client and the field is emptied at once, so it never lands in saved widget state;
-    on the local engine it switches the Studio to the service (see :meth:`set_api_key`).
+    on the local engine it switches the Studio to the service (see `set_api_key`).
     Choosing a result in the history shows it in its app's tab.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` all apps share (default ``Client()``:
+        client: the [`Client`][clipdrop_widgets.Client] all apps share (default ``Client()``:
             the local engine without a key).
 
     Attributes:
         apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order.
         tabs: the ``ipywidgets.Tab`` holding them.
-        history: the shared :class:`~clipdrop_widgets.HistoryStrip`.
+        history: the shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip].
     """
 
     def __init__(self, client: Client | None = None) -> None:

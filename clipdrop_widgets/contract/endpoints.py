@@ -1,6 +1,7 @@
 """The ClipDrop endpoints, written down once.
 
-Every rule of ``shared/CONTRACT.md`` lives in :data:`ENDPOINTS`. The client's validation, the
+Every rule of ``shared/CONTRACT.md`` lives in [`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]. The
+client's validation, the
 client's methods, the apps' limits (prompt lengths, image sizes) and the local engine all read
 this table, so adding an endpoint is one entry here.
 

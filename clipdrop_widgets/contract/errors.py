@@ -1,7 +1,7 @@
-"""One exception per failure kind, all under :class:`ClipdropError`.
+"""One exception per failure kind, all under [`ClipdropError`][clipdrop_widgets.ClipdropError].
 
 The tree follows the official OpenAI and Anthropic clients: connection failures, status
-failures (one subclass per status, chosen in :func:`make_status_error`), and our own
+failures (one subclass per status, chosen in `make_status_error`), and our own
 client-side refusals (bad input, budget). No message ever contains the API key.
 """
 
@@ -83,7 +83,7 @@ class APIStatusError(ClipdropError):
     """The server answered with an error status.
 
     ``status_code`` is the HTTP status, ``message`` the JSON body's ``error`` field (or the
-    body's text when it is not JSON), ``response`` the :class:`requests.Response`.
+    body's text when it is not JSON), ``response`` the `requests.Response`.
     """
 
     #: What the user can do about it, in plain words (shown by the apps).
@@ -171,7 +171,8 @@ def error_message(response: requests.Response) -> str:
 
 
 def make_status_error(response: requests.Response) -> APIStatusError:
-    """The exception for an error response: one class per status, :class:`ServerError` for 5xx."""
+    """The exception for an error response: one class per status,
+    [`ServerError`][clipdrop_widgets.ServerError] for 5xx."""
     status = response.status_code
     cls = _STATUS_ERRORS.get(status)
     if cls is None:

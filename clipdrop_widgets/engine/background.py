@@ -1,11 +1,11 @@
 """Replace background: keep a photo's subject, paint a new scene behind it.
 
 The subject comes from the image's alpha channel when it has an informative one (a cut-out
-PNG), else from GrabCut run on a copy at most :data:`WORK_SIDE` pixels long, seeded with a
+PNG), else from GrabCut run on a copy at most `WORK_SIDE` pixels long, seeded with a
 centred ellipse as "probably subject" and the top and upper side edges as "background" (the
 bottom edge is left open: subjects often stand on it). The small mask is scaled up, its edge
 sharpened and feathered. The scene is the prompt's (see
-:func:`~clipdrop_widgets.engine.generate.render_scene`); an empty prompt paints one in the
+`render_scene`); an empty prompt paints one in the
 photo's own background colours.
 """
 

@@ -1,8 +1,9 @@
 """The local engine: the ClipDrop HTTP contract answered in Python, independent of any socket.
 
-:class:`LocalEngine` takes a request's method, path, headers and body stream and returns an
-:class:`EngineResponse`. The loopback server (:mod:`.server`) and the ``requests`` adapter
-(:mod:`.adapter`) are thin shells around :meth:`LocalEngine.handle`, so both serve exactly the
+[`LocalEngine`][clipdrop_widgets.LocalEngine] takes a request's method, path, headers and body
+stream and returns an
+`EngineResponse`. The loopback server (`server`) and the ``requests`` adapter
+(`adapter`) are thin shells around `LocalEngine.handle`, so both serve exactly the
 same statuses, messages and headers.
 """
 
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 #: Header (and value) on every answer of the local engine, so clients can label results as
 #: offline previews.
 ENGINE_HEADER = ("x-clipdrop-engine", "local-preview")
-#: How many (path, status) pairs :attr:`LocalEngine.log` keeps.
+#: How many (path, status) pairs `LocalEngine.log` keeps.
 LOG_LENGTH = 10_000
 _ECHO_CHARS = 200  # characters of a client-sent path or header echoed or logged
 _RATE_SWEEP = 4096  # prune idle rate windows once this many keys are tracked
@@ -184,7 +185,8 @@ class _RateWindows:
 
 
 class LocalEngine:
-    """The ClipDrop contract for every endpoint of the endpoint table (:data:`ENDPOINTS`).
+    """The ClipDrop contract for every endpoint of the endpoint table
+    ([`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]).
 
     Args:
         api_key: the only key accepted (others get 403); ``None`` accepts any non-empty key.
@@ -222,7 +224,7 @@ class LocalEngine:
         self._credits = credits
         self._lock = threading.Lock()
         self._rates = _RateWindows(clock)
-        #: The last :data:`LOG_LENGTH` requests as ``(path, status)``, oldest first.
+        #: The last `LOG_LENGTH` requests as ``(path, status)``, oldest first.
         self.log: deque[tuple[str, int]] = deque(maxlen=LOG_LENGTH)
 
     def __repr__(self) -> str:
@@ -354,7 +356,7 @@ class LocalEngine:
 
 
 def _validate(endpoint: Endpoint, texts: dict[str, str], files: dict[str, bytes]) -> None:
-    """:func:`validate_request`, its refusals as 400s in its own words."""
+    """`validate_request`, its refusals as 400s in its own words."""
     try:
         validate_request(endpoint, texts, files)
     except InputError as err:

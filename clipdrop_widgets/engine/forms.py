@@ -1,8 +1,8 @@
 """Reading a request's form: body limits, a capped reader, and the form parsers.
 
 Multipart bodies are parsed by the ``multipart`` package (the streaming parser behind Bottle),
-url-encoded ones by :func:`urllib.parse.parse_qsl`: no hand-written parser. Both work on a
-stream read through :class:`CappedReader`, so no body larger than the endpoint's limit is ever
+url-encoded ones by `urllib.parse.parse_qsl`: no hand-written parser. Both work on a
+stream read through `CappedReader`, so no body larger than the endpoint's limit is ever
 held, whether its length was announced or not. Parsing never decodes an image.
 """
 
@@ -86,8 +86,8 @@ def _part_cap(endpoint: Endpoint) -> int:
 def body_cap(endpoint: Endpoint) -> int:
     """The largest body ``endpoint`` accepts (bytes).
 
-    The sum of its files' ``max_bytes`` (:data:`DEFAULT_FILE_CAP` where none is stated), a text
-    allowance per text field, and :data:`PART_OVERHEAD` per field and once more for the
+    The sum of its files' ``max_bytes`` (`DEFAULT_FILE_CAP` where none is stated), a text
+    allowance per text field, and `PART_OVERHEAD` per field and once more for the
     closing boundary.
     """
     files = sum(_file_cap(f) for f in endpoint.file_fields)
@@ -98,8 +98,8 @@ def body_cap(endpoint: Endpoint) -> int:
 class CappedReader:
     """Reads at most ``length`` bytes (or to the end when ``None``), refusing past ``cap``.
 
-    Raises :class:`BodyTooLargeError` as soon as more than ``cap`` bytes arrive, and
-    :class:`FormError` when the stream fails or ends before ``length`` bytes.
+    Raises `BodyTooLargeError` as soon as more than ``cap`` bytes arrive, and
+    `FormError` when the stream fails or ends before ``length`` bytes.
     """
 
     def __init__(self, stream: Readable, *, length: int | None, cap: int, path: str):
@@ -203,9 +203,9 @@ def parse_form(endpoint: Endpoint, content_type: str | None, stream: Readable,
 
     ``content_type`` is the request's header (``None`` if absent); ``length`` its
     Content-Length in bytes, ``None`` when unknown (chunked). A body announced larger than
-    :func:`body_cap` is refused before a byte is read; an unannounced one as soon as it passes
+    `body_cap` is refused before a byte is read; an unannounced one as soon as it passes
     the cap. An empty body is an empty form (validation then names the missing fields).
-    Raises :class:`FormError` (or :class:`BodyTooLargeError`).
+    Raises `FormError` (or `BodyTooLargeError`).
     """
     cap = body_cap(endpoint)
     if length is not None and length > cap:

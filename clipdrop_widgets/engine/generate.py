@@ -1,8 +1,8 @@
 """Pictures from words: the engine's text to image and sketch to image.
 
-:func:`render_scene` paints a :class:`~clipdrop_widgets.engine.palette.Scene` (sky gradient,
+`render_scene` paints a `Scene` (sky gradient,
 sun or moon, stars, clouds, mountains, hills, a city skyline, sea, beach, desert, snow, forest)
-with vectorised NumPy; :func:`texture` paints a tileless pattern in a scene's colours. Both
+with vectorised NumPy; `texture` paints a tileless pattern in a scene's colours. Both
 draw every random detail from a generator seeded by the scene's seed, so the same prompt always
 gives the same pixels. Arrays are float32 ``(height, width, 3)`` in 0..1; sizes are
 ``(width, height)`` in pixels, as Pillow gives them.
@@ -77,7 +77,7 @@ def _paint(img: Array, alpha: Array, colour: Array) -> None:
 
 
 def to_image(pixels: Array) -> Image.Image:
-    """A float image in 0..1 as an 8-bit RGB :class:`PIL.Image.Image`."""
+    """A float image in 0..1 as an 8-bit RGB `PIL.Image.Image`."""
     return Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
 
 

@@ -2,7 +2,7 @@
 
 A short white label on a semi-opaque dark box in the bottom-right corner: legible on any
 background, about 3% of the image's shorter side tall, so nobody mistakes a local preview for
-the service's work. :func:`mark_box` gives the box from the size alone, so tests and callers
+the service's work. `mark_box` gives the box from the size alone, so tests and callers
 can leave it out of pixel comparisons.
 """
 
@@ -44,7 +44,7 @@ def _layout(size: tuple[int, int]) -> tuple[int, tuple[int, int, int, int], tupl
 
 
 def mark_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The box ``(x0, y0, x1, y1)`` (pixels, ``x1``/``y1`` exclusive) :func:`mark` draws on an
+    """The box ``(x0, y0, x1, y1)`` (pixels, ``x1``/``y1`` exclusive) `mark` draws on an
     image of ``size`` (width, height); empty when the image is too small to hold it."""
     return _layout(tuple(size))[1]  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-"""The local engine on a loopback HTTP server (stdlib :mod:`http.server`, one thread a connection).
+"""The local engine on a loopback HTTP server (stdlib `http.server`, one thread a connection).
 
 HTTP/1.1 with keep-alive, ``Expect: 100-continue`` answered only once the engine starts reading
 the body (so a refused upload is never sent), chunked request bodies, JSON errors for every
@@ -151,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
         return super().parse_request()
 
     def handle_expect_100(self) -> bool:
-        """Defer ``100 Continue`` until the engine reads the body (see :class:`_Body`)."""
+        """Defer ``100 Continue`` until the engine reads the body (see `_Body`)."""
         self.expect_continue = True
         return True
 
@@ -315,13 +315,14 @@ def serve(
         host: the address to bind; loopback by default.
         port: the TCP port (default 8765); 0 picks a free one (see ``ServerHandle.port``).
         api_key: the only key accepted (others get 403); default any non-empty key. Passed
-            to the :class:`LocalEngine` made when ``engine`` is ``None``, as are the next two;
+            to the [`LocalEngine`][clipdrop_widgets.LocalEngine] made when ``engine`` is ``None``,
+            as are the next two;
             giving any of them with ``engine`` is an error.
         credits: the engine's starting balance (default 100).
         rate_limit: ``True`` for the documented rates, a positive int for requests per minute per
             endpoint, ``False`` (default) for none.
         engine: an engine to serve instead (tests read its ``log`` and credits).
-        background: when true, serve from a daemon thread and return a :class:`ServerHandle`;
+        background: when true, serve from a daemon thread and return a `ServerHandle`;
             otherwise print where it listens and serve until Ctrl-C, then return ``None``.
     """
     if engine is None:

@@ -30,7 +30,7 @@ def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widge
 
 
 def resize_stack(grid: widgets.GridBox, width: int, height: int) -> None:
-    """Give a :func:`stack` and each of its layers the size ``width x height`` CSS pixels."""
+    """Give a `stack` and each of its layers the size ``width x height`` CSS pixels."""
     for layer in grid.children:
         layer.layout = px_layout(width, height, grid_area="stack")
     grid.layout = widgets.Layout(

@@ -20,7 +20,8 @@ from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
 
-#: Either side of the comparison: an image (as the widgets accept them) or a :class:`Result`.
+#: Either side of the comparison: an image (as the widgets accept them) or a
+#: [`Result`][clipdrop_widgets.Result].
 Picture = ImageSource | Result
 #: How many images (per widget) stay in the browser for instant re-showing (history clicks).
 IMAGE_CACHE_SIZE = 16

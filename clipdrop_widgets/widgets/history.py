@@ -53,7 +53,8 @@ def describe(result: Result) -> dict[str, str]:
 class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
-    ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
+    ``Show`` under a thumbnail calls the `on_select` handlers with that
+    [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view); ``Save`` writes it to the folder typed above the
     strip; ``Save all`` writes every one.
 
