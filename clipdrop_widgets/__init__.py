@@ -25,6 +25,8 @@ __all__ = [
     "ENDPOINTS",
     # errors
     "ClipdropError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -126,6 +128,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         BudgetExceededError,
         CancelledError,
         ClipdropError,
+        ConfigurationError,
+        ConfigurationTypeError,
         InputError,
         InvalidAPIKeyError,
         InvalidResponseError,

@@ -31,6 +31,8 @@ from ..contract.errors import (
     BudgetExceededError,
     CancelledError,
     ClipdropError,
+    ConfigurationError,
+    ConfigurationTypeError,
     InputError,
     InvalidResponseError,
     make_status_error,
@@ -55,7 +57,9 @@ _local_notice_shown = False
 
 
 def _clean_key(value: str | None) -> _Secret | None:
-    """The key, stripped of surrounding white space; refused (never echoed) if malformed.
+    """The key, stripped of surrounding white space; ``None`` if empty; refused if malformed.
+
+    An empty key means no key (the user pressed Enter at ``getpass()``): the local engine.
 
     A key pasted or read from a file often ends in a newline; sent as is it would make the
     HTTP library raise an error quoting the header's value, key included.
@@ -63,12 +67,12 @@ def _clean_key(value: str | None) -> _Secret | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"api_key must be a string, not {type(value).__name__}")
+        raise ConfigurationTypeError(f"api_key must be a string, not {type(value).__name__}")
     key = value.strip()
     if not key:
         return None
     if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-        raise ValueError("api_key contains spaces or characters that cannot be sent in an "
+        raise ConfigurationError("api_key contains spaces or characters that cannot be sent in an "
                          "HTTP header; check how it was copied (the key is not shown)")
     return _Secret(key)
 
@@ -107,7 +111,8 @@ class Client:
     """A ClipDrop client.
 
     Args:
-        api_key: the key; default ``$CLIPDROP_API_KEY``. With no key and no ``base_url``, the
+        api_key: the key; default ``$CLIPDROP_API_KEY``. An empty key (what ``getpass()``
+            returns when Enter is pressed) means no key. With no key and no ``base_url``, the
             client uses the local engine in-process (offline previews; ``is_local`` is true).
         base_url: the server; default ``$CLIPDROP_API_URL``, else ``https://clipdrop-api.co``.
             ``"local://engine"`` selects the in-process local engine explicitly.
@@ -133,22 +138,22 @@ class Client:
         cache: str | os.PathLike[str] | bool | None = None,
         budget: float | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV) or None
+        key = _clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(C.BASE_URL_ENV) or None
         self.engine = None
         if url is None and key is None:
             url = C.LOCAL_BASE_URL
             _say_local_once()
         self.base_url = (url or C.DEFAULT_BASE_URL).rstrip("/")
-        self._key = _clean_key(key)
+        self._key = key
         if timeout is None:
-            raise ValueError("timeout must be set: a request without one can hang forever")
+            raise ConfigurationError("timeout must be set: a request without one can hang forever")
         self.timeout = timeout
         if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+            raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         self.max_retries = max_retries
         if budget is not None and budget < 0:
-            raise ValueError(f"budget must be 0 or more credits, got {budget}")
+            raise ConfigurationError(f"budget must be 0 or more credits, got {budget}")
         self.budget = budget
         self.credits_spent: float = 0
         self.remaining_credits: float | None = None
@@ -161,7 +166,8 @@ class Client:
         if self.is_local:
             from ..engine import LocalEngine, LocalEngineAdapter
 
-            self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS)
+            self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS,
+                                      practice=True)
             self._session.mount("local://", LocalEngineAdapter(self.engine))
             self.remaining_credits = self.engine.remaining_credits  # known without a call
         if cache is True:
@@ -190,7 +196,7 @@ class Client:
         """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere.
 
         Surrounding white space is removed; a key with spaces or control characters inside
-        raises ``ValueError`` (without showing it).
+        raises [`ConfigurationError`][clipdrop_widgets.ConfigurationError] (without showing it).
         """
         self._key = _clean_key(api_key)
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..contract.errors import ConfigurationError
+
 __all__ = ["RateLimiter", "Slot", "SAFETY_MARGIN"]
 
 #: Seconds added to the moment a request body was sent, to cover its trip to the server.
@@ -50,7 +52,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+            raise ConfigurationError(
+                f"requests_per_minute must be positive, got {requests_per_minute}")
         self.limit = max(1, int(requests_per_minute * window / 60.0))
         self.window = window
         self._clock = clock

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import ConfigurationError
+
 __all__ = [
     "ENDPOINTS",
     "Endpoint",
@@ -269,7 +271,7 @@ def endpoint(name: str) -> Endpoint:
         return ENDPOINTS[name]
     except KeyError:
         known = ", ".join(ENDPOINTS)
-        raise ValueError(f"unknown operation {name!r}; known operations: {known}") from None
+        raise ConfigurationError(f"unknown operation {name!r}; known operations: {known}") from None
 
 
 def endpoint_for_path(path: str) -> Endpoint | None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ClipdropError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -35,6 +37,19 @@ __all__ = [
 
 class ClipdropError(Exception):
     """Base class of every error this package raises."""
+
+
+class ConfigurationError(ClipdropError, ValueError):
+    """An impossible setting, refused when it is given, before anything is sent.
+
+    For instance ``Client(budget=-1)``, ``Client(timeout=None)``, a key with spaces inside or
+    ``client.call("nope")``. Also a ``ValueError``, so code written for the built-in keeps
+    working.
+    """
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """A setting of the wrong type (``Client(api_key=123)``); also a ``TypeError``."""
 
 
 class InputError(ClipdropError, ValueError):

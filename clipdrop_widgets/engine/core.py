@@ -193,6 +193,9 @@ class LocalEngine:
         require_key: when true (default), a request without ``x-api-key`` gets 401.
         credits: the starting balance; each success spends the endpoint's ``credits`` and a
             call that cannot be paid gets 402. Default 100, the free development allowance.
+        practice: when true, the balance is a practice counter: a call it cannot pay starts
+            it again from ``credits`` instead of answering 402, so it never blocks a session.
+            The in-process engine of a keyless [`Client`][clipdrop_widgets.Client] uses this.
         rate_limit: ``False`` (default) for none; ``True`` for each endpoint's documented
             ``requests_per_minute`` per key; a positive int for that many per minute instead.
             Windows slide over 60 s; a refused request gets 429 with ``Retry-After`` (seconds).
@@ -208,6 +211,7 @@ class LocalEngine:
         api_key: str | None = None,
         require_key: bool = True,
         credits: float = 100,
+        practice: bool = False,
         rate_limit: bool | int = False,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -222,6 +226,8 @@ class LocalEngine:
         self.require_key = require_key
         self.rate_limit = rate_limit
         self._credits = credits
+        self._starting_credits = credits
+        self.practice = practice
         self._lock = threading.Lock()
         self._rates = _RateWindows(clock)
         #: The last `LOG_LENGTH` requests as ``(path, status)``, oldest first.
@@ -328,6 +334,8 @@ class LocalEngine:
     def _reserve(self, endpoint: Endpoint) -> float:
         """Take the call's credits now (402 if short); returns the balance left."""
         with self._lock:
+            if self._credits < endpoint.credits and self.practice:
+                self._credits = max(self._starting_credits, endpoint.credits)
             if self._credits < endpoint.credits:
                 raise _Refusal(402, f"No credits left: {endpoint.path} costs "
                                     f"{_number(endpoint.credits)}, "
