@@ -156,7 +156,9 @@ class Client:
             raise ConfigurationError(f"budget must be 0 or more credits, got {budget}")
         self.budget = budget
         self.credits_spent: float = 0
+        """Credits this client has spent (what ``budget`` is checked against); starts at 0."""
         self.remaining_credits: float | None = None
+        """The balance the server last reported; ``None`` before the first answer."""
         self.requests_per_minute = requests_per_minute
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clipdrop-widgets"
@@ -190,6 +192,7 @@ class Client:
 
     @property
     def has_key(self) -> bool:
+        """True when the client holds an API key (never shown: not in a repr, a log or state)."""
         return self._key is not None
 
     def set_api_key(self, api_key: str | None) -> None:
@@ -205,6 +208,7 @@ class Client:
         return f"Client(base_url={self.base_url!r}, api_key={key}, source={self.source!r})"
 
     def close(self) -> None:
+        """Close the HTTP connections; ``with Client() as client:`` does it at the end."""
         self._session.close()
 
     def __enter__(self) -> Client:

@@ -23,9 +23,9 @@ from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
-#: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-#: a binary file object, or a previous [`Result`][clipdrop_widgets.Result].
 ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
+"""What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
+a binary file object, or a previous [`Result`][clipdrop_widgets.Result]."""
 
 
 

@@ -125,8 +125,8 @@ class App(Snapshot, widgets.VBox):
 
     Attributes:
         endpoint: the `Endpoint` this app calls.
-        prompt: the [`PromptBox`][clipdrop_widgets.PromptBox] (limit from the endpoint table), or
-        ``None``.
+        prompt: the [`PromptBox`][clipdrop_widgets.PromptBox] (limit from the endpoint table),
+            or ``None``.
         compare: the [`CompareSlider`][clipdrop_widgets.CompareSlider] showing input and result.
         history: the [`HistoryStrip`][clipdrop_widgets.HistoryStrip] results go to.
         result: the result shown in the compare view (``None`` before the first).

@@ -63,11 +63,17 @@ class TextField:
     """
 
     name: str
+    """The form field's name (``prompt``)."""
     required: bool = True
+    """Whether the field must be sent."""
     allow_empty: bool = False
+    """Whether ``""`` is a valid value (replace background's prompt)."""
     max_chars: int | None = None
+    """The most Unicode characters allowed, or ``None`` for no limit."""
     choices: tuple[str, ...] | None = None
+    """The only accepted values, or ``None`` for free text."""
     doc: str = ""
+    """What the field is, in one sentence."""
 
 
 @dataclass(frozen=True)
@@ -81,16 +87,27 @@ class FileField:
     """
 
     name: str
+    """The form field's name (``image_file``)."""
     role: Role
+    """``"image"``, ``"mask"`` or ``"sketch"``: what the widgets offer for it."""
     formats: tuple[str, ...]
+    """Accepted format names (``png``, ``jpeg``, ``webp``)."""
     required: bool = True
+    """Whether the file must be sent."""
     max_bytes: int | None = None
+    """The largest encoded file, in bytes, or ``None``."""
     max_megapixels: float | None = None
+    """The most width x height, in megapixels, or ``None``."""
     max_side: int | None = None
+    """The most pixels on either side, or ``None``."""
     square: bool = False
+    """Whether width must equal height."""
     binary: bool = False
+    """Whether only pixel values 0 and 255 are allowed (masks)."""
     same_size_as: str | None = None
+    """The field whose resolution this one must match, or ``None``."""
     doc: str = ""
+    """What the file is, in one sentence."""
 
 
 Field = TextField | FileField
@@ -109,25 +126,38 @@ class Endpoint:
     """
 
     name: str
+    """The client method's name (``"text_to_image"``)."""
     title: str
+    """A title for people (``"Text to image"``)."""
     path: str
+    """The URL path (``/text-to-image/v1``)."""
     fields: tuple[Field, ...]
+    """The form fields, text and file, in the order they are documented."""
     output_content_type: str
+    """The default response type (``image/png``)."""
     accept: tuple[str, ...] = ()
+    """The types an ``Accept`` header may choose; empty when the format is fixed."""
     output_size: tuple[int, int] | Literal["input"] = "input"
+    """``"input"`` when the result has the input's size, else ``(width, height)``."""
     credits: float = 1
+    """The documented cost of one call, in credits."""
     requests_per_minute: int = 60
+    """The documented default rate per key."""
     doc: str = ""
+    """What the operation does, in one sentence."""
 
     @property
     def text_fields(self) -> tuple[TextField, ...]:
+        """The text fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, TextField))
 
     @property
     def file_fields(self) -> tuple[FileField, ...]:
+        """The file fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, FileField))
 
     def field(self, name: str) -> Field:
+        """The field called ``name``; ``KeyError`` if the endpoint has none."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -263,6 +293,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
     ]
 }
+"""The five operations by client method name (``"text_to_image"``...): each one's path, fields,
+limits, formats, credits and rate, as the contract states them."""
 
 
 def endpoint(name: str) -> Endpoint:

@@ -61,7 +61,9 @@ class InputError(ClipdropError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
         super().__init__(message)
         self.field = field
+        """The form field that broke the rule (``"mask_file"``), or ``None``."""
         self.rule = rule
+        """The rule broken, in words (``"mask size"``), or ``None``."""
 
 
 class BudgetExceededError(ClipdropError):
@@ -70,8 +72,11 @@ class BudgetExceededError(ClipdropError):
     def __init__(self, message: str, *, budget: float, spent: float, cost: float):
         super().__init__(message)
         self.budget = budget
+        """The client's ``budget``, in credits."""
         self.spent = spent
+        """Credits this client had spent (or reserved) before the call."""
         self.cost = cost
+        """The refused call's cost, in credits."""
 
 
 class CancelledError(ClipdropError):
@@ -84,6 +89,7 @@ class InvalidResponseError(ClipdropError):
     def __init__(self, message: str, *, response: requests.Response | None = None):
         super().__init__(message)
         self.response = response
+        """The `requests.Response` whose body was not an image, when there is one."""
 
 
 class APIConnectionError(ClipdropError):
@@ -101,17 +107,21 @@ class APIStatusError(ClipdropError):
     body's text when it is not JSON), ``response`` the `requests.Response`.
     """
 
-    #: What the user can do about it, in plain words (shown by the apps).
     advice: str = ""
+    """What the user can do about it, in plain words (shown by the apps)."""
 
     def __init__(self, message: str, *, response: requests.Response, status_code: int):
         super().__init__(f"{status_code}: {message}" if message else str(status_code))
         self.message = message
+        """The server's reason: the JSON body's ``error`` field, else the body's text."""
         self.response = response
+        """The `requests.Response`."""
         self.status_code = status_code
+        """The HTTP status, such as 402."""
 
     @property
     def body(self) -> Any:
+        """The response's body: parsed JSON when it is JSON, else its text."""
         try:
             return self.response.json()
         except ValueError:
@@ -122,12 +132,14 @@ class BadRequestError(APIStatusError):
     """400: the request is malformed or an input is invalid."""
 
     advice = "An input was refused: check the image format, size and prompt."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class MissingAPIKeyError(APIStatusError):
     """401: no API key was sent."""
 
     advice = "Set CLIPDROP_API_KEY, or pass api_key= to Client."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class OutOfCreditsError(APIStatusError):
@@ -135,30 +147,36 @@ class OutOfCreditsError(APIStatusError):
 
     advice = ("Buy credits for this key, or remove the key to make offline previews on the "
               "local engine.")
+    """What to do about it, in plain words (shown by the apps)."""
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class InvalidAPIKeyError(APIStatusError):
     """403: the API key is invalid or revoked."""
 
     advice = "The API key was refused: check it, or make a new one."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class NotAcceptableError(APIStatusError):
     """406: the ``Accept`` header asks for a format the endpoint cannot give."""
 
     advice = "Ask for another output format."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class RateLimitError(APIStatusError):
     """429: too many requests; retried automatically before it reaches you."""
 
     advice = "Too many requests: wait a little, or lower requests_per_minute."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class ServerError(APIStatusError):
     """5xx: a fault on the server's side; retried automatically before it reaches you."""
 
     advice = "The server failed: try again later."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -228,10 +228,11 @@ class LocalEngine:
         self._credits = credits
         self._starting_credits = credits
         self.practice = practice
+        """Whether the balance starts again rather than refuse a call (see ``practice``)."""
         self._lock = threading.Lock()
         self._rates = _RateWindows(clock)
-        #: The last `LOG_LENGTH` requests as ``(path, status)``, oldest first.
         self.log: deque[tuple[str, int]] = deque(maxlen=LOG_LENGTH)
+        """The last `LOG_LENGTH` requests as ``(path, status)``, oldest first."""
 
     def __repr__(self) -> str:
         key = "any key" if self._api_key is None else "one key"

@@ -315,9 +315,8 @@ def serve(
         host: the address to bind; loopback by default.
         port: the TCP port (default 8765); 0 picks a free one (see ``ServerHandle.port``).
         api_key: the only key accepted (others get 403); default any non-empty key. Passed
-            to the [`LocalEngine`][clipdrop_widgets.LocalEngine] made when ``engine`` is ``None``,
-            as are the next two;
-            giving any of them with ``engine`` is an error.
+            to the [`LocalEngine`][clipdrop_widgets.LocalEngine] made when ``engine`` is
+            ``None``, as are the next two; giving any of them with ``engine`` is an error.
         credits: the engine's starting balance (default 100).
         rate_limit: ``True`` for the documented rates, a positive int for requests per minute per
             endpoint, ``False`` (default) for none.

@@ -216,6 +216,7 @@ class PromptExplorer(widgets.VBox):
     # -- running -------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
+        """True while a sweep started by Run (or `run`) is going."""
         return self._thread is not None and self._thread.is_alive()
 
     def run(self) -> None:

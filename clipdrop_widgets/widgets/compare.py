@@ -121,10 +121,12 @@ class CompareSlider(Snapshot, widgets.VBox):
     # -- images -------------------------------------------------------------------------------
     @property
     def before(self) -> Image.Image | None:
+        """The left-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["before"]
 
     @property
     def after(self) -> Image.Image | None:
+        """The right-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["after"]
 
     @property

@@ -73,6 +73,7 @@ class PromptBox(Snapshot, widgets.VBox):
     # -- counting -----------------------------------------------------------------------------
     @property
     def max_chars(self) -> int | None:
+        """The character limit the counter warns past, or ``None`` for none."""
         return self._max_chars
 
     @property

@@ -49,7 +49,7 @@ def test_a_key_of_the_wrong_type_is_a_clipdrop_error_and_a_type_error():
 
 def test_an_unknown_operation_is_a_configuration_error_naming_the_known_ones():
     client = Client()
-    with pytest.raises(ConfigurationError, match="unknown operation 'nope'.*text_to_image"):
+    with pytest.raises(ConfigurationError, match=r"unknown operation 'nope'.*text_to_image"):
         client.call("nope", {})
     assert client.credits_spent == 0
 
