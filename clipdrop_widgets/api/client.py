@@ -8,7 +8,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
@@ -257,12 +257,15 @@ class Client:
     def prepare(self, name: str, texts: Mapping[str, str | None],
                 files: Mapping[str, ImageInput] | None = None,
                 *, format: Format | None = None,
-                notices: list[str] | None = None) -> tuple[Endpoint, dict[str, str],
+                notices: list[str] | None = None,
+                unchecked: Collection[str] = ()) -> tuple[Endpoint, dict[str, str],
                                                           dict[str, Prepared], str | None]:
         """Check and encode a call without sending it: raises
         [`InputError`][clipdrop_widgets.InputError] on any rule.
 
         What the encoding changed (an inverted sketch...) is appended to ``notices`` if given.
+        ``unchecked`` names text fields left for the caller to check (a sweep checks each of
+        its prompts on its own, after the files once).
         """
         if notices is None:
             notices = []
@@ -275,7 +278,8 @@ class Client:
         prepared = {n: prepare_file(ep.field(n), v, notices)  # type: ignore[arg-type]
                     for n, v in (files or {}).items() if v is not None}
         validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
-                         binary_checked={n for n, p in prepared.items() if p.binary_checked})
+                         binary_checked={n for n, p in prepared.items() if p.binary_checked},
+                         unchecked=unchecked)
         accept = None
         if format is not None:
             mime = FORMAT_CONTENT_TYPES.get(str(format).lower())
@@ -306,7 +310,7 @@ class Client:
         for message in notices:
             notify(message)
         inputs: dict[str, Any] = dict(clean)
-        inputs.update({n: p.describe() for n, p in prepared.items()})
+        inputs.update({n: p.summary() for n, p in prepared.items()})
         key = None
         if self.cache is not None:
             key = cache_key(server=self.base_url, path=ep.path, accept=accept, texts=clean,

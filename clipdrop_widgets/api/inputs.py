@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -23,9 +23,29 @@ from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
-ImageInput = Image.Image | np.ndarray | str | os.PathLike | bytes | bytearray | memoryview | Any
+
+@runtime_checkable
+class BinaryFile(Protocol):
+    """An open binary file (``open(path, "rb")``, ``io.BytesIO``, an upload's stream)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@runtime_checkable
+class EncodedImage(Protocol):
+    """An encoded picture with its type, such as a [`Result`][clipdrop_widgets.Result]."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+
+ImageInput = (Image.Image | np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview
+              | BinaryFile | EncodedImage)
 """What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-a binary file object, or a previous [`Result`][clipdrop_widgets.Result]."""
+an open binary file, or a previous result (anything with ``data`` and ``content_type``)."""
 
 
 
@@ -40,7 +60,7 @@ class Prepared:
     #: True when this module already made sure the pixels are only 0 and 255 (masks).
     binary_checked: bool = False
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         f = self.facts
         return f"{f.format.upper()} {f.width}x{f.height}, {len(self.data)} bytes"
 
@@ -112,7 +132,7 @@ def _finish(field: FileField, data: bytes, *, binary: bool = False) -> Prepared:
     facts = inspect_image(data, field.name)
     ext = FORMAT_EXTENSIONS.get(facts.format, facts.format)
     mime = FORMAT_CONTENT_TYPES.get(facts.format, "application/octet-stream")
-    return Prepared(data, f"{field.name.removesuffix('_file')}.{ext}", mime, facts,
+    return Prepared(data, f"{field.keyword}.{ext}", mime, facts,
                     binary_checked=binary)
 
 

@@ -75,6 +75,11 @@ class TextField:
     doc: str = ""
     """What the field is, in one sentence."""
 
+    @property
+    def keyword(self) -> str:
+        """The client method's keyword argument for this field (text fields keep their name)."""
+        return self.name
+
 
 @dataclass(frozen=True)
 class FileField:
@@ -83,7 +88,9 @@ class FileField:
     ``formats`` are format names (``png``, ``jpeg``, ``webp``). ``max_side`` bounds width and
     height (pixels), ``max_megapixels`` their product, ``max_bytes`` the encoded file.
     ``square`` demands width == height. ``binary`` demands pixel values 0 and 255 only (masks),
-    and ``same_size_as`` names the field whose resolution this one must match.
+    and ``same_size_as`` names the field whose resolution this one must match. ``keyword`` is
+    the client method's argument for it (``image`` for ``image_file``), also the base of the
+    file name sent in the form.
     """
 
     name: str
@@ -92,6 +99,8 @@ class FileField:
     """``"image"``, ``"mask"`` or ``"sketch"``: what the widgets offer for it."""
     formats: tuple[str, ...]
     """Accepted format names (``png``, ``jpeg``, ``webp``)."""
+    keyword: str
+    """The client method's keyword argument for this file (``image``, ``mask``)."""
     required: bool = True
     """Whether the file must be sent."""
     max_bytes: int | None = None
@@ -157,11 +166,18 @@ class Endpoint:
         return tuple(f for f in self.fields if isinstance(f, FileField))
 
     def field(self, name: str) -> Field:
-        """The field called ``name``; ``KeyError`` if the endpoint has none."""
+        """The field sent as ``name`` on the wire (``image_file``); ``KeyError`` if none."""
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
+
+    def field_for_keyword(self, keyword: str) -> Field:
+        """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
+        for f in self.fields:
+            if f.keyword == keyword:
+                return f
+        raise KeyError(f"{self.name} takes no argument {keyword!r}")
 
     @property
     def prompt_field(self) -> TextField | None:
@@ -185,6 +201,7 @@ def _mask(doc: str) -> FileField:
         "mask_file",
         "mask",
         formats=("png",),
+        keyword="mask",
         max_bytes=30 * MB,
         binary=True,
         same_size_as="image_file",
@@ -215,6 +232,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "sketch_file",
                     "sketch",
                     formats=("png", "jpeg", "webp"),
+                    keyword="sketch",
                     max_side=1024,
                     square=True,
                     doc="White lines on a black background.",
@@ -233,6 +251,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("jpeg", "png"),
+                    keyword="image",
                     max_bytes=30 * MB,
                     max_megapixels=16,
                     doc="The photo to clean up.",
@@ -257,6 +276,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("jpeg", "png"),
+                    keyword="image",
                     max_bytes=30 * MB,
                     max_megapixels=10,
                     doc="The photo to change.",
@@ -277,6 +297,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                     "image_file",
                     "image",
                     formats=("png", "jpeg", "webp"),
+                    keyword="image",
                     max_bytes=20 * MB,
                     max_side=2048,
                     doc="The photo whose subject is kept.",

@@ -167,15 +167,18 @@ def validate_request(
     files: Mapping[str, bytes | None],
     *,
     binary_checked: Collection[str] = (),
+    unchecked: Collection[str] = (),
 ) -> dict[str, ImageFacts]:
     """Check a whole request against ``endpoint``'s rules; returns the files' facts.
 
     Raises [`InputError`][clipdrop_widgets.InputError] at the first rule broken, naming the field,
     the rule and the value seen. Pixels are decoded only for the mask's 0/255 check, after every
-    size check; ``binary_checked`` names masks whose pixels the caller has already checked.
+    size check; ``binary_checked`` names masks whose pixels the caller has already checked;
+    ``unchecked`` names text fields the caller checks itself.
     """
     for tf in endpoint.text_fields:
-        check_text(endpoint, tf, texts.get(tf.name))
+        if tf.name not in unchecked:
+            check_text(endpoint, tf, texts.get(tf.name))
     facts: dict[str, ImageFacts] = {}
     for ff in endpoint.file_fields:
         data = files.get(ff.name)

@@ -160,8 +160,7 @@ class PromptExplorer(widgets.VBox):
         """The operations with a prompt whose required files are all in ``inputs``."""
         usable = []
         for name in prompted_operations():
-            needed = {f.name.removesuffix("_file") for f in ENDPOINTS[name].file_fields
-                      if f.required}
+            needed = {f.keyword for f in ENDPOINTS[name].file_fields if f.required}
             if needed <= {k for k, v in self.inputs.items() if v is not None}:
                 usable.append(name)
         return usable
@@ -170,7 +169,7 @@ class PromptExplorer(widgets.VBox):
         """The fixed picture ``operation`` (default: the chosen one) changes, else ``None``."""
         for f in ENDPOINTS[operation or self.operation.value].file_fields:
             if f.role in ("image", "sketch"):
-                return self.inputs.get(f.name.removesuffix("_file"))
+                return self.inputs.get(f.keyword)
         return None
 
     def _compare_modes(self) -> list[tuple[str, str]]:
@@ -232,7 +231,7 @@ class PromptExplorer(widgets.VBox):
         if empty:
             raise ValueError(f"type at least one value for {', '.join(empty)} (one per line)")
         operation = self.operation.value
-        files = {f.name.removesuffix("_file") for f in ENDPOINTS[operation].file_fields}
+        files = {f.keyword for f in ENDPOINTS[operation].file_fields}
         options = dict(template=self.template.value, variables=variables,
                        inputs={k: v for k, v in self.inputs.items() if k in files})
         sweep = Sweep(self.client, operation, **options)
@@ -282,7 +281,7 @@ class PromptExplorer(widgets.VBox):
             with self._lock:
                 if reason and reason != "stopped by the user":
                     self.errors.show(RuntimeError(f"the sweep stopped: {reason}"))
-                self.status.value = self.sweep.progress().describe()
+                self.status.value = self.sweep.progress().line()
                 self.run_button.disabled = False
                 self.stop_button.disabled = True
 
@@ -310,7 +309,7 @@ class PromptExplorer(widgets.VBox):
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
             self.bar.value = progress.done + progress.failed
-            self.status.value = progress.describe()
+            self.status.value = progress.line()
 
     def stop(self) -> None:
         """Ask the running sweep to stop: items in flight finish, nothing new starts."""

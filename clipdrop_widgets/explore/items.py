@@ -9,7 +9,6 @@ checked with ``client.prepare`` (`check_items`), so a bad item costs no credit.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import string
 from collections.abc import Mapping, Sequence
@@ -134,15 +133,15 @@ def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
     Files are encoded once with the client's rules (notices shown once); the sweep then sends
     the encoded bytes, which pass through unchanged.
     """
-    method = getattr(client, ep.name)
-    prompt_name = ep.prompt_field.name  # type: ignore[union-attr]
-    params = inspect.signature(method).parameters
-    accepted = [p for p in params if p not in (prompt_name, "timeout")]
+    prompt_field = ep.prompt_field
+    accepted = [f.keyword for f in ep.fields if f is not prompt_field]
+    if ep.accept:
+        accepted.append("format")
     unknown = [k for k in inputs if k not in accepted]
     if unknown:
         raise TypeError(f"{ep.name} takes inputs {', '.join(accepted) or 'none'}; "
                         f"not {', '.join(unknown)}")
-    file_fields: dict[str, FileField] = {f.name.removesuffix("_file"): f for f in ep.file_fields}
+    file_fields: dict[str, FileField] = {f.keyword: f for f in ep.file_fields}
     missing = [kw for kw, f in file_fields.items() if f.required and inputs.get(kw) is None]
     if missing:
         raise TypeError(f"{ep.name} needs inputs= with {', '.join(missing)} (the fixed "
@@ -175,10 +174,10 @@ def check_items(client: Client, ep: Endpoint, items: Sequence[SweepItem],
     prompt_field = ep.prompt_field
     assert prompt_field is not None
     texts = {k: v for k, v in options.items() if k != "format"}
-    form_files = {f"{kw}_file": data for kw, data in files.items()}
-    # A stand-in prompt that every endpoint accepts, so only the files and options are judged.
-    client.prepare(ep.name, {**texts, prompt_field.name: "x"}, form_files,
-                   format=options.get("format"))
+    form_files = {ep.field_for_keyword(kw).name: data for kw, data in files.items()}
+    # The files and options are judged once; the prompts below, each on its own.
+    client.prepare(ep.name, texts, form_files, format=options.get("format"),
+                   unchecked=(prompt_field.name,))
     problems: dict[str, InputError] = {}
     for prompt in dict.fromkeys(it.prompt for it in items):
         try:
