@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import numbers
 import os
 import random
 import threading
@@ -75,6 +76,13 @@ def _clean_key(value: str | None) -> _Secret | None:
         raise ConfigurationError("api_key contains spaces or characters that cannot be sent in an "
                          "HTTP header; check how it was copied (the key is not shown)")
     return _Secret(key)
+
+
+def _number(value: object, name: str) -> float:
+    """``value`` if it is a number (not a bool); else a `ConfigurationTypeError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigurationTypeError(f"{name} must be a number, not {type(value).__name__}")
+    return float(value)
 
 
 class _Secret:
@@ -149,12 +157,16 @@ class Client:
         if timeout is None:
             raise ConfigurationError("timeout must be set: a request without one can hang forever")
         self.timeout = timeout
-        if max_retries < 0:
+        if _number(max_retries, "max_retries") < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         self.max_retries = max_retries
-        if budget is not None and budget < 0:
+        if budget is not None and _number(budget, "budget") < 0:
             raise ConfigurationError(f"budget must be 0 or more credits, got {budget}")
         self.budget = budget
+        if requests_per_minute is not None and \
+                not _number(requests_per_minute, "requests_per_minute") > 0:
+            raise ConfigurationError(
+                f"requests_per_minute must be positive, got {requests_per_minute}")
         self.credits_spent: float = 0
         """Credits this client has spent (what ``budget`` is checked against); starts at 0."""
         self.remaining_credits: float | None = None

@@ -31,6 +31,7 @@ def _no_environment(monkeypatch):
     ({"budget": -1}, "budget must be 0 or more"),
     ({"timeout": None}, "timeout must be set"),
     ({"max_retries": -1}, "max_retries must be 0 or more"),
+    ({"requests_per_minute": 0}, "requests_per_minute must be positive"),
 ])
 def test_a_bad_setting_is_a_clipdrop_error_and_still_a_value_error(kwargs, words):
     with pytest.raises(ConfigurationError, match=words) as caught:
@@ -40,10 +41,16 @@ def test_a_bad_setting_is_a_clipdrop_error_and_still_a_value_error(kwargs, words
     assert "sk a b" not in str(caught.value)     # a malformed key is never echoed
 
 
-def test_a_key_of_the_wrong_type_is_a_clipdrop_error_and_a_type_error():
-    with pytest.raises(ConfigurationTypeError, match="api_key must be a string") as caught:
-        Client(api_key=12345)  # type: ignore[arg-type]
-    assert isinstance(caught.value, (ClipdropError, TypeError))
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"api_key": 12345}, "api_key must be a string, not int"),
+    ({"budget": "5"}, "budget must be a number, not str"),
+    ({"max_retries": "2"}, "max_retries must be a number, not str"),
+    ({"requests_per_minute": [60]}, "requests_per_minute must be a number, not list"),
+])
+def test_a_setting_of_the_wrong_type_is_a_clipdrop_error_and_a_type_error(kwargs, words):
+    with pytest.raises(ConfigurationTypeError, match=words) as caught:
+        Client(**kwargs)
+    assert isinstance(caught.value, ClipdropError) and isinstance(caught.value, TypeError)
     assert isinstance(caught.value, ConfigurationError)
 
 
