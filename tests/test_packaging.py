@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a build (about 15 s) and two fresh environments
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHECK = """
@@ -64,7 +66,6 @@ def test_the_wheel_holds_the_package_and_its_data(dist):
     assert "clipdrop_widgets/contract/endpoints.py" in members
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["whl", "tar.gz"])
 def test_the_built_package_installs_and_runs_in_a_fresh_venv(dist, kind, tmp_path):
     built = next(dist.glob(f"clipdrop_widgets-*.{kind}"))
