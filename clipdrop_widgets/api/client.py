@@ -36,6 +36,7 @@ from ..contract.errors import (
     ConfigurationTypeError,
     InputError,
     InvalidResponseError,
+    connection_failure_text,
     make_status_error,
 )
 from ..contract.validation import validate_request
@@ -52,6 +53,8 @@ log = logging.getLogger("clipdrop_widgets")
 
 Format = Literal["png", "jpeg", "webp"]
 Timeout = float | tuple[float, float] | None
+#: What is known of the key: none set, not yet proven, accepted by a call, refused (401/403).
+KeyState = Literal["none", "unverified", "verified", "rejected"]
 
 _sleep = time.sleep  # tests replace this: no test sleeps for real
 _local_notice_shown = False
@@ -154,6 +157,7 @@ class Client:
             _say_local_once()
         self.base_url = (url or C.DEFAULT_BASE_URL).rstrip("/")
         self._key = key
+        self._key_state: KeyState = "unverified" if self._key is not None else "none"
         if timeout is None:
             raise ConfigurationError("timeout must be set: a request without one can hang forever")
         self.timeout = timeout
@@ -207,6 +211,13 @@ class Client:
         """True when the client holds an API key (never shown: not in a repr, a log or state)."""
         return self._key is not None
 
+    @property
+    def key_state(self) -> KeyState:
+        """What the server said of the key: ``"none"`` (no key), ``"unverified"`` (set, no
+        answer yet), ``"verified"`` (a call with it succeeded) or ``"rejected"`` (a 401 or
+        403 answered it). A new key starts unverified; answers from the cache prove nothing."""
+        return self._key_state
+
     def set_api_key(self, api_key: str | None) -> None:
         """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere.
 
@@ -214,6 +225,7 @@ class Client:
         raises [`ConfigurationError`][clipdrop_widgets.ConfigurationError] (without showing it).
         """
         self._key = _clean_key(api_key)
+        self._key_state = "unverified" if self._key is not None else "none"
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -399,8 +411,9 @@ class Client:
         headers = {"Content-Type": content_type}
         if accept:
             headers["Accept"] = accept
-        if self._key is not None:
-            headers["x-api-key"] = self._key.reveal()
+        sent_key = self._key
+        if sent_key is not None:
+            headers["x-api-key"] = sent_key.reveal()
         limiter = self._limiter(ep)
         attempt = 0
         while True:
@@ -424,6 +437,7 @@ class Client:
             elapsed = time.perf_counter() - start
             if response is not None:
                 log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
+                self._learn_key_state(sent_key, response.status_code)
                 if 200 <= response.status_code < 300:
                     return response, elapsed
                 if 300 <= response.status_code < 400:
@@ -449,6 +463,15 @@ class Client:
                 _sleep(delay)
             attempt += 1
 
+    def _learn_key_state(self, sent_key: _Secret | None, status: int) -> None:
+        """A 2xx proves the key that was sent; a 401 or 403 refuses it (if still the key)."""
+        if sent_key is None or sent_key is not self._key:
+            return
+        if 200 <= status < 300:
+            self._key_state = "verified"
+        elif status in (401, 403):
+            self._key_state = "rejected"
+
     def _post(self, url: str, body: Any, headers: dict[str, str],
               timeout: Timeout) -> requests.Response:
         where = self.base_url if not self.is_local else "the local engine"
@@ -460,16 +483,16 @@ class Client:
                                           allow_redirects=False)
             _ = response.content  # read the whole body here, inside the error handling
             return response
-        except requests.Timeout:
-            raise APITimeoutError(f"{where} did not answer within the timeout "
-                                  f"({timeout or self.timeout} s)") from None
+        except requests.Timeout as exc:
+            raise APITimeoutError(connection_failure_text(
+                exc, self.base_url, timeout=timeout or self.timeout)) from None
         except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
                 requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
             raise ClipdropError(f"the request to {where} could not be made: "
                                 f"{self.redact(_short(exc))}") from None
         except requests.RequestException as exc:
-            raise APIConnectionError(f"could not talk to {where}: {type(exc).__name__}: "
-                                     f"{self.redact(_short(exc))}") from None
+            raise APIConnectionError(connection_failure_text(
+                exc, self.base_url, timeout=timeout or self.timeout)) from None
 
     def _retry_delay(self, attempt: int, response: requests.Response | None) -> float:
         if response is not None:
@@ -536,9 +559,12 @@ class _Body:
         return data
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """``str(exc)`` cut at a word boundary before ``limit`` characters, marked with "…"."""
+    text = " ".join(str(exc).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
 
 
 def _say_local_once() -> None:

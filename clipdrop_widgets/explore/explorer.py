@@ -108,7 +108,9 @@ class PromptExplorer(widgets.VBox):
 
         self.errors = ErrorLine()
         guard = self.errors.guard
-        self.operation = widgets.Dropdown(options=self._operations(), description="Operation")
+        self.operation = widgets.Dropdown(
+            options=[(ENDPOINTS[name].title, name) for name in self._operations()],
+            description="Operation")
         self.template = widgets.Text(value="", placeholder="a {animal} in {style}",
                                      description="Template",
                                      layout=widgets.Layout(width="520px"))
@@ -339,7 +341,7 @@ class PromptExplorer(widgets.VBox):
         with self._lock:
             if self.compare_with.value == "input" and self.sweep is not None:
                 self.compare.set_images(self._input_picture(self.sweep.operation),
-                                        self._full[i])
+                                        self._full[i], labels=("Input", label))
                 self.compare_title.value = f"input | {label}"
             elif self._anchor is None or self._anchor == i:
                 self._anchor = i
@@ -347,7 +349,8 @@ class PromptExplorer(widgets.VBox):
                 self.compare_title.value = f"{label}: click another cell to compare"
             else:
                 first, self._anchor = self._anchor, None
-                self.compare.set_images(self._full[first], self._full[i])
+                self.compare.set_images(self._full[first], self._full[i],
+                                        labels=(self._cells[first].label, label))
                 self.compare_title.value = f"{self._cells[first].label} | {label}"
             self.compare.layout.display = ""
 
