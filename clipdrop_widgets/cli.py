@@ -1,5 +1,5 @@
 """The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
-server, the Studio launcher and the five-operation demo.
+server, the Studio launcher, the five-operation demo and the workshop gateway.
 
 Each subcommand is a function registered in `build_parser` with ``set_defaults(run=...)``;
 it takes the parsed arguments and returns the exit status.
@@ -242,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"use the ClipDrop service with ${API_KEY_ENV} (spends "
                            f"{_DEMO_CREDITS:g} credits)")
     demo.set_defaults(run=_demo)
+
+    from .gateway.cli import add_gateway_parser
+
+    add_gateway_parser(commands)
     return parser
 
 
