@@ -230,8 +230,14 @@ class Painter(Snapshot, widgets.VBox):
         """Take one message from the ink layer (exactly as ``ink.js`` sends it).
 
         Intermediate batches are only stored (cheap); the final one commits the stroke through
-        `add_stroke` (or a rectangle), then releases the browser's live copy.
+        `add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
+        message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
+        if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas
+            action = {"undo": self.undo, "redo": self.redo}.get(str(content.get("action")))
+            if action is not None:
+                action()
+            return
         batch = decode_ink_message(content, buffers)
         if batch is None:
             return
