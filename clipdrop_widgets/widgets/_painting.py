@@ -35,7 +35,7 @@ class Painter(Snapshot, widgets.VBox):
     Subclasses set the class attributes, build their layers and call `_init_painter`,
     then implement `_draw_op` (draw one new stroke or rectangle on the committed layer,
     in display pixels), `_paint_layer` (repaint the committed layer from the model) and
-    ``_snapshot``.
+    ``snapshot``.
 
     Attributes:
         errors: the `ErrorLine` under the widget; ``errors.message`` is the last
