@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -33,14 +34,15 @@ class MaskedPhotoApp(App):
     mask_hint: ClassVar[str] = "paint over the part of the photo to change"
 
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None,
                  options: Sequence[widgets.Widget] = ()) -> None:
         field = ENDPOINTS[self.endpoint_name].image_field
         assert field is not None
         self.chooser = PhotoChooser(field, sample=self.sample)
         self.painter = MaskPainter(self.chooser.image, max_width=FRAME_PX, max_height=FRAME_PX)
         self.chooser.on_change(self.painter.set_image)
-        super().__init__(client, history=history, inputs=[self.chooser, self.painter],
-                         options=options)
+        super().__init__(client, history=history, session_dir=session_dir,
+                         inputs=[self.chooser, self.painter], options=options)
 
     def _photo_and_mask(self) -> tuple[bytes | Image.Image, Image.Image]:
         """The photo as sent and the mask (photo-sized, 0/255); an empty mask is refused."""
