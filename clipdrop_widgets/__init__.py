@@ -31,6 +31,7 @@ __all__ = [
     "InvalidResponseError",
     "APIConnectionError",
     "APITimeoutError",
+    "AnswerLostError",
     "APIStatusError",
     "BadRequestError",
     "MissingAPIKeyError",
@@ -39,6 +40,9 @@ __all__ = [
     "NotAcceptableError",
     "RateLimitError",
     "ServerError",
+    "RunDirBusyError",
+    "RunDirMismatchError",
+    "RunLogError",
     # local engine
     "LocalEngine",
     "serve",
@@ -119,6 +123,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .contract.endpoints import ENDPOINTS
     from .contract.errors import (
+        AnswerLostError,
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -133,6 +138,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         NotAcceptableError,
         OutOfCreditsError,
         RateLimitError,
+        RunDirBusyError,
+        RunDirMismatchError,
+        RunLogError,
         ServerError,
     )
     from .engine import LocalEngine, serve

@@ -1,0 +1,205 @@
+"""What one attempt came to, and the error that says so in words a user can act on.
+
+The client (:mod:`.client`) makes an attempt and decides whether to retry; this module holds
+the pieces between: the request body that knows when it has gone out (:class:`Body`), the
+outcome (:class:`Outcome`), the answer taken in with the key cut out of it
+(:func:`take_answer`), and the classification of a failure (:func:`failure`): retried only
+when nothing reached the service; otherwise the error says whether the service may have
+charged, with the credits its headers reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+import urllib3
+
+from ..contract.endpoints import Endpoint
+from ..contract.errors import (
+    AnswerLostError,
+    APIConnectionError,
+    APITimeoutError,
+    ClipdropError,
+    InvalidResponseError,
+)
+from .ratelimit import Slot
+from .result import parse_credits
+from .secret import MASK, Secret
+from .transport import AnswerTooLarge, Watch
+
+__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "take_answer", "failure",
+           "unusable", "credits_text"]
+
+Timeout = float | tuple[float, float] | None
+
+
+@dataclass
+class Outcome:
+    """A complete answer (``error`` None), or an error and whether it may be retried."""
+
+    response: requests.Response | None
+    error: ClipdropError | None
+    elapsed: float
+    retryable: bool = False
+
+
+class Body:
+    """A request body that knows when it has all been handed to the network.
+
+    The first read returns the whole body whatever size is asked (http.client reads file
+    bodies in 8-16 KB blocks, a send call each; a bytes body goes out in one), the next
+    returns ``b""``: at that moment the body has been passed to the socket, so ``sent`` is
+    set and the rate-limit slot told.
+    """
+
+    def __init__(self, data: bytes, slot: Slot | None) -> None:
+        self._data: bytes | None = data
+        self._len = len(data)
+        self._slot = slot
+        self.sent = False
+
+    def __len__(self) -> int:
+        return self._len
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            if not self.sent:
+                self.sent = True
+                if self._slot is not None:
+                    self._slot.sent()
+            return b""
+        return data
+
+
+def limits(timeout: Timeout) -> tuple[float, float, float | None]:
+    """``(connect, answer, total)`` seconds from a ``timeout`` argument, checked.
+
+    A number bounds connecting and the whole attempt (``total``); a ``(connect, read)`` pair
+    bounds connecting, then everything after it.
+    """
+    if isinstance(timeout, tuple) and len(timeout) == 2:
+        connect, answer = timeout
+        total = None
+    else:
+        connect = answer = total = timeout  # type: ignore[assignment]
+    for value in (connect, answer):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"timeout must be seconds > 0 or a (connect, read) pair of them, "
+                             f"got {timeout!r}")
+    return float(connect), float(answer), None if total is None else float(total)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date), or ``None``."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds)
+
+
+def take_answer(response: requests.Response, data: bytes, secrets: Iterable[Secret]) -> None:
+    """Keep the body read in ``response``; cut the key out of what the server wrote back
+    (error bodies, headers such as ``Location``, the reason) and out of the request kept."""
+    ok = 200 <= response.status_code < 300
+    for secret in secrets:
+        if not ok:  # an image is bytes, not text: only error bodies may quote the key
+            data = secret.redact(data)
+        for name, value in list(response.headers.items()):
+            response.headers[name] = secret.redact(value)
+        response.reason = secret.redact(response.reason or "")
+    response._content = data
+    response._content_consumed = True
+    if response.request is not None and "x-api-key" in response.request.headers:
+        response.request.headers["x-api-key"] = MASK
+
+
+def credits_text(response: requests.Response | None) -> str:
+    """What the answer's headers said of credits, in words."""
+    if response is None:
+        return "no answer headers arrived, so what it charged is unknown"
+    consumed = parse_credits(response.headers.get("x-credits-consumed"))
+    remaining = parse_credits(response.headers.get("x-remaining-credits"))
+    if consumed is None and remaining is None:
+        return "its headers did not say what it charged"
+    parts = []
+    if consumed is not None:
+        parts.append(f"{consumed:g} credit{'' if consumed == 1 else 's'} consumed")
+    if remaining is not None:
+        parts.append(f"{remaining:g} left")
+    return "its headers reported " + ", ".join(parts)
+
+
+def unusable(ep: Endpoint, response: requests.Response, exc: Exception) -> InvalidResponseError:
+    """The error for an answer refused for its size or encoding (made, so not retried)."""
+    if isinstance(exc, AnswerTooLarge):
+        what = (f"declares {exc.declared} bytes" if exc.declared is not None else
+                "inflates past that" if exc.compressed else "went past that")
+        reason = (f"the answer {what}, over the cap of {exc.cap} bytes for {ep.name} (from "
+                  "the endpoint's largest documented output); it was not read further")
+    else:
+        reason = str(exc)
+    return InvalidResponseError(
+        f"{ep.name}: {reason}. It was not sent again: the service answered "
+        f"{response.status_code}, so it may have charged for it ({credits_text(response)}).",
+        response=response)
+
+
+def failure(exc: BaseException, *, where: str, response: requests.Response | None,
+            watch: Watch | None, sent: bool, timeout: Timeout, secrets: Iterable[Secret],
+            elapsed: float) -> Outcome:
+    """Classify a failed attempt: retried only when nothing reached the service."""
+    detail = f"{type(exc).__name__}: {_short(exc)}"
+    for secret in secrets:
+        detail = secret.redact(detail)
+    if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return Outcome(None, ClipdropError(f"the request to {where} could not be made: "
+                                           f"{detail}"), elapsed)
+    timed_out = (watch is not None and watch.expired) or isinstance(
+        exc, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError))
+    connected = watch.connected if watch is not None else True
+    if isinstance(exc, requests.ConnectTimeout) or (timed_out and not connected):
+        return Outcome(None, APITimeoutError(
+            f"could not connect to {where} within the timeout ({timeout} s); nothing was sent",
+            sent=False), elapsed, retryable=True)
+    if not sent:
+        if timed_out:
+            return Outcome(None, APITimeoutError(
+                f"{where} did not take the whole request within the timeout ({timeout} s); "
+                "it was not sent whole, so nothing was charged", sent=False), elapsed)
+        return Outcome(None, APIConnectionError(
+            f"could not talk to {where} ({detail}); the request was not sent whole, so "
+            "nothing was charged", sent=False), elapsed, retryable=True)
+    charged: dict[str, Any] = {"sent": True, "credits_consumed": None, "remaining_credits": None}
+    if response is not None:
+        charged["credits_consumed"] = parse_credits(response.headers.get("x-credits-consumed"))
+        charged["remaining_credits"] = parse_credits(
+            response.headers.get("x-remaining-credits"))
+    lost = (f"the service may have made and charged it ({credits_text(response)}), so it was "
+            "not sent again; call again if you want it")
+    if timed_out:
+        return Outcome(None, APITimeoutError(
+            f"{where} did not finish answering within the timeout ({timeout} s) after the "
+            f"request was sent: {lost}", **charged), elapsed)
+    error: APIConnectionError = AnswerLostError(
+        f"the answer from {where} broke off after the request was sent ({detail}): {lost}",
+        **charged)
+    return Outcome(None, error, elapsed)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."
