@@ -81,18 +81,16 @@ class Studio(Snapshot, widgets.VBox):
     def set_api_key(self, api_key: str) -> None:
         """Use ``api_key`` from now on (what the key box does).
 
-        On the local engine this switches every app to a new ``Client(api_key)`` for the
-        ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate, budget and cache folder; otherwise the key goes into the current
+        On the local engine this switches every app to a copy of the client
+        (:meth:`Client.copy`) for the ClipDrop service (``$CLIPDROP_API_URL`` or the default
+        address), keeping every other setting; otherwise the key goes into the current
         client. Runs in flight finish with the client they started with.
         """
         if not api_key:
             raise ValueError("the key is empty")
         old = self._client
         if old.is_local:
-            new = Client(api_key, timeout=old.timeout, max_retries=old.max_retries,
-                         requests_per_minute=old.requests_per_minute, budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None)
+            new = old.copy(api_key=api_key, base_url=None)  # the service, as configured
             with UI_LOCK:
                 self._spent_before += old.credits_spent
                 self._client = new
