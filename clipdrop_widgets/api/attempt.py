@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -26,6 +27,7 @@ from ..contract.errors import (
     APITimeoutError,
     ClipdropError,
     InvalidResponseError,
+    connection_failure_text,
 )
 from .ratelimit import Slot
 from .result import parse_credits
@@ -157,31 +159,32 @@ def unusable(ep: Endpoint, response: requests.Response, exc: Exception) -> Inval
         response=response)
 
 
-def failure(exc: BaseException, *, where: str, response: requests.Response | None,
-            watch: Watch | None, sent: bool, timeout: Timeout, secrets: Iterable[Secret],
-            elapsed: float) -> Outcome:
-    """Classify a failed attempt: retried only when nothing reached the service."""
-    detail = f"{type(exc).__name__}: {_short(exc)}"
-    for secret in secrets:
-        detail = secret.redact(detail)
+def failure(exc: BaseException, *, base_url: str, response: requests.Response | None,
+            watch: Watch | None, sent: bool, timeout: Timeout, elapsed: float) -> Outcome:
+    """Classify a failed attempt: retried only when nothing reached the service.
+
+    ``exc`` is only classified, never quoted, so no header (the key) reaches the message.
+    """
+    where = _where(base_url)
     if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
                         requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
-        return Outcome(None, ClipdropError(f"the request to {where} could not be made: "
-                                           f"{detail}"), elapsed)
+        return Outcome(None, ClipdropError(f"the request to {where} could not be made "
+                                           f"({type(exc).__name__}); check base_url"), elapsed)
     timed_out = (watch is not None and watch.expired) or isinstance(
         exc, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError))
     connected = watch.connected if watch is not None else True
-    if isinstance(exc, requests.ConnectTimeout) or (timed_out and not connected):
-        return Outcome(None, APITimeoutError(
-            f"could not connect to {where} within the timeout ({timeout} s); nothing was sent",
-            sent=False), elapsed, retryable=True)
+    if isinstance(exc, requests.ConnectTimeout) or not connected:
+        text = connection_failure_text(exc, base_url, timeout=timeout)
+        kind = APITimeoutError if timed_out else APIConnectionError
+        return Outcome(None, kind(text, sent=False), elapsed, retryable=True)
+    answer = timeout[1] if isinstance(timeout, tuple) else timeout
     if not sent:
         if timed_out:
             return Outcome(None, APITimeoutError(
-                f"{where} did not take the whole request within the timeout ({timeout} s); "
-                "it was not sent whole, so nothing was charged", sent=False), elapsed)
+                f"{where} did not take the whole request within {answer:g} s; it was not "
+                "sent whole, so nothing was charged", sent=False), elapsed)
         return Outcome(None, APIConnectionError(
-            f"could not talk to {where} ({detail}); the request was not sent whole, so "
+            f"the connection to {where} broke before the request had gone out whole; "
             "nothing was charged", sent=False), elapsed, retryable=True)
     charged: dict[str, Any] = {"sent": True, "credits_consumed": None, "remaining_credits": None}
     if response is not None:
@@ -189,17 +192,42 @@ def failure(exc: BaseException, *, where: str, response: requests.Response | Non
         charged["remaining_credits"] = parse_credits(
             response.headers.get("x-remaining-credits"))
     lost = (f"the service may have made and charged it ({credits_text(response)}), so it was "
-            "not sent again; call again if you want it")
+            "not sent again")
     if timed_out:
         return Outcome(None, APITimeoutError(
-            f"{where} did not finish answering within the timeout ({timeout} s) after the "
-            f"request was sent: {lost}", **charged), elapsed)
+            f"{where} did not answer within {answer:g} s after the request was sent; {lost}: "
+            "try again if you want it, or allow a longer timeout", **charged), elapsed)
     error: APIConnectionError = AnswerLostError(
-        f"the answer from {where} broke off after the request was sent ({detail}): {lost}",
-        **charged)
+        f"the answer from {where} broke off after the request was sent ({_breakage(exc)}); "
+        f"{lost}: call again if you want it", **charged)
     return Outcome(None, error, elapsed)
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."
+def _where(base_url: str) -> str:
+    """``host:port`` of ``base_url`` (as :func:`connection_failure_text` says it)."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "local":
+        return "the local engine"
+    host = parts.hostname or base_url
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _breakage(exc: BaseException) -> str:
+    """How an answer broke, in words, from the chain of exceptions (never their text)."""
+    names: set[str] = set()
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        names |= {k.__name__ for k in type(seen).__mro__}
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, BaseException):
+                names |= {k.__name__ for k in type(arg).__mro__}
+        seen = seen.__cause__ or seen.__context__
+    if "InvalidChunkLength" in names:
+        return "a malformed chunk"
+    if "ConnectionResetError" in names:
+        return "the connection was reset"
+    if names & {"IncompleteRead", "RemoteDisconnected"}:
+        return "the server closed the connection early"
+    return f"the connection broke: {type(exc).__name__}"

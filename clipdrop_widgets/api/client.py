@@ -68,6 +68,8 @@ __all__ = ["Client", "PreparedCall"]
 log = logging.getLogger("clipdrop_widgets")
 
 Format = Literal["png", "jpeg", "webp"]
+#: What is known of the key: none set, not yet proven, accepted by a call, refused (401/403).
+KeyState = Literal["none", "unverified", "verified", "rejected"]
 
 _sleep = time.sleep  # tests replace this: no test sleeps for real
 _local_notice_shown = False
@@ -150,6 +152,7 @@ class Client:
             _say_local_once()
         self.base_url = (url or C.DEFAULT_BASE_URL).rstrip("/")
         self._key = clean_key(key)
+        self._key_state: KeyState = "unverified" if self._key is not None else "none"
         if timeout is None:
             raise ValueError("timeout must be set: a request without one can hang forever")
         limits(timeout)
@@ -241,6 +244,13 @@ class Client:
     def has_key(self) -> bool:
         return self._key is not None
 
+    @property
+    def key_state(self) -> KeyState:
+        """What the server said of the key: ``"none"`` (no key), ``"unverified"`` (set, no
+        answer yet), ``"verified"`` (a call with it succeeded) or ``"rejected"`` (a 401 or
+        403 answered it). A new key starts unverified; answers from the cache prove nothing."""
+        return self._key_state
+
     def set_api_key(self, api_key: str | None) -> None:
         """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere.
 
@@ -248,6 +258,7 @@ class Client:
         raises ``ValueError`` (without showing it).
         """
         self._key = clean_key(api_key)
+        self._key_state = "unverified" if self._key is not None else "none"
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
@@ -355,7 +366,7 @@ class Client:
         for message in notices:
             notify(message)
         inputs: dict[str, Any] = dict(prepared.texts)
-        inputs.update({n: p.describe() for n, p in prepared.files.items()})
+        inputs.update({n: p.summary() for n, p in prepared.files.items()})
         key = None
         if self.cache is not None:
             key = cache_key(server=self.base_url, path=ep.path, accept=prepared.accept,
@@ -455,6 +466,15 @@ class Client:
                 _sleep(delay)
             attempt += 1
 
+    def _learn_key_state(self, sent_key: Secret | None, status: int) -> None:
+        """A 2xx proves the key that was sent; a 401 or 403 refuses it (if still the key)."""
+        if sent_key is None or sent_key is not self._key:
+            return
+        if 200 <= status < 300:
+            self._key_state = "verified"
+        elif status in (401, 403):
+            self._key_state = "rejected"
+
     def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
 
@@ -510,9 +530,8 @@ class Client:
                 if response is not None:
                     response.close()
                     take_answer(response, b"", self._secrets(sent_key))
-                outcome = failure(exc, where=self._where(), response=response, watch=watch,
+                outcome = failure(exc, base_url=self.base_url, response=response, watch=watch,
                                   sent=sending.sent or self.is_local, timeout=timeout,
-                                  secrets=self._secrets(sent_key),
                                   elapsed=time.perf_counter() - start)
                 if isinstance(outcome.error, APIConnectionError):
                     remaining = outcome.error.remaining_credits
@@ -522,6 +541,7 @@ class Client:
             elapsed = time.perf_counter() - start
         take_answer(response, data, self._secrets(sent_key))
         log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
+        self._learn_key_state(sent_key, response.status_code)
         status = response.status_code
         if 200 <= status < 300:
             return Outcome(response, None, elapsed)
@@ -538,9 +558,6 @@ class Client:
     def _secrets(self, sent_key: Secret | None) -> list[Secret]:
         """The keys a server may echo: the one sent, and the one set now."""
         return [k for k in dict.fromkeys((sent_key, self._key)) if k is not None]
-
-    def _where(self) -> str:
-        return self.base_url if not self.is_local else "the local engine"
 
 
 _PARAMETERS = tuple(p for p in inspect.signature(Client.__init__).parameters if p != "self")

@@ -60,7 +60,7 @@ class Prepared:
     #: True when this module already made sure the pixels are only 0 and 255 (masks).
     binary_checked: bool = False
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         f = self.facts
         return f"{f.format.upper()} {f.width}x{f.height}, {len(self.data)} bytes"
 

@@ -7,12 +7,13 @@ one. Here each request starts at least ``60 / R`` seconds (plus :data:`SAFETY_MA
 the one before it: a leaky bucket, or GCRA, with a burst of one. Then any window from 1 s to
 60 s sees at most its limit.
 
-Where the spacing starts: a server counts a request somewhere between the moment it begins to
-arrive and the moment its body has arrived. So the next request may start an interval after
-the previous one's body was handed to the network, not after its answer: the service takes
-seconds to make an image, and answers overlap freely. Only uploads follow one another. A
-request that ended without its body sent (refused connection, early close) is spaced from the
-moment it ended, as if the server had counted it.
+What is spaced: a server counts a request somewhere between the moment it begins to arrive
+and the moment its body has arrived. So requests start an interval apart, and none starts
+while the previous one's body is still going out: both the starts and the ends of the uploads
+are spaced. A slot is used up when the body has gone out, not when the answer comes: the
+service takes seconds to make an image, and answers overlap freely. A request that ended
+without its body sent (refused connection, early close) also spaces the next from the moment
+it ended, as if the server had counted it.
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ class RateLimiter:
     """Requests at least ``60 / requests_per_minute`` seconds apart (times 1 + ``margin``).
 
     Thread-safe: concurrent callers of :meth:`slot` are let through one at a time, each as
-    soon as the previous body went out and the interval has passed. ``clock`` can be
-    replaced in tests.
+    soon as the interval since the previous start has passed and its body has gone out.
+    ``clock`` can be replaced in tests.
 
     Attributes:
         requests_per_minute: the rate paced to.
-        interval: seconds between two requests' bodies, margin included.
+        interval: seconds between the starts of two requests, margin included.
         limit: requests per minute as a whole number (what a thread pool is sized by).
     """
 
@@ -107,6 +108,7 @@ class RateLimiter:
                     wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
             self._sending = slot
+            self._next = max(self._next, self._clock() + self.interval)
         try:
             yield slot
         finally:
@@ -120,10 +122,9 @@ class RateLimiter:
         with self._cond:
             if slot.sent_at is not None:
                 return
-            slot.sent_at = now = self._clock()
+            slot.sent_at = self._clock()
             if self._sending is slot:
                 self._sending = None
-            self._next = max(self._next, now + self.interval)
             self._cond.notify_all()
 
 

@@ -38,10 +38,17 @@ from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.snapshot import Snapshot
-from ._status import cancelled_text, done_text, error_text, notices_of, working_text
+from ._status import (
+    cancelled_text,
+    done_text,
+    error_text,
+    notices_of,
+    shown_text,
+    working_text,
+)
 
-__all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "format_dropdown",
-           "compose_snapshot"]
+__all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "COMPARE_PX",
+           "format_dropdown", "compose_snapshot"]
 
 _log = logging.getLogger("clipdrop_widgets.apps")
 
@@ -50,11 +57,29 @@ _log = logging.getLogger("clipdrop_widgets.apps")
 UI_LOCK = threading.RLock()
 #: How often the "Working… N s" line is refreshed while a request is in flight (seconds).
 TICK_SECONDS = 1.0
-#: The compare view's (and the painters') display box, in CSS pixels a side.
+#: The painters' display box, in canvas pixels a side (shown smaller in a narrow window).
 FRAME_PX = 512
-#: The inputs column is this much wider than the frame (CSS pixels): toolbars wrap inside it,
-#: and the compare view sits beside it on a page about 1100 pixels wide, below it on a narrower one.
+#: The inputs column is at most this much wider than the painters (CSS pixels).
 CONTROLS_EXTRA_PX = 24
+#: The compare view's largest frame, in canvas pixels a side: at most this size on a wide page,
+#: scaled down by CSS to the space left beside the inputs on a narrower one.
+COMPARE_PX = 768
+#: Where the inputs column and the compare view start before sharing the rest of the width
+#: (CSS pixels): both fit side by side in a JupyterLab notebook in an 800-pixel window; the
+#: compare view wraps below the inputs only in a narrower one.
+MIN_COLUMN_PX = 270
+#: The painters' layer stacks (a grid box holding the ink layer) shrink with the inputs column:
+#: each layer keeps its canvas pixels and its aspect ratio, only its CSS size changes. The
+#: pointer maps through the shown size (ink.js and ipycanvas scale by the bounding box), so a
+#: stroke still lands on the pixel under it.
+_FIT_CSS = """<style>
+.cdw-fit .widget-gridbox:has(> .cdw-ink-host) {
+  max-width: 100% !important; height: auto !important;
+  grid-template-columns: minmax(0, 1fr) !important; grid-template-rows: auto !important; }
+.cdw-fit .widget-gridbox:has(> .cdw-ink-host) > * {
+  max-width: 100% !important; height: auto !important; }
+.cdw-fit .widget-gridbox:has(> .cdw-ink-host) > .cdw-ink-host { align-self: stretch; }
+</style>"""
 
 _STATUS_COLORS = {"idle": "var(--jp-ui-font-color2, #666)", "busy": "#8a6d00",
                   "done": "#1b7a2f", "error": "#b00020"}
@@ -166,7 +191,7 @@ class App(Snapshot, widgets.VBox):
                                             tooltip="Stop waiting for the answer")
         self._status = widgets.HTML("")
         self._notices = widgets.HTML("")
-        self.compare = CompareSlider(max_width=FRAME_PX, max_height=FRAME_PX)
+        self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX)
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.history.on_select(self._on_history_select)
@@ -175,12 +200,19 @@ class App(Snapshot, widgets.VBox):
         controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
                     widgets.HBox([self.run_button, self.cancel_button]),
                     self._status, self._notices]
-        title = widgets.HTML(f"<b>{html.escape(self.endpoint.title)}</b> "
+        title = widgets.HTML(f"{_FIT_CSS}<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")
-        column = widgets.Layout(width=f"{FRAME_PX + CONTROLS_EXTRA_PX}px", margin="0 16px 0 0")
+        # Both columns flex with the window: side by side from about 800 pixels, the compare
+        # view taking what the inputs leave, up to its full frame on a wide page.
+        column = widgets.VBox(controls, layout=widgets.Layout(
+            flex=f"1 1 {MIN_COLUMN_PX}px", max_width=f"{FRAME_PX + CONTROLS_EXTRA_PX}px",
+            margin="0 16px 0 0"))
+        column.add_class("cdw-fit")
+        self.compare.layout = widgets.Layout(flex=f"1 1 {MIN_COLUMN_PX}px",
+                                             max_width=f"{COMPARE_PX}px")
         body = widgets.HBox(
-            [widgets.VBox(controls, layout=column), self.compare],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+            [column, self.compare],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"),
         )
         self.children = [title, body, *([self.history] if history is None else [])]
 
@@ -203,7 +235,10 @@ class App(Snapshot, widgets.VBox):
     def client(self, client: Client) -> None:
         with UI_LOCK:
             self._client = client
-            if self._status_text.startswith("Ready"):
+            # A failure with the client left behind says nothing about this one.
+            if self._active is None and (self._status_text.startswith("Ready")
+                                         or self.error is not None):
+                self.error = None
                 self._set_status(f"Ready · {self._source_words()}", "idle")
 
     @property
@@ -367,8 +402,19 @@ class App(Snapshot, widgets.VBox):
                 else "ClipDrop service")
 
     def _on_history_select(self, result: Result) -> None:
-        if result.endpoint == self.endpoint_name:
+        """Show on a card of the history: that result, with its prompt and its own status
+        (a run in flight keeps its "Working…" line and puts its result first when done)."""
+        if result.endpoint != self.endpoint_name:
+            return
+        with UI_LOCK:
             self.show(result)
+            field = self.endpoint.prompt_field
+            prompt = result.inputs.get(field.name) if field is not None else None
+            if self.prompt is not None and isinstance(prompt, str):
+                self.prompt.value = prompt
+            if self._active is None:
+                self.error = None
+                self._set_status(shown_text(result), "done")
 
     def _snapshot(self) -> Image.Image:
         return compose_snapshot([self._inputs_picture(), self.compare._snapshot()],

@@ -32,32 +32,55 @@ class KeyBox(widgets.HBox):
     Args:
         on_key: called with the key (stripped, non-empty) the moment it arrives; what it
             raises is shown beside the field (its message must not contain the key).
+        on_local: called by the "Back to local engine" button (default: no button).
 
-    The key is never kept by this widget: the field is emptied before ``on_key`` runs.
+    The key is never kept by this widget: the field is emptied before ``on_key`` runs. The
+    line beside the field says what is known of the key; its owner updates it with
+    :meth:`say`, and shows or hides the button with :meth:`offer_local`.
     """
 
-    def __init__(self, on_key: Callable[[str], object]) -> None:
-        super().__init__(layout=widgets.Layout(align_items="center"))
+    def __init__(self, on_key: Callable[[str], object], *,
+                 on_local: Callable[[], object] | None = None) -> None:
+        super().__init__(layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         self._on_key = on_key
         # A whole-pixel height: a described text field is 28.5 px tall by default, which put
         # every canvas below the Studio's header half a pixel off the grid (blurred).
         self._field = _KeyField(value="", placeholder="paste a ClipDrop API key, press Enter",
                                 description="API key", continuous_update=False,
                                 layout=widgets.Layout(width="340px", height="28px"))
-        self._state = widgets.HTML("")
+        self.back_button = widgets.Button(
+            description="Back to local engine", icon="undo",
+            tooltip="Make offline previews on this machine again (the history stays)",
+            layout=widgets.Layout(width="auto", display="none"))
+        if on_local is not None:
+            self.back_button.on_click(lambda _b: self._go_local(on_local))
+        self._state = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
         self._state_text = ""
         self._field.observe(self._take, "value")
-        self.children = [self._field, self._state]
+        self.children = [self._field, self.back_button, self._state]
 
     @property
     def state(self) -> str:
         """What the line beside the field says (plain text)."""
         return self._state_text
 
-    def _say(self, text: str, *, warn: bool = False) -> None:
+    def say(self, text: str, *, warn: bool = False) -> None:
+        """Put ``text`` (plain, never a key) in the line beside the field; ``warn`` marks it."""
         self._state_text = text
         sign = "&#9888; " if warn else ""
-        self._state.value = f"<small>{sign}{html.escape(text)}</small>"
+        color = "#b00020" if warn else "var(--jp-ui-font-color1, #333)"
+        self._state.value = (f'<small style="color:{color}">{sign}{html.escape(text)}'
+                             "</small>")
+
+    def offer_local(self, offer: bool) -> None:
+        """Show (``True``) or hide the "Back to local engine" button."""
+        self.back_button.layout.display = "" if offer else "none"
+
+    def _go_local(self, on_local: Callable[[], object]) -> None:
+        try:
+            on_local()
+        except Exception as exc:  # noqa: BLE001 - shown beside the field
+            self.say(str(exc) or type(exc).__name__, warn=True)
 
     def _take(self, change: dict[str, Any]) -> None:
         typed = change["new"]
@@ -67,12 +90,11 @@ class KeyBox(widgets.HBox):
         key = typed.strip()
         if not key:
             return
+        self.say("Key set: kept in memory only, never saved.")  # the owner may say more
         try:
             self._on_key(key)
         except Exception as exc:  # noqa: BLE001 - shown beside the field, without the key
-            self._say(str(exc).replace(key, "***") or type(exc).__name__, warn=True)
-            return
-        self._say("Key set: kept in memory only, never saved.")
+            self.say(str(exc).replace(key, "***") or type(exc).__name__, warn=True)
 
     def __repr__(self) -> str:
         return "KeyBox()"

@@ -25,6 +25,7 @@ from ..contract.errors import InputError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
+from ._status import FIELD_LABELS, user_words
 
 __all__ = ["PhotoChooser", "SAMPLES", "load_sample", "describe_rules"]
 
@@ -60,22 +61,26 @@ def _placeholder() -> Image.Image:
 
 
 def describe_rules(field: FileField) -> str:
-    """The field's image rules in words, e.g. ``"PNG or JPEG · at most 16 MP · 30 MB"``."""
+    """The field's image rules in the app's words, e.g.
+    ``"Photo: PNG or JPEG · at most 16 megapixels · at most 30 MB"`` (the same units as the
+    message that refuses a photo breaking one)."""
     names = [f.upper() if f != "webp" else "WebP" for f in field.formats]
     parts = [" or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)]
     if field.max_side is not None:
-        parts.append(f"at most {field.max_side} px a side")
+        parts.append(f"at most {field.max_side} pixels a side")
     if field.max_megapixels is not None:
-        parts.append(f"at most {field.max_megapixels:g} MP")
+        parts.append(f"at most {field.max_megapixels:g} megapixels")
     if field.max_bytes is not None:
-        parts.append(f"{field.max_bytes / MB:g} MB")
+        parts.append(f"at most {field.max_bytes / MB:g} MB")
     if field.square:
         parts.append("square")
-    return " · ".join(parts)
+    label = FIELD_LABELS.get(field.name, field.name)
+    return f"{label[:1].upper()}{label[1:]}: " + " · ".join(parts)
 
 
 def size_problem(field: FileField, image: Image.Image, data: bytes | None) -> str | None:
-    """Why the client would refuse this photo for ``field`` (its own words), or ``None``.
+    """Why the client would refuse this photo for ``field`` (its words, with the app's name
+    for the field), or ``None``.
 
     Formats are not checked (the client converts a photo in another format, with a notice);
     the byte limit applies only to a file sent as it is.
@@ -88,7 +93,7 @@ def size_problem(field: FileField, image: Image.Image, data: bytes | None) -> st
     try:
         check_file(field, ImageFacts(fmt, image.width, image.height, image.mode, nbytes))
     except InputError as exc:
-        return str(exc)
+        return user_words(str(exc))
     return None
 
 

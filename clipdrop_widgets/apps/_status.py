@@ -6,6 +6,9 @@ tests can check the wording without running anything. No text ever includes a tr
 
 from __future__ import annotations
 
+import re
+import time
+
 from ..api.result import Result
 from ..contract.errors import (
     APIConnectionError,
@@ -16,7 +19,8 @@ from ..contract.errors import (
     InvalidResponseError,
 )
 
-__all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of"]
+__all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of",
+           "user_words", "shown_text", "FIELD_LABELS"]
 
 #: Longest error detail shown (characters); longer server messages are cut with "…".
 MAX_DETAIL_CHARS = 300
@@ -27,11 +31,36 @@ def _plural(n: float, word: str) -> str:
     return f"{n:g} {word}{'' if n == 1 else 's'}"
 
 
+#: What the apps call each form field (the wire names stay in the client's own errors).
+FIELD_LABELS: dict[str, str] = {
+    "image_file": "photo",
+    "mask_file": "mask",
+    "sketch_file": "sketch",
+    "prompt": "prompt",
+    "text_prompt": "prompt",
+    "mode": "mode",
+}
+_FIELD_NAME = re.compile(r"\b(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True)) + r")\b")
+
+
+def user_words(text: str) -> str:
+    """``text`` with the form fields' wire names (``image_file``) in the apps' words
+    (``photo``): what a user sees is what the app's controls are called."""
+    return _FIELD_NAME.sub(lambda m: FIELD_LABELS[m.group(1)], text)
+
+
 def _detail(text: str) -> str:
-    """The first line of ``text``, trimmed to :data:`MAX_DETAIL_CHARS`."""
+    """The first line of ``text``, trimmed to :data:`MAX_DETAIL_CHARS` at a word boundary."""
     lines = str(text).strip().splitlines()
     line = lines[0].strip() if lines else ""
-    return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 1] + "…"
+    if len(line) <= MAX_DETAIL_CHARS:
+        return line
+    return line[: MAX_DETAIL_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter."""
+    return text[:1].upper() + text[1:]
 
 
 def working_text(seconds: float) -> str:
@@ -60,6 +89,19 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     return _SEP.join(parts)
 
 
+def shown_text(result: Result) -> str:
+    """``"Showing the result of 14:02:11 · 1 credit · offline preview"``: what the status line
+    says when an earlier result is shown again from the history."""
+    parts = [f"Showing the result of {time.strftime('%H:%M:%S', time.localtime(result.created))}"]
+    if result.from_cache:
+        parts.append("from cache, no credit")
+    elif result.credits_consumed is not None:
+        parts.append(_plural(result.credits_consumed, "credit"))
+    if result.is_preview:
+        parts.append("offline preview")
+    return _SEP.join(parts)
+
+
 def cancelled_text(seconds: float, *, sent: bool | None = None) -> str:
     """What Cancel leaves in the status line; ``sent=False`` once the client confirms the
     request never went out (``None``: not known yet)."""
@@ -72,18 +114,16 @@ def cancelled_text(seconds: float, *, sent: bool | None = None) -> str:
 def error_text(exc: BaseException) -> str:
     """One line saying what went wrong and what to do, never a traceback."""
     if isinstance(exc, InputError):
-        return f"Not sent: {_detail(str(exc))}."
+        return f"Not sent: {user_words(_detail(str(exc)))}."
     if isinstance(exc, BudgetExceededError):
         return f"Not sent: {_detail(str(exc))}."
     if isinstance(exc, APIStatusError):
         reason = _detail(exc.message) or "no reason given"
         advice = f" {exc.advice}" if exc.advice else ""
         return f"Failed ({exc.status_code}): {reason}.{advice}"
-    if isinstance(exc, APITimeoutError):
-        return (f"No answer in time: {_detail(str(exc))}. Try again; the server may be busy.")
-    if isinstance(exc, APIConnectionError):
-        return (f"Could not reach the server: {_detail(str(exc))}. "
-                "Check the connection and try again.")
+    if isinstance(exc, (APITimeoutError, APIConnectionError)):
+        # The client's message is one sentence saying what failed and what to do.
+        return f"{_sentence(_detail(str(exc)))}."
     if isinstance(exc, InvalidResponseError):
         return f"The answer was not a usable image: {_detail(str(exc))}."
     detail = _detail(str(exc))

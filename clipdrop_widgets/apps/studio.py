@@ -10,6 +10,7 @@ from PIL import Image
 from ..api import constants as C
 from ..api.client import Client
 from ..api.result import Result
+from ..contract.errors import APIConnectionError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
@@ -34,6 +35,9 @@ class Studio(Snapshot, widgets.VBox):
     and spent this session, updated after each run) and an API key box. A key typed there goes
     to the client and the field is emptied at once, so it never lands in saved widget state;
     on the local engine it switches the Studio to the service (see :meth:`set_api_key`).
+    A typed key is "unverified" until a call with it succeeds ("verified"); a 401 or 403
+    marks it "rejected". "Back to local engine" in the key box returns every app to the
+    local engine (:meth:`use_local_engine`), keeping the history.
     Choosing a result in the history shows it in its app's tab.
 
     Args:
@@ -50,6 +54,9 @@ class Studio(Snapshot, widgets.VBox):
         super().__init__()
         self._client = client if client is not None else Client()
         self._spent_before = 0.0  # by clients this Studio used before the current one
+        # Where a typed key goes from the local engine: the service this Studio left last.
+        self._service_url: str | None = None
+        self._unreachable: APIConnectionError | None = None  # the last run's, if it failed so
         self.history = HistoryStrip()
         self.apps: dict[str, App] = {
             cls.endpoint_name: cls(self._client, history=self.history) for cls in APP_CLASSES
@@ -59,9 +66,9 @@ class Studio(Snapshot, widgets.VBox):
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
-        self.key_box = KeyBox(self.set_api_key)
+        self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
         for app in self.apps.values():
-            app.on_finish(lambda _app: self._show_credits())
+            app.on_finish(self._on_finish)
         self.history.on_select(self._select_tab)
         self._show_source()
         self._show_credits()
@@ -90,14 +97,44 @@ class Studio(Snapshot, widgets.VBox):
             raise ValueError("the key is empty")
         old = self._client
         if old.is_local:
-            new = old.copy(api_key=api_key, base_url=None)  # the service, as configured
-            with UI_LOCK:
-                self._spent_before += old.credits_spent
-                self._client = new
-                for app in self.apps.values():
-                    app.client = new
+            new = old.copy(api_key=api_key, base_url=self._service_url)
+            self._use(new)
         else:
             old.set_api_key(api_key)
+            self._unreachable = None
+            self._show_source()
+            self._show_credits()
+
+    def use_local_engine(self) -> None:
+        """Switch every app back to the local engine (what "Back to local engine" does).
+
+        The history, every app's inputs and the results shown stay; the credits spent so far
+        stay counted. The service client is dropped (a key typed later goes to the same
+        service again); runs in flight finish with the client they started with.
+        """
+        old = self._client
+        if old.is_local:
+            return
+        self._service_url = old.base_url
+        self._use(old.copy(api_key="", base_url=C.LOCAL_BASE_URL, requests_per_minute=None))
+
+    def _use(self, new: Client) -> None:
+        """Give every app ``new`` and say so in the header."""
+        with UI_LOCK:
+            self._spent_before += self._client.credits_spent
+            self._client = new
+            self._unreachable = None
+            for app in self.apps.values():
+                app.client = new
+        self._show_source()
+        self._show_credits()
+
+    def _on_finish(self, app: App) -> None:
+        """After each run (worker thread): what the run proved about the key and the credits."""
+        with UI_LOCK:
+            if app.client is self._client:
+                error = app.error
+                self._unreachable = error if isinstance(error, APIConnectionError) else None
         self._show_source()
         self._show_credits()
 
@@ -117,19 +154,53 @@ class Studio(Snapshot, widgets.VBox):
         """Credits spent this session, by every client this Studio used."""
         return self._spent_before + self._client.credits_spent
 
+    @property
+    def key_text(self) -> str:
+        """What the key box says of the key (plain text)."""
+        return self.key_box.state
+
     def _show_source(self) -> None:
         client = self._client
+        state = client.key_state
         if client.is_local:
             text, color = "Local engine: offline previews", "#8a6d00"
         else:
             where = "" if client.base_url == C.DEFAULT_BASE_URL else f" at {client.base_url}"
-            text, color = f"ClipDrop service{where}", "#1b7a2f"
-        if not client.is_local and not client.has_key:
-            text += " (no API key yet)"
+            text = f"ClipDrop service{where}"
+            text += {"none": " (no API key yet)", "unverified": " · key unverified",
+                     "verified": " · key verified", "rejected": " · key rejected"}[state]
+            color = {"verified": "#1b7a2f", "rejected": "#b00020"}.get(state, "#555555")
+            if self._unreachable is not None:
+                text, color = f"ClipDrop service{where} · not reachable", "#b00020"
         with UI_LOCK:
             self._badge_text = text
             self._badge.value = (f'<span style="border:1px solid {color};color:{color};'
                                  f'border-radius:10px;padding:2px 8px">{html.escape(text)}</span>')
+            self.key_box.offer_local(not client.is_local)
+            self._show_key(client)
+
+    def _show_key(self, client: Client) -> None:
+        """The line beside the key field: what is known of the key, and what to do next."""
+        saved = "kept in memory only, never saved"
+        if client.is_local:
+            if self._service_url is not None:
+                self.key_box.say("Back on the local engine: offline previews; the history "
+                                 "is kept. Paste a key to use the service again.")
+            return
+        state = client.key_state
+        if self._unreachable is not None:
+            self.key_box.say("The service could not be reached, so the key is not checked "
+                             "yet (see the app's status line). Try again, or go back to the "
+                             "local engine.", warn=True)
+        elif state == "rejected":
+            self.key_box.say("The service rejected this key: check it or paste another, "
+                             "or go back to the local engine.", warn=True)
+        elif state == "verified":
+            self.key_box.say(f"Key verified by the service: {saved}.")
+        elif state == "unverified":
+            self.key_box.say(f"Key set, unverified until a Run succeeds: {saved}.")
+        else:
+            self.key_box.say("No API key yet: paste one, or go back to the local engine.")
 
     def _show_credits(self) -> None:
         remaining = self._client.remaining_credits

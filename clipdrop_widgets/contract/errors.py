@@ -8,7 +8,10 @@ client-side refusals (bad input, budget). No message ever contains the API key.
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -34,6 +37,7 @@ __all__ = [
     "RunDirMismatchError",
     "RunLogError",
     "make_status_error",
+    "connection_failure_text",
 ]
 
 
@@ -232,3 +236,81 @@ def make_status_error(response: requests.Response) -> APIStatusError:
     if cls is None:
         cls = ServerError if status >= 500 else APIStatusError
     return cls(error_message(response), response=response, status_code=status)
+
+
+# -- connection failures in one sentence -------------------------------------------------------
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps (``__cause__``, ``__context__``, urllib3's ``reason``
+    and a first argument that is itself an exception), outermost first, each once."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.append(current)
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                   current.args[0] if current.args else None]
+        todo += [w for w in wrapped if isinstance(w, BaseException)]
+    return seen
+
+
+def _kind(exc: BaseException) -> str:
+    """What went wrong, by the first cause that says it plainly."""
+    causes = _causes(exc)
+    names = {k.__name__ for c in causes for k in type(c).__mro__}
+    if any(isinstance(c, socket.gaierror) for c in causes) or "NameResolutionError" in names:
+        return "name"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "refused"
+    if "ConnectTimeout" in names or "ConnectTimeoutError" in names:
+        return "connect timeout"
+    if "ReadTimeout" in names or "ReadTimeoutError" in names or "Timeout" in names:
+        return "read timeout"
+    if any(isinstance(c, ssl.SSLError) for c in causes) or "SSLError" in names:
+        return "tls"
+    if (any(isinstance(c, (ConnectionResetError, BrokenPipeError)) for c in causes)
+            or names & {"RemoteDisconnected", "ProtocolError", "ChunkedEncodingError",
+                        "IncompleteRead"}):
+        return "broken"
+    return "other"
+
+
+def _seconds(timeout: Any, part: int) -> str:
+    value = timeout[part] if isinstance(timeout, tuple) else timeout
+    return f"{value:g} s" if isinstance(value, (int, float)) else "the time allowed"
+
+
+def connection_failure_text(exc: BaseException, base_url: str, *, timeout: Any = None) -> str:
+    """One sentence (no full stop) saying why ``base_url`` could not be used and what to do.
+
+    ``exc`` is what the HTTP library raised; it is only classified, never quoted, so no
+    header (the key) or long library text reaches the message. ``timeout`` is the client's
+    timeout in seconds, or ``(connect, read)`` seconds.
+    """
+    parts = urlsplit(base_url)
+    host = parts.hostname or base_url
+    where = f"{host}:{parts.port}" if parts.port else host
+    if parts.scheme == "local":
+        host = where = "the local engine"
+    kind = _kind(exc)
+    if kind == "name":
+        return (f"cannot reach {where}: its name could not be resolved; check the address "
+                "and that this computer is online")
+    if kind == "refused":
+        return (f"cannot reach {where}: the connection was refused (nothing answers there); "
+                "check the address and that the server is running")
+    if kind == "connect timeout":
+        return (f"cannot reach {where}: no answer to connect within {_seconds(timeout, 0)}; "
+                "check that this computer is online, or try again later")
+    if kind == "read timeout":
+        return (f"{where} did not answer within {_seconds(timeout, 1)}; the server may be busy: "
+                "try again, or allow a longer timeout")
+    if kind == "tls":
+        return (f"cannot talk to {where} securely: its certificate was not accepted; check "
+                "the address")
+    if kind == "broken":
+        return f"the connection to {where} broke before a full answer; try again"
+    return (f"cannot reach {where} ({type(exc).__name__}); check the address and that this "
+            "computer is online")

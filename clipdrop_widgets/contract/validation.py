@@ -103,15 +103,16 @@ def check_file(field: FileField, facts: ImageFacts) -> None:
             f"{name} is {_fmt_bytes(facts.nbytes)}; the limit is "
             f"{_fmt_bytes(field.max_bytes)}", field=name, rule="max_bytes")
     pixels = facts.width * facts.height
+    # The field's own limit first: it is the one its rules list, so the refusal quotes it.
+    if field.max_megapixels is not None and pixels > field.max_megapixels * 1_000_000:
+        raise InputError(
+            f"{name} is {facts.width}x{facts.height} ({facts.megapixels:.1f} megapixels); "
+            f"the limit is {field.max_megapixels:g} megapixels", field=name, rule="max_megapixels")
     if pixels > HARD_PIXEL_LIMIT:
         raise InputError(
             f"{name} is {facts.width}x{facts.height}; no image over "
             f"{HARD_PIXEL_LIMIT // 1_000_000} megapixels is accepted",
             field=name, rule="pixel limit")
-    if field.max_megapixels is not None and pixels > field.max_megapixels * 1_000_000:
-        raise InputError(
-            f"{name} is {facts.width}x{facts.height} ({facts.megapixels:.1f} megapixels); "
-            f"the limit is {field.max_megapixels:g} megapixels", field=name, rule="max_megapixels")
     if field.max_side is not None and max(facts.width, facts.height) > field.max_side:
         raise InputError(
             f"{name} is {facts.width}x{facts.height}; width and height must be at most "

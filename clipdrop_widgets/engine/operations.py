@@ -1,6 +1,6 @@
 """The engine's five operations behind one calling convention, for the HTTP layer.
 
-Each :data:`Operation` takes the request's validated text fields and decoded image files, both
+Each :data:`Render` takes the request's validated text fields and decoded image files, both
 keyed by their wire names (``prompt``, ``text_prompt``, ``mode``; ``image_file``, ``mask_file``,
 ``sketch_file``), and returns the picture; :func:`run` adds the offline-preview mark. Inputs are
 expected to have passed :func:`clipdrop_widgets.contract.validation.validate_request` already.
@@ -16,9 +16,10 @@ from PIL import Image
 from ..contract.endpoints import ENDPOINTS
 from . import background, generate, inpaint, preview
 
-__all__ = ["Operation", "OPERATIONS", "run"]
+__all__ = ["Render", "OPERATIONS", "run"]
 
-Operation = Callable[[Mapping[str, str], Mapping[str, Image.Image]], Image.Image]
+#: One operation's picture maker (the HTTP side is the engine core's).
+Render = Callable[[Mapping[str, str], Mapping[str, Image.Image]], Image.Image]
 
 #: Text to image's output size (width, height), from the endpoint table.
 _TEXT_TO_IMAGE_SIZE = cast("tuple[int, int]", ENDPOINTS["text_to_image"].output_size)
@@ -63,7 +64,7 @@ def _replace_background(texts: Mapping[str, str],
 
 
 #: Endpoint name -> operation.
-OPERATIONS: dict[str, Operation] = {
+OPERATIONS: dict[str, Render] = {
     "text_to_image": _text_to_image,
     "sketch_to_image": _sketch_to_image,
     "cleanup": _cleanup,

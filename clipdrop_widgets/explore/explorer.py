@@ -108,7 +108,9 @@ class PromptExplorer(widgets.VBox):
 
         self.errors = ErrorLine()
         guard = self.errors.guard
-        self.operation = widgets.Dropdown(options=self._operations(), description="Operation")
+        self.operation = widgets.Dropdown(
+            options=[(ENDPOINTS[name].title, name) for name in self._operations()],
+            description="Operation")
         self.template = widgets.Text(value="", placeholder="a {animal} in {style}",
                                      description="Template",
                                      layout=widgets.Layout(width="520px"))
@@ -280,7 +282,7 @@ class PromptExplorer(widgets.VBox):
             with self._lock:
                 if reason and reason != "stopped by the user":
                     self.errors.show(RuntimeError(f"the sweep stopped: {reason}"))
-                self.status.value = self.sweep.progress().describe()
+                self.status.value = self.sweep.progress().line()
                 self.run_button.disabled = False
                 self.stop_button.disabled = True
 
@@ -308,7 +310,7 @@ class PromptExplorer(widgets.VBox):
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
             self.bar.value = progress.done + progress.failed
-            self.status.value = progress.describe()
+            self.status.value = progress.line()
 
     def stop(self) -> None:
         """Ask the running sweep to stop: items in flight finish, nothing new starts."""
@@ -338,7 +340,7 @@ class PromptExplorer(widgets.VBox):
         with self._lock:
             if self.compare_with.value == "input" and self.sweep is not None:
                 self.compare.set_images(self._input_picture(self.sweep.operation),
-                                        self._full[i])
+                                        self._full[i], labels=("Input", label))
                 self.compare_title.value = f"input | {label}"
             elif self._anchor is None or self._anchor == i:
                 self._anchor = i
@@ -346,7 +348,8 @@ class PromptExplorer(widgets.VBox):
                 self.compare_title.value = f"{label}: click another cell to compare"
             else:
                 first, self._anchor = self._anchor, None
-                self.compare.set_images(self._full[first], self._full[i])
+                self.compare.set_images(self._full[first], self._full[i],
+                                        labels=(self._cells[first].label, label))
                 self.compare_title.value = f"{self._cells[first].label} | {label}"
             self.compare.layout.display = ""
 

@@ -25,7 +25,7 @@ class ProgressState:
     seconds_left: float | None
     stopped_reason: str | None = None
 
-    def describe(self) -> str:
+    def line(self) -> str:
         """One line for people: ``12/40 done · 1 failed · 24 credits · about 0:28 left``."""
         parts = [f"{self.done}/{self.total} done"]
         if self.failed:
@@ -74,7 +74,7 @@ class WidgetProgress:
 
     def update(self, state: ProgressState) -> None:
         self.bar.value = state.done + state.failed
-        self.label.value = state.describe()
+        self.label.value = state.line()
 
     def close(self, state: ProgressState) -> None:
         self.update(state)
@@ -105,10 +105,10 @@ class TextProgress:
         now = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
-            self._write(state.describe())
+            self._write(state.line())
 
     def close(self, state: ProgressState) -> None:
-        self._write(state.describe())
+        self._write(state.line())
         self.stream.write("\n")
         self.stream.flush()
 

@@ -24,7 +24,7 @@ from . import _canvas
 from ._ui import ErrorLine, resize_stack, stack
 from .ink import InkLayer, PartialStrokes, decode_ink_message
 from .snapshot import Snapshot
-from .strokes import Clear, Drawing, Operation, Rect, Stroke, as_points
+from .strokes import Clear, Drawing, Edit, Rect, Stroke, as_points
 
 __all__ = ["Painter"]
 
@@ -145,7 +145,7 @@ class Painter(Snapshot, widgets.VBox):
         return self._drawing.strokes
 
     @property
-    def operations(self) -> tuple[Operation, ...]:
+    def operations(self) -> tuple[Edit, ...]:
         """Every applied operation (strokes, rectangles, clear, ...), oldest first."""
         return self._drawing.operations
 
@@ -196,7 +196,7 @@ class Painter(Snapshot, widgets.VBox):
         self._draw_op(op)
         self._sync_buttons()
 
-    def _edit(self, op: Operation) -> None:
+    def _edit(self, op: Edit) -> None:
         """Apply an operation that changes more than a few pixels, then repaint."""
         self._drawing.apply(op)
         self.redraw()

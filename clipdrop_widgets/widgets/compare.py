@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw
 from ..api.result import Result
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
-from ._ui import ErrorLine, px_layout
+from ._ui import ErrorLine
 from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
@@ -55,11 +56,14 @@ class CompareSlider(Snapshot, widgets.VBox):
         position: initial divider position, 0 (all after) to 1 (all before); default 0.5.
         divider_color: CSS colour of the divider (default ``"white"``).
         background: CSS colour of the margins (default ``"#202020"``).
+        labels: the words over the frame's left and right halves while comparing
+            (default ``("Before", "After")``); :meth:`set_images` may change them.
 
     Attributes:
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
+        labels: the ``(left, right)`` words shown over the frame while comparing.
     """
 
     position = traitlets.Float(0.5)
@@ -74,6 +78,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         position: float = 0.5,
         divider_color: str = "white",
         background: str = "#202020",
+        labels: tuple[str, str] = ("Before", "After"),
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
             raise ValueError(f"the frame box must be 64 to 4096 pixels a side, "
@@ -89,14 +94,18 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._originals: dict[str, Image.Image | None] = {"before": None, "after": None}
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
         self._dragging = False
+        self.labels = labels
+        self._label_row = widgets.HTML("", layout=widgets.Layout(
+            margin="0", width="100%", max_width=f"{self._shown_width()}px"))
         self.errors = ErrorLine()
         self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
-                              layout=px_layout(*self._frame))
+                              layout=_fit_layout(self._shown_width()))
         self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
         self._slider = widgets.FloatSlider(
             value=position, min=0.0, max=1.0, step=0.001, readout=False,
             continuous_update=True, description="",
-            layout=widgets.Layout(width=f"{self._frame[0]}px", margin="0"),
+            layout=widgets.Layout(width="100%", max_width=f"{self._shown_width()}px",
+                                  margin="0"),
         )
         self.position = position
         widgets.link((self._slider, "value"), (self, "position"))
@@ -107,7 +116,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._canvas.on_mouse_out(self._on_release)
         for canvas in (self._canvas, *self._sources.values()):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
-        self.children = [self._canvas, self._slider, self.errors]
+        self.children = [self._label_row, self._canvas, self._slider, self.errors]
         self.set_images(before, after)
 
     @traitlets.validate("position")
@@ -128,14 +137,24 @@ class CompareSlider(Snapshot, widgets.VBox):
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        """``(width, height)`` of the frame in CSS pixels."""
+        """``(width, height)`` of the frame in canvas pixels (the images are fitted to it)."""
         return self._frame
 
-    def set_images(self, before: Picture | None = None, after: Picture | None = None) -> None:
+    def _shown_width(self) -> int:
+        """The widest the frame is shown (CSS pixels): the box's size at the frame's aspect
+        ratio, so a small result fills the box; a narrower column shows it narrower still."""
+        fw, fh = self._frame
+        return round(fw * min(self._box[0] / fw, self._box[1] / fh))
+
+    def set_images(self, before: Picture | None = None, after: Picture | None = None, *,
+                   labels: tuple[str, str] | None = None) -> None:
         """Show a new pair (either may be ``None``); the divider keeps its position.
 
+        ``labels`` replaces the ``(left, right)`` words over the frame (default: keep them).
         An image shown before (the same object) is not sent again.
         """
+        if labels is not None:
+            self.labels = (str(labels[0]), str(labels[1]))
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
@@ -143,13 +162,34 @@ class CompareSlider(Snapshot, widgets.VBox):
         if frame != self._frame:
             self._frame = frame
             self._canvas.width, self._canvas.height = frame
-            self._canvas.layout = px_layout(*frame)
-            self._slider.layout.width = f"{frame[0]}px"
+            shown = f"{self._shown_width()}px"
+            self._canvas.layout.max_width = shown
+            self._slider.layout.max_width = shown
+            self._label_row.layout.max_width = shown
         for slot, picture in pictures.items():
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
         self._slider.layout.display = "" if self._comparing else "none"
+        self._show_labels()
         self.redraw()
+
+    @property
+    def label_text(self) -> str:
+        """The words over the frame as plain text (``"Before | After"``; ``""`` when not
+        comparing)."""
+        return " | ".join(self.labels) if self._comparing else ""
+
+    def _show_labels(self) -> None:
+        if not self._comparing:
+            self._label_row.value = ""
+            self._label_row.layout.display = "none"
+            return
+        left, right = (html.escape(t) for t in self.labels)
+        self._label_row.layout.display = ""
+        self._label_row.value = (
+            '<div style="display:flex;justify-content:space-between;font-size:12px;'
+            'font-weight:600;color:var(--jp-ui-font-color1,#333);line-height:18px">'
+            f"<span>&#9664; {left}</span><span>{right} &#9654;</span></div>")
 
     @property
     def _comparing(self) -> bool:
@@ -259,6 +299,13 @@ class CompareSlider(Snapshot, widgets.VBox):
         if self._comparing:
             parts.append(f"position {self.position:.2f}")
         return f"CompareSlider({', '.join(parts) or 'empty'})"
+
+
+def _fit_layout(width: int) -> widgets.Layout:
+    """The frame's canvas: as wide as its column, at most ``width`` CSS pixels, its height
+    following its aspect ratio (a drag maps through the shown size: ipycanvas scales it)."""
+    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
+                          padding="0")
 
 
 def _as_image(picture: Picture | None, what: str) -> Image.Image | None:

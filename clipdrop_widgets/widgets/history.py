@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import time
+import weakref
 from collections.abc import Callable
 
 import ipywidgets as widgets
@@ -20,6 +22,20 @@ __all__ = ["HistoryStrip", "describe"]
 
 #: Characters of a prompt shown under a thumbnail (the whole prompt is in the tooltip).
 PROMPT_CHARS = 60
+#: The border of the card whose result is shown, and of the others (same width: no jump).
+_CHOSEN_BORDER = "2px solid #1976d2"
+_PLAIN_BORDER = "2px solid transparent"
+#: Why a folder could not be written, in plain words, by ``errno``.
+_FOLDER_PROBLEMS = {
+    errno.ENOENT: "a folder on that path does not exist",
+    errno.ENOTDIR: "a part of that path is a file, not a folder",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the disk is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EEXIST: "a file of that name is in the way",
+    errno.ENAMETOOLONG: "the name is too long",
+}
 
 
 def _prompt_of(result: Result) -> str:
@@ -54,8 +70,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
     ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
-    (an app shows it in its compare view); ``Save`` writes it to the folder typed above the
-    strip; ``Save all`` writes every one.
+    (an app shows it in its compare view) and outlines its card; ``Save`` writes it to the
+    folder typed above the strip; ``Save all`` writes every one not saved there yet.
 
     Args:
         max_items: how many results to keep (oldest dropped first; default 50).
@@ -78,6 +94,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._thumb = thumbnail_size
         self._results: list[Result] = []
         self._cards: list[widgets.VBox] = []
+        self._chosen: Result | None = None
+        # Where each result was written, by folder: Save all never writes one twice.
+        self._saved: weakref.WeakKeyDictionary[Result, dict[str, str]] = (
+            weakref.WeakKeyDictionary())
         self._handlers: list[Callable[[Result], object]] = []
         self.errors = ErrorLine()
         self._folder = widgets.Text(value=os.fspath(folder), description="Save to",
@@ -101,8 +121,14 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """The results shown, newest first."""
         return tuple(self._results)
 
+    @property
+    def chosen(self) -> Result | None:
+        """The result whose card is outlined: the one shown last (``None`` before any)."""
+        return self._chosen
+
     def add(self, result: Result) -> None:
-        """Put ``result`` first in the strip (the oldest goes past ``max_items``)."""
+        """Put ``result`` first in the strip, outlined as the one shown (the oldest goes past
+        ``max_items``)."""
         if not isinstance(result, Result):
             raise TypeError(f"HistoryStrip.add takes a Result, got {type(result).__name__}")
         self._results.insert(0, result)
@@ -112,6 +138,12 @@ class HistoryStrip(Snapshot, widgets.VBox):
         del self._results[self._max_items:], self._cards[self._max_items:]
         self._row.children = tuple(self._cards)
         self._save_all.disabled = False
+        self._outline(result)
+
+    def _outline(self, result: Result | None) -> None:
+        self._chosen = result
+        for shown, card in zip(self._results, self._cards, strict=True):
+            card.layout.border = _CHOSEN_BORDER if shown is result else _PLAIN_BORDER
 
     def clear(self) -> None:
         """Remove every result from the strip (files already saved stay)."""
@@ -121,6 +153,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._cards.clear()
         self._row.children = ()
         self._save_all.disabled = True
+        self._chosen = None
 
     def _card(self, result: Result) -> widgets.VBox:
         thumb = result.image.copy()
@@ -146,7 +179,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
                            layout=widgets.Layout(width=f"{thumb.width}px",
                                                  height=f"{thumb.height}px")),
              caption, widgets.HBox([show, save])],
-            layout=widgets.Layout(margin="0 8px 0 0", min_width=f"{self._thumb + 8}px"),
+            layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
+                                  min_width=f"{self._thumb + 12}px"),
         )
 
     # -- selecting ----------------------------------------------------------------------------
@@ -162,6 +196,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         chosen = self._results[result] if isinstance(result, int) else result
         if chosen not in self._results:
             raise ValueError("that result is not in the history strip")
+        self._outline(chosen)
         for handler in list(self._handlers):
             handler(chosen)
         return chosen
@@ -177,19 +212,40 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Write one result (or, with ``None``, all of them) to ``folder``; returns the paths.
 
         Files are named ``<operation>-<date>-<time>`` with the extension of the image's format,
-        bytes as received; an existing file is never overwritten (``-2``, ``-3`` is added).
+        bytes as received; an existing file is never overwritten (``-2``, ``-3`` is added). A
+        result already saved in that folder (its file still there) is not written again: its
+        path is returned. A folder that cannot be written raises ``OSError`` in plain words.
         """
-        folder = os.fspath(self.folder if folder is None else folder) or "."
-        os.makedirs(folder, exist_ok=True)
+        folder = os.path.expanduser(os.fspath(self.folder if folder is None else folder)) or "."
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise _folder_error(folder, exc) from None
         if result is None:
             chosen = list(self._results)
         else:
             one = self._results[result] if isinstance(result, int) else result
             chosen = [one]
-        paths = [r.save(_free_path(folder, r)) for r in chosen]
+        key = os.path.abspath(folder)
+        paths, written = [], 0
+        for r in chosen:
+            done = self._saved.get(r, {}).get(key)
+            if done is None or not os.path.exists(done):
+                try:
+                    done = r.save(_free_path(folder, r))
+                except OSError as exc:
+                    raise _folder_error(folder, exc) from None
+                self._saved.setdefault(r, {})[key] = done
+                written += 1
+            paths.append(done)
         if paths:
-            where = html.escape(paths[0] if len(paths) == 1 else f"{len(paths)} files in {folder}")
-            self._status.value = f"<small>Saved {where}</small>"
+            if len(paths) == 1:
+                words = f"Saved {paths[0]}" if written else f"Already saved: {paths[0]}"
+            else:
+                words = f"Saved {written} file{'' if written == 1 else 's'} in {folder}"
+                if written < len(paths):
+                    words += f" ({len(paths) - written} saved before)"
+            self._status.value = f"<small>{html.escape(words)}</small>"
         return paths
 
     def _snapshot(self) -> Image.Image:
@@ -214,6 +270,13 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
+
+
+def _folder_error(folder: str, exc: OSError) -> OSError:
+    """``exc`` as one plain sentence naming the folder (no ``[Errno 2]``)."""
+    reason = _FOLDER_PROBLEMS.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    return OSError(f"Cannot save in the folder {folder!r}: {reason.lower()}. "
+                   "Type another folder in \"Save to\".")
 
 
 def _free_path(folder: str, result: Result) -> str:

@@ -17,6 +17,8 @@ __all__ = ["PromptBox"]
 #: How many earlier prompts the recall list keeps.
 RECALL_SIZE = 20
 _RECALL_LABEL = "Earlier prompts"
+#: The recall menu's width (CSS): long prompts are cut with "…" inside it.
+RECALL_WIDTH = "min(220px, 65%)"
 
 
 class PromptBox(Snapshot, widgets.VBox):
@@ -50,14 +52,17 @@ class PromptBox(Snapshot, widgets.VBox):
         super().__init__()
         self._max_chars = max_chars
         self._history: list[str] = []
+        # "auto", not "100%": a widget's 2 px margins on top of 100% pushed the text area's
+        # right border out of the column, where it was clipped.
         self._text = widgets.Textarea(
             value=value, placeholder=placeholder, rows=rows, continuous_update=True,
-            layout=widgets.Layout(width="100%"),
+            layout=widgets.Layout(width="auto"),
         )
         self._counter = widgets.HTML()
+        # A fixed width: sized by its options, the menu grew and shrank with each prompt.
         self._recall = widgets.Dropdown(
             options=[(_RECALL_LABEL, "")], value="", disabled=True,
-            layout=widgets.Layout(width="auto", max_width="60%"),
+            layout=widgets.Layout(width=RECALL_WIDTH, flex="0 0 auto"),
         )
         widgets.link((self._text, "value"), (self, "value"))
         self.observe(self._update_counter, "value")
@@ -98,7 +103,7 @@ class PromptBox(Snapshot, widgets.VBox):
     def _update_counter(self, _change: Any = None) -> None:
         color = "#b00020" if self.over_limit else "var(--jp-ui-font-color2, #666)"
         warning = "&#9888; " if self.over_limit else ""
-        self._counter.value = (f'<span style="color:{color}">{warning}'
+        self._counter.value = (f'<span style="color:{color};white-space:nowrap">{warning}'
                                f"{html.escape(self.counter_text)}</span>")
 
     # -- recall -------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ __all__ = [
     "Invert",
     "Grow",
     "Load",
-    "Operation",
+    "Edit",
     "Drawing",
     "paint_stroke",
     "paint_rect",
@@ -164,7 +164,8 @@ class Load:
         return (flat.reshape(self.height, self.width) * np.uint8(255)).astype(np.uint8)
 
 
-Operation = Stroke | Rect | Clear | Invert | Grow | Load
+#: One undoable change to a drawing (a stroke, a rectangle, clear, invert, grow, load).
+Edit = Stroke | Rect | Clear | Invert | Grow | Load
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +331,7 @@ def grow_mask(raster: U8, percent: float = 15.0) -> U8:
     return out
 
 
-def _apply(raster: U8, op: Operation, scale: tuple[float, float]) -> U8:
+def _apply(raster: U8, op: Edit, scale: tuple[float, float]) -> U8:
     """``raster`` after ``op`` (painted in place where possible)."""
     if isinstance(op, Stroke):
         paint_stroke(raster, op.points, op.width, op.value, scale=scale)
@@ -349,7 +350,7 @@ def _apply(raster: U8, op: Operation, scale: tuple[float, float]) -> U8:
                 Image.fromarray(loaded).resize(raster.shape[::-1], Image.Resampling.NEAREST)
             )
         raster[...] = loaded
-    else:  # pragma: no cover - the Operation union is closed
+    else:  # pragma: no cover - the Edit union is closed
         raise TypeError(f"not a drawing operation: {op!r}")
     return raster
 
@@ -377,14 +378,14 @@ class Drawing:
             raise ValueError(f"a drawing needs a positive size, got {width}x{height}")
         self.width = int(width)
         self.height = int(height)
-        self._ops: list[Operation] = []
-        self._redo: list[Operation] = []
+        self._ops: list[Edit] = []
+        self._redo: list[Edit] = []
         self._native: U8 = np.zeros((self.height, self.width), np.uint8)
         self._checkpoints: dict[int, bytes] = {}
 
     # -- state ---------------------------------------------------------------------------------
     @property
-    def operations(self) -> tuple[Operation, ...]:
+    def operations(self) -> tuple[Edit, ...]:
         """The applied operations, oldest first."""
         return tuple(self._ops)
 
@@ -414,7 +415,7 @@ class Drawing:
         return float(np.count_nonzero(self._native)) / self._native.size
 
     # -- editing -------------------------------------------------------------------------------
-    def apply(self, op: Operation) -> None:
+    def apply(self, op: Edit) -> None:
         """Apply ``op`` to the raster; what could be redone is forgotten."""
         if isinstance(op, Load) and (op.width, op.height) != (self.width, self.height):
             raise ValueError(
@@ -424,7 +425,7 @@ class Drawing:
         self._checkpoints = {k: v for k, v in self._checkpoints.items() if k <= len(self._ops)}
         self._push(op)
 
-    def undo(self) -> Operation | None:
+    def undo(self) -> Edit | None:
         """Take back the last operation and return it (``None`` when there is none)."""
         if not self._ops:
             return None
@@ -433,7 +434,7 @@ class Drawing:
         self._native = self._replay_native(len(self._ops))
         return op
 
-    def redo(self) -> Operation | None:
+    def redo(self) -> Edit | None:
         """Apply the last undone operation again and return it (``None`` when there is none)."""
         if not self._redo:
             return None
@@ -441,7 +442,7 @@ class Drawing:
         self._push(op)
         return op
 
-    def _push(self, op: Operation) -> None:
+    def _push(self, op: Edit) -> None:
         _apply(self._native, op, (1.0, 1.0))
         self._ops.append(op)
         n = len(self._ops)

@@ -31,7 +31,7 @@ class FakeClock:
 INTERVAL = 1.0 * (1 + SAFETY_MARGIN)  # at 60 requests a minute
 
 
-def test_requests_are_spaced_from_the_moment_the_body_went_out():
+def test_requests_start_an_interval_apart_and_never_during_an_upload():
     clock = FakeClock()
     limiter = RateLimiter(60, clock=clock)
     assert limiter.delay() == 0  # the first goes at once
@@ -39,8 +39,13 @@ def test_requests_are_spaced_from_the_moment_the_body_went_out():
         assert limiter.delay() == float("inf")  # its body is going out: the next waits
         clock.now = 0.3
         slot.sent()
-        assert limiter.delay() == pytest.approx(INTERVAL)
-    clock.now = 0.3 + INTERVAL
+        assert limiter.delay() == pytest.approx(INTERVAL - 0.3)  # an interval after its start
+        clock.now = 1.5  # a long upload ...
+    with limiter.slot() as slot:
+        clock.now = 2.0
+        slot.sent()  # ... ends after the interval: the next goes when it has
+    assert limiter.delay() == pytest.approx(INTERVAL - 0.5)
+    clock.now = 1.5 + INTERVAL
     assert limiter.delay() == 0
 
 

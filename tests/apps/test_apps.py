@@ -366,7 +366,7 @@ FAILURES: dict[str, tuple[Action | None, dict[str, Any], tuple[str, ...]]] = {
     "500": (Action.error(500, "Internal error"), {"max_retries": 0},
             ("500", "The server failed")),
     "timeout": (Action("stall", seconds=3), {"timeout": 0.3, "max_retries": 0},
-                ("No answer in time", "did not answer within the timeout")),
+                ("did not answer within 0.3 s", "try again")),
 }
 
 
@@ -575,4 +575,4 @@ def test_sample_photos_load_lazily_once() -> None:
 
 def test_an_empty_compare_view_already_takes_its_place() -> None:
     app = SketchToImageApp(Client())
-    assert app.compare.frame_size == (_base.FRAME_PX, _base.FRAME_PX * 3 // 4)
+    assert app.compare.frame_size == (_base.COMPARE_PX, _base.COMPARE_PX * 3 // 4)

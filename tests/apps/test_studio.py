@@ -114,9 +114,10 @@ def test_a_key_typed_on_the_local_engine_switches_to_the_service_and_never_linge
     assert (client.timeout, client.max_retries, client.budget) == (7, 1, 50)
     assert all(app.client is client for app in studio.apps.values())
     assert all(app.status == "Ready · ClipDrop service" for app in studio.apps.values())
-    assert studio.source_text == "ClipDrop service"
-    assert "ClipDrop service" in studio._badge.value
-    assert studio.key_box.state == "Key set: kept in memory only, never saved."
+    assert studio.source_text == "ClipDrop service · key unverified"  # nothing proved it yet
+    assert "ClipDrop service" in studio._badge.value and "#1b7a2f" not in studio._badge.value
+    assert studio.key_box.state == ("Key set, unverified until a Run succeeds: kept in memory "
+                                    "only, never saved.")
     assert studio.key_box._field.value == ""
 
     tree = widget_tree(studio)
@@ -156,9 +157,11 @@ def test_a_key_typed_for_a_service_goes_into_its_client_and_runs_work(
 
     type_key(studio, f"  {SENTINEL}\n")  # pasted with spaces around it
     assert studio.client is client and client.has_key
-    assert studio.source_text == f"ClipDrop service at {handle.url}"
+    assert studio.source_text == f"ClipDrop service at {handle.url} · key unverified"
     click_run(text)
     assert text.status.startswith("Done in "), text.status
+    assert studio.source_text == f"ClipDrop service at {handle.url} · key verified"
+    assert studio.key_text.startswith("Key verified by the service")
     assert studio.history.results == (text.result,)
     left = client.remaining_credits
     assert studio.credits_text == f"Credits: {left:g} left · 2 spent this session"

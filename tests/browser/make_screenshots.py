@@ -2,13 +2,16 @@
 
     .venv/bin/python tests/browser/make_screenshots.py
 
-Runs the two browser scenarios that take them, with ``CDW_DOCS_IMAGES=docs/images``, and
+Runs the browser scenarios that take them, with ``CDW_DOCS_IMAGES=docs/images``, and
 writes (overwriting):
 
 * ``docs/images/studio.png`` (the README's and the docs' home picture): the Studio in Voila's
   default mode on the local engine, cleanup tab, the spoon painted over in the page, after Run;
 * ``docs/images/sketch_to_image_app.png``: ``SketchToImageApp`` in JupyterLab, a stroke drawn
-  in the page, after Run.
+  in the page, after Run;
+* ``docs/images/wrong_key.png`` and ``wrong_key_rejected.png`` (the troubleshooting page): the
+  Studio after a key typed for a service it cannot reach (JupyterLab), and after a key the
+  service refused (Voila), each with its message and the "Back to local engine" button.
 
 The tests' own checks run as usual: an image is only written by a scenario that got that far.
 Needs Chromium at ``/usr/bin/chromium`` (``bash scripts/install-chromium``); about a minute.
@@ -22,7 +25,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = "sketch_draw_run_compare or studio_in_voila"
+SCENARIOS = "sketch_draw_run_compare or studio_in_voila or wrong_key"
 
 
 def main() -> int:

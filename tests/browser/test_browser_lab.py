@@ -185,7 +185,9 @@ _say(n=len(s), points=[len(x.points) for x in s], width=[float(x.width) for x in
     # Drag the divider from the middle to a fifth: the kernel's position follows, the split
     # moves (the band between showed the sketch, now the result), and the frame still matches
     # the model.
-    drag(page, frame, [(fw * 0.5, fh * 0.5), (fw * 0.2, fh * 0.5)], steps=10)
+    css = frame.bounding_box()["width"] / fw  # the frame may be shown smaller than its pixels
+    drag(page, frame, [(fw * 0.5 * css, fh * 0.5 * css), (fw * 0.2 * css, fh * 0.5 * css)],
+         steps=10)
     def position():
         return kernel_value(page, nb.path, "_say(p=app.compare.position)")["p"]
 

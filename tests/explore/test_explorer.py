@@ -82,7 +82,9 @@ def test_a_cell_compares_with_its_input():
     with FaultServer(default=Action.image(png_bytes((16, 16)), content_type="image/png")
                      ) as server:
         explorer = PromptExplorer(client_for(server), inputs={"image": photo})
-        assert set(explorer.operation.options) == {"text_to_image", "replace_background"}
+        # The menu speaks the operations' titles; the value stays the endpoint name.
+        assert set(explorer.operation.options) == {("Text to image", "text_to_image"),
+                                                   ("Replace background", "replace_background")}
         explorer.operation.value = "replace_background"
         explorer.template.value = "on a {place}"
         explorer.set_variables({"place": ["beach", "moon"]})
@@ -93,6 +95,7 @@ def test_a_cell_compares_with_its_input():
     assert explorer.compare.before.size == (16, 16)
     assert np.asarray(explorer.compare.before)[0, 0].tolist() == [120, 120, 120]
     assert explorer.compare_title.value == "input | moon"
+    assert explorer.compare.label_text == "Input | moon"  # over the frame's two halves
 
 
 def test_errors_show_in_the_widget():

@@ -587,7 +587,8 @@ def test_dragging_on_the_image_moves_the_divider(wire: Wire) -> None:
 def test_images_of_different_sizes_are_letterboxed_into_one_frame() -> None:
     compare = CompareSlider(Image.new("RGB", (1000, 500), "red"),
                             Image.new("RGB", (512, 512), "blue"), position=0.5)
-    assert compare.frame_size == (512, 512) and compare._slider.layout.width == "512px"
+    assert compare.frame_size == (512, 512)  # its pixels; shown up to the 768-pixel box:
+    assert compare._slider.layout.max_width == compare._canvas.layout.max_width == "768px"
     assert compare._sent["before"].box == (0, 128, 512, 256)
     picture = png_of(compare._repr_mimebundle_()).convert("RGB")
     assert picture.getpixel((100, 256)) == (255, 0, 0)      # before, left of the divider
@@ -681,12 +682,18 @@ def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
         strip.add(r)
     one = strip.save(0)
     assert len(one) == 1 and Path(one[0]).read_bytes() == results[1].data
-    strip._save_all.click()
+    strip._save_all.click()  # Save, then Save all: the one saved is not written again
     files = sorted(os.listdir(tmp_path))
-    assert len(files) == 3 and all(f.endswith(".png") for f in files)
-    assert "Saved 2 files" in strip._status.value
-    strip._cards[0].children[2].children[1].click()
-    assert len(os.listdir(tmp_path)) == 4
+    assert len(files) == 2 and all(f.endswith(".png") for f in files)
+    assert "Saved 1 file in" in strip._status.value and "1 saved before" in strip._status.value
+    assert sorted(Path(tmp_path, f).read_bytes() for f in files) == sorted(
+        r.data for r in results)
+    strip._cards[0].children[2].children[1].click()  # Save on a card saved already
+    assert len(os.listdir(tmp_path)) == 2 and "Already saved" in strip._status.value
+    os.remove(one[0])  # the file was deleted meanwhile: saving writes it again
+    assert strip.save(0) != [] and len(os.listdir(tmp_path)) == 2
+    other = tmp_path / "other"
+    assert len(strip.save(folder=other)) == 2 and len(os.listdir(other)) == 2  # another folder
 
 
 def test_history_snapshot_and_clear() -> None:
