@@ -8,12 +8,14 @@ the one before it: a leaky bucket, or GCRA, with a burst of one. Then any window
 60 s sees at most its limit.
 
 What is spaced: a server counts a request somewhere between the moment it begins to arrive
-and the moment its body has arrived. So requests start an interval apart, and none starts
-while the previous one's body is still going out: both the starts and the ends of the uploads
-are spaced. A slot is used up when the body has gone out, not when the answer comes: the
+and the moment its body has arrived. So none starts while the previous body is still going
+out, and the next starts when it will finish sending an interval after the previous one did:
+an interval after that body went out, less the shortest time a request has taken to go out
+(so the starts are an interval apart too, and the time to send is not added to every
+interval). A slot is used up when the body has gone out, not when the answer comes: the
 service takes seconds to make an image, and answers overlap freely. A request that ended
-without its body sent (refused connection, early close) also spaces the next from the moment
-it ended, as if the server had counted it.
+without its body sent (refused connection, early close) spaces the next from the moment it
+ended, as if the server had counted it.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ SAFETY_MARGIN = 0.02
 class Slot:
     """One request's turn; call :meth:`sent` the moment its body has gone out."""
 
-    __slots__ = ("_limiter", "sent_at")
+    __slots__ = ("_limiter", "sent_at", "started_at")
 
     def __init__(self, limiter: RateLimiter) -> None:
         self._limiter = limiter
+        self.started_at: float | None = None
         self.sent_at: float | None = None
 
     def sent(self) -> None:
@@ -74,6 +77,7 @@ class RateLimiter:
         self._clock = clock
         self._next = float("-inf")  # the earliest moment the next request may start
         self._sending: Slot | None = None  # the request whose body is going out
+        self._fastest_send = float("inf")  # the shortest start-to-sent time seen (seconds)
         self._cond = threading.Condition()
 
     def __repr__(self) -> str:
@@ -108,7 +112,8 @@ class RateLimiter:
                     wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
             self._sending = slot
-            self._next = max(self._next, self._clock() + self.interval)
+            slot.started_at = now = self._clock()
+            self._next = max(self._next, now + self.interval)
         try:
             yield slot
         finally:
@@ -122,9 +127,12 @@ class RateLimiter:
         with self._cond:
             if slot.sent_at is not None:
                 return
-            slot.sent_at = self._clock()
+            slot.sent_at = now = self._clock()
             if self._sending is slot:
                 self._sending = None
+            started = slot.started_at if slot.started_at is not None else now
+            self._fastest_send = min(self._fastest_send, now - started)
+            self._next = max(self._next, now + self.interval - self._fastest_send)
             self._cond.notify_all()
 
 

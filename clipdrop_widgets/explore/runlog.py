@@ -242,7 +242,7 @@ class RunLog:
                 raise RunLogError(f"{path} line {number} is not a JSON record; the run log "
                                   "was changed by hand")
             if record.get("file") is not None:
-                self._path(record["file"], where=f"{path} line {number}")
+                self._path(record["file"], where=f"{path} line {number}", look=False)
             records.append(record)
         return records
 
@@ -267,13 +267,15 @@ class RunLog:
             return
         _write_atomic(self.run_dir / name, data)
 
-    def _path(self, name: Any, *, where: str | None = None) -> Path:
-        """``run_dir / name``, refused unless ``name`` is a file's plain name in the folder."""
+    def _path(self, name: Any, *, where: str | None = None, look: bool = True) -> Path:
+        """``run_dir / name``, refused unless ``name`` is a file's plain name in the folder
+        (and, with ``look``, not a link out of it)."""
         assert self.run_dir is not None
         plain = (isinstance(name, str) and name not in ("", ".", "..") and "\x00" not in name
                  and Path(name).name == name and "\\" not in name)
         path = self.run_dir / name if plain else None
-        if path is None or (path.exists() and path.resolve().parent != self.run_dir.resolve()):
+        if path is None or (look and path.is_symlink()
+                            and path.resolve().parent != self.run_dir.resolve()):
             raise RunLogError(
                 f"{where or self.run_dir / LOG_NAME} names {name!r} as an image file; only a "
                 "file directly in the run folder may be named, so it was refused and not read "
