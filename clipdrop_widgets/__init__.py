@@ -62,6 +62,10 @@ __all__ = [
     # prompt exploration
     "Sweep",
     "PromptExplorer",
+    # workshop gateway
+    "GatewayDashboard",
+    "serve_gateway",
+    "Ledger",
 ]
 
 _LAZY: dict[str, str] = {
@@ -86,6 +90,9 @@ _LAZY: dict[str, str] = {
     "App": ".apps",
     "Sweep": ".explore.sweep",
     "PromptExplorer": ".explore.explorer",
+    "GatewayDashboard": ".gateway",
+    "serve_gateway": ".gateway",
+    "Ledger": ".gateway",
 }
 _LAZY.update(
     (name, ".contract.errors")
@@ -146,4 +153,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer
     from .explore.sweep import Sweep
+    from .gateway import GatewayDashboard, Ledger, serve_gateway
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad

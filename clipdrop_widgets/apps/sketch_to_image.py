@@ -52,4 +52,4 @@ class SketchToImageApp(App):
                        before=sketch, prompt=prompt)
 
     def _inputs_picture(self) -> Image.Image:
-        return self.pad._snapshot()
+        return self.pad.snapshot()

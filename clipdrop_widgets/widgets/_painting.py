@@ -35,7 +35,7 @@ class Painter(Snapshot, widgets.VBox):
     Subclasses set the class attributes, build their layers and call :meth:`_init_painter`,
     then implement :meth:`_draw_op` (draw one new stroke or rectangle on the committed layer,
     in display pixels), :meth:`_paint_layer` (repaint the committed layer from the model) and
-    ``_snapshot``.
+    ``snapshot``.
 
     Attributes:
         errors: the :class:`~._ui.ErrorLine` under the widget; ``errors.message`` is the last
@@ -230,8 +230,14 @@ class Painter(Snapshot, widgets.VBox):
         """Take one message from the ink layer (exactly as ``ink.js`` sends it).
 
         Intermediate batches are only stored (cheap); the final one commits the stroke through
-        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy.
+        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
+        message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
+        if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas
+            action = {"undo": self.undo, "redo": self.redo}.get(str(content.get("action")))
+            if action is not None:
+                action()
+            return
         batch = decode_ink_message(content, buffers)
         if batch is None:
             return

@@ -11,10 +11,12 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..api.inputs import is_dark_on_light
+from ..contract.validation import has_alpha
 from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter
 from .strokes import Load, Rect, Stroke
+from .upload import UploadButton
 
 __all__ = ["SketchPad", "prepare_sketch"]
 
@@ -34,7 +36,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
     inside the pad keeping its aspect ratio (centred, black margins), then thresholded at
     :data:`LINE_THRESHOLD`.
     """
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         grey = Image.new("L", rgba.size, 0)
         grey.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
@@ -82,10 +84,7 @@ class SketchPad(Painter):
             raise ValueError(f"brush_size must be 1 to 64 pixels, got {brush_size!r}")
         super().__init__()
         self._notice = widgets.HTML("")
-        self._upload = widgets.FileUpload(
-            accept="image/*", multiple=False, description="Load sketch",
-            layout=widgets.Layout(width="auto"),
-        )
+        self._upload = UploadButton(description="Load sketch")
         self._init_painter(
             native=(int(width), int(height)),
             display=(int(width), int(height)),
@@ -99,7 +98,7 @@ class SketchPad(Painter):
             extra_buttons=(self._upload,),
             extra_rows=(self._notice,),
         )
-        self._upload.observe(self.errors.guard(self._on_upload), "value")
+        self._upload.on_file(self._on_upload)
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, image: ImageSource) -> None:
@@ -115,16 +114,9 @@ class SketchPad(Painter):
             if inverted else ""
         )
 
-    def _on_upload(self, change: dict[str, object]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        file = files[0]  # type: ignore[index]
-        try:
-            self.load(bytes(file["content"]))
-        finally:
-            self._upload.value = ()
-        self._notice.value += f" <small>Loaded {html.escape(str(file.get('name', '')))}</small>"
+    def _on_upload(self, name: str, data: bytes) -> None:
+        self.load(data)
+        self._notice.value += f" <small>Loaded {html.escape(name)}</small>"
 
     # -- output -------------------------------------------------------------------------------
     @property
@@ -162,7 +154,11 @@ class SketchPad(Painter):
     def _paint_layer(self) -> None:
         _canvas.put_pixels(self._layer, self._drawing.raster)
 
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The sketch as a still picture, white lines on black (its full size).
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         return self._drawing.image()
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ writes (overwriting):
   default mode on the local engine, cleanup tab, the spoon painted over in the page, after Run;
 * ``docs/images/sketch_to_image_app.png``: ``SketchToImageApp`` in JupyterLab, a stroke drawn
   in the page, after Run;
+* ``docs/images/painted_portrait.png`` (the troubleshooting page): ``CleanupApp`` in
+  JupyterLab, a portrait photo uploaded and painted down to its bottom and right edges;
 * ``docs/images/wrong_key.png`` and ``wrong_key_rejected.png`` (the troubleshooting page): the
   Studio after a key typed for a service it cannot reach (JupyterLab), and after a key the
   service refused (Voila), each with its message and the "Back to local engine" button.
@@ -25,7 +27,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = "sketch_draw_run_compare or studio_in_voila or wrong_key"
+SCENARIOS = ("sketch_draw_run_compare or studio_in_voila or wrong_key or "
+             "(painting_lands_where_aimed and lab and cleanup)")
 
 
 def main() -> int:

@@ -1,0 +1,204 @@
+"""``clipdrop-widgets gateway``: seats (add, list, revoke, topup) and serve.
+
+``seats add`` prints one ``LABEL<TAB>SEAT_KEY`` line per seat on stdout (the only time a key is
+shown); every notice goes to stderr, so ``> seats.tsv`` keeps exactly the keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_gateway_parser", "parse_duration"]
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``45m``, ``6h``, ``2d`` as seconds."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"a duration is a positive number with s, m, h or d (6h, 90m), got {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _seats_add(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+
+    with Ledger(args.db) as ledger:
+        made = ledger.create_seats(args.count, args.credits, label=args.label,
+                                   expires_in=args.expires)
+    for label, key in made:
+        print(f"{label}\t{key}", flush=True)
+    _say(f"{len(made)} seats with {args.credits:g} credits each added to {args.db}; the keys "
+         "above are shown only now (the database keeps a hash).")
+    return 0
+
+
+def _seats_list(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+    from .server import seat_usage
+
+    with Ledger(args.db) as ledger:
+        seats = ledger.seats()
+    for seat in seats:
+        print(seat_usage(seat))
+    if not seats:
+        _say(f"no seats in {args.db}; add some with: clipdrop-widgets gateway seats add")
+    return 0
+
+
+def _seats_revoke(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+
+    with Ledger(args.db) as ledger:
+        try:
+            ledger.revoke(args.label)
+        except (KeyError, ValueError) as err:
+            _say(f"clipdrop-widgets gateway seats revoke: {err.args[0]}")
+            return 1
+    _say(f"{args.label} revoked; a running gateway refuses its key from the next request")
+    return 0
+
+
+def _seats_topup(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+    from .server import seat_usage
+
+    with Ledger(args.db) as ledger:
+        labels = [s.label for s in ledger.seats()] if args.all else args.labels
+        if not labels:
+            _say("name the seats to top up, or give --all")
+            return 2
+        try:
+            for label in labels:
+                print(seat_usage(ledger.topup(label, args.credits)))
+        except (KeyError, ValueError) as err:
+            _say(f"clipdrop-widgets gateway seats topup: {err.args[0]}")
+            return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve_gateway
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    key = None
+    if args.upstream_key_file is not None:
+        key = Path(args.upstream_key_file).read_text(encoding="utf-8").strip()
+        if not key:
+            _say(f"clipdrop-widgets gateway serve: {args.upstream_key_file} is empty")
+            return 2
+    try:
+        serve_gateway(args.db, host=args.host, port=args.port, upstream=args.upstream,
+                      upstream_key=key, requests_per_minute=args.requests_per_minute,
+                      seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache)
+    except ValueError as err:
+        _say(f"clipdrop-widgets gateway serve: {err}")
+        return 2
+    except OSError as err:
+        _say(f"clipdrop-widgets gateway serve: cannot listen on {args.host}:{args.port}: "
+             f"{err.strerror or err}")
+        return 1
+    return 0
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", required=True, help="the seats database (SQLite file)")
+
+
+def _add_seats(commands: Any) -> None:
+    seats = commands.add_parser("seats", help="add, list, revoke or top up seats")
+    actions = seats.add_subparsers(title="actions", dest="action", required=True)
+    add = actions.add_parser("add", help="create seats; prints LABEL<TAB>KEY per seat")
+    _db(add)
+    add.add_argument("--count", type=int, required=True, help="how many seats")
+    add.add_argument("--credits", type=_non_negative, required=True,
+                     help="credits each seat may spend")
+    add.add_argument("--label", default="seat", help="label prefix (default: %(default)s)")
+    add.add_argument("--expires", type=parse_duration, metavar="DURATION",
+                     help="keys stop working after this long (6h, 90m, 2d); default never")
+    add.set_defaults(run=_seats_add)
+    listing = actions.add_parser("list", help="each seat's spend, balance, requests, last use")
+    _db(listing)
+    listing.set_defaults(run=_seats_list)
+    revoke = actions.add_parser("revoke", help="revoke one seat's key")
+    _db(revoke)
+    revoke.add_argument("label", help="the seat's label (seat-03)")
+    revoke.set_defaults(run=_seats_revoke)
+    topup = actions.add_parser("topup", help="give seats more credits")
+    _db(topup)
+    topup.add_argument("labels", nargs="*", help="the seats' labels")
+    topup.add_argument("--all", action="store_true", help="every seat")
+    topup.add_argument("--credits", type=_positive, required=True, help="credits to add")
+    topup.set_defaults(run=_seats_topup)
+
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the ClipDrop endpoints to seat keys",
+        description="Serve the five ClipDrop endpoints to participants holding seat keys. The "
+                    "room's key comes from $CLIPDROP_API_KEY (or --upstream-key-file) and is "
+                    "sent only upstream; with neither a key nor --upstream, the upstream is the "
+                    "local engine (offline previews) for rehearsing.")
+    _db(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8770, help="TCP port (default: %(default)s)")
+    serve.add_argument("--upstream", metavar="URL",
+                       help="the service (default $CLIPDROP_API_URL, else "
+                            "https://clipdrop-api.co with a key, else local://engine)")
+    serve.add_argument("--upstream-key-file", metavar="PATH",
+                       help="read the room's key from this file instead of $CLIPDROP_API_KEY")
+    serve.add_argument("--requests-per-minute", type=_positive, metavar="R",
+                       help="the room's upstream rate (default the documented 60; text "
+                            "inpainting gets half)")
+    serve.add_argument("--seat-rpm", type=_positive, metavar="S",
+                       help="most requests per minute per seat (default no cap)")
+    serve.add_argument("--no-shared-cache", action="store_true",
+                       help="send identical requests upstream each time")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"],
+                       help="log detail on stderr (default: %(default)s)")
+    serve.set_defaults(run=_serve)
+
+
+def add_gateway_parser(commands: Any) -> None:
+    """Register ``gateway`` and its subcommands on ``commands`` (an argparse subparsers)."""
+    gateway = commands.add_parser(
+        "gateway", help="a workshop gateway: one key for the room, a budget per seat",
+        description="Give each participant a seat key with a budget; the room's key stays on "
+                    "this machine.")
+    sub = gateway.add_subparsers(title="commands", dest="gateway_command", required=True)
+    _add_seats(sub)
+    _add_serve(sub)

@@ -1,0 +1,166 @@
+"""Fair share of the room's rate: evenly paced upstream calls, round-robin across seats.
+
+Each endpoint path has a :class:`Lane` (the service limits each endpoint separately). A lane
+hands out one upstream slot at a time, at least ``60 / rate`` seconds after the previous one,
+and never more than ``rate`` slots in flight or answered within the last ``60 s +
+WINDOW_MARGIN``. A slot ages from the moment its answer came back (:meth:`Lane.finished`): the
+service has counted the call by then at the latest, so however late a call reached it, the
+service never sees ``rate + 1`` calls in its own window. Slots go round-robin to the seats that
+have work waiting: a seat that queues a hundred calls gets every n-th slot when n seats are
+waiting, and a seat that arrives with one call waits behind at most one call of each other
+waiting seat.
+
+All of it runs on the gateway's asyncio loop: no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Lane", "Grant", "WINDOW", "WINDOW_MARGIN"]
+
+#: The service's rate window (seconds).
+WINDOW = 60.0
+#: Extra seconds the lane's own window spans beyond the service's.
+WINDOW_MARGIN = 0.25
+
+
+@dataclass
+class Grant:
+    """A slot given to one call: ``number`` counts this lane's slots from 1."""
+
+    number: int
+
+
+@dataclass
+class _Job:
+    seat: int
+    future: asyncio.Future[Grant]
+
+
+@dataclass
+class Lane:
+    """Upstream slots for one endpoint at ``rate`` calls per minute.
+
+    ``clock`` is monotonic seconds (replaceable in tests).
+    """
+
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    _queues: dict[int, deque[_Job]] = field(default_factory=dict)
+    _order: deque[int] = field(default_factory=deque)
+    _done: deque[float] = field(default_factory=deque)  # when answered slots' answers came
+    _in_flight: int = 0
+    _next_at: float = 0.0
+    _wake: asyncio.Event | None = None
+    _task: asyncio.Task[None] | None = None
+    granted: int = 0
+    #: When the last slots were given (monotonic seconds, the newest last; at most 1000).
+    granted_at: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between two slots: ``60 / rate``."""
+        return WINDOW / self.rate
+
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a slot."""
+        return sum(len(q) for q in self._queues.values())
+
+    def request(self, seat: int, *, front: bool = False) -> asyncio.Future[Grant]:
+        """Queue one call of ``seat``; the future resolves when it may go upstream.
+
+        ``front`` puts it before the seat's other calls (a call the upstream sent back).
+        Cancel the future to withdraw the call.
+        """
+        loop = asyncio.get_running_loop()
+        job = _Job(seat, loop.create_future())
+        queue = self._queues.setdefault(seat, deque())
+        if front:
+            queue.appendleft(job)
+        else:
+            queue.append(job)
+        if seat not in self._order:
+            if front:
+                self._order.appendleft(seat)
+            else:
+                self._order.append(seat)
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._run())
+        assert self._wake is not None
+        self._wake.set()
+        return job.future
+
+    def pause(self, seconds: float) -> None:
+        """Give no slot for ``seconds`` (the upstream asked to wait, with ``Retry-After``)."""
+        self._next_at = max(self._next_at, self.clock() + seconds)
+
+    def finished(self) -> None:
+        """A granted call has its answer (or failed): its slot ages from now."""
+        self._in_flight -= 1
+        self._done.append(self.clock())
+        if self._wake is not None:
+            self._wake.set()
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def _pop(self) -> _Job | None:
+        while self._order:
+            seat = self._order.popleft()
+            queue = self._queues.get(seat)
+            while queue:
+                job = queue.popleft()
+                if job.future.done():  # withdrawn (the participant went away)
+                    continue
+                if queue:
+                    self._order.append(seat)
+                else:
+                    del self._queues[seat]
+                return job
+            self._queues.pop(seat, None)
+        return None
+
+    def _delay(self, now: float) -> float:
+        """Seconds until the next slot may go; ``inf`` until a call in flight finishes."""
+        while self._done and self._done[0] <= now - WINDOW - WINDOW_MARGIN:
+            self._done.popleft()
+        wait = self._next_at - now
+        if self._in_flight + len(self._done) >= self.rate:
+            if not self._done:
+                return float("inf")
+            wait = max(wait, self._done[0] + WINDOW + WINDOW_MARGIN - now)
+        return wait
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            if not self._order:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            wait = self._delay(self.clock())
+            if wait > 0:
+                self._wake.clear()
+                try:  # a finished call or a new seat may change the answer: wake for either
+                    await asyncio.wait_for(self._wake.wait(),
+                                           None if wait == float("inf") else wait)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            job = self._pop()
+            if job is None:
+                continue
+            now = self.clock()
+            self._in_flight += 1
+            self._next_at = now + self.spacing
+            self.granted_at.append(now)
+            self.granted += 1
+            job.future.set_result(Grant(self.granted))

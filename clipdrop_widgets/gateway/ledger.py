@@ -1,0 +1,301 @@
+"""The seats and their credits, on SQLite (WAL): what a crash can never undo.
+
+A seat key is shown once, when the seat is made; the database keeps only its SHA-256 (the keys
+are 192 random bits, so a fast hash is enough). The upstream key is never written here.
+
+Money moves in two steps. :meth:`Ledger.reserve` writes a ``reserved`` charge, in one
+transaction with the seat's ``reserved`` total, just before a call goes upstream;
+:meth:`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
+(``x-credits-consumed``), or :meth:`Ledger.release` gives it back when the upstream refused
+the call. A seat's balance counts reservations as spent, so a process killed mid-call gives
+nothing back; :meth:`Ledger.recover` (run when a gateway starts) settles such orphans at the
+amount reserved. Every commit is in the WAL file before the call goes on, so a settled charge
+survives a SIGKILL of the process.
+
+Credits are the service's units (``float``); times are Unix seconds (``float``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+__all__ = ["Ledger", "Seat", "hash_key", "new_seat_key"]
+
+#: Seat keys start with this, so a key pasted in the wrong place is recognisable.
+SEAT_KEY_PREFIX = "cdw-seat-"
+_BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seats (
+    id        INTEGER PRIMARY KEY,
+    label     TEXT NOT NULL UNIQUE,
+    key_hash  TEXT NOT NULL UNIQUE,
+    credits   REAL NOT NULL,             -- granted: at creation plus top-ups
+    spent     REAL NOT NULL DEFAULT 0,   -- settled charges
+    reserved  REAL NOT NULL DEFAULT 0,   -- charges sent upstream, not yet settled
+    requests  INTEGER NOT NULL DEFAULT 0,
+    created   REAL NOT NULL,
+    expires   REAL,
+    revoked   REAL,
+    last_used REAL
+);
+CREATE TABLE IF NOT EXISTS charges (
+    id       INTEGER PRIMARY KEY,
+    seat_id  INTEGER NOT NULL REFERENCES seats(id),
+    path     TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('reserved', 'settled', 'released', 'cached')),
+    reserved REAL NOT NULL,
+    amount   REAL NOT NULL DEFAULT 0,
+    status   INTEGER,
+    created  REAL NOT NULL,
+    settled  REAL
+);
+CREATE INDEX IF NOT EXISTS charges_by_seat ON charges (seat_id, created);
+"""
+
+
+def new_seat_key() -> str:
+    """A fresh seat key: the prefix and 32 URL-safe characters (192 random bits)."""
+    return SEAT_KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def hash_key(key: str) -> str:
+    """The SHA-256 of ``key`` (hex): what the database stores and looks keys up by."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One seat as the ledger holds it (credits in service units, times in Unix seconds)."""
+
+    id: int
+    label: str
+    credits: float
+    spent: float
+    reserved: float
+    requests: int
+    created: float
+    expires: float | None
+    revoked: float | None
+    last_used: float | None
+
+    @property
+    def remaining(self) -> float:
+        """Credits left: granted minus settled minus reserved."""
+        return self.credits - self.spent - self.reserved
+
+    def refusal(self, now: float | None = None) -> str | None:
+        """Why this seat may not call (revoked, expired), or ``None`` when it may."""
+        now = time.time() if now is None else now
+        if self.revoked is not None:
+            return f"the key of {self.label} was revoked"
+        if self.expires is not None and now >= self.expires:
+            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.expires))
+            return f"the key of {self.label} expired at {stamp}"
+        return None
+
+
+class Ledger:
+    """The seats database at ``path`` (created if missing). Thread-safe; many processes may
+    open the same file (the CLI revokes or tops up while a gateway runs).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = os.fspath(path)
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL: a commit is in the WAL file (the OS's cache) before it returns, so a
+            # killed process loses nothing; only a power cut could undo the last commits.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.path!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- seats ---------------------------------------------------------------------------
+    def create_seats(self, count: int, credits: float, *, label: str = "seat",
+                     expires_in: float | None = None) -> list[tuple[str, str]]:
+        """Make ``count`` seats with ``credits`` each; returns ``(label, key)`` pairs.
+
+        Labels are ``LABEL-01``, ``LABEL-02``... continuing after the highest number in use.
+        ``expires_in`` is seconds from now (``None``: never). The keys are not kept.
+        """
+        if count < 1:
+            raise ValueError(f"count must be 1 or more, got {count}")
+        if credits < 0:
+            raise ValueError(f"credits must be 0 or more, got {credits}")
+        if not label or any(c.isspace() for c in label):
+            raise ValueError(f"label must be a word without spaces, got {label!r}")
+        now = time.time()
+        expires = None if expires_in is None else now + expires_in
+        made = []
+        with self._write() as db:
+            taken = {row[0] for row in db.execute("SELECT label FROM seats")}
+            number = 1
+            for _ in range(count):
+                while f"{label}-{number:02d}" in taken:
+                    number += 1
+                name = f"{label}-{number:02d}"
+                taken.add(name)
+                key = new_seat_key()
+                db.execute("INSERT INTO seats (label, key_hash, credits, created, expires) "
+                           "VALUES (?, ?, ?, ?, ?)", (name, hash_key(key), credits, now, expires))
+                made.append((name, key))
+        return made
+
+    _SEAT_COLUMNS = ("id, label, credits, spent, reserved, requests, created, expires, revoked, "
+                     "last_used")
+
+    def seat_for_key(self, key: str) -> Seat | None:
+        """The seat whose key is ``key``, or ``None`` (the key itself is never stored)."""
+        rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE key_hash = ?",
+                          (hash_key(key),))
+        return Seat(*rows[0]) if rows else None
+
+    def seat(self, seat_id: int) -> Seat:
+        rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE id = ?", (seat_id,))
+        if not rows:
+            raise KeyError(f"no seat with id {seat_id}")
+        return Seat(*rows[0])
+
+    def seats(self) -> list[Seat]:
+        """Every seat, in label order."""
+        rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats ORDER BY label")
+        return [Seat(*row) for row in rows]
+
+    def revoke(self, label: str) -> None:
+        """Revoke the seat called ``label`` (a running gateway refuses it from its next call)."""
+        with self._write() as db:
+            if db.execute("UPDATE seats SET revoked = ? WHERE label = ? AND revoked IS NULL",
+                          (time.time(), label)).rowcount == 0:
+                self._missing(db, label)
+
+    def topup(self, label: str, credits: float) -> Seat:
+        """Give the seat called ``label`` ``credits`` more; returns it as it now stands."""
+        if credits <= 0:
+            raise ValueError(f"credits must be more than 0, got {credits}")
+        with self._write() as db:
+            if db.execute("UPDATE seats SET credits = credits + ? WHERE label = ?",
+                          (credits, label)).rowcount == 0:
+                self._missing(db, label)
+        return next(s for s in self.seats() if s.label == label)
+
+    @staticmethod
+    def _missing(db: sqlite3.Connection, label: str) -> None:
+        if db.execute("SELECT 1 FROM seats WHERE label = ?", (label,)).fetchone():
+            raise ValueError(f"{label} is already revoked")
+        known = [row[0] for row in db.execute("SELECT label FROM seats ORDER BY label LIMIT 5")]
+        raise KeyError(f"no seat called {label!r}" +
+                       (f"; seats are {', '.join(known)}..." if known else "; no seats yet"))
+
+    # -- money ---------------------------------------------------------------------------
+    def reserve(self, seat_id: int, path: str, credits: float) -> int:
+        """Hold ``credits`` of the seat for one upstream call; returns the charge's id."""
+        now = time.time()
+        with self._write() as db:
+            cursor = db.execute("INSERT INTO charges (seat_id, path, state, reserved, created) "
+                                "VALUES (?, ?, 'reserved', ?, ?)", (seat_id, path, credits, now))
+            db.execute("UPDATE seats SET reserved = reserved + ?, requests = requests + 1, "
+                       "last_used = ? WHERE id = ?", (credits, now, seat_id))
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def settle(self, charge_id: int, credits: float, status: int = 200) -> None:
+        """Charge ``credits`` (what the upstream consumed) for a reserved call."""
+        self._close_charge(charge_id, "settled", credits, status)
+
+    def release(self, charge_id: int, status: int) -> None:
+        """Give a reserved call's credits back: the upstream refused it and charged nothing."""
+        self._close_charge(charge_id, "released", 0.0, status)
+
+    def _close_charge(self, charge_id: int, state: str, credits: float, status: int) -> None:
+        with self._write() as db:
+            row = db.execute("SELECT seat_id, reserved FROM charges WHERE id = ? AND "
+                             "state = 'reserved'", (charge_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"charge {charge_id} is not reserved")
+            seat_id, reserved = row
+            db.execute("UPDATE charges SET state = ?, amount = ?, status = ?, settled = ? "
+                       "WHERE id = ?", (state, credits, status, time.time(), charge_id))
+            db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
+                       "WHERE id = ?", (reserved, credits, seat_id))
+
+    def record_hit(self, seat_id: int, path: str) -> None:
+        """Count a request answered from the shared cache (it costs nothing)."""
+        now = time.time()
+        with self._write() as db:
+            db.execute("INSERT INTO charges (seat_id, path, state, reserved, status, created, "
+                       "settled) VALUES (?, ?, 'cached', 0, 200, ?, ?)",
+                       (seat_id, path, now, now))
+            db.execute("UPDATE seats SET requests = requests + 1, last_used = ? WHERE id = ?",
+                       (now, seat_id))
+
+    def recover(self) -> int:
+        """Settle reservations a crashed gateway left open, at the amount reserved.
+
+        The call may have reached the upstream and been paid there: a crash never gives a seat
+        its credits back. Returns how many were settled.
+        """
+        with self._write() as db:
+            orphans = db.execute("SELECT id, seat_id, reserved FROM charges "
+                                 "WHERE state = 'reserved'").fetchall()
+            now = time.time()
+            for charge_id, seat_id, reserved in orphans:
+                db.execute("UPDATE charges SET state = 'settled', amount = reserved, "
+                           "settled = ? WHERE id = ?", (now, charge_id))
+                db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
+                           "WHERE id = ?", (reserved, reserved, seat_id))
+        return len(orphans)
+
+    # -- reading ---------------------------------------------------------------------------
+    def total_charged(self) -> float:
+        """Credits settled or reserved across all seats (what the room's account paid)."""
+        rows = self._read("SELECT COALESCE(SUM(spent + reserved), 0) FROM seats")
+        return float(rows[0][0])
+
+    def spend_history(self) -> list[tuple[float, str, float]]:
+        """Every paid call as ``(time, seat label, credits)``, oldest first."""
+        return [(float(t), label, float(amount)) for t, label, amount in self._read(
+            "SELECT COALESCE(c.settled, c.created), s.label, "
+            "CASE c.state WHEN 'reserved' THEN c.reserved ELSE c.amount END "
+            "FROM charges c JOIN seats s ON s.id = c.seat_id "
+            "WHERE c.state IN ('settled', 'reserved') ORDER BY 1")]

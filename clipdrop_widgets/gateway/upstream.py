@@ -1,0 +1,132 @@
+"""Where the room's calls go: the service over HTTP with the room's key, or the local engine.
+
+The room's key lives in :class:`HTTPUpstream` only, is sent only in the ``x-api-key`` header of
+upstream requests, and never appears in a repr, an error message or a log line. Requests are
+re-encoded from the parsed form (fields in the endpoint table's order), so what the service
+sees does not depend on how a participant's client framed its multipart body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from urllib3 import encode_multipart_formdata
+
+from ..api.constants import LOCAL_BASE_URL
+from ..contract.endpoints import Endpoint
+from ..engine.core import ENGINE_HEADER, LocalEngine
+from .shared_cache import Answer
+
+__all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "UNREACHABLE"]
+
+#: Status of an :class:`Answer` when the upstream could not be reached or did not answer.
+UNREACHABLE = 599
+#: Seconds an upstream call may take, connection included.
+UPSTREAM_TIMEOUT = 150.0
+#: Credits of the in-process local engine a rehearsal runs on (the seats' budgets are what
+#: limit a room; this only has to outlast them).
+REHEARSAL_CREDITS = 1_000_000
+#: Headers of an upstream answer passed on to the seat (besides the gateway's own).
+PASSED_HEADERS = ("content-type", ENGINE_HEADER[0], "retry-after")
+_MAGIC = ((b"\x89PNG", "png", "image/png"), (b"\xff\xd8", "jpg", "image/jpeg"),
+          (b"RIFF", "webp", "image/webp"))
+
+
+def _file_part(name: str, data: bytes) -> tuple[str, bytes, str]:
+    for magic, ext, mime in _MAGIC:
+        if data.startswith(magic):
+            return f"{name}.{ext}", data, mime
+    return name, data, "application/octet-stream"
+
+
+def encode_form(endpoint: Endpoint, texts: dict[str, str],
+                files: dict[str, bytes]) -> tuple[bytes, str]:
+    """The multipart body and its Content-Type, fields in the endpoint table's order."""
+    fields: list[tuple[str, str | tuple[str, bytes, str]]] = []
+    for declared in endpoint.fields:
+        if declared.name in texts:
+            fields.append((declared.name, texts[declared.name]))
+        elif declared.name in files:
+            fields.append((declared.name, _file_part(declared.name, files[declared.name])))
+    return encode_multipart_formdata(fields)
+
+
+class Upstream(Protocol):
+    """Sends one call of the room and returns the answer (never raises for HTTP statuses)."""
+
+    source: str
+
+    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
+                   body_type: str) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+def _kept(headers: dict[str, str]) -> dict[str, str]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    kept = {name: lowered[name] for name in PASSED_HEADERS if name in lowered}
+    if "x-credits-consumed" in lowered:
+        kept["x-credits-consumed"] = lowered["x-credits-consumed"]
+    return kept
+
+
+class HTTPUpstream:
+    """The service (or any server with its contract) at ``url``, called with ``key``."""
+
+    source = "service"
+
+    def __init__(self, url: str, key: str, *, max_clients: int = 256):
+        self.url = url.rstrip("/")
+        self._key = key
+        self._http = AsyncHTTPClient(force_instance=True, max_clients=max_clients)
+
+    def __repr__(self) -> str:
+        return f"HTTPUpstream({self.url!r}, key=***)"
+
+    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
+                   body_type: str) -> Answer:
+        request = HTTPRequest(
+            self.url + endpoint.path, method="POST", body=body,
+            headers={"x-api-key": self._key, "Accept": content_type,
+                     "Content-Type": body_type, "User-Agent": "clipdrop-widgets-gateway"},
+            follow_redirects=False, request_timeout=UPSTREAM_TIMEOUT,
+            connect_timeout=10.0, decompress_response=True)
+        response = await self._http.fetch(request, raise_error=False)
+        if response.code == UNREACHABLE or response.code < 200:
+            reason = type(response.error).__name__ if response.error else "no answer"
+            return Answer(UNREACHABLE, {}, reason.encode())
+        return Answer(response.code, _kept(dict(response.headers.get_all())),
+                      response.body or b"")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class LocalUpstream:
+    """The local engine in this process (offline previews), for rehearsing a workshop."""
+
+    source = "local engine"
+    url = LOCAL_BASE_URL
+
+    def __init__(self, engine: LocalEngine | None = None, *, workers: int = 4):
+        self.engine = engine or LocalEngine(require_key=False, credits=REHEARSAL_CREDITS)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gateway-engine")
+
+    def __repr__(self) -> str:
+        return f"LocalUpstream({self.engine!r})"
+
+    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
+                   body_type: str) -> Answer:
+        headers = {"Accept": content_type, "Content-Type": body_type}
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(
+            self._pool, self.engine.handle, "POST", endpoint.path, headers, io.BytesIO(body),
+            len(body))
+        return Answer(answer.status, _kept(answer.headers), answer.body)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
