@@ -170,8 +170,12 @@ def failure(exc: BaseException, *, base_url: str, response: requests.Response | 
                         requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
         return Outcome(None, ClipdropError(f"the request to {where} could not be made "
                                            f"({type(exc).__name__}); check base_url"), elapsed)
-    timed_out = (watch is not None and watch.expired) or isinstance(
-        exc, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError))
+    # The deadline passed, whichever noticed first: the watchdog, or the socket's own timeout
+    # (which requests may report as a broken connection).
+    timed_out = (watch is not None and (watch.expired or watch.remaining() <= 0.01)) or any(
+        isinstance(e, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError))
+        and not isinstance(e, urllib3.exceptions.NewConnectionError)  # a timeout by descent
+        for e in _chain(exc))
     connected = watch.connected if watch is not None else True
     if isinstance(exc, requests.ConnectTimeout) or not connected:
         text = connection_failure_text(exc, base_url, timeout=timeout)
@@ -210,6 +214,22 @@ def _where(base_url: str) -> str:
         return "the local engine"
     host = parts.hostname or base_url
     return f"{host}:{parts.port}" if parts.port else host
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, the exceptions it wraps (in its arguments) and its causes, a few deep."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(found) < 16:
+        e = todo.pop()
+        if e is None or e in found:
+            continue
+        found.append(e)
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(e, "reason", None)
+        todo += [reason if isinstance(reason, BaseException) else None, e.__cause__,
+                 e.__context__]
+    return found
 
 
 def _breakage(exc: BaseException) -> str:
