@@ -34,6 +34,7 @@ __all__ = [
     "InvalidResponseError",
     "APIConnectionError",
     "APITimeoutError",
+    "AnswerLostError",
     "APIStatusError",
     "BadRequestError",
     "MissingAPIKeyError",
@@ -42,6 +43,9 @@ __all__ = [
     "NotAcceptableError",
     "RateLimitError",
     "ServerError",
+    "RunDirBusyError",
+    "RunDirMismatchError",
+    "RunLogError",
     # local engine
     "LocalEngine",
     "serve",
@@ -131,6 +135,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .contract.endpoints import ENDPOINTS
     from .contract.errors import (
+        AnswerLostError,
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -147,6 +152,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         NotAcceptableError,
         OutOfCreditsError,
         RateLimitError,
+        RunDirBusyError,
+        RunDirMismatchError,
+        RunLogError,
         ServerError,
     )
     from .engine import LocalEngine, serve

@@ -188,19 +188,16 @@ class Studio(Snapshot, widgets.VBox):
     def set_api_key(self, api_key: str) -> None:
         """Use ``api_key`` from now on (what the key box does).
 
-        On the local engine this switches every app to a new ``Client(api_key)`` for the
-        ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate, budget and cache folder; otherwise the key goes into the current
+        On the local engine this switches every app to a copy of the client
+        (`Client.copy`) for the ClipDrop service (``$CLIPDROP_API_URL`` or the default
+        address), keeping every other setting; otherwise the key goes into the current
         client. Runs in flight finish with the client they started with.
         """
         if not api_key:
             raise ValueError("the key is empty")
         old = self._client
         if old.is_local:
-            new = Client(api_key, base_url=self._service_url, timeout=old.timeout,
-                         max_retries=old.max_retries, requests_per_minute=old.requests_per_minute,
-                         budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None)
+            new = old.copy(api_key=api_key, base_url=self._service_url)
             self._use(new)
         else:
             old.set_api_key(api_key)
@@ -219,9 +216,7 @@ class Studio(Snapshot, widgets.VBox):
         if old.is_local:
             return
         self._service_url = old.base_url
-        self._use(Client("", base_url=C.LOCAL_BASE_URL, timeout=old.timeout,
-                         max_retries=old.max_retries, budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None))
+        self._use(old.copy(api_key="", base_url=C.LOCAL_BASE_URL, requests_per_minute=None))
 
     def _use(self, new: Client) -> None:
         """Give every app ``new`` and say so in the header."""

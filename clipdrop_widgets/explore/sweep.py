@@ -32,6 +32,7 @@ from .._version import __version__
 from ..api.ratelimit import RateLimiter
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from ..contract.errors import (
+    APIConnectionError,
     BudgetExceededError,
     CancelledError,
     ClipdropError,
@@ -238,7 +239,8 @@ class Sweep:
             if latest.get(i, {}).get("status") != "ok":
                 latest[i] = record
         for i, record in latest.items():
-            if record.get("status") == "ok" and not self._log.has_image(record.get("file") or ""):
+            if record.get("status") == "ok" and not (record.get("file")
+                                                     and self._log.has_image(record["file"])):
                 latest[i] = {**record, "status": "failed",
                              "error": f"its image file {record.get('file')} is gone"}
         with self._state:
@@ -325,6 +327,8 @@ class Sweep:
             on_record: called with each new record, from a worker thread, as items finish.
 
         Raises:
+            RunDirBusyError: another sweep (in this process or another) is running in
+                ``run_dir``; nothing was sent.
             KeyboardInterrupt: after an interrupt, once items in flight are saved.
             Exception: an unexpected error (a full disk...), after items in flight are saved.
         """
@@ -336,7 +340,8 @@ class Sweep:
         if not self._running.acquire(blocking=False):
             raise RuntimeError("this sweep is already running")
         try:
-            return self._run(workers, progress, raise_on_stop, on_record)
+            with self._log.locked():
+                return self._run(workers, progress, raise_on_stop, on_record)
         finally:
             self._stop.clear()
             self._cancel_unsent.clear()
@@ -384,7 +389,8 @@ class Sweep:
                 except Exception as exc:  # noqa: BLE001 - re-raised by run() below
                     with self._state:
                         self._fatal = self._fatal or exc
-                    self._request_stop(f"error: {type(exc).__name__}: {exc}", exc)
+                    self._request_stop(self.client.redact(f"error: {type(exc).__name__}: "
+                                                          f"{exc}"), exc)
                     return
 
         with ThreadPoolExecutor(n_workers, thread_name_prefix="sweep") as pool:
@@ -437,8 +443,10 @@ class Sweep:
             fields = {"status": "stopped" if stopping else "failed",
                       "error": self.client.redact(str(exc)),
                       "error_type": type(exc).__name__}
+            if isinstance(exc, APIConnectionError) and exc.sent:
+                fields["credits"] = exc.credits_consumed  # its answer was lost, maybe paid
             if stopping:
-                self._request_stop(_stop_reason(exc), exc)
+                self._request_stop(self.client.redact(_stop_reason(exc)), exc)
         else:
             fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
             name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
