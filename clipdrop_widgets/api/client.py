@@ -398,7 +398,7 @@ class Client:
                 return Result(data, meta["content_type"], ep.name, inputs, credits_consumed=0,
                               remaining_credits=None, elapsed=0.0, from_cache=True,
                               source=meta.get("source", self.source), notices=notices,
-                              files={n: p.data for n, p in prepared.items()})
+                              files={n: p.data for n, p in prepared.files.items()})
         self._reserve(ep)
         spent: float | None = None
         try:
