@@ -28,6 +28,8 @@ __all__ = [
     "ClipdropError",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "NotFoundError",
+    "StateError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -150,12 +152,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         InvalidResponseError,
         MissingAPIKeyError,
         NotAcceptableError,
+        NotFoundError,
         OutOfCreditsError,
         RateLimitError,
         RunDirBusyError,
         RunDirMismatchError,
         RunLogError,
         ServerError,
+        StateError,
     )
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer

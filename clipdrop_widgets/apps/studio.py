@@ -16,7 +16,7 @@ from ..api.notices import ClipdropNotice
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import APIConnectionError
+from ..contract.errors import APIConnectionError, ConfigurationError, NotFoundError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
@@ -194,7 +194,7 @@ class Studio(Snapshot, widgets.VBox):
         client. Runs in flight finish with the client they started with.
         """
         if not api_key:
-            raise ValueError("the key is empty")
+            raise ConfigurationError("the key is empty")
         old = self._client
         if old.is_local:
             new = old.copy(api_key=api_key, base_url=self._service_url)
@@ -321,7 +321,7 @@ class Studio(Snapshot, widgets.VBox):
         """Show the tab of the app for endpoint ``name`` (``"cleanup"``...); returns the app."""
         names = [cls.endpoint_name for cls in APP_CLASSES]
         if name not in names:
-            raise KeyError(f"no app {name!r}; the Studio has {', '.join(names)}")
+            raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
         return self._build(names.index(name))
 
@@ -355,7 +355,7 @@ class _LazyApps(Mapping[str, App]):
 
     def __getitem__(self, name: str) -> App:
         if name not in self._names:
-            raise KeyError(name)
+            raise NotFoundError(name)
         return self._studio._build(self._names.index(name))
 
     def __contains__(self, name: object) -> bool:  # without building the app

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NotFoundError
 
 __all__ = [
     "ENDPOINTS",
@@ -179,14 +179,14 @@ class Endpoint:
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(f"{self.name} has no field {name!r}")
+        raise NotFoundError(f"{self.name} has no field {name!r}")
 
     def field_for_keyword(self, keyword: str) -> Field:
         """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
         for f in self.fields:
             if f.keyword == keyword:
                 return f
-        raise KeyError(f"{self.name} takes no argument {keyword!r}")
+        raise NotFoundError(f"{self.name} takes no argument {keyword!r}")
 
     @property
     def max_answer_pixels(self) -> int:
@@ -198,7 +198,7 @@ class Endpoint:
             return int(image.max_megapixels * 1_000_000)
         if image is not None and image.max_side is not None:
             return image.max_side * image.max_side
-        raise ValueError(f"{self.name}: the table bounds neither its answer nor its input")
+        raise ConfigurationError(f"{self.name}: the table bounds neither its answer nor its input")
 
     @property
     def max_answer_bytes(self) -> int:

@@ -20,6 +20,8 @@ __all__ = [
     "ClipdropError",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "NotFoundError",
+    "StateError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -58,6 +60,20 @@ class ConfigurationError(ClipdropError, ValueError):
 
 class ConfigurationTypeError(ConfigurationError, TypeError):
     """A setting of the wrong type (``Client(api_key=123)``); also a ``TypeError``."""
+
+
+class NotFoundError(ClipdropError, KeyError):
+    """A name that is not there: a sample photo, an app of the Studio, a seat, a sweep item's
+    picture. Also a ``KeyError`` (and so a ``LookupError``), as code written for the built-in
+    expects."""
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0]) if self.args else ""
+
+
+class StateError(ClipdropError, RuntimeError):
+    """Something asked at the wrong moment: a sweep already running, a read-only sweep run.
+    Also a ``RuntimeError``."""
 
 
 class InputError(ClipdropError, ValueError):

@@ -36,9 +36,13 @@ from ..contract.errors import (
     BudgetExceededError,
     CancelledError,
     ClipdropError,
+    ConfigurationError,
+    ConfigurationTypeError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    NotFoundError,
     OutOfCreditsError,
+    StateError,
 )
 from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
 from .items import (
@@ -120,19 +124,20 @@ class Sweep:
     ) -> None:
         ep = endpoint(operation)
         if ep.prompt_field is None:
-            raise ValueError(f"{operation} has no prompt, so there is nothing to sweep; "
+            raise ConfigurationError(f"{operation} has no prompt, so there is nothing to sweep; "
                              "operations with a prompt: " + ", ".join(prompted_operations()))
         method = getattr(client, operation, None)
         if not callable(method):
-            raise TypeError(f"{type(client).__name__} has no method {operation}()")
+            raise ConfigurationTypeError(f"{type(client).__name__} has no method {operation}()")
         if (prompts is None) == (template is None):
-            raise ValueError("give prompts= (a list) or template= (with variables=), not "
+            raise ConfigurationError("give prompts= (a list) or template= (with variables=), not "
                              + ("both" if prompts is not None else "neither"))
         if template is None and variables is not None:
-            raise ValueError("variables= fills a template=; with prompts= there is none")
+            raise ConfigurationError("variables= fills a template=; with prompts= there is none")
         if template is not None:
             if not isinstance(template, str):
-                raise TypeError(f"template must be a string, got {type(template).__name__}")
+                raise ConfigurationTypeError(
+                    f"template must be a string, got {type(template).__name__}")
             items = expand_template(template, variables)
             variables = {name: list(values) for name, values in (variables or {}).items()}
         else:
@@ -333,12 +338,12 @@ class Sweep:
             Exception: an unexpected error (a full disk...), after items in flight are saved.
         """
         if self.client is None:
-            raise RuntimeError("this sweep was opened read-only (Sweep.open); make it again "
+            raise StateError("this sweep was opened read-only (Sweep.open); make it again "
                                "with Sweep(client, ...) and the same run_dir to resume")
         if workers is not None and workers < 1:
-            raise ValueError(f"workers must be 1 or more, got {workers}")
+            raise ConfigurationError(f"workers must be 1 or more, got {workers}")
         if not self._running.acquire(blocking=False):
-            raise RuntimeError("this sweep is already running")
+            raise StateError("this sweep is already running")
         try:
             with self._log.locked():
                 return self._run(workers, progress, raise_on_stop, on_record)
@@ -505,7 +510,7 @@ class Sweep:
         record = self.records[i]
         if record["status"] != "ok":
             why = f": {record['error']}" if record.get("error") else ""
-            raise LookupError(f"item {i} ({record['prompt']!r}) has no image; it is "
+            raise NotFoundError(f"item {i} ({record['prompt']!r}) has no image; it is "
                               f"{record['status']}{why}")
         return self._decode(record)
 
