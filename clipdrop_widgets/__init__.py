@@ -26,12 +26,17 @@ __all__ = [
     "Session",
     # errors
     "ClipdropError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
+    "NotFoundError",
+    "StateError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
     "InvalidResponseError",
     "APIConnectionError",
     "APITimeoutError",
+    "AnswerLostError",
     "APIStatusError",
     "BadRequestError",
     "MissingAPIKeyError",
@@ -40,6 +45,9 @@ __all__ = [
     "NotAcceptableError",
     "RateLimitError",
     "ServerError",
+    "RunDirBusyError",
+    "RunDirMismatchError",
+    "RunLogError",
     # local engine
     "LocalEngine",
     "serve",
@@ -129,6 +137,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .contract.endpoints import ENDPOINTS
     from .contract.errors import (
+        AnswerLostError,
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -136,14 +145,21 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         BudgetExceededError,
         CancelledError,
         ClipdropError,
+        ConfigurationError,
+        ConfigurationTypeError,
         InputError,
         InvalidAPIKeyError,
         InvalidResponseError,
         MissingAPIKeyError,
         NotAcceptableError,
+        NotFoundError,
         OutOfCreditsError,
         RateLimitError,
+        RunDirBusyError,
+        RunDirMismatchError,
+        RunLogError,
         ServerError,
+        StateError,
     )
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer

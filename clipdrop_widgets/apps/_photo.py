@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..contract.endpoints import MB, FileField
-from ..contract.errors import InputError
+from ..contract.errors import InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
@@ -43,12 +43,12 @@ _PLACEHOLDER_SIZE = (512, 384)
 
 @functools.lru_cache(maxsize=len(SAMPLES))
 def load_sample(name: str) -> Image.Image:
-    """The sample photo ``name`` (a key of :data:`SAMPLES`) as an RGB image, loaded once.
+    """The sample photo ``name`` (a key of `SAMPLES`) as an RGB image, loaded once.
 
     Raises ``ImportError`` without scikit-image, ``KeyError`` for an unknown name.
     """
     if name not in SAMPLES:
-        raise KeyError(f"no sample photo {name!r}; choose one of {', '.join(SAMPLES)}")
+        raise NotFoundError(f"no sample photo {name!r}; choose one of {', '.join(SAMPLES)}")
     from skimage import data
 
     return Image.fromarray(np.asarray(getattr(data, name)()), "RGB")
@@ -103,7 +103,7 @@ class PhotoChooser(widgets.VBox):
 
     Args:
         field: the endpoint's image field (its rules are shown and checked).
-        sample: the sample shown first (a key of :data:`SAMPLES`; default ``"astronaut"``).
+        sample: the sample shown first (a key of `SAMPLES`; default ``"astronaut"``).
 
     Attributes:
         errors: the line showing why an upload could not be read.
@@ -174,7 +174,7 @@ class PhotoChooser(widgets.VBox):
         self._samples.value = None  # no sample chosen now (the observer ignores None)
 
     def choose_sample(self, key: str) -> None:
-        """Work on the sample photo ``key`` (a key of :data:`SAMPLES`)."""
+        """Work on the sample photo ``key`` (a key of `SAMPLES`)."""
         self._samples.value = key  # the observer loads it
 
     def _on_sample(self, change: dict[str, Any]) -> None:

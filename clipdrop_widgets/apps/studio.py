@@ -16,7 +16,7 @@ from ..api.notices import ClipdropNotice
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import APIConnectionError
+from ..contract.errors import APIConnectionError, ConfigurationError, NotFoundError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
@@ -40,31 +40,31 @@ class Studio(Snapshot, widgets.VBox):
     Above the tabs: a source badge (local engine or ClipDrop service), the credits (remaining,
     and spent this session, updated after each run) and an API key box. A key typed there goes
     to the client and the field is emptied at once, so it never lands in saved widget state;
-    on the local engine it switches the Studio to the service (see :meth:`set_api_key`).
+    on the local engine it switches the Studio to the service (see `set_api_key`).
     A typed key is "unverified" until a call with it succeeds ("verified"); a 401 or 403
     marks it "rejected". "Back to local engine" in the key box returns every app to the
-    local engine (:meth:`use_local_engine`), keeping the history.
+    local engine (`use_local_engine`), keeping the history.
     Choosing a result in the history shows it in its app's tab.
 
     Every result is written, the moment it arrives, to the session folder named in the header
-    (:class:`~clipdrop_widgets.api.session.Session`); the header also offers the recent
+    ([`Session`][clipdrop_widgets.Session]); the header also offers the recent
     sessions to reopen. Each result has **Download** (compare view and history) and the
     history **Download all** (a zip), delivered by the browser wherever the Studio runs.
     Only the first tab's app is built at once; the others are built when first shown.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` all apps share (default ``Client()``:
+        client: the [`Client`][clipdrop_widgets.Client] all apps share (default ``Client()``:
             the local engine without a key; its no-key notice is shown as a note in the
             header rather than as a warning).
         session_dir: the session folder: an existing one is reopened (``studio.history``
             shows its results, new ones are appended); default: a new folder under the user
-            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`).
+            data folder (`sessions_dir`).
 
     Attributes:
         apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order; an app
             is built on first access.
         tabs: the ``ipywidgets.Tab`` holding them.
-        history: the shared :class:`~clipdrop_widgets.HistoryStrip`.
+        history: the shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip].
     """
 
     def __init__(self, client: Client | None = None, *,
@@ -188,19 +188,16 @@ class Studio(Snapshot, widgets.VBox):
     def set_api_key(self, api_key: str) -> None:
         """Use ``api_key`` from now on (what the key box does).
 
-        On the local engine this switches every app to a new ``Client(api_key)`` for the
-        ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate, budget and cache folder; otherwise the key goes into the current
+        On the local engine this switches every app to a copy of the client
+        (`Client.copy`) for the ClipDrop service (``$CLIPDROP_API_URL`` or the default
+        address), keeping every other setting; otherwise the key goes into the current
         client. Runs in flight finish with the client they started with.
         """
         if not api_key:
-            raise ValueError("the key is empty")
+            raise ConfigurationError("the key is empty")
         old = self._client
         if old.is_local:
-            new = Client(api_key, base_url=self._service_url, timeout=old.timeout,
-                         max_retries=old.max_retries, requests_per_minute=old.requests_per_minute,
-                         budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None)
+            new = old.copy(api_key=api_key, base_url=self._service_url)
             self._use(new)
         else:
             old.set_api_key(api_key)
@@ -219,9 +216,7 @@ class Studio(Snapshot, widgets.VBox):
         if old.is_local:
             return
         self._service_url = old.base_url
-        self._use(Client("", base_url=C.LOCAL_BASE_URL, timeout=old.timeout,
-                         max_retries=old.max_retries, budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None))
+        self._use(old.copy(api_key="", base_url=C.LOCAL_BASE_URL, requests_per_minute=None))
 
     def _use(self, new: Client) -> None:
         """Give every app ``new`` and say so in the header."""
@@ -326,7 +321,7 @@ class Studio(Snapshot, widgets.VBox):
         """Show the tab of the app for endpoint ``name`` (``"cleanup"``...); returns the app."""
         names = [cls.endpoint_name for cls in APP_CLASSES]
         if name not in names:
-            raise KeyError(f"no app {name!r}; the Studio has {', '.join(names)}")
+            raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
         return self._build(names.index(name))
 
@@ -360,7 +355,7 @@ class _LazyApps(Mapping[str, App]):
 
     def __getitem__(self, name: str) -> App:
         if name not in self._names:
-            raise KeyError(name)
+            raise NotFoundError(name)
         return self._studio._build(self._names.index(name))
 
     def __contains__(self, name: object) -> bool:  # without building the app

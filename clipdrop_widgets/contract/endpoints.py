@@ -1,6 +1,7 @@
 """The ClipDrop endpoints, written down once.
 
-Every rule of ``shared/CONTRACT.md`` lives in :data:`ENDPOINTS`. The client's validation, the
+Every rule of ``shared/CONTRACT.md`` lives in [`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]. The
+client's validation, the
 client's methods, the apps' limits (prompt lengths, image sizes) and the local engine all read
 this table, so adding an endpoint is one entry here.
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from .errors import ConfigurationError, NotFoundError
 
 __all__ = [
     "ENDPOINTS",
@@ -28,6 +31,11 @@ __all__ = [
 MB = 1_000_000
 #: The window of the documented rate limits (seconds): ``requests_per_minute`` counts in it.
 RATE_WINDOW = 60.0
+#: Bytes an image answer can take per pixel at worst: 4 (RGBA; a PNG of noise, or a JPEG of
+#: noise at quality 100, stays under it) plus a quarter for the file format's own overhead.
+ANSWER_BYTES_PER_PIXEL = 5
+#: Bytes added to every answer's cap for what is not pixels (ICC profile, EXIF, text chunks).
+ANSWER_OVERHEAD_BYTES = 1 * MB
 
 #: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
 FORMAT_CONTENT_TYPES: dict[str, str] = {
@@ -60,11 +68,17 @@ class TextField:
     """
 
     name: str
+    """The form field's name (``prompt``)."""
     required: bool = True
+    """Whether the field must be sent."""
     allow_empty: bool = False
+    """Whether ``""`` is a valid value (replace background's prompt)."""
     max_chars: int | None = None
+    """The most Unicode characters allowed, or ``None`` for no limit."""
     choices: tuple[str, ...] | None = None
+    """The only accepted values, or ``None`` for free text."""
     doc: str = ""
+    """What the field is, in one sentence."""
 
     @property
     def keyword(self) -> str:
@@ -85,17 +99,29 @@ class FileField:
     """
 
     name: str
+    """The form field's name (``image_file``)."""
     role: Role
+    """``"image"``, ``"mask"`` or ``"sketch"``: what the widgets offer for it."""
     formats: tuple[str, ...]
+    """Accepted format names (``png``, ``jpeg``, ``webp``)."""
     keyword: str
+    """The client method's keyword argument for this file (``image``, ``mask``)."""
     required: bool = True
+    """Whether the file must be sent."""
     max_bytes: int | None = None
+    """The largest encoded file, in bytes, or ``None``."""
     max_megapixels: float | None = None
+    """The most width x height, in megapixels, or ``None``."""
     max_side: int | None = None
+    """The most pixels on either side, or ``None``."""
     square: bool = False
+    """Whether width must equal height."""
     binary: bool = False
+    """Whether only pixel values 0 and 255 are allowed (masks)."""
     same_size_as: str | None = None
+    """The field whose resolution this one must match, or ``None``."""
     doc: str = ""
+    """What the file is, in one sentence."""
 
 
 Field = TextField | FileField
@@ -110,41 +136,75 @@ class Endpoint:
     when the result has the input image's size, else a fixed ``(width, height)`` (the seed's
     figure: never rely on it, read the image). ``credits`` is the documented cost of one call
     (the higher figure where the documentation changed), ``requests_per_minute`` the documented
-    default rate per key.
+    default rate per key. ``answer_pixels`` bounds the pixels of an answer whose size is not
+    the input's (a generous figure over what is documented); ``None`` for answers the size of
+    the input, bounded by the input's own limits (see `max_answer_pixels`).
     """
 
     name: str
+    """The client method's name (``"text_to_image"``)."""
     title: str
+    """A title for people (``"Text to image"``)."""
     path: str
+    """The URL path (``/text-to-image/v1``)."""
     fields: tuple[Field, ...]
+    """The form fields, text and file, in the order they are documented."""
     output_content_type: str
+    """The default response type (``image/png``)."""
     accept: tuple[str, ...] = ()
+    """The types an ``Accept`` header may choose; empty when the format is fixed."""
     output_size: tuple[int, int] | Literal["input"] = "input"
+    """``"input"`` when the result has the input's size, else ``(width, height)``."""
     credits: float = 1
+    """The documented cost of one call, in credits."""
     requests_per_minute: int = 60
+    """The documented default rate per key."""
+    answer_pixels: int | None = None
+    """The most pixels of an answer not the input's size; ``None``: bounded by the input."""
     doc: str = ""
+    """What the operation does, in one sentence."""
 
     @property
     def text_fields(self) -> tuple[TextField, ...]:
+        """The text fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, TextField))
 
     @property
     def file_fields(self) -> tuple[FileField, ...]:
+        """The file fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, FileField))
 
     def field(self, name: str) -> Field:
-        """The field sent as ``name`` on the wire (``image_file``)."""
+        """The field sent as ``name`` on the wire (``image_file``); ``KeyError`` if none."""
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(f"{self.name} has no field {name!r}")
+        raise NotFoundError(f"{self.name} has no field {name!r}")
 
     def field_for_keyword(self, keyword: str) -> Field:
         """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
         for f in self.fields:
             if f.keyword == keyword:
                 return f
-        raise KeyError(f"{self.name} takes no argument {keyword!r}")
+        raise NotFoundError(f"{self.name} takes no argument {keyword!r}")
+
+    @property
+    def max_answer_pixels(self) -> int:
+        """The most pixels an answer may have: ``answer_pixels``, else the input's limit."""
+        if self.answer_pixels is not None:
+            return self.answer_pixels
+        image = self.image_field
+        if image is not None and image.max_megapixels is not None:
+            return int(image.max_megapixels * 1_000_000)
+        if image is not None and image.max_side is not None:
+            return image.max_side * image.max_side
+        raise ConfigurationError(f"{self.name}: the table bounds neither its answer nor its input")
+
+    @property
+    def max_answer_bytes(self) -> int:
+        """The most bytes an answer may take (the client stops reading past it): the pixel
+        bound times `ANSWER_BYTES_PER_PIXEL`, plus `ANSWER_OVERHEAD_BYTES`."""
+        return self.max_answer_pixels * ANSWER_BYTES_PER_PIXEL + ANSWER_OVERHEAD_BYTES
 
     @property
     def prompt_field(self) -> TextField | None:
@@ -188,6 +248,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             accept=("image/png", "image/jpeg", "image/webp"),
             output_size=(512, 512),
             credits=2,
+            answer_pixels=2048 * 2048,  # 4x the 1024x1024 of today's documentation
             doc="A picture made from a text prompt.",
         ),
         Endpoint(
@@ -207,6 +268,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 TextField("prompt", max_chars=5000, doc="What the sketch should become."),
             ),
             output_content_type="image/jpeg",
+            answer_pixels=2048 * 2048,  # size not documented: 4x the largest sketch
             doc="A picture that follows a sketch's lines and a prompt.",
         ),
         Endpoint(
@@ -281,6 +343,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
     ]
 }
+"""The five operations by client method name (``"text_to_image"``...): each one's path, fields,
+limits, formats, credits and rate, as the contract states them."""
 
 
 #: The byte cap a server applies to a file field whose contract states none (sketch to image's
@@ -295,7 +359,7 @@ def endpoint(name: str) -> Endpoint:
         return ENDPOINTS[name]
     except KeyError:
         known = ", ".join(ENDPOINTS)
-        raise ValueError(f"unknown operation {name!r}; known operations: {known}") from None
+        raise ConfigurationError(f"unknown operation {name!r}; known operations: {known}") from None
 
 
 def endpoint_for_path(path: str) -> Endpoint | None:

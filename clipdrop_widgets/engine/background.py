@@ -1,13 +1,13 @@
 """Replace background: keep a photo's subject, paint a new scene behind it.
 
 The subject comes from the image's alpha channel when it has an informative one (a cut-out
-PNG), else from GrabCut run on a copy at most :data:`WORK_SIDE` pixels long, seeded with a
+PNG), else from GrabCut run on a copy at most `WORK_SIDE` pixels long, seeded with a
 centred ellipse as "probably subject" and the top and upper side edges as "background" (the
 bottom edge is left open: subjects often stand on it), then run again on lightness, colour
 and texture from that first cut. When much of the photo is out of focus, a cut seeded by its
 in-focus edges competes with that one. The small mask is scaled up, its edge sharpened and
 feathered. The scene is the prompt's (see
-:func:`~clipdrop_widgets.engine.generate.render_scene`); an empty prompt paints one in the
+`render_scene`); an empty prompt paints one in the
 photo's own background colours.
 """
 
@@ -129,7 +129,7 @@ def _cut(pixels: np.ndarray, labels: np.ndarray, *, iterations: int = 4) -> np.n
 def _two_pass(small: np.ndarray, features: np.ndarray, labels: np.ndarray,
               hard: np.ndarray) -> np.ndarray | None:
     """GrabCut on the colours from ``labels``, then on ``features`` (lightness, blue-yellow and
-    texture, :func:`_texture_features`) seeded by that first cut as "probably subject", the
+    texture, `_texture_features`) seeded by that first cut as "probably subject", the
     ``hard`` pixels kept as background; specks removed. ``None`` when the first pass fails."""
     import cv2
 
@@ -144,9 +144,9 @@ def _two_pass(small: np.ndarray, features: np.ndarray, labels: np.ndarray,
 
 def _focus_evidence(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The edges of ``small`` (uint8 RGB) that are in focus and those that are not, as two bool
-    masks. An edge is a pixel whose lightness gradient (Sobel) exceeds :data:`_EDGE`; blurring
-    by 1 pixel weakens a sharp edge's gradient by more than :data:`_SHARP` times and a defocused
-    one's (already smooth over several pixels) by less than :data:`_BLURRED` times."""
+    masks. An edge is a pixel whose lightness gradient (Sobel) exceeds `_EDGE`; blurring
+    by 1 pixel weakens a sharp edge's gradient by more than `_SHARP` times and a defocused
+    one's (already smooth over several pixels) by less than `_BLURRED` times."""
     import cv2
 
     light = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
@@ -183,7 +183,7 @@ def _separation(fg: np.ndarray, sharp: np.ndarray, blurred: np.ndarray) -> float
 def _defocus_cut(features: np.ndarray, sharp: np.ndarray, blurred: np.ndarray,
                  frame: np.ndarray) -> np.ndarray | None:
     """The subject as what is in focus: one GrabCut pass (3 rounds) on ``features`` (lightness,
-    blue-yellow and texture, :func:`_texture_features`) seeded with the in-focus edges, widened
+    blue-yellow and texture, `_texture_features`) seeded with the in-focus edges, widened
     by 3% of the shorter side and their enclosed holes filled, as "probably subject", and the
     frame and the defocused edges outside that as background; specks removed. ``None`` when
     OpenCV refuses."""
@@ -203,11 +203,11 @@ def _defocus_cut(features: np.ndarray, sharp: np.ndarray, blurred: np.ndarray,
 def _grabcut(small: np.ndarray) -> np.ndarray:
     """The subject of ``small`` (uint8 RGB) as a bool mask, an ellipse when GrabCut fails.
 
-    GrabCut in two passes (:func:`_two_pass`), seeded by the centred ellipse and the frame
-    (:func:`_seed`). When at least :data:`_DEFOCUSED_SHARE` of the photo's edges are out of
+    GrabCut in two passes (`_two_pass`), seeded by the centred ellipse and the frame
+    (`_seed`). When at least `_DEFOCUSED_SHARE` of the photo's edges are out of
     focus (a subject over a blurred background, a sky or a plain wall), a second cut is seeded
-    by what is in focus instead (:func:`_defocus_cut`) and kept when it separates the sharp
-    edges from the blurred ones better (:func:`_separation`) by more than 0.01. On the
+    by what is in focus instead (`_defocus_cut`) and kept when it separates the sharp
+    edges from the blurred ones better (`_separation`) by more than 0.01. On the
     composites of ``benchmarks/bench_previews.py`` the defocus cut raised the IoU of the worst, a
     small off-centre subject over a blurred photo, from 0.22 to 0.993 (the mean from 0.932 to
     0.972).

@@ -1,9 +1,9 @@
 """The engine's five operations behind one calling convention, for the HTTP layer.
 
-Each :data:`Render` takes the request's validated text fields and decoded image files, both
+Each `Render` takes the request's validated text fields and decoded image files, both
 keyed by their wire names (``prompt``, ``text_prompt``, ``mode``; ``image_file``, ``mask_file``,
-``sketch_file``), and returns the picture; :func:`run` adds the offline-preview mark. Inputs are
-expected to have passed :func:`clipdrop_widgets.contract.validation.validate_request` already.
+``sketch_file``), and returns the picture; `run` adds the offline-preview mark. Inputs are
+expected to have passed `clipdrop_widgets.contract.validation.validate_request` already.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import cast
 from PIL import Image
 
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError
 from ..contract.validation import has_alpha
 from . import background, generate, inpaint, preview
 
@@ -77,11 +78,12 @@ OPERATIONS: dict[str, Render] = {
 def run(name: str, texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
     """Operation ``name``'s result as RGB, carrying the offline-preview mark.
 
-    Raises :class:`ValueError` for a name the engine does not serve.
+    Raises `ValueError` for a name the engine does not serve.
     """
     try:
         operation = OPERATIONS[name]
     except KeyError:
         known = ", ".join(OPERATIONS)
-        raise ValueError(f"the local engine has no operation {name!r}; it serves {known}") from None
+        raise ConfigurationError(
+            f"the local engine has no operation {name!r}; it serves {known}") from None
     return preview.mark(operation(texts, images))

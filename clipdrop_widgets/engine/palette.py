@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..contract.errors import ConfigurationError
+
 __all__ = [
     "RGB",
     "Mood",
@@ -208,7 +210,7 @@ def _hue_colour(seed: int) -> RGB:
 def describe(prompt: str, *, seed: int | None = None) -> Scene:
     """The scene ``prompt`` asks for.
 
-    ``seed`` (default: :func:`seed_of` the prompt) chooses what an unknown prompt draws and
+    ``seed`` (default: `seed_of` the prompt) chooses what an unknown prompt draws and
     every random detail later on.
     """
     seed = seed_of(prompt) if seed is None else seed
@@ -264,7 +266,7 @@ def palette_from_colours(colours: Sequence[RGB]) -> Palette:
     """A palette painted with ``colours`` (at least one; e.g. a photo's dominant colours,
     most common first): the lightest ones for the sky, the darkest for the land."""
     if not colours:
-        raise ValueError("palette_from_colours needs at least one colour")
+        raise ConfigurationError("palette_from_colours needs at least one colour")
     by_light = sorted(colours, key=_luma)
     darkest, lightest = by_light[0], by_light[-1]
     middle = by_light[len(by_light) // 2]

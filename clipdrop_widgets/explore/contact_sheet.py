@@ -1,8 +1,9 @@
 """Where each item of a sweep goes in a grid, and the grid drawn as a matplotlib figure.
 
-:func:`grid_layout` is shared by :meth:`Sweep.contact_sheet` and the :class:`PromptExplorer`
+`grid_layout` is shared by `Sweep.contact_sheet` and the
+[`PromptExplorer`][clipdrop_widgets.PromptExplorer]
 grid. matplotlib is imported only when a figure is drawn, and only through the object API
-(:class:`matplotlib.figure.Figure`), so no pyplot state is touched and any backend works.
+(`matplotlib.figure.Figure`), so no pyplot state is touched and any backend works.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ..contract.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -44,7 +47,7 @@ class GridLayout:
 def _wrapped(n: int, rows: int | None, cols: int | None) -> GridLayout:
     for name, value in (("rows", rows), ("cols", cols)):
         if value is not None and value < 1:
-            raise ValueError(f"{name} must be 1 or more, got {value}")
+            raise ConfigurationError(f"{name} must be 1 or more, got {value}")
     if rows is None and cols is None:
         cols = max(1, math.ceil(math.sqrt(n)))
     if cols is None:
@@ -53,7 +56,7 @@ def _wrapped(n: int, rows: int | None, cols: int | None) -> GridLayout:
     if rows is None:
         rows = max(1, math.ceil(n / cols))
     if rows * cols < n:
-        raise ValueError(f"a {rows}x{cols} grid has {rows * cols} cells for {n} items")
+        raise ConfigurationError(f"a {rows}x{cols} grid has {rows * cols} cells for {n} items")
     return GridLayout(rows, cols, tuple(divmod(i, cols) for i in range(n)))
 
 
@@ -68,14 +71,14 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
             another), or numbers of rows/columns for a wrapped grid. Default: by the two
             variables when exactly two vary, else a wrapped grid about as wide as tall.
 
-    Raises :class:`ValueError` when the named variables leave others varying within a cell.
+    Raises `ValueError` when the named variables leave others varying within a cell.
     """
     n = len(item_variables)
     names = dict(variables or {})
     varying = [name for name, values in names.items() if len(values) > 1]
     by_name = isinstance(rows, str) or isinstance(cols, str)
     if by_name and (isinstance(rows, int) or isinstance(cols, int)):
-        raise ValueError("rows and cols must both be variable names, or both numbers")
+        raise ConfigurationError("rows and cols must both be variable names, or both numbers")
     if not by_name:
         if rows is not None or cols is not None or len(varying) != 2:
             return _wrapped(n, rows, cols)  # type: ignore[arg-type]
@@ -83,14 +86,15 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
     for given in (rows, cols):
         if given is not None and given not in names:
             known = ", ".join(names) or "none (a list of prompts)"
-            raise ValueError(f"{given!r} is not a variable of this sweep; variables: {known}")
+            raise ConfigurationError(
+                f"{given!r} is not a variable of this sweep; variables: {known}")
     others = [v for v in varying if v not in (rows, cols)]
     if rows is None and len(others) == 1:
         rows = others.pop()
     elif cols is None and len(others) == 1:
         cols = others.pop()
     if others:
-        raise ValueError(
+        raise ConfigurationError(
             f"{', '.join(others)} also vary, so a grid by {rows or cols} alone would put "
             "several items in one cell; name them in rows= and cols=, or pass numbers for "
             "a wrapped grid")
@@ -136,7 +140,7 @@ def _figure_class() -> type[Figure]:
     from matplotlib.figure import Figure
 
     class ContactSheetFigure(Figure):
-        """A :class:`~matplotlib.figure.Figure` with ``_repr_png_``: without pyplot's inline
+        """A `Figure` with ``_repr_png_``: without pyplot's inline
         backend, IPython would show a bare Figure as ``<Figure size ...>`` text."""
 
         def _repr_png_(self) -> bytes:
@@ -149,7 +153,7 @@ def _figure_class() -> type[Figure]:
 
 def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str | None = None,
                        cell_inches: float = 2.0, thumbnail_px: int = 256) -> Figure:
-    """A :class:`~matplotlib.figure.Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
+    """A `Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
 
     Each cell's title is its label; a failed cell is tinted red and says why; an item not run
     yet (or stopped) says "not run". Images are shrunk to ``thumbnail_px`` pixels (default 256)

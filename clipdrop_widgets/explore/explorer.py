@@ -3,7 +3,7 @@
 >>> PromptExplorer()                    # the local engine (offline previews)
 >>> PromptExplorer(client, inputs={"image": photo}, run_dir="runs/explorer")
 
-The sweep runs in a background thread (a :class:`~clipdrop_widgets.explore.sweep.Sweep`); the grid
+The sweep runs in a background thread (a [`Sweep`][clipdrop_widgets.Sweep]); the grid
 fills in as each result arrives. Every widget change from that thread goes through one lock,
 so the front end never sees two half-made updates interleaved. Errors, from a callback or the
 sweep, are shown in the error line under the controls.
@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from PIL import Image
 
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError, NotFoundError, StateError
 from ..widgets import CompareSlider
 from ..widgets._ui import ErrorLine
 from .items import prompted_operations, template_names
@@ -70,7 +71,7 @@ class PromptExplorer(widgets.VBox):
     """A template box, one text area per variable, Run/Stop, a grid and a compare view.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client`; default ``Client()`` (the local engine
+        client: the [`Client`][clipdrop_widgets.Client]; default ``Client()`` (the local engine
             without a key, offline previews).
         inputs: the fixed pictures for operations that take them: ``image``, ``mask``,
             ``sketch`` (what the client accepts). The operation menu offers the operations
@@ -205,7 +206,7 @@ class PromptExplorer(widgets.VBox):
         """Fill the variable boxes: a list of values, or text with one value per line."""
         for name, value in values.items():
             if name not in self.variable_boxes:
-                raise KeyError(f"{name!r} is not a field of the template "
+                raise NotFoundError(f"{name!r} is not a field of the template "
                                f"{self.template.value!r}")
             text = value if isinstance(value, str) else "\n".join(map(str, value))
             self.variable_boxes[name].value = text
@@ -217,6 +218,7 @@ class PromptExplorer(widgets.VBox):
     # -- running -------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
+        """True while a sweep started by Run (or `run`) is going."""
         return self._thread is not None and self._thread.is_alive()
 
     def run(self) -> None:
@@ -225,12 +227,13 @@ class PromptExplorer(widgets.VBox):
         Raises (shown in the error line when clicked) if the template or an item is refused.
         """
         if self.running:
-            raise RuntimeError("a sweep is already running; Stop it first")
+            raise StateError("a sweep is already running; Stop it first")
         names = template_names(self.template.value)
         variables = self.variables()
         empty = [name for name in names if not variables.get(name)]
         if empty:
-            raise ValueError(f"type at least one value for {', '.join(empty)} (one per line)")
+            raise ConfigurationError(
+                f"type at least one value for {', '.join(empty)} (one per line)")
         operation = self.operation.value
         files = {f.keyword for f in ENDPOINTS[operation].file_fields}
         options = dict(template=self.template.value, variables=variables,
@@ -334,7 +337,7 @@ class PromptExplorer(widgets.VBox):
         if i not in self._full:
             record = self.sweep.records[i] if self.sweep else None
             state = record["status"] if record else "not run"
-            raise LookupError(f"item {i} ({self._cells[i].label}) has no picture yet "
+            raise NotFoundError(f"item {i} ({self._cells[i].label}) has no picture yet "
                               f"({state})")
         label = self._cells[i].label
         with self._lock:

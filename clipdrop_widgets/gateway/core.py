@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
-from ..contract.errors import InputError
+from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import validate_request
 from ..engine.core import negotiate
 from ..engine.forms import Form, FormError, parse_form
@@ -68,7 +68,7 @@ def room_rates(requests_per_minute: float | None) -> dict[str, float]:
     """
     scale = 1.0 if requests_per_minute is None else requests_per_minute / 60.0
     if scale <= 0:
-        raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        raise ConfigurationError(f"requests_per_minute must be positive, got {requests_per_minute}")
     return {e.path: e.requests_per_minute * scale for e in ENDPOINTS.values()}
 
 
@@ -82,7 +82,7 @@ class _Stats:
 
 @dataclass
 class Gateway:
-    """The room: its ledger, its upstream, one :class:`Lane` per endpoint, the shared cache.
+    """The room: its ledger, its upstream, one `Lane` per endpoint, the shared cache.
 
     ``seat_rpm`` caps each seat's requests per minute (``None``: no cap besides fair share).
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
@@ -102,7 +102,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         if self.seat_rpm is not None and self.seat_rpm <= 0:
-            raise ValueError(f"seat_rpm must be positive, got {self.seat_rpm}")
+            raise ConfigurationError(f"seat_rpm must be positive, got {self.seat_rpm}")
         self.lanes = {path: Lane(rate) for path, rate in
                       room_rates(self.requests_per_minute).items()}
         self.cache = SharedCache() if self.shared_cache else None
@@ -121,7 +121,7 @@ class Gateway:
 
     async def call(self, seat: Seat, endpoint: Endpoint, *, accept: str | None,
                    content_type: str | None, body: bytes) -> Reply:
-        """Answer one call of ``seat``; raises :class:`Refusal` for every error answer."""
+        """Answer one call of ``seat``; raises `Refusal` for every error answer."""
         form = await asyncio.get_running_loop().run_in_executor(
             self._pool, _parse, endpoint, content_type, body)
         answer_type = negotiate(endpoint, accept)
@@ -247,7 +247,7 @@ class Gateway:
 
 
 def _parse(endpoint: Endpoint, content_type: str | None, body: bytes) -> Form:
-    """Parse and validate a body, as the local engine does (a :class:`Refusal` 400 if not)."""
+    """Parse and validate a body, as the local engine does (a `Refusal` 400 if not)."""
     import io
 
     try:

@@ -3,12 +3,12 @@
 A seat key is shown once, when the seat is made; the database keeps only its SHA-256 (the keys
 are 192 random bits, so a fast hash is enough). The upstream key is never written here.
 
-Money moves in two steps. :meth:`Ledger.reserve` writes a ``reserved`` charge, in one
+Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one
 transaction with the seat's ``reserved`` total, just before a call goes upstream;
-:meth:`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
-(``x-credits-consumed``), or :meth:`Ledger.release` gives it back when the upstream refused
+`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
+(``x-credits-consumed``), or `Ledger.release` gives it back when the upstream refused
 the call. A seat's balance counts reservations as spent, so a process killed mid-call gives
-nothing back; :meth:`Ledger.recover` (run when a gateway starts) settles such orphans at the
+nothing back; `Ledger.recover` (run when a gateway starts) settles such orphans at the
 amount reserved. Every commit is in the WAL file before the call goes on, so a settled charge
 survives a SIGKILL of the process.
 
@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from ..contract.errors import ConfigurationError, NotFoundError
 
 __all__ = ["Ledger", "Seat", "hash_key", "new_seat_key"]
 
@@ -126,6 +128,7 @@ class Ledger:
         return f"Ledger({self.path!r})"
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -160,11 +163,11 @@ class Ledger:
         ``expires_in`` is seconds from now (``None``: never). The keys are not kept.
         """
         if count < 1:
-            raise ValueError(f"count must be 1 or more, got {count}")
+            raise ConfigurationError(f"count must be 1 or more, got {count}")
         if credits < 0:
-            raise ValueError(f"credits must be 0 or more, got {credits}")
+            raise ConfigurationError(f"credits must be 0 or more, got {credits}")
         if not label or any(c.isspace() for c in label):
-            raise ValueError(f"label must be a word without spaces, got {label!r}")
+            raise ConfigurationError(f"label must be a word without spaces, got {label!r}")
         now = time.time()
         expires = None if expires_in is None else now + expires_in
         made = []
@@ -192,9 +195,10 @@ class Ledger:
         return Seat(*rows[0]) if rows else None
 
     def seat(self, seat_id: int) -> Seat:
+        """The seat numbered ``seat_id``; ``KeyError`` if there is none."""
         rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE id = ?", (seat_id,))
         if not rows:
-            raise KeyError(f"no seat with id {seat_id}")
+            raise NotFoundError(f"no seat with id {seat_id}")
         return Seat(*rows[0])
 
     def seats(self) -> list[Seat]:
@@ -212,7 +216,7 @@ class Ledger:
     def topup(self, label: str, credits: float) -> Seat:
         """Give the seat called ``label`` ``credits`` more; returns it as it now stands."""
         if credits <= 0:
-            raise ValueError(f"credits must be more than 0, got {credits}")
+            raise ConfigurationError(f"credits must be more than 0, got {credits}")
         with self._write() as db:
             if db.execute("UPDATE seats SET credits = credits + ? WHERE label = ?",
                           (credits, label)).rowcount == 0:
@@ -222,9 +226,9 @@ class Ledger:
     @staticmethod
     def _missing(db: sqlite3.Connection, label: str) -> None:
         if db.execute("SELECT 1 FROM seats WHERE label = ?", (label,)).fetchone():
-            raise ValueError(f"{label} is already revoked")
+            raise ConfigurationError(f"{label} is already revoked")
         known = [row[0] for row in db.execute("SELECT label FROM seats ORDER BY label LIMIT 5")]
-        raise KeyError(f"no seat called {label!r}" +
+        raise NotFoundError(f"no seat called {label!r}" +
                        (f"; seats are {', '.join(known)}..." if known else "; no seats yet"))
 
     # -- money ---------------------------------------------------------------------------
@@ -252,7 +256,7 @@ class Ledger:
             row = db.execute("SELECT seat_id, reserved FROM charges WHERE id = ? AND "
                              "state = 'reserved'", (charge_id,)).fetchone()
             if row is None:
-                raise KeyError(f"charge {charge_id} is not reserved")
+                raise NotFoundError(f"charge {charge_id} is not reserved")
             seat_id, reserved = row
             db.execute("UPDATE charges SET state = ?, amount = ?, status = ?, settled = ? "
                        "WHERE id = ?", (state, credits, status, time.time(), charge_id))

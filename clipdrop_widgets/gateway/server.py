@@ -23,6 +23,7 @@ from tornado.web import Application, RequestHandler, stream_request_body
 
 from ..api.constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ..contract.endpoints import ENDPOINTS, Endpoint
+from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat
@@ -202,7 +203,7 @@ def make_upstream(upstream: str | None = None, upstream_key: str | None = None) 
     if (url is None and key is None) or (url or "").startswith("local://"):
         return LocalUpstream()
     if key is None:
-        raise ValueError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
+        raise ConfigurationError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
                          "give a key file")
     return HTTPUpstream(url or DEFAULT_BASE_URL, key)
 
@@ -297,13 +298,13 @@ def serve_gateway(
     Args:
         db: the seats database (``gateway seats add`` makes it).
         host: address to bind (default loopback); port: TCP port (default 8770, 0 any free).
-        upstream: the service's URL, or ``"local://engine"``; see :func:`make_upstream`.
+        upstream: the service's URL, or ``"local://engine"``; see `make_upstream`.
         upstream_key: the room's key (default ``$CLIPDROP_API_KEY``); sent only upstream.
         requests_per_minute: the room's upstream rate (default the documented 60; text
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
-        background: serve from a daemon thread and return a :class:`GatewayHandle`; otherwise
+        background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
     ledger = Ledger(db)

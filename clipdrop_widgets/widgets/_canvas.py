@@ -3,13 +3,13 @@
 ipycanvas sends every draw call through one shared ``_CanvasManager`` widget. Two of its
 internals matter to us and are wrapped here, so an ipycanvas upgrade is checked in one file:
 
-* ``_caching`` and ``flush()``: :func:`batch` turns many calls into one comm message, like
+* ``_caching`` and ``flush()``: `batch` turns many calls into one comm message, like
   ``ipycanvas.hold_canvas`` but exception-safe, re-entrant and serialised across threads (the
   apps draw results from a worker thread while the user paints).
 * ``_current_canvas``: the manager sends a ``switchCanvas`` command only when the target canvas
   changes. A browser page that connects later (Voila's default mode, a reloaded page) starts
   with no current canvas, so a redraw must forget the remembered one first:
-  :func:`on_client_ready` does that before calling the widget's redraw.
+  `on_client_ready` does that before calling the widget's redraw.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import numpy as np
 from ipycanvas import Canvas
 from ipycanvas import canvas as _ipycanvas
 from numpy.typing import ArrayLike
+
+from ..contract.errors import ConfigurationError
 
 __all__ = [
     "batch",
@@ -124,7 +126,7 @@ def put_pixels(canvas: Canvas, pixels: np.ndarray, *, clear: bool = True) -> Non
     """
     pixels = np.asarray(pixels)
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 4)):
-        raise ValueError(f"put_pixels takes (H, W) or (H, W, 4) arrays, got {pixels.shape}")
+        raise ConfigurationError(f"put_pixels takes (H, W) or (H, W, 4) arrays, got {pixels.shape}")
     with batch():
         if clear:
             canvas.clear()

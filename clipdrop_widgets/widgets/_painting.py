@@ -1,7 +1,7 @@
 """What SketchPad and MaskPainter share: a drawing model shown as ipycanvas layers under live ink.
 
 The layers, bottom to top, share one grid cell: whatever the subclass puts below (the photo),
-the committed ipycanvas layer (what Python drew from the model), and the :class:`InkLayer`
+the committed ipycanvas layer (what Python drew from the model), and the `InkLayer`
 (the stroke being drawn, drawn by the browser). A finished stroke goes
 
     browser ink -> points messages -> _handle_ink_message -> add_stroke -> Drawing.apply
@@ -20,6 +20,7 @@ import numpy as np
 from ipycanvas import Canvas
 from numpy.typing import ArrayLike, NDArray
 
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._ui import ErrorLine, resize_stack, stack
 from .ink import InkLayer, PartialStrokes, decode_ink_message
@@ -32,13 +33,13 @@ __all__ = ["Painter"]
 class Painter(Snapshot, widgets.VBox):
     """Base of the painting widgets (not for direct use).
 
-    Subclasses set the class attributes, build their layers and call :meth:`_init_painter`,
-    then implement :meth:`_draw_op` (draw one new stroke or rectangle on the committed layer,
-    in display pixels), :meth:`_paint_layer` (repaint the committed layer from the model) and
+    Subclasses set the class attributes, build their layers and call `_init_painter`,
+    then implement `_draw_op` (draw one new stroke or rectangle on the committed layer,
+    in display pixels), `_paint_layer` (repaint the committed layer from the model) and
     ``snapshot``.
 
     Attributes:
-        errors: the :class:`~._ui.ErrorLine` under the widget; ``errors.message`` is the last
+        errors: the `ErrorLine` under the widget; ``errors.message`` is the last
             callback error in plain words (``""`` when the last callback succeeded).
     """
 
@@ -167,7 +168,7 @@ class Painter(Snapshot, widgets.VBox):
     def tool(self, value: str) -> None:
         tools = self._tools + (("rect",) if self._rect_tool else ())
         if value not in tools:
-            raise ValueError(f"{type(self).__name__} has no tool {value!r}; "
+            raise ConfigurationError(f"{type(self).__name__} has no tool {value!r}; "
                              f"expected one of {tools}")
         self._tool_buttons.value = value
 
@@ -183,7 +184,7 @@ class Painter(Snapshot, widgets.VBox):
         """
         tool = self._tools[0] if tool is None else tool
         if tool not in self._tools:
-            raise ValueError(f"{type(self).__name__} has no tool {tool!r}; "
+            raise ConfigurationError(f"{type(self).__name__} has no tool {tool!r}; "
                              f"expected one of {self._tools}")
         if width is None:
             width = self.brush_size / self._mean_scale
@@ -230,7 +231,7 @@ class Painter(Snapshot, widgets.VBox):
         """Take one message from the ink layer (exactly as ``ink.js`` sends it).
 
         Intermediate batches are only stored (cheap); the final one commits the stroke through
-        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
+        `add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
         message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
         if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas
@@ -250,7 +251,7 @@ class Painter(Snapshot, widgets.VBox):
             native = self._to_native(points)
             if batch.tool == "rect":
                 if not self._rect_tool:
-                    raise ValueError(f"{type(self).__name__} has no rectangle tool")
+                    raise ConfigurationError(f"{type(self).__name__} has no rectangle tool")
                 (x0, y0), (x1, y1) = native[0], native[-1]
                 self._commit(Rect(x0, y0, x1, y1))
             else:

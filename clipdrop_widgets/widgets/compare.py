@@ -14,6 +14,7 @@ from ipycanvas import Canvas
 from PIL import Image, ImageDraw
 
 from ..api.result import Result
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._ui import ErrorLine
@@ -22,7 +23,8 @@ from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
 
-#: Either side of the comparison: an image (as the widgets accept them) or a :class:`Result`.
+#: Either side of the comparison: an image (as the widgets accept them) or a
+#: [`Result`][clipdrop_widgets.Result].
 Picture = ImageSource | Result
 #: How many images (per widget) stay in the browser for instant re-showing (history clicks).
 IMAGE_CACHE_SIZE = 16
@@ -58,15 +60,16 @@ class CompareSlider(Snapshot, widgets.VBox):
         divider_color: CSS colour of the divider (default ``"white"``).
         background: CSS colour of the margins (default ``"#202020"``).
         labels: the words over the frame's left and right halves while comparing
-            (default ``("Before", "After")``); :meth:`set_images` may change them.
+            (default ``("Before", "After")``); `set_images` may change them.
 
     Attributes:
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
         labels: the ``(left, right)`` words shown over the frame while comparing.
-        download_button: **Download**, shown when the after side is a :class:`Result`: sends
-            its bytes, as received, to the browser as a download (see :meth:`download`).
+        download_button: **Download**, shown when the after side is a
+        [`Result`][clipdrop_widgets.Result]: sends
+            its bytes, as received, to the browser as a download (see `download`).
     """
 
     position = traitlets.Float(0.5)
@@ -84,7 +87,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         labels: tuple[str, str] = ("Before", "After"),
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
-            raise ValueError(f"the frame box must be 64 to 4096 pixels a side, "
+            raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
         super().__init__()
         self._box = (int(max_width), int(max_height))
@@ -140,10 +143,12 @@ class CompareSlider(Snapshot, widgets.VBox):
     # -- images -------------------------------------------------------------------------------
     @property
     def before(self) -> Image.Image | None:
+        """The left-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["before"]
 
     @property
     def after(self) -> Image.Image | None:
+        """The right-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["after"]
 
     @property
@@ -190,7 +195,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         """Send the result shown (the after side) to the browser as a download; returns the
         file name (``<operation>-<date>-<time>.<ext>``)."""
         if self._result is None:
-            raise ValueError("there is no result to download: the after side is not a Result")
+            raise ConfigurationError(
+                "there is no result to download: the after side is not a Result")
         name = download_name(self._result)
         self.downloader.send_file(self._result.data, name, mime=self._result.content_type)
         return name

@@ -1,8 +1,8 @@
 """Downloads to the user's browser: the kernel's disk is not the user's laptop.
 
-In Voila or on Binder a file saved by the kernel stays on the server. :class:`Downloader` is an
+In Voila or on Binder a file saved by the kernel stays on the server. `Downloader` is an
 invisible anywidget that sends a file's bytes to the page in chunks (custom messages of at most
-:data:`CHUNK_BYTES`, far below the 10 MiB a Jupyter server's websocket accepts in one message);
+`CHUNK_BYTES`, far below the 10 MiB a Jupyter server's websocket accepts in one message);
 its JavaScript (``download.js``) joins them into a ``Blob`` and clicks a temporary
 ``<a download>`` link, so the browser saves the file as any download. It works wherever
 ipywidgets render: JupyterLab, Notebook 7, Voila, Binder.
@@ -18,6 +18,7 @@ import anywidget
 import traitlets
 
 from ..api.result import Result
+from ..contract.errors import ConfigurationError
 
 __all__ = ["CHUNK_BYTES", "Downloader", "download_name"]
 
@@ -51,7 +52,7 @@ class Downloader(anywidget.AnyWidget):
                   ) -> None:
         """Send ``data`` for the browser to save as ``name`` (a ``mime`` type for the Blob)."""
         if not name or "/" in name or "\\" in name:
-            raise ValueError(f"a download needs a plain file name, got {name!r}")
+            raise ConfigurationError(f"a download needs a plain file name, got {name!r}")
         view = memoryview(bytes(data))
         count = max(1, -(-len(view) // CHUNK_BYTES))
         file_id = next(_ids)

@@ -1,7 +1,7 @@
 """HistoryStrip: this session's results as thumbnails; show one again, save or download them.
 
 With a ``session_dir`` every result added is written to that session folder at once
-(:class:`~clipdrop_widgets.api.session.Session`), and a reopened folder shows its results again.
+([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..api.result import Result
 from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
@@ -75,7 +76,8 @@ def describe(result: Result) -> dict[str, str]:
 class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
-    ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
+    ``Show`` under a thumbnail calls the `on_select` handlers with that
+    [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
     browser as a download and ``Download all`` the whole session as a zip (images and session
     log), which works in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
@@ -93,7 +95,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     Attributes:
         errors: the line under the strip showing a failed callback's message (a select
             handler that raised, a save that failed).
-        session: the :class:`~clipdrop_widgets.api.session.Session` written to, or ``None``.
+        session: the [`Session`][clipdrop_widgets.Session] written to, or ``None``.
         downloader: the invisible widget that delivers downloads to the browser.
     """
 
@@ -101,9 +103,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
                  folder: str | os.PathLike[str] = ".",
                  session_dir: str | os.PathLike[str] | None = None) -> None:
         if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
+            raise ConfigurationError(f"max_items must be at least 1, got {max_items}")
         if not 32 <= thumbnail_size <= 256:
-            raise ValueError(f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
+            raise ConfigurationError(
+                f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
         super().__init__()
         self._max_items = max_items
         self._thumb = thumbnail_size
@@ -156,7 +159,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         ``max_items``), after writing it to the session folder, if any (a failed write is
         shown, the result kept)."""
         if not isinstance(result, Result):
-            raise TypeError(f"HistoryStrip.add takes a Result, got {type(result).__name__}")
+            raise ConfigurationTypeError(
+                f"HistoryStrip.add takes a Result, got {type(result).__name__}")
         if self.session is not None:
             try:
                 self.session.add(result)
@@ -194,7 +198,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     # -- the session --------------------------------------------------------------------------
     def open_session(self, session_dir: str | os.PathLike[str]) -> Session:
         """Write to the session in ``session_dir`` from now on, showing its results instead
-        of the strip's (a new folder starts empty; see :class:`Session`)."""
+        of the strip's (a new folder starts empty; see [`Session`][clipdrop_widgets.Session])."""
         session = Session(session_dir)
         earlier = session.results()
         self.clear()
@@ -250,7 +254,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Choose ``result`` (or the one at that index, 0 = newest) as a click on Show does."""
         chosen = self._results[result] if isinstance(result, int) else result
         if chosen not in self._results:
-            raise ValueError("that result is not in the history strip")
+            raise ConfigurationError("that result is not in the history strip")
         self._outline(chosen)
         for handler in list(self._handlers):
             handler(chosen)
@@ -309,7 +313,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         the browser as a download; returns the file name."""
         if result is None:
             if not self._results:
-                raise ValueError("there is nothing to download yet")
+                raise ConfigurationError("there is nothing to download yet")
             if self.session is not None:
                 data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
             else:

@@ -4,8 +4,8 @@ Why this exists (measured in issue 3): a stroke drawn by a Python ``on_mouse_mov
 lags 131 ms (p50) behind the pointer during a fast drag and loses about 40 % of the points,
 while a canvas drawn by its own ``pointermove`` handler follows within 9 ms and, with
 ``getCoalescedEvents()``, keeps every point. So the browser draws the live stroke
-(``ink.js``) and Python receives the points, batched, through :class:`InkLayer`'s custom
-messages; :func:`decode_ink_message` and :class:`PartialStrokes` turn them into whole strokes.
+(``ink.js``) and Python receives the points, batched, through `InkLayer`'s custom
+messages; `decode_ink_message` and `PartialStrokes` turn them into whole strokes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import numpy as np
 import traitlets
 from ipywidgets import Color
 from numpy.typing import NDArray
+
+from ..contract.errors import ConfigurationError
 
 __all__ = [
     "BATCH_MS",
@@ -100,11 +102,11 @@ class InkLayer(anywidget.AnyWidget):
     * ``size`` (float, canvas pixels, default 8): brush diameter.
     * ``color`` (CSS colour, default ``"white"``): ink of ``pen``, ``brush`` and ``rect``.
     * ``eraser_color`` (CSS colour, default ``"black"``): what the eraser's live trail shows.
-    * ``tool`` (one of :data:`INK_TOOLS`, default ``"pen"``).
+    * ``tool`` (one of `INK_TOOLS`, default ``"pen"``).
     * ``enabled`` (bool, default ``True``): ``False`` lets the pointer through.
     * ``opacity`` (0 to 1, default 1): the whole layer's opacity.
-    * ``batch_ms`` (int, milliseconds, default :data:`BATCH_MS`): while a stroke is drawn, at
-      most one :class:`InkPointsMessage` per this many milliseconds, plus the final one.
+    * ``batch_ms`` (int, milliseconds, default `BATCH_MS`): while a stroke is drawn, at
+      most one `InkPointsMessage` per this many milliseconds, plus the final one.
     """
 
     _esm = pathlib.Path(__file__).parent / "ink.js"
@@ -178,20 +180,22 @@ def decode_ink_message(content: Mapping[str, Any], buffers: Sequence[Any]) -> In
         return None
     tool = content.get("tool")
     if tool not in INK_TOOLS:
-        raise ValueError(f"ink message with unknown tool {tool!r}")
+        raise ConfigurationError(f"ink message with unknown tool {tool!r}")
     width = float(content.get("width", 0))
     if not (math.isfinite(width) and width > 0):
-        raise ValueError(f"ink message with invalid brush width {content.get('width')!r}")
+        raise ConfigurationError(f"ink message with invalid brush width {content.get('width')!r}")
     if len(buffers) != 1:
-        raise ValueError(f"ink message needs one points buffer, got {len(buffers)}")
+        raise ConfigurationError(f"ink message needs one points buffer, got {len(buffers)}")
     raw = memoryview(buffers[0]).cast("B")
     if len(raw) % 8:
-        raise ValueError(f"ink points buffer of {len(raw)} bytes is not float32 (x, y) pairs")
+        raise ConfigurationError(
+            f"ink points buffer of {len(raw)} bytes is not float32 (x, y) pairs")
     points = np.frombuffer(raw, dtype="<f4").astype(np.float64).reshape(-1, 2)
     if int(content.get("n", len(points))) != len(points):
-        raise ValueError(f"ink message says {content.get('n')} points but carries {len(points)}")
+        raise ConfigurationError(
+            f"ink message says {content.get('n')} points but carries {len(points)}")
     if not np.isfinite(points).all():
-        raise ValueError("ink message with non-finite points")
+        raise ConfigurationError("ink message with non-finite points")
     return InkBatch(
         id=str(content.get("id", "")),
         tool=str(tool),

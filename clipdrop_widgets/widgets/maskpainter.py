@@ -8,6 +8,7 @@ from ipywidgets import Button, Layout
 from ipywidgets import Image as ImageView
 from PIL import Image, ImageColor
 
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._painting import Painter
@@ -21,7 +22,7 @@ class MaskPainter(Painter):
     """A photo under a translucent mask you paint: brush, eraser, rectangle, invert, grow.
 
     Photos of any size (12 megapixels and more) are shown shrunk to fit the display box;
-    painting maps back to the photo's native pixels, and :attr:`mask` is a strict 0/255 ``L``
+    painting maps back to the photo's native pixels, and `mask` is a strict 0/255 ``L``
     image of the photo's size (255 where painted), what cleanup and inpainting want.
 
     Args:
@@ -30,7 +31,7 @@ class MaskPainter(Painter):
         max_height: display box height in CSS pixels (default 768).
         brush_size: initial brush diameter in display pixels (2 to 128, default 24).
         mask_color: CSS colour of the mask overlay (default ``"#ff2d55"``), shown at
-            :data:`~clipdrop_widgets.widgets.ink.MASK_OPACITY` opacity.
+            `MASK_OPACITY` opacity.
 
     >>> from PIL import Image
     >>> painter = MaskPainter(Image.new("RGB", (4000, 3000)))
@@ -53,14 +54,14 @@ class MaskPainter(Painter):
         mask_color: str = "#ff2d55",
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
-            raise ValueError(f"the display box must be 64 to 4096 pixels a side, "
+            raise ConfigurationError(f"the display box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
         if not 2 <= brush_size <= 128:
-            raise ValueError(f"brush_size must be 2 to 128 pixels, got {brush_size!r}")
+            raise ConfigurationError(f"brush_size must be 2 to 128 pixels, got {brush_size!r}")
         try:
             self._rgb = ImageColor.getrgb(mask_color)[:3]
         except ValueError:
-            raise ValueError(f"mask_color {mask_color!r} is not a CSS colour") from None
+            raise ConfigurationError(f"mask_color {mask_color!r} is not a CSS colour") from None
         photo = open_image(image, what="photo")
         super().__init__()
         self._mask_color = mask_color
@@ -144,7 +145,7 @@ class MaskPainter(Painter):
     def grow(self, percent: float = 15.0) -> None:
         """Grow every masked region by ``percent`` % of its size (undoable; default 15).
 
-        See :func:`~clipdrop_widgets.widgets.strokes.grow_mask` for the exact rule.
+        See `grow_mask` for the exact rule.
         """
         self._edit(Grow(float(percent)))
 

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import traitlets
 from PIL import Image, ImageDraw, ImageFont
 
+from ..contract.errors import ConfigurationError
 from .snapshot import Snapshot
 
 __all__ = ["PromptBox"]
@@ -25,7 +26,7 @@ class PromptBox(Snapshot, widgets.VBox):
     """A prompt text area with a live ``n / max`` counter that warns past the limit.
 
     Characters are counted as the service counts them (Unicode characters, ``len(str)``).
-    :meth:`remember` adds a prompt to the recall list; choosing one there puts it back.
+    `remember` adds a prompt to the recall list; choosing one there puts it back.
 
     Args:
         max_chars: the endpoint's limit (e.g. 1000 for text to image), or ``None`` for none.
@@ -48,7 +49,8 @@ class PromptBox(Snapshot, widgets.VBox):
         rows: int = 3,
     ) -> None:
         if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
-            raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+            raise ConfigurationError(
+                f"max_chars must be a positive integer or None, got {max_chars!r}")
         super().__init__()
         self._max_chars = max_chars
         self._history: list[str] = []
@@ -78,6 +80,7 @@ class PromptBox(Snapshot, widgets.VBox):
     # -- counting -----------------------------------------------------------------------------
     @property
     def max_chars(self) -> int | None:
+        """The character limit the counter warns past, or ``None`` for none."""
         return self._max_chars
 
     @property

@@ -1,8 +1,8 @@
 """The drawing model: strokes and edits as data, rendered exactly with NumPy.
 
-Nothing here knows about widgets. A :class:`Drawing` is a ``width x height`` binary raster
-described by the operations applied to it (:class:`Stroke`, :class:`Rect`, :class:`Clear`,
-:class:`Invert`, :class:`Grow`, :class:`Load`), with ``undo()`` and ``redo()``. The widgets
+Nothing here knows about widgets. A `Drawing` is a ``width x height`` binary raster
+described by the operations applied to it (`Stroke`, `Rect`, `Clear`,
+`Invert`, `Grow`, `Load`), with ``undo()`` and ``redo()``. The widgets
 keep one and show it; the truth is always here, never read back from a browser.
 
 Coordinates are continuous pixel coordinates, as in the HTML canvas: pixel ``(i, j)`` (column,
@@ -29,6 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
+
 __all__ = [
     "STROKE_TOOLS",
     "Stroke",
@@ -45,7 +47,7 @@ __all__ = [
     "as_points",
 ]
 
-#: Tools a :class:`Stroke` may carry: ``pen`` (sketches) and ``brush`` (masks) paint 255,
+#: Tools a `Stroke` may carry: ``pen`` (sketches) and ``brush`` (masks) paint 255,
 #: ``eraser`` paints 0.
 STROKE_TOOLS: tuple[str, ...] = ("pen", "brush", "eraser")
 
@@ -75,15 +77,18 @@ class Stroke:
         if pts.ndim == 1 and pts.size == 2:
             pts = pts.reshape(1, 2)
         if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-            raise ValueError(f"a stroke needs an (N, 2) array of points, got shape {pts.shape}")
+            raise ConfigurationError(
+                f"a stroke needs an (N, 2) array of points, got shape {pts.shape}")
         if not np.isfinite(pts).all():
-            raise ValueError("a stroke's points must be finite numbers")
+            raise ConfigurationError("a stroke's points must be finite numbers")
         pts.flags.writeable = False
         width = float(self.width)
         if not (math.isfinite(width) and width > 0):
-            raise ValueError(f"a stroke's width must be a positive number of pixels, got {width}")
+            raise ConfigurationError(
+                f"a stroke's width must be a positive number of pixels, got {width}")
         if self.tool not in STROKE_TOOLS:
-            raise ValueError(f"unknown stroke tool {self.tool!r}; expected one of {STROKE_TOOLS}")
+            raise ConfigurationError(
+                f"unknown stroke tool {self.tool!r}; expected one of {STROKE_TOOLS}")
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "width", width)
 
@@ -109,7 +114,7 @@ class Rect:
     def __post_init__(self) -> None:
         coords = [float(v) for v in (self.x0, self.y0, self.x1, self.y1)]
         if not all(math.isfinite(v) for v in coords):
-            raise ValueError("a rectangle's corners must be finite numbers")
+            raise ConfigurationError("a rectangle's corners must be finite numbers")
         x0, y0, x1, y1 = coords
         object.__setattr__(self, "x0", min(x0, x1))
         object.__setattr__(self, "x1", max(x0, x1))
@@ -133,13 +138,13 @@ class Invert:
 
 @dataclass(frozen=True)
 class Grow:
-    """Every masked region grows by ``percent`` % of its size (see :func:`grow_mask`)."""
+    """Every masked region grows by ``percent`` % of its size (see `grow_mask`)."""
 
     percent: float = 15.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.percent) and 0 < self.percent <= 1000):
-            raise ValueError(f"grow percent must be in (0, 1000], got {self.percent}")
+            raise ConfigurationError(f"grow percent must be in (0, 1000], got {self.percent}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +160,7 @@ class Load:
         """A load of ``array`` (2-D; nonzero means painted)."""
         arr = np.asarray(array)
         if arr.ndim != 2:
-            raise ValueError(f"a loaded raster must be 2-D, got shape {arr.shape}")
+            raise ConfigurationError(f"a loaded raster must be 2-D, got shape {arr.shape}")
         return cls(np.packbits(arr > 0).tobytes(), int(arr.shape[1]), int(arr.shape[0]))
 
     def array(self) -> U8:
@@ -351,7 +356,7 @@ def _apply(raster: U8, op: Edit, scale: tuple[float, float]) -> U8:
             )
         raster[...] = loaded
     else:  # pragma: no cover - the Edit union is closed
-        raise TypeError(f"not a drawing operation: {op!r}")
+        raise ConfigurationTypeError(f"not a drawing operation: {op!r}")
     return raster
 
 
@@ -364,8 +369,8 @@ class Drawing:
 
     ``apply(op)`` adds an operation (and forgets what could be redone), ``undo()`` and ``redo()``
     step through them. The current native raster is kept up to date incrementally (a stroke
-    costs only its own pixels); undo replays from the nearest reset (:class:`Clear`,
-    :class:`Load`) or checkpoint, so it never replays more than :data:`CHECKPOINT_EVERY`
+    costs only its own pixels); undo replays from the nearest reset (`Clear`,
+    `Load`) or checkpoint, so it never replays more than `CHECKPOINT_EVERY`
     operations after an expensive one.
 
     Args:
@@ -375,7 +380,7 @@ class Drawing:
 
     def __init__(self, width: int, height: int) -> None:
         if int(width) < 1 or int(height) < 1:
-            raise ValueError(f"a drawing needs a positive size, got {width}x{height}")
+            raise ConfigurationError(f"a drawing needs a positive size, got {width}x{height}")
         self.width = int(width)
         self.height = int(height)
         self._ops: list[Edit] = []
@@ -418,7 +423,7 @@ class Drawing:
     def apply(self, op: Edit) -> None:
         """Apply ``op`` to the raster; what could be redone is forgotten."""
         if isinstance(op, Load) and (op.width, op.height) != (self.width, self.height):
-            raise ValueError(
+            raise ConfigurationError(
                 f"a loaded raster must be {self.width}x{self.height}, got {op.width}x{op.height}"
             )
         self._redo.clear()
@@ -475,12 +480,12 @@ class Drawing:
         """The current raster at ``width x height`` pixels (default: native), 0/255 ``uint8``.
 
         At another size the operations are replayed with scaled geometry, so strokes stay crisp
-        and exact at any size; a :class:`Load` is resized with nearest-neighbour sampling.
+        and exact at any size; a `Load` is resized with nearest-neighbour sampling.
         """
         width = self.width if width is None else int(width)
         height = self.height if height is None else int(height)
         if width < 1 or height < 1:
-            raise ValueError(f"cannot render at {width}x{height}")
+            raise ConfigurationError(f"cannot render at {width}x{height}")
         if (width, height) == (self.width, self.height):
             return self._native.copy()
         scale = (width / self.width, height / self.height)
@@ -490,7 +495,7 @@ class Drawing:
         return raster
 
     def image(self, width: int | None = None, height: int | None = None) -> Image.Image:
-        """:meth:`render` as a PIL ``L`` image."""
+        """`render` as a PIL ``L`` image."""
         return Image.fromarray(self.render(width, height), "L")
 
     def __repr__(self) -> str:
@@ -504,5 +509,5 @@ def as_points(points: ArrayLike | Sequence[Sequence[float]]) -> NDArray[np.float
     if pts.ndim == 1 and pts.size == 2:
         pts = pts.reshape(1, 2)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-        raise ValueError(f"expected (N, 2) points, got shape {pts.shape}")
+        raise ConfigurationError(f"expected (N, 2) points, got shape {pts.shape}")
     return pts

@@ -4,10 +4,10 @@ Why this exists (issue 9): ipywidgets' ``FileUpload`` sends the whole file in on
 message, and tornado (under JupyterLab, Notebook and Voila) drops any message over 10 MiB
 without a word; the upload vanished and the button stopped answering until a reload. Here
 the browser (``upload.js``, an anywidget module, no build step) reads the file, checks it
-against :class:`UploadRules` (byte size, format, and the pixel size read from the file's
-header) before a byte is sent, then sends it in :data:`CHUNK_BYTES` pieces with a progress
-bar; Python (:class:`IncomingFile`) reassembles it, checks it again with the same rules
-(:func:`check_upload`) and hands it to the widget's handlers. A refused file gets one plain
+against `UploadRules` (byte size, format, and the pixel size read from the file's
+header) before a byte is sent, then sends it in `CHUNK_BYTES` pieces with a progress
+bar; Python (`IncomingFile`) reassembles it, checks it again with the same rules
+(`check_upload`) and hands it to the widget's handlers. A refused file gets one plain
 sentence naming the rule and the file's name, and the button keeps working.
 
 Messages, browser to Python: ``{type: "begin", id, name, size}``; ``{type: "chunk", id,
@@ -29,6 +29,7 @@ import traitlets
 from PIL import Image
 
 from ..contract.endpoints import MB, PIL_FORMATS, FileField
+from ..contract.errors import ConfigurationError
 from ..contract.validation import HARD_PIXEL_LIMIT
 
 __all__ = [
@@ -62,7 +63,7 @@ class UploadRules:
     ``formats`` are format names (``png``, ``jpeg``, ``webp``); ``max_bytes`` bounds the file
     (bytes), ``max_megapixels`` the pixel count (10**6 pixels), ``max_side`` the width and
     height (pixels); ``square`` demands width == height. No image over
-    :data:`~clipdrop_widgets.contract.validation.HARD_PIXEL_LIMIT` pixels is ever taken.
+    `HARD_PIXEL_LIMIT` pixels is ever taken.
     """
 
     formats: tuple[str, ...] = tuple(READABLE_FORMATS)
@@ -100,7 +101,7 @@ def _mb(n: float) -> str:
 
 def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None = None,
                  width: int | None = None, height: int | None = None) -> None:
-    """Raise :class:`UploadRefused` when a file breaks ``rules``; facts not known yet are
+    """Raise `UploadRefused` when a file breaks ``rules``; facts not known yet are
     ``None`` and not checked. ``upload.js`` refuses with the same words (tested in Node)."""
     quoted = f'"{name}"'
     if rules.max_bytes is not None and nbytes > rules.max_bytes:
@@ -125,7 +126,7 @@ def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None 
 
 
 def check_upload_bytes(rules: UploadRules, name: str, data: bytes) -> None:
-    """:func:`check_upload` on a whole file, its format and size read from its header."""
+    """`check_upload` on a whole file, its format and size read from its header."""
     check_upload(rules, name, nbytes=len(data))
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -143,13 +144,13 @@ def check_upload_bytes(rules: UploadRules, name: str, data: bytes) -> None:
 class IncomingFile:
     """One file arriving in chunks, in order, into a buffer of its announced size.
 
-    Raises :class:`UploadRefused` for a size over ``rules.max_bytes`` (before any chunk) and
+    Raises `UploadRefused` for a size over ``rules.max_bytes`` (before any chunk) and
     ``ValueError`` for a chunk out of order or past the announced size.
     """
 
     def __init__(self, upload_id: str, name: str, size: int, rules: UploadRules) -> None:
         if size < 0:
-            raise ValueError(f"upload {name!r} announced a negative size")
+            raise ConfigurationError(f"upload {name!r} announced a negative size")
         check_upload(rules, name, nbytes=size)
         self.id, self.name, self.size = upload_id, name, size
         self._buffer = bytearray(size)
@@ -159,10 +160,11 @@ class IncomingFile:
         """Store the chunk at byte ``offset``; returns the bytes received so far."""
         chunk = memoryview(data).cast("B")
         if offset != self.received:
-            raise ValueError(f"upload {self.name!r}: chunk at byte {offset}, expected "
+            raise ConfigurationError(f"upload {self.name!r}: chunk at byte {offset}, expected "
                              f"{self.received}")
         if offset + len(chunk) > self.size:
-            raise ValueError(f"upload {self.name!r}: more than the announced {self.size} bytes")
+            raise ConfigurationError(
+                f"upload {self.name!r}: more than the announced {self.size} bytes")
         self._buffer[offset:offset + len(chunk)] = chunk
         self.received += len(chunk)
         return self.received
@@ -174,7 +176,7 @@ class IncomingFile:
     def data(self) -> bytes:
         """The whole file (``ValueError`` if some of it is missing)."""
         if not self.complete:
-            raise ValueError(f"upload {self.name!r} ended after {self.received} of "
+            raise ConfigurationError(f"upload {self.name!r} ended after {self.received} of "
                              f"{self.size} bytes")
         return bytes(self._buffer)
 
@@ -183,7 +185,7 @@ class UploadButton(anywidget.AnyWidget):
     """A button that uploads one file in chunks, with progress, checked before sending.
 
     Args:
-        rules: what is accepted (:class:`UploadRules`; default: any readable image).
+        rules: what is accepted (`UploadRules`; default: any readable image).
         description: the button's label (default ``"Upload"``).
 
     ``on_file(callback)`` registers ``callback(name, data)``, called with each file that
@@ -235,7 +237,8 @@ class UploadButton(anywidget.AnyWidget):
             elif kind == "chunk":
                 incoming = self._current(upload_id)
                 if len(buffers) != 1:
-                    raise ValueError(f"an upload chunk needs one buffer, got {len(buffers)}")
+                    raise ConfigurationError(
+                        f"an upload chunk needs one buffer, got {len(buffers)}")
                 received = incoming.add(int(content.get("offset", -1)), buffers[0])
                 self.send({"type": "ack", "id": upload_id, "received": received})
             elif kind == "end":
@@ -253,7 +256,7 @@ class UploadButton(anywidget.AnyWidget):
     def _current(self, upload_id: str) -> IncomingFile:
         incoming = self._incoming
         if incoming is None or incoming.id != upload_id:
-            raise ValueError("the upload was interrupted; choose the file again")
+            raise ConfigurationError("the upload was interrupted; choose the file again")
         return incoming
 
     def _take(self, name: str, data: bytes) -> None:
