@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..contract.validation import has_alpha
 from .generate import render_scene
-from .palette import RGB, Scene, describe, palette_from_colours
+from .palette import RGB, Scene, palette_from_colours, scene_for
 
 __all__ = ["WORK_SIDE", "SCENE_SIDE", "foreground", "replace_background"]
 
@@ -275,7 +275,7 @@ def _photo_scene(small: np.ndarray, subject: np.ndarray) -> Scene:
     back = small[~subject] if (~subject).sum() >= 64 else small.reshape(-1, 3)
     colours = _dominant(back)
     seed = int.from_bytes(hashlib.sha256(small.tobytes()).digest()[:8], "big")
-    scene = describe("", seed=seed)
+    scene = scene_for("", seed=seed)
     luma = float(np.mean(back @ np.float32([0.299, 0.587, 0.114])))
     return replace(scene, palette=palette_from_colours(colours),
                    time="night" if luma < 60 else "day")
@@ -290,7 +290,7 @@ def replace_background(image: Image.Image, prompt: str) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"))
     h, w = rgb.shape[:2]
     if prompt.strip():
-        scene = describe(prompt)
+        scene = scene_for(prompt)
     else:
         small = _small(rgb, WORK_SIDE)
         subject = cv2.resize(matte, small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0.5

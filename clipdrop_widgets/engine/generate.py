@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..contract.validation import has_alpha
-from .palette import RGB, Scene, describe, mix, region_colours, seed_of
+from .palette import RGB, Scene, mix, region_colours, scene_for, seed_of
 from .styles import style_of, stylise, without_style
 from .subjects import CREDIT, Subject, draw_subjects, find_subjects
 
@@ -362,7 +362,7 @@ def text_to_image(prompt: str, *, size: tuple[int, int] = (512, 512)) -> Image.I
     were drawn, ``image.info["credit"]`` names their source, for the preview mark to show.
     """
     subject = without_style(prompt)  # the same scene in every style
-    scene = describe(prompt, seed=seed_of(subject))
+    scene = scene_for(prompt, seed=seed_of(subject))
     subjects = find_subjects(subject)
     pixels = stylise(render_scene(scene, size, subjects=subjects), style_of(prompt),
                      seed=scene.seed)
@@ -445,7 +445,7 @@ def sketch_to_image(sketch: Image.Image, prompt: str) -> Image.Image:
     size."""
     import cv2
 
-    scene = describe(prompt)
+    scene = scene_for(prompt)
     weight = _line_weight(sketch)
     h, w = weight.shape
     open_area = (weight < 0.5).astype(np.uint8)

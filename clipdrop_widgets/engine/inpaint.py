@@ -19,7 +19,7 @@ from PIL import Image
 
 from ..contract.errors import ConfigurationError
 from .generate import texture
-from .palette import describe
+from .palette import scene_for
 
 __all__ = ["METHODS", "cleanup", "inpaint_pixels", "text_inpainting"]
 
@@ -132,7 +132,7 @@ def text_inpainting(image: Image.Image, mask: Image.Image, prompt: str) -> Image
     luma = fill @ np.float32([0.299, 0.587, 0.114])
     local = _blur(luma, max(2.0, min(h, w) / 8))
     light = np.clip(local / max(float(local[inside].mean()), 1e-3), 0.6, 1.4) ** 0.5
-    pattern = texture(describe(prompt), (w, h)) * light[..., None]
+    pattern = texture(scene_for(prompt), (w, h)) * light[..., None]
     blended = np.clip(fill + weight * (pattern - fill), 0, 1)
     region = base[box]
     region[inside] = (blended[inside] * 255 + 0.5).astype(np.uint8)

@@ -31,7 +31,7 @@ __all__ = [
     "MOODS",
     "prompt_words",
     "seed_of",
-    "describe",
+    "scene_for",
     "mix",
     "palette_from_colours",
     "region_colours",
@@ -207,7 +207,7 @@ def _hue_colour(seed: int) -> RGB:
     return (round(r * 255), round(g * 255), round(b * 255))
 
 
-def describe(prompt: str, *, seed: int | None = None) -> Scene:
+def scene_for(prompt: str, *, seed: int | None = None) -> Scene:
     """The scene ``prompt`` asks for.
 
     ``seed`` (default: `seed_of` the prompt) chooses what an unknown prompt draws and

@@ -58,7 +58,7 @@ def run(name: str, texts: dict[str, str], images: dict[str, Image.Image]) -> Ima
 # -- palette --------------------------------------------------------------------------------
 
 def test_prompt_words_choose_colours_features_time_and_mood():
-    scene = palette.describe("Misty MOUNTAINS and a golden lake at Sunset")
+    scene = palette.scene_for("Misty MOUNTAINS and a golden lake at Sunset")
     assert {"mountains", "sea"} <= scene.features
     assert scene.time == "sunset"
     assert scene.palette.accents == (palette.COLOURS["golden"],)
@@ -67,8 +67,8 @@ def test_prompt_words_choose_colours_features_time_and_mood():
 
 
 def test_unknown_prompt_still_gets_a_stable_palette_of_its_own():
-    a, b = palette.describe("zorblax quuxly"), palette.describe("flimwater grottens")
-    assert a == palette.describe("zorblax quuxly")
+    a, b = palette.scene_for("zorblax quuxly"), palette.scene_for("flimwater grottens")
+    assert a == palette.scene_for("zorblax quuxly")
     assert not a.named_colours and a.features
     assert a.palette != b.palette
 
@@ -501,7 +501,7 @@ def drawn(prompt: str, size: tuple[int, int] = (512, 512)) -> np.ndarray:
     from clipdrop_widgets.engine import styles, subjects
 
     seed = palette.seed_of(styles.without_style(prompt))
-    scene = palette.describe(prompt, seed=seed)
+    scene = palette.scene_for(prompt, seed=seed)
     plain = generate.render_scene(scene, size)
     full = generate.render_scene(scene, size, subjects=subjects.find_subjects(prompt))
     return np.abs(full - plain).sum(axis=-1) > 0.15
@@ -509,7 +509,7 @@ def drawn(prompt: str, size: tuple[int, int] = (512, 512)) -> np.ndarray:
 
 def test_a_prompt_without_a_known_subject_keeps_the_landscape():
     prompt = "misty mountains at sunset"
-    scene = palette.describe(prompt)
+    scene = palette.scene_for(prompt)
     assert np.array_equal(pixels(generate.text_to_image(prompt)),
                           pixels(generate.to_image(generate.render_scene(scene, (512, 512)))))
     assert "credit" not in generate.text_to_image(prompt).info
@@ -658,7 +658,7 @@ def test_styles_keep_any_size_and_are_deterministic():
     from clipdrop_widgets.engine import styles
 
     for style in ("pixel", "watercolour", "oil", "ink", "charcoal", "linocut", "pencil"):
-        base = generate.render_scene(palette.describe("hills"), (150, 90))
+        base = generate.render_scene(palette.scene_for("hills"), (150, 90))
         a = styles.stylise(base, style, seed=3)
         assert a.shape == base.shape and np.array_equal(a, styles.stylise(base, style, seed=3))
     with pytest.raises(ValueError, match="style must be one of"):
