@@ -5,6 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from ..api.client import Client
+from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
 from ._base import UI_LOCK, App, Request, format_dropdown
@@ -30,6 +31,7 @@ class ReplaceBackgroundApp(App):
     """
 
     endpoint_name = "replace_background"
+    takes_picture = True
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None) -> None:
@@ -42,6 +44,11 @@ class ReplaceBackgroundApp(App):
         self.chooser.on_change(self._show_photo)
         self._show_photo(self.chooser.image)
 
+    def use_result(self, result: Result) -> None:
+        """Work on ``result``'s picture as the photo."""
+        words = self.chooser.load_result(result)
+        self._took_picture(words, "describe the new scene (or leave it empty)")
+
     def _show_photo(self, photo: Image.Image) -> None:
         with UI_LOCK:
             self.compare.set_images(photo, None)
@@ -52,4 +59,5 @@ class ReplaceBackgroundApp(App):
         fmt = self.format.value if self.format is not None else None
         return Request(lambda client, cancel: client.replace_background(
                            photo, prompt, format=fmt, cancel=cancel),
-                       before=self.chooser.image, prompt=prompt)
+                       before=self.chooser.image, prompt=prompt,
+                       input_from=self.chooser.origin)

@@ -10,6 +10,7 @@ from PIL import Image
 from ..api import constants as C
 from ..api.client import Client
 from ..api.result import Result
+from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import APIConnectionError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
@@ -28,6 +29,12 @@ APP_CLASSES: tuple[type[App], ...] = (TextToImageApp, SketchToImageApp, CleanupA
                                       TextInpaintingApp, ReplaceBackgroundApp)
 
 
+def send_targets() -> list[tuple[str, str]]:
+    """The ``(name, title)`` of every app a result can be sent to, in tab order."""
+    return [(cls.endpoint_name, ENDPOINTS[cls.endpoint_name].title) for cls in APP_CLASSES
+            if cls.takes_picture]
+
+
 class Studio(Snapshot, widgets.VBox):
     """The five apps in tabs sharing one client and one history strip.
 
@@ -39,6 +46,12 @@ class Studio(Snapshot, widgets.VBox):
     marks it "rejected". "Back to local engine" in the key box returns every app to the
     local engine (:meth:`use_local_engine`), keeping the history.
     Choosing a result in the history shows it in its app's tab.
+
+    Results flow on: under the compare view and on every history card, "Send to" offers the
+    operations that take a photo (Cleanup, Text inpainting, Replace background); the chosen
+    app gets the result's picture as its photo, its tab is selected, and the result of its next
+    run records where that photo came from (``result.inputs["input_from"]``, shown on its
+    history card). See :meth:`send`.
 
     Args:
         client: the :class:`~clipdrop_widgets.Client` all apps share (default ``Client()``:
@@ -67,8 +80,12 @@ class Studio(Snapshot, widgets.VBox):
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
+        targets = send_targets()
         for app in self.apps.values():
             app.on_finish(self._on_finish)
+            app.send_to.set_targets(targets)
+            app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
+        self.history.offer_send(targets, self.send)
         self.history.on_select(self._select_tab)
         self._show_source()
         self._show_credits()
@@ -228,6 +245,24 @@ class Studio(Snapshot, widgets.VBox):
             raise KeyError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
         return self.apps[name]
+
+    def send(self, result: Result, to: str) -> App:
+        """Give ``result``'s picture to the app for endpoint ``to`` as its photo and show its
+        tab (what "Send to" does); returns that app. An app that takes no picture refuses
+        (``ValueError`` naming the ones that do)."""
+        names = [name for name, _title in send_targets()]
+        if to not in names:
+            raise ValueError(f"a result cannot be sent to {to!r}: send it to "
+                             f"{', '.join(names)}")
+        app = self.apps[to]
+        app.use_result(result)
+        self.select(to)
+        return app
+
+    def _send_shown(self, app: App, to: str) -> None:
+        if app.result is None:
+            raise ValueError("there is no result to send yet: press Run first")
+        self.send(app.result, to)
 
     def _select_tab(self, result: Result) -> None:
         if result.endpoint in self.apps:

@@ -49,6 +49,10 @@ class Painter(Snapshot, widgets.VBox):
     _tool_labels: ClassVar[dict[str, str]] = {
         "pen": "Pen", "brush": "Brush", "eraser": "Eraser", "rect": "Rectangle",
     }
+    _tool_tips: ClassVar[dict[str, str]] = {
+        "pen": "Draw white lines", "brush": "Paint the mask",
+        "eraser": "Erase what was drawn", "rect": "Drag a filled rectangle",
+    }
 
     _drawing: Drawing
     _layer: Canvas
@@ -82,6 +86,7 @@ class Painter(Snapshot, widgets.VBox):
         )
         self._tool_buttons = widgets.ToggleButtons(
             options=[(self._tool_labels[t], t) for t in tools], value=tools[0],
+            tooltips=[self._tool_tips[t] for t in tools],
             style={"button_width": "auto"}, layout=widgets.Layout(width="auto"),
         )
         self._size_slider = widgets.IntSlider(
