@@ -10,10 +10,14 @@ gives the same pixels. Arrays are float32 ``(height, width, 3)`` in 0..1; sizes 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image
 
-from .palette import RGB, Scene, describe, mix, region_colours
+from .palette import RGB, Scene, describe, mix, region_colours, seed_of
+from .styles import style_of, stylise, without_style
+from .subjects import CREDIT, Subject, draw_subjects, find_subjects
 
 __all__ = ["render_scene", "texture", "text_to_image", "sketch_to_image", "to_image"]
 
@@ -307,8 +311,16 @@ def _mood(c: _Canvas) -> None:
     img += (c.rng.random((c.h, c.w, 1), np.float32) - 0.5) * (2.5 / 255)
 
 
-def render_scene(scene: Scene, size: tuple[int, int]) -> Array:
-    """``scene`` painted at ``size`` (width, height) pixels: float32 (H, W, 3) in 0..1."""
+def render_scene(scene: Scene, size: tuple[int, int], *,
+                 subjects: list[Subject] | None = None) -> Array:
+    """``scene`` painted at ``size`` (width, height) pixels: float32 (H, W, 3) in 0..1, with
+    ``subjects`` (default none) drawn into it before the mood's colour pass; a sea gets a
+    beach when a subject stands on the ground, and a subject of the water brings a sea."""
+    places = {s.place for s in subjects or ()}
+    if "water" in places and "sea" not in scene.features:
+        scene = replace(scene, features=scene.features | {"sea"})
+    elif "ground" in places and "sea" in scene.features:  # something to stand on
+        scene = replace(scene, features=scene.features | {"beach"})
     c = _Canvas(scene, size)
     f, time = scene.features, scene.time
     _sky(c)
@@ -333,13 +345,30 @@ def render_scene(scene: Scene, size: tuple[int, int]) -> Array:
             _sea(c)
         if "forest" in f:
             _forest(c)
+    if subjects:
+        draw_subjects(c.img, subjects, horizon=min(c.horizon, 0.8), seed=scene.seed,
+                      lit=time in ("sunset", "night"))
     _mood(c)
     return np.clip(c.img, 0, 1)
 
 
 def text_to_image(prompt: str, *, size: tuple[int, int] = (512, 512)) -> Image.Image:
-    """A landscape painted from ``prompt``'s words, ``size`` (width, height) pixels, RGB."""
-    return to_image(render_scene(describe(prompt), size))
+    """A landscape painted from ``prompt``'s words, ``size`` (width, height) pixels, RGB.
+
+    The things the prompt names (see :func:`~.subjects.find_subjects`) stand in it, and its
+    style words (see :func:`~.styles.style_of`) choose the rendering of a scene seeded by
+    the other words, so one subject in two styles is one picture rendered twice. When emoji
+    were drawn, ``image.info["credit"]`` names their source, for the preview mark to show.
+    """
+    subject = without_style(prompt)  # the same scene in every style
+    scene = describe(prompt, seed=seed_of(subject))
+    subjects = find_subjects(subject)
+    pixels = stylise(render_scene(scene, size, subjects=subjects), style_of(prompt),
+                     seed=scene.seed)
+    image = to_image(pixels)
+    if any(s.glyph != "lighthouse" for s in subjects):
+        image.info["credit"] = CREDIT
+    return image
 
 
 # -- textures and sketches ----------------------------------------------------------------
@@ -410,8 +439,9 @@ def _line_weight(sketch: Image.Image) -> Array:
 def sketch_to_image(sketch: Image.Image, prompt: str) -> Image.Image:
     """The sketch coloured from ``prompt``: its white lines drawn as dark contours, and each
     region they enclose (a 4-connected component of the rest) filled with a colour from the
-    prompt's palette, lit from the top left and shaded darker toward its edges. RGB, the
-    sketch's size."""
+    prompt's palette, lit from the top left and shaded darker toward its edges, then rendered
+    in the prompt's style (see :func:`~.styles.stylise`) when it names one. RGB, the sketch's
+    size."""
     import cv2
 
     scene = describe(prompt)
@@ -440,4 +470,5 @@ def sketch_to_image(sketch: Image.Image, prompt: str) -> Image.Image:
     img = fill[labels] * (light * edge * grain)[..., None].astype(np.float32)
     ink = _c(mix(scene.palette.accents[0], (0, 0, 0), 0.88))
     _paint(img, weight, ink)
-    return to_image(img)
+    style = style_of(prompt)
+    return to_image(img if style == "photo" else stylise(img, style, seed=scene.seed))

@@ -437,3 +437,288 @@ def test_every_operation_carries_the_mark():
 def test_run_refuses_an_unknown_operation():
     with pytest.raises(ValueError, match="no operation 'uncrop'"):
         run("uncrop", {}, {})
+
+
+# -- subjects a prompt names -----------------------------------------------------------
+
+def test_the_vocabulary_has_hundreds_of_nouns_each_drawable():
+    from clipdrop_widgets.engine import vocabulary
+
+    assert len(vocabulary.NOUNS) >= 300
+    assert set(vocabulary.NOUNS) == set(vocabulary.PLACES)
+    for noun in ("fox", "lighthouse", "car", "apple", "woman", "castle", "tree", "boat"):
+        assert noun in vocabulary.NOUNS
+
+
+@pytest.mark.parametrize(("prompt", "expected"), [
+    ("a red fox in the snow", [("fox", 1, 1.0, palette.COLOURS["red"])]),
+    ("a lighthouse at dusk", [("lighthouse", 1, 1.0, None)]),
+    ("two small boats on a lake", [("boat", 2, 0.65, None)]),
+    ("three huge elephants", [("elephant", 3, 1.7, None)]),
+    ("foxes", [("fox", 3, 1.0, None)]),
+    ("puppies and mice", [("puppy", 3, 1.0, None), ("mouse", 3, 1.0, None)]),
+    ("wolves under the cherries", [("wolf", 3, 1.0, None), ("cherry", 3, 1.0, None)]),
+    ("an orange cat", [("cat", 1, 1.0, palette.COLOURS["orange"])]),
+    ("an orange", [("orange", 1, 1.0, None)]),
+    ("a blue car and a white horse", [("car", 1, 1.0, palette.COLOURS["blue"]),
+                                      ("horse", 1, 1.0, palette.COLOURS["white"])]),
+    ("a polar bear", [("polar bear", 1, 1.0, None)]),
+    ("a fox in pencil", [("fox", 1, 1.0, None)]),  # "pencil" names the style here
+    ("misty mountains at sunset", []),
+])
+def test_subjects_found_in_prompts_with_plurals_colours_sizes_and_counts(prompt, expected):
+    from clipdrop_widgets.engine.subjects import find_subjects
+
+    found = [(s.noun, s.count, s.scale, s.colour) for s in find_subjects(prompt)]
+    assert found == expected
+
+
+def drawn(prompt: str, size: tuple[int, int] = (512, 512)) -> np.ndarray:
+    """Where the subjects changed the picture: the prompt's scene without them vs with."""
+    from clipdrop_widgets.engine import styles, subjects
+
+    seed = palette.seed_of(styles.without_style(prompt))
+    scene = palette.describe(prompt, seed=seed)
+    plain = generate.render_scene(scene, size)
+    full = generate.render_scene(scene, size, subjects=subjects.find_subjects(prompt))
+    return np.abs(full - plain).sum(axis=-1) > 0.15
+
+
+def test_a_prompt_without_a_known_subject_keeps_the_landscape():
+    prompt = "misty mountains at sunset"
+    scene = palette.describe(prompt)
+    assert np.array_equal(pixels(generate.text_to_image(prompt)),
+                          pixels(generate.to_image(generate.render_scene(scene, (512, 512)))))
+    assert "credit" not in generate.text_to_image(prompt).info
+
+
+def test_a_named_subject_is_drawn_in_the_middle_and_tinted_by_its_colour():
+    changed = drawn("a red fox in the snow")
+    assert 0.05 < changed.mean() < 0.4
+    xs = np.nonzero(changed)[1]
+    assert 180 < xs.mean() < 330  # one subject: centred
+    img = pixels(generate.text_to_image("a red fox in the snow"))
+    fur = img[changed]
+    red = (fur[:, 0] > 150) & (fur[:, 1] < 90) & (fur[:, 2] < 90)
+    assert red.mean() > 0.2
+    blue = pixels(generate.text_to_image("a blue fox in the snow"))[drawn("a blue fox in the snow")]
+    assert ((blue[:, 2] > 150) & (blue[:, 0] < 100)).mean() > 0.2
+
+
+def test_counts_and_sizes_change_what_is_drawn():
+    one, three = drawn("a sheep in a field"), drawn("three sheep in a field")
+    small, huge = drawn("a small house"), drawn("a huge house")
+    assert three.sum() > one.sum()  # three smaller animals cover more than one
+    assert np.ptp(np.nonzero(three)[1]) > 1.4 * np.ptp(np.nonzero(one)[1])
+    assert huge.sum() > 3 * small.sum()
+
+
+def test_a_lighthouse_is_a_tall_striped_tower_on_the_ground():
+    changed = drawn("a lighthouse at dusk")
+    ys, xs = np.nonzero(changed)
+    assert np.ptp(ys) > 2 * np.ptp(xs)  # tall and narrow
+    img = pixels(generate.text_to_image("a lighthouse at dusk"))
+    column = img[ys.min():ys.max(), int(np.median(xs))]
+    reds = (column[:, 0] > 120) & (column[:, 0] > column[:, 1] + 60)
+    assert 0.15 < reds.mean() < 0.7
+    assert np.count_nonzero(np.diff(reds.astype(int))) >= 4  # bands, not one block
+    assert luma(column[~reds]).max() > luma(column[reds]).mean() + 60  # light bands between
+
+
+def test_boats_float_and_birds_fly():
+    boats, birds = drawn("two boats on the sea"), drawn("two birds over a field")
+    assert np.nonzero(boats)[0].mean() > 256  # low: on the water
+    assert np.nonzero(birds)[0].mean() < 256  # high: in the sky
+
+
+def test_pictures_with_emoji_credit_them_in_the_mark():
+    from clipdrop_widgets.engine.subjects import CREDIT
+
+    image = generate.text_to_image("a cat")
+    assert image.info["credit"] == CREDIT == "icons: OpenMoji, CC BY-SA 4.0"
+    marked = run("text_to_image", {"prompt": "a cat"}, {})
+    x0, y0, x1, y1 = preview.mark_box(marked.size, credit=CREDIT)
+    assert x1 - x0 > 2 * (preview.mark_box(marked.size)[2] - preview.mark_box(marked.size)[0])
+    keep = np.ones((512, 512), bool)
+    keep[y0:y1, x0:x1] = False
+    assert np.array_equal(pixels(marked)[keep], pixels(image)[keep])
+    assert not np.array_equal(pixels(marked)[~keep], pixels(image)[~keep])
+
+
+def test_subjects_are_deterministic_to_the_byte():
+    for prompt in ("a red fox in the snow", "five cars in a city at night", "a cat in ink"):
+        assert generate.text_to_image(prompt).tobytes() == generate.text_to_image(prompt).tobytes()
+
+
+# -- styles ---------------------------------------------------------------------------------
+
+STYLE_PROMPTS = {"photo": "a fox in a photo", "pixel": "a fox in pixel art",
+                 "watercolour": "a fox in watercolour", "oil": "a fox as an oil painting",
+                 "ink": "a fox in ink", "charcoal": "a fox in charcoal",
+                 "linocut": "a fox as a linocut", "pencil": "a fox in pencil"}
+
+
+@pytest.fixture(scope="module")
+def styled() -> dict[str, np.ndarray]:
+    return {style: pixels(generate.text_to_image(p)) for style, p in STYLE_PROMPTS.items()}
+
+
+def test_style_words_are_read():
+    from clipdrop_widgets.engine.styles import style_of
+
+    for style, prompt in STYLE_PROMPTS.items():
+        assert style_of(prompt) == style
+    assert style_of("a watercolor of a fox") == "watercolour"
+    assert style_of("an 8-bit castle") == "pixel"
+    assert style_of("a fox") == "photo"
+
+
+def edge_density(img: np.ndarray) -> float:
+    import cv2
+
+    grey = luma(img).astype(np.uint8)
+    return float((cv2.Canny(grey, 60, 150) > 0).mean())
+
+
+def saturation(img: np.ndarray) -> float:
+    return float((img.max(axis=-1) - img.min(axis=-1)).mean())
+
+
+def test_styles_differ_measurably_from_each_other(styled):
+    names = list(styled)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert np.abs(styled[a] - styled[b]).mean() > 6, (a, b)
+
+
+def test_pixel_art_is_a_coarse_grid_in_a_small_palette(styled):
+    img = styled["pixel"][:440]  # above the mark
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) <= 16
+    block = 8  # 512 / 64
+    cells = img[: 440 // block * block].reshape(440 // block, block, 64, block, 3)
+    assert (cells == cells[:, :1, :, :1]).all(axis=-1).mean() > 0.95  # flat blocks
+    assert len(np.unique(styled["photo"].reshape(-1, 3), axis=0)) > 2000
+
+
+def test_line_styles_are_near_grey_and_rich_in_edges(styled):
+    for style in ("ink", "charcoal", "linocut", "pencil"):
+        assert saturation(styled[style]) < 12, style
+        assert saturation(styled["photo"]) > 3 * saturation(styled[style]), style
+    assert edge_density(styled["ink"]) > 2 * edge_density(styled["photo"])
+    assert edge_density(styled["linocut"]) > 2 * edge_density(styled["photo"])
+    dark = {s: (luma(styled[s]) < 60).mean() for s in ("ink", "linocut", "pencil")}
+    assert dark["linocut"] > dark["ink"] > dark["pencil"]  # carved black, lines, graphite
+
+
+def test_watercolour_is_softer_and_lighter_and_oil_has_strokes(styled):
+    import cv2
+
+    def fine_detail(img: np.ndarray) -> float:
+        grey = luma(img).astype(np.float32)
+        return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean())
+
+    photo_img, water, oil = styled["photo"], styled["watercolour"], styled["oil"]
+    assert luma(water).mean() > luma(photo_img).mean()  # the paper shows through
+    assert saturation(water) < saturation(photo_img)
+    assert fine_detail(oil) > 1.5 * fine_detail(photo_img)  # brush texture everywhere
+
+
+def test_sketch_to_image_follows_a_style_word():
+    plain = pixels(generate.sketch_to_image(sketch(), "red and blue"))
+    pixel = pixels(generate.sketch_to_image(sketch(), "red and blue pixel art"))
+    ink = pixels(generate.sketch_to_image(sketch(), "red and blue ink"))
+    assert len(np.unique(pixel.reshape(-1, 3), axis=0)) <= 16
+    assert saturation(ink) < saturation(plain) / 3
+
+
+def test_styles_keep_any_size_and_are_deterministic():
+    from clipdrop_widgets.engine import styles
+
+    for style in ("pixel", "watercolour", "oil", "ink", "charcoal", "linocut", "pencil"):
+        base = generate.render_scene(palette.describe("hills"), (150, 90))
+        a = styles.stylise(base, style, seed=3)
+        assert a.shape == base.shape and np.array_equal(a, styles.stylise(base, style, seed=3))
+    with pytest.raises(ValueError, match="style must be one of"):
+        styles.stylise(base, "cubism", seed=0)  # type: ignore[arg-type]
+
+
+# -- cut-out on composites with a known alpha ----------------------------------------------
+
+def composite(subject: str, back: str, *, side: int = 256) -> tuple[Image.Image, np.ndarray]:
+    """``subject``'s photo cut by a blob, over ``back`` (a texture or a blurred photo)."""
+    import cv2
+
+    def square(name: str) -> np.ndarray:
+        img = getattr(skdata, name)()
+        img = np.dstack([img] * 3) if img.ndim == 2 else img[..., :3]
+        h, w = img.shape[:2]
+        s = min(h, w)
+        crop = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+        return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    t = np.linspace(0, 2 * np.pi, 120, endpoint=False)
+    r = side * 0.28 * (1 + 0.15 * np.sin(3 * t) + 0.08 * np.cos(5 * t))
+    pts = np.stack([side * 0.55 + r * np.cos(t), side * 0.5 + r * np.sin(t)], 1)
+    big = np.zeros((side * 4, side * 4), np.uint8)
+    cv2.fillPoly(big, [(pts * 4).astype(np.int32)], 255)
+    alpha = cv2.resize(big, (side, side), interpolation=cv2.INTER_AREA) / 255.0
+    background_img = square(back.removesuffix("_blur"))
+    if back.endswith("_blur"):
+        background_img = cv2.GaussianBlur(background_img, (0, 0), 5)
+    out = background_img + alpha[..., None] * (square(subject) - background_img)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8)), alpha > 0.5
+
+
+@pytest.mark.parametrize(("subject", "back"), [("chelsea", "brick"), ("astronaut", "gravel"),
+                                               ("coffee", "camera_blur")])
+def test_the_cut_out_matches_a_known_subject(subject, back):
+    image, truth = composite(subject, back)
+    fg = background.foreground(image) > 0.5
+    assert (fg & truth).sum() / (fg | truth).sum() > 0.9
+
+
+# -- inpainting against OpenCV's baselines ---------------------------------------------------
+
+def test_the_engine_fill_matches_or_beats_telea_and_navier_stokes():
+    import cv2
+
+    rgb = np.asarray(photo("astronaut", (256, 256)))
+    rng = np.random.default_rng(5)
+    hole = np.zeros((256, 256), np.uint8)
+    for _ in range(12):
+        cv2.circle(hole, tuple(int(v) for v in rng.integers(20, 236, 2)),
+                   int(rng.integers(5, 14)), 255, -1)
+    inside = hole > 0
+
+    def psnr(out: np.ndarray) -> float:
+        err = np.mean((out[inside].astype(float) - rgb[inside].astype(float)) ** 2)
+        return 10 * np.log10(255 ** 2 / err)
+
+    baselines = [psnr(cv2.inpaint(rgb, hole, 3, flag))
+                 for flag in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
+    fast = psnr(inpaint.inpaint_pixels(rgb, inside, mode="fast"))
+    quality = psnr(inpaint.inpaint_pixels(rgb, inside, mode="quality"))
+    assert fast >= max(baselines) - 0.01
+    assert quality >= max(baselines) - 0.1  # and better on average: benchmarks/bench_previews.py
+    assert psnr(rgb.copy() * 0) < min(baselines) - 10  # the measure can tell a bad fill
+
+
+# -- the stamp at any size -----------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(4000, 3000), (10000, 1500), (3000, 10000), (10000, 10000)])
+def test_the_stamp_scales_with_large_pictures(size):
+    w, h = size
+    x0, y0, x1, y1 = preview.mark_box(size)
+    fit = min(1200 / w, 900 / h)  # shown to fit a 1200x900 screen area
+    assert (y1 - y0) * fit >= 11  # the box stays about a line of text tall on screen
+    assert (x1 - x0) <= 0.6 * w and (y1 - y0) <= 0.25 * h
+    assert preview.font_size(size) >= 0.016 * max(w, h) - 1
+
+
+def test_the_stamp_is_legible_on_a_large_photo_shown_small():
+    big = photo("astronaut", (4000, 3000))
+    shown = pixels(preview.mark(big).resize((800, 600), Image.Resampling.LANCZOS))
+    x0, y0, x1, y1 = (v // 5 for v in preview.mark_box(big.size))
+    box = luma(shown[y0:y1, x0:x1])
+    assert y1 - y0 >= 14
+    assert (box > 200).sum() > 40 and np.percentile(box, 50) < 110
