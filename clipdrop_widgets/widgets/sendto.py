@@ -76,7 +76,9 @@ class SendTo(widgets.HBox):
         self.errors = ErrorLine()
         self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
                                       tooltip="Send this result to another operation",
-                                      layout=widgets.Layout(width="auto", max_width="100%"))
+                                      layout=widgets.Layout(width="100%"))
+        if menu:  # as wide as its card, no wider
+            self.layout.width = "100%"
         self._menu.observe(self.errors.guard(self._on_menu), "value")
 
     # -- configuring --------------------------------------------------------------------------
