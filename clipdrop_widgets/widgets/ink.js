@@ -232,6 +232,16 @@ export default {
     el.classList.add("cdw-ink-host");
     el.appendChild(canvas);
     const ink = createInk({ model, canvas });
-    return () => ink.destroy();
+    // zoom.js (prepended to this module by ink.py): zoom and pan, back to fit for a new size
+    const zoom = attachZoom({ host: el, canvas });
+    const refit = () => zoom.reset();
+    model.on("change:width", refit);
+    model.on("change:height", refit);
+    return () => {
+      model.off("change:width", refit);
+      model.off("change:height", refit);
+      zoom.destroy();
+      ink.destroy();
+    };
   },
 };

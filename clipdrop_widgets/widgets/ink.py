@@ -68,7 +68,9 @@ class InkLayer(anywidget.AnyWidget):
     * ``opacity`` (0 to 1, default 1): the whole layer's opacity.
     """
 
-    _esm = pathlib.Path(__file__).parent / "ink.js"
+    # one module: zoom.js (zoom and pan, pure view math and its page glue) then ink.js
+    _esm = "\n".join((pathlib.Path(__file__).parent / name).read_text(encoding="utf-8")
+                      for name in ("zoom.js", "ink.js"))
     _css = _CSS
 
     width = traitlets.Int(512).tag(sync=True)

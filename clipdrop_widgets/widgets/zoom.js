@@ -67,3 +67,174 @@ export function pinch(view, a0, b0, a1, b1, w, h) {
 export function transformCss(view) {
   return `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
 }
+
+// -- the page: wheel, pinch, buttons, space-drag and a hand tool on a painter ----------------
+//
+// `host` is the ink layer's element (it holds `canvas`, the top layer); the other layers are
+// the host's siblings in the painter's stack. Every layer gets the same transform; the host
+// clips the ink canvas, the stack clips the others. Pointer events that pan or pinch are
+// taken in the capture phase on the host, so the ink layer never sees them (no stroke).
+// Ctrl/Cmd+wheel (and a trackpad's pinch) zooms around the pointer; once zoomed in, the wheel
+// pans. Buttons in the corner: zoom out, zoom in, fit, and the hand (pan with a drag).
+export function attachZoom({ host, canvas, onChange = () => {} }) {
+  let view = IDENTITY;
+  let hand = false;
+  let space = false;
+  const touches = new Map(); // pointerId -> [x, y] in box pixels, for pinch
+  let drag = null; // {id, x, y} while panning with the hand or space
+  host.style.position = "relative"; // the buttons sit in its corner
+
+  const bar = document.createElement("div");
+  bar.className = "cdw-zoom-bar";
+  Object.assign(bar.style, {
+    position: "absolute", right: "4px", top: "4px", display: "flex", gap: "2px",
+    lineHeight: "normal", zIndex: "2",
+  });
+  function button(text, label, fn) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.title = label;
+    b.setAttribute("aria-label", label);
+    b.className = "cdw-zoom-button";
+    Object.assign(b.style, {
+      minWidth: "26px", height: "24px", padding: "0 4px", font: "13px sans-serif",
+      border: "1px solid rgba(0,0,0,0.4)", borderRadius: "3px",
+      background: "rgba(255,255,255,0.85)", color: "#222", cursor: "pointer",
+    });
+    b.addEventListener("pointerdown", (ev) => ev.stopPropagation());
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); fn(); });
+    bar.append(b);
+    return b;
+  }
+  function size() {
+    return [host.clientWidth || canvas.clientWidth || 1, host.clientHeight || canvas.clientHeight || 1];
+  }
+  function layers() {
+    const parent = host.parentElement;
+    const out = [canvas];
+    if (parent) for (const c of parent.children) if (c !== host) out.push(c);
+    return out;
+  }
+  function apply(next) {
+    view = next;
+    const css = transformCss(view);
+    for (const layer of layers()) {
+      layer.style.transformOrigin = "0 0";
+      layer.style.transform = view.zoom === 1 ? "" : css;
+    }
+    label.textContent = `${Math.round(view.zoom * 100)} %`;
+    canvas.style.cursor = hand || space ? (drag ? "grabbing" : "grab") : "";
+    handButton.style.background = hand ? "#cfe3ff" : "rgba(255,255,255,0.85)";
+    handButton.setAttribute("aria-pressed", String(hand));
+    onChange(view);
+  }
+  function boxPoint(ev) {
+    const r = host.getBoundingClientRect();
+    return [ev.clientX - r.left, ev.clientY - r.top];
+  }
+  function zoomCentre(factor) {
+    const [w, h] = size();
+    apply(zoomAt(view, factor, w / 2, h / 2, w, h));
+  }
+
+  button("\u2212", "Zoom out", () => zoomCentre(1 / STEP));
+  const label = document.createElement("span");
+  Object.assign(label.style, { font: "12px sans-serif", color: "#fff", padding: "4px 2px",
+                               textShadow: "0 0 2px #000", minWidth: "40px",
+                               textAlign: "center" });
+  bar.append(label);
+  button("+", "Zoom in", () => zoomCentre(STEP));
+  button("Fit", "Fit the picture in the box", () => apply(IDENTITY));
+  const handButton = button("Pan", "Hand: drag to move the zoomed picture (or hold Space)",
+                            () => { hand = !hand; apply(view); });
+  host.append(bar);
+
+  function onWheel(ev) {
+    const [w, h] = size();
+    if (ev.ctrlKey || ev.metaKey) {
+      ev.preventDefault();
+      const [px, py] = boxPoint(ev);
+      apply(zoomAt(view, wheelFactor(ev.deltaY, ev.deltaMode), px, py, w, h));
+    } else if (view.zoom > 1) {
+      ev.preventDefault();
+      apply(panBy(view, -ev.deltaX, -ev.deltaY, w, h));
+    }
+  }
+  function onDown(ev) {
+    if (bar.contains(ev.target)) return; // the buttons' own clicks
+    if (ev.pointerType === "touch") {
+      touches.set(ev.pointerId, boxPoint(ev));
+      if (touches.size >= 2) { ev.stopPropagation(); ev.preventDefault(); return; }
+    }
+    if (hand || space || ev.button === 1) {
+      ev.stopPropagation();
+      ev.preventDefault();
+      drag = { id: ev.pointerId, x: ev.clientX, y: ev.clientY };
+      if (canvas.setPointerCapture) canvas.setPointerCapture(ev.pointerId);
+      apply(view);
+    }
+  }
+  function onMove(ev) {
+    if (ev.pointerType === "touch" && touches.has(ev.pointerId) && touches.size >= 2) {
+      ev.stopPropagation();
+      ev.preventDefault();
+      const [a, b] = [...touches.keys()];
+      const before = [touches.get(a), touches.get(b)];
+      touches.set(ev.pointerId, boxPoint(ev));
+      const [w, h] = size();
+      apply(pinch(view, before[0], before[1], touches.get(a), touches.get(b), w, h));
+      return;
+    }
+    if (touches.has(ev.pointerId)) touches.set(ev.pointerId, boxPoint(ev));
+    if (drag !== null && ev.pointerId === drag.id) {
+      ev.stopPropagation();
+      ev.preventDefault();
+      const [w, h] = size();
+      const next = panBy(view, ev.clientX - drag.x, ev.clientY - drag.y, w, h);
+      drag.x = ev.clientX;
+      drag.y = ev.clientY;
+      apply(next);
+    }
+  }
+  function onUp(ev) {
+    const pinching = touches.size >= 2 && touches.has(ev.pointerId);
+    touches.delete(ev.pointerId);
+    if (pinching) { ev.stopPropagation(); return; }
+    if (drag !== null && ev.pointerId === drag.id) {
+      ev.stopPropagation();
+      drag = null;
+      apply(view);
+    }
+  }
+  function onKey(ev) {
+    if (ev.key === " " && !ev.repeat) {
+      ev.preventDefault(); // no page scroll while the canvas has focus
+      space = ev.type === "keydown";
+      apply(view);
+    } else if (ev.type === "keydown" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      if (ev.key === "+" || ev.key === "=") { ev.preventDefault(); zoomCentre(STEP); }
+      else if (ev.key === "-") { ev.preventDefault(); zoomCentre(1 / STEP); }
+      else if (ev.key === "0") { ev.preventDefault(); apply(IDENTITY); }
+    }
+  }
+  const listeners = [["wheel", onWheel, { passive: false }], ["pointerdown", onDown, true],
+                     ["pointermove", onMove, true], ["pointerup", onUp, true],
+                     ["pointercancel", onUp, true]];
+  for (const [name, fn, opt] of listeners) host.addEventListener(name, fn, opt);
+  canvas.addEventListener("keydown", onKey);
+  canvas.addEventListener("keyup", onKey);
+  apply(view);
+
+  return {
+    get view() { return view; },
+    set(next) { const [w, h] = size(); apply(clampView(next, w, h)); },
+    reset() { apply(IDENTITY); },
+    destroy() {
+      for (const [name, fn, opt] of listeners) host.removeEventListener(name, fn, opt);
+      canvas.removeEventListener("keydown", onKey);
+      canvas.removeEventListener("keyup", onKey);
+      bar.remove();
+    },
+  };
+}
