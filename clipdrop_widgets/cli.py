@@ -148,7 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
     api_key = args.api_key if args.api_key is not None else os.environ.get(ENGINE_KEY_ENV)
     try:
         serve(host=args.host, port=args.port, api_key=api_key or None, credits=args.credits,
-              rate_limit=args.rate_limit)
+              rate_limit=args.rate_limit, workers=args.workers, queue=args.queue)
     except OSError as err:
         print(f"clipdrop-widgets serve: cannot listen on {args.host}:{args.port}: "
               f"{err.strerror or err}", file=sys.stderr)
@@ -172,6 +172,20 @@ def _non_negative(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return int(value) if value.is_integer() else value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="starting credit balance (default: %(default)s)")
     serve.add_argument("--rate-limit", action="store_true",
                        help="enforce the documented requests per minute per key (429)")
+    serve.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="operations run at once (default: the machine's cores)")
+    serve.add_argument("--queue", type=_non_negative_int, metavar="N",
+                       help="requests waiting beyond those running before 503 Busy "
+                            "(default: twice --workers)")
     serve.set_defaults(run=_serve)
 
     studio = commands.add_parser(

@@ -38,6 +38,7 @@ from ..api.result import Result
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
 from ._status import (
@@ -210,11 +211,17 @@ class App(Snapshot, widgets.VBox):
         self.compare.add_row(self.send_to)
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
+        # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
+        self.run_button.add_class(RUN_CLASS)
+        self.cancel_button.add_class(CANCEL_CLASS)
+        self.add_class(APP_CLASS)
+        self._keyboard = KeyboardShortcuts()
+        self._keyboard.on_run(self.run)
         self.history.on_select(self._on_history_select)
         self._set_status(f"Ready · {self._source_words()}", "idle")
 
         controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
-                    widgets.HBox([self.run_button, self.cancel_button]),
+                    widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
                     self._status, self._notices]
         title = widgets.HTML(f"{_FIT_CSS}<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")

@@ -27,6 +27,7 @@ from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
 from ..widgets.sendto import origin, origin_words
+from ..widgets.upload import UploadButton, UploadRules
 from ._status import FIELD_LABELS, user_words
 
 __all__ = ["PhotoChooser", "SAMPLES", "load_sample", "describe_rules"]
@@ -122,9 +123,9 @@ class PhotoChooser(widgets.VBox):
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
                                          layout=widgets.Layout(width="240px"))
-        self._upload = widgets.FileUpload(accept="image/*", multiple=False,
-                                          description="Upload photo",
-                                          layout=widgets.Layout(width="auto"))
+        # In pieces, checked in the browser first: a photo of any allowed size arrives.
+        self._upload = UploadButton(rules=UploadRules.for_field(field),
+                                    description="Upload photo")
         self._rules = widgets.HTML(f"<small>{html.escape(describe_rules(field))}</small>")
         self._note = widgets.HTML("")
         try:
@@ -135,7 +136,7 @@ class PhotoChooser(widgets.VBox):
             self._note.value = ("<small>Upload a photo (install scikit-image for sample "
                                 "photos).</small>")
         self._samples.observe(self.errors.guard(self._on_sample), "value")
-        self._upload.observe(self.errors.guard(self._on_upload), "value")
+        self._upload.on_file(self._on_upload)
         self.children = [
             widgets.HBox([self._samples, self._upload, self._rules],
                          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
@@ -200,15 +201,10 @@ class PhotoChooser(widgets.VBox):
         if key is not None:
             self._set(load_sample(key), None, SAMPLES[key])
 
-    def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        file = files[0]
-        try:
-            self.load(bytes(file["content"]), name=str(file.get("name") or "upload"))
-        finally:
-            self._upload.value = ()  # the file's bytes must not stay in the widget's state
+    def _on_upload(self, name: str, data: bytes) -> None:
+        """A file that passed the endpoint's rules (a refusal is said by the upload)."""
+        self.errors.clear()
+        self.load(data, name=name)
 
     def _set(self, image: Image.Image, data: bytes | None, name: str,
              origin: str | None = None) -> None:

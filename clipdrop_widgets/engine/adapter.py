@@ -7,7 +7,8 @@
 
 No socket is opened; the :class:`requests.Response` is built by ``requests`` itself from a
 :class:`urllib3.HTTPResponse`, so headers, ``content``, ``json()`` and ``raise_for_status()``
-behave as over HTTP.
+behave as over HTTP. The work runs on the engine's bounded pool, as over HTTP: with every
+worker busy and the queue full, the answer is 503 with ``Retry-After``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,27 @@
 """The local engine: the ClipDrop HTTP contract answered in Python, independent of any socket.
 
-:class:`LocalEngine` takes a request's method, path, headers and body stream and returns an
-:class:`EngineResponse`. The loopback server (:mod:`.server`) and the ``requests`` adapter
-(:mod:`.adapter`) are thin shells around :meth:`LocalEngine.handle`, so both serve exactly the
-same statuses, messages and headers.
+:class:`LocalEngine` answers a request in two steps. :meth:`LocalEngine.admit` decides
+everything the headers allow (route, method, key, a place in the bounded work pool, rate,
+``Accept``, the announced size) and either refuses or hands back a :class:`Ticket`;
+:meth:`LocalEngine.submit` then runs the form's validation and the operation on the pool.
+The tornado server (:mod:`.server`) feeds the body to the ticket's form reader as it arrives
+in between; :meth:`LocalEngine.handle`, which the ``requests`` adapter (:mod:`.adapter`)
+calls, does the same from a blocking stream. Both serve exactly the same statuses, messages
+and headers, and share one bound on work in flight.
 """
 
 from __future__ import annotations
 
 import hmac
 import io
-import json
 import logging
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from PIL import Image
@@ -32,9 +35,11 @@ from ..contract.endpoints import (
 )
 from ..contract.errors import InputError
 from ..contract.validation import validate_request
-from .forms import FormError, Readable, parse_form
+from .answers import EngineResponse, json_error
+from .forms import Form, FormError, FormReader, Readable, check_announced, parse_form
+from .work import Slot, WorkPool
 
-__all__ = ["ENGINE_HEADER", "EngineResponse", "LocalEngine", "negotiate"]
+__all__ = ["ENGINE_HEADER", "EngineResponse", "LocalEngine", "Ticket", "negotiate"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,29 +50,13 @@ ENGINE_HEADER = ("x-clipdrop-engine", "local-preview")
 LOG_LENGTH = 10_000
 _ECHO_CHARS = 200  # characters of a client-sent path or header echoed or logged
 _RATE_SWEEP = 4096  # prune idle rate windows once this many keys are tracked
+_INTERNAL = "internal error in the local engine; see its log"
 
 _SAVE_OPTIONS: dict[str, tuple[str, dict[str, int]]] = {
     "image/png": ("PNG", {}),
     "image/jpeg": ("JPEG", {"quality": 92}),
     "image/webp": ("WEBP", {"quality": 90}),
 }
-
-
-@dataclass(frozen=True)
-class EngineResponse:
-    """One answer: HTTP ``status``, ``headers`` (without Content-Length) and the ``body``."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def reason(self) -> str:
-        """The status's standard reason phrase (``"Bad Request"``)."""
-        try:
-            return HTTPStatus(self.status).phrase
-        except ValueError:
-            return ""
 
 
 class _Refusal(Exception):
@@ -82,10 +71,7 @@ class _Refusal(Exception):
 
 def _json_error(status: int, message: str, headers: Mapping[str, str] | None = None,
                 ) -> EngineResponse:
-    body = json.dumps({"error": message}).encode()
-    all_headers = {"Content-Type": "application/json", ENGINE_HEADER[0]: ENGINE_HEADER[1]}
-    all_headers.update(headers or {})
-    return EngineResponse(status, all_headers, body)
+    return json_error(status, message, {ENGINE_HEADER[0]: ENGINE_HEADER[1], **(headers or {})})
 
 
 def _number(value: float) -> str:
@@ -183,6 +169,31 @@ class _RateWindows:
         return None
 
 
+@dataclass
+class Ticket:
+    """A request that passed every check its headers allow, holding a work slot.
+
+    Made by :meth:`LocalEngine.admit`; answered by :meth:`LocalEngine.submit` (or
+    :meth:`LocalEngine.complete`) with its form, or by :meth:`LocalEngine.refuse`. Either gives
+    the slot back; so does :meth:`release`, for a client that went away.
+    """
+
+    endpoint: Endpoint
+    route: str
+    content_type: str  # the answer's, from Accept
+    request_type: str | None  # the request's Content-Type header
+    length: int | None  # the announced Content-Length (bytes), None when chunked
+    slot: Slot
+
+    def form_reader(self) -> FormReader:
+        """A :class:`FormReader` for this request's body."""
+        return FormReader(self.endpoint, self.request_type, self.length)
+
+    def release(self) -> None:
+        """Give the work slot back (idempotent)."""
+        self.slot.release()
+
+
 class LocalEngine:
     """The ClipDrop contract for every endpoint of the endpoint table (:data:`ENDPOINTS`).
 
@@ -195,9 +206,14 @@ class LocalEngine:
             ``requests_per_minute`` per key; a positive int for that many per minute instead.
             Windows slide over 60 s; a refused request gets 429 with ``Retry-After`` (seconds).
         clock: monotonic time in seconds for the rate windows (tests pass a fake one).
+        workers: threads running operations at once (decode, validate, run, encode); default
+            the machine's cores (``os.cpu_count()``).
+        queue: requests admitted beyond those running, reading their body or waiting for a
+            thread; default twice ``workers``. Past ``workers + queue`` a request gets 503
+            with ``Retry-After`` (seconds) before its body is read.
 
     Thread-safe: credits, rate windows and the log are guarded by one lock; operations run
-    outside it, concurrently.
+    outside it, on the pool's threads (:class:`~clipdrop_widgets.engine.work.WorkPool`).
     """
 
     def __init__(
@@ -208,6 +224,8 @@ class LocalEngine:
         credits: float = 100,
         rate_limit: bool | int = False,
         clock: Callable[[], float] = time.monotonic,
+        workers: int | None = None,
+        queue: int | None = None,
     ):
         if credits < 0:
             raise ValueError(f"credits must be >= 0, got {credits}")
@@ -222,6 +240,8 @@ class LocalEngine:
         self._credits = credits
         self._lock = threading.Lock()
         self._rates = _RateWindows(clock)
+        #: The bounded pool every request's work runs on.
+        self.pool = WorkPool(workers=workers, queue=queue)
         #: The last :data:`LOG_LENGTH` requests as ``(path, status)``, oldest first.
         self.log: deque[tuple[str, int]] = deque(maxlen=LOG_LENGTH)
 
@@ -244,61 +264,125 @@ class LocalEngine:
         body_stream: Readable,
         content_length: int | None,
     ) -> EngineResponse:
-        """Answer one request.
+        """Answer one request, blocking until it is done.
 
         ``path`` may carry a query string (ignored); ``headers`` are matched without regard to
-        case; ``body_stream`` is read only after routing, auth, rate limit, ``Accept`` and the
-        announced ``content_length`` (bytes; ``None`` when unknown) have passed. Never raises:
-        a fault inside an operation is a 500 answer.
+        case; ``body_stream`` is read only after routing, auth, the work queue, rate limit,
+        ``Accept`` and the announced ``content_length`` (bytes; ``None`` when unknown) have
+        passed; the work then runs on the engine's pool. Never raises: a fault inside an
+        operation is a 500 answer.
+        """
+        admitted = self.admit(method, path, headers, content_length)
+        if isinstance(admitted, EngineResponse):
+            return admitted
+        try:
+            form = parse_form(admitted.endpoint, admitted.request_type, body_stream,
+                              content_length)
+        except FormError as err:
+            return self.refuse(admitted, 400, str(err))
+        except Exception:
+            logger.exception("local engine failed reading a body for %s", admitted.route)
+            return self.refuse(admitted, 500, _INTERNAL)
+        return self.submit(admitted, form).result()
+
+    def admit(self, method: str, path: str, headers: Mapping[str, str],
+              content_length: int | None) -> Ticket | EngineResponse:
+        """Check what the headers allow, in order: route (404), method (405), key (401/403),
+        a free work slot (503 with ``Retry-After``), rate (429), ``Accept`` (406), and the
+        announced ``content_length`` against the endpoint's cap (400).
+
+        Returns the refusal (already logged), or a :class:`Ticket` holding a work slot.
         """
         route = urlsplit(path).path or "/"
         try:
-            response = self._handle(method.upper(), route, headers, body_stream, content_length)
+            return self._admit(method.upper(), route, headers, content_length)
         except _Refusal as refusal:
-            response = _json_error(refusal.status, refusal.message, refusal.headers)
-        except Exception:
-            logger.exception("local engine failed on %s %s", method, route[:_ECHO_CHARS])
-            response = _json_error(500, "internal error in the local engine; see its log")
-        with self._lock:
-            self.log.append((route[:_ECHO_CHARS], response.status))
-        return response
+            return self.record(route, _json_error(refusal.status, refusal.message,
+                                                  refusal.headers))
 
-    def _handle(self, method: str, route: str, headers: Mapping[str, str],
-                body_stream: Readable, content_length: int | None) -> EngineResponse:
+    def _admit(self, method: str, route: str, headers: Mapping[str, str],
+               content_length: int | None) -> Ticket:
         endpoint = endpoint_for_path(route)
         if endpoint is None:
             served = ", ".join(e.path for e in ENDPOINTS.values())
             raise _Refusal(404, f"no endpoint at {route[:_ECHO_CHARS]}; "
                                 f"the local engine serves {served}")
         if method != "POST":
-            raise _Refusal(405, f"{method} is not allowed on {endpoint.path}; use POST",
-                           {"Allow": "POST"})
+            raise _Refusal(405, f"{method[:_ECHO_CHARS]} is not allowed on {endpoint.path}; "
+                                "use POST", {"Allow": "POST"})
         lowered = {k.lower(): v for k, v in headers.items()}
         key = self._authenticate(lowered.get("x-api-key", "").strip())
-        self._check_rate(key, endpoint)
-        content_type = negotiate(endpoint, lowered.get("accept"))
-        if content_type is None:
-            offers = ", ".join(endpoint.accept or (endpoint.output_content_type,))
-            raise _Refusal(406, f"Accept: {lowered['accept'][:_ECHO_CHARS]} is not acceptable; "
-                                f"{endpoint.path} answers with {offers}")
+        slot = self.pool.try_enter()
+        if slot is None:
+            seconds = self.pool.retry_after()
+            raise _Refusal(503, f"The local engine is busy ({self.pool.capacity} requests in "
+                                f"progress or queued); retry in {seconds} s",
+                           {"Retry-After": str(seconds)})
         try:
-            form = parse_form(endpoint, lowered.get("content-type"), body_stream,
-                              content_length)
-        except FormError as err:
-            raise _Refusal(400, str(err)) from None
-        _validate(endpoint, form.texts, form.files)
-        remaining = self._reserve(endpoint)
-        try:
-            data = self._run(endpoint, form.texts, form.files, content_type)
+            self._check_rate(key, endpoint)
+            content_type = negotiate(endpoint, lowered.get("accept"))
+            if content_type is None:
+                offers = ", ".join(endpoint.accept or (endpoint.output_content_type,))
+                raise _Refusal(406, f"Accept: {lowered['accept'][:_ECHO_CHARS]} is not "
+                                    f"acceptable; {endpoint.path} answers with {offers}")
+            try:
+                check_announced(endpoint, content_length)
+            except FormError as err:
+                raise _Refusal(400, str(err)) from None
         except BaseException:
-            self._refund(endpoint)
+            slot.release()
             raise
-        return EngineResponse(200, {
-            "Content-Type": content_type,
-            "x-remaining-credits": _number(remaining),
-            "x-credits-consumed": _number(endpoint.credits),
-            ENGINE_HEADER[0]: ENGINE_HEADER[1],
-        }, data)
+        return Ticket(endpoint, route, content_type, lowered.get("content-type"),
+                      content_length, slot)
+
+    def submit(self, ticket: Ticket, form: Form) -> Future[EngineResponse]:
+        """Run :meth:`complete` on the engine's pool; the future never raises."""
+        return self.pool.submit(ticket.slot, lambda: self.complete(ticket, form))
+
+    def complete(self, ticket: Ticket, form: Form) -> EngineResponse:
+        """Validate ``form``, take the credits, run the operation: the answer (logged).
+
+        Blocks for the operation's time; call it on a worker thread (:meth:`submit` does).
+        Releases the ticket's slot. Never raises: a fault is a 500, its credits refunded.
+        """
+        endpoint = ticket.endpoint
+        try:
+            _validate(endpoint, form.texts, form.files)
+            remaining = self._reserve(endpoint)
+            try:
+                data = self._run(endpoint, form, ticket.content_type)
+            except BaseException:
+                self._refund(endpoint)
+                raise
+            response = EngineResponse(200, {
+                "Content-Type": ticket.content_type,
+                "x-remaining-credits": _number(remaining),
+                "x-credits-consumed": _number(endpoint.credits),
+                ENGINE_HEADER[0]: ENGINE_HEADER[1],
+            }, data)
+        except _Refusal as refusal:
+            response = _json_error(refusal.status, refusal.message, refusal.headers)
+        except Exception:
+            logger.exception("local engine failed on %s", ticket.route[:_ECHO_CHARS])
+            response = _json_error(500, _INTERNAL)
+        finally:
+            form.files.clear()  # the uploads' bytes are not needed any more
+            ticket.release()
+        return self.record(ticket.route, response)
+
+    def refuse(self, ticket: Ticket, status: int, message: str) -> EngineResponse:
+        """Answer an admitted request with a JSON error (its body was unreadable); logged."""
+        ticket.release()
+        return self.record(ticket.route, _json_error(status, message))
+
+    def record(self, route: str, response: EngineResponse) -> EngineResponse:
+        """Log ``response`` as the answer to ``route`` in :attr:`log`, and return it.
+
+        For answers the HTTP layer gives on its own (an unknown method, a malformed request).
+        """
+        with self._lock:
+            self.log.append((route[:_ECHO_CHARS], response.status))
+        return response
 
     def _authenticate(self, key: str) -> str:
         """The key to account the request to; refuses 401 (none) or 403 (not the one)."""
@@ -337,19 +421,27 @@ class LocalEngine:
         with self._lock:
             self._credits += endpoint.credits
 
-    def _run(self, endpoint: Endpoint, texts: dict[str, str], files: dict[str, bytes],
-             content_type: str) -> bytes:
-        """Decode the validated files, run the operation, encode its image as ``content_type``."""
+    def _run(self, endpoint: Endpoint, form: Form, content_type: str) -> bytes:
+        """Decode the validated files, run the operation, encode its image as ``content_type``.
+
+        Each upload's bytes are dropped once decoded, and the decoded images once the
+        operation returns, so a worker holds one stage's buffers at a time.
+        """
         from . import operations
 
-        images = {name: _decode(name, data, mask=endpoint.field(name).role == "mask")
-                  for name, data in files.items()}
-        result = operations.run(endpoint.name, texts, images)
+        images = {}
+        for name in list(form.files):
+            data = form.files.pop(name)
+            images[name] = _decode(name, data, mask=endpoint.field(name).role == "mask")
+            del data
+        result = operations.run(endpoint.name, form.texts, images)
+        images.clear()
         pil_format, options = _SAVE_OPTIONS[content_type]
         if result.mode not in ("RGB", "L"):
             result = result.convert("RGB")
         out = io.BytesIO()
         result.save(out, pil_format, **options)
+        result.close()
         return out.getvalue()
 
 

@@ -1,15 +1,18 @@
-"""Reading a request's form: body limits, a capped reader, and the form parsers.
+"""Reading a request's form: body limits and a push parser into the contract's fields.
 
-Multipart bodies are parsed by the ``multipart`` package (the streaming parser behind Bottle),
-url-encoded ones by :func:`urllib.parse.parse_qsl`: no hand-written parser. Both work on a
-stream read through :class:`CappedReader`, so no body larger than the endpoint's limit is ever
+:class:`FormReader` is fed the body chunk by chunk, as it arrives (the tornado server feeds it
+from ``data_received``; :func:`parse_form` feeds it from a blocking stream). Multipart bodies
+are parsed by the ``multipart`` package's :class:`multipart.PushMultipartParser` (the streaming
+parser behind Bottle), url-encoded ones by :func:`urllib.parse.parse_qsl`: no hand-written
+parser. Bytes are counted as they arrive, so no body larger than the endpoint's limit is ever
 held, whether its length was announced or not. Parsing never decodes an image.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 import multipart
@@ -23,8 +26,9 @@ __all__ = [
     "FormError",
     "BodyTooLargeError",
     "Form",
-    "CappedReader",
+    "FormReader",
     "body_cap",
+    "check_announced",
     "parse_form",
 ]
 
@@ -39,6 +43,7 @@ PART_OVERHEAD = 4 * 1024
 #: Parts beyond the endpoint's own fields that are tolerated (and ignored).
 EXTRA_PARTS = 8
 _READ_SIZE = 64 * 1024
+_T = TypeVar("_T")
 
 
 class Readable(Protocol):
@@ -95,48 +100,11 @@ def body_cap(endpoint: Endpoint) -> int:
     return files + texts + PART_OVERHEAD * (len(endpoint.fields) + 1)
 
 
-class CappedReader:
-    """Reads at most ``length`` bytes (or to the end when ``None``), refusing past ``cap``.
-
-    Raises :class:`BodyTooLargeError` as soon as more than ``cap`` bytes arrive, and
-    :class:`FormError` when the stream fails or ends before ``length`` bytes.
-    """
-
-    def __init__(self, stream: Readable, *, length: int | None, cap: int, path: str):
-        self._stream = stream
-        self._remaining = length
-        self._cap = cap
-        self._path = path
-        self.consumed = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        if size < 0:
-            return self._read_all()
-        if self._remaining is not None:
-            size = min(size, self._remaining)
-        if size == 0:
-            return b""
-        try:
-            data = self._stream.read(size)
-        except OSError as err:
-            raise FormError(f"the request body could not be read ({err})") from None
-        if self._remaining is not None:
-            if not data:
-                raise FormError(
-                    f"the request body ended after {self.consumed} bytes; "
-                    f"{self.consumed + self._remaining} were announced")
-            self._remaining -= len(data)
-        self.consumed += len(data)
-        if self.consumed > self._cap:
-            raise BodyTooLargeError(self._path, size=self.consumed, cap=self._cap,
-                                    announced=False)
-        return data
-
-    def _read_all(self) -> bytes:
-        chunks = []
-        while chunk := self.read(_READ_SIZE):
-            chunks.append(chunk)
-        return b"".join(chunks)
+def check_announced(endpoint: Endpoint, length: int | None) -> None:
+    """Refuse a body announced (Content-Length, bytes) larger than :func:`body_cap`."""
+    cap = body_cap(endpoint)
+    if length is not None and length > cap:
+        raise BodyTooLargeError(endpoint.path, size=length, cap=cap, announced=True)
 
 
 def _assign(endpoint: Endpoint, form: Form, name: str, data: bytes, charset: str) -> None:
@@ -156,50 +124,111 @@ def _assign(endpoint: Endpoint, form: Form, name: str, data: bytes, charset: str
         raise FormError(f"{name} is not valid {charset} text") from None
 
 
-def _parse_multipart(endpoint: Endpoint, reader: CappedReader, boundary: str,
-                     length: int | None, cap: int) -> Form:
-    if not boundary:
-        raise FormError("multipart/form-data without a boundary")
-    form = Form()
-    parser = multipart.MultipartParser(
-        reader,
-        boundary,
-        -1 if length is None else length,
-        part_limit=len(endpoint.fields) + EXTRA_PARTS,
-        partsize_limit=_part_cap(endpoint),
-        spool_limit=cap,
-        memory_limit=cap,
-    )
-    try:
-        for part in parser:
-            try:
-                _assign(endpoint, form, part.name, part.raw, part.charset)
-            finally:
-                part.close()
-    except multipart.ParserLimitReached as err:
-        raise FormError(f"the form is over {endpoint.path}'s limits: {err}") from None
-    except multipart.MultipartError as err:
-        raise FormError(f"malformed multipart/form-data body: {err}") from None
-    return form
+class FormReader:
+    """A form read as its body arrives: :meth:`feed` each chunk, then :meth:`close`.
 
+    Args:
+        endpoint: the endpoint whose fields and limits apply.
+        content_type: the request's ``Content-Type`` header (``None`` if absent).
+        length: the announced Content-Length in bytes, ``None`` when unknown (chunked).
 
-def _parse_urlencoded(endpoint: Endpoint, reader: CappedReader) -> Form:
-    data = reader.read()
-    try:
-        # latin-1 keeps every byte as one character, so values come back byte for byte.
-        pairs = parse_qsl(data.decode("ascii"), keep_blank_values=True, encoding="latin-1",
-                          max_num_fields=len(endpoint.fields) + EXTRA_PARTS)
-    except ValueError as err:  # non-ASCII body, or too many fields
-        raise FormError(f"malformed application/x-www-form-urlencoded body: {err}") from None
-    form = Form()
-    for name, value in pairs:
-        _assign(endpoint, form, name, value.encode("latin-1"), "utf-8")
-    return form
+    Raises :class:`BodyTooLargeError` from the constructor for a body announced over
+    :func:`body_cap` and from :meth:`feed` as soon as more bytes than that arrive;
+    :class:`FormError` for anything else that is not a readable form. Only the parts of
+    declared fields are kept (each up to the largest part the endpoint needs).
+    """
+
+    def __init__(self, endpoint: Endpoint, content_type: str | None, length: int | None):
+        check_announced(endpoint, length)
+        self.endpoint = endpoint
+        self.received = 0  # body bytes fed so far
+        self._length = length
+        self._cap = body_cap(endpoint)
+        self._form = Form()
+        self._parser: multipart.PushMultipartParser | None = None
+        self._urlencoded: list[bytes] | None = None
+        self._part: tuple[str, str, list[bytes]] | None = None  # name, charset, chunks
+        kind, options = multipart.parse_options_header(content_type or "")
+        if length == 0:
+            return  # an empty body is an empty form, whatever its type
+        if kind == "multipart/form-data":
+            boundary = options.get("boundary", "")
+            if not boundary:
+                raise FormError("multipart/form-data without a boundary")
+            self._parser = self._guard(lambda: multipart.PushMultipartParser(
+                boundary, -1 if length is None else length,
+                max_segment_count=len(endpoint.fields) + EXTRA_PARTS,
+                max_segment_size=_part_cap(endpoint)))
+        elif kind == "application/x-www-form-urlencoded":
+            self._urlencoded = []
+        else:
+            got = f"not {kind}" if kind else "and the request has no Content-Type"
+            raise FormError(f"the body must be multipart/form-data, {got}")
+
+    def _guard(self, step: Callable[[], _T]) -> _T:
+        """Run a parser step, its errors as :class:`FormError` in the engine's words."""
+        try:
+            return step()
+        except multipart.ParserLimitReached as err:
+            raise FormError(f"the form is over {self.endpoint.path}'s limits: {err}") from None
+        except multipart.MultipartError as err:
+            raise FormError(f"malformed multipart/form-data body: {err}") from None
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk of the body (a non-empty ``bytes``)."""
+        self.received += len(chunk)
+        if self.received > self._cap:
+            raise BodyTooLargeError(self.endpoint.path, size=self.received, cap=self._cap,
+                                    announced=False)
+        if self._length is not None and self.received > self._length:
+            raise FormError(f"the request body is longer than the {self._length} bytes "
+                            "announced")
+        if self._urlencoded is not None:
+            self._urlencoded.append(chunk)
+        elif self._parser is not None:
+            self._guard(lambda: self._events(chunk))
+
+    def _events(self, chunk: bytes) -> None:
+        assert self._parser is not None
+        for event in self._parser.parse(chunk):
+            if isinstance(event, multipart.MultipartSegment):
+                self._part = (event.name or "", event.charset or "utf-8", [])
+            elif event is None:
+                if self._part is not None:
+                    name, charset, chunks = self._part
+                    self._part = None
+                    _assign(self.endpoint, self._form, name, b"".join(chunks), charset)
+            elif self._part is not None:
+                self._part[2].append(bytes(event))
+
+    def close(self) -> Form:
+        """The form, once the whole body was fed. Raises :class:`FormError` if it is cut short."""
+        if self._length is not None and self.received < self._length:
+            raise FormError(f"the request body ended after {self.received} bytes; "
+                            f"{self._length} were announced")
+        if self._parser is not None:
+            self._guard(self._parser.close)  # raises if the closing boundary never came
+        elif self._urlencoded is not None:
+            self._read_urlencoded(b"".join(self._urlencoded))
+            self._urlencoded = None
+        form, self._form = self._form, Form()
+        return form
+
+    def _read_urlencoded(self, data: bytes) -> None:
+        try:
+            # latin-1 keeps every byte as one character, so values come back byte for byte.
+            pairs = parse_qsl(data.decode("ascii"), keep_blank_values=True, encoding="latin-1",
+                              max_num_fields=len(self.endpoint.fields) + EXTRA_PARTS)
+        except ValueError as err:  # non-ASCII body, or too many fields
+            raise FormError(
+                f"malformed application/x-www-form-urlencoded body: {err}") from None
+        for name, value in pairs:
+            _assign(self.endpoint, self._form, name, value.encode("latin-1"), "utf-8")
 
 
 def parse_form(endpoint: Endpoint, content_type: str | None, stream: Readable,
                length: int | None) -> Form:
-    """Parse a request body for ``endpoint``.
+    """Parse a request body for ``endpoint`` from a blocking ``stream``.
 
     ``content_type`` is the request's header (``None`` if absent); ``length`` its
     Content-Length in bytes, ``None`` when unknown (chunked). A body announced larger than
@@ -207,16 +236,18 @@ def parse_form(endpoint: Endpoint, content_type: str | None, stream: Readable,
     the cap. An empty body is an empty form (validation then names the missing fields).
     Raises :class:`FormError` (or :class:`BodyTooLargeError`).
     """
-    cap = body_cap(endpoint)
-    if length is not None and length > cap:
-        raise BodyTooLargeError(endpoint.path, size=length, cap=cap, announced=True)
+    reader = FormReader(endpoint, content_type, length)
     if length == 0:
-        return Form()
-    kind, options = multipart.parse_options_header(content_type or "")
-    reader = CappedReader(stream, length=length, cap=cap, path=endpoint.path)
-    if kind == "multipart/form-data":
-        return _parse_multipart(endpoint, reader, options.get("boundary", ""), length, cap)
-    if kind == "application/x-www-form-urlencoded":
-        return _parse_urlencoded(endpoint, reader)
-    got = f"not {kind}" if kind else "and the request has no Content-Type"
-    raise FormError(f"the body must be multipart/form-data, {got}")
+        return reader.close()
+    left = length
+    while left is None or left > 0:
+        try:
+            chunk = stream.read(_READ_SIZE if left is None else min(_READ_SIZE, left))
+        except OSError as err:
+            raise FormError(f"the request body could not be read ({err})") from None
+        if not chunk:
+            break
+        reader.feed(chunk)
+        if left is not None:
+            left -= len(chunk)
+    return reader.close()

@@ -1,265 +1,132 @@
-"""The local engine on a loopback HTTP server (stdlib :mod:`http.server`, one thread a connection).
+"""The local engine on a loopback HTTP server, served by tornado.
 
-HTTP/1.1 with keep-alive, ``Expect: 100-continue`` answered only once the engine starts reading
-the body (so a refused upload is never sent), chunked request bodies, JSON errors for every
-status, and quiet logging that never includes a header (so never the API key).
+Tornado reads requests on one event-loop thread: keep-alive, chunked bodies and
+``Expect: 100-continue`` (answered only once the headers pass, so a refused upload is never
+sent). The body streams into a :class:`~clipdrop_widgets.engine.forms.FormReader` as it
+arrives, counted against the endpoint's cap; the work (decoding, validating, the operation,
+encoding) runs on the engine's bounded pool, never on the loop, so one client trickling a
+body or one 16 MP cleanup never holds up another's answer. Past the pool's queue a request
+gets 503 with ``Retry-After`` before its body is read. Logging is quiet and never includes a
+header (so never the API key).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-import re
-import socket
-import socketserver
-import threading
-import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .core import ENGINE_HEADER, EngineResponse, LocalEngine
-from .forms import FormError
+from tornado.web import Application, stream_request_body
+
+from .answers import EngineResponse, json_error
+from .core import ENGINE_HEADER, LocalEngine, Ticket
+from .forms import FormError, FormReader
+from .web import ContractHandler, LoopServer, framing_error, repeated_header
 
 __all__ = ["ServerHandle", "serve"]
 
 logger = logging.getLogger(__name__)
 
-#: Seconds a connection may stay silent (idle keep-alive, or a stalled upload) before it closes.
-IDLE_TIMEOUT = 60.0
-#: An unread rest of a body up to this many bytes is skipped to keep the connection alive.
-DRAIN_LIMIT = 64 * 1024
-#: After refusing a body it did not read, the server discards what the client still sends for
-#: up to this long (seconds) and this much (bytes), so the client reads the answer instead of
-#: a connection reset.
-LINGER_SECONDS = 2.0
-LINGER_BYTES = 64 * 1024 * 1024
-_POLL_SECONDS = 0.05  # how soon a background server notices close() (seconds)
-_MAX_CHUNK_LINE = 1024
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_HEX = re.compile(rb"[0-9a-fA-F]{1,15}")
+#: Headers a request may carry once only: two keys are ambiguous, so neither is used.
+SINGLE_HEADERS = ("x-api-key",)
 
 
-class _Body:
-    """The request body as a stream: Content-Length or chunked framing.
+@stream_request_body
+class EngineHandler(ContractHandler):
+    """Every path and method, answered by the :class:`LocalEngine` given to ``initialize``."""
 
-    Sends the deferred ``100 Continue`` on the first read. ``length`` is ``None`` for a
-    chunked body.
-    """
-
-    def __init__(self, handler: _Handler):
-        self._handler = handler
-        headers = handler.headers
-        lengths = set(headers.get_all("Content-Length") or [])
-        coding = (headers.get("Transfer-Encoding") or "").strip().lower()
-        if coding and lengths:
-            raise FormError("a request may not have both Content-Length and Transfer-Encoding")
-        if coding and coding != "chunked":
-            raise FormError(f"Transfer-Encoding {coding!r} is not supported; use chunked")
-        if len(lengths) > 1 or (lengths and not _DIGITS.fullmatch(next(iter(lengths)))):
-            raise FormError("invalid Content-Length header")
-        self.chunked = coding == "chunked"
-        self.length: int | None = None if self.chunked else int(next(iter(lengths), "0"))
-        self._left = self.length or 0  # bytes left of the body, or of the current chunk
-        self._done = not self.chunked and self._left == 0
-        self._started = False
-        self._broken = False  # a read failed: the framing is lost
-
-    def _start(self) -> None:
-        if not self._started:
-            self._started = True
-            if self._handler.expect_continue:
-                self._handler.send_response_only(HTTPStatus.CONTINUE)
-                self._handler.end_headers()
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` bytes of the body (``b""`` at its end)."""
-        try:
-            return self._read(size)
-        except BaseException:
-            self._broken = True
-            raise
-
-    def _read(self, size: int) -> bytes:
-        self._start()
-        if size < 0:
-            size = 1 << 62
-        rfile = self._handler.rfile
-        if self.chunked and self._left == 0 and not self._done:
-            self._next_chunk()
-        if self._done:
-            return b""
-        data = rfile.read(min(size, self._left))
-        if not data:
-            raise FormError("the connection closed before the body was complete")
-        self._left -= len(data)
-        if self._left == 0:
-            if self.chunked:
-                if rfile.read(2) != b"\r\n":
-                    raise FormError("malformed chunked body: a chunk does not end with CRLF")
-            else:
-                self._done = True
-        return data
-
-    def _next_chunk(self) -> None:
-        line = self._readline()
-        size_field = line.split(b";", 1)[0].strip()
-        if not _HEX.fullmatch(size_field):
-            raise FormError("malformed chunked body: bad chunk size")
-        self._left = int(size_field, 16)
-        if self._left == 0:
-            while self._readline().strip():  # trailer fields, ignored
-                pass
-            self._done = True
-
-    def _readline(self) -> bytes:
-        line = self._handler.rfile.readline(_MAX_CHUNK_LINE + 1)
-        if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
-            raise FormError("malformed chunked body: bad chunk line")
-        return line
-
-    def settle(self) -> bool:
-        """Before answering, skip a small unread rest; true if another request can follow."""
-        if self._done:
-            return True
-        if self._broken or self.chunked or self._left > DRAIN_LIMIT:
-            return False
-        if self._handler.expect_continue and not self._started:
-            return False  # the client may or may not send the body: the framing is unknown
-        try:
-            while not self._done:
-                self.read(DRAIN_LIMIT)
-        except (FormError, OSError):
-            return False
-        return True
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Hands every request to the server's engine; answers HTTP-level faults in JSON."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "clipdrop-local-engine"
-    timeout = IDLE_TIMEOUT
-    server: _EngineServer
-    expect_continue = False
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def parse_request(self) -> bool:
-        self.expect_continue = False
-        return super().parse_request()
-
-    def handle_expect_100(self) -> bool:
-        """Defer ``100 Continue`` until the engine reads the body (see :class:`_Body`)."""
-        self.expect_continue = True
-        return True
-
-    def _dispatch(self) -> None:
-        try:
-            body = _Body(self)
-        except FormError as err:
-            self.send_error(HTTPStatus.BAD_REQUEST, str(err))
-            self._linger()
-            return
-        response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()),
-                                             body, body.length)
-        settled = body.settle()
-        self._answer(response, close=not settled)
-        if not settled:
-            self._linger()
-
-    do_POST = do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
-
-    def _answer(self, response: EngineResponse, *, close: bool) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if close:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-        self.wfile.flush()
-
-    def _linger(self) -> None:
-        """Half-close, then discard what the client still sends, so it can read the answer."""
-        sock = self.connection
-        try:
-            sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + LINGER_SECONDS
-            discarded = 0
-            while discarded < LINGER_BYTES:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                sock.settimeout(left)
-                chunk = sock.recv(64 * 1024)
-                if not chunk:
-                    break
-                discarded += len(chunk)
-        except OSError:
-            pass
-
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
-        """HTTP-level faults (bad request line, unknown method, ...) as JSON, then close."""
-        status = HTTPStatus(code)
-        body = json.dumps({"error": message or status.phrase}).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header(*ENGINE_HEADER)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.address_string(), *args)
-
-
-class _EngineServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its engine and its open connections."""
-
-    daemon_threads = True
-    request_queue_size = 128  # the listen backlog: bursts of clients connect at once
-
-    def __init__(self, address: tuple[str, int], engine: LocalEngine):
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    def initialize(self, engine: LocalEngine) -> None:
         self.engine = engine
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        self._ticket: Ticket | None = None
+        self._reader: FormReader | None = None
+        self._refusal: EngineResponse | None = None
+        self._submitted = False
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind also resolves the host's FQDN, a DNS lookup we do not need.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+    def error_headers(self) -> dict[str, str]:
+        return {ENGINE_HEADER[0]: ENGINE_HEADER[1]}
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.engine.record(self.request.path, EngineResponse(status_code, {}, b""))
+        super().write_error(status_code, **kwargs)
 
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
+    async def prepare(self) -> None:
+        """Everything the headers decide, before a byte of the body is read."""
+        headers = self.request.headers
+        problem = framing_error(headers)
+        repeated = repeated_header(headers, SINGLE_HEADERS)
+        if problem is None and repeated is not None:
+            problem = f"send one {repeated} header, not {len(headers.get_list(repeated))}"
+        if problem is not None:  # the body's end is unknown: answer and close
+            answer = json_error(400, problem, self.error_headers())
+            await self.close_with(self.engine.record(self.request.path, answer))
+            return
+        admitted = self.engine.admit(self.request.method or "", self.request.uri or "/",
+                                     headers, self.content_length)
+        if isinstance(admitted, EngineResponse):
+            await self._refuse(admitted)
+            return
+        try:
+            self._reader = admitted.form_reader()
+        except FormError as err:  # not a form type, or no boundary
+            await self._refuse(self.engine.refuse(admitted, 400, str(err)))
+            return
+        self._ticket = admitted
 
-    def close_connections(self) -> None:
-        """End every open connection, so idle keep-alive threads finish."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    async def _refuse(self, answer: EngineResponse) -> None:
+        """Answer once a small body is read (keeping the connection), else at once and close."""
+        if self.can_drain():
+            self._refusal = answer
+        else:
+            await self.close_with(answer)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("connection from %s failed", client_address, exc_info=True)
+    def data_received(self, chunk: bytes) -> Any:
+        if self._reader is None or self._ticket is None:
+            return None  # a small body read only to keep the connection
+        try:
+            self._reader.feed(chunk)
+        except FormError as err:
+            answer = self.engine.refuse(self._ticket, 400, str(err))
+            self._reader = None
+            return self.close_with(answer, mid_body=True)
+        return None
+
+    async def _answer(self) -> None:
+        if self.answered_early:  # refused mid-body, in the body's last chunk
+            return
+        if self._refusal is not None:
+            self.send_answer(self._refusal)
+            return
+        assert self._ticket is not None and self._reader is not None
+        try:
+            form = self._reader.close()
+        except FormError as err:
+            self.send_answer(self.engine.refuse(self._ticket, 400, str(err)))
+            return
+        finally:
+            self._reader = None
+        self._submitted = True
+        answer = await asyncio.wrap_future(self.engine.submit(self._ticket, form))
+        self.send_answer(answer)
+
+    post = get = head = put = delete = patch = options = _answer
+
+    def on_finish(self) -> None:
+        self._release()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        self._release()
+
+    def _release(self) -> None:
+        """Free the work slot of a request that never reached the pool (the pool frees the
+        others when their work ends, whether or not the client is still there)."""
+        if self._ticket is not None and not self._submitted:
+            self._ticket.release()
+
+
+def _log_request(handler: Any) -> None:
+    logger.debug("%s %s -> %d", handler.request.method, handler.request.path[:200],
+                 handler.get_status())
 
 
 class ServerHandle:
@@ -268,25 +135,20 @@ class ServerHandle:
     Attributes: ``url`` (``http://127.0.0.1:PORT``), ``host``, ``port``, ``engine``.
     """
 
-    def __init__(self, server: _EngineServer, thread: threading.Thread):
+    def __init__(self, server: LoopServer, engine: LocalEngine):
         self._server = server
-        self._thread = thread
-        self.engine: LocalEngine = server.engine
-        self.host: str = server.server_address[0]
-        self.port: int = server.server_address[1]
+        self.engine: LocalEngine = engine
+        self.host: str = server.host
+        self.port: int = server.port
         self.url = _url(self.host, self.port)
 
     def __repr__(self) -> str:
-        state = "running" if self._thread.is_alive() else "closed"
+        state = "running" if self._server.running else "closed"
         return f"<ServerHandle {self.url} {state}>"
 
     def close(self) -> None:
         """Stop accepting, end open connections, and join the serving thread (idempotent)."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join()
+        self._server.close()
 
     def __enter__(self) -> ServerHandle:
         return self
@@ -306,41 +168,49 @@ def serve(
     api_key: str | None = None,
     credits: float = 100,
     rate_limit: bool | int = False,
+    workers: int | None = None,
+    queue: int | None = None,
     engine: LocalEngine | None = None,
     background: bool = False,
 ) -> ServerHandle | None:
-    """Serve the local engine over HTTP.
+    """Serve the local engine over HTTP (tornado).
 
     Args:
         host: the address to bind; loopback by default.
         port: the TCP port (default 8765); 0 picks a free one (see ``ServerHandle.port``).
         api_key: the only key accepted (others get 403); default any non-empty key. Passed
-            to the :class:`LocalEngine` made when ``engine`` is ``None``, as are the next two;
-            giving any of them with ``engine`` is an error.
+            to the :class:`LocalEngine` made when ``engine`` is ``None``, as are the next
+            four; giving any of them with ``engine`` is an error.
         credits: the engine's starting balance (default 100).
         rate_limit: ``True`` for the documented rates, a positive int for requests per minute per
             endpoint, ``False`` (default) for none.
+        workers: operations run at once (default: the machine's cores).
+        queue: requests admitted beyond those running (default: twice ``workers``); past
+            ``workers + queue`` a request gets 503 with ``Retry-After``.
         engine: an engine to serve instead (tests read its ``log`` and credits).
         background: when true, serve from a daemon thread and return a :class:`ServerHandle`;
             otherwise print where it listens and serve until Ctrl-C, then return ``None``.
+
+    Raises :class:`OSError` when the address cannot be bound (a busy port).
     """
     if engine is None:
-        engine = LocalEngine(api_key=api_key, credits=credits, rate_limit=rate_limit)
-    elif api_key is not None or credits != 100 or rate_limit is not False:
-        raise TypeError("pass api_key, credits and rate_limit to LocalEngine, not with engine=")
-    server = _EngineServer((host, port), engine)
+        engine = LocalEngine(api_key=api_key, credits=credits, rate_limit=rate_limit,
+                             workers=workers, queue=queue)
+    elif (api_key is not None or credits != 100 or rate_limit is not False
+          or workers is not None or queue is not None):
+        raise TypeError("pass api_key, credits, rate_limit, workers and queue to LocalEngine, "
+                        "not with engine=")
+    app = Application([(r".*", EngineHandler, {"engine": engine})], log_function=_log_request)
+    server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine")
+    handle = ServerHandle(server, engine)
     if background:
-        thread = threading.Thread(target=server.serve_forever, name="clipdrop-local-engine",
-                                  kwargs={"poll_interval": _POLL_SECONDS}, daemon=True)
-        thread.start()
-        return ServerHandle(server, thread)
-    print(f"Local ClipDrop engine listening on {_url(*server.server_address[:2])} "
+        return handle
+    print(f"Local ClipDrop engine listening on {handle.url} "
           "(outputs are offline previews, not ClipDrop results); Ctrl-C stops it.", flush=True)
     try:
-        server.serve_forever()
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close_connections()
-        server.server_close()
+        handle.close()
     return None

@@ -163,6 +163,27 @@ class Painter(Snapshot, widgets.VBox):
     def brush_size(self, value: int) -> None:
         self._size_slider.value = int(value)
 
+    def press(self, action: str) -> None:
+        """Do what a shortcut on the focused canvas does: ``"undo"``, ``"redo"`` (Ctrl/Cmd+Z,
+        Shift+Ctrl/Cmd+Z), ``"smaller"``, ``"bigger"`` (``[`` and ``]``: the brush by about a
+        fifth, within the Size slider's range), ``"brush"``, ``"eraser"``, ``"rect"`` (B, E, R:
+        the tool, when this painter offers it; B is the pen on a sketch pad). Others are
+        ignored."""
+        slider, tools = self._size_slider, [v for _label, v in self._tool_buttons.options]
+        if action == "undo":
+            self.undo()
+        elif action == "redo":
+            self.redo()
+        elif action in ("smaller", "bigger"):
+            size = slider.value
+            step = max(1, round(size * 0.2))
+            slider.value = min(slider.max, max(slider.min, size + (step if action == "bigger"
+                                                                    else -step)))
+        elif action == "brush":
+            self._tool_buttons.value = tools[0]
+        elif action in tools:
+            self._tool_buttons.value = action
+
     @property
     def tool(self) -> str:
         """The tool the pointer draws with."""
@@ -235,8 +256,12 @@ class Painter(Snapshot, widgets.VBox):
         """Take one message from the ink layer (exactly as ``ink.js`` sends it).
 
         Intermediate batches are only stored (cheap); the final one commits the stroke through
-        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy.
+        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
+        message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
+        if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas
+            self.press(str(content.get("action")))
+            return
         batch = decode_ink_message(content, buffers)
         if batch is None:
             return

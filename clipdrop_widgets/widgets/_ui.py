@@ -24,23 +24,30 @@ def px_layout(width: int, height: int, **extra: str) -> widgets.Layout:
 
 def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widgets.GridBox:
     """The ``layers`` on top of each other (last on top) in one ``width x height`` grid cell."""
-    grid = widgets.GridBox(list(layers))
+    grid = widgets.GridBox(list(layers), layout=widgets.Layout(grid_template_areas='"stack"',
+                                                               overflow="hidden"))
     resize_stack(grid, width, height)
     return grid
 
 
 def resize_stack(grid: widgets.GridBox, width: int, height: int) -> None:
-    """Give a :func:`stack` and each of its layers the size ``width x height`` CSS pixels."""
+    """Give a :func:`stack` and each of its layers the size ``width x height`` CSS pixels.
+
+    The layouts are changed in place, never replaced: an anywidget view (the ink layer) keeps
+    the layout it was rendered with and ignores a new ``Layout`` object, so a replaced layout
+    left the ink layer at the first photo's size and strokes landed stretched (issue 9).
+    """
     for layer in grid.children:
-        layer.layout = px_layout(width, height, grid_area="stack")
-    grid.layout = widgets.Layout(
-        grid_template_areas='"stack"',
-        grid_template_columns=f"{width}px",
-        grid_template_rows=f"{height}px",
-        width=f"{width}px",
-        height=f"{height}px",
-        overflow="hidden",
-    )
+        _set(layer.layout, width=f"{width}px", height=f"{height}px", margin="0", padding="0",
+             grid_area="stack")
+    _set(grid.layout, grid_template_columns=f"{width}px", grid_template_rows=f"{height}px",
+         width=f"{width}px", height=f"{height}px")
+
+
+def _set(layout: widgets.Layout, **values: str) -> None:
+    with layout.hold_sync():
+        for name, value in values.items():
+            setattr(layout, name, value)
 
 
 class ErrorLine(widgets.HTML):

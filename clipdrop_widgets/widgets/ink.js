@@ -12,6 +12,11 @@
 // one more, final: true, at pointer up. The rect tool sends a single final message holding its
 // two corners.
 // From Python: {type: "release", id}.
+// Keyboard: the ink canvas is a tab stop that never traps focus (Tab and Shift+Tab move on);
+// while it is focused Ctrl/Cmd+Z sends {type: "key", action: "undo"}, Shift+Ctrl/Cmd+Z and
+// Ctrl/Cmd+Y {type: "key", action: "redo"}. The ipycanvas layers under it (which take every key,
+// Tab included) are taken out of the tab order. A circle under the pointer shows the brush at
+// its true size.
 
 export const BATCH_MS = 100; // at most one points message per 100 ms while drawing
 const RELEASE_FRAMES = 2; // frames to wait after "release" so ipycanvas has painted its copy
@@ -20,7 +25,21 @@ function sameStroke(a, b) {
   return a !== null && b !== null && a.id === b.id;
 }
 
-export function createInk({ model, canvas, now = () => performance.now() }) {
+// The shortcut a keydown on the ink canvas means ("undo", "redo"), or null.
+// Without a modifier: "[" and "]" brush size ("smaller", "bigger"); B, E, R the tools
+// ("brush": the pen or brush, "eraser", "rect").
+const PLAIN_KEYS = { "[": "smaller", "]": "bigger", b: "brush", e: "eraser", r: "rect" };
+
+export function shortcut(ev) {
+  const key = String(ev.key).toLowerCase();
+  if (!ev.ctrlKey && !ev.metaKey && !ev.altKey) return PLAIN_KEYS[key] || null;
+  if (!(ev.ctrlKey || ev.metaKey) || ev.altKey) return null;
+  if (key === "z") return ev.shiftKey ? "redo" : "undo";
+  if (key === "y" && !ev.shiftKey) return "redo";
+  return null;
+}
+
+export function createInk({ model, canvas, brush = null, now = () => performance.now() }) {
   const ctx = canvas.getContext("2d");
   const nonce = Math.random().toString(36).slice(2, 8);
   const pending = new Map(); // id -> finished stroke waiting for Python's committed copy
@@ -36,6 +55,46 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
   function restyle() {
     canvas.style.opacity = String(model.get("opacity"));
     canvas.style.pointerEvents = model.get("enabled") ? "auto" : "none";
+    canvas.tabIndex = model.get("enabled") ? 0 : -1;
+    if (brush === null) return;
+    if (model.get("tool") === "rect" || !model.get("enabled")) brush.style.display = "none";
+  }
+
+  // The brush outline: a circle of the brush's diameter (canvas pixels, shown in CSS pixels)
+  // centred on the pointer; moved with a transform, never by repainting the ink.
+  function showBrush(ev) {
+    if (brush === null) return;
+    if (model.get("tool") === "rect" || !model.get("enabled") || ev.pointerType === "touch") {
+      brush.style.display = "none";
+      return;
+    }
+    // the size through the canvas's shown box (zoom included: the brush's true size on the
+    // photo), the place in the unzoomed box that holds the circle
+    const r = canvas.getBoundingClientRect();
+    const scale = canvas.width > 0 ? r.width / canvas.width : 1;
+    const d = model.get("size") * scale;
+    const at = brush.parentElement ? brush.parentElement.getBoundingClientRect() : r;
+    brush.style.width = `${d}px`;
+    brush.style.height = `${d}px`;
+    brush.style.transform =
+      `translate(${ev.clientX - at.left - d / 2}px, ${ev.clientY - at.top - d / 2}px)`;
+    brush.style.display = "block";
+  }
+
+  function hideBrush() {
+    if (brush !== null) brush.style.display = "none";
+  }
+
+  function onBlur() {
+    if (canvas.dataset) delete canvas.dataset.pointerFocus;
+  }
+
+  function onKey(ev) {
+    const action = shortcut(ev);
+    if (action === null) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    model.send({ type: "key", action });
   }
 
   function toCanvas(ev) {
@@ -114,6 +173,9 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
     if (!model.get("enabled") || active !== null) return;
     if (ev.pointerType === "mouse" && ev.button !== 0) return;
     ev.preventDefault();
+    // focused so Ctrl+Z works after a stroke; the ring is for keyboard focus only
+    if (canvas.dataset) canvas.dataset.pointerFocus = "1";
+    if (canvas.focus) canvas.focus({ preventScroll: true });
     if (canvas.setPointerCapture) canvas.setPointerCapture(ev.pointerId);
     const tool = model.get("tool");
     const [x, y] = toCanvas(ev);
@@ -134,6 +196,7 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
   }
 
   function onMove(ev) {
+    showBrush(ev);
     if (active === null || ev.pointerId !== active.pointerId) return;
     ev.preventDefault();
     const coalesced = typeof ev.getCoalescedEvents === "function" ? ev.getCoalescedEvents() : [];
@@ -202,6 +265,9 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
     ["pointermove", onMove],
     ["pointerup", onUp],
     ["pointercancel", onUp],
+    ["pointerleave", hideBrush],
+    ["keydown", onKey],
+    ["blur", onBlur],
   ];
   const modelEvents = [
     ["msg:custom", onMessage],
@@ -209,6 +275,7 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
     ["change:height", resize],
     ["change:opacity", restyle],
     ["change:enabled", restyle],
+    ["change:tool", restyle],
   ];
   for (const [name, fn] of listeners) canvas.addEventListener(name, fn);
   for (const [name, fn] of modelEvents) model.on(name, fn);
@@ -225,13 +292,31 @@ export function createInk({ model, canvas, now = () => performance.now() }) {
   };
 }
 
+// ipycanvas makes every canvas a tab stop whose keydown handler swallows all keys, Tab
+// included: the committed layers under the ink are taken out of the tab order (the ink
+// canvas is the one stop). They join the stack after render, so wait until it is there.
+function untabSiblings(el, tries = 600) {
+  const parent = el.parentElement;
+  if (parent === null) {
+    if (tries > 0) requestAnimationFrame(() => untabSiblings(el, tries - 1));
+    return;
+  }
+  for (const c of parent.querySelectorAll(":scope > canvas")) c.tabIndex = -1;
+}
+
 export default {
   render({ model, el }) {
     const canvas = document.createElement("canvas");
     canvas.className = "cdw-ink";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label",
+      "Drawing area: draw with the pointer; Ctrl+Z undo, Shift+Ctrl+Z redo, Ctrl+Enter run");
+    const brush = document.createElement("div");
+    brush.className = "cdw-brush";
     el.classList.add("cdw-ink-host");
-    el.appendChild(canvas);
-    const ink = createInk({ model, canvas });
+    el.append(canvas, brush);
+    const ink = createInk({ model, canvas, brush });
+    untabSiblings(el);
     // zoom.js (prepended to this module by ink.py): zoom and pan, back to fit for a new size
     const zoom = attachZoom({ host: el, canvas });
     const refit = () => zoom.reset();

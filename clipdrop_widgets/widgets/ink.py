@@ -47,8 +47,14 @@ MASK_LAYER_CLASS = "cdw-mask-layer"
 MASK_OPACITY = 0.5
 
 _CSS = f"""
-.cdw-ink-host {{ line-height: 0; overflow: hidden; }}
+.cdw-ink-host {{ line-height: 0; overflow: hidden; position: relative; }}
 .cdw-ink {{ display: block; width: 100%; height: 100%; touch-action: none; cursor: crosshair; }}
+.cdw-ink:focus {{ outline: none; }}
+.cdw-ink:focus-visible:not([data-pointer-focus]) {{ outline: 3px solid #1a73e8;
+  outline-offset: -3px; }}
+.cdw-brush {{ display: none; position: absolute; left: 0; top: 0; pointer-events: none;
+  box-sizing: border-box; border-radius: 50%; border: 1px solid rgba(255, 255, 255, 0.95);
+  box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.8); }}
 .{MASK_LAYER_CLASS} {{ opacity: {MASK_OPACITY}; }}
 """
 

@@ -15,6 +15,7 @@ from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter
 from .strokes import Load, Rect, Stroke
+from .upload import UploadButton
 
 __all__ = ["SketchPad", "prepare_sketch"]
 
@@ -82,10 +83,7 @@ class SketchPad(Painter):
             raise ValueError(f"brush_size must be 1 to 64 pixels, got {brush_size!r}")
         super().__init__()
         self._notice = widgets.HTML("")
-        self._upload = widgets.FileUpload(
-            accept="image/*", multiple=False, description="Load sketch",
-            layout=widgets.Layout(width="auto"),
-        )
+        self._upload = UploadButton(description="Load sketch")
         self._init_painter(
             native=(int(width), int(height)),
             display=(int(width), int(height)),
@@ -99,7 +97,7 @@ class SketchPad(Painter):
             extra_buttons=(self._upload,),
             extra_rows=(self._notice,),
         )
-        self._upload.observe(self.errors.guard(self._on_upload), "value")
+        self._upload.on_file(self._on_upload)
 
     # -- loading ------------------------------------------------------------------------------
     def load(self, image: ImageSource) -> None:
@@ -115,16 +113,9 @@ class SketchPad(Painter):
             if inverted else ""
         )
 
-    def _on_upload(self, change: dict[str, object]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        file = files[0]  # type: ignore[index]
-        try:
-            self.load(bytes(file["content"]))
-        finally:
-            self._upload.value = ()
-        self._notice.value += f" <small>Loaded {html.escape(str(file.get('name', '')))}</small>"
+    def _on_upload(self, name: str, data: bytes) -> None:
+        self.load(data)
+        self._notice.value += f" <small>Loaded {html.escape(name)}</small>"
 
     # -- output -------------------------------------------------------------------------------
     @property

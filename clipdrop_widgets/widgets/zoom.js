@@ -207,15 +207,21 @@ export function attachZoom({ host, canvas, onChange = () => {} }) {
       apply(view);
     }
   }
+  // Keys while the canvas has focus, kept from the notebook (whose command mode would take
+  // "0 0" as a kernel restart): Space held pans, + and - zoom, 0 fits.
   function onKey(ev) {
-    if (ev.key === " " && !ev.repeat) {
+    const plain = !ev.ctrlKey && !ev.metaKey && !ev.altKey;
+    const actions = { "+": () => zoomCentre(STEP), "=": () => zoomCentre(STEP),
+                      "-": () => zoomCentre(1 / STEP), "0": () => apply(IDENTITY) };
+    if (ev.key === " ") {
       ev.preventDefault(); // no page scroll while the canvas has focus
+      ev.stopPropagation();
       space = ev.type === "keydown";
-      apply(view);
-    } else if (ev.type === "keydown" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
-      if (ev.key === "+" || ev.key === "=") { ev.preventDefault(); zoomCentre(STEP); }
-      else if (ev.key === "-") { ev.preventDefault(); zoomCentre(1 / STEP); }
-      else if (ev.key === "0") { ev.preventDefault(); apply(IDENTITY); }
+      if (!ev.repeat) apply(view);
+    } else if (plain && ev.key in actions) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      if (ev.type === "keydown") actions[ev.key]();
     }
   }
   const listeners = [["wheel", onWheel, { passive: false }], ["pointerdown", onDown, true],

@@ -38,6 +38,7 @@ from clipdrop_widgets.apps._status import error_text
 from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS
 from clipdrop_widgets.contract.errors import InputError
 from clipdrop_widgets.widgets import HistoryStrip
+from clipdrop_widgets.widgets.upload import simulate_upload
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -300,10 +301,9 @@ def test_an_uploaded_photo_is_sent_byte_for_byte() -> None:
     data = buf.getvalue()
     with FaultServer(default=Action.image(content_type="image/png")) as srv:
         app = ReplaceBackgroundApp(Client(base_url=srv.url))
-        app.chooser._upload.set_state({"value": [  # as the front end sends it
-            {"name": "cat.jpg", "type": "image/jpeg", "size": len(data),
-             "content": memoryview(data), "last_modified": 0}]})
-        assert app.chooser.name == "cat.jpg" and app.chooser._upload.value == ()
+        # as the browser sends it: in chunks (upload.js), reassembled by the kernel
+        assert simulate_upload(app.chooser._upload, "cat.jpg", data, chunk_bytes=4096) == ""
+        assert app.chooser.name == "cat.jpg" and app.chooser._upload.loaded == "cat.jpg"
         assert app.compare.before is app.chooser.image  # shown before the first run
         app.prompt.value = ""  # replace background invents a scene for an empty prompt
         app.format.value = "png"
@@ -576,3 +576,4 @@ def test_sample_photos_load_lazily_once() -> None:
 def test_an_empty_compare_view_already_takes_its_place() -> None:
     app = SketchToImageApp(Client())
     assert app.compare.frame_size == (_base.COMPARE_PX, _base.COMPARE_PX * 3 // 4)
+

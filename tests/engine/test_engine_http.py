@@ -26,7 +26,7 @@ import requests
 from PIL import Image, ImageDraw, ImageFile
 from urllib3 import encode_multipart_formdata
 
-from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
+from clipdrop_widgets.contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, MB, Endpoint
 from clipdrop_widgets.contract.errors import InputError
 from clipdrop_widgets.contract.validation import validate_request
 from clipdrop_widgets.engine import LocalEngine, LocalEngineAdapter, ServerHandle
@@ -579,25 +579,25 @@ def test_keep_alive_survives_a_refusal_with_a_small_unread_body(
 
 
 @pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"BREW /cleanup/v1 HTTP/1.1\r\nHost: x\r\n\r\n", 501),
     (b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400),
     (b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
      b"Transfer-Encoding: chunked\r\n\r\nabc", 400),
-    (b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
-     b"Content-Type: application/x-www-form-urlencoded\r\n"
-     b"Transfer-Encoding: chunked\r\n\r\nzz\r\nprompt=a\r\n0\r\n\r\n", 400),
+    (b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+     b"Content-Length: 4\r\n\r\nabcd", 400),
+    (b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
 ])
 def test_http_level_faults_are_json(served_engine: ServerHandle, request_bytes: bytes,
                                     status: int) -> None:
     got, headers, body = split_response(raw_exchange(served_engine, request_bytes))
     assert got == status
     assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"  # the body's end is unknown
     assert "error" in json.loads(body)
 
 
 def test_fifty_concurrent_clients_mixing_good_and_bad(
         make_served_engine: Callable[..., ServerHandle]) -> None:
-    handle = make_served_engine(credits=1000)
+    handle = make_served_engine(credits=1000, queue=64)  # room for all: no 503 here
     cases: list[tuple[str, dict[str, str], dict[str, Any], int]] = [
         ("/cleanup/v1", AUTH, form({}, good_files("cleanup")), 200),
         ("/replace-background/v1", AUTH,
@@ -654,3 +654,194 @@ def test_adapter_gives_a_real_response() -> None:
         streamed = session.post("local://engine/cleanup/v1", headers=AUTH, stream=True)
         assert json.loads(streamed.raw.read()) == missing.json()
     assert engine.log[0] == ("/cleanup/v1", 200)
+
+
+# -- the loopback server under adversarial inputs (raw sockets: no client library in between) --
+
+def open_socket(handle: ServerHandle) -> socket.socket:
+    return socket.create_connection((handle.host, handle.port), timeout=TIMEOUT)
+
+
+def read_response(reader: Any) -> tuple[int, dict[str, str], bytes]:
+    """One Content-Length-framed response from a socket's ``makefile("rb")``."""
+    status_line = reader.readline()
+    assert status_line.startswith(b"HTTP/1.1 "), status_line
+    headers = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = reader.read(int(headers.get("content-length", "0")))
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("method", [b"BREW", b"PROPFIND", b"post", b"CONNECT"])
+def test_unknown_methods_are_405_with_allow(served_engine: ServerHandle, method: bytes) -> None:
+    request = method + b" /cleanup/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n\r\n"
+    status, headers, body = split_response(raw_exchange(served_engine, request))
+    assert status == 405
+    assert headers["allow"] == "POST"
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"].startswith(f"{method.decode()} is not allowed")
+    assert list(served_engine.engine.log) == [("/cleanup/v1", 405)]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",
+    b"POST /cleanup/v1\r\nHost: x\r\n\r\n",
+    b"POST /cleanup/v1 HTTP/2.0\r\nHost: x\r\n\r\n",
+    b"POST  HTTP/1.1\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",  # a TLS hello, on plain HTTP
+    b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nno colon in this line\r\n\r\n",
+    # framing tornado rejects once the request was admitted: a bad chunk size, an extension
+    b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nprompt=a\r\n0\r\n\r\n",
+    b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n8;ext=1\r\nprompt=a\r\n0\r\n\r\n",
+])
+def test_bad_requests_get_a_400_status_line(served_engine: ServerHandle,
+                                            request_bytes: bytes) -> None:
+    raw = raw_exchange(served_engine, request_bytes)
+    assert raw.startswith(b"HTTP/1.1 400 "), raw[:200]
+    # the server is still up and answers the next client
+    status, _, _ = split_response(raw_exchange(
+        served_engine, b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert status == 404
+
+
+@pytest.mark.parametrize("keys", [("k1", "k2"), ("same", "same")])
+def test_two_api_key_headers_are_400(make_served_engine: Callable[..., ServerHandle],
+                                     keys: tuple[str, str]) -> None:
+    handle = make_served_engine(api_key=keys[0])
+    body, content_type = encode_multipart_formdata({"prompt": "a fox"})
+    request = (f"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: {keys[0]}\r\n"
+               f"X-Api-Key: {keys[1]}\r\nContent-Type: {content_type}\r\n"
+               f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    status, _headers, answer = split_response(raw_exchange(handle, request))
+    assert status == 400
+    assert json.loads(answer) == {"error": "send one x-api-key header, not 2"}
+    assert keys[0] not in answer.decode() and keys[1] not in answer.decode()
+    assert handle.engine.remaining_credits == 100
+    assert list(handle.engine.log) == [("/text-to-image/v1", 400)]
+
+
+def _send_until_refused(sock: socket.socket, chunk: bytes, total: int) -> tuple[int, str]:
+    """Send ``chunk`` repeatedly up to ``total`` bytes; the bytes sent and how it ended."""
+    sent = 0
+    try:
+        while sent < total:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError as err:  # the server closed: broken pipe or reset
+        return sent, type(err).__name__
+    return sent, "sent everything"
+
+
+FIFTY_MB = 50 * 1000 * 1000
+
+
+@pytest.mark.parametrize("framing", ["announced", "chunked"])
+def test_an_oversized_body_is_answered_early_and_not_read(served_engine: ServerHandle,
+                                                          framing: str) -> None:
+    """50 MB to an endpoint that takes 20 MB: the answer comes while the client is still
+    sending, and the connection closes long before the 50 MB are through."""
+    part = b'--b\r\nContent-Disposition: form-data; name="image_file"; filename="a.jpg"\r\n\r\n'
+    if framing == "announced":
+        head = f"Content-Length: {FIFTY_MB}\r\n"
+        piece = b"x" * 65536
+    else:
+        head = "Transfer-Encoding: chunked\r\n"
+        piece = b"10000\r\n" + b"x" * 65536 + b"\r\n"
+        part = b"%x\r\n%s\r\n" % (len(part), part)
+    request = ("POST /replace-background/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+               f"Content-Type: multipart/form-data; boundary=b\r\n{head}\r\n").encode()
+    with open_socket(served_engine) as sock:
+        sock.sendall(request + part)
+        with ThreadPoolExecutor(1) as sender:
+            sending = sender.submit(_send_until_refused, sock, piece, FIFTY_MB)
+            status, headers, body = read_response(sock.makefile("rb"))
+            sent, ending = sending.result(timeout=TIMEOUT)
+    assert status == 400
+    assert headers["connection"] == "close"
+    error = json.loads(body)["error"]
+    if framing == "announced":  # refused from the header
+        assert error == (f"request body is {FIFTY_MB} bytes; /replace-background/v1 accepts "
+                         f"at most {body_cap(RB)} bytes ({body_cap(RB) / 1e6:.1f} MB)")
+    else:  # refused once the 20 MB image part passes its limit
+        assert error.startswith("the form is over /replace-background/v1's limits")
+    assert ending != "sent everything"
+    # The server stopped taking bytes at the refusal: what got through past the bytes it
+    # needed to decide is kernel buffers and the bounded discard that lets us read the answer.
+    needed = 0 if framing == "announced" else body_cap(RB)
+    assert sent < needed + 16 * MB < FIFTY_MB
+    assert list(served_engine.engine.log) == [("/replace-background/v1", 400)]
+
+
+def test_a_raw_chunked_body_in_one_byte_chunks(served_engine: ServerHandle) -> None:
+    form_body = b"prompt=a+fox+in+the+snow"
+    chunks = b"".join(b"%x\r\n%s\r\n" % (1, form_body[i:i + 1])
+                      for i in range(len(form_body)))
+    request = (b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+               b"Content-Type: application/x-www-form-urlencoded\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+    with open_socket(served_engine) as sock:
+        sock.sendall(request)
+        status, _headers, body = read_response(sock.makefile("rb"))
+    assert status == 200
+    assert Image.open(io.BytesIO(body)).format == "PNG"
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(
+        served_engine: ServerHandle) -> None:
+    good, content_type = encode_multipart_formdata(
+        {"image_file": ("p.jpg", photo()), "mask_file": ("m.png", mask())})
+
+    def post(path: str, body: bytes, key: str = "k") -> bytes:
+        return (f"POST {path} HTTP/1.1\r\nHost: x\r\nx-api-key: {key}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+
+    requests_and_statuses = [
+        (post("/cleanup/v1", good), 200),
+        (post("/cleanup/v1", b"--x--"), 400),  # malformed, read to its end: kept
+        (post("/nope", good[:1000]), 404),  # a small unread body is drained: kept
+        (b"GET /cleanup/v1 HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (post("/cleanup/v1", good, key=""), 401),
+        (post("/cleanup/v1", good), 200),
+    ]
+    with open_socket(served_engine) as sock:
+        reader = sock.makefile("rb")
+        for request, expected in requests_and_statuses:
+            sock.sendall(request)
+            status, headers, body = read_response(reader)
+            assert status == expected, body
+            assert headers.get("connection", "").lower() != "close"
+        # pipelined: two requests sent at once, answered in order
+        sock.sendall(post("/cleanup/v1", good) + post("/nope", b""))
+        assert read_response(reader)[0] == 200
+        assert read_response(reader)[0] == 404
+    assert served_engine.engine.remaining_credits == 97
+
+
+def test_a_trickled_body_does_not_block_other_clients(
+        make_served_engine: Callable[..., ServerHandle]) -> None:
+    """A client that sends one byte and stalls holds a queue place, not a worker: others are
+    served meanwhile, and the trickler too once its body is complete."""
+    handle = make_served_engine(workers=1, queue=1)
+    body = b"prompt=a+slow+fox"
+    head = (b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    with open_socket(handle) as slow, requests.Session() as session:
+        slow.sendall(head + body[:1])
+        for _ in range(3):
+            r = session.post(handle.url + "/text-to-image/v1", data={"prompt": "a fast fox"},
+                             headers=AUTH, timeout=TIMEOUT)
+            assert r.status_code == 200
+        for byte in body[1:]:
+            slow.sendall(bytes([byte]))
+        status, _, image = read_response(slow.makefile("rb"))
+    assert status == 200
+    assert Image.open(io.BytesIO(image)).format == "PNG"
+    assert handle.engine.remaining_credits == 100 - 4 * T2I.credits

@@ -25,7 +25,7 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
-import { createInk, BATCH_MS } from "./ink.mjs";
+import { createInk, BATCH_MS, shortcut } from "./ink.mjs";
 
 let clock = 0;
 let timers = [];
@@ -69,7 +69,7 @@ const model = {
   on: (n, f) => { listeners[n] = f; },
   off: (n) => { delete listeners[n]; },
   send: (content, _cb, buffers) => {
-    const pts = Array.from(new Float32Array(buffers[0].buffer));
+    const pts = buffers ? Array.from(new Float32Array(buffers[0].buffer)) : [];
     sent.push({ at: clock, content, pts });
   },
 };
@@ -116,7 +116,33 @@ traits.enabled = false;
 handlers.pointerdown(ev(30, 30));
 const disabledSent = sent.length;
 
-console.log(JSON.stringify({ BATCH_MS, sent, lineTos, pendingAfterUp, pendingAfterOneFrame,
+// keys while the ink canvas has focus: undo/redo go to Python, Tab is left to the browser
+traits.enabled = true;
+traits.tool = "brush";
+const keys = [];
+for (const k of [{ key: "z", ctrlKey: true }, { key: "Z", ctrlKey: true, shiftKey: true },
+                 { key: "z", metaKey: true }, { key: "y", ctrlKey: true }, { key: "Tab" },
+                 { key: "Tab", shiftKey: true }, { key: "z" }, { key: "[" }, { key: "]" },
+                 { key: "b" }, { key: "E", shiftKey: true }, { key: "r" },
+                 { key: "[", ctrlKey: true }]) {
+  let prevented = false;
+  const n = sent.length;
+  handlers.keydown({ ...k, preventDefault() { prevented = true; }, stopPropagation() {} });
+  keys.push({ shortcut: shortcut(k), prevented, sent: sent.slice(n).map((m) => m.content) });
+}
+
+// the brush circle: true size (6 canvas px = 3 CSS px here), centred on the pointer
+const brush = { style: {} };
+const handlers2 = {};
+const canvas2 = { ...canvas, addEventListener: (n, f) => { handlers2[n] = f; } };
+createInk({ model, canvas: canvas2, brush, now: () => clock });
+handlers2.pointermove(ev(74, 68));
+const brushShown = { ...brush.style };
+handlers2.pointerleave(ev(0, 0));
+const brushLeft = brush.style.display;
+
+console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos,
+                             pendingAfterUp, pendingAfterOneFrame,
                              pendingAfterTwoFrames, rect, disabledSent,
                              size: [canvas.width, canvas.height] }));
 """
@@ -143,7 +169,7 @@ def test_batch_constant_matches_python(run: dict[str, Any]) -> None:
 
 
 def test_a_fast_drag_sends_every_point_in_few_batches(run: dict[str, Any]) -> None:
-    drag = [m for m in run["sent"] if m["content"]["tool"] == "pen"]
+    drag = [m for m in run["sent"] if m["content"].get("tool") == "pen"]
     times = [m["at"] for m in drag]
     assert len(drag) <= 803 // 100 + 2  # 803 ms of drawing
     assert all(b - a >= 100 for a, b in itertools.pairwise(times[:-1]))  # the final is free
@@ -172,13 +198,36 @@ def test_rectangle_sends_its_corners_once(run: dict[str, Any]) -> None:
 
 
 def test_disabled_ink_sends_nothing(run: dict[str, Any]) -> None:
-    assert run["disabledSent"] == len(run["sent"])
+    assert run["disabledSent"] == len([m for m in run["sent"]
+                                       if m["content"]["type"] == "points"])
 
 
 def test_python_reassembles_the_batches_node_produced(run: dict[str, Any]) -> None:
     partial = PartialStrokes()
     whole = None
-    for message in (m for m in run["sent"] if m["content"]["tool"] == "pen"):
+    for message in (m for m in run["sent"] if m["content"].get("tool") == "pen"):
         buffer = memoryview(np.asarray(message["pts"], np.float32).tobytes())
         whole = partial.add(decode_ink_message(message["content"], [buffer]))
     assert whole is not None and whole.shape == (202, 2) and len(partial) == 0
+
+
+def test_shortcuts_on_the_ink_canvas_and_tab_left_alone(run: dict[str, Any]) -> None:
+    keys = run["keys"]
+    assert [k["shortcut"] for k in keys] == ["undo", "redo", "undo", "redo", None, None, None,
+                                             "smaller", "bigger", "brush", "eraser", "rect",
+                                             None]
+    # Tab moves focus on; a plain letter that is no shortcut, or Ctrl+[, is left alone
+    assert [k["prevented"] for k in keys] == [True] * 4 + [False] * 3 + [True] * 5 + [False]
+    assert [k["sent"] for k in keys[7:12]] == [[{"type": "key", "action": a}] for a in
+                                              ("smaller", "bigger", "brush", "eraser", "rect")]
+    assert keys[0]["sent"] == [{"type": "key", "action": "undo"}]
+    assert keys[1]["sent"] == [{"type": "key", "action": "redo"}]
+    assert all(k["sent"] == [] for k in keys[4:7] + keys[12:])
+
+
+def test_brush_circle_is_the_true_size_under_the_pointer(run: dict[str, Any]) -> None:
+    shown = run["brushShown"]
+    # 6 canvas pixels shown at half size (256 CSS px for 512 canvas px): 3 CSS px, centred
+    assert shown["display"] == "block" and shown["width"] == "3px" and shown["height"] == "3px"
+    assert shown["transform"] == "translate(62.5px, 46.5px)"
+    assert run["brushLeft"] == "none"

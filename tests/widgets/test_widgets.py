@@ -35,6 +35,13 @@ from clipdrop_widgets.widgets import (
 )
 from clipdrop_widgets.widgets import ink as ink_module
 from clipdrop_widgets.widgets.snapshot import SNAPSHOT_MAX_SIDE
+from clipdrop_widgets.widgets.upload import (
+    IncomingFile,
+    UploadButton,
+    UploadRefused,
+    UploadRules,
+    simulate_upload,
+)
 
 COMMAND_NAMES = ipycanvas.canvas._CMD_LIST
 NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
@@ -297,19 +304,87 @@ def test_uploading_a_sketch_file_loads_it(wire: Wire) -> None:
     sketch.paste(255, (100, 100, 200, 200))
     sketch.save(buf, "PNG")
     pad = SketchPad()
-    pad._upload.value = ({"name": "cat.png", "type": "image/png", "size": len(buf.getvalue()),
-                          "content": memoryview(buf.getvalue()), "last_modified": NOW},)
+    assert simulate_upload(pad._upload, "cat.png", buf.getvalue(), chunk_bytes=500) == ""
     assert pad.errors.message == ""
     assert np.asarray(pad.to_image(512))[150, 150] == 255
-    assert "cat.png" in pad._notice.value and pad._upload.value == ()
+    assert "cat.png" in pad._notice.value and pad._upload.loaded == "cat.png"
 
 
-def test_a_bad_upload_shows_an_error_next_to_the_pad() -> None:
+def test_a_bad_upload_is_refused_by_name_and_the_button_keeps_working() -> None:
     pad = SketchPad()
-    pad._upload.value = ({"name": "x.png", "type": "image/png", "size": 3,
-                          "content": memoryview(b"xyz"), "last_modified": NOW},)
-    assert "not a readable image" in pad.errors.message
-    assert "not a readable image" in pad.errors.value
+    message = simulate_upload(pad._upload, "notes.txt", b"xyz" * 1000)
+    assert message == '"notes.txt" is not a PNG, JPEG or WebP image', message
+    assert "BytesIO" not in message and pad._upload.message == message
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buf, "PNG")
+    assert simulate_upload(pad._upload, "white.png", buf.getvalue()) == ""
+    assert pad._upload.loaded == "white.png"
+
+
+# -- uploads in chunks --------------------------------------------------------------------------
+
+def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_incoming_file_reassembles_in_order_and_refuses_the_rest() -> None:
+    rules = UploadRules(max_bytes=100)
+    with pytest.raises(UploadRefused, match=r'"big.png" is 0.0 MB; the file size limit is '
+                                            r"0.0001 MB"):
+        IncomingFile("a", "big.png", 101, rules)
+    incoming = IncomingFile("a", "ok.png", 10, rules)
+    assert incoming.add(0, b"01234") == 5 and not incoming.complete
+    with pytest.raises(ValueError, match="expected 5"):
+        incoming.add(7, b"78")
+    with pytest.raises(ValueError, match="announced 10"):
+        incoming.add(5, b"5678901")
+    with pytest.raises(ValueError, match="after 5 of 10"):
+        incoming.data()
+    incoming.add(5, memoryview(b"56789"))
+    assert incoming.complete and incoming.data() == b"0123456789"
+
+
+def test_upload_rules_come_from_the_endpoint_table() -> None:
+    from clipdrop_widgets.contract.endpoints import ENDPOINTS
+
+    field = ENDPOINTS["replace_background"].image_field
+    rules = UploadRules.for_field(field)
+    assert (rules.max_bytes, rules.max_side, rules.max_megapixels) == (
+        field.max_bytes, field.max_side, field.max_megapixels)
+    trait = UploadButton(rules=rules).rules
+    assert trait["max_bytes"] == field.max_bytes and trait["formats"] == ["png", "jpeg", "webp"]
+    assert trait["format_words"] == "PNG, JPEG or WebP"
+
+
+def test_python_checks_the_whole_file_again() -> None:
+    rules = UploadRules(max_megapixels=1, max_side=1500)
+    button = UploadButton(rules=rules)
+    taken: list[str] = []
+    button.on_file(lambda name, _data: taken.append(name))
+    # the browser could not read this size (or was bypassed): Python refuses it by name
+    assert simulate_upload(button, "tall.png", _png((400, 3000), "L")) == (
+        '"tall.png" is 400x3000 (1.2 megapixels); the limit is 1 megapixels')
+    assert simulate_upload(button, "long.png", _png((1600, 100), "L")) == (
+        '"long.png" is 1600x100; the limit is 1500 pixels a side')
+    assert simulate_upload(button, "fine.png", _png((600, 400))) == "" and taken == ["fine.png"]
+    # a handler that fails refuses the file, in words, with its name
+    button.on_file(lambda _n, _d: (_ for _ in ()).throw(ValueError("no room")))
+    assert simulate_upload(button, "sad.png", _png((10, 10))) == (
+        '"sad.png" could not be loaded: no room')
+
+
+def test_chunks_of_an_interrupted_upload_are_refused_not_mixed() -> None:
+    button = UploadButton()
+    answers: list[dict[str, Any]] = []
+    button.send = answers.append  # type: ignore[method-assign]
+    data = _png((50, 50))
+    button._handle({"type": "begin", "id": "one", "name": "a.png", "size": len(data)}, [])
+    button._handle({"type": "begin", "id": "two", "name": "b.png", "size": len(data)}, [])
+    button._handle({"type": "chunk", "id": "one", "offset": 0}, [data])
+    assert answers[-1] == {"type": "refused", "id": "one",
+                           "message": "the upload was interrupted; choose the file again"}
 
 
 def test_pad_snapshot_shows_the_current_strokes() -> None:
@@ -494,6 +569,7 @@ def test_mask_snapshot_shows_photo_and_mask(photo_12mp: Image.Image) -> None:
 
 def test_set_image_starts_a_new_mask() -> None:
     painter = MaskPainter(Image.new("RGB", (300, 200)))
+    ink_layout, stack_layout = painter._ink.layout, painter._stack.layout
     painter.add_stroke([(10, 10), (100, 100)], width=30)
     painter.set_image(Image.new("RGB", (2000, 1000)))
     assert painter.mask.size == (2000, 1000) and painter.coverage == 0
@@ -501,6 +577,8 @@ def test_set_image_starts_a_new_mask() -> None:
     assert (painter._ink.width, painter._ink.height) == (768, 384)
     for layer in painter._stack.children:  # photo, mask layer and ink stay exactly aligned
         assert (layer.layout.width, layer.layout.height) == ("768px", "384px")
+    # changed in place: an anywidget view (the ink layer) ignores a replaced Layout object
+    assert painter._ink.layout is ink_layout and painter._stack.layout is stack_layout
 
 
 def test_the_photo_reaches_the_browser_once_shrunk(photo_12mp: Image.Image) -> None:
