@@ -39,6 +39,13 @@ export function shortcut(ev) {
   return null;
 }
 
+// A stroke's width: the brush size, or for the sketch pad's pen held by a pen that reports
+// pressure (0 to 1), half to one and a half times it, by the pressure as the pen touches down.
+export function strokeWidth(size, tool, ev) {
+  if (tool !== "pen" || ev.pointerType !== "pen" || !(ev.pressure > 0)) return size;
+  return size * (0.5 + Math.min(1, ev.pressure));
+}
+
 export function createInk({ model, canvas, brush = null, now = () => performance.now() }) {
   const ctx = canvas.getContext("2d");
   const nonce = Math.random().toString(36).slice(2, 8);
@@ -184,7 +191,7 @@ export function createInk({ model, canvas, brush = null, now = () => performance
       id: `${nonce}-${counter}`,
       pointerId: ev.pointerId,
       tool,
-      width: model.get("size"),
+      width: strokeWidth(model.get("size"), tool, ev),
       color: colorFor(tool),
       points: tool === "rect" ? [x, y, x, y] : [x, y],
       unsent: tool === "rect" ? [] : [x, y],

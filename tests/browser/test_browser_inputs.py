@@ -144,3 +144,48 @@ def test_shortcuts_on_the_focused_canvas(notebook, shot):
     # none of these reached the notebook (B would add a cell, 0 0 restart the kernel)
     assert page.locator(".jp-Notebook .jp-Cell").count() == cells
     assert not page.console_errors, page.console_errors
+
+
+SKETCH_CELL = """\
+from clipdrop_widgets import SketchToImageApp
+app = SketchToImageApp()
+app.add_class("cdw-test-app")
+app
+"""
+
+
+def test_pen_pressure_sets_the_stroke_width(notebook):
+    """A pen pressing hard (CDP ``pointerType: "pen"``, ``force``) draws a wider sketch line
+    than a light one; the mouse draws at the brush size."""
+    nb = notebook("pressure", [SKETCH_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    ink = page.locator(".cdw-test-app canvas.cdw-ink").first
+    ink.wait_for(timeout=WAIT * 1000)
+    box = ink.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+
+    def stroke(y: float, force: float, kind: str) -> None:
+        base = {"pointerType": kind, "force": force, "button": "left"}
+        x0, y0 = box["x"] + 60, box["y"] + y
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x0, "y": y0, **base})
+        cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x0, "y": y0,
+                                              "buttons": 1, "clickCount": 1, **base})
+        for i in range(1, 20):
+            cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x0 + 15 * i,
+                                                  "y": y0, "buttons": 1, **base})
+        cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x0 + 285, "y": y0,
+                                              "buttons": 0, "clickCount": 1, **base})
+
+    for n, (y, force, kind) in enumerate([(100, 1.0, "pen"), (200, 0.25, "pen"),
+                                          (300, 0.5, "mouse")], 1):
+        stroke(y, force, kind)
+        wait_until(lambda n=n: kernel_value(page, nb.path, "_say(n=len(app.pad.strokes))")["n"]
+                   == n or None, timeout=WAIT, what=f"stroke {n}")
+    state = kernel_value(page, nb.path, "_say(w=[float(s.width) for s in app.pad.strokes], "
+                                        "size=app.pad.brush_size)")
+    hard, light, mouse = state["w"]
+    size = state["size"]
+    assert hard == pytest.approx(size * 1.5, rel=0.02), state
+    assert light == pytest.approx(size * 0.75, rel=0.02), state
+    assert mouse == pytest.approx(size, rel=0.02), state

@@ -25,7 +25,7 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
-import { createInk, BATCH_MS, shortcut } from "./ink.mjs";
+import { createInk, BATCH_MS, shortcut, strokeWidth } from "./ink.mjs";
 
 let clock = 0;
 let timers = [];
@@ -141,7 +141,16 @@ const brushShown = { ...brush.style };
 handlers2.pointerleave(ev(0, 0));
 const brushLeft = brush.style.display;
 
-console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos,
+// pen pressure: the pad's pen takes its width from it; a mouse, the brush, no pressure do not
+const widths = [
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 1 }),
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 0.25 }),
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 0 }),
+  strokeWidth(8, "pen", { pointerType: "mouse", pressure: 0.5 }),
+  strokeWidth(8, "brush", { pointerType: "pen", pressure: 1 }),
+];
+
+console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos, widths,
                              pendingAfterUp, pendingAfterOneFrame,
                              pendingAfterTwoFrames, rect, disabledSent,
                              size: [canvas.width, canvas.height] }));
@@ -231,3 +240,8 @@ def test_brush_circle_is_the_true_size_under_the_pointer(run: dict[str, Any]) ->
     assert shown["display"] == "block" and shown["width"] == "3px" and shown["height"] == "3px"
     assert shown["transform"] == "translate(62.5px, 46.5px)"
     assert run["brushLeft"] == "none"
+
+
+def test_pen_pressure_sets_the_sketch_pens_width(run: dict[str, Any]) -> None:
+    # full pressure 1.5x, light 0.75x; no pressure reported, a mouse, or the mask brush: as is
+    assert run["widths"] == [12, 6, 8, 8, 8]
