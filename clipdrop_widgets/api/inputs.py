@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from ..contract.endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
 from ..contract.errors import InputError
-from ..contract.validation import ImageFacts, grey_pixel_count, inspect_image
+from ..contract.validation import ImageFacts, grey_pixel_count, has_alpha, inspect_image
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
@@ -125,7 +125,7 @@ def _encode(im: Image.Image, fmt: str) -> bytes:
 def _as_picture(im: Image.Image) -> Image.Image:
     if im.mode in ("RGB", "RGBA", "L"):
         return im
-    return im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+    return im.convert("RGBA" if has_alpha(im) else "RGB")
 
 
 def _finish(field: FileField, data: bytes, *, binary: bool = False) -> Prepared:
@@ -166,7 +166,7 @@ def _prepare_picture(field: FileField, value: bytes | Image.Image,
 
 def _mask_levels(im: Image.Image) -> np.ndarray:
     """A mask's values as 0..255 greys: alpha when it carries the shape, else luminance."""
-    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+    if has_alpha(im):
         rgba = im.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"))
         if alpha.min() != alpha.max():

@@ -459,8 +459,12 @@ class App(Snapshot, widgets.VBox):
                 self.error = None
                 self._set_status(shown_text(result), "done")
 
-    def _snapshot(self) -> Image.Image:
-        return compose_snapshot([self._inputs_picture(), self.compare._snapshot()],
+    def snapshot(self) -> Image.Image:
+        """The app as a still picture: its inputs beside the compare view, and the status line.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
+        return compose_snapshot([self._inputs_picture(), self.compare.snapshot()],
                                 [self.prompt.value if self.prompt else "", self.status])
 
     def __repr__(self) -> str:

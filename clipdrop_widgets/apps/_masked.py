@@ -57,4 +57,4 @@ class MaskedPhotoApp(App):
         return self.chooser.data, self.painter.mask
 
     def _inputs_picture(self) -> Image.Image:
-        return self.painter._snapshot()
+        return self.painter.snapshot()

@@ -54,4 +54,4 @@ class SketchToImageApp(App):
                        before=sketch, prompt=prompt)
 
     def _inputs_picture(self) -> Image.Image:
-        return self.pad._snapshot()
+        return self.pad.snapshot()

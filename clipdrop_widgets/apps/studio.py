@@ -269,8 +269,12 @@ class Studio(Snapshot, widgets.VBox):
             self.select(result.endpoint)
 
     # -- display ------------------------------------------------------------------------------
-    def _snapshot(self) -> Image.Image:
-        return self.current._snapshot()
+    def snapshot(self) -> Image.Image:
+        """The selected tab's app as a still picture.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
+        return self.current.snapshot()
 
     def __repr__(self) -> str:
         n = len(self.history.results)

@@ -283,6 +283,12 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
+#: The byte cap a server applies to a file field whose contract states none (sketch to image's
+#: sketch): the largest limit the contract states for any file (30 MB).
+UNSTATED_FILE_CAP: int = max(f.max_bytes for e in ENDPOINTS.values() for f in e.file_fields
+                             if f.max_bytes is not None)
+
+
 def endpoint(name: str) -> Endpoint:
     """The endpoint called ``name`` (a client method name such as ``"cleanup"``)."""
     try:

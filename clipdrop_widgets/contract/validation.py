@@ -17,8 +17,15 @@ from PIL import Image
 from .endpoints import PIL_FORMATS, Endpoint, FileField, TextField
 from .errors import InputError
 
-__all__ = ["ImageFacts", "inspect_image", "check_text", "check_file", "check_mask_pixels",
-           "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
+__all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_file",
+           "check_mask_pixels", "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
+
+def has_alpha(image: Image.Image) -> bool:
+    """Whether ``image`` can be see-through anywhere: an alpha band (``RGBA``, ``LA``, ``PA``,
+    premultiplied ``RGBa``/``La``) or a transparent palette entry or colour (``transparency``).
+    """
+    return any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
+
 
 #: No image larger than this is ever decoded, whatever the endpoint (pixels).
 HARD_PIXEL_LIMIT = 64_000_000

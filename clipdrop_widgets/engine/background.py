@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
+from ..contract.validation import has_alpha
 from .generate import render_scene
 from .palette import RGB, Scene, describe, palette_from_colours
 
@@ -33,7 +34,7 @@ _CV_SEED = 0x5EED
 
 def _informative_alpha(image: Image.Image) -> np.ndarray | None:
     """The alpha channel in 0..1 when between 1% and 99% of the pixels are see-through."""
-    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+    if not has_alpha(image):
         return None
     alpha = np.asarray(image.convert("RGBA"))[..., 3]
     clear = float((alpha < 128).mean())

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import multipart
 
-from ..contract.endpoints import MB, Endpoint, FileField
+from ..contract.endpoints import MB, UNSTATED_FILE_CAP, Endpoint, FileField
 
 __all__ = [
     "DEFAULT_FILE_CAP",
@@ -32,8 +32,8 @@ __all__ = [
     "parse_form",
 ]
 
-#: Byte limit of a file field whose endpoint states none (sketch to image): 30 MB.
-DEFAULT_FILE_CAP = 30 * MB
+#: Byte limit of a file field whose endpoint states none (sketch to image): the contract's.
+DEFAULT_FILE_CAP = UNSTATED_FILE_CAP
 #: Least byte allowance per text field; 12 bytes per allowed character when that is more
 #: (4 bytes of UTF-8, tripled by percent-encoding), so a prompt that is too long still reaches
 #: validation and gets its own message.

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image
 
+from ..contract.validation import has_alpha
 from .palette import RGB, Scene, describe, mix, region_colours, seed_of
 from .styles import style_of, stylise, without_style
 from .subjects import CREDIT, Subject, draw_subjects, find_subjects
@@ -429,7 +430,7 @@ def texture(scene: Scene, size: tuple[int, int]) -> Array:
 
 def _line_weight(sketch: Image.Image) -> Array:
     """How much of a line each pixel is (0..1): white on black, transparency read as black."""
-    if sketch.mode in ("RGBA", "LA", "PA") or "transparency" in sketch.info:
+    if has_alpha(sketch):
         rgba = sketch.convert("RGBA")
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         sketch = Image.alpha_composite(black, rgba)

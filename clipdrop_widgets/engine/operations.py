@@ -14,6 +14,7 @@ from typing import cast
 from PIL import Image
 
 from ..contract.endpoints import ENDPOINTS
+from ..contract.validation import has_alpha
 from . import background, generate, inpaint, preview
 
 __all__ = ["Render", "OPERATIONS", "run"]
@@ -27,7 +28,7 @@ _TEXT_TO_IMAGE_SIZE = cast("tuple[int, int]", ENDPOINTS["text_to_image"].output_
 
 def _flat(image: Image.Image, *, under: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """``image`` as RGB, see-through pixels laid over the colour ``under``."""
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, (*under, 255)),
                                      rgba).convert("RGB")

@@ -10,6 +10,7 @@ from PIL import Image
 
 from ..api.inputs import read_input
 from ..contract.errors import InputError
+from ..contract.validation import has_alpha
 
 __all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
 
@@ -52,8 +53,8 @@ def encode_for_browser(image: Image.Image, *, quality: int = 90) -> tuple[bytes,
     """``(bytes, format)`` to show ``image`` in a browser: JPEG for opaque images (small),
     PNG when it has transparency."""
     buf = io.BytesIO()
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if has_alpha:
+    transparent = has_alpha(image)
+    if transparent:
         image.convert("RGBA").save(buf, "PNG")
         return buf.getvalue(), "png"
     image.convert("RGB").save(buf, "JPEG", quality=quality)

@@ -35,7 +35,7 @@ class Painter(Snapshot, widgets.VBox):
     Subclasses set the class attributes, build their layers and call :meth:`_init_painter`,
     then implement :meth:`_draw_op` (draw one new stroke or rectangle on the committed layer,
     in display pixels), :meth:`_paint_layer` (repaint the committed layer from the model) and
-    ``_snapshot``.
+    ``snapshot``.
 
     Attributes:
         errors: the :class:`~._ui.ErrorLine` under the widget; ``errors.message`` is the last

@@ -297,7 +297,11 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._dragging = False
 
     # -- display ------------------------------------------------------------------------------
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The compare view as a still picture, divider where it stands.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         fw, fh = self._frame
         layers = {}
         for slot, sent in self._sent.items():

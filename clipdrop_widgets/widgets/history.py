@@ -286,7 +286,11 @@ class HistoryStrip(Snapshot, widgets.VBox):
             self._status.value = f"<small>{html.escape(words)}</small>"
         return paths
 
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The newest results as a strip of thumbnails with their labels.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         shown = self._results[:8]
         size = 112
         if not shown:

@@ -8,7 +8,8 @@
 // copy travels first over the same websocket, so the stroke never blinks out.
 //
 // To Python: {type: "points", id, tool, width, final, n} with one buffer of n (x, y) float32
-// pairs in canvas pixels (CSS scaling undone). While drawing, at most one message per BATCH_MS;
+// pairs in canvas pixels (CSS scaling undone). While drawing, at most one message per batch_ms
+// (a synced trait: Python's InkLayer.batch_ms, default ink.BATCH_MS);
 // one more, final: true, at pointer up. The rect tool sends a single final message holding its
 // two corners.
 // From Python: {type: "release", id}.
@@ -18,7 +19,6 @@
 // Tab included) are taken out of the tab order. A circle under the pointer shows the brush at
 // its true size.
 
-export const BATCH_MS = 100; // at most one points message per 100 ms while drawing
 const RELEASE_FRAMES = 2; // frames to wait after "release" so ipycanvas has painted its copy
 
 function sameStroke(a, b) {
@@ -165,7 +165,7 @@ export function createInk({ model, canvas, brush = null, now = () => performance
 
   function scheduleSend(s) {
     if (s.unsent.length === 0 || s.timer !== null) return;
-    const wait = s.lastSent + BATCH_MS - now();
+    const wait = s.lastSent + model.get("batch_ms") - now();
     if (wait <= 0) {
       send(s, false);
       return;

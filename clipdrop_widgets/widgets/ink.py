@@ -15,7 +15,7 @@ import pathlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import anywidget
 import numpy as np
@@ -30,12 +30,16 @@ __all__ = [
     "MASK_OPACITY",
     "InkLayer",
     "InkBatch",
+    "InkPointsMessage",
+    "InkKeyMessage",
+    "InkReleaseMessage",
     "decode_ink_message",
     "PartialStrokes",
 ]
 
 #: The browser sends at most one points message per this many milliseconds while a stroke is
-#: drawn, plus one at pointer up. ``ink.js`` holds the same constant (``BATCH_MS``).
+#: drawn, plus one at pointer up: the default of the synced ``InkLayer.batch_ms``, which
+#: ``ink.js`` reads (the number is written here only).
 BATCH_MS = 100
 #: What the ink layer can draw: freehand ``pen`` (sketch), ``brush`` (mask), ``eraser`` and
 #: ``rect`` (a live rectangle outline; Python receives its two corners).
@@ -59,6 +63,33 @@ _CSS = f"""
 """
 
 
+class InkPointsMessage(TypedDict):
+    """Browser -> Python: part of a stroke, with one buffer of ``n`` float32 ``(x, y)`` pairs in
+    canvas pixels. ``final`` marks the stroke's last batch (a ``rect`` sends only that one,
+    holding its two corners); ``width`` is the brush diameter in canvas pixels."""
+
+    type: Literal["points"]
+    id: str
+    tool: str
+    width: float
+    final: bool
+    n: int
+
+
+class InkKeyMessage(TypedDict):
+    """Browser -> Python: a shortcut pressed while the ink canvas has focus."""
+
+    type: Literal["key"]
+    action: Literal["undo", "redo", "smaller", "bigger", "brush", "eraser", "rect"]
+
+
+class InkReleaseMessage(TypedDict):
+    """Python -> browser: stroke ``id`` is committed; its live ink may go."""
+
+    type: Literal["release"]
+    id: str
+
+
 class InkLayer(anywidget.AnyWidget):
     """A transparent canvas that draws the stroke under the pointer and reports its points.
 
@@ -72,6 +103,8 @@ class InkLayer(anywidget.AnyWidget):
     * ``tool`` (one of :data:`INK_TOOLS`, default ``"pen"``).
     * ``enabled`` (bool, default ``True``): ``False`` lets the pointer through.
     * ``opacity`` (0 to 1, default 1): the whole layer's opacity.
+    * ``batch_ms`` (int, milliseconds, default :data:`BATCH_MS`): while a stroke is drawn, at
+      most one :class:`InkPointsMessage` per this many milliseconds, plus the final one.
     """
 
     # one module: zoom.js (zoom and pan, pure view math and its page glue) then ink.js
@@ -87,6 +120,7 @@ class InkLayer(anywidget.AnyWidget):
     tool = traitlets.Enum(INK_TOOLS, default_value="pen").tag(sync=True)
     enabled = traitlets.Bool(True).tag(sync=True)
     opacity = traitlets.Float(1.0).tag(sync=True)
+    batch_ms = traitlets.Int(BATCH_MS, min=1).tag(sync=True)
 
     @traitlets.validate("width", "height")
     def _positive_size(self, proposal: dict[str, Any]) -> int:
@@ -115,7 +149,8 @@ class InkLayer(anywidget.AnyWidget):
 
     def release(self, stroke_id: str) -> None:
         """Tell the browser the stroke ``stroke_id`` is committed: its live ink may go."""
-        self.send({"type": "release", "id": stroke_id})
+        message: InkReleaseMessage = {"type": "release", "id": stroke_id}
+        self.send(message)
 
     def __repr__(self) -> str:
         return f"InkLayer({self.width}x{self.height}, tool={self.tool!r}, size={self.size:g})"

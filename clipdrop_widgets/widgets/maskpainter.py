@@ -174,7 +174,11 @@ class MaskPainter(Painter):
         else:  # RGBA, so ipycanvas sends PNG: exact, unlike its JPEG for RGB
             _canvas.put_pixels(self._layer, self._overlay())
 
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The photo with the mask over it, as a still picture (display size).
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         overlay = Image.fromarray(self._overlay(), "RGBA")
         faded = overlay.getchannel("A").point(lambda a: round(a * MASK_OPACITY))
         overlay.putalpha(faded)

@@ -145,7 +145,11 @@ class PromptBox(Snapshot, widgets.VBox):
         self._recall.value = ""
 
     # -- display ------------------------------------------------------------------------------
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The prompt box as a still picture: its text and character count.
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         font = ImageFont.load_default(size=14)
         lines = textwrap.wrap(self.value, width=60)[:8] or [" "]
         if len(textwrap.wrap(self.value, width=60)) > 8:

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..api.inputs import is_dark_on_light
+from ..contract.validation import has_alpha
 from . import _canvas
 from ._imaging import ImageSource, open_image
 from ._painting import Painter
@@ -35,7 +36,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
     inside the pad keeping its aspect ratio (centred, black margins), then thresholded at
     :data:`LINE_THRESHOLD`.
     """
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         grey = Image.new("L", rgba.size, 0)
         grey.paste(rgba.convert("L"), mask=rgba.getchannel("A"))
@@ -153,7 +154,11 @@ class SketchPad(Painter):
     def _paint_layer(self) -> None:
         _canvas.put_pixels(self._layer, self._drawing.raster)
 
-    def _snapshot(self) -> Image.Image:
+    def snapshot(self) -> Image.Image:
+        """The sketch as a still picture, white lines on black (its full size).
+
+        Saved notebooks and pages without a widget front end show it.
+        """
         return self._drawing.image()
 
     def __repr__(self) -> str:

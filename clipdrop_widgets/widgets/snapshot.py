@@ -31,13 +31,13 @@ def png_bytes(image: Image.Image, *, max_side: int = SNAPSHOT_MAX_SIDE) -> bytes
 
 
 class Snapshot:
-    """Mixin for widgets: adds ``image/png`` (from ``self._snapshot()``) to the display data.
+    """Mixin for widgets: adds ``image/png`` (from the public ``snapshot()``) to the display data.
 
-    The class using it defines ``_snapshot() -> PIL.Image.Image`` (its current state as a
+    The class using it defines ``snapshot() -> PIL.Image.Image`` (its current state as a
     picture) and comes before the ipywidgets base class.
     """
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data = super()._repr_mimebundle_(**kwargs) or {"text/plain": repr(self)}  # type: ignore[misc]
-        data["image/png"] = png_bytes(self._snapshot())  # type: ignore[attr-defined]
+        data["image/png"] = png_bytes(self.snapshot())  # type: ignore[attr-defined]
         return data

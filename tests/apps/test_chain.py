@@ -138,7 +138,7 @@ def test_origin_words_of_other_text():
 @pytest.mark.parametrize("cls", [CleanupApp, TextToImageApp])
 def test_the_empty_compare_view_says_what_will_appear(cls):
     app = cls()
-    picture = app.compare._snapshot()
+    picture = app.compare.snapshot()
     pixels = np.asarray(picture.convert("L")).astype(int)
     h, w = pixels.shape
     middle = pixels[h // 3: 2 * h // 3, w // 8: 7 * w // 8]
@@ -147,7 +147,7 @@ def test_the_empty_compare_view_says_what_will_appear(cls):
     assert "appear here" in app.empty_hint
     # once a picture is shown, the hint is gone
     app.compare.set_images(None, Image.new("RGB", (64, 48), "#202020"))
-    assert np.ptp(np.asarray(app.compare._snapshot().convert("L"))) < 8
+    assert np.ptp(np.asarray(app.compare.snapshot().convert("L"))) < 8
 
 
 def test_every_button_has_a_tooltip():

@@ -63,7 +63,7 @@ def frame_is_model(page, nb, app: str):
     model = kernel_value(page, nb.path, f"""\
 _c = studio.apps[{app!r}].compare
 _say(x=_c.position * _c.frame_size[0] if _c.before and _c.after else None,
-     png=_png64(_c._snapshot()))
+     png=_png64(_c.snapshot()))
 """)
     expected = np.asarray(png_from_b64(model["png"]).convert("RGB")).astype(int)
     if expected.shape != shown.shape:

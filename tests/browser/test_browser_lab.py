@@ -73,7 +73,7 @@ def wait_committed(stack, probe: np.ndarray, *, predicate=is_white) -> np.ndarra
 
 
 def frame_matches_model(page, nb, frame) -> np.ndarray | None:
-    """The compare view's pixels if they show what Python composed (``_snapshot()``: the
+    """The compare view's pixels if they show what Python composed (``snapshot()``: the
     images fitted, split at ``position``), else ``None``.
 
     Compared column by column, so a divider drawn at another position fails even though it
@@ -84,7 +84,7 @@ def frame_matches_model(page, nb, frame) -> np.ndarray | None:
     model = kernel_value(page, nb.path, """\
 _c = app.compare
 _say(x=_c.position * _c.frame_size[0] if _c.before and _c.after else None,
-     png=_png64(_c._snapshot()))
+     png=_png64(_c.snapshot()))
 """)
     expected = np.asarray(png_from_b64(model["png"]).convert("RGB")).astype(int)
     if expected.shape != shown.shape:

@@ -48,3 +48,17 @@ def _png(w: int, h: int, value: int = 0) -> bytes:
     buf = io.BytesIO()
     Image.new("L", (w, h), value).save(buf, "PNG")
     return buf.getvalue()
+
+
+def test_one_alpha_test_for_every_way_an_image_can_be_see_through():
+    from PIL import Image
+
+    from clipdrop_widgets.contract.validation import has_alpha
+
+    see_through = [Image.new(m, (2, 2)) for m in ("RGBA", "LA", "PA", "RGBa", "La")]
+    palette = Image.new("P", (2, 2))
+    palette.info["transparency"] = 0
+    keyed = Image.new("RGB", (2, 2))
+    keyed.info["transparency"] = (0, 0, 0)
+    assert all(has_alpha(im) for im in [*see_through, palette, keyed])
+    assert not any(has_alpha(Image.new(m, (2, 2))) for m in ("RGB", "L", "P", "1", "I;16"))

@@ -25,7 +25,9 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
-import { createInk, BATCH_MS, shortcut, strokeWidth } from "./ink.mjs";
+import { createInk, shortcut, strokeWidth } from "./ink.mjs";
+
+const BATCH_MS = Number(process.argv[2]); // the synced trait's value, given by the test
 
 let clock = 0;
 let timers = [];
@@ -61,7 +63,7 @@ const canvas = {
   setPointerCapture: () => {},
 };
 const traits = { width: 512, height: 384, size: 6, color: "white", eraser_color: "black",
-                 tool: "pen", enabled: true, opacity: 1 };
+                 tool: "pen", enabled: true, opacity: 1, batch_ms: BATCH_MS };
 const listeners = {};
 const sent = [];
 const model = {
@@ -167,14 +169,25 @@ def _run_harness() -> dict[str, Any]:
         work = Path(folder)
         shutil.copy(Path(ink_module.__file__).parent / "ink.js", work / "ink.mjs")
         (work / "harness.mjs").write_text(HARNESS)
-        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                             timeout=60, check=True)
+        batch_ms = ink_module.InkLayer().batch_ms  # what the browser is told
+        out = subprocess.run([NODE, "harness.mjs", str(batch_ms)], cwd=work,
+                             capture_output=True, text=True, timeout=60, check=True)
     return json.loads(out.stdout)
 
 
-def test_batch_constant_matches_python(run: dict[str, Any]) -> None:
-    assert run["BATCH_MS"] == ink_module.BATCH_MS == 100
+def test_the_browser_batches_by_the_synced_trait(run: dict[str, Any]) -> None:
+    layer = ink_module.InkLayer()
+    assert run["BATCH_MS"] == layer.batch_ms == ink_module.BATCH_MS == 100
+    assert layer.trait_metadata("batch_ms", "sync")
     assert run["size"] == [512, 384]
+
+
+def test_every_message_is_the_shape_its_typed_dict_says(run: dict[str, Any]) -> None:
+    shapes = {"points": ink_module.InkPointsMessage, "key": ink_module.InkKeyMessage}
+    messages = [m["content"] for m in run["sent"]]
+    assert {m["type"] for m in messages} == set(shapes)
+    for message in messages:
+        assert set(message) == set(shapes[message["type"]].__annotations__), message
 
 
 def test_a_fast_drag_sends_every_point_in_few_batches(run: dict[str, Any]) -> None:

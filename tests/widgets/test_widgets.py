@@ -789,10 +789,8 @@ def test_history_snapshot_and_clear() -> None:
 
 # -- the ink layer's JavaScript ---------------------------------------------------------------
 
-def test_ink_js_exists_and_batches_at_most_every_100_ms() -> None:
+def test_ink_js_exists_and_handles_pointers() -> None:
     source = (Path(ink_module.__file__).parent / "ink.js").read_text()
-    match = re.search(r"export const BATCH_MS = (\d+);", source)
-    assert match and int(match.group(1)) == ink_module.BATCH_MS == 100
     for needed in ("getCoalescedEvents", "setPointerCapture", "pointerdown", "pointerup",
                    "model.send(", '"release"', "final"):
         assert needed in source
