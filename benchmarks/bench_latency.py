@@ -10,7 +10,10 @@ drawing surfaces of the same size, one above the other, in one page:
 * ``SketchPad`` and ``MaskPainter``: ours (live ink drawn by ``ink.js``, points batched to
   Python);
 * ``naive ipycanvas``: an ipycanvas ``Canvas`` drawing each segment from a Python
-  ``on_mouse_move`` handler (what ipycanvas alone gives).
+  ``on_mouse_move`` handler (what ipycanvas alone gives);
+* ``MaskPainter 4x, 12.8 MP``: a MaskPainter on a 6400x2000 photo, zoomed 4x (Ctrl+wheel, as
+  a user zooms) before the drags; its probe reads the canvas pixel under each move through the
+  zoom.
 
 Each drag is a press, 100 moves 6 px apart along a horizontal line dispatched every 8 ms
 through the DevTools protocol (``Input.dispatchMouseEvent``, not awaited one by one: Playwright's
@@ -369,7 +372,7 @@ async def run(rounds: int, json_path: Path | None) -> dict[str, object]:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=CHROMIUM_ARGS)
-            page = await browser.new_page(viewport={"width": 1300, "height": 1500},
+            page = await browser.new_page(viewport={"width": 1300, "height": 1900},
                                           device_scale_factor=1)
             await page.goto(lab.url(f"lab/tree/{nb_path}"), timeout=120_000)
             await page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell",
