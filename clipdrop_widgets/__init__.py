@@ -23,6 +23,7 @@ __all__ = [
     "ImageInput",
     "ClipdropNotice",
     "ENDPOINTS",
+    "Session",
     # errors
     "ClipdropError",
     "InputError",
@@ -69,6 +70,7 @@ _LAZY: dict[str, str] = {
     "Result": ".api.result",
     "ImageInput": ".api.inputs",
     "ClipdropNotice": ".api.notices",
+    "Session": ".api.session",
     "ENDPOINTS": ".contract.endpoints",
     "LocalEngine": ".engine",
     "serve": ".engine",
@@ -115,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .api.inputs import ImageInput
     from .api.notices import ClipdropNotice
     from .api.result import Result
+    from .api.session import Session
     from .apps import (
         App,
         CleanupApp,

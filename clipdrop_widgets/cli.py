@@ -11,11 +11,12 @@ import argparse
 import json
 import math
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,11 +79,19 @@ def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> li
     return written
 
 
-def studio_notebook(directory: str | os.PathLike[str]) -> Path:
-    """Write a one-cell notebook showing ``Studio()`` into ``directory``; returns its path."""
+def studio_notebook(directory: str | os.PathLike[str], *,
+                    session_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write a one-cell notebook showing the Studio into ``directory``; returns its path.
+
+    With ``session_dir`` the cell is ``Studio(session_dir=...)``: every kernel that runs it
+    (each Voila visitor) writes to, and shows, that one session.
+    """
+    source = STUDIO_SOURCE if session_dir is None else (
+        "from clipdrop_widgets import Studio\n\n"
+        f"Studio(session_dir={os.fspath(session_dir)!r})")
     nb = {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "studio",
-                   "metadata": {}, "outputs": [], "source": STUDIO_SOURCE}],
+                   "metadata": {}, "outputs": [], "source": source}],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                     "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5,
@@ -92,12 +101,61 @@ def studio_notebook(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
-def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
-                  open_browser: bool = False) -> int:
-    """Serve the Studio with Voila (default) or JupyterLab until Ctrl-C; returns the exit code.
+#: JupyterLab without its news pop-up and update check (it would cover the Studio).
+_LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false", "checkForUpdates": False}}
+#: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
+STOP_SECONDS = 15.0
 
-    Without ``CLIPDROP_API_KEY`` the Studio runs on the local engine (offline previews).
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something listens on ``host:port`` (binding it fails as the server's would)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _free_port_after(host: str, port: int) -> int | None:
+    return next((p for p in range(port + 1, min(port + 50, 65536))
+                 if not port_in_use(host, p)), None)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the server gets SIGTERM if the launcher dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached the launcher."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop(signum)
+
+
+def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
+                  open_browser: bool = False,
+                  session_dir: str | os.PathLike[str] | None = None) -> int:
+    """Serve the Studio with Voila (default) or JupyterLab until stopped; returns the exit code.
+
+    Results go to ``session_dir`` (default: a new session under the user data folder), printed
+    at start; give an earlier one to reopen it. A busy port is reported (exit code 1, with a
+    free port to try) before anything starts. The server runs in the launcher's process group
+    and is stopped with it on Ctrl-C, SIGTERM and SIGHUP (on Linux also if the launcher is
+    killed). Voila keeps one kernel preheated with the Studio built, so a visitor does not
+    wait for it. Without ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
     """
+    from .api.session import Session, data_dir, new_session_dir
+
     tool = "jupyter-lab" if lab else "voila"
     exe = shutil.which(tool, path=os.pathsep.join([str(Path(sys.executable).parent),
                                                    os.environ.get("PATH", "")]))
@@ -105,30 +163,75 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
         print(f"{tool} is not installed: pip install 'clipdrop-widgets[studio]'",
               file=sys.stderr)
         return 1
-    work = Path(tempfile.mkdtemp(prefix="clipdrop-studio-"))
-    notebook = studio_notebook(work)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config"),
-               JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    if port_in_use(host, port):
+        free = _free_port_after(host, port)
+        hint = f" Try another port: clipdrop-widgets studio --port {free}" if free else ""
+        print(f"clipdrop-widgets studio: port {port} on {host} is already in use (another "
+              f"Studio or server is running there).{hint}", file=sys.stderr)
+        return 1
+    session = Path(session_dir).expanduser().resolve() if session_dir is not None \
+        else new_session_dir()
+    try:
+        Session(session)  # refuses a folder that holds other files
+    except ValueError as err:
+        print(f"clipdrop-widgets studio: {err}", file=sys.stderr)
+        return 1
+    # Jupyter's own folders sit beside the served folder, not in it: the user sees only the
+    # Studio notebook. One folder per port, so two launchers do not share one.
+    work = data_dir() / "launcher" / str(port)
+    shutil.rmtree(work, ignore_errors=True)  # left by a launcher that was killed
+    root = work / "notebook"
+    root.mkdir(parents=True)
+    notebook = studio_notebook(root, session_dir=session)
+    config = work / "jupyter" / "config"
+    (config / "labconfig").mkdir(parents=True)
+    (work / "jupyter" / "runtime").mkdir()
+    (config / "labconfig" / "default_setting_overrides.json").write_text(
+        json.dumps(_LAB_OVERRIDES))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
+               JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"))
     browser = [] if open_browser else ["--no-browser"]
     if lab:
+        token = secrets.token_hex(16)
         cmd = [exe, "--ip", host, f"--port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *browser]
+               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+               "--LabApp.default_url=/lab/tree/studio.ipynb", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               f"--LabApp.user_settings_dir={work / 'jupyter' / 'settings'}",
+               f"--LabApp.workspaces_dir={work / 'jupyter' / 'workspaces'}", *browser]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        where = f"http://{host}:{port}/lab/tree/studio.ipynb (the token is printed below)"
+        where = f"http://{host}:{port}/lab/tree/studio.ipynb?token={token}"
     else:
         cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
-               "--Voila.port_retries=0", "--show_tracebacks=False", *browser]
+               "--Voila.port_retries=0", "--show_tracebacks=False",
+               "--preheat_kernel=True", "--pool_size=1",
+               f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
         where = f"http://{host}:{port}/"
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
         f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
     print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
+    print(f"Results are saved in {session} (reopen it with: clipdrop-widgets studio "
+          f"--session {session})", flush=True)
+    handlers = {sig: signal.signal(sig, _raise_stop)
+                for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))}
+    proc = None
     try:
-        return subprocess.call(cmd, env=env, cwd=work)
-    except KeyboardInterrupt:
+        proc = subprocess.Popen(cmd, env=env, cwd=root,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        return proc.wait()
+    except (KeyboardInterrupt, _Stop):
         return 0
     finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for sig, old in handlers.items():
+            signal.signal(sig, old)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -164,7 +267,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _studio(args: argparse.Namespace) -> int:
     return launch_studio(lab=args.lab, port=args.port, host=args.host,
-                         open_browser=args.open)
+                         open_browser=args.open, session_dir=args.session)
 
 
 def _non_negative(text: str) -> float:
@@ -223,13 +326,17 @@ def build_parser() -> argparse.ArgumentParser:
     studio = commands.add_parser(
         "studio",
         help="open the Studio (all five apps) in Voila or JupyterLab",
-        description="Serve the Studio on this machine. Without CLIPDROP_API_KEY it runs on the "
-                    "local engine (offline previews).",
+        description="Serve the Studio on this machine until Ctrl-C. Every result is saved in "
+                    "a session folder (printed at start). Without CLIPDROP_API_KEY it runs on "
+                    "the local engine (offline previews).",
     )
     studio.add_argument("--lab", action="store_true", help="JupyterLab instead of Voila")
     studio.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     studio.add_argument("--port", type=int, default=8866, help="TCP port (default: %(default)s)")
     studio.add_argument("--open", action="store_true", help="open a web browser")
+    studio.add_argument("--session", metavar="DIR",
+                        help="the session folder results are written to; an earlier one is "
+                             "reopened (default: a new folder under the user data folder)")
     studio.set_defaults(run=_studio)
 
     demo = commands.add_parser(

@@ -1,13 +1,44 @@
-"""Shared fixtures: the local engine served on loopback, closed after each test."""
+"""Shared fixtures: the local engine served on loopback, closed after each test; the data
+folder (sessions) under pytest's temporary folder for the whole run."""
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clipdrop_widgets.api.session import DATA_DIR_ENV
 from clipdrop_widgets.engine import LocalEngine, ServerHandle, serve
+
+
+def _ours_in_system_temp(since: float) -> set[str]:
+    """Entries named clipdrop* in the system temporary folder made since ``since``."""
+    found = set()
+    for entry in Path(tempfile.gettempdir()).iterdir():
+        try:
+            if entry.name.lower().startswith("clipdrop") and entry.stat().st_ctime >= since:
+                found.add(entry.name)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test (and every server or kernel a test starts) writes its sessions under
+    pytest's temporary folder, never in the user's data folder; and the run leaves no
+    clipdrop* entry in the system temporary folder."""
+    folder = tmp_path_factory.mktemp("data")
+    started = time.time() - 1
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_DIR_ENV, str(folder))
+        yield folder
+    left = _ours_in_system_temp(started)
+    assert not left, f"the tests left these in {tempfile.gettempdir()}: {sorted(left)}"
 
 
 @pytest.fixture

@@ -59,3 +59,150 @@ def test_studio_serves_in_voila(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]
     assert "local engine" in output.splitlines()[0]
+
+
+# -- the launcher: a busy port, stopping cleanly, where results go -------------------------------
+
+def _launcher_env(data_dir) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
+    env["CLIPDROP_WIDGETS_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def test_busy_port_is_reported_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "studio", "--port",
+                              str(port)], capture_output=True, text=True, timeout=60,
+                             env=_launcher_env(tmp_path / "data"))
+    assert out.returncode == 1
+    assert out.stdout == ""  # no "open http://..." for a server that cannot start
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert "clipdrop-widgets studio --port " in out.stderr  # a port to try instead
+    suggested = int(out.stderr.rsplit("--port ", 1)[1].split()[0])
+    assert suggested != port
+    assert not (tmp_path / "data").exists()  # nothing was made, nothing started
+
+
+def _start_launcher(tmp_path, *extra: str) -> tuple[subprocess.Popen, int, list[str]]:
+    """The launcher in its own process group (so the test can clean up if it fails), its
+    port, and its output lines as they arrive; returns once the server answers."""
+    import threading
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "clipdrop_widgets", "studio", "--port",
+                             str(port), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env=_launcher_env(tmp_path / "data"), start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                     daemon=True).start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port, lines
+        except OSError:
+            time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise AssertionError("the launcher did not serve: " + "".join(lines))
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_launcher_stopped_by_a_signal_leaves_nothing_running(tmp_path, sig):
+    proc, port, lines = _start_launcher(tmp_path)
+    try:
+        proc.send_signal(sig)  # the launcher alone, as `kill PID` does
+        assert proc.wait(timeout=60) == 0
+        deadline = time.monotonic() + 20  # the server's kernels shut down after it
+        while time.monotonic() < deadline and _group_alive(proc.pid):
+            time.sleep(0.2)
+        assert not _group_alive(proc.pid), "a Voila or kernel process outlived the launcher"
+        assert not _listening(port)
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = "".join(lines)
+    session = tmp_path / "data" / "sessions"
+    assert f"Results are saved in {session}" in text  # the user data folder, not a temp one
+    assert not (tmp_path / "data" / "launcher" / str(port)).exists()  # its work folder is gone
+
+
+@pytest.mark.slow
+def test_lab_launcher_serves_only_the_studio_notebook(tmp_path):
+    import re
+
+    proc, port, lines = _start_launcher(tmp_path, "--lab", "--session",
+                                        str(tmp_path / "my-session"))
+    try:
+        token = re.search(r"token=([0-9a-f]+)", "".join(lines)).group(1)
+        listing = requests.get(f"http://127.0.0.1:{port}/api/contents",
+                               params={"token": token}, timeout=30).json()
+        nb = requests.get(f"http://127.0.0.1:{port}/api/contents/studio.ipynb",
+                          params={"token": token}, timeout=30).json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    # Jupyter's config/ and runtime/ folders are out of sight: the user sees the notebook only
+    assert [item["name"] for item in listing["content"]] == ["studio.ipynb"]
+    source = nb["content"]["cells"][0]["source"]
+    assert f"Studio(session_dir={str(tmp_path / 'my-session')!r})" in source
+    assert f"Results are saved in {tmp_path / 'my-session'}" in "".join(lines)
+
+
+def test_scripts_studio_says_what_it_installs_before_installing(tmp_path):
+    """On a new machine (no .venv), the steps are printed before the install runs. The real
+    install is replaced by a stand-in that waits until it is told to finish, so the test sees
+    the steps while the "install" is still going."""
+    from pathlib import Path
+
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    real = Path(__file__).resolve().parents[1] / "scripts" / "studio"
+    (repo / "scripts" / "studio").write_text(real.read_text())
+    (repo / "pyproject.toml").write_text("")
+    go = tmp_path / "go"
+    (repo / "scripts" / "setup").write_text(f"""#!/usr/bin/env bash
+while [ ! -e {go} ]; do sleep 0.1; done
+mkdir -p .venv/bin
+printf '#!/usr/bin/env bash\\necho "studio $*"\\n' > .venv/bin/clipdrop-widgets
+chmod +x .venv/bin/clipdrop-widgets
+""")
+    proc = subprocess.Popen(["bash", str(repo / "scripts" / "studio"), "--port", "9999"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = [proc.stdout.readline(), proc.stdout.readline()]
+        assert proc.poll() is None and not go.exists()  # still "installing"
+        assert first[0].startswith("[1/3] Creating a Python environment in .venv")
+        assert first[1].startswith("[2/3] Installing clipdrop-widgets with Voila and JupyterLab")
+        go.touch()
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "[3/3] Starting the Studio" in rest and "studio --port 9999" in rest
+    # the second run skips the install
+    again = subprocess.run(["bash", str(repo / "scripts" / "studio")], capture_output=True,
+                           text=True, timeout=60)
+    assert "already installed" in again.stdout and "[3/3] Starting the Studio" in again.stdout

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from .storage import write_atomic
 
 __all__ = ["ResultCache", "cache_key", "default_cache_dir"]
 
@@ -68,23 +69,10 @@ class ResultCache:
         return data, meta
 
     def put(self, key: str, data: bytes, meta: Mapping[str, Any]) -> None:
-        """Store an answer; written atomically so a crash never leaves half a file."""
+        """Store an answer; written atomically (synced) so a crash never leaves half a file."""
         data_path, meta_path = self._paths(key)
         data_path.parent.mkdir(parents=True, exist_ok=True)
         record = dict(meta, sha256=hashlib.sha256(data).hexdigest())
-        _atomic_write(data_path, data)
-        _atomic_write(meta_path, json.dumps(record, ensure_ascii=False).encode())
+        write_atomic(data_path, data)
+        write_atomic(meta_path, json.dumps(record, ensure_ascii=False).encode())
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -320,12 +320,14 @@ class Client:
                 data, meta = hit
                 return Result(data, meta["content_type"], ep.name, inputs, credits_consumed=0,
                               remaining_credits=None, elapsed=0.0, from_cache=True,
-                              source=meta.get("source", self.source), notices=notices)
+                              source=meta.get("source", self.source), notices=notices,
+                              files={n: p.data for n, p in prepared.items()})
         self._reserve(ep)
         try:
             response, elapsed = self._send(ep, clean, prepared, accept, timeout, cancel)
             result = self._result(ep, response, inputs, elapsed)
             result.notices = notices
+            result.files = {n: p.data for n, p in prepared.items()}
         except BaseException:
             self._settle(ep, None)
             raise

@@ -46,6 +46,8 @@ class Result:
         source: ``"local engine"`` for offline previews, else ``"service"``.
         created: wall-clock time (seconds since the epoch) the result arrived.
         notices: what the client changed for you before sending (an inverted sketch...).
+        files: the bytes of each file sent, by form field (``{"image_file": b"..."}``), so a
+            session can keep the inputs and the result can be made again; empty when unknown.
     """
 
     data: bytes
@@ -59,6 +61,7 @@ class Result:
     source: str = "service"
     created: float = field(default_factory=time.time)
     notices: tuple[str, ...] = ()
+    files: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     _image: Image.Image | None = field(default=None, repr=False)
     _size: tuple[int, int] | None = field(default=None, repr=False)
 

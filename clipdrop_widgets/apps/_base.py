@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import logging
+import os
 import threading
 import time
 import weakref
@@ -35,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..api.client import Client
 from ..api.result import Result
+from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
@@ -152,6 +154,10 @@ class App(Snapshot, widgets.VBox):
             without a key); ``app.client`` may be reassigned.
         history: a :class:`~clipdrop_widgets.widgets.HistoryStrip` to add results to (a
             Studio shares one); default: the app makes and shows its own.
+        session_dir: the session folder the app's own history writes every result to as it
+            arrives; an existing session is reopened. Default: a new folder under the user
+            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`). Not with
+            ``history``.
         inputs: the subclass's input widgets, shown above the prompt.
         options: extra option widgets (mode, format), shown under the prompt.
 
@@ -178,13 +184,18 @@ class App(Snapshot, widgets.VBox):
         client: Client | None = None,
         *,
         history: HistoryStrip | None = None,
+        session_dir: str | os.PathLike[str] | None = None,
         inputs: Sequence[widgets.Widget] = (),
         options: Sequence[widgets.Widget] = (),
     ) -> None:
         super().__init__()
         self._client = client if client is not None else Client()
         self.endpoint = ENDPOINTS[self.endpoint_name]
-        self.history = history if history is not None else HistoryStrip()
+        if history is not None and session_dir is not None:
+            raise ValueError("give history= or session_dir=, not both: a shared history "
+                             "writes to its own session")
+        self.history = history if history is not None else HistoryStrip(
+            session_dir=session_dir if session_dir is not None else new_session_dir())
         self.result: Result | None = None
         self.error: BaseException | None = None
         self._runs = 0
@@ -331,7 +342,7 @@ class App(Snapshot, widgets.VBox):
     def show(self, result: Result) -> None:
         """Show ``result`` in the compare view, beside the input it was made from when known."""
         with UI_LOCK:
-            self.compare.set_images(self._befores.get(result), result)
+            self.compare.set_images(self._befores.get(result, self._input_of(result)), result)
             self.result = result
             self._notices.value = self._notices_html(notices_of(result))
             self._show_send_to()
@@ -351,6 +362,13 @@ class App(Snapshot, widgets.VBox):
     def _show_send_to(self) -> None:
         """Offer "Send to" only while a result of this app is shown."""
         self.send_to.show(self.result is not None)
+
+    def _input_of(self, result: Result) -> Image.Image | bytes | None:
+        """The photo or sketch a result (read back from a session) was made from, if kept."""
+        for name in ("image_file", "sketch_file"):
+            if name in result.files:
+                return result.files[name]
+        return None
 
     def on_finish(self, callback: Callable[[App], object]) -> None:
         """Call ``callback(app)`` from the worker thread whenever a request ends (succeeded,

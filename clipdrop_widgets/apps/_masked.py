@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -35,14 +36,15 @@ class MaskedPhotoApp(App):
     takes_picture = True
 
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None,
                  options: Sequence[widgets.Widget] = ()) -> None:
         field = ENDPOINTS[self.endpoint_name].image_field
         assert field is not None
         self.chooser = PhotoChooser(field, sample=self.sample)
         self.painter = MaskPainter(self.chooser.image, max_width=FRAME_PX, max_height=FRAME_PX)
         self.chooser.on_change(self.painter.set_image)
-        super().__init__(client, history=history, inputs=[self.chooser, self.painter],
-                         options=options)
+        super().__init__(client, history=history, session_dir=session_dir,
+                         inputs=[self.chooser, self.painter], options=options)
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as the photo (the mask starts empty)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import ipywidgets as widgets
 
 from ..api.client import Client
@@ -21,6 +23,8 @@ class CleanupApp(MaskedPhotoApp):
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
             without a key).
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        session_dir: the session folder results are written to as they arrive (an
+            existing one is reopened); default: a new one in the user data folder.
 
     Attributes:
         mode: the mode menu: ``""`` (the service's default: no ``mode`` field is sent) or one
@@ -34,14 +38,15 @@ class CleanupApp(MaskedPhotoApp):
                   "will appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
-                 history: HistoryStrip | None = None) -> None:
+                 history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         field = ENDPOINTS[self.endpoint_name].field("mode")
         assert isinstance(field, TextField) and field.choices
         self.mode = widgets.Dropdown(
             options=[("service default", ""), *((c, c) for c in field.choices)],
             value="", description="Mode", layout=widgets.Layout(width="240px"),
         )
-        super().__init__(client, history=history, options=[self.mode])
+        super().__init__(client, history=history, session_dir=session_dir, options=[self.mode])
 
     def _request(self) -> Request:
         photo, mask = self._photo_and_mask()

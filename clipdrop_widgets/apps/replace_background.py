@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PIL import Image
 
 from ..api.client import Client
@@ -24,6 +26,8 @@ class ReplaceBackgroundApp(App):
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
             without a key).
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        session_dir: the session folder results are written to as they arrive (an
+            existing one is reopened); default: a new one in the user data folder.
 
     Attributes:
         chooser: the :class:`PhotoChooser` (``app.chooser.load(image)`` sets the photo).
@@ -34,12 +38,13 @@ class ReplaceBackgroundApp(App):
     takes_picture = True
 
     def __init__(self, client: Client | None = None, *,
-                 history: HistoryStrip | None = None) -> None:
+                 history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         endpoint = ENDPOINTS[self.endpoint_name]
         assert endpoint.image_field is not None
         self.chooser = PhotoChooser(endpoint.image_field, sample="astronaut")
         self.format = format_dropdown(endpoint)
-        super().__init__(client, history=history, inputs=[self.chooser],
+        super().__init__(client, history=history, session_dir=session_dir, inputs=[self.chooser],
                          options=[w for w in (self.format,) if w])
         self.chooser.on_change(self._show_photo)
         self._show_photo(self.chooser.image)

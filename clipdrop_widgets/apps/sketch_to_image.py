@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from PIL import Image
 
 from ..api.client import Client
@@ -25,6 +27,8 @@ class SketchToImageApp(App):
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
             without a key).
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        session_dir: the session folder results are written to as they arrive (an
+            existing one is reopened); default: a new one in the user data folder.
 
     Attributes:
         pad: the sketch pad (``app.pad.add_stroke(points)`` draws from code).
@@ -35,12 +39,13 @@ class SketchToImageApp(App):
                   "appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
-                 history: HistoryStrip | None = None) -> None:
+                 history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         self._field = ENDPOINTS[self.endpoint_name].field("sketch_file")
         side = min(FRAME_PX, self._field.max_side or FRAME_PX)
         height = side if self._field.square else side * 3 // 4
         self.pad = SketchPad(width=side, height=height)
-        super().__init__(client, history=history, inputs=[self.pad])
+        super().__init__(client, history=history, session_dir=session_dir, inputs=[self.pad])
 
     def _request(self) -> Request:
         assert self.prompt is not None

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import html
+import os
+import warnings
+from collections.abc import Iterator, Mapping
 
 import ipywidgets as widgets
 from PIL import Image
 
 from ..api import constants as C
 from ..api.client import Client
+from ..api.notices import ClipdropNotice
 from ..api.result import Result
+from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import APIConnectionError
 from ..widgets import HistoryStrip
@@ -53,39 +58,48 @@ class Studio(Snapshot, widgets.VBox):
     run records where that photo came from (``result.inputs["input_from"]``, shown on its
     history card). See :meth:`send`.
 
+    Every result is written, the moment it arrives, to the session folder named in the header
+    (:class:`~clipdrop_widgets.api.session.Session`); the header also offers the recent
+    sessions to reopen. Each result has **Download** (compare view and history) and the
+    history **Download all** (a zip), delivered by the browser wherever the Studio runs.
+    Only the first tab's app is built at once; the others are built when first shown.
+
     Args:
         client: the :class:`~clipdrop_widgets.Client` all apps share (default ``Client()``:
-            the local engine without a key).
+            the local engine without a key; its no-key notice is shown as a note in the
+            header rather than as a warning).
+        session_dir: the session folder: an existing one is reopened (``studio.history``
+            shows its results, new ones are appended); default: a new folder under the user
+            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`).
 
     Attributes:
-        apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order.
+        apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order; an app
+            is built on first access.
         tabs: the ``ipywidgets.Tab`` holding them.
         history: the shared :class:`~clipdrop_widgets.HistoryStrip`.
     """
 
-    def __init__(self, client: Client | None = None) -> None:
+    def __init__(self, client: Client | None = None, *,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
-        self._client = client if client is not None else Client()
+        self._notes: list[str] = []
+        self._client = client if client is not None else self._default_client()
         self._spent_before = 0.0  # by clients this Studio used before the current one
         # Where a typed key goes from the local engine: the service this Studio left last.
         self._service_url: str | None = None
         self._unreachable: APIConnectionError | None = None  # the last run's, if it failed so
-        self.history = HistoryStrip()
-        self.apps: dict[str, App] = {
-            cls.endpoint_name: cls(self._client, history=self.history) for cls in APP_CLASSES
-        }
-        self.tabs = widgets.Tab(children=list(self.apps.values()),
-                                titles=[app.endpoint.title for app in self.apps.values()])
+        self.history = HistoryStrip(
+            session_dir=session_dir if session_dir is not None else new_session_dir())
+        self._built: dict[str, App] = {}
+        self.apps: Mapping[str, App] = _LazyApps(self)
+        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in APP_CLASSES],
+                                titles=[ENDPOINTS[cls.endpoint_name].title
+                                        for cls in APP_CLASSES])
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
-        targets = send_targets()
-        for app in self.apps.values():
-            app.on_finish(self._on_finish)
-            app.send_to.set_targets(targets)
-            app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
-        self.history.offer_send(targets, self.send)
+        self.history.offer_send(send_targets(), self.send)
         self.history.on_select(self._select_tab)
         self._show_source()
         self._show_credits()
@@ -94,7 +108,91 @@ class Studio(Snapshot, widgets.VBox):
             layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"),
         )
-        self.children = [header, self.tabs, widgets.HTML("<b>History</b>"), self.history]
+        self._session_line = widgets.HTML("")
+        self._recent = widgets.Dropdown(description="Reopen", layout=widgets.Layout(
+            width="360px"), style={"description_width": "initial"})
+        self._open = widgets.Button(description="Open", icon="folder-open",
+                                    layout=widgets.Layout(width="auto"),
+                                    tooltip="Show that session's results; new ones go there")
+        self._open.on_click(self.history.errors.guard(lambda _b: self._open_chosen()))
+        self._show_session()
+        sessions = widgets.HBox(
+            [self._session_line, widgets.HBox([self._recent, self._open])],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+                                  justify_content="space-between", width="100%"))
+        notes = widgets.HTML("".join(
+            f'<div style="color:var(--jp-ui-font-color2,#555)"><small>'
+            f'<i class="fa fa-info-circle"></i> Note: '
+            f"{html.escape(n)}</small></div>" for n in self._notes))
+        self.tabs.observe(lambda _c: self._build(self.tabs.selected_index or 0),
+                          "selected_index")
+        self._build(0)
+        self.children = [header, sessions, notes, self.tabs, widgets.HTML("<b>History</b>"),
+                         self.history]
+
+    def _default_client(self) -> Client:
+        """``Client()``, its notices (no key: the local engine) kept as notes for the header."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ClipdropNotice)
+            client = Client()
+        for w in caught:
+            if issubclass(w.category, ClipdropNotice):
+                self._notes.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return client
+
+    # -- the apps, built when first shown -----------------------------------------------------
+    def _build(self, index: int) -> App:
+        """The app of tab ``index``, built (and put in its tab) if it was not yet."""
+        cls = APP_CLASSES[index]
+        app = self._built.get(cls.endpoint_name)
+        if app is None:
+            app = cls(self._client, history=self.history)
+            app.on_finish(self._on_finish)
+            app.send_to.set_targets(send_targets())
+            app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
+            self._built[cls.endpoint_name] = app
+            with UI_LOCK:
+                children = list(self.tabs.children)
+                placeholder, children[index] = children[index], app
+                self.tabs.children = children
+            placeholder.close()
+        return app
+
+    # -- the session --------------------------------------------------------------------------
+    @property
+    def session_dir(self) -> str:
+        """The folder every result is written to."""
+        assert self.history.session is not None
+        return str(self.history.session.directory)
+
+    @property
+    def session_text(self) -> str:
+        """The session line as plain text."""
+        assert self.history.session is not None
+        n = len(self.history.session)  # all of them, also those past the strip's max_items
+        return f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
+
+    def open_session(self, session_dir: str | os.PathLike[str]) -> None:
+        """Show the results of the session in ``session_dir``; new results go there."""
+        self.history.open_session(session_dir)
+        self._show_session()
+
+    def _open_chosen(self) -> None:
+        if self._recent.value:
+            self.open_session(self._recent.value)
+
+    def _show_session(self) -> None:
+        with UI_LOCK:
+            self._session_line.value = (
+                f"<small>{html.escape(self.session_text)}</small>")
+            current = self.session_dir
+            options = [(info.label, str(info.path)) for info in recent_sessions()
+                       if str(info.path) != current]
+            self._recent.options = options or [("no earlier sessions yet", "")]
+            self._recent.value = options[0][1] if options else ""
+            self._open.disabled = not options
 
     # -- the client ---------------------------------------------------------------------------
     @property
@@ -146,7 +244,7 @@ class Studio(Snapshot, widgets.VBox):
             self._spent_before += self._client.credits_spent
             self._client = new
             self._unreachable = None
-            for app in self.apps.values():
+            for app in self._built.values():  # the others are built with the new client
                 app.client = new
         self._show_source()
         self._show_credits()
@@ -159,6 +257,7 @@ class Studio(Snapshot, widgets.VBox):
                 self._unreachable = error if isinstance(error, APIConnectionError) else None
         self._show_source()
         self._show_credits()
+        self._show_session()
 
     # -- what the header says -----------------------------------------------------------------
     @property
@@ -236,15 +335,15 @@ class Studio(Snapshot, widgets.VBox):
     @property
     def current(self) -> App:
         """The app in the selected tab."""
-        return list(self.apps.values())[self.tabs.selected_index or 0]
+        return self._build(self.tabs.selected_index or 0)
 
     def select(self, name: str) -> App:
         """Show the tab of the app for endpoint ``name`` (``"cleanup"``...); returns the app."""
-        names = list(self.apps)
+        names = [cls.endpoint_name for cls in APP_CLASSES]
         if name not in names:
             raise KeyError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
-        return self.apps[name]
+        return self._build(names.index(name))
 
     def send(self, result: Result, to: str) -> App:
         """Give ``result``'s picture to the app for endpoint ``to`` as its photo and show its
@@ -266,7 +365,10 @@ class Studio(Snapshot, widgets.VBox):
 
     def _select_tab(self, result: Result) -> None:
         if result.endpoint in self.apps:
-            self.select(result.endpoint)
+            built = result.endpoint in self._built
+            app = self.select(result.endpoint)
+            if not built:  # built just now: it missed this selection
+                app.show(result)
 
     # -- display ------------------------------------------------------------------------------
     def snapshot(self) -> Image.Image:
@@ -280,3 +382,25 @@ class Studio(Snapshot, widgets.VBox):
         n = len(self.history.results)
         return (f"Studio(source={self._client.source!r}, tab={self.current.endpoint.title!r}, "
                 f"{n} result{'' if n == 1 else 's'})")
+
+
+class _LazyApps(Mapping[str, App]):
+    """``studio.apps``: the apps by endpoint name in tab order, each built on first access."""
+
+    def __init__(self, studio: Studio) -> None:
+        self._studio = studio
+        self._names = [cls.endpoint_name for cls in APP_CLASSES]
+
+    def __getitem__(self, name: str) -> App:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._studio._build(self._names.index(name))
+
+    def __contains__(self, name: object) -> bool:  # without building the app
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)

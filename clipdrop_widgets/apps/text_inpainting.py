@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..api.client import Client
 from ..widgets import HistoryStrip
 from ._base import Request
@@ -18,6 +20,8 @@ class TextInpaintingApp(MaskedPhotoApp):
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
             without a key).
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        session_dir: the session folder results are written to as they arrive (an
+            existing one is reopened); default: a new one in the user data folder.
     """
 
     endpoint_name = "text_inpainting"
@@ -27,8 +31,9 @@ class TextInpaintingApp(MaskedPhotoApp):
                   "one will appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
-                 history: HistoryStrip | None = None) -> None:
-        super().__init__(client, history=history)
+                 history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(client, history=history, session_dir=session_dir)
 
     def _request(self) -> Request:
         assert self.prompt is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..api.client import Client
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
@@ -18,6 +20,8 @@ class TextToImageApp(App):
         client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
             without a key).
         history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        session_dir: the session folder results are written to as they arrive (an
+            existing one is reopened); default: a new one in the user data folder.
 
     >>> app = TextToImageApp()
     >>> app.prompt.value = "a red fox in the snow"
@@ -33,9 +37,11 @@ class TextToImageApp(App):
     empty_hint = "Describe a picture and press Run: it will appear here"
 
     def __init__(self, client: Client | None = None, *,
-                 history: HistoryStrip | None = None) -> None:
+                 history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         self.format = format_dropdown(ENDPOINTS[self.endpoint_name])
-        super().__init__(client, history=history, options=[w for w in (self.format,) if w])
+        super().__init__(client, history=history, session_dir=session_dir,
+                         options=[w for w in (self.format,) if w])
 
     def _request(self) -> Request:
         assert self.prompt is not None

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..api.storage import append_jsonl, read_jsonl, repair_jsonl, write_atomic
+
 __all__ = ["RunLog", "RunDirMismatchError", "MANIFEST_NAME", "LOG_NAME", "MANIFEST_KIND",
            "IDENTITY_KEYS"]
 
@@ -37,31 +39,6 @@ IDENTITY_KEYS = ("operation", "source", "inputs", "items")
 
 class RunDirMismatchError(ValueError):
     """The run folder holds another sweep (a different operation, items or inputs)."""
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent or complete."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _describe_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -144,7 +121,7 @@ class RunLog:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if not (self.run_dir / MANIFEST_NAME).exists():
             data = json.dumps(dict(manifest), indent=1, ensure_ascii=False).encode("utf-8")
-            _write_atomic(self.run_dir / MANIFEST_NAME, data)
+            write_atomic(self.run_dir / MANIFEST_NAME, data)
         self._repair()
 
     def _repair(self) -> None:
@@ -152,14 +129,7 @@ class RunLog:
         assert self.run_dir is not None
         for tmp in self.run_dir.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
-        path = self.run_dir / LOG_NAME
-        try:
-            with open(path, "rb+") as f:
-                data = f.read()
-                if data and not data.endswith(b"\n"):
-                    f.truncate(data.rfind(b"\n") + 1)
-        except FileNotFoundError:
-            pass
+        repair_jsonl(self.run_dir / LOG_NAME)
 
     # -- records ---------------------------------------------------------------------------
     def read(self) -> list[dict[str, Any]]:
@@ -170,37 +140,15 @@ class RunLog:
         if self.run_dir is None:
             with self._lock:
                 return [dict(r) for r in self._lines]
-        path = self.run_dir / LOG_NAME
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return []
-        lines = data.split(b"\n")[:-1]  # the last piece is b"" or a torn, unfinished line
-        records = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path} line {number} is not a JSON record; the run log "
-                                 "was changed by hand")
-            records.append(record)
-        return records
+        return read_jsonl(self.run_dir / LOG_NAME)
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Add one record: one line, written whole, flushed and synced before returning."""
-        line = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:
             if self.run_dir is None:
                 self._lines.append(dict(record))
                 return
-            with open(self.run_dir / LOG_NAME, "ab") as f:
-                f.write(line.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
+            append_jsonl(self.run_dir / LOG_NAME, record)
 
     # -- images ----------------------------------------------------------------------------
     def save_image(self, name: str, data: bytes) -> None:
@@ -209,7 +157,7 @@ class RunLog:
             with self._lock:
                 self._images[name] = bytes(data)
             return
-        _write_atomic(self.run_dir / name, data)
+        write_atomic(self.run_dir / name, data)
 
     def has_image(self, name: str) -> bool:
         if self.run_dir is None:

@@ -18,6 +18,7 @@ from ..api.result import Result
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._ui import ErrorLine
+from .download import Downloader, download_name
 from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
@@ -67,6 +68,8 @@ class CompareSlider(Snapshot, widgets.VBox):
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
         labels: the ``(left, right)`` words shown over the frame while comparing.
+        download_button: **Download**, shown when the after side is a :class:`Result`: sends
+            its bytes, as received, to the browser as a download (see :meth:`download`).
     """
 
     position = traitlets.Float(0.5)
@@ -121,7 +124,15 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._canvas.on_mouse_out(self._on_release)
         for canvas in (self._canvas, *self._sources.values()):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
-        self.children = [self._label_row, self._canvas, self._slider, self.errors]
+        self._result: Result | None = None
+        self.downloader = Downloader()
+        self.download_button = widgets.Button(
+            description="Download", icon="download", tooltip="Save the result on your computer",
+            layout=widgets.Layout(width="auto", display="none", align_self="flex-end"))
+        self.download_button.add_class("cdw-download")
+        self.download_button.on_click(self.errors.guard(lambda _b: self.download()))
+        self.children = [self._label_row, self._canvas, self._slider, self.download_button,
+                         self.errors, self.downloader]
         self.set_images(before, after)
 
     @traitlets.validate("position")
@@ -161,6 +172,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         if labels is not None:
             self.labels = (str(labels[0]), str(labels[1]))
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
+        self._result = after if isinstance(after, Result) else None
+        self.download_button.layout.display = "none" if self._result is None else ""
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
                  else self._frame)
@@ -177,6 +190,15 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._slider.layout.display = "" if self._comparing else "none"
         self._show_labels()
         self.redraw()
+
+    def download(self) -> str:
+        """Send the result shown (the after side) to the browser as a download; returns the
+        file name (``<operation>-<date>-<time>.<ext>``)."""
+        if self._result is None:
+            raise ValueError("there is no result to download: the after side is not a Result")
+        name = download_name(self._result)
+        self.downloader.send_file(self._result.data, name, mime=self._result.content_type)
+        return name
 
     @property
     def label_text(self) -> str:

@@ -1,4 +1,8 @@
-"""HistoryStrip: this session's results as thumbnails; show one again or save them."""
+"""HistoryStrip: this session's results as thumbnails; show one again, save or download them.
+
+With a ``session_dir`` every result added is written to that session folder at once
+(:class:`~clipdrop_widgets.api.session.Session`), and a reopened folder shows its results again.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
 from ..api.result import Result
+from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
+from .download import Downloader, download_name
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
 
@@ -75,21 +81,30 @@ class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
     ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
-    (an app shows it in its compare view) and outlines its card; ``Save`` writes it to the
-    folder typed above the strip; ``Save all`` writes every one not saved there yet.
+    (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
+    browser as a download and ``Download all`` the whole session as a zip (images and session
+    log), which works in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
+    to the folder typed above the strip (on the kernel's machine); ``Save all`` writes every
+    one not saved there yet.
 
     Args:
         max_items: how many results to keep (oldest dropped first; default 50).
         thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
         folder: where the save buttons write (default: the working directory).
+        session_dir: a session folder to write every result to as it is added; an existing
+            session is reopened and its results shown (newest first). Default ``None``: the
+            results are kept in memory only.
 
     Attributes:
         errors: the line under the strip showing a failed callback's message (a select
             handler that raised, a save that failed).
+        session: the :class:`~clipdrop_widgets.api.session.Session` written to, or ``None``.
+        downloader: the invisible widget that delivers downloads to the browser.
     """
 
     def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,
-                 folder: str | os.PathLike[str] = ".") -> None:
+                 folder: str | os.PathLike[str] = ".",
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
         self._send_targets: tuple[tuple[str, str], ...] = ()
         self._send_handler: Callable[[Result, str], object] | None = None
         self._senders: dict[Result, SendTo] = {}  # each card's menu (cards gone: pruned)
@@ -114,15 +129,25 @@ class HistoryStrip(Snapshot, widgets.VBox):
                                         disabled=True, layout=widgets.Layout(width="auto"),
                                         tooltip="Write every result to the folder in Save to")
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
+        self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
+                                            disabled=True, layout=widgets.Layout(width="auto"),
+                                            tooltip="A zip of the images and the session log")
+        self._download_all.on_click(self.errors.guard(lambda _b: self.download()))
+        self._download_all.add_class("cdw-download-all")
+        self.downloader = Downloader()
+        self.session: Session | None = None
         self._status = widgets.HTML("")
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
                                                        flex_flow="row nowrap"))
         self.children = [
-            widgets.HBox([self._folder, self._save_all, self._status],
-                         layout=widgets.Layout(align_items="center")),
+            widgets.HBox([self._download_all, self._folder, self._save_all, self._status],
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
             self._row,
             self.errors,
+            self.downloader,
         ]
+        if session_dir is not None:
+            self.open_session(session_dir)
 
     # -- content ------------------------------------------------------------------------------
     @property
@@ -137,16 +162,26 @@ class HistoryStrip(Snapshot, widgets.VBox):
 
     def add(self, result: Result) -> None:
         """Put ``result`` first in the strip, outlined as the one shown (the oldest goes past
-        ``max_items``)."""
+        ``max_items``), after writing it to the session folder, if any (a failed write is
+        shown, the result kept)."""
         if not isinstance(result, Result):
             raise TypeError(f"HistoryStrip.add takes a Result, got {type(result).__name__}")
+        if self.session is not None:
+            try:
+                self.session.add(result)
+            except OSError as exc:
+                self.errors.show(OSError(f"could not write the result to the session folder "
+                                         f"{self.session.directory}: {exc.strerror or exc}"))
+        self._show_first(result)
+
+    def _show_first(self, result: Result) -> None:
         self._results.insert(0, result)
         self._cards.insert(0, self._card(result))
         for card in self._cards[self._max_items:]:
             card.close()
         del self._results[self._max_items:], self._cards[self._max_items:]
         self._row.children = tuple(self._cards)
-        self._save_all.disabled = False
+        self._save_all.disabled = self._download_all.disabled = False
         self._outline(result)
 
     def _outline(self, result: Result | None) -> None:
@@ -155,14 +190,27 @@ class HistoryStrip(Snapshot, widgets.VBox):
             card.layout.border = _CHOSEN_BORDER if shown is result else _PLAIN_BORDER
 
     def clear(self) -> None:
-        """Remove every result from the strip (files already saved stay)."""
+        """Remove every result from the strip (files already saved, and the session folder,
+        stay)."""
         for card in self._cards:
             card.close()
         self._results.clear()
         self._cards.clear()
         self._row.children = ()
-        self._save_all.disabled = True
+        self._save_all.disabled = self._download_all.disabled = True
         self._chosen = None
+
+    # -- the session --------------------------------------------------------------------------
+    def open_session(self, session_dir: str | os.PathLike[str]) -> Session:
+        """Write to the session in ``session_dir`` from now on, showing its results instead
+        of the strip's (a new folder starts empty; see :class:`Session`)."""
+        session = Session(session_dir)
+        earlier = session.results()
+        self.clear()
+        self.session = session
+        for result in earlier[-self._max_items:]:
+            self._show_first(result)
+        return session
 
     def _card(self, result: Result) -> widgets.VBox:
         thumb = result.image.copy()
@@ -181,11 +229,16 @@ class HistoryStrip(Snapshot, widgets.VBox):
         )
         show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"),
                               tooltip="Show this result in its app's compare view")
-        save = widgets.Button(description="Save", icon="download",
+        save = widgets.Button(description="Save", icon="save",
                               layout=widgets.Layout(width="auto"),
                               tooltip="Write this result to the folder in Save to")
+        download = widgets.Button(description="Download", icon="download",
+                                  layout=widgets.Layout(width="auto"),
+                                  tooltip="Save this image on your computer (browser download)")
         show.on_click(self.errors.guard(lambda _b: self.select(result)))
         save.on_click(self.errors.guard(lambda _b: self.save(result)))
+        download.on_click(self.errors.guard(lambda _b: self.download(result)))
+        download.add_class("cdw-history-download")
         sender = SendTo(menu=True)
         sender.set_targets(self._send_targets)
         sender.on_send(lambda name: self._send_to(result, name))
@@ -195,7 +248,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
             [widgets.Image(value=data, format=fmt,
                            layout=widgets.Layout(width=f"{thumb.width}px",
                                                  height=f"{thumb.height}px")),
-             caption, widgets.HBox([show, save]), sender],
+             caption, widgets.HBox([show, save, download],  # Download wraps below
+                                   layout=widgets.Layout(flex_flow="row wrap",
+                                                         width=f"{self._thumb + 8}px")),
+             sender],
             layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
                                   min_width=f"{self._thumb + 12}px"),
         )
@@ -286,6 +342,25 @@ class HistoryStrip(Snapshot, widgets.VBox):
             self._status.value = f"<small>{html.escape(words)}</small>"
         return paths
 
+    # -- downloading --------------------------------------------------------------------------
+    def download(self, result: Result | int | None = None) -> str:
+        """Send one result (or, with ``None``, a zip of the whole session: images and log) to
+        the browser as a download; returns the file name."""
+        if result is None:
+            if not self._results:
+                raise ValueError("there is nothing to download yet")
+            if self.session is not None:
+                data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
+            else:
+                data, name = zip_results(self._results), "clipdrop-results.zip"
+            self.downloader.send_file(data, name, mime="application/zip")
+        else:
+            one = self._results[result] if isinstance(result, int) else result
+            name = download_name(one)
+            self.downloader.send_file(one.data, name, mime=one.content_type)
+        self._status.value = f"<small>Sent {html.escape(name)} to your browser</small>"
+        return name
+
     def snapshot(self) -> Image.Image:
         """The newest results as a strip of thumbnails with their labels.
 
@@ -331,3 +406,21 @@ def _free_path(folder: str, result: Result) -> str:
         n += 1
         path = f"{base}-{n}.{ext}"
     return path
+
+
+def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
+    """A zip of ``results`` (images and a JSON-lines log) for a strip without a session."""
+    import io
+    import json
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        lines = []
+        for i, result in enumerate(reversed(results), 1):  # oldest first, like a session log
+            name = f"{i:04d}-{download_name(result)}"
+            zf.writestr(f"images/{name}", result.data)
+            lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
+                                     **describe(result)}, ensure_ascii=False))
+        zf.writestr("results.jsonl", "\n".join(lines) + "\n")
+    return buf.getvalue()

@@ -183,3 +183,23 @@ def test_send_to_with_bytes_kept_as_sent():
     target = studio.send(result, "text_inpainting")
     assert target.chooser.data == result.data
     assert Image.open(io.BytesIO(target.chooser.data)).format == "JPEG"
+
+
+def test_the_session_log_line_says_where_the_photo_came_from(tmp_path):
+    """The session (written as results arrive) keeps the origin in the result's line."""
+    from clipdrop_widgets.api.session import Session
+
+    studio = Studio(session_dir=tmp_path / "s")
+    first = made(studio)
+    cleanup = studio.send(first, "cleanup")
+    w, h = first.size
+    cleanup.painter.add_stroke([(0.3 * w, 0.3 * h), (0.6 * w, 0.6 * h)], width=40)
+    cleanup.run()
+    assert cleanup.wait(30) and cleanup.result is not None, cleanup.status
+    records = Session(tmp_path / "s").records()
+    assert [r["operation"] for r in records] == ["text_to_image", "cleanup"]
+    assert records[-1]["options"][INPUT_FROM] == origin(first)
+    assert origin(first).endswith(records[0]["sha256"][:12])  # names that line's image
+    # read back (a reopened session): the card still says where the photo came from
+    again = Session(tmp_path / "s").results()[-1]
+    assert describe(again)["from"].startswith("from Text to image, ")

@@ -18,7 +18,9 @@ writes (overwriting):
   zoomed in 4x on a 12-megapixel photo, a small mask painted;
 * ``docs/images/wrong_key.png`` and ``wrong_key_rejected.png`` (the troubleshooting page): the
   Studio after a key typed for a service it cannot reach (JupyterLab), and after a key the
-  service refused (Voila), each with its message and the "Back to local engine" button.
+  service refused (Voila), each with its message and the "Back to local engine" button;
+* ``docs/images/studio-session.png``: the Studio in Voila with its session line, two results,
+  Download under the compare view and in the history, Download all.
 
 The tests' own checks run as usual: an image is only written by a scenario that got that far.
 Needs Chromium at ``/usr/bin/chromium`` (``bash scripts/install-chromium``); about a minute.
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("sketch_draw_run_compare or studio_in_voila or wrong_key or "
+SCENARIOS = ("sketch_draw_run_compare or studio_in_voila or wrong_key or downloads_in_voila or "
              "(painting_lands_where_aimed and lab and cleanup) or "
              "send_to_cleanup_paint_run_compare or zoomed_mask_is_exact")
 

@@ -1,0 +1,151 @@
+"""Seconds from opening the Studio's page in Voila to a usable Run button, cold and preheated.
+
+    .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--json out.json]
+
+Serves the launcher's Studio notebook (``clipdrop_widgets.cli.studio_notebook``, a session
+folder in a temporary folder) with Voila on loopback, twice:
+
+* ``cold, all tabs built``: Voila's default mode (the page's request starts a kernel and runs
+  the notebook) with every app built at once, as the Studio did before its tabs were lazy;
+* ``cold``: Voila's default mode, the Studio as it is (only the first tab's app built);
+* ``preheated``: the launcher's flags (``--preheat_kernel=True --pool_size=1``): a kernel has
+  already run the notebook; the page takes it and the pool refills.
+
+One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait until a
+``Run`` button is visible and enabled; the time is measured in Python from just before
+``goto`` to the moment the button is found (Playwright polls every frame). Between preheated
+rounds the benchmark waits until Voila says its pool is filled again (plus 3 s for the
+notebook to finish in that kernel). Reported, not asserted. Results:
+``benchmarks/results/studio_start.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
+
+from servers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+
+from clipdrop_widgets.cli import studio_notebook  # noqa: E402
+
+RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
+
+
+def _voila(notebook: Path, home: Path, port: int, preheat: bool) -> tuple[subprocess.Popen,
+                                                                            Path]:
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"), CLIPDROP_WIDGETS_DATA_DIR=str(home))
+    env.pop("CLIPDROP_API_KEY", None)
+    (home / "runtime").mkdir(parents=True, exist_ok=True)
+    cmd = [str(Path(sys.executable).parent / "voila"), str(notebook), "--no-browser",
+           f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+           f"--Voila.connection_dir_root={home / 'runtime'}"]
+    if preheat:
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    log = home / f"voila-{'pre' if preheat else 'cold'}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    return proc, log
+
+
+def _wait_filled(log: Path, count: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count("is filled with") >= count:
+            time.sleep(3.0)
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"Voila's pool did not fill; log:\n{log.read_text()[-3000:]}")
+
+
+def _wait_up(port: int, timeout: float = 90) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/voila.js",
+                                   timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.25)
+    raise RuntimeError("Voila did not start")
+
+
+def measure(browser, port: int) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    try:
+        start = time.perf_counter()
+        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000, wait_until="commit")
+        page.locator(RUN_BUTTON).first.wait_for(state="visible", timeout=120_000)
+        return time.perf_counter() - start
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    figures: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="cdw-bench-start-") as tmp, sync_playwright() as p:
+        home = Path(tmp)
+        (home / "nb").mkdir()
+        notebook = studio_notebook(home / "nb", session_dir=home / "session")
+        (home / "eager").mkdir()
+        eager = studio_notebook(home / "eager", session_dir=home / "session")
+        nb = json.loads(eager.read_text())
+        nb["cells"][0]["source"] = nb["cells"][0]["source"].replace(
+            "Studio(", "studio = Studio(")
+        nb["cells"][0]["source"] += "\nfor name in studio.apps:\n    studio.apps[name]\nstudio"
+        eager.write_text(json.dumps(nb))
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for mode in ("cold, all tabs built", "cold", "preheated"):
+                port = free_port()
+                proc, log = _voila(eager if mode.startswith("cold, all") else notebook, home,
+                                   port, mode == "preheated")
+                try:
+                    _wait_up(port)
+                    times = []
+                    for i in range(args.rounds):
+                        if mode == "preheated":
+                            _wait_filled(log, i + 1)
+                        else:
+                            measure(browser, port) if i == 0 else None  # warm Python's caches
+                        times.append(measure(browser, port))
+                        print(f"{mode} round {i + 1}: {times[-1]:.2f} s", flush=True)
+                    figures[mode] = times
+                finally:
+                    os.killpg(proc.pid, 15)
+                    proc.wait(30)
+        finally:
+            browser.close()
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.2f}, {os.cpu_count()} cores, {platform.python_version()}")
+    for mode, times in figures.items():
+        print(f"{mode:>20}: median {statistics.median(times):.2f} s, "
+              f"range {min(times):.2f}-{max(times):.2f} s over {len(times)} rounds")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"figures": figures, "load": load}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

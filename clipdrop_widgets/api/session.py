@@ -1,0 +1,304 @@
+"""A session: every result kept on disk the moment it arrives, so nothing a user made is lost.
+
+Layout of a session folder::
+
+    <session>/
+        session.json      what the folder is (written once, atomically)
+        session.jsonl     one JSON line per result, appended and synced as each one arrives
+        images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received
+        inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
+
+A result's image (and its inputs) are written atomically *before* its line is appended, with
+the same helpers the sweeps' run logs use (:mod:`.storage`): a kill at any moment leaves at
+worst a torn last line (ignored) or an image without a line (not shown). No API key is ever
+written: a line holds the operation, the prompt and options, the inputs by content hash, the
+credits, the time and the source, taken from the :class:`~clipdrop_widgets.api.result.Result`.
+
+New sessions go under the user data folder (``platformdirs.user_data_dir("clipdrop-widgets")``
+``/sessions/<date>-<time>``), or under ``$CLIPDROP_WIDGETS_DATA_DIR/sessions`` when that is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..contract.endpoints import ENDPOINTS
+from .result import Result
+from .storage import TMP_GLOB, append_jsonl, read_jsonl, repair_jsonl, write_atomic
+
+__all__ = ["Session", "SessionInfo", "DATA_DIR_ENV", "data_dir", "sessions_dir",
+           "recent_sessions", "new_session_dir", "LOG_NAME", "MANIFEST_NAME"]
+
+#: Environment variable naming the data folder (default: platformdirs' user data folder).
+DATA_DIR_ENV = "CLIPDROP_WIDGETS_DATA_DIR"
+MANIFEST_NAME = "session.json"
+LOG_NAME = "session.jsonl"
+KIND = "clipdrop-widgets session"
+VERSION = 1
+IMAGES = "images"
+INPUTS = "inputs"
+#: Field names that must never be written, whatever a result's inputs hold.
+_SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
+
+
+def data_dir() -> Path:
+    """This package's data folder: ``$CLIPDROP_WIDGETS_DATA_DIR``, else platformdirs'
+    ``user_data_dir("clipdrop-widgets")``."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("clipdrop-widgets"))
+
+
+def sessions_dir() -> Path:
+    """Where new sessions are made: ``data_dir() / "sessions"``."""
+    return data_dir() / "sessions"
+
+
+def new_session_dir() -> Path:
+    """A new session folder under :func:`sessions_dir`, named by the date and time; created
+    empty here, so two sessions started in the same second never share one."""
+    base = sessions_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    path, n = base / stamp, 1
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+            path = base / f"{stamp}-{n}"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session folder found by :func:`recent_sessions`: its path, results, last change."""
+
+    path: Path
+    results: int
+    modified: float
+
+    @property
+    def label(self) -> str:
+        """``2026-11-30_19-40-12 · 3 results`` (for a menu)."""
+        n = self.results
+        return f"{self.path.name} · {n} result{'' if n == 1 else 's'}"
+
+
+def recent_sessions(*, limit: int = 10, folder: str | os.PathLike[str] | None = None
+                    ) -> list[SessionInfo]:
+    """The sessions with at least one result under ``folder`` (default :func:`sessions_dir`),
+    most recently changed first, at most ``limit``."""
+    base = Path(folder) if folder is not None else sessions_dir()
+    found = []
+    try:
+        children = list(base.iterdir())
+    except OSError:
+        return []
+    for child in children:
+        log = child / LOG_NAME
+        try:
+            stat = log.stat()
+            count = log.read_bytes().count(b"\n")
+        except OSError:
+            continue
+        if count:
+            found.append(SessionInfo(child, count, stat.st_mtime))
+    found.sort(key=lambda info: info.modified, reverse=True)
+    return found[:limit]
+
+
+def _image_extension(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return "bin"
+
+
+def _prompt_field(endpoint: str) -> str | None:
+    ep = ENDPOINTS.get(endpoint)
+    field = ep.prompt_field if ep is not None else None
+    return field.name if field is not None else None
+
+
+class Session:
+    """The results of one session in a folder, written as they arrive.
+
+    Args:
+        directory: the session folder. ``None`` (the default) makes a new one under
+            :func:`sessions_dir` named by the date and time; an existing session folder is
+            reopened (its results are read back, new ones are appended); a folder that does
+            not exist yet is created with the first result. A folder that holds other files
+            but no session is refused (:class:`ValueError`), so results never land among
+            unrelated files.
+
+    Thread-safe: apps sharing a session add results from their worker threads.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory).expanduser() if directory is not None \
+            else new_session_dir()
+        self._lock = threading.Lock()
+        self._ready = False
+        if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
+            if not self.directory.is_dir():
+                raise ValueError(f"{self.directory} is a file, not a session folder")
+            if any(self.directory.iterdir()):
+                raise ValueError(
+                    f"{self.directory} holds other files and is not a clipdrop-widgets session "
+                    "folder; give a new or empty folder (or an existing session's)")
+
+    def __repr__(self) -> str:
+        return f"Session({str(self.directory)!r}, {len(self)} results)"
+
+    def __len__(self) -> int:
+        return len(self.records())
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / LOG_NAME
+
+    # -- reading ------------------------------------------------------------------------------
+    def records(self) -> list[dict[str, Any]]:
+        """Every result's line, oldest first (a torn last line is ignored)."""
+        return read_jsonl(self.log_path)
+
+    def results(self) -> list[Result]:
+        """Every result, oldest first, read back with its image and inputs' bytes.
+
+        A line whose image file is missing (removed by hand) is skipped.
+        """
+        found = []
+        for record in self.records():
+            try:
+                found.append(self._result(record))
+            except OSError:
+                continue
+        return found
+
+    def _result(self, record: Mapping[str, Any]) -> Result:
+        data = (self.directory / record["file"]).read_bytes()
+        inputs: dict[str, Any] = dict(record.get("options") or {})
+        prompt_name = _prompt_field(record["operation"])
+        if record.get("prompt") is not None and prompt_name:
+            inputs[prompt_name] = record["prompt"]
+        files = {}
+        for name, described in (record.get("inputs") or {}).items():
+            inputs[name] = described.get("describe", "")
+            try:
+                files[name] = (self.directory / described["file"]).read_bytes()
+            except (OSError, KeyError):
+                pass
+        return Result(data, record["content_type"], record["operation"], inputs,
+                      credits_consumed=record.get("credits"),
+                      remaining_credits=record.get("remaining_credits"),
+                      elapsed=float(record.get("elapsed") or 0.0),
+                      from_cache=bool(record.get("from_cache")),
+                      source=record.get("source", "service"),
+                      created=float(record.get("created") or 0.0),
+                      notices=tuple(record.get("notices") or ()), files=files)
+
+    # -- writing ------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Before the first write: the folders, the manifest, a torn last line cut off."""
+        if self._ready:
+            return
+        (self.directory / IMAGES).mkdir(parents=True, exist_ok=True)
+        (self.directory / INPUTS).mkdir(exist_ok=True)
+        manifest = self.directory / MANIFEST_NAME
+        if not manifest.exists():
+            write_atomic(manifest, json.dumps({
+                "kind": KIND, "version": VERSION, "package_version": __version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }, indent=1).encode())
+        for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
+            for tmp in sub.glob(TMP_GLOB):
+                tmp.unlink(missing_ok=True)
+        repair_jsonl(self.log_path)
+        self._ready = True
+
+    def add(self, result: Result) -> dict[str, Any]:
+        """Write ``result`` (its inputs, its image, then its line); returns the line's record."""
+        if not isinstance(result, Result):
+            raise TypeError(f"Session.add takes a Result, got {type(result).__name__}")
+        with self._lock:
+            self._prepare()
+            inputs = {}
+            for name, data in result.files.items():
+                sha = hashlib.sha256(data).hexdigest()
+                rel = f"{INPUTS}/{sha}.{_image_extension(data)}"
+                if not (self.directory / rel).exists():
+                    write_atomic(self.directory / rel, data)
+                inputs[name] = {"sha256": sha, "file": rel,
+                                "describe": str(result.inputs.get(name, ""))}
+            sha = hashlib.sha256(result.data).hexdigest()
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+            rel = f"{IMAGES}/{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}"
+            write_atomic(self.directory / rel, result.data)
+            record = self._record(result, inputs, rel, sha)
+            append_jsonl(self.log_path, record)
+        return record
+
+    @staticmethod
+    def _record(result: Result, inputs: dict[str, Any], rel: str, sha: str) -> dict[str, Any]:
+        prompt_name = _prompt_field(result.endpoint)
+        options = {k: v for k, v in result.inputs.items()
+                   if k not in result.files and k != prompt_name
+                   and k.lower() not in _SECRET_NAMES and isinstance(v, (str, int, float))}
+        return {
+            "operation": result.endpoint,
+            "prompt": result.inputs.get(prompt_name) if prompt_name else None,
+            "options": options,
+            "inputs": inputs,
+            "credits": result.credits_consumed,
+            "remaining_credits": result.remaining_credits,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(result.created)),
+            "created": result.created,
+            "elapsed": round(result.elapsed, 3),
+            "source": result.source,
+            "from_cache": result.from_cache,
+            "content_type": result.content_type,
+            "file": rel,
+            "sha256": sha,
+            "notices": list(result.notices),
+        }
+
+    # -- taking it away -----------------------------------------------------------------------
+    def image_name(self, result: Result) -> str:
+        """A file name for ``result`` for a download: ``<operation>-<date>-<time>.<ext>``."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+        return f"{result.endpoint}-{stamp}.{result.extension}"
+
+    def zip_bytes(self) -> bytes:
+        """The whole session as a zip: the log, the manifest, the images and the inputs."""
+        buf = io.BytesIO()
+        with self._lock, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            root = self.directory.name or "session"
+            for name in (MANIFEST_NAME, LOG_NAME):
+                if (self.directory / name).is_file():
+                    zf.write(self.directory / name, f"{root}/{name}",
+                             compress_type=zipfile.ZIP_DEFLATED)
+            for sub in (IMAGES, INPUTS):
+                folder = self.directory / sub
+                if folder.is_dir():
+                    for path in sorted(folder.iterdir()):
+                        if path.is_file() and not path.name.startswith("."):
+                            zf.write(path, f"{root}/{sub}/{path.name}")
+        return buf.getvalue()

@@ -1,0 +1,121 @@
+"""Crash-safe files: one atomic write and one append-only JSON log, shared by caches, sweeps
+and sessions.
+
+* :func:`write_atomic` writes to a hidden temporary file beside the target
+  (``.<name>.<random>.tmp``), syncs it, renames it over the target and syncs the folder: after
+  a crash the target is either absent, the old file or the new one, never half of either.
+* :func:`append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
+  appending, then flushes and syncs it: a kill leaves at worst a torn *last* line.
+* :func:`read_jsonl` reads such a log back, ignoring a torn last line; :func:`repair_jsonl`
+  cuts that line off before the next append, so it never glues onto a new record.
+
+Nothing here holds a lock across processes: whole-line appends to a file opened with
+``O_APPEND`` do not interleave on a local file system, and an atomic write's temporary name is
+unique.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["append_jsonl", "fsync_dir", "read_jsonl", "repair_jsonl", "write_atomic",
+           "TMP_GLOB"]
+
+#: The names :func:`write_atomic` gives its temporary files (a crash may leave one behind).
+TMP_GLOB = ".*.tmp"
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a rename or a new file in folder ``path`` durable (a no-op where folders cannot be
+    opened, as on Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is either as before or complete.
+
+    The folder must exist. The temporary file is removed if writing fails.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """Append ``record`` to the log at ``path`` as one line, synced before returning.
+
+    The file is created if missing (and its folder synced, so the new name survives a crash).
+    """
+    line = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+    path = Path(path)
+    new = not path.exists()
+    with open(path, "ab") as f:
+        f.write(line.encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+    if new:
+        fsync_dir(path.parent)
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every record of the log at ``path``, oldest first (``[]`` when there is no file).
+
+    A torn last line (a kill mid-append) is ignored. Any other line that is not a JSON object
+    raises :class:`ValueError` naming the file and the line.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return []
+    records = []
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the last piece: b"" or torn
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path} line {number} is not a JSON record; the log was changed "
+                             "by hand")
+        records.append(record)
+    return records
+
+
+def repair_jsonl(path: str | os.PathLike[str]) -> None:
+    """Cut a torn last line off the log at ``path`` (nothing to do when it ends whole)."""
+    try:
+        with open(path, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+                f.flush()
+                os.fsync(f.fileno())
+    except FileNotFoundError:
+        pass

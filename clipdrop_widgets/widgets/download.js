@@ -1,0 +1,39 @@
+// The browser half of Downloader (download.py): bytes arrive from the kernel in chunks
+// (custom messages, one binary buffer each, well under tornado's 10 MiB message limit);
+// when the last chunk of a file is in, it is handed to the browser as a Blob through a
+// temporary <a download> link, so the file lands on the user's machine, not the kernel's.
+// Runs in `initialize` (once per model), so a file is saved once however many views exist.
+
+function initialize({ model }) {
+  const pending = new Map(); // id -> {name, mime, count, parts}
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.kind !== "chunk") return;
+    let file = pending.get(msg.id);
+    if (!file) {
+      file = { name: msg.name, mime: msg.mime, count: msg.count, parts: new Array(msg.count) };
+      pending.set(msg.id, file);
+    }
+    const buffer = buffers && buffers[0];
+    file.parts[msg.index] = buffer ? new Uint8Array(buffer.buffer, buffer.byteOffset,
+                                                    buffer.byteLength).slice() : new Uint8Array();
+    if (file.parts.some((p) => p === undefined)) return;
+    pending.delete(msg.id);
+    const url = URL.createObjectURL(new Blob(file.parts, { type: file.mime }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = file.name;
+    link.style.display = "none";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    model.set("delivered", model.get("delivered") + 1);
+    model.save_changes();
+  });
+}
+
+function render({ el }) {
+  el.style.display = "none";
+}
+
+export default { initialize, render };

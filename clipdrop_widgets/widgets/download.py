@@ -1,0 +1,65 @@
+"""Downloads to the user's browser: the kernel's disk is not the user's laptop.
+
+In Voila or on Binder a file saved by the kernel stays on the server. :class:`Downloader` is an
+invisible anywidget that sends a file's bytes to the page in chunks (custom messages of at most
+:data:`CHUNK_BYTES`, far below the 10 MiB a Jupyter server's websocket accepts in one message);
+its JavaScript (``download.js``) joins them into a ``Blob`` and clicks a temporary
+``<a download>`` link, so the browser saves the file as any download. It works wherever
+ipywidgets render: JupyterLab, Notebook 7, Voila, Binder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+import time
+
+import anywidget
+import traitlets
+
+from ..api.result import Result
+
+__all__ = ["CHUNK_BYTES", "Downloader", "download_name"]
+
+#: Bytes per message (512 KiB).
+CHUNK_BYTES = 512 * 1024
+_ids = itertools.count(1)
+
+
+def download_name(result: Result) -> str:
+    """The file name a result downloads as: ``<operation>-<date>-<time>.<ext>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
+    return f"{result.endpoint}-{stamp}.{result.extension}"
+
+
+class Downloader(anywidget.AnyWidget):
+    """Sends files to the browser as downloads (display it once; it shows nothing).
+
+    Attributes:
+        delivered: how many files the page has handed to the browser (set by the page).
+        sent: ``(name, size in bytes)`` of every file sent, oldest first.
+    """
+
+    _esm = pathlib.Path(__file__).with_name("download.js")
+    delivered = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self) -> None:
+        super().__init__(layout={"width": "0px", "height": "0px", "overflow": "hidden"})
+        self.sent: list[tuple[str, int]] = []
+
+    def send_file(self, data: bytes, name: str, *, mime: str = "application/octet-stream"
+                  ) -> None:
+        """Send ``data`` for the browser to save as ``name`` (a ``mime`` type for the Blob)."""
+        if not name or "/" in name or "\\" in name:
+            raise ValueError(f"a download needs a plain file name, got {name!r}")
+        view = memoryview(bytes(data))
+        count = max(1, -(-len(view) // CHUNK_BYTES))
+        file_id = next(_ids)
+        for index in range(count):
+            chunk = view[index * CHUNK_BYTES:(index + 1) * CHUNK_BYTES]
+            self.send({"kind": "chunk", "id": file_id, "index": index, "count": count,
+                       "name": name, "mime": mime}, buffers=[chunk])
+        self.sent.append((name, len(view)))
+
+    def __repr__(self) -> str:
+        return f"Downloader({len(self.sent)} files sent)"

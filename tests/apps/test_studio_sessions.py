@@ -1,0 +1,116 @@
+"""The Studio and the apps keep their results in a session folder: reopen, add, reopen; recent
+sessions offered; a key typed in the Studio never lands there; only the first tab is built."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from test_apps import click_run, fill_inputs
+
+import clipdrop_widgets.api.client as client_module
+from clipdrop_widgets import Client, Studio
+from clipdrop_widgets.api.notices import ClipdropNotice
+from clipdrop_widgets.api.session import Session, sessions_dir
+from clipdrop_widgets.apps import CleanupApp, TextToImageApp
+
+pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
+
+SENTINEL = "sk-SENTINEL-77d0e4c1a8b2f9"
+
+
+def run_text(studio: Studio, prompt: str) -> None:
+    app = studio.select("text_to_image")
+    app.prompt.value = prompt
+    click_run(app)
+
+
+def test_reopen_add_reopen(tmp_path: Path) -> None:
+    folder = tmp_path / "my-session"
+    first = Studio(session_dir=folder)
+    assert first.session_dir == str(folder)
+    run_text(first, "a red fox")
+    cleanup = first.select("cleanup")
+    fill_inputs(cleanup)
+    click_run(cleanup)
+    made = [r.data for r in first.history.results]  # newest first
+    assert len(made) == 2 and (folder / "session.jsonl").is_file()
+
+    second = Studio(session_dir=folder)  # another kernel, the next day
+    assert [r.data for r in second.history.results] == made
+    assert "2 results" in second.session_text and str(folder) in second.session_text
+    run_text(second, "an owl")
+    assert len(second.history.results) == 3
+
+    third = Studio(Client(), session_dir=folder)
+    assert [r.data for r in third.history.results] == [r.data for r in second.history.results]
+    assert [r["prompt"] for r in Session(folder).records()] == ["a red fox", None, "an owl"]
+    # a reopened cleanup result is shown beside the photo it was made from
+    third.history.select(1)
+    assert third.current.endpoint_name == "cleanup"
+    assert third.current.compare.before is not None
+
+
+def test_default_session_is_new_and_shown_and_recent_ones_are_offered(tmp_path: Path) -> None:
+    earlier = Studio()
+    run_text(earlier, "a lighthouse")
+    studio = Studio()
+    assert Path(studio.session_dir).parent == sessions_dir()  # the user data folder
+    assert studio.session_dir != earlier.session_dir
+    assert studio.session_dir in studio._session_line.value  # shown in the header
+    assert earlier.session_dir in [value for _label, value in studio._recent.options]
+    studio._recent.value = earlier.session_dir
+    studio._open.click()
+    assert studio.session_dir == earlier.session_dir
+    assert [r.data for r in studio.history.results] == [r.data for r in earlier.history.results]
+
+
+def test_apps_alone_take_a_session_dir(tmp_path: Path) -> None:
+    app = TextToImageApp(session_dir=tmp_path / "s")
+    fill_inputs(app)
+    click_run(app)
+    again = CleanupApp(session_dir=tmp_path / "s")
+    assert [r.data for r in again.history.results] == [app.result.data]
+    with pytest.raises(ValueError, match="not both"):
+        TextToImageApp(history=app.history, session_dir=tmp_path / "s")
+
+
+def test_a_key_typed_in_the_studio_never_lands_in_the_session(
+        tmp_path: Path, make_served_engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    handle = make_served_engine(api_key=SENTINEL)
+    monkeypatch.setenv("CLIPDROP_API_URL", handle.url)
+    studio = Studio(session_dir=tmp_path / "s")
+    studio.key_box._field.set_state({"value": SENTINEL})  # as the browser sends it
+    assert not studio.client.is_local
+    run_text(studio, "a cat on a roof")
+    cleanup = studio.select("cleanup")
+    fill_inputs(cleanup)
+    click_run(cleanup)
+    assert len(studio.history.results) == 2
+    files = [p for p in (tmp_path / "s").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert SENTINEL.encode() not in path.read_bytes(), path
+    assert SENTINEL.encode() not in studio.history.session.zip_bytes()
+
+
+def test_only_the_first_tab_is_built_until_another_is_shown(tmp_path: Path) -> None:
+    studio = Studio(session_dir=tmp_path / "s")
+    assert list(studio._built) == ["text_to_image"]
+    assert "cleanup" in studio.apps and list(studio._built) == ["text_to_image"]
+    studio.tabs.selected_index = 2  # the user clicks the Cleanup tab
+    assert list(studio._built) == ["text_to_image", "cleanup"]
+    assert studio.tabs.children[2] is studio.apps["cleanup"]
+
+
+def test_the_no_key_notice_is_a_note_in_the_studio_not_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
+    monkeypatch.setattr(client_module, "_local_notice_shown", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        studio = Studio(session_dir=tmp_path / "s")
+    assert not [w for w in caught if issubclass(w.category, ClipdropNotice)]
+    notes = studio.children[2].value
+    assert "Note: No API key: using the local engine" in notes
