@@ -26,6 +26,8 @@ __all__ = [
     "Session",
     # errors
     "ClipdropError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -136,6 +138,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         BudgetExceededError,
         CancelledError,
         ClipdropError,
+        ConfigurationError,
+        ConfigurationTypeError,
         InputError,
         InvalidAPIKeyError,
         InvalidResponseError,

@@ -1,4 +1,4 @@
-"""``python -m clipdrop_widgets``: the command line of :mod:`clipdrop_widgets.cli`."""
+"""``python -m clipdrop_widgets``: the command line of `clipdrop_widgets.cli`."""
 
 import sys
 

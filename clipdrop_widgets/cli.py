@@ -1,7 +1,7 @@
 """The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
 server, the Studio launcher, the five-operation demo and the workshop gateway.
 
-Each subcommand is a function registered in :func:`build_parser` with ``set_defaults(run=...)``;
+Each subcommand is a function registered in `build_parser` with ``set_defaults(run=...)``;
 it takes the parsed arguments and returns the exit status.
 """
 
@@ -23,9 +23,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .api.constants import API_KEY_ENV
+from .api.constants import API_KEY_ENV, LOCAL_BASE_URL
+from .contract.endpoints import ENDPOINTS
 
 __all__ = ["build_parser", "demo", "launch_studio", "main", "studio_notebook"]
+
+#: What one demo costs on the service: one call of each operation.
+_DEMO_CREDITS = sum(e.credits for e in ENDPOINTS.values())
 
 STUDIO_SOURCE = "from clipdrop_widgets import Studio\n\nStudio()"
 
@@ -49,13 +53,15 @@ def _demo_inputs() -> dict[str, Image.Image | np.ndarray]:
 
 
 def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> list[Path]:
-    """Run all five operations (default: on the local engine) and write inputs and results.
+    """Run all five operations and write inputs and results into ``out_dir`` (created).
 
-    Returns the result files written in ``out_dir`` (created if missing).
+    ``client`` defaults to the in-process local engine, even when ``CLIPDROP_API_KEY`` is set:
+    a demo spends no credits unless it is given a client of the service. Returns the result
+    files written.
     """
     from .api.client import Client
 
-    c = client if client is not None else Client()
+    c = client if client is not None else Client(base_url=LOCAL_BASE_URL)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     inputs = _demo_inputs()
@@ -260,7 +266,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    written = demo(args.out)
+    from .api.client import Client
+
+    if args.service:
+        if not os.environ.get(API_KEY_ENV, "").strip():
+            print(f"clipdrop-widgets demo --service: set {API_KEY_ENV} first", file=sys.stderr)
+            return 2
+        print(f"on the ClipDrop service: {_DEMO_CREDITS:g} credits of this key", file=sys.stderr)
+        written = demo(args.out, client=Client())
+    else:
+        print(f"on the local engine: offline previews, free (--service uses {API_KEY_ENV} "
+              "and spends credits)", file=sys.stderr)
+        written = demo(args.out)
     print(f"{len(written)} results written to {args.out}")
     return 0
 
@@ -342,8 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run all five operations on the local engine and save the results",
+        description="Run all five operations and save inputs and results. Always on the local "
+                    f"engine (offline previews, free), even with {API_KEY_ENV} set, unless "
+                    "--service is given.",
     )
     demo.add_argument("--out", default="clipdrop-demo", help="folder (default: %(default)s)")
+    demo.add_argument("--service", action="store_true",
+                      help=f"use the ClipDrop service with ${API_KEY_ENV} (spends "
+                           f"{_DEMO_CREDITS:g} credits)")
     demo.set_defaults(run=_demo)
 
     from .gateway.cli import add_gateway_parser

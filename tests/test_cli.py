@@ -30,6 +30,32 @@ def test_demo_writes_five_previews(tmp_path, monkeypatch):
     assert out.stdout.count("offline preview") == 5
 
 
+def test_demo_stays_on_the_local_engine_with_a_key_unless_told(tmp_path):
+    """With CLIPDROP_API_KEY set, `demo` spends nothing; `demo --service` spends one call each."""
+    from clipdrop_widgets import ENDPOINTS, serve
+
+    with serve(port=0, background=True, api_key="sk-room", credits=100) as server:
+        env = {**os.environ, "CLIPDROP_API_KEY": "sk-room", "CLIPDROP_API_URL": server.url}
+        free = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "demo", "--out",
+                               str(tmp_path / "free")], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert free.returncode == 0, free.stderr
+        assert "5 results written" in free.stdout and "--service" in free.stderr
+        assert server.engine.remaining_credits == 100 and not server.engine.log
+        paid = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "demo", "--service",
+                               "--out", str(tmp_path / "paid")], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert paid.returncode == 0, paid.stderr
+        cost = sum(e.credits for e in ENDPOINTS.values())
+        assert server.engine.remaining_credits == 100 - cost
+        assert f"{cost} credits" in paid.stderr
+    env.pop("CLIPDROP_API_KEY")
+    refused = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "demo", "--service",
+                              "--out", str(tmp_path / "none")], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 2 and "set CLIPDROP_API_KEY" in refused.stderr
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,6 +1,6 @@
 """The API layer: the HTTP client, its inputs and results, the cache, pacing and notices.
 
-It imports :mod:`clipdrop_widgets.contract` (and the local engine lazily, only for the
+It imports `clipdrop_widgets.contract` (and the local engine lazily, only for the
 ``local://`` address), never a widget.
 """
 

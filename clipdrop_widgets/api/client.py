@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import numbers
 import os
 import random
 import threading
@@ -31,6 +32,8 @@ from ..contract.errors import (
     BudgetExceededError,
     CancelledError,
     ClipdropError,
+    ConfigurationError,
+    ConfigurationTypeError,
     InputError,
     InvalidResponseError,
     connection_failure_text,
@@ -58,7 +61,9 @@ _local_notice_shown = False
 
 
 def _clean_key(value: str | None) -> _Secret | None:
-    """The key, stripped of surrounding white space; refused (never echoed) if malformed.
+    """The key, stripped of surrounding white space; ``None`` if empty; refused if malformed.
+
+    An empty key means no key (the user pressed Enter at ``getpass()``): the local engine.
 
     A key pasted or read from a file often ends in a newline; sent as is it would make the
     HTTP library raise an error quoting the header's value, key included.
@@ -66,14 +71,21 @@ def _clean_key(value: str | None) -> _Secret | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"api_key must be a string, not {type(value).__name__}")
+        raise ConfigurationTypeError(f"api_key must be a string, not {type(value).__name__}")
     key = value.strip()
     if not key:
         return None
     if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-        raise ValueError("api_key contains spaces or characters that cannot be sent in an "
+        raise ConfigurationError("api_key contains spaces or characters that cannot be sent in an "
                          "HTTP header; check how it was copied (the key is not shown)")
     return _Secret(key)
+
+
+def _number(value: object, name: str) -> float:
+    """``value`` if it is a number (not a bool); else a `ConfigurationTypeError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigurationTypeError(f"{name} must be a number, not {type(value).__name__}")
+    return float(value)
 
 
 class _Secret:
@@ -110,7 +122,8 @@ class Client:
     """A ClipDrop client.
 
     Args:
-        api_key: the key; default ``$CLIPDROP_API_KEY``. With no key and no ``base_url``, the
+        api_key: the key; default ``$CLIPDROP_API_KEY``. An empty key (what ``getpass()``
+            returns when Enter is pressed) means no key. With no key and no ``base_url``, the
             client uses the local engine in-process (offline previews; ``is_local`` is true).
         base_url: the server; default ``$CLIPDROP_API_URL``, else ``https://clipdrop-api.co``.
             ``"local://engine"`` selects the in-process local engine explicitly.
@@ -121,7 +134,8 @@ class Client:
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
-            raises :class:`BudgetExceededError` before sending. Default: no limit.
+            raises [`BudgetExceededError`][clipdrop_widgets.BudgetExceededError] before sending.
+            Default: no limit.
     """
 
     def __init__(
@@ -135,26 +149,32 @@ class Client:
         cache: str | os.PathLike[str] | bool | None = None,
         budget: float | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(C.API_KEY_ENV) or None
+        key = _clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(C.BASE_URL_ENV) or None
         self.engine = None
         if url is None and key is None:
             url = C.LOCAL_BASE_URL
             _say_local_once()
         self.base_url = (url or C.DEFAULT_BASE_URL).rstrip("/")
-        self._key = _clean_key(key)
+        self._key = key
         self._key_state: KeyState = "unverified" if self._key is not None else "none"
         if timeout is None:
-            raise ValueError("timeout must be set: a request without one can hang forever")
+            raise ConfigurationError("timeout must be set: a request without one can hang forever")
         self.timeout = timeout
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+        if _number(max_retries, "max_retries") < 0:
+            raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         self.max_retries = max_retries
-        if budget is not None and budget < 0:
-            raise ValueError(f"budget must be 0 or more credits, got {budget}")
+        if budget is not None and _number(budget, "budget") < 0:
+            raise ConfigurationError(f"budget must be 0 or more credits, got {budget}")
         self.budget = budget
+        if requests_per_minute is not None and \
+                not _number(requests_per_minute, "requests_per_minute") > 0:
+            raise ConfigurationError(
+                f"requests_per_minute must be positive, got {requests_per_minute}")
         self.credits_spent: float = 0
+        """Credits this client has spent (what ``budget`` is checked against); starts at 0."""
         self.remaining_credits: float | None = None
+        """The balance the server last reported; ``None`` before the first answer."""
         self.requests_per_minute = requests_per_minute
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clipdrop-widgets"
@@ -164,7 +184,8 @@ class Client:
         if self.is_local:
             from ..engine import LocalEngine, LocalEngineAdapter
 
-            self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS)
+            self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS,
+                                      practice=True)
             self._session.mount("local://", LocalEngineAdapter(self.engine))
             self.remaining_credits = self.engine.remaining_credits  # known without a call
         if cache is True:
@@ -187,6 +208,7 @@ class Client:
 
     @property
     def has_key(self) -> bool:
+        """True when the client holds an API key (never shown: not in a repr, a log or state)."""
         return self._key is not None
 
     @property
@@ -200,7 +222,7 @@ class Client:
         """Use ``api_key`` from now on (``None`` or ``""`` removes it). Never stored elsewhere.
 
         Surrounding white space is removed; a key with spaces or control characters inside
-        raises ``ValueError`` (without showing it).
+        raises [`ConfigurationError`][clipdrop_widgets.ConfigurationError] (without showing it).
         """
         self._key = _clean_key(api_key)
         self._key_state = "unverified" if self._key is not None else "none"
@@ -210,6 +232,7 @@ class Client:
         return f"Client(base_url={self.base_url!r}, api_key={key}, source={self.source!r})"
 
     def close(self) -> None:
+        """Close the HTTP connections; ``with Client() as client:`` does it at the end."""
         self._session.close()
 
     def __enter__(self) -> Client:
@@ -261,7 +284,8 @@ class Client:
                 notices: list[str] | None = None,
                 unchecked: Collection[str] = ()) -> tuple[Endpoint, dict[str, str],
                                                           dict[str, Prepared], str | None]:
-        """Check and encode a call without sending it: raises :class:`InputError` on any rule.
+        """Check and encode a call without sending it: raises
+        [`InputError`][clipdrop_widgets.InputError] on any rule.
 
         What the encoding changed (an inverted sketch...) is appended to ``notices`` if given.
         ``unchecked`` names text fields left for the caller to check (a sweep checks each of
@@ -299,9 +323,9 @@ class Client:
         """Run operation ``name`` (an endpoint name) with text fields and files.
 
         Every method takes ``timeout`` (seconds, or ``(connect, read)``; default the client's)
-        and ``cancel``: a :class:`threading.Event` that, once set, stops the call before it
+        and ``cancel``: a `threading.Event` that, once set, stops the call before it
         sends (while it waits for a rate-limit slot or a retry), raising
-        :class:`CancelledError`. A request already sent is not recalled.
+        [`CancelledError`][clipdrop_widgets.CancelledError]. A request already sent is not recalled.
         """
         collected: list[str] = []  # plain data: warnings' global state is not thread-safe
         ep, clean, prepared, accept = self.prepare(name, texts, files, format=format,

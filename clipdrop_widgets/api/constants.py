@@ -1,6 +1,6 @@
 """The client's defaults in one place (seconds, requests, credits).
 
-Contract numbers (limits, rates, costs) live in :mod:`clipdrop_widgets.contract.endpoints`.
+Contract numbers (limits, rates, costs) live in `clipdrop_widgets.contract.endpoints`.
 """
 
 # The client paces itself in the contract's window (tests shorten it here).
@@ -20,7 +20,8 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 #: A server's Retry-After is obeyed up to this many seconds.
 MAX_RETRY_AFTER = 60.0
-#: Credits the in-process local engine starts with (a generous session; `serve` defaults to 100).
+#: Credits the in-process local engine's practice counter starts from; when they run out it
+#: starts again instead of refusing (offline previews are free). `serve` defaults to 100.
 LOCAL_ENGINE_CREDITS = 1000
 #: Connections kept open per host: enough for a sweep's concurrent requests.
 CONNECTION_POOL_SIZE = 32

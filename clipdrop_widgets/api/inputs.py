@@ -33,7 +33,7 @@ class BinaryFile(Protocol):
 
 @runtime_checkable
 class EncodedImage(Protocol):
-    """An encoded picture with its type, such as a :class:`~clipdrop_widgets.Result`."""
+    """An encoded picture with its type, such as a [`Result`][clipdrop_widgets.Result]."""
 
     @property
     def data(self) -> bytes: ...
@@ -42,10 +42,10 @@ class EncodedImage(Protocol):
     def content_type(self) -> str: ...
 
 
-#: What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
-#: an open binary file, or a previous result (anything with ``data`` and ``content_type``).
 ImageInput = (Image.Image | np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview
               | BinaryFile | EncodedImage)
+"""What a file argument may be: a PIL image, a NumPy array (bool masks too), a path, bytes,
+an open binary file, or a previous result (anything with ``data`` and ``content_type``)."""
 
 
 
@@ -209,7 +209,7 @@ def _prepare_mask(field: FileField, value: bytes | Image.Image,
 def is_dark_on_light(im: Image.Image) -> bool:
     """True for a sketch drawn dark on light (its median grey is above 127): to be inverted.
 
-    The one test used by the client and by :class:`~clipdrop_widgets.SketchPad`.
+    The one test used by the client and by [`SketchPad`][clipdrop_widgets.SketchPad].
     """
     grey = np.asarray(_as_picture(im).convert("L"), dtype=np.float32)
     return bool(grey.size) and float(np.median(grey)) > 127

@@ -1,6 +1,7 @@
 """Notices: things the toolkit did for you that you should know about.
 
-They are :class:`warnings.warn` calls with the :class:`ClipdropNotice` category, so notebooks
+They are `warnings.warn` calls with the [`ClipdropNotice`][clipdrop_widgets.ClipdropNotice]
+category, so notebooks
 show them once and tests can catch them; the apps show them in their status line. A notice
 points at the user's line that caused it, never at this package's internals.
 """
@@ -32,5 +33,6 @@ def _outside_stacklevel() -> int:
 
 
 def notify(message: str) -> None:
-    """Show ``message`` as a :class:`ClipdropNotice`, attributed to the user's code."""
+    """Show ``message`` as a [`ClipdropNotice`][clipdrop_widgets.ClipdropNotice], attributed to the
+    user's code."""
     warnings.warn(message, ClipdropNotice, stacklevel=_outside_stacklevel())

@@ -3,7 +3,7 @@
 A sliding log, not a token bucket: a bucket allows a burst on top of its rate and so draws 429s
 from a server that counts requests in a sliding window. A request's slot is held from the moment
 it is sent; it starts to age at the latest moment the server can have counted it: when the body
-has been sent plus a safety margin (:data:`SAFETY_MARGIN`), or when the answer arrived if that
+has been sent plus a safety margin (`SAFETY_MARGIN`), or when the answer arrived if that
 came first. So the server never counts more than N in its own window, and a slow answer (seconds
 of image generation) does not hold the slot for its whole duration.
 """
@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from ..contract.errors import ConfigurationError
+
 __all__ = ["RateLimiter", "Slot", "SAFETY_MARGIN"]
 
 #: Seconds added to the moment a request body was sent, to cover its trip to the server.
@@ -22,7 +24,7 @@ SAFETY_MARGIN = 1.0
 
 
 class Slot:
-    """One request's place in the window; call :meth:`sent` when its body has gone out."""
+    """One request's place in the window; call `sent` when its body has gone out."""
 
     __slots__ = ("_clock", "sent_at")
 
@@ -38,7 +40,7 @@ class Slot:
 class RateLimiter:
     """At most ``requests_per_minute`` requests in any ``window`` seconds (default 60).
 
-    Thread-safe: concurrent callers of :meth:`slot` queue for free slots. ``clock`` and
+    Thread-safe: concurrent callers of `slot` queue for free slots. ``clock`` and
     ``sleep`` can be replaced in tests.
     """
 
@@ -50,7 +52,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if requests_per_minute <= 0:
-            raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+            raise ConfigurationError(
+                f"requests_per_minute must be positive, got {requests_per_minute}")
         self.limit = max(1, int(requests_per_minute * window / 60.0))
         self.window = window
         self._clock = clock
@@ -82,7 +85,7 @@ class RateLimiter:
     def slot(self, *, cancel: threading.Event | None = None) -> Iterator[Slot]:
         """Hold a slot for one request: blocks until one is free; released when the block ends.
 
-        If ``cancel`` is set while waiting, raises :class:`Cancelled` and takes no slot.
+        If ``cancel`` is set while waiting, raises `Cancelled` and takes no slot.
         """
         with self._cond:
             while True:
@@ -110,4 +113,4 @@ class RateLimiter:
 
 
 class Cancelled(Exception):
-    """Raised by :meth:`RateLimiter.slot` when its ``cancel`` event is set while it waits."""
+    """Raised by `RateLimiter.slot` when its ``cancel`` event is set while it waits."""

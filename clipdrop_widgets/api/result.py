@@ -96,10 +96,12 @@ class Result:
 
     @property
     def width(self) -> int:
+        """The image's width in pixels."""
         return self.size[0]
 
     @property
     def height(self) -> int:
+        """The image's height in pixels."""
         return self.size[1]
 
     @property

@@ -9,10 +9,10 @@ Layout of a session folder::
         inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
 
 A result's image (and its inputs) are written atomically *before* its line is appended, with
-the same helpers the sweeps' run logs use (:mod:`.storage`): a kill at any moment leaves at
+the same helpers the sweeps' run logs use (`storage`): a kill at any moment leaves at
 worst a torn last line (ignored) or an image without a line (not shown). No API key is ever
 written: a line holds the operation, the prompt and options, the inputs by content hash, the
-credits, the time and the source, taken from the :class:`~clipdrop_widgets.api.result.Result`.
+credits, the time and the source, taken from the [`Result`][clipdrop_widgets.Result].
 
 New sessions go under the user data folder (``platformdirs.user_data_dir("clipdrop-widgets")``
 ``/sessions/<date>-<time>``), or under ``$CLIPDROP_WIDGETS_DATA_DIR/sessions`` when that is set.
@@ -69,7 +69,7 @@ def sessions_dir() -> Path:
 
 
 def new_session_dir() -> Path:
-    """A new session folder under :func:`sessions_dir`, named by the date and time; created
+    """A new session folder under `sessions_dir`, named by the date and time; created
     empty here, so two sessions started in the same second never share one."""
     base = sessions_dir()
     base.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def new_session_dir() -> Path:
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """A session folder found by :func:`recent_sessions`: its path, results, last change."""
+    """A session folder found by `recent_sessions`: its path, results, last change."""
 
     path: Path
     results: int
@@ -101,7 +101,7 @@ class SessionInfo:
 
 def recent_sessions(*, limit: int = 10, folder: str | os.PathLike[str] | None = None
                     ) -> list[SessionInfo]:
-    """The sessions with at least one result under ``folder`` (default :func:`sessions_dir`),
+    """The sessions with at least one result under ``folder`` (default `sessions_dir`),
     most recently changed first, at most ``limit``."""
     base = Path(folder) if folder is not None else sessions_dir()
     found = []
@@ -143,11 +143,14 @@ class Session:
 
     Args:
         directory: the session folder. ``None`` (the default) makes a new one under
-            :func:`sessions_dir` named by the date and time; an existing session folder is
+            `sessions_dir` named by the date and time; an existing session folder is
             reopened (its results are read back, new ones are appended); a folder that does
             not exist yet is created with the first result. A folder that holds other files
-            but no session is refused (:class:`ValueError`), so results never land among
+            but no session is refused (`ValueError`), so results never land among
             unrelated files.
+
+    Attributes:
+        directory: the session folder.
 
     Thread-safe: apps sharing a session add results from their worker threads.
     """
@@ -173,6 +176,7 @@ class Session:
 
     @property
     def log_path(self) -> Path:
+        """The session's log: one JSON line per result (``session.jsonl``)."""
         return self.directory / LOG_NAME
 
     # -- reading ------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Crash-safe files: one atomic write and one append-only JSON log, shared by caches, sweeps
 and sessions.
 
-* :func:`write_atomic` writes to a hidden temporary file beside the target
+* `write_atomic` writes to a hidden temporary file beside the target
   (``.<name>.<random>.tmp``), syncs it, renames it over the target and syncs the folder: after
   a crash the target is either absent, the old file or the new one, never half of either.
-* :func:`append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
+* `append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
   appending, then flushes and syncs it: a kill leaves at worst a torn *last* line.
-* :func:`read_jsonl` reads such a log back, ignoring a torn last line; :func:`repair_jsonl`
+* `read_jsonl` reads such a log back, ignoring a torn last line; `repair_jsonl`
   cuts that line off before the next append, so it never glues onto a new record.
 
 Nothing here holds a lock across processes: whole-line appends to a file opened with
@@ -26,7 +26,7 @@ from typing import Any
 __all__ = ["append_jsonl", "fsync_dir", "read_jsonl", "repair_jsonl", "write_atomic",
            "TMP_GLOB"]
 
-#: The names :func:`write_atomic` gives its temporary files (a crash may leave one behind).
+#: The names `write_atomic` gives its temporary files (a crash may leave one behind).
 TMP_GLOB = ".*.tmp"
 
 
@@ -87,7 +87,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every record of the log at ``path``, oldest first (``[]`` when there is no file).
 
     A torn last line (a kill mid-append) is ignored. Any other line that is not a JSON object
-    raises :class:`ValueError` naming the file and the line.
+    raises `ValueError` naming the file and the line.
     """
     try:
         data = Path(path).read_bytes()

@@ -1,9 +1,13 @@
 """The apps: one per operation, each with its inputs, a prompt, Run, Cancel, a status line and
-a compare view; and the :class:`Studio` holding all five in tabs.
+a compare view; and the [`Studio`][clipdrop_widgets.Studio] holding all five in tabs.
 
-* :class:`TextToImageApp`, :class:`SketchToImageApp`, :class:`CleanupApp`,
-  :class:`TextInpaintingApp`, :class:`ReplaceBackgroundApp`;
-* :class:`Studio`: the five in tabs, one client, one history, credits and an API key box.
+* [`TextToImageApp`][clipdrop_widgets.TextToImageApp],
+  [`SketchToImageApp`][clipdrop_widgets.SketchToImageApp],
+  [`CleanupApp`][clipdrop_widgets.CleanupApp],
+  [`TextInpaintingApp`][clipdrop_widgets.TextInpaintingApp],
+  [`ReplaceBackgroundApp`][clipdrop_widgets.ReplaceBackgroundApp];
+* [`Studio`][clipdrop_widgets.Studio]: the five in tabs, one client, one history, credits and an
+  API key box.
 
 Every app takes a client (default ``Client()``: the local engine without a key) and runs its
 requests in a worker thread; ``app.run()``, ``app.wait()``, ``app.cancel()``, ``app.status``

@@ -1,19 +1,19 @@
 """What every app shares: Run and Cancel, the worker thread, the status line, compare and history.
 
 A subclass builds its input widgets, calls ``App.__init__`` with them, and implements
-:meth:`App._request`: read the inputs (on the kernel's main thread, at Run) into a
-:class:`Request` whose ``call(client, cancel)`` the worker thread runs. Everything else lives here,
+`App._request`: read the inputs (on the kernel's main thread, at Run) into a
+`Request` whose ``call(client, cancel)`` the worker thread runs. Everything else lives here,
 once:
 
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
 * A ticker updates "Working… N s" once a second; the worker then shows the result (compare
-  view, history, status) or the error in plain words (:mod:`._status`).
+  view, history, status) or the error in plain words (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
   is never sent; one already sent cannot be recalled, and its answer is ignored.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.
 
-Widget changes from worker threads are made under one lock (:data:`UI_LOCK`), so two apps
+Widget changes from worker threads are made under one lock (`UI_LOCK`), so two apps
 sharing a history never interleave half-made updates; canvas drawing is further serialised
 by the widgets' own batch lock (``widgets/_canvas.py``).
 """
@@ -96,11 +96,11 @@ class Request:
 
     Attributes:
         call: what the worker thread runs: ``call(client, cancel) -> Result``, passing
-            ``cancel`` (a :class:`threading.Event`, set by Cancel) to the client's method.
+            ``cancel`` (a `threading.Event`, set by Cancel) to the client's method.
         before: the picture the compare view shows as "before" (``None``: after only).
         prompt: the prompt sent, remembered in the prompt box's recall list on success.
         input_from: which result the input picture came from
-            (:func:`~clipdrop_widgets.widgets.sendto.origin`), recorded in the new result's
+            (`origin`), recorded in the new result's
             ``inputs["input_from"]``; ``None`` for a sample, an upload or a drawing.
     """
 
@@ -150,31 +150,32 @@ class App(Snapshot, widgets.VBox):
     """Base of the five apps (not for direct use): inputs, prompt, Run, Cancel, status, compare.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key); ``app.client`` may be reassigned.
-        history: a :class:`~clipdrop_widgets.widgets.HistoryStrip` to add results to (a
+        history: a [`HistoryStrip`][clipdrop_widgets.HistoryStrip] to add results to (a
             Studio shares one); default: the app makes and shows its own.
         session_dir: the session folder the app's own history writes every result to as it
             arrives; an existing session is reopened. Default: a new folder under the user
-            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`). Not with
+            data folder (`sessions_dir`). Not with
             ``history``.
         inputs: the subclass's input widgets, shown above the prompt.
         options: extra option widgets (mode, format), shown under the prompt.
 
     Attributes:
-        endpoint: the :class:`~clipdrop_widgets.contract.endpoints.Endpoint` this app calls.
-        prompt: the :class:`PromptBox` (limit from the endpoint table), or ``None``.
-        compare: the :class:`CompareSlider` showing input and result.
-        history: the :class:`HistoryStrip` results go to.
+        endpoint: the `Endpoint` this app calls.
+        prompt: the [`PromptBox`][clipdrop_widgets.PromptBox] (limit from the endpoint table),
+            or ``None``.
+        compare: the [`CompareSlider`][clipdrop_widgets.CompareSlider] showing input and result.
+        history: the [`HistoryStrip`][clipdrop_widgets.HistoryStrip] results go to.
         result: the result shown in the compare view (``None`` before the first).
         error: the exception of the last failed run (``None`` after a success).
         send_to: the "Send to" buttons under the compare view, offering the result shown to
-            the operations that take a picture (a :class:`~clipdrop_widgets.Studio` sets
+            the operations that take a picture (a [`Studio`][clipdrop_widgets.Studio] sets
             them; an app on its own offers none).
     """
 
     endpoint_name: ClassVar[str]
-    #: Whether the app can work on a result as its input picture (:meth:`use_result`).
+    #: Whether the app can work on a result as its input picture (`use_result`).
     takes_picture: ClassVar[bool] = False
     #: What the empty compare view says will appear in it.
     empty_hint: ClassVar[str] = "The result will appear here after Run"
@@ -252,7 +253,7 @@ class App(Snapshot, widgets.VBox):
 
     # -- what subclasses provide --------------------------------------------------------------
     def _request(self) -> Request:
-        """Read the inputs into a :class:`Request` (main thread; raise to refuse the run)."""
+        """Read the inputs into a `Request` (main thread; raise to refuse the run)."""
         raise NotImplementedError
 
     def _inputs_picture(self) -> Image.Image | None:
@@ -294,7 +295,7 @@ class App(Snapshot, widgets.VBox):
         """Start a run in a worker thread and return at once (what the Run button does).
 
         Ignored while a run is in flight. Problems with the inputs, like every failure, are
-        shown in the status line (and kept in :attr:`error`), never raised.
+        shown in the status line (and kept in `error`), never raised.
         """
         with UI_LOCK:
             if self._active is not None:

@@ -36,7 +36,7 @@ class KeyBox(widgets.HBox):
 
     The key is never kept by this widget: the field is emptied before ``on_key`` runs. The
     line beside the field says what is known of the key; its owner updates it with
-    :meth:`say`, and shows or hides the button with :meth:`offer_local`.
+    `say`, and shows or hides the button with `offer_local`.
     """
 
     def __init__(self, on_key: Callable[[str], object], *,

@@ -24,8 +24,8 @@ class MaskedPhotoApp(App):
     """Base of the apps that change the masked part of a photo (not for direct use).
 
     Attributes:
-        chooser: the :class:`PhotoChooser` (``app.chooser.load(image)`` sets the photo).
-        painter: the :class:`~clipdrop_widgets.MaskPainter` over the photo
+        chooser: the `PhotoChooser` (``app.chooser.load(image)`` sets the photo).
+        painter: the [`MaskPainter`][clipdrop_widgets.MaskPainter] over the photo
             (``app.painter.add_stroke(points)`` paints from code, in the photo's pixels).
     """
 

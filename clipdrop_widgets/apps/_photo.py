@@ -45,7 +45,7 @@ _PLACEHOLDER_SIZE = (512, 384)
 
 @functools.lru_cache(maxsize=len(SAMPLES))
 def load_sample(name: str) -> Image.Image:
-    """The sample photo ``name`` (a key of :data:`SAMPLES`) as an RGB image, loaded once.
+    """The sample photo ``name`` (a key of `SAMPLES`) as an RGB image, loaded once.
 
     Raises ``ImportError`` without scikit-image, ``KeyError`` for an unknown name.
     """
@@ -105,7 +105,7 @@ class PhotoChooser(widgets.VBox):
 
     Args:
         field: the endpoint's image field (its rules are shown and checked).
-        sample: the sample shown first (a key of :data:`SAMPLES`; default ``"astronaut"``).
+        sample: the sample shown first (a key of `SAMPLES`; default ``"astronaut"``).
 
     Attributes:
         errors: the line showing why an upload could not be read.
@@ -161,7 +161,7 @@ class PhotoChooser(widgets.VBox):
 
     @property
     def origin(self) -> str | None:
-        """Which result the photo came from (:func:`~clipdrop_widgets.widgets.sendto.origin`),
+        """Which result the photo came from (`origin`),
         when it was sent here from one; ``None`` for a sample or an upload."""
         return self._origin
 
@@ -186,14 +186,14 @@ class PhotoChooser(widgets.VBox):
 
     def load_result(self, result: Result) -> str:
         """Work on ``result``'s picture (its bytes, sent as they are), remembering where it came
-        from (:attr:`origin`); returns the words for it ("from Text to image, 20:31:05")."""
+        from (`origin`); returns the words for it ("from Text to image, 20:31:05")."""
         where = origin(result)
         words = origin_words(where)
         self.load(result.data, name=f"picture {words}", origin=where)
         return words
 
     def choose_sample(self, key: str) -> None:
-        """Work on the sample photo ``key`` (a key of :data:`SAMPLES`)."""
+        """Work on the sample photo ``key`` (a key of `SAMPLES`)."""
         self._samples.value = key  # the observer loads it
 
     def _on_sample(self, change: dict[str, Any]) -> None:

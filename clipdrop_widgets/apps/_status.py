@@ -50,7 +50,7 @@ def user_words(text: str) -> str:
 
 
 def _detail(text: str) -> str:
-    """The first line of ``text``, trimmed to :data:`MAX_DETAIL_CHARS` at a word boundary."""
+    """The first line of ``text``, trimmed to `MAX_DETAIL_CHARS` at a word boundary."""
     lines = str(text).strip().splitlines()
     line = lines[0].strip() if lines else ""
     if len(line) <= MAX_DETAIL_CHARS:

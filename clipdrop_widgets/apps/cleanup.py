@@ -20,9 +20,9 @@ class CleanupApp(MaskedPhotoApp):
     the photo and the cleaned photo in the compare view.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key).
-        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
         session_dir: the session folder results are written to as they arrive (an
             existing one is reopened); default: a new one in the user data folder.
 

@@ -23,14 +23,14 @@ class ReplaceBackgroundApp(App):
     Until the first run the compare view shows the chosen photo.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key).
-        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
         session_dir: the session folder results are written to as they arrive (an
             existing one is reopened); default: a new one in the user data folder.
 
     Attributes:
-        chooser: the :class:`PhotoChooser` (``app.chooser.load(image)`` sets the photo).
+        chooser: the `PhotoChooser` (``app.chooser.load(image)`` sets the photo).
         format: the output format menu (from the endpoint's ``accept`` list).
     """
 

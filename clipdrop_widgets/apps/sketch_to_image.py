@@ -16,7 +16,7 @@ __all__ = ["SketchToImageApp"]
 
 
 class SketchToImageApp(App):
-    """A :class:`~clipdrop_widgets.SketchPad`, a prompt, Run and Cancel; sketch and picture
+    """A [`SketchPad`][clipdrop_widgets.SketchPad], a prompt, Run and Cancel; sketch and picture
     side by side in the compare view.
 
     The sketch is rendered from its strokes at the largest size the endpoint takes (its
@@ -24,9 +24,9 @@ class SketchToImageApp(App):
     are square). An empty sketch is refused before anything is sent.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key).
-        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
         session_dir: the session folder results are written to as they arrive (an
             existing one is reopened); default: a new one in the user data folder.
 

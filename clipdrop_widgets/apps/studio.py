@@ -46,37 +46,37 @@ class Studio(Snapshot, widgets.VBox):
     Above the tabs: a source badge (local engine or ClipDrop service), the credits (remaining,
     and spent this session, updated after each run) and an API key box. A key typed there goes
     to the client and the field is emptied at once, so it never lands in saved widget state;
-    on the local engine it switches the Studio to the service (see :meth:`set_api_key`).
+    on the local engine it switches the Studio to the service (see `set_api_key`).
     A typed key is "unverified" until a call with it succeeds ("verified"); a 401 or 403
     marks it "rejected". "Back to local engine" in the key box returns every app to the
-    local engine (:meth:`use_local_engine`), keeping the history.
+    local engine (`use_local_engine`), keeping the history.
     Choosing a result in the history shows it in its app's tab.
 
     Results flow on: under the compare view and on every history card, "Send to" offers the
     operations that take a photo (Cleanup, Text inpainting, Replace background); the chosen
     app gets the result's picture as its photo, its tab is selected, and the result of its next
     run records where that photo came from (``result.inputs["input_from"]``, shown on its
-    history card). See :meth:`send`.
+    history card). See `send`.
 
     Every result is written, the moment it arrives, to the session folder named in the header
-    (:class:`~clipdrop_widgets.api.session.Session`); the header also offers the recent
+    ([`Session`][clipdrop_widgets.Session]); the header also offers the recent
     sessions to reopen. Each result has **Download** (compare view and history) and the
     history **Download all** (a zip), delivered by the browser wherever the Studio runs.
     Only the first tab's app is built at once; the others are built when first shown.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` all apps share (default ``Client()``:
+        client: the [`Client`][clipdrop_widgets.Client] all apps share (default ``Client()``:
             the local engine without a key; its no-key notice is shown as a note in the
             header rather than as a warning).
         session_dir: the session folder: an existing one is reopened (``studio.history``
             shows its results, new ones are appended); default: a new folder under the user
-            data folder (:func:`~clipdrop_widgets.api.session.sessions_dir`).
+            data folder (`sessions_dir`).
 
     Attributes:
         apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order; an app
             is built on first access.
         tabs: the ``ipywidgets.Tab`` holding them.
-        history: the shared :class:`~clipdrop_widgets.HistoryStrip`.
+        history: the shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip].
     """
 
     def __init__(self, client: Client | None = None, *,

@@ -17,9 +17,9 @@ class TextToImageApp(App):
     picture in an after-only compare view.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` (default ``Client()``: the local engine
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
             without a key).
-        history: a shared :class:`~clipdrop_widgets.HistoryStrip`; default: its own.
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
         session_dir: the session folder results are written to as they arrive (an
             existing one is reopened); default: a new one in the user data folder.
 
@@ -30,7 +30,7 @@ class TextToImageApp(App):
     >>> app.status  # doctest: +ELLIPSIS
     'Done in ... s · 2 credits · ... left · offline preview'
 
-    Run, Cancel and the status line are described in :class:`~clipdrop_widgets.apps._base.App`.
+    Run, Cancel and the status line are described in [`App`][clipdrop_widgets.App].
     """
 
     endpoint_name = "text_to_image"

@@ -1,6 +1,7 @@
 """The ClipDrop endpoints, written down once.
 
-Every rule of ``shared/CONTRACT.md`` lives in :data:`ENDPOINTS`. The client's validation, the
+Every rule of ``shared/CONTRACT.md`` lives in [`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]. The
+client's validation, the
 client's methods, the apps' limits (prompt lengths, image sizes) and the local engine all read
 this table, so adding an endpoint is one entry here.
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from .errors import ConfigurationError
 
 __all__ = [
     "ENDPOINTS",
@@ -60,11 +63,17 @@ class TextField:
     """
 
     name: str
+    """The form field's name (``prompt``)."""
     required: bool = True
+    """Whether the field must be sent."""
     allow_empty: bool = False
+    """Whether ``""`` is a valid value (replace background's prompt)."""
     max_chars: int | None = None
+    """The most Unicode characters allowed, or ``None`` for no limit."""
     choices: tuple[str, ...] | None = None
+    """The only accepted values, or ``None`` for free text."""
     doc: str = ""
+    """What the field is, in one sentence."""
 
     @property
     def keyword(self) -> str:
@@ -85,17 +94,29 @@ class FileField:
     """
 
     name: str
+    """The form field's name (``image_file``)."""
     role: Role
+    """``"image"``, ``"mask"`` or ``"sketch"``: what the widgets offer for it."""
     formats: tuple[str, ...]
+    """Accepted format names (``png``, ``jpeg``, ``webp``)."""
     keyword: str
+    """The client method's keyword argument for this file (``image``, ``mask``)."""
     required: bool = True
+    """Whether the file must be sent."""
     max_bytes: int | None = None
+    """The largest encoded file, in bytes, or ``None``."""
     max_megapixels: float | None = None
+    """The most width x height, in megapixels, or ``None``."""
     max_side: int | None = None
+    """The most pixels on either side, or ``None``."""
     square: bool = False
+    """Whether width must equal height."""
     binary: bool = False
+    """Whether only pixel values 0 and 255 are allowed (masks)."""
     same_size_as: str | None = None
+    """The field whose resolution this one must match, or ``None``."""
     doc: str = ""
+    """What the file is, in one sentence."""
 
 
 Field = TextField | FileField
@@ -114,26 +135,38 @@ class Endpoint:
     """
 
     name: str
+    """The client method's name (``"text_to_image"``)."""
     title: str
+    """A title for people (``"Text to image"``)."""
     path: str
+    """The URL path (``/text-to-image/v1``)."""
     fields: tuple[Field, ...]
+    """The form fields, text and file, in the order they are documented."""
     output_content_type: str
+    """The default response type (``image/png``)."""
     accept: tuple[str, ...] = ()
+    """The types an ``Accept`` header may choose; empty when the format is fixed."""
     output_size: tuple[int, int] | Literal["input"] = "input"
+    """``"input"`` when the result has the input's size, else ``(width, height)``."""
     credits: float = 1
+    """The documented cost of one call, in credits."""
     requests_per_minute: int = 60
+    """The documented default rate per key."""
     doc: str = ""
+    """What the operation does, in one sentence."""
 
     @property
     def text_fields(self) -> tuple[TextField, ...]:
+        """The text fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, TextField))
 
     @property
     def file_fields(self) -> tuple[FileField, ...]:
+        """The file fields, in order."""
         return tuple(f for f in self.fields if isinstance(f, FileField))
 
     def field(self, name: str) -> Field:
-        """The field sent as ``name`` on the wire (``image_file``)."""
+        """The field sent as ``name`` on the wire (``image_file``); ``KeyError`` if none."""
         for f in self.fields:
             if f.name == name:
                 return f
@@ -281,6 +314,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         ),
     ]
 }
+"""The five operations by client method name (``"text_to_image"``...): each one's path, fields,
+limits, formats, credits and rate, as the contract states them."""
 
 
 #: The byte cap a server applies to a file field whose contract states none (sketch to image's
@@ -295,7 +330,7 @@ def endpoint(name: str) -> Endpoint:
         return ENDPOINTS[name]
     except KeyError:
         known = ", ".join(ENDPOINTS)
-        raise ValueError(f"unknown operation {name!r}; known operations: {known}") from None
+        raise ConfigurationError(f"unknown operation {name!r}; known operations: {known}") from None
 
 
 def endpoint_for_path(path: str) -> Endpoint | None:

@@ -1,7 +1,7 @@
-"""One exception per failure kind, all under :class:`ClipdropError`.
+"""One exception per failure kind, all under [`ClipdropError`][clipdrop_widgets.ClipdropError].
 
 The tree follows the official OpenAI and Anthropic clients: connection failures, status
-failures (one subclass per status, chosen in :func:`make_status_error`), and our own
+failures (one subclass per status, chosen in `make_status_error`), and our own
 client-side refusals (bad input, budget). No message ever contains the API key.
 """
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ClipdropError",
+    "ConfigurationError",
+    "ConfigurationTypeError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
@@ -41,6 +43,19 @@ class ClipdropError(Exception):
     """Base class of every error this package raises."""
 
 
+class ConfigurationError(ClipdropError, ValueError):
+    """An impossible setting, refused when it is given, before anything is sent.
+
+    For instance ``Client(budget=-1)``, ``Client(timeout=None)``, a key with spaces inside or
+    ``client.call("nope")``. Also a ``ValueError``, so code written for the built-in keeps
+    working.
+    """
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """A setting of the wrong type (``Client(api_key=123)``); also a ``TypeError``."""
+
+
 class InputError(ClipdropError, ValueError):
     """An input breaks a documented rule; raised before any request is sent.
 
@@ -50,7 +65,9 @@ class InputError(ClipdropError, ValueError):
     def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
         super().__init__(message)
         self.field = field
+        """The form field that broke the rule (``"mask_file"``), or ``None``."""
         self.rule = rule
+        """The rule broken, in words (``"mask size"``), or ``None``."""
 
 
 class BudgetExceededError(ClipdropError):
@@ -59,8 +76,11 @@ class BudgetExceededError(ClipdropError):
     def __init__(self, message: str, *, budget: float, spent: float, cost: float):
         super().__init__(message)
         self.budget = budget
+        """The client's ``budget``, in credits."""
         self.spent = spent
+        """Credits this client had spent (or reserved) before the call."""
         self.cost = cost
+        """The refused call's cost, in credits."""
 
 
 class CancelledError(ClipdropError):
@@ -73,6 +93,7 @@ class InvalidResponseError(ClipdropError):
     def __init__(self, message: str, *, response: requests.Response | None = None):
         super().__init__(message)
         self.response = response
+        """The `requests.Response` whose body was not an image, when there is one."""
 
 
 class APIConnectionError(ClipdropError):
@@ -87,20 +108,24 @@ class APIStatusError(ClipdropError):
     """The server answered with an error status.
 
     ``status_code`` is the HTTP status, ``message`` the JSON body's ``error`` field (or the
-    body's text when it is not JSON), ``response`` the :class:`requests.Response`.
+    body's text when it is not JSON), ``response`` the `requests.Response`.
     """
 
-    #: What the user can do about it, in plain words (shown by the apps).
     advice: str = ""
+    """What the user can do about it, in plain words (shown by the apps)."""
 
     def __init__(self, message: str, *, response: requests.Response, status_code: int):
         super().__init__(f"{status_code}: {message}" if message else str(status_code))
         self.message = message
+        """The server's reason: the JSON body's ``error`` field, else the body's text."""
         self.response = response
+        """The `requests.Response`."""
         self.status_code = status_code
+        """The HTTP status, such as 402."""
 
     @property
     def body(self) -> Any:
+        """The response's body: parsed JSON when it is JSON, else its text."""
         try:
             return self.response.json()
         except ValueError:
@@ -111,12 +136,14 @@ class BadRequestError(APIStatusError):
     """400: the request is malformed or an input is invalid."""
 
     advice = "An input was refused: check the image format, size and prompt."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class MissingAPIKeyError(APIStatusError):
     """401: no API key was sent."""
 
     advice = "Set CLIPDROP_API_KEY, or pass api_key= to Client."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class OutOfCreditsError(APIStatusError):
@@ -124,30 +151,36 @@ class OutOfCreditsError(APIStatusError):
 
     advice = ("Buy credits for this key, or remove the key to make offline previews on the "
               "local engine.")
+    """What to do about it, in plain words (shown by the apps)."""
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class InvalidAPIKeyError(APIStatusError):
     """403: the API key is invalid or revoked."""
 
     advice = "The API key was refused: check it, or make a new one."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class NotAcceptableError(APIStatusError):
     """406: the ``Accept`` header asks for a format the endpoint cannot give."""
 
     advice = "Ask for another output format."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class RateLimitError(APIStatusError):
     """429: too many requests; retried automatically before it reaches you."""
 
     advice = "Too many requests: wait a little, or lower requests_per_minute."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 class ServerError(APIStatusError):
     """5xx: a fault on the server's side; retried automatically before it reaches you."""
 
     advice = "The server failed: try again later."
+    """What to do about it, in plain words (shown by the apps)."""
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -175,7 +208,8 @@ def error_message(response: requests.Response) -> str:
 
 
 def make_status_error(response: requests.Response) -> APIStatusError:
-    """The exception for an error response: one class per status, :class:`ServerError` for 5xx."""
+    """The exception for an error response: one class per status,
+    [`ServerError`][clipdrop_widgets.ServerError] for 5xx."""
     status = response.status_code
     cls = _STATUS_ERRORS.get(status)
     if cls is None:

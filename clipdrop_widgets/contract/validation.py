@@ -1,4 +1,5 @@
-"""The documented input rules, checked against the endpoint table (:data:`ENDPOINTS`).
+"""The documented input rules, checked against the endpoint table
+([`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]).
 
 Pure functions shared by the client (before it spends a credit) and the local engine (which
 answers 400 with the same words). Images are inspected from their header first: sizes and
@@ -55,7 +56,10 @@ def _fmt_bytes(n: int) -> str:
 
 
 def inspect_image(data: bytes, field: str = "image") -> ImageFacts:
-    """Read an image's header (no pixel is decoded). Raises :class:`InputError` if unreadable."""
+    """Read an image's header (no pixel is decoded).
+
+    Raises [`InputError`][clipdrop_widgets.InputError] if unreadable.
+    """
     try:
         # (No warnings.catch_warnings here: it swaps global state and this runs in worker
         # threads. Pillow's bomb warning starts above 89 MP, which check_file refuses anyway.)
@@ -175,10 +179,10 @@ def validate_request(
 ) -> dict[str, ImageFacts]:
     """Check a whole request against ``endpoint``'s rules; returns the files' facts.
 
-    Raises :class:`InputError` at the first rule broken, naming the field, the rule and the
-    value seen. Pixels are decoded only for the mask's 0/255 check, after every size check;
-    ``binary_checked`` names masks whose pixels the caller has already checked; ``unchecked``
-    names text fields the caller checks itself.
+    Raises [`InputError`][clipdrop_widgets.InputError] at the first rule broken, naming the field,
+    the rule and the value seen. Pixels are decoded only for the mask's 0/255 check, after every
+    size check; ``binary_checked`` names masks whose pixels the caller has already checked;
+    ``unchecked`` names text fields the caller checks itself.
     """
     for tf in endpoint.text_fields:
         if tf.name not in unchecked:

@@ -1,10 +1,10 @@
 """The offline local engine: the ClipDrop HTTP contract, served on this machine.
 
-- :class:`LocalEngine` answers requests in Python, independent of any socket, its work on a
-  bounded pool (503 with ``Retry-After`` past it);
-- :func:`serve` puts it on a loopback HTTP server run by tornado
+- [`LocalEngine`][clipdrop_widgets.LocalEngine] answers requests in Python, independent of any
+  socket, its work on a bounded pool (503 with ``Retry-After`` past it);
+- [`serve`][clipdrop_widgets.serve] puts it on a loopback HTTP server run by tornado
   (``python -m clipdrop_widgets serve``);
-- :class:`LocalEngineAdapter` mounts it on a ``requests`` session (``local://engine/...``).
+- `LocalEngineAdapter` mounts it on a ``requests`` session (``local://engine/...``).
 
 Every answer carries ``x-clipdrop-engine: local-preview``: its images are offline previews.
 ``serve`` and ``ServerHandle`` load tornado on first use, so the in-process engine does not.

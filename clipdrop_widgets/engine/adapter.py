@@ -1,12 +1,13 @@
-"""A ``requests`` transport adapter that answers from a :class:`LocalEngine` in-process.
+"""A ``requests`` transport adapter that answers from a
+[`LocalEngine`][clipdrop_widgets.LocalEngine] in-process.
 
 >>> session = requests.Session()
 >>> session.mount("local://", LocalEngineAdapter(LocalEngine()))
 >>> session.post("local://engine/text-to-image/v1", data={"prompt": "a fox"},
 ...              headers={"x-api-key": "k"})
 
-No socket is opened; the :class:`requests.Response` is built by ``requests`` itself from a
-:class:`urllib3.HTTPResponse`, so headers, ``content``, ``json()`` and ``raise_for_status()``
+No socket is opened; the `requests.Response` is built by ``requests`` itself from a
+`urllib3.HTTPResponse`, so headers, ``content``, ``json()`` and ``raise_for_status()``
 behave as over HTTP. The work runs on the engine's bounded pool, as over HTTP: with every
 worker busy and the queue full, the answer is 503 with ``Retry-After``.
 """

@@ -1,11 +1,12 @@
 """The local engine: the ClipDrop HTTP contract answered in Python, independent of any socket.
 
-:class:`LocalEngine` answers a request in two steps. :meth:`LocalEngine.admit` decides
-everything the headers allow (route, method, key, a place in the bounded work pool, rate,
-``Accept``, the announced size) and either refuses or hands back a :class:`Ticket`;
-:meth:`LocalEngine.submit` then runs the form's validation and the operation on the pool.
-The tornado server (:mod:`.server`) feeds the body to the ticket's form reader as it arrives
-in between; :meth:`LocalEngine.handle`, which the ``requests`` adapter (:mod:`.adapter`)
+[`LocalEngine`][clipdrop_widgets.LocalEngine] answers a request in two steps.
+`LocalEngine.admit` decides everything the headers allow (route, method, key, a place in the
+bounded work pool, rate, ``Accept``, the announced size) and either refuses or hands back a
+`Ticket`;
+`LocalEngine.submit` then runs the form's validation and the operation on the pool.
+The tornado server (`server`) feeds the body to the ticket's form reader as it arrives
+in between; `LocalEngine.handle`, which the ``requests`` adapter (`adapter`)
 calls, does the same from a blocking stream. Both serve exactly the same statuses, messages
 and headers, and share one bound on work in flight.
 """
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 #: Header (and value) on every answer of the local engine, so clients can label results as
 #: offline previews.
 ENGINE_HEADER = ("x-clipdrop-engine", "local-preview")
-#: How many (path, status) pairs :attr:`LocalEngine.log` keeps.
+#: How many (path, status) pairs `LocalEngine.log` keeps.
 LOG_LENGTH = 10_000
 _ECHO_CHARS = 200  # characters of a client-sent path or header echoed or logged
 _RATE_SWEEP = 4096  # prune idle rate windows once this many keys are tracked
@@ -173,9 +174,9 @@ class _RateWindows:
 class Ticket:
     """A request that passed every check its headers allow, holding a work slot.
 
-    Made by :meth:`LocalEngine.admit`; answered by :meth:`LocalEngine.submit` (or
-    :meth:`LocalEngine.complete`) with its form, or by :meth:`LocalEngine.refuse`. Either gives
-    the slot back; so does :meth:`release`, for a client that went away.
+    Made by `LocalEngine.admit`; answered by `LocalEngine.submit` (or
+    `LocalEngine.complete`) with its form, or by `LocalEngine.refuse`. Either gives
+    the slot back; so does `release`, for a client that went away.
     """
 
     endpoint: Endpoint
@@ -186,7 +187,7 @@ class Ticket:
     slot: Slot
 
     def form_reader(self) -> FormReader:
-        """A :class:`FormReader` for this request's body."""
+        """A `FormReader` for this request's body."""
         return FormReader(self.endpoint, self.request_type, self.length)
 
     def release(self) -> None:
@@ -195,13 +196,17 @@ class Ticket:
 
 
 class LocalEngine:
-    """The ClipDrop contract for every endpoint of the endpoint table (:data:`ENDPOINTS`).
+    """The ClipDrop contract for every endpoint of the endpoint table
+    ([`ENDPOINTS`][clipdrop_widgets.ENDPOINTS]).
 
     Args:
         api_key: the only key accepted (others get 403); ``None`` accepts any non-empty key.
         require_key: when true (default), a request without ``x-api-key`` gets 401.
         credits: the starting balance; each success spends the endpoint's ``credits`` and a
             call that cannot be paid gets 402. Default 100, the free development allowance.
+        practice: when true, the balance is a practice counter: a call it cannot pay starts
+            it again from ``credits`` instead of answering 402, so it never blocks a session.
+            The in-process engine of a keyless [`Client`][clipdrop_widgets.Client] uses this.
         rate_limit: ``False`` (default) for none; ``True`` for each endpoint's documented
             ``requests_per_minute`` per key; a positive int for that many per minute instead.
             Windows slide over 60 s; a refused request gets 429 with ``Retry-After`` (seconds).
@@ -213,7 +218,7 @@ class LocalEngine:
             with ``Retry-After`` (seconds) before its body is read.
 
     Thread-safe: credits, rate windows and the log are guarded by one lock; operations run
-    outside it, on the pool's threads (:class:`~clipdrop_widgets.engine.work.WorkPool`).
+    outside it, on the pool's threads (`WorkPool`).
     """
 
     def __init__(
@@ -222,6 +227,7 @@ class LocalEngine:
         api_key: str | None = None,
         require_key: bool = True,
         credits: float = 100,
+        practice: bool = False,
         rate_limit: bool | int = False,
         clock: Callable[[], float] = time.monotonic,
         workers: int | None = None,
@@ -238,12 +244,15 @@ class LocalEngine:
         self.require_key = require_key
         self.rate_limit = rate_limit
         self._credits = credits
+        self._starting_credits = credits
+        self.practice = practice
+        """Whether the balance starts again rather than refuse a call (see ``practice``)."""
         self._lock = threading.Lock()
         self._rates = _RateWindows(clock)
-        #: The bounded pool every request's work runs on.
         self.pool = WorkPool(workers=workers, queue=queue)
-        #: The last :data:`LOG_LENGTH` requests as ``(path, status)``, oldest first.
+        """The bounded pool every request's work runs on."""
         self.log: deque[tuple[str, int]] = deque(maxlen=LOG_LENGTH)
+        """The last `LOG_LENGTH` requests as ``(path, status)``, oldest first."""
 
     def __repr__(self) -> str:
         key = "any key" if self._api_key is None else "one key"
@@ -291,7 +300,7 @@ class LocalEngine:
         a free work slot (503 with ``Retry-After``), rate (429), ``Accept`` (406), and the
         announced ``content_length`` against the endpoint's cap (400).
 
-        Returns the refusal (already logged), or a :class:`Ticket` holding a work slot.
+        Returns the refusal (already logged), or a `Ticket` holding a work slot.
         """
         route = urlsplit(path).path or "/"
         try:
@@ -336,13 +345,13 @@ class LocalEngine:
                       content_length, slot)
 
     def submit(self, ticket: Ticket, form: Form) -> Future[EngineResponse]:
-        """Run :meth:`complete` on the engine's pool; the future never raises."""
+        """Run `complete` on the engine's pool; the future never raises."""
         return self.pool.submit(ticket.slot, lambda: self.complete(ticket, form))
 
     def complete(self, ticket: Ticket, form: Form) -> EngineResponse:
         """Validate ``form``, take the credits, run the operation: the answer (logged).
 
-        Blocks for the operation's time; call it on a worker thread (:meth:`submit` does).
+        Blocks for the operation's time; call it on a worker thread (`submit` does).
         Releases the ticket's slot. Never raises: a fault is a 500, its credits refunded.
         """
         endpoint = ticket.endpoint
@@ -376,7 +385,7 @@ class LocalEngine:
         return self.record(ticket.route, _json_error(status, message))
 
     def record(self, route: str, response: EngineResponse) -> EngineResponse:
-        """Log ``response`` as the answer to ``route`` in :attr:`log`, and return it.
+        """Log ``response`` as the answer to ``route`` in `log`, and return it.
 
         For answers the HTTP layer gives on its own (an unknown method, a malformed request).
         """
@@ -410,6 +419,8 @@ class LocalEngine:
     def _reserve(self, endpoint: Endpoint) -> float:
         """Take the call's credits now (402 if short); returns the balance left."""
         with self._lock:
+            if self._credits < endpoint.credits and self.practice:
+                self._credits = max(self._starting_credits, endpoint.credits)
             if self._credits < endpoint.credits:
                 raise _Refusal(402, f"No credits left: {endpoint.path} costs "
                                     f"{_number(endpoint.credits)}, "
@@ -446,7 +457,7 @@ class LocalEngine:
 
 
 def _validate(endpoint: Endpoint, texts: dict[str, str], files: dict[str, bytes]) -> None:
-    """:func:`validate_request`, its refusals as 400s in its own words."""
+    """`validate_request`, its refusals as 400s in its own words."""
     try:
         validate_request(endpoint, texts, files)
     except InputError as err:

@@ -1,9 +1,9 @@
 """Reading a request's form: body limits and a push parser into the contract's fields.
 
-:class:`FormReader` is fed the body chunk by chunk, as it arrives (the tornado server feeds it
-from ``data_received``; :func:`parse_form` feeds it from a blocking stream). Multipart bodies
-are parsed by the ``multipart`` package's :class:`multipart.PushMultipartParser` (the streaming
-parser behind Bottle), url-encoded ones by :func:`urllib.parse.parse_qsl`: no hand-written
+`FormReader` is fed the body chunk by chunk, as it arrives (the tornado server feeds it
+from ``data_received``; `parse_form` feeds it from a blocking stream). Multipart bodies
+are parsed by the ``multipart`` package's `multipart.PushMultipartParser` (the streaming
+parser behind Bottle), url-encoded ones by `urllib.parse.parse_qsl`: no hand-written
 parser. Bytes are counted as they arrive, so no body larger than the endpoint's limit is ever
 held, whether its length was announced or not. Parsing never decodes an image.
 """
@@ -91,8 +91,8 @@ def _part_cap(endpoint: Endpoint) -> int:
 def body_cap(endpoint: Endpoint) -> int:
     """The largest body ``endpoint`` accepts (bytes).
 
-    The sum of its files' ``max_bytes`` (:data:`DEFAULT_FILE_CAP` where none is stated), a text
-    allowance per text field, and :data:`PART_OVERHEAD` per field and once more for the
+    The sum of its files' ``max_bytes`` (`DEFAULT_FILE_CAP` where none is stated), a text
+    allowance per text field, and `PART_OVERHEAD` per field and once more for the
     closing boundary.
     """
     files = sum(_file_cap(f) for f in endpoint.file_fields)
@@ -101,7 +101,7 @@ def body_cap(endpoint: Endpoint) -> int:
 
 
 def check_announced(endpoint: Endpoint, length: int | None) -> None:
-    """Refuse a body announced (Content-Length, bytes) larger than :func:`body_cap`."""
+    """Refuse a body announced (Content-Length, bytes) larger than `body_cap`."""
     cap = body_cap(endpoint)
     if length is not None and length > cap:
         raise BodyTooLargeError(endpoint.path, size=length, cap=cap, announced=True)
@@ -125,16 +125,16 @@ def _assign(endpoint: Endpoint, form: Form, name: str, data: bytes, charset: str
 
 
 class FormReader:
-    """A form read as its body arrives: :meth:`feed` each chunk, then :meth:`close`.
+    """A form read as its body arrives: `feed` each chunk, then `close`.
 
     Args:
         endpoint: the endpoint whose fields and limits apply.
         content_type: the request's ``Content-Type`` header (``None`` if absent).
         length: the announced Content-Length in bytes, ``None`` when unknown (chunked).
 
-    Raises :class:`BodyTooLargeError` from the constructor for a body announced over
-    :func:`body_cap` and from :meth:`feed` as soon as more bytes than that arrive;
-    :class:`FormError` for anything else that is not a readable form. Only the parts of
+    Raises `BodyTooLargeError` from the constructor for a body announced over
+    `body_cap` and from `feed` as soon as more bytes than that arrive;
+    `FormError` for anything else that is not a readable form. Only the parts of
     declared fields are kept (each up to the largest part the endpoint needs).
     """
 
@@ -166,7 +166,7 @@ class FormReader:
             raise FormError(f"the body must be multipart/form-data, {got}")
 
     def _guard(self, step: Callable[[], _T]) -> _T:
-        """Run a parser step, its errors as :class:`FormError` in the engine's words."""
+        """Run a parser step, its errors as `FormError` in the engine's words."""
         try:
             return step()
         except multipart.ParserLimitReached as err:
@@ -202,7 +202,7 @@ class FormReader:
                 self._part[2].append(bytes(event))
 
     def close(self) -> Form:
-        """The form, once the whole body was fed. Raises :class:`FormError` if it is cut short."""
+        """The form, once the whole body was fed. Raises `FormError` if it is cut short."""
         if self._length is not None and self.received < self._length:
             raise FormError(f"the request body ended after {self.received} bytes; "
                             f"{self._length} were announced")
@@ -232,9 +232,9 @@ def parse_form(endpoint: Endpoint, content_type: str | None, stream: Readable,
 
     ``content_type`` is the request's header (``None`` if absent); ``length`` its
     Content-Length in bytes, ``None`` when unknown (chunked). A body announced larger than
-    :func:`body_cap` is refused before a byte is read; an unannounced one as soon as it passes
+    `body_cap` is refused before a byte is read; an unannounced one as soon as it passes
     the cap. An empty body is an empty form (validation then names the missing fields).
-    Raises :class:`FormError` (or :class:`BodyTooLargeError`).
+    Raises `FormError` (or `BodyTooLargeError`).
     """
     reader = FormReader(endpoint, content_type, length)
     if length == 0:

@@ -1,8 +1,8 @@
 """Pictures from words: the engine's text to image and sketch to image.
 
-:func:`render_scene` paints a :class:`~clipdrop_widgets.engine.palette.Scene` (sky gradient,
+`render_scene` paints a `Scene` (sky gradient,
 sun or moon, stars, clouds, mountains, hills, a city skyline, sea, beach, desert, snow, forest)
-with vectorised NumPy; :func:`texture` paints a tileless pattern in a scene's colours. Both
+with vectorised NumPy; `texture` paints a tileless pattern in a scene's colours. Both
 draw every random detail from a generator seeded by the scene's seed, so the same prompt always
 gives the same pixels. Arrays are float32 ``(height, width, 3)`` in 0..1; sizes are
 ``(width, height)`` in pixels, as Pillow gives them.
@@ -82,7 +82,7 @@ def _paint(img: Array, alpha: Array, colour: Array) -> None:
 
 
 def to_image(pixels: Array) -> Image.Image:
-    """A float image in 0..1 as an 8-bit RGB :class:`PIL.Image.Image`."""
+    """A float image in 0..1 as an 8-bit RGB `PIL.Image.Image`."""
     return Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
 
 
@@ -356,8 +356,8 @@ def render_scene(scene: Scene, size: tuple[int, int], *,
 def text_to_image(prompt: str, *, size: tuple[int, int] = (512, 512)) -> Image.Image:
     """A landscape painted from ``prompt``'s words, ``size`` (width, height) pixels, RGB.
 
-    The things the prompt names (see :func:`~.subjects.find_subjects`) stand in it, and its
-    style words (see :func:`~.styles.style_of`) choose the rendering of a scene seeded by
+    The things the prompt names (see `find_subjects`) stand in it, and its
+    style words (see `style_of`) choose the rendering of a scene seeded by
     the other words, so one subject in two styles is one picture rendered twice. When emoji
     were drawn, ``image.info["credit"]`` names their source, for the preview mark to show.
     """
@@ -441,7 +441,7 @@ def sketch_to_image(sketch: Image.Image, prompt: str) -> Image.Image:
     """The sketch coloured from ``prompt``: its white lines drawn as dark contours, and each
     region they enclose (a 4-connected component of the rest) filled with a colour from the
     prompt's palette, lit from the top left and shaded darker toward its edges, then rendered
-    in the prompt's style (see :func:`~.styles.stylise`) when it names one. RGB, the sketch's
+    in the prompt's style (see `stylise`) when it names one. RGB, the sketch's
     size."""
     import cv2
 

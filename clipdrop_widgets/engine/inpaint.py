@@ -4,9 +4,9 @@ Both use OpenCV's inpainting (``cv2.inpaint``) on the mask's bounding box only (
 identical, since both methods look a few pixels around the hole, and a small mask on a large
 photo costs little), then paste the filled pixels inside the mask: every pixel the mask keeps
 is returned exactly as it came. ``benchmarks/bench_engine.py`` measured Telea, Navier-Stokes
-and scikit-image's biharmonic method on real photos; :data:`METHODS` gives the choice per mode.
+and scikit-image's biharmonic method on real photos; `METHODS` gives the choice per mode.
 
-Images are RGB :class:`PIL.Image.Image`; masks are images of the same size whose pixels above
+Images are RGB `PIL.Image.Image`; masks are images of the same size whose pixels above
 127 (the contract sends only 0 and 255) mark what to fill.
 """
 
@@ -52,7 +52,7 @@ def _bbox(hole: np.ndarray, margin: int) -> tuple[slice, slice] | None:
 
 def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast") -> np.ndarray:
     """``rgb`` (uint8, H x W x 3) with the ``hole`` (bool, H x W) filled from its
-    surroundings by the method :data:`METHODS` gives for ``mode``; pixels outside the hole
+    surroundings by the method `METHODS` gives for ``mode``; pixels outside the hole
     are unchanged. A new array."""
     import cv2
 
@@ -94,7 +94,7 @@ def cleanup(image: Image.Image, mask: Image.Image, *, mode: Mode | None = None) 
     """``image`` with what ``mask`` covers removed and filled from the surroundings.
 
     ``mode`` is ``"fast"`` (the default, also for ``None``) or ``"quality"``; see
-    :data:`METHODS`. RGB, the image's size; unmasked pixels are unchanged.
+    `METHODS`. RGB, the image's size; unmasked pixels are unchanged.
     """
     rgb = np.asarray(image.convert("RGB"))
     hole = _hole(mask, image.size)
@@ -105,7 +105,7 @@ def text_inpainting(image: Image.Image, mask: Image.Image, prompt: str) -> Image
     """``image`` with what ``mask`` covers replaced by a texture in ``prompt``'s colours.
 
     The hole is first inpainted, so its edge continues the photo; the prompt's texture (see
-    :func:`~clipdrop_widgets.engine.generate.texture`), lit by the inpainted fill's local
+    `texture`), lit by the inpainted fill's local
     brightness, is blended over it with a weight rising from 0 at the mask's edge to 1 a
     feather width inside (3% of the image's shorter side, 3 to 24 pixels). RGB, the image's
     size; unmasked pixels are unchanged.

@@ -1,9 +1,9 @@
 """The engine's five operations behind one calling convention, for the HTTP layer.
 
-Each :data:`Render` takes the request's validated text fields and decoded image files, both
+Each `Render` takes the request's validated text fields and decoded image files, both
 keyed by their wire names (``prompt``, ``text_prompt``, ``mode``; ``image_file``, ``mask_file``,
-``sketch_file``), and returns the picture; :func:`run` adds the offline-preview mark. Inputs are
-expected to have passed :func:`clipdrop_widgets.contract.validation.validate_request` already.
+``sketch_file``), and returns the picture; `run` adds the offline-preview mark. Inputs are
+expected to have passed `clipdrop_widgets.contract.validation.validate_request` already.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ OPERATIONS: dict[str, Render] = {
 def run(name: str, texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
     """Operation ``name``'s result as RGB, carrying the offline-preview mark.
 
-    Raises :class:`ValueError` for a name the engine does not serve.
+    Raises `ValueError` for a name the engine does not serve.
     """
     try:
         operation = OPERATIONS[name]

@@ -208,7 +208,7 @@ def _hue_colour(seed: int) -> RGB:
 def describe(prompt: str, *, seed: int | None = None) -> Scene:
     """The scene ``prompt`` asks for.
 
-    ``seed`` (default: :func:`seed_of` the prompt) chooses what an unknown prompt draws and
+    ``seed`` (default: `seed_of` the prompt) chooses what an unknown prompt draws and
     every random detail later on.
     """
     seed = seed_of(prompt) if seed is None else seed

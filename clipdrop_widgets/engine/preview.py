@@ -6,7 +6,7 @@ the image's shorter side or 1.6% of its longer side tall, whichever is more (at 
 so the label stays readable when a photo of any size, 512 to 10000 pixels and over, is shown
 scaled to fit a screen; it never takes more than 60% of the width or 25% of the height. A
 picture drawn with third-party icons (``image.info["credit"]``) carries their credit after the
-label. :func:`mark_box` gives the box from the size and credit alone, so tests and callers can
+label. `mark_box` gives the box from the size and credit alone, so tests and callers can
 leave it out of pixel comparisons.
 """
 
@@ -58,12 +58,12 @@ def _layout(size: tuple[int, int], text: str = LABEL
 
 
 def label(credit: str | None = None) -> str:
-    """The words :func:`mark` writes: :data:`LABEL`, then ``credit`` when there is one."""
+    """The words `mark` writes: `LABEL`, then ``credit`` when there is one."""
     return f"{LABEL} \u00b7 {credit}" if credit else LABEL
 
 
 def mark_box(size: tuple[int, int], *, credit: str | None = None) -> tuple[int, int, int, int]:
-    """The box ``(x0, y0, x1, y1)`` (pixels, ``x1``/``y1`` exclusive) :func:`mark` draws on an
+    """The box ``(x0, y0, x1, y1)`` (pixels, ``x1``/``y1`` exclusive) `mark` draws on an
     image of ``size`` (width, height) whose ``info["credit"]`` is ``credit``; empty when the
     image is too small to hold it."""
     return _layout(tuple(size), label(credit))[1]  # type: ignore[arg-type]

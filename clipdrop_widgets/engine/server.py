@@ -2,7 +2,7 @@
 
 Tornado reads requests on one event-loop thread: keep-alive, chunked bodies and
 ``Expect: 100-continue`` (answered only once the headers pass, so a refused upload is never
-sent). The body streams into a :class:`~clipdrop_widgets.engine.forms.FormReader` as it
+sent). The body streams into a `FormReader` as it
 arrives, counted against the endpoint's cap; the work (decoding, validating, the operation,
 encoding) runs on the engine's bounded pool, never on the loop, so one client trickling a
 body or one 16 MP cleanup never holds up another's answer. Past the pool's queue a request
@@ -33,7 +33,8 @@ SINGLE_HEADERS = ("x-api-key",)
 
 @stream_request_body
 class EngineHandler(ContractHandler):
-    """Every path and method, answered by the :class:`LocalEngine` given to ``initialize``."""
+    """Every path and method, answered by the [`LocalEngine`][clipdrop_widgets.LocalEngine] given
+    to ``initialize``."""
 
     def initialize(self, engine: LocalEngine) -> None:
         self.engine = engine
@@ -179,8 +180,8 @@ def serve(
         host: the address to bind; loopback by default.
         port: the TCP port (default 8765); 0 picks a free one (see ``ServerHandle.port``).
         api_key: the only key accepted (others get 403); default any non-empty key. Passed
-            to the :class:`LocalEngine` made when ``engine`` is ``None``, as are the next
-            four; giving any of them with ``engine`` is an error.
+            to the [`LocalEngine`][clipdrop_widgets.LocalEngine] made when ``engine`` is
+            ``None``, as are the next four; giving any of them with ``engine`` is an error.
         credits: the engine's starting balance (default 100).
         rate_limit: ``True`` for the documented rates, a positive int for requests per minute per
             endpoint, ``False`` (default) for none.
@@ -188,10 +189,10 @@ def serve(
         queue: requests admitted beyond those running (default: twice ``workers``); past
             ``workers + queue`` a request gets 503 with ``Retry-After``.
         engine: an engine to serve instead (tests read its ``log`` and credits).
-        background: when true, serve from a daemon thread and return a :class:`ServerHandle`;
+        background: when true, serve from a daemon thread and return a `ServerHandle`;
             otherwise print where it listens and serve until Ctrl-C, then return ``None``.
 
-    Raises :class:`OSError` when the address cannot be bound (a busy port).
+    Raises `OSError` when the address cannot be bound (a busy port).
     """
     if engine is None:
         engine = LocalEngine(api_key=api_key, credits=credits, rate_limit=rate_limit,

@@ -1,17 +1,17 @@
 """Style words and the renderings they ask for.
 
 A prompt's style words ("pixel art", "watercolour", "oil painting", "ink", "charcoal",
-"linocut", "pencil", "photo") choose one :data:`Style`; :func:`stylise` re-renders a finished
-picture in it. Heavy filters run on a copy at most :data:`WORK_SIDE` pixels long and are scaled
+"linocut", "pencil", "photo") choose one `Style`; `stylise` re-renders a finished
+picture in it. Heavy filters run on a copy at most `WORK_SIDE` pixels long and are scaled
 back, so a style costs about the same at any size; paper grain is added at full size.
 
 - ``pixel art``: a grid of blocks 1/64 of the longer side, in at most 16 colours.
-- ``watercolour``: OpenCV's :func:`cv2.stylization` for flat washes, lightened toward the
+- ``watercolour``: OpenCV's `cv2.stylization` for flat washes, lightened toward the
   paper, with darker pooled edges, colour bleeding and paper grain.
 - ``oil``: colours smeared along short strokes that follow the picture's contours, with
   stroke ridges lit from the top left.
 - ``ink``, ``charcoal``, ``linocut``, ``pencil``: line renderings on paper (black contours and
-  hatching; smudged soft darks; carved black and white; OpenCV's :func:`cv2.pencilSketch`).
+  hatching; smudged soft darks; carved black and white; OpenCV's `cv2.pencilSketch`).
 - ``photo``: the picture as it is.
 """
 

@@ -1,8 +1,8 @@
 """The things a prompt names, found and drawn into the engine's landscape.
 
-:func:`find_subjects` reads a prompt for nouns in :data:`~.vocabulary.NOUNS` ("a red fox",
+`find_subjects` reads a prompt for nouns in `NOUNS` ("a red fox",
 "two small boats", "three lighthouses"), with the colour, size and count words just before
-each. :func:`draw_subjects` paints them into a rendering: animals, people, buildings and
+each. `draw_subjects` paints them into a rendering: animals, people, buildings and
 plants standing on the ground with a soft shadow, birds and aircraft in the sky, boats and
 fish in the water, food and objects in the middle as a still life. Emoji come from a subset
 of the OpenMoji font (CC BY-SA 4.0) in ``engine/assets``; a lighthouse is drawn from shapes.
@@ -96,7 +96,7 @@ def _nouns(words: list[str]) -> list[tuple[int, int, str, bool]]:
 
 
 def find_subjects(prompt: str) -> list[Subject]:
-    """The subjects ``prompt`` names, in order, at most :data:`MAX_SUBJECTS`; each takes the
+    """The subjects ``prompt`` names, in order, at most `MAX_SUBJECTS`; each takes the
     colour, size and count words between the previous noun and itself. A plural with no
     count draws three."""
     words = prompt_words(prompt)

@@ -1,8 +1,8 @@
 """Nouns the local engine can draw, and the OpenMoji emoji each is drawn with.
 
-Each entry maps a singular noun (and its synonyms) to one emoji; :data:`PLACES` says where
+Each entry maps a singular noun (and its synonyms) to one emoji; `PLACES` says where
 in the picture a kind of subject belongs. Plurals are handled by
-:func:`~clipdrop_widgets.engine.subjects.singular`; irregular ones are in :data:`IRREGULAR`.
+`singular`; irregular ones are in `IRREGULAR`.
 The emoji are rendered from a subset of the OpenMoji font shipped in ``engine/assets``
 (OpenMoji, CC BY-SA 4.0, see ``engine/assets/README.md``).
 """
@@ -154,7 +154,7 @@ _OBJECTS = {
 }
 
 #: Noun (lower case, singular; a few are two words) -> its emoji, or the name of a
-#: shape the engine draws itself (:data:`SHAPES`).
+#: shape the engine draws itself (`SHAPES`).
 NOUNS: dict[str, str] = {**_ANIMALS, **_FLYING, **_WATER, **_PEOPLE, **_BUILDINGS,
                          **_VEHICLES, **_PLANTS, **_FOOD, **_OBJECTS}
 

@@ -1,13 +1,13 @@
 """The contract served on tornado: the pieces the engine's server and the gateway share.
 
-- :func:`framing_error` and :func:`repeated_header` check a request's headers before tornado
+- `framing_error` and `repeated_header` check a request's headers before tornado
   reads its body, so a bad ``Content-Length`` is a JSON 400 rather than a bare one;
-- :class:`ContractHandler` is a ``RequestHandler`` that answers in the contract's shape
+- `ContractHandler` is a ``RequestHandler`` that answers in the contract's shape
   (``{"error": ...}`` JSON for every error, 405 with ``Allow`` for unknown methods), keeps the
   connection alive where it can, and refuses a body it will not read by answering at once,
   half-closing, and discarding a bounded amount of what the client still sends, so the client
   reads the answer instead of a reset;
-- :class:`LoopServer` runs a tornado ``HTTPServer`` on its own thread and event loop.
+- `LoopServer` runs a tornado ``HTTPServer`` on its own thread and event loop.
 
 Keep-alive, chunked request bodies and ``Expect: 100-continue`` (sent only once ``prepare``
 has accepted the request, so a refused upload is never sent) are tornado's own.
@@ -117,7 +117,7 @@ class ContractHandler(RequestHandler):
     """A handler answering in the contract's shape; subclasses add the routes' logic.
 
     Class attributes: ``server_name`` (the ``Server`` header), ``allowed`` (the methods named
-    by a 405's ``Allow``). Override :meth:`error_headers` to add headers to every error.
+    by a 405's ``Allow``). Override `error_headers` to add headers to every error.
     """
 
     server_name = "clipdrop-local-engine"
@@ -141,7 +141,7 @@ class ContractHandler(RequestHandler):
 
     def can_drain(self) -> bool:
         """Whether a refused request's body is small enough to read and discard, keeping the
-        connection: announced, at most :data:`DRAIN_LIMIT`, and no ``Expect`` (a client
+        connection: announced, at most `DRAIN_LIMIT`, and no ``Expect`` (a client
         waiting for ``100 Continue`` may or may not send it)."""
         length = self.content_length
         return (length is not None and length <= DRAIN_LIMIT
@@ -161,7 +161,7 @@ class ContractHandler(RequestHandler):
             self.set_header("Connection", "close")
         self.finish(answer.body)
 
-    #: True once :meth:`close_with` answered: the handler's methods must not answer again.
+    #: True once `close_with` answered: the handler's methods must not answer again.
     answered_early = False
 
     async def close_with(self, answer: EngineResponse, *, mid_body: bool = False) -> None:
@@ -206,7 +206,7 @@ class LoopServer:
     """A tornado ``HTTPServer`` for ``app`` on its own thread and event loop.
 
     Binds in the constructor (an ``OSError`` such as a busy port is raised there), then
-    serves until :meth:`close`. Attributes: ``host``, ``port`` (the bound ones).
+    serves until `close`. Attributes: ``host``, ``port`` (the bound ones).
     """
 
     def __init__(self, app: Application, *, host: str, port: int, name: str):

@@ -1,8 +1,8 @@
 """Bounded work: a pool of worker threads and a bounded queue of requests waiting for them.
 
-A request takes a :class:`Slot` when its headers pass (before its body is read) and gives it
-back once answered; :meth:`WorkPool.try_enter` returns ``None`` when every slot is taken, and
-the HTTP layer answers 503 with :meth:`WorkPool.retry_after`. So memory is bounded by
+A request takes a `Slot` when its headers pass (before its body is read) and gives it
+back once answered; `WorkPool.try_enter` returns ``None`` when every slot is taken, and
+the HTTP layer answers 503 with `WorkPool.retry_after`. So memory is bounded by
 ``workers`` operations in progress plus ``queue`` bodies waiting, however many clients call.
 
 Decoding, validating and running an operation all happen on the pool's threads, never on an
@@ -54,7 +54,7 @@ _TRIM = _malloc_trim()
 
 
 class Slot:
-    """One request's place in the pool, from admission to its answer; :meth:`release` once."""
+    """One request's place in the pool, from admission to its answer; `release` once."""
 
     def __init__(self, pool: WorkPool):
         self._pool = pool
@@ -69,12 +69,12 @@ class WorkPool:
     """``workers`` threads running jobs, with room for ``queue`` more requests waiting.
 
     Args:
-        workers: threads running operations at once; default :func:`default_workers`.
+        workers: threads running operations at once; default `default_workers`.
         queue: requests admitted beyond those running (reading their body or waiting for a
             thread); default twice ``workers``. ``0`` refuses anything past ``workers``.
 
     Threads start on first use and end when the pool is garbage-collected or
-    :meth:`shutdown`.
+    `shutdown`.
     """
 
     def __init__(self, *, workers: int | None = None, queue: int | None = None):

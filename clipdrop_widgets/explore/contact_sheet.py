@@ -1,8 +1,9 @@
 """Where each item of a sweep goes in a grid, and the grid drawn as a matplotlib figure.
 
-:func:`grid_layout` is shared by :meth:`Sweep.contact_sheet` and the :class:`PromptExplorer`
+`grid_layout` is shared by `Sweep.contact_sheet` and the
+[`PromptExplorer`][clipdrop_widgets.PromptExplorer]
 grid. matplotlib is imported only when a figure is drawn, and only through the object API
-(:class:`matplotlib.figure.Figure`), so no pyplot state is touched and any backend works.
+(`matplotlib.figure.Figure`), so no pyplot state is touched and any backend works.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
             another), or numbers of rows/columns for a wrapped grid. Default: by the two
             variables when exactly two vary, else a wrapped grid about as wide as tall.
 
-    Raises :class:`ValueError` when the named variables leave others varying within a cell.
+    Raises `ValueError` when the named variables leave others varying within a cell.
     """
     n = len(item_variables)
     names = dict(variables or {})
@@ -136,7 +137,7 @@ def _figure_class() -> type[Figure]:
     from matplotlib.figure import Figure
 
     class ContactSheetFigure(Figure):
-        """A :class:`~matplotlib.figure.Figure` with ``_repr_png_``: without pyplot's inline
+        """A `Figure` with ``_repr_png_``: without pyplot's inline
         backend, IPython would show a bare Figure as ``<Figure size ...>`` text."""
 
         def _repr_png_(self) -> bytes:
@@ -149,7 +150,7 @@ def _figure_class() -> type[Figure]:
 
 def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str | None = None,
                        cell_inches: float = 2.0, thumbnail_px: int = 256) -> Figure:
-    """A :class:`~matplotlib.figure.Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
+    """A `Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
 
     Each cell's title is its label; a failed cell is tinted red and says why; an item not run
     yet (or stopped) says "not run". Images are shrunk to ``thumbnail_px`` pixels (default 256)

@@ -3,7 +3,7 @@
 >>> PromptExplorer()                    # the local engine (offline previews)
 >>> PromptExplorer(client, inputs={"image": photo}, run_dir="runs/explorer")
 
-The sweep runs in a background thread (a :class:`~clipdrop_widgets.explore.sweep.Sweep`); the grid
+The sweep runs in a background thread (a [`Sweep`][clipdrop_widgets.Sweep]); the grid
 fills in as each result arrives. Every widget change from that thread goes through one lock,
 so the front end never sees two half-made updates interleaved. Errors, from a callback or the
 sweep, are shown in the error line under the controls.
@@ -70,7 +70,7 @@ class PromptExplorer(widgets.VBox):
     """A template box, one text area per variable, Run/Stop, a grid and a compare view.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client`; default ``Client()`` (the local engine
+        client: the [`Client`][clipdrop_widgets.Client]; default ``Client()`` (the local engine
             without a key, offline previews).
         inputs: the fixed pictures for operations that take them: ``image``, ``mask``,
             ``sketch`` (what the client accepts). The operation menu offers the operations
@@ -219,6 +219,7 @@ class PromptExplorer(widgets.VBox):
     # -- running -------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
+        """True while a sweep started by Run (or `run`) is going."""
         return self._thread is not None and self._thread.is_alive()
 
     def run(self) -> None:

@@ -1,9 +1,9 @@
 """The items of a sweep, built and checked before anything is sent.
 
 A sweep's items come from a list of prompts or from a template expanded over the product of
-its variables (:func:`expand_template`). The fixed inputs (image, mask, sketch, options) are
-encoded once with the client's rules (:func:`fixed_inputs`), and every distinct prompt is
-checked with ``client.prepare`` (:func:`check_items`), so a bad item costs no credit.
+its variables (`expand_template`). The fixed inputs (image, mask, sketch, options) are
+encoded once with the client's rules (`fixed_inputs`), and every distinct prompt is
+checked with ``client.prepare`` (`check_items`), so a bad item costs no credit.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def _describe_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 class RunLog:
     """The records and images of one sweep, in ``run_dir`` or (``None``) in memory.
 
-    Thread-safe: workers call :meth:`append` and :meth:`save_image` concurrently.
+    Thread-safe: workers call `append` and `save_image` concurrently.
     """
 
     def __init__(self, run_dir: str | os.PathLike[str] | None) -> None:
@@ -135,7 +135,7 @@ class RunLog:
     def read(self) -> list[dict[str, Any]]:
         """Every record written, oldest first; a torn last line is ignored.
 
-        Raises :class:`ValueError` naming the line when any other line is not a JSON object.
+        Raises `ValueError` naming the line when any other line is not a JSON object.
         """
         if self.run_dir is None:
             with self._lock:
@@ -166,7 +166,7 @@ class RunLog:
         return (self.run_dir / name).is_file()
 
     def load_image(self, name: str) -> bytes:
-        """The bytes stored under ``name``; :class:`FileNotFoundError` if they are gone."""
+        """The bytes stored under ``name``; `FileNotFoundError` if they are gone."""
         if self.run_dir is None:
             with self._lock:
                 try:

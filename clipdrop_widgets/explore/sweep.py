@@ -84,7 +84,7 @@ class Sweep:
     """One operation over many prompts, run at the endpoint's rate, logged to ``run_dir``.
 
     Args:
-        client: the :class:`~clipdrop_widgets.Client` that sends the requests.
+        client: the [`Client`][clipdrop_widgets.Client] that sends the requests.
         operation: a client method with a prompt: ``"text_to_image"``, ``"sketch_to_image"``,
             ``"text_inpainting"`` or ``"replace_background"``.
         prompts: the prompts, one item each (give this or ``template``).
@@ -178,7 +178,7 @@ class Sweep:
     def open(cls, run_dir: str | os.PathLike[str]) -> Sweep:
         """Reopen a past run to read it: records, table, images, contact sheet.
 
-        The result has no client, so it cannot :meth:`run`; to resume, make the same
+        The result has no client, so it cannot `run`; to resume, make the same
         ``Sweep(client, ...)`` with this ``run_dir``.
         """
         log = RunLog(run_dir)
@@ -293,7 +293,7 @@ class Sweep:
     def stop(self) -> None:
         """Ask a running sweep to stop: items in flight finish, nothing new starts.
 
-        Thread-safe (the explorer's Stop button calls it). A stop asked before :meth:`run`
+        Thread-safe (the explorer's Stop button calls it). A stop asked before `run`
         starts applies to that run.
         """
         self._request_stop("stopped by the user", None)
@@ -310,11 +310,11 @@ class Sweep:
     def run(self, *, workers: int | None = None, progress: bool | None = None,
             raise_on_stop: bool = False,
             on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-        """Run every item not finished yet; returns :attr:`records`.
+        """Run every item not finished yet; returns `records`.
 
         Items already ``ok`` in the run log are not requested again; failed and stopped ones
         are retried. When the sweep stops early (out of credits, budget, refused key,
-        :meth:`stop`), :attr:`stopped_reason` says why; ``None`` after a full run.
+        `stop`), `stopped_reason` says why; ``None`` after a full run.
 
         Args:
             workers: threads sending requests (default: 16 against the service, one per CPU
@@ -493,7 +493,7 @@ class Sweep:
 
     # -- reading the results ---------------------------------------------------------------
     def image(self, i: int) -> Image.Image:
-        """Item ``i``'s image (PIL). :class:`LookupError` if it has none (failed, pending)."""
+        """Item ``i``'s image (PIL). `LookupError` if it has none (failed, pending)."""
         record = self.records[i]
         if record["status"] != "ok":
             why = f": {record['error']}" if record.get("error") else ""
@@ -516,7 +516,7 @@ class Sweep:
         """The records as a pandas DataFrame, one column per variable after ``prompt``.
 
         A variable whose name is also a record key gets the column ``var_<name>``.
-        Raises :class:`ImportError` with the install command when pandas is missing.
+        Raises `ImportError` with the install command when pandas is missing.
         """
         try:
             import pandas
@@ -537,7 +537,7 @@ class Sweep:
 
     def layout(self, *, rows: str | int | None = None, cols: str | int | None = None
                ) -> GridLayout:
-        """Where each item goes in a grid (see :func:`contact_sheet.grid_layout`)."""
+        """Where each item goes in a grid (see `contact_sheet.grid_layout`)."""
         return grid_layout([it.variables for it in self.items], self.variables,
                            rows=rows, cols=cols)
 

@@ -1,12 +1,13 @@
 """A workshop gateway: one ClipDrop key for the room, a budget and a fair share per seat.
 
-- :class:`Ledger` holds the seats (hashed keys, credits) in SQLite;
-- :func:`serve_gateway` serves the five ClipDrop paths to seat keys, calling the service with
-  the room's key (or the local engine, to rehearse offline);
-- :class:`GatewayDashboard` shows the teacher the seats, their spend and requests, live.
+- [`Ledger`][clipdrop_widgets.Ledger] holds the seats (hashed keys, credits) in SQLite;
+- [`serve_gateway`][clipdrop_widgets.serve_gateway] serves the five ClipDrop paths to seat keys,
+  calling the service with the room's key (or the local engine, to rehearse offline);
+- [`GatewayDashboard`][clipdrop_widgets.GatewayDashboard] shows the teacher the seats, their spend
+  and requests, live.
 
 ``clipdrop-widgets gateway seats add|list|revoke|topup`` and ``gateway serve`` are the command
-line (:mod:`.cli`).
+line (`cli`).
 """
 
 from __future__ import annotations

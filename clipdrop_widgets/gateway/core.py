@@ -82,7 +82,7 @@ class _Stats:
 
 @dataclass
 class Gateway:
-    """The room: its ledger, its upstream, one :class:`Lane` per endpoint, the shared cache.
+    """The room: its ledger, its upstream, one `Lane` per endpoint, the shared cache.
 
     ``seat_rpm`` caps each seat's requests per minute (``None``: no cap besides fair share).
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
@@ -121,7 +121,7 @@ class Gateway:
 
     async def call(self, seat: Seat, endpoint: Endpoint, *, accept: str | None,
                    content_type: str | None, body: bytes) -> Reply:
-        """Answer one call of ``seat``; raises :class:`Refusal` for every error answer."""
+        """Answer one call of ``seat``; raises `Refusal` for every error answer."""
         form = await asyncio.get_running_loop().run_in_executor(
             self._pool, _parse, endpoint, content_type, body)
         answer_type = negotiate(endpoint, accept)
@@ -247,7 +247,7 @@ class Gateway:
 
 
 def _parse(endpoint: Endpoint, content_type: str | None, body: bytes) -> Form:
-    """Parse and validate a body, as the local engine does (a :class:`Refusal` 400 if not)."""
+    """Parse and validate a body, as the local engine does (a `Refusal` 400 if not)."""
     import io
 
     try:

@@ -1,8 +1,8 @@
 """The teacher's view of a workshop: seats, spend, requests and a live spend chart.
 
-:class:`GatewayDashboard` reads the gateway's ledger (the same SQLite file, opened read-only in
-spirit: it never writes) every ``interval`` seconds from a background thread and redraws only
-when something changed. It never sees a key: the ledger holds hashes only.
+[`GatewayDashboard`][clipdrop_widgets.GatewayDashboard] reads the gateway's ledger (the same SQLite
+file, opened read-only in spirit: it never writes) every ``interval`` seconds from a background
+thread and redraws only when something changed. It never sees a key: the ledger holds hashes only.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class GatewayDashboard(widgets.VBox):
 
     Args:
         db: the seats database the gateway serves (``gateway serve --db``).
-        live: refresh from a background thread (default true); :meth:`stop` ends it.
+        live: refresh from a background thread (default true); `stop` ends it.
         interval: seconds between refreshes (default 2).
     """
 
@@ -141,7 +141,7 @@ class GatewayDashboard(widgets.VBox):
         return data
 
     def start(self) -> None:
-        """Refresh every :attr:`interval` seconds from a daemon thread (until :meth:`stop`)."""
+        """Refresh every `interval` seconds from a daemon thread (until `stop`)."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
@@ -160,6 +160,7 @@ class GatewayDashboard(widgets.VBox):
             self._thread.join()
 
     def close(self) -> None:
+        """Stop refreshing, close the ledger and the widget."""
         self.stop()
         self._ledger.close()
         super().close()

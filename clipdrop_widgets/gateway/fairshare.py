@@ -1,9 +1,9 @@
 """Fair share of the room's rate: evenly paced upstream calls, round-robin across seats.
 
-Each endpoint path has a :class:`Lane` (the service limits each endpoint separately). A lane
+Each endpoint path has a `Lane` (the service limits each endpoint separately). A lane
 hands out one upstream slot at a time, at least ``60 / rate`` seconds after the previous one,
 and never more than ``rate`` slots in flight or answered within the last ``60 s +
-WINDOW_MARGIN``. A slot ages from the moment its answer came back (:meth:`Lane.finished`): the
+WINDOW_MARGIN``. A slot ages from the moment its answer came back (`Lane.finished`): the
 service has counted the call by then at the latest, so however late a call reached it, the
 service never sees ``rate + 1`` calls in its own window. Slots go round-robin to the seats that
 have work waiting: a seat that queues a hundred calls gets every n-th slot when n seats are

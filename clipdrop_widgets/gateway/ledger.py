@@ -3,12 +3,12 @@
 A seat key is shown once, when the seat is made; the database keeps only its SHA-256 (the keys
 are 192 random bits, so a fast hash is enough). The upstream key is never written here.
 
-Money moves in two steps. :meth:`Ledger.reserve` writes a ``reserved`` charge, in one
+Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one
 transaction with the seat's ``reserved`` total, just before a call goes upstream;
-:meth:`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
-(``x-credits-consumed``), or :meth:`Ledger.release` gives it back when the upstream refused
+`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
+(``x-credits-consumed``), or `Ledger.release` gives it back when the upstream refused
 the call. A seat's balance counts reservations as spent, so a process killed mid-call gives
-nothing back; :meth:`Ledger.recover` (run when a gateway starts) settles such orphans at the
+nothing back; `Ledger.recover` (run when a gateway starts) settles such orphans at the
 amount reserved. Every commit is in the WAL file before the call goes on, so a settled charge
 survives a SIGKILL of the process.
 
@@ -126,6 +126,7 @@ class Ledger:
         return f"Ledger({self.path!r})"
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -192,6 +193,7 @@ class Ledger:
         return Seat(*rows[0]) if rows else None
 
     def seat(self, seat_id: int) -> Seat:
+        """The seat numbered ``seat_id``; ``KeyError`` if there is none."""
         rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE id = ?", (seat_id,))
         if not rows:
             raise KeyError(f"no seat with id {seat_id}")

@@ -297,13 +297,13 @@ def serve_gateway(
     Args:
         db: the seats database (``gateway seats add`` makes it).
         host: address to bind (default loopback); port: TCP port (default 8770, 0 any free).
-        upstream: the service's URL, or ``"local://engine"``; see :func:`make_upstream`.
+        upstream: the service's URL, or ``"local://engine"``; see `make_upstream`.
         upstream_key: the room's key (default ``$CLIPDROP_API_KEY``); sent only upstream.
         requests_per_minute: the room's upstream rate (default the documented 60; text
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
-        background: serve from a daemon thread and return a :class:`GatewayHandle`; otherwise
+        background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
     ledger = Ledger(db)

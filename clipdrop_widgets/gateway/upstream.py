@@ -1,6 +1,6 @@
 """Where the room's calls go: the service over HTTP with the room's key, or the local engine.
 
-The room's key lives in :class:`HTTPUpstream` only, is sent only in the ``x-api-key`` header of
+The room's key lives in `HTTPUpstream` only, is sent only in the ``x-api-key`` header of
 upstream requests, and never appears in a repr, an error message or a log line. Requests are
 re-encoded from the parsed form (fields in the endpoint table's order), so what the service
 sees does not depend on how a participant's client framed its multipart body.
@@ -23,7 +23,7 @@ from .shared_cache import Answer
 
 __all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "UNREACHABLE"]
 
-#: Status of an :class:`Answer` when the upstream could not be reached or did not answer.
+#: Status of an `Answer` when the upstream could not be reached or did not answer.
 UNREACHABLE = 599
 #: Seconds an upstream call may take, connection included.
 UPSTREAM_TIMEOUT = 150.0

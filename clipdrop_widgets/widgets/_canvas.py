@@ -3,13 +3,13 @@
 ipycanvas sends every draw call through one shared ``_CanvasManager`` widget. Two of its
 internals matter to us and are wrapped here, so an ipycanvas upgrade is checked in one file:
 
-* ``_caching`` and ``flush()``: :func:`batch` turns many calls into one comm message, like
+* ``_caching`` and ``flush()``: `batch` turns many calls into one comm message, like
   ``ipycanvas.hold_canvas`` but exception-safe, re-entrant and serialised across threads (the
   apps draw results from a worker thread while the user paints).
 * ``_current_canvas``: the manager sends a ``switchCanvas`` command only when the target canvas
   changes. A browser page that connects later (Voila's default mode, a reloaded page) starts
   with no current canvas, so a redraw must forget the remembered one first:
-  :func:`on_client_ready` does that before calling the widget's redraw.
+  `on_client_ready` does that before calling the widget's redraw.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
     """``source`` as a loaded PIL image, read exactly as the client reads its inputs.
 
     Accepts a PIL image (returned as is), encoded bytes, a file path, a NumPy array (``uint8``,
-    ``bool`` masks, floats in 0..1) or an earlier :class:`~clipdrop_widgets.Result`. Raises
+    ``bool`` masks, floats in 0..1) or an earlier [`Result`][clipdrop_widgets.Result]. Raises
     ``ValueError`` when the data is not a readable image and ``TypeError`` for other types;
     ``what`` names the input in messages.
     """

@@ -1,7 +1,7 @@
 """What SketchPad and MaskPainter share: a drawing model shown as ipycanvas layers under live ink.
 
 The layers, bottom to top, share one grid cell: whatever the subclass puts below (the photo),
-the committed ipycanvas layer (what Python drew from the model), and the :class:`InkLayer`
+the committed ipycanvas layer (what Python drew from the model), and the `InkLayer`
 (the stroke being drawn, drawn by the browser). A finished stroke goes
 
     browser ink -> points messages -> _handle_ink_message -> add_stroke -> Drawing.apply
@@ -32,13 +32,13 @@ __all__ = ["Painter"]
 class Painter(Snapshot, widgets.VBox):
     """Base of the painting widgets (not for direct use).
 
-    Subclasses set the class attributes, build their layers and call :meth:`_init_painter`,
-    then implement :meth:`_draw_op` (draw one new stroke or rectangle on the committed layer,
-    in display pixels), :meth:`_paint_layer` (repaint the committed layer from the model) and
+    Subclasses set the class attributes, build their layers and call `_init_painter`,
+    then implement `_draw_op` (draw one new stroke or rectangle on the committed layer,
+    in display pixels), `_paint_layer` (repaint the committed layer from the model) and
     ``snapshot``.
 
     Attributes:
-        errors: the :class:`~._ui.ErrorLine` under the widget; ``errors.message`` is the last
+        errors: the `ErrorLine` under the widget; ``errors.message`` is the last
             callback error in plain words (``""`` when the last callback succeeded).
     """
 
@@ -256,7 +256,7 @@ class Painter(Snapshot, widgets.VBox):
         """Take one message from the ink layer (exactly as ``ink.js`` sends it).
 
         Intermediate batches are only stored (cheap); the final one commits the stroke through
-        :meth:`add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
+        `add_stroke` (or a rectangle), then releases the browser's live copy. A ``key``
         message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
         if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas

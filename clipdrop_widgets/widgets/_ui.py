@@ -31,7 +31,7 @@ def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widge
 
 
 def resize_stack(grid: widgets.GridBox, width: int, height: int) -> None:
-    """Give a :func:`stack` and each of its layers the size ``width x height`` CSS pixels.
+    """Give a `stack` and each of its layers the size ``width x height`` CSS pixels.
 
     The layouts are changed in place, never replaced: an anywidget view (the ink layer) keeps
     the layout it was rendered with and ignores a new ``Layout`` object, so a replaced layout

@@ -23,7 +23,8 @@ from .snapshot import Snapshot
 
 __all__ = ["CompareSlider"]
 
-#: Either side of the comparison: an image (as the widgets accept them) or a :class:`Result`.
+#: Either side of the comparison: an image (as the widgets accept them) or a
+#: [`Result`][clipdrop_widgets.Result].
 Picture = ImageSource | Result
 #: How many images (per widget) stay in the browser for instant re-showing (history clicks).
 IMAGE_CACHE_SIZE = 16
@@ -59,7 +60,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         divider_color: CSS colour of the divider (default ``"white"``).
         background: CSS colour of the margins (default ``"#202020"``).
         labels: the words over the frame's left and right halves while comparing
-            (default ``("Before", "After")``); :meth:`set_images` may change them.
+            (default ``("Before", "After")``); `set_images` may change them.
         hint: words drawn in the middle of the empty frame, saying what will appear there
             (default ``""``: none); gone once a picture is shown.
 
@@ -68,8 +69,9 @@ class CompareSlider(Snapshot, widgets.VBox):
             image shows left of it, the after image right of it.
         errors: the line under the frame showing a failed callback's message.
         labels: the ``(left, right)`` words shown over the frame while comparing.
-        download_button: **Download**, shown when the after side is a :class:`Result`: sends
-            its bytes, as received, to the browser as a download (see :meth:`download`).
+        download_button: **Download**, shown when the after side is a
+        [`Result`][clipdrop_widgets.Result]: sends
+            its bytes, as received, to the browser as a download (see `download`).
     """
 
     position = traitlets.Float(0.5)
@@ -145,10 +147,12 @@ class CompareSlider(Snapshot, widgets.VBox):
     # -- images -------------------------------------------------------------------------------
     @property
     def before(self) -> Image.Image | None:
+        """The left-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["before"]
 
     @property
     def after(self) -> Image.Image | None:
+        """The right-hand image at full resolution, or ``None`` before one is set."""
         return self._originals["after"]
 
     @property

@@ -1,8 +1,8 @@
 """Downloads to the user's browser: the kernel's disk is not the user's laptop.
 
-In Voila or on Binder a file saved by the kernel stays on the server. :class:`Downloader` is an
+In Voila or on Binder a file saved by the kernel stays on the server. `Downloader` is an
 invisible anywidget that sends a file's bytes to the page in chunks (custom messages of at most
-:data:`CHUNK_BYTES`, far below the 10 MiB a Jupyter server's websocket accepts in one message);
+`CHUNK_BYTES`, far below the 10 MiB a Jupyter server's websocket accepts in one message);
 its JavaScript (``download.js``) joins them into a ``Blob`` and clicks a temporary
 ``<a download>`` link, so the browser saves the file as any download. It works wherever
 ipywidgets render: JupyterLab, Notebook 7, Voila, Binder.

@@ -1,7 +1,7 @@
 """HistoryStrip: this session's results as thumbnails; show one again, save or download them.
 
 With a ``session_dir`` every result added is written to that session folder at once
-(:class:`~clipdrop_widgets.api.session.Session`), and a reopened folder shows its results again.
+([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def describe(result: Result) -> dict[str, str]:
 class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
-    ``Show`` under a thumbnail calls the :meth:`on_select` handlers with that :class:`Result`
+    ``Show`` under a thumbnail calls the `on_select` handlers with that
+    [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
     browser as a download and ``Download all`` the whole session as a zip (images and session
     log), which works in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
@@ -98,7 +99,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     Attributes:
         errors: the line under the strip showing a failed callback's message (a select
             handler that raised, a save that failed).
-        session: the :class:`~clipdrop_widgets.api.session.Session` written to, or ``None``.
+        session: the [`Session`][clipdrop_widgets.Session] written to, or ``None``.
         downloader: the invisible widget that delivers downloads to the browser.
     """
 
@@ -203,7 +204,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     # -- the session --------------------------------------------------------------------------
     def open_session(self, session_dir: str | os.PathLike[str]) -> Session:
         """Write to the session in ``session_dir`` from now on, showing its results instead
-        of the strip's (a new folder starts empty; see :class:`Session`)."""
+        of the strip's (a new folder starts empty; see [`Session`][clipdrop_widgets.Session])."""
         session = Session(session_dir)
         earlier = session.results()
         self.clear()

@@ -4,8 +4,8 @@ Why this exists (measured in issue 3): a stroke drawn by a Python ``on_mouse_mov
 lags 131 ms (p50) behind the pointer during a fast drag and loses about 40 % of the points,
 while a canvas drawn by its own ``pointermove`` handler follows within 9 ms and, with
 ``getCoalescedEvents()``, keeps every point. So the browser draws the live stroke
-(``ink.js``) and Python receives the points, batched, through :class:`InkLayer`'s custom
-messages; :func:`decode_ink_message` and :class:`PartialStrokes` turn them into whole strokes.
+(``ink.js``) and Python receives the points, batched, through `InkLayer`'s custom
+messages; `decode_ink_message` and `PartialStrokes` turn them into whole strokes.
 """
 
 from __future__ import annotations
@@ -100,11 +100,11 @@ class InkLayer(anywidget.AnyWidget):
     * ``size`` (float, canvas pixels, default 8): brush diameter.
     * ``color`` (CSS colour, default ``"white"``): ink of ``pen``, ``brush`` and ``rect``.
     * ``eraser_color`` (CSS colour, default ``"black"``): what the eraser's live trail shows.
-    * ``tool`` (one of :data:`INK_TOOLS`, default ``"pen"``).
+    * ``tool`` (one of `INK_TOOLS`, default ``"pen"``).
     * ``enabled`` (bool, default ``True``): ``False`` lets the pointer through.
     * ``opacity`` (0 to 1, default 1): the whole layer's opacity.
-    * ``batch_ms`` (int, milliseconds, default :data:`BATCH_MS`): while a stroke is drawn, at
-      most one :class:`InkPointsMessage` per this many milliseconds, plus the final one.
+    * ``batch_ms`` (int, milliseconds, default `BATCH_MS`): while a stroke is drawn, at
+      most one `InkPointsMessage` per this many milliseconds, plus the final one.
     """
 
     # one module: zoom.js (zoom and pan, pure view math and its page glue) then ink.js

@@ -4,7 +4,7 @@ An invisible anywidget placed in each app. Its module (``keyboard.js``) makes Ct
 anywhere inside the app run it, and lets Tab and Shift+Tab leave the ipycanvas canvases (the
 compare view), which otherwise swallow every key; keeps focus on Run or Cancel while they are
 disabled and enabled in turn during a run; its stylesheet gives the Run button (CSS
-class :data:`RUN_CLASS`) a focus ring that is clearly visible: a white ring inside a dark one,
+class `RUN_CLASS`) a focus ring that is clearly visible: a white ring inside a dark one,
 drawn inside the button so no container clips it. Undo and redo while a drawing
 canvas has focus are the ink layer's (``ink.js``).
 """
@@ -32,7 +32,7 @@ CANCEL_CLASS = "cdw-cancel"
 class KeyboardShortcuts(anywidget.AnyWidget):
     """Ctrl/Cmd+Enter inside the enclosing ``.cdw-app`` box calls the ``on_run`` callbacks.
 
-    Put it anywhere inside the app's root box (which must carry :data:`APP_CLASS`); it shows
+    Put it anywhere inside the app's root box (which must carry `APP_CLASS`); it shows
     nothing.
     """
 

@@ -21,7 +21,7 @@ class MaskPainter(Painter):
     """A photo under a translucent mask you paint: brush, eraser, rectangle, invert, grow.
 
     Photos of any size (12 megapixels and more) are shown shrunk to fit the display box;
-    painting maps back to the photo's native pixels, and :attr:`mask` is a strict 0/255 ``L``
+    painting maps back to the photo's native pixels, and `mask` is a strict 0/255 ``L``
     image of the photo's size (255 where painted), what cleanup and inpainting want.
 
     Args:
@@ -30,7 +30,7 @@ class MaskPainter(Painter):
         max_height: display box height in CSS pixels (default 768).
         brush_size: initial brush diameter in display pixels (2 to 128, default 24).
         mask_color: CSS colour of the mask overlay (default ``"#ff2d55"``), shown at
-            :data:`~clipdrop_widgets.widgets.ink.MASK_OPACITY` opacity.
+            `MASK_OPACITY` opacity.
 
     >>> from PIL import Image
     >>> painter = MaskPainter(Image.new("RGB", (4000, 3000)))
@@ -144,7 +144,7 @@ class MaskPainter(Painter):
     def grow(self, percent: float = 15.0) -> None:
         """Grow every masked region by ``percent`` % of its size (undoable; default 15).
 
-        See :func:`~clipdrop_widgets.widgets.strokes.grow_mask` for the exact rule.
+        See `grow_mask` for the exact rule.
         """
         self._edit(Grow(float(percent)))
 

@@ -25,7 +25,7 @@ class PromptBox(Snapshot, widgets.VBox):
     """A prompt text area with a live ``n / max`` counter that warns past the limit.
 
     Characters are counted as the service counts them (Unicode characters, ``len(str)``).
-    :meth:`remember` adds a prompt to the recall list; choosing one there puts it back.
+    `remember` adds a prompt to the recall list; choosing one there puts it back.
 
     Args:
         max_chars: the endpoint's limit (e.g. 1000 for text to image), or ``None`` for none.
@@ -78,6 +78,7 @@ class PromptBox(Snapshot, widgets.VBox):
     # -- counting -----------------------------------------------------------------------------
     @property
     def max_chars(self) -> int | None:
+        """The character limit the counter warns past, or ``None`` for none."""
         return self._max_chars
 
     @property

@@ -5,9 +5,9 @@ The widget knows nothing of apps: its owner gives it the targets, ``(name, title
 view it is a row of buttons ("Send to Cleanup"); on a history card, where there is little
 room, a menu ("Send to" then the operation). Hidden while there is no target.
 
-Where a picture came from travels with the run made from it: :func:`origin` names a result
+Where a picture came from travels with the run made from it: `origin` names a result
 (operation, time, content hash), stored under ``Result.inputs["input_from"]`` of the next
-result and shown on its history card (:func:`origin_words`).
+result and shown on its history card (`origin_words`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def origin(result: Result) -> str:
 
 
 def origin_words(text: str) -> str:
-    """:func:`origin`'s text as a card says it: ``"from Text to image, 20:31:05"`` (another
+    """`origin`'s text as a card says it: ``"from Text to image, 20:31:05"`` (another
     text is returned as it is, after "from")."""
     parts = text.split()
     if len(parts) == 5 and parts[1] == "result" and parts[0] in ENDPOINTS:
@@ -60,7 +60,7 @@ class SendTo(widgets.HBox):
 
     Args:
         menu: a compact menu instead of a row of buttons (default ``False``: buttons).
-        shown: whether there is something to send now (default ``True``); see :meth:`show`.
+        shown: whether there is something to send now (default ``True``); see `show`.
 
     Attributes:
         errors: the line showing why a send failed (a handler that raised).

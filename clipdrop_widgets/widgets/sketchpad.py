@@ -34,7 +34,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
     Transparency is flattened onto black. A mostly bright image (median grey above 127, the
     client's own test) is taken for black lines on white and inverted. The image is fitted
     inside the pad keeping its aspect ratio (centred, black margins), then thresholded at
-    :data:`LINE_THRESHOLD`.
+    `LINE_THRESHOLD`.
     """
     if has_alpha(image):
         rgba = image.convert("RGBA")
@@ -58,7 +58,7 @@ def prepare_sketch(image: Image.Image, width: int, height: int) -> tuple[NDArray
 class SketchPad(Painter):
     """A drawing pad: white strokes on black, with pen, eraser, brush size, undo, redo, clear.
 
-    The strokes are data kept in Python (:attr:`strokes`), the canvas only shows them. Strokes
+    The strokes are data kept in Python (`strokes`), the canvas only shows them. Strokes
     drawn in the browser appear at once (live ink) and are sent to Python in batches.
 
     Args:
@@ -104,7 +104,7 @@ class SketchPad(Painter):
     def load(self, image: ImageSource) -> None:
         """Start from ``image`` (PIL image, encoded bytes, path or array) as the sketch.
 
-        The image replaces the pad's content (undoable); see :func:`prepare_sketch` for how it
+        The image replaces the pad's content (undoable); see `prepare_sketch` for how it
         is fitted. A black-on-white sketch is inverted, and a notice under the pad says so.
         """
         raster, inverted = prepare_sketch(open_image(image, what="sketch"), *self.size)

@@ -1,8 +1,8 @@
 """The drawing model: strokes and edits as data, rendered exactly with NumPy.
 
-Nothing here knows about widgets. A :class:`Drawing` is a ``width x height`` binary raster
-described by the operations applied to it (:class:`Stroke`, :class:`Rect`, :class:`Clear`,
-:class:`Invert`, :class:`Grow`, :class:`Load`), with ``undo()`` and ``redo()``. The widgets
+Nothing here knows about widgets. A `Drawing` is a ``width x height`` binary raster
+described by the operations applied to it (`Stroke`, `Rect`, `Clear`,
+`Invert`, `Grow`, `Load`), with ``undo()`` and ``redo()``. The widgets
 keep one and show it; the truth is always here, never read back from a browser.
 
 Coordinates are continuous pixel coordinates, as in the HTML canvas: pixel ``(i, j)`` (column,
@@ -45,7 +45,7 @@ __all__ = [
     "as_points",
 ]
 
-#: Tools a :class:`Stroke` may carry: ``pen`` (sketches) and ``brush`` (masks) paint 255,
+#: Tools a `Stroke` may carry: ``pen`` (sketches) and ``brush`` (masks) paint 255,
 #: ``eraser`` paints 0.
 STROKE_TOOLS: tuple[str, ...] = ("pen", "brush", "eraser")
 
@@ -133,7 +133,7 @@ class Invert:
 
 @dataclass(frozen=True)
 class Grow:
-    """Every masked region grows by ``percent`` % of its size (see :func:`grow_mask`)."""
+    """Every masked region grows by ``percent`` % of its size (see `grow_mask`)."""
 
     percent: float = 15.0
 
@@ -364,8 +364,8 @@ class Drawing:
 
     ``apply(op)`` adds an operation (and forgets what could be redone), ``undo()`` and ``redo()``
     step through them. The current native raster is kept up to date incrementally (a stroke
-    costs only its own pixels); undo replays from the nearest reset (:class:`Clear`,
-    :class:`Load`) or checkpoint, so it never replays more than :data:`CHECKPOINT_EVERY`
+    costs only its own pixels); undo replays from the nearest reset (`Clear`,
+    `Load`) or checkpoint, so it never replays more than `CHECKPOINT_EVERY`
     operations after an expensive one.
 
     Args:
@@ -475,7 +475,7 @@ class Drawing:
         """The current raster at ``width x height`` pixels (default: native), 0/255 ``uint8``.
 
         At another size the operations are replayed with scaled geometry, so strokes stay crisp
-        and exact at any size; a :class:`Load` is resized with nearest-neighbour sampling.
+        and exact at any size; a `Load` is resized with nearest-neighbour sampling.
         """
         width = self.width if width is None else int(width)
         height = self.height if height is None else int(height)
@@ -490,7 +490,7 @@ class Drawing:
         return raster
 
     def image(self, width: int | None = None, height: int | None = None) -> Image.Image:
-        """:meth:`render` as a PIL ``L`` image."""
+        """`render` as a PIL ``L`` image."""
         return Image.fromarray(self.render(width, height), "L")
 
     def __repr__(self) -> str:

@@ -4,10 +4,10 @@ Why this exists (issue 9): ipywidgets' ``FileUpload`` sends the whole file in on
 message, and tornado (under JupyterLab, Notebook and Voila) drops any message over 10 MiB
 without a word; the upload vanished and the button stopped answering until a reload. Here
 the browser (``upload.js``, an anywidget module, no build step) reads the file, checks it
-against :class:`UploadRules` (byte size, format, and the pixel size read from the file's
-header) before a byte is sent, then sends it in :data:`CHUNK_BYTES` pieces with a progress
-bar; Python (:class:`IncomingFile`) reassembles it, checks it again with the same rules
-(:func:`check_upload`) and hands it to the widget's handlers. A refused file gets one plain
+against `UploadRules` (byte size, format, and the pixel size read from the file's
+header) before a byte is sent, then sends it in `CHUNK_BYTES` pieces with a progress
+bar; Python (`IncomingFile`) reassembles it, checks it again with the same rules
+(`check_upload`) and hands it to the widget's handlers. A refused file gets one plain
 sentence naming the rule and the file's name, and the button keeps working.
 
 Messages, browser to Python: ``{type: "begin", id, name, size}``; ``{type: "chunk", id,
@@ -62,7 +62,7 @@ class UploadRules:
     ``formats`` are format names (``png``, ``jpeg``, ``webp``); ``max_bytes`` bounds the file
     (bytes), ``max_megapixels`` the pixel count (10**6 pixels), ``max_side`` the width and
     height (pixels); ``square`` demands width == height. No image over
-    :data:`~clipdrop_widgets.contract.validation.HARD_PIXEL_LIMIT` pixels is ever taken.
+    `HARD_PIXEL_LIMIT` pixels is ever taken.
     """
 
     formats: tuple[str, ...] = tuple(READABLE_FORMATS)
@@ -100,7 +100,7 @@ def _mb(n: float) -> str:
 
 def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None = None,
                  width: int | None = None, height: int | None = None) -> None:
-    """Raise :class:`UploadRefused` when a file breaks ``rules``; facts not known yet are
+    """Raise `UploadRefused` when a file breaks ``rules``; facts not known yet are
     ``None`` and not checked. ``upload.js`` refuses with the same words (tested in Node)."""
     quoted = f'"{name}"'
     if rules.max_bytes is not None and nbytes > rules.max_bytes:
@@ -125,7 +125,7 @@ def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None 
 
 
 def check_upload_bytes(rules: UploadRules, name: str, data: bytes) -> None:
-    """:func:`check_upload` on a whole file, its format and size read from its header."""
+    """`check_upload` on a whole file, its format and size read from its header."""
     check_upload(rules, name, nbytes=len(data))
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -143,7 +143,7 @@ def check_upload_bytes(rules: UploadRules, name: str, data: bytes) -> None:
 class IncomingFile:
     """One file arriving in chunks, in order, into a buffer of its announced size.
 
-    Raises :class:`UploadRefused` for a size over ``rules.max_bytes`` (before any chunk) and
+    Raises `UploadRefused` for a size over ``rules.max_bytes`` (before any chunk) and
     ``ValueError`` for a chunk out of order or past the announced size.
     """
 
@@ -183,7 +183,7 @@ class UploadButton(anywidget.AnyWidget):
     """A button that uploads one file in chunks, with progress, checked before sending.
 
     Args:
-        rules: what is accepted (:class:`UploadRules`; default: any readable image).
+        rules: what is accepted (`UploadRules`; default: any readable image).
         description: the button's label (default ``"Upload"``).
 
     ``on_file(callback)`` registers ``callback(name, data)``, called with each file that
