@@ -75,20 +75,20 @@ export function transformCss(view) {
 // clips the ink canvas, the stack clips the others. Pointer events that pan or pinch are
 // taken in the capture phase on the host, so the ink layer never sees them (no stroke).
 // Ctrl/Cmd+wheel (and a trackpad's pinch) zooms around the pointer; once zoomed in, the wheel
-// pans. Buttons in the corner: zoom out, zoom in, fit, and the hand (pan with a drag).
+// pans. Buttons under the picture: zoom out, zoom in, fit, and the hand (pan with a drag).
 export function attachZoom({ host, canvas, onChange = () => {} }) {
   let view = IDENTITY;
   let hand = false;
   let space = false;
   const touches = new Map(); // pointerId -> [x, y] in box pixels, for pinch
   let drag = null; // {id, x, y} while panning with the hand or space
-  host.style.position = "relative"; // the buttons sit in its corner
 
   const bar = document.createElement("div");
   bar.className = "cdw-zoom-bar";
+  // under the picture, right-aligned: never over it, where it would catch strokes
   Object.assign(bar.style, {
-    position: "absolute", right: "4px", top: "4px", display: "flex", gap: "2px",
-    lineHeight: "normal", zIndex: "2",
+    display: "flex", justifyContent: "flex-end", alignItems: "center", gap: "2px",
+    lineHeight: "normal", margin: "2px 0",
   });
   function button(text, label, fn) {
     const b = document.createElement("button");
@@ -140,15 +140,24 @@ export function attachZoom({ host, canvas, onChange = () => {} }) {
 
   button("\u2212", "Zoom out", () => zoomCentre(1 / STEP));
   const label = document.createElement("span");
-  Object.assign(label.style, { font: "12px sans-serif", color: "#fff", padding: "4px 2px",
-                               textShadow: "0 0 2px #000", minWidth: "40px",
+  Object.assign(label.style, { font: "12px sans-serif", padding: "4px 2px",
+                               color: "var(--jp-ui-font-color1, #333)", minWidth: "40px",
                                textAlign: "center" });
   bar.append(label);
   button("+", "Zoom in", () => zoomCentre(STEP));
   button("Fit", "Fit the picture in the box", () => apply(IDENTITY));
   const handButton = button("Pan", "Hand: drag to move the zoomed picture (or hold Space)",
                             () => { hand = !hand; apply(view); });
-  host.append(bar);
+  // The bar goes right after the painter's layer stack (the host's parent), once the stack is
+  // in the page; until then it waits (views are attached after render).
+  let placing = null;
+  function place(tries = 600) {
+    placing = null;
+    const stack = host.parentElement;
+    if (stack && stack.parentElement) stack.after(bar);
+    else if (tries > 0) placing = requestAnimationFrame(() => place(tries - 1));
+  }
+  place();
 
   function onWheel(ev) {
     const [w, h] = size();
@@ -240,6 +249,7 @@ export function attachZoom({ host, canvas, onChange = () => {} }) {
       for (const [name, fn, opt] of listeners) host.removeEventListener(name, fn, opt);
       canvas.removeEventListener("keydown", onKey);
       canvas.removeEventListener("keyup", onKey);
+      if (placing !== null) cancelAnimationFrame(placing);
       bar.remove();
     },
   };

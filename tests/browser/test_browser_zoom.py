@@ -81,7 +81,7 @@ def test_zoomed_mask_is_exact_at_native_resolution(notebook, shot):
     assert ((200 - x) / zoom, (150 - y) / zoom) == (pytest.approx(200, abs=1),
                                                     pytest.approx(150, abs=1))
     assert transform_of(mask_layer) == transform_of(ink) == transform_of(photo)
-    assert "400 %" in host.inner_text()
+    assert "400 %" in app.inner_text()  # the zoom bar under the picture
     # the buttons step in and back out
     app.get_by_role("button", name="Zoom in").click()
     wait_until(lambda: transform_of(ink)[0] > 4.9 or None, timeout=WAIT, what="zoom in")
