@@ -11,10 +11,9 @@ service latency per request (0, 0.25 or 0.5 s, i.e. 0, 3 or 6 s unscaled).
    forces ``a[i + L] >= a[i] + W``, so the fastest schedule it allows puts request ``k*L`` at
    ``a[0] + k*W``. The sweep's rate is ``k*L / (a[k*L] - a[0])`` over ``k = 2`` windows
    (121 items), shown as a fraction of the limit ``L / W`` (target >= 95 %), with the
-   server's 429 count (target 0). The client's limiter ages a slot from the moment the body
-   was sent plus a safety margin ``m`` (1 s, scaled to 1/12 s here like everything else), or
-   from the answer if that came first, so no caller can beat ``W / (W + min(latency, m))``;
-   that bound is shown beside it.
+   server's 429 count (target 0). The client's limiter spaces requests ``60 / R`` s apart
+   plus 2 % (:data:`~clipdrop_widgets.api.ratelimit.SAFETY_MARGIN`), from the moment each
+   body went out, so no caller can beat ``1 / 1.02`` of the limit; that bound is shown.
 2. The same client called in a plain sequential ``for`` loop against the same server, rated
    the same way (over fewer items when it is slow: about 6 s of it), and the ratio.
 3. Resume: a finished sweep of N items made again with its ``run_dir`` and run: the time per
@@ -34,8 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fault_server import Action, FaultServer
 
-from clipdrop_widgets import Client, Sweep, ratelimit
-from clipdrop_widgets.api import constants as C
+from clipdrop_widgets import Client, Sweep
+from clipdrop_widgets.api import ratelimit
 
 WINDOW = 5.0  # seconds: the documented 60 s, scaled 12x
 LIMIT = 60  # requests per window, as documented
@@ -116,19 +115,17 @@ def resume_cost(operation: str, inputs: dict) -> dict[str, float]:
 
 
 def main() -> None:
-    C.RATE_WINDOW = WINDOW  # the client's limiter window, scaled like the server's
-    ratelimit.SAFETY_MARGIN /= 12  # and its safety margin
     warnings.simplefilter("ignore")
     print(f"Limit: {LIMIT} requests per {WINDOW:g} s window (the documented 60 per 60 s, "
           f"time scaled 12x); sweep of {SWEEP_ITEMS} items (default workers).\n")
-    print("| service latency (unscaled) | sweep, % of limit | limiter bound W/(W+min(t,m)) "
+    print("| service latency (unscaled) | sweep, % of limit | limiter bound 1/(1+margin) "
           "| 429s | naive loop, % of limit | sweep / naive |")
     print("|---|---|---|---|---|---|")
     for latency in (0.0, 0.25, 0.5, 1.0):
         r = throughput(latency)
         limit_rate = LIMIT / WINDOW
         print(f"| {latency:g} s ({latency * 12:g} s) | {r['sweep'] / limit_rate:.1%} "
-              f"| {WINDOW / (WINDOW + min(latency, ratelimit.SAFETY_MARGIN)):.1%} "
+              f"| {1 / (1 + ratelimit.SAFETY_MARGIN):.1%} "
               f"| {r['rejected']:.0f} "
               f"| {r['naive'] / limit_rate:.1%} | {r['sweep'] / r['naive']:.2f}x |")
     ramp = np.linspace(0, 255, 512, dtype=np.uint8)

@@ -28,12 +28,15 @@ __all__ = [
     "ClipdropError",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "NotFoundError",
+    "StateError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
     "InvalidResponseError",
     "APIConnectionError",
     "APITimeoutError",
+    "AnswerLostError",
     "APIStatusError",
     "BadRequestError",
     "MissingAPIKeyError",
@@ -42,6 +45,9 @@ __all__ = [
     "NotAcceptableError",
     "RateLimitError",
     "ServerError",
+    "RunDirBusyError",
+    "RunDirMismatchError",
+    "RunLogError",
     # local engine
     "LocalEngine",
     "serve",
@@ -131,6 +137,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .contract.endpoints import ENDPOINTS
     from .contract.errors import (
+        AnswerLostError,
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -145,9 +152,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         InvalidResponseError,
         MissingAPIKeyError,
         NotAcceptableError,
+        NotFoundError,
         OutOfCreditsError,
         RateLimitError,
+        RunDirBusyError,
+        RunDirMismatchError,
+        RunLogError,
         ServerError,
+        StateError,
     )
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer

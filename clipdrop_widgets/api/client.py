@@ -1,8 +1,21 @@
-"""The API client: five methods, one request path, every rule checked before a credit is spent."""
+"""The API client: five methods, one request path, every rule checked before a credit is spent.
+
+What is retried, and why (the service charges for each answer it makes):
+
+- a connection that could not be made (refused, no route, no connection within the connect
+  timeout): nothing reached the service;
+- a complete ``429`` or ``5xx`` answer: the contract charges for neither.
+
+Nothing else. Once the whole request has gone out, the service may be making, and charging
+for, the image: a timeout, a reset, or an answer that breaks off is raised at once
+(`APITimeoutError` or `AnswerLostError`, with ``sent`` true and the credits the
+headers reported), never sent again. Each attempt is bounded as a whole by ``timeout``, and
+its answer by a size cap from the endpoint table (`transport`).
+"""
 
 from __future__ import annotations
 
-import io
+import inspect
 import logging
 import numbers
 import os
@@ -10,49 +23,54 @@ import random
 import threading
 import time
 from collections.abc import Collection, Mapping
-from email.utils import parsedate_to_datetime
+from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
-from PIL import Image
-from requests.adapters import HTTPAdapter
+import urllib3
 from urllib3 import encode_multipart_formdata
 
 from ..contract.endpoints import (
     CONTENT_TYPE_FORMATS,
     FORMAT_CONTENT_TYPES,
-    PIL_FORMATS,
     Endpoint,
     endpoint,
 )
 from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     BudgetExceededError,
     CancelledError,
-    ClipdropError,
     ConfigurationError,
     ConfigurationTypeError,
     InputError,
-    InvalidResponseError,
-    connection_failure_text,
     make_status_error,
 )
 from ..contract.validation import validate_request
 from . import constants as C
+from .attempt import Body, Outcome, Timeout, failure, limits, retry_after, take_answer, unusable
 from .cache import ResultCache, cache_key, default_cache_dir
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
-from .result import Result, parse_credits
+from .result import Result, parse_credits, result_from_answer
+from .secret import Secret, clean_key
+from .transport import (
+    ACCEPT_ENCODING,
+    AnswerTooLarge,
+    UnreadableEncoding,
+    Watch,
+    WatchedAdapter,
+    read_body,
+    watching,
+)
 
-__all__ = ["Client"]
+__all__ = ["Client", "PreparedCall"]
 
 log = logging.getLogger("clipdrop_widgets")
 
 Format = Literal["png", "jpeg", "webp"]
-Timeout = float | tuple[float, float] | None
 #: What is known of the key: none set, not yet proven, accepted by a call, refused (401/403).
 KeyState = Literal["none", "unverified", "verified", "rejected"]
 
@@ -60,25 +78,21 @@ _sleep = time.sleep  # tests replace this: no test sleeps for real
 _local_notice_shown = False
 
 
-def _clean_key(value: str | None) -> _Secret | None:
-    """The key, stripped of surrounding white space; ``None`` if empty; refused if malformed.
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call checked and encoded but not sent: what `Client.prepare` returns.
 
-    An empty key means no key (the user pressed Enter at ``getpass()``): the local engine.
-
-    A key pasted or read from a file often ends in a newline; sent as is it would make the
-    HTTP library raise an error quoting the header's value, key included.
+    Attributes:
+        endpoint: the operation's `Endpoint`.
+        texts: the text fields to send (fields given as ``None`` left out).
+        files: the encoded files by form field name (bytes, file name, content type).
+        accept: the ``Accept`` header asked for with ``format``, or ``None``.
     """
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationTypeError(f"api_key must be a string, not {type(value).__name__}")
-    key = value.strip()
-    if not key:
-        return None
-    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-        raise ConfigurationError("api_key contains spaces or characters that cannot be sent in an "
-                         "HTTP header; check how it was copied (the key is not shown)")
-    return _Secret(key)
+
+    endpoint: Endpoint
+    texts: Mapping[str, str]
+    files: Mapping[str, Prepared]
+    accept: str | None
 
 
 def _number(value: object, name: str) -> float:
@@ -88,34 +102,20 @@ def _number(value: object, name: str) -> float:
     return float(value)
 
 
-class _Secret:
-    """Holds the API key; its repr never shows it."""
+class _Pacers:
+    """The rate limiters of one key on one server, one per endpoint; shared by copies."""
 
-    __slots__ = ("_value",)
+    def __init__(self) -> None:
+        self._by_endpoint: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
 
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or HTTP date), or ``None``."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return max(0.0, seconds)
+    def get(self, ep: Endpoint, requests_per_minute: float | None) -> RateLimiter:
+        with self._lock:
+            limiter = self._by_endpoint.get(ep.name)
+            if limiter is None:
+                limiter = self._by_endpoint[ep.name] = RateLimiter(
+                    requests_per_minute or ep.requests_per_minute)
+            return limiter
 
 
 class Client:
@@ -127,15 +127,22 @@ class Client:
             client uses the local engine in-process (offline previews; ``is_local`` is true).
         base_url: the server; default ``$CLIPDROP_API_URL``, else ``https://clipdrop-api.co``.
             ``"local://engine"`` selects the in-process local engine explicitly.
-        timeout: seconds, or ``(connect, read)`` seconds; default ``(10, 120)``. Always applied.
-        max_retries: retries of connection errors, 429 and 5xx (default 2); other 4xx never.
-        requests_per_minute: client-side rate per endpoint; default the documented rate
-            (60, text inpainting 30) against a server, none for the in-process engine.
+        timeout: seconds for a whole attempt (connecting, sending, the entire answer), or
+            ``(connect, read)``: seconds to connect, then seconds for the rest of the attempt,
+            however slowly the server sends. Default ``(10, 120)``. Always applied.
+        max_retries: retries of failed connections, 429 and 5xx answers (default 2); nothing
+            else is retried (see the module's documentation).
+        requests_per_minute: client-side pace per endpoint, requests spaced evenly; default
+            the documented rate (60, text inpainting 30) against a server, none for the
+            in-process engine.
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
             raises [`BudgetExceededError`][clipdrop_widgets.BudgetExceededError] before sending.
             Default: no limit.
+
+    ``credits_spent`` counts what the service reported, plus the documented cost of each call
+    whose answer was lost after it was sent (the service may have charged it).
     """
 
     def __init__(
@@ -149,7 +156,7 @@ class Client:
         cache: str | os.PathLike[str] | bool | None = None,
         budget: float | None = None,
     ) -> None:
-        key = _clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
+        key = clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(C.BASE_URL_ENV) or None
         self.engine = None
         if url is None and key is None:
@@ -160,6 +167,7 @@ class Client:
         self._key_state: KeyState = "unverified" if self._key is not None else "none"
         if timeout is None:
             raise ConfigurationError("timeout must be set: a request without one can hang forever")
+        limits(timeout)
         self.timeout = timeout
         if _number(max_retries, "max_retries") < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
@@ -178,22 +186,65 @@ class Client:
         self.requests_per_minute = requests_per_minute
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clipdrop-widgets"
-        pool = HTTPAdapter(pool_maxsize=C.CONNECTION_POOL_SIZE)
+        self._session.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        pool = WatchedAdapter(pool_maxsize=C.CONNECTION_POOL_SIZE)
         self._session.mount("https://", pool)
         self._session.mount("http://", pool)
         if self.is_local:
-            from ..engine import LocalEngine, LocalEngineAdapter
+            from ..engine import LocalEngine
 
-            self.engine = LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS,
-                                      practice=True)
-            self._session.mount("local://", LocalEngineAdapter(self.engine))
-            self.remaining_credits = self.engine.remaining_credits  # known without a call
+            self._use_engine(LocalEngine(require_key=False, credits=C.LOCAL_ENGINE_CREDITS,
+                                         practice=True))
         if cache is True:
             cache = default_cache_dir()
         self.cache = ResultCache(cache) if cache else None
-        self._limiters: dict[str, RateLimiter] = {}
+        self._pacers = _Pacers()
         self._lock = threading.Lock()
         self._reserved: float = 0
+
+    def _use_engine(self, engine: Any) -> None:
+        from ..engine import LocalEngineAdapter
+
+        self.engine = engine
+        self._session.mount("local://", LocalEngineAdapter(engine))
+        self.remaining_credits = engine.remaining_credits  # known without a call
+
+    def copy(self, **overrides: Any) -> Client:
+        """A client configured like this one, with ``overrides`` (constructor arguments) changed.
+
+        Every constructor argument is carried: the key as it is now (after
+        `set_api_key`), the server as resolved, ``timeout``, ``max_retries``,
+        ``requests_per_minute``, ``cache`` and ``budget``. An override of ``None`` means what
+        it means to the constructor (``base_url=None``: ``$CLIPDROP_API_URL`` or the service).
+
+        Shared with this client: the rate limiters, when the copy has the same key, server and
+        pace (the server counts requests per key, so the two together keep its limit); the
+        cache, unless ``cache`` is overridden; the local engine (its credits), when both use
+        it. Not shared: the connections (closing one client leaves the other open), and
+        ``credits_spent``: the copy's budget counts from zero.
+        """
+        unknown = sorted(set(overrides) - set(_PARAMETERS))
+        if unknown:
+            raise ConfigurationTypeError(f"copy() got unknown arguments {', '.join(unknown)}; "
+                                         f"a Client takes {', '.join(_PARAMETERS)}")
+        current = {"api_key": self._key.reveal() if self._key is not None else "",
+                   "base_url": self.base_url, "timeout": self.timeout,
+                   "max_retries": self.max_retries,
+                   "requests_per_minute": self.requests_per_minute,
+                   "cache": self.cache.directory if self.cache is not None else None,
+                   "budget": self.budget}
+        assert set(current) == set(_PARAMETERS), "copy() must carry every argument"
+        new = Client(**{**current, **overrides})
+        if "cache" not in overrides:
+            new.cache = self.cache
+        if new.is_local and self.is_local:
+            new._use_engine(self.engine)
+        same_key = (new._key is None) == (self._key is None) and (
+            new._key is None or new._key.reveal() == self._key.reveal())  # type: ignore[union-attr]
+        if (same_key and new.base_url == self.base_url
+                and new.requests_per_minute == self.requests_per_minute):
+            new._pacers = self._pacers
+        return new
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -224,7 +275,7 @@ class Client:
         Surrounding white space is removed; a key with spaces or control characters inside
         raises [`ConfigurationError`][clipdrop_widgets.ConfigurationError] (without showing it).
         """
-        self._key = _clean_key(api_key)
+        self._key = clean_key(api_key)
         self._key_state = "unverified" if self._key is not None else "none"
 
     def __repr__(self) -> str:
@@ -282,8 +333,7 @@ class Client:
                 files: Mapping[str, ImageInput] | None = None,
                 *, format: Format | None = None,
                 notices: list[str] | None = None,
-                unchecked: Collection[str] = ()) -> tuple[Endpoint, dict[str, str],
-                                                          dict[str, Prepared], str | None]:
+                unchecked: Collection[str] = ()) -> PreparedCall:
         """Check and encode a call without sending it: raises
         [`InputError`][clipdrop_widgets.InputError] on any rule.
 
@@ -314,7 +364,7 @@ class Client:
                                  field="format", rule="accept")
             accept = mime
         clean = {k: v for k, v in texts.items() if v is not None}
-        return ep, clean, prepared, accept
+        return PreparedCall(ep, clean, prepared, accept)
 
     def call(self, name: str, texts: Mapping[str, str | None],
              files: Mapping[str, ImageInput] | None = None, *,
@@ -327,36 +377,46 @@ class Client:
         sends (while it waits for a rate-limit slot or a retry), raising
         [`CancelledError`][clipdrop_widgets.CancelledError]. A request already sent is not recalled.
         """
+        if timeout is not None:
+            limits(timeout)
         collected: list[str] = []  # plain data: warnings' global state is not thread-safe
-        ep, clean, prepared, accept = self.prepare(name, texts, files, format=format,
-                                                   notices=collected)
+        prepared = self.prepare(name, texts, files, format=format, notices=collected)
+        ep = prepared.endpoint
         notices = tuple(collected)
         for message in notices:
             notify(message)
-        inputs: dict[str, Any] = dict(clean)
-        inputs.update({n: p.summary() for n, p in prepared.items()})
+        inputs: dict[str, Any] = dict(prepared.texts)
+        inputs.update({n: p.summary() for n, p in prepared.files.items()})
         key = None
         if self.cache is not None:
-            key = cache_key(server=self.base_url, path=ep.path, accept=accept, texts=clean,
-                            files={n: p.data for n, p in prepared.items()})
+            key = cache_key(server=self.base_url, path=ep.path, accept=prepared.accept,
+                            texts=prepared.texts,
+                            files={n: p.data for n, p in prepared.files.items()})
             hit = self.cache.get(key)
             if hit is not None:
                 data, meta = hit
                 return Result(data, meta["content_type"], ep.name, inputs, credits_consumed=0,
                               remaining_credits=None, elapsed=0.0, from_cache=True,
                               source=meta.get("source", self.source), notices=notices,
-                              files={n: p.data for n, p in prepared.items()})
+                              files={n: p.data for n, p in prepared.files.items()})
         self._reserve(ep)
+        spent: float | None = None
         try:
-            response, elapsed = self._send(ep, clean, prepared, accept, timeout, cancel)
-            result = self._result(ep, response, inputs, elapsed)
-            result.notices = notices
-            result.files = {n: p.data for n, p in prepared.items()}
-        except BaseException:
-            self._settle(ep, None)
+            response, elapsed = self._send(prepared, timeout, cancel)
+            spent = parse_credits(response.headers.get("x-credits-consumed"))
+            if spent is None:
+                spent = ep.credits  # a complete answer was made: the documented cost
+            result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
+            result.files = {n: p.data for n, p in prepared.files.items()}
+        except APIConnectionError as exc:
+            if exc.sent:  # the service may have made and charged it
+                spent = exc.credits_consumed if exc.credits_consumed is not None else ep.credits
             raise
-        self._settle(ep, result.credits_consumed if result.credits_consumed is not None
-                     else ep.credits)
+        finally:
+            self._settle(ep, spent)
+        if result.remaining_credits is not None:
+            self.remaining_credits = result.remaining_credits
+        result.notices = notices
         if self.cache is not None and key is not None:
             self.cache.put(key, result.data, {"content_type": result.content_type,
                                               "endpoint": ep.name, "source": result.source})
@@ -387,77 +447,40 @@ class Client:
 
     def redact(self, text: str) -> str:
         """``text`` with this client's API key replaced by ``***`` (for logs and records)."""
-        if self._key is None or not self._key.reveal():
-            return text
-        return text.replace(self._key.reveal(), "***")
+        return text if self._key is None else self._key.redact(text)
 
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
-        rpm = self.requests_per_minute
-        if rpm is None and self.is_local:
+        if self.requests_per_minute is None and self.is_local:
             return None
-        with self._lock:
-            limiter = self._limiters.get(ep.name)
-            if limiter is None:
-                limiter = self._limiters[ep.name] = RateLimiter(rpm or ep.requests_per_minute,
-                                                                window=C.RATE_WINDOW)
-            return limiter
+        return self._pacers.get(ep, self.requests_per_minute)
 
-    def _send(self, ep: Endpoint, texts: Mapping[str, str], files: Mapping[str, Prepared],
-              accept: str | None, timeout: Timeout,
+    def _send(self, call: PreparedCall, timeout: Timeout,
               cancel: threading.Event | None) -> tuple[requests.Response, float]:
-        url = self.base_url + ep.path
+        """Attempt the call until it succeeds or `_retry_delay` says to stop."""
+        ep = call.endpoint
         fields: list[tuple[str, Any]] = [(n, (p.filename, p.data, p.content_type))
-                                         for n, p in files.items()]
-        fields += [(n, v) for n, v in texts.items()]  # text parts carry no file name
+                                         for n, p in call.files.items()]
+        fields += [(n, v) for n, v in call.texts.items()]  # text parts carry no file name
         body, content_type = encode_multipart_formdata(fields)
         headers = {"Content-Type": content_type}
-        if accept:
-            headers["Accept"] = accept
+        if call.accept:
+            headers["Accept"] = call.accept
         sent_key = self._key
         if sent_key is not None:
             headers["x-api-key"] = sent_key.reveal()
-        limiter = self._limiter(ep)
         attempt = 0
         while True:
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"{ep.name} was cancelled before it was sent")
-            start = time.perf_counter()
-            try:
-                if limiter is not None:
-                    try:
-                        with limiter.slot(cancel=cancel) as slot:
-                            start = time.perf_counter()
-                            response = self._post(url, _Body(body, slot), headers, timeout)
-                    except Cancelled:
-                        raise CancelledError(f"{ep.name} was cancelled before it was sent") \
-                            from None
-                else:
-                    response = self._post(url, body, headers, timeout)
-                error: Exception | None = None
-            except APIConnectionError as exc:
-                response, error = None, exc
-            elapsed = time.perf_counter() - start
-            if response is not None:
-                log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
-                self._learn_key_state(sent_key, response.status_code)
-                if 200 <= response.status_code < 300:
-                    return response, elapsed
-                if 300 <= response.status_code < 400:
-                    target = response.headers.get("location", "nowhere")
-                    raise APIStatusError(
-                        f"the server redirected to {target!r}; the API never redirects, so "
-                        "nothing was followed (check base_url)", response=response,
-                        status_code=response.status_code)
-                error = make_status_error(response)
-                retryable = response.status_code == 429 or response.status_code >= 500
-            else:
-                log.debug("POST %s failed: %s", ep.path, error)
-                retryable = True
-            assert error is not None
-            if not retryable or attempt >= self.max_retries:
-                raise error
-            delay = self._retry_delay(attempt, response)
-            log.info("retrying %s in %.2f s (%s)", ep.path, delay, error)
+            outcome = self._attempt(ep, body, headers, sent_key, timeout or self.timeout,
+                                    cancel)
+            if outcome.error is None:
+                assert outcome.response is not None
+                return outcome.response, outcome.elapsed
+            delay = self._retry_delay(outcome, attempt)
+            if delay is None:
+                raise outcome.error
+            log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
             if cancel is not None:
                 if cancel.wait(delay):
                     raise CancelledError(f"{ep.name} was cancelled before its retry") from None
@@ -465,7 +488,7 @@ class Client:
                 _sleep(delay)
             attempt += 1
 
-    def _learn_key_state(self, sent_key: _Secret | None, status: int) -> None:
+    def _learn_key_state(self, sent_key: Secret | None, status: int) -> None:
         """A 2xx proves the key that was sent; a 401 or 403 refuses it (if still the key)."""
         if sent_key is None or sent_key is not self._key:
             return
@@ -474,99 +497,92 @@ class Client:
         elif status in (401, 403):
             self._key_state = "rejected"
 
-    def _post(self, url: str, body: Any, headers: dict[str, str],
-              timeout: Timeout) -> requests.Response:
-        where = self.base_url if not self.is_local else "the local engine"
-        try:
-            # No redirects: the contract has none, and requests would carry x-api-key to
-            # whatever host a redirect names.
-            response = self._session.post(url, data=body, headers=headers,
-                                          timeout=timeout or self.timeout,
-                                          allow_redirects=False)
-            _ = response.content  # read the whole body here, inside the error handling
-            return response
-        except requests.Timeout as exc:
-            raise APITimeoutError(connection_failure_text(
-                exc, self.base_url, timeout=timeout or self.timeout)) from None
-        except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
-                requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema) as exc:
-            raise ClipdropError(f"the request to {where} could not be made: "
-                                f"{self.redact(_short(exc))}") from None
-        except requests.RequestException as exc:
-            raise APIConnectionError(connection_failure_text(
-                exc, self.base_url, timeout=timeout or self.timeout)) from None
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
 
-    def _retry_delay(self, attempt: int, response: requests.Response | None) -> float:
-        if response is not None:
-            after = _retry_after(response)
+        Only what nothing was charged for is retried: a connection that was never made, a
+        complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed
+        up to `MAX_RETRY_AFTER` s, else the wait doubles from
+        `INITIAL_RETRY_DELAY` s, with jitter.
+        """
+        if not outcome.retryable or attempt >= self.max_retries:
+            return None
+        if outcome.response is not None:
+            after = retry_after(outcome.response)
             if after is not None:
                 return min(after, C.MAX_RETRY_AFTER)
         base = min(C.INITIAL_RETRY_DELAY * 2**attempt, C.MAX_RETRY_DELAY)
         return base * (1 - 0.25 * random.random())
 
-    def _result(self, ep: Endpoint, response: requests.Response, inputs: dict[str, Any],
-                elapsed: float) -> Result:
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        data = response.content
-        if not content_type.startswith("image/"):
-            raise InvalidResponseError(
-                f"{ep.name}: the server answered 200 with {content_type or 'no content type'} "
-                f"({len(data)} bytes), not an image", response=response)
-        try:  # a cheap check now (header, format, PNG checksums); pixels decode on first use
-            with Image.open(io.BytesIO(data)) as im:
-                actual = PIL_FORMATS.get(im.format or "", (im.format or "").lower())
-                size = im.size
-                im.verify()
-        except Exception as exc:  # noqa: BLE001 - every decoding failure means the same
-            raise InvalidResponseError(
-                f"{ep.name}: the server answered 200 with {content_type}, but its {len(data)} "
-                f"bytes are not a readable image ({type(exc).__name__})",
-                response=response) from None
-        claimed = CONTENT_TYPE_FORMATS.get(content_type)
-        if claimed is not None and actual != claimed:
-            raise InvalidResponseError(
-                f"{ep.name}: the server said {content_type} but sent a {actual.upper()} image",
-                response=response)
-        consumed = parse_credits(response.headers.get("x-credits-consumed"))
-        remaining = parse_credits(response.headers.get("x-remaining-credits"))
-        if remaining is not None:
-            self.remaining_credits = remaining
-        source = ("local engine" if self.is_local
-                  or response.headers.get("x-clipdrop-engine") == "local-preview" else "service")
-        return Result(data, content_type, ep.name, inputs, credits_consumed=consumed,
-                      remaining_credits=remaining, elapsed=elapsed, source=source, _size=size)
+    def _attempt(self, ep: Endpoint, body: bytes, headers: dict[str, str],
+                 sent_key: Secret | None, timeout: Timeout,
+                 cancel: threading.Event | None) -> Outcome:
+        """One POST, its whole answer read under the deadline and the cap."""
+        connect, answer, total = limits(timeout)
+        limiter = self._limiter(ep)
+        with ExitStack() as stack:
+            slot: Slot | None = None
+            if limiter is not None:
+                try:
+                    slot = stack.enter_context(limiter.slot(cancel=cancel))
+                except Cancelled:
+                    raise CancelledError(f"{ep.name} was cancelled before it was sent") from None
+            sending = Body(body, slot)
+            watch = None if self.is_local else Watch(connect=connect, answer=answer,
+                                                     total=total)
+            stack.enter_context(watching(watch))
+            start = time.perf_counter()
+            response: requests.Response | None = None
+            try:
+                # No redirects: the contract has none, and requests would carry x-api-key to
+                # whatever host a redirect names.
+                response = self._session.post(
+                    self.base_url + ep.path, data=body if self.is_local else sending,
+                    headers=headers, timeout=(connect, answer), allow_redirects=False,
+                    stream=True)
+                ok = 200 <= response.status_code < 300
+                data = read_body(response, cap=ep.max_answer_bytes if ok else C.MAX_ERROR_BYTES,
+                                 watch=watch)
+            except (AnswerTooLarge, UnreadableEncoding) as exc:
+                assert response is not None
+                response.close()
+                take_answer(response, b"", self._secrets(sent_key))
+                return Outcome(None, unusable(ep, response, exc), time.perf_counter() - start)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                if response is not None:
+                    response.close()
+                    take_answer(response, b"", self._secrets(sent_key))
+                outcome = failure(exc, base_url=self.base_url, response=response, watch=watch,
+                                  sent=sending.sent or self.is_local, timeout=timeout,
+                                  elapsed=time.perf_counter() - start)
+                if isinstance(outcome.error, APIConnectionError):
+                    remaining = outcome.error.remaining_credits
+                    if remaining is not None:
+                        self.remaining_credits = remaining
+                return outcome
+            elapsed = time.perf_counter() - start
+        take_answer(response, data, self._secrets(sent_key))
+        log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
+        self._learn_key_state(sent_key, response.status_code)
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome(response, None, elapsed)
+        if 300 <= status < 400:
+            target = response.headers.get("location", "nowhere")
+            return Outcome(response, APIStatusError(
+                f"the server redirected to {target!r}; the API never redirects, so nothing "
+                "was followed (check base_url)", response=response, status_code=status),
+                elapsed)
+        return Outcome(response, make_status_error(response), elapsed,
+                        retryable=status == 429 or status >= 500)
 
 
-class _Body:
-    """A request body that tells its rate-limit slot when it has all been handed out.
-
-    The first read returns the whole body whatever size is asked (http.client reads file
-    bodies in 8-16 KB blocks, a send call each; a bytes body goes out in one), the next
-    returns ``b""``: at that moment the body has been passed to the socket.
-    """
-
-    def __init__(self, data: bytes, slot: Slot) -> None:
-        self._data: bytes | None = data
-        self._len = len(data)
-        self._slot = slot
-
-    def __len__(self) -> int:
-        return self._len
-
-    def read(self, size: int = -1) -> bytes:
-        data, self._data = self._data, None
-        if data is None:
-            self._slot.sent()
-            return b""
-        return data
+    def _secrets(self, sent_key: Secret | None) -> list[Secret]:
+        """The keys a server may echo: the one sent, and the one set now."""
+        return [k for k in dict.fromkeys((sent_key, self._key)) if k is not None]
 
 
-def _short(exc: BaseException, limit: int = 200) -> str:
-    """``str(exc)`` cut at a word boundary before ``limit`` characters, marked with "…"."""
-    text = " ".join(str(exc).split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + " …"
+_PARAMETERS = tuple(p for p in inspect.signature(Client.__init__).parameters if p != "self")
 
 
 def _say_local_once() -> None:
@@ -576,4 +592,3 @@ def _say_local_once() -> None:
         notify(f"No API key: using the local engine, offline previews made on this machine "
                f"(not the ClipDrop service). Set {C.API_KEY_ENV} or pass api_key= to use the "
                "service.")
-

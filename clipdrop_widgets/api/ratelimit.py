@@ -1,11 +1,21 @@
-"""Client-side rate limiting: never more than N requests in any trailing window.
+"""Client-side pacing: requests spaced evenly, so that no server window sees more than its share.
 
-A sliding log, not a token bucket: a bucket allows a burst on top of its rate and so draws 429s
-from a server that counts requests in a sliding window. A request's slot is held from the moment
-it is sent; it starts to age at the latest moment the server can have counted it: when the body
-has been sent plus a safety margin (`SAFETY_MARGIN`), or when the answer arrived if that
-came first. So the server never counts more than N in its own window, and a slow answer (seconds
-of image generation) does not hold the slot for its whole duration.
+Nobody outside the service knows the window its limit is counted in: "60 a minute" may be
+counted per minute, per 6 s or per second. A limiter that lets a minute's allowance go at once
+(a sliding log, a token bucket with a burst) draws 429s from every server but the per-minute
+one. Here each request starts at least ``60 / R`` seconds (plus `SAFETY_MARGIN`) after
+the one before it: a leaky bucket, or GCRA, with a burst of one. Then any window from 1 s to
+60 s sees at most its limit.
+
+What is spaced: a server counts a request somewhere between the moment it begins to arrive
+and the moment its body has arrived. So none starts while the previous body is still going
+out, and the next starts when it will finish sending an interval after the previous one did:
+an interval after that body went out, less the shortest time a request has taken to go out
+(so the starts are an interval apart too, and the time to send is not added to every
+interval). A slot is used up when the body has gone out, not when the answer comes: the
+service takes seconds to make an image, and answers overlap freely. A request that ended
+without its body sent (refused connection, early close) spaces the next from the moment it
+ended, as if the server had counted it.
 """
 
 from __future__ import annotations
@@ -17,76 +27,83 @@ from contextlib import contextmanager
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["RateLimiter", "Slot", "SAFETY_MARGIN"]
+__all__ = ["RateLimiter", "Slot", "Cancelled", "SAFETY_MARGIN"]
 
-#: Seconds added to the moment a request body was sent, to cover its trip to the server.
-SAFETY_MARGIN = 1.0
+#: Fraction of the interval added between requests, for jitter on the way to the server
+#: (20 ms at 60 requests a minute): the pace is 98 % of the limit.
+SAFETY_MARGIN = 0.02
 
 
 class Slot:
-    """One request's place in the window; call `sent` when its body has gone out."""
+    """One request's turn; call `sent` the moment its body has gone out."""
 
-    __slots__ = ("_clock", "sent_at")
+    __slots__ = ("_limiter", "sent_at", "started_at")
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+        self.started_at: float | None = None
         self.sent_at: float | None = None
 
     def sent(self) -> None:
         """Record that the request body has been handed to the network (now)."""
-        self.sent_at = self._clock()
+        self._limiter._sent(self)
 
 
 class RateLimiter:
-    """At most ``requests_per_minute`` requests in any ``window`` seconds (default 60).
+    """Requests at least ``60 / requests_per_minute`` seconds apart (times 1 + ``margin``).
 
-    Thread-safe: concurrent callers of `slot` queue for free slots. ``clock`` and
-    ``sleep`` can be replaced in tests.
+    Thread-safe: concurrent callers of `slot` are let through one at a time, each as
+    soon as the interval since the previous start has passed and its body has gone out.
+    ``clock`` can be replaced in tests.
+
+    Attributes:
+        requests_per_minute: the rate paced to.
+        interval: seconds between the starts of two requests, margin included.
+        limit: requests per minute as a whole number (what a thread pool is sized by).
     """
 
     def __init__(
         self,
         requests_per_minute: float,
         *,
-        window: float = 60.0,
+        margin: float = SAFETY_MARGIN,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if requests_per_minute <= 0:
+        if not requests_per_minute > 0:
             raise ConfigurationError(
                 f"requests_per_minute must be positive, got {requests_per_minute}")
-        self.limit = max(1, int(requests_per_minute * window / 60.0))
-        self.window = window
+        if margin < 0:
+            raise ConfigurationError(f"margin must be 0 or more, got {margin}")
+        self.requests_per_minute = requests_per_minute
+        self.interval = 60.0 / requests_per_minute * (1 + margin)
+        self.limit = max(1, int(requests_per_minute))
         self._clock = clock
-        self._done: list[float] = []  # finish times of answered requests, oldest first
-        self._in_flight = 0
+        self._next = float("-inf")  # the earliest moment the next request may start
+        self._sending: Slot | None = None  # the request whose body is going out
+        self._fastest_send = float("inf")  # the shortest start-to-sent time seen (seconds)
         self._cond = threading.Condition()
 
-    def _prune(self, now: float) -> None:
-        cutoff = now - self.window
-        i = 0
-        while i < len(self._done) and self._done[i] <= cutoff:
-            i += 1
-        del self._done[:i]
+    def __repr__(self) -> str:
+        return (f"RateLimiter({self.requests_per_minute:g}/min, one request every "
+                f"{self.interval:.3g} s)")
 
     def delay(self) -> float:
-        """Seconds until a slot frees up (0 when one is free now)."""
+        """Seconds until the next request may start (0: now; ``inf``: when an upload ends)."""
         with self._cond:
             return self._delay(self._clock())
 
     def _delay(self, now: float) -> float:
-        self._prune(now)
-        if self._in_flight + len(self._done) < self.limit:
-            return 0.0
-        if not self._done:  # every slot is in flight: wait for an answer
+        if self._sending is not None:
             return float("inf")
-        return self._done[0] + self.window - now
+        return max(0.0, self._next - now)
 
     @contextmanager
     def slot(self, *, cancel: threading.Event | None = None) -> Iterator[Slot]:
-        """Hold a slot for one request: blocks until one is free; released when the block ends.
+        """Wait for this request's turn; the block sends it (calling `Slot.sent`).
 
-        If ``cancel`` is set while waiting, raises `Cancelled` and takes no slot.
+        If ``cancel`` is set while waiting, raises `Cancelled` and takes no turn.
         """
+        slot = Slot(self)
         with self._cond:
             while True:
                 if cancel is not None and cancel.is_set():
@@ -97,19 +114,29 @@ class RateLimiter:
                 if cancel is not None:  # wake up now and then to look at the event
                     wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
-            self._in_flight += 1
-        slot = Slot(self._clock)
+            self._sending = slot
+            slot.started_at = now = self._clock()
+            self._next = max(self._next, now + self.interval)
         try:
             yield slot
         finally:
             with self._cond:
-                self._in_flight -= 1
-                now = self._clock()
-                aged_from = now if slot.sent_at is None else min(now,
-                                                                 slot.sent_at + SAFETY_MARGIN)
-                self._done.append(aged_from)
-                self._done.sort()
+                if self._sending is slot:  # ended before its body went out
+                    self._sending = None
+                    self._next = max(self._next, self._clock() + self.interval)
                 self._cond.notify_all()
+
+    def _sent(self, slot: Slot) -> None:
+        with self._cond:
+            if slot.sent_at is not None:
+                return
+            slot.sent_at = now = self._clock()
+            if self._sending is slot:
+                self._sending = None
+            started = slot.started_at if slot.started_at is not None else now
+            self._fastest_send = min(self._fastest_send, now - started)
+            self._next = max(self._next, now + self.interval - self._fastest_send)
+            self._cond.notify_all()
 
 
 class Cancelled(Exception):

@@ -7,14 +7,17 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, PIL_FORMATS, Endpoint
 from ..contract.errors import InvalidResponseError
 
-__all__ = ["Result", "parse_credits"]
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+__all__ = ["Result", "parse_credits", "result_from_answer"]
 
 
 def parse_credits(value: str | None) -> float | None:
@@ -153,3 +156,53 @@ class Result:
             self.image.save(buf, "PNG")
             bundle["image/png"] = buf.getvalue()
         return bundle
+
+
+def result_from_answer(ep: Endpoint, response: requests.Response, inputs: dict[str, Any],
+                       elapsed: float, *, local: bool) -> Result:
+    """The `Result` of a complete 2xx answer, after a cheap check of the image.
+
+    The check reads the header (format, size: at most the endpoint's
+    `max_answer_pixels`, so no pixel is decoded
+    for a bomb) and PNG checksums; pixels decode on first use. Raises
+    `InvalidResponseError` when the body is not the image it claims to be.
+    """
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    data = response.content
+    if not content_type.startswith("image/"):
+        raise InvalidResponseError(
+            f"{ep.name}: the server answered 200 with {content_type or 'no content type'} "
+            f"({len(data)} bytes), not an image", response=response)
+    size: tuple[int, int] | None = None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            actual = PIL_FORMATS.get(im.format or "", (im.format or "").lower())
+            size = im.size
+            if size[0] * size[1] > ep.max_answer_pixels:
+                raise _TooManyPixels(size)
+            im.verify()
+    except (_TooManyPixels, Image.DecompressionBombError):
+        what = f"a {size[0]}x{size[1]} image" if size else "an image"
+        raise InvalidResponseError(
+            f"{ep.name}: the server sent {what}, more than the {ep.max_answer_pixels} pixels "
+            f"an answer of {ep.name} may have; it was not decoded", response=response) from None
+    except Exception as exc:  # noqa: BLE001 - every decoding failure means the same
+        raise InvalidResponseError(
+            f"{ep.name}: the server answered 200 with {content_type}, but its {len(data)} "
+            f"bytes are not a readable image ({type(exc).__name__})",
+            response=response) from None
+    claimed = CONTENT_TYPE_FORMATS.get(content_type)
+    if claimed is not None and actual != claimed:
+        raise InvalidResponseError(
+            f"{ep.name}: the server said {content_type} but sent a {actual.upper()} image",
+            response=response)
+    consumed = parse_credits(response.headers.get("x-credits-consumed"))
+    remaining = parse_credits(response.headers.get("x-remaining-credits"))
+    source = ("local engine" if local
+              or response.headers.get("x-clipdrop-engine") == "local-preview" else "service")
+    return Result(data, content_type, ep.name, inputs, credits_consumed=consumed,
+                  remaining_credits=remaining, elapsed=elapsed, source=source, _size=size)
+
+
+class _TooManyPixels(Exception):
+    pass

@@ -34,6 +34,7 @@ from typing import Any
 
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from .result import Result
 from .storage import TMP_GLOB, append_jsonl, read_jsonl, repair_jsonl, write_atomic
 
@@ -162,9 +163,9 @@ class Session:
         self._ready = False
         if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
             if not self.directory.is_dir():
-                raise ValueError(f"{self.directory} is a file, not a session folder")
+                raise ConfigurationError(f"{self.directory} is a file, not a session folder")
             if any(self.directory.iterdir()):
-                raise ValueError(
+                raise ConfigurationError(
                     f"{self.directory} holds other files and is not a clipdrop-widgets session "
                     "folder; give a new or empty folder (or an existing session's)")
 
@@ -241,7 +242,7 @@ class Session:
     def add(self, result: Result) -> dict[str, Any]:
         """Write ``result`` (its inputs, its image, then its line); returns the line's record."""
         if not isinstance(result, Result):
-            raise TypeError(f"Session.add takes a Result, got {type(result).__name__}")
+            raise ConfigurationTypeError(f"Session.add takes a Result, got {type(result).__name__}")
         with self._lock:
             self._prepare()
             inputs = {}

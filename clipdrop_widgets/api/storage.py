@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..contract.errors import ConfigurationError
+
 __all__ = ["append_jsonl", "fsync_dir", "read_jsonl", "repair_jsonl", "write_atomic",
            "TMP_GLOB"]
 
@@ -102,7 +104,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            raise ValueError(f"{path} line {number} is not a JSON record; the log was changed "
+            raise ConfigurationError(
+                f"{path} line {number} is not a JSON record; the log was changed "
                              "by hand")
         records.append(record)
     return records

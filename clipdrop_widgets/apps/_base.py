@@ -38,7 +38,7 @@ from ..api.client import Client
 from ..api.result import Result
 from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
-from ..contract.errors import CancelledError
+from ..contract.errors import CancelledError, ConfigurationError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.sendto import INPUT_FROM, SendTo
@@ -193,7 +193,7 @@ class App(Snapshot, widgets.VBox):
         self._client = client if client is not None else Client()
         self.endpoint = ENDPOINTS[self.endpoint_name]
         if history is not None and session_dir is not None:
-            raise ValueError("give history= or session_dir=, not both: a shared history "
+            raise ConfigurationError("give history= or session_dir=, not both: a shared history "
                              "writes to its own session")
         self.history = history if history is not None else HistoryStrip(
             session_dir=session_dir if session_dir is not None else new_session_dir())

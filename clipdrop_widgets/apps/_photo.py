@@ -22,7 +22,7 @@ from PIL import Image
 
 from ..api.result import Result
 from ..contract.endpoints import MB, FileField
-from ..contract.errors import InputError
+from ..contract.errors import InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
@@ -50,7 +50,7 @@ def load_sample(name: str) -> Image.Image:
     Raises ``ImportError`` without scikit-image, ``KeyError`` for an unknown name.
     """
     if name not in SAMPLES:
-        raise KeyError(f"no sample photo {name!r}; choose one of {', '.join(SAMPLES)}")
+        raise NotFoundError(f"no sample photo {name!r}; choose one of {', '.join(SAMPLES)}")
     from skimage import data
 
     return Image.fromarray(np.asarray(getattr(data, name)()), "RGB")

@@ -16,7 +16,7 @@ from ..api.notices import ClipdropNotice
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import APIConnectionError
+from ..contract.errors import APIConnectionError, ConfigurationError, NotFoundError
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
@@ -203,19 +203,16 @@ class Studio(Snapshot, widgets.VBox):
     def set_api_key(self, api_key: str) -> None:
         """Use ``api_key`` from now on (what the key box does).
 
-        On the local engine this switches every app to a new ``Client(api_key)`` for the
-        ClipDrop service (``$CLIPDROP_API_URL`` or the default address), keeping the timeout,
-        retries, rate, budget and cache folder; otherwise the key goes into the current
+        On the local engine this switches every app to a copy of the client
+        (`Client.copy`) for the ClipDrop service (``$CLIPDROP_API_URL`` or the default
+        address), keeping every other setting; otherwise the key goes into the current
         client. Runs in flight finish with the client they started with.
         """
         if not api_key:
-            raise ValueError("the key is empty")
+            raise ConfigurationError("the key is empty")
         old = self._client
         if old.is_local:
-            new = Client(api_key, base_url=self._service_url, timeout=old.timeout,
-                         max_retries=old.max_retries, requests_per_minute=old.requests_per_minute,
-                         budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None)
+            new = old.copy(api_key=api_key, base_url=self._service_url)
             self._use(new)
         else:
             old.set_api_key(api_key)
@@ -234,9 +231,7 @@ class Studio(Snapshot, widgets.VBox):
         if old.is_local:
             return
         self._service_url = old.base_url
-        self._use(Client("", base_url=C.LOCAL_BASE_URL, timeout=old.timeout,
-                         max_retries=old.max_retries, budget=old.budget,
-                         cache=old.cache.directory if old.cache is not None else None))
+        self._use(old.copy(api_key="", base_url=C.LOCAL_BASE_URL, requests_per_minute=None))
 
     def _use(self, new: Client) -> None:
         """Give every app ``new`` and say so in the header."""
@@ -341,7 +336,7 @@ class Studio(Snapshot, widgets.VBox):
         """Show the tab of the app for endpoint ``name`` (``"cleanup"``...); returns the app."""
         names = [cls.endpoint_name for cls in APP_CLASSES]
         if name not in names:
-            raise KeyError(f"no app {name!r}; the Studio has {', '.join(names)}")
+            raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
         return self._build(names.index(name))
 
@@ -393,7 +388,7 @@ class _LazyApps(Mapping[str, App]):
 
     def __getitem__(self, name: str) -> App:
         if name not in self._names:
-            raise KeyError(name)
+            raise NotFoundError(name)
         return self._studio._build(self._names.index(name))
 
     def __contains__(self, name: object) -> bool:  # without building the app

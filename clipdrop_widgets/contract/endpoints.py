@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, NotFoundError
 
 __all__ = [
     "ENDPOINTS",
@@ -31,6 +31,11 @@ __all__ = [
 MB = 1_000_000
 #: The window of the documented rate limits (seconds): ``requests_per_minute`` counts in it.
 RATE_WINDOW = 60.0
+#: Bytes an image answer can take per pixel at worst: 4 (RGBA; a PNG of noise, or a JPEG of
+#: noise at quality 100, stays under it) plus a quarter for the file format's own overhead.
+ANSWER_BYTES_PER_PIXEL = 5
+#: Bytes added to every answer's cap for what is not pixels (ICC profile, EXIF, text chunks).
+ANSWER_OVERHEAD_BYTES = 1 * MB
 
 #: The user-facing format names and their MIME types (what ``Accept`` and ``Content-Type`` say).
 FORMAT_CONTENT_TYPES: dict[str, str] = {
@@ -131,7 +136,9 @@ class Endpoint:
     when the result has the input image's size, else a fixed ``(width, height)`` (the seed's
     figure: never rely on it, read the image). ``credits`` is the documented cost of one call
     (the higher figure where the documentation changed), ``requests_per_minute`` the documented
-    default rate per key.
+    default rate per key. ``answer_pixels`` bounds the pixels of an answer whose size is not
+    the input's (a generous figure over what is documented); ``None`` for answers the size of
+    the input, bounded by the input's own limits (see `max_answer_pixels`).
     """
 
     name: str
@@ -152,6 +159,8 @@ class Endpoint:
     """The documented cost of one call, in credits."""
     requests_per_minute: int = 60
     """The documented default rate per key."""
+    answer_pixels: int | None = None
+    """The most pixels of an answer not the input's size; ``None``: bounded by the input."""
     doc: str = ""
     """What the operation does, in one sentence."""
 
@@ -170,14 +179,32 @@ class Endpoint:
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(f"{self.name} has no field {name!r}")
+        raise NotFoundError(f"{self.name} has no field {name!r}")
 
     def field_for_keyword(self, keyword: str) -> Field:
         """The field the client method takes as ``keyword`` (``image`` -> ``image_file``)."""
         for f in self.fields:
             if f.keyword == keyword:
                 return f
-        raise KeyError(f"{self.name} takes no argument {keyword!r}")
+        raise NotFoundError(f"{self.name} takes no argument {keyword!r}")
+
+    @property
+    def max_answer_pixels(self) -> int:
+        """The most pixels an answer may have: ``answer_pixels``, else the input's limit."""
+        if self.answer_pixels is not None:
+            return self.answer_pixels
+        image = self.image_field
+        if image is not None and image.max_megapixels is not None:
+            return int(image.max_megapixels * 1_000_000)
+        if image is not None and image.max_side is not None:
+            return image.max_side * image.max_side
+        raise ConfigurationError(f"{self.name}: the table bounds neither its answer nor its input")
+
+    @property
+    def max_answer_bytes(self) -> int:
+        """The most bytes an answer may take (the client stops reading past it): the pixel
+        bound times `ANSWER_BYTES_PER_PIXEL`, plus `ANSWER_OVERHEAD_BYTES`."""
+        return self.max_answer_pixels * ANSWER_BYTES_PER_PIXEL + ANSWER_OVERHEAD_BYTES
 
     @property
     def prompt_field(self) -> TextField | None:
@@ -221,6 +248,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             accept=("image/png", "image/jpeg", "image/webp"),
             output_size=(512, 512),
             credits=2,
+            answer_pixels=2048 * 2048,  # 4x the 1024x1024 of today's documentation
             doc="A picture made from a text prompt.",
         ),
         Endpoint(
@@ -240,6 +268,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 TextField("prompt", max_chars=5000, doc="What the sketch should become."),
             ),
             output_content_type="image/jpeg",
+            answer_pixels=2048 * 2048,  # size not documented: 4x the largest sketch
             doc="A picture that follows a sketch's lines and a prompt.",
         ),
         Endpoint(

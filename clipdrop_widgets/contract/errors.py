@@ -20,11 +20,14 @@ __all__ = [
     "ClipdropError",
     "ConfigurationError",
     "ConfigurationTypeError",
+    "NotFoundError",
+    "StateError",
     "InputError",
     "BudgetExceededError",
     "CancelledError",
     "APIConnectionError",
     "APITimeoutError",
+    "AnswerLostError",
     "APIStatusError",
     "BadRequestError",
     "MissingAPIKeyError",
@@ -34,6 +37,9 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "InvalidResponseError",
+    "RunDirBusyError",
+    "RunDirMismatchError",
+    "RunLogError",
     "make_status_error",
     "connection_failure_text",
 ]
@@ -54,6 +60,20 @@ class ConfigurationError(ClipdropError, ValueError):
 
 class ConfigurationTypeError(ConfigurationError, TypeError):
     """A setting of the wrong type (``Client(api_key=123)``); also a ``TypeError``."""
+
+
+class NotFoundError(ClipdropError, KeyError):
+    """A name that is not there: a sample photo, an app of the Studio, a seat, a sweep item's
+    picture. Also a ``KeyError`` (and so a ``LookupError``), as code written for the built-in
+    expects."""
+
+    def __str__(self) -> str:  # a KeyError would quote its message
+        return str(self.args[0]) if self.args else ""
+
+
+class StateError(ClipdropError, RuntimeError):
+    """Something asked at the wrong moment: a sweep already running, a read-only sweep run.
+    Also a ``RuntimeError``."""
 
 
 class InputError(ClipdropError, ValueError):
@@ -97,11 +117,64 @@ class InvalidResponseError(ClipdropError):
 
 
 class APIConnectionError(ClipdropError):
-    """The server could not be reached, or the connection broke before a full answer."""
+    """The server could not be reached, or the connection broke before a full answer.
+
+    Attributes:
+        sent: ``True`` when the whole request had been sent before the failure: the service
+            may have made, and charged, the answer that was lost. Such a call is never
+            retried. ``False``: nothing reached the service, and the call was retried.
+        credits_consumed: ``x-credits-consumed`` of the answer's headers, when they arrived
+            before the failure (else ``None``).
+        remaining_credits: ``x-remaining-credits`` likewise.
+    """
+
+    def __init__(self, message: str, *, sent: bool = False,
+                 credits_consumed: float | None = None,
+                 remaining_credits: float | None = None) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.credits_consumed = credits_consumed
+        self.remaining_credits = remaining_credits
 
 
 class APITimeoutError(APIConnectionError):
-    """The server did not answer within the timeout."""
+    """The server did not give its whole answer within the timeout (connect, send, answer).
+
+    With ``sent`` true the request had gone out, so it is not retried: the service may have
+    made and charged the answer.
+    """
+
+
+class AnswerLostError(APIConnectionError):
+    """The request was sent whole, then the answer broke (reset, early close, bad chunk).
+
+    ``sent`` is always true: the service may have made, and charged, the answer, so the call
+    is not retried; the message says what the headers reported. Run it again if you want it.
+    """
+
+
+class RunDirBusyError(ClipdropError):
+    """Another sweep (in this process or another) is running in the same run folder.
+
+    ``run_dir`` is the folder, ``holder`` what the running sweep wrote beside its lock
+    (``"pid 4242 on host lab-3 since 2026-11-30 19:40:02 UTC"``), or ``None`` if unknown.
+    """
+
+    def __init__(self, message: str, *, run_dir: str, holder: str | None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+        """The run folder in use."""
+        self.holder = holder
+        """Who holds it (process, host, since when), as written beside its lock; or ``None``."""
+
+
+class RunDirMismatchError(ClipdropError, ValueError):
+    """The run folder holds another sweep (a different operation, items or inputs)."""
+
+
+class RunLogError(ClipdropError, ValueError):
+    """A sweep's run log was changed by hand so that it cannot be trusted: a line that is not
+    a JSON record, or a file path outside the run folder. Nothing it names was read."""
 
 
 class APIStatusError(ClipdropError):

@@ -4,7 +4,8 @@ The subject comes from the image's alpha channel when it has an informative one 
 PNG), else from GrabCut run on a copy at most `WORK_SIDE` pixels long, seeded with a
 centred ellipse as "probably subject" and the top and upper side edges as "background" (the
 bottom edge is left open: subjects often stand on it), then run again on lightness, colour
-and texture from that first cut. The small mask is scaled up, its edge sharpened and
+and texture from that first cut. When much of the photo is out of focus, a cut seeded by its
+in-focus edges competes with that one. The small mask is scaled up, its edge sharpened and
 feathered. The scene is the prompt's (see
 `render_scene`); an empty prompt paints one in the
 photo's own background colours.
@@ -30,6 +31,14 @@ WORK_SIDE = 256
 SCENE_SIDE = 1024
 #: The fixed seed of OpenCV's per-thread generator, which GrabCut's k-means start draws from.
 _CV_SEED = 0x5EED
+#: A lightness gradient (Sobel, Lab L in 0..255) above which a pixel counts as an edge.
+_EDGE = 32.0
+#: An edge is in focus when a 1-pixel blur divides its gradient by more than this...
+_SHARP = 1.4
+#: ...and out of focus when by less than this.
+_BLURRED = 1.15
+#: The share of out-of-focus edges above which a cut seeded by focus is tried.
+_DEFOCUSED_SHARE = 0.4
 
 
 def _informative_alpha(image: Image.Image) -> np.ndarray | None:
@@ -103,40 +112,121 @@ def _keep_large(fg: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
-def _cut(pixels: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
-    """GrabCut (4 iterations) on ``pixels`` from ``labels``: the subject as a bool mask, or
-    ``None`` when OpenCV refuses."""
+def _cut(pixels: np.ndarray, labels: np.ndarray, *, iterations: int = 4) -> np.ndarray | None:
+    """GrabCut (``iterations`` rounds) on ``pixels`` from ``labels``: the subject as a bool
+    mask, or ``None`` when OpenCV refuses."""
     import cv2
 
     models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
     cv2.setRNGSeed(_CV_SEED)
     try:
-        cv2.grabCut(pixels, labels, None, *models, 4, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(pixels, labels, None, *models, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return None
     return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
 
 
+def _two_pass(small: np.ndarray, features: np.ndarray, labels: np.ndarray,
+              hard: np.ndarray) -> np.ndarray | None:
+    """GrabCut on the colours from ``labels``, then on ``features`` (lightness, blue-yellow and
+    texture, `_texture_features`) seeded by that first cut as "probably subject", the
+    ``hard`` pixels kept as background; specks removed. ``None`` when the first pass fails."""
+    import cv2
+
+    first = _cut(small, labels)
+    if first is None:
+        return None
+    labels = np.where(first, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[hard] = cv2.GC_BGD
+    second = _cut(features, labels)
+    return _keep_large(second if second is not None and second.any() else first)
+
+
+def _focus_evidence(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of ``small`` (uint8 RGB) that are in focus and those that are not, as two bool
+    masks. An edge is a pixel whose lightness gradient (Sobel) exceeds `_EDGE`; blurring
+    by 1 pixel weakens a sharp edge's gradient by more than `_SHARP` times and a defocused
+    one's (already smooth over several pixels) by less than `_BLURRED` times."""
+    import cv2
+
+    light = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+
+    def gradient(x: np.ndarray) -> np.ndarray:
+        return np.hypot(cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1))
+
+    fine = gradient(light)
+    ratio = fine / np.maximum(gradient(cv2.GaussianBlur(light, (0, 0), 1.0)), 1e-3)
+    edge = fine > _EDGE
+    return edge & (ratio > _SHARP), edge & (ratio < _BLURRED)
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every region it encloses filled, the bottom edge counting as a wall (a
+    subject standing on it encloses what lies between its outline and the edge)."""
+    import cv2
+
+    h, w = mask.shape
+    padded = np.zeros((h + 2, w + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask
+    padded[-1, 1:-1] = 1
+    outside = padded.copy()
+    cv2.floodFill(outside, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 1)
+    return mask | (outside[1:-1, 1:-1] == 0)
+
+
+def _separation(fg: np.ndarray, sharp: np.ndarray, blurred: np.ndarray) -> float:
+    """How well ``fg`` holds the in-focus edges and leaves out the defocused ones: the share of
+    sharp edges inside minus the share of blurred edges inside (1 is perfect)."""
+    return float(fg[sharp].mean() - fg[blurred].mean())
+
+
+def _defocus_cut(features: np.ndarray, sharp: np.ndarray, blurred: np.ndarray,
+                 frame: np.ndarray) -> np.ndarray | None:
+    """The subject as what is in focus: one GrabCut pass (3 rounds) on ``features`` (lightness,
+    blue-yellow and texture, `_texture_features`) seeded with the in-focus edges, widened
+    by 3% of the shorter side and their enclosed holes filled, as "probably subject", and the
+    frame and the defocused edges outside that as background; specks removed. ``None`` when
+    OpenCV refuses."""
+    import cv2
+
+    h, w = features.shape[:2]
+    k = max(3, round(0.03 * min(h, w)) | 1)
+    core = _fill_holes(cv2.dilate(sharp.astype(np.uint8),
+                                  cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0)
+    hard = frame | (blurred & ~core)
+    labels = np.where(core, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[hard] = cv2.GC_BGD
+    cut = _cut(features, labels, iterations=3)
+    return None if cut is None else _keep_large(cut)
+
+
 def _grabcut(small: np.ndarray) -> np.ndarray:
     """The subject of ``small`` (uint8 RGB) as a bool mask, an ellipse when GrabCut fails.
 
-    Two passes: on the colours, seeded by the centred ellipse and the frame (`_seed`);
-    then on lightness, blue-yellow and texture (`_texture_features`), seeded by the
-    first cut as "probably subject". On the composites of ``benchmarks/bench_previews.py``
-    the second pass raised the mean IoU from 0.895 to 0.93.
+    GrabCut in two passes (`_two_pass`), seeded by the centred ellipse and the frame
+    (`_seed`). When at least `_DEFOCUSED_SHARE` of the photo's edges are out of
+    focus (a subject over a blurred background, a sky or a plain wall), a second cut is seeded
+    by what is in focus instead (`_defocus_cut`) and kept when it separates the sharp
+    edges from the blurred ones better (`_separation`) by more than 0.01. On the
+    composites of ``benchmarks/bench_previews.py`` the defocus cut raised the IoU of the worst, a
+    small off-centre subject over a blurred photo, from 0.22 to 0.993 (the mean from 0.932 to
+    0.972).
     """
-    import cv2
-
     h, w = small.shape[:2]
     if min(h, w) < 8:
         return _ellipse(h, w) > 0.5
-    first = _cut(small, _seed(h, w))
-    if first is None:
+    frame = _frame(h, w)
+    features = _texture_features(small)
+    fg = _two_pass(small, features, _seed(h, w), frame)
+    if fg is None:
         return _ellipse(h, w) > 0.5
-    labels = np.where(first, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    labels[_frame(h, w)] = cv2.GC_BGD
-    second = _cut(_texture_features(small), labels)
-    fg = _keep_large(second if second is not None and second.any() else first)
+    sharp, blurred = _focus_evidence(small)
+    n_sharp, n_blurred = int(sharp.sum()), int(blurred.sum())
+    if min(n_sharp, n_blurred) >= 20 and n_blurred >= _DEFOCUSED_SHARE * (n_sharp + n_blurred):
+        focused = _defocus_cut(features, sharp, blurred, frame)
+        if focused is not None and focused.any() and (
+                _separation(focused, sharp, blurred) > _separation(fg, sharp, blurred) + 0.01):
+            fg = focused
     share = float(fg.mean())
     return fg if 0.02 <= share <= 0.97 else _ellipse(h, w) > 0.5
 

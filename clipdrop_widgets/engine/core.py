@@ -34,7 +34,7 @@ from ..contract.endpoints import (
     Endpoint,
     endpoint_for_path,
 )
-from ..contract.errors import InputError
+from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import validate_request
 from .answers import EngineResponse, json_error
 from .forms import Form, FormError, FormReader, Readable, check_announced, parse_form
@@ -234,12 +234,13 @@ class LocalEngine:
         queue: int | None = None,
     ):
         if credits < 0:
-            raise ValueError(f"credits must be >= 0, got {credits}")
+            raise ConfigurationError(f"credits must be >= 0, got {credits}")
         if not isinstance(rate_limit, bool) and (not isinstance(rate_limit, int)
                                                  or rate_limit <= 0):
-            raise ValueError(f"rate_limit must be a bool or a positive int, got {rate_limit!r}")
+            raise ConfigurationError(
+                f"rate_limit must be a bool or a positive int, got {rate_limit!r}")
         if api_key is not None and not api_key:
-            raise ValueError("api_key must be None (accept any key) or a non-empty string")
+            raise ConfigurationError("api_key must be None (accept any key) or a non-empty string")
         self._api_key = api_key
         self.require_key = require_key
         self.rate_limit = rate_limit

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from ..contract.errors import ConfigurationError
 from .generate import texture
 from .palette import describe
 
@@ -35,7 +36,7 @@ METHODS: dict[str, tuple[str, int]] = {"fast": ("ns", 3), "quality": ("telea+ns"
 
 def _hole(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
     if mask.size != size:
-        raise ValueError(f"the mask is {mask.size[0]}x{mask.size[1]} but the image is "
+        raise ConfigurationError(f"the mask is {mask.size[0]}x{mask.size[1]} but the image is "
                          f"{size[0]}x{size[1]}; they must match")
     return np.asarray(mask.convert("L")) > 127
 
@@ -57,7 +58,7 @@ def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast") ->
     import cv2
 
     if mode not in METHODS:
-        raise ValueError(f"mode must be one of {', '.join(METHODS)}, not {mode!r}")
+        raise ConfigurationError(f"mode must be one of {', '.join(METHODS)}, not {mode!r}")
     method, radius = METHODS[mode]
     out = rgb.copy()
     box = _bbox(hole, radius + 4)

@@ -14,6 +14,7 @@ from typing import cast
 from PIL import Image
 
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError
 from ..contract.validation import has_alpha
 from . import background, generate, inpaint, preview
 
@@ -83,5 +84,6 @@ def run(name: str, texts: Mapping[str, str], images: Mapping[str, Image.Image]) 
         operation = OPERATIONS[name]
     except KeyError:
         known = ", ".join(OPERATIONS)
-        raise ValueError(f"the local engine has no operation {name!r}; it serves {known}") from None
+        raise ConfigurationError(
+            f"the local engine has no operation {name!r}; it serves {known}") from None
     return preview.mark(operation(texts, images))

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from ..contract.errors import ConfigurationError
+
 __all__ = [
     "RGB",
     "Mood",
@@ -264,7 +266,7 @@ def palette_from_colours(colours: Sequence[RGB]) -> Palette:
     """A palette painted with ``colours`` (at least one; e.g. a photo's dominant colours,
     most common first): the lightest ones for the sky, the darkest for the land."""
     if not colours:
-        raise ValueError("palette_from_colours needs at least one colour")
+        raise ConfigurationError("palette_from_colours needs at least one colour")
     by_light = sorted(colours, key=_luma)
     darkest, lightest = by_light[0], by_light[-1]
     middle = by_light[len(by_light) // 2]

@@ -18,6 +18,7 @@ from typing import Any
 
 from tornado.web import Application, stream_request_body
 
+from ..contract.errors import ConfigurationTypeError
 from .answers import EngineResponse, json_error
 from .core import ENGINE_HEADER, LocalEngine, Ticket
 from .forms import FormError, FormReader
@@ -199,7 +200,8 @@ def serve(
                              workers=workers, queue=queue)
     elif (api_key is not None or credits != 100 or rate_limit is not False
           or workers is not None or queue is not None):
-        raise TypeError("pass api_key, credits, rate_limit, workers and queue to LocalEngine, "
+        raise ConfigurationTypeError(
+            "pass api_key, credits, rate_limit, workers and queue to LocalEngine, "
                         "not with engine=")
     app = Application([(r".*", EngineHandler, {"engine": engine})], log_function=_log_request)
     server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine")

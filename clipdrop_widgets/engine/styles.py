@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..contract.errors import ConfigurationError
 from .palette import prompt_words
 
 __all__ = ["Style", "STYLE_WORDS", "WORK_SIDE", "style_of", "stylise", "without_style"]
@@ -302,7 +303,7 @@ def stylise(pixels: np.ndarray, style: Style, *, seed: int = 0) -> np.ndarray:
     if style == "photo":
         return pixels.copy()
     if style not in _RENDER:
-        raise ValueError(f"style must be one of photo, {', '.join(_RENDER)}, not {style!r}")
+        raise ConfigurationError(f"style must be one of photo, {', '.join(_RENDER)}, not {style!r}")
     rng = np.random.default_rng(seed ^ 0x57E1)
     out = _RENDER[style](np.ascontiguousarray(pixels, np.float32), rng)
     return np.clip(out, 0, 1).astype(np.float32)

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from ..contract.errors import ConfigurationError
+
 __all__ = ["Slot", "WorkPool", "default_workers"]
 
 _T = TypeVar("_T")
@@ -80,10 +82,10 @@ class WorkPool:
     def __init__(self, *, workers: int | None = None, queue: int | None = None):
         workers = default_workers() if workers is None else workers
         if not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be a positive int, got {workers!r}")
+            raise ConfigurationError(f"workers must be a positive int, got {workers!r}")
         queue = 2 * workers if queue is None else queue
         if not isinstance(queue, int) or queue < 0:
-            raise ValueError(f"queue must be an int >= 0, got {queue!r}")
+            raise ConfigurationError(f"queue must be an int >= 0, got {queue!r}")
         self.workers = workers
         self.queue = queue
         self._lock = threading.Lock()

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..contract.errors import ConfigurationError
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
     from PIL import Image
@@ -45,7 +47,7 @@ class GridLayout:
 def _wrapped(n: int, rows: int | None, cols: int | None) -> GridLayout:
     for name, value in (("rows", rows), ("cols", cols)):
         if value is not None and value < 1:
-            raise ValueError(f"{name} must be 1 or more, got {value}")
+            raise ConfigurationError(f"{name} must be 1 or more, got {value}")
     if rows is None and cols is None:
         cols = max(1, math.ceil(math.sqrt(n)))
     if cols is None:
@@ -54,7 +56,7 @@ def _wrapped(n: int, rows: int | None, cols: int | None) -> GridLayout:
     if rows is None:
         rows = max(1, math.ceil(n / cols))
     if rows * cols < n:
-        raise ValueError(f"a {rows}x{cols} grid has {rows * cols} cells for {n} items")
+        raise ConfigurationError(f"a {rows}x{cols} grid has {rows * cols} cells for {n} items")
     return GridLayout(rows, cols, tuple(divmod(i, cols) for i in range(n)))
 
 
@@ -76,7 +78,7 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
     varying = [name for name, values in names.items() if len(values) > 1]
     by_name = isinstance(rows, str) or isinstance(cols, str)
     if by_name and (isinstance(rows, int) or isinstance(cols, int)):
-        raise ValueError("rows and cols must both be variable names, or both numbers")
+        raise ConfigurationError("rows and cols must both be variable names, or both numbers")
     if not by_name:
         if rows is not None or cols is not None or len(varying) != 2:
             return _wrapped(n, rows, cols)  # type: ignore[arg-type]
@@ -84,14 +86,15 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
     for given in (rows, cols):
         if given is not None and given not in names:
             known = ", ".join(names) or "none (a list of prompts)"
-            raise ValueError(f"{given!r} is not a variable of this sweep; variables: {known}")
+            raise ConfigurationError(
+                f"{given!r} is not a variable of this sweep; variables: {known}")
     others = [v for v in varying if v not in (rows, cols)]
     if rows is None and len(others) == 1:
         rows = others.pop()
     elif cols is None and len(others) == 1:
         cols = others.pop()
     if others:
-        raise ValueError(
+        raise ConfigurationError(
             f"{', '.join(others)} also vary, so a grid by {rows or cols} alone would put "
             "several items in one cell; name them in rows= and cols=, or pass numbers for "
             "a wrapped grid")

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from PIL import Image
 
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError, NotFoundError, StateError
 from ..widgets import CompareSlider
 from ..widgets._ui import ErrorLine
 from .items import prompted_operations, template_names
@@ -207,7 +208,7 @@ class PromptExplorer(widgets.VBox):
         """Fill the variable boxes: a list of values, or text with one value per line."""
         for name, value in values.items():
             if name not in self.variable_boxes:
-                raise KeyError(f"{name!r} is not a field of the template "
+                raise NotFoundError(f"{name!r} is not a field of the template "
                                f"{self.template.value!r}")
             text = value if isinstance(value, str) else "\n".join(map(str, value))
             self.variable_boxes[name].value = text
@@ -228,12 +229,13 @@ class PromptExplorer(widgets.VBox):
         Raises (shown in the error line when clicked) if the template or an item is refused.
         """
         if self.running:
-            raise RuntimeError("a sweep is already running; Stop it first")
+            raise StateError("a sweep is already running; Stop it first")
         names = template_names(self.template.value)
         variables = self.variables()
         empty = [name for name in names if not variables.get(name)]
         if empty:
-            raise ValueError(f"type at least one value for {', '.join(empty)} (one per line)")
+            raise ConfigurationError(
+                f"type at least one value for {', '.join(empty)} (one per line)")
         operation = self.operation.value
         files = {f.keyword for f in ENDPOINTS[operation].file_fields}
         options = dict(template=self.template.value, variables=variables,
@@ -337,7 +339,7 @@ class PromptExplorer(widgets.VBox):
         if i not in self._full:
             record = self.sweep.records[i] if self.sweep else None
             state = record["status"] if record else "not run"
-            raise LookupError(f"item {i} ({self._cells[i].label}) has no picture yet "
+            raise NotFoundError(f"item {i} ({self._cells[i].label}) has no picture yet "
                               f"({state})")
         label = self._cells[i].label
         with self._lock:

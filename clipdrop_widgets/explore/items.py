@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.inputs import prepare_file
 from ..api.notices import notify
 from ..contract.endpoints import ENDPOINTS, Endpoint, FileField
-from ..contract.errors import InputError
+from ..contract.errors import ConfigurationError, ConfigurationTypeError, InputError
 from ..contract.validation import check_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,12 +49,12 @@ def template_names(template: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ValueError(f"the template {template!r} is malformed: {exc}") from None
+        raise ConfigurationError(f"the template {template!r} is malformed: {exc}") from None
     for _, name, _, _ in parsed:
         if name is None:
             continue
         if not name.isidentifier():
-            raise ValueError(f"the template field {{{name}}} is not a variable name; use "
+            raise ConfigurationError(f"the template field {{{name}}} is not a variable name; use "
                              "named fields such as {animal} (write {{ and }} for braces)")
         if name not in names:
             names.append(name)
@@ -63,19 +63,20 @@ def template_names(template: str) -> list[str]:
 
 def _values(name: str, values: Any) -> list[VariableValue]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"variables[{name!r}] must be a list of values, got "
+        raise ConfigurationTypeError(f"variables[{name!r}] must be a list of values, got "
                         f"{type(values).__name__} (write [{values!r}] for one value)")
     out = list(values)
     if not out:
-        raise ValueError(f"variables[{name!r}] is empty: a sweep needs at least one value")
+        raise ConfigurationError(f"variables[{name!r}] is empty: a sweep needs at least one value")
     for v in out:
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise TypeError(f"variables[{name!r}] holds a {type(v).__name__}; values are "
+            raise ConfigurationTypeError(
+                f"variables[{name!r}] holds a {type(v).__name__}; values are "
                             "strings or numbers")
     seen: set[Any] = set()
     for v in out:
         if v in seen:
-            raise ValueError(f"variables[{name!r}] lists {v!r} twice")
+            raise ConfigurationError(f"variables[{name!r}] lists {v!r} twice")
         seen.add(v)
     return out
 
@@ -91,11 +92,12 @@ def expand_template(template: str, variables: Mapping[str, Sequence[VariableValu
     names = template_names(template)
     missing = [n for n in names if n not in variables]
     if missing:
-        raise ValueError(f"the template uses {', '.join(f'{{{n}}}' for n in missing)}, which "
+        raise ConfigurationError(
+            f"the template uses {', '.join(f'{{{n}}}' for n in missing)}, which "
                          "variables= does not give")
     unused = [n for n in variables if n not in names]
     if unused:
-        raise ValueError(f"variables {', '.join(unused)} do not appear in the template "
+        raise ConfigurationError(f"variables {', '.join(unused)} do not appear in the template "
                          f"{template!r}")
     lists = {name: _values(name, values) for name, values in variables.items()}
     items = []
@@ -104,7 +106,7 @@ def expand_template(template: str, variables: Mapping[str, Sequence[VariableValu
         try:
             prompt = template.format_map(values)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise ValueError(f"the template {template!r} cannot be filled with {values}: "
+            raise ConfigurationError(f"the template {template!r} cannot be filled with {values}: "
                              f"{exc}") from None
         items.append(SweepItem(i, prompt, values))
     return items
@@ -112,12 +114,13 @@ def expand_template(template: str, variables: Mapping[str, Sequence[VariableValu
 
 def prompt_items(prompts: Sequence[str]) -> list[SweepItem]:
     if isinstance(prompts, str) or not isinstance(prompts, Sequence):
-        raise TypeError(f"prompts must be a list of strings, got {type(prompts).__name__}")
+        raise ConfigurationTypeError(
+            f"prompts must be a list of strings, got {type(prompts).__name__}")
     if not prompts:
-        raise ValueError("prompts is empty: a sweep needs at least one prompt")
+        raise ConfigurationError("prompts is empty: a sweep needs at least one prompt")
     for p in prompts:
         if not isinstance(p, str):
-            raise TypeError(f"prompts must hold strings; found a {type(p).__name__}")
+            raise ConfigurationTypeError(f"prompts must hold strings; found a {type(p).__name__}")
     return [SweepItem(i, p) for i, p in enumerate(prompts)]
 
 
@@ -139,12 +142,13 @@ def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
         accepted.append("format")
     unknown = [k for k in inputs if k not in accepted]
     if unknown:
-        raise TypeError(f"{ep.name} takes inputs {', '.join(accepted) or 'none'}; "
+        raise ConfigurationTypeError(f"{ep.name} takes inputs {', '.join(accepted) or 'none'}; "
                         f"not {', '.join(unknown)}")
     file_fields: dict[str, FileField] = {f.keyword: f for f in ep.file_fields}
     missing = [kw for kw, f in file_fields.items() if f.required and inputs.get(kw) is None]
     if missing:
-        raise TypeError(f"{ep.name} needs inputs= with {', '.join(missing)} (the fixed "
+        raise ConfigurationTypeError(
+            f"{ep.name} needs inputs= with {', '.join(missing)} (the fixed "
                         f"{' and '.join(missing)} of every item)")
     files: dict[str, bytes] = {}
     options: dict[str, Any] = {}

@@ -12,6 +12,13 @@ then is its log line appended (one ``write`` of a whole line, flushed and synced
 any moment therefore leaves at worst a torn last line (ignored on read, cut off before the next
 append) or an image without its line (adopted on resume, so the credit is not paid twice).
 
+One run at a time: `RunLog.locked` holds ``.sweep.lock`` (a ``filelock`` lock, which
+the system lets go of when its process dies, so a killed run's folder is taken over) and
+writes who holds it beside it, for the `RunDirBusyError` another run gets.
+
+The log can be edited by hand, so nothing it names is trusted: an image's file name must be a
+plain name of a file in the run folder, never a path out of it (`RunLogError`).
+
 Without a folder (``run_dir=None``) the same interface keeps everything in memory.
 """
 
@@ -19,26 +26,33 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..api.storage import append_jsonl, read_jsonl, repair_jsonl, write_atomic
+from filelock import FileLock, Timeout
 
-__all__ = ["RunLog", "RunDirMismatchError", "MANIFEST_NAME", "LOG_NAME", "MANIFEST_KIND",
-           "IDENTITY_KEYS"]
+from ..api.storage import append_jsonl, repair_jsonl, write_atomic
+from ..contract.errors import RunDirBusyError, RunDirMismatchError, RunLogError
+
+__all__ = ["RunLog", "RunDirBusyError", "RunDirMismatchError", "RunLogError", "MANIFEST_NAME",
+           "LOG_NAME", "MANIFEST_KIND", "IDENTITY_KEYS"]
 
 MANIFEST_NAME = "sweep.json"
 LOG_NAME = "log.jsonl"
+LOCK_NAME = ".sweep.lock"
+#: Beside the lock: who holds it (pid, host, since when), for the error another run gets.
+HOLDER_NAME = ".sweep.holder"
 MANIFEST_KIND = "clipdrop-widgets sweep"
 MANIFEST_VERSION = 1
 #: The manifest keys that say which sweep a folder holds; any difference means another sweep.
 IDENTITY_KEYS = ("operation", "source", "inputs", "items")
 
 
-class RunDirMismatchError(ValueError):
-    """The run folder holds another sweep (a different operation, items or inputs)."""
 
 
 def _describe_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -74,6 +88,47 @@ class RunLog:
     def __repr__(self) -> str:
         where = "memory" if self.run_dir is None else str(self.run_dir)
         return f"RunLog({where})"
+
+    # -- one run at a time -----------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run folder for one run; `RunDirBusyError` if another run holds it.
+
+        Another run means another process, or another sweep in this one. A lock whose
+        process died is free again (the system releases it), so the next run takes it over.
+        """
+        if self.run_dir is None:
+            yield
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.run_dir / LOCK_NAME)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = self.holder()
+            raise RunDirBusyError(
+                f"{self.run_dir} is in use by another sweep ({holder or 'holder unknown'}); "
+                "two sweeps in one folder would both pay for every item. Wait for it to "
+                "finish or stop it, or use another run_dir.",
+                run_dir=str(self.run_dir), holder=holder) from None
+        try:
+            since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": since}
+            write_atomic(self.run_dir / HOLDER_NAME, json.dumps(holder).encode("utf-8"))
+            yield
+        finally:
+            (self.run_dir / HOLDER_NAME).unlink(missing_ok=True)
+            lock.release()
+
+    def holder(self) -> str | None:
+        """Who holds the folder, as written beside its lock (``None`` if nothing says)."""
+        if self.run_dir is None:
+            return None
+        try:
+            who = json.loads((self.run_dir / HOLDER_NAME).read_text("utf-8"))
+            return f"pid {int(who['pid'])} on host {who['host']} since {who['since']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     # -- the manifest ----------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -140,7 +195,27 @@ class RunLog:
         if self.run_dir is None:
             with self._lock:
                 return [dict(r) for r in self._lines]
-        return read_jsonl(self.run_dir / LOG_NAME)
+        path = self.run_dir / LOG_NAME
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")[:-1]  # the last piece is b"" or a torn, unfinished line
+        records = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise RunLogError(f"{path} line {number} is not a JSON record; the run log "
+                                  "was changed by hand")
+            if record.get("file") is not None:
+                self._path(record["file"], where=f"{path} line {number}", look=False)
+            records.append(record)
+        return records
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Add one record: one line, written whole, flushed and synced before returning."""
@@ -159,11 +234,26 @@ class RunLog:
             return
         write_atomic(self.run_dir / name, data)
 
+    def _path(self, name: Any, *, where: str | None = None, look: bool = True) -> Path:
+        """``run_dir / name``, refused unless ``name`` is a file's plain name in the folder
+        (and, with ``look``, not a link out of it)."""
+        assert self.run_dir is not None
+        plain = (isinstance(name, str) and name not in ("", ".", "..") and "\x00" not in name
+                 and Path(name).name == name and "\\" not in name)
+        path = self.run_dir / name if plain else None
+        if path is None or (look and path.is_symlink()
+                            and path.resolve().parent != self.run_dir.resolve()):
+            raise RunLogError(
+                f"{where or self.run_dir / LOG_NAME} names {name!r} as an image file; only a "
+                "file directly in the run folder may be named, so it was refused and not read "
+                "(the run log was changed by hand)")
+        return path
+
     def has_image(self, name: str) -> bool:
         if self.run_dir is None:
             with self._lock:
                 return name in self._images
-        return (self.run_dir / name).is_file()
+        return self._path(name).is_file()
 
     def load_image(self, name: str) -> bytes:
         """The bytes stored under ``name``; `FileNotFoundError` if they are gone."""
@@ -173,7 +263,7 @@ class RunLog:
                     return self._images[name]
                 except KeyError:
                     raise FileNotFoundError(f"no image {name!r} in this sweep") from None
-        return (self.run_dir / name).read_bytes()
+        return self._path(name).read_bytes()
 
     def orphan(self, stem: str) -> str | None:
         """The name of a stored image called ``stem.<ext>`` (one saved whose line was lost)."""

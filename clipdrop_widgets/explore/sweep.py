@@ -32,12 +32,17 @@ from .._version import __version__
 from ..api.ratelimit import RateLimiter
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from ..contract.errors import (
+    APIConnectionError,
     BudgetExceededError,
     CancelledError,
     ClipdropError,
+    ConfigurationError,
+    ConfigurationTypeError,
     InvalidAPIKeyError,
     MissingAPIKeyError,
+    NotFoundError,
     OutOfCreditsError,
+    StateError,
 )
 from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
 from .items import (
@@ -119,19 +124,20 @@ class Sweep:
     ) -> None:
         ep = endpoint(operation)
         if ep.prompt_field is None:
-            raise ValueError(f"{operation} has no prompt, so there is nothing to sweep; "
+            raise ConfigurationError(f"{operation} has no prompt, so there is nothing to sweep; "
                              "operations with a prompt: " + ", ".join(prompted_operations()))
         method = getattr(client, operation, None)
         if not callable(method):
-            raise TypeError(f"{type(client).__name__} has no method {operation}()")
+            raise ConfigurationTypeError(f"{type(client).__name__} has no method {operation}()")
         if (prompts is None) == (template is None):
-            raise ValueError("give prompts= (a list) or template= (with variables=), not "
+            raise ConfigurationError("give prompts= (a list) or template= (with variables=), not "
                              + ("both" if prompts is not None else "neither"))
         if template is None and variables is not None:
-            raise ValueError("variables= fills a template=; with prompts= there is none")
+            raise ConfigurationError("variables= fills a template=; with prompts= there is none")
         if template is not None:
             if not isinstance(template, str):
-                raise TypeError(f"template must be a string, got {type(template).__name__}")
+                raise ConfigurationTypeError(
+                    f"template must be a string, got {type(template).__name__}")
             items = expand_template(template, variables)
             variables = {name: list(values) for name, values in (variables or {}).items()}
         else:
@@ -238,7 +244,8 @@ class Sweep:
             if latest.get(i, {}).get("status") != "ok":
                 latest[i] = record
         for i, record in latest.items():
-            if record.get("status") == "ok" and not self._log.has_image(record.get("file") or ""):
+            if record.get("status") == "ok" and not (record.get("file")
+                                                     and self._log.has_image(record["file"])):
                 latest[i] = {**record, "status": "failed",
                              "error": f"its image file {record.get('file')} is gone"}
         with self._state:
@@ -325,18 +332,21 @@ class Sweep:
             on_record: called with each new record, from a worker thread, as items finish.
 
         Raises:
+            RunDirBusyError: another sweep (in this process or another) is running in
+                ``run_dir``; nothing was sent.
             KeyboardInterrupt: after an interrupt, once items in flight are saved.
             Exception: an unexpected error (a full disk...), after items in flight are saved.
         """
         if self.client is None:
-            raise RuntimeError("this sweep was opened read-only (Sweep.open); make it again "
+            raise StateError("this sweep was opened read-only (Sweep.open); make it again "
                                "with Sweep(client, ...) and the same run_dir to resume")
         if workers is not None and workers < 1:
-            raise ValueError(f"workers must be 1 or more, got {workers}")
+            raise ConfigurationError(f"workers must be 1 or more, got {workers}")
         if not self._running.acquire(blocking=False):
-            raise RuntimeError("this sweep is already running")
+            raise StateError("this sweep is already running")
         try:
-            return self._run(workers, progress, raise_on_stop, on_record)
+            with self._log.locked():
+                return self._run(workers, progress, raise_on_stop, on_record)
         finally:
             self._stop.clear()
             self._cancel_unsent.clear()
@@ -384,7 +394,8 @@ class Sweep:
                 except Exception as exc:  # noqa: BLE001 - re-raised by run() below
                     with self._state:
                         self._fatal = self._fatal or exc
-                    self._request_stop(f"error: {type(exc).__name__}: {exc}", exc)
+                    self._request_stop(self.client.redact(f"error: {type(exc).__name__}: "
+                                                          f"{exc}"), exc)
                     return
 
         with ThreadPoolExecutor(n_workers, thread_name_prefix="sweep") as pool:
@@ -437,8 +448,10 @@ class Sweep:
             fields = {"status": "stopped" if stopping else "failed",
                       "error": self.client.redact(str(exc)),
                       "error_type": type(exc).__name__}
+            if isinstance(exc, APIConnectionError) and exc.sent:
+                fields["credits"] = exc.credits_consumed  # its answer was lost, maybe paid
             if stopping:
-                self._request_stop(_stop_reason(exc), exc)
+                self._request_stop(self.client.redact(_stop_reason(exc)), exc)
         else:
             fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
             name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
@@ -497,7 +510,7 @@ class Sweep:
         record = self.records[i]
         if record["status"] != "ok":
             why = f": {record['error']}" if record.get("error") else ""
-            raise LookupError(f"item {i} ({record['prompt']!r}) has no image; it is "
+            raise NotFoundError(f"item {i} ({record['prompt']!r}) has no image; it is "
                               f"{record['status']}{why}")
         return self._decode(record)
 

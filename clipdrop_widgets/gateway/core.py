@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
-from ..contract.errors import InputError
+from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import validate_request
 from ..engine.core import negotiate
 from ..engine.forms import Form, FormError, parse_form
@@ -68,7 +68,7 @@ def room_rates(requests_per_minute: float | None) -> dict[str, float]:
     """
     scale = 1.0 if requests_per_minute is None else requests_per_minute / 60.0
     if scale <= 0:
-        raise ValueError(f"requests_per_minute must be positive, got {requests_per_minute}")
+        raise ConfigurationError(f"requests_per_minute must be positive, got {requests_per_minute}")
     return {e.path: e.requests_per_minute * scale for e in ENDPOINTS.values()}
 
 
@@ -102,7 +102,7 @@ class Gateway:
 
     def __post_init__(self) -> None:
         if self.seat_rpm is not None and self.seat_rpm <= 0:
-            raise ValueError(f"seat_rpm must be positive, got {self.seat_rpm}")
+            raise ConfigurationError(f"seat_rpm must be positive, got {self.seat_rpm}")
         self.lanes = {path: Lane(rate) for path, rate in
                       room_rates(self.requests_per_minute).items()}
         self.cache = SharedCache() if self.shared_cache else None

@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..contract.errors import ConfigurationError
 from .ledger import Ledger, Seat
 from .server import seat_usage
 
@@ -39,7 +40,7 @@ class GatewayDashboard(widgets.VBox):
 
     def __init__(self, db: str | os.PathLike[str], *, live: bool = True, interval: float = 2.0):
         if interval <= 0:
-            raise ValueError(f"interval must be positive seconds, got {interval}")
+            raise ConfigurationError(f"interval must be positive seconds, got {interval}")
         self._ledger = Ledger(db)
         self.interval = interval
         self._summary = widgets.HTML()

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..contract.errors import ConfigurationError, NotFoundError
+
 __all__ = ["Ledger", "Seat", "hash_key", "new_seat_key"]
 
 #: Seat keys start with this, so a key pasted in the wrong place is recognisable.
@@ -161,11 +163,11 @@ class Ledger:
         ``expires_in`` is seconds from now (``None``: never). The keys are not kept.
         """
         if count < 1:
-            raise ValueError(f"count must be 1 or more, got {count}")
+            raise ConfigurationError(f"count must be 1 or more, got {count}")
         if credits < 0:
-            raise ValueError(f"credits must be 0 or more, got {credits}")
+            raise ConfigurationError(f"credits must be 0 or more, got {credits}")
         if not label or any(c.isspace() for c in label):
-            raise ValueError(f"label must be a word without spaces, got {label!r}")
+            raise ConfigurationError(f"label must be a word without spaces, got {label!r}")
         now = time.time()
         expires = None if expires_in is None else now + expires_in
         made = []
@@ -196,7 +198,7 @@ class Ledger:
         """The seat numbered ``seat_id``; ``KeyError`` if there is none."""
         rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE id = ?", (seat_id,))
         if not rows:
-            raise KeyError(f"no seat with id {seat_id}")
+            raise NotFoundError(f"no seat with id {seat_id}")
         return Seat(*rows[0])
 
     def seats(self) -> list[Seat]:
@@ -214,7 +216,7 @@ class Ledger:
     def topup(self, label: str, credits: float) -> Seat:
         """Give the seat called ``label`` ``credits`` more; returns it as it now stands."""
         if credits <= 0:
-            raise ValueError(f"credits must be more than 0, got {credits}")
+            raise ConfigurationError(f"credits must be more than 0, got {credits}")
         with self._write() as db:
             if db.execute("UPDATE seats SET credits = credits + ? WHERE label = ?",
                           (credits, label)).rowcount == 0:
@@ -224,9 +226,9 @@ class Ledger:
     @staticmethod
     def _missing(db: sqlite3.Connection, label: str) -> None:
         if db.execute("SELECT 1 FROM seats WHERE label = ?", (label,)).fetchone():
-            raise ValueError(f"{label} is already revoked")
+            raise ConfigurationError(f"{label} is already revoked")
         known = [row[0] for row in db.execute("SELECT label FROM seats ORDER BY label LIMIT 5")]
-        raise KeyError(f"no seat called {label!r}" +
+        raise NotFoundError(f"no seat called {label!r}" +
                        (f"; seats are {', '.join(known)}..." if known else "; no seats yet"))
 
     # -- money ---------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class Ledger:
             row = db.execute("SELECT seat_id, reserved FROM charges WHERE id = ? AND "
                              "state = 'reserved'", (charge_id,)).fetchone()
             if row is None:
-                raise KeyError(f"charge {charge_id} is not reserved")
+                raise NotFoundError(f"charge {charge_id} is not reserved")
             seat_id, reserved = row
             db.execute("UPDATE charges SET state = ?, amount = ?, status = ?, settled = ? "
                        "WHERE id = ?", (state, credits, status, time.time(), charge_id))

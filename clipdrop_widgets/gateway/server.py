@@ -23,6 +23,7 @@ from tornado.web import Application, RequestHandler, stream_request_body
 
 from ..api.constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ..contract.endpoints import ENDPOINTS, Endpoint
+from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat
@@ -202,7 +203,7 @@ def make_upstream(upstream: str | None = None, upstream_key: str | None = None) 
     if (url is None and key is None) or (url or "").startswith("local://"):
         return LocalUpstream()
     if key is None:
-        raise ValueError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
+        raise ConfigurationError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
                          "give a key file")
     return HTTPUpstream(url or DEFAULT_BASE_URL, key)
 

@@ -23,6 +23,8 @@ from ipycanvas import Canvas
 from ipycanvas import canvas as _ipycanvas
 from numpy.typing import ArrayLike
 
+from ..contract.errors import ConfigurationError
+
 __all__ = [
     "batch",
     "forget_current_canvas",
@@ -124,7 +126,7 @@ def put_pixels(canvas: Canvas, pixels: np.ndarray, *, clear: bool = True) -> Non
     """
     pixels = np.asarray(pixels)
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 4)):
-        raise ValueError(f"put_pixels takes (H, W) or (H, W, 4) arrays, got {pixels.shape}")
+        raise ConfigurationError(f"put_pixels takes (H, W) or (H, W, 4) arrays, got {pixels.shape}")
     with batch():
         if clear:
             canvas.clear()

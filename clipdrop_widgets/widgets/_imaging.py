@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from ..api.inputs import read_input
-from ..contract.errors import InputError
+from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import has_alpha
 
 __all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
@@ -38,7 +38,8 @@ def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
         image = Image.open(io.BytesIO(raw))
         image.load()
     except OSError as exc:
-        raise ValueError(f"{what}: {len(raw)} bytes is not a readable image ({exc})") from None
+        raise ConfigurationError(
+            f"{what}: {len(raw)} bytes is not a readable image ({exc})") from None
     return image
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from ipycanvas import Canvas
 from numpy.typing import ArrayLike, NDArray
 
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._ui import ErrorLine, resize_stack, stack
 from .ink import InkLayer, PartialStrokes, decode_ink_message
@@ -193,7 +194,7 @@ class Painter(Snapshot, widgets.VBox):
     def tool(self, value: str) -> None:
         tools = self._tools + (("rect",) if self._rect_tool else ())
         if value not in tools:
-            raise ValueError(f"{type(self).__name__} has no tool {value!r}; "
+            raise ConfigurationError(f"{type(self).__name__} has no tool {value!r}; "
                              f"expected one of {tools}")
         self._tool_buttons.value = value
 
@@ -209,7 +210,7 @@ class Painter(Snapshot, widgets.VBox):
         """
         tool = self._tools[0] if tool is None else tool
         if tool not in self._tools:
-            raise ValueError(f"{type(self).__name__} has no tool {tool!r}; "
+            raise ConfigurationError(f"{type(self).__name__} has no tool {tool!r}; "
                              f"expected one of {self._tools}")
         if width is None:
             width = self.brush_size / self._mean_scale
@@ -274,7 +275,7 @@ class Painter(Snapshot, widgets.VBox):
             native = self._to_native(points)
             if batch.tool == "rect":
                 if not self._rect_tool:
-                    raise ValueError(f"{type(self).__name__} has no rectangle tool")
+                    raise ConfigurationError(f"{type(self).__name__} has no rectangle tool")
                 (x0, y0), (x1, y1) = native[0], native[-1]
                 self._commit(Rect(x0, y0, x1, y1))
             else:

@@ -15,6 +15,7 @@ from ipycanvas import Canvas
 from PIL import Image, ImageDraw, ImageFont
 
 from ..api.result import Result
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._ui import ErrorLine
@@ -90,7 +91,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         hint: str = "",
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
-            raise ValueError(f"the frame box must be 64 to 4096 pixels a side, "
+            raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
         super().__init__()
         self._box = (int(max_width), int(max_height))
@@ -199,7 +200,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         """Send the result shown (the after side) to the browser as a download; returns the
         file name (``<operation>-<date>-<time>.<ext>``)."""
         if self._result is None:
-            raise ValueError("there is no result to download: the after side is not a Result")
+            raise ConfigurationError(
+                "there is no result to download: the after side is not a Result")
         name = download_name(self._result)
         self.downloader.send_file(self._result.data, name, mime=self._result.content_type)
         return name

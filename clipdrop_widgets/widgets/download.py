@@ -18,6 +18,7 @@ import anywidget
 import traitlets
 
 from ..api.result import Result
+from ..contract.errors import ConfigurationError
 
 __all__ = ["CHUNK_BYTES", "Downloader", "download_name"]
 
@@ -51,7 +52,7 @@ class Downloader(anywidget.AnyWidget):
                   ) -> None:
         """Send ``data`` for the browser to save as ``name`` (a ``mime`` type for the Blob)."""
         if not name or "/" in name or "\\" in name:
-            raise ValueError(f"a download needs a plain file name, got {name!r}")
+            raise ConfigurationError(f"a download needs a plain file name, got {name!r}")
         view = memoryview(bytes(data))
         count = max(1, -(-len(view) // CHUNK_BYTES))
         file_id = next(_ids)

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..api.result import Result
 from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
@@ -110,9 +111,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._send_handler: Callable[[Result, str], object] | None = None
         self._senders: dict[Result, SendTo] = {}  # each card's menu (cards gone: pruned)
         if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
+            raise ConfigurationError(f"max_items must be at least 1, got {max_items}")
         if not 32 <= thumbnail_size <= 256:
-            raise ValueError(f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
+            raise ConfigurationError(
+                f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
         super().__init__()
         self._max_items = max_items
         self._thumb = thumbnail_size
@@ -166,7 +168,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         ``max_items``), after writing it to the session folder, if any (a failed write is
         shown, the result kept)."""
         if not isinstance(result, Result):
-            raise TypeError(f"HistoryStrip.add takes a Result, got {type(result).__name__}")
+            raise ConfigurationTypeError(
+                f"HistoryStrip.add takes a Result, got {type(result).__name__}")
         if self.session is not None:
             try:
                 self.session.add(result)
@@ -290,7 +293,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Choose ``result`` (or the one at that index, 0 = newest) as a click on Show does."""
         chosen = self._results[result] if isinstance(result, int) else result
         if chosen not in self._results:
-            raise ValueError("that result is not in the history strip")
+            raise ConfigurationError("that result is not in the history strip")
         self._outline(chosen)
         for handler in list(self._handlers):
             handler(chosen)
@@ -349,7 +352,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         the browser as a download; returns the file name."""
         if result is None:
             if not self._results:
-                raise ValueError("there is nothing to download yet")
+                raise ConfigurationError("there is nothing to download yet")
             if self.session is not None:
                 data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
             else:

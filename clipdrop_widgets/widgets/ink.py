@@ -23,6 +23,8 @@ import traitlets
 from ipywidgets import Color
 from numpy.typing import NDArray
 
+from ..contract.errors import ConfigurationError
+
 __all__ = [
     "BATCH_MS",
     "INK_TOOLS",
@@ -180,20 +182,22 @@ def decode_ink_message(content: Mapping[str, Any], buffers: Sequence[Any]) -> In
         return None
     tool = content.get("tool")
     if tool not in INK_TOOLS:
-        raise ValueError(f"ink message with unknown tool {tool!r}")
+        raise ConfigurationError(f"ink message with unknown tool {tool!r}")
     width = float(content.get("width", 0))
     if not (math.isfinite(width) and width > 0):
-        raise ValueError(f"ink message with invalid brush width {content.get('width')!r}")
+        raise ConfigurationError(f"ink message with invalid brush width {content.get('width')!r}")
     if len(buffers) != 1:
-        raise ValueError(f"ink message needs one points buffer, got {len(buffers)}")
+        raise ConfigurationError(f"ink message needs one points buffer, got {len(buffers)}")
     raw = memoryview(buffers[0]).cast("B")
     if len(raw) % 8:
-        raise ValueError(f"ink points buffer of {len(raw)} bytes is not float32 (x, y) pairs")
+        raise ConfigurationError(
+            f"ink points buffer of {len(raw)} bytes is not float32 (x, y) pairs")
     points = np.frombuffer(raw, dtype="<f4").astype(np.float64).reshape(-1, 2)
     if int(content.get("n", len(points))) != len(points):
-        raise ValueError(f"ink message says {content.get('n')} points but carries {len(points)}")
+        raise ConfigurationError(
+            f"ink message says {content.get('n')} points but carries {len(points)}")
     if not np.isfinite(points).all():
-        raise ValueError("ink message with non-finite points")
+        raise ConfigurationError("ink message with non-finite points")
     return InkBatch(
         id=str(content.get("id", "")),
         tool=str(tool),

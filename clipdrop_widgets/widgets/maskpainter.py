@@ -8,6 +8,7 @@ from ipywidgets import Button, Layout
 from ipywidgets import Image as ImageView
 from PIL import Image, ImageColor
 
+from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._painting import Painter
@@ -53,14 +54,14 @@ class MaskPainter(Painter):
         mask_color: str = "#ff2d55",
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
-            raise ValueError(f"the display box must be 64 to 4096 pixels a side, "
+            raise ConfigurationError(f"the display box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
         if not 2 <= brush_size <= 128:
-            raise ValueError(f"brush_size must be 2 to 128 pixels, got {brush_size!r}")
+            raise ConfigurationError(f"brush_size must be 2 to 128 pixels, got {brush_size!r}")
         try:
             self._rgb = ImageColor.getrgb(mask_color)[:3]
         except ValueError:
-            raise ValueError(f"mask_color {mask_color!r} is not a CSS colour") from None
+            raise ConfigurationError(f"mask_color {mask_color!r} is not a CSS colour") from None
         photo = open_image(image, what="photo")
         super().__init__()
         self._mask_color = mask_color

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import traitlets
 from PIL import Image, ImageDraw, ImageFont
 
+from ..contract.errors import ConfigurationError
 from .snapshot import Snapshot
 
 __all__ = ["PromptBox"]
@@ -48,7 +49,8 @@ class PromptBox(Snapshot, widgets.VBox):
         rows: int = 3,
     ) -> None:
         if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
-            raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+            raise ConfigurationError(
+                f"max_chars must be a positive integer or None, got {max_chars!r}")
         super().__init__()
         self._max_chars = max_chars
         self._history: list[str] = []

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..api.inputs import is_dark_on_light
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from ..contract.validation import has_alpha
 from . import _canvas
 from ._imaging import ImageSource, open_image
@@ -78,10 +79,10 @@ class SketchPad(Painter):
     def __init__(self, *, width: int = 512, height: int = 512, brush_size: int = 6) -> None:
         for name, value in (("width", width), ("height", height)):
             if not (isinstance(value, (int, np.integer)) and MIN_SIDE <= value <= MAX_SIDE):
-                raise ValueError(f"SketchPad {name} must be an integer from {MIN_SIDE} to "
+                raise ConfigurationError(f"SketchPad {name} must be an integer from {MIN_SIDE} to "
                                  f"{MAX_SIDE}, got {value!r}")
         if not 1 <= brush_size <= 64:
-            raise ValueError(f"brush_size must be 1 to 64 pixels, got {brush_size!r}")
+            raise ConfigurationError(f"brush_size must be 1 to 64 pixels, got {brush_size!r}")
         super().__init__()
         self._notice = widgets.HTML("")
         self._upload = UploadButton(description="Load sketch")
@@ -132,7 +133,7 @@ class SketchPad(Painter):
         """
         size = DEFAULT_IMAGE_SIZE if size is None else int(size)
         if not 1 <= size <= 8192:
-            raise ValueError(f"size must be 1 to 8192 pixels, got {size}")
+            raise ConfigurationError(f"size must be 1 to 8192 pixels, got {size}")
         width, height = self.size
         scale = size / max(width, height)
         w, h = max(1, round(width * scale)), max(1, round(height * scale))
@@ -146,7 +147,7 @@ class SketchPad(Painter):
     # -- drawing ------------------------------------------------------------------------------
     def _draw_op(self, op: Stroke | Rect) -> None:
         if not isinstance(op, Stroke):
-            raise TypeError(f"SketchPad draws strokes only, not {op!r}")
+            raise ConfigurationTypeError(f"SketchPad draws strokes only, not {op!r}")
         color = "black" if op.tool == "eraser" else "white"
         _canvas.draw_polyline(self._layer, self._to_display(op.points),
                               width=op.width * self._mean_scale, color=color)

@@ -29,6 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
+
 __all__ = [
     "STROKE_TOOLS",
     "Stroke",
@@ -75,15 +77,18 @@ class Stroke:
         if pts.ndim == 1 and pts.size == 2:
             pts = pts.reshape(1, 2)
         if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-            raise ValueError(f"a stroke needs an (N, 2) array of points, got shape {pts.shape}")
+            raise ConfigurationError(
+                f"a stroke needs an (N, 2) array of points, got shape {pts.shape}")
         if not np.isfinite(pts).all():
-            raise ValueError("a stroke's points must be finite numbers")
+            raise ConfigurationError("a stroke's points must be finite numbers")
         pts.flags.writeable = False
         width = float(self.width)
         if not (math.isfinite(width) and width > 0):
-            raise ValueError(f"a stroke's width must be a positive number of pixels, got {width}")
+            raise ConfigurationError(
+                f"a stroke's width must be a positive number of pixels, got {width}")
         if self.tool not in STROKE_TOOLS:
-            raise ValueError(f"unknown stroke tool {self.tool!r}; expected one of {STROKE_TOOLS}")
+            raise ConfigurationError(
+                f"unknown stroke tool {self.tool!r}; expected one of {STROKE_TOOLS}")
         object.__setattr__(self, "points", pts)
         object.__setattr__(self, "width", width)
 
@@ -109,7 +114,7 @@ class Rect:
     def __post_init__(self) -> None:
         coords = [float(v) for v in (self.x0, self.y0, self.x1, self.y1)]
         if not all(math.isfinite(v) for v in coords):
-            raise ValueError("a rectangle's corners must be finite numbers")
+            raise ConfigurationError("a rectangle's corners must be finite numbers")
         x0, y0, x1, y1 = coords
         object.__setattr__(self, "x0", min(x0, x1))
         object.__setattr__(self, "x1", max(x0, x1))
@@ -139,7 +144,7 @@ class Grow:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.percent) and 0 < self.percent <= 1000):
-            raise ValueError(f"grow percent must be in (0, 1000], got {self.percent}")
+            raise ConfigurationError(f"grow percent must be in (0, 1000], got {self.percent}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +160,7 @@ class Load:
         """A load of ``array`` (2-D; nonzero means painted)."""
         arr = np.asarray(array)
         if arr.ndim != 2:
-            raise ValueError(f"a loaded raster must be 2-D, got shape {arr.shape}")
+            raise ConfigurationError(f"a loaded raster must be 2-D, got shape {arr.shape}")
         return cls(np.packbits(arr > 0).tobytes(), int(arr.shape[1]), int(arr.shape[0]))
 
     def array(self) -> U8:
@@ -351,7 +356,7 @@ def _apply(raster: U8, op: Edit, scale: tuple[float, float]) -> U8:
             )
         raster[...] = loaded
     else:  # pragma: no cover - the Edit union is closed
-        raise TypeError(f"not a drawing operation: {op!r}")
+        raise ConfigurationTypeError(f"not a drawing operation: {op!r}")
     return raster
 
 
@@ -375,7 +380,7 @@ class Drawing:
 
     def __init__(self, width: int, height: int) -> None:
         if int(width) < 1 or int(height) < 1:
-            raise ValueError(f"a drawing needs a positive size, got {width}x{height}")
+            raise ConfigurationError(f"a drawing needs a positive size, got {width}x{height}")
         self.width = int(width)
         self.height = int(height)
         self._ops: list[Edit] = []
@@ -418,7 +423,7 @@ class Drawing:
     def apply(self, op: Edit) -> None:
         """Apply ``op`` to the raster; what could be redone is forgotten."""
         if isinstance(op, Load) and (op.width, op.height) != (self.width, self.height):
-            raise ValueError(
+            raise ConfigurationError(
                 f"a loaded raster must be {self.width}x{self.height}, got {op.width}x{op.height}"
             )
         self._redo.clear()
@@ -480,7 +485,7 @@ class Drawing:
         width = self.width if width is None else int(width)
         height = self.height if height is None else int(height)
         if width < 1 or height < 1:
-            raise ValueError(f"cannot render at {width}x{height}")
+            raise ConfigurationError(f"cannot render at {width}x{height}")
         if (width, height) == (self.width, self.height):
             return self._native.copy()
         scale = (width / self.width, height / self.height)
@@ -504,5 +509,5 @@ def as_points(points: ArrayLike | Sequence[Sequence[float]]) -> NDArray[np.float
     if pts.ndim == 1 and pts.size == 2:
         pts = pts.reshape(1, 2)
     if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
-        raise ValueError(f"expected (N, 2) points, got shape {pts.shape}")
+        raise ConfigurationError(f"expected (N, 2) points, got shape {pts.shape}")
     return pts

@@ -29,6 +29,7 @@ import traitlets
 from PIL import Image
 
 from ..contract.endpoints import MB, PIL_FORMATS, FileField
+from ..contract.errors import ConfigurationError
 from ..contract.validation import HARD_PIXEL_LIMIT
 
 __all__ = [
@@ -149,7 +150,7 @@ class IncomingFile:
 
     def __init__(self, upload_id: str, name: str, size: int, rules: UploadRules) -> None:
         if size < 0:
-            raise ValueError(f"upload {name!r} announced a negative size")
+            raise ConfigurationError(f"upload {name!r} announced a negative size")
         check_upload(rules, name, nbytes=size)
         self.id, self.name, self.size = upload_id, name, size
         self._buffer = bytearray(size)
@@ -159,10 +160,11 @@ class IncomingFile:
         """Store the chunk at byte ``offset``; returns the bytes received so far."""
         chunk = memoryview(data).cast("B")
         if offset != self.received:
-            raise ValueError(f"upload {self.name!r}: chunk at byte {offset}, expected "
+            raise ConfigurationError(f"upload {self.name!r}: chunk at byte {offset}, expected "
                              f"{self.received}")
         if offset + len(chunk) > self.size:
-            raise ValueError(f"upload {self.name!r}: more than the announced {self.size} bytes")
+            raise ConfigurationError(
+                f"upload {self.name!r}: more than the announced {self.size} bytes")
         self._buffer[offset:offset + len(chunk)] = chunk
         self.received += len(chunk)
         return self.received
@@ -174,7 +176,7 @@ class IncomingFile:
     def data(self) -> bytes:
         """The whole file (``ValueError`` if some of it is missing)."""
         if not self.complete:
-            raise ValueError(f"upload {self.name!r} ended after {self.received} of "
+            raise ConfigurationError(f"upload {self.name!r} ended after {self.received} of "
                              f"{self.size} bytes")
         return bytes(self._buffer)
 
@@ -235,7 +237,8 @@ class UploadButton(anywidget.AnyWidget):
             elif kind == "chunk":
                 incoming = self._current(upload_id)
                 if len(buffers) != 1:
-                    raise ValueError(f"an upload chunk needs one buffer, got {len(buffers)}")
+                    raise ConfigurationError(
+                        f"an upload chunk needs one buffer, got {len(buffers)}")
                 received = incoming.add(int(content.get("offset", -1)), buffers[0])
                 self.send({"type": "ack", "id": upload_id, "received": received})
             elif kind == "end":
@@ -253,7 +256,7 @@ class UploadButton(anywidget.AnyWidget):
     def _current(self, upload_id: str) -> IncomingFile:
         incoming = self._incoming
         if incoming is None or incoming.id != upload_id:
-            raise ValueError("the upload was interrupted; choose the file again")
+            raise ConfigurationError("the upload was interrupted; choose the file again")
         return incoming
 
     def _take(self, name: str, data: bytes) -> None:

@@ -12,6 +12,7 @@ from PIL import Image
 
 import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import (
+    AnswerLostError,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -181,30 +182,47 @@ def test_5xx_then_success(server, sleeps):
 
 
 # -- broken servers give a clear error, never a hang --------------------------------------------
-def test_closed_connection_is_a_connection_error_after_retries(server, sleeps):
-    server.default = Action("close")
+def test_refused_connection_is_retried_then_a_connection_error(sleeps):
+    with FaultServer() as gone:
+        url = gone.url  # a port that was just closed: nothing listens there
     with pytest.raises(APIConnectionError) as info:
+        Client("k", base_url=url, max_retries=2, timeout=5).text_to_image("a cat")
+    assert not isinstance(info.value, (APITimeoutError, AnswerLostError))
+    assert info.value.sent is False and "the connection was refused" in str(info.value)
+    assert len(sleeps) == 2  # nothing reached a server: safe to try again
+
+
+def test_closed_connection_after_the_request_is_lost_not_resent(server, sleeps):
+    server.default = Action("close")
+    with pytest.raises(AnswerLostError) as info:
         make_client(server, max_retries=2).text_to_image("a cat")
-    assert not isinstance(info.value, APITimeoutError)
-    assert len(server.seen) == 3 and len(sleeps) == 2
+    assert len(server.seen) == 1 and sleeps == []  # it may have been charged: sent once
+    assert info.value.sent is True
     assert server.url.removeprefix("http://") in str(info.value)
+    assert "may have made and charged it" in str(info.value)
 
 
-def test_truncated_body_is_a_connection_error(server, sleeps):
-    server.default = Action.image(png_bytes((64, 64)))
+def test_truncated_body_is_lost_with_the_credits_it_reported(server, sleeps):
+    server.default = Action.image(png_bytes((64, 64)), x_credits_consumed="1",
+                                  x_remaining_credits="41")
     server.default.kind = "truncate"
-    with pytest.raises(APIConnectionError):
-        make_client(server, max_retries=0).text_to_image("a cat")
+    client = make_client(server, max_retries=2)
+    with pytest.raises(AnswerLostError) as info:
+        client.text_to_image("a cat")
+    assert len(server.seen) == 1
+    assert info.value.credits_consumed == 1 and info.value.remaining_credits == 41
+    assert "1 credit consumed, 41 left" in str(info.value)
+    assert client.credits_spent == 1 and client.remaining_credits == 41
 
 
-def test_stalled_server_times_out(server, sleeps):
+def test_stalled_server_times_out_once(server, sleeps):
     server.default = Action("stall", seconds=3)
     start = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
-        make_client(server, timeout=0.3, max_retries=1).text_to_image("a cat")
-    assert time.monotonic() - start < 2.5  # two attempts of 0.3 s, not the stall
-    assert "timeout" in str(info.value)
-    assert len(server.seen) == 2
+        make_client(server, timeout=0.3, max_retries=2).text_to_image("a cat")
+    assert time.monotonic() - start < 2.5  # one attempt of 0.3 s, not the stall
+    assert "timeout" in str(info.value) and info.value.sent is True
+    assert len(server.seen) == 1  # a sent request that timed out is not sent again
 
 
 def test_per_call_timeout_overrides(server, sleeps):

@@ -1,8 +1,14 @@
-"""Client-side rate limiting: a loop of calls never draws a 429 from a well-behaved server."""
+"""Client-side pacing: requests spaced 60/R s apart, so no server window draws a 429.
+
+The servers here count requests in sliding windows of 1 s, 6 s and (time scaled) 60 s, as
+nobody outside the service knows which window it uses; concurrent callers share the client.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -11,7 +17,6 @@ from fault_server import Action, FaultServer
 
 import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import CancelledError, Client
-from clipdrop_widgets.api import constants as C
 from clipdrop_widgets.api.notices import ClipdropNotice
 from clipdrop_widgets.api.ratelimit import SAFETY_MARGIN, Cancelled, RateLimiter
 
@@ -24,61 +29,84 @@ class FakeClock:
         return self.now
 
 
-def test_limit_holds_slots_until_answers_age_out():
+INTERVAL = 1.0 * (1 + SAFETY_MARGIN)  # at 60 requests a minute
+
+
+def test_requests_go_out_an_interval_apart_and_never_start_during_an_upload():
     clock = FakeClock()
-    limiter = RateLimiter(3, clock=clock)
-    for t in (0.0, 1.0, 2.0):
-        clock.now = t
-        with limiter.slot():
-            pass
-    clock.now = 2.5
-    assert limiter.delay() == pytest.approx(57.5)  # the first answer (t=0) ages out at 60
-    clock.now = 60.0
+    limiter = RateLimiter(60, clock=clock)
+    assert limiter.delay() == 0  # the first goes at once
+    with limiter.slot() as slot:
+        assert limiter.delay() == float("inf")  # its body is going out: the next waits
+        clock.now = 0.3
+        slot.sent()
+        assert limiter.delay() == pytest.approx(INTERVAL - 0.3)  # an interval after its start
+        clock.now = 1.5  # a long upload ...
+    with limiter.slot() as slot:
+        clock.now = 2.0
+        slot.sent()  # ... ends after the interval: the next goes when it has
+    # The next starts so that, sent as fast as the fastest so far (0.3 s), its body goes out
+    # an interval after this one's.
+    assert limiter.delay() == pytest.approx(INTERVAL - 0.3)
+    clock.now = 2.0 + INTERVAL - 0.3
     assert limiter.delay() == 0
 
 
-def test_in_flight_requests_count():
+def test_a_slow_answer_does_not_hold_the_next_request():
+    """The service may take 10 s to make an image: the next request goes after one interval."""
     clock = FakeClock()
-    limiter = RateLimiter(2, clock=clock)
-    with limiter.slot(), limiter.slot():
-        assert limiter.delay() == float("inf")  # wait for an answer, not a time
-    assert limiter.delay() == pytest.approx(60.0)
+    limiter = RateLimiter(60, clock=clock)
+    with limiter.slot() as first:
+        first.sent()
+        clock.now = INTERVAL
+        assert limiter.delay() == 0  # while the first still waits for its answer
+        with limiter.slot() as second:
+            second.sent()
+            clock.now = 10.0
+    assert limiter.delay() == 0
 
 
-def test_a_slow_answer_does_not_hold_its_slot():
-    """The window starts when the body went out (+ margin), not when the image came back."""
+def test_a_request_that_never_sent_its_body_is_spaced_from_its_end():
     clock = FakeClock()
-    limiter = RateLimiter(1, clock=clock)
-    with limiter.slot() as slot:
-        slot.sent()  # body sent at t=0
-        clock.now = 10.0  # the service took 10 s to make the image
-    assert limiter.delay() == pytest.approx(SAFETY_MARGIN + 60 - 10)
+    limiter = RateLimiter(60, clock=clock)
+    with limiter.slot():
+        clock.now = 2.0  # e.g. the connection was refused
+    assert limiter.delay() == pytest.approx(INTERVAL)
 
 
-def test_a_fast_answer_bounds_the_margin():
-    clock = FakeClock()
-    limiter = RateLimiter(1, clock=clock)
-    with limiter.slot() as slot:
-        slot.sent()
-        clock.now = 0.2  # answered before the margin ran out: the answer time is the bound
-    assert limiter.delay() == pytest.approx(60.0)  # ages from t=0.2, the answer
+def test_concurrent_callers_take_turns_an_interval_apart():
+    limiter = RateLimiter(1200)  # 50 ms apart, so the test is short
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def one(_):
+        with limiter.slot() as slot:
+            slot.sent()
+            with lock:
+                sent.append(slot.sent_at)
+            time.sleep(0.2)  # a slow answer: four more requests go meanwhile
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(12)))
+    gaps = [b - a for a, b in itertools.pairwise(sorted(sent))]
+    assert min(gaps) >= 60 / 1200  # never faster than the rate
 
 
-def test_cancel_while_waiting_takes_no_slot():
+def test_cancel_while_waiting_takes_no_turn():
     limiter = RateLimiter(1)
     cancel = threading.Event()
-    with limiter.slot():
-        pass
+    with limiter.slot() as slot:
+        slot.sent()
     threading.Timer(0.2, cancel.set).start()
     with pytest.raises(Cancelled), limiter.slot(cancel=cancel):
         pytest.fail("must not get a slot")
-    assert limiter._in_flight == 0
+    assert limiter._sending is None
 
 
 def test_cancelled_call_sends_nothing():
     with FaultServer() as server:
         client = Client("k", base_url=server.url, requests_per_minute=1)
-        client.text_to_image("first")  # uses the minute's only slot
+        client.text_to_image("first")  # the next turn is a minute away
         cancel = threading.Event()
         threading.Timer(0.2, cancel.set).start()
         with pytest.raises(CancelledError, match="cancelled before it was sent"):
@@ -99,6 +127,7 @@ def test_cancel_during_retry_wait():
 def test_documented_rates_per_endpoint():
     c = Client("k", base_url="http://127.0.0.1:9")
     assert c.limiter("text_inpainting").limit == 30
+    assert c.limiter("text_inpainting").interval == pytest.approx(2 * (1 + SAFETY_MARGIN))
     assert c.limiter("cleanup").limit == 60
     assert Client("k", base_url="http://127.0.0.1:9",
                   requests_per_minute=600).limiter("cleanup").limit == 600
@@ -114,24 +143,39 @@ def test_local_engine_is_not_throttled_unless_asked(monkeypatch):
 def test_rejects_nonsense():
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(0)
+    with pytest.raises(ValueError, match="positive"):
+        Client("k", base_url="http://127.0.0.1:9", requests_per_minute=-5)
 
 
-def test_concurrent_loop_draws_no_429_from_a_sliding_window_server(monkeypatch):
-    """10 requests per 1 s window on both sides (the minute shortened so the test is short)."""
-    monkeypatch.setattr(C, "RATE_WINDOW", 1.0)
-    with FaultServer(rate=(10, 1.0)) as server:
-        client = Client("k", base_url=server.url, requests_per_minute=600, max_retries=0)
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda i: client.text_to_image(f"cat {i}"), range(25)))
-        assert len(results) == 25
+# -- against servers that count in windows of 1 s, 6 s and 60 s -------------------------------
+def run_concurrently(client: Client, n: int, callers: int) -> None:
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(lambda i: client.text_to_image(f"cat {i}"), range(n)))
+
+
+@pytest.mark.parametrize("rpm,window,n", [
+    (60, 1.0, 5),  # 60 a minute counted per second: never 2 within a second
+    (60, 6.0, 9),  # ... counted per 6 s: never 7 within 6 s
+    (600, 6.0, 70),  # 60 per 60 s, time scaled 10x: never 61 within the window
+], ids=["1s-window", "6s-window", "60s-window-scaled"])
+def test_no_window_sees_more_than_its_limit(rpm, window, n):
+    limit = round(rpm * window / 60)
+    with FaultServer(rate=(limit, window)) as server:
+        client = Client("k", base_url=server.url, requests_per_minute=rpm, max_retries=0)
+        run_concurrently(client, n, callers=8)
+        assert len(server.seen) == n  # exactly one POST each
         assert server.rejected_for_rate == 0
-        times = sorted(s.time for s in server.seen)
-        assert times[-1] - times[0] >= 2.0  # 25 requests at 10 per second cannot be faster
+        arrivals = sorted(s.time for s in server.seen)
+    # In every window, at most its limit (the server's own rule, checked on what it saw).
+    for i in range(len(arrivals) - limit):
+        assert arrivals[i + limit] - arrivals[i] > window
+    first_second = sum(t < arrivals[0] + 60 / rpm for t in arrivals)
+    assert first_second == 1  # no burst: one request, then one per interval
 
 
-def test_without_the_limiter_the_same_loop_draws_429s(monkeypatch):
-    """The control: the server really enforces its rate, so the test above can fail."""
-    with FaultServer(rate=(10, 1.0)) as server:
+def test_without_pacing_the_same_callers_draw_429s():
+    """The control: the server really enforces its rate, so the tests above can fail."""
+    with FaultServer(rate=(1, 1.0)) as server:
         client = Client("k", base_url=server.url, requests_per_minute=10**6, max_retries=0)
         errors = []
         lock = threading.Lock()
@@ -144,5 +188,5 @@ def test_without_the_limiter_the_same_loop_draws_429s(monkeypatch):
                     errors.append(exc)
 
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(call, range(25)))
+            list(pool.map(call, range(5)))
         assert server.rejected_for_rate > 0 and errors

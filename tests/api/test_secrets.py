@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pytest
-from fault_server import Action, FaultServer
+from fault_server import Action, FaultServer, RawServer, echo_key, head
 
 import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import APIStatusError, Client, ClipdropError
+from clipdrop_widgets.apps._status import error_text
 
 SENTINEL = "sk-SENTINEL-7f3a9c1e5b"
 
@@ -71,3 +73,46 @@ def test_a_redirect_is_not_followed_so_the_key_stays_home():
         assert info.value.status_code == 307
         assert elsewhere.seen == []  # the key went nowhere else
         assert SENTINEL not in str(info.value)
+
+
+# -- a key that a server writes back --------------------------------------------------------------
+@pytest.mark.parametrize("status,where", [
+    ("401 Unauthorized", "body"), ("403 Forbidden", "body"), ("400 Bad Request", "body"),
+    ("500 Internal Server Error", "body"), ("503 Service Unavailable", "body"),
+    ("307 Temporary Redirect", "location"), ("302 Found", "location"),
+])
+def test_a_key_echoed_by_the_server_is_cut_out_where_it_enters(monkeypatch, caplog, status,
+                                                               where):
+    monkeypatch.setattr(client_module, "_sleep", lambda s: None)
+    caplog.set_level(logging.DEBUG)
+    with RawServer(echo_key(status, where)) as server:
+        client = Client(SENTINEL, base_url=server.url, timeout=5, max_retries=2)
+        with pytest.raises(APIStatusError) as info:
+            client.text_to_image("a cat")
+        assert server.requests[0].headers["x-api-key"] == SENTINEL  # it was sent, and echoed
+    exc = info.value
+    response = exc.response
+    texts = [str(exc), repr(exc), exc.message, str(exc.body), response.text, response.reason,
+             str(dict(response.headers)), str(dict(response.request.headers)),
+             error_text(exc)]  # the apps' status line
+    texts += [r.getMessage() for r in caplog.records]  # retry log lines (5xx) included
+    for text in texts:
+        assert SENTINEL not in text
+    assert "***" in (exc.message if where == "body" else response.headers["Location"])
+    if status.startswith("5"):
+        assert any("retrying" in r.getMessage() for r in caplog.records)
+
+
+def test_a_url_encoded_echo_is_cut_out_too():
+    key = "sk/odd+key=1"
+
+    def behave(server, conn, request):
+        from urllib.parse import quote
+
+        body = json.dumps({"error": f"no such key: {quote(key, safe='')}"}).encode()
+        conn.sendall(head("403 Forbidden", Content_Type="application/json",
+                          Content_Length=str(len(body))) + body)
+
+    with RawServer(behave) as server, pytest.raises(APIStatusError) as info:
+        Client(key, base_url=server.url, timeout=5).text_to_image("a cat")
+    assert "odd%2Bkey" not in str(info.value) and "***" in str(info.value)

@@ -22,8 +22,8 @@ def test_each_field_is_the_client_methods_argument_of_its_keyword(name):
 
 def test_a_file_field_is_sent_under_its_keyword_as_file_name():
     client = Client()
-    _, _, files, _ = client.prepare("cleanup", {}, {
-        "image_file": _png(8, 8), "mask_file": _png(8, 8, value=255)})
+    files = client.prepare("cleanup", {}, {
+        "image_file": _png(8, 8), "mask_file": _png(8, 8, value=255)}).files
     assert files["image_file"].filename == "image.png"
     assert files["mask_file"].filename == "mask.png"
 

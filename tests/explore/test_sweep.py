@@ -21,10 +21,24 @@ import pytest
 from fault_server import Action, FaultServer, png_bytes
 from PIL import Image
 
-from clipdrop_widgets import Client, InputError, OutOfCreditsError, Sweep
-from clipdrop_widgets.api import constants as C
+from clipdrop_widgets import (
+    Client,
+    ClipdropError,
+    InputError,
+    OutOfCreditsError,
+    PromptExplorer,
+    RunDirBusyError,
+    RunLogError,
+    Sweep,
+)
+from clipdrop_widgets.apps._status import error_text
 from clipdrop_widgets.explore.items import expand_template
-from clipdrop_widgets.explore.runlog import LOG_NAME, MANIFEST_NAME, RunDirMismatchError
+from clipdrop_widgets.explore.runlog import (
+    HOLDER_NAME,
+    LOG_NAME,
+    MANIFEST_NAME,
+    RunDirMismatchError,
+)
 
 SENTINEL = "sk-SENTINEL-sweep-4e1d"
 ANIMALS = {"animal": ["fox", "owl"], "style": ["ink", "oil", "chalk"]}
@@ -100,9 +114,8 @@ def test_bad_sweeps_are_refused_before_anything_is_sent(tmp_path):
 
 
 # -- running at the rate ----------------------------------------------------------------------
-def test_a_sweep_at_the_endpoints_rate_draws_no_429(monkeypatch, tmp_path):
+def test_a_sweep_at_the_endpoints_rate_draws_no_429(tmp_path):
     """5 requests per 1 s window on both sides; a 429 would fail its item (no retries)."""
-    monkeypatch.setattr(C, "RATE_WINDOW", 1.0)
     with FaultServer(rate=(5, 1.0)) as server:
         client = client_for(server, requests_per_minute=300)
         sweep = Sweep(client, "text_to_image", prompts=[f"cat {i}" for i in range(14)],
@@ -114,9 +127,8 @@ def test_a_sweep_at_the_endpoints_rate_draws_no_429(monkeypatch, tmp_path):
     assert sweep.stopped_reason is None
 
 
-def test_the_control_the_server_really_enforces_its_rate(monkeypatch):
+def test_the_control_the_server_really_enforces_its_rate():
     """Without the client's limit the same sweep draws 429s, so the test above can fail."""
-    monkeypatch.setattr(C, "RATE_WINDOW", 1.0)
     with FaultServer(rate=(5, 1.0)) as server:
         client = client_for(server, requests_per_minute=10**6)
         sweep = Sweep(client, "text_to_image", prompts=[f"cat {i}" for i in range(14)])
@@ -250,7 +262,7 @@ CHILD = """
 import sys, warnings
 from clipdrop_widgets import Client, Sweep
 warnings.simplefilter("ignore")
-client = Client("k", base_url=sys.argv[1], requests_per_minute=2)  # 2 now, then a minute
+client = Client("k", base_url=sys.argv[1], requests_per_minute=30)  # one every 2 s
 Sweep(client, "text_to_image", prompts=[f"p{i}" for i in range(6)], run_dir=sys.argv[2]).run()
 """
 
@@ -272,8 +284,10 @@ def test_a_killed_process_resumes_without_paying_twice(tmp_path):
     with FaultServer() as server:
         sweep = Sweep(client_for(server), "text_to_image", prompts=[f"p{i}" for i in range(6)],
                       run_dir=tmp_path)
+        done = {r["prompt"] for r in Sweep.open(tmp_path).records if r["status"] == "ok"}
+        assert len(done) == 2
         sweep.run()
-        assert sorted(prompts_sent(server)) == ["p2", "p3", "p4", "p5"]
+        assert sorted(prompts_sent(server)) == sorted({f"p{i}" for i in range(6)} - done)
     assert statuses(sweep) == ["ok"] * 6
 
 
@@ -481,3 +495,140 @@ def test_a_sweep_on_the_local_engine_end_to_end(tmp_path):
     assert {r["source"] for r in records} == {"local engine"}
     assert all(isinstance(im, Image.Image) for im in Sweep.open(tmp_path).images())
     assert len(sweep.contact_sheet().axes) == 4
+
+
+# -- one run per folder ---------------------------------------------------------------------------
+HOLDER = """
+import sys, warnings
+from clipdrop_widgets import Client, Sweep
+warnings.simplefilter("ignore")
+client = Client("k", base_url=sys.argv[1], requests_per_minute=600, timeout=120)
+Sweep(client, "text_to_image", prompts=[f"p{i}" for i in range(6)], run_dir=sys.argv[2]).run(
+    workers=1)
+"""
+
+
+def wait_for(condition, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_second_process_is_refused_and_a_killed_holder_is_taken_over(tmp_path):
+    """Two processes on one folder: the second gets RunDirBusyError naming the holder; once
+    the first is killed (kill -9: no cleanup), the next run takes the folder over."""
+    prompts = [f"p{i}" for i in range(6)]
+    with FaultServer(default=Action("stall", seconds=60)) as slow:
+        slow.script(Action.image())  # the first answer comes, the second never does
+        child = subprocess.Popen([sys.executable, "-c", HOLDER, slow.url, str(tmp_path)])
+        try:
+            assert wait_for(lambda: (tmp_path / LOG_NAME).exists() and len(slow.seen) == 2)
+            with FaultServer() as server:
+                second = Sweep(client_for(server), "text_to_image", prompts=prompts,
+                               run_dir=tmp_path)
+                with pytest.raises(RunDirBusyError) as info:
+                    second.run()
+                assert server.seen == []  # refused before anything was sent
+            assert isinstance(info.value, ClipdropError)
+            assert info.value.run_dir == str(tmp_path) and str(tmp_path) in str(info.value)
+            assert f"pid {child.pid} on host" in info.value.holder
+            assert info.value.holder in str(info.value)
+        finally:
+            child.kill()  # SIGKILL: its lock is never released by its own code
+            child.wait()
+    assert (tmp_path / HOLDER_NAME).exists()  # what the dead holder left
+    with FaultServer() as server:
+        sweep = Sweep(client_for(server), "text_to_image", prompts=prompts, run_dir=tmp_path)
+        sweep.run()
+        assert sorted(prompts_sent(server)) == ["p1", "p2", "p3", "p4", "p5"]
+    assert statuses(sweep) == ["ok"] * 6
+    assert not (tmp_path / HOLDER_NAME).exists()  # released at the end of the run
+
+
+def test_a_second_sweep_in_the_same_process_is_refused(tmp_path):
+    prompts = ["a", "b"]
+    with FaultServer(default=Action("stall", seconds=2)) as slow:
+        first = Sweep(client_for(slow, timeout=30), "text_to_image", prompts=prompts,
+                      run_dir=tmp_path)
+        worker = threading.Thread(target=first.run, kwargs={"workers": 1})
+        worker.start()
+        try:
+            assert wait_for(lambda: len(slow.seen) == 1)
+            second = Sweep(client_for(slow), "text_to_image", prompts=prompts, run_dir=tmp_path)
+            with pytest.raises(RunDirBusyError, match=f"pid {os.getpid()} on host"):
+                second.run()
+            assert len(slow.seen) == 1
+        finally:
+            first.stop()
+            worker.join(30)
+    with FaultServer() as server:
+        Sweep(client_for(server), "text_to_image", prompts=prompts, run_dir=tmp_path).run()
+        assert len(server.seen) == 2  # the first run's answers were lost: asked again
+
+
+# -- a run log edited by hand ------------------------------------------------------------------
+@pytest.mark.parametrize("tampered", ["../../etc/passwd", "/etc/passwd", "sub/../../x.png",
+                                      "..", ""])
+def test_a_tampered_log_cannot_make_the_sweep_read_outside_its_folder(tmp_path, tampered):
+    run_dir = tmp_path / "run"
+    with FaultServer() as server:
+        Sweep(client_for(server), "text_to_image", prompts=["a", "b"], run_dir=run_dir).run()
+    log = run_dir / LOG_NAME
+    lines = log.read_text().splitlines()
+    record = json.loads(lines[1])
+    record["file"] = tampered
+    lines[1] = json.dumps(record)
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RunLogError) as info:
+        Sweep.open(run_dir)
+    assert f"line 2 names {tampered!r}" in str(info.value)
+    assert "refused and not read" in str(info.value)
+    with FaultServer() as server, pytest.raises(RunLogError):
+        Sweep(client_for(server), "text_to_image", prompts=["a", "b"], run_dir=run_dir)
+
+
+def test_a_link_out_of_the_folder_is_not_followed(tmp_path):
+    run_dir = tmp_path / "run"
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(png_bytes())
+    with FaultServer() as server:
+        Sweep(client_for(server), "text_to_image", prompts=["a"], run_dir=run_dir).run()
+    record = json.loads((run_dir / LOG_NAME).read_text())
+    (run_dir / record["file"]).unlink()
+    (run_dir / record["file"]).symlink_to(outside)
+    with pytest.raises(RunLogError, match="only a file directly in the run folder"):
+        Sweep.open(run_dir).image(0)
+
+
+# -- the key, echoed back by a server ----------------------------------------------------------
+def test_an_echoed_key_reaches_no_record_no_stop_reason_and_no_status_line(tmp_path, caplog):
+    echo = f"the key {SENTINEL} is not valid"
+    with FaultServer(default=Action.error(500, echo)) as server:
+        server.script(Action.error(403, echo))
+        sweep = Sweep(client_for(server, key=SENTINEL), "text_to_image",
+                      prompts=["a", "b", "c"], run_dir=tmp_path)
+        sweep.run(workers=1)
+    assert sweep.stopped_reason.startswith("the API key was refused")
+    assert "***" in sweep.stopped_reason
+    texts = [sweep.stopped_reason, repr(sweep), (tmp_path / LOG_NAME).read_text()]
+    texts += [str(r) for r in sweep.records] + [r.getMessage() for r in caplog.records]
+    texts += [error_text(sweep._stop_error)]
+    assert all(SENTINEL not in text for text in texts)
+
+
+def test_an_echoed_key_does_not_reach_the_explorer(tmp_path):
+    echo = f"quota of {SENTINEL} exceeded"
+    with FaultServer(default=Action.error(400, echo)) as server:
+        explorer = PromptExplorer(client_for(server, key=SENTINEL))
+        explorer.template.value = "a {animal}"
+        explorer.set_variables({"animal": ["fox", "owl"]})
+        explorer.run_button.click()
+        assert explorer.wait(60)
+    buttons = [box.children[1] for box in explorer.grid.children if box.children]
+    shown = [explorer.errors.message, explorer.errors.value, explorer.status.value,
+             repr(explorer), str(explorer.sweep.records)] + [b.tooltip for b in buttons]
+    assert "***" in explorer.errors.message and "failed" in buttons[0].tooltip
+    assert all(SENTINEL not in text for text in shown)

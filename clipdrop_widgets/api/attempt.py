@@ -1,0 +1,255 @@
+"""What one attempt came to, and the error that says so in words a user can act on.
+
+The client (`client`) makes an attempt and decides whether to retry; this module holds
+the pieces between: the request body that knows when it has gone out (`Body`), the
+outcome (`Outcome`), the answer taken in with the key cut out of it
+(`take_answer`), and the classification of a failure (`failure`): retried only
+when nothing reached the service; otherwise the error says whether the service may have
+charged, with the credits its headers reported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from ..contract.endpoints import Endpoint
+from ..contract.errors import (
+    AnswerLostError,
+    APIConnectionError,
+    APITimeoutError,
+    ClipdropError,
+    ConfigurationError,
+    InvalidResponseError,
+    connection_failure_text,
+)
+from .ratelimit import Slot
+from .result import parse_credits
+from .secret import MASK, Secret
+from .transport import AnswerTooLarge, Watch
+
+__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "take_answer", "failure",
+           "unusable", "credits_text"]
+
+Timeout = float | tuple[float, float] | None
+
+
+@dataclass
+class Outcome:
+    """A complete answer (``error`` None), or an error and whether it may be retried."""
+
+    response: requests.Response | None
+    error: ClipdropError | None
+    elapsed: float
+    retryable: bool = False
+
+
+class Body:
+    """A request body that knows when it has all been handed to the network.
+
+    The first read returns the whole body whatever size is asked (http.client reads file
+    bodies in 8-16 KB blocks, a send call each; a bytes body goes out in one), the next
+    returns ``b""``: at that moment the body has been passed to the socket, so ``sent`` is
+    set and the rate-limit slot told.
+    """
+
+    def __init__(self, data: bytes, slot: Slot | None) -> None:
+        self._data: bytes | None = data
+        self._len = len(data)
+        self._slot = slot
+        self.sent = False
+
+    def __len__(self) -> int:
+        return self._len
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            if not self.sent:
+                self.sent = True
+                if self._slot is not None:
+                    self._slot.sent()
+            return b""
+        return data
+
+
+def limits(timeout: Timeout) -> tuple[float, float, float | None]:
+    """``(connect, answer, total)`` seconds from a ``timeout`` argument, checked.
+
+    A number bounds connecting and the whole attempt (``total``); a ``(connect, read)`` pair
+    bounds connecting, then everything after it.
+    """
+    if isinstance(timeout, tuple) and len(timeout) == 2:
+        connect, answer = timeout
+        total = None
+    else:
+        connect = answer = total = timeout  # type: ignore[assignment]
+    for value in (connect, answer):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigurationError(f"timeout must be seconds > 0 or a (connect, read) pair of "
+                                     f"them, "
+                             f"got {timeout!r}")
+    return float(connect), float(answer), None if total is None else float(total)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or HTTP date), or ``None``."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds)
+
+
+def take_answer(response: requests.Response, data: bytes, secrets: Iterable[Secret]) -> None:
+    """Keep the body read in ``response``; cut the key out of what the server wrote back
+    (error bodies, headers such as ``Location``, the reason) and out of the request kept."""
+    ok = 200 <= response.status_code < 300
+    for secret in secrets:
+        if not ok:  # an image is bytes, not text: only error bodies may quote the key
+            data = secret.redact(data)
+        for name, value in list(response.headers.items()):
+            response.headers[name] = secret.redact(value)
+        response.reason = secret.redact(response.reason or "")
+    response._content = data
+    response._content_consumed = True
+    if response.request is not None and "x-api-key" in response.request.headers:
+        response.request.headers["x-api-key"] = MASK
+
+
+def credits_text(response: requests.Response | None) -> str:
+    """What the answer's headers said of credits, in words."""
+    if response is None:
+        return "no answer headers arrived, so what it charged is unknown"
+    consumed = parse_credits(response.headers.get("x-credits-consumed"))
+    remaining = parse_credits(response.headers.get("x-remaining-credits"))
+    if consumed is None and remaining is None:
+        return "its headers did not say what it charged"
+    parts = []
+    if consumed is not None:
+        parts.append(f"{consumed:g} credit{'' if consumed == 1 else 's'} consumed")
+    if remaining is not None:
+        parts.append(f"{remaining:g} left")
+    return "its headers reported " + ", ".join(parts)
+
+
+def unusable(ep: Endpoint, response: requests.Response, exc: Exception) -> InvalidResponseError:
+    """The error for an answer refused for its size or encoding (made, so not retried)."""
+    if isinstance(exc, AnswerTooLarge):
+        what = (f"declares {exc.declared} bytes" if exc.declared is not None else
+                "inflates past that" if exc.compressed else "went past that")
+        reason = (f"the answer {what}, over the cap of {exc.cap} bytes for {ep.name} (from "
+                  "the endpoint's largest documented output); it was not read further")
+    else:
+        reason = str(exc)
+    return InvalidResponseError(
+        f"{ep.name}: {reason}. It was not sent again: the service answered "
+        f"{response.status_code}, so it may have charged for it ({credits_text(response)}).",
+        response=response)
+
+
+def failure(exc: BaseException, *, base_url: str, response: requests.Response | None,
+            watch: Watch | None, sent: bool, timeout: Timeout, elapsed: float) -> Outcome:
+    """Classify a failed attempt: retried only when nothing reached the service.
+
+    ``exc`` is only classified, never quoted, so no header (the key) reaches the message.
+    """
+    where = _where(base_url)
+    if isinstance(exc, (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return Outcome(None, ClipdropError(f"the request to {where} could not be made "
+                                           f"({type(exc).__name__}); check base_url"), elapsed)
+    # The deadline passed, whichever noticed first: the watchdog, or the socket's own timeout
+    # (which requests may report as a broken connection).
+    timed_out = (watch is not None and (watch.expired or watch.remaining() <= 0.01)) or any(
+        isinstance(e, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError))
+        and not isinstance(e, urllib3.exceptions.NewConnectionError)  # a timeout by descent
+        for e in _chain(exc))
+    connected = watch.connected if watch is not None else True
+    if isinstance(exc, requests.ConnectTimeout) or not connected:
+        text = connection_failure_text(exc, base_url, timeout=timeout)
+        kind = APITimeoutError if timed_out else APIConnectionError
+        return Outcome(None, kind(text, sent=False), elapsed, retryable=True)
+    answer = timeout[1] if isinstance(timeout, tuple) else timeout
+    if not sent:
+        if timed_out:
+            return Outcome(None, APITimeoutError(
+                f"{where} did not take the whole request within {answer:g} s; it was not "
+                "sent whole, so nothing was charged", sent=False), elapsed)
+        return Outcome(None, APIConnectionError(
+            f"the connection to {where} broke before the request had gone out whole; "
+            "nothing was charged", sent=False), elapsed, retryable=True)
+    charged: dict[str, Any] = {"sent": True, "credits_consumed": None, "remaining_credits": None}
+    if response is not None:
+        charged["credits_consumed"] = parse_credits(response.headers.get("x-credits-consumed"))
+        charged["remaining_credits"] = parse_credits(
+            response.headers.get("x-remaining-credits"))
+    lost = (f"the service may have made and charged it ({credits_text(response)}), so it was "
+            "not sent again")
+    if timed_out:
+        return Outcome(None, APITimeoutError(
+            f"{where} did not answer within {answer:g} s after the request was sent; {lost}: "
+            "try again if you want it, or allow a longer timeout", **charged), elapsed)
+    error: APIConnectionError = AnswerLostError(
+        f"the answer from {where} broke off after the request was sent ({_breakage(exc)}); "
+        f"{lost}: call again if you want it", **charged)
+    return Outcome(None, error, elapsed)
+
+
+def _where(base_url: str) -> str:
+    """``host:port`` of ``base_url`` (as `connection_failure_text` says it)."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "local":
+        return "the local engine"
+    host = parts.hostname or base_url
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, the exceptions it wraps (in its arguments) and its causes, a few deep."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(found) < 16:
+        e = todo.pop()
+        if e is None or e in found:
+            continue
+        found.append(e)
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(e, "reason", None)
+        todo += [reason if isinstance(reason, BaseException) else None, e.__cause__,
+                 e.__context__]
+    return found
+
+
+def _breakage(exc: BaseException) -> str:
+    """How an answer broke, in words, from the chain of exceptions (never their text)."""
+    names: set[str] = set()
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        names |= {k.__name__ for k in type(seen).__mro__}
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, BaseException):
+                names |= {k.__name__ for k in type(arg).__mro__}
+        seen = seen.__cause__ or seen.__context__
+    if "InvalidChunkLength" in names:
+        return "a malformed chunk"
+    if "ConnectionResetError" in names:
+        return "the connection was reset"
+    if names & {"IncompleteRead", "RemoteDisconnected"}:
+        return "the server closed the connection early"
+    return f"the connection broke: {type(exc).__name__}"
