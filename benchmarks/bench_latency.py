@@ -10,7 +10,10 @@ drawing surfaces of the same size, one above the other, in one page:
 * ``SketchPad`` and ``MaskPainter``: ours (live ink drawn by ``ink.js``, points batched to
   Python);
 * ``naive ipycanvas``: an ipycanvas ``Canvas`` drawing each segment from a Python
-  ``on_mouse_move`` handler (what ipycanvas alone gives).
+  ``on_mouse_move`` handler (what ipycanvas alone gives);
+* ``MaskPainter 4x, 12.8 MP``: a MaskPainter on a 6400x2000 photo, zoomed 4x (Ctrl+wheel, as
+  a user zooms) before the drags; its probe reads the canvas pixel under each move through the
+  zoom.
 
 Each drag is a press, 100 moves 6 px apart along a horizontal line dispatched every 8 ms
 through the DevTools protocol (``Input.dispatchMouseEvent``, not awaited one by one: Playwright's
@@ -61,7 +64,14 @@ BRUSH = 3  # px: a move's pixel is painted only by its own segment (moves are 6 
 MOVES, STEP_PX, SPACING_S = 100, 6, 0.008
 X0 = 14  # first point; the last move lands at X0 + 600
 ROW0, ROW_STEP = 10, 12  # one row per round: no clearing needed for up to 16 rounds
-SUBJECTS = ["plain canvas", "SketchPad", "MaskPainter", "naive ipycanvas"]
+ZOOMED = "MaskPainter 4x, 12.8 MP"
+SUBJECTS = ["plain canvas", "SketchPad", "MaskPainter", "naive ipycanvas", ZOOMED]
+#: The zoomed subject: a 6400x2000 photo (12.8 megapixels) shown in the same 640x200 box,
+#: zoomed 4x at its top-left corner (zoom.js, Ctrl+wheel), brush 2 canvas pixels (8 on screen):
+#: the 6-pixel moves are 1.5 canvas pixels apart, and each move's pixel is still painted by
+#: its own segment only.
+ZOOM, ZOOM_PHOTO, ZOOM_BRUSH = 4.0, (6400, 2000), 2
+ZOOM_WHEEL = -693.147  # exp(693.147 * 0.002) = 4 (zoom.js WHEEL_SCALE)
 
 SETUP = f'''
 import json, time
@@ -109,6 +119,8 @@ plain = PlainCanvas()
 pad = SketchPad(width=W, height=H, brush_size=BRUSH)
 painter = MaskPainter(Image.new("RGB", (W, H), (40, 40, 40)), max_width=W, max_height=H,
                       brush_size=BRUSH)
+zoomed = MaskPainter(Image.new("RGB", {ZOOM_PHOTO}, (40, 40, 40)), max_width=W, max_height=H,
+                     brush_size={ZOOM_BRUSH})
 
 # The naive pad: each segment drawn by a Python handler, one draw message per event.
 naive = Canvas(width=W, height=H, layout=widgets.Layout(width=f"{{W}}px", height=f"{{H}}px"))
@@ -128,7 +140,7 @@ def _up(x, y):
 naive.on_mouse_down(_down); naive.on_mouse_move(_move); naive.on_mouse_up(_up)
 
 # Kernel messages per stroke from each ink layer (the widgets' own handler is left as is).
-ink_msgs = {{"SketchPad": {{}}, "MaskPainter": {{}}}}
+ink_msgs = {{"SketchPad": {{}}, "MaskPainter": {{}}, "zoomed": {{}}}}
 def _counter(name):
     def count(_w, content, _buffers):
         if content.get("type") == "points":
@@ -136,6 +148,7 @@ def _counter(name):
     return count
 pad._ink.on_msg(_counter("SketchPad"))
 painter._ink.on_msg(_counter("MaskPainter"))
+zoomed._ink.on_msg(_counter("zoomed"))
 
 def _row(label, widget, cls):
     widget.add_class(cls)
@@ -144,7 +157,8 @@ def _row(label, widget, cls):
 view = widgets.VBox([_row("plain canvas", plain, "cdw-bench-s0"),
                      _row("SketchPad", pad, "cdw-bench-s1"),
                      _row("MaskPainter", painter, "cdw-bench-s2"),
-                     _row("naive ipycanvas", naive, "cdw-bench-s3")])
+                     _row("naive ipycanvas", naive, "cdw-bench-s3"),
+                     _row("MaskPainter, 12.8 MP photo, zoomed 4x", zoomed, "cdw-bench-s4")])
 '''
 
 # The probe: which canvases belong to each subject, and when each target pixel turns painted.
@@ -155,7 +169,11 @@ PROBE_JS = """() => {
     () => [...document.querySelectorAll('.cdw-bench-s2 .widget-gridbox canvas')],
     () => [document.querySelector('canvas.cdw-bench-s3') ||
            document.querySelector('.cdw-bench-s3 canvas')],
+    () => [...document.querySelectorAll('.cdw-bench-s4 .widget-gridbox canvas')],
   ];
+  // the box each subject is shown in (the zoomed one's canvases are transformed: its stack)
+  const frames = subjects.map((f, i) => i === 4
+    ? () => document.querySelector('.cdw-bench-s4 .widget-gridbox') : () => f()[0]);
   const st = { armed: null, maxX: -1e9, checks: 0, longtasks: [] };
   // main-thread tasks over 50 ms (the page's own stalls, whoever caused them)
   new PerformanceObserver((list) => {
@@ -196,8 +214,8 @@ PROBE_JS = """() => {
   function poll() { if (st.armed) { check(); setTimeout(poll, 4); } }
   window.__lat = {
     boxes() {
-      return subjects.map((f) => { const r = f()[0].getBoundingClientRect();
-                                   return [r.left, r.top, r.width, r.height]; });
+      return frames.map((f) => { const r = f().getBoundingClientRect();
+                                 return [r.left, r.top, r.width, r.height]; });
     },
     // targets: [canvasX, canvasY, pageX] per move, in order along the line
     arm(subject, targets) {
@@ -286,12 +304,15 @@ STATS_CODE = {
     "naive ipycanvas": 'print(json.dumps({"points": sum(e[0] != "up" for e in '
                        'naive_state["events"]), "msgs": len(naive_state["events"])}))',
     "plain canvas": 'print(json.dumps({"points": plain.points, "msgs": 0}))',
+    ZOOMED: 'print(json.dumps({"points": len(zoomed.strokes[-1].points), '
+            '"msgs": list(ink_msgs["zoomed"].values())[-1]}))',
 }
 COUNT_CODE = {
     "SketchPad": "print(len(pad.strokes))",
     "MaskPainter": "print(len(painter.strokes))",
     "naive ipycanvas": "print(naive_state['strokes'])",
     "plain canvas": "print(plain.strokes)",
+    ZOOMED: "print(len(zoomed.strokes))",
 }
 
 
@@ -304,6 +325,29 @@ async def settle(page, path: str, name: str, before: str, timeout: float = 15) -
         if count != before and probe and probe["first"] >= probe["n"]:
             return
         await asyncio.sleep(0.05)
+
+
+async def zoom_in(page, cdp, box: list[float]) -> tuple[float, float, float]:
+    """Ctrl+wheel at the zoomed subject's top-left corner, as a user zooms; returns the
+    ``(zoom, x, y)`` its layers then share (read from the ink canvas's transform)."""
+    left, top = box[0], box[1]
+    await cdp.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": left, "y": top})
+    await cdp.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": left, "y": top,
+                                                "deltaX": 0, "deltaY": ZOOM_WHEEL,
+                                                "modifiers": 2})  # Ctrl
+    await asyncio.sleep(0.3)
+    css = await page.evaluate(
+        "() => document.querySelector('.cdw-bench-s4 canvas.cdw-ink').style.transform")
+    import re
+
+    m = re.fullmatch(r"translate\(([-\d.e]+)px, ([-\d.e]+)px\) scale\(([-\d.e]+)\)",
+                     css or "")
+    if m is None:
+        raise RuntimeError(f"the zoomed painter did not zoom: transform {css!r}")
+    x, y, zoom = map(float, m.groups())
+    if abs(zoom - ZOOM) > 1e-3:
+        raise RuntimeError(f"zoomed {zoom}x, not {ZOOM}x")
+    return zoom, x, y
 
 
 def summarise(latencies: list[float]) -> dict[str, float]:
@@ -328,7 +372,7 @@ async def run(rounds: int, json_path: Path | None) -> dict[str, object]:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=CHROMIUM_ARGS)
-            page = await browser.new_page(viewport={"width": 1300, "height": 1500},
+            page = await browser.new_page(viewport={"width": 1300, "height": 1900},
                                           device_scale_factor=1)
             await page.goto(lab.url(f"lab/tree/{nb_path}"), timeout=120_000)
             await page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell",
@@ -349,6 +393,7 @@ async def run(rounds: int, json_path: Path | None) -> dict[str, object]:
             await page.evaluate(PROBE_JS)
             boxes = await page.evaluate("() => window.__lat.boxes()")
             cdp = await page.context.new_cdp_session(page)
+            zoom = await zoom_in(page, cdp, boxes[SUBJECTS.index(ZOOMED)])
             offset = await clock_offset(page)
 
             lat: dict[str, list[float]] = {s: [] for s in SUBJECTS}
@@ -358,14 +403,18 @@ async def run(rounds: int, json_path: Path | None) -> dict[str, object]:
             strokes: dict[str, list[dict[str, int]]] = {s: [] for s in SUBJECTS}
             load = [os.getloadavg()[0]]
             for r in range(rounds):
-                order = SUBJECTS[r % 4:] + SUBJECTS[: r % 4]  # rotate who goes first
+                k = r % len(SUBJECTS)
+                order = SUBJECTS[k:] + SUBJECTS[:k]  # rotate who goes first
                 y = ROW0 + (r % 16) * ROW_STEP
                 for name in order:
                     s = SUBJECTS.index(name)
                     left, top = boxes[s][0], boxes[s][1]
                     canvas_pts = [(X0 + i * STEP_PX, y) for i in range(MOVES + 1)]
                     page_pts = [(left + x + 0.5, top + y + 0.5) for x, y in canvas_pts]
-                    targets = [[x, y, px] for (x, y), (px, _) in
+                    # the canvas pixel under each move (through the zoom for the zoomed one)
+                    to_canvas = ((lambda x, y: ((x - zoom[1]) / zoom[0], (y - zoom[2]) / zoom[0]))
+                                 if name == ZOOMED else (lambda x, y: (x, y)))
+                    targets = [[*to_canvas(x + 0.5, y + 0.5), px] for (x, y), (px, _) in
                                zip(canvas_pts[1:], page_pts[1:], strict=True)]
                     before = (await kernel_run(page, nb_path, COUNT_CODE[name])).strip()
                     await page.evaluate("([s, t]) => window.__lat.arm(s, t)", [s, targets])
@@ -397,7 +446,8 @@ async def run(rounds: int, json_path: Path | None) -> dict[str, object]:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_avg_1min": [round(v, 2) for v in load]},
         "method": {"moves": MOVES, "spacing_ms": SPACING_S * 1000, "step_px": STEP_PX,
-                   "brush_px": BRUSH, "rounds": rounds},
+                   "brush_px": BRUSH, "rounds": rounds, "zoomed": {"zoom": ZOOM,
+                   "photo": list(ZOOM_PHOTO), "brush_px": ZOOM_BRUSH}},
         "screenshot": str(tmp / "latency-page.png"),
         "subjects": {},
     }

@@ -20,6 +20,7 @@ by the widgets' own batch lock (``widgets/_canvas.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
@@ -40,6 +41,7 @@ from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError, ConfigurationError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
+from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
 from ._status import (
     cancelled_text,
@@ -97,11 +99,15 @@ class Request:
             ``cancel`` (a `threading.Event`, set by Cancel) to the client's method.
         before: the picture the compare view shows as "before" (``None``: after only).
         prompt: the prompt sent, remembered in the prompt box's recall list on success.
+        input_from: which result the input picture came from
+            (`origin`), recorded in the new result's
+            ``inputs["input_from"]``; ``None`` for a sample, an upload or a drawing.
     """
 
     call: Callable[[Client, threading.Event], Result]
     before: Image.Image | None = None
     prompt: str | None = None
+    input_from: str | None = None
 
 
 class _Run:
@@ -163,9 +169,16 @@ class App(Snapshot, widgets.VBox):
         history: the [`HistoryStrip`][clipdrop_widgets.HistoryStrip] results go to.
         result: the result shown in the compare view (``None`` before the first).
         error: the exception of the last failed run (``None`` after a success).
+        send_to: the "Send to" buttons under the compare view, offering the result shown to
+            the operations that take a picture (a [`Studio`][clipdrop_widgets.Studio] sets
+            them; an app on its own offers none).
     """
 
     endpoint_name: ClassVar[str]
+    #: Whether the app can work on a result as its input picture (`use_result`).
+    takes_picture: ClassVar[bool] = False
+    #: What the empty compare view says will appear in it.
+    empty_hint: ClassVar[str] = "The result will appear here after Run"
 
     def __init__(
         self,
@@ -199,12 +212,15 @@ class App(Snapshot, widgets.VBox):
         self.prompt = (PromptBox(field.max_chars, placeholder=field.doc or "Prompt")
                        if field is not None else None)
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
-                                         tooltip=f"Send to {self.endpoint.title}")
+                                         tooltip=f"Run {self.endpoint.title} on these inputs")
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
                                             tooltip="Stop waiting for the answer")
         self._status = widgets.HTML("")
         self._notices = widgets.HTML("")
-        self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX)
+        self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX,
+                                     hint=self.empty_hint)
+        self.send_to = SendTo(shown=False)  # shown with a result
+        self.compare.add_row(self.send_to)
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
         # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
@@ -330,6 +346,23 @@ class App(Snapshot, widgets.VBox):
             self.compare.set_images(self._befores.get(result, self._input_of(result)), result)
             self.result = result
             self._notices.value = self._notices_html(notices_of(result))
+            self._show_send_to()
+
+    def use_result(self, result: Result) -> None:
+        """Work on ``result``'s picture as this app's input (its photo); the next run records
+        where it came from. Apps that take no picture (text to image, sketch to image) raise
+        ``TypeError``."""
+        raise TypeError(f"{self.endpoint.title} takes no picture: it cannot work on a result")
+
+    def _took_picture(self, words: str, next_step: str) -> None:
+        """Say in the status line that a result became the input (unless a run is on)."""
+        if self._active is None:
+            self.error = None
+            self._set_status(f"Photo {words}: {next_step}, then Run", "idle")
+
+    def _show_send_to(self) -> None:
+        """Offer "Send to" only while a result of this app is shown."""
+        self.send_to.show(self.result is not None)
 
     def _input_of(self, result: Result) -> Image.Image | bytes | None:
         """The photo or sketch a result (read back from a session) was made from, if kept."""
@@ -393,6 +426,9 @@ class App(Snapshot, widgets.VBox):
                 self._set_idle_buttons()
 
     def _show_result(self, result: Result, request: Request, run: _Run) -> None:
+        if request.input_from is not None:
+            result = dataclasses.replace(
+                result, inputs={**result.inputs, INPUT_FROM: request.input_from})
         if request.before is not None:
             self._befores[result] = request.before
         self.show(result)

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 from PIL import Image
 
 from ..api.client import Client
+from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import InputError
 from ..widgets import HistoryStrip, MaskPainter
@@ -32,6 +33,7 @@ class MaskedPhotoApp(App):
     sample: ClassVar[str] = "astronaut"
     #: What an empty mask's refusal asks for ("paint over what to remove").
     mask_hint: ClassVar[str] = "paint over the part of the photo to change"
+    takes_picture = True
 
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
                  session_dir: str | os.PathLike[str] | None = None,
@@ -43,6 +45,11 @@ class MaskedPhotoApp(App):
         self.chooser.on_change(self.painter.set_image)
         super().__init__(client, history=history, session_dir=session_dir,
                          inputs=[self.chooser, self.painter], options=options)
+
+    def use_result(self, result: Result) -> None:
+        """Work on ``result``'s picture as the photo (the mask starts empty)."""
+        words = self.chooser.load_result(result)
+        self._took_picture(words, self.mask_hint)
 
     def _photo_and_mask(self) -> tuple[bytes | Image.Image, Image.Image]:
         """The photo as sent and the mask (photo-sized, 0/255); an empty mask is refused."""

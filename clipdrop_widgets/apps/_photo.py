@@ -20,11 +20,13 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
+from ..api.result import Result
 from ..contract.endpoints import MB, FileField
 from ..contract.errors import InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
+from ..widgets.sendto import origin, origin_words
 from ..widgets.upload import UploadButton, UploadRules
 from ._status import FIELD_LABELS, user_words
 
@@ -116,6 +118,7 @@ class PhotoChooser(widgets.VBox):
         self._image: Image.Image = _placeholder()
         self._data: bytes | None = None
         self._name = "placeholder"
+        self._origin: str | None = None
         self.errors = ErrorLine()
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
@@ -157,6 +160,12 @@ class PhotoChooser(widgets.VBox):
         return self._name
 
     @property
+    def origin(self) -> str | None:
+        """Which result the photo came from (`origin`),
+        when it was sent here from one; ``None`` for a sample or an upload."""
+        return self._origin
+
+    @property
     def problem(self) -> str | None:
         """Why the endpoint would refuse this photo, or ``None`` when it is fine."""
         return size_problem(self._field, self._image, self._data)
@@ -166,12 +175,22 @@ class PhotoChooser(widgets.VBox):
         self._handlers.append(callback)
 
     # -- choosing -----------------------------------------------------------------------------
-    def load(self, source: ImageSource, *, name: str = "photo") -> None:
-        """Work on ``source`` (PIL image, encoded bytes, path or array); bytes are sent as is."""
+    def load(self, source: ImageSource, *, name: str = "photo",
+             origin: str | None = None) -> None:
+        """Work on ``source`` (PIL image, encoded bytes, path or array); bytes are sent as is.
+        ``origin`` names the result it came from (kept until another photo is chosen)."""
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
         image = open_image(data if data is not None else source, what="photo")
-        self._set(image, data, name)
+        self._set(image, data, name, origin)
         self._samples.value = None  # no sample chosen now (the observer ignores None)
+
+    def load_result(self, result: Result) -> str:
+        """Work on ``result``'s picture (its bytes, sent as they are), remembering where it came
+        from (`origin`); returns the words for it ("from Text to image, 20:31:05")."""
+        where = origin(result)
+        words = origin_words(where)
+        self.load(result.data, name=f"picture {words}", origin=where)
+        return words
 
     def choose_sample(self, key: str) -> None:
         """Work on the sample photo ``key`` (a key of `SAMPLES`)."""
@@ -187,8 +206,9 @@ class PhotoChooser(widgets.VBox):
         self.errors.clear()
         self.load(data, name=name)
 
-    def _set(self, image: Image.Image, data: bytes | None, name: str) -> None:
-        self._image, self._data, self._name = image, data, name
+    def _set(self, image: Image.Image, data: bytes | None, name: str,
+             origin: str | None = None) -> None:
+        self._image, self._data, self._name, self._origin = image, data, name, origin
         problem = self.problem
         facts = f"{html.escape(name)}: {image.width}x{image.height}"
         self._note.value = (f'<small>{facts}. <span style="color:#b00020">&#9888; Run will '

@@ -34,6 +34,8 @@ class CleanupApp(MaskedPhotoApp):
     endpoint_name = "cleanup"
     sample = "coffee"
     mask_hint = "paint over what should be removed"
+    empty_hint = ("Paint over what should go, then Run: the photo and the cleaned photo "
+                  "will appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None,
@@ -51,4 +53,4 @@ class CleanupApp(MaskedPhotoApp):
         mode = self.mode.value or None  # "": the service's default, the field is not sent
         return Request(lambda client, cancel: client.cleanup(photo, mask, mode=mode,
                                                              cancel=cancel),
-                       before=self.chooser.image)
+                       before=self.chooser.image, input_from=self.chooser.origin)

@@ -7,6 +7,7 @@ import os
 from PIL import Image
 
 from ..api.client import Client
+from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
 from ._base import UI_LOCK, App, Request, format_dropdown
@@ -34,6 +35,7 @@ class ReplaceBackgroundApp(App):
     """
 
     endpoint_name = "replace_background"
+    takes_picture = True
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None,
@@ -47,6 +49,11 @@ class ReplaceBackgroundApp(App):
         self.chooser.on_change(self._show_photo)
         self._show_photo(self.chooser.image)
 
+    def use_result(self, result: Result) -> None:
+        """Work on ``result``'s picture as the photo."""
+        words = self.chooser.load_result(result)
+        self._took_picture(words, "describe the new scene (or leave it empty)")
+
     def _show_photo(self, photo: Image.Image) -> None:
         with UI_LOCK:
             self.compare.set_images(photo, None)
@@ -57,4 +64,5 @@ class ReplaceBackgroundApp(App):
         fmt = self.format.value if self.format is not None else None
         return Request(lambda client, cancel: client.replace_background(
                            photo, prompt, format=fmt, cancel=cancel),
-                       before=self.chooser.image, prompt=prompt)
+                       before=self.chooser.image, prompt=prompt,
+                       input_from=self.chooser.origin)

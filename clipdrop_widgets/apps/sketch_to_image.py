@@ -35,6 +35,8 @@ class SketchToImageApp(App):
     """
 
     endpoint_name = "sketch_to_image"
+    empty_hint = ("Draw, describe, then Run: your sketch and the picture made from it will "
+                  "appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None,

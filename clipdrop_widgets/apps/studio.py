@@ -34,6 +34,12 @@ APP_CLASSES: tuple[type[App], ...] = (TextToImageApp, SketchToImageApp, CleanupA
                                       TextInpaintingApp, ReplaceBackgroundApp)
 
 
+def send_targets() -> list[tuple[str, str]]:
+    """The ``(name, title)`` of every app a result can be sent to, in tab order."""
+    return [(cls.endpoint_name, ENDPOINTS[cls.endpoint_name].title) for cls in APP_CLASSES
+            if cls.takes_picture]
+
+
 class Studio(Snapshot, widgets.VBox):
     """The five apps in tabs sharing one client and one history strip.
 
@@ -45,6 +51,12 @@ class Studio(Snapshot, widgets.VBox):
     marks it "rejected". "Back to local engine" in the key box returns every app to the
     local engine (`use_local_engine`), keeping the history.
     Choosing a result in the history shows it in its app's tab.
+
+    Results flow on: under the compare view and on every history card, "Send to" offers the
+    operations that take a photo (Cleanup, Text inpainting, Replace background); the chosen
+    app gets the result's picture as its photo, its tab is selected, and the result of its next
+    run records where that photo came from (``result.inputs["input_from"]``, shown on its
+    history card). See `send`.
 
     Every result is written, the moment it arrives, to the session folder named in the header
     ([`Session`][clipdrop_widgets.Session]); the header also offers the recent
@@ -87,6 +99,7 @@ class Studio(Snapshot, widgets.VBox):
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
+        self.history.offer_send(send_targets(), self.send)
         self.history.on_select(self._select_tab)
         self._show_source()
         self._show_credits()
@@ -137,6 +150,8 @@ class Studio(Snapshot, widgets.VBox):
         if app is None:
             app = cls(self._client, history=self.history)
             app.on_finish(self._on_finish)
+            app.send_to.set_targets(send_targets())
+            app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
             self._built[cls.endpoint_name] = app
             with UI_LOCK:
                 children = list(self.tabs.children)
@@ -324,6 +339,24 @@ class Studio(Snapshot, widgets.VBox):
             raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
         self.tabs.selected_index = names.index(name)
         return self._build(names.index(name))
+
+    def send(self, result: Result, to: str) -> App:
+        """Give ``result``'s picture to the app for endpoint ``to`` as its photo and show its
+        tab (what "Send to" does); returns that app. An app that takes no picture refuses
+        (``ValueError`` naming the ones that do)."""
+        names = [name for name, _title in send_targets()]
+        if to not in names:
+            raise ValueError(f"a result cannot be sent to {to!r}: send it to "
+                             f"{', '.join(names)}")
+        app = self.apps[to]
+        app.use_result(result)
+        self.select(to)
+        return app
+
+    def _send_shown(self, app: App, to: str) -> None:
+        if app.result is None:
+            raise ValueError("there is no result to send yet: press Run first")
+        self.send(app.result, to)
 
     def _select_tab(self, result: Result) -> None:
         if result.endpoint in self.apps:

@@ -27,6 +27,8 @@ class TextInpaintingApp(MaskedPhotoApp):
     endpoint_name = "text_inpainting"
     sample = "chelsea"
     mask_hint = "paint over the part the prompt should replace"
+    empty_hint = ("Paint over a part, say what goes there, then Run: the photo and the new "
+                  "one will appear here, split by a divider you can drag")
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None,
@@ -39,4 +41,5 @@ class TextInpaintingApp(MaskedPhotoApp):
         prompt = self.prompt.value
         return Request(lambda client, cancel: client.text_inpainting(photo, mask, prompt,
                                                                      cancel=cancel),
-                       before=self.chooser.image, prompt=prompt)
+                       before=self.chooser.image, prompt=prompt,
+                       input_from=self.chooser.origin)

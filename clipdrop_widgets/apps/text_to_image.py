@@ -34,6 +34,7 @@ class TextToImageApp(App):
     """
 
     endpoint_name = "text_to_image"
+    empty_hint = "Describe a picture and press Run: it will appear here"
 
     def __init__(self, client: Client | None = None, *,
                  history: HistoryStrip | None = None,

@@ -118,8 +118,10 @@ class PromptExplorer(widgets.VBox):
         self.variable_boxes: dict[str, widgets.Textarea] = {}
         self.variables_row = widgets.HBox([])
         self.run_button = widgets.Button(description="Run sweep", button_style="primary",
-                                         icon="play")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+                                         icon="play",
+                                         tooltip="Make one picture per combination of values")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
+                                          tooltip="Send no more requests (the grid stays)")
         self.bar = widgets.IntProgress(value=0, min=0, max=1,
                                        layout=widgets.Layout(width="200px"))
         self.status = widgets.Label("")

@@ -50,6 +50,10 @@ class Painter(Snapshot, widgets.VBox):
     _tool_labels: ClassVar[dict[str, str]] = {
         "pen": "Pen", "brush": "Brush", "eraser": "Eraser", "rect": "Rectangle",
     }
+    _tool_tips: ClassVar[dict[str, str]] = {
+        "pen": "Draw white lines", "brush": "Paint the mask",
+        "eraser": "Erase what was drawn", "rect": "Drag a filled rectangle",
+    }
 
     _drawing: Drawing
     _layer: Canvas
@@ -83,6 +87,7 @@ class Painter(Snapshot, widgets.VBox):
         )
         self._tool_buttons = widgets.ToggleButtons(
             options=[(self._tool_labels[t], t) for t in tools], value=tools[0],
+            tooltips=[self._tool_tips[t] for t in tools],
             style={"button_width": "auto"}, layout=widgets.Layout(width="auto"),
         )
         self._size_slider = widgets.IntSlider(
@@ -158,6 +163,27 @@ class Painter(Snapshot, widgets.VBox):
     @brush_size.setter
     def brush_size(self, value: int) -> None:
         self._size_slider.value = int(value)
+
+    def press(self, action: str) -> None:
+        """Do what a shortcut on the focused canvas does: ``"undo"``, ``"redo"`` (Ctrl/Cmd+Z,
+        Shift+Ctrl/Cmd+Z), ``"smaller"``, ``"bigger"`` (``[`` and ``]``: the brush by about a
+        fifth, within the Size slider's range), ``"brush"``, ``"eraser"``, ``"rect"`` (B, E, R:
+        the tool, when this painter offers it; B is the pen on a sketch pad). Others are
+        ignored."""
+        slider, tools = self._size_slider, [v for _label, v in self._tool_buttons.options]
+        if action == "undo":
+            self.undo()
+        elif action == "redo":
+            self.redo()
+        elif action in ("smaller", "bigger"):
+            size = slider.value
+            step = max(1, round(size * 0.2))
+            slider.value = min(slider.max, max(slider.min, size + (step if action == "bigger"
+                                                                    else -step)))
+        elif action == "brush":
+            self._tool_buttons.value = tools[0]
+        elif action in tools:
+            self._tool_buttons.value = action
 
     @property
     def tool(self) -> str:
@@ -235,9 +261,7 @@ class Painter(Snapshot, widgets.VBox):
         message is a shortcut pressed while the ink canvas had focus (undo, redo).
         """
         if content.get("type") == "key":  # a shortcut pressed on the focused ink canvas
-            action = {"undo": self.undo, "redo": self.redo}.get(str(content.get("action")))
-            if action is not None:
-                action()
+            self.press(str(content.get("action")))
             return
         batch = decode_ink_message(content, buffers)
         if batch is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 from ipycanvas import Canvas
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ..api.result import Result
 from ..contract.errors import ConfigurationError
@@ -61,6 +62,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         background: CSS colour of the margins (default ``"#202020"``).
         labels: the words over the frame's left and right halves while comparing
             (default ``("Before", "After")``); `set_images` may change them.
+        hint: words drawn in the middle of the empty frame, saying what will appear there
+            (default ``""``: none); gone once a picture is shown.
 
     Attributes:
         position: the divider, a traitlet from 0 (left edge) to 1 (right edge); the before
@@ -85,6 +88,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         divider_color: str = "white",
         background: str = "#202020",
         labels: tuple[str, str] = ("Before", "After"),
+        hint: str = "",
     ) -> None:
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
             raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
@@ -92,6 +96,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         super().__init__()
         self._box = (int(max_width), int(max_height))
         self._divider_color = divider_color
+        self.hint = str(hint)
         self._background = background
         # Empty, the view is the largest 4:3 frame in the box (fit_size never enlarges, so the
         # ratio is given at a size no smaller than the box).
@@ -220,6 +225,15 @@ class CompareSlider(Snapshot, widgets.VBox):
             f"<span>&#9664; {left}</span><span>{right} &#9654;</span></div>")
 
     @property
+    def _empty(self) -> bool:
+        return self._sent["before"] is None and self._sent["after"] is None
+
+    def add_row(self, widget: widgets.Widget) -> None:
+        """Put ``widget`` under the frame: its owner's controls for what is shown (the apps'
+        "Send to" buttons)."""
+        self.children = (*self.children, widget)
+
+    @property
     def _comparing(self) -> bool:
         return self._sent["before"] is not None and self._sent["after"] is not None
 
@@ -267,6 +281,14 @@ class CompareSlider(Snapshot, widgets.VBox):
             if not self._comparing:
                 slot = "after" if self._sent["after"] is not None else "before"
                 canvas.draw_image(self._sources[slot], 0, 0)
+                if self._empty and self.hint:
+                    size, lines = _hint_lines(self.hint, fw)
+                    canvas.fill_style = HINT_COLOR
+                    canvas.font = f"{size}px sans-serif"
+                    canvas.text_align = "center"
+                    canvas.text_baseline = "middle"
+                    for i, line in enumerate(lines):
+                        canvas.fill_text(line, fw / 2, _hint_y(i, len(lines), size, fh))
                 return
             x = round(self.position * fw, 2)
             canvas.draw_image(self._sources["after"], 0, 0)
@@ -317,7 +339,14 @@ class CompareSlider(Snapshot, widgets.VBox):
                 layer.paste(sent.fitted.convert("RGB"), (x, y))
             layers[slot] = layer
         if not self._comparing:
-            return layers["after" if self._sent["after"] is not None else "before"]
+            picture = layers["after" if self._sent["after"] is not None else "before"]
+            if self._empty and self.hint:
+                size, lines = _hint_lines(self.hint, fw)
+                draw, font = ImageDraw.Draw(picture), ImageFont.load_default(size=size)
+                for i, line in enumerate(lines):
+                    draw.text((fw / 2, _hint_y(i, len(lines), size, fh)), line, fill=HINT_COLOR,
+                              font=font, anchor="mm")
+            return picture
         x = round(self.position * fw)
         picture = layers["after"]
         picture.paste(layers["before"].crop((0, 0, x, fh)), (0, 0))
@@ -331,6 +360,24 @@ class CompareSlider(Snapshot, widgets.VBox):
         if self._comparing:
             parts.append(f"position {self.position:.2f}")
         return f"CompareSlider({', '.join(parts) or 'empty'})"
+
+
+#: The colour of the empty frame's hint (light grey on the dark frame).
+HINT_COLOR = "#b0b0b0"
+
+
+def _hint_lines(hint: str, frame_width: int) -> tuple[int, list[str]]:
+    """The font size (canvas pixels) and the lines of ``hint`` for a frame that wide: about a
+    32nd of the width, wrapped to about 70 % of it."""
+    size = max(12, round(frame_width / 32))
+    chars = max(12, int(frame_width * 0.7 / (0.55 * size)))
+    return size, textwrap.wrap(hint, chars) or [""]
+
+
+def _hint_y(i: int, n: int, size: int, frame_height: int) -> float:
+    """The middle of line ``i`` of ``n`` centred in the frame."""
+    step = 1.4 * size
+    return frame_height / 2 + (i - (n - 1) / 2) * step
 
 
 def _fit_layout(width: int) -> widgets.Layout:

@@ -11,7 +11,7 @@ import html
 import os
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
@@ -23,6 +23,7 @@ from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
+from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
 
 __all__ = ["HistoryStrip", "describe"]
@@ -54,7 +55,9 @@ def _prompt_of(result: Result) -> str:
 
 
 def describe(result: Result) -> dict[str, str]:
-    """What a thumbnail's caption says: ``prompt``, ``operation``, ``time``, ``credits``."""
+    """What a thumbnail's caption says: ``prompt``, ``operation``, ``time``, ``credits``, and
+    ``from``: where its input picture came from (``"from Text to image, 20:31:05"``, or ``""``).
+    """
     endpoint = ENDPOINTS.get(result.endpoint)
     if result.from_cache:
         cost = "from cache"
@@ -70,6 +73,8 @@ def describe(result: Result) -> dict[str, str]:
         "operation": endpoint.title if endpoint else result.endpoint,
         "time": time.strftime("%H:%M:%S", time.localtime(result.created)),
         "credits": cost,
+        "from": origin_words(str(result.inputs[INPUT_FROM])) if result.inputs.get(INPUT_FROM)
+        else "",
     }
 
 
@@ -102,6 +107,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,
                  folder: str | os.PathLike[str] = ".",
                  session_dir: str | os.PathLike[str] | None = None) -> None:
+        self._send_targets: tuple[tuple[str, str], ...] = ()
+        self._send_handler: Callable[[Result, str], object] | None = None
+        self._senders: dict[Result, SendTo] = {}  # each card's menu (cards gone: pruned)
         if max_items < 1:
             raise ConfigurationError(f"max_items must be at least 1, got {max_items}")
         if not 32 <= thumbnail_size <= 256:
@@ -121,7 +129,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._folder = widgets.Text(value=os.fspath(folder), description="Save to",
                                     layout=widgets.Layout(width="320px"))
         self._save_all = widgets.Button(description="Save all", icon="download",
-                                        disabled=True, layout=widgets.Layout(width="auto"))
+                                        disabled=True, layout=widgets.Layout(width="auto"),
+                                        tooltip="Write every result to the folder in Save to")
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
         self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
                                             disabled=True, layout=widgets.Layout(width="auto"),
@@ -219,11 +228,14 @@ class HistoryStrip(Snapshot, widgets.VBox):
             f'overflow-wrap:anywhere" title="{html.escape(prompt)}">'
             + (f"<i>{html.escape(short)}</i><br>" if prompt else "")
             + f"<b>{html.escape(info['operation'])}</b><br>"
-            f"{info['time']} &middot; {html.escape(info['credits'])}</div>"
+            f"{info['time']} &middot; {html.escape(info['credits'])}"
+            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>"
         )
-        show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"))
+        show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"),
+                              tooltip="Show this result in its app's compare view")
         save = widgets.Button(description="Save", icon="save",
-                              layout=widgets.Layout(width="auto"))
+                              layout=widgets.Layout(width="auto"),
+                              tooltip="Write this result to the folder in Save to")
         download = widgets.Button(description="Download", icon="download",
                                   layout=widgets.Layout(width="auto"),
                                   tooltip="Save this image on your computer (browser download)")
@@ -231,16 +243,43 @@ class HistoryStrip(Snapshot, widgets.VBox):
         save.on_click(self.errors.guard(lambda _b: self.save(result)))
         download.on_click(self.errors.guard(lambda _b: self.download(result)))
         download.add_class("cdw-history-download")
+        sender = SendTo(menu=True)
+        sender.set_targets(self._send_targets)
+        sender.on_send(lambda name: self._send_to(result, name))
+        self._senders = {r: s for r, s in self._senders.items() if r in self._results}
+        self._senders[result] = sender
         return widgets.VBox(
             [widgets.Image(value=data, format=fmt,
                            layout=widgets.Layout(width=f"{thumb.width}px",
                                                  height=f"{thumb.height}px")),
              caption, widgets.HBox([show, save, download],  # Download wraps below
                                    layout=widgets.Layout(flex_flow="row wrap",
-                                                         width=f"{self._thumb + 8}px"))],
+                                                         width=f"{self._thumb + 8}px")),
+             sender],
             layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
                                   min_width=f"{self._thumb + 12}px"),
         )
+
+    # -- sending ------------------------------------------------------------------------------
+    def offer_send(self, targets: Sequence[tuple[str, str]],
+                   handler: Callable[[Result, str], object]) -> None:
+        """Give every card (those shown and those to come) a "Send to" menu of ``targets``,
+        ``(name, title)`` pairs; choosing one calls ``handler(result, name)``."""
+        self._send_targets = tuple(targets)
+        self._send_handler = handler
+        for sender in list(self._senders.values()):
+            sender.set_targets(self._send_targets)
+
+    def send(self, result: Result | int, name: str) -> None:
+        """Send ``result`` (or the one at that index, 0 = newest) to the operation ``name``,
+        as its card's "Send to" menu does."""
+        chosen = self._results[result] if isinstance(result, int) else result
+        self._senders[chosen].send(name)
+
+    def _send_to(self, result: Result, name: str) -> None:
+        if self._send_handler is None:
+            raise ValueError("this history sends results nowhere (no Studio around it)")
+        self._send_handler(result, name)
 
     # -- selecting ----------------------------------------------------------------------------
     def on_select(self, callback: Callable[[Result], object], *, remove: bool = False) -> None:

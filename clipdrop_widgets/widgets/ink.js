@@ -26,12 +26,24 @@ function sameStroke(a, b) {
 }
 
 // The shortcut a keydown on the ink canvas means ("undo", "redo"), or null.
+// Without a modifier: "[" and "]" brush size ("smaller", "bigger"); B, E, R the tools
+// ("brush": the pen or brush, "eraser", "rect").
+const PLAIN_KEYS = { "[": "smaller", "]": "bigger", b: "brush", e: "eraser", r: "rect" };
+
 export function shortcut(ev) {
-  if (!(ev.ctrlKey || ev.metaKey) || ev.altKey) return null;
   const key = String(ev.key).toLowerCase();
+  if (!ev.ctrlKey && !ev.metaKey && !ev.altKey) return PLAIN_KEYS[key] || null;
+  if (!(ev.ctrlKey || ev.metaKey) || ev.altKey) return null;
   if (key === "z") return ev.shiftKey ? "redo" : "undo";
   if (key === "y" && !ev.shiftKey) return "redo";
   return null;
+}
+
+// A stroke's width: the brush size, or for the sketch pad's pen held by a pen that reports
+// pressure (0 to 1), half to one and a half times it, by the pressure as the pen touches down.
+export function strokeWidth(size, tool, ev) {
+  if (tool !== "pen" || ev.pointerType !== "pen" || !(ev.pressure > 0)) return size;
+  return size * (0.5 + Math.min(1, ev.pressure));
 }
 
 export function createInk({ model, canvas, brush = null, now = () => performance.now() }) {
@@ -63,13 +75,16 @@ export function createInk({ model, canvas, brush = null, now = () => performance
       brush.style.display = "none";
       return;
     }
+    // the size through the canvas's shown box (zoom included: the brush's true size on the
+    // photo), the place in the unzoomed box that holds the circle
     const r = canvas.getBoundingClientRect();
     const scale = canvas.width > 0 ? r.width / canvas.width : 1;
     const d = model.get("size") * scale;
+    const at = brush.parentElement ? brush.parentElement.getBoundingClientRect() : r;
     brush.style.width = `${d}px`;
     brush.style.height = `${d}px`;
     brush.style.transform =
-      `translate(${ev.clientX - r.left - d / 2}px, ${ev.clientY - r.top - d / 2}px)`;
+      `translate(${ev.clientX - at.left - d / 2}px, ${ev.clientY - at.top - d / 2}px)`;
     brush.style.display = "block";
   }
 
@@ -176,7 +191,7 @@ export function createInk({ model, canvas, brush = null, now = () => performance
       id: `${nonce}-${counter}`,
       pointerId: ev.pointerId,
       tool,
-      width: model.get("size"),
+      width: strokeWidth(model.get("size"), tool, ev),
       color: colorFor(tool),
       points: tool === "rect" ? [x, y, x, y] : [x, y],
       unsent: tool === "rect" ? [] : [x, y],
@@ -309,6 +324,16 @@ export default {
     el.append(canvas, brush);
     const ink = createInk({ model, canvas, brush });
     untabSiblings(el);
-    return () => ink.destroy();
+    // zoom.js (prepended to this module by ink.py): zoom and pan, back to fit for a new size
+    const zoom = attachZoom({ host: el, canvas });
+    const refit = () => zoom.reset();
+    model.on("change:width", refit);
+    model.on("change:height", refit);
+    return () => {
+      model.off("change:width", refit);
+      model.off("change:height", refit);
+      zoom.destroy();
+      ink.destroy();
+    };
   },
 };

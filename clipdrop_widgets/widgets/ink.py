@@ -82,7 +82,7 @@ class InkKeyMessage(TypedDict):
     """Browser -> Python: a shortcut pressed while the ink canvas has focus."""
 
     type: Literal["key"]
-    action: Literal["undo", "redo"]
+    action: Literal["undo", "redo", "smaller", "bigger", "brush", "eraser", "rect"]
 
 
 class InkReleaseMessage(TypedDict):
@@ -109,7 +109,9 @@ class InkLayer(anywidget.AnyWidget):
       most one `InkPointsMessage` per this many milliseconds, plus the final one.
     """
 
-    _esm = pathlib.Path(__file__).parent / "ink.js"
+    # one module: zoom.js (zoom and pan, pure view math and its page glue) then ink.js
+    _esm = "\n".join((pathlib.Path(__file__).parent / name).read_text(encoding="utf-8")
+                      for name in ("zoom.js", "ink.js"))
     _css = _CSS
 
     width = traitlets.Int(512).tag(sync=True)

@@ -218,12 +218,91 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
 
   return {
     choose,
+    // a file from a drop or a paste: as if chosen with the button (refused in plain words)
+    take(file) { choose(file).catch((err) => refuse(file.name, `could not be read (${err})`)); },
     get current() { return current; },
     destroy() {
       for (const [name, fn] of events) model.off(name, fn);
       input.removeEventListener("change", onChange);
       button.removeEventListener("click", onClick);
       finish();
+    },
+  };
+}
+
+// The first image file a drag or a paste carries, or null.
+export function imageFile(transfer) {
+  if (!transfer) return null;
+  for (const file of transfer.files || []) if (String(file.type).startsWith("image/")) return file;
+  for (const item of transfer.items || []) {
+    if (item.kind === "file" && String(item.type).startsWith("image/")) {
+      const file = item.getAsFile();
+      if (file) return file;
+    }
+  }
+  return null;
+}
+
+// Drop an image file on the app's painter (or, without one, anywhere on the app), or paste
+// one (Ctrl/Cmd+V) while the focus is in the app: `choose(file)` takes it through the same checks
+// and chunked transport as the button. The app is the nearest ".cdw-app" around the button
+// (none: no drops, the button still works); the painter is its layer stack.
+export function attachDrops({ el, choose, tries = 600 }) {
+  let app = null;
+  let zone = null;
+  let frame = null;
+  function onOver(ev) {
+    if (!ev.dataTransfer || ![...ev.dataTransfer.types].includes("Files")) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    ev.dataTransfer.dropEffect = "copy";
+    zone.style.outline = "3px dashed #1a73e8";
+    zone.style.outlineOffset = "-3px";
+  }
+  function onLeave() { zone.style.outline = ""; }
+  function onDrop(ev) {
+    zone.style.outline = "";
+    const file = imageFile(ev.dataTransfer);
+    if (ev.dataTransfer && [...ev.dataTransfer.types].includes("Files")) {
+      ev.preventDefault(); // never let the browser open the file instead
+      ev.stopPropagation();
+    }
+    if (file) choose(file);
+  }
+  function onPaste(ev) {
+    const file = imageFile(ev.clipboardData);
+    if (!file) return; // text pastes as usual (the prompt)
+    ev.preventDefault();
+    ev.stopPropagation();
+    choose(file);
+  }
+  function attach() {
+    frame = null;
+    app = el.closest(".cdw-app");
+    if (app === null) {
+      if (tries-- > 0) frame = requestAnimationFrame(attach);
+      return;
+    }
+    const ink = app.querySelector(".cdw-ink-host");
+    zone = ink && ink.parentElement ? ink.parentElement : app;
+    zone.addEventListener("dragenter", onOver);
+    zone.addEventListener("dragover", onOver);
+    zone.addEventListener("dragleave", onLeave);
+    zone.addEventListener("drop", onDrop);
+    app.addEventListener("paste", onPaste);
+  }
+  attach();
+  return {
+    get zone() { return zone; },
+    destroy() {
+      if (frame !== null) cancelAnimationFrame(frame);
+      if (zone !== null) {
+        zone.removeEventListener("dragenter", onOver);
+        zone.removeEventListener("dragover", onOver);
+        zone.removeEventListener("dragleave", onLeave);
+        zone.removeEventListener("drop", onDrop);
+      }
+      if (app !== null) app.removeEventListener("paste", onPaste);
     },
   };
 }
@@ -246,6 +325,7 @@ export default {
     row.append(button, input);
     el.append(row, bar, line);
     const upload = createUpload({ model, el, input, button, bar, line });
-    return () => upload.destroy();
+    const drops = attachDrops({ el, choose: upload.take });
+    return () => { drops.destroy(); upload.destroy(); };
   },
 };

@@ -7,6 +7,8 @@
   opens its own notebook, hence its own kernel, shut down after the test.
 * ``notebook`` (function): ``notebook(name, cells)`` writes a notebook (the prelude of
   ``labpage.PRELUDE`` first), opens it in a fresh page and waits for its kernel.
+* ``notebook7`` (module) and ``nb7`` (function): the same two for Notebook 7 (its pages are
+  driven through the same ``window.jupyterapp`` as JupyterLab's).
 * ``voila`` (function): ``voila(name, cells)`` serves a notebook with Voila in its default
   mode (the notebook runs before the page connects) and returns the server; stopped after.
 * ``shot`` (function): ``shot(name, target)`` saves a screenshot in ``tests/browser/screenshots``
@@ -34,6 +36,7 @@ from servers import (
     Server,
     chromium_missing,
     start_lab,
+    start_notebook7,
     start_voila,
     write_notebook,
 )
@@ -75,9 +78,22 @@ def lab(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def notebook7(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("notebook7")
+    server = start_notebook7(root / "notebooks", root / "home")
+    server.extra["root"] = str(root / "notebooks")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+def page(browser, request):  # type: ignore[no-untyped-def]
+    # a test marked ``touch`` gets a touch device (touch events, pointerType "touch")
+    touch = request.node.get_closest_marker("touch") is not None
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, has_touch=touch)
     context.set_default_timeout(60_000)
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]  # uncaught exceptions: tests assert
@@ -112,9 +128,10 @@ class Notebook:
     path: str
     page: object
     lab: Server
+    route: str = "lab/tree"  # Notebook 7: "notebooks"
 
     def url(self) -> str:
-        return self.lab.url(f"lab/tree/{self.path}")
+        return self.lab.url(f"{self.route}/{self.path}")
 
 
 @pytest.fixture
@@ -130,6 +147,34 @@ def notebook(lab: Server, page: object) -> Iterator[Callable[[str, list[str]], N
         yield make
     finally:
         _delete_sessions(lab)
+
+
+#: What Notebook 7.6 itself throws while loading, before any cell runs (its shortcuts plugin
+#: reads the settings schema of a plugin not loaded yet): not ours, and not a widget's.
+NOTEBOOK7_OWN_ERRORS = ("Cannot read properties of undefined (reading 'schema')",)
+
+
+@pytest.fixture
+def nb7(notebook7: Server, page: object) -> Iterator[Callable[[str, list[str]], Notebook]]:
+    """``nb7(name, cells)``: a notebook opened in Notebook 7, kernel idle. The page's errors
+    from Notebook 7's own start (:data:`NOTEBOOK7_OWN_ERRORS`, nothing else) are dropped then,
+    so a test's ``page.console_errors`` holds only what happened after."""
+
+    def make(name: str, cells: list[str]) -> Notebook:
+        path = f"{name}.ipynb"
+        write_notebook(Path(notebook7.extra["root"]) / path, [PRELUDE, *cells])
+        nb = Notebook(path, page, notebook7, route="notebooks")
+        open_notebook(page, nb.url(), path)  # type: ignore[arg-type]
+        errors = page.console_errors  # type: ignore[attr-defined]
+        unknown = [e for e in errors if not e.startswith(NOTEBOOK7_OWN_ERRORS)]
+        assert not unknown, f"Notebook 7 failed to load the notebook: {unknown}"
+        errors.clear()
+        return nb
+
+    try:
+        yield make
+    finally:
+        _delete_sessions(notebook7)
 
 
 @pytest.fixture

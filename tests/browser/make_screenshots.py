@@ -11,6 +11,11 @@ writes (overwriting):
   in the page, after Run;
 * ``docs/images/painted_portrait.png`` (the troubleshooting page): ``CleanupApp`` in
   JupyterLab, a portrait photo uploaded and painted down to its bottom and right edges;
+* ``docs/images/chaining.png`` (the apps reference page): the Studio in JupyterLab after a
+  text-to-image result was sent to Cleanup, painted over and cleaned, its history card saying
+  where the photo came from;
+* ``docs/images/zoomed_mask.png`` (the apps reference page): ``CleanupApp`` in JupyterLab,
+  zoomed in 4x on a 12-megapixel photo, a small mask painted;
 * ``docs/images/wrong_key.png`` and ``wrong_key_rejected.png`` (the troubleshooting page): the
   Studio after a key typed for a service it cannot reach (JupyterLab), and after a key the
   service refused (Voila), each with its message and the "Back to local engine" button;
@@ -30,7 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("sketch_draw_run_compare or studio_in_voila or wrong_key or downloads_in_voila or "
-             "(painting_lands_where_aimed and lab and cleanup)")
+             "(painting_lands_where_aimed and lab and cleanup) or "
+             "send_to_cleanup_paint_run_compare or zoomed_mask_is_exact")
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "chromium_missing",
     "free_port",
     "start_lab",
+    "start_notebook7",
     "start_voila",
     "write_notebook",
 ]
@@ -188,6 +189,23 @@ def start_lab(root_dir: Path, home: Path) -> Server:
         "--ServerApp.terminals_enabled=False",
     ]
     return _start("lab", command, home, "api/status")
+
+
+def start_notebook7(root_dir: Path, home: Path) -> Server:
+    """Notebook 7 serving ``root_dir`` (a notebook opens at ``notebooks/<name>``), ready
+    (``/api/status`` answers), ``window.jupyterapp`` exposed as in JupyterLab, so the same
+    page helpers drive it (Notebook 7 is built from JupyterLab's parts)."""
+    root_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(_VENV_BIN / "jupyter-notebook"), "--allow-root", "--no-browser",
+        "--ServerApp.ip=127.0.0.1", "--port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root_dir}", "--IdentityProvider.token={token}",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+        f"--JupyterNotebookApp.user_settings_dir={home / 'user-settings'}",
+        f"--JupyterNotebookApp.workspaces_dir={home / 'workspaces'}",
+        "--ServerApp.terminals_enabled=False",
+    ]
+    return _start("notebook7", command, home, "api/status")
 
 
 def start_voila(notebook: Path, home: Path, *, progressive: bool = False) -> Server:

@@ -168,8 +168,12 @@ _say(n=len(s), points=[len(x.points) for x in s], width=[float(x.width) for x in
 
     # Run: the sketch and the result appear in the compare view, as Python composed them.
     frame = compare_canvas(page)
-    empty = canvas_rgba(frame)
-    assert np.ptp(empty[..., :3]) < 8, "the compare view shows something before Run"
+    # Before Run the frame holds only its hint (what will appear there), as Python drew it.
+    empty = wait_until(lambda: frame_matches_model(page, nb, frame), timeout=WAIT,
+                       what="the empty compare view to show its hint")
+    quarter = empty.shape[0] // 4
+    assert np.ptp(empty[:quarter]) < 8 and np.ptp(empty[-quarter:]) < 8, \
+        "the compare view shows something besides its hint before Run"
     page.locator(".cdw-test-app textarea").first.fill("an owl on a branch, watercolor")
     page.locator(".cdw-test-app button:has-text('Run')").first.click()
     wait_until(lambda: "Done in" in status_text(page), timeout=WAIT, what="the run to finish")

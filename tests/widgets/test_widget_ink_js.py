@@ -25,7 +25,7 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
-import { createInk, shortcut } from "./ink.mjs";
+import { createInk, shortcut, strokeWidth } from "./ink.mjs";
 
 const BATCH_MS = Number(process.argv[2]); // the synced trait's value, given by the test
 
@@ -124,7 +124,9 @@ traits.tool = "brush";
 const keys = [];
 for (const k of [{ key: "z", ctrlKey: true }, { key: "Z", ctrlKey: true, shiftKey: true },
                  { key: "z", metaKey: true }, { key: "y", ctrlKey: true }, { key: "Tab" },
-                 { key: "Tab", shiftKey: true }, { key: "z" }]) {
+                 { key: "Tab", shiftKey: true }, { key: "z" }, { key: "[" }, { key: "]" },
+                 { key: "b" }, { key: "E", shiftKey: true }, { key: "r" },
+                 { key: "[", ctrlKey: true }]) {
   let prevented = false;
   const n = sent.length;
   handlers.keydown({ ...k, preventDefault() { prevented = true; }, stopPropagation() {} });
@@ -141,7 +143,16 @@ const brushShown = { ...brush.style };
 handlers2.pointerleave(ev(0, 0));
 const brushLeft = brush.style.display;
 
-console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos,
+// pen pressure: the pad's pen takes its width from it; a mouse, the brush, no pressure do not
+const widths = [
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 1 }),
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 0.25 }),
+  strokeWidth(8, "pen", { pointerType: "pen", pressure: 0 }),
+  strokeWidth(8, "pen", { pointerType: "mouse", pressure: 0.5 }),
+  strokeWidth(8, "brush", { pointerType: "pen", pressure: 1 }),
+];
+
+console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos, widths,
                              pendingAfterUp, pendingAfterOneFrame,
                              pendingAfterTwoFrames, rect, disabledSent,
                              size: [canvas.width, canvas.height] }));
@@ -224,11 +235,16 @@ def test_python_reassembles_the_batches_node_produced(run: dict[str, Any]) -> No
 
 def test_shortcuts_on_the_ink_canvas_and_tab_left_alone(run: dict[str, Any]) -> None:
     keys = run["keys"]
-    assert [k["shortcut"] for k in keys] == ["undo", "redo", "undo", "redo", None, None, None]
-    assert [k["prevented"] for k in keys] == [True] * 4 + [False] * 3  # Tab moves focus on
+    assert [k["shortcut"] for k in keys] == ["undo", "redo", "undo", "redo", None, None, None,
+                                             "smaller", "bigger", "brush", "eraser", "rect",
+                                             None]
+    # Tab moves focus on; a plain letter that is no shortcut, or Ctrl+[, is left alone
+    assert [k["prevented"] for k in keys] == [True] * 4 + [False] * 3 + [True] * 5 + [False]
+    assert [k["sent"] for k in keys[7:12]] == [[{"type": "key", "action": a}] for a in
+                                              ("smaller", "bigger", "brush", "eraser", "rect")]
     assert keys[0]["sent"] == [{"type": "key", "action": "undo"}]
     assert keys[1]["sent"] == [{"type": "key", "action": "redo"}]
-    assert all(k["sent"] == [] for k in keys[4:])
+    assert all(k["sent"] == [] for k in keys[4:7] + keys[12:])
 
 
 def test_brush_circle_is_the_true_size_under_the_pointer(run: dict[str, Any]) -> None:
@@ -237,3 +253,8 @@ def test_brush_circle_is_the_true_size_under_the_pointer(run: dict[str, Any]) ->
     assert shown["display"] == "block" and shown["width"] == "3px" and shown["height"] == "3px"
     assert shown["transform"] == "translate(62.5px, 46.5px)"
     assert run["brushLeft"] == "none"
+
+
+def test_pen_pressure_sets_the_sketch_pens_width(run: dict[str, Any]) -> None:
+    # full pressure 1.5x, light 0.75x; no pressure reported, a mouse, or the mask brush: as is
+    assert run["widths"] == [12, 6, 8, 8, 8]

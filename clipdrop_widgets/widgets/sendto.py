@@ -1,0 +1,143 @@
+"""SendTo: "Send to" one of the operations that take a picture, for a result on screen.
+
+The widget knows nothing of apps: its owner gives it the targets, ``(name, title)`` pairs
+(``("cleanup", "Cleanup")``), and a handler called with the chosen name. Under the compare
+view it is a row of buttons ("Send to Cleanup"); on a history card, where there is little
+room, a menu ("Send to" then the operation). Hidden while there is no target.
+
+Where a picture came from travels with the run made from it: `origin` names a result
+(operation, time, content hash), stored under ``Result.inputs["input_from"]`` of the next
+result and shown on its history card (`origin_words`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..api.result import Result
+from ..contract.endpoints import ENDPOINTS
+from ._ui import ErrorLine
+
+__all__ = ["SendTo", "send_tooltip", "INPUT_FROM", "origin", "origin_words"]
+
+#: The key of ``Result.inputs`` naming the result the input picture came from.
+INPUT_FROM = "input_from"
+
+
+def origin(result: Result) -> str:
+    """A result's name as an input's origin: ``"text_to_image result 2026-11-30 20:31:05
+    sha256:1a2b3c4d5e6f"`` (operation, local time it arrived, the start of the SHA-256 of its
+    bytes, which a session log also records)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result.created))
+    sha = hashlib.sha256(result.data).hexdigest()[:12]
+    return f"{result.endpoint} result {stamp} sha256:{sha}"
+
+
+def origin_words(text: str) -> str:
+    """`origin`'s text as a card says it: ``"from Text to image, 20:31:05"`` (another
+    text is returned as it is, after "from")."""
+    parts = text.split()
+    if len(parts) == 5 and parts[1] == "result" and parts[0] in ENDPOINTS:
+        return f"from {ENDPOINTS[parts[0]].title}, {parts[3]}"
+    return f"from {text}"
+
+#: The menu's resting entry (nothing chosen).
+_MENU_REST = ("Send to…", "")
+
+
+def send_tooltip(title: str) -> str:
+    """What a Send-to control says it does, for the operation ``title``."""
+    return f"Use this result as the photo of {title} (opens its tab)"
+
+
+class SendTo(widgets.HBox):
+    """Controls that send the result shown to another operation.
+
+    Args:
+        menu: a compact menu instead of a row of buttons (default ``False``: buttons).
+        shown: whether there is something to send now (default ``True``); see `show`.
+
+    Attributes:
+        errors: the line showing why a send failed (a handler that raised).
+    """
+
+    def __init__(self, *, menu: bool = False, shown: bool = True) -> None:
+        super().__init__(layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+                                               display="none"))
+        self._menu_mode = menu
+        self._shown = shown
+        self._targets: tuple[tuple[str, str], ...] = ()
+        self._handlers: list[Callable[[str], object]] = []
+        self.errors = ErrorLine()
+        self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
+                                      tooltip="Send this result to another operation",
+                                      layout=widgets.Layout(width="100%"))
+        if menu:  # as wide as its card, no wider
+            self.layout.width = "100%"
+        self._menu.observe(self.errors.guard(self._on_menu), "value")
+
+    # -- configuring --------------------------------------------------------------------------
+    @property
+    def targets(self) -> tuple[tuple[str, str], ...]:
+        """The ``(name, title)`` of each operation offered, in order."""
+        return self._targets
+
+    def set_targets(self, targets: Sequence[tuple[str, str]]) -> None:
+        """Offer these ``(name, title)`` targets (an empty list hides the widget)."""
+        self._targets = tuple((str(n), str(t)) for n, t in targets)
+        if self._menu_mode:
+            self._menu.options = [_MENU_REST, *((t, n) for n, t in self._targets)]
+            self._menu.value = ""
+            controls: list[widgets.Widget] = [self._menu]
+        else:
+            controls = [self._button(name, title) for name, title in self._targets]
+        self.children = [*controls, self.errors]
+        self._show()
+
+    def show(self, shown: bool) -> None:
+        """Say whether there is something to send (the widget shows when there is, and a
+        target to send it to)."""
+        self._shown = bool(shown)
+        self._show()
+
+    def _show(self) -> None:
+        self.layout.display = "" if self._targets and self._shown else "none"
+
+    def on_send(self, callback: Callable[[str], object]) -> None:
+        """Call ``callback(name)`` when the user sends to the operation ``name``."""
+        self._handlers.append(callback)
+
+    # -- sending ------------------------------------------------------------------------------
+    def send(self, name: str) -> None:
+        """Send to ``name`` as a click on its button does."""
+        if name not in (n for n, _t in self._targets):
+            offered = ", ".join(n for n, _t in self._targets) or "nothing"
+            raise ValueError(f"cannot send to {name!r}: this result can go to {offered}")
+        for handler in list(self._handlers):
+            handler(name)
+
+    def _button(self, name: str, title: str) -> widgets.Button:
+        button = widgets.Button(description=f"Send to {title}", icon="share",
+                                tooltip=send_tooltip(title),
+                                layout=widgets.Layout(width="auto"))
+        button.add_class("cdw-send-to")
+        button.on_click(self.errors.guard(lambda _b: self.send(name)))
+        return button
+
+    def _on_menu(self, change: dict[str, Any]) -> None:
+        name = change["new"]
+        if not name:
+            return
+        try:
+            self.send(name)
+        finally:
+            self._menu.value = ""  # back to "Send to…": the same target can be chosen again
+
+    def __repr__(self) -> str:
+        names = ", ".join(n for n, _t in self._targets) or "nothing"
+        return f"SendTo({names})"
