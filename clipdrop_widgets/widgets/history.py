@@ -26,7 +26,7 @@ from .download import Downloader, download_name
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
 
-__all__ = ["HistoryStrip", "describe"]
+__all__ = ["HistoryStrip", "card_labels"]
 
 #: Characters of a prompt shown under a thumbnail (the whole prompt is in the tooltip).
 PROMPT_CHARS = 60
@@ -54,7 +54,7 @@ def _prompt_of(result: Result) -> str:
     return ""
 
 
-def describe(result: Result) -> dict[str, str]:
+def card_labels(result: Result) -> dict[str, str]:
     """What a thumbnail's caption says: ``prompt``, ``operation``, ``time``, ``credits``, and
     ``from``: where its input picture came from (``"from Text to image, 20:31:05"``, or ``""``).
     """
@@ -220,7 +220,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         thumb = result.image.copy()
         thumb.thumbnail((self._thumb, self._thumb), Image.Resampling.LANCZOS)
         data, fmt = encode_for_browser(thumb, quality=85)
-        info = describe(result)
+        info = card_labels(result)
         prompt = info["prompt"]
         short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
         caption = widgets.HTML(
@@ -425,6 +425,6 @@ def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
             name = f"{i:04d}-{download_name(result)}"
             zf.writestr(f"images/{name}", result.data)
             lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
-                                     **describe(result)}, ensure_ascii=False))
+                                     **card_labels(result)}, ensure_ascii=False))
         zf.writestr("results.jsonl", "\n".join(lines) + "\n")
     return buf.getvalue()

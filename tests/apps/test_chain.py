@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from clipdrop_widgets import CleanupApp, Studio, TextToImageApp
-from clipdrop_widgets.widgets.history import describe
+from clipdrop_widgets.widgets.history import card_labels
 from clipdrop_widgets.widgets.sendto import INPUT_FROM, SendTo, origin, origin_words
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.ClipdropNotice")
@@ -57,7 +57,7 @@ def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     assert cleanup.result.inputs[INPUT_FROM] == origin(result)
     assert cleanup.result.inputs[INPUT_FROM].startswith("text_to_image result ")
     assert studio.history.results[0] is cleanup.result
-    assert describe(cleanup.result)["from"].startswith("from Text to image, ")
+    assert card_labels(cleanup.result)["from"].startswith("from Text to image, ")
     card = studio.history._cards[0]
     assert "from Text to image" in card.children[1].value
     # the compare view compares the sent picture with the cleaned one
@@ -202,4 +202,4 @@ def test_the_session_log_line_says_where_the_photo_came_from(tmp_path):
     assert origin(first).endswith(records[0]["sha256"][:12])  # names that line's image
     # read back (a reopened session): the card still says where the photo came from
     again = Session(tmp_path / "s").results()[-1]
-    assert describe(again)["from"].startswith("from Text to image, ")
+    assert card_labels(again)["from"].startswith("from Text to image, ")
