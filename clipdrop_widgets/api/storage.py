@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..contract.errors import ConfigurationError
+from ..contract.errors import RunLogError
 
-__all__ = ["append_jsonl", "fsync_dir", "read_jsonl", "repair_jsonl", "write_atomic",
-           "TMP_GLOB"]
+__all__ = ["append_jsonl", "fsync_dir", "numbered_jsonl", "read_jsonl", "repair_jsonl",
+           "write_atomic", "TMP_GLOB"]
 
 #: The names `write_atomic` gives its temporary files (a crash may leave one behind).
 TMP_GLOB = ".*.tmp"
@@ -89,8 +89,13 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every record of the log at ``path``, oldest first (``[]`` when there is no file).
 
     A torn last line (a kill mid-append) is ignored. Any other line that is not a JSON object
-    raises `ValueError` naming the file and the line.
+    raises `RunLogError` (a `ValueError`) naming the file and the line.
     """
+    return [record for _, record in numbered_jsonl(path)]
+
+
+def numbered_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, Any]]]:
+    """`read_jsonl`'s records with their line numbers (1 = the first line)."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -104,10 +109,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            raise ConfigurationError(
-                f"{path} line {number} is not a JSON record; the log was changed "
-                             "by hand")
-        records.append(record)
+            raise RunLogError(f"{path} line {number} is not a JSON record; the log was changed "
+                              "by hand")
+        records.append((number, record))
     return records
 
 

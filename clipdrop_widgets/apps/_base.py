@@ -38,7 +38,7 @@ from ..api.client import Client
 from ..api.result import Result
 from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
-from ..contract.errors import CancelledError, ConfigurationError
+from ..contract.errors import CancelledError, ConfigurationError, ConfigurationTypeError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
 from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.sendto import INPUT_FROM, SendTo
@@ -352,7 +352,8 @@ class App(Snapshot, widgets.VBox):
         """Work on ``result``'s picture as this app's input (its photo); the next run records
         where it came from. Apps that take no picture (text to image, sketch to image) raise
         ``TypeError``."""
-        raise TypeError(f"{self.endpoint.title} takes no picture: it cannot work on a result")
+        raise ConfigurationTypeError(
+            f"{self.endpoint.title} takes no picture: it cannot work on a result")
 
     def _took_picture(self, words: str, next_step: str) -> None:
         """Say in the status line that a result became the input (unless a run is on)."""

@@ -16,7 +16,11 @@ from ..api.notices import ClipdropNotice
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import APIConnectionError, ConfigurationError, NotFoundError
+from ..contract.errors import (
+    APIConnectionError,
+    ConfigurationError,
+    NotFoundError,
+)
 from ..widgets import HistoryStrip
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
@@ -346,7 +350,7 @@ class Studio(Snapshot, widgets.VBox):
         (``ValueError`` naming the ones that do)."""
         names = [name for name, _title in send_targets()]
         if to not in names:
-            raise ValueError(f"a result cannot be sent to {to!r}: send it to "
+            raise ConfigurationError(f"a result cannot be sent to {to!r}: send it to "
                              f"{', '.join(names)}")
         app = self.apps[to]
         app.use_result(result)
@@ -355,7 +359,7 @@ class Studio(Snapshot, widgets.VBox):
 
     def _send_shown(self, app: App, to: str) -> None:
         if app.result is None:
-            raise ValueError("there is no result to send yet: press Run first")
+            raise ConfigurationError("there is no result to send yet: press Run first")
         self.send(app.result, to)
 
     def _select_tab(self, result: Result) -> None:

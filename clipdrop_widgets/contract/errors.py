@@ -173,8 +173,9 @@ class RunDirMismatchError(ClipdropError, ValueError):
 
 
 class RunLogError(ClipdropError, ValueError):
-    """A sweep's run log was changed by hand so that it cannot be trusted: a line that is not
-    a JSON record, or a file path outside the run folder. Nothing it names was read."""
+    """A log on disk (a sweep's run log, a session's) was changed by hand so that it cannot be
+    trusted: a line that is not a JSON record, or a file path outside its folder. Nothing it
+    names was read."""
 
 
 class APIStatusError(ClipdropError):

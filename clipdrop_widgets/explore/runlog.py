@@ -36,7 +36,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..api.storage import append_jsonl, repair_jsonl, write_atomic
+from ..api.storage import append_jsonl, numbered_jsonl, repair_jsonl, write_atomic
 from ..contract.errors import RunDirBusyError, RunDirMismatchError, RunLogError
 
 __all__ = ["RunLog", "RunDirBusyError", "RunDirMismatchError", "RunLogError", "MANIFEST_NAME",
@@ -196,22 +196,8 @@ class RunLog:
             with self._lock:
                 return [dict(r) for r in self._lines]
         path = self.run_dir / LOG_NAME
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return []
-        lines = data.split(b"\n")[:-1]  # the last piece is b"" or a torn, unfinished line
         records = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if not isinstance(record, dict):
-                raise RunLogError(f"{path} line {number} is not a JSON record; the run log "
-                                  "was changed by hand")
+        for number, record in numbered_jsonl(path):  # RunLogError for a line changed by hand
             if record.get("file") is not None:
                 self._path(record["file"], where=f"{path} line {number}", look=False)
             records.append(record)

@@ -278,7 +278,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
 
     def _send_to(self, result: Result, name: str) -> None:
         if self._send_handler is None:
-            raise ValueError("this history sends results nowhere (no Studio around it)")
+            raise ConfigurationError("this history sends results nowhere (no Studio around it)")
         self._send_handler(result, name)
 
     # -- selecting ----------------------------------------------------------------------------

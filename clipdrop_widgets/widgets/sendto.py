@@ -21,6 +21,7 @@ import ipywidgets as widgets
 
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationError
 from ._ui import ErrorLine
 
 __all__ = ["SendTo", "send_tooltip", "INPUT_FROM", "origin", "origin_words"]
@@ -117,7 +118,7 @@ class SendTo(widgets.HBox):
         """Send to ``name`` as a click on its button does."""
         if name not in (n for n, _t in self._targets):
             offered = ", ".join(n for n, _t in self._targets) or "nothing"
-            raise ValueError(f"cannot send to {name!r}: this result can go to {offered}")
+            raise ConfigurationError(f"cannot send to {name!r}: this result can go to {offered}")
         for handler in list(self._handlers):
             handler(name)
 
