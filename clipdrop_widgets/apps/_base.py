@@ -40,9 +40,16 @@ from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError, ConfigurationError, ConfigurationTypeError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
-from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
+from ..widgets.keyboard import (
+    APP_CLASS,
+    CANCEL_CLASS,
+    RUN_CLASS,
+    KeyboardShortcuts,
+    text_boxes,
+)
 from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
+from ..widgets.threads import UI_LOCK
 from ._status import (
     cancelled_text,
     done_text,
@@ -57,9 +64,6 @@ __all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "COMPARE_PX"
 
 _log = logging.getLogger("clipdrop_widgets.apps")
 
-#: Held for every widget change made from a worker thread (and the main thread's changes to
-#: the same widgets): one lock for all apps, as a Studio's apps share a history.
-UI_LOCK = threading.RLock()
 #: How often the "Working… N s" line is refreshed while a request is in flight (seconds).
 TICK_SECONDS = 1.0
 #: The painters' display box, in canvas pixels a side (shown smaller in a narrow window).
@@ -250,6 +254,11 @@ class App(Snapshot, widgets.VBox):
             layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"),
         )
         self.children = [title, body, *([self.history] if history is None else [])]
+        # Run reads every prompt and every option as shown on the page, even if changed a
+        # moment before (not a sample picker: its photo is what Python has drawn).
+        choices = [w for w in options if isinstance(w, widgets.Dropdown)]
+        for widget in [*text_boxes(column), *choices]:
+            self._keyboard.keep_input(widget)
 
     # -- what subclasses provide --------------------------------------------------------------
     def _request(self) -> Request:

@@ -16,6 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ..widgets.threads import lock_page_updates
+
 __all__ = ["KeyBox"]
 
 
@@ -57,6 +59,9 @@ class KeyBox(widgets.HBox):
         self._state = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
         self._state_text = ""
         self._field.observe(self._take, "value")
+        # The key arrives on whichever kernel thread the page's message is handed to (see
+        # widgets.threads): taking it under UI_LOCK never changes a client a run is reading.
+        lock_page_updates(self._field)
         self.children = [self._field, self.back_button, self._state]
 
     @property

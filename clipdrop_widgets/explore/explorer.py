@@ -24,6 +24,8 @@ from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, NotFoundError, StateError
 from ..widgets import CompareSlider
 from ..widgets._ui import ErrorLine
+from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
+from ..widgets.threads import UI_LOCK
 from .items import prompted_operations, template_names
 from .sweep import Sweep
 
@@ -98,7 +100,7 @@ class PromptExplorer(widgets.VBox):
         self.run_dir = run_dir
         self.thumbnail_px = thumbnail_px
         self.sweep: Sweep | None = None
-        self._lock = threading.RLock()  # every widget change from the worker thread
+        self._lock = UI_LOCK  # every widget change from the worker thread or the page
         self._thread: threading.Thread | None = None
         self._cells: list[_Cell] = []
         self._full: dict[int, Image.Image] = {}
@@ -136,10 +138,20 @@ class PromptExplorer(widgets.VBox):
         self.operation.observe(guard(self._on_operation), "value")
         self.run_button.on_click(self._reporting(self.run))
         self.stop_button.on_click(self._reporting(self.stop))
+        # Ctrl/Cmd+Enter runs the sweep, and Run sees the template and values as shown on the
+        # page even when typed a moment before (a sweep is paid for: never run a stale one).
+        self.add_class(APP_CLASS)
+        self.run_button.add_class(RUN_CLASS)
+        self.stop_button.add_class(CANCEL_CLASS)
+        self._keyboard = KeyboardShortcuts()
+        self._keyboard.on_run(lambda: self._reporting(self.run)(None))
+        self._keyboard.keep_input(self.template)
+        self._keyboard.keep_input(self.operation)
         self.children = [
             widgets.HBox([self.operation, self.template]),
             self.variables_row,
-            widgets.HBox([self.run_button, self.stop_button, self.bar, self.status]),
+            widgets.HBox([self.run_button, self.stop_button, self.bar, self.status,
+                          self._keyboard]),
             self.errors,
             widgets.HBox([self.grid,
                           widgets.VBox([self.compare_with, self.compare_title, self.compare])]),
@@ -200,6 +212,7 @@ class PromptExplorer(widgets.VBox):
                 value=self._typed.get(name, ""), description=name,
                 placeholder="one value per line", layout=widgets.Layout(width="260px",
                                                                        height="110px"))
+            self._keyboard.keep_input(box)
             boxes[name] = box
         self.variable_boxes = boxes
         self.variables_row.children = list(boxes.values())

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
+from .threads import UI_LOCK
+
 __all__ = ["px_layout", "stack", "resize_stack", "ErrorLine"]
 
 _log = logging.getLogger("clipdrop_widgets.widgets")
@@ -55,6 +57,8 @@ class ErrorLine(widgets.HTML):
 
     ``guard(fn)`` wraps a callback: an exception it raises is shown here (and logged with its
     traceback at DEBUG level) instead of vanishing into the kernel log; a success clears it.
+    The callback runs under `UI_LOCK`: a page message may arrive on a kernel subshell's thread
+    while a run or a worker reads the same widgets (see `threads`).
     """
 
     def __init__(self) -> None:
@@ -78,14 +82,15 @@ class ErrorLine(widgets.HTML):
     def guard(self, fn: F) -> F:
         @functools.wraps(fn)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - shown to the user, never lost
-                _log.debug("callback %s failed", getattr(fn, "__name__", fn), exc_info=True)
-                self.show(exc)
-                return None
-            if self.message:
-                self.clear()
-            return result
+            with UI_LOCK:
+                try:
+                    result = fn(*args, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - shown to the user, never lost
+                    _log.debug("callback %s failed", getattr(fn, "__name__", fn), exc_info=True)
+                    self.show(exc)
+                    return None
+                if self.message:
+                    self.clear()
+                return result
 
         return guarded  # type: ignore[return-value]

@@ -13,6 +13,9 @@
 // one more, final: true, at pointer up. The rect tool sends a single final message holding its
 // two corners.
 // From Python: {type: "release", id}.
+// The canvas's `data-cdw-awaiting` attribute counts the finished strokes Python has not yet
+// committed (sent, not released): the app's Run (keyboard.js) waits for it to reach 0, as
+// the stroke and the run may reach different kernel threads, in either order.
 // Keyboard: the ink canvas is a tab stop that never traps focus (Tab and Shift+Tab move on);
 // while it is focused Ctrl/Cmd+Z sends {type: "key", action: "undo"}, Shift+Ctrl/Cmd+Z and
 // Ctrl/Cmd+Y {type: "key", action: "redo"}. The ipycanvas layers under it (which take every key,
@@ -50,6 +53,8 @@ export function createInk({ model, canvas, brush = null, now = () => performance
   const ctx = canvas.getContext("2d");
   const nonce = Math.random().toString(36).slice(2, 8);
   const pending = new Map(); // id -> finished stroke waiting for Python's committed copy
+  const awaiting = new Set(); // ids of finished strokes sent, not yet released by Python
+  const countAwaiting = () => { canvas.dataset.cdwAwaiting = String(awaiting.size); };
   let counter = 0;
   let active = null;
 
@@ -246,6 +251,8 @@ export function createInk({ model, canvas, brush = null, now = () => performance
       }
     }
     pending.set(s.id, s);
+    awaiting.add(s.id);
+    countAwaiting();
     send(s, true);
     if (s.tool === "rect") repaint();
   }
@@ -264,7 +271,10 @@ export function createInk({ model, canvas, brush = null, now = () => performance
   }
 
   function onMessage(msg) {
-    if (msg && msg.type === "release") release(msg.id);
+    if (!msg || msg.type !== "release") return;
+    awaiting.delete(msg.id);
+    countAwaiting();
+    release(msg.id);
   }
 
   const listeners = [
@@ -288,9 +298,11 @@ export function createInk({ model, canvas, brush = null, now = () => performance
   for (const [name, fn] of modelEvents) model.on(name, fn);
   resize();
   restyle();
+  countAwaiting();
 
   return {
     pending,
+    awaiting,
     destroy() {
       for (const [name, fn] of listeners) canvas.removeEventListener(name, fn);
       for (const [name, fn] of modelEvents) model.off(name, fn);

@@ -10,11 +10,54 @@
 // page: a keyboard user pressing Run was sent back to the top. When focus is lost that way
 // from Run or Cancel, it goes to whichever of the two is enabled (Cancel during the run, Run
 // again after it).
-// To Python: {type: "run"}.
+// Run must see the inputs the person sees. ipywidgets sends a model's state at most one message
+// at a time and holds later changes until the kernel is idle, and JupyterLab may hand two
+// widgets' messages to different kernel threads (comms over subshells), in either order: a
+// prompt typed and run straight away could run "a lig" of "a lighthouse at dusk". So a press
+// of Run (mouse, Enter or Space) and Ctrl/Cmd+Enter become one message that carries every
+// input the app keeps (class `cdw-input-<model id>`) as it is on the screen: a text box's
+// text, a drop-down's chosen index. The button's own click message is not sent. Strokes drawn
+// just before are in the same race: the message waits (up to RUN_WAIT_MS) until every ink
+// layer of the app has no stroke awaiting Python's commit (ink.js's `data-cdw-awaiting`);
+// further presses meanwhile are ignored.
+// To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}.
 
 export const APP_CLASS = "cdw-app";
 export const RUN_CLASS = "cdw-run";
 export const CANCEL_CLASS = "cdw-cancel";
+export const INPUT_CLASS_PREFIX = "cdw-input-";
+export const RUN_WAIT_MS = 5000; // longest wait for strokes to be committed before Run is sent
+const RUN_POLL_MS = 15;
+
+// Finished strokes drawn inside `root` that Python has not committed yet.
+export function strokesAwaiting(root) {
+  let n = 0;
+  for (const c of root.querySelectorAll("canvas.cdw-ink")) n += Number(c.dataset.cdwAwaiting) || 0;
+  return n;
+}
+
+// Each kept input inside `root` as it is on the screen, by its model id: {value} for a text
+// box, {index} for a drop-down.
+export function pageInputs(root) {
+  const inputs = {};
+  for (const box of root.querySelectorAll(`[class*="${INPUT_CLASS_PREFIX}"]`)) {
+    const tag = Array.from(box.classList).find((c) => c.startsWith(INPUT_CLASS_PREFIX));
+    if (tag === undefined) continue;
+    const id = tag.slice(INPUT_CLASS_PREFIX.length);
+    const select = box.querySelector("select");
+    const input = select === null ? box.querySelector("textarea, input") : null;
+    if (select !== null) inputs[id] = { index: select.selectedIndex };
+    else if (input !== null) inputs[id] = { value: input.value };
+  }
+  return inputs;
+}
+
+// The enabled Run button a click on `target` presses inside `root`, or null.
+export function runPressed(target, root) {
+  if (root === null || target === null || typeof target.closest !== "function") return null;
+  const button = target.closest(`.${RUN_CLASS}`);
+  return button !== null && root.contains(button) && !button.disabled ? button : null;
+}
 
 // What a keydown means for the app `root`: "run", "tab" (let the browser move focus), or null.
 export function keyAction(ev, root) {
@@ -36,10 +79,30 @@ export function focusTarget(root, last, active, body) {
   return pair.find((b) => b !== null && !b.disabled) || null;
 }
 
-export function createKeyboard({ model, el, doc = document, Observer = MutationObserver }) {
+export function createKeyboard({ model, el, doc = document, Observer = MutationObserver,
+                                 later = setTimeout }) {
   let last = null;
   let observer = null;
+  let waiting = false; // a press is waiting for strokes: further presses are ignored
   const root = () => el.closest(`.${APP_CLASS}`);
+
+  // Send the run once the app's strokes are committed (or RUN_WAIT_MS passed), with the
+  // inputs as they are then.
+  function pressRun() {
+    if (waiting) return;
+    waiting = true;
+    const started = Date.now();
+    const attempt = () => {
+      const r = root();
+      if (r !== null && strokesAwaiting(r) > 0 && Date.now() - started < RUN_WAIT_MS) {
+        later(attempt, RUN_POLL_MS);
+        return;
+      }
+      waiting = false;
+      if (r !== null) model.send({ type: "run", inputs: pageInputs(r) });
+    };
+    attempt();
+  }
 
   function onFocusin(ev) {
     const r = root();
@@ -61,14 +124,25 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     } else if (action === "run") {
       ev.preventDefault();
       ev.stopPropagation(); // not the notebook's own Ctrl+Enter (run the cell again)
-      model.send({ type: "run" });
+      pressRun();
     }
+  }
+
+  // Capture phase: before the button's own handler, which would send a click without the inputs.
+  function onClick(ev) {
+    const r = root();
+    if (runPressed(ev.target, r) === null) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    pressRun();
   }
   doc.addEventListener("keydown", onKeydown, true);
   doc.addEventListener("focusin", onFocusin, true);
+  doc.addEventListener("click", onClick, true);
   return {
     destroy() {
       doc.removeEventListener("keydown", onKeydown, true);
+      doc.removeEventListener("click", onClick, true);
       doc.removeEventListener("focusin", onFocusin, true);
       if (observer !== null) observer.disconnect();
     },

@@ -31,6 +31,7 @@ from PIL import Image
 from ..contract.endpoints import MB, PIL_FORMATS, FileField
 from ..contract.errors import ConfigurationError
 from ..contract.validation import HARD_PIXEL_LIMIT
+from .threads import UI_LOCK
 
 __all__ = [
     "CHUNK_BYTES",
@@ -217,7 +218,7 @@ class UploadButton(anywidget.AnyWidget):
         super().__init__(rules=self._rules.to_json(), description=description)
         self._incoming: IncomingFile | None = None
         self._handlers: list[Callable[[str, bytes], object]] = []
-        self.on_msg(lambda _w, content, buffers: self._handle(content, buffers))
+        self.on_msg(lambda _w, content, buffers: self._receive(content, buffers))
 
     @property
     def upload_rules(self) -> UploadRules:
@@ -226,6 +227,11 @@ class UploadButton(anywidget.AnyWidget):
     def on_file(self, callback: Callable[[str, bytes], object]) -> None:
         """Call ``callback(name, data)`` with every file taken."""
         self._handlers.append(callback)
+
+    def _receive(self, content: dict[str, Any], buffers: list[Any]) -> None:
+        # Under UI_LOCK: the file taken replaces a photo a run may be reading (see threads).
+        with UI_LOCK:
+            self._handle(content, buffers)
 
     def _handle(self, content: dict[str, Any], buffers: list[Any]) -> None:
         kind, upload_id = content.get("type"), str(content.get("id", ""))

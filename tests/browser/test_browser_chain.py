@@ -8,6 +8,11 @@
   picture's size, Run cleans it, and the new result records (and its history card shows)
   where its photo came from. A history card's "Send to" menu sends a result to Replace
   background the same way.
+* Typed then run at once: with a kernel slow to take each keystroke, Run clicked (or
+  Ctrl+Enter pressed, or Enter on Run) straight after typing runs the whole prompt, not the
+  part that had reached Python, in the format chosen just before.
+* Drawn then run at once: with a kernel slow to take each stroke, Run pressed as the stroke
+  ends runs with that stroke.
 """
 
 from __future__ import annotations
@@ -129,6 +134,98 @@ def test_first_view_names_tooltips_and_keyboard_run(notebook, shot):
     state = kernel_value(page, nb.path, "_r = studio.apps['text_to_image'].result\n"
                                         "_say(prompt=_r.inputs.get('prompt'))")
     assert state["prompt"] == "a lighthouse at dusk", state
+    assert not page.console_errors, page.console_errors
+
+
+SLOW_KERNEL_CELL = """\
+import time
+from clipdrop_widgets import TextToImageApp
+app = TextToImageApp()
+app.add_class("cdw-test-app")
+# A kernel slow to take each keystroke (a busy workshop server): the page holds the typing
+# back while one update is in flight, so most of what is typed has not reached Python yet.
+app.prompt.observe(lambda _change: time.sleep(0.25), "value")
+app
+"""
+
+
+def test_run_pressed_straight_after_typing_runs_the_whole_prompt(notebook):
+    nb = notebook("typed-then-run", [SLOW_KERNEL_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    app = first_visible(page.locator(".cdw-test-app"))
+    prompt = app.locator("textarea").first
+    prompt.wait_for(timeout=WAIT * 1000)
+    run_button = first_visible(app.get_by_role("button", name=RUN_NAME))
+
+    def by_keyboard():  # and a format chosen just before: the run is made in that format
+        app.locator("select", has=page.locator("option", has_text="WebP")).first.select_option(
+            label="WebP")
+        run_button.focus()
+        page.keyboard.press("Enter")
+
+    cases = [("a lighthouse at dusk", run_button.click),
+             ("a harbour at dawn, oil on canvas", lambda: page.keyboard.press("Control+Enter")),
+             ("three boats, one red", by_keyboard)]
+    for runs, (text, press_run) in enumerate(cases, start=1):
+        prompt.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(text)  # no pause: Run is pressed while the typing is held back
+        press_run()
+        wait_until(lambda runs=runs: kernel_value(
+            page, nb.path, "_say(n=len(app.history.results), busy=app.running)")
+            == {"n": runs, "busy": False} or None, timeout=WAIT, what=f"run {runs} to finish")
+        state = kernel_value(page, nb.path, "_say(run=app.result.inputs.get('prompt'),"
+                                            " type=app.result.content_type)")
+        assert state["run"] == text, state
+        assert state["type"] == ("image/webp" if press_run is by_keyboard else "image/png")
+        # Once the page has sent the rest, the box in Python holds the text too.
+        wait_until(lambda text=text: kernel_value(
+            page, nb.path, "_say(box=app.prompt.value)")["box"] == text or None,
+            timeout=WAIT, what="the box in Python to catch up with the page")
+    assert not page.console_errors, page.console_errors
+
+
+SLOW_STROKES_CELL = """\
+import time
+from clipdrop_widgets import SketchToImageApp
+app = SketchToImageApp()
+app.add_class("cdw-test-app")
+app.prompt.value = "a house on a hill"
+# A kernel slow to take each stroke: the stroke may reach Python after the press of Run
+# (JupyterLab hands them to different kernel threads).
+app.pad._ink.on_msg(lambda *_args: time.sleep(0.3))
+_seen = []  # strokes each run read
+_read = app._request
+def _request():
+    _seen.append(len(app.pad.strokes))
+    return _read()
+app._request = _request
+app
+"""
+
+
+def test_run_pressed_straight_after_a_stroke_includes_it(notebook):
+    nb = notebook("stroke-then-run", [SLOW_STROKES_CELL])
+    page = nb.page
+    run_all(page, nb.path)
+    app = first_visible(page.locator(".cdw-test-app"))
+    ink = first_visible(app.locator("canvas.cdw-ink"))
+    ink.wait_for(timeout=WAIT * 1000)
+    run_button = first_visible(app.get_by_role("button", name=RUN_NAME))
+    for k in range(3):
+        drag(page, ink, [(40, 40 + 60 * k), (200, 60 + 60 * k), (300, 80 + 60 * k)])
+        if k == 1:  # by keyboard: the pointer left focus on the page
+            prompt = app.locator("textarea").first
+            prompt.focus()
+            page.keyboard.press("Control+Enter")
+        else:
+            run_button.click()
+        wait_until(lambda k=k: kernel_value(
+            page, nb.path, "_say(n=len(app.history.results), busy=app.running)")
+            == {"n": k + 1, "busy": False} or None, timeout=WAIT, what=f"run {k + 1}")
+    seen = kernel_value(page, nb.path, "_say(seen=_seen)")["seen"]
+    assert seen == [1, 2, 3], f"strokes each run read: {seen}"
     assert not page.console_errors, page.console_errors
 
 

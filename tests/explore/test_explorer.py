@@ -174,3 +174,19 @@ def test_set_variables_refuses_names_not_in_the_template():
     explorer.template.value = "a {animal}"
     with pytest.raises(KeyError, match="colour"):
         explorer.set_variables({"animal": ["fox"], "colour": ["red"]})
+
+
+def test_run_takes_the_template_and_values_as_shown_on_the_page():
+    """A press of Run on the page carries the boxes' text (keyboard.js): a sweep is paid
+    for, so it never runs with a template or values the page had not sent yet."""
+    explorer = explorer_with(Client(), "a {animal}", {"animal": "fox"})
+    template, box = explorer.template, explorer.variable_boxes["animal"]
+    keyboard = explorer._keyboard
+    assert set(keyboard._inputs.values()) == {template, box, explorer.operation}
+    inputs = {template.model_id: {"value": "a {animal} at night"},
+              box.model_id: {"value": "fox\nowl"}}
+    keyboard._handle(keyboard, {"type": "run", "inputs": inputs}, [])
+    assert explorer.wait(60), "the sweep did not finish"
+    assert explorer.errors.message == ""
+    prompts = sorted(record["prompt"] for record in explorer.sweep.records)
+    assert prompts == ["a fox at night", "a owl at night"]

@@ -55,7 +55,7 @@ const ctx = new Proxy({}, {
 });
 const handlers = {};
 const canvas = {
-  width: 0, height: 0, style: {},
+  width: 0, height: 0, style: {}, dataset: {},
   getContext: () => ctx,
   getBoundingClientRect: () => ({ left: 10, top: 20, width: 256, height: 192 }),
   addEventListener: (n, f) => { handlers[n] = f; },
@@ -93,10 +93,15 @@ for (let i = 1; i <= 100; i++) {
   lineTos.push(ops.filter((o) => o === "lineTo").length - before);
 }
 advance(3);
+const awaitingWhileDrawing = canvas.dataset.cdwAwaiting;
 handlers.pointerup(ev(120, 75));
 const pendingAfterUp = ink.pending.size;
+const awaitingAfterUp = canvas.dataset.cdwAwaiting;
 const strokeId = sent[sent.length - 1].content.id;
+listeners["msg:custom"]({ type: "release", id: "another stroke" });
+const awaitingAfterOtherRelease = canvas.dataset.cdwAwaiting;
 listeners["msg:custom"]({ type: "release", id: strokeId });
+const awaitingAfterRelease = canvas.dataset.cdwAwaiting;
 frame();
 const pendingAfterOneFrame = ink.pending.size;
 frame();
@@ -136,7 +141,7 @@ for (const k of [{ key: "z", ctrlKey: true }, { key: "Z", ctrlKey: true, shiftKe
 // the brush circle: true size (6 canvas px = 3 CSS px here), centred on the pointer
 const brush = { style: {} };
 const handlers2 = {};
-const canvas2 = { ...canvas, addEventListener: (n, f) => { handlers2[n] = f; } };
+const canvas2 = { ...canvas, dataset: {}, addEventListener: (n, f) => { handlers2[n] = f; } };
 createInk({ model, canvas: canvas2, brush, now: () => clock });
 handlers2.pointermove(ev(74, 68));
 const brushShown = { ...brush.style };
@@ -153,7 +158,8 @@ const widths = [
 ];
 
 console.log(JSON.stringify({ BATCH_MS, sent, keys, brushShown, brushLeft, lineTos, widths,
-                             pendingAfterUp, pendingAfterOneFrame,
+                             pendingAfterUp, pendingAfterOneFrame, awaitingWhileDrawing,
+                             awaitingAfterUp, awaitingAfterOtherRelease, awaitingAfterRelease,
                              pendingAfterTwoFrames, rect, disabledSent,
                              size: [canvas.width, canvas.height] }));
 """
@@ -210,6 +216,15 @@ def test_live_ink_stays_until_python_releases_it(run: dict[str, Any]) -> None:
     assert run["pendingAfterUp"] == 1
     assert run["pendingAfterOneFrame"] == 1  # waits a frame for ipycanvas to paint its copy
     assert run["pendingAfterTwoFrames"] == 0
+
+
+def test_the_canvas_counts_finished_strokes_python_has_not_committed(run: dict[str, Any]) -> None:
+    """What the app's Run waits for (keyboard.js): 0 while drawing (a stroke in progress is
+    not awaited), 1 once the stroke is finished and sent, 0 at Python's release."""
+    assert run["awaitingWhileDrawing"] == "0"
+    assert run["awaitingAfterUp"] == "1"
+    assert run["awaitingAfterOtherRelease"] == "1"
+    assert run["awaitingAfterRelease"] == "0"  # at once: Python has committed it
 
 
 def test_rectangle_sends_its_corners_once(run: dict[str, Any]) -> None:
