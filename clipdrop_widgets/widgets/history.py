@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..api.result import Result
 from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import ConfigurationError, ConfigurationTypeError
+from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
@@ -81,6 +81,10 @@ def card_labels(result: Result) -> dict[str, str]:
 class HistoryStrip(Snapshot, widgets.VBox):
     """Thumbnails of results, newest first, each with its prompt, operation, time and credits.
 
+    `results` lists them in the order they were made (oldest first, as a session log does);
+    an index given to `select`, `save`, `download` or `send` counts in that list (``-1``: the
+    newest).
+
     ``Show`` under a thumbnail calls the `on_select` handlers with that
     [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
@@ -94,7 +98,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
         folder: where the save buttons write (default: the working directory).
         session_dir: a session folder to write every result to as it is added; an existing
-            session is reopened and its results shown (newest first). Default ``None``: the
+            session is reopened with its earlier results, in order. Default ``None``: the
             results are kept in memory only.
 
     Attributes:
@@ -155,8 +159,18 @@ class HistoryStrip(Snapshot, widgets.VBox):
     # -- content ------------------------------------------------------------------------------
     @property
     def results(self) -> tuple[Result, ...]:
-        """The results shown, newest first."""
-        return tuple(self._results)
+        """The results shown, in the order they were made (oldest first; new ones append)."""
+        return tuple(reversed(self._results))
+
+    def _pick(self, result: Result | int) -> Result:
+        """``result``, or the one at that index of `results` (``-1``: the newest)."""
+        if not isinstance(result, int):
+            return result
+        results = self.results
+        if not -len(results) <= result < len(results):
+            raise NotFoundError(f"there is no result {result} in the history: it holds "
+                                f"{len(results)} (index 0 is the oldest, -1 the newest)")
+        return results[result]
 
     @property
     def chosen(self) -> Result | None:
@@ -271,9 +285,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
             sender.set_targets(self._send_targets)
 
     def send(self, result: Result | int, name: str) -> None:
-        """Send ``result`` (or the one at that index, 0 = newest) to the operation ``name``,
-        as its card's "Send to" menu does."""
-        chosen = self._results[result] if isinstance(result, int) else result
+        """Send ``result`` (or the one at that index of `results`, -1 = newest) to the
+        operation ``name``, as its card's "Send to" menu does."""
+        chosen = self._pick(result)
         self._senders[chosen].send(name)
 
     def _send_to(self, result: Result, name: str) -> None:
@@ -290,8 +304,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
             self._handlers.append(callback)
 
     def select(self, result: Result | int) -> Result:
-        """Choose ``result`` (or the one at that index, 0 = newest) as a click on Show does."""
-        chosen = self._results[result] if isinstance(result, int) else result
+        """Choose ``result`` (or the one at that index of `results`, -1 = newest) as a click
+        on Show does."""
+        chosen = self._pick(result)
         if chosen not in self._results:
             raise ConfigurationError("that result is not in the history strip")
         self._outline(chosen)
@@ -319,11 +334,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise _folder_error(folder, exc) from None
-        if result is None:
-            chosen = list(self._results)
-        else:
-            one = self._results[result] if isinstance(result, int) else result
-            chosen = [one]
+        chosen = list(self.results) if result is None else [self._pick(result)]
         key = os.path.abspath(folder)
         paths, written = [], 0
         for r in chosen:
@@ -359,7 +370,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
                 data, name = zip_results(self._results), "clipdrop-results.zip"
             self.downloader.send_file(data, name, mime="application/zip")
         else:
-            one = self._results[result] if isinstance(result, int) else result
+            one = self._pick(result)
             name = download_name(one)
             self.downloader.send_file(one.data, name, mime=one.content_type)
         self._status.value = f"<small>Sent {html.escape(name)} to your browser</small>"

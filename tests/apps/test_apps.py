@@ -523,12 +523,12 @@ def test_choosing_a_history_item_shows_it_with_its_input() -> None:
     click_run(cleanup)
     fill_inputs(text)
     click_run(text)
-    assert history.results[0] is text.result and len(history.results) == 3
+    assert history.results[-1] is text.result and len(history.results) == 3
 
     history._cards[2].children[2].children[0].click()  # "Show" under the oldest thumbnail
     assert cleanup.result is first
     assert cleanup.compare.after is first.image and cleanup.compare.before is first_photo
-    assert text.result is history.results[0]  # another endpoint's app is left alone
+    assert text.result is history.results[-1]  # another endpoint's app is left alone
 
 
 def test_app_snapshot_is_inputs_and_compare_view() -> None:

@@ -56,7 +56,7 @@ def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     assert cleanup.wait(30) and cleanup.result is not None, cleanup.status
     assert cleanup.result.inputs[INPUT_FROM] == origin(result)
     assert cleanup.result.inputs[INPUT_FROM].startswith("text_to_image result ")
-    assert studio.history.results[0] is cleanup.result
+    assert studio.history.results[-1] is cleanup.result
     assert card_labels(cleanup.result)["from"].startswith("from Text to image, ")
     card = studio.history._cards[0]
     assert "from Text to image" in card.children[1].value
@@ -69,7 +69,7 @@ def test_send_from_a_history_card_and_a_sample_forgets_the_origin():
     studio = Studio()
     first = made(studio, "a lighthouse at dusk")
     made(studio, "an owl")  # newer: the first is now the second card
-    assert studio.history.results[1] is first
+    assert studio.history.results[0] is first
     menu = studio.history._senders[first]._menu
     assert [label for label, _ in menu.options] == ["Send to…", "Cleanup", "Text inpainting",
                                                     "Replace background"]

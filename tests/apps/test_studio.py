@@ -77,7 +77,7 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
     fill_inputs(text)
     click_run(text)
 
-    assert studio.history.results == (text.result, cleanup.result)
+    assert studio.history.results == (cleanup.result, text.result)
     assert client.credits_spent == 3 == studio.credits_spent
     assert studio.credits_text == (f"Credits: {client.remaining_credits:g} left · "
                                    "3 spent this session")

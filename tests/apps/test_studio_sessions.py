@@ -34,7 +34,7 @@ def test_reopen_add_reopen(tmp_path: Path) -> None:
     cleanup = first.select("cleanup")
     fill_inputs(cleanup)
     click_run(cleanup)
-    made = [r.data for r in first.history.results]  # newest first
+    made = [r.data for r in first.history.results]  # in the order made
     assert len(made) == 2 and (folder / "session.jsonl").is_file()
 
     second = Studio(session_dir=folder)  # another kernel, the next day
@@ -46,6 +46,8 @@ def test_reopen_add_reopen(tmp_path: Path) -> None:
     third = Studio(Client(), session_dir=folder)
     assert [r.data for r in third.history.results] == [r.data for r in second.history.results]
     assert [r["prompt"] for r in Session(folder).records()] == ["a red fox", None, "an owl"]
+    # in the order made, the new one appended, as the users rely on
+    assert [r.inputs.get("prompt") for r in third.history.results] == ["a red fox", None, "an owl"]
     # a reopened cleanup result is shown beside the photo it was made from
     third.history.select(1)
     assert third.current.endpoint_name == "cleanup"

@@ -149,14 +149,27 @@ app
 """
 
 
+def open_app(notebook, name: str, cell: str, ready: str):
+    """The notebook's page, its app (``app`` in the kernel, class ``cdw-test-app``) once
+    ``ready`` shows in it, and its Run button."""
+    nb = notebook(name, [cell])
+    run_all(nb.page, nb.path)
+    app = first_visible(nb.page.locator(".cdw-test-app"))
+    first_visible(app.locator(ready)).wait_for(timeout=WAIT * 1000)
+    return nb, app, first_visible(app.get_by_role("button", name=RUN_NAME))
+
+
+def wait_runs(nb, runs: int) -> None:
+    """Wait until ``app`` has made ``runs`` results and is idle."""
+    wait_until(lambda: kernel_value(
+        nb.page, nb.path, "_say(n=len(app.history.results), busy=app.running)")
+        == {"n": runs, "busy": False} or None, timeout=WAIT, what=f"run {runs} to finish")
+
+
 def test_run_pressed_straight_after_typing_runs_the_whole_prompt(notebook):
-    nb = notebook("typed-then-run", [SLOW_KERNEL_CELL])
+    nb, app, run_button = open_app(notebook, "typed-then-run", SLOW_KERNEL_CELL, "textarea")
     page = nb.page
-    run_all(page, nb.path)
-    app = first_visible(page.locator(".cdw-test-app"))
     prompt = app.locator("textarea").first
-    prompt.wait_for(timeout=WAIT * 1000)
-    run_button = first_visible(app.get_by_role("button", name=RUN_NAME))
 
     def by_keyboard():  # and a format chosen just before: the run is made in that format
         app.locator("select", has=page.locator("option", has_text="WebP")).first.select_option(
@@ -172,9 +185,7 @@ def test_run_pressed_straight_after_typing_runs_the_whole_prompt(notebook):
         page.keyboard.press("Control+A")
         page.keyboard.type(text)  # no pause: Run is pressed while the typing is held back
         press_run()
-        wait_until(lambda runs=runs: kernel_value(
-            page, nb.path, "_say(n=len(app.history.results), busy=app.running)")
-            == {"n": runs, "busy": False} or None, timeout=WAIT, what=f"run {runs} to finish")
+        wait_runs(nb, runs)
         state = kernel_value(page, nb.path, "_say(run=app.result.inputs.get('prompt'),"
                                             " type=app.result.content_type)")
         assert state["run"] == text, state
@@ -206,24 +217,18 @@ app
 
 
 def test_run_pressed_straight_after_a_stroke_includes_it(notebook):
-    nb = notebook("stroke-then-run", [SLOW_STROKES_CELL])
+    nb, app, run_button = open_app(notebook, "stroke-then-run", SLOW_STROKES_CELL,
+                                   "canvas.cdw-ink")
     page = nb.page
-    run_all(page, nb.path)
-    app = first_visible(page.locator(".cdw-test-app"))
     ink = first_visible(app.locator("canvas.cdw-ink"))
-    ink.wait_for(timeout=WAIT * 1000)
-    run_button = first_visible(app.get_by_role("button", name=RUN_NAME))
     for k in range(3):
         drag(page, ink, [(40, 40 + 60 * k), (200, 60 + 60 * k), (300, 80 + 60 * k)])
         if k == 1:  # by keyboard: the pointer left focus on the page
-            prompt = app.locator("textarea").first
-            prompt.focus()
+            app.locator("textarea").first.focus()
             page.keyboard.press("Control+Enter")
         else:
             run_button.click()
-        wait_until(lambda k=k: kernel_value(
-            page, nb.path, "_say(n=len(app.history.results), busy=app.running)")
-            == {"n": k + 1, "busy": False} or None, timeout=WAIT, what=f"run {k + 1}")
+        wait_runs(nb, k + 1)
     seen = kernel_value(page, nb.path, "_say(seen=_seen)")["seen"]
     assert seen == [1, 2, 3], f"strokes each run read: {seen}"
     assert not page.console_errors, page.console_errors

@@ -714,20 +714,21 @@ def test_position_must_stay_between_0_and_1() -> None:
 # -- HistoryStrip -----------------------------------------------------------------------------
 
 def test_history_shows_results_newest_first_with_their_facts() -> None:
+    """Cards show the newest first; `results` is in the order made (new ones append)."""
     strip = HistoryStrip(max_items=2)
     first = make_result("red", inputs={"prompt": "a <b>bold</b> fox"})
     second = make_result("blue", endpoint="cleanup", inputs={}, credits_consumed=1)
     third = make_result("green", from_cache=True)
     strip.add(first)
     strip.add(second)
-    assert strip.results == (second, first)
+    assert strip.results == (first, second)
     caption = strip._cards[1].children[1].value
     assert "a &lt;b&gt;bold&lt;/b&gt; fox" in caption and "Text to image" in caption
     assert "2 credits" in caption and re.search(r"\d\d:\d\d:\d\d", caption)
     assert "Cleanup" in strip._cards[0].children[1].value
     assert "1 credit<" in strip._cards[0].children[1].value
     strip.add(third)
-    assert strip.results == (third, second) and len(strip._row.children) == 2
+    assert strip.results == (second, third) and len(strip._row.children) == 2
     assert "from cache" in strip._cards[0].children[1].value
     thumb = Image.open(io.BytesIO(strip._cards[0].children[0].value))
     assert max(thumb.size) <= 128
@@ -750,6 +751,11 @@ def test_clicking_show_calls_the_select_handlers() -> None:
     assert strip.errors.message == "the compare view is gone"
     strip.on_select(broken, remove=True)
     assert strip.select(0) is result and len(chosen) == 3
+    newer = make_result("blue")
+    strip.add(newer)
+    assert strip.select(-1) is newer and strip.select(0) is result
+    with pytest.raises(KeyError, match="no result 2 in the history: it holds 2"):
+        strip.select(2)
 
 
 def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
@@ -758,7 +764,7 @@ def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
                make_result("blue", created=1_700_000_000.0)]
     for r in results:
         strip.add(r)
-    one = strip.save(0)
+    one = strip.save(-1)  # the newest
     assert len(one) == 1 and Path(one[0]).read_bytes() == results[1].data
     strip._save_all.click()  # Save, then Save all: the one saved is not written again
     files = sorted(os.listdir(tmp_path))
@@ -769,7 +775,7 @@ def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
     strip._cards[0].children[2].children[1].click()  # Save on a card saved already
     assert len(os.listdir(tmp_path)) == 2 and "Already saved" in strip._status.value
     os.remove(one[0])  # the file was deleted meanwhile: saving writes it again
-    assert strip.save(0) != [] and len(os.listdir(tmp_path)) == 2
+    assert strip.save(-1) != [] and len(os.listdir(tmp_path)) == 2
     other = tmp_path / "other"
     assert len(strip.save(folder=other)) == 2 and len(os.listdir(other)) == 2  # another folder
 
