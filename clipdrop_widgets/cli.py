@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 
 from .api.constants import API_KEY_ENV, LOCAL_BASE_URL
 from .contract.endpoints import ENDPOINTS
+from .contract.errors import ConfigurationError
 
 __all__ = ["build_parser", "demo", "launch_studio", "main", "studio_notebook"]
 
@@ -148,9 +149,14 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop(signum)
 
 
+#: Seconds a Voila kernel lives after its page is closed (and it is idle), by default.
+CLOSED_PAGE_KERNEL_SECONDS = 300
+
+
 def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
                   open_browser: bool = False,
-                  session_dir: str | os.PathLike[str] | None = None) -> int:
+                  session_dir: str | os.PathLike[str] | None = None,
+                  close_idle_after: int = CLOSED_PAGE_KERNEL_SECONDS) -> int:
     """Serve the Studio with Voila (default) or JupyterLab until stopped; returns the exit code.
 
     Results go to ``session_dir`` (default: a new session under the user data folder), printed
@@ -158,8 +164,14 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     free port to try) before anything starts. The server runs in the launcher's process group
     and is stopped with it on Ctrl-C, SIGTERM and SIGHUP (on Linux also if the launcher is
     killed). Voila keeps one kernel preheated with the Studio built, so a visitor does not
-    wait for it. Without ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
+    wait for it, and shuts down a visitor's kernel once their page is closed and the kernel
+    has been idle ``close_idle_after`` seconds (default 300): a workshop server's memory
+    does not grow with every visit, and the results are in the session folder. Without
+    ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
     """
+    if not isinstance(close_idle_after, int) or close_idle_after < 1:
+        raise ConfigurationError(
+            f"close_idle_after must be a whole number of seconds >= 1, got {close_idle_after!r}")
     from .api.session import Session, data_dir, new_session_dir
 
     tool = "jupyter-lab" if lab else "voila"
@@ -212,6 +224,10 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
         cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
                "--Voila.port_retries=0", "--show_tracebacks=False",
                "--preheat_kernel=True", "--pool_size=1",
+               # only kernels with no page connected (Voila never culls its preheated one)
+               f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
+               f"--MappingKernelManager.cull_interval={min(60, max(1, close_idle_after // 2))}",
+               "--MappingKernelManager.cull_connected=False",
                f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
         where = f"http://{host}:{port}/"
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
@@ -284,7 +300,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _studio(args: argparse.Namespace) -> int:
     return launch_studio(lab=args.lab, port=args.port, host=args.host,
-                         open_browser=args.open, session_dir=args.session)
+                         open_browser=args.open, session_dir=args.session,
+                         close_idle_after=args.close_idle_after)
 
 
 def _non_negative(text: str) -> float:
@@ -354,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     studio.add_argument("--session", metavar="DIR",
                         help="the session folder results are written to; an earlier one is "
                              "reopened (default: a new folder under the user data folder)")
+    studio.add_argument("--close-idle-after", type=_positive_int, metavar="SECONDS",
+                        default=CLOSED_PAGE_KERNEL_SECONDS,
+                        help="shut down a visitor's kernel this long after their page is "
+                             "closed (Voila; default: %(default)s)")
     studio.set_defaults(run=_studio)
 
     demo = commands.add_parser(

@@ -19,9 +19,11 @@ from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import (
     APIConnectionError,
     ConfigurationError,
+    ConfigurationTypeError,
     NotFoundError,
 )
 from ..widgets import HistoryStrip
+from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
 from ._keybox import KeyBox
@@ -105,10 +107,16 @@ class Studio(Snapshot, widgets.VBox):
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
         self.history.offer_send(send_targets(), self.send)
         self.history.on_select(self._select_tab)
+        self.history.on_shown(self._catch_up)
         self._show_source()
         self._show_credits()
+        # Ctrl/Cmd+Enter on the Studio's own controls (history, sessions) runs the selected
+        # tab's app, never the notebook cell again (keys inside an app are that app's).
+        self.add_class(APP_CLASS)
+        self._keyboard = KeyboardShortcuts()
+        self._keyboard.on_run(lambda: self.current.run())
         header = widgets.HBox(
-            [self._badge, self._credits, self.key_box],
+            [self._badge, self._credits, self.key_box, self._keyboard],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"),
         )
@@ -182,6 +190,13 @@ class Studio(Snapshot, widgets.VBox):
         """Show the results of the session in ``session_dir``; new results go there."""
         self.history.open_session(session_dir)
         self._show_session()
+
+    def _catch_up(self) -> None:
+        """A page has connected: show what the session gained meanwhile from another kernel
+        (the visitor's previous page, when this kernel was started ahead of them)."""
+        with UI_LOCK:
+            if self.history.catch_up():
+                self._show_session()
 
     def _open_chosen(self) -> None:
         if self._recent.value:
@@ -348,6 +363,10 @@ class Studio(Snapshot, widgets.VBox):
         """Give ``result``'s picture to the app for endpoint ``to`` as its photo and show its
         tab (what "Send to" does); returns that app. An app that takes no picture refuses
         (``ValueError`` naming the ones that do)."""
+        if not isinstance(result, Result):
+            raise ConfigurationTypeError(
+                f"Studio.send takes a Result, got {type(result).__name__} (to send the history's "
+                f"result number i, use studio.history.send(i, {to!r}))")
         names = [name for name, _title in send_targets()]
         if to not in names:
             raise ConfigurationError(f"a result cannot be sent to {to!r}: send it to "
@@ -367,7 +386,7 @@ class Studio(Snapshot, widgets.VBox):
             built = result.endpoint in self._built
             app = self.select(result.endpoint)
             if not built:  # built just now: it missed this selection
-                app.show(result)
+                app._on_history_select(result)
 
     # -- display ------------------------------------------------------------------------------
     def snapshot(self) -> Image.Image:

@@ -144,7 +144,8 @@ class PromptExplorer(widgets.VBox):
         self.run_button.add_class(RUN_CLASS)
         self.stop_button.add_class(CANCEL_CLASS)
         self._keyboard = KeyboardShortcuts()
-        self._keyboard.on_run(lambda: self._reporting(self.run)(None))
+        # A press while a sweep runs is ignored, as Run is disabled then (never an error).
+        self._keyboard.on_run(lambda: None if self.running else self._reporting(self.run)(None))
         self._keyboard.keep_input(self.template)
         self._keyboard.keep_input(self.operation)
         self.children = [

@@ -3,8 +3,15 @@
 // when the last chunk of a file is in, it is handed to the browser as a Blob through a
 // temporary <a download> link, so the file lands on the user's machine, not the kernel's.
 // Runs in `initialize` (once per model), so a file is saved once however many views exist.
+// To Python, once per page load: {kind: "shown"} (a kernel started ahead of its page, as
+// Voila's preheated ones are, learns that a visitor has arrived).
 
 function initialize({ model }) {
+  try {
+    model.send({ kind: "shown" });
+  } catch (err) { // no kernel to tell
+    console.warn("clipdrop-widgets: could not tell the kernel the page is shown:", err);
+  }
   const pending = new Map(); // id -> {name, mime, count, parts}
   model.on("msg:custom", (msg, buffers) => {
     if (!msg || msg.kind !== "chunk") return;

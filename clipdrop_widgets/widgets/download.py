@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import pathlib
 import time
+from collections.abc import Callable
+from typing import Any
 
 import anywidget
 import traitlets
@@ -47,6 +49,18 @@ class Downloader(anywidget.AnyWidget):
     def __init__(self) -> None:
         super().__init__(layout={"width": "0px", "height": "0px", "overflow": "hidden"})
         self.sent: list[tuple[str, int]] = []
+        self._shown: list[Callable[[], object]] = []
+        self.on_msg(self._handle)
+
+    def on_shown(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when a page connects to this widget (``{kind: "shown"}``, sent
+        once per page load)."""
+        self._shown.append(callback)
+
+    def _handle(self, _widget: object, content: dict[str, Any], _buffers: list[Any]) -> None:
+        if isinstance(content, dict) and content.get("kind") == "shown":
+            for callback in list(self._shown):
+                callback()
 
     def send_file(self, data: bytes, name: str, *, mime: str = "application/octet-stream"
                   ) -> None:

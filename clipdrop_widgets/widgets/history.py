@@ -143,6 +143,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._download_all.add_class("cdw-download-all")
         self.downloader = Downloader()
         self.session: Session | None = None
+        self._session_known = 0  # lines of the session's log when opened (catch_up)
+        self._added_here = 0  # results added since the session was opened
         self._status = widgets.HTML("")
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
                                                        flex_flow="row nowrap"))
@@ -164,8 +166,11 @@ class HistoryStrip(Snapshot, widgets.VBox):
 
     def _pick(self, result: Result | int) -> Result:
         """``result``, or the one at that index of `results` (``-1``: the newest)."""
-        if not isinstance(result, int):
+        if isinstance(result, Result):
             return result
+        if not isinstance(result, int) or isinstance(result, bool):
+            raise ConfigurationTypeError(
+                f"give a Result or its index in results, got {type(result).__name__}")
         results = self.results
         if not -len(results) <= result < len(results):
             raise NotFoundError(f"there is no result {result} in the history: it holds "
@@ -184,6 +189,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         if not isinstance(result, Result):
             raise ConfigurationTypeError(
                 f"HistoryStrip.add takes a Result, got {type(result).__name__}")
+        self._added_here += 1
         if self.session is not None:
             try:
                 self.session.add(result)
@@ -223,12 +229,31 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Write to the session in ``session_dir`` from now on, showing its results instead
         of the strip's (a new folder starts empty; see [`Session`][clipdrop_widgets.Session])."""
         session = Session(session_dir)
+        known = len(session)
         earlier = session.results()
         self.clear()
         self.session = session
+        self._session_known, self._added_here = known, 0
         for result in earlier[-self._max_items:]:
             self._show_first(result)
         return session
+
+    def catch_up(self) -> bool:
+        """Show the results another process wrote to the session since it was opened here;
+        ``True`` if there were any.
+
+        For a kernel started ahead of its page (Voila's preheated kernels): it opened the
+        session before the visitor's previous page wrote its last results. Done only while
+        nothing was added here (the strip is then exactly the session as it was).
+        """
+        if self.session is None or self._added_here or len(self.session) <= self._session_known:
+            return False
+        self.open_session(self.session.directory)
+        return True
+
+    def on_shown(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` each time a page shows this strip's widgets (connects to them)."""
+        self.downloader.on_shown(callback)
 
     def _card(self, result: Result) -> widgets.VBox:
         thumb = result.image.copy()

@@ -17,22 +17,35 @@
 // of Run (mouse, Enter or Space) and Ctrl/Cmd+Enter become one message that carries every
 // input the app keeps (class `cdw-input-<model id>`) as it is on the screen: a text box's
 // text, a drop-down's chosen index. The button's own click message is not sent. Strokes drawn
-// just before are in the same race: the message waits (up to RUN_WAIT_MS) until every ink
-// layer of the app has no stroke awaiting Python's commit (ink.js's `data-cdw-awaiting`);
-// further presses meanwhile are ignored.
+// and photos chosen just before are in the same race: the message waits (up to RUN_WAIT_MS)
+// until nothing in the app awaits Python (`data-cdw-awaiting`: ink.js's finished strokes not
+// yet committed, upload.js's file not yet taken); further presses meanwhile are ignored.
+// Apps nest in a Studio, which is an app root too: an element belongs to its nearest root, so
+// Ctrl/Cmd+Enter on the Studio's own controls (history, sessions) runs the selected tab's app
+// and never re-runs the notebook cell, while keys inside an app stay that app's.
+// Pressing Enter twice on Run must not cancel the run: focus moves to Cancel as Run is
+// disabled, so a keyboard press of Cancel within CANCEL_GUARD_MS of that move is ignored.
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}.
 
 export const APP_CLASS = "cdw-app";
 export const RUN_CLASS = "cdw-run";
 export const CANCEL_CLASS = "cdw-cancel";
 export const INPUT_CLASS_PREFIX = "cdw-input-";
-export const RUN_WAIT_MS = 5000; // longest wait for strokes to be committed before Run is sent
+// Longest wait for the app's strokes and uploads to reach Python before Run is sent anyway:
+// longer than upload.js's 120 s without an answer, after which an upload gives up by itself.
+export const RUN_WAIT_MS = 130000;
+export const CANCEL_GUARD_MS = 700;
 const RUN_POLL_MS = 15;
 
-// Finished strokes drawn inside `root` that Python has not committed yet.
-export function strokesAwaiting(root) {
+// The app root `el` belongs to (its nearest), or null.
+export function owner(el) {
+  return el !== null && typeof el.closest === "function" ? el.closest(`.${APP_CLASS}`) : null;
+}
+
+// Strokes and uploads inside `root` that Python has not taken yet.
+export function awaitingPython(root) {
   let n = 0;
-  for (const c of root.querySelectorAll("canvas.cdw-ink")) n += Number(c.dataset.cdwAwaiting) || 0;
+  for (const e of root.querySelectorAll("[data-cdw-awaiting]")) n += Number(e.dataset.cdwAwaiting) || 0;
   return n;
 }
 
@@ -56,14 +69,16 @@ export function pageInputs(root) {
 export function runPressed(target, root) {
   if (root === null || target === null || typeof target.closest !== "function") return null;
   const button = target.closest(`.${RUN_CLASS}`);
-  return button !== null && root.contains(button) && !button.disabled ? button : null;
+  return button !== null && owner(button) === root && !button.disabled ? button : null;
 }
 
 // What a keydown means for the app `root`: "run", "tab" (let the browser move focus), or null.
 export function keyAction(ev, root) {
-  if (root === null || !root.contains(ev.target)) return null;
-  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !ev.altKey) return "run";
   const t = ev.target;
+  if (root === null || owner(t) !== root) return null;
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !ev.altKey) {
+    return t.type === "password" ? null : "run"; // the key box takes its key with Enter
+  }
   if (ev.key === "Tab" && t.tagName === "CANVAS" && !t.classList.contains("cdw-ink")) return "tab";
   return null;
 }
@@ -74,8 +89,9 @@ export function keyAction(ev, root) {
 export function focusTarget(root, last, active, body) {
   if (root === null || last === null) return null;
   if (active !== null && active !== body && !active.disabled) return null;
-  const pair = [root.querySelector(`.${RUN_CLASS}`), root.querySelector(`.${CANCEL_CLASS}`)];
-  if (!pair.includes(last)) return null;
+  const own = (b) => (b !== null && owner(b) === root ? b : null);
+  const pair = [own(root.querySelector(`.${RUN_CLASS}`)), own(root.querySelector(`.${CANCEL_CLASS}`))];
+  if (last === null || !pair.includes(last)) return null;
   return pair.find((b) => b !== null && !b.disabled) || null;
 }
 
@@ -84,7 +100,16 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   let last = null;
   let observer = null;
   let waiting = false; // a press is waiting for strokes: further presses are ignored
-  const root = () => el.closest(`.${APP_CLASS}`);
+  let moved = null; // {button, at}: focus moved to Cancel by us, when
+  const root = () => owner(el);
+
+  function send(message) {
+    try {
+      model.send(message);
+    } catch (err) { // the kernel is gone (restarted, shut down): nothing to run on
+      console.warn("clipdrop-widgets: Run not sent:", err);
+    }
+  }
 
   // Send the run once the app's strokes are committed (or RUN_WAIT_MS passed), with the
   // inputs as they are then.
@@ -94,31 +119,33 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     const started = Date.now();
     const attempt = () => {
       const r = root();
-      if (r !== null && strokesAwaiting(r) > 0 && Date.now() - started < RUN_WAIT_MS) {
+      if (r !== null && awaitingPython(r) > 0 && Date.now() - started < RUN_WAIT_MS) {
         later(attempt, RUN_POLL_MS);
         return;
       }
       waiting = false;
-      if (r !== null) model.send({ type: "run", inputs: pageInputs(r) });
+      if (r !== null) send({ type: "run", inputs: pageInputs(r) });
     };
     attempt();
   }
 
   function onFocusin(ev) {
     const r = root();
-    if (r === null || !r.contains(ev.target)) return;
+    if (r === null || owner(ev.target) !== r) return;
     last = ev.target;
     if (observer === null) {
       observer = new Observer(() => {
         const target = focusTarget(root(), last, doc.activeElement, doc.body);
-        if (target !== null) target.focus();
+        if (target === null) return;
+        target.focus();
+        moved = target.classList.contains(CANCEL_CLASS) ? { button: target, at: Date.now() } : null;
       });
       observer.observe(r, { subtree: true, attributes: true, attributeFilter: ["disabled"] });
     }
   }
 
   function onKeydown(ev) {
-    const action = keyAction(ev, el.closest(`.${APP_CLASS}`));
+    const action = keyAction(ev, root());
     if (action === "tab") {
       ev.stopPropagation(); // not preventDefault: the browser moves focus
     } else if (action === "run") {
@@ -129,8 +156,16 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   }
 
   // Capture phase: before the button's own handler, which would send a click without the inputs.
+  // A keyboard press (detail 0) of the Cancel we just gave focus to: the second of a double
+  // Enter on Run, ignored. A mouse click always cancels.
   function onClick(ev) {
     const r = root();
+    if (moved !== null && ev.detail === 0 && Date.now() - moved.at < CANCEL_GUARD_MS &&
+        typeof ev.target.closest === "function" && ev.target.closest(`.${CANCEL_CLASS}`) === moved.button) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      return;
+    }
     if (runPressed(ev.target, r) === null) return;
     ev.preventDefault();
     ev.stopPropagation();

@@ -6,7 +6,9 @@
 // (at most `window_chunks` unacknowledged), each its own small websocket message, so no front
 // end's message limit is met; a progress bar follows Python's acknowledgements. Python
 // reassembles the file, checks it again and answers "done" or "refused". Messages: see
-// upload.py.
+// upload.py. While a file is on its way (from its choice to Python's answer or a refusal) the
+// widget's element carries data-cdw-awaiting="1": the app's Run waits for it (keyboard.js), so
+// a Run pressed straight after choosing a photo runs on that photo.
 
 const HEAD_BYTES = 256 * 1024; // read to find the pixel size (a JPEG's may lie further: then unknown)
 const ANSWER_MS = 120000; // no answer from the kernel for this long: say so, start over
@@ -100,10 +102,15 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
     line.className = "cdw-upload-line" + (refused ? " cdw-upload-refused" : "");
   }
 
+  function awaiting(on) {
+    if (el && el.dataset) el.dataset.cdwAwaiting = on ? "1" : "0";
+  }
+
   function finish() {
     if (current !== null && current.timer !== null) clearTimer(current.timer);
     current = null;
     bar.hidden = true;
+    awaiting(false);
   }
 
   function refuse(name, message) {
@@ -153,6 +160,7 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
   }
 
   async function choose(file) {
+    awaiting(true); // from the choice on: reading the header takes a moment too
     const rules = model.get("rules");
     const early = refusal(rules, file.name, { nbytes: file.size });
     if (early !== null) { refuse(file.name, early); return; }
@@ -165,6 +173,7 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
     const c = { id: `${nonce}-${counter}`, file, sent: 0, acked: 0, ended: false,
                 pumping: false, timer: null };
     current = c;
+    awaiting(true); // finish() above cleared it
     bar.hidden = false;
     progress(c);
     model.send({ type: "begin", id: c.id, name: file.name, size: file.size });

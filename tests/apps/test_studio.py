@@ -224,3 +224,24 @@ def test_uploads_leave_no_file_in_widget_state() -> None:
     state = {k: v for k, v in chooser._upload.get_state().items() if k not in ("_esm", "_css")}
     assert len(json.dumps(state, default=repr)) < 2000  # the name, never the bytes
     assert state["loaded"] == "me.png"
+
+
+def test_show_on_a_card_of_a_tab_never_opened_shows_its_prompt_and_status() -> None:
+    earlier = Studio()
+    text = earlier.select("text_to_image")
+    fill_inputs(text)
+    click_run(text)
+    studio = Studio(session_dir=earlier.session_dir)  # a reopened session: tabs not built
+    studio.select("cleanup")
+    (result,) = studio.history.results
+    studio.history.select(result)  # a click on Show under its thumbnail
+    app = studio.current
+    assert app is studio.apps["text_to_image"] and app.compare.after is not None
+    assert app.prompt.value == result.inputs["prompt"]
+    assert app.status.startswith("Showing"), app.status
+
+
+def test_studio_send_takes_a_result_and_says_how_to_send_by_index() -> None:
+    studio = Studio()
+    with pytest.raises(TypeError, match=r"studio.history.send\(i, 'cleanup'\)"):
+        studio.send(5, "cleanup")  # type: ignore[arg-type]

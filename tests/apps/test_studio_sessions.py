@@ -116,3 +116,35 @@ def test_the_no_key_notice_is_a_note_in_the_studio_not_a_warning(
     assert not [w for w in caught if issubclass(w.category, ClipdropNotice)]
     notes = studio.children[2].value
     assert "Note: No API key: using the local engine" in notes
+
+
+def shown(studio: Studio) -> None:
+    """What the page sends when it connects to the Studio (``download.js``)."""
+    downloader = studio.history.downloader
+    downloader._handle(downloader, {"kind": "shown"}, [])
+
+
+def test_a_kernel_started_ahead_of_its_page_catches_up_with_the_session(tmp_path: Path) -> None:
+    """Voila's preheated kernel builds the Studio before the visitor's previous page wrote
+    its last results: when the page connects, the strip shows them."""
+    folder = tmp_path / "s"
+    previous = Studio(session_dir=folder)
+    run_text(previous, "a red fox")
+    ahead = Studio(session_dir=folder)  # the next visitor's kernel, started now
+    run_text(previous, "an owl")  # the previous page is still open and runs once more
+    assert len(ahead.history.results) == 1 and "(1 result)" in ahead._session_line.value
+    shown(ahead)
+    assert [r.inputs["prompt"] for r in ahead.history.results] == ["a red fox", "an owl"]
+    assert "(2 results)" in ahead.session_text and "(2 results)" in ahead._session_line.value
+    shown(ahead)  # nothing new: nothing changes
+    assert len(ahead.history.results) == 2
+
+
+def test_catching_up_never_replaces_what_was_made_here(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    one, two = Studio(session_dir=folder), Studio(session_dir=folder)
+    run_text(one, "a red fox")
+    run_text(two, "an owl")  # made here: this strip is not the session as opened any more
+    mine = two.history.results
+    shown(two)
+    assert two.history.results == mine

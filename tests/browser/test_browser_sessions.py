@@ -190,3 +190,27 @@ def test_the_lab_launcher_shows_the_studio_with_a_note_not_an_error(page, tmp_pa
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_voila_kernel_started_ahead_shows_what_the_session_gained(voila, page, tmp_path):
+    """Voila's preheated kernel builds the Studio before the visitor's previous page wrote its
+    last result: when this page connects, the history shows it (it lagged a reload behind)."""
+    session_dir = tmp_path / "ahead-session"
+    server = voila("studio-ahead", [f"""\
+from clipdrop_widgets import Client, Studio
+from clipdrop_widgets.api.session import Session
+
+studio = Studio(session_dir={str(session_dir)!r})
+studio.add_class("cdw-test-studio")
+# another kernel (the previous page) writes to the session after this Studio opened it
+Session({str(session_dir)!r}).add(Client().text_to_image("a heron in the reeds"))
+studio
+"""])
+    page.goto(server.url(), timeout=120_000)
+    studio = page.locator(".cdw-test-studio")
+    studio.wait_for(timeout=120_000)
+    wait_until(lambda: studio.locator(".cdw-history-download").count() == 1 or None,
+               timeout=WAIT, what="the other kernel's result in the history")
+    wait_until(lambda: "(1 result)" in studio.locator("text=Results are saved in").first
+               .inner_text() or None, timeout=WAIT, what="the session line to count it")
+    assert not page.console_errors

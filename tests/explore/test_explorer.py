@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 
@@ -13,8 +14,8 @@ from clipdrop_widgets import Client, PromptExplorer
 from clipdrop_widgets.explore.explorer import parse_values
 
 
-def client_for(server: FaultServer, **options) -> Client:
-    return Client("k", base_url=server.url, max_retries=0, **options)
+def client_for(server: FaultServer, *, client_class: type[Client] = Client, **options) -> Client:
+    return client_class("k", base_url=server.url, max_retries=0, **options)
 
 
 def explorer_with(client, template, values, **options) -> PromptExplorer:
@@ -190,3 +191,26 @@ def test_run_takes_the_template_and_values_as_shown_on_the_page():
     assert explorer.errors.message == ""
     prompts = sorted(record["prompt"] for record in explorer.sweep.records)
     assert prompts == ["a fox at night", "a owl at night"]
+
+
+def test_a_press_of_run_while_a_sweep_runs_is_ignored_without_an_error():
+    gate = threading.Event()
+
+    class Gated(Client):  # a real client whose calls wait until the test opens the gate
+        def call(self, *args, **kwargs):
+            gate.wait(30)
+            return super().call(*args, **kwargs)
+
+    with FaultServer() as server:
+        explorer = explorer_with(client_for(server, client_class=Gated), "a {animal}",
+                                 {"animal": "fox\nowl"})
+        keyboard = explorer._keyboard
+        keyboard._handle(keyboard, {"type": "run", "inputs": {}}, [])
+        assert explorer.running
+        first = explorer.sweep
+        keyboard._handle(keyboard, {"type": "run", "inputs": {}}, [])  # a second press
+        assert explorer.errors.message == "" and explorer.sweep is first
+        gate.set()
+        assert explorer.wait(60)
+    assert explorer.errors.message == ""
+    assert len(server.seen) == 2  # one sweep of two items, never two sweeps

@@ -4,9 +4,10 @@ The browser suite (tests/browser/test_browser_photos.py) presses the keys in Chr
 checks the module's decisions one by one: Ctrl/Cmd+Enter inside the app runs it (and is kept
 from the notebook, which would run the cell again), Tab on an ipycanvas canvas is kept from
 the canvas's handler (which cancels it) but not cancelled, and focus lost from Run or Cancel
-goes to whichever of the two is enabled, and a press of Run (clicked, or Ctrl/Cmd+Enter) is
-one message carrying the kept inputs as shown on the page (text, chosen index), in place of the
-button's own click, sent once the strokes drawn before it are committed.
+goes to whichever of the two is enabled (a second Enter does not press Cancel), a press of Run
+(clicked, or Ctrl/Cmd+Enter) is one message carrying the kept inputs as shown on the page (text,
+chosen index), in place of the button's own click, sent once the strokes and uploads before it
+are taken, and a Studio around the app runs it from its own controls.
 """
 
 from __future__ import annotations
@@ -26,35 +27,68 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
-import { createKeyboard, keyAction, focusTarget, pageInputs, runPressed, strokesAwaiting,
-         RUN_WAIT_MS } from "./keyboard.mjs";
+import { createKeyboard, keyAction, focusTarget, pageInputs, runPressed, awaitingPython,
+         owner, RUN_WAIT_MS, CANCEL_GUARD_MS } from "./keyboard.mjs";
 
-function node(tag, classes = [], parent = null) {
-  const n = { tagName: tag, classList: { contains: (c) => classes.includes(c) }, classes,
-              parent, children: [], disabled: false };
+// A small fake DOM: elements with classes, a parent, children, dataset; closest() and
+// querySelector(All)() for the selectors keyboard.js uses.
+function matches(n, sel) {
+  if (sel.startsWith(".")) return n.classes.includes(sel.slice(1));
+  if (sel.startsWith("[class*=")) return n.classes.some((c) => c.includes(sel.slice(9, -2)));
+  if (sel === "[data-cdw-awaiting]") return "cdwAwaiting" in n.dataset;
+  return sel.split(",").map((x) => x.trim().toUpperCase()).includes(n.tagName);
+}
+function node(tag, classes = [], parent = null, extra = {}) {
+  const n = { tagName: tag, classes, parent, children: [], disabled: false, dataset: {},
+              ...extra };
+  n.classList = { contains: (c) => n.classes.includes(c),
+                  [Symbol.iterator]: () => n.classes[Symbol.iterator]() };
+  n.closest = (sel) => {
+    for (let x = n; x; x = x.parent) if (matches(x, sel)) return x;
+    return null;
+  };
+  n.contains = (m) => {
+    for (let x = m; x; x = x.parent) if (x === n) return true;
+    return false;
+  };
+  n.querySelectorAll = (sel) => {
+    const found = [];
+    const walk = (x) => {
+      for (const c of x.children) { if (matches(c, sel)) found.push(c); walk(c); }
+    };
+    walk(n);
+    return found;
+  };
+  n.querySelector = (sel) => n.querySelectorAll(sel)[0] || null;
+  n.focus = () => { doc.activeElement = n; };
   if (parent) parent.children.push(n);
   return n;
 }
-function contains(root, n) {
-  for (let x = n; x; x = x.parent) if (x === root) return true;
-  return false;
-}
 const name = (n) => (n ? n.classes[0] : null);
-const app = node("DIV", ["cdw-app"]);
-app.contains = (n) => contains(app, n);
-const other = node("DIV");
-other.contains = (n) => contains(other, n);
+const listenersOf = [];
+const doc = { activeElement: null, body: null,
+              addEventListener: (n, f, c) => { listenersOf.push({ n, f, c }); },
+              removeEventListener() {} };
+doc.body = node("BODY");
+doc.activeElement = doc.body;
+
+// A Studio (an app root) holding an app (an app root) and its own controls.
+const studio = node("DIV", ["cdw-app", "studio"], doc.body);
+const keyField = node("INPUT", ["key"], studio, { type: "password" });
+const showButton = node("BUTTON", ["show"], studio);
+const studioEl = node("DIV", ["studio-keyboard"], studio);
+const app = node("DIV", ["cdw-app", "app"], studio);
 const compare = node("CANVAS", ["lm-Widget"], app);
 const ink = node("CANVAS", ["cdw-ink"], app);
 const run = node("BUTTON", ["cdw-run"], app);
+const icon = node("I", ["fa-play"], run);
 const cancel = node("BUTTON", ["cdw-cancel"], app);
 cancel.disabled = true; // an idle app: Run enabled, Cancel disabled
-const outside = node("CANVAS", [], other);
-app.querySelector = (sel) => (sel === ".cdw-run" ? run : sel === ".cdw-cancel" ? cancel : null);
-app.querySelectorAll = () => []; // no kept text boxes yet
-const body = node("BODY");
+const appEl = node("DIV", ["app-keyboard"], app);
+const outside = node("CANVAS", ["outside"], doc.body);
 
 const out = {};
+out.owners = [owner(ink), owner(showButton), owner(outside)].map((r) => (r ? r.classes[1] : null));
 out.actions = [
   keyAction({ key: "Enter", ctrlKey: true, target: ink }, app),
   keyAction({ key: "Enter", metaKey: true, target: compare }, app),
@@ -63,29 +97,29 @@ out.actions = [
   keyAction({ key: "Tab", shiftKey: true, target: compare }, app),
   keyAction({ key: "Tab", target: ink }, app),
   keyAction({ key: "Enter", ctrlKey: true, target: outside }, app),
+  keyAction({ key: "Enter", ctrlKey: true, target: ink }, studio), // the app's, not the Studio's
+  keyAction({ key: "Enter", ctrlKey: true, target: showButton }, studio),
+  keyAction({ key: "Enter", ctrlKey: true, target: keyField }, studio),
 ];
 
 // focus after Run is pressed: Run disabled (nothing enabled yet), then Cancel enabled, ...
+const body = doc.body;
 run.disabled = true;
 out.whileRunDisabled = name(focusTarget(app, run, run, body));
 cancel.disabled = false;
 out.afterCancelEnabled = name(focusTarget(app, run, body, body));
+out.studioLeavesItAlone = name(focusTarget(studio, run, body, body));
 run.disabled = false;
 cancel.disabled = true;
 out.afterRunEnds = name(focusTarget(app, cancel, cancel, body));
 out.userMovedOn = name(focusTarget(app, ink, body, body));
 out.focusElsewhere = name(focusTarget(app, run, ink, body));
 
-// the document listener: what it stops and what it sends
-const listeners = {};
-const doc = { addEventListener: (n, f, c) => { listeners[n] = { f, c }; },
-              removeEventListener() {}, activeElement: body, body };
-const sent = [];
-const el = { closest: () => app };
-let clock = 0;
+// the two keyboards' document listeners
+let clock = 1000;
 Date.now = () => clock;
 const timers = [];
-const later = (fn, ms) => { timers.push([clock + ms, fn]); };
+const later = (fn, ms) => { timers.push([clock + ms, fn]); timers.sort((a, b) => a[0] - b[0]); };
 function advance(ms) {
   const end = clock + ms;
   while (timers.length && timers[0][0] <= end) {
@@ -95,78 +129,111 @@ function advance(ms) {
   }
   clock = end;
 }
-createKeyboard({ model: { send: (m) => sent.push(m) }, el, doc, later,
-                 Observer: class { observe() {} } });
-function press(ev) {
+const observers = [];
+class Observer { constructor(cb) { this.cb = cb; observers.push(this); } observe() {} }
+const sent = { app: [], studio: [] };
+const models = { app: { send: (m) => sent.app.push(m) },
+                 studio: { send: (m) => sent.studio.push(m) } };
+createKeyboard({ model: models.app, el: appEl, doc, later, Observer });
+createKeyboard({ model: models.studio, el: studioEl, doc, later, Observer });
+function fire(type, ev) {
   const r = { prevented: false, stopped: false };
-  listeners.keydown.f({ ...ev, preventDefault() { r.prevented = true; },
-                        stopPropagation() { r.stopped = true; } });
+  const full = { detail: 1, ...ev, preventDefault() { r.prevented = true; },
+                 stopPropagation() { r.stopped = true; } };
+  for (const l of listenersOf) {
+    if (l.n !== type) continue;
+    out.capture = out.capture !== false && l.c;
+    l.f(full);
+  }
   return r;
 }
-out.capture = listeners.keydown.c;
-out.ctrlEnter = press({ key: "Enter", ctrlKey: true, target: ink });
-out.tab = press({ key: "Tab", target: compare });
-out.plainKey = press({ key: "a", target: compare });
-out.sent = sent.splice(0);
+const take = () => ({ app: sent.app.splice(0), studio: sent.studio.splice(0) });
+out.ctrlEnter = fire("keydown", { key: "Enter", ctrlKey: true, target: ink });
+out.ctrlEnterSent = take();
+out.tab = fire("keydown", { key: "Tab", target: compare });
+out.plainKey = fire("keydown", { key: "a", target: compare });
+out.onStudio = fire("keydown", { key: "Enter", ctrlKey: true, target: showButton });
+out.onStudioSent = take();
+out.onKeyField = fire("keydown", { key: "Enter", ctrlKey: true, target: keyField });
+out.onKeyFieldSent = take();
 
 // kept inputs, as on the screen: a prompt (Textarea), a template (Text), a drop-down
 function box(tag, input, value) {
   const b = node("DIV", ["widget-text", tag], app);
-  b.classList[Symbol.iterator] = function* () { yield* b.classes; };
-  b.querySelector = (sel) => {
-    if (input === null) return null;
-    if (sel === "select") return input === "SELECT" ? { selectedIndex: value } : null;
-    return input === "SELECT" ? null : { tagName: input, value };
-  };
+  if (input === "SELECT") node("SELECT", [], b, { selectedIndex: value });
+  else if (input !== null) node(input, [], b, { value });
   return b;
 }
 const boxes = [box("cdw-input-abc123", "TEXTAREA", "a lighthouse at dusk"),
                box("cdw-input-def456", "INPUT", "a {animal}"),
                box("cdw-input-ghi789", "SELECT", 2),
                box("cdw-input-nothing", null, "")];
-const inks = [{ dataset: { cdwAwaiting: "0" } }, { dataset: {} }];
-app.querySelectorAll = (sel) => (sel === '[class*="cdw-input-"]' ? boxes
-                                 : sel === "canvas.cdw-ink" ? inks : []);
-out.typed = pageInputs(app);
-run.closest = (sel) => (sel === ".cdw-run" ? run : null);
-cancel.closest = () => null;
-const icon = { closest: (sel) => (sel === ".cdw-run" ? run : null) }; // the icon inside Run
+const typed = pageInputs(app);
+out.typed = typed;
 out.pressed = [name(runPressed(run, app)), name(runPressed(icon, app)),
-               name(runPressed(cancel, app)), name(runPressed(run, null))];
-function click(target) {
-  const r = { prevented: false, stopped: false };
-  listeners.click.f({ target, preventDefault() { r.prevented = true; },
-                      stopPropagation() { r.stopped = true; } });
-  return r;
-}
-out.clickRun = click(icon);
-out.clickCancel = click(cancel);
-out.clickCapture = listeners.click.c;
-out.afterClick = sent.splice(0);
-press({ key: "Enter", metaKey: true, target: ink });
-out.afterCtrlEnter = sent.splice(0);
+               name(runPressed(cancel, app)), name(runPressed(run, null)),
+               name(runPressed(icon, studio))];
+out.clickRun = fire("click", { target: icon });
+out.clickCancel = fire("click", { target: cancel });
+out.afterClick = take();
+fire("keydown", { key: "Enter", metaKey: true, target: ink });
+out.afterCtrlEnter = take();
 
 // a stroke finished but not yet committed by Python: Run waits for it, once
-inks[1].dataset.cdwAwaiting = "1";
-out.awaiting = strokesAwaiting(app);
-click(run);
-click(run); // pressed again while waiting: ignored
+ink.dataset.cdwAwaiting = "1";
+out.awaiting = awaitingPython(app);
+fire("click", { target: run });
+fire("click", { target: run }); // pressed again while waiting: ignored
 advance(200);
-out.whileAwaiting = sent.splice(0);
-boxes[0].querySelector = (sel) => (sel === "select" ? null : { value: "typed while waiting" });
-inks[1].dataset.cdwAwaiting = "0";
+out.whileAwaiting = take();
+boxes[0].children[0].value = "typed while waiting";
+ink.dataset.cdwAwaiting = "0";
 advance(20);
-out.afterCommit = sent.splice(0);
-// a stroke Python never commits: Run goes after RUN_WAIT_MS all the same
-inks[0].dataset.cdwAwaiting = "2";
-click(run);
+out.afterCommit = take();
+// a photo being uploaded: Run waits for Python's answer as well
+const upload = node("DIV", ["cdw-upload"], app);
+upload.dataset.cdwAwaiting = "1";
+fire("keydown", { key: "Enter", ctrlKey: true, target: ink });
+advance(60000);
+out.whileUploading = take();
+upload.dataset.cdwAwaiting = "0";
+advance(20);
+out.afterUpload = take().app.length;
+// something Python never takes: Run goes after RUN_WAIT_MS all the same
+ink.dataset.cdwAwaiting = "2";
+fire("click", { target: run });
 advance(RUN_WAIT_MS - 100);
-out.beforeGiveUp = sent.length;
+out.beforeGiveUp = sent.app.length;
 advance(200);
-out.afterGiveUp = sent.splice(0).length;
-inks[0].dataset.cdwAwaiting = "0";
+out.afterGiveUp = take().app.length;
+ink.dataset.cdwAwaiting = "0";
+
+// Enter twice on Run: focus moves to Cancel as Run is disabled; the second press is ignored
+fire("focusin", { target: run });
+doc.activeElement = run;
+run.disabled = true;
+cancel.disabled = false;
+for (const o of observers) o.cb();
+out.focusAfterRun = name(doc.activeElement);
+clock += 100;
+out.secondEnter = fire("click", { target: cancel, detail: 0 }); // a keyboard press
+out.mouseClick = fire("click", { target: cancel, detail: 1 }); // a click always cancels
+clock += CANCEL_GUARD_MS;
+out.laterEnter = fire("click", { target: cancel, detail: 0 });
+run.disabled = false;
+cancel.disabled = true;
+
 run.disabled = true; // a click on a disabled Run sends nothing
 out.pressedDisabled = name(runPressed(run, app));
+run.disabled = false;
+
+// the kernel is gone: sending throws; the press is dropped with a warning, nothing thrown
+const warned = [];
+console.warn = (...a) => warned.push(a.join(" "));
+models.app.send = () => { throw new Error("Cannot send"); };
+let threw = false;
+try { fire("click", { target: run }); } catch (err) { threw = true; }
+out.deadKernel = { threw, warned: warned.length };
 console.log(JSON.stringify(out));
 """
 
@@ -183,44 +250,71 @@ def run() -> dict[str, Any]:
 
 
 def test_which_keys_the_app_takes(run: dict[str, Any]) -> None:
-    assert run["actions"] == ["run", "run", None, "tab", "tab", None, None]
+    assert run["owners"] == ["app", "studio", None]  # the nearest app root
+    assert run["actions"] == ["run", "run", None, "tab", "tab", None, None,
+                              None,  # a key inside the app is the app's, not the Studio's
+                              "run",  # Ctrl+Enter on a Studio control: its current app runs
+                              None]  # on the key field: Enter takes the key there
 
 
 def test_ctrl_enter_runs_once_and_tab_is_not_cancelled(run: dict[str, Any]) -> None:
     assert run["capture"] is True  # before ipycanvas's own handler on the canvas
     assert run["ctrlEnter"] == {"prevented": True, "stopped": True}
-    assert run["sent"] == [{"type": "run", "inputs": {}}]
+    assert run["ctrlEnterSent"] == {"app": [{"type": "run", "inputs": {}}], "studio": []}
     assert run["tab"] == {"prevented": False, "stopped": True}  # the browser moves focus
     assert run["plainKey"] == {"prevented": False, "stopped": False}
 
 
-def test_a_press_of_run_is_one_message_with_the_inputs_on_the_screen(run: dict[str, Any]) -> None:
+def test_ctrl_enter_on_the_studios_own_controls_never_reruns_the_cell(
+        run: dict[str, Any]) -> None:
+    assert run["onStudio"] == {"prevented": True, "stopped": True}
+    assert run["onStudioSent"] == {"app": [], "studio": [{"type": "run", "inputs": {}}]}
+    assert run["onKeyField"] == {"prevented": False, "stopped": False}
+    assert run["onKeyFieldSent"] == {"app": [], "studio": []}
+
+
+def test_a_press_of_run_is_one_message_with_the_inputs_on_the_screen(
+        run: dict[str, Any]) -> None:
     typed = {"abc123": {"value": "a lighthouse at dusk"}, "def456": {"value": "a {animal}"},
              "ghi789": {"index": 2}}
     assert run["typed"] == typed  # by model id; a box without an input is skipped
-    assert run["pressed"] == ["cdw-run", "cdw-run", None, None]
-    assert run["clickCapture"] is True  # before the button's own click handler
+    # Run's own root presses it (its icon too); the Studio around it does not
+    assert run["pressed"] == ["cdw-run", "cdw-run", None, None, None]
     # the button's own click message (without the text) is not sent; Cancel is left alone
     assert run["clickRun"] == {"prevented": True, "stopped": True}
     assert run["clickCancel"] == {"prevented": False, "stopped": False}
-    assert run["afterClick"] == [{"type": "run", "inputs": typed}]
-    assert run["afterCtrlEnter"] == [{"type": "run", "inputs": typed}]
+    assert run["afterClick"] == {"app": [{"type": "run", "inputs": typed}], "studio": []}
+    assert run["afterCtrlEnter"] == {"app": [{"type": "run", "inputs": typed}], "studio": []}
     assert run["pressedDisabled"] is None
 
 
-def test_run_waits_for_strokes_python_has_not_committed(run: dict[str, Any]) -> None:
+def test_run_waits_for_strokes_and_uploads_python_has_not_taken(run: dict[str, Any]) -> None:
     assert run["awaiting"] == 1
-    assert run["whileAwaiting"] == []  # neither press went ahead of the stroke
+    assert run["whileAwaiting"] == {"app": [], "studio": []}  # no press went ahead
     # one run, with the text as it is when it goes
-    assert run["afterCommit"] == [{"type": "run", "inputs": {
+    assert run["afterCommit"] == {"app": [{"type": "run", "inputs": {
         "abc123": {"value": "typed while waiting"}, "def456": {"value": "a {animal}"},
-        "ghi789": {"index": 2}}}]
+        "ghi789": {"index": 2}}}], "studio": []}
+    assert run["whileUploading"] == {"app": [], "studio": []}  # a minute in: still waiting
+    assert run["afterUpload"] == 1
     assert run["beforeGiveUp"] == 0 and run["afterGiveUp"] == 1
+
+
+def test_enter_twice_on_run_does_not_cancel(run: dict[str, Any]) -> None:
+    assert run["focusAfterRun"] == "cdw-cancel"  # focus is kept, on Cancel
+    assert run["secondEnter"] == {"prevented": True, "stopped": True}  # ignored
+    assert run["mouseClick"] == {"prevented": False, "stopped": False}  # a click cancels
+    assert run["laterEnter"] == {"prevented": False, "stopped": False}  # so does Enter later
+
+
+def test_a_press_with_no_kernel_is_dropped_with_a_warning(run: dict[str, Any]) -> None:
+    assert run["deadKernel"] == {"threw": False, "warned": 1}
 
 
 def test_focus_goes_between_run_and_cancel(run: dict[str, Any]) -> None:
     assert run["whileRunDisabled"] is None  # nothing enabled yet: wait for Cancel
     assert run["afterCancelEnabled"] == "cdw-cancel"
+    assert run["studioLeavesItAlone"] is None  # the app's buttons are the app's to move
     assert run["afterRunEnds"] == "cdw-run"
     assert run["userMovedOn"] is None and run["focusElsewhere"] is None
 

@@ -59,7 +59,7 @@ const model = {
   send: (content, _cb, buffers) => sent.push({ content,
     data: buffers ? Buffer.from(buffers[0].buffer).toString("base64") : null }),
 };
-const el = { classList: { add() {} } };
+const el = { classList: { add() {} }, dataset: {} };
 const input_ = { files: [], value: "", click() {}, addEventListener() {},
                  removeEventListener() {} };
 const button = { addEventListener() {}, removeEventListener() {} };
@@ -70,7 +70,8 @@ const up = createUpload({ model, el, input: input_, button, bar, line });
 // 1. too big: refused before any read, nothing but the refusal goes to Python
 const big = fakeFile("huge photo.png", new Uint8Array(input.rules.max_bytes + 1));
 await up.choose(big);
-out.runs.big = { reads: big.reads, sent: sent.splice(0), line: line.textContent, bar: bar.hidden };
+out.runs.big = { reads: big.reads, sent: sent.splice(0), line: line.textContent, bar: bar.hidden,
+                 awaiting: el.dataset.cdwAwaiting };
 
 // 2. a PNG too large in pixels: refused after reading its header only
 const wide = fakeFile("wide.png", new Uint8Array(Buffer.from(input.wide, "base64")));
@@ -82,6 +83,7 @@ const good = new Uint8Array(Buffer.from(input.good, "base64"));
 await up.choose(fakeFile("good.png", good));
 for (let i = 0; i < 5; i++) await flush();
 const beforeAck = sent.slice();
+const awaitingWhileSending = el.dataset.cdwAwaiting;
 const steps = [];
 while (!sent.some((m) => m.content.type === "end")) {
   const chunks = sent.filter((m) => m.content.type === "chunk");
@@ -92,8 +94,10 @@ while (!sent.some((m) => m.content.type === "end")) {
   for (let i = 0; i < 5; i++) await flush();
   if (steps.length > 100) break;
 }
+const awaitingAfterAllSent = el.dataset.cdwAwaiting; // sent, not yet taken by Python
 listeners["msg:custom"]({ type: "done", id: sent[0].content.id });
-out.runs.good = { beforeAck, sent, steps, line: line.textContent, barHidden: bar.hidden };
+out.runs.good = { beforeAck, sent, steps, line: line.textContent, barHidden: bar.hidden,
+                  awaiting: [awaitingWhileSending, awaitingAfterAllSent, el.dataset.cdwAwaiting] };
 console.log(JSON.stringify(out));
 """
 
@@ -212,6 +216,13 @@ def test_chunks_stay_small_and_wait_for_acknowledgements(run: dict[str, Any]) ->
     assert good["sent"][-1]["content"]["type"] == "end"
     assert "Uploading \"good.png\"" in good["steps"][1]["line"]
     assert good["line"].startswith('Loaded "good.png"') and good["barHidden"]
+
+
+def test_the_app_can_tell_a_file_is_on_its_way(run: dict[str, Any]) -> None:
+    """``data-cdw-awaiting`` is "1" from the first piece until Python has taken the file (the
+    app's Run waits for it, keyboard.js); a refused file never sets it."""
+    assert run["runs"]["big"]["awaiting"] == "0"
+    assert run["runs"]["good"]["awaiting"] == ["1", "1", "0"]
 
 
 def test_python_reassembles_what_node_sent(run: dict[str, Any]) -> None:

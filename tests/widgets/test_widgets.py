@@ -756,6 +756,9 @@ def test_clicking_show_calls_the_select_handlers() -> None:
     assert strip.select(-1) is newer and strip.select(0) is result
     with pytest.raises(KeyError, match="no result 2 in the history: it holds 2"):
         strip.select(2)
+    for wrong in (True, 1.0, "0"):  # not an index (True is 1 to Python, not to us)
+        with pytest.raises(TypeError, match="a Result or its index"):
+            strip.select(wrong)  # type: ignore[arg-type]
 
 
 def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
