@@ -77,6 +77,17 @@ class KeyBox(widgets.HBox):
         self._state.value = (f'<small style="color:{color}">{sign}{html.escape(text)}'
                              "</small>")
 
+    def show_seat(self, user: str, credits: float | None, *, problem: str | None = None) -> None:
+        """The line for a JupyterHub seat: "JupyterHub seat: NAME, N credits left" (``credits``
+        ``None``: not known yet); ``problem`` (the gateway's refusal) is shown instead, marked."""
+        if problem is not None:
+            self.say(f"JupyterHub seat: {user}: {problem}", warn=True)
+        elif credits is None:
+            self.say(f"JupyterHub seat: {user}, credits known after a run")
+        else:
+            left = f"{credits:g}"
+            self.say(f"JupyterHub seat: {user}, {left} credit{'' if left == '1' else 's'} left")
+
     def offer_local(self, offer: bool) -> None:
         """Show (``True``) or hide the "Back to local engine" button."""
         self.back_button.layout.display = "" if offer else "none"

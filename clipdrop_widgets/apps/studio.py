@@ -12,6 +12,7 @@ from PIL import Image
 
 from ..api import constants as C
 from ..api.client import Client
+from ..api.hub import check_hub_seat
 from ..api.notices import ClipdropNotice
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
@@ -94,6 +95,8 @@ class Studio(Snapshot, widgets.VBox):
         # Where a typed key goes from the local engine: the service this Studio left last.
         self._service_url: str | None = None
         self._unreachable: APIConnectionError | None = None  # the last run's, if it failed so
+        # A JupyterHub seat (api.hub): its balance read now, or the gateway's refusal.
+        self._hub_problem = check_hub_seat(self._client)
         self.history = HistoryStrip(
             session_dir=session_dir if session_dir is not None else new_session_dir())
         self._built: dict[str, App] = {}
@@ -317,6 +320,12 @@ class Studio(Snapshot, widgets.VBox):
     def _show_key(self, client: Client) -> None:
         """The line beside the key field: what is known of the key, and what to do next."""
         saved = "kept in memory only, never saved"
+        if client.hub_user is not None and not client.is_local:
+            problem = None if client.key_state == "verified" else self._hub_problem
+            if problem is None and client.key_state == "rejected":
+                problem = "the gateway refused this hub token (is your server restarted?)"
+            self.key_box.show_seat(client.hub_user, client.remaining_credits, problem=problem)
+            return
         if client.is_local:
             if self._service_url is not None:
                 self.key_box.say("Back on the local engine: offline previews; the history "

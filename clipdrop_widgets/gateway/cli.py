@@ -123,7 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         serve_gateway(args.db, host=args.host, port=args.port, upstream=args.upstream,
                       upstream_key=key, requests_per_minute=args.requests_per_minute,
-                      seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache)
+                      seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache,
+                      hub=_hub_policy(args))
     except ValueError as err:
         _say(f"clipdrop-widgets gateway serve: {err}")
         return 2
@@ -132,6 +133,33 @@ def _serve(args: argparse.Namespace) -> int:
              f"{err.strerror or err}")
         return 1
     return 0
+
+
+def _hub_policy(args: argparse.Namespace) -> Any:
+    """The ``--hub`` options as a `HubPolicy`, or ``None`` without ``--hub``."""
+    if not (args.hub or args.hub_group or args.hub_roster):
+        return None
+    from .hub import DEFAULT_HUB_CREDITS, HubPolicy, read_roster
+
+    credits = DEFAULT_HUB_CREDITS if args.hub_credits is None else args.hub_credits
+    roster = None if args.hub_roster is None else read_roster(args.hub_roster, credits=credits)
+    return HubPolicy(credits=credits, group=args.hub_group, roster=roster)
+
+
+def _add_hub_options(serve: argparse.ArgumentParser) -> None:
+    hub = serve.add_argument_group(
+        "JupyterHub", "serve as a JupyterHub service: a hub user's API token is their seat key "
+                      "(docs: Running a workshop on JupyterHub)")
+    hub.add_argument("--hub", action="store_true",
+                     help="accept hub users' tokens, checked with the hub ($JUPYTERHUB_API_URL, "
+                          "the service's $JUPYTERHUB_API_TOKEN)")
+    hub.add_argument("--hub-credits", type=_non_negative, metavar="N",
+                     help="credits of a hub user's seat, made on first use (default 20)")
+    hub.add_argument("--hub-group", metavar="GROUP",
+                     help="only members of this hub group get a seat (implies --hub)")
+    hub.add_argument("--hub-roster", metavar="PATH",
+                     help="only these users get a seat: one NAME [CREDITS] a line "
+                          "(implies --hub)")
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
@@ -190,6 +218,7 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"],
                        help="log detail on stderr (default: %(default)s)")
+    _add_hub_options(serve)
     serve.set_defaults(run=_serve)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
+from .hub import HubPolicy, HubSeats, hub_routes
 from .ledger import Ledger, Seat
 from .upstream import HTTPUpstream, LocalUpstream, Upstream
 
@@ -69,13 +71,22 @@ class _Base(RequestHandler):
         message = self._reason if status_code != 500 else "internal error in the gateway"
         self.finish(json.dumps({"error": message}))
 
-    def authenticate(self) -> Seat | None:
+    async def authenticate(self) -> Seat | None:
         """The caller's seat, or ``None`` after answering 401 or 403."""
         key = (self.request.headers.get("x-api-key") or "").strip()
+        hub = self.settings.get("hub")  # a HubSeats when serving a JupyterHub (gateway.hub)
+        if not key and hub is not None:  # a hub token may come as curl and the hub send it
+            key = self.request.headers.get("Authorization", "").partition(" ")[2].strip()
         if not key:
             self.refuse(401, "No api key provided: send your seat key in the x-api-key header")
             return None
         seat = self.gateway.ledger.seat_for_key(key)
+        if seat is None and hub is not None:
+            try:
+                seat = await hub.seat_for_token(key)
+            except Refusal as refusal:
+                self.refuse(refusal.status, refusal.message)
+                return None
         if seat is None:
             self.refuse(403, "Invalid or revoked api key")
             return None
@@ -88,8 +99,8 @@ class _Base(RequestHandler):
 
 
 class _SeatHandler(_Base):
-    def get(self) -> None:
-        seat = self.authenticate()
+    async def get(self) -> None:
+        seat = await self.authenticate()
         if seat is None:
             return
         left = self.gateway.remaining(seat.id)
@@ -110,12 +121,12 @@ class _OperationHandler(_Base):
         self._size = 0
         self._cap = body_cap(endpoint)
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
         if self.request.method != "POST":
             self.refuse(405, f"{self.request.method} is not allowed on {self.endpoint.path}; "
                              "use POST", {"Allow": "POST"})
             return
-        if self.authenticate() is None:
+        if await self.authenticate() is None:
             return
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self._cap:
@@ -180,14 +191,19 @@ def _log_request(handler: RequestHandler) -> None:
                 1000 * handler.request.request_time(), extra)
 
 
-def make_app(gateway: Gateway) -> Application:
-    """The tornado application serving ``gateway``."""
+def make_app(gateway: Gateway, hub: HubSeats | None = None) -> Application:
+    """The tornado application serving ``gateway``; with ``hub``, to JupyterHub users too."""
     routes: list[Any] = [(SEAT_PATH, _SeatHandler, {"gateway": gateway})]
     for endpoint in ENDPOINTS.values():
         routes.append((endpoint.path + "/?", _OperationHandler,
                        {"gateway": gateway, "endpoint": endpoint}))
+    settings: dict[str, Any] = {}
+    if hub is not None:
+        routes = hub_routes(hub, routes)
+        settings = {"hub": hub, "cookie_secret": secrets.token_bytes(32)}
     return Application(routes, default_handler_class=_NotFound,
-                       default_handler_args={"gateway": gateway}, log_function=_log_request)
+                       default_handler_args={"gateway": gateway}, log_function=_log_request,
+                       **settings)
 
 
 def make_upstream(upstream: str | None = None, upstream_key: str | None = None) -> Upstream:
@@ -247,21 +263,22 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _start(gateway: Gateway, host: str, port: int) -> tuple[HTTPServer, int]:
+def _start(gateway: Gateway, host: str, port: int,
+           hub: HubSeats | None) -> tuple[HTTPServer, int]:
     sockets = bind_sockets(port, host)
-    server = HTTPServer(make_app(gateway), idle_connection_timeout=IDLE_TIMEOUT,
+    server = HTTPServer(make_app(gateway, hub), idle_connection_timeout=IDLE_TIMEOUT,
                         body_timeout=IDLE_TIMEOUT)
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
 
 
 def _run(gateway: Gateway, host: str, port: int, started: dict[str, Any],
-         ready: threading.Event) -> None:
+         ready: threading.Event, hub: HubSeats | None = None) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
     async def start() -> tuple[HTTPServer, int]:
-        return _start(gateway, host, port)
+        return _start(gateway, host, port, hub)
 
     try:
         server, bound = loop.run_until_complete(start())
@@ -291,6 +308,7 @@ def serve_gateway(
     requests_per_minute: float | None = None,
     seat_rpm: float | None = None,
     shared_cache: bool = True,
+    hub: HubPolicy | None = None,
     background: bool = False,
 ) -> GatewayHandle | None:
     """Serve the workshop gateway for the seats in the ledger ``db``.
@@ -304,6 +322,8 @@ def serve_gateway(
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
+        hub: serve as a JupyterHub service (`gateway.hub`): hub users' API tokens are their
+            seat keys, their seats made by this policy (default: seat keys only).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
@@ -312,12 +332,13 @@ def serve_gateway(
     if recovered:
         logger.warning("%d calls were in flight when the gateway last stopped: kept as charged",
                        recovered)
+    seats = HubSeats(ledger, hub) if hub is not None else None
     gateway = Gateway(ledger, make_upstream(upstream, upstream_key),
                       requests_per_minute=requests_per_minute, seat_rpm=seat_rpm,
                       shared_cache=shared_cache)
     started: dict[str, Any] = {}
     ready = threading.Event()
-    thread = threading.Thread(target=_run, args=(gateway, host, port, started, ready),
+    thread = threading.Thread(target=_run, args=(gateway, host, port, started, ready, seats),
                               name="clipdrop-gateway", daemon=True)
     thread.start()
     ready.wait()

@@ -1,0 +1,73 @@
+"""Inside a JupyterHub user's server: the workshop gateway and the user's hub token, found in
+the environment, so ``Client()`` and ``Studio()`` need no key.
+
+The hub sets ``$JUPYTERHUB_API_TOKEN`` (the user's own token) and ``$JUPYTERHUB_USER`` in every
+user's server; the teacher sets ``$CLIPDROP_HUB_GATEWAY`` to the gateway's address (in the
+hub's ``c.Spawner.environment``, or ``singleuser.extraEnv`` on Zero to JupyterHub). Only that
+explicit variable lets the hub token leave the server: it is never sent to an address the
+teacher did not name. A key (argument or ``$CLIPDROP_API_KEY``) or a ``base_url`` wins.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import requests
+
+from .secret import Secret
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+
+__all__ = ["HUB_GATEWAY_ENV", "HubSeatConfig", "check_hub_seat", "hub_seat_config"]
+
+#: The gateway's address in a hub user's server (set by the teacher in the hub's config).
+HUB_GATEWAY_ENV = "CLIPDROP_HUB_GATEWAY"
+
+
+@dataclass(frozen=True)
+class HubSeatConfig:
+    """Where a hub user's calls go: the gateway's ``url``, the hub ``user`` name, the
+    ``token`` (a `Secret`: no repr shows it)."""
+
+    url: str
+    user: str
+    token: Secret
+
+
+def hub_seat_config() -> HubSeatConfig | None:
+    """The gateway and hub token from the environment, or ``None`` outside such a server."""
+    url = os.environ.get(HUB_GATEWAY_ENV, "").strip()
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "").strip()
+    if not url or not token:
+        return None
+    user = os.environ.get("JUPYTERHUB_USER", "").strip() or "?"
+    return HubSeatConfig(url.rstrip("/"), user, Secret(token))
+
+
+def check_hub_seat(client: Client, *, timeout: float = 5.0) -> str | None:
+    """Ask the gateway for ``client``'s hub seat (``GET /gateway/v1/seat``, free): sets
+    ``client.remaining_credits``; returns the gateway's refusal (a 403 naming the group or
+    roster), or a note that it could not be reached, or ``None`` when the seat answered.
+    ``timeout`` in seconds (default 5)."""
+    key = client._key
+    if client.hub_user is None or key is None:
+        return None
+    try:
+        answer = client._session.get(f"{client.base_url}/gateway/v1/seat", timeout=timeout,
+                                     headers={"x-api-key": key.reveal()})
+    except requests.RequestException:
+        return f"the workshop gateway at {client.base_url} could not be reached"
+    if answer.status_code == 200:
+        client.remaining_credits = float(answer.json()["credits_remaining"])
+        client._key_state = "verified"
+        return None
+    try:
+        why = str(answer.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        why = f"the workshop gateway answered {answer.status_code}"
+    if answer.status_code in (401, 403):
+        client._key_state = "rejected"
+    return key.redact(why)

@@ -1,0 +1,263 @@
+"""The gateway as a JupyterHub service: a hub user's own API token is their seat key.
+
+On a JupyterHub the hub already knows every participant, so nobody needs a seat key: a call
+carrying a user's hub API token (``$JUPYTERHUB_API_TOKEN`` in their server) is checked with the
+hub through its own service-auth library (`jupyterhub.services.auth.HubAuth`), and answered
+from that user's seat. A seat is made the first time a user calls: with the room's default
+credits, or the credits the roster gives that user. With a roster only its users get seats;
+with ``group`` only members of that hub group do. Everyone else gets a 403 naming the rule.
+
+Hub seats are ordinary rows of the ledger (so spend, top-ups, revocation, the dashboard and
+``seats list`` work on them as on any seat), labelled with the hub user's name. Their
+``key_hash`` is ``hub-user:NAME``: never a SHA-256 digest, so no key can ever look one up.
+
+Tokens are checked with the hub on every call, without a cache: a token the hub has revoked
+(its server was stopped) is refused at once. The gateway's own hub token (the service's
+``$JUPYTERHUB_API_TOKEN``) reads user models (``read:users``) to see groups and admin rights.
+
+`HubAdminHandler` is the minimal page for hub admins, reached through the hub's login (OAuth):
+every hub user's seat, balance and requests.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..contract.errors import ConfigurationError
+from .core import Refusal, _number
+from .ledger import Ledger, Seat
+
+__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE"]
+
+#: ``key_hash`` of a hub user's seat: ``hub-user:NAME`` (a SHA-256 hex digest has no colon).
+HUB_SEAT_PREFIX = "hub-user:"
+#: The admin page, under the service's prefix (``/services/NAME/hub-admin``).
+ADMIN_PAGE = "hub-admin"
+#: Credits a hub user's seat starts with when neither the roster nor the teacher says.
+DEFAULT_HUB_CREDITS = 20.0
+_HUB_TIMEOUT = 10.0
+
+
+def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, float]:
+    """A roster file as ``{hub user name: credits}``.
+
+    One user a line: ``NAME`` (gets ``credits``) or ``NAME CREDITS`` (tab or spaces);
+    blank lines and lines starting with ``#`` are skipped.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigurationError(f"cannot read the roster {path}: {err.strerror or err}") from None
+    roster: dict[str, float] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        try:
+            given = float(words[1]) if len(words) > 1 else credits
+        except ValueError:
+            given = -1.0
+        if len(words) > 2 or not given >= 0:
+            raise ConfigurationError(f"{path}, line {number}: a roster line is NAME or NAME "
+                                     f"CREDITS (credits a number >= 0), got {line.strip()!r}")
+        roster[words[0]] = given
+    return roster
+
+
+@dataclass(frozen=True)
+class HubPolicy:
+    """Who gets a hub seat and with how much.
+
+    Args:
+        credits: a new seat's credits (service units; default 20).
+        group: only members of this hub group get a seat (default: every hub user).
+        roster: ``{name: credits}``; when given, only these users get a seat, with these
+            credits (default: no roster).
+    """
+
+    credits: float = DEFAULT_HUB_CREDITS
+    group: str | None = None
+    roster: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.credits >= 0:
+            raise ConfigurationError(f"hub credits must be 0 or more, got {self.credits}")
+
+
+def _hub_auth() -> Any:
+    """The hub's service-auth object, configured from the ``JUPYTERHUB_*`` environment the hub
+    gives its services (or the teacher gives an external one)."""
+    try:
+        from jupyterhub.services.auth import HubOAuth
+    except ImportError:  # pragma: no cover - the hub mode's one extra dependency
+        raise ConfigurationError("the gateway's hub mode needs the jupyterhub package: "
+                                 "pip install 'clipdrop-widgets[hub]'") from None
+    if not os.environ.get("JUPYTERHUB_API_TOKEN"):
+        raise ConfigurationError("the gateway's hub mode needs the service's hub token in "
+                                 "$JUPYTERHUB_API_TOKEN (the hub sets it for a managed service; "
+                                 "give an external one the api_token of its services entry)")
+    # No cache: a token the hub revoked (its server stopped) must be refused at once.
+    return HubOAuth(cache_max_age=0)
+
+
+@dataclass
+class HubSeats:
+    """Hub users' seats in ``ledger``, by the rules of ``policy``; ``auth`` a `HubOAuth`
+    (default: from the environment)."""
+
+    ledger: Ledger
+    policy: HubPolicy = field(default_factory=HubPolicy)
+    auth: Any = field(default_factory=_hub_auth)
+
+    @property
+    def service_name(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_NAME", "clipdrop-gateway")
+
+    async def seat_for_token(self, token: str) -> Seat:
+        """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
+        model = await self.auth.user_for_token(token, use_cache=False, sync=False)
+        if not model or model.get("kind", "user") != "user":
+            raise Refusal(403, "Invalid or revoked api key: not a seat key, and the hub does not "
+                               "know this token (its server may have stopped: start it again "
+                               "from the hub's home page)")
+        name = str(model["name"])
+        seat = self.seat_for_user(name)
+        if seat is None:
+            await self._admit(name)
+            seat = self._create(name)
+        return seat
+
+    async def _admit(self, name: str) -> None:
+        """Refuse ``name`` a new seat when the roster or the group says so."""
+        policy = self.policy
+        if policy.roster is not None and name not in policy.roster:
+            raise Refusal(403, f"JupyterHub user {name} is not on this workshop's roster: ask "
+                               "the person running the workshop to add you")
+        if policy.group is not None:
+            groups = (await self.user_model(name)).get("groups") or []
+            if policy.group not in groups:
+                raise Refusal(403, f"JupyterHub user {name} is not in the hub group "
+                                   f"'{policy.group}' this workshop's gateway serves: ask the "
+                                   "person running the workshop to add you to it")
+
+    async def user_model(self, name: str) -> dict[str, Any]:
+        """The hub's model of user ``name`` (groups, admin), read with the service's token."""
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        url = f"{self.auth.api_url.rstrip('/')}/users/{quote(name, safe='')}"
+        try:
+            answer = await AsyncHTTPClient().fetch(
+                url, headers={"Authorization": f"token {self.auth.api_token}"},
+                request_timeout=_HUB_TIMEOUT)
+        except HTTPClientError as err:
+            if err.code == 404:
+                return {"name": name}
+            raise Refusal(502, f"the gateway could not read hub user {name} from the hub "
+                               f"({err.code}): its service needs the read:users scope") from None
+        except OSError as err:
+            raise Refusal(502, f"the gateway could not reach the hub: {err}") from None
+        return dict(json.loads(answer.body))
+
+    # -- the ledger's rows ----------------------------------------------------------------
+    def seat_for_user(self, name: str) -> Seat | None:
+        """Hub user ``name``'s seat, or ``None`` before their first call."""
+        rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash = ?",
+                                 (HUB_SEAT_PREFIX + name,))
+        return Seat(*rows[0]) if rows else None
+
+    def _create(self, name: str) -> Seat:
+        policy = self.policy
+        credits = policy.credits if policy.roster is None else policy.roster[name]
+        try:
+            with self.ledger._write() as db:
+                db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created) "
+                           "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM seats WHERE "
+                           "key_hash = ?)", (name, HUB_SEAT_PREFIX + name, credits, time.time(),
+                                             HUB_SEAT_PREFIX + name))
+        except sqlite3.IntegrityError:  # pragma: no cover - INSERT OR IGNORE
+            pass
+        seat = self.seat_for_user(name)
+        if seat is None:  # the label is a seat key's: never hand a hub user someone's seat
+            raise Refusal(403, f"a seat-key seat is already called {name}: rename it or give "
+                               "this hub user another name")
+        return seat
+
+    def hub_seats(self) -> list[Seat]:
+        """Every hub user's seat, by name."""
+        rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash "
+                                 "LIKE ? ORDER BY label", (HUB_SEAT_PREFIX + "%",))
+        return [Seat(*row) for row in rows]
+
+
+def _admin_handler() -> type:
+    """`HubAdminHandler`, made when first needed (it subclasses jupyterhub's mixin)."""
+    from jupyterhub.services.auth import HubOAuthenticated
+    from tornado.web import RequestHandler, authenticated
+
+    class HubAdminHandler(HubOAuthenticated, RequestHandler):  # type: ignore[misc]
+        """The hub users' seats, for hub admins only, behind the hub's login."""
+
+        def initialize(self, seats: HubSeats, **_: Any) -> None:
+            self.seats = seats
+            self.hub_auth = seats.auth
+
+        @authenticated
+        async def get(self) -> None:
+            name = self.current_user["name"]
+            if not (await self.seats.user_model(name)).get("admin"):
+                self.set_status(403)
+                self.finish(_page("Not a hub admin", f"<p>{html.escape(name)} is not an admin "
+                                  "of this JupyterHub: only hub admins see the seats.</p>"))
+                return
+            self.finish(_page("Workshop seats on this JupyterHub", _table(self.seats)))
+
+    return HubAdminHandler
+
+
+def _table(seats: HubSeats) -> str:
+    rows = []
+    for seat in seats.hub_seats():
+        last = "never" if seat.last_used is None else time.strftime(
+            "%H:%M:%S UTC", time.gmtime(seat.last_used))
+        state = seat.refusal() or "active"
+        rows.append(f"<tr><td class='user'>{html.escape(seat.label)}</td>"
+                    f"<td>{_number(seat.credits)}</td><td>{_number(seat.spent + seat.reserved)}"
+                    f"</td><td>{_number(seat.remaining)}</td><td>{seat.requests}</td>"
+                    f"<td>{last}</td><td>{html.escape(state)}</td></tr>")
+    body = "".join(rows) or "<tr><td colspan='7'>No hub user has called yet.</td></tr>"
+    return ("<table><thead><tr><th>Hub user</th><th>Credits</th><th>Spent</th><th>Left</th>"
+            "<th>Requests</th><th>Last use</th><th>State</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            "</title></head><body style='font-family:sans-serif'>"
+            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+
+
+def hub_routes(seats: HubSeats, routes: list[Any]) -> list[Any]:
+    """``routes`` also under the service's prefix (the hub's proxy does not strip it), plus
+    the admin page and the OAuth callback of the hub's login."""
+    from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+    class Callback(HubOAuthCallbackHandler):  # type: ignore[misc]
+        def initialize(self, seats: HubSeats) -> None:
+            self.hub_auth = seats.auth
+
+    prefix = seats.auth.base_url  # $JUPYTERHUB_SERVICE_PREFIX, "/" outside a hub
+    extra: list[Any] = []
+    if prefix != "/":
+        extra = [(prefix.rstrip("/") + route[0], *route[1:]) for route in routes]
+    extra += [(prefix + ADMIN_PAGE + "/?", _admin_handler(), {"seats": seats}),
+              (prefix + "oauth_callback", Callback, {"seats": seats})]
+    return routes + extra
