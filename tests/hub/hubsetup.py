@@ -92,6 +92,7 @@ c.JupyterHub.cookie_secret_file = S["root"] + "/cookie_secret"
 c.ConfigurableHTTPProxy.command = [S["proxy"]]
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % S["proxy_api"]
 c.ConfigurableHTTPProxy.pid_file = S["root"] + "/proxy.pid"
+c.JupyterHub.redirect_to_server = False  # logging in starts no server by itself
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {"teacher"}
