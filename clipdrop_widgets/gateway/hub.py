@@ -105,8 +105,12 @@ def _hub_auth() -> Any:
         raise ConfigurationError("the gateway's hub mode needs the service's hub token in "
                                  "$JUPYTERHUB_API_TOKEN (the hub sets it for a managed service; "
                                  "give an external one the api_token of its services entry)")
-    # No cache: a token the hub revoked (its server stopped) must be refused at once.
-    return HubOAuth(cache_max_age=0)
+    # No cache: a token the hub revoked (its server stopped) must be refused at once. The
+    # environment is read now: HubOAuth's defaults are read at first use, or at its import.
+    env = os.environ
+    return HubOAuth(cache_max_age=0, api_token=env["JUPYTERHUB_API_TOKEN"],
+                    api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
+                    base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
 
 
 @dataclass

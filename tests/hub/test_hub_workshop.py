@@ -110,8 +110,7 @@ def test_two_users_get_pictures_on_their_own_seats(hub: Hub, chromium) -> None:
             checks = kernel_run(page, "studio.ipynb", (
                 "import json, os\nfrom ipywidgets import Widget\n"
                 "_t = os.environ['JUPYTERHUB_API_TOKEN']\n"
-                "_s = json.dumps([w.get_state() for w in list(Widget.widgets.values())], "
-                "default=str)\n"
+                "_s = json.dumps(Widget.get_manager_state(drop_defaults=False), default=str)\n"
                 "print(json.dumps({'state': _t in _s, 'repr': _t in repr(studio.client),"
                 " 'source': studio.source_text, 'user': studio.client.hub_user}))"))
             found = json.loads(checks.strip().splitlines()[-1])

@@ -1,0 +1,226 @@
+"""Hub seats without a whole hub: the gateway (real, on loopback) checks tokens with jupyterhub's
+own `HubOAuth` against a small stand-in of the hub's REST API (``GET /hub/api/user`` for a
+token's owner, ``GET /hub/api/users/NAME`` for groups and admin), also on loopback.
+
+What a user would notice: the seat made on first use with the default or the roster's credits,
+the 403 naming the group or the roster, a revoked token refused at once, the Studio's key box
+line, and the token nowhere it must not be (repr, widget state, the gateway's log, its database).
+The real hub runs in ``test_hub_workshop.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
+
+from clipdrop_widgets import Client, ClipdropError, ConfigurationError, Ledger, serve_gateway
+from clipdrop_widgets.api.hub import HUB_GATEWAY_ENV
+from clipdrop_widgets.contract.endpoints import ENDPOINTS
+from clipdrop_widgets.gateway.hub import HubPolicy, read_roster
+
+SERVICE_TOKEN = "service-token-0123456789abcdef"
+TOKENS = {"tok-alice-0123456789": "alice", "tok-bob-0123456789": "bob",
+          "tok-carol-0123456789": "carol"}
+COST = float(ENDPOINTS["text_to_image"].credits)
+GROUPS = {"alice": ["workshop"], "bob": ["workshop"], "carol": []}
+
+
+@dataclass
+class FakeHub:
+    url: str
+    tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS))
+
+
+class _User(RequestHandler):
+    def get(self) -> None:  # GET /hub/api/user: who owns the token
+        token = self.request.headers.get("Authorization", "").partition(" ")[2]
+        name = self.settings["hub"].tokens.get(token)
+        if name is None:
+            self.set_status(403)
+            self.finish({"status": 403, "message": "Missing or invalid credentials"})
+            return
+        self.finish({"kind": "user", "name": name, "scopes": ["self"]})
+
+
+class _Users(RequestHandler):
+    def get(self, name: str) -> None:  # GET /hub/api/users/NAME with the service's token
+        if self.request.headers.get("Authorization") != f"token {SERVICE_TOKEN}":
+            self.set_status(403)
+            self.finish({"status": 403})
+            return
+        if name not in GROUPS:
+            self.set_status(404)
+            self.finish({"status": 404})
+            return
+        self.finish({"kind": "user", "name": name, "groups": GROUPS[name],
+                     "admin": name == "alice"})
+
+
+@pytest.fixture
+def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    loop = asyncio.new_event_loop()
+    sockets = bind_sockets(0, "127.0.0.1")
+    hub = FakeHub(f"http://127.0.0.1:{sockets[0].getsockname()[1]}/hub/api")
+    app = Application([(r"/hub/api/user", _User), (r"/hub/api/users/([^/]+)", _Users)],
+                      hub=hub)
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = HTTPServer(app)
+        server.add_sockets(sockets)
+        ready.set()
+        loop.run_forever()
+        server.stop()
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait()
+    # What the hub gives a managed service.
+    monkeypatch.setenv("JUPYTERHUB_API_URL", hub.url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVICE_TOKEN)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_NAME", "clipdrop-gateway")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/services/clipdrop-gateway/")
+    monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
+    monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
+    try:
+        yield hub
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+
+
+def _gateway(tmp_path: Path, policy: HubPolicy):
+    return serve_gateway(tmp_path / "room.db", port=0, hub=policy, background=True)
+
+
+def _as_user(monkeypatch: pytest.MonkeyPatch, url: str, token: str, name: str) -> None:
+    """The environment of ``name``'s server: the hub's token and user, the teacher's gateway."""
+    monkeypatch.setenv(HUB_GATEWAY_ENV, url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
+    monkeypatch.setenv("JUPYTERHUB_USER", name)
+
+
+def test_client_spends_the_hub_users_seat_made_on_first_use(fake_hub, tmp_path, monkeypatch,
+                                                             caplog):
+    caplog.set_level(logging.INFO, logger="clipdrop_widgets.gateway")
+    with _gateway(tmp_path, HubPolicy(credits=5, group="workshop")) as gateway:
+        _as_user(monkeypatch, gateway.url, "tok-alice-0123456789", "alice")
+        with Client() as client:
+            assert client.hub_user == "alice" and client.base_url == gateway.url
+            assert "tok-alice" not in repr(client)
+            result = client.text_to_image("a kite over the dunes")
+            assert result.image.size[0] > 0
+            assert client.remaining_credits == 5 - COST
+        # Through the hub's proxy too: the same paths under the service's prefix.
+        with Client(api_key="tok-bob-0123456789",
+                    base_url=gateway.url + "/services/clipdrop-gateway") as bob:
+            bob.text_to_image("a fox in the snow")
+        seats = {s.label: s for s in gateway.gateway.ledger.seats()}
+    assert (seats["alice"].credits, seats["alice"].spent) == (5, COST)
+    assert (seats["bob"].credits, seats["bob"].spent) == (5, COST)
+    assert "alice" in caplog.text and "tok-alice" not in caplog.text
+    assert b"tok-alice" not in (tmp_path / "room.db").read_bytes()
+
+
+def test_outside_the_group_or_roster_is_refused_naming_it(fake_hub, tmp_path, monkeypatch):
+    with _gateway(tmp_path, HubPolicy(group="workshop")) as gateway, \
+            Client(api_key="tok-carol-0123456789", base_url=gateway.url) as carol, \
+            pytest.raises(ClipdropError, match="not in the hub group 'workshop'") as caught:
+        carol.text_to_image("a red kite")
+    assert "carol" in str(caught.value) and caught.value.status_code == 403
+    roster = tmp_path / "roster.txt"
+    roster.write_text("# this week\nalice 30\nbob\n")
+    policy = HubPolicy(credits=7, roster=read_roster(roster, credits=7))
+    (tmp_path / "roster").mkdir()
+    with _gateway(tmp_path / "roster", policy) as gw:
+        with Client(api_key="tok-carol-0123456789", base_url=gw.url) as carol, \
+                pytest.raises(ClipdropError, match="not on this workshop's roster"):
+            carol.text_to_image("a red kite")
+        for token in ("tok-alice-0123456789", "tok-bob-0123456789"):
+            with Client(api_key=token, base_url=gw.url) as client:
+                client.text_to_image("a lighthouse")
+        credits = {s.label: s.credits for s in gw.gateway.ledger.seats()}
+    assert credits == {"alice": 30, "bob": 7}
+
+
+def test_a_token_the_hub_revoked_is_refused_at_once(fake_hub, tmp_path):
+    with _gateway(tmp_path, HubPolicy()) as gateway, \
+            Client(api_key="tok-alice-0123456789", base_url=gateway.url) as client:
+        client.text_to_image("a lighthouse")
+        del fake_hub.tokens["tok-alice-0123456789"]  # her server stopped: the hub forgot it
+        with pytest.raises(ClipdropError, match="server may have stopped") as caught:
+            client.text_to_image("a second lighthouse")
+        assert caught.value.status_code == 403
+        assert client.key_state == "rejected"
+
+
+def test_a_seat_key_seat_is_never_handed_to_a_hub_user_of_its_name(fake_hub, tmp_path):
+    with Ledger(tmp_path / "room.db") as ledger:  # a seat-key seat labelled exactly "bob"
+        ledger.create_seats(1, 3, label="x")
+        with ledger._write() as db:
+            db.execute("UPDATE seats SET label = 'bob' WHERE label = 'x-01'")
+    with _gateway(tmp_path, HubPolicy()) as gateway, \
+            Client(api_key="tok-bob-0123456789", base_url=gateway.url) as bob, \
+            pytest.raises(ClipdropError, match="seat-key seat is already called bob"):
+        bob.text_to_image("a fox")
+
+
+def test_the_studio_key_box_shows_the_seat_and_keeps_the_token_out_of_state(
+        fake_hub, tmp_path, monkeypatch):
+    from ipywidgets import Widget
+
+    from clipdrop_widgets import Studio
+
+    with _gateway(tmp_path, HubPolicy(credits=12, group="workshop")) as gateway:
+        _as_user(monkeypatch, gateway.url, "tok-alice-0123456789", "alice")
+        studio = Studio(session_dir=tmp_path / "session")
+        assert studio.key_text == "JupyterHub seat: alice, 12 credits left"
+        assert studio.key_box.children[0].value == ""  # nothing typed, nothing in the field
+        state = json.dumps(Widget.get_manager_state(drop_defaults=False), default=str)
+        assert "tok-alice" not in state and "tok-alice" not in repr(studio.client)
+        _as_user(monkeypatch, gateway.url, "tok-carol-0123456789", "carol")
+        refused = Studio(session_dir=tmp_path / "session2")
+        assert refused.key_text.startswith("JupyterHub seat: carol: JupyterHub user carol is "
+                                           "not in the hub group 'workshop'")
+        studio.close()
+        refused.close()
+
+
+def test_the_hub_token_leaves_the_server_only_for_the_named_gateway(monkeypatch):
+    monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
+    monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
+    monkeypatch.delenv(HUB_GATEWAY_ENV, raising=False)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-alice-0123456789")
+    with pytest.warns(Warning):
+        assert Client().is_local  # no gateway named: offline previews, the token unused
+    monkeypatch.setenv(HUB_GATEWAY_ENV, "http://127.0.0.1:9/")
+    assert Client().base_url == "http://127.0.0.1:9"
+    assert Client(api_key="my-own-key").hub_user is None  # a key of one's own wins
+    monkeypatch.setenv("CLIPDROP_API_KEY", "room-key")
+    assert Client().hub_user is None
+    monkeypatch.delenv("CLIPDROP_API_KEY")
+    client = Client()
+    assert client.copy(timeout=5).hub_user == client.hub_user
+    client.set_api_key("pasted-key")
+    assert client.hub_user is None
+
+
+def test_a_roster_line_that_is_not_name_and_credits_is_refused(tmp_path):
+    roster = tmp_path / "roster.txt"
+    roster.write_text("alice 30\nbob lots\n")
+    with pytest.raises(ConfigurationError, match="line 2"):
+        read_roster(roster, credits=5)
+    with pytest.raises(ConfigurationError, match="cannot read the roster"):
+        read_roster(tmp_path / "missing.txt", credits=5)
