@@ -322,7 +322,7 @@ def serve_gateway(
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
-        hub: serve as a JupyterHub service (`gateway.hub`): hub users' API tokens are their
+        hub: serve as a JupyterHub service (`HubPolicy`): hub users' API tokens are their
             seat keys, their seats made by this policy (default: seat keys only).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
