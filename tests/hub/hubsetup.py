@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,3 +139,58 @@ def answers(url: str, *, ok_only: bool = False) -> bool:
         return not ok_only
     except OSError:
         return False
+
+
+def _stop_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def running_hub(root: Path, data_dir: Path) -> Iterator[Hub]:
+    """A hub configured by `hub_config` in ``root`` until the block ends; then it is stopped
+    by its PID (SIGTERM; SIGKILL of its process group after STOP_TIMEOUT s) and every port it
+    used must be closed. ``data_dir``: the session folder its users' Studios write to."""
+    ports = {name: free_port() for name in ("public", "hub", "proxy_api", "gateway")}
+    driver_token = secrets.token_hex(24)
+    config = root / "jupyterhub_config.py"
+    config.write_text(hub_config(root, ports, driver_token, str(data_dir)))
+    log = root / "jupyterhub.log"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTERHUB_", "CLIPDROP_API"))}
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(config)],
+                                   cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{ports['public']}"
+    handle = Hub(url, url + "/hub/api", f"http://127.0.0.1:{ports['gateway']}",
+                 root / "room.db", root, driver_token, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        # Ready when the proxy routes the hub's API (200) and the gateway answers (401).
+        while not (answers(url + "/hub/api/", ok_only=True)
+                   and answers(handle.gateway + "/gateway/v1/seat")):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the hub did not start:\n" + log.read_text()[-4000:])
+            time.sleep(0.5)
+        yield handle
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        proxy_pid = root / "proxy.pid"
+        if proxy_pid.exists():  # the hub stops its proxy; a hub killed mid-start may not
+            _stop_pid(int(proxy_pid.read_text()))
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while (left := [name for name, port in ports.items()
+                        if answers(f"http://127.0.0.1:{port}/")]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not left, f"still listening after the hub stopped: {left}"
+
+
