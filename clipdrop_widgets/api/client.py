@@ -51,7 +51,7 @@ from ..contract.validation import validate_request
 from . import constants as C
 from .attempt import Body, Outcome, Timeout, failure, limits, retry_after, take_answer, unusable
 from .cache import ResultCache, cache_key, default_cache_dir
-from .hub import hub_seat_config
+from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
@@ -128,9 +128,8 @@ class Client:
             client uses the local engine in-process (offline previews; ``is_local`` is true).
         base_url: the server; default ``$CLIPDROP_API_URL``, else ``https://clipdrop-api.co``.
             ``"local://engine"`` selects the in-process local engine explicitly.
-            In a JupyterHub user's server where the teacher set ``$CLIPDROP_HUB_GATEWAY``,
-            with no key and no ``base_url``: that gateway, with the user's hub token
-            (``$JUPYTERHUB_API_TOKEN``) as the key, spending their seat (``hub_user``).
+            On a JupyterHub with ``$CLIPDROP_HUB_GATEWAY`` set and no key or ``base_url``
+            given: that gateway, the user's hub token as the key (`api.hub`, ``hub_user``).
         timeout: seconds for a whole attempt (connecting, sending, the entire answer), or
             ``(connect, read)``: seconds to connect, then seconds for the rest of the attempt,
             however slowly the server sends. Default ``(10, 120)``. Always applied.
@@ -162,11 +161,7 @@ class Client:
     ) -> None:
         key = clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(C.BASE_URL_ENV) or None
-        hub = hub_seat_config() if api_key is None and base_url is None and key is None else None
-        self.hub_user: str | None = hub.user if hub is not None else None
-        """The JupyterHub user whose seat this client spends (`api.hub`), else ``None``."""
-        if hub is not None:
-            url, key = hub.url, clean_key(hub.token.reveal())
+        url, key, self.hub_user = hub_seat(url, key, given=api_key is not None or bool(base_url))
         self.engine = None
         if url is None and key is None:
             url = C.LOCAL_BASE_URL
@@ -253,8 +248,6 @@ class Client:
         if (same_key and new.base_url == self.base_url
                 and new.requests_per_minute == self.requests_per_minute):
             new._pacers = self._pacers
-        if same_key and new.base_url == self.base_url:
-            new.hub_user = self.hub_user
         return new
 
     # -- facts -------------------------------------------------------------------------------
@@ -288,7 +281,7 @@ class Client:
         """
         self._key = clean_key(api_key)
         self._key_state = "unverified" if self._key is not None else "none"
-        self.hub_user = None  # a key of one's own: no longer the hub seat
+        self.hub_user = None  # a key of one's own: not the hub seat
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"

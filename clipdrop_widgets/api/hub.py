@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from .secret import Secret
+from .secret import Secret, clean_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
-__all__ = ["HUB_GATEWAY_ENV", "HubSeatConfig", "check_hub_seat", "hub_seat_config"]
+__all__ = ["HUB_GATEWAY_ENV", "HubSeatConfig", "check_hub_seat", "hub_seat", "hub_seat_config"]
 
 #: The gateway's address in a hub user's server (set by the teacher in the hub's config).
 HUB_GATEWAY_ENV = "CLIPDROP_HUB_GATEWAY"
@@ -45,6 +45,22 @@ def hub_seat_config() -> HubSeatConfig | None:
         return None
     user = os.environ.get("JUPYTERHUB_USER", "").strip() or "?"
     return HubSeatConfig(url.rstrip("/"), user, Secret(token))
+
+
+def hub_seat(url: str | None, key: Secret | None, *,
+             given: bool) -> tuple[str | None, Secret | None, str | None]:
+    """A client's server, key and hub user: ``url`` and ``key`` as configured (``given``: by
+    argument) become the gateway and the hub token when nothing was given and no key is in the
+    environment. The hub user is named whenever the key is this server's hub token sent to
+    the gateway (so `Client.copy` keeps it)."""
+    config = hub_seat_config()
+    if config is None:
+        return url, key, None
+    if not given and key is None:
+        return config.url, clean_key(config.token.reveal()), config.user
+    mine = (key is not None and key.reveal() == config.token.reveal()
+            and (url or "").rstrip("/") == config.url)
+    return url, key, config.user if mine else None
 
 
 def check_hub_seat(client: Client, *, timeout: float = 5.0) -> str | None:
