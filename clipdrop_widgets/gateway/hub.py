@@ -24,7 +24,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,13 +121,16 @@ class HubSeats:
     policy: HubPolicy = field(default_factory=HubPolicy)
     auth: Any = field(default_factory=_hub_auth)
 
-    @property
-    def service_name(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_NAME", "clipdrop-gateway")
-
     async def seat_for_token(self, token: str) -> Seat:
         """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
-        model = await self.auth.user_for_token(token, use_cache=False, sync=False)
+        from tornado.web import HTTPError
+
+        try:
+            model = await self.auth.user_for_token(token, use_cache=False, sync=False)
+        except HTTPError as err:  # the hub is down, or refuses the gateway's own token
+            raise Refusal(502, "the gateway could not check this token with the JupyterHub "
+                               f"({err.log_message or err.status_code}); nothing was "
+                               "charged") from None
         if not model or model.get("kind", "user") != "user":
             raise Refusal(403, "Invalid or revoked api key: not a seat key, and the hub does not "
                                "know this token (its server may have stopped: start it again "
@@ -181,14 +183,11 @@ class HubSeats:
     def _create(self, name: str) -> Seat:
         policy = self.policy
         credits = policy.credits if policy.roster is None else policy.roster[name]
-        try:
-            with self.ledger._write() as db:
-                db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created) "
-                           "SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM seats WHERE "
-                           "key_hash = ?)", (name, HUB_SEAT_PREFIX + name, credits, time.time(),
-                                             HUB_SEAT_PREFIX + name))
-        except sqlite3.IntegrityError:  # pragma: no cover - INSERT OR IGNORE
-            pass
+        # OR IGNORE: a seat made meanwhile (two first calls at once), or a label in use
+        with self.ledger._write() as db:
+            db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created) "
+                       "VALUES (?, ?, ?, ?)", (name, HUB_SEAT_PREFIX + name, credits,
+                                               time.time()))
         seat = self.seat_for_user(name)
         if seat is None:  # the label is a seat key's: never hand a hub user someone's seat
             raise Refusal(403, f"a seat-key seat is already called {name}: rename it or give "

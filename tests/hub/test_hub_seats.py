@@ -224,3 +224,15 @@ def test_a_roster_line_that_is_not_name_and_credits_is_refused(tmp_path):
         read_roster(roster, credits=5)
     with pytest.raises(ConfigurationError, match="cannot read the roster"):
         read_roster(tmp_path / "missing.txt", credits=5)
+
+
+def test_a_hub_that_cannot_be_reached_is_a_plain_502_and_no_charge(fake_hub, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_URL", "http://127.0.0.1:9/hub/api")  # nothing listens
+    with _gateway(tmp_path, HubPolicy()) as gateway, \
+            Client(api_key="tok-alice-0123456789", base_url=gateway.url,
+                   max_retries=0) as client, \
+            pytest.raises(ClipdropError, match="could not check this token with the JupyterHub"):
+        client.text_to_image("a lighthouse")
+    with Ledger(tmp_path / "room.db") as ledger:
+        assert ledger.seats() == [] and ledger.total_charged() == 0
