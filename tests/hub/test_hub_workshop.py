@@ -121,6 +121,10 @@ def test_two_users_get_pictures_on_their_own_seats(hub: Hub, chromium) -> None:
     with Ledger(hub.db) as ledger:
         seats = {seat.label: seat for seat in ledger.seats()}
     assert set(seats) == {"alice", "bob"}
+    gateway_lines = [line for line in hub.log.read_text().splitlines()
+                     if "clipdrop_widgets" in line]
+    assert any("alice" in line for line in gateway_lines)
+    assert not [line for line in gateway_lines for token in tokens.values() if token in line]
     for name in ("alice", "bob"):
         assert seats[name].spent == COST and seats[name].requests == 1
         assert seats[name].remaining == CREDITS - COST
