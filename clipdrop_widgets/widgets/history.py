@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..api.result import Result
 from ..api.session import Session
+from ..api.untrusted import safe_name
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
 from ._imaging import encode_for_browser
@@ -440,7 +441,7 @@ def _free_path(folder: str, result: Result) -> str:
     """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     ext = result.extension
-    base = os.path.join(folder, f"{result.endpoint}-{stamp}")
+    base = os.path.join(folder, safe_name(f"{result.endpoint}-{stamp}"))  # never a path
     path, n = f"{base}.{ext}", 1
     while os.path.exists(path):
         n += 1
