@@ -2,8 +2,9 @@
 and sessions.
 
 * `write_atomic` writes to a hidden temporary file beside the target
-  (``.<name>.<pid>-<random>.tmp``: its writer's process id is in the name), syncs it, renames it over the target and syncs the folder: after
-  a crash the target is either absent, the old file or the new one, never half of either.
+  (``.<name>.<pid>-<random>.tmp``: its writer's process id is in the name), syncs it,
+  renames it over the target and syncs the folder: after a crash the target is either absent,
+  the old file or the new one, never half of either.
 * `append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
   appending, then flushes and syncs it: a kill leaves at worst a torn *last* line.
 * `read_jsonl` reads such a log back, ignoring a torn last line; `repair_jsonl`

@@ -21,7 +21,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from clipdrop_widgets import ClipdropNotice, HistoryStrip, Result
@@ -146,7 +145,7 @@ def test_temporary_files_of_a_running_writer_are_left_alone(tmp_path: Path) -> N
         (images / ".c.png.0123abcd.tmp").write_bytes(b"an old version's, just now")
         _good(Session(folder), 1)  # a second kernel's first write
         left = sorted(p.name for p in images.glob(".*.tmp"))
-        assert left == [".a.png.%d-0123abcd.tmp" % alive.pid, ".c.png.0123abcd.tmp"]
+        assert left == [f".a.png.{alive.pid}-0123abcd.tmp", ".c.png.0123abcd.tmp"]
         assert remove_stale_temporaries(images) == 0
     finally:
         alive.kill()
