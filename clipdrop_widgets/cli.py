@@ -113,6 +113,30 @@ def studio_notebook(directory: str | os.PathLike[str], *,
 #: JupyterLab without its news pop-up and update check (it would cover the Studio).
 _LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
     "fetchNews": "false", "checkForUpdates": False}}
+#: Voila's configuration (``voila.py`` in the launcher's Jupyter config folder, run by Voila
+#: at start). Voila 0.5's kernel websocket reads the header of every binary message from the
+#: kernel as if the connection spoke the v1 protocol; on a legacy connection (a page that
+#: asked for no subprotocol) the first 8 bytes give a count of ~10**17 offsets, and its loop
+#: over them holds the server's only thread: 100 % CPU, memory growing without end, SIGTERM
+#: never handled. A bulk widget-state request (ipywidgets' ``request_states``: every image
+#: in the Studio as binary buffers) from one page set it off. Here a count that cannot be a
+#: v1 message's is not read (such a message has no header to filter on anyway).
+VOILA_CONFIG = """\
+# Written by clipdrop-widgets studio: bound Voila's reading of binary kernel messages.
+import voila.tornado.kernel_websocket_handler as _handler
+
+_read_header = _handler.read_header_from_binary_message
+
+
+def _bounded_read_header(ws_msg):
+    count = int.from_bytes(ws_msg[:8], "little")
+    if not 3 <= count <= min(64, len(ws_msg) // 8 - 1):
+        return None  # a legacy-protocol message: no v1 header to read
+    return _read_header(ws_msg)
+
+
+_handler.read_header_from_binary_message = _bounded_read_header
+"""
 #: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 
@@ -312,6 +336,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (work / "jupyter" / "runtime").mkdir()
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(_LAB_OVERRIDES))
+    (config / "voila.py").write_text(VOILA_CONFIG)
     secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"))
