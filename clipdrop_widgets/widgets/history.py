@@ -237,6 +237,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._session_known, self._added_here = known, 0
         for result in earlier[-self._max_items:]:
             self._show_first(result)
+        if session.problems:  # lines skipped as unsafe or unreadable: say so where people look
+            n = len(session.problems)
+            self._status.value = (f"<small>{n} line{'' if n == 1 else 's'} of the session log "
+                                  f"skipped: {html.escape(session.problems[0])}</small>")
         return session
 
     def catch_up(self) -> bool:

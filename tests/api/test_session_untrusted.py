@@ -114,6 +114,9 @@ def test_save_all_writes_only_into_its_folder(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClipdropNotice)
         strip = HistoryStrip(session_dir=folder, folder=target)
+    told = strip._status.value
+    assert "11 lines of the session log skipped" in told  # shown, not just logged
+    assert "line 3 skipped" in told
     paths = strip.save()
     assert len(paths) == len(good)
     assert all(Path(p).parent == target for p in paths)
