@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from clipdrop_widgets import ClipdropNotice, HistoryStrip, Result
@@ -168,6 +169,7 @@ def test_write_atomic_names_its_temporary_file_with_its_process(tmp_path: Path,
 _ADDER = """
 import hashlib, io, sys, time
 import numpy as np
+import pytest
 from PIL import Image
 from clipdrop_widgets import Result
 from clipdrop_widgets.api.session import Session
@@ -187,6 +189,7 @@ for i in range(n):
 """
 
 
+@pytest.mark.slow
 def test_four_processes_times_300_adds_lose_nothing(tmp_path: Path) -> None:
     import time
 
