@@ -195,6 +195,11 @@ def test_lab_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> Non
         assert token not in seen["cmdline"]
         assert requests.post(f"http://127.0.0.1:{port}/api/kernels", json={"name": "python3"},
                              timeout=60).status_code == 403  # nobody starts one either
+        if _can_switch_user():
+            other = _probe(port, kernel, server, as_user=65534)
+            assert other["uid"] == 65534 and other["page"] == 302
+            assert other["kernel"] == 403 and other["websocket"] in (401, 403)
+            assert token not in other["cmdline"] and other["environ"].startswith("unreadable")
     finally:
         _stop(proc)
 
