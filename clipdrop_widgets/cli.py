@@ -8,6 +8,7 @@ it takes the parsed arguments and returns the exit status.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import math
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -111,6 +113,30 @@ def studio_notebook(directory: str | os.PathLike[str], *,
 #: JupyterLab without its news pop-up and update check (it would cover the Studio).
 _LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
     "fetchNews": "false", "checkForUpdates": False}}
+#: Voila's configuration (``voila.py`` in the launcher's Jupyter config folder, run by Voila
+#: at start). Voila 0.5's kernel websocket reads the header of every binary message from the
+#: kernel as if the connection spoke the v1 protocol; on a legacy connection (a page that
+#: asked for no subprotocol) the first 8 bytes give a count of ~10**17 offsets, and its loop
+#: over them holds the server's only thread: 100 % CPU, memory growing without end, SIGTERM
+#: never handled. A bulk widget-state request (ipywidgets' ``request_states``: every image
+#: in the Studio as binary buffers) from one page set it off. Here a count that cannot be a
+#: v1 message's is not read (such a message has no header to filter on anyway).
+VOILA_CONFIG = """\
+# Written by clipdrop-widgets studio: bound Voila's reading of binary kernel messages.
+import voila.tornado.kernel_websocket_handler as _handler
+
+_read_header = _handler.read_header_from_binary_message
+
+
+def _bounded_read_header(ws_msg):
+    count = int.from_bytes(ws_msg[:8], "little")
+    if not 3 <= count <= min(64, len(ws_msg) // 8 - 1):
+        return None  # a legacy-protocol message: no v1 header to read
+    return _read_header(ws_msg)
+
+
+_handler.read_header_from_binary_message = _bounded_read_header
+"""
 #: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 
@@ -132,13 +158,49 @@ def _free_port_after(host: str, port: int) -> int | None:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the server gets SIGTERM if the launcher dies, even by SIGKILL."""
+    """Linux: the server is killed (SIGKILL) if the launcher dies, even by SIGKILL.
+
+    Not SIGTERM: a Voila busy serialising widget state was seen ignoring it and outliving
+    the launcher. Its kernels watch their parent (``JPY_PARENT_PID``) and exit after it.
+    """
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+#: Seconds the server's kernels get to exit after the server stopped, before they are killed.
+KERNEL_STOP_SECONDS = 5.0
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server for certain: SIGTERM, SIGKILL after `STOP_SECONDS`; then its kernels
+    (they run in sessions of their own) if any outlives it by `KERNEL_STOP_SECONDS`."""
+    kernels: list[Any] = []
+    try:
+        import psutil  # installed with ipykernel, which the server needs
+    except ImportError:  # pragma: no cover
+        psutil = None
+    if psutil is not None:
+        try:
+            kernels = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.Error:
+            pass  # it has already gone
+    proc.terminate()
+    try:
+        proc.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if psutil is not None and kernels:
+        _, alive = psutil.wait_procs(kernels, timeout=KERNEL_STOP_SECONDS)
+        for kernel in alive:
+            try:
+                kernel.kill()
+            except psutil.Error:
+                pass
 
 
 class _Stop(Exception):
@@ -151,24 +213,91 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 #: Seconds a Voila kernel lives after its page is closed (and it is idle), by default.
 CLOSED_PAGE_KERNEL_SECONDS = 300
+#: Where the server reads its token: Jupyter's own variable, so the token never appears in a
+#: process list (another user of the machine can read command lines, not environments).
+TOKEN_ENV = "JUPYTER_TOKEN"
+#: What ``--no-token`` prints, loudly, before it serves.
+NO_TOKEN_WARNING = (
+    "WARNING: --no-token: the Studio at {where} answers anyone who can connect to it, and on "
+    "loopback that is every user and program of this machine. They can run on your API key, "
+    "read your session and make the Studio write files as you. Use it only on a machine you "
+    "alone use.")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (``127.0.0.1``, ``::1``,
+    ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, notebook: Path,
+                    browser: list[str], close_idle_after: int,
+                    token: str | None) -> tuple[list[str], str]:
+    """The Voila or JupyterLab command line and the address to open (token included).
+
+    The token itself is not on the command line: the server reads it from `TOKEN_ENV`.
+    """
+    root = notebook.parent
+    query = f"?token={token}" if token else ""
+    if lab:
+        cmd = [exe, "--ip", host, f"--port={port}", "--ServerApp.port_retries=0",
+               f"--ServerApp.root_dir={root}",
+               "--LabApp.default_url=/lab/tree/studio.ipynb", "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               f"--LabApp.user_settings_dir={work / 'jupyter' / 'settings'}",
+               f"--LabApp.workspaces_dir={work / 'jupyter' / 'workspaces'}", *browser]
+        if not token:
+            cmd += ["--IdentityProvider.token=", "--ServerApp.password="]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        return cmd, f"http://{host}:{port}/lab/tree/studio.ipynb{query}"
+    cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
+           "--Voila.port_retries=0", "--show_tracebacks=False",
+           "--preheat_kernel=True", "--pool_size=1",
+           # only kernels with no page connected (Voila never culls its preheated one)
+           f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
+           f"--MappingKernelManager.cull_interval={min(60, max(1, close_idle_after // 2))}",
+           "--MappingKernelManager.cull_connected=False",
+           f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
+    if token:
+        cmd.append("--Voila.auto_token=True")  # its identity provider reads TOKEN_ENV
+    return cmd, f"http://{host}:{port}/{query}"
 
 
 def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
                   open_browser: bool = False,
                   session_dir: str | os.PathLike[str] | None = None,
-                  close_idle_after: int = CLOSED_PAGE_KERNEL_SECONDS) -> int:
+                  close_idle_after: int = CLOSED_PAGE_KERNEL_SECONDS,
+                  token: bool = True) -> int:
     """Serve the Studio with Voila (default) or JupyterLab until stopped; returns the exit code.
 
     Results go to ``session_dir`` (default: a new session under the user data folder), printed
     at start; give an earlier one to reopen it. A busy port is reported (exit code 1, with a
     free port to try) before anything starts. The server runs in the launcher's process group
-    and is stopped with it on Ctrl-C, SIGTERM and SIGHUP (on Linux also if the launcher is
-    killed). Voila keeps one kernel preheated with the Studio built, so a visitor does not
-    wait for it, and shuts down a visitor's kernel once their page is closed and the kernel
-    has been idle ``close_idle_after`` seconds (default 300): a workshop server's memory
-    does not grow with every visit, and the results are in the session folder. Without
+    and is stopped with it on Ctrl-C, SIGTERM and SIGHUP: SIGTERM, then SIGKILL after 15 s,
+    then any of its kernels still running 5 s later (on Linux the server is also killed if
+    the launcher is, even by SIGKILL). Voila keeps one kernel preheated with the Studio
+    built, so a visitor does not wait for it, and shuts down a visitor's kernel once their
+    page is closed and the kernel has been idle ``close_idle_after`` seconds (default 300):
+    a workshop server's memory does not grow with every visit, and the results are in the
+    session folder. Without
     ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
+
+    A new random token is required by default (``token=True``), as in Jupyter: it is printed
+    in the address to open (``?token=...``), and a request without it gets neither the page
+    nor a kernel. ``token=False`` (``--no-token``) is refused unless ``host`` is a loopback
+    address, and prints a warning first: on loopback every user of the machine can connect.
     """
+    if not token and not is_loopback(host):
+        print(f"clipdrop-widgets studio: --no-token is only allowed on a loopback address "
+              f"(127.0.0.1, ::1); {host} can be reached from other machines. Drop --no-token "
+              "and open the printed address with its token.", file=sys.stderr)
+        return 2
     if not isinstance(close_idle_after, int) or close_idle_after < 1:
         raise ConfigurationError(
             f"close_idle_after must be a whole number of seconds >= 1, got {close_idle_after!r}")
@@ -198,38 +327,28 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     # Studio notebook. One folder per port, so two launchers do not share one.
     work = data_dir() / "launcher" / str(port)
     shutil.rmtree(work, ignore_errors=True)  # left by a launcher that was killed
+    work.mkdir(parents=True, mode=0o700)  # kernels' connection files: the owner's only
     root = work / "notebook"
-    root.mkdir(parents=True)
+    root.mkdir()
     notebook = studio_notebook(root, session_dir=session)
     config = work / "jupyter" / "config"
     (config / "labconfig").mkdir(parents=True)
     (work / "jupyter" / "runtime").mkdir()
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(_LAB_OVERRIDES))
+    (config / "voila.py").write_text(VOILA_CONFIG)
+    secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"))
-    browser = [] if open_browser else ["--no-browser"]
-    if lab:
-        token = secrets.token_hex(16)
-        cmd = [exe, "--ip", host, f"--port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
-               "--LabApp.default_url=/lab/tree/studio.ipynb", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               f"--LabApp.user_settings_dir={work / 'jupyter' / 'settings'}",
-               f"--LabApp.workspaces_dir={work / 'jupyter' / 'workspaces'}", *browser]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
-        where = f"http://{host}:{port}/lab/tree/studio.ipynb?token={token}"
-    else:
-        cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
-               "--Voila.port_retries=0", "--show_tracebacks=False",
-               "--preheat_kernel=True", "--pool_size=1",
-               # only kernels with no page connected (Voila never culls its preheated one)
-               f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
-               f"--MappingKernelManager.cull_interval={min(60, max(1, close_idle_after // 2))}",
-               "--MappingKernelManager.cull_connected=False",
-               f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
-        where = f"http://{host}:{port}/"
+    env.pop(TOKEN_ENV, None)
+    if secret:
+        env[TOKEN_ENV] = secret
+    cmd, where = _server_command(exe, lab=lab, host=host, port=port, work=work,
+                                 notebook=notebook, close_idle_after=close_idle_after,
+                                 browser=[] if open_browser else ["--no-browser"],
+                                 token=secret)
+    if not token:
+        print(NO_TOKEN_WARNING.format(where=where), file=sys.stderr, flush=True)
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
         f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
     print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
@@ -246,12 +365,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
         return 0
     finally:
         if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop_server(proc)
         for sig, old in handlers.items():
             signal.signal(sig, old)
         shutil.rmtree(work, ignore_errors=True)
@@ -301,7 +415,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _studio(args: argparse.Namespace) -> int:
     return launch_studio(lab=args.lab, port=args.port, host=args.host,
                          open_browser=args.open, session_dir=args.session,
-                         close_idle_after=args.close_idle_after)
+                         close_idle_after=args.close_idle_after, token=not args.no_token)
 
 
 def _non_negative(text: str) -> float:
@@ -360,14 +474,18 @@ def build_parser() -> argparse.ArgumentParser:
     studio = commands.add_parser(
         "studio",
         help="open the Studio (all five apps) in Voila or JupyterLab",
-        description="Serve the Studio on this machine until Ctrl-C. Every result is saved in "
-                    "a session folder (printed at start). Without CLIPDROP_API_KEY it runs on "
-                    "the local engine (offline previews).",
+        description="Serve the Studio on this machine until Ctrl-C, behind a token printed in "
+                    "the address to open, as Jupyter does. Every result is saved in a session "
+                    "folder (printed at start). Without CLIPDROP_API_KEY it runs on the local "
+                    "engine (offline previews).",
     )
     studio.add_argument("--lab", action="store_true", help="JupyterLab instead of Voila")
     studio.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     studio.add_argument("--port", type=int, default=8866, help="TCP port (default: %(default)s)")
     studio.add_argument("--open", action="store_true", help="open a web browser")
+    studio.add_argument("--no-token", action="store_true",
+                        help="serve without the token (only on a loopback --host, with a "
+                             "warning: every user of this machine could use the Studio)")
     studio.add_argument("--session", metavar="DIR",
                         help="the session folder results are written to; an earlier one is "
                              "reopened (default: a new folder under the user data folder)")

@@ -70,11 +70,14 @@ def test_studio_serves_in_voila(tmp_path):
                              str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env, start_new_session=True)
     try:
+        first = proc.stdout.readline()  # "... open http://127.0.0.1:PORT/?token=..."
+        url = first.rsplit("open ", 1)[1].strip()
+        assert url.startswith(f"http://127.0.0.1:{port}/?token=")
         deadline = time.monotonic() + 90
         page = None
         while time.monotonic() < deadline:
             try:
-                page = requests.get(f"http://127.0.0.1:{port}/", timeout=60)
+                page = requests.get(url, timeout=60)
                 break
             except requests.ConnectionError:
                 time.sleep(0.5)
@@ -83,8 +86,8 @@ def test_studio_serves_in_voila(tmp_path):
         assert "Traceback" not in page.text
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        output = proc.communicate(timeout=20)[0]
-    assert "local engine" in output.splitlines()[0]
+        proc.communicate(timeout=20)
+    assert "local engine" in first
 
 
 # -- the launcher: a busy port, stopping cleanly, where results go -------------------------------

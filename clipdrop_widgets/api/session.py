@@ -14,6 +14,13 @@ worst a torn last line (ignored) or an image without a line (not shown). No API 
 written: a line holds the operation, the prompt and options, the inputs by content hash, the
 credits, the time and the source, taken from the [`Result`][clipdrop_widgets.Result].
 
+A session folder is read as untrusted input (`untrusted`): a line whose fields have the wrong
+types, whose operation is not in the endpoint table, or that names a file outside the folder
+(``..``, an absolute path, a link) is skipped with a notice naming the line, and the rest
+opens. Several processes may write one folder (kernels of one Studio server): the log is
+repaired and appended under a lock file (``.session.lock``), and each process removes only
+temporary files whose writer is gone.
+
 New sessions go under the user data folder (``platformdirs.user_data_dir("clipdrop-widgets")``
 ``/sessions/<date>-<time>``), or under ``$CLIPDROP_WIDGETS_DATA_DIR/sessions`` when that is set.
 """
@@ -32,11 +39,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
+from .notices import notify
 from .result import Result
-from .storage import TMP_GLOB, append_jsonl, read_jsonl, repair_jsonl, write_atomic
+from .storage import (
+    append_jsonl,
+    numbered_jsonl,
+    remove_stale_temporaries,
+    repair_jsonl,
+    write_atomic,
+)
+from .untrusted import confined_file, is_plain_file, record_problem, safe_name
 
 __all__ = ["Session", "SessionInfo", "DATA_DIR_ENV", "data_dir", "sessions_dir",
            "recent_sessions", "new_session_dir", "LOG_NAME", "MANIFEST_NAME"]
@@ -48,6 +65,8 @@ LOG_NAME = "session.jsonl"
 KIND = "clipdrop-widgets session"
 VERSION = 1
 IMAGES = "images"
+#: The lock file that serialises log repairs and appends of every process on one folder.
+LOCK_NAME = ".session.lock"
 INPUTS = "inputs"
 #: Field names that must never be written, whatever a result's inputs hold.
 _SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
@@ -161,6 +180,9 @@ class Session:
             else new_session_dir()
         self._lock = threading.Lock()
         self._ready = False
+        #: Lines skipped when the log was last read: line number -> why (see `problems`).
+        self._skipped: dict[int, str] = {}
+        self._told: set[tuple[int, str]] = set()
         if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
             if not self.directory.is_dir():
                 raise ConfigurationError(f"{self.directory} is a file, not a session folder")
@@ -182,8 +204,44 @@ class Session:
 
     # -- reading ------------------------------------------------------------------------------
     def records(self) -> list[dict[str, Any]]:
-        """Every result's line, oldest first (a torn last line is ignored)."""
-        return read_jsonl(self.log_path)
+        """Every result's line that can be opened, oldest first.
+
+        A torn last line is ignored. A line that is not JSON, has a field of the wrong type,
+        names an operation outside the endpoint table or a file outside the folder is skipped
+        with a [`ClipdropNotice`][clipdrop_widgets.ClipdropNotice] naming the line (once per
+        line); `problems` lists them.
+        """
+        bad: list[int] = []
+        found, skipped = [], {}
+        for number, record in numbered_jsonl(self.log_path, skipped=bad):
+            problem = record_problem(record) or self._path_problem(record)
+            if problem is None:
+                found.append(record)
+            else:
+                skipped[number] = problem
+        skipped.update((number, "it is not a JSON record") for number in bad)
+        self._skipped = dict(sorted(skipped.items()))
+        for number, problem in self._skipped.items():
+            if (number, problem) not in self._told:
+                self._told.add((number, problem))
+                notify(self._problem_text(number, problem))
+        return found
+
+    def _problem_text(self, number: int, problem: str) -> str:
+        return f"{self.log_path} line {number} skipped: {problem}; the rest of the session opens"
+
+    @property
+    def problems(self) -> list[str]:
+        """The lines skipped when the log was last read, one sentence each (``[]``: none)."""
+        return [self._problem_text(n, p) for n, p in self._skipped.items()]
+
+    def _path_problem(self, record: Mapping[str, Any]) -> str | None:
+        if confined_file(self.directory, record["file"]) is None:
+            return "its file is not inside the session folder"
+        for described in (record.get("inputs") or {}).values():
+            if confined_file(self.directory, described["file"]) is None:
+                return "an input's file is not inside the session folder"
+        return None
 
     def results(self) -> list[Result]:
         """Every result, oldest first, read back with its image and inputs' bytes.
@@ -199,7 +257,7 @@ class Session:
         return found
 
     def _result(self, record: Mapping[str, Any]) -> Result:
-        data = (self.directory / record["file"]).read_bytes()
+        data = self._read(record["file"])
         inputs: dict[str, Any] = dict(record.get("options") or {})
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
@@ -208,8 +266,8 @@ class Session:
         for name, described in (record.get("inputs") or {}).items():
             inputs[name] = described.get("describe", "")
             try:
-                files[name] = (self.directory / described["file"]).read_bytes()
-            except (OSError, KeyError):
+                files[name] = self._read(described["file"])
+            except OSError:
                 pass
         return Result(data, record["content_type"], record["operation"], inputs,
                       credits_consumed=record.get("credits"),
@@ -219,6 +277,13 @@ class Session:
                       source=record.get("source", "service"),
                       created=float(record.get("created") or 0.0),
                       notices=tuple(record.get("notices") or ()), files=files)
+
+    def _read(self, rel: str) -> bytes:
+        """The bytes of the session's file ``rel``; `OSError` when it is outside the folder."""
+        path = confined_file(self.directory, rel)
+        if path is None:
+            raise FileNotFoundError(f"{rel!r} is not a file inside the session folder")
+        return path.read_bytes()
 
     # -- writing ------------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -234,9 +299,7 @@ class Session:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }, indent=1).encode())
         for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
-            for tmp in sub.glob(TMP_GLOB):
-                tmp.unlink(missing_ok=True)
-        repair_jsonl(self.log_path)
+            remove_stale_temporaries(sub)  # never another running process's save in flight
         self._ready = True
 
     def add(self, result: Result) -> dict[str, Any]:
@@ -255,10 +318,13 @@ class Session:
                                 "describe": str(result.inputs.get(name, ""))}
             sha = hashlib.sha256(result.data).hexdigest()
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
-            rel = f"{IMAGES}/{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}"
+            name = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}")
+            rel = f"{IMAGES}/{name}"
             write_atomic(self.directory / rel, result.data)
             record = self._record(result, inputs, rel, sha)
-            append_jsonl(self.log_path, record)
+            with FileLock(self.directory / LOCK_NAME):  # other processes on this folder
+                repair_jsonl(self.log_path)  # a torn line of a killed writer, never a live one's
+                append_jsonl(self.log_path, record)
         return record
 
     @staticmethod
@@ -289,21 +355,25 @@ class Session:
     def image_name(self, result: Result) -> str:
         """A file name for ``result`` for a download: ``<operation>-<date>-<time>.<ext>``."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
-        return f"{result.endpoint}-{stamp}.{result.extension}"
+        return safe_name(f"{result.endpoint}-{stamp}.{result.extension}")
 
     def zip_bytes(self) -> bytes:
-        """The whole session as a zip: the log, the manifest, the images and the inputs."""
+        """The whole session as a zip: the log, the manifest, the images and the inputs.
+
+        Only regular files inside the folder go in (a link is left out, wherever it points),
+        under names reduced to safe characters.
+        """
         buf = io.BytesIO()
         with self._lock, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-            root = self.directory.name or "session"
+            root = safe_name(self.directory.name, fallback="session")
             for name in (MANIFEST_NAME, LOG_NAME):
-                if (self.directory / name).is_file():
+                if is_plain_file(self.directory, self.directory / name):
                     zf.write(self.directory / name, f"{root}/{name}",
                              compress_type=zipfile.ZIP_DEFLATED)
             for sub in (IMAGES, INPUTS):
                 folder = self.directory / sub
-                if folder.is_dir():
+                if folder.is_dir() and not folder.is_symlink():
                     for path in sorted(folder.iterdir()):
-                        if path.is_file() and not path.name.startswith("."):
-                            zf.write(path, f"{root}/{sub}/{path.name}")
+                        if is_plain_file(self.directory, path) and not path.name.startswith("."):
+                            zf.write(path, f"{root}/{sub}/{safe_name(path.name)}")
         return buf.getvalue()

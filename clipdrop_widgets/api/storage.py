@@ -2,16 +2,20 @@
 and sessions.
 
 * `write_atomic` writes to a hidden temporary file beside the target
-  (``.<name>.<random>.tmp``), syncs it, renames it over the target and syncs the folder: after
-  a crash the target is either absent, the old file or the new one, never half of either.
+  (``.<name>.<pid>-<random>.tmp``: its writer's process id is in the name), syncs it,
+  renames it over the target and syncs the folder: after a crash the target is either absent,
+  the old file or the new one, never half of either.
 * `append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
   appending, then flushes and syncs it: a kill leaves at worst a torn *last* line.
 * `read_jsonl` reads such a log back, ignoring a torn last line; `repair_jsonl`
   cuts that line off before the next append, so it never glues onto a new record.
 
+* `remove_stale_temporaries` removes the temporary files a killed writer left, and only
+  those: a file whose writer still runs (another kernel on the same folder) is its own.
+
 Nothing here holds a lock across processes: whole-line appends to a file opened with
 ``O_APPEND`` do not interleave on a local file system, and an atomic write's temporary name is
-unique.
+unique. Writers that also repair a log (sessions) serialise with a `filelock` of their own.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +31,7 @@ from typing import Any
 from ..contract.errors import RunLogError
 
 __all__ = ["append_jsonl", "fsync_dir", "numbered_jsonl", "read_jsonl", "repair_jsonl",
-           "write_atomic", "TMP_GLOB"]
+           "remove_stale_temporaries", "write_atomic", "TMP_GLOB"]
 
 #: The names `write_atomic` gives its temporary files (a crash may leave one behind).
 TMP_GLOB = ".*.tmp"
@@ -53,7 +58,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     The folder must exist. The temporary file is removed if writing fails.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -94,8 +99,13 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return [record for _, record in numbered_jsonl(path)]
 
 
-def numbered_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, Any]]]:
-    """`read_jsonl`'s records with their line numbers (1 = the first line)."""
+def numbered_jsonl(path: str | os.PathLike[str], *,
+                   skipped: list[int] | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """`read_jsonl`'s records with their line numbers (1 = the first line).
+
+    With a ``skipped`` list, a line that is not a JSON object is left out and its number
+    appended there instead of raising `RunLogError`.
+    """
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -109,6 +119,9 @@ def numbered_jsonl(path: str | os.PathLike[str]) -> list[tuple[int, dict[str, An
         except ValueError:
             record = None
         if not isinstance(record, dict):
+            if skipped is not None:
+                skipped.append(number)
+                continue
             raise RunLogError(f"{path} line {number} is not a JSON record; the log was changed "
                               "by hand")
         records.append((number, record))
@@ -119,6 +132,10 @@ def repair_jsonl(path: str | os.PathLike[str]) -> None:
     """Cut a torn last line off the log at ``path`` (nothing to do when it ends whole)."""
     try:
         with open(path, "rb+") as f:
+            end = f.seek(0, os.SEEK_END)
+            if end == 0 or (f.seek(end - 1) and f.read(1) == b"\n"):
+                return  # whole (the common case: only the last byte is read)
+            f.seek(0)
             data = f.read()
             if data and not data.endswith(b"\n"):
                 f.truncate(data.rfind(b"\n") + 1)
@@ -126,3 +143,38 @@ def repair_jsonl(path: str | os.PathLike[str]) -> None:
                 os.fsync(f.fileno())
     except FileNotFoundError:
         pass
+
+
+#: Seconds after which a temporary file without a writer's process id in its name (written
+#: by an older version) counts as left behind.
+_LEGACY_TMP_SECONDS = 3600.0
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # another user's process: alive
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> int:
+    """Remove the temporary files of `write_atomic` in ``folder`` whose writer no longer runs
+    (a process of this machine killed mid-write); returns how many. A temporary file of a
+    running process (another kernel writing to the same folder) is never touched."""
+    removed = 0
+    for tmp in Path(folder).glob(TMP_GLOB):
+        owner = tmp.name[:-len(".tmp")].rpartition(".")[2].partition("-")
+        try:
+            if owner[1] and owner[0].isdigit():
+                if _writer_alive(int(owner[0])):
+                    continue
+            elif time.time() - tmp.stat().st_mtime < _LEGACY_TMP_SECONDS:
+                continue
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed

@@ -184,9 +184,10 @@ def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str 
                 spine.set_linewidth(2)
             ax.text(0.5, 0.5, "failed\n" + _short(cell.error or "", 24, 4), color="#a00000",
                     ha="center", va="center", fontsize=7, transform=ax.transAxes)
-        else:
+        else:  # not run yet, or "uncertain": sent when its run was killed, maybe charged
             ax.set_facecolor("#eeeeee")
-            ax.text(0.5, 0.5, "not run", color="#666666", ha="center", va="center",
+            words = "maybe charged,\nnot re-sent" if cell.status == "uncertain" else "not run"
+            ax.text(0.5, 0.5, words, color="#666666", ha="center", va="center",
                     fontsize=8, transform=ax.transAxes)
         if layout.rows_by and c == 0:
             ax.set_ylabel(_short(f"{layout.rows_by}: {layout.row_values[r]}", 28, 2),

@@ -328,6 +328,8 @@ class PromptExplorer(widgets.VBox):
                 cell.button.tooltip = f"{record['prompt']}\nfailed: {record['error']}"
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
+            elif status == "uncertain":  # sent when its run was killed: maybe charged
+                cell.button.tooltip = f"{record['prompt']}\n{record['error']}"
             self.bar.value = progress.done + progress.failed
             self.status.value = progress.line()
 

@@ -7,11 +7,12 @@ rewritten in place; elsewhere (scripts, tests) nothing unless asked for.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Literal, Protocol, TextIO
 
-__all__ = ["ProgressState", "ProgressDisplay", "make_progress", "ipython_kind"]
+__all__ = ["ProgressState", "ProgressDisplay", "RunClock", "make_progress", "ipython_kind"]
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,16 @@ class ProgressState:
     credits: float
     seconds_left: float | None
     stopped_reason: str | None = None
+    #: Items whose request may have gone out before their run was killed (maybe charged).
+    uncertain: int = 0
 
     def line(self) -> str:
         """One line for people: ``12/40 done · 1 failed · 24 credits · about 0:28 left``."""
         parts = [f"{self.done}/{self.total} done"]
         if self.failed:
             parts.append(f"{self.failed} failed")
+        if self.uncertain:
+            parts.append(f"{self.uncertain} may have been charged (not sent again)")
         parts.append(f"{self.credits:g} credits")
         if self.stopped_reason:
             parts.append(f"stopped: {self.stopped_reason}")
@@ -127,3 +132,24 @@ def make_progress(total: int, *, title: str, show: bool | None) -> ProgressDispl
     if kind == "kernel":
         return WidgetProgress(total, title=title)
     return TextProgress(total, title=title)
+
+
+class RunClock:
+    """Seconds left, from this run's pace (``None`` until the first item finishes)."""
+
+    def __init__(self, todo: int) -> None:
+        self.todo = todo
+        self.finished = 0
+        self.start = time.monotonic()
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self.finished += 1
+
+    def seconds_left(self) -> float | None:
+        with self._lock:
+            if not self.finished:
+                return None
+            pace = (time.monotonic() - self.start) / self.finished
+            return pace * max(0, self.todo - self.finished)

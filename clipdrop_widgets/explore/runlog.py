@@ -40,7 +40,7 @@ from ..api.storage import append_jsonl, numbered_jsonl, repair_jsonl, write_atom
 from ..contract.errors import RunDirBusyError, RunDirMismatchError, RunLogError
 
 __all__ = ["RunLog", "RunDirBusyError", "RunDirMismatchError", "RunLogError", "MANIFEST_NAME",
-           "LOG_NAME", "MANIFEST_KIND", "IDENTITY_KEYS"]
+           "LOG_NAME", "MANIFEST_KIND", "IDENTITY_KEYS", "UNCERTAIN", "UNCERTAIN_WORDS"]
 
 MANIFEST_NAME = "sweep.json"
 LOG_NAME = "log.jsonl"
@@ -51,6 +51,14 @@ MANIFEST_KIND = "clipdrop-widgets sweep"
 MANIFEST_VERSION = 1
 #: The manifest keys that say which sweep a folder holds; any difference means another sweep.
 IDENTITY_KEYS = ("operation", "source", "inputs", "items")
+#: The status of an item whose request may have gone out when its run ended (a kill, a lost
+#: answer): the service may have charged it, so it is not sent again unless asked. A run logs
+#: ``"sending"`` before each request; a log whose last line for an item says so was killed.
+UNCERTAIN = "uncertain"
+#: What an uncertain item's record says, for people.
+UNCERTAIN_WORDS = ("may have been charged: its run ended after the request may have gone out "
+                   "and before an answer was saved; not sent again unless "
+                   "run(resend_uncertain=True)")
 
 
 

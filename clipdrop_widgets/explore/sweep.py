@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..api.ratelimit import RateLimiter
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from ..contract.errors import (
     APIConnectionError,
@@ -45,6 +44,7 @@ from ..contract.errors import (
     StateError,
 )
 from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
+from .frame import records_frame
 from .items import (
     SweepItem,
     VariableValue,
@@ -54,8 +54,17 @@ from .items import (
     prompt_items,
     prompted_operations,
 )
-from .progress import ProgressState, make_progress
-from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
+from .progress import ProgressState, RunClock, make_progress
+from .runlog import (
+    IDENTITY_KEYS,
+    MANIFEST_KIND,
+    MANIFEST_VERSION,
+    UNCERTAIN,
+    UNCERTAIN_WORDS,
+    RunDirMismatchError,
+    RunLog,
+)
+from .turns import SendTurns
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -69,8 +78,6 @@ __all__ = ["Sweep", "SweepItem", "RunDirMismatchError"]
 #: Worker threads against the service: enough to keep a 60-per-minute limit busy when one
 #: answer takes up to ~16 s. The in-process engine computes, so it gets one per CPU, at most 4.
 DEFAULT_WORKERS = 16
-#: How often a worker waiting for a rate-limit slot checks whether the sweep was stopped (s).
-STOP_POLL = 0.05
 #: Errors after which every further item would fail the same way: they stop the sweep.
 STOPPING_ERRORS = (OutOfCreditsError, BudgetExceededError, MissingAPIKeyError,
                    InvalidAPIKeyError)
@@ -175,7 +182,7 @@ class Sweep:
         self.stopped_reason: str | None = None
         self._stop_error: BaseException | None = None
         self._fatal: BaseException | None = None
-        self._clock: _RunClock | None = None
+        self._clock: RunClock | None = None
         width = max(4, len(str(len(items) - 1)))
         self._stems = [f"{it.index:0{width}d}" + (f"_{s}" if (s := _slug(it.prompt)) else "")
                        for it in items]
@@ -244,6 +251,9 @@ class Sweep:
             if latest.get(i, {}).get("status") != "ok":
                 latest[i] = record
         for i, record in latest.items():
+            if record.get("status") == "sending":  # intent logged, no outcome: killed
+                latest[i] = {**record, "status": UNCERTAIN, "error": UNCERTAIN_WORDS}
+                continue
             if record.get("status") == "ok" and not (record.get("file")
                                                      and self._log.has_image(record["file"])):
                 latest[i] = {**record, "status": "failed",
@@ -263,18 +273,21 @@ class Sweep:
         """One dict per item, in item order (see ``RECORD_KEYS``).
 
         ``status`` is ``"ok"``, ``"failed"`` (the service refused it: see ``error``),
-        ``"stopped"`` (it met the error that stopped the sweep; it is retried) or
-        ``"pending"``. Times are Unix seconds (``started_at``, ``finished_at``) and seconds
-        (``wall_seconds`` including the rate-limit wait, ``request_seconds`` on the wire);
-        ``credits`` is what the server reported (the documented cost when it said nothing;
-        ``None`` for an image recovered from a run killed between saving it and logging it).
+        ``"stopped"`` (it met the error that stopped the sweep; it is retried),
+        ``"uncertain"`` (its request may have gone out, and been charged, before the run was
+        killed or its answer lost: ``error`` says so; it is sent again only with
+        ``run(resend_uncertain=True)``) or ``"pending"``. Times are Unix seconds
+        (``started_at``, ``finished_at``) and seconds (``wall_seconds`` including the
+        rate-limit wait, ``request_seconds`` on the wire); ``credits`` is what the server
+        reported (the documented cost when it said nothing; ``None`` for an image recovered
+        from a run killed between saving it and logging it).
         """
         with self._state:
             records = [self._latest.get(it.index) or self._record(it) for it in self.items]
             return [{**r, "variables": dict(r["variables"])} for r in records]
 
     def _counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("ok", "failed", "stopped", "pending"), 0)
+        counts = dict.fromkeys(("ok", "failed", "stopped", UNCERTAIN, "pending"), 0)
         with self._state:
             for it in self.items:
                 status = (self._latest.get(it.index) or {}).get("status", "pending")
@@ -293,8 +306,9 @@ class Sweep:
         to_run = c["pending"] + c["stopped"]
         where = f", run_dir={str(self.run_dir)!r}" if self.run_dir is not None else ""
         stopped = f", stopped: {self.stopped_reason}" if self.stopped_reason else ""
+        maybe = f", {c[UNCERTAIN]} may have been charged" if c[UNCERTAIN] else ""
         return (f"<Sweep {self.operation}: {len(self.items)} items, {c['ok']} ok, "
-                f"{c['failed']} failed, {to_run} to run{where}{stopped}>")
+                f"{c['failed']} failed{maybe}, {to_run} to run{where}{stopped}>")
 
     # -- running ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -316,12 +330,16 @@ class Sweep:
 
     def run(self, *, workers: int | None = None, progress: bool | None = None,
             raise_on_stop: bool = False,
-            on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+            on_record: Callable[[dict[str, Any]], None] | None = None,
+            resend_uncertain: bool = False) -> list[dict[str, Any]]:
         """Run every item not finished yet; returns `records`.
 
         Items already ``ok`` in the run log are not requested again; failed and stopped ones
-        are retried. When the sweep stops early (out of credits, budget, refused key,
-        `stop`), `stopped_reason` says why; ``None`` after a full run.
+        are retried. Each item's intent is logged before its request goes out, so an item
+        whose run was killed (or whose answer was lost) in flight is ``"uncertain"``: it may
+        have been charged, and it is sent again only with ``resend_uncertain=True``. When the
+        sweep stops early (out of credits, budget, refused key, `stop`), `stopped_reason`
+        says why; ``None`` after a full run.
 
         Args:
             workers: threads sending requests (default: 16 against the service, one per CPU
@@ -330,6 +348,8 @@ class Sweep:
                 outside a notebook), ``False`` never.
             raise_on_stop: raise the error that stopped the sweep (after saving everything).
             on_record: called with each new record, from a worker thread, as items finish.
+            resend_uncertain: also send the items that may have been charged already
+                (default ``False``: they stay ``"uncertain"``, and `progress` counts them).
 
         Raises:
             RunDirBusyError: another sweep (in this process or another) is running in
@@ -346,14 +366,15 @@ class Sweep:
             raise StateError("this sweep is already running")
         try:
             with self._log.locked():
-                return self._run(workers, progress, raise_on_stop, on_record)
+                return self._run(workers, progress, raise_on_stop, on_record, resend_uncertain)
         finally:
             self._stop.clear()
             self._cancel_unsent.clear()
             self._running.release()
 
     def _run(self, workers: int | None, progress: bool | None, raise_on_stop: bool,
-             on_record: Callable[[dict[str, Any]], None] | None) -> list[dict[str, Any]]:
+             on_record: Callable[[dict[str, Any]], None] | None,
+             resend_uncertain: bool) -> list[dict[str, Any]]:
         assert self.client is not None
         self._log.start(self._manifest())
         self._load()
@@ -363,8 +384,9 @@ class Sweep:
                 self.stopped_reason = None
                 self._stop_error = None
             self._fatal = None
+            skip = {"ok"} if resend_uncertain else {"ok", UNCERTAIN}
             todo = deque(it for it in self.items
-                         if (self._latest.get(it.index) or {}).get("status") != "ok")
+                         if (self._latest.get(it.index) or {}).get("status") not in skip)
         if not todo:
             return self.records
         limiter = self.client.limiter(self.operation)
@@ -373,8 +395,9 @@ class Sweep:
                        else DEFAULT_WORKERS)
         n_workers = min(workers, len(todo), limiter.limit if limiter else len(todo))
         display = make_progress(len(self.items), title=self.operation, show=progress)
-        clock = self._clock = _RunClock(len(todo))
+        clock = self._clock = RunClock(len(todo))
         queue_lock = threading.Lock()
+        turns = SendTurns(limiter, self._stop)
 
         def work() -> None:
             while not self._stop.is_set():
@@ -382,10 +405,17 @@ class Sweep:
                     if not todo:
                         return
                     item = todo.popleft()
-                if limiter is not None and not self._wait_for_slot(limiter):
+                # intent before sending: a kill from then on leaves it as the item's last
+                # line, and the next run reports the item as maybe charged, not paid again
+                intent = self._record(item, status="sending", started_at=round(time.time(), 3))
+                done = turns.take(lambda record=intent: self._log.append(record))
+                if done is None:
                     return  # stopped while waiting: the item was not sent
                 try:
-                    record = self._run_item(item)
+                    try:
+                        record = self._run_item(item)
+                    finally:
+                        done.set()
                     if record is None:
                         return  # stopped before it was sent: still to do
                     clock.tick()
@@ -417,20 +447,6 @@ class Sweep:
             raise self._stop_error
         return self.records
 
-    def _wait_for_slot(self, limiter: RateLimiter) -> bool:
-        """Wait until the limiter has a free slot; ``False`` if the sweep stopped meanwhile.
-
-        The client takes the slot itself when it sends; waiting here first keeps a stopped
-        sweep from sending what it had not started. Another worker may take the slot first,
-        in which case the client waits inside its limiter (never past the rate).
-        """
-        while True:
-            delay = limiter.delay()
-            if delay <= 0:
-                return not self._stop.is_set()
-            if self._stop.wait(STOP_POLL if delay == float("inf") else delay):
-                return False
-
     def _run_item(self, item: SweepItem) -> dict[str, Any] | None:
         """Send one item, save what came back, log it; its record, or None if never sent."""
         assert self.client is not None
@@ -441,15 +457,18 @@ class Sweep:
         try:
             result = method(**{prompt_name: item.prompt}, **self._call_args,
                             cancel=self._cancel_unsent)
-        except CancelledError:
-            return None  # the sweep stopped while this item waited: nothing was sent
+        except CancelledError:  # the sweep stopped while this item waited: nothing was sent
+            self._log.append(self._record(item, status="stopped", error="stopped before it "
+                                          "was sent", error_type="CancelledError"))
+            return None
         except ClipdropError as exc:
             stopping = isinstance(exc, STOPPING_ERRORS)
             fields = {"status": "stopped" if stopping else "failed",
                       "error": self.client.redact(str(exc)),
                       "error_type": type(exc).__name__}
-            if isinstance(exc, APIConnectionError) and exc.sent:
-                fields["credits"] = exc.credits_consumed  # its answer was lost, maybe paid
+            if isinstance(exc, APIConnectionError) and exc.sent:  # its answer lost, maybe paid
+                fields.update(status=UNCERTAIN, credits=exc.credits_consumed,
+                              error=f"{UNCERTAIN_WORDS} ({fields['error']})")
             if stopping:
                 self._request_stop(self.client.redact(_stop_reason(exc)), exc)
         else:
@@ -500,7 +519,7 @@ class Sweep:
         c = self._counts()
         clock = self._clock
         return ProgressState(total=len(self.items), done=c["ok"], failed=c["failed"],
-                             credits=self._credits(),
+                             credits=self._credits(), uncertain=c[UNCERTAIN],
                              seconds_left=clock.seconds_left() if clock else None,
                              stopped_reason=self.stopped_reason)
 
@@ -531,22 +550,7 @@ class Sweep:
         A variable whose name is also a record key gets the column ``var_<name>``.
         Raises `ImportError` with the install command when pandas is missing.
         """
-        try:
-            import pandas
-        except ImportError:
-            raise ImportError("Sweep.to_dataframe needs pandas: pip install pandas (or "
-                              "pip install 'clipdrop-widgets[examples]'); .records has the "
-                              "same data as a list of dicts") from None
-        names = list(self.variables or {})
-        rows = []
-        for record in self.records:
-            row: dict[str, Any] = {"index": record["index"], "prompt": record["prompt"]}
-            for name in names:
-                row[f"var_{name}" if name in RECORD_KEYS else name] = record["variables"][name]
-            row.update((k, v) for k, v in record.items()
-                       if k not in ("index", "prompt", "variables"))
-            rows.append(row)
-        return pandas.DataFrame(rows).set_index("index")
+        return records_frame(self.records, list(self.variables or {}), RECORD_KEYS)
 
     def layout(self, *, rows: str | int | None = None, cols: str | int | None = None
                ) -> GridLayout:
@@ -576,27 +580,6 @@ class Sweep:
         cells = [Cell(self.label(r["index"]), r["status"], image, r["error"])
                  for r, image in zip(self.records, self.images(), strict=True)]
         return draw_contact_sheet(cells, layout, title=self.template or self.operation)
-
-
-class _RunClock:
-    """Seconds left, from this run's pace (``None`` until the first item finishes)."""
-
-    def __init__(self, todo: int) -> None:
-        self.todo = todo
-        self.finished = 0
-        self.start = time.monotonic()
-        self._lock = threading.Lock()
-
-    def tick(self) -> None:
-        with self._lock:
-            self.finished += 1
-
-    def seconds_left(self) -> float | None:
-        with self._lock:
-            if not self.finished:
-                return None
-            pace = (time.monotonic() - self.start) / self.finished
-            return pace * max(0, self.todo - self.finished)
 
 
 def _stop_reason(exc: ClipdropError) -> str:

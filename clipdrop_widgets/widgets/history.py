@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..api.result import Result
 from ..api.session import Session
+from ..api.untrusted import safe_name
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
 from ._imaging import encode_for_browser
@@ -236,6 +237,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._session_known, self._added_here = known, 0
         for result in earlier[-self._max_items:]:
             self._show_first(result)
+        if session.problems:  # lines skipped as unsafe or unreadable: say so where people look
+            n = len(session.problems)
+            self._status.value = (f"<small>{n} line{'' if n == 1 else 's'} of the session log "
+                                  f"skipped: {html.escape(session.problems[0])}</small>")
         return session
 
     def catch_up(self) -> bool:
@@ -440,7 +445,7 @@ def _free_path(folder: str, result: Result) -> str:
     """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     ext = result.extension
-    base = os.path.join(folder, f"{result.endpoint}-{stamp}")
+    base = os.path.join(folder, safe_name(f"{result.endpoint}-{stamp}"))  # never a path
     path, n = f"{base}.{ext}", 1
     while os.path.exists(path):
         n += 1

@@ -74,7 +74,10 @@ def test_a_closed_pages_kernel_is_shut_down_and_the_preheated_one_stays(browser,
                    what="the preheated kernel")
         context = browser.new_context()
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+        url = wait_until(lambda: next((line.rsplit("open ", 1)[1].strip() for line in lines
+                                       if "open http" in line), None),
+                         timeout=60, what="the launcher's address (with its token)")
+        page.goto(url, timeout=120_000)
         page.locator(".cdw-run").first.wait_for(timeout=120_000)
         wait_until(lambda: kernels_under(proc.pid) == 2 or None, timeout=120,
                    what="the visitor's kernel and a new preheated one")
