@@ -63,11 +63,12 @@ def _placeholder() -> Image.Image:
     return Image.fromarray(rgb, "RGB")
 
 
-def describe_rules(field: FileField) -> str:
+def describe_rules(field: FileField, *, formats: tuple[str, ...] | None = None) -> str:
     """The field's image rules in the app's words, e.g.
     ``"Photo: PNG or JPEG · at most 16 megapixels · at most 30 MB"`` (the same units as the
-    message that refuses a photo breaking one)."""
-    names = [f.upper() if f != "webp" else "WebP" for f in field.formats]
+    message that refuses a photo breaking one). ``formats`` (default: the field's) are the
+    formats named: the upload's, which takes more and has the client convert them."""
+    names = [f.upper() if f != "webp" else "WebP" for f in (formats or field.formats)]
     parts = [" or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)]
     if field.max_side is not None:
         parts.append(f"at most {field.max_side} pixels a side")
@@ -126,7 +127,9 @@ class PhotoChooser(widgets.VBox):
         # In pieces, checked in the browser first: a photo of any allowed size arrives.
         self._upload = UploadButton(rules=UploadRules.for_field(field),
                                     description="Upload photo")
-        self._rules = widgets.HTML(f"<small>{html.escape(describe_rules(field))}</small>")
+        # the formats the upload takes (WebP too: the client converts what the service refuses)
+        words = describe_rules(field, formats=self._upload.upload_rules.formats)
+        self._rules = widgets.HTML(f"<small>{html.escape(words)}</small>")
         self._note = widgets.HTML("")
         try:
             self._set(load_sample(sample), None, SAMPLES[sample])
