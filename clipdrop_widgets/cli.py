@@ -12,6 +12,7 @@ import json
 import math
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -153,6 +154,13 @@ def _raise_stop(signum: int, frame: object) -> None:
 CLOSED_PAGE_KERNEL_SECONDS = 300
 
 
+def reopen_command(session: str | os.PathLike[str]) -> str:
+    """The shell command that reopens ``session``: this Python's full path with ``-m``, so it
+    works in a new shell where ``clipdrop-widgets`` is not on the PATH (a venv not active)."""
+    return shlex.join([sys.executable, "-m", "clipdrop_widgets", "studio", "--session",
+                       str(session)])
+
+
 def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
                   open_browser: bool = False,
                   session_dir: str | os.PathLike[str] | None = None,
@@ -207,7 +215,10 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(_LAB_OVERRIDES))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
-               JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"))
+               JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"),
+               # our Voila template ("clipdrop": no stylesheet from a CDN) is found there
+               JUPYTER_PATH=os.pathsep.join(filter(None, [
+                   str(Path(__file__).with_name("share")), os.environ.get("JUPYTER_PATH")])))
     browser = [] if open_browser else ["--no-browser"]
     if lab:
         token = secrets.token_hex(16)
@@ -222,7 +233,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
         where = f"http://{host}:{port}/lab/tree/studio.ipynb?token={token}"
     else:
         cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
-               "--Voila.port_retries=0", "--show_tracebacks=False",
+               "--Voila.port_retries=0", "--show_tracebacks=False", "--template=clipdrop",
                "--preheat_kernel=True", "--pool_size=1",
                # only kernels with no page connected (Voila never culls its preheated one)
                f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
@@ -233,8 +244,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
         f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
     print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
-    print(f"Results are saved in {session} (reopen it with: clipdrop-widgets studio "
-          f"--session {session})", flush=True)
+    print(f"Results are saved in {session} (reopen it with: {reopen_command(session)})",
+          flush=True)
     handlers = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))}
     proc = None
