@@ -244,7 +244,7 @@ def test_the_printed_reopen_command_works_in_a_new_shell(tmp_path):
     session = tmp_path / "a session"
     argv = shlex.split(reopen_command(session))
     assert argv[-2:] == ["--session", str(session)] and os.path.isabs(argv[0])
-    shell = subprocess.run(["/bin/sh", "-c", shlex.join(argv[:-2] + ["--help"])],
+    shell = subprocess.run(["/bin/sh", "-c", shlex.join([*argv[:-2], "--help"])],
                            env={"HOME": str(tmp_path)}, capture_output=True, text=True,
                            timeout=60)
     assert shell.returncode == 0, shell.stderr

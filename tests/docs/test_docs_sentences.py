@@ -23,7 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.Cl
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 
 
 def site_extensions() -> list[str]:
@@ -104,7 +104,6 @@ def test_what_the_package_installs_has_bounded_ranges() -> None:
     """The version policy: the package and its ``studio`` and ``examples`` extras are given
     as bounded ranges (9 had no upper bound)."""
     import tomllib
-
     from packaging.requirements import Requirement
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

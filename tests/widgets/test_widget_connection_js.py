@@ -31,9 +31,20 @@ import { createWatch, LOST_CLASS, LOST_WORDS, PING_MS } from "./keyboard.mjs";
 function el(classes, parent = null) {
   const n = { className: classes.join(" "), parentElement: parent, children: [], attrs: {} };
   n.classes = () => n.className.split(" ");
-  n.closest = (sel) => { for (let x = n; x; x = x.parentElement) if (x.classes().includes(sel.slice(1))) return x; return null; };
+  const has = (x, sel) => x.classes().includes(sel.slice(1));
+  n.closest = (sel) => {
+    for (let x = n; x; x = x.parentElement) if (has(x, sel)) return x;
+    return null;
+  };
   n.querySelector = (sel) => {
-    const walk = (x) => { for (const c of x.children) { if (c.classes().includes(sel.slice(1))) return c; const f = walk(c); if (f) return f; } return null; };
+    const walk = (x) => {
+      for (const c of x.children) {
+        if (has(c, sel)) return c;
+        const f = walk(c);
+        if (f) return f;
+      }
+      return null;
+    };
     return walk(n);
   };
   n.insertBefore = (c, _ref) => { c.parentElement = n; n.children.unshift(c); };
@@ -50,14 +61,18 @@ const app = el(["cdw-app"], studio);
 let clock = 0, tick = null;
 const sent = { studio: 0, app: 0 };
 let failing = false;
-const model = (name) => ({ send() { if (failing) throw new Error("Kernel is dead"); sent[name] += 1; } });
+const model = (name) => ({
+  send() { if (failing) throw new Error("Kernel is dead"); sent[name] += 1; },
+});
 const every = (fn) => { tick = fn; return 1; };
 const banner = (r) => r.querySelector(`.${LOST_CLASS}`);
 const out = {};
 
-const watchApp = createWatch({ model: model("app"), root: () => app, doc, now: () => clock, every, cancel() {} });
+const now = () => clock;
+createWatch({ model: model("app"), root: () => app, doc, now, every, cancel() {} });
 const appTick = tick;
-const watch = createWatch({ model: model("studio"), root: () => studio, doc, now: () => clock, every, cancel() {} });
+const watch = createWatch({ model: model("studio"), root: () => studio, doc, now, every,
+                            cancel() {} });
 const studioTick = tick;
 function advance(ms, answer) {
   for (let t = 0; t < ms; t += PING_MS) {
@@ -70,8 +85,8 @@ out.answered = { banner: banner(studio) !== null, sent: { ...sent } };
 advance(3000, false);
 out.at3s = banner(studio) !== null;
 advance(1000, false);
-out.at4s = banner(studio) ? { text: banner(studio).textContent, role: banner(studio).attrs.role,
-                              first: studio.children[0] === banner(studio) } : null;
+const b = banner(studio);
+out.at4s = b ? { text: b.textContent, role: b.attrs.role, first: studio.children[0] === b } : null;
 advance(1000, false);
 out.once = studio.children.filter((c) => c.classes().includes(LOST_CLASS)).length;
 watch.answered();

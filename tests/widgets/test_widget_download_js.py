@@ -9,7 +9,6 @@ the joining alone, chunk by chunk, in any arrival order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -30,7 +29,11 @@ import widget from "./download.mjs";
 
 const saved = [];      // files the page handed to the browser: {name, size, sha256}
 const blobs = new Map();
-globalThis.URL.createObjectURL = (blob) => { const u = `blob:${blobs.size}`; blobs.set(u, blob); return u; };
+globalThis.URL.createObjectURL = (blob) => {
+  const u = `blob:${blobs.size}`;
+  blobs.set(u, blob);
+  return u;
+};
 globalThis.URL.revokeObjectURL = () => {};
 globalThis.setTimeout = () => 0;
 const clicks = [];
