@@ -6,6 +6,7 @@ import html
 import os
 import warnings
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import ipywidgets as widgets
 from PIL import Image
@@ -27,6 +28,7 @@ from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
 from ._keybox import KeyBox
+from ._reopen import remember, reopened
 from .cleanup import CleanupApp
 from .replace_background import ReplaceBackgroundApp
 from .sketch_to_image import SketchToImageApp
@@ -76,7 +78,9 @@ class Studio(Snapshot, widgets.VBox):
             header rather than as a warning).
         session_dir: the session folder: an existing one is reopened (``studio.history``
             shows its results, new ones are appended); default: a new folder under the user
-            data folder (`sessions_dir`).
+            data folder (`sessions_dir`). When a page of a Studio made with this folder
+            reopened another session from the header and this folder is still empty, that
+            session is shown instead (a reload keeps the person's choice).
 
     Attributes:
         apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order; an app
@@ -97,8 +101,10 @@ class Studio(Snapshot, widgets.VBox):
         # Where a typed key goes from the local engine: the service this Studio left last.
         self._service_url: str | None = None
         self._unreachable: APIConnectionError | None = None  # the last run's, if it failed so
-        self.history = HistoryStrip(
-            session_dir=session_dir if session_dir is not None else new_session_dir())
+        # A page of this launch may have reopened another session before a reload (_reopen).
+        self._launch = session_dir
+        shown = (reopened(session_dir) if session_dir is not None else None) or session_dir
+        self.history = HistoryStrip(session_dir=shown if shown is not None else new_session_dir())
         self._mark_session_spending()
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
@@ -196,6 +202,8 @@ class Studio(Snapshot, widgets.VBox):
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:
         """Show the results of the session in ``session_dir``; new results go there."""
         self.history.open_session(session_dir)
+        if self._launch is not None:  # the next page of this launch opens it too
+            remember(self._launch, session_dir)
         self._mark_session_spending()
         self._show_session()
         self._show_credits()
@@ -211,7 +219,14 @@ class Studio(Snapshot, widgets.VBox):
         """A page has connected: show what the session gained meanwhile from another kernel
         (the visitor's previous page, when this kernel was started ahead of them)."""
         with UI_LOCK:
-            if self.history.catch_up():
+            chosen = reopened(self._launch) if self._launch is not None else None
+            if chosen is not None and Path(self.session_dir).resolve() != chosen:
+                # built ahead of the page that reopened it (Voila's preheated kernel)
+                self.history.open_session(chosen)
+                self._mark_session_spending()
+                self._show_session()
+                self._show_credits()
+            elif self.history.catch_up():
                 self._show_session()
 
     def _open_chosen(self) -> None:
