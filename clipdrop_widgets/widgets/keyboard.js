@@ -36,8 +36,10 @@
 // and so does every element of the app that gets focus (set on focusin, before any key).
 // A page whose kernel has gone must not look alive (typing and Run doing nothing, the status
 // still "Ready"): the outermost app's keyboard asks Python every PING_MS; when no answer came
-// for LOST_AFTER_MS, or a message cannot be sent at all, a banner at the top of the app says
-// the connection is lost and what to do; it goes when an answer comes again.
+// for LOST_AFTER_MS, or a message cannot be sent at all, a banner says the connection is lost
+// and what to do; it goes when an answer comes again. The banner is fixed to the bottom of the
+// window and lets clicks through: it never moves the page under the pointer nor covers a
+// control (a kernel busy running other code for a while shows it too, then it goes).
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
 // from Python: {type: "pong"}.
 
@@ -134,19 +136,25 @@ export function outermost(root) {
   return root !== null && (root.parentElement == null || owner(root.parentElement) === null);
 }
 
-// Show (lost) or remove the lost-connection banner at the top of `root`.
-export function showLost(root, lost, doc = document) {
-  const shown = root.querySelector(`.${LOST_CLASS}`);
+const BANNER_STYLE = "position:fixed;left:12px;right:12px;bottom:12px;z-index:100000;" +
+  "pointer-events:none;padding:8px 12px;border-radius:6px;background:#b00020;color:#fff;" +
+  "font:13px/1.4 sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.3)";
+
+// The lost-connection banner shown (`lost`) or not: returns the banner now in the page, or
+// null. `shown` is the one shown before (or null).
+export function showLost(shown, lost, doc = document) {
   if (!lost) {
     if (shown !== null) shown.remove();
-    return;
+    return null;
   }
-  if (shown !== null) return;
+  if (shown !== null) return shown;
   const banner = doc.createElement("div");
   banner.className = LOST_CLASS;
   banner.setAttribute("role", "alert");
+  banner.setAttribute("style", BANNER_STYLE);
   banner.textContent = LOST_WORDS;
-  root.insertBefore(banner, root.firstChild);
+  doc.body.appendChild(banner);
+  return banner;
 }
 
 // Ask Python every PING_MS and say when the answers stop (see the top). Returns {answered,
@@ -155,6 +163,7 @@ export function createWatch({ model, root, doc = document, now = () => Date.now(
                               every = setInterval, cancel = clearInterval }) {
   let answeredAt = now();
   let broken = false; // a message could not be sent: the kernel is gone
+  let banner = null;
   const tick = () => {
     const r = root();
     if (r === null || !outermost(r)) return;
@@ -163,18 +172,17 @@ export function createWatch({ model, root, doc = document, now = () => Date.now(
     } catch (err) {
       broken = true;
     }
-    showLost(r, broken || now() - answeredAt > LOST_AFTER_MS, doc);
+    banner = showLost(banner, broken || now() - answeredAt > LOST_AFTER_MS, doc);
   };
   const timer = every(tick, PING_MS);
   return {
     answered() {
       answeredAt = now();
       broken = false;
-      const r = root();
-      if (r !== null) showLost(r, false, doc);
+      banner = showLost(banner, false, doc);
     },
     tick,
-    stop() { cancel(timer); },
+    stop() { cancel(timer); banner = showLost(banner, false, doc); },
   };
 }
 

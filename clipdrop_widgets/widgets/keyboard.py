@@ -20,7 +20,8 @@ waits, on the page, for the strokes drawn before it to be committed in Python (`
 No key pressed inside an app reaches the notebook's own shortcuts (JupyterLab, Notebook 7):
 the app's root carries ``data-lm-suppress-shortcuts``. And a page whose kernel has gone says
 so: the outermost app's keyboard pings Python every second, and a banner ("Lost the
-connection to the kernel", with what to do) shows when no answer came for 3 s.
+connection to the kernel", with what to do) shows at the bottom of the window when no answer
+came for 3 s; it lets clicks through and moves nothing on the page.
 """
 
 from __future__ import annotations

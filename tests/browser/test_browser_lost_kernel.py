@@ -53,7 +53,8 @@ studio
                    timeout=max(0.1, 5.0 - (time.monotonic() - stopped_at)),
                    what="the lost connection to be shown, 5 s after the server stopped")
         print(f"shown {time.monotonic() - stopped_at:.1f} s after the server was stopped")
-        words = studio.locator(LOST).inner_text()
+        assert page.locator(LOST).is_visible()
+        words = page.locator(LOST).inner_text()
         assert words.startswith("Lost the connection to the kernel")
         assert "Reload the page" in words
         wait_until(lambda: _ready(again.url("voila/static/voila.js")), timeout=60,

@@ -53,8 +53,9 @@ function el(classes, parent = null) {
   if (parent) parent.children.push(n);
   return n;
 }
-const doc = { createElement: () => el([]) };
 const body = el(["body"]);
+body.appendChild = (c) => { c.parentElement = body; body.children.push(c); };
+const doc = { createElement: () => el([]), body };
 const studio = el(["cdw-app"], body);
 const app = el(["cdw-app"], studio);
 
@@ -65,7 +66,7 @@ const model = (name) => ({
   send() { if (failing) throw new Error("Kernel is dead"); sent[name] += 1; },
 });
 const every = (fn) => { tick = fn; return 1; };
-const banner = (r) => r.querySelector(`.${LOST_CLASS}`);
+const banner = () => body.querySelector(`.${LOST_CLASS}`);
 const out = {};
 
 const now = () => clock;
@@ -81,19 +82,21 @@ function advance(ms, answer) {
   }
 }
 advance(10000, true);
-out.answered = { banner: banner(studio) !== null, sent: { ...sent } };
+out.answered = { banner: banner() !== null, sent: { ...sent } };
 advance(3000, false);
-out.at3s = banner(studio) !== null;
+out.at3s = banner() !== null;
 advance(1000, false);
-const b = banner(studio);
-out.at4s = b ? { text: b.textContent, role: b.attrs.role, first: studio.children[0] === b } : null;
+const b = banner();
+out.at4s = b ? { text: b.textContent, role: b.attrs.role, style: b.attrs.style } : null;
 advance(1000, false);
-out.once = studio.children.filter((c) => c.classes().includes(LOST_CLASS)).length;
+out.once = body.children.filter((c) => c.classes().includes(LOST_CLASS)).length;
 watch.answered();
-out.afterAnswer = banner(studio) !== null;
+out.afterAnswer = banner() !== null;
 failing = true;
 clock += PING_MS; studioTick();
-out.sendFails = banner(studio) !== null;
+out.sendFails = banner() !== null;
+watch.stop();
+out.afterStop = banner() !== null;
 out.words = LOST_WORDS;
 console.log(JSON.stringify(out));
 """
@@ -120,7 +123,9 @@ def test_answers_keep_the_page_quiet_and_only_the_outermost_app_asks(run: dict[s
 def test_no_answer_for_more_than_3_s_shows_what_to_do(run: dict[str, Any]) -> None:
     assert run["at3s"] is False  # 3 s exactly: not yet
     banner = run["at4s"]
-    assert banner is not None and banner["role"] == "alert" and banner["first"]
+    assert banner is not None and banner["role"] == "alert"
+    # fixed, and clicks go through: it never moves the page nor covers a control
+    assert "position:fixed" in banner["style"] and "pointer-events:none" in banner["style"]
     assert banner["text"].startswith("Lost the connection to the kernel")
     assert "Reload the page" in banner["text"] and "session folder" in banner["text"]
     assert run["once"] == 1
@@ -129,6 +134,7 @@ def test_no_answer_for_more_than_3_s_shows_what_to_do(run: dict[str, Any]) -> No
 def test_an_answer_removes_it_and_a_failed_send_shows_it_at_once(run: dict[str, Any]) -> None:
     assert run["afterAnswer"] is False
     assert run["sendFails"] is True
+    assert run["afterStop"] is False  # a closed view leaves no banner behind
 
 
 def test_python_answers_each_ping(monkeypatch: pytest.MonkeyPatch) -> None:
