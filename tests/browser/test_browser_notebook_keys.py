@@ -4,8 +4,9 @@ In Notebook 7, Ctrl+Enter with a canvas or Run focused re-ran the Studio's cell 
 session, the photo and mask gone) and B on a focused canvas inserted a cell. Here, in
 JupyterLab and in Notebook 7, with the notebook in command mode on the Studio's cell (as after
 a click on it), each of the notebook's shortcuts is pressed on each focusable part of the
-Cleanup app: the drawing canvas, the compare view's canvas, Run and the sample menu. After all
-of them the notebook has the same cells, of the same kinds, run the same number of times.
+Cleanup app (the drawing canvas, the compare view's canvas, Run, the sample menu) and on the
+Studio's own Reopen menu. After all of them the notebook has the same cells, of the same
+kinds, run the same number of times.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ studio
 #: change the cell's type, undo), pressed one after another.
 SHORTCUTS = ["Control+Enter", "Shift+Enter", "Alt+Enter", "b", "a", "d", "d", "x", "v",
              "m", "y", "z", "Meta+Enter"]
-#: The focusable parts of the app, by selector inside the visible Cleanup tab.
+#: The focusable parts of the Cleanup app, and the Studio's own Reopen menu, by selector.
 TARGETS = {
-    "drawing canvas": "canvas.cdw-ink",
-    "compare canvas": ".cdw-test-compare canvas",
-    "Run": "button.cdw-run",
-    "sample menu": "select",
+    "drawing canvas": ".cdw-test-app canvas.cdw-ink",
+    "compare canvas": ".cdw-test-app .cdw-test-compare canvas",
+    "Run": ".cdw-test-app button.cdw-run",
+    "sample menu": ".cdw-test-app select",
+    "Reopen menu": ".cdw-test-studio .widget-dropdown:has(label:text-is('Reopen')) select",
 }
 #: Each cell's kind and how many times it ran, with the number of cells.
 JS_CELLS = """(path) => {
@@ -55,10 +57,9 @@ JS_COMMAND_MODE = """(path) => {
 
 def press_everywhere(page, path: str) -> list[tuple[str, str]]:
     """Press every shortcut on every target; returns the (target, key) pairs pressed."""
-    app = page.locator(".cdw-test-app")
     pressed: list[tuple[str, str]] = []
     for name, selector in TARGETS.items():
-        target = app.locator(selector).first
+        target = page.locator(selector).first
         for key in SHORTCUTS:
             page.evaluate(JS_COMMAND_MODE, path)
             try:
