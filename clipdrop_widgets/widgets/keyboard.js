@@ -167,6 +167,10 @@ export function createWatch({ model, root, doc = document, now = () => Date.now(
   const tick = () => {
     const r = root();
     if (r === null || !outermost(r)) return;
+    if (doc.hidden) { // a background tab asks nothing; the clock starts again when shown
+      answeredAt = now();
+      return;
+    }
     try {
       model.send({ type: "ping" });
     } catch (err) {

@@ -97,6 +97,16 @@ clock += PING_MS; studioTick();
 out.sendFails = banner() !== null;
 watch.stop();
 out.afterStop = banner() !== null;
+// a background tab asks nothing and shows nothing
+failing = false;
+const quiet = createWatch({ model: model("studio"), root: () => studio, doc, now, every,
+                            cancel() {} });
+const before = sent.studio;
+doc.hidden = true;
+for (let i = 0; i < 10; i++) { clock += PING_MS; tick(); }
+out.hidden = { sent: sent.studio - before, banner: banner() !== null };
+doc.hidden = false;
+quiet.stop();
 out.words = LOST_WORDS;
 console.log(JSON.stringify(out));
 """
@@ -135,6 +145,7 @@ def test_an_answer_removes_it_and_a_failed_send_shows_it_at_once(run: dict[str, 
     assert run["afterAnswer"] is False
     assert run["sendFails"] is True
     assert run["afterStop"] is False  # a closed view leaves no banner behind
+    assert run["hidden"] == {"sent": 0, "banner": False}  # a background tab: no pings
 
 
 def test_python_answers_each_ping(monkeypatch: pytest.MonkeyPatch) -> None:
