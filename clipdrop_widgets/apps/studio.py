@@ -96,7 +96,8 @@ class Studio(Snapshot, widgets.VBox):
         self._client = client if client is not None else self._default_client()
         self._spent_before = 0.0  # by clients this Studio used before the current one
         # This session's spending: what its log records from before it was opened here, plus
-        # what the clients spent since (the total of _spent_before + client's at the opening).
+        # what the clients spent since (the total of _spent_before + client's at the opening;
+        # for the session given here, 0: all the client spent counts, as it always did).
         self._session_spent = self._spent_mark = 0.0
         # Where a typed key goes from the local engine: the service this Studio left last.
         self._service_url: str | None = None
@@ -106,6 +107,7 @@ class Studio(Snapshot, widgets.VBox):
         shown = (reopened(session_dir) if session_dir is not None else None) or session_dir
         self.history = HistoryStrip(session_dir=shown if shown is not None else new_session_dir())
         self._mark_session_spending()
+        self._spent_mark = 0.0
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
         self.tabs = widgets.Tab(children=[widgets.VBox() for _ in APP_CLASSES],
@@ -318,7 +320,8 @@ class Studio(Snapshot, widgets.VBox):
     @property
     def credits_spent(self) -> float:
         """Credits spent in this session: those its log records from before it was opened (a
-        reopened session), plus those every client this Studio used has spent since."""
+        reopened session), plus those every client this Studio used has spent since (for the
+        session the Studio was made with: all its clients have spent)."""
         return self._session_spent + self._spent_total() - self._spent_mark
 
     def _spent_total(self) -> float:
