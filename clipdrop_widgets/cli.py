@@ -13,6 +13,7 @@ import json
 import math
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -257,7 +258,7 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
             cmd.append("--allow-root")
         return cmd, f"http://{host}:{port}/lab/tree/studio.ipynb{query}"
     cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
-           "--Voila.port_retries=0", "--show_tracebacks=False",
+           "--Voila.port_retries=0", "--show_tracebacks=False", "--template=clipdrop",
            "--preheat_kernel=True", "--pool_size=1",
            # only kernels with no page connected (Voila never culls its preheated one)
            f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
@@ -267,6 +268,13 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
     if token:
         cmd.append("--Voila.auto_token=True")  # its identity provider reads TOKEN_ENV
     return cmd, f"http://{host}:{port}/{query}"
+
+
+def reopen_command(session: str | os.PathLike[str]) -> str:
+    """The shell command that reopens ``session``: this Python's full path with ``-m``, so it
+    works in a new shell where ``clipdrop-widgets`` is not on the PATH (a venv not active)."""
+    return shlex.join([sys.executable, "-m", "clipdrop_widgets", "studio", "--session",
+                       str(session)])
 
 
 def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1",
@@ -339,7 +347,10 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (config / "voila.py").write_text(VOILA_CONFIG)
     secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
-               JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"))
+               JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"),
+               # our Voila template ("clipdrop": no stylesheet from a CDN) is found there
+               JUPYTER_PATH=os.pathsep.join(filter(None, [
+                   str(Path(__file__).with_name("share")), os.environ.get("JUPYTER_PATH")])))
     env.pop(TOKEN_ENV, None)
     if secret:
         env[TOKEN_ENV] = secret
@@ -352,8 +363,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
         f"the local engine (offline previews; set {API_KEY_ENV} for the service)"
     print(f"clipdrop-widgets Studio on {source}: open {where}", flush=True)
-    print(f"Results are saved in {session} (reopen it with: clipdrop-widgets studio "
-          f"--session {session})", flush=True)
+    print(f"Results are saved in {session} (reopen it with: {reopen_command(session)})",
+          flush=True)
     handlers = {sig: signal.signal(sig, _raise_stop)
                 for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM))}
     proc = None

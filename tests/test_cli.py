@@ -235,3 +235,20 @@ chmod +x .venv/bin/clipdrop-widgets
     again = subprocess.run(["bash", str(repo / "scripts" / "studio")], capture_output=True,
                            text=True, timeout=60)
     assert "already installed" in again.stdout and "[3/3] Starting the Studio" in again.stdout
+
+
+def test_the_printed_reopen_command_works_in_a_new_shell(tmp_path):
+    """Issue 21: "reopen it with: clipdrop-widgets studio --session ..." failed in a new shell
+    (the command was not on its PATH). The command printed runs with no PATH at all."""
+    import shlex
+
+    from clipdrop_widgets.cli import reopen_command
+
+    session = tmp_path / "a session"
+    argv = shlex.split(reopen_command(session))
+    assert argv[-2:] == ["--session", str(session)] and os.path.isabs(argv[0])
+    shell = subprocess.run(["/bin/sh", "-c", shlex.join([*argv[:-2], "--help"])],
+                           env={"HOME": str(tmp_path)}, capture_output=True, text=True,
+                           timeout=60)
+    assert shell.returncode == 0, shell.stderr
+    assert "--session" in shell.stdout

@@ -179,6 +179,7 @@ class Client:
         if budget is not None and _number(budget, "budget") < 0:
             raise ConfigurationError(f"budget must be 0 or more credits, got {budget}")
         self.budget = budget
+        """The most credits this client may spend (``None``: no limit)."""
         if requests_per_minute is not None and \
                 not _number(requests_per_minute, "requests_per_minute") > 0:
             raise ConfigurationError(

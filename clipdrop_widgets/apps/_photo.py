@@ -6,7 +6,10 @@ generated picture and offers the upload only.
 
 The endpoint's image rules (formats, side, megapixels, bytes) come from the endpoint table:
 they are listed under the chooser, and a photo that breaks one is flagged as soon as it is
-chosen, in the words the client will use when it refuses it. Photos are never resized for you.
+chosen, in the words the client will use when it refuses it. Photos are never resized behind
+your back: when a smaller copy would pass (too many pixels a side, megapixels or bytes), a
+**Shrink to WxH** button offers it (`_shrink`), and the upload takes photos with too many
+pixels to offer it.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from PIL import Image
 
 from ..api.result import Result
 from ..contract.endpoints import MB, FileField
-from ..contract.errors import InputError, NotFoundError
+from ..contract.errors import ConfigurationError, InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
 from ..widgets.sendto import origin, origin_words
-from ..widgets.upload import UploadButton, UploadRules
+from ..widgets.upload import READABLE_FORMATS, UploadButton, UploadRules
+from ._shrink import shrink_size, shrink_to_fit
 from ._status import FIELD_LABELS, user_words
 
 __all__ = ["PhotoChooser", "SAMPLES", "load_sample", "describe_rules"]
@@ -63,11 +67,12 @@ def _placeholder() -> Image.Image:
     return Image.fromarray(rgb, "RGB")
 
 
-def describe_rules(field: FileField) -> str:
+def describe_rules(field: FileField, *, formats: tuple[str, ...] | None = None) -> str:
     """The field's image rules in the app's words, e.g.
     ``"Photo: PNG or JPEG · at most 16 megapixels · at most 30 MB"`` (the same units as the
-    message that refuses a photo breaking one)."""
-    names = [f.upper() if f != "webp" else "WebP" for f in field.formats]
+    message that refuses a photo breaking one). ``formats`` (default: the field's) are the
+    formats named: the upload's, which takes more and has the client convert them."""
+    names = [f.upper() if f != "webp" else "WebP" for f in (formats or field.formats)]
     parts = [" or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)]
     if field.max_side is not None:
         parts.append(f"at most {field.max_side} pixels a side")
@@ -123,11 +128,21 @@ class PhotoChooser(widgets.VBox):
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
                                          layout=widgets.Layout(width="240px"))
-        # In pieces, checked in the browser first: a photo of any allowed size arrives.
-        self._upload = UploadButton(rules=UploadRules.for_field(field),
+        # In pieces, checked in the browser first (formats, bytes, square). Too many pixels
+        # are not refused there: a smaller copy is offered here (`shrink`).
+        self._upload = UploadButton(rules=UploadRules(formats=tuple(READABLE_FORMATS),
+                                                      max_bytes=field.max_bytes,
+                                                      square=field.square),
                                     description="Upload photo")
-        self._rules = widgets.HTML(f"<small>{html.escape(describe_rules(field))}</small>")
+        # the formats the upload takes (WebP too: the client converts what the service refuses)
+        words = describe_rules(field, formats=self._upload.upload_rules.formats)
+        self._rules = widgets.HTML(f"<small>{html.escape(words)}</small>")
         self._note = widgets.HTML("")
+        self._shrink = widgets.Button(icon="compress", layout=widgets.Layout(
+            width="auto", display="none"), tooltip="Use a copy of the photo within the "
+            "service's limits (same proportions)")
+        self._shrink.add_class("cdw-shrink")
+        self._shrink.on_click(self.errors.guard(lambda _b: self.shrink()))
         try:
             self._set(load_sample(sample), None, SAMPLES[sample])
             self._samples.value = sample
@@ -140,7 +155,9 @@ class PhotoChooser(widgets.VBox):
         self.children = [
             widgets.HBox([self._samples, self._upload, self._rules],
                          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
-            self._note, self.errors,
+            widgets.HBox([self._note, self._shrink],
+                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            self.errors,
         ]
 
     # -- state --------------------------------------------------------------------------------
@@ -206,14 +223,49 @@ class PhotoChooser(widgets.VBox):
         self.errors.clear()
         self.load(data, name=name)
 
+    @property
+    def shrink_offer(self) -> tuple[int, int] | None:
+        """The size of the copy `shrink` would make, when the photo breaks a limit that a
+        smaller copy keeps; else ``None``."""
+        if self.problem is None:
+            return None
+        w, h = self._image.size
+        size = shrink_size(self._field, w, h)
+        over = (self._field.max_bytes is not None and self._data is not None
+                and len(self._data) > self._field.max_bytes)
+        if size is None and not (over and not (self._field.square and w != h)):
+            return None
+        return size or (w, h)
+
+    def shrink(self) -> Image.Image:
+        """Work on a copy of the photo within the endpoint's limits (what **Shrink to WxH**
+        does); returns it. A photo that fits, or that shrinking cannot fix, is refused."""
+        if self.shrink_offer is None:
+            raise ConfigurationError(
+                "this photo needs no shrinking" if self.problem is None else
+                f"shrinking cannot fix this photo: {self.problem}")
+        before = self._image.size
+        copy = shrink_to_fit(self._field, self._image,
+                             nbytes=len(self._data) if self._data is not None else None)
+        self._set(copy, None, self._name, self._origin,
+                  note=f"shrunk from {before[0]}x{before[1]} to the service's limit")
+        self._samples.value = None
+        return copy
+
     def _set(self, image: Image.Image, data: bytes | None, name: str,
-             origin: str | None = None) -> None:
+             origin: str | None = None, *, note: str = "") -> None:
         self._image, self._data, self._name, self._origin = image, data, name, origin
         problem = self.problem
         facts = f"{html.escape(name)}: {image.width}x{image.height}"
+        if note:
+            facts += f" ({html.escape(note)})"
         self._note.value = (f'<small>{facts}. <span style="color:#b00020">&#9888; Run will '
                             f"refuse it: {html.escape(problem)}</span></small>"
                             if problem else f"<small>{facts}</small>")
+        offer = self.shrink_offer
+        self._shrink.description = ("" if offer is None else "Shrink to fit the file size limit"
+                                    if offer == image.size else f"Shrink to {offer[0]}x{offer[1]}")
+        self._shrink.layout.display = "" if offer else "none"
         for handler in list(self._handlers):
             handler(image)
 

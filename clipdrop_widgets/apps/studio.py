@@ -6,6 +6,7 @@ import html
 import os
 import warnings
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import ipywidgets as widgets
 from PIL import Image
@@ -28,6 +29,7 @@ from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ._base import UI_LOCK, App
 from ._keybox import KeyBox
+from ._reopen import remember, reopened
 from .cleanup import CleanupApp
 from .replace_background import ReplaceBackgroundApp
 from .sketch_to_image import SketchToImageApp
@@ -77,7 +79,9 @@ class Studio(Snapshot, widgets.VBox):
             header rather than as a warning).
         session_dir: the session folder: an existing one is reopened (``studio.history``
             shows its results, new ones are appended); default: a new folder under the user
-            data folder (`sessions_dir`).
+            data folder (`sessions_dir`). When a page of a Studio made with this folder
+            reopened another session from the header and this folder is still empty, that
+            session is shown instead (a reload keeps the person's choice).
 
     Attributes:
         apps: the apps by endpoint name (``studio.apps["cleanup"]``), in tab order; an app
@@ -92,13 +96,21 @@ class Studio(Snapshot, widgets.VBox):
         self._notes: list[str] = []
         self._client = client if client is not None else self._default_client()
         self._spent_before = 0.0  # by clients this Studio used before the current one
+        # This session's spending: what its log records from before it was opened here, plus
+        # what the clients spent since (the total of _spent_before + client's at the opening;
+        # for the session given here, 0: all the client spent counts, as it always did).
+        self._session_spent = self._spent_mark = 0.0
         # Where a typed key goes from the local engine: the service this Studio left last.
         self._service_url: str | None = None
         self._unreachable: APIConnectionError | None = None  # the last run's, if it failed so
         # A JupyterHub seat (api.hub): its balance read now, or the gateway's refusal.
         self._hub_problem = check_hub_seat(self._client)
-        self.history = HistoryStrip(
-            session_dir=session_dir if session_dir is not None else new_session_dir())
+        # A page of this launch may have reopened another session before a reload (_reopen).
+        self._launch = session_dir
+        shown = (reopened(session_dir) if session_dir is not None else None) or session_dir
+        self.history = HistoryStrip(session_dir=shown if shown is not None else new_session_dir())
+        self._mark_session_spending()
+        self._spent_mark = 0.0
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
         self.tabs = widgets.Tab(children=[widgets.VBox() for _ in APP_CLASSES],
@@ -107,6 +119,8 @@ class Studio(Snapshot, widgets.VBox):
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
+        # The default client's notices (no key: the local engine), shown while it is used.
+        self._notes_box = widgets.HTML("")
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
         self.history.offer_send(send_targets(), self.send)
         self.history.on_select(self._select_tab)
@@ -135,10 +149,11 @@ class Studio(Snapshot, widgets.VBox):
             [self._session_line, widgets.HBox([self._recent, self._open])],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"))
-        notes = widgets.HTML("".join(
+        notes = self._notes_box
+        notes.value = "".join(
             f'<div style="color:var(--jp-ui-font-color2,#555)"><small>'
             f'<i class="fa fa-info-circle"></i> Note: '
-            f"{html.escape(n)}</small></div>" for n in self._notes))
+            f"{html.escape(n)}</small></div>" for n in self._notes)
         self.tabs.observe(lambda _c: self._build(self.tabs.selected_index or 0),
                           "selected_index")
         self._build(0)
@@ -192,13 +207,31 @@ class Studio(Snapshot, widgets.VBox):
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:
         """Show the results of the session in ``session_dir``; new results go there."""
         self.history.open_session(session_dir)
+        if self._launch is not None:  # the next page of this launch opens it too
+            remember(self._launch, session_dir)
+        self._mark_session_spending()
         self._show_session()
+        self._show_credits()
+
+    def _mark_session_spending(self) -> None:
+        """The session just opened: what its log says was spent in it before."""
+        assert self.history.session is not None
+        records = self.history.session.records()
+        self._session_spent = float(sum(r.get("credits") or 0 for r in records))
+        self._spent_mark = self._spent_total()
 
     def _catch_up(self) -> None:
         """A page has connected: show what the session gained meanwhile from another kernel
         (the visitor's previous page, when this kernel was started ahead of them)."""
         with UI_LOCK:
-            if self.history.catch_up():
+            chosen = reopened(self._launch) if self._launch is not None else None
+            if chosen is not None and Path(self.session_dir).resolve() != chosen:
+                # built ahead of the page that reopened it (Voila's preheated kernel)
+                self.history.open_session(chosen)
+                self._mark_session_spending()
+                self._show_session()
+                self._show_credits()
+            elif self.history.catch_up():
                 self._show_session()
 
     def _open_chosen(self) -> None:
@@ -289,7 +322,13 @@ class Studio(Snapshot, widgets.VBox):
 
     @property
     def credits_spent(self) -> float:
-        """Credits spent this session, by every client this Studio used."""
+        """Credits spent in this session: those its log records from before it was opened (a
+        reopened session), plus those every client this Studio used has spent since (for the
+        session the Studio was made with: all its clients have spent)."""
+        return self._session_spent + self._spent_total() - self._spent_mark
+
+    def _spent_total(self) -> float:
+        """Credits spent by every client this Studio used, since it was made."""
         return self._spent_before + self._client.credits_spent
 
     @property
@@ -315,6 +354,8 @@ class Studio(Snapshot, widgets.VBox):
             self._badge.value = (f'<span style="border:1px solid {color};color:{color};'
                                  f'border-radius:10px;padding:2px 8px">{html.escape(text)}</span>')
             self.key_box.offer_local(not client.is_local)
+            # "No API key: using the local engine" is untrue once the badge names the service
+            self._notes_box.layout.display = "" if client.is_local else "none"
             self._show_key(client)
 
     def _show_key(self, client: Client) -> None:

@@ -12,18 +12,22 @@ function initialize({ model }) {
   } catch (err) { // no kernel to tell
     console.warn("clipdrop-widgets: could not tell the kernel the page is shown:", err);
   }
-  const pending = new Map(); // id -> {name, mime, count, parts}
+  // id -> {name, mime, count, parts, received}. Chunks are counted as they arrive: an
+  // Array(count) has holes, and .some()/.every() skip holes, so testing the parts array
+  // would build the file from its first chunk (and a Blob writes a hole as "undefined").
+  const pending = new Map();
   model.on("msg:custom", (msg, buffers) => {
     if (!msg || msg.kind !== "chunk") return;
     let file = pending.get(msg.id);
     if (!file) {
-      file = { name: msg.name, mime: msg.mime, count: msg.count, parts: new Array(msg.count) };
+      file = { name: msg.name, mime: msg.mime, count: msg.count,
+               parts: Array.from({ length: msg.count }, () => null), received: 0 };
       pending.set(msg.id, file);
     }
-    const buffer = buffers && buffers[0];
-    file.parts[msg.index] = buffer ? new Uint8Array(buffer.buffer, buffer.byteOffset,
-                                                    buffer.byteLength).slice() : new Uint8Array();
-    if (file.parts.some((p) => p === undefined)) return;
+    if (file.parts[msg.index] !== null) return; // a repeated chunk: keep the first
+    file.parts[msg.index] = chunkBytes(buffers && buffers[0]);
+    file.received += 1;
+    if (file.received < file.count) return;
     pending.delete(msg.id);
     const url = URL.createObjectURL(new Blob(file.parts, { type: file.mime }));
     const link = document.createElement("a");
@@ -37,6 +41,14 @@ function initialize({ model }) {
     model.set("delivered", model.get("delivered") + 1);
     model.save_changes();
   });
+}
+
+// One buffer of a custom message as bytes of its own (a DataView, a typed array or an
+// ArrayBuffer, whichever the widget manager hands over; nothing for no buffer).
+function chunkBytes(buffer) {
+  if (!buffer) return new Uint8Array();
+  if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer.slice(0));
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice();
 }
 
 function render({ el }) {

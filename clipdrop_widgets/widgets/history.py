@@ -379,9 +379,11 @@ class HistoryStrip(Snapshot, widgets.VBox):
             paths.append(done)
         if paths:
             if len(paths) == 1:
-                words = f"Saved {paths[0]}" if written else f"Already saved: {paths[0]}"
+                where = os.path.abspath(paths[0])
+                words = f"Saved {where}" if written else f"Already saved: {where}"
             else:
-                words = f"Saved {written} file{'' if written == 1 else 's'} in {folder}"
+                # the folder in full: "." or "out" says nothing of where the files are
+                words = f"Saved {written} file{'' if written == 1 else 's'} in {key}"
                 if written < len(paths):
                     words += f" ({len(paths) - written} saved before)"
             self._status.value = f"<small>{html.escape(words)}</small>"

@@ -25,7 +25,23 @@
 // and never re-runs the notebook cell, while keys inside an app stay that app's.
 // Pressing Enter twice on Run must not cancel the run: focus moves to Cancel as Run is
 // disabled, so a keyboard press of Cancel within CANCEL_GUARD_MS of that move is ignored.
-// To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}.
+// No key pressed inside an app may reach the notebook's own shortcuts (JupyterLab, Notebook
+// 7): Ctrl+Enter on a canvas or on Run re-ran the Studio's cell (a new empty session), B on a
+// canvas inserted a cell. Their listener can run before ours, so stopping the event is not
+// enough. Lumino's command registry (processKeydownEvent, @lumino/commands) walks up from the
+// key's target and gives up at an element carrying `data-lm-suppress-shortcuts`, but it tests
+// each element against a binding's selector first, and the notebook's selectors end in
+// `:focus` (`.jp-Notebook.jp-mod-commandMode :focus:not(:read-write)`): the focused element
+// itself must carry it. So the app root carries it (set as soon as the root is in the page)
+// and so does every element of the app that gets focus (set on focusin, before any key).
+// A page whose kernel has gone must not look alive (typing and Run doing nothing, the status
+// still "Ready"): the outermost app's keyboard asks Python every PING_MS; when no answer came
+// for LOST_AFTER_MS, or a message cannot be sent at all, a banner says the connection is lost
+// and what to do; it goes when an answer comes again. The banner is fixed to the bottom of the
+// window and lets clicks through: it never moves the page under the pointer nor covers a
+// control (a kernel busy running other code for a while shows it too, then it goes).
+// To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
+// from Python: {type: "pong"}.
 
 export const APP_CLASS = "cdw-app";
 export const RUN_CLASS = "cdw-run";
@@ -36,6 +52,18 @@ export const INPUT_CLASS_PREFIX = "cdw-input-";
 export const RUN_WAIT_MS = 130000;
 export const CANCEL_GUARD_MS = 700;
 const RUN_POLL_MS = 15;
+export const PING_MS = 1000;
+export const LOST_AFTER_MS = 3000;
+export const LOST_CLASS = "cdw-connection-lost";
+export const LOST_WORDS = "Lost the connection to the kernel: nothing on this page will run " +
+  "(the server was restarted, the kernel stopped, or it is busy with other code). Reload the " +
+  "page to start again (in JupyterLab or Notebook 7: restart the kernel and run the cell " +
+  "again); results made so far are kept in the session folder.";
+// The attribute that keeps Lumino's key bindings (the notebook's shortcuts) away.
+export const SUPPRESS_ATTRIBUTE = "data-lm-suppress-shortcuts";
+// How often, and how many times, to look for the app root after render (it is attached later).
+const ROOT_POLL_MS = 100;
+const ROOT_POLL_TRIES = 300;
 
 // The app root `el` belongs to (its nearest), or null.
 export function owner(el) {
@@ -63,6 +91,14 @@ export function pageInputs(root) {
     else if (input !== null) inputs[id] = { value: input.value };
   }
   return inputs;
+}
+
+// Keep the notebook's shortcuts away from keys pressed inside `root` (see above); true when
+// it could (a root, with attributes).
+export function suppressShortcuts(root) {
+  if (root === null || typeof root.setAttribute !== "function") return false;
+  if (root.getAttribute(SUPPRESS_ATTRIBUTE) !== "true") root.setAttribute(SUPPRESS_ATTRIBUTE, "true");
+  return true;
 }
 
 // The enabled Run button a click on `target` presses inside `root`, or null.
@@ -95,8 +131,67 @@ export function focusTarget(root, last, active, body) {
   return pair.find((b) => b !== null && !b.disabled) || null;
 }
 
+// Whether `root` is an outermost app (not an app inside a Studio): the one that watches.
+export function outermost(root) {
+  return root !== null && (root.parentElement == null || owner(root.parentElement) === null);
+}
+
+const BANNER_STYLE = "position:fixed;left:12px;right:12px;bottom:12px;z-index:100000;" +
+  "pointer-events:none;padding:8px 12px;border-radius:6px;background:#b00020;color:#fff;" +
+  "font:13px/1.4 sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.3)";
+
+// The lost-connection banner shown (`lost`) or not: returns the banner now in the page, or
+// null. `shown` is the one shown before (or null).
+export function showLost(shown, lost, doc = document) {
+  if (!lost) {
+    if (shown !== null) shown.remove();
+    return null;
+  }
+  if (shown !== null) return shown;
+  const banner = doc.createElement("div");
+  banner.className = LOST_CLASS;
+  banner.setAttribute("role", "alert");
+  banner.setAttribute("style", BANNER_STYLE);
+  banner.textContent = LOST_WORDS;
+  doc.body.appendChild(banner);
+  return banner;
+}
+
+// Ask Python every PING_MS and say when the answers stop (see the top). Returns {answered,
+// stop}: `answered()` is called for each pong.
+export function createWatch({ model, root, doc = document, now = () => Date.now(),
+                              every = setInterval, cancel = clearInterval }) {
+  let answeredAt = now();
+  let broken = false; // a message could not be sent: the kernel is gone
+  let banner = null;
+  const tick = () => {
+    const r = root();
+    if (r === null || !outermost(r)) return;
+    if (doc.hidden) { // a background tab asks nothing; the clock starts again when shown
+      answeredAt = now();
+      return;
+    }
+    try {
+      model.send({ type: "ping" });
+    } catch (err) {
+      broken = true;
+    }
+    banner = showLost(banner, broken || now() - answeredAt > LOST_AFTER_MS, doc);
+  };
+  const timer = every(tick, PING_MS);
+  return {
+    answered() {
+      answeredAt = now();
+      broken = false;
+      banner = showLost(banner, false, doc);
+    },
+    tick,
+    stop() { cancel(timer); banner = showLost(banner, false, doc); },
+  };
+}
+
 export function createKeyboard({ model, el, doc = document, Observer = MutationObserver,
-                                 later = setTimeout }) {
+                                 later = setTimeout, watcher = true }) {
   let last = null;
   let observer = null;
   let waiting = false; // a press is waiting for strokes: further presses are ignored
@@ -132,6 +227,8 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   function onFocusin(ev) {
     const r = root();
     if (r === null || owner(ev.target) !== r) return;
+    suppressShortcuts(r);
+    suppressShortcuts(ev.target);
     last = ev.target;
     if (observer === null) {
       observer = new Observer(() => {
@@ -171,11 +268,21 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     ev.stopPropagation();
     pressRun();
   }
+  let tries = 0;
+  const markRoot = () => {
+    if (!suppressShortcuts(root()) && ++tries < ROOT_POLL_TRIES) later(markRoot, ROOT_POLL_MS);
+  };
+  markRoot();
   doc.addEventListener("keydown", onKeydown, true);
   doc.addEventListener("focusin", onFocusin, true);
   doc.addEventListener("click", onClick, true);
+  const watch = watcher ? createWatch({ model, root, doc }) : null;
+  const onMessage = (msg) => { if (msg && msg.type === "pong" && watch !== null) watch.answered(); };
+  if (typeof model.on === "function") model.on("msg:custom", onMessage);
   return {
     destroy() {
+      if (watch !== null) watch.stop();
+      if (typeof model.off === "function") model.off("msg:custom", onMessage);
       doc.removeEventListener("keydown", onKeydown, true);
       doc.removeEventListener("click", onClick, true);
       doc.removeEventListener("focusin", onFocusin, true);

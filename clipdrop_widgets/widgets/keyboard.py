@@ -16,6 +16,12 @@ of Run on the page (click, Enter, Space or Ctrl/Cmd+Enter) is therefore one mess
 the inputs given to `KeyboardShortcuts.keep_input` (text boxes, drop-downs) as shown on the
 page; they are set in Python, under `UI_LOCK`, just before the run starts. The press also
 waits, on the page, for the strokes drawn before it to be committed in Python (``ink.js``).
+
+No key pressed inside an app reaches the notebook's own shortcuts (JupyterLab, Notebook 7):
+the app's root carries ``data-lm-suppress-shortcuts``. And a page whose kernel has gone says
+so: the outermost app's keyboard pings Python every second, and a banner ("Lost the
+connection to the kernel", with what to do) shows at the bottom of the window when no answer
+came for 3 s; it lets clicks through and moves nothing on the page.
 """
 
 from __future__ import annotations
@@ -125,6 +131,9 @@ class KeyboardShortcuts(anywidget.AnyWidget):
                     widget.value = value
 
     def _handle(self, _widget: object, content: dict[str, Any], _buffers: list[Any]) -> None:
+        if content.get("type") == "ping":  # the page checks the kernel is there (no lock)
+            self.send({"type": "pong"})
+            return
         if content.get("type") != "run":
             return
         with UI_LOCK:

@@ -60,14 +60,19 @@ export function sniff(b) {
   return out;
 }
 
-function mb(n) { return `${(n / 1e6).toFixed(1)} MB`; }
+// A file size in words, as upload.py's size_words: "42 KB" under a megabyte (a small file
+// is not "0.0 MB"), else "1.5 MB" (10**3 and 10**6 bytes, as the service's limits are given).
+export function sizeWords(n) {
+  if (n < 999500) return `${Math.max(1, Math.round(n / 1e3))} KB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
 function g(x) { return String(Number(x)); }
 
 // The refusal in the words of upload.py's check_upload, or null when the facts pass.
 export function refusal(rules, name, { nbytes, format = undefined, width = null, height = null }) {
   const q = `"${name}"`;
   if (rules.max_bytes != null && nbytes > rules.max_bytes) {
-    return `${q} is ${mb(nbytes)}; the file size limit is ${g(rules.max_bytes / 1e6)} MB`;
+    return `${q} is ${sizeWords(nbytes)}; the file size limit is ${g(rules.max_bytes / 1e6)} MB`;
   }
   if (format !== undefined && !rules.formats.includes(format)) {
     return `${q} is not a ${rules.format_words} image`;
@@ -156,7 +161,7 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
     bar.max = Math.max(1, c.file.size);
     bar.value = c.acked;
     const pct = c.file.size ? Math.floor((100 * c.acked) / c.file.size) : 100;
-    say(`Uploading "${c.file.name}": ${pct} % (${mb(c.acked)} of ${mb(c.file.size)})`);
+    say(`Uploading "${c.file.name}": ${pct} % (${sizeWords(c.acked)} of ${sizeWords(c.file.size)})`);
   }
 
   async function choose(file) {
@@ -191,7 +196,7 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
       pump(c);
     } else if (msg.type === "done") {
       finish();
-      say(`Loaded "${c.file.name}" (${mb(c.file.size)})`);
+      say(`Loaded "${c.file.name}" (${sizeWords(c.file.size)})`);
     } else if (msg.type === "refused") {
       finish();
       say(`\u26a0 Not loaded: ${msg.message}`, true);

@@ -96,8 +96,13 @@ def format_words(formats: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _mb(n: float) -> str:
-    return f"{n / MB:.1f} MB"
+def size_words(nbytes: float) -> str:
+    """A file size in words: ``"42 KB"`` under a megabyte (a small file is not "0.0 MB"),
+    else ``"1.5 MB"`` (10**3 and 10**6 bytes, the units of the service's limits).
+    ``upload.js``'s ``sizeWords`` says the same."""
+    if nbytes < 999_500:
+        return f"{max(1, round(nbytes / 1000))} KB"
+    return f"{nbytes / MB:.1f} MB"
 
 
 def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None = None,
@@ -106,7 +111,7 @@ def check_upload(rules: UploadRules, name: str, *, nbytes: int, fmt: str | None 
     ``None`` and not checked. ``upload.js`` refuses with the same words (tested in Node)."""
     quoted = f'"{name}"'
     if rules.max_bytes is not None and nbytes > rules.max_bytes:
-        raise UploadRefused(f"{quoted} is {_mb(nbytes)}; the file size limit is "
+        raise UploadRefused(f"{quoted} is {size_words(nbytes)}; the file size limit is "
                             f"{rules.max_bytes / MB:g} MB")
     if fmt is not None and fmt not in rules.formats:
         raise UploadRefused(f"{quoted} is not a {format_words(rules.formats)} image")

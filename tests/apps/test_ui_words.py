@@ -162,3 +162,27 @@ def test_the_recall_menu_keeps_its_width_and_the_text_area_its_border() -> None:
     box.remember("b")
     assert box._recall.layout.width == width and "px" in width  # not sized by its options
     assert box._text.layout.width == "auto"  # 100% plus the widget's margins overflowed
+
+
+def test_the_photo_rules_name_every_format_the_upload_takes() -> None:
+    """Issue 21: the upload took WebP while the line beside it said "JPEG or PNG"."""
+    from clipdrop_widgets.apps._photo import PhotoChooser
+
+    chooser = PhotoChooser(ENDPOINTS["cleanup"].image_field)
+    words = chooser._rules.value
+    assert "WebP" in words and "JPEG" in words and "PNG" in words
+    assert set(chooser._upload.upload_rules.formats) == {"png", "jpeg", "webp"}
+
+
+def test_saving_names_the_real_folder_not_a_dot(tmp_path: Path, monkeypatch) -> None:
+    """Issue 21: "Saved 5 files in ." did not say where "." was (the launcher's hidden
+    folder); the line names the folder in full."""
+    monkeypatch.chdir(tmp_path)
+    client = Client()
+    strip = HistoryStrip()
+    for prompt in ("a fox", "a heron"):
+        strip.add(client.text_to_image(prompt))
+    strip.save(folder=".")
+    assert f"Saved 2 files in {tmp_path}" in strip._status.value
+    strip.save(0, folder="out")
+    assert str(tmp_path / "out") in strip._status.value

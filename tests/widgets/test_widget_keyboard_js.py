@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
 import { createKeyboard, keyAction, focusTarget, pageInputs, runPressed, awaitingPython,
-         owner, RUN_WAIT_MS, CANCEL_GUARD_MS } from "./keyboard.mjs";
+         owner, RUN_WAIT_MS, CANCEL_GUARD_MS, SUPPRESS_ATTRIBUTE } from "./keyboard.mjs";
 
 // A small fake DOM: elements with classes, a parent, children, dataset; closest() and
 // querySelector(All)() for the selectors keyboard.js uses.
@@ -61,6 +61,9 @@ function node(tag, classes = [], parent = null, extra = {}) {
   };
   n.querySelector = (sel) => n.querySelectorAll(sel)[0] || null;
   n.focus = () => { doc.activeElement = n; };
+  n.attributes = {};
+  n.setAttribute = (k, v) => { n.attributes[k] = String(v); };
+  n.getAttribute = (k) => (k in n.attributes ? n.attributes[k] : null);
   if (parent) parent.children.push(n);
   return n;
 }
@@ -134,8 +137,8 @@ class Observer { constructor(cb) { this.cb = cb; observers.push(this); } observe
 const sent = { app: [], studio: [] };
 const models = { app: { send: (m) => sent.app.push(m) },
                  studio: { send: (m) => sent.studio.push(m) } };
-createKeyboard({ model: models.app, el: appEl, doc, later, Observer });
-createKeyboard({ model: models.studio, el: studioEl, doc, later, Observer });
+createKeyboard({ model: models.app, el: appEl, doc, later, Observer, watcher: false });
+createKeyboard({ model: models.studio, el: studioEl, doc, later, Observer, watcher: false });
 function fire(type, ev) {
   const r = { prevented: false, stopped: false };
   const full = { detail: 1, ...ev, preventDefault() { r.prevented = true; },
@@ -234,6 +237,8 @@ models.app.send = () => { throw new Error("Cannot send"); };
 let threw = false;
 try { fire("click", { target: run }); } catch (err) { threw = true; }
 out.deadKernel = { threw, warned: warned.length };
+out.suppressed = [studio, app, run, compare, doc.body, outside].map(
+  (n) => n.getAttribute(SUPPRESS_ATTRIBUTE));
 console.log(JSON.stringify(out));
 """
 
@@ -324,3 +329,12 @@ def test_class_names_match_python() -> None:
     for name in (keyboard_module.APP_CLASS, keyboard_module.RUN_CLASS,
                  keyboard_module.CANCEL_CLASS, keyboard_module.INPUT_CLASS_PREFIX):
         assert f'"{name}"' in source
+
+
+def test_the_notebook_shortcuts_never_see_keys_inside_an_app(run: dict[str, Any]) -> None:
+    """Issue 21: Ctrl+Enter on a canvas re-ran the cell in Notebook 7 and B inserted a cell.
+    Lumino skips its key bindings inside ``data-lm-suppress-shortcuts``: every app root (the
+    Studio's too) carries it, and so does each element of an app that got focus (the
+    notebook's selectors match the focused element itself); nothing outside the apps does.
+    (Pressed in JupyterLab and Notebook 7 in tests/browser/test_browser_notebook_keys.py.)"""
+    assert run["suppressed"] == ["true", "true", "true", None, None, None]

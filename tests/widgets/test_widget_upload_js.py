@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
 import { readFileSync } from "node:fs";
-import { createUpload, sniff, refusal } from "./upload.mjs";
+import { createUpload, sniff, refusal, sizeWords } from "./upload.mjs";
 
 const input = JSON.parse(readFileSync("input.json", "utf8"));
 const out = { sniffed: {}, refusals: [], runs: {} };
@@ -39,6 +39,7 @@ for (const [name, b64] of Object.entries(input.headers)) {
   out.sniffed[name] = sniff(new Uint8Array(Buffer.from(b64, "base64")));
 }
 for (const c of input.cases) out.refusals.push(refusal(input.rules, c.name, c.facts));
+out.sizes = input.sizes.map(sizeWords);
 
 function fakeFile(name, bytes) {
   return { name, size: bytes.length, reads: 0,
@@ -140,6 +141,9 @@ CASES = [
     {"name": "unknown size.jpg", "facts": {"nbytes": 100, "format": "jpeg"}},
 ]
 
+#: File sizes (bytes) whose words the page and Python must agree on.
+SIZES = [0, 999, 42_000, 999_499, 999_500, 1_490_000, 31_000_000]
+
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
@@ -154,6 +158,7 @@ def run() -> dict[str, Any]:
         "cases": CASES,
         "good": base64.b64encode(good).decode(),
         "wide": base64.b64encode(wide).decode(),
+        "sizes": SIZES,
     }
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -239,3 +244,10 @@ def test_python_reassembles_what_node_sent(run: dict[str, Any]) -> None:
     assert answers[-1]["type"] == "done" and button.message == "" and button.loaded == "good.png"
     acks = [a["received"] for a in answers if a["type"] == "ack"]
     assert acks[-1] == len(run["good_bytes"]) and acks == sorted(acks)
+
+
+def test_file_sizes_read_as_people_say_them(run: dict[str, Any]) -> None:
+    """Issue 21: a 42 KB photo showed as "(0.0 MB)". Under a megabyte in KB, else in MB;
+    the page and Python say the same."""
+    assert run["sizes"] == [upload_module.size_words(n) for n in SIZES]
+    assert run["sizes"] == ["1 KB", "1 KB", "42 KB", "999 KB", "1.0 MB", "1.5 MB", "31.0 MB"]

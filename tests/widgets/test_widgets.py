@@ -331,7 +331,8 @@ def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
 
 def test_incoming_file_reassembles_in_order_and_refuses_the_rest() -> None:
     rules = UploadRules(max_bytes=100)
-    with pytest.raises(UploadRefused, match=r'"big.png" is 0.0 MB; the file size limit is '
+    # sizes under a megabyte in KB (issue 21: "0.0 MB" said nothing)
+    with pytest.raises(UploadRefused, match=r'"big.png" is 1 KB; the file size limit is '
                                             r"0.0001 MB"):
         IncomingFile("a", "big.png", 101, rules)
     incoming = IncomingFile("a", "ok.png", 10, rules)

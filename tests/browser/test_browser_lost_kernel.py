@@ -1,0 +1,65 @@
+"""A page whose kernel has gone says so (issue 21).
+
+After the server restarted under an open Voila page, typing and Run did nothing and the status
+still said "Ready". Here the Studio's page stays quiet while its kernel answers; then the server
+is stopped and started again on the same address (its kernels are gone), and within 5 s the
+page shows that the connection is lost, with what to do.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from labpage import wait_until
+from servers import Server, _env, _ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
+
+WAIT = 120.0
+LOST = ".cdw-connection-lost"
+
+
+def restart(server: Server) -> Server:
+    """Stop ``server`` and start the same command again (same port, same token)."""
+    server.stop()
+    argv = [str(a) for a in server.proc.args]
+    log_path = server.home / "voila-restarted.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                env=_env(server.home), cwd=server.home,
+                                start_new_session=True)
+    return Server(server.kind, proc, server.port, server.token, server.home, log_path)
+
+
+def test_a_restarted_server_shows_a_lost_connection_within_5_s(voila, page):
+    server = voila("lost-kernel", ["""\
+from clipdrop_widgets import Studio
+studio = Studio()
+studio.add_class("cdw-test-studio")
+studio
+"""])
+    page.goto(server.url(), timeout=WAIT * 1000)
+    studio = page.locator(".cdw-test-studio")
+    studio.wait_for(timeout=WAIT * 1000)
+    page.wait_for_timeout(4500)  # longer than the 3 s without an answer that means "lost"
+    assert page.locator(LOST).count() == 0  # a live kernel answers: no banner
+
+    stopped_at = time.monotonic()
+    again = restart(server)
+    try:
+        wait_until(lambda: page.locator(LOST).count() == 1 or None,
+                   timeout=max(0.1, 5.0 - (time.monotonic() - stopped_at)),
+                   what="the lost connection to be shown, 5 s after the server stopped")
+        print(f"shown {time.monotonic() - stopped_at:.1f} s after the server was stopped")
+        assert page.locator(LOST).is_visible()
+        words = page.locator(LOST).inner_text()
+        assert words.startswith("Lost the connection to the kernel")
+        assert "Reload the page" in words
+        wait_until(lambda: _ready(again.url("voila/static/voila.js")), timeout=60,
+                   what="the restarted server")
+        page.wait_for_timeout(2000)
+        assert page.locator(LOST).count() == 1  # still lost: that kernel is gone for good
+    finally:
+        again.stop()

@@ -1,0 +1,95 @@
+"""Keys pressed inside a widget never reach the notebook's own shortcuts (issue 21).
+
+In Notebook 7, Ctrl+Enter with a canvas or Run focused re-ran the Studio's cell (a new empty
+session, the photo and mask gone) and B on a focused canvas inserted a cell. Here, in
+JupyterLab and in Notebook 7, with the notebook in command mode on the Studio's cell (as after
+a click on it), each of the notebook's shortcuts is pressed on each focusable part of the
+Cleanup app (the drawing canvas, the compare view's canvas, Run, the sample menu) and on the
+Studio's own Reopen menu. After all of them the notebook has the same cells, of the same
+kinds, run the same number of times.
+"""
+
+from __future__ import annotations
+
+import pytest
+from labpage import run_all
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+WAIT = 60.0
+STUDIO_CELL = """\
+from clipdrop_widgets import Studio
+studio = Studio()
+studio.add_class("cdw-test-studio")
+_app = studio.select("cleanup")
+_app.add_class("cdw-test-app")
+_app.compare.add_class("cdw-test-compare")
+studio
+"""
+#: The notebook's shortcuts a stray key could set off (run, insert, delete, cut, paste,
+#: change the cell's type, undo), pressed one after another.
+SHORTCUTS = ["Control+Enter", "Shift+Enter", "Alt+Enter", "b", "a", "d", "d", "x", "v",
+             "m", "y", "z", "Meta+Enter"]
+#: The focusable parts of the Cleanup app, and the Studio's own Reopen menu, by selector.
+TARGETS = {
+    "drawing canvas": ".cdw-test-app canvas.cdw-ink",
+    "compare canvas": ".cdw-test-app .cdw-test-compare canvas",
+    "Run": ".cdw-test-app button.cdw-run",
+    "sample menu": ".cdw-test-app select",
+    "Reopen menu": ".cdw-test-studio .widget-dropdown:has(label:text-is('Reopen')) select",
+}
+#: Each cell's kind and how many times it ran, with the number of cells.
+JS_CELLS = """(path) => {
+  const p = window.__cdwPanel(path), cells = p.content.model.cells, out = [];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    out.push([c.type, c.type === 'code' ? c.executionCount : null]);
+  }
+  return out;
+}"""
+#: Command mode on the last cell (the Studio's), as after a click on it.
+JS_COMMAND_MODE = """(path) => {
+  const p = window.__cdwPanel(path);
+  p.content.activeCellIndex = p.content.widgets.length - 1;
+  p.content.mode = 'command';
+}"""
+
+
+def press_everywhere(page, path: str) -> list[tuple[str, str]]:
+    """Press every shortcut on every target; returns the (target, key) pairs pressed."""
+    pressed: list[tuple[str, str]] = []
+    for name, selector in TARGETS.items():
+        target = page.locator(selector).first
+        for key in SHORTCUTS:
+            page.evaluate(JS_COMMAND_MODE, path)
+            try:
+                target.focus(timeout=10_000)
+            except Exception as exc:
+                raise AssertionError(f"{name} not focusable after {pressed[-3:]}") from exc
+            assert target.evaluate("(e) => document.activeElement === e"), name
+            page.keyboard.press(key)
+            pressed.append((name, key))
+    return pressed
+
+
+def check_no_cell_added_or_run(page, path: str) -> None:
+    run_all(page, path)
+    page.locator(".cdw-test-studio").wait_for(timeout=WAIT * 1000)
+    before = page.evaluate(JS_CELLS, path)
+    assert before[-1][1] is not None  # the Studio's cell has run
+    pressed = press_everywhere(page, path)
+    assert len(pressed) == len(TARGETS) * len(SHORTCUTS)
+    page.wait_for_timeout(1500)  # a run or an insertion would show by now
+    assert page.evaluate(JS_CELLS, path) == before
+    assert page.locator(".cdw-test-studio").count() == 1  # the Studio was not made again
+    assert not page.console_errors
+
+
+def test_widget_keys_never_reach_jupyterlab_shortcuts(notebook, page):
+    nb = notebook("keys-lab", [STUDIO_CELL])
+    check_no_cell_added_or_run(page, nb.path)
+
+
+def test_widget_keys_never_reach_notebook_7_shortcuts(nb7, page):
+    nb = nb7("keys-nb7", [STUDIO_CELL])
+    check_no_cell_added_or_run(page, nb.path)

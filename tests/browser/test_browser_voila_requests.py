@@ -1,0 +1,81 @@
+"""The Studio's Voila page makes no request off the machine and none that the server refuses
+(issue 21).
+
+Every load asked a CDN for the icon font (two failed requests, offline) and every reload logged
+a 403 on the kernel shutdown call. Here ``clipdrop-widgets studio`` serves the Studio as a user
+starts it; its page is loaded and reloaded: every request goes to the server it came from, none
+is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel down.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+from labpage import wait_until
+from servers import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+WAIT = 120.0
+LOCAL_SCHEMES = ("data:", "blob:")
+
+
+@pytest.fixture
+def launcher(tmp_path):
+    """``clipdrop-widgets studio`` on a free port: ``(address, output lines)``; stopped after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
+    env["CLIPDROP_WIDGETS_DATA_DIR"] = str(tmp_path / "data")
+    proc = subprocess.Popen([sys.executable, "-m", "clipdrop_widgets", "studio", "--port",
+                             str(port), "--session", str(tmp_path / "session")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")),
+                     daemon=True).start()
+    try:
+        wait_until(lambda: any("Voila is running at" in line or "Voilà is running at" in line
+                               for line in lines) or None, timeout=WAIT,
+                   what="Voila to start")
+        yield f"http://127.0.0.1:{port}", lines
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
+    base, lines = launcher
+    requests: list[str] = []
+    failed: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: failed.append(f"{r.url} {r.status}") if r.status >= 400
+            else None)
+    page.goto(base + "/", timeout=WAIT * 1000)
+    page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
+    page.wait_for_timeout(2000)  # fonts and late requests
+    page.reload(timeout=WAIT * 1000)  # the first page's kernel is shut down
+    page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
+    page.wait_for_timeout(2000)
+    assert len(requests) > 10  # the page and its scripts were seen
+    elsewhere = [u for u in requests
+                 if not u.startswith(base + "/") and not u.startswith(LOCAL_SCHEMES)]
+    assert not elsewhere, elsewhere
+    # the page's own shutdown call as it unloads is cut off by the reload: the browser's doing
+    failed = [f for f in failed if not ("/voila/api/shutdown/" in f and "ERR_ABORTED" in f)]
+    assert not failed, failed
+    refused = [line for line in lines if " 403 " in line or "403 POST" in line]
+    assert not refused, refused
+    # and the shutdown call was taken: the first page's kernel is gone at once
+    assert any("Kernel shutdown" in line for line in lines), "".join(lines)[-3000:]
