@@ -36,7 +36,9 @@ def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     t2i = studio.apps["text_to_image"]
     offered = buttons(t2i.send_to)
     assert list(offered) == ["Send to Cleanup", "Send to Text inpainting",
-                             "Send to Replace background"]
+                             "Send to Replace background", "Send to Remove background",
+                             "Send to Uncrop", "Send to Upscale", "Send to Reimagine",
+                             "Send to Portrait depth", "Send to Portrait normals"]
     assert t2i.send_to.layout.display == ""  # shown: a result is on screen
     offered["Send to Cleanup"].click()
 
@@ -71,8 +73,9 @@ def test_send_from_a_history_card_and_a_sample_forgets_the_origin():
     made(studio, "an owl")  # newer: the first is now the second card
     assert studio.history.results[0] is first
     menu = studio.history._senders[first]._menu
-    assert [label for label, _ in menu.options] == ["Send to…", "Cleanup", "Text inpainting",
-                                                    "Replace background"]
+    assert [label for label, _ in menu.options] == [
+        "Send to…", "Cleanup", "Text inpainting", "Replace background", "Remove background",
+        "Uncrop", "Upscale", "Reimagine", "Portrait depth", "Portrait normals"]
     menu.value = "replace_background"  # what choosing it in the page does
     assert menu.value == ""  # back to "Send to…"
     app = studio.current
