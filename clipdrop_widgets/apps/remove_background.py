@@ -103,7 +103,7 @@ class RemoveBackgroundApp(OnePhotoApp):
             raise ConfigurationError(f"download as 'png' or 'webp', not {fmt!r}")
         out = io.BytesIO()
         image = self.result.image.convert("RGBA")
-        image.save(out, "PNG" if fmt == "png" else "WEBP", lossless=True)
+        image.save(out, "PNG" if fmt == "png" else "WEBP", lossless=True, exact=True)
         return out.getvalue()
 
     def download(self, fmt: str = "png") -> str:
