@@ -6,7 +6,8 @@ markdown, asserts nothing.
 1. Engine time per preview (`operations.run`: the operation and its offline-preview mark; no
    HTTP, no encoding) on a 1 MP (1000x1000) and a 4 MP (2000x2000) photo, the median of 3
    runs after one warm-up: the CPU time of this process with OpenCV on one thread (what one
-   quiet core would take; wall time on the shared 2 cores is given beside it). Targets (issue 23): remove background < 300 ms at 1 MP, the rest
+   quiet core would take; wall time on the shared 2 cores is given beside it). Targets
+   (issue 23): remove background < 300 ms at 1 MP, the rest
    < 500 ms. Uncrop extends by a quarter on the left and the top; upscale doubles each side.
 2. Cut-out IoU: remove background's alpha (> 127) against the known alpha of 24 composites
    made from photos of kinds the tests never use (a motorcycle, stained tissue, a retina, a

@@ -63,7 +63,8 @@ class PhotoOperations:
                    "extend_up": extend_up, "extend_down": extend_down}
         # A 0 is the service's default: left out. Anything else, even a wrong kind, goes on to
         # the table's check, which refuses it by name.
-        texts: dict[str, Any] = {k: v for k, v in extends.items() if not (type(v) is int and v == 0)}
+        texts: dict[str, Any] = {k: v for k, v in extends.items()
+                                 if not (type(v) is int and v == 0)}
         texts["seed"] = seed
         return self.call("uncrop", texts, {"image_file": image}, timeout=timeout,
                          cancel=cancel)

@@ -1,5 +1,5 @@
 """The apps: one per operation, each with its inputs, a prompt, Run, Cancel, a status line and
-a compare view; and the [`Studio`][clipdrop_widgets.Studio] holding all five in tabs.
+a compare view; and the [`Studio`][clipdrop_widgets.Studio] holding all eleven in tabs.
 
 * [`TextToImageApp`][clipdrop_widgets.TextToImageApp],
   [`SketchToImageApp`][clipdrop_widgets.SketchToImageApp],
@@ -11,8 +11,8 @@ a compare view; and the [`Studio`][clipdrop_widgets.Studio] holding all five in 
   [`ReimagineApp`][clipdrop_widgets.ReimagineApp],
   [`PortraitDepthApp`][clipdrop_widgets.PortraitDepthApp],
   [`PortraitNormalsApp`][clipdrop_widgets.PortraitNormalsApp];
-* [`Studio`][clipdrop_widgets.Studio]: the eleven in grouped tabs, one client, one history, credits and an
-  API key box.
+* [`Studio`][clipdrop_widgets.Studio]: the eleven in grouped tabs, one client, one history,
+  credits and an API key box.
 
 Every app takes a client (default ``Client()``: the local engine without a key) and runs its
 requests in a worker thread; ``app.run()``, ``app.wait()``, ``app.cancel()``, ``app.status``

@@ -19,7 +19,8 @@ from .endpoints import PIL_FORMATS, Endpoint, FileField, IntField, TextField
 from .errors import InputError
 
 __all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_integer",
-           "check_answer_size", "check_file", "check_mask_pixels", "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
+           "check_answer_size", "check_file", "check_mask_pixels", "grey_pixel_count",
+           "validate_request", "HARD_PIXEL_LIMIT"]
 
 def has_alpha(image: Image.Image) -> bool:
     """Whether ``image`` can be see-through anywhere: an alpha band (``RGBA``, ``LA``, ``PA``,

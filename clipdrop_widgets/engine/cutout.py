@@ -2,9 +2,9 @@
 
 The subject (the person, for the portraits) is found as replace background finds it (its
 GrabCut, `background._grabcut`), on a copy `COARSE_SIDE` pixels long. For remove background
-that coarse cut is refined into a real alpha matte at full size by a guided filter (He, Sun and Tang,
-"Guided Image Filtering", 2010): the matte follows the photo's own edges, so hair and soft
-borders get partial alpha instead of a hard step. Depth is a relief of the cut-out's shape
+that coarse cut is refined into a real alpha matte at full size by a guided filter (He, Sun
+and Tang, "Guided Image Filtering", 2010): the matte follows the photo's own edges, so hair
+and soft borders get partial alpha instead of a hard step. Depth is a relief of the cut-out's shape
 (nearest at its thickest, the distance from its outline), lit a little by the photo's
 lightness; normals are that relief's slopes. Off the subject depth is 0 and normals are
 (128, 128, 255), as the service answers.
@@ -18,7 +18,8 @@ from PIL import Image
 from ..contract.validation import has_alpha
 from .background import _grabcut, _small
 
-__all__ = ["COARSE_SIDE", "WORK_SIDE", "matte", "remove_background", "portrait_depth", "portrait_normals",
+__all__ = ["COARSE_SIDE", "WORK_SIDE", "matte", "remove_background", "portrait_depth",
+           "portrait_normals",
            "OFF_PERSON_NORMAL"]
 
 #: Longest side (pixels) of the copy the subject is cut on, as replace background does. On

@@ -190,6 +190,6 @@ def test_a_budget_refuses_an_upscale_by_its_output_megapixels_before_sending(ser
     with Client("test-key", base_url=server.url, timeout=5, budget=3) as client:
         server.seen.clear()
         client.upscale(PHOTO, 1024, 1024)  # at most 1.05 credits: sent
-        with pytest.raises(BudgetExceededError, match="up to 4.19"):
+        with pytest.raises(BudgetExceededError, match=r"up to 4\.19"):
             client.upscale(PHOTO, 2048, 2048)  # at most 4.19 credits
         assert len(server.seen) == 1

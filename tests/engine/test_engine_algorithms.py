@@ -15,8 +15,16 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.engine import (background, cutout, generate, inpaint, operations, palette,
-                                     preview, reshape)
+from clipdrop_widgets.engine import (
+    background,
+    cutout,
+    generate,
+    inpaint,
+    operations,
+    palette,
+    preview,
+    reshape,
+)
 
 skdata = pytest.importorskip("skimage.data")
 
