@@ -37,12 +37,15 @@ class OnePhotoApp(App):
 
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
                  session_dir: str | os.PathLike[str] | None = None,
-                 options: Sequence[widgets.Widget] = ()) -> None:
+                 options: Sequence[widgets.Widget] = (),
+                 stage: widgets.Widget | None = None) -> None:
         field = ENDPOINTS[self.endpoint_name].image_field
         assert field is not None
-        self.chooser = PhotoChooser(field, sample=self.sample)
+        if not hasattr(self, "chooser"):  # a subclass may make it first (its stage shows it)
+            self.chooser = PhotoChooser(field, sample=self.sample)
         super().__init__(client, history=history, session_dir=session_dir,
-                         inputs=[self.chooser], options=options)
+                         inputs=[self.chooser, *([stage] if stage is not None else [])],
+                         options=options)
         self.chooser.on_change(self._show_photo)
         self._show_photo(self.chooser.image)
 

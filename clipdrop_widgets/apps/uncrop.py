@@ -13,7 +13,9 @@ from ..api.client import Client
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS, IntField
 from ..widgets import HistoryStrip
+from ..widgets.uncrop_stage import UncropStage
 from ._one_photo import OnePhotoApp
+from ._photo import PhotoChooser
 
 __all__ = ["UncropApp"]
 
@@ -21,7 +23,9 @@ SIDES = ("left", "right", "up", "down")
 
 
 class UncropApp(OnePhotoApp):
-    """A photo, four numbers (pixels to add on each side; negative crops) and a seed.
+    """A photo on a stage with the frame the answer will have: drag the frame's edges outward
+    to extend a side, inward to crop it; the four numbers beside it follow (and set it), in
+    photo pixels. A seed is sent with every run.
 
     The seed is always sent and shown: with **New seed each run** ticked, Run draws one and
     writes it in the box before sending; unticked, the box's seed is sent again, so the same
@@ -36,6 +40,7 @@ class UncropApp(OnePhotoApp):
 
     Attributes:
         chooser: the `PhotoChooser`.
+        stage: the `UncropStage` whose frame edges are dragged.
         extends: the four ``IntText`` boxes by side (``app.extends["left"].value = 200``),
             bounded by the endpoint table (-2000 to 2000).
         seed: the seed box (0 to 100000).
@@ -49,6 +54,11 @@ class UncropApp(OnePhotoApp):
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
                  session_dir: str | os.PathLike[str] | None = None) -> None:
         endpoint = ENDPOINTS[self.endpoint_name]
+        field = endpoint.image_field
+        assert field is not None
+        self.chooser = PhotoChooser(field, sample=self.sample)
+        self.stage = UncropStage(self.chooser.image)
+        self.stage.add_class("cdw-uncrop")
 
         def box(field: IntField, label: str, value: int) -> widgets.BoundedIntText:
             return widgets.BoundedIntText(value=value, min=field.minimum, max=field.maximum,
@@ -70,7 +80,11 @@ class UncropApp(OnePhotoApp):
             widgets.HBox([self.seed, self.new_seed]),
             self._size,
         ])
-        super().__init__(client, history=history, session_dir=session_dir, options=[grid])
+        for side, w in self.extends.items():
+            widgets.link((w, "value"), (self.stage, f"extend_{side}"))
+        super().__init__(client, history=history, session_dir=session_dir, options=[grid],
+                         stage=self.stage)
+        self.chooser.on_change(self.stage.set_photo)
         for w in self.extends.values():
             w.observe(lambda _c: self._show_size(), "value")
         self.chooser.on_change(lambda _image: self._show_size())
