@@ -406,7 +406,7 @@ def test_a_fixed_key_refuses_others_with_403(connect: Callable[..., Target]) -> 
 
 
 def test_unknown_path_is_404_and_other_methods_405(target: Target) -> None:
-    r = target.post("/remove-background/v1", headers=AUTH)
+    r = target.post("/remove-text/v1", headers=AUTH)
     assert r.status_code == 404
     assert "/cleanup/v1" in r.json()["error"]
     r = target.session.get(target.base + "/cleanup/v1", headers=AUTH, timeout=TIMEOUT)
