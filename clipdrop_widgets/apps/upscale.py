@@ -11,6 +11,8 @@ from ..api.client import Client
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
+from ..widgets.magnifier import Magnifier
+from ._base import UI_LOCK
 from ._one_photo import OnePhotoApp
 
 __all__ = ["UpscaleApp"]
@@ -33,6 +35,8 @@ class UpscaleApp(OnePhotoApp):
         scale: ``"x2"``, ``"x4"`` or ``"size"`` (toggle buttons).
         width: the target width (pixels, 1 to 4096), used with ``"size"``.
         height: the target height (pixels, 1 to 4096), used with ``"size"``.
+        magnifier: the `Magnifier` under the compare view: the result at 1:1 pixels under
+            the pointer, the original beside it in the lens.
     """
 
     endpoint_name = "upscale"
@@ -54,9 +58,12 @@ class UpscaleApp(OnePhotoApp):
                                              description="Height",
                                              layout=widgets.Layout(width="170px"))
         self._target = widgets.HTML("")
+        self.magnifier = Magnifier()
+        self.magnifier.layout.display = "none"  # until there is a result
         super().__init__(client, history=history, session_dir=session_dir,
                          options=[self.scale, widgets.HBox([self.width, self.height]),
                                   self._target])
+        self.compare.add_row(self.magnifier)
         for w in (self.scale, self.width, self.height):
             w.observe(lambda _c: self._show_target(), "value")
         self.chooser.on_change(lambda _image: self._show_target())
@@ -78,8 +85,18 @@ class UpscaleApp(OnePhotoApp):
         cost = self.endpoint.max_credits({"target_width": w, "target_height": h})
         over = max(w, h) > 4096
         note = (" &#9888; over 4096 pixels a side: Run will refuse it" if over else
-                f" · at most {cost:.2g} credits")
+                f" · at most {cost:.3g} credit{'' if cost == 1 else 's'}")
         self._target.value = f"<small>&rarr; <b>{w}x{h}</b>{note}</small>"
+
+    def show(self, result: Result) -> None:
+        """Show ``result`` in the compare view and in the magnifier, beside its original."""
+        super().show(result)
+        before = self._befores.get(result, self._input_of(result))
+        if before is None:
+            return
+        with UI_LOCK:
+            self.magnifier.set_images(before, result)
+            self.magnifier.layout.display = ""
 
     def _bind(self) -> Any:
         w, h = self.target

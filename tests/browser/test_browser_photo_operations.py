@@ -1,6 +1,7 @@
 """The later operations' apps in JupyterLab, in a real Chromium: the uncrop frame dragged on
 its stage reaches the kernel's numbers (and the numbers move the frame); a variation picked
-in the Reimagine grid is the one the compare view shows."""
+in the Reimagine grid is the one the compare view shows; the Upscale magnifier shows the
+result's own pixels at 1:1 under the pointer."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ reimagine.add_class("cdw-test-reimagine")
 reimagine.run()
 reimagine.wait(120)
 reimagine
+""", """from clipdrop_widgets import UpscaleApp
+upscale = UpscaleApp()        # the cat sample, 451x300: x2 gives 902x600
+upscale.add_class("cdw-test-upscale")
+upscale.run()
+upscale.wait(120)
+upscale
 """]
 
 
@@ -80,4 +87,27 @@ def test_drag_the_uncrop_frame_and_pick_a_variation(notebook, shot):
                                         "reimagine.variations[0])", "first", True),
                         timeout=WAIT, what="the picked variation in the kernel")
     assert picked["first"]
+
+    # The magnifier: 902x600 shown 480 px wide; the lens at 1:1 pixels of the result.
+    view = page.locator(".cdw-test-upscale .cdw-magnifier img")
+    view.scroll_into_view_if_needed()
+    wait_until(lambda: view.evaluate("i => i.complete && i.naturalWidth === 902") or None,
+               timeout=WAIT, what="the upscaled picture in the magnifier")
+    box = view.bounding_box()
+    assert box["width"] == pytest.approx(480, abs=1)
+    page.mouse.move(box["x"] + 240, box["y"] + 150)
+    page.mouse.move(box["x"] + 241, box["y"] + 151, steps=2)
+    scale = 480 / 902
+    want_x, want_y = round(241 / scale), round(151 / scale)
+    at = wait_until(lambda: settled("_say(x=upscale.magnifier.x, y=upscale.magnifier.y)", "x",
+                                    want_x), timeout=WAIT, what="the lens's pixel in the kernel")
+    assert at["y"] == pytest.approx(want_y, abs=3)
+    after = page.locator(".cdw-test-upscale .cdw-magnifier-after")
+    style = after.evaluate("e => [e.style.backgroundSize, e.style.backgroundPosition]")
+    assert style[0] == "902px 600px"  # the picture at its own pixel size: 1:1
+    x, y = (float(v.removesuffix("px")) for v in style[1].split())
+    lens = 180
+    assert (x, y) == (pytest.approx(lens / 2 - at["x"] - lens / 2, abs=2),
+                      pytest.approx(lens / 2 - at["y"], abs=2))
+    shot("magnifier", page.locator(".cdw-test-upscale"))
     assert not page.console_errors  # type: ignore[attr-defined]
