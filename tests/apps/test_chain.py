@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 from PIL import Image
@@ -30,15 +31,21 @@ def buttons(send_to: SendTo) -> dict[str, object]:
             and c.description}
 
 
+def more_menu(send_to: SendTo) -> list[str]:
+    """The labels of the "More…" menu beside the buttons (targets past the first three)."""
+    menus = [c for c in send_to.children if isinstance(c, widgets.Dropdown)]
+    return [label for label, _ in menus[0].options] if menus else []
+
+
 def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     studio = Studio()
     result = made(studio)
     t2i = studio.apps["text_to_image"]
     offered = buttons(t2i.send_to)
     assert list(offered) == ["Send to Cleanup", "Send to Text inpainting",
-                             "Send to Replace background", "Send to Remove background",
-                             "Send to Uncrop", "Send to Upscale", "Send to Reimagine",
-                             "Send to Portrait depth", "Send to Portrait normals"]
+                             "Send to Replace background"]
+    assert more_menu(t2i.send_to) == ["More…", "Remove background", "Uncrop", "Upscale",
+                                      "Reimagine", "Portrait depth", "Portrait normals"]
     assert t2i.send_to.layout.display == ""  # shown: a result is on screen
     offered["Send to Cleanup"].click()
 

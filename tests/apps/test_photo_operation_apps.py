@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 from PIL import Image
@@ -140,7 +141,11 @@ def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
     assert studio.tabs.selected_index == 5 and studio.tabs.children[5].selected_index == 0
     cut_app.chooser.load(small_photo())
     cut = ran(cut_app)
-    uncrop = studio.send(cut, "uncrop")
+    more = [c for c in cut_app.send_to.children if isinstance(c, widgets.Dropdown)][0]
+    assert [label for label, _ in more.options][:3] == ["More…", "Remove background", "Uncrop"]
+    more.value = "uncrop"  # what choosing Uncrop in the "More…" menu beside Send to does
+    assert more.value == ""  # back to "More…"
+    uncrop = studio.apps["uncrop"]
     assert studio.current is uncrop
     assert studio.tabs.selected_index == 5 and studio.tabs.children[5].selected_index == 1
     assert uncrop.chooser.image.size == cut.size
