@@ -1,4 +1,4 @@
-"""The API client: five methods, one request path, every rule checked before a credit is spent.
+"""The API client: eleven methods, one request path, every rule checked before a credit is spent.
 
 What is retried, and why (the service charges for each answer it makes):
 
@@ -295,7 +295,7 @@ class Client(PhotoOperations):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the five operations -----------------------------------------------------------------
+    # -- the five seed operations (the six later ones: photo_operations.py) ------------------
     def text_to_image(self, prompt: str, *, format: Format | None = None,
                       timeout: Timeout = None, cancel: threading.Event | None = None) -> Result:
         """A picture from a prompt (at most 1000 characters). ``format`` sets ``Accept``."""
