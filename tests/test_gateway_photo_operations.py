@@ -62,6 +62,21 @@ def test_an_upscale_is_reserved_by_its_output_megapixels_and_settled_from_header
     assert (seat_now.spent, seat_now.reserved) == (1, 0)  # the header's 1, not the 1.0 held
 
 
+def test_identical_reimagines_are_each_made_and_paid_not_shared(make_fake, make_gateway,  # noqa: F811
+                                                                ledger):  # noqa: F811
+    fake = make_fake()
+    gateway = make_gateway(fake.url)  # the shared cache is on by default
+    (_, alice), (_, bob) = ledger.create_seats(2, 5)
+    photo = Image.new("RGB", (40, 30), (10, 120, 200))
+    for key in (alice, bob, alice):
+        assert not Client(api_key=key, base_url=gateway.url).reimagine(photo).from_cache
+    assert len(fake.served()) == 3
+    assert sorted(s.spent for s in ledger.seats()) == [1, 2]
+    for key in (alice, bob):  # a seeded uncrop is the same picture: made once, shared
+        Client(api_key=key, base_url=gateway.url).uncrop(photo, extend_up=8, seed=9)
+    assert len(fake.served()) == 4
+
+
 def test_pyclipdrop_removes_a_background_through_the_gateway(make_fake, make_gateway, ledger,  # noqa: F811
                                                              tmp_path):
     from pyclipdrop import ClipdropClient

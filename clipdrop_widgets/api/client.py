@@ -393,7 +393,7 @@ class Client(PhotoOperations):
         inputs: dict[str, Any] = dict(prepared.texts)
         inputs.update({n: p.summary() for n, p in prepared.files.items()})
         key = None
-        if self.cache is not None:
+        if self.cache is not None and ep.repeatable(prepared.texts):  # not a new take
             key = cache_key(server=self.base_url, path=ep.path, accept=prepared.accept,
                             texts=prepared.texts,
                             files={n: p.data for n, p in prepared.files.items()})

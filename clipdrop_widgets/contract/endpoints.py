@@ -202,6 +202,16 @@ class Endpoint:
     ``credits`` (`max_credits`). What was charged is read from the answer's headers."""
     alpha_content_type: str | None = None
     """The answer's type when the input has transparency (upscale: WebP), or ``None``."""
+    repeat: str = "always"
+    """Whether the same call gives the same answer, so a cache may give it again: ``"always"``,
+    ``"never"`` (reimagine: each call is another take), or a field's name: only when that
+    field is sent (uncrop's ``seed``)."""
+
+    def repeatable(self, texts: Mapping[str, object]) -> bool:
+        """Whether a call with ``texts`` may be answered from a cache (see ``repeat``)."""
+        if self.repeat in ("always", "never"):
+            return self.repeat == "always"
+        return texts.get(self.repeat) not in (None, "")
 
     @property
     def int_fields(self) -> tuple[IntField, ...]:
@@ -453,6 +463,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
             output_content_type="image/jpeg",
             output_size="extended",
+            repeat="seed",
             answer_pixels=64_000_000,  # what this toolkit decodes at most (HARD_PIXEL_LIMIT)
             doc="The photo extended (or cropped) on its sides, the new parts invented.",
         ),
@@ -488,6 +499,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 ),
             ),
             output_content_type="image/jpeg",
+            repeat="never",
             answer_pixels=2048 * 2048,  # size not documented: 4x the largest input
             doc="A variation of the picture: another take on its content and layout.",
         ),

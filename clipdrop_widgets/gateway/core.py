@@ -131,7 +131,8 @@ class Gateway:
                                f"{endpoint.path} answers with {offers}")
         self._check_seat_rate(seat)
         key = request_key(endpoint.path, answer_type, form.texts, form.files)
-        shared = await self._shared(seat, endpoint, key)
+        shared = (await self._shared(seat, endpoint, key)
+                  if endpoint.repeatable(form.texts) else None)  # reimagine: a new take each
         if shared is not None:
             return shared
         cost = _most_it_can_cost(endpoint, form)

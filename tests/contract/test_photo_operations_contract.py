@@ -193,3 +193,20 @@ def test_a_budget_refuses_an_upscale_by_its_output_megapixels_before_sending(ser
         with pytest.raises(BudgetExceededError, match=r"up to 4\.19"):
             client.upscale(PHOTO, 2048, 2048)  # at most 4.19 credits
         assert len(server.seen) == 1
+
+
+# -- the cache gives back only what would come back the same --------------------------------
+def test_the_cache_never_answers_a_new_take_or_an_unseeded_uncrop(server, tmp_path):
+    with Client("test-key", base_url=server.url, timeout=5, cache=tmp_path) as client:
+        server.seen.clear()
+        first = client.reimagine(PHOTO)
+        second = client.reimagine(PHOTO)
+        assert not first.from_cache and not second.from_cache
+        client.uncrop(PHOTO, extend_left=10)
+        client.uncrop(PHOTO, extend_left=10)  # no seed: the service picks one each time
+        client.uncrop(PHOTO, extend_left=10, seed=3)
+        again = client.uncrop(PHOTO, extend_left=10, seed=3)
+        assert again.from_cache  # the same seed gives the same picture: kept
+        client.upscale(PHOTO, 128, 96)
+        assert client.upscale(PHOTO, 128, 96).from_cache
+        assert len(server.seen) == 6
