@@ -141,7 +141,7 @@ def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
     assert studio.tabs.selected_index == 5 and studio.tabs.children[5].selected_index == 0
     cut_app.chooser.load(small_photo())
     cut = ran(cut_app)
-    more = [c for c in cut_app.send_to.children if isinstance(c, widgets.Dropdown)][0]
+    more = next(c for c in cut_app.send_to.children if isinstance(c, widgets.Dropdown))
     assert [label for label, _ in more.options][:3] == ["More…", "Remove background", "Uncrop"]
     more.value = "uncrop"  # what choosing Uncrop in the "More…" menu beside Send to does
     assert more.value == ""  # back to "More…"
