@@ -76,7 +76,7 @@ def test_drag_the_uncrop_frame_and_pick_a_variation(notebook, shot):
     kernel_run(page, nb.path, "uncrop.extends['left'].value = 0")
     wait_until(lambda: abs(frame_box(page)["x"] - (stage.bounding_box()["x"] + 1 + 120)) < 2
                or None, timeout=WAIT, what="the frame's left edge back on the photo's")
-    shot("uncrop-frame", page.locator(".cdw-test-uncrop"))
+    shot("uncrop-frame", page.locator(".cdw-test-uncrop"), docs_name="uncrop_frame.png")
 
     # The Reimagine grid: two takes, pick the first.
     grid = page.locator(".cdw-test-reimagine")
@@ -109,5 +109,5 @@ def test_drag_the_uncrop_frame_and_pick_a_variation(notebook, shot):
     lens = 180
     assert (x, y) == (pytest.approx(lens / 2 - at["x"] - lens / 2, abs=2),
                       pytest.approx(lens / 2 - at["y"], abs=2))
-    shot("magnifier", page.locator(".cdw-test-upscale"))
+    shot("magnifier", page.locator(".cdw-test-upscale"), docs_name="upscale_magnifier.png")
     assert not page.console_errors  # type: ignore[attr-defined]
