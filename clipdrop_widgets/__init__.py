@@ -62,6 +62,12 @@ __all__ = [
     "CleanupApp",
     "TextInpaintingApp",
     "ReplaceBackgroundApp",
+    "RemoveBackgroundApp",
+    "UncropApp",
+    "UpscaleApp",
+    "ReimagineApp",
+    "PortraitDepthApp",
+    "PortraitNormalsApp",
     "App",
     "Studio",
     # prompt exploration
@@ -92,6 +98,12 @@ _LAZY: dict[str, str] = {
     "CleanupApp": ".apps",
     "TextInpaintingApp": ".apps",
     "ReplaceBackgroundApp": ".apps",
+    "RemoveBackgroundApp": ".apps",
+    "UncropApp": ".apps",
+    "UpscaleApp": ".apps",
+    "ReimagineApp": ".apps",
+    "PortraitDepthApp": ".apps",
+    "PortraitNormalsApp": ".apps",
     "Studio": ".apps",
     "App": ".apps",
     "Sweep": ".explore.sweep",
@@ -129,11 +141,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .apps import (
         App,
         CleanupApp,
+        PortraitDepthApp,
+        PortraitNormalsApp,
+        ReimagineApp,
+        RemoveBackgroundApp,
         ReplaceBackgroundApp,
         SketchToImageApp,
         Studio,
         TextInpaintingApp,
         TextToImageApp,
+        UncropApp,
+        UpscaleApp,
     )
     from .contract.endpoints import ENDPOINTS
     from .contract.errors import (

@@ -57,7 +57,7 @@ def _demo_inputs() -> dict[str, Image.Image | np.ndarray]:
 
 
 def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> list[Path]:
-    """Run all five operations and write inputs and results into ``out_dir`` (created).
+    """Run all eleven operations and write inputs and results into ``out_dir`` (created).
 
     ``client`` defaults to the in-process local engine, even when ``CLIPDROP_API_KEY`` is set:
     a demo spends no credits unless it is given a client of the service. Returns the result
@@ -80,6 +80,12 @@ def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> li
                                                      "a yellow balloon"),
         "replace_background": lambda: c.replace_background(inputs["photo"],
                                                            "a beach at night"),
+        "remove_background": lambda: c.remove_background(inputs["photo"]),
+        "uncrop": lambda: c.uncrop(inputs["photo"], extend_left=128, extend_right=128, seed=1),
+        "upscale": lambda: c.upscale(inputs["photo"], 1024, 768),
+        "reimagine": lambda: c.reimagine(inputs["photo"]),
+        "portrait_depth": lambda: c.portrait_depth(inputs["photo"]),
+        "portrait_normals": lambda: c.portrait_normals(inputs["photo"]),
     }
     written = []
     for name, run in runs.items():

@@ -1,4 +1,4 @@
-"""The run commands: ``demo`` writes five results; ``studio`` serves the Studio in Voila."""
+"""The run commands: ``demo`` writes eleven results; ``studio`` serves the Studio in Voila."""
 
 from __future__ import annotations
 
@@ -14,20 +14,22 @@ import requests
 from PIL import Image
 
 
-def test_demo_writes_five_previews(tmp_path, monkeypatch):
+def test_demo_writes_eleven_previews(tmp_path, monkeypatch):
     monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
     monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
     out = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "demo", "--out",
                           str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "5 results written" in out.stdout
+    assert "11 results written" in out.stdout
     assert "CLIPDROP_API_KEY" in out.stderr  # it says, once, that these are local previews
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("input_"))
-    assert names == ["cleanup.png", "replace_background.jpg", "sketch_to_image.jpg",
-                     "text_inpainting.jpg", "text_to_image.png"]
+    assert names == ["cleanup.png", "portrait_depth.jpg", "portrait_normals.jpg",
+                     "reimagine.jpg", "remove_background.png", "replace_background.jpg",
+                     "sketch_to_image.jpg", "text_inpainting.jpg", "text_to_image.png",
+                     "uncrop.jpg", "upscale.jpg"]
     for name in names:
         assert Image.open(tmp_path / name).size[0] >= 256
-    assert out.stdout.count("offline preview") == 5
+    assert out.stdout.count("offline preview") == 11
 
 
 def test_demo_stays_on_the_local_engine_with_a_key_unless_told(tmp_path):
@@ -40,7 +42,7 @@ def test_demo_stays_on_the_local_engine_with_a_key_unless_told(tmp_path):
                                str(tmp_path / "free")], env=env, capture_output=True,
                               text=True, timeout=120)
         assert free.returncode == 0, free.stderr
-        assert "5 results written" in free.stdout and "--service" in free.stderr
+        assert "11 results written" in free.stdout and "--service" in free.stderr
         assert server.engine.remaining_credits == 100 and not server.engine.log
         paid = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "demo", "--service",
                                "--out", str(tmp_path / "paid")], env=env, capture_output=True,

@@ -1,4 +1,4 @@
-"""The API client: five methods, one request path, every rule checked before a credit is spent.
+"""The API client: eleven methods, one request path, every rule checked before a credit is spent.
 
 What is retried, and why (the service charges for each answer it makes):
 
@@ -54,6 +54,7 @@ from .cache import ResultCache, cache_key, default_cache_dir
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
+from .photo_operations import PhotoOperations
 from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits, result_from_answer
 from .secret import Secret, clean_key
@@ -88,12 +89,14 @@ class PreparedCall:
         texts: the text fields to send (fields given as ``None`` left out).
         files: the encoded files by form field name (bytes, file name, content type).
         accept: the ``Accept`` header asked for with ``format``, or ``None``.
+        cost: the most the call can cost (credits; `Endpoint.max_credits`).
     """
 
     endpoint: Endpoint
     texts: Mapping[str, str]
     files: Mapping[str, Prepared]
     accept: str | None
+    cost: float = 0
 
 
 def _number(value: object, name: str) -> float:
@@ -119,7 +122,7 @@ class _Pacers:
             return limiter
 
 
-class Client:
+class Client(PhotoOperations):
     """A ClipDrop client.
 
     Args:
@@ -298,7 +301,7 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the five operations -----------------------------------------------------------------
+    # -- the five seed operations (the six later ones: photo_operations.py) ------------------
     def text_to_image(self, prompt: str, *, format: Format | None = None,
                       timeout: Timeout = None, cancel: threading.Event | None = None) -> Result:
         """A picture from a prompt (at most 1000 characters). ``format`` sets ``Accept``."""
@@ -335,7 +338,7 @@ class Client:
                          format=format, timeout=timeout, cancel=cancel)
 
     # -- the one request path ----------------------------------------------------------------
-    def prepare(self, name: str, texts: Mapping[str, str | None],
+    def prepare(self, name: str, texts: Mapping[str, str | int | None],
                 files: Mapping[str, ImageInput] | None = None,
                 *, format: Format | None = None,
                 notices: list[str] | None = None,
@@ -357,7 +360,7 @@ class Client:
                                  rule="unknown field")
         prepared = {n: prepare_file(ep.field(n), v, notices)  # type: ignore[arg-type]
                     for n, v in (files or {}).items() if v is not None}
-        validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
+        facts = validate_request(ep, texts, {n: p.data for n, p in prepared.items()},
                          binary_checked={n for n, p in prepared.items() if p.binary_checked},
                          unchecked=unchecked)
         accept = None
@@ -369,10 +372,12 @@ class Client:
                 raise InputError(f"format is {format!r}; {ep.path} offers {choices}",
                                  field="format", rule="accept")
             accept = mime
-        clean = {k: v for k, v in texts.items() if v is not None}
-        return PreparedCall(ep, clean, prepared, accept)
+        clean = {k: str(v) for k, v in texts.items() if v is not None}
+        image = facts.get(ep.image_field.name) if ep.image_field is not None else None
+        cost = ep.max_credits(clean, image.size if image is not None else None)
+        return PreparedCall(ep, clean, prepared, accept, cost)
 
-    def call(self, name: str, texts: Mapping[str, str | None],
+    def call(self, name: str, texts: Mapping[str, str | int | None],
              files: Mapping[str, ImageInput] | None = None, *,
              format: Format | None = None, timeout: Timeout = None,
              cancel: threading.Event | None = None) -> Result:
@@ -394,7 +399,7 @@ class Client:
         inputs: dict[str, Any] = dict(prepared.texts)
         inputs.update({n: p.summary() for n, p in prepared.files.items()})
         key = None
-        if self.cache is not None:
+        if self.cache is not None and ep.repeatable(prepared.texts):  # not a new take
             key = cache_key(server=self.base_url, path=ep.path, accept=prepared.accept,
                             texts=prepared.texts,
                             files={n: p.data for n, p in prepared.files.items()})
@@ -405,21 +410,22 @@ class Client:
                               remaining_credits=None, elapsed=0.0, from_cache=True,
                               source=meta.get("source", self.source), notices=notices,
                               files={n: p.data for n, p in prepared.files.items()})
-        self._reserve(ep)
+        cost = prepared.cost
+        self._reserve(ep, cost)
         spent: float | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
             spent = parse_credits(response.headers.get("x-credits-consumed"))
             if spent is None:
-                spent = ep.credits  # a complete answer was made: the documented cost
+                spent = cost  # a complete answer was made: the most it can have cost
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
             result.files = {n: p.data for n, p in prepared.files.items()}
         except APIConnectionError as exc:
             if exc.sent:  # the service may have made and charged it
-                spent = exc.credits_consumed if exc.credits_consumed is not None else ep.credits
+                spent = exc.credits_consumed if exc.credits_consumed is not None else cost
             raise
         finally:
-            self._settle(ep, spent)
+            self._settle(cost, spent)
         if result.remaining_credits is not None:
             self.remaining_credits = result.remaining_credits
         result.notices = notices
@@ -429,20 +435,20 @@ class Client:
         return result
 
     # -- budget --------------------------------------------------------------------------------
-    def _reserve(self, ep: Endpoint) -> None:
+    def _reserve(self, ep: Endpoint, cost: float) -> None:
         with self._lock:
             if self.budget is not None:
                 committed = self.credits_spent + self._reserved
-                if committed + ep.credits > self.budget:
+                if committed + cost > self.budget:
                     raise BudgetExceededError(
-                        f"{ep.name} costs {ep.credits:g} credits; {committed:g} of the budget "
+                        f"{ep.name} costs up to {cost:g} credits; {committed:g} of the budget "
                         f"of {self.budget:g} are spent or in flight, so nothing was sent",
-                        budget=self.budget, spent=committed, cost=ep.credits)
-            self._reserved += ep.credits
+                        budget=self.budget, spent=committed, cost=cost)
+            self._reserved += cost
 
-    def _settle(self, ep: Endpoint, consumed: float | None) -> None:
+    def _settle(self, cost: float, consumed: float | None) -> None:
         with self._lock:
-            self._reserved -= ep.credits
+            self._reserved -= cost
             if consumed:
                 self.credits_spent += consumed
 
@@ -581,7 +587,6 @@ class Client:
                 elapsed)
         return Outcome(response, make_status_error(response), elapsed,
                         retryable=status == 429 or status >= 500)
-
 
     def _secrets(self, sent_key: Secret | None) -> list[Secret]:
         """The keys a server may echo: the one sent, and the one set now."""

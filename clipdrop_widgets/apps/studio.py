@@ -1,4 +1,5 @@
-"""Studio: the five apps in tabs, one client, one history, credits, source and an API key box."""
+"""Studio: the eleven apps in grouped tabs, one client, one history, credits, source and an API
+key box."""
 
 from __future__ import annotations
 
@@ -31,16 +32,34 @@ from ._base import UI_LOCK, App
 from ._keybox import KeyBox
 from ._reopen import remember, reopened
 from .cleanup import CleanupApp
+from .portrait import PortraitDepthApp, PortraitNormalsApp
+from .reimagine import ReimagineApp
+from .remove_background import RemoveBackgroundApp
 from .replace_background import ReplaceBackgroundApp
 from .sketch_to_image import SketchToImageApp
 from .text_inpainting import TextInpaintingApp
 from .text_to_image import TextToImageApp
+from .uncrop import UncropApp
+from .upscale import UpscaleApp
 
 __all__ = ["Studio"]
 
-#: The apps, in tab order.
-APP_CLASSES: tuple[type[App], ...] = (TextToImageApp, SketchToImageApp, CleanupApp,
-                                      TextInpaintingApp, ReplaceBackgroundApp)
+#: The tabs: an app, or a group title and the apps of its inner tabs. The five first
+#: operations keep a tab each; the six later ones are grouped, so the bar holds eight.
+TAB_LAYOUT: tuple[type[App] | tuple[str, tuple[type[App], ...]], ...] = (
+    TextToImageApp, SketchToImageApp, CleanupApp, TextInpaintingApp, ReplaceBackgroundApp,
+    ("Cut-out & frame", (RemoveBackgroundApp, UncropApp)),
+    ("Size & variations", (UpscaleApp, ReimagineApp)),
+    ("Portrait", (PortraitDepthApp, PortraitNormalsApp)),
+)
+#: The apps, in tab order (groups flattened).
+APP_CLASSES: tuple[type[App], ...] = tuple(
+    cls for entry in TAB_LAYOUT for cls in (entry[1] if isinstance(entry, tuple) else (entry,)))
+#: App index -> (tab index, inner tab index or ``None``).
+_PLACES: tuple[tuple[int, int | None], ...] = tuple(
+    place for tab, entry in enumerate(TAB_LAYOUT)
+    for place in ([(tab, i) for i in range(len(entry[1]))] if isinstance(entry, tuple)
+                  else [(tab, None)]))
 
 
 def send_targets() -> list[tuple[str, str]]:
@@ -50,7 +69,9 @@ def send_targets() -> list[tuple[str, str]]:
 
 
 class Studio(Snapshot, widgets.VBox):
-    """The five apps in tabs sharing one client and one history strip.
+    """The eleven apps in tabs sharing one client and one history strip; the six later
+    operations are grouped in three tabs (Cut-out & frame, Size & variations, Portrait), each
+    holding its apps' own tabs, so the bar stays eight tabs wide.
 
     Above the tabs: a source badge (local engine or ClipDrop service), the credits (remaining,
     and spent this session, updated after each run) and an API key box. A key typed there goes
@@ -62,7 +83,7 @@ class Studio(Snapshot, widgets.VBox):
     Choosing a result in the history shows it in its app's tab.
 
     Results flow on: under the compare view and on every history card, "Send to" offers the
-    operations that take a photo (Cleanup, Text inpainting, Replace background); the chosen
+    operations that take a photo (all but Text to image and Sketch to image); the chosen
     app gets the result's picture as its photo, its tab is selected, and the result of its next
     run records where that photo came from (``result.inputs["input_from"]``, shown on its
     history card). See `send`.
@@ -113,9 +134,8 @@ class Studio(Snapshot, widgets.VBox):
         self._spent_mark = 0.0
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
-        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in APP_CLASSES],
-                                titles=[ENDPOINTS[cls.endpoint_name].title
-                                        for cls in APP_CLASSES])
+        self.tabs = widgets.Tab(children=[_tab(entry) for entry in TAB_LAYOUT],
+                                titles=[_title(entry) for entry in TAB_LAYOUT])
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
         self._badge_text = self._credits_text = ""
@@ -154,8 +174,10 @@ class Studio(Snapshot, widgets.VBox):
             f'<div style="color:var(--jp-ui-font-color2,#555)"><small>'
             f'<i class="fa fa-info-circle"></i> Note: '
             f"{html.escape(n)}</small></div>" for n in self._notes)
-        self.tabs.observe(lambda _c: self._build(self.tabs.selected_index or 0),
-                          "selected_index")
+        self.tabs.observe(lambda _c: self._build(self._shown_index()), "selected_index")
+        for inner in self.tabs.children:
+            if isinstance(inner, widgets.Tab):
+                inner.observe(lambda _c: self._build(self._shown_index()), "selected_index")
         self._build(0)
         self.children = [header, sessions, notes, self.tabs, widgets.HTML("<b>History</b>"),
                          self.history]
@@ -183,12 +205,22 @@ class Studio(Snapshot, widgets.VBox):
             app.send_to.set_targets(send_targets())
             app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
             self._built[cls.endpoint_name] = app
+            tab, inner = _PLACES[index]
+            holder = self.tabs if inner is None else self.tabs.children[tab]
+            slot = tab if inner is None else inner
             with UI_LOCK:
-                children = list(self.tabs.children)
-                placeholder, children[index] = children[index], app
-                self.tabs.children = children
+                children = list(holder.children)
+                placeholder, children[slot] = children[slot], app
+                holder.children = children
             placeholder.close()
         return app
+
+    def _shown_index(self) -> int:
+        """The index (in `APP_CLASSES`) of the app the selected tabs show."""
+        tab = self.tabs.selected_index or 0
+        child = self.tabs.children[tab]
+        inner = (child.selected_index or 0) if isinstance(child, widgets.Tab) else None
+        return _PLACES.index((tab, inner))
 
     # -- the session --------------------------------------------------------------------------
     @property
@@ -399,14 +431,17 @@ class Studio(Snapshot, widgets.VBox):
     @property
     def current(self) -> App:
         """The app in the selected tab."""
-        return self._build(self.tabs.selected_index or 0)
+        return self._build(self._shown_index())
 
     def select(self, name: str) -> App:
         """Show the tab of the app for endpoint ``name`` (``"cleanup"``...); returns the app."""
         names = [cls.endpoint_name for cls in APP_CLASSES]
         if name not in names:
             raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
-        self.tabs.selected_index = names.index(name)
+        tab, inner = _PLACES[names.index(name)]
+        if inner is not None:
+            self.tabs.children[tab].selected_index = inner
+        self.tabs.selected_index = tab
         return self._build(names.index(name))
 
     def send(self, result: Result, to: str) -> App:
@@ -472,3 +507,15 @@ class _LazyApps(Mapping[str, App]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> widgets.Widget:
+    """A tab's first content: a placeholder for an app, an inner tab bar for a group."""
+    if isinstance(entry, tuple):
+        return widgets.Tab(children=[widgets.VBox() for _ in entry[1]],
+                           titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]])
+    return widgets.VBox()
+
+
+def _title(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> str:
+    return entry[0] if isinstance(entry, tuple) else ENDPOINTS[entry.endpoint_name].title

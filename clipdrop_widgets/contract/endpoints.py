@@ -11,6 +11,7 @@ the stricter reading), megapixels as 10**6 pixels, rates in requests per minute.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,7 @@ __all__ = [
     "ENDPOINTS",
     "Endpoint",
     "FileField",
+    "IntField",
     "TextField",
     "FORMAT_CONTENT_TYPES",
     "FORMAT_EXTENSIONS",
@@ -124,7 +126,36 @@ class FileField:
     """What the file is, in one sentence."""
 
 
-Field = TextField | FileField
+@dataclass(frozen=True)
+class IntField:
+    """An integer form field (sent as decimal text), within ``minimum``..``maximum``.
+
+    ``default`` is what the service assumes when the field is not sent (``None``: nothing).
+    """
+
+    name: str
+    """The form field's name (``extend_left``); also the client method's keyword."""
+    minimum: int
+    """The smallest accepted value."""
+    maximum: int
+    """The largest accepted value."""
+    required: bool = False
+    """Whether the field must be sent."""
+    default: int | None = None
+    """The service's value when the field is not sent, or ``None``."""
+    doc: str = ""
+    """What the field is, in one sentence, with its unit."""
+
+    @property
+    def keyword(self) -> str:
+        """The client method's keyword argument for this field (its name)."""
+        return self.name
+
+
+Field = TextField | FileField | IntField
+#: How an answer's size follows from the call: the input's, a fixed ``(width, height)``, the
+#: input grown by the ``extend_*`` fields, or ``target_width`` x ``target_height``.
+OutputSize = tuple[int, int] | Literal["input", "extended", "target"]
 
 
 @dataclass(frozen=True)
@@ -153,8 +184,10 @@ class Endpoint:
     """The default response type (``image/png``)."""
     accept: tuple[str, ...] = ()
     """The types an ``Accept`` header may choose; empty when the format is fixed."""
-    output_size: tuple[int, int] | Literal["input"] = "input"
-    """``"input"`` when the result has the input's size, else ``(width, height)``."""
+    output_size: OutputSize = "input"
+    """``"input"`` when the result has the input's size, ``"extended"`` for the input grown by
+    the ``extend_*`` fields, ``"target"`` for ``target_width`` x ``target_height``, else a
+    fixed ``(width, height)``."""
     credits: float = 1
     """The documented cost of one call, in credits."""
     requests_per_minute: int = 60
@@ -163,6 +196,56 @@ class Endpoint:
     """The most pixels of an answer not the input's size; ``None``: bounded by the input."""
     doc: str = ""
     """What the operation does, in one sentence."""
+    credits_per_output_megapixel: float | None = None
+    """The highest documented price per megapixel of the answer (upscale), or ``None``: the
+    most a call can cost is then the larger of this times the answer's megapixels and
+    ``credits`` (`max_credits`). What was charged is read from the answer's headers."""
+    alpha_content_type: str | None = None
+    """The answer's type when the input has transparency (upscale: WebP), or ``None``."""
+    repeat: str = "always"
+    """Whether the same call gives the same answer, so a cache may give it again: ``"always"``,
+    ``"never"`` (reimagine: each call is another take), or a field's name: only when that
+    field is sent (uncrop's ``seed``)."""
+
+    def repeatable(self, texts: Mapping[str, object]) -> bool:
+        """Whether a call with ``texts`` may be answered from a cache (see ``repeat``)."""
+        if self.repeat in ("always", "never"):
+            return self.repeat == "always"
+        return texts.get(self.repeat) not in (None, "")
+
+    @property
+    def int_fields(self) -> tuple[IntField, ...]:
+        """The integer fields, in order."""
+        return tuple(f for f in self.fields if isinstance(f, IntField))
+
+    def answer_size(self, texts: Mapping[str, object],
+                    input_size: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The answer's (width, height) for a call with ``texts`` (validated field values, as
+        numbers or decimal text) on an input of ``input_size``; ``None`` when unknown."""
+        if isinstance(self.output_size, tuple):
+            return self.output_size
+        if self.output_size == "target":
+            return (int(texts.get("target_width") or 0),  # type: ignore[call-overload]
+                    int(texts.get("target_height") or 0))  # type: ignore[call-overload]
+        if input_size is None:
+            return None
+        w, h = input_size
+        if self.output_size == "extended":
+            def grow(*names: str) -> int:
+                return sum(int(texts.get(n) or 0) for n in names)  # type: ignore[call-overload]
+            return (w + grow("extend_left", "extend_right"), h + grow("extend_up", "extend_down"))
+        return (w, h)
+
+    def max_credits(self, texts: Mapping[str, object],
+                    input_size: tuple[int, int] | None = None) -> float:
+        """The most one call with ``texts`` can cost (credits): ``credits``, or for a price
+        per output megapixel the larger of it and that price times the answer's megapixels
+        (the answer's largest possible size when it cannot be known yet)."""
+        if self.credits_per_output_megapixel is None:
+            return self.credits
+        size = self.answer_size(texts, input_size)
+        pixels = size[0] * size[1] if size is not None else self.max_answer_pixels
+        return max(self.credits, self.credits_per_output_megapixel * pixels / 1_000_000)
 
     @property
     def text_fields(self) -> tuple[TextField, ...]:
@@ -234,6 +317,12 @@ def _mask(doc: str) -> FileField:
         same_size_as="image_file",
         doc=doc,
     )
+
+
+def _photo(doc: str, *, max_megapixels: float) -> FileField:
+    """The ``image_file`` of the six later endpoints: PNG, JPEG or WebP, at most 30 MB."""
+    return FileField("image_file", "image", formats=("png", "jpeg", "webp"), keyword="image",
+                     max_bytes=30 * MB, max_megapixels=max_megapixels, doc=doc)
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -341,9 +430,98 @@ ENDPOINTS: dict[str, Endpoint] = {
             accept=("image/jpeg", "image/png", "image/webp"),
             doc="Keeps the subject and puts it in a new scene.",
         ),
+        # -- beyond the seeds: the public documentation's six other image endpoints ----------
+        Endpoint(
+            name="remove_background",
+            title="Remove background",
+            path="/remove-background/v1",
+            fields=(
+                _photo("The photo whose subject is cut out.", max_megapixels=25),
+                TextField(
+                    "transparency_handling",
+                    required=False,
+                    choices=("return_input_if_non_opaque", "discard_alpha_layer"),
+                    doc="For an input with some transparency: return it as it is (the "
+                        "service's default) or ignore its alpha.",
+                ),
+            ),
+            output_content_type="image/png",
+            accept=("image/png", "image/webp", "image/jpeg"),
+            doc="The subject on a transparent background, the input's size.",
+        ),
+        Endpoint(
+            name="uncrop",
+            title="Uncrop",
+            path="/uncrop/v1",
+            fields=(
+                _photo("The photo to extend.", max_megapixels=10),
+                *(IntField(f"extend_{side}", -2000, 2000, default=0,
+                           doc=f"Pixels added on the {side} (negative: cropped).")
+                  for side in ("left", "right", "up", "down")),
+                IntField("seed", 0, 100_000,
+                         doc="The same seed gives the same result; none: a random one."),
+            ),
+            output_content_type="image/jpeg",
+            output_size="extended",
+            repeat="seed",
+            answer_pixels=64_000_000,  # what this toolkit decodes at most (HARD_PIXEL_LIMIT)
+            doc="The photo extended (or cropped) on its sides, the new parts invented.",
+        ),
+        Endpoint(
+            name="upscale",
+            title="Upscale",
+            path="/image-upscaling/v1/upscale",
+            fields=(
+                _photo("The image to enlarge.", max_megapixels=16),
+                IntField("target_width", 1, 4096, required=True, doc="Width of the answer (px)."),
+                IntField("target_height", 1, 4096, required=True,
+                         doc="Height of the answer (px)."),
+            ),
+            output_content_type="image/jpeg",
+            alpha_content_type="image/webp",
+            output_size="target",
+            credits_per_output_megapixel=1,  # versions say 1/call, 1/MP or 0.2/MP: the most
+            answer_pixels=4096 * 4096,
+            doc="The image resampled to a target size, sharpened.",
+        ),
+        Endpoint(
+            name="reimagine",
+            title="Reimagine",
+            path="/reimagine/v1/reimagine",
+            fields=(
+                FileField(
+                    "image_file",
+                    "image",
+                    formats=("png", "jpeg", "webp"),
+                    keyword="image",
+                    max_side=1024,
+                    doc="The picture to vary.",
+                ),
+            ),
+            output_content_type="image/jpeg",
+            repeat="never",
+            answer_pixels=2048 * 2048,  # size not documented: 4x the largest input
+            doc="A variation of the picture: another take on its content and layout.",
+        ),
+        Endpoint(
+            name="portrait_depth",
+            title="Portrait depth",
+            path="/portrait-depth-estimation/v1",
+            fields=(_photo("The portrait.", max_megapixels=25),),
+            output_content_type="image/jpeg",
+            doc="The person's depth map: white nearest, black farthest, 0 off the person.",
+        ),
+        Endpoint(
+            name="portrait_normals",
+            title="Portrait normals",
+            path="/portrait-surface-normals/v1",
+            fields=(_photo("The portrait.", max_megapixels=25),),
+            output_content_type="image/jpeg",
+            doc="The person's surface normals as RGB = XYZ; (128, 128, 255) off the person.",
+        ),
     ]
 }
-"""The five operations by client method name (``"text_to_image"``...): each one's path, fields,
+"""The eleven operations by client method name (``"text_to_image"``...): each one's path, fields,
 limits, formats, credits and rate, as the contract states them."""
 
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from .endpoints import PIL_FORMATS, Endpoint, FileField, TextField
+from .endpoints import PIL_FORMATS, Endpoint, FileField, IntField, TextField
 from .errors import InputError
 
-__all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_file",
-           "check_mask_pixels", "grey_pixel_count", "validate_request", "HARD_PIXEL_LIMIT"]
+__all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_integer",
+           "check_answer_size", "check_file", "check_mask_pixels", "grey_pixel_count",
+           "validate_request", "HARD_PIXEL_LIMIT"]
 
 def has_alpha(image: Image.Image) -> bool:
     """Whether ``image`` can be see-through anywhere: an alpha band (``RGBA``, ``LA``, ``PA``,
@@ -102,6 +103,47 @@ def check_text(endpoint: Endpoint, field: TextField, value: str | None) -> None:
         raise InputError(f"{name} is {value!r}; it must be {allowed}", field=name, rule="choices")
 
 
+def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | None:
+    """Check one integer field (an ``int``, or decimal text as on the wire): presence, kind,
+    and ``minimum``..``maximum``. Returns the value as an ``int`` (``None`` if not given)."""
+    name = field.name
+    if value is None or value == "":
+        if field.required:
+            raise InputError(f"{name} is required by {endpoint.path}", field=name, rule="required")
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and value.isascii():
+        number = int(value)
+    if number is None:
+        raise InputError(f"{name} must be a whole number, got {value!r}", field=name,
+                         rule="type")
+    if not field.minimum <= number <= field.maximum:
+        raise InputError(
+            f"{name} is {number}; {endpoint.path} accepts {field.minimum} to {field.maximum}",
+            field=name, rule="range")
+    return number
+
+
+def check_answer_size(endpoint: Endpoint, texts: Mapping[str, object],
+                      facts: ImageFacts | None) -> None:
+    """An answer whose size the call sets (uncrop's extended frame) must keep at least one
+    pixel each way and stay within the endpoint's ``max_answer_pixels``."""
+    if endpoint.output_size != "extended" or facts is None:
+        return
+    w, h = endpoint.answer_size(texts, facts.size)  # type: ignore[misc]
+    if w < 1 or h < 1:
+        raise InputError(
+            f"the extends leave {w}x{h} of the {facts.width}x{facts.height} image; "
+            "cropping must keep at least 1 pixel each way", field="extend", rule="crop")
+    if w * h > endpoint.max_answer_pixels:
+        raise InputError(
+            f"the extended image would be {w}x{h} ({w * h / 1e6:.1f} megapixels); answers "
+            f"over {endpoint.max_answer_pixels / 1e6:g} megapixels are not accepted",
+            field="extend", rule="answer size")
+
+
 def check_file(field: FileField, facts: ImageFacts) -> None:
     """Check a file's format, byte size, side, pixel count and squareness from its header."""
     name = field.name
@@ -171,7 +213,7 @@ def check_mask_pixels(field: FileField, data: bytes) -> None:
 
 def validate_request(
     endpoint: Endpoint,
-    texts: Mapping[str, str | None],
+    texts: Mapping[str, str | int | None],
     files: Mapping[str, bytes | None],
     *,
     binary_checked: Collection[str] = (),
@@ -187,6 +229,8 @@ def validate_request(
     for tf in endpoint.text_fields:
         if tf.name not in unchecked:
             check_text(endpoint, tf, texts.get(tf.name))
+    for nf in endpoint.int_fields:
+        check_integer(endpoint, nf, texts.get(nf.name))
     facts: dict[str, ImageFacts] = {}
     for ff in endpoint.file_fields:
         data = files.get(ff.name)
@@ -200,6 +244,8 @@ def validate_request(
     for ff in endpoint.file_fields:
         if ff.same_size_as and ff.name in facts and ff.same_size_as in facts:
             check_same_size(ff, facts[ff.name], facts[ff.same_size_as])
+    image = endpoint.image_field
+    check_answer_size(endpoint, texts, facts.get(image.name) if image is not None else None)
     for ff in endpoint.file_fields:
         if ff.binary and ff.name in facts and ff.name not in binary_checked:
             check_mask_pixels(ff, files[ff.name])  # type: ignore[arg-type]

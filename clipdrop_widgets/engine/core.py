@@ -360,12 +360,12 @@ class LocalEngine:
             _validate(endpoint, form.texts, form.files)
             remaining = self._reserve(endpoint)
             try:
-                data = self._run(endpoint, form, ticket.content_type)
+                data, content_type = self._run(endpoint, form, ticket.content_type)
             except BaseException:
                 self._refund(endpoint)
                 raise
             response = EngineResponse(200, {
-                "Content-Type": ticket.content_type,
+                "Content-Type": content_type,
                 "x-remaining-credits": _number(remaining),
                 "x-credits-consumed": _number(endpoint.credits),
                 ENGINE_HEADER[0]: ENGINE_HEADER[1],
@@ -433,8 +433,9 @@ class LocalEngine:
         with self._lock:
             self._credits += endpoint.credits
 
-    def _run(self, endpoint: Endpoint, form: Form, content_type: str) -> bytes:
-        """Decode the validated files, run the operation, encode its image as ``content_type``.
+    def _run(self, endpoint: Endpoint, form: Form, content_type: str) -> tuple[bytes, str]:
+        """Decode the validated files, run the operation, encode its image as ``content_type``
+        (the endpoint's ``alpha_content_type`` for a see-through result, when it has one).
 
         Each upload's bytes are dropped once decoded, and the decoded images once the
         operation returns, so a worker holds one stage's buffers at a time.
@@ -448,13 +449,18 @@ class LocalEngine:
             del data
         result = operations.run(endpoint.name, form.texts, images)
         images.clear()
+        if result.mode == "RGBA" and endpoint.alpha_content_type:
+            content_type = endpoint.alpha_content_type
         pil_format, options = _SAVE_OPTIONS[content_type]
-        if result.mode not in ("RGB", "L"):
+        if result.mode == "RGBA" and pil_format == "JPEG":  # no alpha in JPEG: over white
+            result = Image.alpha_composite(Image.new("RGBA", result.size, "white"),
+                                           result).convert("RGB")
+        if result.mode not in ("RGB", "L", "RGBA"):
             result = result.convert("RGB")
         out = io.BytesIO()
         result.save(out, pil_format, **options)
         result.close()
-        return out.getvalue()
+        return out.getvalue(), content_type
 
 
 def _validate(endpoint: Endpoint, texts: dict[str, str], files: dict[str, bytes]) -> None:

@@ -1,4 +1,4 @@
-"""The engine's five operations behind one calling convention, for the HTTP layer.
+"""The engine's operations behind one calling convention, for the HTTP layer.
 
 Each `Render` takes the request's validated text fields and decoded image files, both
 keyed by their wire names (``prompt``, ``text_prompt``, ``mode``; ``image_file``, ``mask_file``,
@@ -16,7 +16,7 @@ from PIL import Image
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError
 from ..contract.validation import has_alpha
-from . import background, generate, inpaint, preview
+from . import background, cutout, generate, inpaint, preview, reshape
 
 __all__ = ["Render", "OPERATIONS", "run"]
 
@@ -65,6 +65,42 @@ def _replace_background(texts: Mapping[str, str],
     return background.replace_background(images["image_file"], texts.get("prompt") or "")
 
 
+def _int(texts: Mapping[str, str], name: str) -> int:
+    return int(texts.get(name) or 0)
+
+
+def _remove_background(texts: Mapping[str, str],
+                       images: Mapping[str, Image.Image]) -> Image.Image:
+    return cutout.remove_background(images["image_file"], texts.get("transparency_handling"))
+
+
+def _uncrop(texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
+    extends = (_int(texts, "extend_left"), _int(texts, "extend_right"),
+               _int(texts, "extend_up"), _int(texts, "extend_down"))
+    seed = texts.get("seed")
+    return reshape.uncrop(_flat(images["image_file"]), extends,
+                          seed=int(seed) if seed else None)
+
+
+def _upscale(texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
+    return reshape.upscale(images["image_file"],
+                           (_int(texts, "target_width"), _int(texts, "target_height")))
+
+
+def _reimagine(texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
+    return reshape.reimagine(_flat(images["image_file"]))
+
+
+def _portrait_depth(texts: Mapping[str, str],
+                    images: Mapping[str, Image.Image]) -> Image.Image:
+    return cutout.portrait_depth(_flat(images["image_file"]))
+
+
+def _portrait_normals(texts: Mapping[str, str],
+                      images: Mapping[str, Image.Image]) -> Image.Image:
+    return cutout.portrait_normals(_flat(images["image_file"]))
+
+
 #: Endpoint name -> operation.
 OPERATIONS: dict[str, Render] = {
     "text_to_image": _text_to_image,
@@ -72,11 +108,18 @@ OPERATIONS: dict[str, Render] = {
     "cleanup": _cleanup,
     "text_inpainting": _text_inpainting,
     "replace_background": _replace_background,
+    "remove_background": _remove_background,
+    "uncrop": _uncrop,
+    "upscale": _upscale,
+    "reimagine": _reimagine,
+    "portrait_depth": _portrait_depth,
+    "portrait_normals": _portrait_normals,
 }
 
 
 def run(name: str, texts: Mapping[str, str], images: Mapping[str, Image.Image]) -> Image.Image:
-    """Operation ``name``'s result as RGB, carrying the offline-preview mark.
+    """Operation ``name``'s result (RGB, or RGBA for a cut-out), carrying the offline-preview
+    mark.
 
     Raises `ValueError` for a name the engine does not serve.
     """

@@ -71,13 +71,28 @@ def mark_box(size: tuple[int, int], *, credit: str | None = None) -> tuple[int, 
 
 def mark(image: Image.Image) -> Image.Image:
     """A copy of ``image`` as RGB with the offline-preview label in its bottom-right corner,
-    followed by ``image.info["credit"]`` when the picture has one (icons it was drawn with)."""
+    followed by ``image.info["credit"]`` when the picture has one (icons it was drawn with).
+
+    An ``RGBA`` image (a cut-out) stays ``RGBA``: its label box is made opaque, so the label
+    shows over any backdrop."""
     text = label(image.info.get("credit"))
     out = image.convert("RGB") if image.mode != "RGB" else image.copy()
     px, (x0, y0, x1, y1), origin = _layout(out.size, text)
     if x1 <= x0 or y1 <= y0:
-        return out
+        return _with_alpha(out, image, None)
     region = np.asarray(out.crop((x0, y0, x1, y1)), np.float32) * _SHOW_THROUGH
     out.paste(Image.fromarray((region + 0.5).astype(np.uint8), "RGB"), (x0, y0))
     ImageDraw.Draw(out).text(origin, text, fill=(255, 255, 255), font=_font(px))
+    return _with_alpha(out, image, (x0, y0, x1, y1))
+
+
+def _with_alpha(out: Image.Image, image: Image.Image,
+                box: tuple[int, int, int, int] | None) -> Image.Image:
+    """``out`` with ``image``'s alpha when ``image`` is ``RGBA``, ``box`` made opaque."""
+    if image.mode != "RGBA":
+        return out
+    alpha = image.getchannel("A").copy()
+    if box is not None:
+        alpha.paste(255, box)
+    out.putalpha(alpha)
     return out

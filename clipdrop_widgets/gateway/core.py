@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError, InputError
-from ..contract.validation import validate_request
+from ..contract.validation import inspect_image, validate_request
 from ..engine.core import negotiate
 from ..engine.forms import Form, FormError, parse_form
 from .fairshare import WINDOW, Lane
@@ -131,10 +131,11 @@ class Gateway:
                                f"{endpoint.path} answers with {offers}")
         self._check_seat_rate(seat)
         key = request_key(endpoint.path, answer_type, form.texts, form.files)
-        shared = await self._shared(seat, endpoint, key)
+        shared = (await self._shared(seat, endpoint, key)
+                  if endpoint.repeatable(form.texts) else None)  # reimagine: a new take each
         if shared is not None:
             return shared
-        cost = float(endpoint.credits)
+        cost = _most_it_can_cost(endpoint, form)
         left = self.remaining(seat.id)
         if left < cost:
             raise Refusal(402, f"{seat.label} has {_number(left)} credits left; "
@@ -258,6 +259,15 @@ def _parse(endpoint: Endpoint, content_type: str | None, body: bytes) -> Form:
     except Exception as err:  # noqa: BLE001 - the mask check decodes: a broken file raises anything
         raise Refusal(400, f"an uploaded image could not be decoded: {err}") from None
     return form
+
+
+def _most_it_can_cost(endpoint: Endpoint, form: Form) -> float:
+    """What the call is reserved at: the endpoint table's most (upscale: by output
+    megapixels); the charge is then settled from ``x-credits-consumed``."""
+    image = endpoint.image_field
+    data = form.files.get(image.name) if image is not None else None
+    size = inspect_image(data).size if data else None
+    return float(endpoint.max_credits(form.texts, size))
 
 
 def _number(value: float) -> str:

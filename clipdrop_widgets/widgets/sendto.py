@@ -49,6 +49,10 @@ def origin_words(text: str) -> str:
 
 #: The menu's resting entry (nothing chosen).
 _MENU_REST = ("Send to…", "")
+#: The most buttons in a row: targets past them go in a "More…" menu beside the buttons, so
+#: eleven operations do not make a row of nine buttons.
+MAX_BUTTONS = 3
+_MORE_REST = ("More…", "")
 
 
 def send_tooltip(title: str) -> str:
@@ -96,7 +100,13 @@ class SendTo(widgets.HBox):
             self._menu.value = ""
             controls: list[widgets.Widget] = [self._menu]
         else:
-            controls = [self._button(name, title) for name, title in self._targets]
+            shown, rest = self._targets[:MAX_BUTTONS], self._targets[MAX_BUTTONS:]
+            controls = [self._button(name, title) for name, title in shown]
+            if rest:
+                self._menu.options = [_MORE_REST, *((t, n) for n, t in rest)]
+                self._menu.value = ""
+                self._menu.layout.width = "auto"
+                controls.append(self._menu)
         self.children = [*controls, self.errors]
         self._show()
 

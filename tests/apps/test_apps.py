@@ -175,11 +175,13 @@ def canvases_of(app: App) -> list[ipycanvas.Canvas]:
 
 # -- the package surface ----------------------------------------------------------------------
 
-def test_apps_module_exports_the_base_and_the_six_apps() -> None:
+def test_apps_module_exports_the_base_the_eleven_apps_and_the_studio() -> None:
     from clipdrop_widgets import apps
 
     assert apps.__all__ == ["App", "TextToImageApp", "SketchToImageApp", "CleanupApp",
-                            "TextInpaintingApp", "ReplaceBackgroundApp", "Studio"]
+                            "TextInpaintingApp", "ReplaceBackgroundApp", "RemoveBackgroundApp",
+                            "UncropApp", "UpscaleApp", "ReimagineApp", "PortraitDepthApp",
+                            "PortraitNormalsApp", "Studio"]
     assert clipdrop_widgets.CleanupApp is CleanupApp
     assert clipdrop_widgets.Studio is apps.Studio
     assert clipdrop_widgets.App is apps.App

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 from PIL import Image
@@ -30,6 +31,12 @@ def buttons(send_to: SendTo) -> dict[str, object]:
             and c.description}
 
 
+def more_menu(send_to: SendTo) -> list[str]:
+    """The labels of the "More…" menu beside the buttons (targets past the first three)."""
+    menus = [c for c in send_to.children if isinstance(c, widgets.Dropdown)]
+    return [label for label, _ in menus[0].options] if menus else []
+
+
 def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     studio = Studio()
     result = made(studio)
@@ -37,6 +44,8 @@ def test_send_from_the_compare_view_to_cleanup_then_run_records_the_origin():
     offered = buttons(t2i.send_to)
     assert list(offered) == ["Send to Cleanup", "Send to Text inpainting",
                              "Send to Replace background"]
+    assert more_menu(t2i.send_to) == ["More…", "Remove background", "Uncrop", "Upscale",
+                                      "Reimagine", "Portrait depth", "Portrait normals"]
     assert t2i.send_to.layout.display == ""  # shown: a result is on screen
     offered["Send to Cleanup"].click()
 
@@ -71,8 +80,9 @@ def test_send_from_a_history_card_and_a_sample_forgets_the_origin():
     made(studio, "an owl")  # newer: the first is now the second card
     assert studio.history.results[0] is first
     menu = studio.history._senders[first]._menu
-    assert [label for label, _ in menu.options] == ["Send to…", "Cleanup", "Text inpainting",
-                                                    "Replace background"]
+    assert [label for label, _ in menu.options] == [
+        "Send to…", "Cleanup", "Text inpainting", "Replace background", "Remove background",
+        "Uncrop", "Upscale", "Reimagine", "Portrait depth", "Portrait normals"]
     menu.value = "replace_background"  # what choosing it in the page does
     assert menu.value == ""  # back to "Send to…"
     app = studio.current

@@ -58,7 +58,12 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
     client = Client()
     studio = Studio(client)
     assert list(studio.apps) == list(ENDPOINTS)
-    assert studio.tabs.titles == tuple(e.title for e in ENDPOINTS.values())
+    assert studio.tabs.titles == ("Text to image", "Sketch to image", "Cleanup",
+                                  "Text inpainting", "Replace background", "Cut-out & frame",
+                                  "Size & variations", "Portrait")
+    inner = [t.titles for t in studio.tabs.children[5:]]
+    assert inner == [("Remove background", "Uncrop"), ("Upscale", "Reimagine"),
+                     ("Portrait depth", "Portrait normals")]
     assert all(app.client is client and app.history is studio.history
                for app in studio.apps.values())
     assert all(studio.history not in app.children for app in studio.apps.values())
@@ -85,7 +90,7 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
     assert studio.current is cleanup and cleanup.compare.after is cleanup.result.image
     assert repr(studio) == "Studio(source='local engine', tab='Cleanup', 2 results)"
     with pytest.raises(KeyError, match="no app"):
-        studio.select("upscale")
+        studio.select("outpaint")
 
 
 def test_studio_snapshot_is_the_current_app() -> None:

@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.engine import background, generate, inpaint, operations, palette, preview
+from clipdrop_widgets.engine import (
+    background,
+    cutout,
+    generate,
+    inpaint,
+    operations,
+    palette,
+    preview,
+    reshape,
+)
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -448,8 +457,19 @@ def test_every_operation_carries_the_mark():
                             lambda: inpaint.text_inpainting(image, mask, "sea")),
         "replace_background": ({"prompt": "sea"}, {"image_file": image},
                                lambda: background.replace_background(image, "sea")),
+        "remove_background": ({}, {"image_file": image},
+                              lambda: cutout.remove_background(image)),
+        "uncrop": ({"extend_up": "40", "seed": "3"}, {"image_file": image},
+                   lambda: reshape.uncrop(image, (0, 0, 40, 0), seed=3)),
+        "upscale": ({"target_width": "600", "target_height": "400"}, {"image_file": image},
+                    lambda: reshape.upscale(image, (600, 400))),
+        "portrait_depth": ({}, {"image_file": image}, lambda: cutout.portrait_depth(image)),
+        "portrait_normals": ({}, {"image_file": image},
+                             lambda: cutout.portrait_normals(image)),
     }
+    calls["reimagine"] = calls["remove_background"]  # drawn anew each call: compared apart
     assert set(calls) == set(operations.OPERATIONS) <= set(ENDPOINTS)
+    del calls["reimagine"]
     for name, (texts, images, bare) in calls.items():
         marked, plain = pixels(run(name, texts, images)), pixels(bare())
         keep = outside_mark((marked.shape[1], marked.shape[0]))
@@ -458,8 +478,8 @@ def test_every_operation_carries_the_mark():
 
 
 def test_run_refuses_an_unknown_operation():
-    with pytest.raises(ValueError, match="no operation 'uncrop'"):
-        run("uncrop", {}, {})
+    with pytest.raises(ValueError, match="no operation 'outpaint'"):
+        run("outpaint", {}, {})
 
 
 # -- subjects a prompt names -----------------------------------------------------------

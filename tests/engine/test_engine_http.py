@@ -81,6 +81,12 @@ GOOD_TEXTS: dict[str, dict[str, str]] = {
     "cleanup": {},
     "text_inpainting": {"text_prompt": "a woman with a red scarf"},
     "replace_background": {"prompt": "a cozy marble kitchen"},
+    "remove_background": {},
+    "uncrop": {"extend_left": "16", "extend_down": "-8", "seed": "7"},
+    "upscale": {"target_width": "192", "target_height": "128"},
+    "reimagine": {},
+    "portrait_depth": {},
+    "portrait_normals": {},
 }
 
 
@@ -90,8 +96,7 @@ def good_files(name: str) -> dict[str, bytes]:
         "sketch_to_image": {"sketch_file": sketch()},
         "cleanup": {"image_file": photo(), "mask_file": mask()},
         "text_inpainting": {"image_file": photo(), "mask_file": mask()},
-        "replace_background": {"image_file": photo()},
-    }[name]
+    }.get(name, {"image_file": photo()})
 
 
 def form(texts: dict[str, str], files: dict[str, bytes]) -> dict[str, tuple[str | None, Any]]:
@@ -187,6 +192,10 @@ def test_every_endpoint_answers_with_an_image(target: Target, name: str) -> None
     if endpoint.output_size == "input":
         source = next(iter(files.values()))
         assert image.size == Image.open(io.BytesIO(source)).size
+    elif endpoint.output_size == "extended":
+        assert image.size == (PHOTO_SIZE[0] + 16, PHOTO_SIZE[1] - 8)
+    elif endpoint.output_size == "target":
+        assert image.size == (192, 128)
     else:
         assert image.size == endpoint.output_size
     assert list(target.engine.log) == [(endpoint.path, 200)]
@@ -397,7 +406,7 @@ def test_a_fixed_key_refuses_others_with_403(connect: Callable[..., Target]) -> 
 
 
 def test_unknown_path_is_404_and_other_methods_405(target: Target) -> None:
-    r = target.post("/remove-background/v1", headers=AUTH)
+    r = target.post("/remove-text/v1", headers=AUTH)
     assert r.status_code == 404
     assert "/cleanup/v1" in r.json()["error"]
     r = target.session.get(target.base + "/cleanup/v1", headers=AUTH, timeout=TIMEOUT)

@@ -1,0 +1,106 @@
+"""UpscaleApp: an image made larger by x2, x4 or to a size, compared with the original."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..api.client import Client
+from ..api.result import Result
+from ..contract.endpoints import ENDPOINTS
+from ..widgets import HistoryStrip
+from ..widgets.magnifier import Magnifier
+from ._base import UI_LOCK
+from ._one_photo import OnePhotoApp
+
+__all__ = ["UpscaleApp"]
+
+
+class UpscaleApp(OnePhotoApp):
+    """An image (upload or sample), **x2**, **x4** or **Size** (width and height), Run.
+
+    The target size is shown before Run, with the most the call can cost (the documentation
+    prices upscaling per call or per output megapixel: the answer's headers say which).
+
+    Args:
+        client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
+            without a key).
+        history: a shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip]; default: its own.
+        session_dir: the session folder results are written to as they arrive.
+
+    Attributes:
+        chooser: the `PhotoChooser`.
+        scale: ``"x2"``, ``"x4"`` or ``"size"`` (toggle buttons).
+        width: the target width (pixels, 1 to 4096), used with ``"size"``.
+        height: the target height (pixels, 1 to 4096), used with ``"size"``.
+        magnifier: the `Magnifier` under the compare view: the result at 1:1 pixels under
+            the pointer, the original beside it in the lens.
+    """
+
+    endpoint_name = "upscale"
+    sample = "chelsea"
+    next_step = "choose x2, x4 or a size"
+
+    def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
+                 session_dir: str | os.PathLike[str] | None = None) -> None:
+        endpoint = ENDPOINTS[self.endpoint_name]
+        self.scale = widgets.ToggleButtons(options=[("x2", "x2"), ("x4", "x4"),
+                                                    ("Size", "size")], value="x2",
+                                           tooltips=["Twice each side", "Four times each side",
+                                                     "A width and a height"])
+        fw, fh = endpoint.field("target_width"), endpoint.field("target_height")
+        self.width = widgets.BoundedIntText(value=1024, min=fw.minimum, max=fw.maximum,  # type: ignore[union-attr]
+                                            description="Width",
+                                            layout=widgets.Layout(width="170px"))
+        self.height = widgets.BoundedIntText(value=1024, min=fh.minimum, max=fh.maximum,  # type: ignore[union-attr]
+                                             description="Height",
+                                             layout=widgets.Layout(width="170px"))
+        self._target = widgets.HTML("")
+        self.magnifier = Magnifier()
+        self.magnifier.layout.display = "none"  # until there is a result
+        super().__init__(client, history=history, session_dir=session_dir,
+                         options=[self.scale, widgets.HBox([self.width, self.height]),
+                                  self._target])
+        self.compare.add_row(self.magnifier)
+        for w in (self.scale, self.width, self.height):
+            w.observe(lambda _c: self._show_target(), "value")
+        self.chooser.on_change(lambda _image: self._show_target())
+        self._show_target()
+
+    @property
+    def target(self) -> tuple[int, int]:
+        """The size asked for (width, height), from the toggle and the boxes."""
+        if self.scale.value == "size":
+            return (self.width.value, self.height.value)
+        factor = 2 if self.scale.value == "x2" else 4
+        w, h = self.chooser.image.size
+        return (w * factor, h * factor)
+
+    def _show_target(self) -> None:
+        custom = self.scale.value == "size"
+        self.width.disabled = self.height.disabled = not custom
+        w, h = self.target
+        cost = self.endpoint.max_credits({"target_width": w, "target_height": h})
+        over = max(w, h) > 4096
+        note = (" &#9888; over 4096 pixels a side: Run will refuse it" if over else
+                f" · at most {cost:.3g} credit{'' if cost == 1 else 's'}")
+        self._target.value = f"<small>&rarr; <b>{w}x{h}</b>{note}</small>"
+
+    def show(self, result: Result) -> None:
+        """Show ``result`` in the compare view and in the magnifier, beside its original."""
+        super().show(result)
+        before = self._befores.get(result, self._input_of(result))
+        if before is None:
+            return
+        with UI_LOCK:
+            self.magnifier.set_images(before, result)
+            self.magnifier.layout.display = ""
+
+    def _bind(self) -> Any:
+        w, h = self.target
+
+        def call(client: Client, photo: Any, cancel: Any) -> Result:
+            return client.upscale(photo, w, h, cancel=cancel)
+        return call

@@ -1,0 +1,88 @@
+"""UncropStage: the photo on a stage with the frame an uncrop will give it; drag the frame's
+edges outward to extend a side, inward to crop it.
+
+The photo is sent once, shrunk to the stage; the four extends (photo pixels) are traits the
+page sets as an edge is dragged, and the kernel sets from number boxes (``traitlets.link``),
+so the frame and the numbers always agree. The limits (default -2000..2000) and the rule that
+one pixel must remain each way are enforced in the page while dragging and here on any set.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import anywidget
+import traitlets
+from PIL import Image
+
+from ._imaging import ImageSource, encode_for_browser, open_image
+
+__all__ = ["UncropStage"]
+
+SIDES = ("left", "right", "up", "down")
+
+
+class UncropStage(anywidget.AnyWidget):
+    """The photo in the middle of a square stage ``side`` CSS pixels wide, the uncrop frame
+    around it, each edge draggable.
+
+    Args:
+        photo: the picture (PIL image, encoded bytes, path or array).
+        side: the stage's size in CSS pixels (default 480); the photo fills its middle half.
+        minimum: the smallest extend allowed (pixels; default -2000).
+        maximum: the largest extend allowed (pixels; default 2000).
+
+    Attributes:
+        extend_left, extend_right, extend_up, extend_down: the extends in photo pixels.
+    """
+
+    _esm = pathlib.Path(__file__).with_name("uncrop_stage.js")
+    image = traitlets.Bytes(b"").tag(sync=True)
+    format = traitlets.Unicode("image/jpeg").tag(sync=True)
+    photo_width = traitlets.Int(1).tag(sync=True)
+    photo_height = traitlets.Int(1).tag(sync=True)
+    side = traitlets.Int(480).tag(sync=True)
+    minimum = traitlets.Int(-2000).tag(sync=True)
+    maximum = traitlets.Int(2000).tag(sync=True)
+    extend_left = traitlets.Int(0).tag(sync=True)
+    extend_right = traitlets.Int(0).tag(sync=True)
+    extend_up = traitlets.Int(0).tag(sync=True)
+    extend_down = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, photo: ImageSource, *, side: int = 480, minimum: int = -2000,
+                 maximum: int = 2000) -> None:
+        super().__init__(side=side, minimum=minimum, maximum=maximum)
+        self.set_photo(photo)
+
+    def set_photo(self, photo: ImageSource) -> None:
+        """Show ``photo`` (the extends are kept, then clamped to it)."""
+        image: Image.Image = open_image(photo, what="photo")
+        shown = image.copy()
+        shown.thumbnail((self.side, self.side))
+        data, fmt = encode_for_browser(shown)
+        with self.hold_sync():
+            self.photo_width, self.photo_height = image.size
+            self.image, self.format = data, f"image/{fmt}"
+        for side in SIDES:
+            setattr(self, f"extend_{side}", getattr(self, f"extend_{side}"))  # re-clamp
+
+    @property
+    def extends(self) -> dict[str, int]:
+        """The four extends by side (``{"left": 120, ...}``), in photo pixels."""
+        return {side: getattr(self, f"extend_{side}") for side in SIDES}
+
+    def _clamp(self, side: str, value: int) -> int:
+        opposite = {"left": "right", "right": "left", "up": "down", "down": "up"}[side]
+        size = self.photo_width if side in ("left", "right") else self.photo_height
+        lowest = max(self.minimum, 1 - size - getattr(self, f"extend_{opposite}"))
+        return min(self.maximum, max(lowest, int(value)))
+
+    @traitlets.validate("extend_left", "extend_right", "extend_up", "extend_down")
+    def _valid_extend(self, proposal: Any) -> int:
+        return self._clamp(proposal["trait"].name.removeprefix("extend_"), proposal["value"])
+
+    def __repr__(self) -> str:
+        e = self.extends
+        return (f"UncropStage({self.photo_width}x{self.photo_height}, left={e['left']}, "
+                f"right={e['right']}, up={e['up']}, down={e['down']})")

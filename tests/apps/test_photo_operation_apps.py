@@ -1,0 +1,155 @@
+"""The apps of the six later operations, driven as a user would from Python (no browser): the
+cut-out over a checkerboard and its downloads, the uncrop seed kept, the upscale target and
+its refusal, N takes into a grid, the portrait views, and the Studio's grouped tabs."""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipdrop_widgets import (
+    Client,
+    PortraitDepthApp,
+    PortraitNormalsApp,
+    ReimagineApp,
+    RemoveBackgroundApp,
+    Studio,
+    UncropApp,
+    UpscaleApp,
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with Client() as c:
+        yield c
+
+
+def ran(app):
+    app.run()
+    assert app.wait(120), "the run did not finish"
+    assert app.error is None, app.status
+    return app.result
+
+
+def small_photo(size=(160, 120)) -> Image.Image:
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    rgb = np.dstack([x * 255 // size[0], y * 255 // size[1], 128 + 0 * x]).astype(np.uint8)
+    image = Image.fromarray(rgb, "RGB")
+    image.paste((220, 60, 40), (50, 30, 110, 120))  # a subject standing on the bottom edge
+    return image
+
+
+def test_remove_background_shows_the_cutout_over_a_checkerboard_and_downloads_it(client,
+                                                                                  tmp_path):
+    app = RemoveBackgroundApp(client, session_dir=tmp_path)
+    app.chooser.load(small_photo())
+    result = ran(app)
+    assert result.image.mode == "RGBA"
+    shown = np.asarray(app.compare.after)
+    assert app.compare.after.mode == "RGB"
+    corner = shown[:32, :32].reshape(-1, 3)  # transparent there: the board shows
+    assert {tuple(c) for c in corner} == {(255, 255, 255), (204, 204, 204)}
+    name = app.download("webp")
+    assert name.endswith(".webp")
+    data = app.cutout_bytes("webp")
+    webp = Image.open(io.BytesIO(data))
+    assert webp.format == "WEBP" and webp.mode == "RGBA"
+    assert np.array_equal(np.asarray(webp), np.asarray(result.image.convert("RGBA")))
+    assert app.compare.downloader.sent[-1][0] == name
+
+
+def test_uncrop_keeps_the_seed_so_a_result_can_be_made_again(client, tmp_path):
+    app = UncropApp(client, session_dir=tmp_path)
+    app.chooser.load(small_photo())
+    app.extends["left"].value, app.extends["right"].value = 40, 0
+    app.extends["up"].value, app.extends["down"].value = -20, 10
+    assert app.new_size == (200, 110)
+    app.new_seed.value = True
+    first = ran(app)
+    seed = app.seed.value
+    assert first.inputs["seed"] == str(seed) and first.size == (200, 110)
+    app.new_seed.value = False
+    again = ran(app)
+    assert app.seed.value == seed and again.data == first.data
+
+
+def test_upscale_x4_and_a_size_and_a_refusal_that_spends_nothing(client, tmp_path):
+    app = UpscaleApp(client, session_dir=tmp_path)
+    app.chooser.load(small_photo())
+    app.scale.value = "x4"
+    assert app.target == (640, 480) and app.width.disabled
+    assert ran(app).size == (640, 480)
+    app.scale.value = "size"
+    app.width.value, app.height.value = 300, 200
+    assert ran(app).size == (300, 200)
+    app.chooser.load(small_photo((1200, 900)))
+    app.scale.value = "x4"  # 4800 wide: over 4096
+    spent = client.credits_spent
+    app.run()
+    app.wait(30)
+    assert "target_width" in app.status and "4096" in app.status
+    assert client.credits_spent == spent
+
+
+def test_reimagine_makes_n_takes_into_a_grid_and_picks_one(client, tmp_path):
+    app = ReimagineApp(client, session_dir=tmp_path)
+    app.chooser.load(small_photo())
+    app.takes.value = 3
+    last = ran(app)
+    assert len(app.variations) == 3 and len(app.grid.children) == 3
+    assert app.variations[-1] is last
+    assert len({v.data for v in app.variations}) == 3
+    assert len(app.history.results) == 3
+    picked = app.pick(0)
+    assert app.result is picked is app.variations[0]
+    assert app.compare.after is picked.image
+
+
+def test_portrait_views_redraw_from_the_map_as_the_light_moves(client, tmp_path):
+    depth = PortraitDepthApp(client, session_dir=tmp_path / "d")
+    depth.chooser.load(small_photo())
+    ran(depth)
+    views = {}
+    for view in ("map", "colormap", "relief"):
+        depth.view.value = view
+        views[view] = np.asarray(depth.shown)
+    assert not np.array_equal(views["map"], views["colormap"])
+    depth.azimuth.value = 0
+    assert not np.array_equal(np.asarray(depth.shown), views["relief"])
+    normals = PortraitNormalsApp(client, session_dir=tmp_path / "n")
+    normals.chooser.load(small_photo())
+    result = ran(normals)
+    normals.view.value = "map"
+    assert np.array_equal(np.asarray(normals.shown), np.asarray(result.image.convert("RGB")))
+    normals.view.value = "shaded"
+    normals.azimuth.value = 0
+    from_right = np.asarray(normals.shown, np.float32)
+    normals.azimuth.value = 180
+    from_left = np.asarray(normals.shown, np.float32)
+    assert np.abs(from_right - from_left).mean() > 1
+
+
+def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
+    studio = Studio(client, session_dir=tmp_path)
+    assert len(studio.apps) == 11 and len(studio.tabs.children) == 8
+    cut_app = studio.select("remove_background")
+    assert studio.tabs.selected_index == 5 and studio.tabs.children[5].selected_index == 0
+    cut_app.chooser.load(small_photo())
+    cut = ran(cut_app)
+    more = next(c for c in cut_app.send_to.children if isinstance(c, widgets.Dropdown))
+    assert [label for label, _ in more.options][:3] == ["More…", "Remove background", "Uncrop"]
+    more.value = "uncrop"  # what choosing Uncrop in the "More…" menu beside Send to does
+    assert more.value == ""  # back to "More…"
+    uncrop = studio.apps["uncrop"]
+    assert studio.current is uncrop
+    assert studio.tabs.selected_index == 5 and studio.tabs.children[5].selected_index == 1
+    assert uncrop.chooser.image.size == cut.size
+    studio.tabs.selected_index = 7  # the user clicks Portrait, then Portrait normals
+    studio.tabs.children[7].selected_index = 1
+    assert isinstance(studio.current, PortraitNormalsApp)
+    assert studio.tabs.children[7].children[1] is studio.apps["portrait_normals"]
