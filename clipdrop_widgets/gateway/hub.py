@@ -84,8 +84,11 @@ class HubPolicy:
     """
 
     credits: float = DEFAULT_HUB_CREDITS
+    """A new seat's credits (service units; default 20)."""
     group: str | None = None
+    """Only members of this hub group get a seat; ``None`` (default) lets every hub user in."""
     roster: Mapping[str, float] | None = None
+    """``{name: credits}``: only these users get a seat, with these credits (default none)."""
 
     def __post_init__(self) -> None:
         if not self.credits >= 0:
