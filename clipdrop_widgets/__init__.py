@@ -24,6 +24,7 @@ __all__ = [
     "ClipdropNotice",
     "ENDPOINTS",
     "Session",
+    "read_record",
     # errors
     "ClipdropError",
     "ConfigurationError",
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     "ImageInput": ".api.inputs",
     "ClipdropNotice": ".api.notices",
     "Session": ".api.session",
+    "read_record": ".api.records",
     "ENDPOINTS": ".contract.endpoints",
     "LocalEngine": ".engine",
     "serve": ".engine",
@@ -124,6 +126,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .api.client import Client
     from .api.inputs import ImageInput
     from .api.notices import ClipdropNotice
+    from .api.records import read_record
     from .api.result import Result
     from .api.session import Session
     from .apps import (

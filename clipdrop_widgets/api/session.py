@@ -35,6 +35,7 @@ from typing import Any
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
+from .records import options_of, recorded_bytes, strip_record
 from .result import Result
 from .storage import TMP_GLOB, append_jsonl, read_jsonl, repair_jsonl, write_atomic
 
@@ -49,8 +50,6 @@ KIND = "clipdrop-widgets session"
 VERSION = 1
 IMAGES = "images"
 INPUTS = "inputs"
-#: Field names that must never be written, whatever a result's inputs hold.
-_SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
 
 
 def data_dir() -> Path:
@@ -199,7 +198,7 @@ class Session:
         return found
 
     def _result(self, record: Mapping[str, Any]) -> Result:
-        data = (self.directory / record["file"]).read_bytes()
+        data = strip_record((self.directory / record["file"]).read_bytes())  # as received
         inputs: dict[str, Any] = dict(record.get("options") or {})
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
@@ -256,7 +255,7 @@ class Session:
             sha = hashlib.sha256(result.data).hexdigest()
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
             rel = f"{IMAGES}/{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}"
-            write_atomic(self.directory / rel, result.data)
+            write_atomic(self.directory / rel, recorded_bytes(result))  # its record inside
             record = self._record(result, inputs, rel, sha)
             append_jsonl(self.log_path, record)
         return record
@@ -264,9 +263,9 @@ class Session:
     @staticmethod
     def _record(result: Result, inputs: dict[str, Any], rel: str, sha: str) -> dict[str, Any]:
         prompt_name = _prompt_field(result.endpoint)
-        options = {k: v for k, v in result.inputs.items()
-                   if k not in result.files and k != prompt_name
-                   and k.lower() not in _SECRET_NAMES and isinstance(v, (str, int, float))}
+        options = options_of(result)
+        if result.inputs.get("input_from"):  # the log has always kept it with the options
+            options["input_from"] = str(result.inputs["input_from"])
         return {
             "operation": result.endpoint,
             "prompt": result.inputs.get(prompt_name) if prompt_name else None,
@@ -286,6 +285,14 @@ class Session:
         }
 
     # -- taking it away -----------------------------------------------------------------------
+    def to_parquet(self, path: str | os.PathLike[str]) -> str:
+        """Write one row per image (id, operation, prompt, options, size, credits, created,
+        hashes, parent, engine, file: see `api.tables`) to a Parquet file; returns the path.
+        Needs pyarrow (``pip install 'clipdrop-widgets[examples]'``)."""
+        from .tables import session_rows, write_parquet
+
+        return write_parquet(session_rows(self), path)
+
     def image_name(self, result: Result) -> str:
         """A file name for ``result`` for a download: ``<operation>-<date>-<time>.<ext>``."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
+from ..api.records import recorded_bytes
 from ..api.result import Result
 from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
@@ -397,7 +398,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         else:
             one = self._pick(result)
             name = download_name(one)
-            self.downloader.send_file(one.data, name, mime=one.content_type)
+            self.downloader.send_file(recorded_bytes(one), name, mime=one.content_type)
         self._status.value = f"<small>Sent {html.escape(name)} to your browser</small>"
         return name
 
@@ -459,7 +460,7 @@ def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
         lines = []
         for i, result in enumerate(reversed(results), 1):  # oldest first, like a session log
             name = f"{i:04d}-{download_name(result)}"
-            zf.writestr(f"images/{name}", result.data)
+            zf.writestr(f"images/{name}", recorded_bytes(result))
             lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
                                      **card_labels(result)}, ensure_ascii=False))
         zf.writestr("results.jsonl", "\n".join(lines) + "\n")
