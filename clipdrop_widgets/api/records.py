@@ -82,14 +82,15 @@ def record_of(result: Result, *, template: str | None = None,
     """The record of ``result``, as written into its file.
 
     Keys: ``operation``, ``prompt`` (``None`` without one), ``template`` and ``values`` (a
-    sweep's; else ``None``), ``options``, ``inputs`` (by form field: ``sha256`` and the
-    ``metadata`` the input file carried, such as ``["C2PA", "EXIF"]``), ``input_from``,
+    sweep's; else ``None``), ``options``, ``inputs`` (by form field: ``sha256``, a record of
+    ours left out, and the ``metadata`` the input file carried, such as ``["C2PA",
+    "EXIF"]``), ``input_from``,
     ``credits``, ``created`` (ISO 8601, local time with offset), ``engine`` (``"service"`` or
     ``"local engine"``), ``package``, ``digital_source_type``, ``sha256`` (of the image as
     received, without the record) and ``metadata`` (what the received image itself carried).
     """
     prompt = _prompt_name(result.endpoint)
-    inputs = {name: {"sha256": hashlib.sha256(data).hexdigest(),
+    inputs = {name: {"sha256": hashlib.sha256(strip_record(data)).hexdigest(),
                      "metadata": xmp.metadata_notes(data, ignore=_MARKER)}
               for name, data in result.files.items()}
     came_from = result.inputs.get(_INPUT_FROM)

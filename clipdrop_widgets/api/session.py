@@ -245,8 +245,8 @@ class Session:
         with self._lock:
             self._prepare()
             inputs = {}
-            for name, data in result.files.items():
-                sha = hashlib.sha256(data).hexdigest()
+            for name, data in result.files.items():  # kept as given, named as received
+                sha = hashlib.sha256(strip_record(data)).hexdigest()
                 rel = f"{INPUTS}/{sha}.{_image_extension(data)}"
                 if not (self.directory / rel).exists():
                     write_atomic(self.directory / rel, data)

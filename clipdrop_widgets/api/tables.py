@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..contract.errors import ConfigurationError
 
@@ -33,8 +33,9 @@ COLUMNS = ("id", "operation", "prompt", "template", "values", "options", "width"
            "credits", "created", "sha256", "input_hashes", "parent", "engine", "file")
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
-    """(width, height) from an image file's header, ``(None, None)`` when unreadable."""
+def image_size(path: str | os.PathLike[str] | IO[bytes]) -> tuple[int | None, int | None]:
+    """(width, height) from an image file's header (a path or a binary file object),
+    ``(None, None)`` when unreadable."""
     from PIL import Image
 
     try:

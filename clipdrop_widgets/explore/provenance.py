@@ -9,6 +9,7 @@ as a picture carries: the sweep it shows and every image in it by SHA-256.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections import Counter
@@ -49,9 +50,9 @@ def sweep_rows(sweep: Sweep) -> list[dict[str, Any]]:
     for record in sweep.records:
         if record["status"] != "ok":
             continue
-        width = height = None
-        if sweep.run_dir is not None:
-            width, height = image_size(sweep.run_dir / record["file"])
+        where = sweep.run_dir / record["file"] if sweep.run_dir is not None \
+            else io.BytesIO(sweep._log.load_image(record["file"]))  # kept in memory
+        width, height = image_size(where)
         rows.append({
             "id": record["index"],
             "operation": sweep.operation,
