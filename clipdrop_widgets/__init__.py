@@ -68,6 +68,7 @@ __all__ = [
     # prompt exploration
     "Sweep",
     "PromptExplorer",
+    "export_html",
     # workshop gateway
     "GatewayDashboard",
     "serve_gateway",
@@ -98,6 +99,7 @@ _LAZY: dict[str, str] = {
     "App": ".apps",
     "Sweep": ".explore.sweep",
     "PromptExplorer": ".explore.explorer",
+    "export_html": ".explore.report",
     "GatewayDashboard": ".gateway",
     "serve_gateway": ".gateway",
     "Ledger": ".gateway",
@@ -166,6 +168,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer
+    from .explore.report import export_html
     from .explore.sweep import Sweep
     from .gateway import GatewayDashboard, Ledger, serve_gateway
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad
