@@ -197,6 +197,11 @@ class Session:
                 continue
         return found
 
+    def result_for(self, record: Mapping[str, Any]) -> Result:
+        """The result of one of `records`' lines, read back with its image and inputs
+        (`OSError` when its image file is gone)."""
+        return self._result(record)
+
     def _result(self, record: Mapping[str, Any]) -> Result:
         data = strip_record((self.directory / record["file"]).read_bytes())  # as received
         inputs: dict[str, Any] = dict(record.get("options") or {})

@@ -1,7 +1,8 @@
 """HistoryStrip: this session's results as thumbnails; show one again, save or download them.
 
 With a ``session_dir`` every result added is written to that session folder at once
-([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again.
+([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again: all of
+them, a page at a time, filtered by operation and prompt words (`history_pages`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFou
 from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
+from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
 
@@ -95,7 +97,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     one not saved there yet.
 
     Args:
-        max_items: how many results to keep (oldest dropped first; default 50).
+        max_items: how many results to show at once (oldest dropped first; default 50).
+            With a session this is a page: **Newer** and **Older** browse the others.
         thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
         folder: where the save buttons write (default: the working directory).
         session_dir: a session folder to write every result to as it is added; an existing
@@ -107,6 +110,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
             handler that raised, a save that failed).
         session: the [`Session`][clipdrop_widgets.Session] written to, or ``None``.
         downloader: the invisible widget that delivers downloads to the browser.
+        pager: with a session, the row above the cards that pages through all of its
+            results and filters them by operation and prompt words.
     """
 
     def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,
@@ -147,11 +152,16 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._session_known = 0  # lines of the session's log when opened (catch_up)
         self._added_here = 0  # results added since the session was opened
         self._status = widgets.HTML("")
+        # With a session: its log lines in pages (only the page shown has its images read)
+        self._pages = SessionPages(max_items)
+        self.pager = PagerBar(self._pages)
+        self.pager.on_change(self.errors.guard(self._show_page))
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
                                                        flex_flow="row nowrap"))
         self.children = [
             widgets.HBox([self._download_all, self._folder, self._save_all, self._status],
                          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            self.pager,
             self._row,
             self.errors,
             self.downloader,
@@ -193,11 +203,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._added_here += 1
         if self.session is not None:
             try:
-                self.session.add(result)
+                self._pages.append(self.session.add(result))
             except OSError as exc:
                 self.errors.show(OSError(f"could not write the result to the session folder "
                                          f"{self.session.directory}: {exc.strerror or exc}"))
-        self._show_first(result)
+        if self.session is None or (self._pages.page == 0 and not self._pages.filtered):
+            self._show_first(result)  # else an older page or a filter stays as it is
+        if self.session is not None:
+            self.pager.show(True)
+            self.pager.refresh()
 
     def _show_first(self, result: Result) -> None:
         self._results.insert(0, result)
@@ -230,14 +244,30 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Write to the session in ``session_dir`` from now on, showing its results instead
         of the strip's (a new folder starts empty; see [`Session`][clipdrop_widgets.Session])."""
         session = Session(session_dir)
-        known = len(session)
-        earlier = session.results()
+        records = session.records()  # the lines only: images are read a page at a time
         self.clear()
         self.session = session
-        self._session_known, self._added_here = known, 0
-        for result in earlier[-self._max_items:]:
-            self._show_first(result)
+        self._session_known, self._added_here = len(records), 0
+        self._pages.reset(records)
+        self._show_page()
         return session
+
+    def _show_page(self) -> None:
+        """Show the session's page `pager` points at: the newest ``max_items`` results by
+        default; only that page's images are read from the folder."""
+        if self.session is None:
+            return
+        results = []
+        for _position, record in reversed(self._pages.current()):  # oldest first
+            try:
+                results.append(self.session.result_for(record))
+            except OSError:
+                continue  # its image was removed by hand
+        self.clear()
+        for result in results:
+            self._show_first(result)
+        self.pager.show(len(self._pages) > 0)
+        self.pager.refresh()
 
     def catch_up(self) -> bool:
         """Show the results another process wrote to the session since it was opened here;
@@ -257,8 +287,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self.downloader.on_shown(callback)
 
     def _card(self, result: Result) -> widgets.VBox:
-        thumb = result.image.copy()
-        thumb.thumbnail((self._thumb, self._thumb), Image.Resampling.LANCZOS)
+        thumb = _thumbnail(result, self._thumb)
         data, fmt = encode_for_browser(thumb, quality=85)
         info = card_labels(result)
         prompt = info["prompt"]
@@ -428,6 +457,21 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
+
+
+def _thumbnail(result: Result, size: int) -> Image.Image:
+    """A thumbnail of ``result`` that fits ``size`` pixels a side, decoded at a reduced scale
+    where the format allows (JPEG) and never kept: a page of cards holds no full pictures."""
+    import io
+
+    if result._image is not None:
+        thumb = result._image.copy()
+    else:
+        with Image.open(io.BytesIO(result.data)) as im:
+            im.draft("RGB", (size, size))
+            thumb = im.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return thumb
 
 
 def _folder_error(folder: str, exc: OSError) -> OSError:
