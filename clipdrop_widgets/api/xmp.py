@@ -80,9 +80,10 @@ def _png_spans(data: bytes) -> list[tuple[int, int, bytes]]:
     while pos + 12 <= len(data):
         (length,) = struct.unpack(">I", data[pos:pos + 4])
         end = pos + 12 + length
-        packet = _png_packet(data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length])
-        if packet is not None:
-            spans.append((pos, end, packet))
+        if data[pos + 4:pos + 8] == b"iTXt":  # the body is copied only for text chunks
+            packet = _png_packet(b"iTXt", data[pos + 8:pos + 8 + length])
+            if packet is not None:
+                spans.append((pos, end, packet))
         pos = end
     return spans
 

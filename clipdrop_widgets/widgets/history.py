@@ -22,12 +22,12 @@ from ..api.result import Result
 from ..api.session import Session
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
-from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
 from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
+from .thumbnails import thumbnail_bytes
 
 __all__ = ["HistoryStrip", "card_labels"]
 
@@ -287,8 +287,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self.downloader.on_shown(callback)
 
     def _card(self, result: Result) -> widgets.VBox:
-        thumb = _thumbnail(result, self._thumb)
-        data, fmt = encode_for_browser(thumb, quality=85)
+        folder = self.session.directory if self.session is not None else None
+        data, fmt, (width, height) = thumbnail_bytes(result, self._thumb, folder)
         info = card_labels(result)
         prompt = info["prompt"]
         short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
@@ -319,8 +319,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._senders[result] = sender
         return widgets.VBox(
             [widgets.Image(value=data, format=fmt,
-                           layout=widgets.Layout(width=f"{thumb.width}px",
-                                                 height=f"{thumb.height}px")),
+                           layout=widgets.Layout(width=f"{width}px",
+                                                 height=f"{height}px")),
              caption, widgets.HBox([show, save, download],  # Download wraps below
                                    layout=widgets.Layout(flex_flow="row wrap",
                                                          width=f"{self._thumb + 8}px")),
@@ -457,21 +457,6 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
-
-
-def _thumbnail(result: Result, size: int) -> Image.Image:
-    """A thumbnail of ``result`` that fits ``size`` pixels a side, decoded at a reduced scale
-    where the format allows (JPEG) and never kept: a page of cards holds no full pictures."""
-    import io
-
-    if result._image is not None:
-        thumb = result._image.copy()
-    else:
-        with Image.open(io.BytesIO(result.data)) as im:
-            im.draft("RGB", (size, size))
-            thumb = im.copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
-    return thumb
 
 
 def _folder_error(folder: str, exc: OSError) -> OSError:

@@ -126,3 +126,15 @@ def test_the_studio_opens_any_result_of_the_session_in_its_compare_view(tmp_path
     studio.history.select(0)  # the oldest result of the session
     assert studio.current.endpoint_name == "text_to_image"
     assert studio.current.result.data == picture(0)
+
+
+def test_a_reopen_reads_the_thumbnails_made_before_instead_of_decoding(tmp_path, monkeypatch):
+    from clipdrop_widgets.widgets import thumbnails
+
+    make_session(tmp_path / "s", 60, distinct=10)
+    HistoryStrip(session_dir=tmp_path / "s")  # the first time: shrunk and kept
+    assert len(list((tmp_path / "s" / thumbnails.THUMBNAILS).iterdir())) == 10
+    shrunk = []
+    monkeypatch.setattr(thumbnails, "shrink", lambda *a: shrunk.append(a) or None)
+    again = HistoryStrip(session_dir=tmp_path / "s")
+    assert len(again.results) == 50 and not shrunk
