@@ -82,7 +82,8 @@ def record_of(result: Result, *, template: str | None = None,
     """The record of ``result``, as written into its file.
 
     Keys: ``operation``, ``prompt`` (``None`` without one), ``template`` and ``values`` (a
-    sweep's; else ``None``), ``options``, ``inputs`` (by form field: ``sha256``, a record of
+    sweep's; else ``None``), ``options`` (with ``format`` where the operation lets one
+    choose it), ``inputs`` (by form field: ``sha256``, a record of
     ours left out, and the ``metadata`` the input file carried, such as ``["C2PA",
     "EXIF"]``), ``input_from``,
     ``credits``, ``created`` (ISO 8601, local time with offset), ``engine`` (``"service"`` or
@@ -94,12 +95,16 @@ def record_of(result: Result, *, template: str | None = None,
                      "metadata": xmp.metadata_notes(data, ignore=_MARKER)}
               for name, data in result.files.items()}
     came_from = result.inputs.get(_INPUT_FROM)
+    options = options_of(result)
+    ep = ENDPOINTS.get(result.endpoint)
+    if ep is not None and ep.accept and "format" not in options:
+        options["format"] = result.format  # the format asked for is the one received
     return {
         "operation": result.endpoint,
         "prompt": result.inputs.get(prompt) if prompt else None,
         "template": template,
         "values": dict(values) if values is not None else None,
-        "options": options_of(result),
+        "options": options,
         "inputs": inputs,
         "input_from": str(came_from) if came_from else None,
         "credits": result.credits_consumed,

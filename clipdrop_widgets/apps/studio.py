@@ -6,6 +6,7 @@ import html
 import os
 import warnings
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 from PIL import Image
@@ -13,6 +14,7 @@ from PIL import Image
 from ..api import constants as C
 from ..api.client import Client
 from ..api.notices import ClipdropNotice
+from ..api.records import read_record
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
@@ -29,6 +31,7 @@ from ._base import UI_LOCK, App
 from ._keybox import KeyBox
 from .cleanup import CleanupApp
 from .replace_background import ReplaceBackgroundApp
+from .restore import RestoreOffer, restore_settings
 from .sketch_to_image import SketchToImageApp
 from .text_inpainting import TextInpaintingApp
 from .text_to_image import TextToImageApp
@@ -83,6 +86,9 @@ class Studio(Snapshot, widgets.VBox):
             is built on first access.
         tabs: the ``ipywidgets.Tab`` holding them.
         history: the shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip].
+        restore: the "Restore settings" line, shown when an uploaded or dropped photo
+            carries a record ([`read_record`][clipdrop_widgets.read_record]): its app,
+            prompt, options and, when the session holds it, its photo come back.
     """
 
     def __init__(self, client: Client | None = None, *,
@@ -138,9 +144,11 @@ class Studio(Snapshot, widgets.VBox):
             f"{html.escape(n)}</small></div>" for n in self._notes))
         self.tabs.observe(lambda _c: self._build(self.tabs.selected_index or 0),
                           "selected_index")
+        # a dropped or uploaded picture that carries its record offers its settings back
+        self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
-        self.children = [header, sessions, notes, self.tabs, widgets.HTML("<b>History</b>"),
-                         self.history]
+        self.children = [header, sessions, notes, self.restore, self.tabs,
+                         widgets.HTML("<b>History</b>"), self.history]
 
     def _default_client(self) -> Client:
         """``Client()``, its notices (no key: the local engine) kept as notes for the header."""
@@ -164,6 +172,9 @@ class Studio(Snapshot, widgets.VBox):
             app.on_finish(self._on_finish)
             app.send_to.set_targets(send_targets())
             app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
+            chooser = getattr(app, "chooser", None)
+            if chooser is not None:
+                chooser.on_change(lambda _image, chooser=chooser: self._offer_restore(chooser))
             self._built[cls.endpoint_name] = app
             with UI_LOCK:
                 children = list(self.tabs.children)
@@ -171,6 +182,12 @@ class Studio(Snapshot, widgets.VBox):
                 self.tabs.children = children
             placeholder.close()
         return app
+
+    def _offer_restore(self, chooser: Any) -> None:
+        """A photo was chosen: offer its record's settings when it carries one (an upload or
+        a drop; a sample or a sent result carries none)."""
+        data = chooser.data
+        self.restore.offer(read_record(data) if isinstance(data, bytes) else None)
 
     # -- the session --------------------------------------------------------------------------
     @property
