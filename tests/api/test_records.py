@@ -183,18 +183,25 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
             zipfile.ZipFile(io.BytesIO(data)).extractall(downloads / "all")
         else:
             (downloads / name).write_bytes(data)
-    made.save(tmp_path / "by-result-save")  # result.save
-    sweep = Sweep(keyed_client, "text_to_image", template="a {animal} in the rain",
-                  variables={"animal": ["fox", "hen"]}, run_dir=tmp_path / "sweep")
-    sweep.run(progress=False)
-    sweep.contact_sheet().savefig(tmp_path / "sheet.png")
+    (tmp_path / "result-save").mkdir()
+    for name, result in (("made", made), ("webp", webp), ("edit", edit)):
+        result.save(tmp_path / "result-save" / name)  # result.save, each format
+    (tmp_path / "sheets").mkdir()
+    for fmt in ("png", "jpeg", "webp"):  # a sweep run folder in each format
+        sweep = Sweep(keyed_client, "text_to_image", template="a {animal} in the rain",
+                      variables={"animal": ["fox", "hen"]}, inputs={"format": fmt},
+                      run_dir=tmp_path / "sweep" / fmt)
+        sweep.run(progress=False)
+    for ext in ("png", "jpg", "webp"):  # the last sweep's contact sheet, saved three ways
+        sweep.contact_sheet().savefig(tmp_path / "sheets" / f"sheet.{ext}")
 
     expected = {"text_to_image": IPTC_PROMPT_MADE, "replace_background": IPTC_EDIT}
     paths = _images_in(tmp_path)
     where = {p.relative_to(tmp_path).parts[0] for p in paths}
-    assert where == {"session", "saved", "downloads", "by-result-save.png", "sweep",
-                     "sheet.png"}
-    assert {p.suffix for p in paths} == {".png", ".jpg", ".webp"}
+    assert where == {"session", "saved", "downloads", "result-save", "sweep", "sheets"}
+    for part in where:  # each path writes each of the three formats
+        assert {p.suffix for p in paths if p.relative_to(tmp_path).parts[0] == part} == {
+            ".png", ".jpg", ".webp"}, part
     for path in paths:
         if path.parent.name == "inputs":  # the user's photo, kept exactly as given
             assert path.read_bytes() == photo
@@ -202,7 +209,7 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
         record = read_record(path)
         tags = exif_tags(exiftool, path)
         assert record is not None, path
-        if path.name == "sheet.png":
+        if path.parent.name == "sheets":
             assert record["kind"] == "contact sheet" and len(record["inputs"]) == 2
             assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_EDIT
             continue
@@ -214,7 +221,7 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
             assert record["input_from"] == "upload"
             assert record["inputs"]["image_file"] == {
                 "sha256": hashlib.sha256(photo).hexdigest(), "metadata": ["C2PA", "EXIF"]}
-        if path.parent.name == "sweep":
+        if "sweep" in path.parts:
             assert record["template"] == "a {animal} in the rain"
             assert record["values"]["animal"] in ("fox", "hen")
     for path in tmp_path.rglob("*"):
