@@ -8,23 +8,26 @@ kernel. A Content-Security-Policy forbids every request, so the file cannot reac
 by mistake.
 
 Each input picture is embedded once however many results it fed, so the file stays near the
-size of the images themselves (base64 costs a third more).
+size of the images themselves (base64 costs a third more); they are read and written one at a
+time, so a session of thousands of pictures needs the memory of one.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import os
+import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..api.records import digital_source_type, strip_record
 from ..api.session import LOG_NAME, Session
-from ..api.storage import write_atomic
+from ..api.storage import fsync_dir
 from ..api.tables import parent_ids
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
@@ -63,7 +66,16 @@ def _title(operation: str) -> str:
     return ep.title if ep is not None else operation
 
 
-def _session_items(session: Session, pictures: dict[str, str]) -> list[dict[str, Any]]:
+Loader = Callable[[], str]
+
+
+def _file_uri(path: Path, *, strip: bool = False) -> Loader:
+    """A loader of ``path`` as a data URI (read when the report is written, one at a time)."""
+    return lambda: _data_uri(strip_record(path.read_bytes()) if strip else path.read_bytes(),
+                             path.name)
+
+
+def _session_items(session: Session, pictures: dict[str, Loader]) -> list[dict[str, Any]]:
     items, origins = [], []
     for i, line in enumerate(session.records()):
         path = session.directory / line["file"]
@@ -76,7 +88,7 @@ def _session_items(session: Session, pictures: dict[str, str]) -> list[dict[str,
             sha = described.get("sha256")
             source = session.directory / str(described.get("file", ""))
             if sha and sha not in pictures and source.is_file() and "mask" not in name:
-                pictures[sha] = _data_uri(source.read_bytes(), source.name)
+                pictures[sha] = _file_uri(source)
             inputs[name] = sha
         origins.append(origin)
         items.append({
@@ -86,7 +98,7 @@ def _session_items(session: Session, pictures: dict[str, str]) -> list[dict[str,
             "credits": line.get("credits"), "created": line.get("time"),
             "engine": line.get("source", "service"), "sha256": line.get("sha256"),
             "file": line["file"], "digital_source_type": digital_source_type(line["operation"]),
-            "src": _data_uri(strip_record(path.read_bytes()), path.name),
+            "src": _file_uri(path, strip=True),
         })
     for item, parent in zip(items, parent_ids(items, origins), strict=True):
         item["parent"] = parent
@@ -98,7 +110,6 @@ def _sweep_items(sweep: Sweep) -> list[dict[str, Any]]:
     for record in sweep.records:
         if record["status"] != "ok":
             continue
-        data = strip_record(sweep._log.load_image(record["file"]))
         items.append({
             "id": record["index"], "operation": sweep.operation,
             "title": _title(sweep.operation), "prompt": record["prompt"],
@@ -107,9 +118,13 @@ def _sweep_items(sweep: Sweep) -> list[dict[str, Any]]:
             "credits": record.get("credits"), "created": _when(record.get("finished_at")),
             "engine": record.get("source") or sweep._source, "sha256": record.get("sha256"),
             "file": record["file"], "digital_source_type": digital_source_type(sweep.operation),
-            "src": _data_uri(data, record["file"]),
+            "src": functools.partial(_sweep_uri, sweep, record["file"]),
         })
     return items
+
+
+def _sweep_uri(sweep: Sweep, name: str) -> str:
+    return _data_uri(strip_record(sweep._log.load_image(name)), name)
 
 
 def _when(seconds: float | None) -> str | None:
@@ -117,15 +132,24 @@ def _when(seconds: float | None) -> str | None:
                                                       time.localtime(seconds))
 
 
-def report_items(source: Session | Sweep | str | os.PathLike[str]
-                 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """What a report shows: one dict per image (its record, ``parent``, and ``src``, the
-    image as a data URI) and the input pictures as data URIs by SHA-256."""
-    opened = _open(source)
-    pictures: dict[str, str] = {}
+def _lazy_items(opened: Session | Sweep
+                ) -> tuple[list[dict[str, Any]], dict[str, Loader]]:
+    """`report_items` with loaders in place of the data URIs."""
+    pictures: dict[str, Loader] = {}
     if isinstance(opened, Session):
         return _session_items(opened, pictures), pictures
     return _sweep_items(opened), pictures
+
+
+def report_items(source: Session | Sweep | str | os.PathLike[str]
+                 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """What a report shows: one dict per image (its record, ``parent``, and ``src``, the
+    image as a data URI) and the input pictures as data URIs by SHA-256.
+
+    Everything is read into memory here; `export_html` reads one picture at a time."""
+    items, pictures = _lazy_items(_open(source))
+    return ([{**item, "src": item["src"]()} for item in items],
+            {sha: load() for sha, load in pictures.items()})
 
 
 def _json_for_script(value: Any) -> str:
@@ -149,11 +173,10 @@ def export_html(source: Session | Sweep | str | os.PathLike[str],
     prompt words, and, for an edit, its photo before and after with a divider to drag.
     """
     opened = _open(source)
-    items, pictures = report_items(opened)
+    items, pictures = _lazy_items(opened)
     folder = opened.directory if isinstance(opened, Session) else opened.run_dir
     heading = title or (folder.name if folder is not None else "clipdrop-widgets results")
-    data = {"items": items, "pictures": pictures}
-    page = (
+    head = (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
@@ -166,13 +189,29 @@ def export_html(source: Session | Sweep | str | os.PathLike[str],
         "<main><ul id=\"grid\" aria-label=\"Results\"></ul>"
         "<nav id=\"pages\" aria-label=\"Pages\"></nav>"
         "<section id=\"detail\" aria-label=\"The chosen result\" hidden></section></main>\n"
-        f"<script id=\"report-data\" type=\"application/json\">{_json_for_script(data)}"
-        "</script>\n"
-        f"<script>{_SCRIPT.read_text()}</script>\n</body></html>\n"
+        "<script id=\"report-data\" type=\"application/json\">"
     )
-    out = os.fspath(path)
-    write_atomic(out, page.encode("utf-8"))
-    return out
+    tail = f"</script>\n<script>{_SCRIPT.read_text()}</script>\n</body></html>\n"
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:  # one picture in memory at a time
+            f.write(head + '{"items":[')
+            for n, item in enumerate(items):
+                f.write(("," if n else "") + _json_for_script({**item, "src": item["src"]()}))
+            f.write('],"pictures":{')
+            for n, (sha, load) in enumerate(pictures.items()):
+                f.write(("," if n else "") + f"{_json_for_script(sha)}:"
+                        f"{_json_for_script(load())}")
+            f.write("}}" + tail)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(out.parent)
+    return os.fspath(out)
 
 
 def _controls(items: list[Mapping[str, Any]]) -> str:

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,13 @@ def test_a_500_image_sessions_report_is_under_twice_the_images(tmp_path):
         sent.append(result.data)
     images = sum(len(d) for d in sent)
     assert images > 30_000_000  # tens of megabytes of pictures, as a real session has
-    out = Path(export_html(tmp_path / "big", tmp_path / "big.html"))
+    tracemalloc.start()
+    try:
+        out = Path(export_html(tmp_path / "big", tmp_path / "big.html"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < images / 5, (peak, images)  # written a picture at a time, not all at once
     assert out.stat().st_size < 2 * images, (out.stat().st_size, images)
     data = report_data(out)
     assert len(data["items"]) == 500
