@@ -5,8 +5,11 @@ Layout of a session folder::
     <session>/
         session.json      what the folder is (written once, atomically)
         session.jsonl     one JSON line per result, appended and synced as each one arrives
-        images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received
+        images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received,
+                          with its record inside (XMP: `records`; taken out when read back)
         inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
+                          (a record of ours left out of the hash), kept as given
+        thumbnails/       the history's card pictures (a cache, `widgets.thumbnails`)
 
 A result's image (and its inputs) are written atomically *before* its line is appended, with
 the same helpers the sweeps' run logs use (`storage`): a kill at any moment leaves at
