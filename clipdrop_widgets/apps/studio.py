@@ -200,7 +200,7 @@ class Studio(Snapshot, widgets.VBox):
     def session_text(self) -> str:
         """The session line as plain text."""
         assert self.history.session is not None
-        n = len(self.history.session)  # all of them, also those past the strip's max_items
+        n = self.history.session_size  # all of them, also those on other pages
         return f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
 
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:

@@ -189,6 +189,12 @@ class HistoryStrip(Snapshot, widgets.VBox):
         return results[result]
 
     @property
+    def session_size(self) -> int:
+        """How many results the session holds, as last read or added here (0 without one):
+        every page's, counted without reading the log again."""
+        return len(self._pages) if self.session is not None else 0
+
+    @property
     def chosen(self) -> Result | None:
         """The result whose card is outlined: the one shown last (``None`` before any)."""
         return self._chosen

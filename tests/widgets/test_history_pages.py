@@ -121,6 +121,7 @@ def test_the_studio_opens_any_result_of_the_session_in_its_compare_view(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClipdropNotice)
         studio = Studio(session_dir=tmp_path / "s")
+    assert "(120 results)" in studio.session_text  # every page's, not the page shown
     studio.history.pager.older.click()
     studio.history.pager.older.click()
     studio.history.select(0)  # the oldest result of the session
