@@ -30,7 +30,7 @@ import os
 import threading
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,23 @@ def _image_extension(data: bytes) -> str:
     return "bin"
 
 
+class _InputFiles(Mapping[str, bytes]):
+    """A reopened result's input files by form field, each read from the session folder
+    when it is used (sending it again, keeping it in another session)."""
+
+    def __init__(self, paths: Mapping[str, Path]) -> None:
+        self._paths = dict(paths)
+
+    def __getitem__(self, name: str) -> bytes:
+        return self._paths[name].read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 def _prompt_field(endpoint: str) -> str | None:
     ep = ENDPOINTS.get(endpoint)
     field = ep.prompt_field if ep is not None else None
@@ -211,13 +228,13 @@ class Session:
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
             inputs[prompt_name] = record["prompt"]
-        files = {}
+        paths = {}
         for name, described in (record.get("inputs") or {}).items():
             inputs[name] = described.get("describe", "")
-            try:
-                files[name] = (self.directory / described["file"]).read_bytes()
-            except (OSError, KeyError):
-                pass
+            path = self.directory / str(described.get("file", ""))
+            if described.get("file") and path.is_file():
+                paths[name] = path
+        files = _InputFiles(paths)  # read when used: a page of results holds no photos
         return Result(data, record["content_type"], record["operation"], inputs,
                       credits_consumed=record.get("credits"),
                       remaining_credits=record.get("remaining_credits"),
