@@ -6,7 +6,8 @@ received. So nothing here decodes an image: each function walks the file's conta
 (PNG chunks, JPEG segments, WebP RIFF chunks) and splices one packet in or out:
 
 * PNG: an ``iTXt`` chunk with the keyword ``XML:com.adobe.xmp``, right after ``IHDR``;
-* JPEG: an ``APP1`` segment opening with ``http://ns.adobe.com/xap/1.0/``, after ``APP0``;
+* JPEG: an ``APP1`` segment opening with ``http://ns.adobe.com/xap/1.0/``, after ``APP0``
+  (JFIF) and an EXIF ``APP1``, which readers expect first;
 * WebP: an ``XMP `` chunk at the end, with the ``VP8X`` header's XMP flag set (a simple
   lossy or lossless file gets a ``VP8X`` header first; `remove_xmp` takes it away again).
 
@@ -123,8 +124,9 @@ def _jpeg_add(data: bytes, packet: bytes) -> bytes:
         raise ConfigurationError(
             f"an XMP packet of {len(packet)} bytes does not fit one JPEG segment")
     at = 2
-    for marker, _start, end in _jpeg_segments(data):
-        if marker != 0xE0:  # after JFIF (APP0), before everything else
+    for marker, start, end in _jpeg_segments(data):
+        exif = marker == 0xE1 and data[start + 4:start + 10] == b"Exif\x00\x00"
+        if marker != 0xE0 and not exif:  # after JFIF (APP0) and EXIF, before the rest
             break
         at = end
     body = _JPEG_XMP + packet

@@ -78,13 +78,20 @@ def png_with_c2pa_and_exif(size: tuple[int, int]) -> bytes:
     return data[:end] + chunk + data[end:]
 
 
+def _camera_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    return exif.tobytes()
+
+
 FORMATS = {
     "png": lambda: encoded("PNG"),
     "png with alpha": lambda: encoded("PNG", "RGBA"),
     "jpeg": lambda: encoded("JPEG", quality=90),
+    "jpeg with exif": lambda: encoded("JPEG", quality=90, exif=_camera_exif()),
     "webp lossy": lambda: encoded("WEBP"),
     "webp lossless with alpha": lambda: encoded("WEBP", "RGBA", lossless=True),
-    "webp extended (exif)": lambda: encoded("WEBP", exif=Image.Exif().tobytes()),
+    "webp extended (exif)": lambda: encoded("WEBP", exif=_camera_exif()),
 }
 
 
@@ -113,6 +120,9 @@ def test_a_record_round_trips_and_leaves_the_picture_as_it_was(kind, tmp_path, e
     assert tags["XMP-cdw:Prompt"] == 'a red fox & a "blue" <hen>'
     assert tags["XMP-dc:Description"] == 'a red fox & a "blue" <hen>'
     assert not any("Warning" in k or "Error" in k for k in tags), tags
+    if "exif" in kind:  # the picture's own metadata is still read
+        assert tags.get("IFD0:Make") == "PhoneMaker"
+        assert read_record(marked)["metadata"] == ["EXIF"]
     assert SENTINEL.encode() not in marked
 
 
