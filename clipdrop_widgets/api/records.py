@@ -51,6 +51,8 @@ SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorizatio
 #: What identifies our packet among others in a file.
 _MARKER = NAMESPACE.encode()
 _INPUT_FROM = "input_from"
+#: The largest packet `read_record` parses (a dropped picture is untrusted): ours are a few KB.
+_PACKET_LIMIT = 1_000_000
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -221,7 +223,7 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
         return None
     packet = xmp.find_xmp(data, _MARKER) if not data.lstrip().startswith((b"<", b"\xef")) \
         else (data if _MARKER in data else None)
-    if packet is None:
+    if packet is None or len(packet) > _PACKET_LIMIT:  # not ours: far larger than we write
         return None
     try:
         root = ElementTree.parse(io.BytesIO(packet)).getroot()

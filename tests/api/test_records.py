@@ -250,3 +250,21 @@ def test_a_reopened_session_gives_back_the_bytes_as_received(keyed_client, tmp_p
     again = Session(tmp_path / "s").results()[0]
     assert again.data == result.data
     assert hashlib.sha256(again.data).hexdigest() == line["sha256"]
+
+
+def test_a_hostile_packet_is_not_parsed(tmp_path):
+    """A dropped picture is untrusted: an oversized packet naming our namespace, or one that
+    is not XML, gives None, never an exception or a hang."""
+    from clipdrop_widgets.api import xmp
+    from clipdrop_widgets.api.records import NAMESPACE
+
+    data = FORMATS["png"]()
+    huge = xmp.add_xmp(data, NAMESPACE.encode() + b" " * 2_000_000)
+    broken = xmp.add_xmp(data, b"<x:xmpmeta " + NAMESPACE.encode() + b" <<<")
+    bomb = xmp.add_xmp(data, (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                  for p, c in zip("abcdefg", "bcdefgh", strict=True))
+        + f']><r xmlns:cdw="{NAMESPACE}" cdw:Record="&h;"/>').encode())
+    for hostile in (huge, broken, bomb):
+        assert read_record(hostile) is None
