@@ -1,10 +1,12 @@
-"""A sweep's history outside its run folder: its table and its contact sheet's record.
+"""A sweep's history outside its run folder: its tables and its contact sheet's record.
 
-`sweep_rows` gives one row per image of a sweep with the columns a session's table has
-(`api.tables.COLUMNS`: the template and each item's values filled in) plus ``attempts`` (how
-many times the item was sent, retries included) and ``request_seconds``, so "which style word
-cost the most retries" is one SQL query. `sheet_record` is the record a contact sheet saved
-as a picture carries: the sweep it shows and every image in it by SHA-256.
+`sweep_dataframe` is `Sweep.to_dataframe` (one row per item, a column per variable), kept
+here so the sweep's module stays about running. `sweep_rows` gives one row per image of a
+sweep with the columns a session's table has (`api.tables.COLUMNS`: the template and each
+item's values filled in) plus ``attempts`` (how many times the item was sent, retries
+included) and ``request_seconds``, so "which style word cost the most retries" is one SQL
+query. `sheet_record` is the record a contact sheet saved as a picture carries: the sweep it
+shows and every image in it by SHA-256.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from ..api.tables import image_size, parent_ids
 from ..api.tables import write_parquet as _write_rows
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
     from .sweep import Sweep
 
-__all__ = ["sweep_rows", "sheet_record", "write_parquet", "SWEEP_COLUMNS"]
+__all__ = ["sweep_rows", "sweep_dataframe", "sheet_record", "write_parquet", "SWEEP_COLUMNS"]
 
 #: The columns a sweep's table adds after the session's.
 SWEEP_COLUMNS = ("attempts", "request_seconds")
@@ -76,6 +80,27 @@ def sweep_rows(sweep: Sweep) -> list[dict[str, Any]]:
     for row, parent in zip(rows, parent_ids(rows, [None] * len(rows)), strict=True):
         row["parent"] = parent
     return rows
+
+
+def sweep_dataframe(sweep: Sweep, record_keys: tuple[str, ...]) -> pandas.DataFrame:
+    """`Sweep.to_dataframe`: the records, one column per variable after ``prompt`` (named
+    ``var_<name>`` when it is also one of ``record_keys``), indexed by ``index``."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError("Sweep.to_dataframe needs pandas: pip install pandas (or "
+                          "pip install 'clipdrop-widgets[examples]'); .records has the "
+                          "same data as a list of dicts") from None
+    names = list(sweep.variables or {})
+    rows = []
+    for record in sweep.records:
+        row: dict[str, Any] = {"index": record["index"], "prompt": record["prompt"]}
+        for name in names:
+            row[f"var_{name}" if name in record_keys else name] = record["variables"][name]
+        row.update((k, v) for k, v in record.items()
+                   if k not in ("index", "prompt", "variables"))
+        rows.append(row)
+    return pandas.DataFrame(rows).set_index("index")
 
 
 def write_parquet(rows: list[dict[str, Any]], path: str | os.PathLike[str]) -> str:

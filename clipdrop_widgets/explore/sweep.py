@@ -56,7 +56,7 @@ from .items import (
     prompted_operations,
 )
 from .progress import ProgressState, make_progress
-from .provenance import sheet_record, sweep_rows, write_parquet
+from .provenance import sheet_record, sweep_dataframe, sweep_rows, write_parquet
 from .runlog import IDENTITY_KEYS, MANIFEST_KIND, MANIFEST_VERSION, RunDirMismatchError, RunLog
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -530,26 +530,9 @@ class Sweep:
 
     def to_dataframe(self) -> pandas.DataFrame:
         """The records as a pandas DataFrame, one column per variable after ``prompt``.
-
         A variable whose name is also a record key gets the column ``var_<name>``.
-        Raises `ImportError` with the install command when pandas is missing.
-        """
-        try:
-            import pandas
-        except ImportError:
-            raise ImportError("Sweep.to_dataframe needs pandas: pip install pandas (or "
-                              "pip install 'clipdrop-widgets[examples]'); .records has the "
-                              "same data as a list of dicts") from None
-        names = list(self.variables or {})
-        rows = []
-        for record in self.records:
-            row: dict[str, Any] = {"index": record["index"], "prompt": record["prompt"]}
-            for name in names:
-                row[f"var_{name}" if name in RECORD_KEYS else name] = record["variables"][name]
-            row.update((k, v) for k, v in record.items()
-                       if k not in ("index", "prompt", "variables"))
-            rows.append(row)
-        return pandas.DataFrame(rows).set_index("index")
+        Raises `ImportError` with the install command when pandas is missing."""
+        return sweep_dataframe(self, RECORD_KEYS)
 
     def layout(self, *, rows: str | int | None = None, cols: str | int | None = None
                ) -> GridLayout:
