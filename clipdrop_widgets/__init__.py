@@ -24,6 +24,7 @@ __all__ = [
     "ClipdropNotice",
     "ENDPOINTS",
     "Session",
+    "read_record",
     # errors
     "ClipdropError",
     "ConfigurationError",
@@ -73,6 +74,7 @@ __all__ = [
     # prompt exploration
     "Sweep",
     "PromptExplorer",
+    "export_html",
     # workshop gateway
     "GatewayDashboard",
     "serve_gateway",
@@ -85,6 +87,7 @@ _LAZY: dict[str, str] = {
     "ImageInput": ".api.inputs",
     "ClipdropNotice": ".api.notices",
     "Session": ".api.session",
+    "read_record": ".api.records",
     "ENDPOINTS": ".contract.endpoints",
     "LocalEngine": ".engine",
     "serve": ".engine",
@@ -108,6 +111,7 @@ _LAZY: dict[str, str] = {
     "App": ".apps",
     "Sweep": ".explore.sweep",
     "PromptExplorer": ".explore.explorer",
+    "export_html": ".explore.report",
     "GatewayDashboard": ".gateway",
     "serve_gateway": ".gateway",
     "Ledger": ".gateway",
@@ -136,6 +140,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .api.client import Client
     from .api.inputs import ImageInput
     from .api.notices import ClipdropNotice
+    from .api.records import read_record
     from .api.result import Result
     from .api.session import Session
     from .apps import (
@@ -181,6 +186,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .engine import LocalEngine, serve
     from .explore.explorer import PromptExplorer
+    from .explore.report import export_html
     from .explore.sweep import Sweep
     from .gateway import GatewayDashboard, Ledger, serve_gateway
     from .widgets import CompareSlider, HistoryStrip, MaskPainter, PromptBox, SketchPad

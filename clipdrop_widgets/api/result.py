@@ -123,15 +123,18 @@ class Result:
         return self.source == "local engine"
 
     def save(self, path: str | os.PathLike[str]) -> str:
-        """Write the image bytes as received (no re-encoding); returns the path.
+        """Write the image as received (no re-encoding) with its record inside (XMP: see
+        [`read_record`][clipdrop_widgets.read_record]); returns the path.
 
         A path without an extension gets the one matching the content type.
         """
+        from .records import recorded_bytes  # records builds on this module
+
         path = os.fspath(path)
         if not os.path.splitext(path)[1]:
             path += "." + self.extension
         with open(path, "wb") as f:
-            f.write(self.data)
+            f.write(recorded_bytes(self))
         return path
 
     def summary(self) -> str:

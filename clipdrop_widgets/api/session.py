@@ -5,8 +5,11 @@ Layout of a session folder::
     <session>/
         session.json      what the folder is (written once, atomically)
         session.jsonl     one JSON line per result, appended and synced as each one arrives
-        images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received
+        images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received,
+                          with its record inside (XMP: `records`; taken out when read back)
         inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
+                          (a record of ours left out of the hash), kept as given
+        thumbnails/       the history's card pictures (a cache, `widgets.thumbnails`)
 
 A result's image (and its inputs) are written atomically *before* its line is appended, with
 the same helpers the sweeps' run logs use (`storage`): a kill at any moment leaves at
@@ -34,7 +37,7 @@ import os
 import threading
 import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from .notices import notify
+from .records import options_of, recorded_bytes, strip_record
 from .result import Result
 from .storage import (
     append_jsonl,
@@ -68,8 +72,6 @@ IMAGES = "images"
 #: The lock file that serialises log repairs and appends of every process on one folder.
 LOCK_NAME = ".session.lock"
 INPUTS = "inputs"
-#: Field names that must never be written, whatever a result's inputs hold.
-_SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
 
 
 def data_dir() -> Path:
@@ -150,6 +152,23 @@ def _image_extension(data: bytes) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     return "bin"
+
+
+class _InputFiles(Mapping[str, bytes]):
+    """A reopened result's input files by form field, each read from the session folder
+    when it is used (sending it again, keeping it in another session)."""
+
+    def __init__(self, paths: Mapping[str, Path]) -> None:
+        self._paths = dict(paths)
+
+    def __getitem__(self, name: str) -> bytes:
+        return self._paths[name].read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def _prompt_field(endpoint: str) -> str | None:
@@ -256,19 +275,24 @@ class Session:
                 continue
         return found
 
+    def result_for(self, record: Mapping[str, Any]) -> Result:
+        """The result of one of `records`' lines, read back with its image and inputs
+        (`OSError` when its image file is gone)."""
+        return self._result(record)
+
     def _result(self, record: Mapping[str, Any]) -> Result:
-        data = self._read(record["file"])
+        data = strip_record(self._read(record["file"]))  # as received
         inputs: dict[str, Any] = dict(record.get("options") or {})
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
             inputs[prompt_name] = record["prompt"]
-        files = {}
+        paths = {}
         for name, described in (record.get("inputs") or {}).items():
             inputs[name] = described.get("describe", "")
-            try:
-                files[name] = self._read(described["file"])
-            except OSError:
-                pass
+            path = confined_file(self.directory, described.get("file"))
+            if path is not None and path.is_file():
+                paths[name] = path
+        files = _InputFiles(paths)  # read when used: a page of results holds no photos
         return Result(data, record["content_type"], record["operation"], inputs,
                       credits_consumed=record.get("credits"),
                       remaining_credits=record.get("remaining_credits"),
@@ -309,8 +333,8 @@ class Session:
         with self._lock:
             self._prepare()
             inputs = {}
-            for name, data in result.files.items():
-                sha = hashlib.sha256(data).hexdigest()
+            for name, data in result.files.items():  # kept as given, named as received
+                sha = hashlib.sha256(strip_record(data)).hexdigest()
                 rel = f"{INPUTS}/{sha}.{_image_extension(data)}"
                 if not (self.directory / rel).exists():
                     write_atomic(self.directory / rel, data)
@@ -320,7 +344,7 @@ class Session:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
             name = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}")
             rel = f"{IMAGES}/{name}"
-            write_atomic(self.directory / rel, result.data)
+            write_atomic(self.directory / rel, recorded_bytes(result))  # its record inside
             record = self._record(result, inputs, rel, sha)
             with FileLock(self.directory / LOCK_NAME):  # other processes on this folder
                 repair_jsonl(self.log_path)  # a torn line of a killed writer, never a live one's
@@ -330,9 +354,9 @@ class Session:
     @staticmethod
     def _record(result: Result, inputs: dict[str, Any], rel: str, sha: str) -> dict[str, Any]:
         prompt_name = _prompt_field(result.endpoint)
-        options = {k: v for k, v in result.inputs.items()
-                   if k not in result.files and k != prompt_name
-                   and k.lower() not in _SECRET_NAMES and isinstance(v, (str, int, float))}
+        options = options_of(result)
+        if result.inputs.get("input_from"):  # the log has always kept it with the options
+            options["input_from"] = str(result.inputs["input_from"])
         return {
             "operation": result.endpoint,
             "prompt": result.inputs.get(prompt_name) if prompt_name else None,
@@ -352,6 +376,14 @@ class Session:
         }
 
     # -- taking it away -----------------------------------------------------------------------
+    def to_parquet(self, path: str | os.PathLike[str]) -> str:
+        """Write one row per image (id, operation, prompt, options, size, credits, created,
+        hashes, parent, engine, file: see `api.tables`) to a Parquet file; returns the path.
+        Needs pyarrow (``pip install 'clipdrop-widgets[examples]'``)."""
+        from .tables import session_rows, write_parquet
+
+        return write_parquet(session_rows(self), path)
+
     def image_name(self, result: Result) -> str:
         """A file name for ``result`` for a download: ``<operation>-<date>-<time>.<ext>``."""
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))

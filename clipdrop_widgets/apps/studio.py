@@ -8,6 +8,7 @@ import os
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 from PIL import Image
@@ -16,6 +17,7 @@ from ..api import constants as C
 from ..api.client import Client
 from ..api.hub import check_hub_seat
 from ..api.notices import ClipdropNotice
+from ..api.records import read_record
 from ..api.result import Result
 from ..api.session import new_session_dir, recent_sessions
 from ..contract.endpoints import ENDPOINTS
@@ -36,6 +38,7 @@ from .portrait import PortraitDepthApp, PortraitNormalsApp
 from .reimagine import ReimagineApp
 from .remove_background import RemoveBackgroundApp
 from .replace_background import ReplaceBackgroundApp
+from .restore import RestoreOffer, restore_settings
 from .sketch_to_image import SketchToImageApp
 from .text_inpainting import TextInpaintingApp
 from .text_to_image import TextToImageApp
@@ -109,6 +112,9 @@ class Studio(Snapshot, widgets.VBox):
             is built on first access.
         tabs: the ``ipywidgets.Tab`` holding them.
         history: the shared [`HistoryStrip`][clipdrop_widgets.HistoryStrip].
+        restore: the "Restore settings" line, shown when an uploaded or dropped photo
+            carries a record ([`read_record`][clipdrop_widgets.read_record]): its app,
+            prompt, options and, when the session holds it, its photo come back.
     """
 
     def __init__(self, client: Client | None = None, *,
@@ -178,9 +184,11 @@ class Studio(Snapshot, widgets.VBox):
         for inner in self.tabs.children:
             if isinstance(inner, widgets.Tab):
                 inner.observe(lambda _c: self._build(self._shown_index()), "selected_index")
+        # a dropped or uploaded picture that carries its record offers its settings back
+        self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
-        self.children = [header, sessions, notes, self.tabs, widgets.HTML("<b>History</b>"),
-                         self.history]
+        self.children = [header, sessions, notes, self.restore, self.tabs,
+                         widgets.HTML("<b>History</b>"), self.history]
 
     def _default_client(self) -> Client:
         """``Client()``, its notices (no key: the local engine) kept as notes for the header."""
@@ -204,6 +212,9 @@ class Studio(Snapshot, widgets.VBox):
             app.on_finish(self._on_finish)
             app.send_to.set_targets(send_targets())
             app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
+            chooser = getattr(app, "chooser", None)
+            if chooser is not None:
+                chooser.on_change(lambda _image, chooser=chooser: self._offer_restore(chooser))
             self._built[cls.endpoint_name] = app
             tab, inner = _PLACES[index]
             holder = self.tabs if inner is None else self.tabs.children[tab]
@@ -222,6 +233,12 @@ class Studio(Snapshot, widgets.VBox):
         inner = (child.selected_index or 0) if isinstance(child, widgets.Tab) else None
         return _PLACES.index((tab, inner))
 
+    def _offer_restore(self, chooser: Any) -> None:
+        """A photo was chosen: offer its record's settings when it carries one (an upload or
+        a drop; a sample or a sent result carries none)."""
+        data = chooser.data
+        self.restore.offer(read_record(data) if isinstance(data, bytes) else None)
+
     # -- the session --------------------------------------------------------------------------
     @property
     def session_dir(self) -> str:
@@ -233,7 +250,7 @@ class Studio(Snapshot, widgets.VBox):
     def session_text(self) -> str:
         """The session line as plain text."""
         assert self.history.session is not None
-        n = len(self.history.session)  # all of them, also those past the strip's max_items
+        n = self.history.session_size  # all of them, also those on other pages
         return f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
 
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -143,17 +144,46 @@ def _figure_class() -> type[Figure]:
         """A `Figure` with ``_repr_png_``: without pyplot's inline
         backend, IPython would show a bare Figure as ``<Figure size ...>`` text."""
 
+        #: The record written into a PNG, JPEG or WebP file `savefig` makes (or ``None``).
+        record: dict[str, Any] | None = None
+
         def _repr_png_(self) -> bytes:
             buf = io.BytesIO()
             self.savefig(buf, format="png")
             return buf.getvalue()
 
+        def savefig(self, fname: Any, *args: Any, **kwargs: Any) -> None:
+            """`Figure.savefig`, then the record put into the file when ``fname`` is a path
+            (a PDF, SVG or file object is left as matplotlib wrote it)."""
+            super().savefig(fname, *args, **kwargs)
+            if self.record is not None and isinstance(fname, (str, os.PathLike)):
+                _record_into(fname, self.record)
+
     return ContactSheetFigure
 
 
+def _record_into(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """Put ``record`` inside the picture matplotlib just wrote at ``path``."""
+    from ..api.records import with_record
+    from ..api.storage import write_atomic
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return  # matplotlib added an extension, or wrote elsewhere: nothing to mark
+    marked = with_record(data, record)
+    if marked != data:
+        write_atomic(path, marked)
+
+
 def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str | None = None,
-                       cell_inches: float = 2.0, thumbnail_px: int = 256) -> Figure:
+                       cell_inches: float = 2.0, thumbnail_px: int = 256,
+                       record: Mapping[str, Any] | None = None) -> Figure:
     """A `Figure` of the grid; ``fig.savefig("sheet.pdf")`` saves it.
+
+    With a ``record``, a PNG, JPEG or WebP the figure saves to a path carries it inside
+    (see [`read_record`][clipdrop_widgets.read_record]).
 
     Each cell's title is its label; a failed cell is tinted red and says why; an item not run
     yet (or stopped) says "not run". Images are shrunk to ``thumbnail_px`` pixels (default 256)
@@ -164,6 +194,7 @@ def draw_contact_sheet(cells: Sequence[Cell], layout: GridLayout, *, title: str 
 
     fig = _figure_class()(figsize=(layout.ncols * cell_inches, layout.nrows * (cell_inches + 0.3)),
                  layout="constrained")
+    fig.record = dict(record) if record is not None else None
     if title:
         fig.suptitle(_short(title, 100, 2), fontsize=10)
     grid = fig.add_gridspec(layout.nrows, layout.ncols)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..api.records import recorded_bytes, strip_record
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from ..contract.errors import (
     APIConnectionError,
@@ -55,6 +56,7 @@ from .items import (
     prompted_operations,
 )
 from .progress import ProgressState, RunClock, make_progress
+from .provenance import sheet_record, sweep_rows, write_parquet
 from .runlog import (
     IDENTITY_KEYS,
     MANIFEST_KIND,
@@ -474,7 +476,8 @@ class Sweep:
         else:
             fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
             name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
-            self._log.save_image(name, result.data)  # the image first, then its line
+            self._log.save_image(name, recorded_bytes(  # the image first, then its line
+                result, template=self.template, values=item.variables))
             credits = result.credits_consumed
             if credits is None and not result.from_cache:
                 credits = self.endpoint.credits
@@ -500,7 +503,7 @@ class Sweep:
             name = self._log.orphan(self._stems[item.index])
             if name is None:
                 continue
-            data = self._log.load_image(name)
+            data = strip_record(self._log.load_image(name))
             ext = name.rsplit(".", 1)[-1]
             fmt = {v: k for k, v in FORMAT_EXTENSIONS.items()}.get(ext, ext)
             record = self._record(item, status="ok", file=name, source=self._source,
@@ -546,7 +549,6 @@ class Sweep:
 
     def to_dataframe(self) -> pandas.DataFrame:
         """The records as a pandas DataFrame, one column per variable after ``prompt``.
-
         A variable whose name is also a record key gets the column ``var_<name>``.
         Raises `ImportError` with the install command when pandas is missing.
         """
@@ -579,7 +581,13 @@ class Sweep:
         layout = self.layout(rows=rows, cols=cols)
         cells = [Cell(self.label(r["index"]), r["status"], image, r["error"])
                  for r, image in zip(self.records, self.images(), strict=True)]
-        return draw_contact_sheet(cells, layout, title=self.template or self.operation)
+        return draw_contact_sheet(cells, layout, title=self.template or self.operation,
+                                  record=sheet_record(self))
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> str:
+        """Write one row per image (see `sweep_rows`) to a Parquet file; returns the
+        path. Needs pyarrow (``pip install 'clipdrop-widgets[examples]'``)."""
+        return write_parquet(sweep_rows(self), path)
 
 
 def _stop_reason(exc: ClipdropError) -> str:

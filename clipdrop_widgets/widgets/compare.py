@@ -14,6 +14,7 @@ import traitlets
 from ipycanvas import Canvas
 from PIL import Image, ImageDraw, ImageFont
 
+from ..api.records import recorded_bytes
 from ..api.result import Result
 from ..contract.errors import ConfigurationError
 from . import _canvas
@@ -203,7 +204,8 @@ class CompareSlider(Snapshot, widgets.VBox):
             raise ConfigurationError(
                 "there is no result to download: the after side is not a Result")
         name = download_name(self._result)
-        self.downloader.send_file(self._result.data, name, mime=self._result.content_type)
+        self.downloader.send_file(recorded_bytes(self._result), name,  # its record inside
+                                  mime=self._result.content_type)
         return name
 
     @property

@@ -1,7 +1,8 @@
 """HistoryStrip: this session's results as thumbnails; show one again, save or download them.
 
 With a ``session_dir`` every result added is written to that session folder at once
-([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again.
+([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again: all of
+them, a page at a time, filtered by operation and prompt words (`history_pages`).
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from collections.abc import Callable, Sequence
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
+from ..api.records import recorded_bytes
 from ..api.result import Result
 from ..api.session import Session
 from ..api.untrusted import safe_name
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
-from ._imaging import encode_for_browser
 from ._ui import ErrorLine
 from .download import Downloader, download_name
+from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
+from .thumbnails import thumbnail_bytes
 
 __all__ = ["HistoryStrip", "card_labels"]
 
@@ -95,7 +98,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     one not saved there yet.
 
     Args:
-        max_items: how many results to keep (oldest dropped first; default 50).
+        max_items: how many results to show at once (oldest dropped first; default 50).
+            With a session this is a page: **Newer** and **Older** browse the others.
         thumbnail_size: thumbnails fit in this many pixels a side (32 to 256, default 128).
         folder: where the save buttons write (default: the working directory).
         session_dir: a session folder to write every result to as it is added; an existing
@@ -107,6 +111,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
             handler that raised, a save that failed).
         session: the [`Session`][clipdrop_widgets.Session] written to, or ``None``.
         downloader: the invisible widget that delivers downloads to the browser.
+        pager: with a session, the row above the cards that pages through all of its
+            results and filters them by operation and prompt words.
     """
 
     def __init__(self, *, max_items: int = 50, thumbnail_size: int = 128,
@@ -147,11 +153,16 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._session_known = 0  # lines of the session's log when opened (catch_up)
         self._added_here = 0  # results added since the session was opened
         self._status = widgets.HTML("")
+        # With a session: its log lines in pages (only the page shown has its images read)
+        self._pages = SessionPages(max_items)
+        self.pager = PagerBar(self._pages)
+        self.pager.on_change(self.errors.guard(self._show_page))
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
                                                        flex_flow="row nowrap"))
         self.children = [
             widgets.HBox([self._download_all, self._folder, self._save_all, self._status],
                          layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+            self.pager,
             self._row,
             self.errors,
             self.downloader,
@@ -179,6 +190,12 @@ class HistoryStrip(Snapshot, widgets.VBox):
         return results[result]
 
     @property
+    def session_size(self) -> int:
+        """How many results the session holds, as last read or added here (0 without one):
+        every page's, counted without reading the log again."""
+        return len(self._pages) if self.session is not None else 0
+
+    @property
     def chosen(self) -> Result | None:
         """The result whose card is outlined: the one shown last (``None`` before any)."""
         return self._chosen
@@ -193,11 +210,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._added_here += 1
         if self.session is not None:
             try:
-                self.session.add(result)
+                self._pages.append(self.session.add(result))
             except OSError as exc:
                 self.errors.show(OSError(f"could not write the result to the session folder "
                                          f"{self.session.directory}: {exc.strerror or exc}"))
-        self._show_first(result)
+        if self.session is None or (self._pages.page == 0 and not self._pages.filtered):
+            self._show_first(result)  # else an older page or a filter stays as it is
+        if self.session is not None:
+            self.pager.show(True)
+            self.pager.refresh()
 
     def _show_first(self, result: Result) -> None:
         self._results.insert(0, result)
@@ -230,18 +251,34 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Write to the session in ``session_dir`` from now on, showing its results instead
         of the strip's (a new folder starts empty; see [`Session`][clipdrop_widgets.Session])."""
         session = Session(session_dir)
-        known = len(session)
-        earlier = session.results()
+        records = session.records()  # the lines only: images are read a page at a time
         self.clear()
         self.session = session
-        self._session_known, self._added_here = known, 0
-        for result in earlier[-self._max_items:]:
-            self._show_first(result)
+        self._session_known, self._added_here = len(records), 0
+        self._pages.reset(records)
+        self._show_page()
         if session.problems:  # lines skipped as unsafe or unreadable: say so where people look
             n = len(session.problems)
             self._status.value = (f"<small>{n} line{'' if n == 1 else 's'} of the session log "
                                   f"skipped: {html.escape(session.problems[0])}</small>")
         return session
+
+    def _show_page(self) -> None:
+        """Show the session's page `pager` points at: the newest ``max_items`` results by
+        default; only that page's images are read from the folder."""
+        if self.session is None:
+            return
+        results = []
+        for _position, record in reversed(self._pages.current()):  # oldest first
+            try:
+                results.append(self.session.result_for(record))
+            except OSError:
+                continue  # its image was removed by hand
+        self.clear()
+        for result in results:
+            self._show_first(result)
+        self.pager.show(len(self._pages) > 0)
+        self.pager.refresh()
 
     def catch_up(self) -> bool:
         """Show the results another process wrote to the session since it was opened here;
@@ -261,9 +298,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self.downloader.on_shown(callback)
 
     def _card(self, result: Result) -> widgets.VBox:
-        thumb = result.image.copy()
-        thumb.thumbnail((self._thumb, self._thumb), Image.Resampling.LANCZOS)
-        data, fmt = encode_for_browser(thumb, quality=85)
+        folder = self.session.directory if self.session is not None else None
+        data, fmt, (width, height) = thumbnail_bytes(result, self._thumb, folder)
         info = card_labels(result)
         prompt = info["prompt"]
         short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
@@ -294,8 +330,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._senders[result] = sender
         return widgets.VBox(
             [widgets.Image(value=data, format=fmt,
-                           layout=widgets.Layout(width=f"{thumb.width}px",
-                                                 height=f"{thumb.height}px")),
+                           layout=widgets.Layout(width=f"{width}px",
+                                                 height=f"{height}px")),
              caption, widgets.HBox([show, save, download],  # Download wraps below
                                    layout=widgets.Layout(flex_flow="row wrap",
                                                          width=f"{self._thumb + 8}px")),
@@ -404,7 +440,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         else:
             one = self._pick(result)
             name = download_name(one)
-            self.downloader.send_file(one.data, name, mime=one.content_type)
+            self.downloader.send_file(recorded_bytes(one), name, mime=one.content_type)
         self._status.value = f"<small>Sent {html.escape(name)} to your browser</small>"
         return name
 
@@ -466,7 +502,7 @@ def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
         lines = []
         for i, result in enumerate(reversed(results), 1):  # oldest first, like a session log
             name = f"{i:04d}-{download_name(result)}"
-            zf.writestr(f"images/{name}", result.data)
+            zf.writestr(f"images/{name}", recorded_bytes(result))
             lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
                                      **card_labels(result)}, ensure_ascii=False))
         zf.writestr("results.jsonl", "\n".join(lines) + "\n")

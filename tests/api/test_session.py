@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from clipdrop_widgets import Client
+from clipdrop_widgets import Client, read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api.session import (
     DATA_DIR_ENV,
     LOG_NAME,
@@ -128,7 +129,10 @@ def test_the_zip_holds_the_log_and_every_image(tmp_path: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(session.zip_bytes())) as zf:
         names = zf.namelist()
         log = [json.loads(line) for line in zf.read(f"s/{LOG_NAME}").splitlines()]
-        assert [zf.read(f"s/{rec['file']}") for rec in log] == [r.data for r in results]
+        # each image as received, with its record inside (records.strip_record takes it out)
+        assert [strip_record(zf.read(f"s/{rec['file']}")) for rec in log] == \
+            [r.data for r in results]
+        assert all(read_record(zf.read(f"s/{rec['file']}")) for rec in log)
     assert "s/session.json" in names
 
 
@@ -136,7 +140,8 @@ def test_the_zip_holds_the_log_and_every_image(tmp_path: Path) -> None:
 
 _WRITER = """
 import hashlib, os, sys
-from clipdrop_widgets import Client
+from clipdrop_widgets import Client, read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api import session as S
 client = Client()
 photo = client.text_to_image("a lighthouse")

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from labpage import first_visible, run_all, wait_until
 
+from clipdrop_widgets import read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api.session import LOG_NAME, Session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -59,11 +61,12 @@ def check_downloads(page, session_dir: Path, shot=None) -> None:
 
     # the compare view shows the newest result
     name, data = download(page, compare_button)
-    assert data == results[-1].data and name.startswith("text_to_image-") and \
+    assert strip_record(data) == results[-1].data and name.startswith("text_to_image-") and \
         name.endswith(".png")
+    assert read_record(data)["prompt"] == "a lighthouse at dusk"  # its record inside
     # the history's cards are newest first: the second card is the older result
     name, data = download(page, studio.locator(".cdw-history-download").nth(1))
-    assert data == results[0].data
+    assert strip_record(data) == results[0].data and read_record(data) is not None
     # Download all: a zip of the session folder
     name, data = download(page, studio.locator(".cdw-download-all").first)
     assert name == f"clipdrop-{session_dir.name}.zip"
@@ -72,7 +75,8 @@ def check_downloads(page, session_dir: Path, shot=None) -> None:
         log = [json.loads(line) for line in zf.read(f"{root}/{LOG_NAME}").splitlines()]
         assert [rec["prompt"] for rec in log] == ["a red fox in a snowy forest",
                                                  "a lighthouse at dusk"]
-        assert [zf.read(f"{root}/{rec['file']}") for rec in log] == [r.data for r in results]
+        assert [strip_record(zf.read(f"{root}/{rec['file']}")) for rec in log] == \
+            [r.data for r in results]
         assert zf.read(f"{root}/{LOG_NAME}") == (session_dir / LOG_NAME).read_bytes()
     session_text = studio.locator("text=Results are saved in").first.inner_text()
     assert str(session_dir) in session_text

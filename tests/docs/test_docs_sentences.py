@@ -66,7 +66,8 @@ def test_the_research_page_names_every_file_an_app_writes(tmp_path: Path,
     assert written == [".session.lock", "images/", "inputs/", "session.json", "session.jsonl"]
     text = (DOCS / "research.md").read_text()
     bullet = text[text.index("* **On your disk**"):text.index("## Reproducibility")]
-    named = sorted(set(re.findall(r"`((?:\.?session\.(?:jsonl?|lock))|(?:images|inputs)/)`", bullet)))
+    named = sorted(set(re.findall(
+        r"`((?:\.?session\.(?:jsonl?|lock))|(?:images|inputs)/)`", bullet)))
     assert named == written
     assert "`sessions/`" in bullet and "`launcher/`" in bullet
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipdrop_widgets import Client
+from clipdrop_widgets import Client, read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api.result import Result
 from clipdrop_widgets.widgets import CompareSlider, HistoryStrip
 from clipdrop_widgets.widgets.download import CHUNK_BYTES, Downloader
@@ -66,12 +67,14 @@ def test_history_download_sends_the_result_and_the_session_zip(
     strip._cards[1].children[2].children[2].click()  # Download under the older result
     (name,) = files
     assert name.startswith("text_to_image-") and name.endswith(".png")
-    assert files[name] == first.data
+    assert strip_record(files[name]) == first.data  # as received, its record inside
+    assert read_record(files[name])["prompt"] == "a fox"
     strip._download_all.click()
     zipped = files[f"clipdrop-{(tmp_path / 's').name}.zip"]
     with zipfile.ZipFile(io.BytesIO(zipped)) as zf:
         log = [json.loads(line) for line in zf.read("s/session.jsonl").splitlines()]
-        assert [zf.read(f"s/{r['file']}") for r in log] == [first.data, second.data]
+        assert [strip_record(zf.read(f"s/{r['file']}")) for r in log] == [first.data,
+                                                                           second.data]
     assert "to your browser" in strip._status.value
 
 
@@ -86,7 +89,8 @@ def test_history_without_a_session_zips_what_it_shows(monkeypatch: pytest.Monkey
     strip.download()
     with zipfile.ZipFile(io.BytesIO(files["clipdrop-results.zip"])) as zf:
         images = sorted(n for n in zf.namelist() if n.startswith("images/"))
-        assert [zf.read(n) for n in images] == [r.data for r in results]
+        assert [strip_record(zf.read(n)) for n in images] == [r.data for r in results]
+        assert all(read_record(zf.read(n)) for n in images)
 
 
 def test_compare_view_downloads_the_result_shown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +101,8 @@ def test_compare_view_downloads_the_result_shown(monkeypatch: pytest.MonkeyPatch
     compare.set_images(None, result)
     assert compare.download_button.layout.display == ""
     compare.download_button.click()
-    assert list(files.values()) == [result.data]
+    assert [strip_record(d) for d in files.values()] == [result.data]
+    assert read_record(next(iter(files.values())))["prompt"] == "a lighthouse"
     compare.set_images(Image.new("RGB", (8, 8)), Image.new("RGB", (8, 8)))  # plain images
     assert compare.download_button.layout.display == "none"
 

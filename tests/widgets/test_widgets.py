@@ -25,6 +25,8 @@ from ipywidgets.widgets import widget as widget_module
 from PIL import Image
 
 import clipdrop_widgets
+from clipdrop_widgets import read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api.result import Result
 from clipdrop_widgets.widgets import (
     CompareSlider,
@@ -769,12 +771,13 @@ def test_history_saves_one_or_all_without_overwriting(tmp_path: Path) -> None:
     for r in results:
         strip.add(r)
     one = strip.save(-1)  # the newest
-    assert len(one) == 1 and Path(one[0]).read_bytes() == results[1].data
+    assert len(one) == 1 and strip_record(Path(one[0]).read_bytes()) == results[1].data
+    assert read_record(one[0])["operation"] == results[1].endpoint  # its record inside
     strip._save_all.click()  # Save, then Save all: the one saved is not written again
     files = sorted(os.listdir(tmp_path))
     assert len(files) == 2 and all(f.endswith(".png") for f in files)
     assert "Saved 1 file in" in strip._status.value and "1 saved before" in strip._status.value
-    assert sorted(Path(tmp_path, f).read_bytes() for f in files) == sorted(
+    assert sorted(strip_record(Path(tmp_path, f).read_bytes()) for f in files) == sorted(
         r.data for r in results)
     strip._cards[0].children[2].children[1].click()  # Save on a card saved already
     assert len(os.listdir(tmp_path)) == 2 and "Already saved" in strip._status.value

@@ -1,0 +1,241 @@
+"""Every picture says how it was made: a record inside each image file the package writes.
+
+A downloaded or shared picture keeps its history only if the history is inside the file. The
+record (operation, prompt, template and values for a sweep, options, inputs by SHA-256, which
+result fed it, credits, time, package version, service or local engine) is written as an XMP
+packet (`xmp` places it in PNG, JPEG and WebP without re-encoding), readable by ExifTool and
+any XMP reader. It also carries IPTC's digital source type, the machine-readable "made by a
+generative model" mark laws ask for (EU AI Act art. 50(2), California SB 942):
+``trainedAlgorithmicMedia`` for a picture made from a prompt,
+``compositeWithTrainedAlgorithmicMedia`` for an edit of a photo.
+
+The record is built only from fields chosen here (never the client, whose key stays out), and
+an input's own metadata (a C2PA manifest, EXIF) is named in the record, never touched: inputs
+are stored as they were given.
+
+>>> from clipdrop_widgets import read_record
+>>> read_record("images/text_to_image-20261130-194012.png")["prompt"]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
+
+from .._version import __version__
+from ..contract.endpoints import ENDPOINTS
+from ..contract.errors import ConfigurationTypeError
+from . import xmp
+from .result import Result
+
+__all__ = ["read_record", "record_of", "with_record", "strip_record", "recorded_bytes",
+           "options_of", "digital_source_type", "SECRET_NAMES", "IPTC_PROMPT_MADE",
+           "IPTC_EDIT", "NAMESPACE"]
+
+#: IPTC digital source type of a picture made from a prompt (text or sketch and text).
+IPTC_PROMPT_MADE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#: IPTC digital source type of a photo edited by a generative model.
+IPTC_EDIT = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+#: The XMP namespace of this package's record (prefix ``cdw``).
+NAMESPACE = "https://clipdrop-widgets.readthedocs.io/ns/record/1.0/"
+#: Option names never written anywhere, whatever a result's inputs hold.
+SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
+#: What identifies our packet among others in a file.
+_MARKER = NAMESPACE.encode()
+_INPUT_FROM = "input_from"
+#: The largest packet `read_record` parses (a dropped picture is untrusted): ours are a few KB.
+_PACKET_LIMIT = 1_000_000
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def digital_source_type(operation: str) -> str:
+    """IPTC's digital source type for a result of ``operation``: an edit of a photo when the
+    operation takes one (``image_file``), else made from a prompt."""
+    ep = ENDPOINTS.get(operation)
+    edits = ep is not None and any(f.role == "image" for f in ep.file_fields)
+    return IPTC_EDIT if edits else IPTC_PROMPT_MADE
+
+
+def _prompt_name(operation: str) -> str | None:
+    ep = ENDPOINTS.get(operation)
+    field = ep.prompt_field if ep is not None else None
+    return field.name if field is not None else None
+
+
+def options_of(result: Result) -> dict[str, str | int | float]:
+    """The options a result was made with: its text and number inputs but the prompt, the
+    files, where the input came from and anything named like a secret."""
+    prompt = _prompt_name(result.endpoint)
+    return {k: v for k, v in result.inputs.items()
+            if k not in result.files and k not in (prompt, _INPUT_FROM)
+            and k.lower() not in SECRET_NAMES and isinstance(v, (str, int, float))}
+
+
+def record_of(result: Result, *, template: str | None = None,
+              values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The record of ``result``, as written into its file.
+
+    Keys: ``operation``, ``prompt`` (``None`` without one), ``template`` and ``values`` (a
+    sweep's; else ``None``), ``options`` (with ``format`` where the operation lets one
+    choose it), ``inputs`` (by form field: ``sha256``, a record of
+    ours left out, and the ``metadata`` the input file carried, such as ``["C2PA",
+    "EXIF"]``), ``input_from``,
+    ``credits``, ``created`` (ISO 8601, local time with offset), ``engine`` (``"service"`` or
+    ``"local engine"``), ``package``, ``digital_source_type``, ``sha256`` (of the image as
+    received, without the record) and ``metadata`` (what the received image itself carried).
+    """
+    prompt = _prompt_name(result.endpoint)
+    inputs = {name: {"sha256": hashlib.sha256(strip_record(data)).hexdigest(),
+                     "metadata": xmp.metadata_notes(data, ignore=_MARKER)}
+              for name, data in result.files.items()}
+    came_from = result.inputs.get(_INPUT_FROM)
+    options = options_of(result)
+    ep = ENDPOINTS.get(result.endpoint)
+    if ep is not None and ep.accept and "format" not in options:
+        options["format"] = result.format  # the format asked for is the one received
+    return {
+        "operation": result.endpoint,
+        "prompt": result.inputs.get(prompt) if prompt else None,
+        "template": template,
+        "values": dict(values) if values is not None else None,
+        "options": options,
+        "inputs": inputs,
+        "input_from": str(came_from) if came_from else None,
+        "credits": result.credits_consumed,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(result.created)),
+        "engine": result.source,
+        "package": f"clipdrop-widgets {__version__}",
+        "digital_source_type": digital_source_type(result.endpoint),
+        "sha256": hashlib.sha256(result.data).hexdigest(),
+        "metadata": xmp.metadata_notes(result.data),
+    }
+
+
+def _text(value: Any) -> str:
+    return _XML_BAD.sub("", str(value))
+
+
+def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False) -> bytes:
+    """An XMP packet holding ``record``: a few fields as plain properties (so any XMP
+    reader shows them) and the whole record as JSON in ``cdw:Record``."""
+    prompt = record.get("prompt")
+    plain = {
+        "Iptc4xmpExt:DigitalSourceType": record.get("digital_source_type"),
+        "xmp:CreatorTool": record.get("package"),
+        "xmp:CreateDate": record.get("created"),
+        "cdw:Operation": record.get("operation"),
+        "cdw:Engine": record.get("engine"),
+        "cdw:Credits": record.get("credits"),
+        "cdw:Prompt": None if short else prompt,
+        "cdw:Template": None if short else record.get("template"),
+    }
+    attrs = "".join(f"\n   {name}={quoteattr(_text(value))}"
+                    for name, value in plain.items() if value is not None)
+    if wrapped:
+        attrs += "\n   " + xmp.WEBP_WRAPPED.decode()
+    body = json.dumps(dict(record), ensure_ascii=True, separators=(",", ":"))
+    description = "" if short or not prompt else (
+        "\n   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">"
+        f"{escape(_text(prompt))}</rdf:li></rdf:Alt></dc:description>")
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about=""\n'
+        '   xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
+        '   xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+        '   xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
+        f'   xmlns:cdw="{NAMESPACE}"{attrs}\n'
+        f'   cdw:Record={quoteattr(body)}>{description}\n'
+        '  </rdf:Description>\n'
+        ' </rdf:RDF>\n'
+        '</x:xmpmeta>\n'
+        '<?xpacket end="r"?>'
+    ).encode()
+
+
+def with_record(data: bytes, record: Mapping[str, Any]) -> bytes:
+    """``data`` (a PNG, JPEG or WebP file) with ``record`` inside, pixels and other metadata
+    untouched; an earlier record of ours is replaced. Other formats come back unchanged."""
+    data = strip_record(data)
+    wrapped = xmp.is_simple_webp(data)
+    packet = _packet(record, wrapped=wrapped)
+    if data.startswith(b"\xff\xd8") and len(packet) > xmp.JPEG_XMP_LIMIT:
+        packet = _packet(record, wrapped=wrapped, short=True)  # one JPEG segment: 64 KiB
+    return xmp.add_xmp(data, packet)
+
+
+def recorded_bytes(result: Result, **sweep: Any) -> bytes:
+    """``result``'s image bytes with its record inside (``template=``, ``values=`` for a
+    sweep's item)."""
+    return with_record(result.data, record_of(result, **sweep))
+
+
+def strip_record(data: bytes) -> bytes:
+    """``data`` without our record: exactly the bytes `with_record` was given."""
+    return xmp.remove_xmp(data, _MARKER)
+
+
+def _source_bytes(source: Any) -> bytes | None:
+    """The file bytes of ``source``, or, for a PIL image, its XMP packet."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            return f.read()
+    if isinstance(source, Result):
+        return source.data
+    from PIL import Image
+
+    if isinstance(source, Image.Image):
+        packet = source.info.get("xmp") or source.info.get("XML:com.adobe.xmp")
+        if packet:
+            return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
+        if getattr(source, "filename", ""):
+            with open(source.filename, "rb") as f:
+                return f.read()
+        return None
+    raise ConfigurationTypeError(
+        f"read_record takes a path, bytes or a PIL image, got {type(source).__name__}")
+
+
+def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] | None:
+    """The record inside a picture, or ``None`` when it has none.
+
+    Args:
+        source: a file path, the file's bytes, or a PIL image (opened from a file, or with
+            its XMP in ``image.info``).
+
+    Returns:
+        A dict with at least ``operation``, ``prompt`` (``None`` where there is none),
+        ``options``, ``inputs``, ``engine`` and ``created`` (see `record_of` for all keys).
+    """
+    data = _source_bytes(source)
+    if not data:
+        return None
+    packet = xmp.find_xmp(data, _MARKER) if not data.lstrip().startswith((b"<", b"\xef")) \
+        else (data if _MARKER in data else None)
+    if packet is None or len(packet) > _PACKET_LIMIT:  # not ours: far larger than we write
+        return None
+    try:
+        root = ElementTree.parse(io.BytesIO(packet)).getroot()
+    except ElementTree.ParseError:
+        return None
+    key = f"{{{NAMESPACE}}}Record"
+    for node in root.iter():
+        text = node.attrib.get(key) or (node.text if node.tag == key else None)
+        if text:
+            try:
+                record = json.loads(text)
+            except ValueError:
+                return None
+            return record if isinstance(record, dict) else None
+    return None

@@ -1,0 +1,270 @@
+"""Every picture the package writes carries its record, readable by ExifTool (a reader no one
+here wrote) and by `read_record`; the pixels and an input's own metadata are never touched; the
+API key is in no file.
+
+The write paths run for real: a client with a planted key against the local engine served on
+loopback, a session folder, the history's Save, Download and Download all, ``result.save``, a
+sweep's run folder and a contact sheet saved as PNG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipdrop_widgets import Client, HistoryStrip, Session, Sweep, read_record
+from clipdrop_widgets.api.records import (
+    IPTC_EDIT,
+    IPTC_PROMPT_MADE,
+    record_of,
+    recorded_bytes,
+    strip_record,
+)
+from clipdrop_widgets.api.result import Result
+from clipdrop_widgets.contract.errors import ConfigurationTypeError
+
+SENTINEL = "cdw-planted-key-7f3a9c2e51"
+
+
+@pytest.fixture(scope="module")
+def exiftool() -> str:
+    """ExifTool's path (scripts/install-exiftool installs it; CI must have it)."""
+    path = shutil.which("exiftool")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("ExifTool is missing: bash scripts/install-exiftool")
+        pytest.skip("ExifTool is missing: bash scripts/install-exiftool")
+    return path
+
+
+def exif_tags(exiftool: str, path: Path) -> dict[str, object]:
+    out = subprocess.run([exiftool, "-j", "-G1", "-a", str(path)], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    return json.loads(out)[0]
+
+
+def encoded(fmt: str, mode: str = "RGB", size: tuple[int, int] = (96, 64), **options) -> bytes:
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 255, (size[1], size[0], len(mode)), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels.squeeze(), mode).save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def png_with_c2pa_and_exif(size: tuple[int, int]) -> bytes:
+    """A PNG photo carrying a (dummy) C2PA manifest chunk and EXIF, as a camera app writes."""
+    data = encoded("PNG", size=size)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    data_exif = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(data_exif, "PNG", exif=exif.tobytes())
+    data = data_exif.getvalue()
+    body = b"\x00\x00\x00\x20jumb\x00\x00\x00\x18jumdc2pa\x00\x11\x00\x10manifest-bytes"
+    chunk = struct.pack(">I", len(body)) + b"caBX" + body + struct.pack(
+        ">I", zlib.crc32(b"caBX" + body))
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + chunk + data[end:]
+
+
+def _camera_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    return exif.tobytes()
+
+
+FORMATS = {
+    "png": lambda: encoded("PNG"),
+    "png with alpha": lambda: encoded("PNG", "RGBA"),
+    "jpeg": lambda: encoded("JPEG", quality=90),
+    "jpeg with exif": lambda: encoded("JPEG", quality=90, exif=_camera_exif()),
+    "webp lossy": lambda: encoded("WEBP"),
+    "webp lossless with alpha": lambda: encoded("WEBP", "RGBA", lossless=True),
+    "webp extended (exif)": lambda: encoded("WEBP", exif=_camera_exif()),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORMATS))
+def test_a_record_round_trips_and_leaves_the_picture_as_it_was(kind, tmp_path, exiftool):
+    data = FORMATS[kind]()
+    result = Result(data, "image/png", "text_to_image",
+                    {"prompt": 'a red fox & a "blue" <hen>', "api_key": SENTINEL},
+                    credits_consumed=1, source="service")
+    marked = recorded_bytes(result, template="a {colour} fox", values={"colour": "red"})
+    assert strip_record(marked) == data  # byte for byte: the image as received
+    with Image.open(io.BytesIO(marked)) as im, Image.open(io.BytesIO(data)) as before:
+        assert np.array_equal(np.asarray(im), np.asarray(before))  # no pixel re-encoded
+    path = tmp_path / "picture.bin"
+    path.write_bytes(marked)
+    for source in (path, str(path), marked, Image.open(path)):
+        record = read_record(source)
+        assert record is not None
+        assert record["prompt"] == 'a red fox & a "blue" <hen>'
+        assert record["template"] == "a {colour} fox" and record["values"] == {"colour": "red"}
+        assert record["operation"] == "text_to_image" and record["engine"] == "service"
+        assert record["sha256"] == hashlib.sha256(data).hexdigest()
+        assert {"options", "inputs", "created"} <= set(record)
+    tags = exif_tags(exiftool, path)
+    assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_PROMPT_MADE
+    assert tags["XMP-cdw:Prompt"] == 'a red fox & a "blue" <hen>'
+    assert tags["XMP-dc:Description"] == 'a red fox & a "blue" <hen>'
+    assert not any("Warning" in k or "Error" in k for k in tags), tags
+    if "exif" in kind:  # the picture's own metadata is still read
+        assert tags.get("IFD0:Make") == "PhoneMaker"
+        assert read_record(marked)["metadata"] == ["EXIF"]
+    assert SENTINEL.encode() not in marked
+
+
+@pytest.mark.parametrize("kind", list(FORMATS))
+def test_a_picture_without_a_record_gives_none(kind, tmp_path):
+    data = FORMATS[kind]()
+    path = tmp_path / "plain"
+    path.write_bytes(data)
+    assert read_record(data) is None
+    assert read_record(path) is None
+    assert read_record(Image.open(path)) is None
+    assert read_record(Image.new("RGB", (4, 4))) is None  # made in memory: no file, no XMP
+    assert read_record(b"not an image at all") is None
+
+
+def test_read_record_names_what_it_takes():
+    with pytest.raises(ConfigurationTypeError, match="path, bytes or a PIL image"):
+        read_record(42)
+
+
+def test_a_record_written_twice_is_replaced_not_doubled():
+    data = encoded("PNG")
+    first = recorded_bytes(Result(data, "image/png", "text_to_image", {"prompt": "one"}))
+    record = record_of(Result(data, "image/png", "text_to_image", {"prompt": "two"}))
+    from clipdrop_widgets.api.records import with_record
+
+    again = with_record(first, record)
+    assert read_record(again)["prompt"] == "two"
+    assert again.count(b"XML:com.adobe.xmp") == 1
+    assert strip_record(again) == data
+
+
+# -- every write path, for real ---------------------------------------------------------------
+@pytest.fixture
+def keyed_client(make_served_engine):
+    handle = make_served_engine(api_key=SENTINEL, credits=1000)
+    client = Client(SENTINEL, base_url=handle.url, timeout=60)
+    yield client
+    client.close()
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix in (".png", ".jpg", ".webp"))
+
+
+def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp_path,
+                                                                exiftool, monkeypatch):
+    photo = png_with_c2pa_and_exif((1600, 1200))  # megabytes, as a phone's photo
+    assert len(photo) > 4_000_000
+    made = keyed_client.text_to_image("a lighthouse at dusk")
+    webp = keyed_client.text_to_image("a lighthouse at dawn", format="webp")
+    edit = keyed_client.replace_background(photo, "a beach at noon")
+    edit.inputs = {**edit.inputs, "input_from": "upload"}
+    strip = HistoryStrip(session_dir=tmp_path / "session", folder=tmp_path / "saved")
+    for result in (made, webp, edit):
+        strip.add(result)
+    sent: list[tuple[str, bytes]] = []
+    monkeypatch.setattr(strip.downloader, "send_file",
+                        lambda data, name, mime="": sent.append((name, bytes(data))))
+    strip.save()                     # Save all (Save writes the same way)
+    strip.download(-1)               # Download
+    strip.download()                 # Download all (a zip of the session)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    for name, data in sent:
+        if name.endswith(".zip"):
+            zipfile.ZipFile(io.BytesIO(data)).extractall(downloads / "all")
+        else:
+            (downloads / name).write_bytes(data)
+    (tmp_path / "result-save").mkdir()
+    for name, result in (("made", made), ("webp", webp), ("edit", edit)):
+        result.save(tmp_path / "result-save" / name)  # result.save, each format
+    (tmp_path / "sheets").mkdir()
+    for fmt in ("png", "jpeg", "webp"):  # a sweep run folder in each format
+        sweep = Sweep(keyed_client, "text_to_image", template="a {animal} in the rain",
+                      variables={"animal": ["fox", "hen"]}, inputs={"format": fmt},
+                      run_dir=tmp_path / "sweep" / fmt)
+        sweep.run(progress=False)
+    for ext in ("png", "jpg", "webp"):  # the last sweep's contact sheet, saved three ways
+        sweep.contact_sheet().savefig(tmp_path / "sheets" / f"sheet.{ext}")
+
+    expected = {"text_to_image": IPTC_PROMPT_MADE, "replace_background": IPTC_EDIT}
+    paths = _images_in(tmp_path)
+    where = {p.relative_to(tmp_path).parts[0] for p in paths}
+    assert where == {"session", "saved", "downloads", "result-save", "sweep", "sheets"}
+    for part in where:  # each path writes each of the three formats
+        assert {p.suffix for p in paths if p.relative_to(tmp_path).parts[0] == part} == {
+            ".png", ".jpg", ".webp"}, part
+    for path in paths:
+        if path.parent.name == "inputs":  # the user's photo, kept exactly as given
+            assert path.read_bytes() == photo
+            continue
+        record = read_record(path)
+        tags = exif_tags(exiftool, path)
+        assert record is not None, path
+        if path.parent.name == "sheets":
+            assert record["kind"] == "contact sheet" and len(record["inputs"]) == 2
+            assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_EDIT
+            continue
+        assert tags["XMP-iptcExt:DigitalSourceType"] == expected[record["operation"]], path
+        assert tags["XMP-cdw:Prompt"] == record["prompt"], path
+        assert record["engine"] == "local engine"  # the engine marks its answers previews
+        assert record["package"].startswith("clipdrop-widgets ")
+        if record["operation"] == "replace_background":
+            assert record["input_from"] == "upload"
+            assert record["inputs"]["image_file"] == {
+                "sha256": hashlib.sha256(photo).hexdigest(), "metadata": ["C2PA", "EXIF"]}
+        if "sweep" in path.parts:
+            assert record["template"] == "a {animal} in the rain"
+            assert record["values"]["animal"] in ("fox", "hen")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
+    for _name, data in sent:
+        assert SENTINEL.encode() not in data
+
+
+def test_a_reopened_session_gives_back_the_bytes_as_received(keyed_client, tmp_path):
+    result = keyed_client.text_to_image("a kettle on a stove", format="webp")
+    session = Session(tmp_path / "s")
+    line = session.add(result)
+    on_disk = (tmp_path / "s" / line["file"]).read_bytes()
+    assert on_disk != result.data and read_record(on_disk)["prompt"] == "a kettle on a stove"
+    again = Session(tmp_path / "s").results()[0]
+    assert again.data == result.data
+    assert hashlib.sha256(again.data).hexdigest() == line["sha256"]
+
+
+def test_a_hostile_packet_is_not_parsed(tmp_path):
+    """A dropped picture is untrusted: an oversized packet naming our namespace, or one that
+    is not XML, gives None, never an exception or a hang."""
+    from clipdrop_widgets.api import xmp
+    from clipdrop_widgets.api.records import NAMESPACE
+
+    data = FORMATS["png"]()
+    huge = xmp.add_xmp(data, NAMESPACE.encode() + b" " * 2_000_000)
+    broken = xmp.add_xmp(data, b"<x:xmpmeta " + NAMESPACE.encode() + b" <<<")
+    bomb = xmp.add_xmp(data, (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
+                  for p, c in zip("abcdefg", "bcdefgh", strict=True))
+        + f']><r xmlns:cdw="{NAMESPACE}" cdw:Record="&h;"/>').encode())
+    for hostile in (huge, broken, bomb):
+        assert read_record(hostile) is None

@@ -1,0 +1,141 @@
+"""The history browses the whole session: pages of ``max_items``, Newer and Older, filters by
+operation and prompt words, any result opened in the compare view; a 5,000-result session
+reopens reading one page of images, not 5,000."""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipdrop_widgets import Studio
+from clipdrop_widgets.api.notices import ClipdropNotice
+from clipdrop_widgets.api.result import Result
+from clipdrop_widgets.api.session import LOG_NAME, Session
+from clipdrop_widgets.widgets import HistoryStrip
+
+pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
+
+
+def picture(i: int) -> bytes:
+    rng = np.random.default_rng(i)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_session(folder: Path, count: int, distinct: int = 40) -> list[dict]:
+    """A session of ``count`` results: ``distinct`` written by `Session.add`, the rest lines
+    naming their images again (the log a long session leaves, written in one go)."""
+    session = Session(folder)
+    lines = []
+    for i in range(distinct):
+        operation = "cleanup" if i % 4 == 3 else "text_to_image"
+        inputs = {} if operation == "cleanup" else {"prompt": f"a {'fox' if i % 2 else 'owl'} {i}"}
+        lines.append(session.add(Result(picture(i), "image/png", operation, inputs,
+                                        credits_consumed=1, created=1_700_000_000.0 + i)))
+    extra = []
+    for i in range(distinct, count):
+        line = dict(lines[i % distinct])
+        if line["prompt"] is not None:
+            line["prompt"] = f"a {'fox' if i % 2 else 'owl'} {i}"
+        line["created"] = 1_700_000_000.0 + i
+        extra.append(json.dumps(line) + "\n")
+    with open(folder / LOG_NAME, "a", encoding="utf-8") as f:
+        f.write("".join(extra))
+    return session.records()
+
+
+def prompts(strip: HistoryStrip) -> list[str | None]:
+    return [r.inputs.get("prompt") for r in strip.results]
+
+
+def test_the_history_pages_through_the_whole_session(tmp_path):
+    records = make_session(tmp_path / "s", 120)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    assert len(strip.results) == 50  # the newest page, in the order made
+    assert prompts(strip) == [r["prompt"] for r in records[70:]]
+    assert "Results 1-50 of 120" in strip.pager.place.value
+    assert strip.pager.newer.disabled and not strip.pager.older.disabled
+    strip.pager.older.click()
+    assert prompts(strip) == [r["prompt"] for r in records[20:70]]
+    strip.pager.older.click()
+    assert prompts(strip) == [r["prompt"] for r in records[:20]]
+    assert strip.pager.older.disabled and "101-120 of 120" in strip.pager.place.value
+    chosen = []
+    strip.on_select(chosen.append)
+    strip._cards[-1].children[2].children[0].click()  # Show under the oldest result
+    assert chosen[0].data == picture(0)
+    strip.pager.newer.click()
+    assert prompts(strip) == [r["prompt"] for r in records[20:70]]
+
+
+def test_the_history_filters_by_operation_and_prompt_words(tmp_path):
+    records = make_session(tmp_path / "s", 120)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    assert [v for _, v in strip.pager.operation.options] == ["", "text_to_image", "cleanup"]
+    strip.pager.operation.value = "cleanup"
+    cleanups = [r for r in records if r["operation"] == "cleanup"]
+    assert len(strip.results) == len(cleanups) == 30
+    assert {r.endpoint for r in strip.results} == {"cleanup"}
+    assert "30 of 120 match" in strip.pager.place.value
+    strip.pager.operation.value = ""
+    strip.pager.words.value = "FOX 11"  # every word, any case
+    wanted = [r["prompt"] for r in records
+              if r["prompt"] and "fox" in r["prompt"] and "11" in r["prompt"]]
+    assert prompts(strip) == wanted and wanted
+    strip.pager.words.value = "a unicorn"
+    assert strip.results == () and "No result matches" in strip.pager.place.value
+
+
+def test_a_new_result_joins_the_newest_page_but_leaves_an_older_page_alone(tmp_path):
+    make_session(tmp_path / "s", 60)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    strip.pager.older.click()
+    shown = prompts(strip)
+    strip.add(Result(picture(999), "image/png", "text_to_image", {"prompt": "a new hen"}))
+    assert prompts(strip) == shown  # the page browsed stays
+    assert "of 61" in strip.pager.place.value
+    strip.pager.newer.click()
+    assert prompts(strip)[-1] == "a new hen"
+
+
+def test_a_5000_result_session_reopens_reading_one_page_of_images(tmp_path, monkeypatch):
+    make_session(tmp_path / "big", 5000)
+    read = []
+    original = Session._result
+    monkeypatch.setattr(Session, "_result",
+                        lambda self, record: read.append(1) or original(self, record))
+    strip = HistoryStrip(session_dir=tmp_path / "big")
+    assert len(read) == 50 and len(strip.results) == 50
+    assert "Results 1-50 of 5,000" in strip.pager.place.value
+
+
+def test_the_studio_opens_any_result_of_the_session_in_its_compare_view(tmp_path):
+    make_session(tmp_path / "s", 120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ClipdropNotice)
+        studio = Studio(session_dir=tmp_path / "s")
+    assert "(120 results)" in studio.session_text  # every page's, not the page shown
+    studio.history.pager.older.click()
+    studio.history.pager.older.click()
+    studio.history.select(0)  # the oldest result of the session
+    assert studio.current.endpoint_name == "text_to_image"
+    assert studio.current.result.data == picture(0)
+
+
+def test_a_reopen_reads_the_thumbnails_made_before_instead_of_decoding(tmp_path, monkeypatch):
+    from clipdrop_widgets.widgets import thumbnails
+
+    make_session(tmp_path / "s", 60, distinct=10)
+    HistoryStrip(session_dir=tmp_path / "s")  # the first time: shrunk and kept
+    assert len(list((tmp_path / "s" / thumbnails.THUMBNAILS).iterdir())) == 10
+    shrunk = []
+    monkeypatch.setattr(thumbnails, "shrink", lambda *a: shrunk.append(a) or None)
+    again = HistoryStrip(session_dir=tmp_path / "s")
+    assert len(again.results) == 50 and not shrunk
