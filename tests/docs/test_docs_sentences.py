@@ -63,11 +63,12 @@ def test_the_research_page_names_every_file_an_app_writes(tmp_path: Path,
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["sessions"]
     (session,) = (tmp_path / "data" / "sessions").iterdir()
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in session.iterdir())
-    assert written == [".session.lock", "images/", "inputs/", "session.json", "session.jsonl"]
+    assert written == [".session.lock", "images/", "inputs/", "session.json", "session.jsonl",
+                       "thumbnails/"]
     text = (DOCS / "research.md").read_text()
     bullet = text[text.index("* **On your disk**"):text.index("## Reproducibility")]
     named = sorted(set(re.findall(
-        r"`((?:\.?session\.(?:jsonl?|lock))|(?:images|inputs)/)`", bullet)))
+        r"`((?:\.?session\.(?:jsonl?|lock))|(?:images|inputs|thumbnails)/)`", bullet)))
     assert named == written
     assert "`sessions/`" in bullet and "`launcher/`" in bullet
 
