@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from tornado.web import Application, stream_request_body
 
@@ -22,7 +23,14 @@ from ..contract.errors import ConfigurationTypeError
 from .answers import EngineResponse, json_error
 from .core import ENGINE_HEADER, LocalEngine, Ticket
 from .forms import FormError, FormReader
-from .web import ContractHandler, LoopServer, framing_error, repeated_header
+from .web import (
+    HEADER_LIMIT,
+    ContractHandler,
+    LoopServer,
+    framing_error,
+    header_size,
+    repeated_header,
+)
 
 __all__ = ["ServerHandle", "serve"]
 
@@ -54,7 +62,13 @@ class EngineHandler(ContractHandler):
     async def prepare(self) -> None:
         """Everything the headers decide, before a byte of the body is read."""
         headers = self.request.headers
-        problem = framing_error(headers)
+        size = header_size(self.request)
+        if size > HEADER_LIMIT:
+            answer = json_error(431, f"the request's headers are {size} bytes; the local engine "
+                                     f"reads at most {HEADER_LIMIT}", self.error_headers())
+            await self.close_with(self.engine.record(self.request.path[:200], answer))
+            return
+        problem = framing_error(headers) or _unreadable_uri(self.request.uri or "/")
         repeated = repeated_header(headers, SINGLE_HEADERS)
         if problem is None and repeated is not None:
             problem = f"send one {repeated} header, not {len(headers.get_list(repeated))}"
@@ -124,6 +138,15 @@ class EngineHandler(ContractHandler):
         others when their work ends, whether or not the client is still there)."""
         if self._ticket is not None and not self._submitted:
             self._ticket.release()
+
+
+def _unreadable_uri(uri: str) -> str | None:
+    """Why the request's address cannot be read (an unclosed ``[``...), or ``None``."""
+    try:
+        urlsplit(uri)
+    except ValueError:
+        return "the request's address is malformed"
+    return None
 
 
 def _log_request(handler: Any) -> None:
@@ -204,7 +227,8 @@ def serve(
             "pass api_key, credits, rate_limit, workers and queue to LocalEngine, "
                         "not with engine=")
     app = Application([(r".*", EngineHandler, {"engine": engine})], log_function=_log_request)
-    server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine")
+    server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine",
+                        error_headers={ENGINE_HEADER[0]: ENGINE_HEADER[1]})
     handle = ServerHandle(server, engine)
     if background:
         return handle
