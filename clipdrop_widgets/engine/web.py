@@ -201,6 +201,25 @@ class ContractHandler(RequestHandler):
                   if mid_body else self.detach())
         await _linger_close(stream, data)
 
+    def cut_off(self, answer: EngineResponse) -> None:
+        """Answer now while tornado is still reading the body (from a timer, not from
+        ``data_received``), then close the connection: its read ends, and the request with
+        it."""
+        self.answered_early = True
+        self._log_answer(answer.status)
+        stream = self.request.connection.stream  # type: ignore[union-attr]
+        data = _raw_answer(answer, head=self.request.method == "HEAD", server=self.server_name)
+
+        async def send() -> None:
+            try:
+                await stream.write(data)
+            except (StreamClosedError, OSError):
+                pass
+            finally:
+                stream.close()
+
+        asyncio.ensure_future(send())
+
     def _log_answer(self, status: int) -> None:
         logger.debug("%s %s -> %d (closing)", self.request.method,
                      self.request.path[:200], status)
