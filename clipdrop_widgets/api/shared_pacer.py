@@ -28,7 +28,10 @@ from . import constants as C
 from .ratelimit import SAFETY_MARGIN, RateLimiter
 from .secret import Secret
 
-__all__ = ["SharedRateLimiter", "Pacers", "pacers_for", "pacer_dir"]
+__all__ = ["SharedRateLimiter", "Pacers", "pacers_for", "pacer_dir", "STALE_SECONDS"]
+
+#: Seconds past one interval beyond which the shared file's next moment is not believed.
+STALE_SECONDS = 120.0
 
 
 def pacer_dir() -> Path:
@@ -55,14 +58,20 @@ class SharedRateLimiter(RateLimiter):
     Before a request starts, the file's moment must have passed; starting writes the next
     one (now plus the interval). When a body has gone out, or a request ended unsent, the
     file's moment is moved as late as this process's own next start. A file that cannot be
-    read counts as "start now"; one that cannot be written leaves the in-process pace.
+    read counts as "start now"; a folder or lock that cannot be used (a read-only home)
+    leaves the in-process pace alone, never failing a call.
     """
 
     def __init__(self, requests_per_minute: float, *, path: Path,
                  margin: float = SAFETY_MARGIN) -> None:
         super().__init__(requests_per_minute, margin=margin)
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.shared = True
+        """False once the file could not be used: then only this process is paced."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            self.shared = False
         self._file_lock = FileLock(str(path) + ".lock", mode=0o600)
 
     def __repr__(self) -> str:
@@ -83,19 +92,32 @@ class SharedRateLimiter(RateLimiter):
             pass
 
     def _claim(self) -> float:
-        with self._file_lock:
-            now = time.time()
-            earliest = self._read()
-            if now < earliest:
-                return earliest - now
-            self._write(now + self.interval)
+        if not self.shared:
+            return 0.0
+        try:
+            with self._file_lock:
+                now = time.time()
+                earliest = self._read()
+                # A moment further off than an interval and a long upload is stale (the
+                # clock was set back, or a process wrote nonsense): taken as "now".
+                if now < earliest <= now + self.interval + STALE_SECONDS:
+                    return min(earliest - now, self.interval)
+                self._write(now + self.interval)
+                return 0.0
+        except OSError:
+            self.shared = False
             return 0.0
 
     def _publish(self) -> None:
+        if not self.shared:
+            return
         moment = time.time() + (self._next - self._clock())
-        with self._file_lock:
-            if moment > self._read():
-                self._write(moment)
+        try:
+            with self._file_lock:
+                if moment > self._read():
+                    self._write(moment)
+        except OSError:
+            self.shared = False
 
 
 class Pacers:

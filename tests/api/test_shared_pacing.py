@@ -97,3 +97,26 @@ def test_a_shared_limiter_file_holds_a_time_not_the_key(pacer_dir):
     limiter = Client(KEY, base_url="http://127.0.0.1:9").limiter("cleanup")
     assert isinstance(limiter, SharedRateLimiter)
     assert limiter.path.parent == pacer_dir and KEY not in limiter.path.name
+
+
+def test_an_unusable_pacer_folder_leaves_the_in_process_pace(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CLIPDROP_PACER_DIR", str(blocker / "pacers"))
+    with FaultServer() as server:
+        client = Client(KEY + "-ro", base_url=server.url, requests_per_minute=6000, timeout=10)
+        assert client.text_to_image("a cat").width == 8
+        limiter = client.limiter("text_to_image")
+        assert isinstance(limiter, SharedRateLimiter) and not limiter.shared
+
+
+def test_a_moment_far_in_the_future_in_the_file_is_not_waited_for(pacer_dir):
+    """A clock set back (or a stray write) must not stop every process for hours."""
+    import time
+
+    limiter = Client(KEY + "-stale", base_url="http://127.0.0.1:9").limiter("cleanup")
+    limiter.path.write_text(repr(time.time() + 3600))
+    started = time.monotonic()
+    with limiter.slot() as slot:
+        slot.sent()
+    assert time.monotonic() - started < 1
