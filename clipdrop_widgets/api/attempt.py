@@ -10,6 +10,7 @@ whether the service may have charged, with the credits its headers reported.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,14 +33,15 @@ from ..contract.errors import (
     InvalidResponseError,
     connection_failure_text,
 )
-from .constants import MAX_RETRY_AFTER
+from .constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
 from .ratelimit import Slot
 from .result import parse_credits
 from .secret import MASK, Secret
 from .transport import AnswerTooLarge, Watch
 
-__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "take_answer", "failure",
-           "unusable", "credits_text", "redacted", "redacted_response", "past_deadline"]
+__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "retry_delay", "take_answer",
+           "failure", "unusable", "credits_text", "redacted", "redacted_response",
+           "past_deadline"]
 
 Timeout = float | tuple[float, float] | None
 _T = TypeVar("_T", str, bytes)
@@ -116,6 +118,25 @@ def retry_after(response: requests.Response) -> float | None:
         except (TypeError, ValueError):
             return None
     return max(0.0, seconds)
+
+
+def retry_delay(outcome: Outcome, attempt: int, max_retries: int) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
+
+    Only what nothing was charged for is retried: a connection that was never made, a
+    complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed as
+    given (the client raises at once when it passes `MAX_RETRY_AFTER` s or the call's
+    timeout: `past_deadline`), else the wait doubles from `INITIAL_RETRY_DELAY` s, with
+    jitter.
+    """
+    if not outcome.retryable or attempt >= max_retries:
+        return None
+    if outcome.response is not None:
+        after = retry_after(outcome.response)
+        if after is not None:
+            return after
+    base = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+    return base * (1 - 0.25 * random.random())
 
 
 def take_answer(response: requests.Response, data: bytes) -> None:

@@ -21,7 +21,6 @@ import inspect
 import logging
 import numbers
 import os
-import random
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -52,15 +51,25 @@ from ..contract.errors import (
 )
 from ..contract.validation import validate_request
 from . import constants as C
-from .attempt import Body, Outcome, Timeout, failure, limits, past_deadline, redacted
-from .attempt import retry_after, take_answer, unusable
+from .attempt import (
+    Body,
+    Outcome,
+    Timeout,
+    failure,
+    limits,
+    past_deadline,
+    redacted,
+    retry_delay,
+    take_answer,
+    unusable,
+)
 from .cache import ResultCache, cache_key, default_cache_dir
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .ratelimit import Cancelled, RateLimiter, Slot
-from .shared_pacer import pacers_for
 from .result import Result, parse_credits, result_from_answer
 from .secret import Secret, clean_key
+from .shared_pacer import pacers_for
 from .transport import (
     ACCEPT_ENCODING,
     AnswerTooLarge,
@@ -208,9 +217,10 @@ class Client:
         it means to the constructor (``base_url=None``: ``$CLIPDROP_API_URL`` or the service).
 
         Shared with this client: the rate limiters, when the copy has the same key, server and
-        pace (as with any client: see `shared_pacer`); the cache, unless ``cache`` is overridden; the local engine (its credits), when both use
-        it. Not shared: the connections (closing one client leaves the other open), and
-        ``credits_spent``: the copy's budget counts from zero.
+        pace (as with any client: see `shared_pacer`); the cache, unless ``cache`` is
+        overridden; the local engine (its credits), when both use it. Not shared: the
+        connections (closing one client leaves the other open), and ``credits_spent``: the
+        copy's budget counts from zero.
         """
         unknown = sorted(set(overrides) - set(_PARAMETERS))
         if unknown:
@@ -444,7 +454,7 @@ class Client:
 
     def _send(self, call: PreparedCall, timeout: Timeout,
               cancel: threading.Event | None) -> tuple[requests.Response, float]:
-        """Attempt the call until it succeeds or `_retry_delay` says to stop."""
+        """Attempt the call until it succeeds or `retry_delay` says to stop."""
         ep = call.endpoint
         fields: list[tuple[str, Any]] = [(n, (p.filename, p.data, p.content_type))
                                          for n, p in call.files.items()]
@@ -470,7 +480,7 @@ class Client:
             if deadline is None:
                 deadline = (time.monotonic() - outcome.elapsed
                             + (total if total is not None else connect + answer))
-            delay = self._retry_delay(outcome, attempt)
+            delay = retry_delay(outcome, attempt, self.max_retries)
             if delay is None:
                 raise outcome.error
             left = deadline - time.monotonic()
@@ -492,23 +502,6 @@ class Client:
             self._key_state = "verified"
         elif status in (401, 403):
             self._key_state = "rejected"
-
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
-
-        Only what nothing was charged for is retried: a connection that was never made, a
-        complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed
-        as given (`_send` raises at once when it passes `MAX_RETRY_AFTER` s or the
-        call's timeout), else the wait doubles from `INITIAL_RETRY_DELAY` s, with jitter.
-        """
-        if not outcome.retryable or attempt >= self.max_retries:
-            return None
-        if outcome.response is not None:
-            after = retry_after(outcome.response)
-            if after is not None:
-                return after
-        base = min(C.INITIAL_RETRY_DELAY * 2**attempt, C.MAX_RETRY_DELAY)
-        return base * (1 - 0.25 * random.random())
 
     def _attempt(self, ep: Endpoint, body: bytes, headers: dict[str, str],
                  sent_key: Secret | None, timeout: Timeout,

@@ -50,7 +50,7 @@ def base64_fragments(value: bytes) -> set[str]:
 class Secret:
     """Holds the API key; its repr never shows it."""
 
-    __slots__ = ("_text", "_bytes", "_value")
+    __slots__ = ("_bytes", "_text", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value

@@ -218,7 +218,7 @@ class ContractHandler(RequestHandler):
             finally:
                 stream.close()
 
-        asyncio.ensure_future(send())
+        self._cut_off_task = asyncio.ensure_future(send())  # kept: a task is weakly held
 
     def _log_answer(self, status: int) -> None:
         logger.debug("%s %s -> %d (closing)", self.request.method,

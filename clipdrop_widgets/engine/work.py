@@ -221,7 +221,7 @@ class WorkPool:
             assert executor is not None
             try:
                 executor.submit(self._run, slot, job, future)
-            except BaseException as exc:  # the interpreter is shutting down
+            except BaseException as exc:  # noqa: BLE001 - shutting down: handed to the caller
                 self._finished(slot)
                 slot.release()
                 future.set_exception(exc)

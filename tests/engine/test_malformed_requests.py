@@ -79,7 +79,7 @@ def test_a_malformed_request_gets_a_json_400(served_engine, kind):
 
 
 def test_the_list_covers_what_tornado_answered_itself():
-    assert TORNADO_ANSWERED <= set(MALFORMED) and len(TORNADO_ANSWERED) >= 8
+    assert set(MALFORMED) >= TORNADO_ANSWERED and len(TORNADO_ANSWERED) >= 8
 
 
 def test_70_kb_of_headers_get_a_json_431_not_a_closed_connection(served_engine):

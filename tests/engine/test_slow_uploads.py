@@ -155,9 +155,9 @@ def test_jobs_are_admitted_by_megapixels_in_flight():
         return run
 
     slots = [pool.try_enter() for _ in range(3)]
-    for slot, mp in zip(slots, (16, 16, 1)):
+    for slot, mp in zip(slots, (16, 16, 1), strict=True):
         slot.megapixels = mp
-    futures = [pool.submit(slot, job(name)) for slot, name in zip(slots, "abc")]
+    futures = [pool.submit(slot, job(name)) for slot, name in zip(slots, "abc", strict=True)]
     time.sleep(0.2)
     assert started == ["a"]  # b would hold 32 MP with a; c waits its turn behind b
     gates["a"].set()
