@@ -2,43 +2,49 @@
 
 The client (`client`) makes an attempt and decides whether to retry; this module holds
 the pieces between: the request body that knows when it has gone out (`Body`), the
-outcome (`Outcome`), the answer taken in with the key cut out of it
-(`take_answer`), and the classification of a failure (`failure`): retried only
-when nothing reached the service; otherwise the error says whether the service may have
-charged, with the credits its headers reported.
+outcome (`Outcome`), the answer taken in as received (`take_answer`), an error made fit
+to show with the key cut out (`redacted`), and the classification of a failure
+(`failure`): retried only when nothing reached the service; otherwise the error says
+whether the service may have charged, with the credits its headers reported.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
 
 from ..contract.endpoints import Endpoint
 from ..contract.errors import (
     AnswerLostError,
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     ClipdropError,
     ConfigurationError,
     InvalidResponseError,
     connection_failure_text,
 )
+from .constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
 from .ratelimit import Slot
 from .result import parse_credits
 from .secret import MASK, Secret
 from .transport import AnswerTooLarge, Watch
 
-__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "take_answer", "failure",
-           "unusable", "credits_text"]
+__all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "retry_delay", "take_answer",
+           "failure", "unusable", "credits_text", "redacted", "redacted_response",
+           "past_deadline"]
 
 Timeout = float | tuple[float, float] | None
+_T = TypeVar("_T", str, bytes)
 
 
 @dataclass
@@ -114,20 +120,78 @@ def retry_after(response: requests.Response) -> float | None:
     return max(0.0, seconds)
 
 
-def take_answer(response: requests.Response, data: bytes, secrets: Iterable[Secret]) -> None:
-    """Keep the body read in ``response``; cut the key out of what the server wrote back
-    (error bodies, headers such as ``Location``, the reason) and out of the request kept."""
-    ok = 200 <= response.status_code < 300
-    for secret in secrets:
-        if not ok:  # an image is bytes, not text: only error bodies may quote the key
-            data = secret.redact(data)
-        for name, value in list(response.headers.items()):
-            response.headers[name] = secret.redact(value)
-        response.reason = secret.redact(response.reason or "")
+def retry_delay(outcome: Outcome, attempt: int, max_retries: int) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
+
+    Only what nothing was charged for is retried: a connection that was never made, a
+    complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed as
+    given (the client raises at once when it passes `MAX_RETRY_AFTER` s or the call's
+    timeout: `past_deadline`), else the wait doubles from `INITIAL_RETRY_DELAY` s, with
+    jitter.
+    """
+    if not outcome.retryable or attempt >= max_retries:
+        return None
+    if outcome.response is not None:
+        after = retry_after(outcome.response)
+        if after is not None:
+            return after
+    base = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+    return base * (1 - 0.25 * random.random())
+
+
+def take_answer(response: requests.Response, data: bytes) -> None:
+    """Keep the body read in ``response``, as received, and mask the key in the request kept.
+
+    The answer's headers and body are protocol fields, parsed as they came (see `secret`);
+    what a person may see of them goes through `redacted` first."""
     response._content = data
     response._content_consumed = True
     if response.request is not None and "x-api-key" in response.request.headers:
         response.request.headers["x-api-key"] = MASK
+
+
+def redacted_response(response: requests.Response,
+                      secrets: Iterable[Secret]) -> requests.Response:
+    """A copy of ``response`` for people to read: every form of the key cut out of its
+    headers, reason, address and body (an error's text, or a 2xx body that is not an image)."""
+    secrets = list(secrets)
+
+    def clean(text: _T) -> _T:
+        for secret in secrets:
+            text = secret.redact(text)
+        return text
+
+    copy = requests.Response()
+    copy.status_code = response.status_code
+    copy.headers = CaseInsensitiveDict({n: clean(v) for n, v in response.headers.items()})
+    copy.reason = clean(response.reason or "")
+    copy.url = clean(response.url or "")
+    copy.encoding = response.encoding
+    copy.elapsed = response.elapsed
+    copy.request = response.request
+    copy._content = clean(response._content if isinstance(response._content, bytes) else b"")
+    copy._content_consumed = True
+    return copy
+
+
+def redacted(error: ClipdropError, secrets: Iterable[Secret]) -> ClipdropError:
+    """``error`` made fit to show: its message, text attributes and kept response redacted."""
+    secrets = list(secrets)
+    if not secrets:
+        return error
+
+    def clean(text: str) -> str:
+        for secret in secrets:
+            text = secret.redact(text)
+        return text
+
+    error.args = tuple(clean(a) if isinstance(a, str) else a for a in error.args)
+    if isinstance(getattr(error, "message", None), str):
+        error.message = clean(error.message)  # type: ignore[attr-defined]
+    response = getattr(error, "response", None)
+    if isinstance(response, requests.Response):
+        error.response = redacted_response(response, secrets)  # type: ignore[attr-defined]
+    return error
 
 
 def credits_text(response: requests.Response | None) -> str:
@@ -253,3 +317,20 @@ def _breakage(exc: BaseException) -> str:
     if names & {"IncompleteRead", "RemoteDisconnected"}:
         return "the server closed the connection early"
     return f"the connection broke: {type(exc).__name__}"
+
+
+def past_deadline(error: ClipdropError, wait: float, *, left: float,
+                  timeout: Timeout) -> ClipdropError:
+    """The error to raise at once when the wait before a retry would pass the call's time.
+
+    A status error (429, 5xx) is raised again, of the same class, saying the wait; nothing
+    more is sent. Other errors are raised as they are.
+    """
+    if not isinstance(error, APIStatusError):
+        return error
+    again = type(error)(error.message, response=error.response, status_code=error.status_code)
+    asked = "asks to wait" if error.response.headers.get("retry-after") else "would wait"
+    again.args = (f"{error.args[0]} (the server {asked} {wait:g} s before another try, "
+                  f"more than the {max(0.0, left):.3g} s left of timeout={timeout!r} or "
+                  f"the {MAX_RETRY_AFTER:g} s most waited; it was not retried)",)
+    return again

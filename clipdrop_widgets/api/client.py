@@ -9,8 +9,10 @@ What is retried, and why (the service charges for each answer it makes):
 Nothing else. Once the whole request has gone out, the service may be making, and charging
 for, the image: a timeout, a reset, or an answer that breaks off is raised at once
 (`APITimeoutError` or `AnswerLostError`, with ``sent`` true and the credits the
-headers reported), never sent again. Each attempt is bounded as a whole by ``timeout``, and
-its answer by a size cap from the endpoint table (`transport`).
+headers reported), never sent again. ``timeout`` bounds the whole call from its first
+attempt, retries included: a ``Retry-After`` that would pass it is raised at once, with the
+wait in the message. Each answer is read under a size cap from the endpoint table
+(`transport`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import inspect
 import logging
 import numbers
 import os
-import random
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -45,11 +46,23 @@ from ..contract.errors import (
     ConfigurationError,
     ConfigurationTypeError,
     InputError,
+    InvalidResponseError,
     make_status_error,
 )
 from ..contract.validation import validate_request
 from . import constants as C
-from .attempt import Body, Outcome, Timeout, failure, limits, retry_after, take_answer, unusable
+from .attempt import (
+    Body,
+    Outcome,
+    Timeout,
+    failure,
+    limits,
+    past_deadline,
+    redacted,
+    retry_delay,
+    take_answer,
+    unusable,
+)
 from .cache import ResultCache, cache_key, default_cache_dir
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
@@ -58,6 +71,7 @@ from .photo_operations import PhotoOperations
 from .ratelimit import Cancelled, RateLimiter, Slot
 from .result import Result, parse_credits, result_from_answer
 from .secret import Secret, clean_key
+from .shared_pacer import pacers_for
 from .transport import (
     ACCEPT_ENCODING,
     AnswerTooLarge,
@@ -106,22 +120,6 @@ def _number(value: object, name: str) -> float:
     return float(value)
 
 
-class _Pacers:
-    """The rate limiters of one key on one server, one per endpoint; shared by copies."""
-
-    def __init__(self) -> None:
-        self._by_endpoint: dict[str, RateLimiter] = {}
-        self._lock = threading.Lock()
-
-    def get(self, ep: Endpoint, requests_per_minute: float | None) -> RateLimiter:
-        with self._lock:
-            limiter = self._by_endpoint.get(ep.name)
-            if limiter is None:
-                limiter = self._by_endpoint[ep.name] = RateLimiter(
-                    requests_per_minute or ep.requests_per_minute)
-            return limiter
-
-
 class Client(PhotoOperations):
     """A ClipDrop client.
 
@@ -133,14 +131,16 @@ class Client(PhotoOperations):
             ``"local://engine"`` selects the in-process local engine explicitly.
             On a JupyterHub with ``$CLIPDROP_HUB_GATEWAY`` set and no key or ``base_url``
             given: that gateway, the user's hub token as the key (`api.hub`, ``hub_user``).
-        timeout: seconds for a whole attempt (connecting, sending, the entire answer), or
-            ``(connect, read)``: seconds to connect, then seconds for the rest of the attempt,
-            however slowly the server sends. Default ``(10, 120)``. Always applied.
+        timeout: seconds for the whole call, retries and their waits included (connecting,
+            sending, the entire answer), or ``(connect, read)``: seconds to connect, then
+            seconds for the rest of an attempt (the call as a whole gets their sum), however
+            slowly the server sends. Default ``(10, 120)``. Always applied.
         max_retries: retries of failed connections, 429 and 5xx answers (default 2); nothing
             else is retried (see the module's documentation).
         requests_per_minute: client-side pace per endpoint, requests spaced evenly; default
             the documented rate (60, text inpainting 30) against a server, none for the
-            in-process engine.
+            in-process engine. Clients with the same key, server and pace share it, in this
+            process and (against a server) with other processes on the machine.
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
@@ -206,7 +206,6 @@ class Client(PhotoOperations):
         if cache is True:
             cache = default_cache_dir()
         self.cache = ResultCache(cache) if cache else None
-        self._pacers = _Pacers()
         self._lock = threading.Lock()
         self._reserved: float = 0
 
@@ -226,10 +225,10 @@ class Client(PhotoOperations):
         it means to the constructor (``base_url=None``: ``$CLIPDROP_API_URL`` or the service).
 
         Shared with this client: the rate limiters, when the copy has the same key, server and
-        pace (the server counts requests per key, so the two together keep its limit); the
-        cache, unless ``cache`` is overridden; the local engine (its credits), when both use
-        it. Not shared: the connections (closing one client leaves the other open), and
-        ``credits_spent``: the copy's budget counts from zero.
+        pace (as with any client: see `shared_pacer`); the cache, unless ``cache`` is
+        overridden; the local engine (its credits), when both use it. Not shared: the
+        connections (closing one client leaves the other open), and ``credits_spent``: the
+        copy's budget counts from zero.
         """
         unknown = sorted(set(overrides) - set(_PARAMETERS))
         if unknown:
@@ -247,11 +246,6 @@ class Client(PhotoOperations):
             new.cache = self.cache
         if new.is_local and self.is_local:
             new._use_engine(self.engine)
-        same_key = (new._key is None) == (self._key is None) and (
-            new._key is None or new._key.reveal() == self._key.reveal())  # type: ignore[union-attr]
-        if (same_key and new.base_url == self.base_url
-                and new.requests_per_minute == self.requests_per_minute):
-            new._pacers = self._pacers
         return new
 
     # -- facts -------------------------------------------------------------------------------
@@ -420,6 +414,9 @@ class Client(PhotoOperations):
                 spent = cost  # a complete answer was made: the most it can have cost
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
             result.files = {n: p.data for n, p in prepared.files.items()}
+        except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
+            redacted(exc, self._secrets(None))
+            raise
         except APIConnectionError as exc:
             if exc.sent:  # the service may have made and charged it
                 spent = exc.credits_consumed if exc.credits_consumed is not None else cost
@@ -464,11 +461,12 @@ class Client(PhotoOperations):
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
         if self.requests_per_minute is None and self.is_local:
             return None
-        return self._pacers.get(ep, self.requests_per_minute)
+        return pacers_for(self._key, self.base_url, self.requests_per_minute,
+                          shared=not self.is_local).get(ep)
 
     def _send(self, call: PreparedCall, timeout: Timeout,
               cancel: threading.Event | None) -> tuple[requests.Response, float]:
-        """Attempt the call until it succeeds or `_retry_delay` says to stop."""
+        """Attempt the call until it succeeds or `retry_delay` says to stop."""
         ep = call.endpoint
         fields: list[tuple[str, Any]] = [(n, (p.filename, p.data, p.content_type))
                                          for n, p in call.files.items()]
@@ -480,18 +478,26 @@ class Client(PhotoOperations):
         sent_key = self._key
         if sent_key is not None:
             headers["x-api-key"] = sent_key.reveal()
+        timeout = timeout or self.timeout
+        connect, answer, total = limits(timeout)
+        deadline: float | None = None  # the whole call's, from its first attempt's start
         attempt = 0
         while True:
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"{ep.name} was cancelled before it was sent")
-            outcome = self._attempt(ep, body, headers, sent_key, timeout or self.timeout,
-                                    cancel)
+            outcome = self._attempt(ep, body, headers, sent_key, timeout, cancel, deadline)
             if outcome.error is None:
                 assert outcome.response is not None
                 return outcome.response, outcome.elapsed
-            delay = self._retry_delay(outcome, attempt)
+            if deadline is None:
+                deadline = (time.monotonic() - outcome.elapsed
+                            + (total if total is not None else connect + answer))
+            delay = retry_delay(outcome, attempt, self.max_retries)
             if delay is None:
                 raise outcome.error
+            left = deadline - time.monotonic()
+            if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
+                raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
             log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
             if cancel is not None:
                 if cancel.wait(delay):
@@ -509,28 +515,13 @@ class Client(PhotoOperations):
         elif status in (401, 403):
             self._key_state = "rejected"
 
-    def _retry_delay(self, outcome: Outcome, attempt: int) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
-
-        Only what nothing was charged for is retried: a connection that was never made, a
-        complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed
-        up to `MAX_RETRY_AFTER` s, else the wait doubles from
-        `INITIAL_RETRY_DELAY` s, with jitter.
-        """
-        if not outcome.retryable or attempt >= self.max_retries:
-            return None
-        if outcome.response is not None:
-            after = retry_after(outcome.response)
-            if after is not None:
-                return min(after, C.MAX_RETRY_AFTER)
-        base = min(C.INITIAL_RETRY_DELAY * 2**attempt, C.MAX_RETRY_DELAY)
-        return base * (1 - 0.25 * random.random())
-
     def _attempt(self, ep: Endpoint, body: bytes, headers: dict[str, str],
                  sent_key: Secret | None, timeout: Timeout,
-                 cancel: threading.Event | None) -> Outcome:
-        """One POST, its whole answer read under the deadline and the cap."""
+                 cancel: threading.Event | None, deadline: float | None = None) -> Outcome:
+        """One POST, its whole answer read under the deadline and the cap; a retry also
+        within the call's ``deadline`` (monotonic seconds)."""
         connect, answer, total = limits(timeout)
+        secrets = self._secrets(sent_key)
         limiter = self._limiter(ep)
         with ExitStack() as stack:
             slot: Slot | None = None
@@ -540,6 +531,10 @@ class Client(PhotoOperations):
                 except Cancelled:
                     raise CancelledError(f"{ep.name} was cancelled before it was sent") from None
             sending = Body(body, slot)
+            if deadline is not None:  # a retry: what is left of the call's time
+                left = max(0.01, deadline - time.monotonic())
+                total = min(total if total is not None else connect + answer, left)
+                connect = min(connect, left)
             watch = None if self.is_local else Watch(connect=connect, answer=answer,
                                                      total=total)
             stack.enter_context(watching(watch))
@@ -558,12 +553,13 @@ class Client(PhotoOperations):
             except (AnswerTooLarge, UnreadableEncoding) as exc:
                 assert response is not None
                 response.close()
-                take_answer(response, b"", self._secrets(sent_key))
-                return Outcome(None, unusable(ep, response, exc), time.perf_counter() - start)
+                take_answer(response, b"")
+                return Outcome(None, redacted(unusable(ep, response, exc), secrets),
+                               time.perf_counter() - start)
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 if response is not None:
                     response.close()
-                    take_answer(response, b"", self._secrets(sent_key))
+                    take_answer(response, b"")
                 outcome = failure(exc, base_url=self.base_url, response=response, watch=watch,
                                   sent=sending.sent or self.is_local, timeout=timeout,
                                   elapsed=time.perf_counter() - start)
@@ -573,7 +569,7 @@ class Client(PhotoOperations):
                         self.remaining_credits = remaining
                 return outcome
             elapsed = time.perf_counter() - start
-        take_answer(response, data, self._secrets(sent_key))
+        take_answer(response, data)
         log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
         self._learn_key_state(sent_key, response.status_code)
         status = response.status_code
@@ -581,12 +577,12 @@ class Client(PhotoOperations):
             return Outcome(response, None, elapsed)
         if 300 <= status < 400:
             target = response.headers.get("location", "nowhere")
-            return Outcome(response, APIStatusError(
+            return Outcome(response, redacted(APIStatusError(
                 f"the server redirected to {target!r}; the API never redirects, so nothing "
                 "was followed (check base_url)", response=response, status_code=status),
-                elapsed)
-        return Outcome(response, make_status_error(response), elapsed,
-                        retryable=status == 429 or status >= 500)
+                secrets), elapsed)
+        return Outcome(response, redacted(make_status_error(response), secrets), elapsed,
+                       retryable=status == 429 or status >= 500)
 
     def _secrets(self, sent_key: Secret | None) -> list[Secret]:
         """The keys a server may echo: the one sent, and the one set now."""

@@ -16,7 +16,7 @@ DEFAULT_MAX_RETRIES = 2
 #: Backoff: first retry after INITIAL_RETRY_DELAY s, doubling, at most MAX_RETRY_DELAY s.
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
-#: A server's Retry-After is obeyed up to this many seconds.
+#: A server's Retry-After is obeyed up to this many seconds; a longer one is raised at once.
 MAX_RETRY_AFTER = 60.0
 #: Credits the in-process local engine's practice counter starts from; when they run out it
 #: starts again instead of refusing (offline previews are free). `serve` defaults to 100.
@@ -25,3 +25,5 @@ LOCAL_ENGINE_CREDITS = 1000
 CONNECTION_POOL_SIZE = 32
 #: Bytes read of an error answer at most (a JSON object of one short message in the contract).
 MAX_ERROR_BYTES = 1_000_000
+#: The folder of the pacers' files shared by processes (default: the user cache folder).
+PACER_DIR_ENV = "CLIPDROP_PACER_DIR"

@@ -110,7 +110,9 @@ class RateLimiter:
                     raise Cancelled("cancelled while waiting for a rate-limit slot")
                 wait = self._delay(self._clock())
                 if wait <= 0:
-                    break
+                    wait = self._claim()  # the other processes' turns
+                    if wait <= 0:
+                        break
                 if cancel is not None:  # wake up now and then to look at the event
                     wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
@@ -124,7 +126,15 @@ class RateLimiter:
                 if self._sending is slot:  # ended before its body went out
                     self._sending = None
                     self._next = max(self._next, self._clock() + self.interval)
+                    self._publish()
                 self._cond.notify_all()
+
+    def _claim(self) -> float:
+        """Seconds until another process lets a request start; 0 once this one may (none here)."""
+        return 0.0
+
+    def _publish(self) -> None:
+        """Tell the other processes when the next request may start (none here)."""
 
     def _sent(self, slot: Slot) -> None:
         with self._cond:
@@ -136,6 +146,7 @@ class RateLimiter:
             started = slot.started_at if slot.started_at is not None else now
             self._fastest_send = min(self._fastest_send, now - started)
             self._next = max(self._next, now + self.interval - self._fastest_send)
+            self._publish()
             self._cond.notify_all()
 
 

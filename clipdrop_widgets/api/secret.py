@@ -1,17 +1,21 @@
-"""The API key: held so that no repr shows it, and cut out of every text a server sends back.
+"""The API key: held so that no repr shows it, and cut out of every text shown to people.
 
 A server may echo the key it was sent (an error text quoting the request, a ``Location``
-naming it): `Secret.redact` is the one function that removes it, applied by the client
-where a server's text enters (answer bodies of errors, headers, connection error texts), so
-exceptions, logs, status lines and run logs built from them never hold it.
+naming it), in any case, URL-encoded or base64-encoded (a ``Basic`` credential, a token).
+`Secret.redact` is the one function that removes it. It is for text shown to people
+(exception messages, the response kept on an exception, reprs, widget state, logs, run logs
+and session files), never for protocol fields: headers such as ``Content-Type`` and an
+image's bytes are parsed as received (a key ``"a"`` must not turn ``image/png`` into
+``im***ge/png``).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
 from typing import TypeVar
-from urllib.parse import quote
 
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
 
@@ -19,20 +23,48 @@ __all__ = ["Secret", "clean_key", "MASK"]
 
 #: What stands where the key was.
 MASK = "***"
+#: Shortest base64 fragment of the key that is cut out: shorter ones occur by chance.
+MIN_BASE64_FRAGMENT = 6
 
 _Text = TypeVar("_Text", str, bytes)
+
+
+def base64_fragments(value: bytes) -> set[str]:
+    """What every base64 text that encodes ``value`` contains, wherever ``value`` starts.
+
+    A base64 character carries 6 bits: which characters ``value`` decides depends on where it
+    falls in a 3-byte group, so each of the three alignments gives one fragment (standard and
+    URL-safe alphabets); fragments shorter than `MIN_BASE64_FRAGMENT` are left out.
+    """
+    found: set[str] = set()
+    for offset in range(3):
+        first = -(-8 * offset // 6)  # the first character made of the value's bits only
+        last = 8 * (offset + len(value)) // 6
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            fragment = encode(b"\0" * offset + value).decode("ascii")[first:last]
+            if len(fragment) >= MIN_BASE64_FRAGMENT:
+                found.add(fragment)
+    return found
 
 
 class Secret:
     """Holds the API key; its repr never shows it."""
 
-    __slots__ = ("_forms", "_value")
+    __slots__ = ("_bytes", "_text", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
-        # The key as a server may write it back: as is, URL-encoded, in a JSON string, in HTML.
-        forms = {value, quote(value, safe=""), json.dumps(value)[1:-1], html.escape(value)}
-        self._forms = sorted(forms, key=len, reverse=True)
+        # As a server may write it back: as is or with any of its characters URL-encoded, in
+        # a JSON string, in HTML, in any case (matched case-insensitively), and
+        # base64-encoded (matched exactly).
+        per_char = "".join(f"(?:{re.escape(c)}|%{ord(c):02x})" for c in value)
+        plain = {json.dumps(value)[1:-1], html.escape(value)} - {value}
+        encoded = base64_fragments(value.encode("utf-8"))
+        pattern = "|".join([per_char] + [re.escape(f) for f in plain])
+        fragments = "|".join(re.escape(f) for f in sorted(encoded, key=len, reverse=True))
+        text = f"(?i:{pattern})" + (f"|{fragments}" if fragments else "")
+        self._text = re.compile(text)
+        self._bytes = re.compile(text.encode("utf-8"))
 
     def reveal(self) -> str:
         return self._value
@@ -40,12 +72,8 @@ class Secret:
     def redact(self, text: _Text) -> _Text:
         """``text`` (str or bytes) with every form of the key replaced by ``***``."""
         if isinstance(text, bytes):
-            for form in self._forms:
-                text = text.replace(form.encode("utf-8"), MASK.encode())
-            return text
-        for form in self._forms:
-            text = text.replace(form, MASK)
-        return text
+            return self._bytes.sub(MASK.encode(), text)
+        return self._text.sub(MASK, text)
 
     def __repr__(self) -> str:
         return "'***'"

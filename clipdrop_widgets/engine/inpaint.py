@@ -8,6 +8,11 @@ and scikit-image's biharmonic method on real photos; `METHODS` gives the choice 
 
 Images are RGB `PIL.Image.Image`; masks are images of the same size whose pixels above
 127 (the contract sends only 0 and 255) mark what to fill.
+
+Memory: a 16 MP photo with a noisy mask (holes everywhere, so the box is the whole photo)
+is filled in place in one copy of its pixels, the fills kept as bytes (two averaged in 16
+bits for "quality"), never as floats: about three times the photo's RGB size at the peak,
+where it took twelve (``benchmarks/bench_engine_memory.py --worst``).
 """
 
 from __future__ import annotations
@@ -38,7 +43,12 @@ def _hole(mask: Image.Image, size: tuple[int, int]) -> np.ndarray:
     if mask.size != size:
         raise ConfigurationError(f"the mask is {mask.size[0]}x{mask.size[1]} but the image is "
                          f"{size[0]}x{size[1]}; they must match")
-    return np.asarray(mask.convert("L")) > 127
+    return np.asarray(mask if mask.mode == "L" else mask.convert("L")) > 127
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    """``image`` as a writable RGB array: one copy (no intermediate RGB image if it is)."""
+    return np.array(image if image.mode == "RGB" else image.convert("RGB"))
 
 
 def _bbox(hole: np.ndarray, margin: int) -> tuple[slice, slice] | None:
@@ -51,30 +61,39 @@ def _bbox(hole: np.ndarray, margin: int) -> tuple[slice, slice] | None:
             slice(max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
 
 
-def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast") -> np.ndarray:
+def inpaint_pixels(rgb: np.ndarray, hole: np.ndarray, *, mode: Mode = "fast",
+                   in_place: bool = False) -> np.ndarray:
     """``rgb`` (uint8, H x W x 3) with the ``hole`` (bool, H x W) filled from its
     surroundings by the method `METHODS` gives for ``mode``; pixels outside the hole
-    are unchanged. A new array."""
+    are unchanged. A new array, or ``rgb`` itself filled when ``in_place``."""
     import cv2
 
     if mode not in METHODS:
         raise ConfigurationError(f"mode must be one of {', '.join(METHODS)}, not {mode!r}")
     method, radius = METHODS[mode]
-    out = rgb.copy()
+    out = rgb if in_place else rgb.copy()
     box = _bbox(hole, radius + 4)
     if box is None:
         return out
     if hole.all():  # nothing to fill from
         out[:] = 128
         return out
-    src = np.ascontiguousarray(rgb[box])
-    m = np.ascontiguousarray(hole[box]).astype(np.uint8) * 255
+    src = np.ascontiguousarray(out[box])
+    inside = np.ascontiguousarray(hole[box])
+    m = inside.view(np.uint8)  # 0 and 1: OpenCV fills wherever the mask is not 0
     flags = {"telea": [cv2.INPAINT_TELEA], "ns": [cv2.INPAINT_NS],
              "telea+ns": [cv2.INPAINT_TELEA, cv2.INPAINT_NS]}[method]
-    fills = [cv2.inpaint(src, m, radius, flag).astype(np.float32) for flag in flags]
-    filled = (sum(fills) / len(fills) + 0.5).astype(np.uint8)
-    region = out[box]
-    region[hole[box]] = filled[hole[box]]
+    filled = cv2.inpaint(src, m, radius, flags[0])
+    if len(flags) == 2:  # the rounded mean of both, in 16 bits
+        total = filled.astype(np.uint16)
+        del filled
+        total += cv2.inpaint(src, m, radius, flags[1])
+        total += 1
+        total >>= 1
+        filled = total.astype(np.uint8)
+        del total
+    del src
+    np.copyto(out[box], filled, where=inside[..., None])
     return out
 
 
@@ -97,9 +116,9 @@ def cleanup(image: Image.Image, mask: Image.Image, *, mode: Mode | None = None) 
     ``mode`` is ``"fast"`` (the default, also for ``None``) or ``"quality"``; see
     `METHODS`. RGB, the image's size; unmasked pixels are unchanged.
     """
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = _pixels(image)
     hole = _hole(mask, image.size)
-    return Image.fromarray(inpaint_pixels(rgb, hole, mode=mode or "fast"), "RGB")
+    return Image.fromarray(inpaint_pixels(rgb, hole, mode=mode or "fast", in_place=True), "RGB")
 
 
 def text_inpainting(image: Image.Image, mask: Image.Image, prompt: str) -> Image.Image:
@@ -113,9 +132,9 @@ def text_inpainting(image: Image.Image, mask: Image.Image, prompt: str) -> Image
     """
     import cv2
 
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = _pixels(image)
     hole = _hole(mask, image.size)
-    base = inpaint_pixels(rgb, hole)
+    base = inpaint_pixels(rgb, hole, in_place=True)
     box = _bbox(hole, 0)
     if box is None:
         return Image.fromarray(base, "RGB")

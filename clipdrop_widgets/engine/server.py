@@ -2,12 +2,15 @@
 
 Tornado reads requests on one event-loop thread: keep-alive, chunked bodies and
 ``Expect: 100-continue`` (answered only once the headers pass, so a refused upload is never
-sent). The body streams into a `FormReader` as it
-arrives, counted against the endpoint's cap; the work (decoding, validating, the operation,
-encoding) runs on the engine's bounded pool, never on the loop, so one client trickling a
-body or one 16 MP cleanup never holds up another's answer. Past the pool's queue a request
-gets 503 with ``Retry-After`` before its body is read. Logging is quiet and never includes a
-header (so never the API key).
+sent). The body streams into a `FormReader` as it arrives, counted against the
+endpoint's cap, once it fits the server's byte budget for bodies and while it arrives at the
+least upload rate (`intake`); a request takes a work place only once its body is read, so
+clients trickling bodies hold no place. The work (decoding, validating, the operation,
+encoding) runs on the engine's bounded pool, never on the loop, in order and within its
+megapixels (`work`), so one 16 MP cleanup never holds up another's answer. Past the pool's
+queue a request gets 503 with ``Retry-After`` (from its headers when the queue is full
+already, else once its body is read). Logging is quiet and never includes a header (so never
+the API key).
 """
 
 from __future__ import annotations
@@ -15,14 +18,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
+from tornado.ioloop import IOLoop
 from tornado.web import Application, stream_request_body
 
 from ..contract.errors import ConfigurationTypeError
 from .answers import EngineResponse, json_error
 from .core import ENGINE_HEADER, LocalEngine, Ticket
-from .forms import FormError, FormReader
-from .web import ContractHandler, LoopServer, framing_error, repeated_header
+from .forms import FormError, FormReader, body_cap
+from .intake import MIN_UPLOAD_RATE, UPLOAD_WINDOW, BodyBudget, UploadWatch, form_megapixels
+from .web import (
+    HEADER_LIMIT,
+    ContractHandler,
+    LoopServer,
+    framing_error,
+    header_size,
+    repeated_header,
+)
 
 __all__ = ["ServerHandle", "serve"]
 
@@ -37,12 +50,17 @@ class EngineHandler(ContractHandler):
     """Every path and method, answered by the [`LocalEngine`][clipdrop_widgets.LocalEngine] given
     to ``initialize``."""
 
-    def initialize(self, engine: LocalEngine) -> None:
+    def initialize(self, engine: LocalEngine, budget: BodyBudget) -> None:
         self.engine = engine
+        self.budget = budget
         self._ticket: Ticket | None = None
         self._reader: FormReader | None = None
         self._refusal: EngineResponse | None = None
         self._submitted = False
+        self._gone = False  # the client closed the connection
+        self._reserved = 0  # bytes of the body budget this request holds
+        self._watch: UploadWatch | None = None
+        self._check: object | None = None  # the upload rate check's timer
 
     def error_headers(self) -> dict[str, str]:
         return {ENGINE_HEADER[0]: ENGINE_HEADER[1]}
@@ -54,7 +72,13 @@ class EngineHandler(ContractHandler):
     async def prepare(self) -> None:
         """Everything the headers decide, before a byte of the body is read."""
         headers = self.request.headers
-        problem = framing_error(headers)
+        size = header_size(self.request)
+        if size > HEADER_LIMIT:
+            answer = json_error(431, f"the request's headers are {size} bytes; the local engine "
+                                     f"reads at most {HEADER_LIMIT}", self.error_headers())
+            await self.close_with(self.engine.record(self.request.path[:200], answer))
+            return
+        problem = framing_error(headers) or _unreadable_uri(self.request.uri or "/")
         repeated = repeated_header(headers, SINGLE_HEADERS)
         if problem is None and repeated is not None:
             problem = f"send one {repeated} header, not {len(headers.get_list(repeated))}"
@@ -73,6 +97,44 @@ class EngineHandler(ContractHandler):
             await self._refuse(self.engine.refuse(admitted, 400, str(err)))
             return
         self._ticket = admitted
+        await self._reserve(admitted)
+
+    async def _reserve(self, ticket: Ticket) -> None:
+        """Wait for room for the body in the budget, then watch its upload rate."""
+        need = ticket.length if ticket.length is not None else body_cap(ticket.endpoint)
+        reserved = await self.budget.reserve(need) if need else 0
+        if self._gone:  # the client left while it waited
+            if reserved:
+                self.budget.give(reserved)
+            return
+        if reserved is None:
+            self._ticket = self._reader = None
+            await self._refuse(self._busy(ticket, "receiving other uploads"))
+            return
+        self._reserved = reserved
+        self._watch = UploadWatch(rate=MIN_UPLOAD_RATE, window=UPLOAD_WINDOW)
+        self._check = IOLoop.current().call_later(UPLOAD_WINDOW, self._check_upload)
+
+    def _busy(self, ticket: Ticket, what: str) -> EngineResponse:
+        """A 503 with ``Retry-After`` for ``ticket`` (its place given back)."""
+        ticket.release()
+        seconds = self.engine.pool.retry_after()
+        return self.engine.record(ticket.route, json_error(
+            503, f"The local engine is busy ({what}); retry in {seconds} s",
+            {"Retry-After": str(seconds), **self.error_headers()}))
+
+    def _check_upload(self) -> None:
+        """Cut off a body arriving slower than `MIN_UPLOAD_RATE` (a 408, then close)."""
+        self._check = None
+        if self._reader is None or self._ticket is None or self._watch is None or self._gone:
+            return
+        if self._watch.too_slow():
+            self._reader = None
+            self.cut_off(self.engine.refuse(self._ticket, 408, (
+                f"the request body arrived at less than {MIN_UPLOAD_RATE} bytes a second over "
+                f"{UPLOAD_WINDOW:g} s; the local engine closed the connection")))
+            return
+        self._check = IOLoop.current().call_later(UPLOAD_WINDOW, self._check_upload)
 
     async def _refuse(self, answer: EngineResponse) -> None:
         """Answer once a small body is read (keeping the connection), else at once and close."""
@@ -84,6 +146,8 @@ class EngineHandler(ContractHandler):
     def data_received(self, chunk: bytes) -> Any:
         if self._reader is None or self._ticket is None:
             return None  # a small body read only to keep the connection
+        if self._watch is not None:
+            self._watch.fed(len(chunk))
         try:
             self._reader.feed(chunk)
         except FormError as err:
@@ -106,6 +170,13 @@ class EngineHandler(ContractHandler):
             return
         finally:
             self._reader = None
+            self._stop_check()
+        # Only now, the body read, does the request take a place and weigh its megapixels.
+        self._ticket.slot.megapixels = form_megapixels(form.files)
+        if not self._ticket.slot.admit():
+            self.send_answer(self._busy(self._ticket, f"{self.engine.pool.capacity} requests "
+                                                      "in progress or queued"))
+            return
         self._submitted = True
         answer = await asyncio.wrap_future(self.engine.submit(self._ticket, form))
         self.send_answer(answer)
@@ -117,13 +188,33 @@ class EngineHandler(ContractHandler):
 
     def on_connection_close(self) -> None:
         super().on_connection_close()
+        self._gone = True
         self._release()
+
+    def _stop_check(self) -> None:
+        if self._check is not None:
+            IOLoop.current().remove_timeout(self._check)
+            self._check = None
 
     def _release(self) -> None:
         """Free the work slot of a request that never reached the pool (the pool frees the
-        others when their work ends, whether or not the client is still there)."""
+        others when their work ends, whether or not the client is still there), and its
+        bytes of the body budget."""
+        self._stop_check()
         if self._ticket is not None and not self._submitted:
             self._ticket.release()
+        if self._reserved:
+            self.budget.give(self._reserved)
+            self._reserved = 0
+
+
+def _unreadable_uri(uri: str) -> str | None:
+    """Why the request's address cannot be read (an unclosed ``[``...), or ``None``."""
+    try:
+        urlsplit(uri)
+    except ValueError:
+        return "the request's address is malformed"
+    return None
 
 
 def _log_request(handler: Any) -> None:
@@ -203,8 +294,10 @@ def serve(
         raise ConfigurationTypeError(
             "pass api_key, credits, rate_limit, workers and queue to LocalEngine, "
                         "not with engine=")
-    app = Application([(r".*", EngineHandler, {"engine": engine})], log_function=_log_request)
-    server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine")
+    app = Application([(r".*", EngineHandler, {"engine": engine, "budget": BodyBudget()})],
+                      log_function=_log_request)
+    server = LoopServer(app, host=host, port=port, name="clipdrop-local-engine",
+                        error_headers={ENGINE_HEADER[0]: ENGINE_HEADER[1]})
     handle = ServerHandle(server, engine)
     if background:
         return handle

@@ -7,7 +7,11 @@
   connection alive where it can, and refuses a body it will not read by answering at once,
   half-closing, and discarding a bounded amount of what the client still sends, so the client
   reads the answer instead of a reset;
-- `LoopServer` runs a tornado ``HTTPServer`` on its own thread and event loop.
+- `LoopServer` runs a tornado ``HTTPServer`` on its own thread and event loop; its
+  connections answer what tornado itself refuses (a malformed request line, header or chunk,
+  for which tornado writes a bare ``400`` with no body) as the contract's JSON too
+  (`JsonHTTPServer`), and headers past `HEADER_LIMIT` get a JSON 431 from the
+  handler, where tornado would close the connection.
 
 Keep-alive, chunked request bodies and ``Expect: 100-continue`` (sent only once ``prepare``
 has accepted the request, so a refused upload is never sent) are tornado's own.
@@ -41,7 +45,10 @@ __all__ = [
     "ContractHandler",
     "LoopServer",
     "framing_error",
+    "header_size",
     "repeated_header",
+    "HEADER_LIMIT",
+    "JsonHTTPServer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +68,13 @@ LINGER_SECONDS = 2.0
 LINGER_BYTES = 4 * 1024 * 1024
 #: Content-Length values tornado itself accepts; any larger is refused by the handlers' caps.
 MAX_BODY_SIZE = 1 << 40
+#: Bytes of request line and headers a handler accepts; past it, a JSON 431.
+HEADER_LIMIT = 64 * 1024
+#: Bytes of headers tornado reads at most before closing without an answer (what a handler
+#: must see to answer 431: bounded, a few times `HEADER_LIMIT`).
+HEADER_READ_LIMIT = 1024 * 1024
+#: What tornado writes for a request it cannot parse; `JsonHTTPServer` answers in JSON.
+_TORNADO_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
@@ -75,6 +89,12 @@ def framing_error(headers: httputil.HTTPHeaders) -> str | None:
     if len(set(lengths)) > 1 or (lengths and not _DIGITS.fullmatch(lengths[0])):
         return "invalid Content-Length header"
     return None
+
+
+def header_size(request: httputil.HTTPServerRequest) -> int:
+    """Bytes of the request line and headers, as sent (give or take white space)."""
+    line = len(request.method or "") + len(request.uri or "") + len(request.version or "") + 4
+    return line + sum(len(k) + len(v) + 4 for k, v in request.headers.get_all())
 
 
 def repeated_header(headers: httputil.HTTPHeaders, names: Iterable[str]) -> str | None:
@@ -181,6 +201,25 @@ class ContractHandler(RequestHandler):
                   if mid_body else self.detach())
         await _linger_close(stream, data)
 
+    def cut_off(self, answer: EngineResponse) -> None:
+        """Answer now while tornado is still reading the body (from a timer, not from
+        ``data_received``), then close the connection: its read ends, and the request with
+        it."""
+        self.answered_early = True
+        self._log_answer(answer.status)
+        stream = self.request.connection.stream  # type: ignore[union-attr]
+        data = _raw_answer(answer, head=self.request.method == "HEAD", server=self.server_name)
+
+        async def send() -> None:
+            try:
+                await stream.write(data)
+            except (StreamClosedError, OSError):
+                pass
+            finally:
+                stream.close()
+
+        self._cut_off_task = asyncio.ensure_future(send())  # kept: a task is weakly held
+
     def _log_answer(self, status: int) -> None:
         logger.debug("%s %s -> %d (closing)", self.request.method,
                      self.request.path[:200], status)
@@ -202,6 +241,35 @@ class ContractHandler(RequestHandler):
         self.finish(answer.body)
 
 
+class JsonHTTPServer(HTTPServer):
+    """An ``HTTPServer`` whose connections answer malformed requests with the contract's
+    JSON: tornado writes ``HTTP/1.1 400 Bad Request`` with no body and closes; here the same
+    write carries ``{"error": ...}``, ``Content-Type`` and ``Connection: close``.
+
+    ``server_name`` names the ``Server`` header; ``error_headers`` are added to the answer.
+    """
+
+    def initialize(self, app: Application, *, server_name: str,  # type: ignore[override]
+                   error_headers: dict[str, str] | None = None, **settings: Any) -> None:
+        # tornado's HTTPServer is configured through ``initialize``, not ``__init__``.
+        super().initialize(app, **settings)
+        message = ("the request could not be read as HTTP/1.1: a malformed request line, "
+                   "header, Content-Length or chunk")
+        self._bad_request = _raw_answer(json_error(400, message, error_headers), head=False,
+                                        server=server_name)
+
+    def handle_stream(self, stream: IOStream, address: tuple) -> None:  # type: ignore[override]
+        write = stream.write
+        answer = self._bad_request
+
+        def write_json_400(data: bytes | memoryview) -> Any:
+            bare = len(data) == len(_TORNADO_BARE_400) and bytes(data) == _TORNADO_BARE_400
+            return write(answer if bare else data)
+
+        stream.write = write_json_400  # type: ignore[method-assign]
+        super().handle_stream(stream, address)
+
+
 class LoopServer:
     """A tornado ``HTTPServer`` for ``app`` on its own thread and event loop.
 
@@ -209,10 +277,13 @@ class LoopServer:
     serves until `close`. Attributes: ``host``, ``port`` (the bound ones).
     """
 
-    def __init__(self, app: Application, *, host: str, port: int, name: str):
+    def __init__(self, app: Application, *, host: str, port: int, name: str,
+                 error_headers: dict[str, str] | None = None):
+        self._error_headers = error_headers
         sockets = bind_sockets(port, address=host)
         self.host: str = sockets[0].getsockname()[0]
         self.port: int = sockets[0].getsockname()[1]
+        self._name = name
         self._loop = asyncio.new_event_loop()
         self._server: HTTPServer | None = None
         started = threading.Event()
@@ -228,8 +299,10 @@ class LoopServer:
         started.wait()
 
     async def _start(self, app: Application, sockets: list[socket.socket]) -> None:
-        self._server = HTTPServer(app, idle_connection_timeout=IDLE_TIMEOUT,
-                                  body_timeout=BODY_TIMEOUT, max_body_size=MAX_BODY_SIZE)
+        self._server = JsonHTTPServer(
+            app, server_name=self._name, error_headers=self._error_headers,
+            idle_connection_timeout=IDLE_TIMEOUT, body_timeout=BODY_TIMEOUT,
+            max_body_size=MAX_BODY_SIZE, max_header_size=HEADER_READ_LIMIT)
         self._server.add_sockets(sockets)
 
     @property

@@ -1,9 +1,14 @@
 """Bounded work: a pool of worker threads and a bounded queue of requests waiting for them.
 
-A request takes a `Slot` when its headers pass (before its body is read) and gives it
-back once answered; `WorkPool.try_enter` returns ``None`` when every slot is taken, and
-the HTTP layer answers 503 with `WorkPool.retry_after`. So memory is bounded by
-``workers`` operations in progress plus ``queue`` bodies waiting, however many clients call.
+A request takes a `Slot` when its headers pass; while its body arrives the slot is only
+*receiving*, and counts against nothing here (a client trickling its upload holds no place:
+the HTTP layer bounds bodies in bytes and in upload rate, `intake`). Once the body is read
+the slot is *admitted* (`Slot.admit`) and counts against ``workers + queue``:
+`WorkPool.try_enter` returns ``None`` when that many are admitted, and the HTTP layer
+answers 503 with `WorkPool.retry_after`. Admitted jobs start in order, at most ``workers`` at
+once and, past the first, only while the megapixels of the jobs running stay within
+``megapixels`` (`Slot.megapixels`, from the images' headers): two 16 MP cleanups do not run
+side by side on a small machine, many small jobs do.
 
 Decoding, validating and running an operation all happen on the pool's threads, never on an
 HTTP server's event loop. After a job that took a while, glibc's ``malloc_trim`` hands freed
@@ -20,18 +25,22 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["Slot", "WorkPool", "default_workers"]
+__all__ = ["Slot", "WorkPool", "default_workers", "DEFAULT_MEGAPIXELS"]
 
 _T = TypeVar("_T")
 #: Jobs at least this long (seconds) are followed by ``malloc_trim``.
 TRIM_AFTER = 0.05
 _EWMA = 0.3  # weight of the newest job in the mean job time
+#: Megapixels of input images the running jobs may hold at once (one 16 MP photo and its
+#: 16 MP mask, and a few small jobs beside them); a single larger job still runs alone.
+DEFAULT_MEGAPIXELS = 40.0
 
 
 def default_workers() -> int:
@@ -56,11 +65,22 @@ _TRIM = _malloc_trim()
 
 
 class Slot:
-    """One request's place in the pool, from admission to its answer; `release` once."""
+    """One request's place in the pool, from its headers to its answer; `release` once.
+
+    Attributes: ``admitted`` (its body is read: it counts against the capacity),
+    ``megapixels`` (the weight its job runs with; 1 until the HTTP layer knows better).
+    """
 
     def __init__(self, pool: WorkPool):
         self._pool = pool
         self.released = False
+        self.admitted = False
+        self.megapixels = 1.0
+
+    def admit(self) -> bool:
+        """Count this request against the capacity (its body is read). False, and nothing
+        counted, when ``workers + queue`` are admitted already; true if it was before."""
+        return self._pool._admit(self)
 
     def release(self) -> None:
         """Give the place back (idempotent)."""
@@ -72,24 +92,34 @@ class WorkPool:
 
     Args:
         workers: threads running operations at once; default `default_workers`.
-        queue: requests admitted beyond those running (reading their body or waiting for a
-            thread); default twice ``workers``. ``0`` refuses anything past ``workers``.
+        queue: requests admitted (their bodies read) beyond those running, waiting for a
+            thread; default twice ``workers``. ``0`` refuses anything past ``workers``.
+        megapixels: megapixels of input images the running jobs may hold at once (default
+            `DEFAULT_MEGAPIXELS`); a job larger than that runs alone.
 
     Threads start on first use and end when the pool is garbage-collected or
     `shutdown`.
     """
 
-    def __init__(self, *, workers: int | None = None, queue: int | None = None):
+    def __init__(self, *, workers: int | None = None, queue: int | None = None,
+                 megapixels: float = DEFAULT_MEGAPIXELS):
         workers = default_workers() if workers is None else workers
         if not isinstance(workers, int) or workers < 1:
             raise ConfigurationError(f"workers must be a positive int, got {workers!r}")
         queue = 2 * workers if queue is None else queue
         if not isinstance(queue, int) or queue < 0:
             raise ConfigurationError(f"queue must be an int >= 0, got {queue!r}")
+        if not megapixels > 0:
+            raise ConfigurationError(f"megapixels must be positive, got {megapixels!r}")
         self.workers = workers
         self.queue = queue
+        self.megapixels = float(megapixels)
         self._lock = threading.Lock()
-        self._taken = 0
+        self._taken = 0  # admitted, not yet released
+        self._receiving = 0  # entered, body still arriving
+        self._running = 0
+        self._running_megapixels = 0.0
+        self._waiting: deque[tuple[Slot, Callable[[], Any], Future[Any]]] = deque()
         self._executor: ThreadPoolExecutor | None = None
         self._mean_seconds = 1.0  # a guess until jobs are timed
         #: The most slots ever taken at once.
@@ -105,24 +135,50 @@ class WorkPool:
 
     @property
     def in_use(self) -> int:
-        """Slots taken now."""
+        """Requests admitted now (their bodies read, not yet answered)."""
         with self._lock:
             return self._taken
 
+    @property
+    def receiving(self) -> int:
+        """Requests entered whose bodies are still arriving (they hold no place)."""
+        with self._lock:
+            return self._receiving
+
+    @property
+    def running_megapixels(self) -> float:
+        """Megapixels of the jobs running now."""
+        with self._lock:
+            return self._running_megapixels
+
     def try_enter(self) -> Slot | None:
-        """A slot, or ``None`` when ``capacity`` requests are already admitted."""
+        """A receiving slot, or ``None`` when ``capacity`` requests are already admitted."""
         with self._lock:
             if self._taken >= self.capacity:
                 return None
+            self._receiving += 1
+        return Slot(self)
+
+    def _admit(self, slot: Slot) -> bool:
+        with self._lock:
+            if slot.admitted:
+                return True
+            if slot.released or self._taken >= self.capacity:
+                return False
+            slot.admitted = True
+            self._receiving -= 1
             self._taken += 1
             self.peak = max(self.peak, self._taken)
-        return Slot(self)
+            return True
 
     def _release(self, slot: Slot) -> None:
         with self._lock:
             if not slot.released:
                 slot.released = True
-                self._taken -= 1
+                if slot.admitted:
+                    self._taken -= 1
+                else:
+                    self._receiving -= 1
 
     def retry_after(self) -> int:
         """Seconds a refused client should wait: the admitted work's expected time, 1 to 60."""
@@ -131,29 +187,72 @@ class WorkPool:
         return max(1, min(60, math.ceil(wait)))
 
     def submit(self, slot: Slot, job: Callable[[], _T]) -> Future[_T]:
-        """Run ``job`` on a worker thread; ``slot`` is released when it ends, however."""
+        """Run ``job`` on a worker thread when its turn comes; ``slot`` (admitted now if it
+        was not) is released when it ends, however."""
         with self._lock:
-            if self._executor is None:
+            if not slot.admitted and not slot.released:  # the in-process adapter's path
+                slot.admitted = True
+                self._receiving -= 1
+                self._taken += 1
+                self.peak = max(self.peak, self._taken)
+        future: Future[_T] = Future()
+        with self._lock:
+            self._waiting.append((slot, job, future))
+        self._dispatch()
+        return future
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs in order while a thread is free and their megapixels fit."""
+        starting = []
+        with self._lock:
+            while self._waiting and self._running < self.workers:
+                slot = self._waiting[0][0]
+                if self._running and \
+                        self._running_megapixels + slot.megapixels > self.megapixels:
+                    break
+                starting.append(self._waiting.popleft())
+                self._running += 1
+                self._running_megapixels += slot.megapixels
+            if starting and self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers,
                                                     thread_name_prefix="clipdrop-engine")
             executor = self._executor
-        try:
-            return executor.submit(self._run, slot, job)
-        except BaseException:
-            slot.release()
-            raise
+        for slot, job, future in starting:
+            assert executor is not None
+            try:
+                executor.submit(self._run, slot, job, future)
+            except BaseException as exc:  # noqa: BLE001 - shutting down: handed to the caller
+                self._finished(slot)
+                slot.release()
+                future.set_exception(exc)
 
-    def _run(self, slot: Slot, job: Callable[[], _T]) -> _T:
+    def _run(self, slot: Slot, job: Callable[[], _T], future: Future[_T]) -> None:
         start = time.monotonic()
+        outcome: tuple[bool, Any] = (False, None)
         try:
-            return job()
+            if future.set_running_or_notify_cancel():
+                try:
+                    outcome = (True, job())
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    outcome = (False, exc)
         finally:
             seconds = time.monotonic() - start
             with self._lock:
                 self._mean_seconds += _EWMA * (seconds - self._mean_seconds)
             slot.release()
+            self._finished(slot)  # accounted before the caller hears of it
             if _TRIM is not None and seconds >= TRIM_AFTER:
                 _TRIM()
+            self._dispatch()
+        if outcome[0]:
+            future.set_result(outcome[1])
+        elif outcome[1] is not None:
+            future.set_exception(outcome[1])
+
+    def _finished(self, slot: Slot) -> None:
+        with self._lock:
+            self._running -= 1
+            self._running_megapixels -= slot.megapixels
 
     def shutdown(self) -> None:
         """Let running jobs finish and end the threads (the pool starts new ones if used)."""

@@ -159,10 +159,13 @@ def test_retry_after_is_honoured(server, sleeps):
     assert sleeps == [3.0] and len(server.seen) == 2
 
 
-def test_retry_after_is_capped(server, sleeps):
+def test_a_retry_after_past_the_longest_wait_is_raised_at_once(server, sleeps):
+    """Waiting less than the server asked would only draw the same answer again."""
     server.script(Action.error(503, "busy", Retry_After="100000"))
-    make_client(server).text_to_image("a cat")
-    assert sleeps == [60.0]
+    with pytest.raises(ServerError, match="wait 100000 s") as info:
+        make_client(server).text_to_image("a cat")
+    assert info.value.status_code == 503
+    assert sleeps == [] and len(server.seen) == 1
 
 
 def test_5xx_backs_off_exponentially_then_gives_up(server, sleeps):

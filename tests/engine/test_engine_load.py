@@ -147,8 +147,10 @@ def test_the_in_process_adapter_shares_the_bound(held: threading.Event) -> None:
     assert [status for _, status in engine.log] == [503, 200, 200]
 
 
-def test_a_client_that_leaves_mid_body_frees_its_place(
+def test_a_client_mid_body_holds_no_place(
         make_served_engine: Callable[..., ServerHandle]) -> None:
+    """One worker, no queue: a body still arriving takes no place (it used to, and others
+    got 503); it takes one only once read, and leaving mid-body frees what it held."""
     handle = make_served_engine(workers=1, queue=0)
     request = (b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
                b"Content-Type: application/x-www-form-urlencoded\r\n"
@@ -156,15 +158,15 @@ def test_a_client_that_leaves_mid_body_frees_its_place(
     with socket.create_connection((handle.host, handle.port), timeout=TIMEOUT) as sock:
         sock.sendall(request)
         deadline = time.monotonic() + TIMEOUT
-        while handle.engine.pool.in_use == 0 and time.monotonic() < deadline:
+        while handle.engine.pool.receiving == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert handle.engine.pool.receiving == 1 and handle.engine.pool.in_use == 0
         assert requests.post(handle.url + "/text-to-image/v1", data={"prompt": "a fox"},
-                             headers=AUTH, timeout=TIMEOUT).status_code == 503
+                             headers=AUTH, timeout=TIMEOUT).status_code == 200
     deadline = time.monotonic() + TIMEOUT
-    while handle.engine.pool.in_use and time.monotonic() < deadline:
+    while handle.engine.pool.receiving and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert requests.post(handle.url + "/text-to-image/v1", data={"prompt": "a fox"},
-                         headers=AUTH, timeout=TIMEOUT).status_code == 200
+    assert handle.engine.pool.receiving == 0 and handle.engine.pool.in_use == 0
 
 
 def _free_port() -> int:

@@ -1,0 +1,194 @@
+"""Bodies are read before a work place is taken, at a least upload rate, within a byte
+budget; jobs are admitted by the megapixels in flight, not only by their count.
+
+The attack this answers: 8 sockets trickling a body at 1 byte/s held every place of the
+engine's pool (a place was taken when the headers passed, for up to 300 s), so every other
+request got 503 for as long as they kept trickling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+import clipdrop_widgets.engine.server as server_module
+from clipdrop_widgets.engine.intake import BodyBudget, UploadWatch, form_megapixels
+from clipdrop_widgets.engine.work import WorkPool
+
+KEY = "k"
+TIMEOUT = 60
+
+
+def png(width: int, height: int, mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height), 255 if mode == "L" else (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def trickle_open(handle, length: int = 4000) -> socket.socket:
+    """A connection whose cleanup request announced ``length`` bytes and sent none yet."""
+    sock = socket.create_connection((handle.host, handle.port), timeout=TIMEOUT)
+    sock.sendall(b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\nx-api-key: k\r\n"
+                 b"Content-Type: multipart/form-data; boundary=xx\r\n"
+                 b"Content-Length: %d\r\n\r\n" % length)
+    return sock
+
+
+def test_eight_trickling_sockets_cause_no_503_for_normal_requests(make_served_engine):
+    handle = make_served_engine(workers=2, queue=4)  # 6 places, fewer than the tricklers
+    socks = [trickle_open(handle) for _ in range(8)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(1.0):  # one byte a second on each
+            for sock in socks:
+                try:
+                    sock.sendall(b"-")
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    files = {"image_file": ("p.png", png(256, 256)), "mask_file": ("m.png", png(256, 256, "L"))}
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while handle.engine.pool.receiving < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert handle.engine.pool.receiving == 8  # all eight are mid-body
+
+        def normal(_: int) -> int:
+            return requests.post(handle.url + "/cleanup/v1", files=files,
+                                 headers={"x-api-key": KEY}, timeout=TIMEOUT).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(normal, range(16)))
+        assert statuses.count(503) == 0 and statuses == [200] * 16
+    finally:
+        stop.set()
+        trickler.join(5)
+        for sock in socks:
+            sock.close()
+
+
+def test_a_body_slower_than_the_least_rate_is_cut_off_with_a_json_408(make_served_engine,
+                                                                       monkeypatch):
+    monkeypatch.setattr(server_module, "UPLOAD_WINDOW", 1.0)
+    handle = make_served_engine()
+    with trickle_open(handle) as sock:
+        started = time.monotonic()
+        sock.sendall(b"-")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+        took = time.monotonic() - started
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert b"application/json" in head
+    assert "bytes a second" in json.loads(body)["error"]
+    assert took < 10
+    deadline = time.monotonic() + TIMEOUT
+    while handle.engine.pool.receiving and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handle.engine.pool.receiving == 0
+    assert ("/cleanup/v1", 408) in handle.engine.log
+
+
+def test_upload_watch_measures_windows():
+    now = [0.0]
+    watch = UploadWatch(rate=100, window=10, clock=lambda: now[0])
+    watch.fed(500)
+    now[0] = 5.0
+    assert not watch.too_slow()  # within the first window: the grace
+    now[0] = 10.0
+    assert watch.too_slow()  # 500 bytes in 10 s < 100 a second
+    watch.fed(2000)
+    now[0] = 20.0
+    assert not watch.too_slow()
+
+
+def test_the_body_budget_serves_waiters_in_order_and_times_out():
+    async def scenario() -> list[object]:
+        budget = BodyBudget(100)
+        first = await budget.reserve(60)
+        order: list[object] = []
+
+        async def wait(size: int, tag: str) -> None:
+            got = await budget.reserve(size, timeout=2)
+            order.append((tag, got))
+
+        second = asyncio.ensure_future(wait(60, "second"))
+        third = asyncio.ensure_future(wait(30, "third"))  # fits now, but waits its turn
+        await asyncio.sleep(0.05)
+        assert order == [] and budget.held == 60
+        budget.give(first)
+        await asyncio.gather(second, third)
+        late = await budget.reserve(50, timeout=0.1)  # 90 held: no room in time
+        order.append(("late", late))
+        huge = BodyBudget(100)
+        order.append(("huge", await huge.reserve(10_000)))  # alone, counted as the limit
+        return order
+
+    order = asyncio.run(scenario())
+    assert order == [("second", 60), ("third", 30), ("late", None), ("huge", 100)]
+
+
+def test_jobs_are_admitted_by_megapixels_in_flight():
+    pool = WorkPool(workers=2, queue=4, megapixels=20)
+    started: list[str] = []
+    gates = {name: threading.Event() for name in "abc"}
+
+    def job(name: str):
+        def run() -> str:
+            started.append(name)
+            assert gates[name].wait(TIMEOUT)
+            return name
+        return run
+
+    slots = [pool.try_enter() for _ in range(3)]
+    for slot, mp in zip(slots, (16, 16, 1), strict=True):
+        slot.megapixels = mp
+    futures = [pool.submit(slot, job(name)) for slot, name in zip(slots, "abc", strict=True)]
+    time.sleep(0.2)
+    assert started == ["a"]  # b would hold 32 MP with a; c waits its turn behind b
+    gates["a"].set()
+    assert futures[0].result(TIMEOUT) == "a"
+    deadline = time.monotonic() + TIMEOUT
+    while len(started) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["a", "b", "c"]  # 16 + 1 MP fit together
+    gates["b"].set()
+    gates["c"].set()
+    assert [f.result(TIMEOUT) for f in futures] == ["a", "b", "c"]
+    assert pool.in_use == 0 and pool.running_megapixels == 0
+    pool.shutdown()
+
+
+def test_megapixels_come_from_the_image_headers():
+    files = {"image_file": png(4000, 4000), "mask_file": png(4000, 4000, "L")}
+    assert form_megapixels(files) == pytest.approx(32.0)
+    assert form_megapixels({"image_file": b"not an image"}) == 1.0
+    assert form_megapixels({}) == 1.0
+
+
+def test_a_megapixel_bound_pool_still_answers_cleanups(make_served_engine):
+    from clipdrop_widgets import Client
+
+    handle = make_served_engine(workers=2, queue=4)
+    client = Client(KEY, base_url=handle.url, timeout=60)
+    image = np.zeros((512, 512, 3), np.uint8)
+    mask = np.zeros((512, 512), bool)
+    mask[100:200, 100:200] = True
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: client.cleanup(image, mask), range(6)))
+    assert all(r.width == 512 for r in results)
+    assert handle.engine.pool.running_megapixels == 0
