@@ -2,8 +2,10 @@
 
 Bodies are streamed (``stream_request_body``) and capped at the endpoint's limit; the seat's
 key is checked (401, 403) before a byte of the body is read. Every answer is JSON on error,
-carries the seat's balance in ``x-remaining-credits`` and never a header of the upstream's
-request. One log line per request names the seat's label, never a key.
+written by the gateway (never the upstream's body or headers), and carries the seat's balance in
+``x-remaining-credits``. A participant who hangs up withdraws a call not yet sent. One log line
+per request names the seat's label, never a key. One gateway serves a database at a time
+(`lock.ServeLock`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat
-from .upstream import HTTPUpstream, LocalUpstream, Upstream
+from .lock import ServeLock
+from .seatgate import DEFAULT_SEAT_PARALLEL
+from .stats import LogEntry
+from .upstream import UPSTREAM_TIMEOUT, HTTPUpstream, LocalUpstream, Upstream
 
 __all__ = ["GatewayHandle", "make_app", "make_upstream", "serve_gateway", "SEAT_PATH"]
 
@@ -139,26 +144,38 @@ class _OperationHandler(_Base):
                                                    cap=self._cap, announced=False)))
             return
         headers = self.request.headers
+        body, self._chunks = b"".join(self._chunks), []
+        self._task = asyncio.ensure_future(self.gateway.call(
+            self.seat, self.endpoint, accept=headers.get("Accept"),
+            content_type=headers.get("Content-Type"), body=body))
+        del body
         try:
-            reply = await self.gateway.call(
-                self.seat, self.endpoint, accept=headers.get("Accept"),
-                content_type=headers.get("Content-Type"), body=b"".join(self._chunks))
+            reply = await self._task
         except Refusal as refusal:
             self.refuse(refusal.status, refusal.message, refusal.headers)
             return
+        except asyncio.CancelledError:  # the participant hung up: nothing to answer
+            self.set_status(499, "withdrawn")
+            return
         self._answer(reply)
 
+    def on_connection_close(self) -> None:
+        """The participant went away: withdraw the call (a call already sent still settles)."""
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+
     def _answer(self, reply: Reply) -> None:
+        """An image: the gateway's own headers, the image's type, never the upstream's others."""
         assert self.seat is not None
         answer = reply.answer
         self.served, self.charged = reply.served, reply.charged
-        self.set_status(answer.status if 200 <= answer.status < 600 else 502)
+        self.set_status(200)
         for name, value in answer.headers.items():
-            if name != "x-credits-consumed":
+            if name not in ("x-credits-consumed", "retry-after"):
                 self.set_header(name, value)
-        if answer.status == 200:
-            self.set_header("x-credits-consumed", _number(reply.charged))
-            self.set_header("x-gateway-cache", reply.served)
+        self.set_header("x-credits-consumed", _number(reply.charged))
+        self.set_header("x-gateway-cache", reply.served)
         self.set_header("x-remaining-credits", _number(self.gateway.remaining(self.seat.id)))
         self.finish(answer.body)
 
@@ -174,6 +191,11 @@ def _log_request(handler: RequestHandler) -> None:
     seat = getattr(handler, "seat", None)
     label = seat.label if seat is not None else "-"
     charged = getattr(handler, "charged", None)
+    gateway = getattr(handler, "gateway", None)
+    if gateway is not None and seat is not None:
+        gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
+                                        handler.get_status(), handler.served or "-", charged,
+                                        getattr(handler, "waited", None)))
     extra = "" if charged is None else f" charged={_number(charged)} ({handler.served})"
     logger.info("%s %s %s %d %.0f ms%s", label, handler.request.method,
                 handler.request.path[:200], handler.get_status(),
@@ -190,12 +212,13 @@ def make_app(gateway: Gateway) -> Application:
                        default_handler_args={"gateway": gateway}, log_function=_log_request)
 
 
-def make_upstream(upstream: str | None = None, upstream_key: str | None = None) -> Upstream:
+def make_upstream(upstream: str | None = None, upstream_key: str | None = None, *,
+                  timeout: float = UPSTREAM_TIMEOUT) -> Upstream:
     """Where the room's calls go.
 
     ``upstream`` (default ``$CLIPDROP_API_URL``) is a server URL or ``local://engine``;
-    ``upstream_key`` (default ``$CLIPDROP_API_KEY``) the room's key. With neither, the
-    in-process local engine. A URL without a key is an error.
+    ``upstream_key`` (default ``$CLIPDROP_API_KEY``) the room's key; ``timeout`` seconds per
+    upstream call. With neither, the in-process local engine. A URL without a key is an error.
     """
     key = upstream_key if upstream_key is not None else os.environ.get(API_KEY_ENV)
     key = (key or "").strip() or None
@@ -205,7 +228,7 @@ def make_upstream(upstream: str | None = None, upstream_key: str | None = None) 
     if key is None:
         raise ConfigurationError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
                          "give a key file")
-    return HTTPUpstream(url or DEFAULT_BASE_URL, key)
+    return HTTPUpstream(url or DEFAULT_BASE_URL, key, timeout=timeout)
 
 
 @dataclass
@@ -220,6 +243,7 @@ class GatewayHandle:
     gateway: Gateway
     _loop: asyncio.AbstractEventLoop
     _thread: threading.Thread
+    _lock: ServeLock | None = None
 
     @property
     def source(self) -> str:
@@ -235,6 +259,8 @@ class GatewayHandle:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> GatewayHandle:
         return self
@@ -291,6 +317,9 @@ def serve_gateway(
     requests_per_minute: float | None = None,
     seat_rpm: float | None = None,
     shared_cache: bool = True,
+    upstream_limit_scope: str = "key",
+    seat_parallel: int = DEFAULT_SEAT_PARALLEL,
+    upstream_timeout: float = UPSTREAM_TIMEOUT,
     background: bool = False,
 ) -> GatewayHandle | None:
     """Serve the workshop gateway for the seats in the ledger ``db``.
@@ -304,17 +333,27 @@ def serve_gateway(
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
+        upstream_limit_scope: what the upstream's rate limit counts: ``"key"`` (default, the
+            safe reading of "per key": every operation shares the room's rate) or
+            ``"operation"`` (each operation has its own).
+        seat_parallel: calls one seat may have in flight (default 2); its others wait behind
+            them. A seat's own limit (``gateway seats limit``) overrides it.
+        upstream_timeout: seconds an upstream call may take (default 150); a call that timed
+            out after it was sent stays charged (the service may have done the work).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
-    ledger = Ledger(db)
-    recovered = ledger.recover()
-    if recovered:
-        logger.warning("%d calls were in flight when the gateway last stopped: kept as charged",
-                       recovered)
-    gateway = Gateway(ledger, make_upstream(upstream, upstream_key),
-                      requests_per_minute=requests_per_minute, seat_rpm=seat_rpm,
-                      shared_cache=shared_cache)
+    lock = ServeLock(db)
+    lock.acquire()  # before recover(): never settle a running gateway's reservations
+    try:
+        gateway = _room(db, make_upstream(upstream, upstream_key, timeout=upstream_timeout),
+                        requests_per_minute=requests_per_minute,
+                        seat_rpm=seat_rpm, shared_cache=shared_cache,
+                        scope=upstream_limit_scope, seat_parallel=seat_parallel)
+    except BaseException:
+        lock.release()
+        raise
+    ledger = gateway.ledger
     started: dict[str, Any] = {}
     ready = threading.Event()
     thread = threading.Thread(target=_run, args=(gateway, host, port, started, ready),
@@ -323,9 +362,11 @@ def serve_gateway(
     ready.wait()
     if "error" in started:
         gateway.close()
+        lock.release()
         raise started["error"]
     handle = GatewayHandle(_url(host, started["port"]), started["port"], gateway,
-                           started["loop"], thread)
+                           started["loop"], thread, lock)
+    lock.announce(handle.url)
     if background:
         return handle
     where = ("the local engine (offline previews)" if handle.source == "local engine"
@@ -340,6 +381,21 @@ def serve_gateway(
     finally:
         handle.close()
     return None
+
+
+def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gateway:
+    """The room's `Gateway` on its ledger, reservations left by a crash settled first."""
+    ledger = Ledger(db)
+    try:
+        recovered = ledger.recover()
+        if recovered:
+            logger.warning("%d calls were in flight when the gateway last stopped: kept as "
+                           "charged", recovered)
+        return Gateway(ledger, upstream, **options)
+    except BaseException:
+        ledger.close()
+        upstream.close()
+        raise
 
 
 def seat_usage(seat: Seat, now: float | None = None) -> str:
