@@ -18,7 +18,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.simple_httpclient import HTTPTimeoutError
 from urllib3 import encode_multipart_formdata
 
@@ -123,7 +123,11 @@ class HTTPUpstream:
                      "Content-Type": body_type, "User-Agent": "clipdrop-widgets-gateway"},
             follow_redirects=False, request_timeout=self.timeout,
             connect_timeout=min(10.0, self.timeout), decompress_response=True)
-        response = await self._http.fetch(request, raise_error=False)
+        try:  # raise_error=False still raises what is not an HTTP answer (refused, DNS)
+            response = await self._http.fetch(request, raise_error=False)
+        except (OSError, HTTPClientError) as err:
+            status = NOT_SENT if _never_sent(err) else UNREACHABLE
+            return Answer(status, {}, type(err).__name__.encode())
         if response.code == UNREACHABLE or response.code < 200:
             reason = type(response.error).__name__ if response.error else "no answer"
             status = NOT_SENT if _never_sent(response.error) else UNREACHABLE
