@@ -175,12 +175,18 @@ def _serve(args: argparse.Namespace) -> int:
         if not key:
             _say(f"clipdrop-widgets gateway serve: {args.upstream_key_file} is empty")
             return 2
+    admin = None
+    if args.admin_token_file is not None:
+        admin = Path(args.admin_token_file).read_text(encoding="utf-8").strip()
+        if not admin:
+            _say(f"clipdrop-widgets gateway serve: {args.admin_token_file} is empty")
+            return 2
     try:
         serve_gateway(args.db, host=args.host, port=args.port, upstream=args.upstream,
                       upstream_key=key, requests_per_minute=args.requests_per_minute,
                       seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache,
                       upstream_limit_scope=args.upstream_limit_scope,
-                      seat_parallel=args.seat_parallel)
+                      seat_parallel=args.seat_parallel, admin_token=admin)
     except ValueError as err:
         _say(f"clipdrop-widgets gateway serve: {err}")
         return 2
@@ -276,6 +282,9 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--seat-parallel", type=_count, default=2, metavar="N",
                        help="calls one seat may have in flight; its others wait behind them "
                             "(default: %(default)s)")
+    serve.add_argument("--admin-token-file", metavar="PATH",
+                       help="the admin page's token, read from this file (default a new one, "
+                            "printed at start)")
     serve.add_argument("--no-shared-cache", action="store_true",
                        help="send identical requests upstream each time")
     serve.add_argument("--log-level", default="info",

@@ -56,6 +56,8 @@ class Reply:
     answer: Answer
     charged: float
     served: str
+    #: Seconds the call waited for its upstream slot (``None``: it did not go upstream).
+    waited: float | None = None
 
 
 def room_rates(requests_per_minute: float | None) -> dict[str, float]:
@@ -93,6 +95,7 @@ class _Call:
     cost: float
     arrived: float = field(default_factory=time.monotonic)
     held: bool = True
+    waited: float | None = None
 
 
 @dataclass
@@ -184,7 +187,7 @@ class Gateway:
             async with self.gates.slot(seat.id, seat.parallel or self.seat_parallel):
                 answer, charged = await self._upstream_call(call, endpoint, answer_type, form)
             kept = answer
-            return Reply(answer, charged, "upstream")
+            return Reply(answer, charged, "upstream", call.waited)
         finally:
             self._unhold(call)
             if self.cache is not None:
@@ -243,7 +246,8 @@ class Gateway:
                 for lane in lanes:
                     await _take(lane, call.seat.id, front)
                     granted.append(lane)
-                self.stats.waited(call.seat.label, time.monotonic() - call.arrived)
+                call.waited = time.monotonic() - call.arrived
+                self.stats.waited(call.seat.label, call.waited)
                 answer, charged = await self._send(call, endpoint, answer_type, body, body_type)
             finally:
                 for lane in granted:
@@ -289,11 +293,14 @@ class Gateway:
 
     async def _settled(self, charge: int, call: _Call, endpoint: Endpoint, answer_type: str,
                        body: bytes, body_type: str) -> tuple[Answer, float]:
+        self.stats.sending[call.seat.id] += 1
         try:
             answer = await self.upstream.send(endpoint, answer_type, body, body_type)
         except Exception:
             logger.exception("upstream call for %s failed", endpoint.path)
             answer = Answer(UNREACHABLE, {}, b"the gateway failed while calling")
+        finally:
+            self.stats.sending[call.seat.id] -= 1
         self.stats.upstream_answered(answer.status)
         outcome = settle(endpoint, answer, call.cost, self.upstream.quote)
         if outcome.charge is None:

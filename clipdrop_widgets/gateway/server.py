@@ -27,6 +27,7 @@ from ..api.constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
+from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat
 from .lock import ServeLock
@@ -53,6 +54,7 @@ class _Base(RequestHandler):
     seat: Seat | None = None
     served = ""
     charged: float | None = None
+    waited: float | None = None
 
     def initialize(self, gateway: Gateway, **_: Any) -> None:
         self.gateway = gateway
@@ -169,7 +171,7 @@ class _OperationHandler(_Base):
         """An image: the gateway's own headers, the image's type, never the upstream's others."""
         assert self.seat is not None
         answer = reply.answer
-        self.served, self.charged = reply.served, reply.charged
+        self.served, self.charged, self.waited = reply.served, reply.charged, reply.waited
         self.set_status(200)
         for name, value in answer.headers.items():
             if name not in ("x-credits-consumed", "retry-after"):
@@ -195,16 +197,19 @@ def _log_request(handler: RequestHandler) -> None:
     if gateway is not None and seat is not None:
         gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
                                         handler.get_status(), handler.served or "-", charged,
-                                        getattr(handler, "waited", None)))
+                                        handler.waited))
     extra = "" if charged is None else f" charged={_number(charged)} ({handler.served})"
     logger.info("%s %s %s %d %.0f ms%s", label, handler.request.method,
                 handler.request.path[:200], handler.get_status(),
                 1000 * handler.request.request_time(), extra)
 
 
-def make_app(gateway: Gateway) -> Application:
-    """The tornado application serving ``gateway``."""
+def make_app(gateway: Gateway, admin_check: AdminCheck | None = None) -> Application:
+    """The tornado application serving ``gateway`` (and its admin page behind
+    ``admin_check``, when given)."""
     routes: list[Any] = [(SEAT_PATH, _SeatHandler, {"gateway": gateway})]
+    if admin_check is not None:
+        routes += admin_routes(gateway, admin_check)
     for endpoint in ENDPOINTS.values():
         routes.append((endpoint.path + "/?", _OperationHandler,
                        {"gateway": gateway, "endpoint": endpoint}))
@@ -244,13 +249,20 @@ class GatewayHandle:
     _loop: asyncio.AbstractEventLoop
     _thread: threading.Thread
     _lock: ServeLock | None = None
+    _admin_token: str | None = None
+
+    @property
+    def admin_url(self) -> str:
+        """The admin page (with its token, when the default check guards it)."""
+        token = f"?token={self._admin_token}" if self._admin_token else ""
+        return f"{self.url}{ADMIN_PATH}{token}"
 
     @property
     def source(self) -> str:
         """``"local engine"`` or ``"service"``: where the room's results come from."""
         return self.gateway.upstream.source
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never the admin token
         state = "running" if self._thread.is_alive() else "closed"
         return f"<GatewayHandle {self.url} upstream={self.source!r} {state}>"
 
@@ -273,21 +285,22 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _start(gateway: Gateway, host: str, port: int) -> tuple[HTTPServer, int]:
+def _start(gateway: Gateway, host: str, port: int,
+           admin_check: AdminCheck) -> tuple[HTTPServer, int]:
     sockets = bind_sockets(port, host)
-    server = HTTPServer(make_app(gateway), idle_connection_timeout=IDLE_TIMEOUT,
+    server = HTTPServer(make_app(gateway, admin_check), idle_connection_timeout=IDLE_TIMEOUT,
                         body_timeout=IDLE_TIMEOUT)
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
 
 
-def _run(gateway: Gateway, host: str, port: int, started: dict[str, Any],
-         ready: threading.Event) -> None:
+def _run(gateway: Gateway, host: str, port: int, admin_check: AdminCheck,
+         started: dict[str, Any], ready: threading.Event) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
     async def start() -> tuple[HTTPServer, int]:
-        return _start(gateway, host, port)
+        return _start(gateway, host, port, admin_check)
 
     try:
         server, bound = loop.run_until_complete(start())
@@ -320,6 +333,8 @@ def serve_gateway(
     upstream_limit_scope: str = "key",
     seat_parallel: int = DEFAULT_SEAT_PARALLEL,
     upstream_timeout: float = UPSTREAM_TIMEOUT,
+    admin_token: str | None = None,
+    admin_check: AdminCheck | None = None,
     background: bool = False,
 ) -> GatewayHandle | None:
     """Serve the workshop gateway for the seats in the ledger ``db``.
@@ -340,6 +355,10 @@ def serve_gateway(
             them. A seat's own limit (``gateway seats limit``) overrides it.
         upstream_timeout: seconds an upstream call may take (default 150); a call that timed
             out after it was sent stays charged (the service may have done the work).
+        admin_token: the admin page's token (default a fresh one, printed at start and in
+            `GatewayHandle.admin_url`).
+        admin_check: who may see the admin page, instead of the token: a function of the
+            tornado request answering true or false (a JupyterHub login, say).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
@@ -356,7 +375,13 @@ def serve_gateway(
     ledger = gateway.ledger
     started: dict[str, Any] = {}
     ready = threading.Event()
-    thread = threading.Thread(target=_run, args=(gateway, host, port, started, ready),
+    if admin_check is None:
+        admin_token = admin_token or new_admin_token()
+        admin_check = token_check(admin_token)
+    else:
+        admin_token = None
+    thread = threading.Thread(target=_run, args=(gateway, host, port, admin_check, started,
+                                                 ready),
                               name="clipdrop-gateway", daemon=True)
     thread.start()
     ready.wait()
@@ -365,14 +390,15 @@ def serve_gateway(
         lock.release()
         raise started["error"]
     handle = GatewayHandle(_url(host, started["port"]), started["port"], gateway,
-                           started["loop"], thread, lock)
+                           started["loop"], thread, lock, admin_token)
     lock.announce(handle.url)
     if background:
         return handle
     where = ("the local engine (offline previews)" if handle.source == "local engine"
              else f"the service at {getattr(gateway.upstream, 'url', '?')}")
     print(f"Workshop gateway listening on {handle.url} for {len(ledger.seats())} seats; "
-          f"upstream: {where}. Ctrl-C stops it.", flush=True)
+          f"upstream: {where}. Ctrl-C stops it.\nThe teacher's page: {handle.admin_url}",
+          flush=True)
     try:
         while thread.is_alive():
             thread.join(0.5)

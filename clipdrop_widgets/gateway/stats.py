@@ -67,6 +67,8 @@ class RoomStats:
     started: float = field(default_factory=time.time)
     seats: dict[str, _Seat] = field(default_factory=dict)
     log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    #: Calls of each seat (by id) sent upstream and not yet answered.
+    sending: Counter[int] = field(default_factory=Counter)
     _sent: deque[float] = field(default_factory=deque)
 
     def _seat(self, label: str) -> _Seat:
