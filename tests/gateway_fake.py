@@ -57,6 +57,7 @@ class Seen:
     key: str
     texts: dict[str, str]
     status: int
+    size: int = 0  # bytes of the request body
 
 
 @dataclass
@@ -178,7 +179,8 @@ class FakeService:
                     self.credits += cost - scripted[3]
                     self.charged += scripted[3] - cost
                     status = scripted[0]
-            self.seen.append(Seen(time.monotonic(), handler.path, key, texts, status))
+            self.seen.append(Seen(time.monotonic(), handler.path, key, texts, status,
+                                  len(body)))
             remaining = self.credits
         if scripted is not None:
             time.sleep(self.delay)

@@ -1,13 +1,14 @@
 """One participant's call, from a parsed seat to an answer: the gateway's rules in one place.
 
-In order, each step before anything goes upstream: the form is parsed and validated (400),
-``Accept`` negotiated (406), the seat's own rate checked (429, only with a per-seat rate), the
-shared cache asked (a hit costs 0), an identical call in flight waited for (costs 0), the
-seat's balance checked (402). Then the call waits behind the seat's own calls (`SeatGate`),
-then for its fair slot in each pacing scope it falls in (`lanes_for`), the seat is read again
-(revoked while waiting: 403), the credits are reserved in the ledger, and the call goes
-upstream. A participant who goes away before that withdraws the call: nothing is sent or
-charged. Once sent, a call always runs to its answer and is settled by what the upstream did
+In order, each step before anything goes upstream: ``Accept`` negotiated (406), the body
+(spooled to disk as it came) parsed and validated within the room's memory budget (400) and
+re-spooled as the upstream request (`bodies`), the seat's own rate checked (429, only with a
+per-seat rate), the shared cache asked (a hit costs 0), an identical call in flight waited for
+(costs 0), the seat's balance checked (402). Then the call waits behind the seat's own calls
+(`SeatGate`), then for its fair slot in each pacing scope it falls in (`lanes_for`), the seat
+is read again (revoked while waiting: 403), the credits are reserved in the ledger, and the
+call goes upstream. A participant who goes away before that withdraws the call: nothing is sent
+or charged. Once sent, a call always runs to its answer and is settled by what the upstream did
 (`settle`): a 429 is charged nothing and retried in a slowed-down scope; an answer that may
 have been charged is never released as free. The room's own account being refused upstream
 (401, 402, 403) is a 503 to the seat. Seats never see the upstream's bodies or headers, only
@@ -22,20 +23,20 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import IO
 
 from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
-from ..contract.errors import ConfigurationError, InputError
-from ..contract.validation import validate_request
+from ..contract.errors import ConfigurationError
 from ..engine.core import negotiate
-from ..engine.forms import Form, FormError, parse_form
+from .bodies import DEFAULT_BODY_MEMORY, BodyBudget, Outgoing, prepare
 from .fairshare import WINDOW, Lane
 from .ledger import Ledger, Seat
 from .seatgate import DEFAULT_SEAT_PARALLEL, SeatGate
 from .settle import Refusal, settle
-from .shared_cache import Answer, SharedCache, request_key
+from .shared_cache import Answer, SharedCache
 from .stats import RoomStats
-from .upstream import UNREACHABLE, Upstream, encode_form
+from .upstream import UNREACHABLE, Upstream
 
 __all__ = ["Gateway", "Refusal", "Reply", "room_rates", "lanes_for", "SCOPES"]
 
@@ -104,7 +105,8 @@ class Gateway:
 
     ``scope`` is what the upstream's rate limit counts (``"key"``, the default, or
     ``"operation"``); ``seat_parallel`` the calls one seat may have in flight (its others
-    wait behind them); ``seat_rpm`` caps each seat's requests per minute (``None``: no cap).
+    wait behind them); ``seat_rpm`` caps each seat's requests per minute (``None``: no cap);
+    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`).
     A seat's own ``parallel`` and ``rpm`` in the ledger override both, read at each call.
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
     """
@@ -116,7 +118,9 @@ class Gateway:
     shared_cache: bool = True
     scope: str = "key"
     seat_parallel: int = DEFAULT_SEAT_PARALLEL
+    body_memory: int = DEFAULT_BODY_MEMORY
     lanes: dict[str, Lane] = field(init=False)
+    bodies: BodyBudget = field(init=False)
     gates: SeatGate = field(init=False, default_factory=SeatGate)
     cache: SharedCache | None = field(init=False)
     stats: RoomStats = field(init=False, default_factory=RoomStats)
@@ -130,6 +134,7 @@ class Gateway:
         if self.seat_parallel < 1:
             raise ConfigurationError(f"seat_parallel must be 1 or more, got {self.seat_parallel}")
         self.lanes = lanes_for(self.scope, self.requests_per_minute)
+        self.bodies = BodyBudget(self.body_memory)
         self.cache = SharedCache() if self.shared_cache else None
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="gateway-forms")
 
@@ -156,22 +161,29 @@ class Gateway:
         return [own, self.lanes[KEY_LANE]] if own is not None else [self.lanes[KEY_LANE]]
 
     async def call(self, seat: Seat, endpoint: Endpoint, *, accept: str | None,
-                   content_type: str | None, body: bytes) -> Reply:
-        """Answer one call of ``seat``; raises `Refusal` for every error answer.
+                   content_type: str | None, body: IO[bytes], length: int) -> Reply:
+        """Answer one call of ``seat`` whose body (``length`` bytes) is the file ``body``;
+        raises `Refusal` for every error answer.
 
         Cancelling the task (the participant went away) withdraws the call if it was not sent
         yet; once sent, it runs to its answer and is settled before the cancellation lands.
         """
-        form = await asyncio.get_running_loop().run_in_executor(
-            self._pool, _parse, endpoint, content_type, body)
         answer_type = negotiate(endpoint, accept)
         if answer_type is None:
             offers = ", ".join(endpoint.accept or (endpoint.output_content_type,))
             raise Refusal(406, f"Accept: {(accept or '')[:200]} is not acceptable; "
                                f"{endpoint.path} answers with {offers}")
+        async with self.bodies.hold(length):
+            outgoing = await asyncio.get_running_loop().run_in_executor(
+                self._pool, prepare, endpoint, content_type, body, length, answer_type)
+        try:
+            return await self._call(seat, endpoint, outgoing)
+        finally:
+            outgoing.close()
+
+    async def _call(self, seat: Seat, endpoint: Endpoint, outgoing: Outgoing) -> Reply:
         self._check_seat_rate(seat)
-        key = request_key(endpoint.path, answer_type, form.texts, form.files)
-        shared = await self._shared(seat, endpoint, key)
+        shared = await self._shared(seat, endpoint, outgoing.key)
         if shared is not None:
             return shared
         call = _Call(seat, float(endpoint.credits))
@@ -181,17 +193,17 @@ class Gateway:
                                f"{endpoint.path} costs {_number(call.cost)}")
         self._holds[seat.id] = self._holds.get(seat.id, 0.0) + call.cost
         if self.cache is not None:
-            self.cache.lead(key)
+            self.cache.lead(outgoing.key)
         kept: Answer | None = None
         try:
             async with self.gates.slot(seat.id, seat.parallel or self.seat_parallel):
-                answer, charged = await self._upstream_call(call, endpoint, answer_type, form)
+                answer, charged = await self._upstream_call(call, endpoint, outgoing)
             kept = answer
             return Reply(answer, charged, "upstream", call.waited)
         finally:
             self._unhold(call)
             if self.cache is not None:
-                self.cache.finish(key, kept)  # only images: a refusal is never shared
+                self.cache.finish(outgoing.key, kept)  # only images: a refusal is never shared
 
     def _unhold(self, call: _Call) -> None:
         if call.held:
@@ -235,10 +247,9 @@ class Gateway:
                           {"Retry-After": str(wait)})
         times.append(now)
 
-    async def _upstream_call(self, call: _Call, endpoint: Endpoint, answer_type: str,
-                             form: Form) -> tuple[Answer, float]:
+    async def _upstream_call(self, call: _Call, endpoint: Endpoint,
+                             outgoing: Outgoing) -> tuple[Answer, float]:
         lanes = self._lanes_of(endpoint)
-        body, body_type = encode_form(endpoint, form.texts, form.files)
         front = False
         while True:
             granted: list[Lane] = []
@@ -248,7 +259,7 @@ class Gateway:
                     granted.append(lane)
                 call.waited = time.monotonic() - call.arrived
                 self.stats.waited(call.seat.label, call.waited)
-                answer, charged = await self._send(call, endpoint, answer_type, body, body_type)
+                answer, charged = await self._send(call, endpoint, outgoing)
             finally:
                 for lane in granted:
                     lane.finished()  # the slot ages from its answer
@@ -263,8 +274,8 @@ class Gateway:
                            endpoint.path, self.scope)
             front = True
 
-    async def _send(self, call: _Call, endpoint: Endpoint, answer_type: str, body: bytes,
-                    body_type: str) -> tuple[Answer, float]:
+    async def _send(self, call: _Call, endpoint: Endpoint,
+                    outgoing: Outgoing) -> tuple[Answer, float]:
         """In the seat's slot: read the seat again, reserve, call, settle; the answer and the
         credits charged.
 
@@ -282,8 +293,7 @@ class Gateway:
                                "sent")
         self._unhold(call)  # from now on the ledger's reservation counts it, once
         self.stats.sent()
-        task = asyncio.ensure_future(self._settled(charge, call, endpoint, answer_type, body,
-                                                   body_type))
+        task = asyncio.ensure_future(self._settled(charge, call, endpoint, outgoing))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -291,11 +301,11 @@ class Gateway:
                 await task  # settle what was sent, then let the cancellation land
             raise
 
-    async def _settled(self, charge: int, call: _Call, endpoint: Endpoint, answer_type: str,
-                       body: bytes, body_type: str) -> tuple[Answer, float]:
+    async def _settled(self, charge: int, call: _Call, endpoint: Endpoint,
+                       outgoing: Outgoing) -> tuple[Answer, float]:
         self.stats.sending[call.seat.id] += 1
         try:
-            answer = await self.upstream.send(endpoint, answer_type, body, body_type)
+            answer = await self.upstream.send(endpoint, outgoing)
         except Exception:
             logger.exception("upstream call for %s failed", endpoint.path)
             answer = Answer(UNREACHABLE, {}, b"the gateway failed while calling")
@@ -321,20 +331,6 @@ async def _take(lane: Lane, seat_id: int, front: bool) -> None:
         if future.done() and not future.cancelled():
             lane.finished()
         raise
-
-
-def _parse(endpoint: Endpoint, content_type: str | None, body: bytes) -> Form:
-    """Parse and validate a body, as the local engine does (a `Refusal` 400 if not)."""
-    import io
-
-    try:
-        form = parse_form(endpoint, content_type, io.BytesIO(body), len(body))
-        validate_request(endpoint, form.texts, form.files)
-    except (FormError, InputError) as err:
-        raise Refusal(400, str(err)) from None
-    except Exception as err:  # noqa: BLE001 - the mask check decodes: a broken file raises anything
-        raise Refusal(400, f"an uploaded image could not be decoded: {err}") from None
-    return form
 
 
 def _number(value: float) -> str:

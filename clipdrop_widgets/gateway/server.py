@@ -28,6 +28,7 @@ from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
+from .bodies import DEFAULT_BODY_MEMORY, spool
 from .core import Gateway, Refusal, Reply, _number
 from .ledger import Ledger, Seat
 from .lock import ServeLock
@@ -113,7 +114,7 @@ class _OperationHandler(_Base):
     def initialize(self, gateway: Gateway, endpoint: Endpoint, **_: Any) -> None:  # type: ignore[override]
         self.gateway = gateway
         self.endpoint = endpoint
-        self._chunks: list[bytes] = []
+        self._body = spool()  # on disk beyond a megabyte: a room of photos stays off the heap
         self._size = 0
         self._cap = body_cap(endpoint)
 
@@ -137,7 +138,7 @@ class _OperationHandler(_Base):
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._size <= self._cap:
-            self._chunks.append(chunk)
+            self._body.write(chunk)
 
     async def post(self) -> None:
         assert self.seat is not None
@@ -146,11 +147,9 @@ class _OperationHandler(_Base):
                                                    cap=self._cap, announced=False)))
             return
         headers = self.request.headers
-        body, self._chunks = b"".join(self._chunks), []
         self._task = asyncio.ensure_future(self.gateway.call(
             self.seat, self.endpoint, accept=headers.get("Accept"),
-            content_type=headers.get("Content-Type"), body=body))
-        del body
+            content_type=headers.get("Content-Type"), body=self._body, length=self._size))
         try:
             reply = await self._task
         except Refusal as refusal:
@@ -160,6 +159,9 @@ class _OperationHandler(_Base):
             self.set_status(499, "withdrawn")
             return
         self._answer(reply)
+
+    def on_finish(self) -> None:
+        self._body.close()
 
     def on_connection_close(self) -> None:
         """The participant went away: withdraw the call (a call already sent still settles)."""
@@ -335,6 +337,7 @@ def serve_gateway(
     upstream_timeout: float = UPSTREAM_TIMEOUT,
     admin_token: str | None = None,
     admin_check: AdminCheck | None = None,
+    body_memory: int = DEFAULT_BODY_MEMORY,
     background: bool = False,
 ) -> GatewayHandle | None:
     """Serve the workshop gateway for the seats in the ledger ``db``.
@@ -359,6 +362,8 @@ def serve_gateway(
             `GatewayHandle.admin_url`).
         admin_check: who may see the admin page, instead of the token: a function of the
             tornado request answering true or false (a JupyterHub login, say).
+        body_memory: bytes of request bodies parsed and validated at once, room-wide (default
+            128 MB); bigger uploads wait on disk for their turn, small ones never wait.
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
@@ -368,7 +373,8 @@ def serve_gateway(
         gateway = _room(db, make_upstream(upstream, upstream_key, timeout=upstream_timeout),
                         requests_per_minute=requests_per_minute,
                         seat_rpm=seat_rpm, shared_cache=shared_cache,
-                        scope=upstream_limit_scope, seat_parallel=seat_parallel)
+                        scope=upstream_limit_scope, seat_parallel=seat_parallel,
+                        body_memory=body_memory)
     except BaseException:
         lock.release()
         raise

@@ -13,10 +13,9 @@ sees does not depend on how a participant's client framed its multipart body.
 from __future__ import annotations
 
 import asyncio
-import io
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.simple_httpclient import HTTPTimeoutError
@@ -27,6 +26,9 @@ from ..contract.endpoints import Endpoint
 from ..engine.core import ENGINE_HEADER, LocalEngine
 from .redact import quote_upstream
 from .shared_cache import Answer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bodies import Outgoing
 
 __all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "kept_headers",
            "UNREACHABLE", "NOT_SENT"]
@@ -69,8 +71,7 @@ class Upstream(Protocol):
 
     source: str
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer: ...
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer: ...
 
     def quote(self, body: bytes) -> str: ...
 
@@ -115,12 +116,16 @@ class HTTPUpstream:
     def __repr__(self) -> str:
         return f"HTTPUpstream({self.url!r}, key=***)"
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer:
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer:
+        async def produce(write: Any) -> None:  # the spooled body, in pieces
+            for piece in body.pieces():
+                await write(piece)
+
         request = HTTPRequest(
-            self.url + endpoint.path, method="POST", body=body,
-            headers={"x-api-key": self._key, "Accept": content_type,
-                     "Content-Type": body_type, "User-Agent": "clipdrop-widgets-gateway"},
+            self.url + endpoint.path, method="POST", body_producer=produce,
+            headers={"x-api-key": self._key, "Accept": body.accept,
+                     "Content-Type": body.content_type, "Content-Length": str(body.length),
+                     "User-Agent": "clipdrop-widgets-gateway"},
             follow_redirects=False, request_timeout=self.timeout,
             connect_timeout=min(10.0, self.timeout), decompress_response=True)
         try:  # raise_error=False still raises what is not an HTTP answer (refused, DNS)
@@ -156,13 +161,12 @@ class LocalUpstream:
     def __repr__(self) -> str:
         return f"LocalUpstream({self.engine!r})"
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer:
-        headers = {"Accept": content_type, "Content-Type": body_type}
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer:
+        headers = {"Accept": body.accept, "Content-Type": body.content_type}
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(
-            self._pool, self.engine.handle, "POST", endpoint.path, headers, io.BytesIO(body),
-            len(body))
+            self._pool, self.engine.handle, "POST", endpoint.path, headers, body.reader(),
+            body.length)
         return Answer(answer.status, kept_headers(answer.headers), answer.body)
 
     def quote(self, body: bytes) -> str:
