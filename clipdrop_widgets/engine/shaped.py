@@ -35,10 +35,16 @@ from tornado.web import Application, RequestHandler
 
 from ..contract.endpoints import endpoint_for_path
 from ..contract.errors import ConfigurationError
+from .answers import EngineResponse
 from .core import LocalEngine
 from .forms import FormError, parse_form
 
 __all__ = ["Shape", "ShapedService", "Call"]
+
+#: What ``Shape(render=False)`` answers: a 1x1 PNG.
+_STOCK_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763"
+    "f8cfc0f01f0005000201e3b1e4ad0000000049454e44ae426082")
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class Shape:
     """How the service behaves. Rates are calls per ``window`` seconds (the service's 60);
     ``rates`` gives paths a further limit of their own (text inpainting 30, as documented);
     ``latency`` is the (shortest, longest) answer time in seconds; ``error_rate`` and
-    ``drop_rate`` the shares of calls failing with a 500 or a dropped connection."""
+    ``drop_rate`` the shares of calls failing with a 500 or a dropped connection; ``render``
+    whether the engine makes each image."""
 
     scope: str = "key"
     rate: float = 60
@@ -57,6 +64,9 @@ class Shape:
     drop_rate: float = 0.0
     credits: float = 1_000_000
     seed: int = 0
+    #: Run the engine for each answer (default); ``False`` answers a small stock PNG, so a
+    #: benchmark on a busy machine measures the caller, not the engine's CPU time.
+    render: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,8 @@ class ShapedService:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="shaped-engine")
         self.url = ""
+        self.in_progress = 0
+        """Calls admitted and not yet answered (a benchmark waits for 0 before counting)."""
 
     # -- what a test reads ----------------------------------------------------------------
     @property
@@ -216,12 +228,12 @@ class _Handler(RequestHandler):
             service.record(path, status, 0.0, texts)
             self._error(status, headers)
             return
-        await asyncio.sleep(service.latency())
-        headers = {k: v for k, v in self.request.headers.items()
-                   if k.lower() in ("accept", "content-type")}
-        answer = await asyncio.get_running_loop().run_in_executor(
-            service._pool, service.engine.handle, "POST", path, headers,
-            io.BytesIO(self.request.body), len(self.request.body))
+        service.in_progress += 1
+        try:
+            await asyncio.sleep(service.latency())
+            answer = await self._work()
+        finally:
+            service.in_progress -= 1
         if answer.status != 200:  # the engine refused the input: nothing charged
             service.credits += cost
             service.record(path, answer.status, 0.0, texts)
@@ -236,6 +248,16 @@ class _Handler(RequestHandler):
         self.set_header("x-credits-consumed", f"{cost:g}")
         self.set_header("x-remaining-credits", f"{service.credits:g}")
         self.finish(answer.body)
+
+
+    async def _work(self) -> EngineResponse:
+        if not self.service.shape.render:
+            return EngineResponse(200, {"Content-Type": "image/png"}, _STOCK_PNG)
+        headers = {k: v for k, v in self.request.headers.items()
+                   if k.lower() in ("accept", "content-type")}
+        return await asyncio.get_running_loop().run_in_executor(
+            self.service._pool, self.service.engine.handle, "POST", self.request.path, headers,
+            io.BytesIO(self.request.body), len(self.request.body))
 
 
 class _Stats(RequestHandler):
