@@ -5,7 +5,9 @@
 A strict fake of the service on loopback (``tests/gateway_fake.py``: only the room's key,
 ``--rate`` calls per minute per endpoint in a sliding 60 s window, 429 past it; text
 inpainting half of it, as documented) and the gateway as a subprocess
-(``clipdrop-widgets gateway serve --requests-per-minute RATE``). The rate is 10x the
+(``clipdrop-widgets gateway serve --requests-per-minute RATE --upstream-limit-scope
+operation``: this fake counts each endpoint apart; ``bench_room.py`` runs both scopes against
+the service-shaped upstream). The rate is 10x the
 documented 60/min so a run takes about two minutes; the pacing is the same code at any rate.
 
 1. Overhead: one request at a time (the lane idle, so no pacing wait), a direct call to the
@@ -123,6 +125,8 @@ class Gateway:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clipdrop_widgets", "gateway", "serve", "--db", str(db),
              "--port", "0", "--upstream", upstream, "--requests-per-minute", str(rate),
+             # The fake counts each endpoint apart, and 100 seats need more than two turns.
+             "--upstream-limit-scope", "operation", "--seat-parallel", str(OUTSTANDING),
              "--log-level", "warning"], stdout=self._file, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while not (found := re.search(r"listening on (http://\S+) ", self.log.read_text())):

@@ -173,7 +173,8 @@ class ShapedService:
             asyncio.set_event_loop(loop)
             sockets = bind_sockets(0, "127.0.0.1")
             app = Application([(r"/_stats", _Stats, {"service": self}),
-                               (r"/.*", _Handler, {"service": self})])
+                               (r"/.*", _Handler, {"service": self})],
+                              log_function=lambda handler: None)  # its faults are on purpose
             server = HTTPServer(app, max_body_size=200 * 1024 * 1024)
             server.add_sockets(sockets)
             self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"

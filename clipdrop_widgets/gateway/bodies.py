@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import IO
@@ -55,15 +55,25 @@ class Outgoing:
     content_type: str
     accept: str
     key: str
+    #: Called once per send, just before its last piece goes out (the ledger's `mark_sent`).
+    before_last: Callable[[], None] | None = None
 
     def pieces(self) -> Iterator[bytes]:
-        """The body from its start, in pieces (each send reads it again)."""
+        """The body from its start, in pieces (each send reads it again); `before_last` runs
+        before the last piece is handed over."""
         self.file.seek(0)
-        while piece := self.file.read(_PIECE):
+        piece = self.file.read(_PIECE)
+        while piece:
+            following = self.file.read(_PIECE)
+            if not following and self.before_last is not None:
+                self.before_last()
             yield piece
+            piece = following
 
     def reader(self) -> IO[bytes]:
-        """The file, rewound, for a blocking reader."""
+        """The file, rewound, for a blocking reader (it goes out whole: `before_last` first)."""
+        if self.before_last is not None:
+            self.before_last()
         self.file.seek(0)
         return self.file
 

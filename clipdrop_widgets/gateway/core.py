@@ -304,6 +304,7 @@ class Gateway:
     async def _settled(self, charge: int, call: _Call, endpoint: Endpoint,
                        outgoing: Outgoing) -> tuple[Answer, float]:
         self.stats.sending[call.seat.id] += 1
+        outgoing.before_last = lambda: self.ledger.mark_sent(charge)
         try:
             answer = await self.upstream.send(endpoint, outgoing)
         except Exception:

@@ -3,15 +3,17 @@
 A seat key is shown once, when the seat is made; the database keeps only its SHA-256 (the keys
 are 192 random bits, so a fast hash is enough). The upstream key is never written here.
 
-Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one
-transaction with the seat's ``reserved`` total, just before a call goes upstream;
-`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
-(``x-credits-consumed``), or `Ledger.release` gives it back when the upstream refused
-the call. A seat's balance counts reservations as spent, so a process killed mid-call gives
-nothing back; `Ledger.recover` (run when a gateway starts) settles such orphans at the
-amount reserved. A reservation is made only when the seat's balance covers it, and a settled
-charge above what the seat had left takes the seat to 0, never below (the charge row keeps what
-the upstream took). Every commit is in the WAL file before the call goes on, so a settled charge
+Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one transaction with
+the seat's ``reserved`` total, just before a call goes upstream; `Ledger.settle` turns it into a
+``settled`` charge of what the upstream reported (``x-credits-consumed``), or `Ledger.release`
+gives it back when the upstream refused the call. Just before the last byte of a call's request
+goes out, `Ledger.mark_sent` records that the upstream may now have it whole. A seat's balance
+counts reservations as spent, so a process killed mid-call gives nothing back it may owe;
+`Ledger.recover` (run when a gateway starts) settles such orphans at the amount reserved, and
+releases those never marked sent: the upstream cannot have processed a request it never received
+in full. A reservation is made only when the seat's balance covers it, and a settled charge
+above what the seat had left takes the seat to 0, never below (the charge row keeps what the
+upstream took). Every commit is in the WAL file before the call goes on, so a settled charge
 survives a SIGKILL of the process.
 
 Credits are the service's units (``float``); times are Unix seconds (``float``).
@@ -66,7 +68,8 @@ CREATE TABLE IF NOT EXISTS charges (
 CREATE INDEX IF NOT EXISTS charges_by_seat ON charges (seat_id, created);
 """
 #: Columns added after the first release (a database made before gets them on open).
-_ADDED_COLUMNS = {"parallel": "INTEGER", "rpm": "REAL", "contact": "TEXT"}
+_ADDED_COLUMNS = {"seats": {"parallel": "INTEGER", "rpm": "REAL", "contact": "TEXT"},
+                  "charges": {"sent": "REAL"}}
 
 
 def new_seat_key() -> str:
@@ -133,10 +136,11 @@ class Ledger:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
-            have = {row[1] for row in self._db.execute("PRAGMA table_info(seats)")}
-            for name, kind in _ADDED_COLUMNS.items():
-                if name not in have:
-                    self._db.execute(f"ALTER TABLE seats ADD COLUMN {name} {kind}")
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def __repr__(self) -> str:
         return f"Ledger({self.path!r})"
@@ -348,22 +352,33 @@ class Ledger:
             db.execute("UPDATE seats SET requests = requests + 1, last_used = ? WHERE id = ?",
                        (now, seat_id))
 
-    def recover(self) -> int:
-        """Settle reservations a crashed gateway left open, at the amount reserved.
+    def mark_sent(self, charge_id: int) -> None:
+        """The call's request is about to go out whole: from now on a crash keeps it charged."""
+        with self._write() as db:
+            db.execute("UPDATE charges SET sent = ? WHERE id = ?", (time.time(), charge_id))
 
-        The call may have reached the upstream and been paid there: a crash never gives a seat
-        its credits back. Returns how many were settled.
+    def recover(self) -> tuple[int, int]:
+        """Close the reservations a crashed gateway left open; returns (settled, released).
+
+        A call marked sent may have reached the upstream and been paid there: settled at the
+        amount reserved, never given back. A call never marked sent did not leave whole (the
+        gateway died before its last byte): the upstream cannot have processed it, so it is
+        released.
         """
         with self._write() as db:
-            orphans = db.execute("SELECT id, seat_id, reserved FROM charges "
+            orphans = db.execute("SELECT id, seat_id, reserved, sent FROM charges "
                                  "WHERE state = 'reserved'").fetchall()
             now = time.time()
-            for charge_id, seat_id, reserved in orphans:
-                db.execute("UPDATE charges SET state = 'settled', amount = reserved, "
-                           "settled = ? WHERE id = ?", (now, charge_id))
+            settled = 0
+            for charge_id, seat_id, reserved, sent in orphans:
+                paid = reserved if sent is not None else 0.0
+                db.execute("UPDATE charges SET state = ?, amount = ?, settled = ? WHERE id = ?",
+                           ("settled" if sent is not None else "released", paid, now,
+                            charge_id))
                 db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
-                           "WHERE id = ?", (reserved, reserved, seat_id))
-        return len(orphans)
+                           "WHERE id = ?", (reserved, paid, seat_id))
+                settled += sent is not None
+        return settled, len(orphans) - settled
 
     # -- reading ---------------------------------------------------------------------------
     def total_charged(self) -> float:

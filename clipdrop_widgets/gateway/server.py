@@ -419,10 +419,10 @@ def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gat
     """The room's `Gateway` on its ledger, reservations left by a crash settled first."""
     ledger = Ledger(db)
     try:
-        recovered = ledger.recover()
-        if recovered:
-            logger.warning("%d calls were in flight when the gateway last stopped: kept as "
-                           "charged", recovered)
+        settled, released = ledger.recover()
+        if settled or released:
+            logger.warning("when the gateway last stopped, %d calls had gone out (kept as "
+                           "charged) and %d had not left whole (given back)", settled, released)
         return Gateway(ledger, upstream, **options)
     except BaseException:
         ledger.close()

@@ -150,3 +150,25 @@ def test_a_seat_never_goes_below_zero(make_fake, make_gateway, ledger):
     assert row.remaining == 0 and row.spent == 3
     assert ledger.total_charged() == fake.charged == 5  # the room paid what the service took
     assert fake.received == 1
+
+
+def test_after_a_crash_a_call_that_never_left_whole_is_given_back(ledger):
+    [(label, _)] = ledger.create_seats(1, 10)
+    seat = ledger.seats()[0]
+    went = ledger.reserve(seat.id, PROMPT, 2)
+    never = ledger.reserve(seat.id, PROMPT, 2)
+    assert went is not None and never is not None
+    ledger.mark_sent(went)  # its last byte was about to go out when the process died
+    assert ledger.recover() == (1, 1)
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (2, 0, 8)
+    assert ledger.total_charged() == 2
+
+
+def test_every_call_that_reached_the_service_was_marked_sent(make_fake, make_gateway, ledger):
+    fake = make_fake()
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    assert _ask(gateway.url, seat, "one").status_code == 200
+    rows = ledger._read("SELECT state, sent FROM charges")
+    assert [(state, sent is not None) for state, sent in rows] == [("settled", True)]
