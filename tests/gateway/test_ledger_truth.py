@@ -153,7 +153,7 @@ def test_a_seat_never_goes_below_zero(make_fake, make_gateway, ledger):
 
 
 def test_after_a_crash_a_call_that_never_left_whole_is_given_back(ledger):
-    [(label, _)] = ledger.create_seats(1, 10)
+    ledger.create_seats(1, 10)
     seat = ledger.seats()[0]
     went = ledger.reserve(seat.id, PROMPT, 2)
     never = ledger.reserve(seat.id, PROMPT, 2)
