@@ -29,7 +29,7 @@ from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.core import negotiate
-from .bodies import DEFAULT_BODY_MEMORY, BodyBudget, Outgoing, prepare
+from .bodies import DEFAULT_BODY_MEMORY, SMALL_BODY, BodyBudget, Outgoing, prepare
 from .fairshare import WINDOW, Lane
 from .ledger import Ledger, Seat
 from .seatgate import DEFAULT_SEAT_PARALLEL, SeatGate
@@ -127,6 +127,7 @@ class Gateway:
     _holds: dict[int, float] = field(init=False, default_factory=dict)
     _seat_times: dict[int, deque[float]] = field(init=False, default_factory=dict)
     _pool: ThreadPoolExecutor = field(init=False)
+    _small_pool: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         if self.seat_rpm is not None and self.seat_rpm <= 0:
@@ -137,12 +138,14 @@ class Gateway:
         self.bodies = BodyBudget(self.body_memory)
         self.cache = SharedCache() if self.shared_cache else None
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="gateway-forms")
+        self._small_pool = ThreadPoolExecutor(1, thread_name_prefix="gateway-small-forms")
 
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
         self.upstream.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._small_pool.shutdown(wait=False, cancel_futures=True)
         self.ledger.close()
 
     def remaining(self, seat_id: int) -> float:
@@ -173,9 +176,10 @@ class Gateway:
             offers = ", ".join(endpoint.accept or (endpoint.output_content_type,))
             raise Refusal(406, f"Accept: {(accept or '')[:200]} is not acceptable; "
                                f"{endpoint.path} answers with {offers}")
+        pool = self._small_pool if length <= SMALL_BODY else self._pool
         async with self.bodies.hold(length):
             outgoing = await asyncio.get_running_loop().run_in_executor(
-                self._pool, prepare, endpoint, content_type, body, length, answer_type)
+                pool, prepare, endpoint, content_type, body, length, answer_type)
         try:
             return await self._call(seat, endpoint, outgoing)
         finally:

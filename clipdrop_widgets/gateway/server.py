@@ -431,11 +431,14 @@ def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gat
 
 
 def seat_usage(seat: Seat, now: float | None = None) -> str:
-    """One line about a seat for ``seats list``: label, spent, left, requests, last use."""
+    """One line about a seat for ``seats list``: label, spent, left, requests, last use, and
+    who sits there when the roster said."""
     now = time.time() if now is None else now
     last = "never" if seat.last_used is None else time.strftime(
         "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
     state = seat.refusal(now)
     flag = "" if state is None else ("\trevoked" if seat.revoked is not None else "\texpired")
+    who = "" if seat.contact is None else f"\t{seat.contact}"
     return (f"{seat.label}\t{_number(seat.spent + seat.reserved)} spent\t"
-            f"{_number(seat.remaining)} left\t{seat.requests} requests\tlast use {last}{flag}")
+            f"{_number(max(0.0, seat.remaining))} left\t{seat.requests} requests\t"
+            f"last use {last}{flag}{who}")

@@ -75,6 +75,10 @@ def test_a_roster_makes_one_seat_per_person_and_refuses_unprintable_names(tmp_pa
     with Ledger(db) as ledger:
         assert [(s.contact, s.credits) for s in ledger.seats()] == [("Ada Lovelace", 20),
                                                                     ("Grace Hopper", 50)]
+    listed = subprocess.run([*CLI, "seats", "list", "--db", db], capture_output=True, text=True,
+                            timeout=60).stdout.splitlines()
+    assert listed[0].startswith("seat-01\t0 spent\t20 left")
+    assert listed[0].endswith("\tAda Lovelace")
     roster.write_text("name\nMallory\u202eyrollaM\n", encoding="utf-8")
     refused = subprocess.run([*CLI, "seats", "import", "--db", db, str(roster),
                               "--credits", "20"], capture_output=True, text=True, timeout=60)
