@@ -11,8 +11,9 @@ image has its own lane (``--upstream-limit-scope operation``), so its latency sh
 uploads cost it inside the gateway (reading, parsing, memory), not its turn in the rotation.
 The gateway's resident memory is sampled every 20 ms (``/proc/PID/status``: VmRSS, and VmHWM
 at the end). A light seat sends a text to image call ten times with the gateway idle and ten
-times while the uploads run; its latency is compared. ``--baseline PATH`` runs the same against another checkout of the package (for
-instance ``git archive`` of an older commit unpacked at PATH) for the "before" figure.
+times while the uploads run; its latency is compared. ``--baseline PATH`` runs the same
+against another checkout of the package (for instance ``git archive`` of an older commit
+unpacked at PATH) for the "before" figure.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ service's limits): 60 calls per window per key (scope ``key``) or per operation 
 ``operation``), text inpainting 30 of its own, answers in 1-5 s, 1 % of calls failing with a
 500 and 1 % of connections dropped after the work was charged, 429 with ``Retry-After`` past
 the limit; it answers a stock PNG (``Shape(render=False)``) so the engine's CPU time on a
-shared machine is not what is measured. Time is scaled down ``--scale`` times (window 60 / scale s, latency and human pace
-too; the gateway is told ``--requests-per-minute 60 * scale``), so five minutes of a room run
-in ``5 / scale``. The gateway runs as ``clipdrop-widgets gateway serve`` in a subprocess.
+shared machine is not what is measured. Time is scaled down ``--scale`` times (window
+60 / scale s, latency and human pace too; the gateway is told ``--requests-per-minute
+60 * scale``), so five minutes of a room run in ``5 / scale``. The gateway runs as ``clipdrop-widgets gateway serve`` in a subprocess.
 
 For each scope, two rooms of ``--minutes`` (scaled):
 
