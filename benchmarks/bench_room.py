@@ -9,7 +9,8 @@ service's limits): 60 calls per window per key (scope ``key``) or per operation 
 the limit; it answers a stock PNG (``Shape(render=False)``) so the engine's CPU time on a
 shared machine is not what is measured. Time is scaled down ``--scale`` times (window
 60 / scale s, latency and human pace too; the gateway is told ``--requests-per-minute
-60 * scale``), so five minutes of a room run in ``5 / scale``. The gateway runs as ``clipdrop-widgets gateway serve`` in a subprocess.
+60 * scale``), so five minutes of a room run in ``5 / scale``. The gateway runs as
+``clipdrop-widgets gateway serve`` in a subprocess.
 
 For each scope, two rooms of ``--minutes`` (scaled):
 
