@@ -60,8 +60,13 @@ def big_body() -> tuple[bytes, str]:
 
 
 def _rss(pid: int, field: str = "VmRSS") -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(rf"{field}:\s+(\d+) kB", text).group(1)) * 1024  # type: ignore[union-attr]
+    """Bytes of the process's ``field``; 0 once it has died."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(rf"{field}:\s+(\d+) kB", text)
+    return int(found.group(1)) * 1024 if found else 0
 
 
 def run(seats: int, baseline: str | None) -> dict[str, float]:
@@ -81,7 +86,8 @@ def run(seats: int, baseline: str | None) -> dict[str, float]:
              # (a baseline from before issue 19 paces each operation apart by itself)
              *([] if baseline else ["--upstream-limit-scope", "operation"]),
              "--no-shared-cache", "--log-level", "warning"], stdout=log.open("w"),
-            stderr=subprocess.STDOUT, env=env)
+            stderr=subprocess.STDOUT, env=env, cwd=tmp)  # not the repository: -m imports
+        # from the working directory first, which would hide a --baseline checkout
         try:
             while not (found := re.search(r"listening on (http://\S+) ", log.read_text())):
                 time.sleep(0.05)
@@ -90,10 +96,13 @@ def run(seats: int, baseline: str | None) -> dict[str, float]:
 
             def ask(n: int) -> float:
                 started = time.monotonic()
-                answer = requests.post(url + "/text-to-image/v1", headers={"x-api-key": light},
-                                       files={"prompt": (None, f"light {n}")}, timeout=600)
-                assert answer.status_code == 200, answer.text
-                return time.monotonic() - started
+                try:
+                    answer = requests.post(url + "/text-to-image/v1",
+                                           headers={"x-api-key": light},
+                                           files={"prompt": (None, f"light {n}")}, timeout=600)
+                except requests.RequestException:
+                    return float("nan")  # the gateway died
+                return time.monotonic() - started if answer.status_code == 200 else float("nan")
 
             idle = [ask(n) for n in range(10)]
             start_rss = _rss(process.pid)
@@ -109,9 +118,12 @@ def run(seats: int, baseline: str | None) -> dict[str, float]:
             sampler.start()
 
             def upload(key: str) -> int:
-                return requests.post(url + "/cleanup/v1", headers={"x-api-key": key,
-                                                                   "Content-Type": kind},
-                                     data=body, timeout=900).status_code
+                try:
+                    return requests.post(url + "/cleanup/v1", headers={"x-api-key": key,
+                                                                       "Content-Type": kind},
+                                         data=body, timeout=900).status_code
+                except requests.RequestException:
+                    return 0
 
             with ThreadPoolExecutor(seats) as pool:
                 uploads = [pool.submit(upload, key) for key in keys[:seats]]
@@ -122,24 +134,27 @@ def run(seats: int, baseline: str | None) -> dict[str, float]:
             sampler.join()
             hwm = _rss(process.pid, "VmHWM")
             after = _rss(process.pid)
+            died = process.poll() is not None
         finally:
             process.terminate()
             process.wait(30)
             fake.close()
-    return {"body_mb": len(body) / 1e6, "uploads_ok": statuses.count(200),
+    return {"body_mb": len(body) / 1e6, "uploads_ok": statuses.count(200), "died": died,
             "start_mb": start_rss / 1e6, "peak_sampled_mb": max(peak) / 1e6,
             "hwm_mb": hwm / 1e6, "after_mb": after / 1e6,
             "light_idle_p50": statistics.median(idle), "light_busy_p50": statistics.median(busy),
-            "light_idle_max": max(idle), "light_busy_max": max(busy)}
+            "light_idle_max": max(idle), "light_busy_max": max(busy),
+            "light_busy_failed": sum(1 for b in busy if b != b)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seats", type=int, default=16)
     parser.add_argument("--baseline", help="a checkout of the package to compare against")
+    parser.add_argument("--only-baseline", action="store_true")
     args = parser.parse_args()
     for name, path in (("this tree", None), ("baseline", args.baseline)):
-        if name == "baseline" and not path:
+        if (name == "baseline" and not path) or (name == "this tree" and args.only_baseline):
             continue
         figures = run(args.seats, path)
         print(f"{name}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
