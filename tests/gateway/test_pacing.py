@@ -69,7 +69,9 @@ def test_a_long_retry_after_is_capped_and_stalls_only_its_operation(make_fake, m
     assert lane._next_at - lane.clock() <= RETRY_AFTER_CAP  # not an hour
     started = time.monotonic()
     assert _call(gateway.url, other, "text", "meanwhile").status_code == 200
-    assert time.monotonic() - started < 2.0  # the other operation was not stalled
+    # Not stalled: a stall of its scope would be 60 s at least (the cap), an hour uncapped.
+    assert time.monotonic() - started < 30
+    assert gateway.gateway.lanes["/text-to-image/v1"].too_many == 0
 
 
 def test_a_429_storm_is_not_retried_for_a_participant_who_left(make_fake, make_gateway, ledger):
@@ -111,15 +113,16 @@ def test_a_seat_running_eight_threads_holds_two_places_and_a_light_seat_waits_li
         floods = [pool.submit(_call, gateway.url, flood, "text", f"flood {i}") for i in range(24)]
         while fake.received < 4:
             time.sleep(0.01)
-        started = time.monotonic()
+        before = fake.received
         assert _call(gateway.url, light, "text", "light").status_code == 200
-        light_took = time.monotonic() - started
         assert all(f.result().status_code == 200 for f in floods)
     done.set()
     watcher.join()
     assert peak == 2
-    # The light call waits for at most one flood call ahead of it: 2 generations, not 20.
-    assert light_took < 1.5, light_took
+    # Upstream calls between the light call's arrival and its own: the flood's two in flight
+    # and one turn of the rotation at most, not the twenty it had queued.
+    order = [s.texts["prompt"] for s in fake.seen]
+    assert order.index("light") - before <= 3, order
 
 
 def test_a_seats_rate_and_cap_change_while_the_gateway_runs(make_fake, make_gateway, ledger):
