@@ -378,14 +378,23 @@ def serve_gateway(
     except BaseException:
         lock.release()
         raise
-    ledger = gateway.ledger
-    started: dict[str, Any] = {}
-    ready = threading.Event()
     if admin_check is None:
         admin_token = admin_token or new_admin_token()
         admin_check = token_check(admin_token)
     else:
         admin_token = None
+    handle = _launch(gateway, host, port, admin_check, lock, admin_token)
+    if background:
+        return handle
+    _serve_in_foreground(handle)
+    return None
+
+
+def _launch(gateway: Gateway, host: str, port: int, admin_check: AdminCheck, lock: ServeLock,
+            admin_token: str | None) -> GatewayHandle:
+    """Serve ``gateway`` from a daemon thread; its handle once it listens."""
+    started: dict[str, Any] = {}
+    ready = threading.Event()
     thread = threading.Thread(target=_run, args=(gateway, host, port, admin_check, started,
                                                  ready),
                               name="clipdrop-gateway", daemon=True)
@@ -398,21 +407,24 @@ def serve_gateway(
     handle = GatewayHandle(_url(host, started["port"]), started["port"], gateway,
                            started["loop"], thread, lock, admin_token)
     lock.announce(handle.url)
-    if background:
-        return handle
+    return handle
+
+
+def _serve_in_foreground(handle: GatewayHandle) -> None:
+    """Say where the room and the teacher's page are, then serve until Ctrl-C or SIGTERM."""
+    gateway = handle.gateway
     where = ("the local engine (offline previews)" if handle.source == "local engine"
              else f"the service at {getattr(gateway.upstream, 'url', '?')}")
-    print(f"Workshop gateway listening on {handle.url} for {len(ledger.seats())} seats; "
+    print(f"Workshop gateway listening on {handle.url} for {len(gateway.ledger.seats())} seats; "
           f"upstream: {where}. Ctrl-C stops it.\nThe teacher's page: {handle.admin_url}",
           flush=True)
     try:
-        while thread.is_alive():
-            thread.join(0.5)
+        while handle._thread.is_alive():
+            handle._thread.join(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         handle.close()
-    return None
 
 
 def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gateway:
