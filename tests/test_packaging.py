@@ -58,6 +58,7 @@ def test_the_wheel_holds_the_package_and_its_data(dist):
     wheel = next(dist.glob("clipdrop_widgets-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "clipdrop_widgets/widgets/ink.js" in names and "clipdrop_widgets/py.typed" in names
+    assert "clipdrop_widgets/gateway/admin.html" in names  # the teacher's page
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "docs/"))]
     sdist = next(dist.glob("clipdrop_widgets-*.tar.gz"))
     with tarfile.open(sdist) as archive:
