@@ -1,23 +1,26 @@
 """The workshop gateway under a room's load: rate use, fairness, overhead, a kill -9.
 
-    .venv/bin/python benchmarks/bench_gateway.py [--seconds 70] [--rate 600]
+    .venv/bin/python benchmarks/bench_gateway.py [--seconds 70] [--rate 600] [--scopes ...]
 
-A strict fake of the service on loopback (``tests/gateway_fake.py``: only the room's key,
-``--rate`` calls per minute per endpoint in a sliding 60 s window, 429 past it; text
-inpainting half of it, as documented) and the gateway as a subprocess
-(``clipdrop-widgets gateway serve --requests-per-minute RATE``). The rate is 10x the
-documented 60/min so a run takes about two minutes; the pacing is the same code at any rate.
+The service-shaped upstream (``clipdrop_widgets.engine.shaped``, in its own process: only the
+room's key, ``--rate`` calls per minute in a sliding 60 s window for the whole key (scope
+``key``) or for each endpoint (scope ``operation``), text inpainting half of it on its own,
+429 with ``Retry-After`` past it, a stock PNG as each answer) and the gateway as a subprocess
+(``clipdrop-widgets gateway serve --requests-per-minute RATE --upstream-limit-scope SCOPE``),
+once per scope. The rate is 10x the documented 60/min so a run takes about two minutes per
+scope; the pacing is the same code at any rate.
 
 1. Overhead: one request at a time (the lane idle, so no pacing wait), a direct call to the
-   fake with the room's key beside the same call through the gateway with a seat key;
+   upstream with the room's key beside the same call through the gateway with a seat key;
    text to image (no file) and cleanup (a 256x256 photo and mask, parsed and validated).
 2. A room: 100 seats, each with two calls outstanding at all times, cycling through the five
    operations in proportion to their rates (no two requests identical, so no cache hit), for
-   ``--seconds``. Upstream use = calls the fake served / what its rates allow over the
-   measured span; Jain's fairness index over the seats' served calls; 429s at the fake.
+   ``--seconds``, the upstream taking 0.3 s per call. Upstream use = calls it served / what its
+   limits allow over the measured span; Jain's fairness index over the seats' served calls;
+   429s at the upstream.
 3. kill -9 of the gateway with the room still sending; restart on the same ledger: the
-   ledger's total (settled + reserved, orphans settled on restart) against the credits the
-   fake charged.
+   ledger's total (settled + reserved, orphans closed on restart) against the credits the
+   upstream charged.
 """
 
 from __future__ import annotations
@@ -83,25 +86,28 @@ def body(operation: str, n: int) -> tuple[str, bytes, str]:
 
 
 class Fake:
-    """The strict fake in its own process (so its clock readings do not wait on the room)."""
+    """The service-shaped upstream (``engine/shaped.py``) in its own process, so its clock
+    readings do not wait on the room: ``rate`` calls a minute in ``scope`` (text inpainting
+    half of it, on its own), answers taking ``latency`` seconds, a stock PNG each."""
 
-    def __init__(self, rates: dict[str, int]):
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve().parents[1] / "tests" /
-                                 "gateway_fake.py"), json.dumps(rates)],
-            stdout=subprocess.PIPE, text=True)
+    def __init__(self, rate: float, scope: str, latency: float = 0.0):
+        shape = {"scope": scope, "rate": rate, "rates": {"/text-inpainting/v1": rate / 2},
+                 "latency": [latency, latency], "render": False}
+        code = ("import json, sys; from clipdrop_widgets.engine.shaped import Shape, "
+                "ShapedService; s = json.loads(sys.argv[2]); s['latency'] = tuple(s['latency']); "
+                "u = ShapedService(sys.argv[1], Shape(**s)).start(); print(u.url, flush=True); "
+                "u._thread.join()")
+        self.process = subprocess.Popen([sys.executable, "-c", code, ROOM_KEY, json.dumps(shape)],
+                                        stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()
 
-    def _stats(self, path: str = "/_stats") -> dict:
-        return requests.get(self.url + path, timeout=30).json()
-
-    def set_delay(self, seconds: float) -> None:
-        self._stats(f"/_delay/{seconds}")
+    def _stats(self) -> dict:
+        return requests.get(self.url + "/_stats", timeout=30).json()
 
     def seen(self) -> list[Seen]:
-        return [Seen(at, path, "", texts, status) for at, path, status, texts in
-                self._stats()["seen"]]
+        return [Seen(at, path, "", texts, status) for at, path, status, _, texts in
+                self._stats()["calls"]]
 
     @property
     def charged(self) -> float:
@@ -115,7 +121,7 @@ class Fake:
 class Gateway:
     """``clipdrop-widgets gateway serve`` in a subprocess."""
 
-    def __init__(self, db: Path, upstream: str, rate: float):
+    def __init__(self, db: Path, upstream: str, rate: float, scope: str):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
         env["CLIPDROP_API_KEY"] = ROOM_KEY
         self.log = db.with_suffix(f".{time.monotonic_ns()}.log")
@@ -123,6 +129,7 @@ class Gateway:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clipdrop_widgets", "gateway", "serve", "--db", str(db),
              "--port", "0", "--upstream", upstream, "--requests-per-minute", str(rate),
+             "--upstream-limit-scope", scope, "--seat-parallel", str(OUTSTANDING),
              "--log-level", "warning"], stdout=self._file, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while not (found := re.search(r"listening on (http://\S+) ", self.log.read_text())):
@@ -205,15 +212,18 @@ async def room(url: str, keys: list[str], seconds: float, stop: asyncio.Event) -
     return failures
 
 
-def upstream_use(seen: list[Seen], start: float, end: float,
-                 rate: float) -> tuple[float, dict[str, float]]:
-    """Calls the fake served in [start, end) (monotonic s) as % of what its rates allow."""
+def upstream_use(seen: list[Seen], start: float, end: float, rate: float,
+                 scope: str) -> tuple[float, dict[str, float]]:
+    """Calls the upstream served in [start, end) (monotonic s) as % of what its limits allow:
+    ``rate`` a minute for the key (scope key) or for each endpoint (scope operation)."""
     served = [s for s in seen if s.status == 200 and start <= s.at < end]
     minutes = (end - start) / 60
     per_lane = {}
     for e in ENDPOINTS.values():
         got = sum(1 for s in served if s.path == e.path)
         per_lane[e.name] = 100 * got / (e.requests_per_minute * rate / 60 * minutes)
+    if scope == "key":
+        return 100 * len(served) / (rate * minutes), per_lane
     allowed = sum(e.requests_per_minute * rate / 60 for e in ENDPOINTS.values()) * minutes
     return 100 * len(served) / allowed, per_lane
 
@@ -236,16 +246,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=70.0, help="the room's run")
     parser.add_argument("--rate", type=float, default=600.0, help="upstream calls per minute")
+    parser.add_argument("--scopes", default="operation,key", help="upstream limit scopes")
     args = parser.parse_args()
-    rate = args.rate
-    rates = {e.path: int(e.requests_per_minute * rate / 60) for e in ENDPOINTS.values()}
+    for scope in args.scopes.split(","):
+        print(f"## scope {scope}", flush=True)
+        run_scope(scope, args.rate, args.seconds)
+
+
+def run_scope(scope: str, rate: float, seconds: float) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
 
-    # 1. Overhead, on a fake and a ledger of its own (its calls must not fill the room's window).
-    fake = Fake(rates)
+    # 1. Overhead, on an upstream and a ledger of their own (the room must not share its window).
+    fake = Fake(rate, scope)
     with Ledger(workdir / "overhead.db") as ledger:
         [(_, seat)] = ledger.create_seats(1, 1_000_000)
-    gateway = Gateway(workdir / "overhead.db", fake.url, rate)
+    gateway = Gateway(workdir / "overhead.db", fake.url, rate, scope)
     lat, _ = overhead(fake, gateway, seat, rate)
     gateway.stop()
     fake.close()
@@ -254,38 +269,39 @@ def main() -> None:
               f"p50 {g50:.1f} ms p95 {g95:.1f} ms | overhead p50 {g50 - d50:.1f} ms "
               f"p95 {g95 - d95:.1f} ms")
 
-    # 2. and 3. The room, then the kill.
-    fake = Fake(rates)
+    # 2. and 3. The room, then the kill; the service takes a while, so calls overlap.
+    fake = Fake(rate, scope, latency=0.3)
     db = workdir / "room.db"
     with Ledger(db) as ledger:
         keys = [key for _, key in ledger.create_seats(SEATS, 1_000_000)]
-    gateway = Gateway(db, fake.url, rate)
-    fake.set_delay(0.3)  # the service takes a while: calls overlap
+    gateway = Gateway(db, fake.url, rate, scope)
     stop = asyncio.Event()
     started, wall = time.monotonic(), time.time()
 
     async def run_and_kill() -> int:
-        task = asyncio.ensure_future(room(gateway.url, keys, args.seconds + 30, stop))
-        await asyncio.sleep(args.seconds)
+        task = asyncio.ensure_future(room(gateway.url, keys, seconds + 30, stop))
+        await asyncio.sleep(seconds)
         stop.set()
         gateway.kill()  # mid-run: calls queued, in flight upstream, being settled
         return await task
 
     failures = asyncio.run(run_and_kill())
-    measured = args.seconds - WARMUP - 1.0
-    time.sleep(1.0)  # let the fake finish what it was generating
+    measured = seconds - WARMUP - 1.0
+    time.sleep(1.0)  # let the upstream finish what it was answering
     seen = fake.seen()
-    used, per_lane = upstream_use(seen, started + WARMUP, started + WARMUP + measured, rate)
+    used, per_lane = upstream_use(seen, started + WARMUP, started + WARMUP + measured, rate,
+                                  scope)
     jain, per_seat = fairness(db, wall + WARMUP, wall + WARMUP + measured)
 
     gateway.stop()
-    restarted = Gateway(db, fake.url, rate)
+    restarted = Gateway(db, fake.url, rate, scope)
     total = ledger_total(db)
     restarted.stop()
     through_gateway = fake.charged
     fake.close()
-    print(f"room: {SEATS} seats x {OUTSTANDING} outstanding, {args.seconds:.0f} s, rate "
-          f"{rate:.0f}/min per endpoint (text inpainting {rate / 2:.0f}/min)")
+    limit = "for the key" if scope == "key" else "per endpoint"
+    print(f"room: {SEATS} seats x {OUTSTANDING} outstanding, {seconds:.0f} s, rate "
+          f"{rate:.0f}/min {limit} (text inpainting {rate / 2:.0f}/min)")
     print(f"upstream use {used:.1f} % of its rate over {measured:.0f} s (per endpoint: "
           + ", ".join(f"{k} {v:.1f} %" for k, v in per_lane.items()) + ")")
     too_many = sum(1 for s in seen if s.status == 429)
@@ -295,7 +311,7 @@ def main() -> None:
           f"(upstream calls per seat {min(per_seat)}-{max(per_seat)})")
     print(f"after kill -9 and restart: ledger total {total:g} credits; the upstream charged "
           f"{through_gateway:g} credits for calls through the gateway "
-          f"({'equal' if total == through_gateway else 'DIFFERENT'})")
+          f"({'equal' if total == through_gateway else 'DIFFERENT'})", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ own) and answers 429 past it, and answers a small PNG with ``x-credits-consumed`
 "generation" keep calls in flight; ``refuse_with`` makes it refuse the room (402: the room's
 account is out of credits). Every request is recorded with its arrival time, path, key and
 text fields, in arrival order.
+
+``scope="key"`` counts every path against one limit (the room's key), ``"operation"`` (the
+default) each path separately. ``script(path, texts)`` may take over an answer after the key
+check: it returns ``(status, headers, body, credits)`` to answer that instead (credits are
+counted as charged), or ``None`` for the usual answer.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +44,10 @@ def _png(color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+#: A scripted answer: status, headers, body, credits charged.
+Scripted = tuple[int, dict[str, str], bytes, float]
+
+
 @dataclass(frozen=True)
 class Seen:
     """One request as the fake received it (``at``: monotonic seconds)."""
@@ -47,6 +57,7 @@ class Seen:
     key: str
     texts: dict[str, str]
     status: int
+    size: int = 0  # bytes of the request body
 
 
 @dataclass
@@ -58,6 +69,8 @@ class FakeService:
     delay: float = 0.0
     credits: float = 1_000_000
     refuse_with: int | None = None
+    scope: str = "operation"
+    script: Callable[[str, dict[str, str]], Scripted | None] | None = None
     seen: list[Seen] = field(default_factory=list)
     charged: float = 0.0
     _times: dict[str, list[float]] = field(default_factory=dict)
@@ -123,12 +136,13 @@ class FakeService:
         if key != self.room_key:
             return 403, {}, 0
         now = time.monotonic()
-        times = [t for t in self._times.get(path, []) if t > now - self.window]
+        counted = "key" if self.scope == "key" else path
+        times = [t for t in self._times.get(counted, []) if t > now - self.window]
         if len(times) >= self.rates.get(path, self.rate):
-            self._times[path] = times
+            self._times[counted] = times
             return 429, {"Retry-After": str(max(1, int(times[0] + self.window - now) + 1))}, 0
         times.append(now)
-        self._times[path] = times
+        self._times[counted] = times
         if self.refuse_with is not None:
             return self.refuse_with, {}, 0
         cost = float(endpoint.credits)
@@ -155,12 +169,23 @@ class FakeService:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
         key = handler.headers.get("x-api-key", "")
+        texts = self._texts(handler, body)
+        scripted = None
         with self._lock:
             status, headers, cost = self._decide(handler.path, key)
-            self.seen.append(Seen(time.monotonic(), handler.path, key,
-                                  self._texts(handler, body), status))
+            if status == 200 and self.script is not None:
+                scripted = self.script(handler.path, texts)
+                if scripted is not None:  # the scripted answer's charge replaces the usual one
+                    self.credits += cost - scripted[3]
+                    self.charged += scripted[3] - cost
+                    status = scripted[0]
+            self.seen.append(Seen(time.monotonic(), handler.path, key, texts, status,
+                                  len(body)))
             remaining = self.credits
-        if status == 200:
+        if scripted is not None:
+            time.sleep(self.delay)
+            headers, payload = dict(scripted[1]), scripted[2]
+        elif status == 200:
             time.sleep(self.delay)
             payload = _png((len(self.seen) * 37 % 256, 90, 160))
             headers.update({"Content-Type": "image/png", "x-credits-consumed": f"{cost:g}",
@@ -205,7 +230,8 @@ def post(url: str, path: str, key: str | None, **kwargs: Any) -> requests.Respon
     headers = kwargs.pop("headers", {})
     if key is not None:
         headers["x-api-key"] = key
-    return requests.post(url + path, headers=headers, timeout=30, **kwargs)
+    kwargs.setdefault("timeout", 30)
+    return requests.post(url + path, headers=headers, **kwargs)
 
 
 if __name__ == "__main__":  # a fake in its own process: python tests/gateway_fake.py RATES_JSON

@@ -167,7 +167,7 @@ def test_a_killed_gateway_keeps_every_charge_and_gives_no_credit_back(tmp_path, 
         assert usage["credits_remaining"] == 100 - after[usage["label"]]
     finally:
         log = restarted.stop()
-    assert "in flight when the gateway last stopped" in log
+    assert "calls had gone out (kept as charged)" in log
 
 
 def test_the_room_key_appears_in_no_answer_header_log_line_or_database_row(tmp_path, env, fake):

@@ -1,7 +1,9 @@
-"""``clipdrop-widgets gateway``: seats (add, list, revoke, topup) and serve.
+"""``clipdrop-widgets gateway``: seats (add, import, list, revoke, reissue, topup, limit) and
+serve.
 
-``seats add`` prints one ``LABEL<TAB>SEAT_KEY`` line per seat on stdout (the only time a key is
-shown); every notice goes to stderr, so ``> seats.tsv`` keeps exactly the keys.
+``seats add`` and ``seats import`` print one ``LABEL<TAB>SEAT_KEY`` line per seat on stdout (with
+``<TAB>NAME`` for a roster), ``seats reissue`` one for the seat: the only time a key is shown;
+every notice goes to stderr, so ``> seats.tsv`` keeps exactly the keys.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return int(text)
+
+
 def _non_negative(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or value < 0:
@@ -46,6 +55,20 @@ def _non_negative(text: str) -> float:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``run``, with a refused seat action (unknown label, bad roster) as one line and exit 1."""
+    def guarded(args: argparse.Namespace) -> int:
+        from ..contract.errors import ClipdropError
+
+        try:
+            return run(args)
+        except (ClipdropError, OSError) as err:
+            _say(f"clipdrop-widgets gateway seats {args.action}: "
+                 f"{err.args[0] if err.args else err}")
+            return 1
+    return guarded
 
 
 def _seats_add(args: argparse.Namespace) -> int:
@@ -58,6 +81,46 @@ def _seats_add(args: argparse.Namespace) -> int:
         print(f"{label}\t{key}", flush=True)
     _say(f"{len(made)} seats with {args.credits:g} credits each added to {args.db}; the keys "
          "above are shown only now (the database keeps a hash).")
+    return 0
+
+
+def _seats_import(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+    from .roster import read_roster
+
+    roster = read_roster(args.roster)
+    if not roster:
+        _say(f"{args.roster} lists no one; nothing added")
+        return 1
+    rows = [(r.label, r.contact, args.credits if r.credits is None else r.credits)
+            for r in roster]
+    with Ledger(args.db) as ledger:
+        made = ledger.add_seats(rows, label=args.label, expires_in=args.expires)
+    for (label, key), row in zip(made, roster, strict=True):
+        print(f"{label}\t{key}\t{row.contact}", flush=True)
+    _say(f"{len(made)} seats from {args.roster} added to {args.db}; the keys above are shown "
+         "only now (the database keeps a hash).")
+    return 0
+
+
+def _seats_reissue(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+
+    with Ledger(args.db) as ledger:
+        key = ledger.reissue(args.label)
+    print(f"{args.label}\t{key}", flush=True)
+    _say(f"{args.label} has a new key (same seat and balance); its old key no longer works")
+    return 0
+
+
+def _seats_limit(args: argparse.Namespace) -> int:
+    from .ledger import Ledger
+    from .server import seat_usage
+
+    with Ledger(args.db) as ledger:
+        seat = ledger.set_limits(args.label, parallel=args.parallel, rpm=args.rpm,
+                                 clear=args.clear)
+    print(seat_usage(seat))
     return 0
 
 
@@ -78,11 +141,7 @@ def _seats_revoke(args: argparse.Namespace) -> int:
     from .ledger import Ledger
 
     with Ledger(args.db) as ledger:
-        try:
-            ledger.revoke(args.label)
-        except (KeyError, ValueError) as err:
-            _say(f"clipdrop-widgets gateway seats revoke: {err.args[0]}")
-            return 1
+        ledger.revoke(args.label)
     _say(f"{args.label} revoked; a running gateway refuses its key from the next request")
     return 0
 
@@ -96,12 +155,8 @@ def _seats_topup(args: argparse.Namespace) -> int:
         if not labels:
             _say("name the seats to top up, or give --all")
             return 2
-        try:
-            for label in labels:
-                print(seat_usage(ledger.topup(label, args.credits)))
-        except (KeyError, ValueError) as err:
-            _say(f"clipdrop-widgets gateway seats topup: {err.args[0]}")
-            return 1
+        for label in labels:
+            print(seat_usage(ledger.topup(label, args.credits)))
     return 0
 
 
@@ -120,10 +175,18 @@ def _serve(args: argparse.Namespace) -> int:
         if not key:
             _say(f"clipdrop-widgets gateway serve: {args.upstream_key_file} is empty")
             return 2
+    admin = None
+    if args.admin_token_file is not None:
+        admin = Path(args.admin_token_file).read_text(encoding="utf-8").strip()
+        if not admin:
+            _say(f"clipdrop-widgets gateway serve: {args.admin_token_file} is empty")
+            return 2
     try:
         serve_gateway(args.db, host=args.host, port=args.port, upstream=args.upstream,
                       upstream_key=key, requests_per_minute=args.requests_per_minute,
                       seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache,
+                      upstream_limit_scope=args.upstream_limit_scope,
+                      seat_parallel=args.seat_parallel, admin_token=admin,
                       hub=_hub_policy(args))
     except ValueError as err:
         _say(f"clipdrop-widgets gateway serve: {err}")
@@ -176,21 +239,49 @@ def _add_seats(commands: Any) -> None:
                      help="credits each seat may spend")
     add.add_argument("--label", default="seat", help="label prefix (default: %(default)s)")
     add.add_argument("--expires", type=parse_duration, metavar="DURATION",
-                     help="keys stop working after this long (6h, 90m, 2d); default never")
-    add.set_defaults(run=_seats_add)
+                     help="keys stop working after this long (6h, 90m, 2d); default the "
+                          "room's expiry (the latest of its seats'), else never")
+    add.set_defaults(run=_guard(_seats_add))
     listing = actions.add_parser("list", help="each seat's spend, balance, requests, last use")
     _db(listing)
-    listing.set_defaults(run=_seats_list)
+    listing.set_defaults(run=_guard(_seats_list))
     revoke = actions.add_parser("revoke", help="revoke one seat's key")
     _db(revoke)
     revoke.add_argument("label", help="the seat's label (seat-03)")
-    revoke.set_defaults(run=_seats_revoke)
+    revoke.set_defaults(run=_guard(_seats_revoke))
     topup = actions.add_parser("topup", help="give seats more credits")
     _db(topup)
     topup.add_argument("labels", nargs="*", help="the seats' labels")
     topup.add_argument("--all", action="store_true", help="every seat")
     topup.add_argument("--credits", type=_positive, required=True, help="credits to add")
-    topup.set_defaults(run=_seats_topup)
+    topup.set_defaults(run=_guard(_seats_topup))
+    _add_seats_more(actions)
+
+
+def _add_seats_more(actions: Any) -> None:
+    imported = actions.add_parser(
+        "import", help="one seat per person of a roster CSV (a name or email column)")
+    _db(imported)
+    imported.add_argument("roster", help="CSV with a header: name or email; optional label, "
+                                         "credits")
+    imported.add_argument("--credits", type=_non_negative, required=True,
+                          help="credits of each seat whose row gives none")
+    imported.add_argument("--label", default="seat", help="label prefix for rows without one")
+    imported.add_argument("--expires", type=parse_duration, metavar="DURATION",
+                          help="keys stop working after this long; default the room's expiry")
+    imported.set_defaults(run=_guard(_seats_import))
+    reissue = actions.add_parser("reissue", help="a new key for a seat: same seat and balance")
+    _db(reissue)
+    reissue.add_argument("label", help="the seat's label")
+    reissue.set_defaults(run=_guard(_seats_reissue))
+    limit = actions.add_parser("limit", help="one seat's calls in flight and rate, while "
+                                             "the gateway runs")
+    _db(limit)
+    limit.add_argument("label", help="the seat's label")
+    limit.add_argument("--parallel", type=_count, help="calls in flight at once")
+    limit.add_argument("--rpm", type=_positive, help="requests per minute")
+    limit.add_argument("--clear", action="store_true", help="back to the room's limits")
+    limit.set_defaults(run=_guard(_seats_limit))
 
 
 def _add_serve(commands: Any) -> None:
@@ -213,6 +304,15 @@ def _add_serve(commands: Any) -> None:
                             "inpainting gets half)")
     serve.add_argument("--seat-rpm", type=_positive, metavar="S",
                        help="most requests per minute per seat (default no cap)")
+    serve.add_argument("--upstream-limit-scope", choices=["key", "operation"], default="key",
+                       help="what the upstream's rate limit counts: the whole key (default, "
+                            "the safe reading of the documented 'per key') or each operation")
+    serve.add_argument("--seat-parallel", type=_count, default=2, metavar="N",
+                       help="calls one seat may have in flight; its others wait behind them "
+                            "(default: %(default)s)")
+    serve.add_argument("--admin-token-file", metavar="PATH",
+                       help="the admin page's token, read from this file (default a new one, "
+                            "printed at start)")
     serve.add_argument("--no-shared-cache", action="store_true",
                        help="send identical requests upstream each time")
     serve.add_argument("--log-level", default="info",

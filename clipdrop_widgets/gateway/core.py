@@ -1,12 +1,18 @@
 """One participant's call, from a parsed seat to an answer: the gateway's rules in one place.
 
-In order, each step before anything goes upstream: the form is parsed and validated (400),
-``Accept`` negotiated (406), the seat's own rate checked (429, only with ``seat_rpm``), the
-shared cache asked (a hit costs 0), an identical call in flight waited for (costs 0), the
-seat's balance checked (402). Then the call waits for its fair slot, the seat is read again
-(revoked while waiting: 403), the credits are reserved in the ledger, the call goes upstream,
-and the charge is settled from ``x-credits-consumed``, or released when the upstream charged
-nothing. The room's own account being refused upstream (401, 402, 403) is a 503 to the seat.
+In order, each step before anything goes upstream: ``Accept`` negotiated (406), the body
+(spooled to disk as it came) parsed and validated within the room's memory budget (400) and
+re-spooled as the upstream request (`bodies`), the seat's own rate checked (429, only with a
+per-seat rate), the shared cache asked (a hit costs 0), an identical call in flight waited for
+(costs 0), the seat's balance checked (402). Then the call waits behind the seat's own calls
+(`SeatGate`), then for its fair slot in each pacing scope it falls in (`lanes_for`), the seat
+is read again (revoked while waiting: 403), the credits are reserved in the ledger, and the
+call goes upstream. A participant who goes away before that withdraws the call: nothing is sent
+or charged. Once sent, a call always runs to its answer and is settled by what the upstream did
+(`settle`): a 429 is charged nothing and retried in a slowed-down scope; an answer that may
+have been charged is never released as free. The room's own account being refused upstream
+(401, 402, 403) is a 503 to the seat. Seats never see the upstream's bodies or headers, only
+the gateway's own, quoting the upstream's message without the room's key (`redact`).
 """
 
 from __future__ import annotations
@@ -17,37 +23,30 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import IO
 
 from ..api.result import parse_credits
 from ..contract.endpoints import ENDPOINTS, Endpoint
-from ..contract.errors import ConfigurationError, InputError
-from ..contract.validation import inspect_image, validate_request
+from ..contract.errors import ConfigurationError
 from ..engine.core import negotiate
-from ..engine.forms import Form, FormError, parse_form
+from .bodies import DEFAULT_BODY_MEMORY, SMALL_BODY, BodyBudget, Outgoing, prepare
 from .fairshare import WINDOW, Lane
 from .ledger import Ledger, Seat
-from .shared_cache import Answer, SharedCache, request_key
-from .upstream import UNREACHABLE, Upstream, encode_form
+from .seatgate import DEFAULT_SEAT_PARALLEL, SeatGate
+from .settle import Refusal, settle
+from .shared_cache import Answer, SharedCache
+from .stats import RoomStats
+from .upstream import UNREACHABLE, Upstream
 
-__all__ = ["Gateway", "Refusal", "Reply", "room_rates"]
+__all__ = ["Gateway", "Refusal", "Reply", "room_rates", "lanes_for", "SCOPES"]
 
 logger = logging.getLogger("clipdrop_widgets.gateway")
 
-#: Shown to seats when the room's own account is refused upstream.
-ROOM_REFUSED = ("the workshop's ClipDrop account was refused by the service ({status}: {why}); "
-                "this is not your key or your credits, and nothing was charged: tell the person "
-                "running the workshop")
-_WHY = {401: "no key", 402: "out of credits", 403: "key refused"}
-
-
-class Refusal(Exception):
-    """Stops a call with an error answer: ``status``, a plain ``message``, extra headers."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
+#: Pacing scopes: the upstream limits the room's ``key`` as a whole (the safe default, as
+#: CONTRACT.md's "per key" reads), or each ``operation`` separately.
+SCOPES = ("key", "operation")
+#: The lane of the whole key, in scope ``key``.
+KEY_LANE = "key"
 
 
 @dataclass
@@ -58,6 +57,8 @@ class Reply:
     answer: Answer
     charged: float
     served: str
+    #: Seconds the call waited for its upstream slot (``None``: it did not go upstream).
+    waited: float | None = None
 
 
 def room_rates(requests_per_minute: float | None) -> dict[str, float]:
@@ -72,19 +73,41 @@ def room_rates(requests_per_minute: float | None) -> dict[str, float]:
     return {e.path: e.requests_per_minute * scale for e in ENDPOINTS.values()}
 
 
+def lanes_for(scope: str, requests_per_minute: float | None) -> dict[str, Lane]:
+    """The pacing lanes of a room: by path in scope ``operation``; in scope ``key`` one lane
+    for the key at the room's rate, plus a lane for each path documented slower (text
+    inpainting), which its calls take first."""
+    if scope not in SCOPES:
+        raise ConfigurationError(f"the upstream limit scope is 'key' or 'operation', got {scope!r}")
+    rates = room_rates(requests_per_minute)
+    if scope == "operation":
+        return {path: Lane(rate, name=path) for path, rate in rates.items()}
+    top = max(rates.values())
+    lanes = {KEY_LANE: Lane(top, name=KEY_LANE)}
+    lanes.update({path: Lane(rate, name=path) for path, rate in rates.items() if rate < top})
+    return lanes
+
+
 @dataclass
-class _Stats:
-    upstream_calls: int = 0
-    upstream_429: int = 0
-    cache_hits: int = 0
-    joined: int = 0
+class _Call:
+    """One call on its way: its seat, what it holds of the balance, when it arrived."""
+
+    seat: Seat
+    cost: float
+    arrived: float = field(default_factory=time.monotonic)
+    held: bool = True
+    waited: float | None = None
 
 
 @dataclass
 class Gateway:
-    """The room: its ledger, its upstream, one `Lane` per endpoint, the shared cache.
+    """The room: its ledger, its upstream, its pacing lanes, the seats' gates, the cache.
 
-    ``seat_rpm`` caps each seat's requests per minute (``None``: no cap besides fair share).
+    ``scope`` is what the upstream's rate limit counts (``"key"``, the default, or
+    ``"operation"``); ``seat_parallel`` the calls one seat may have in flight (its others
+    wait behind them); ``seat_rpm`` caps each seat's requests per minute (``None``: no cap);
+    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`).
+    A seat's own ``parallel`` and ``rpm`` in the ledger override both, read at each call.
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
     """
 
@@ -93,64 +116,105 @@ class Gateway:
     requests_per_minute: float | None = None
     seat_rpm: float | None = None
     shared_cache: bool = True
+    scope: str = "key"
+    seat_parallel: int = DEFAULT_SEAT_PARALLEL
+    body_memory: int = DEFAULT_BODY_MEMORY
     lanes: dict[str, Lane] = field(init=False)
+    bodies: BodyBudget = field(init=False)
+    gates: SeatGate = field(init=False, default_factory=SeatGate)
     cache: SharedCache | None = field(init=False)
-    stats: _Stats = field(init=False, default_factory=_Stats)
+    stats: RoomStats = field(init=False, default_factory=RoomStats)
     _holds: dict[int, float] = field(init=False, default_factory=dict)
     _seat_times: dict[int, deque[float]] = field(init=False, default_factory=dict)
     _pool: ThreadPoolExecutor = field(init=False)
+    _small_pool: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         if self.seat_rpm is not None and self.seat_rpm <= 0:
             raise ConfigurationError(f"seat_rpm must be positive, got {self.seat_rpm}")
-        self.lanes = {path: Lane(rate) for path, rate in
-                      room_rates(self.requests_per_minute).items()}
+        if self.seat_parallel < 1:
+            raise ConfigurationError(f"seat_parallel must be 1 or more, got {self.seat_parallel}")
+        self.lanes = lanes_for(self.scope, self.requests_per_minute)
+        self.bodies = BodyBudget(self.body_memory)
         self.cache = SharedCache() if self.shared_cache else None
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="gateway-forms")
+        self._small_pool = ThreadPoolExecutor(1, thread_name_prefix="gateway-small-forms")
 
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
         self.upstream.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._small_pool.shutdown(wait=False, cancel_futures=True)
         self.ledger.close()
 
     def remaining(self, seat_id: int) -> float:
-        """The seat's balance now, minus what its queued calls hold."""
-        return self.ledger.seat(seat_id).remaining - self._holds.get(seat_id, 0.0)
+        """The seat's balance now, minus what its queued calls hold (never below 0)."""
+        return max(0.0, self.ledger.seat(seat_id).remaining - self._holds.get(seat_id, 0.0))
+
+    def held(self, seat_id: int) -> float:
+        """Credits the seat's calls waiting for a slot hold (not yet reserved in the ledger)."""
+        return self._holds.get(seat_id, 0.0)
+
+    def _lanes_of(self, endpoint: Endpoint) -> list[Lane]:
+        """The lanes a call of ``endpoint`` takes, narrowest first."""
+        if self.scope == "operation":
+            return [self.lanes[endpoint.path]]
+        own = self.lanes.get(endpoint.path)
+        return [own, self.lanes[KEY_LANE]] if own is not None else [self.lanes[KEY_LANE]]
 
     async def call(self, seat: Seat, endpoint: Endpoint, *, accept: str | None,
-                   content_type: str | None, body: bytes) -> Reply:
-        """Answer one call of ``seat``; raises `Refusal` for every error answer."""
-        form = await asyncio.get_running_loop().run_in_executor(
-            self._pool, _parse, endpoint, content_type, body)
+                   content_type: str | None, body: IO[bytes], length: int) -> Reply:
+        """Answer one call of ``seat`` whose body (``length`` bytes) is the file ``body``;
+        raises `Refusal` for every error answer.
+
+        Cancelling the task (the participant went away) withdraws the call if it was not sent
+        yet; once sent, it runs to its answer and is settled before the cancellation lands.
+        """
         answer_type = negotiate(endpoint, accept)
         if answer_type is None:
             offers = ", ".join(endpoint.accept or (endpoint.output_content_type,))
             raise Refusal(406, f"Accept: {(accept or '')[:200]} is not acceptable; "
                                f"{endpoint.path} answers with {offers}")
+        pool = self._small_pool if length <= SMALL_BODY else self._pool
+        async with self.bodies.hold(length):
+            outgoing = await asyncio.get_running_loop().run_in_executor(
+                pool, prepare, endpoint, content_type, body, length, answer_type)
+        try:
+            return await self._call(seat, endpoint, outgoing)
+        finally:
+            outgoing.close()
+
+    async def _call(self, seat: Seat, endpoint: Endpoint, outgoing: Outgoing) -> Reply:
         self._check_seat_rate(seat)
-        key = request_key(endpoint.path, answer_type, form.texts, form.files)
-        shared = (await self._shared(seat, endpoint, key)
-                  if endpoint.repeatable(form.texts) else None)  # reimagine: a new take each
+        shared = (await self._shared(seat, endpoint, outgoing.key)
+                  if outgoing.repeatable else None)  # reimagine: a new take each time
         if shared is not None:
             return shared
-        cost = _most_it_can_cost(endpoint, form)
+        call = _Call(seat, outgoing.cost)
         left = self.remaining(seat.id)
-        if left < cost:
+        if left < call.cost:
             raise Refusal(402, f"{seat.label} has {_number(left)} credits left; "
-                               f"{endpoint.path} costs {_number(cost)}")
-        self._holds[seat.id] = self._holds.get(seat.id, 0.0) + cost
-        if self.cache is not None:
-            self.cache.lead(key)
-        answer: Answer | None = None
+                               f"{endpoint.path} costs {_number(call.cost)}")
+        self._holds[seat.id] = self._holds.get(seat.id, 0.0) + call.cost
+        cache = self.cache if outgoing.repeatable else None
+        if cache is not None:
+            cache.lead(outgoing.key)
+        kept: Answer | None = None
         try:
-            answer, charged = await self._upstream_call(seat, endpoint, answer_type, form, cost)
-            return Reply(answer, charged, "upstream")
+            async with self.gates.slot(seat.id, seat.parallel or self.seat_parallel):
+                answer, charged = await self._upstream_call(call, endpoint, outgoing)
+            kept = answer
+            return Reply(answer, charged, "upstream", call.waited)
         finally:
-            self._holds[seat.id] -= cost
-            if self.cache is not None:
-                self.cache.finish(key, answer)
+            self._unhold(call)
+            if cache is not None:
+                cache.finish(outgoing.key, kept)  # only images: a refusal is never shared
+
+    def _unhold(self, call: _Call) -> None:
+        if call.held:
+            call.held = False
+            self._holds[call.seat.id] -= call.cost
 
     async def _shared(self, seat: Seat, endpoint: Endpoint, key: str) -> Reply | None:
         """A reply from the cache or an identical call in flight, or ``None``."""
@@ -165,109 +229,115 @@ class Gateway:
             try:
                 answer = await asyncio.shield(flight)
             except asyncio.CancelledError:
-                return None  # the first call never got an answer: go upstream ourselves
+                if not flight.cancelled():
+                    raise  # this participant went away
+                return None  # the first call got no image: go upstream ourselves
             served = "joined"
-        if answer.status == 200:
-            self.ledger.record_hit(seat.id, endpoint.path)
-            if served == "hit":
-                self.stats.cache_hits += 1
-            else:
-                self.stats.joined += 1
+        self.ledger.record_hit(seat.id, endpoint.path)
+        if served == "hit":
+            self.stats.cache_hits += 1
+        else:
+            self.stats.joined += 1
         return Reply(answer, 0.0, served)
 
     def _check_seat_rate(self, seat: Seat) -> None:
-        if self.seat_rpm is None:
-            return
+        rpm = seat.rpm or self.seat_rpm
         now = time.monotonic()
-        times = self._seat_times.setdefault(seat.id, deque())
-        while times and times[0] <= now - WINDOW:
+        times = self._seat_times.setdefault(seat.id, deque())  # kept even without a cap: a
+        while times and times[0] <= now - WINDOW:  # cap set while running counts the minute
             times.popleft()
-        if len(times) >= self.seat_rpm:
+        if rpm is not None and len(times) >= rpm:
             wait = max(1, int(times[0] + WINDOW - now + 1))
-            raise Refusal(429, f"{seat.label} may send {_number(self.seat_rpm)} requests per "
+            raise Refusal(429, f"{seat.label} may send {_number(rpm)} requests per "
                                f"minute in this workshop; retry in {wait} s",
                           {"Retry-After": str(wait)})
         times.append(now)
 
-    async def _upstream_call(self, seat: Seat, endpoint: Endpoint, answer_type: str,
-                             form: Form, cost: float) -> tuple[Answer, float]:
-        lane = self.lanes[endpoint.path]
-        body, body_type = encode_form(endpoint, form.texts, form.files)
+    async def _upstream_call(self, call: _Call, endpoint: Endpoint,
+                             outgoing: Outgoing) -> tuple[Answer, float]:
+        lanes = self._lanes_of(endpoint)
         front = False
         while True:
-            await lane.request(seat.id, front=front)
+            granted: list[Lane] = []
             try:
-                charge, answer = await self._send(seat, endpoint, answer_type, body, body_type,
-                                                  cost)
+                for lane in lanes:
+                    await _take(lane, call.seat.id, front)
+                    granted.append(lane)
+                call.waited = time.monotonic() - call.arrived
+                self.stats.waited(call.seat.label, call.waited)
+                answer, charged = await self._send(call, endpoint, outgoing)
             finally:
-                lane.finished()  # the slot ages from its answer
+                for lane in granted:
+                    lane.finished()  # the slot ages from its answer
             if answer.status != 429:
-                return answer, self._settle(charge, endpoint, answer, cost)
-            self.ledger.release(charge, 429)
-            self.stats.upstream_429 += 1
+                for lane in lanes:
+                    lane.answered()
+                return answer, charged
             wait = parse_credits(answer.headers.get("retry-after"))
-            lane.pause(float(wait) if wait is not None else lane.spacing)
-            logger.warning("the upstream answered 429 on %s; pausing that endpoint",
-                           endpoint.path)
+            for lane in lanes:
+                lane.slow_down(None if wait is None else float(wait))
+            logger.warning("the upstream answered 429 on %s; slowing the %s scope down",
+                           endpoint.path, self.scope)
             front = True
 
-    async def _send(self, seat: Seat, endpoint: Endpoint, answer_type: str, body: bytes,
-                    body_type: str, cost: float) -> tuple[int, Answer]:
-        """In the seat's slot: read the seat again, reserve, call; the charge and answer."""
-        refusal = self.ledger.seat(seat.id).refusal()
+    async def _send(self, call: _Call, endpoint: Endpoint,
+                    outgoing: Outgoing) -> tuple[Answer, float]:
+        """In the seat's slot: read the seat again, reserve, call, settle; the answer and the
+        credits charged.
+
+        Raises `Refusal` for every answer but an image (and a 429, returned to retry). The send
+        is shielded: a participant leaving mid-call does not stop its settlement.
+        """
+        seat = self.ledger.seat(call.seat.id)
+        refusal = seat.refusal()
         if refusal is not None:  # revoked or expired while it waited
             raise Refusal(403, refusal)
-        charge = self.ledger.reserve(seat.id, endpoint.path, cost)
-        self.stats.upstream_calls += 1
+        charge = self.ledger.reserve(seat.id, endpoint.path, call.cost)
+        if charge is None:
+            raise Refusal(402, f"{seat.label} has {_number(max(0.0, seat.remaining))} credits "
+                               f"left; {endpoint.path} costs {_number(call.cost)}; nothing was "
+                               "sent")
+        self._unhold(call)  # from now on the ledger's reservation counts it, once
+        self.stats.sent()
+        task = asyncio.ensure_future(self._settled(charge, call, endpoint, outgoing))
         try:
-            return charge, await self.upstream.send(endpoint, answer_type, body, body_type)
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                await task  # settle what was sent, then let the cancellation land
+            raise
+
+    async def _settled(self, charge: int, call: _Call, endpoint: Endpoint,
+                       outgoing: Outgoing) -> tuple[Answer, float]:
+        self.stats.sending[call.seat.id] += 1
+        outgoing.before_last = lambda: self.ledger.mark_sent(charge)
+        try:
+            answer = await self.upstream.send(endpoint, outgoing)
         except Exception:
-            self.ledger.release(charge, UNREACHABLE)
             logger.exception("upstream call for %s failed", endpoint.path)
-            raise Refusal(502, "the gateway failed while calling the service; nothing "
-                               "was charged") from None
-
-    def _settle(self, charge: int, endpoint: Endpoint, answer: Answer, cost: float) -> float:
-        """Settle or release the charge by the upstream's answer; returns credits charged."""
-        if answer.status == 200:
-            consumed = parse_credits(answer.headers.get("x-credits-consumed"))
-            charged = cost if consumed is None else float(consumed)
-            self.ledger.settle(charge, charged)
-            return charged
-        self.ledger.release(charge, answer.status)
-        if answer.status in _WHY:
-            logger.warning("the upstream refused the room's account on %s (%d %s): check the "
-                           "room's key and credits", endpoint.path, answer.status,
-                           _WHY[answer.status])
-            raise Refusal(503, ROOM_REFUSED.format(status=answer.status,
-                                                   why=_WHY[answer.status]))
-        if answer.status == UNREACHABLE:
-            raise Refusal(502, f"the gateway could not reach the service "
-                               f"({answer.body.decode(errors='replace')}); nothing was charged")
-        return 0.0
+            answer = Answer(UNREACHABLE, {}, b"the gateway failed while calling")
+        finally:
+            self.stats.sending[call.seat.id] -= 1
+        self.stats.upstream_answered(answer.status)
+        outcome = settle(endpoint, answer, call.cost, self.upstream.quote)
+        if outcome.charge is None:
+            self.ledger.release(charge, answer.status)
+        else:
+            self.ledger.settle(charge, outcome.charge, answer.status)
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        return answer, outcome.charge or 0.0
 
 
-def _parse(endpoint: Endpoint, content_type: str | None, body: bytes) -> Form:
-    """Parse and validate a body, as the local engine does (a `Refusal` 400 if not)."""
-    import io
-
+async def _take(lane: Lane, seat_id: int, front: bool) -> None:
+    """Wait for a slot of ``lane``; a slot granted just as the call is withdrawn is returned."""
+    future = lane.request(seat_id, front=front)
     try:
-        form = parse_form(endpoint, content_type, io.BytesIO(body), len(body))
-        validate_request(endpoint, form.texts, form.files)
-    except (FormError, InputError) as err:
-        raise Refusal(400, str(err)) from None
-    except Exception as err:  # noqa: BLE001 - the mask check decodes: a broken file raises anything
-        raise Refusal(400, f"an uploaded image could not be decoded: {err}") from None
-    return form
-
-
-def _most_it_can_cost(endpoint: Endpoint, form: Form) -> float:
-    """What the call is reserved at: the endpoint table's most (upscale: by output
-    megapixels); the charge is then settled from ``x-credits-consumed``."""
-    image = endpoint.image_field
-    data = form.files.get(image.name) if image is not None else None
-    size = inspect_image(data).size if data else None
-    return float(endpoint.max_credits(form.texts, size))
+        await future
+    except asyncio.CancelledError:
+        if future.done() and not future.cancelled():
+            lane.finished()
+        raise
 
 
 def _number(value: float) -> str:

@@ -1,6 +1,7 @@
 """Fair share of the room's rate: evenly paced upstream calls, round-robin across seats.
 
-Each endpoint path has a `Lane` (the service limits each endpoint separately). A lane
+A `Lane` is one scope of the upstream's rate limit: the room's key (the safe default) or one
+operation (see `core.lanes_for`). A lane
 hands out one upstream slot at a time, at least ``60 / rate`` seconds after the previous one,
 and never more than ``rate`` slots in flight or answered within the last ``60 s +
 WINDOW_MARGIN``. A slot ages from the moment its answer came back (`Lane.finished`): the
@@ -9,6 +10,12 @@ service never sees ``rate + 1`` calls in its own window. Slots go round-robin to
 have work waiting: a seat that queues a hundred calls gets every n-th slot when n seats are
 waiting, and a seat that arrives with one call waits behind at most one call of each other
 waiting seat.
+
+A 429 from the upstream means its limit is tighter than the lane thought (another user of the
+key, a lower limit than documented): `Lane.slow_down` lowers the lane's rate by
+`SLOW_DOWN` (never below `MIN_SHARE` of the configured one) and pauses it for the
+``Retry-After`` asked, capped at `RETRY_AFTER_CAP`; each answer that is not a 429 wins back
+`RECOVER` of the configured rate. Only the lane the 429 came from slows down.
 
 All of it runs on the gateway's asyncio loop: no locks.
 """
@@ -21,12 +28,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Lane", "Grant", "WINDOW", "WINDOW_MARGIN"]
+__all__ = ["Lane", "Grant", "WINDOW", "WINDOW_MARGIN", "RETRY_AFTER_CAP"]
 
 #: The service's rate window (seconds).
 WINDOW = 60.0
 #: Extra seconds the lane's own window spans beyond the service's.
 WINDOW_MARGIN = 0.25
+#: Most seconds one ``Retry-After`` may stall a lane (the service's window is a minute).
+RETRY_AFTER_CAP = 60.0
+#: A 429 multiplies the lane's rate by this.
+SLOW_DOWN = 0.8
+#: The lane's rate never falls below this share of the configured rate.
+MIN_SHARE = 0.25
+#: Each answer that is not a 429 adds back this share of the configured rate.
+RECOVER = 0.01
 
 
 @dataclass
@@ -44,12 +59,14 @@ class _Job:
 
 @dataclass
 class Lane:
-    """Upstream slots for one endpoint at ``rate`` calls per minute.
+    """Upstream slots for one scope at ``rate`` calls per minute (lowered after 429s).
 
-    ``clock`` is monotonic seconds (replaceable in tests).
+    ``clock`` is monotonic seconds (replaceable in tests). ``configured`` is the rate it was
+    made with; ``rate`` the one it paces at now.
     """
 
     rate: float
+    name: str = ""
     clock: Callable[[], float] = time.monotonic
     _queues: dict[int, deque[_Job]] = field(default_factory=dict)
     _order: deque[int] = field(default_factory=deque)
@@ -61,6 +78,12 @@ class Lane:
     granted: int = 0
     #: When the last slots were given (monotonic seconds, the newest last; at most 1000).
     granted_at: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
+    configured: float = field(init=False)
+    #: 429s this lane has seen, and when it may give slots again after a ``Retry-After``.
+    too_many: int = 0
+
+    def __post_init__(self) -> None:
+        self.configured = self.rate
 
     @property
     def spacing(self) -> float:
@@ -98,8 +121,20 @@ class Lane:
         return job.future
 
     def pause(self, seconds: float) -> None:
-        """Give no slot for ``seconds`` (the upstream asked to wait, with ``Retry-After``)."""
-        self._next_at = max(self._next_at, self.clock() + seconds)
+        """Give no slot for ``seconds`` (capped at `RETRY_AFTER_CAP`)."""
+        self._next_at = max(self._next_at, self.clock() + min(seconds, RETRY_AFTER_CAP))
+
+    def slow_down(self, retry_after: float | None) -> None:
+        """The upstream answered 429 in this scope: a lower rate, and a pause of
+        ``retry_after`` seconds (capped; one spacing of the new rate when not given)."""
+        self.too_many += 1
+        self.rate = max(self.configured * MIN_SHARE, self.rate * SLOW_DOWN)
+        wait = self.spacing if retry_after is None or retry_after < 0 else retry_after
+        self.pause(wait)
+
+    def answered(self) -> None:
+        """An answer that was not a 429: win back a little of the configured rate."""
+        self.rate = min(self.configured, self.rate + self.configured * RECOVER)
 
     def finished(self) -> None:
         """A granted call has its answer (or failed): its slot ages from now."""

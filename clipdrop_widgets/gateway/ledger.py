@@ -3,13 +3,17 @@
 A seat key is shown once, when the seat is made; the database keeps only its SHA-256 (the keys
 are 192 random bits, so a fast hash is enough). The upstream key is never written here.
 
-Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one
-transaction with the seat's ``reserved`` total, just before a call goes upstream;
-`Ledger.settle` turns it into a ``settled`` charge of what the upstream reported
-(``x-credits-consumed``), or `Ledger.release` gives it back when the upstream refused
-the call. A seat's balance counts reservations as spent, so a process killed mid-call gives
-nothing back; `Ledger.recover` (run when a gateway starts) settles such orphans at the
-amount reserved. Every commit is in the WAL file before the call goes on, so a settled charge
+Money moves in two steps. `Ledger.reserve` writes a ``reserved`` charge, in one transaction with
+the seat's ``reserved`` total, just before a call goes upstream; `Ledger.settle` turns it into a
+``settled`` charge of what the upstream reported (``x-credits-consumed``), or `Ledger.release`
+gives it back when the upstream refused the call. Just before the last byte of a call's request
+goes out, `Ledger.mark_sent` records that the upstream may now have it whole. A seat's balance
+counts reservations as spent, so a process killed mid-call gives nothing back it may owe;
+`Ledger.recover` (run when a gateway starts) settles such orphans at the amount reserved, and
+releases those never marked sent: the upstream cannot have processed a request it never received
+in full. A reservation is made only when the seat's balance covers it, and a settled charge
+above what the seat had left takes the seat to 0, never below (the charge row keeps what the
+upstream took). Every commit is in the WAL file before the call goes on, so a settled charge
 survives a SIGKILL of the process.
 
 Credits are the service's units (``float``); times are Unix seconds (``float``).
@@ -28,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..contract.errors import ConfigurationError, NotFoundError
+from .roster import CONTACT_LIMIT, check_text
 
 __all__ = ["Ledger", "Seat", "hash_key", "new_seat_key"]
 
@@ -62,6 +67,9 @@ CREATE TABLE IF NOT EXISTS charges (
 );
 CREATE INDEX IF NOT EXISTS charges_by_seat ON charges (seat_id, created);
 """
+#: Columns added after the first release (a database made before gets them on open).
+_ADDED_COLUMNS = {"seats": {"parallel": "INTEGER", "rpm": "REAL", "contact": "TEXT"},
+                  "charges": {"sent": "REAL"}}
 
 
 def new_seat_key() -> str:
@@ -88,6 +96,11 @@ class Seat:
     expires: float | None
     revoked: float | None
     last_used: float | None
+    #: The seat's own cap on calls in flight and requests per minute (``None``: the room's).
+    parallel: int | None = None
+    rpm: float | None = None
+    #: Who sits there (a name or e-mail from the roster), or ``None``.
+    contact: str | None = None
 
     @property
     def remaining(self) -> float:
@@ -123,6 +136,11 @@ class Ledger:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def __repr__(self) -> str:
         return f"Ledger({self.path!r})"
@@ -156,37 +174,92 @@ class Ledger:
 
     # -- seats ---------------------------------------------------------------------------
     def create_seats(self, count: int, credits: float, *, label: str = "seat",
-                     expires_in: float | None = None) -> list[tuple[str, str]]:
+                     expires_in: float | None = None,
+                     contacts: list[str | None] | None = None) -> list[tuple[str, str]]:
         """Make ``count`` seats with ``credits`` each; returns ``(label, key)`` pairs.
 
         Labels are ``LABEL-01``, ``LABEL-02``... continuing after the highest number in use.
-        ``expires_in`` is seconds from now (``None``: never). The keys are not kept.
+        ``expires_in`` is seconds from now (``None``: the room's expiry, the latest of its
+        seats' that is still ahead, else never). ``contacts``: who sits at each new seat (a
+        name or e-mail, or ``None``), one per seat. The keys are not kept.
         """
         if count < 1:
             raise ConfigurationError(f"count must be 1 or more, got {count}")
-        if credits < 0:
-            raise ConfigurationError(f"credits must be 0 or more, got {credits}")
-        if not label or any(c.isspace() for c in label):
-            raise ConfigurationError(f"label must be a word without spaces, got {label!r}")
+        check_text(label)
+        rows = [(None, c, credits) for c in (contacts or [None] * count)]
+        if len(rows) != count:
+            raise ConfigurationError(f"{len(rows)} contacts for {count} seats")
+        return self.add_seats(rows, label=label, expires_in=expires_in)
+
+    def add_seats(self, rows: list[tuple[str | None, str | None, float]], *,
+                  label: str = "seat", expires_in: float | None = None
+                  ) -> list[tuple[str, str]]:
+        """Make one seat per ``(label, contact, credits)`` row (a ``None`` label numbered from
+        ``label``); returns ``(label, key)`` pairs. See `create_seats` for ``expires_in``."""
         now = time.time()
-        expires = None if expires_in is None else now + expires_in
         made = []
         with self._write() as db:
+            expires = now + expires_in if expires_in is not None else self._room_expiry(db, now)
             taken = {row[0] for row in db.execute("SELECT label FROM seats")}
             number = 1
-            for _ in range(count):
-                while f"{label}-{number:02d}" in taken:
-                    number += 1
-                name = f"{label}-{number:02d}"
-                taken.add(name)
+            for named, contact, credits in rows:
+                if credits < 0:
+                    raise ConfigurationError(f"credits must be 0 or more, got {credits}")
+                if named is None:
+                    while f"{label}-{number:02d}" in taken:
+                        number += 1
+                    named = f"{label}-{number:02d}"
+                elif check_text(named) in taken:
+                    raise ConfigurationError(f"a seat called {named!r} already exists")
+                if contact is not None:
+                    contact = check_text(contact, what="name", limit=CONTACT_LIMIT, spaces=True)
+                taken.add(named)
                 key = new_seat_key()
-                db.execute("INSERT INTO seats (label, key_hash, credits, created, expires) "
-                           "VALUES (?, ?, ?, ?, ?)", (name, hash_key(key), credits, now, expires))
-                made.append((name, key))
+                db.execute("INSERT INTO seats (label, key_hash, credits, created, expires, "
+                           "contact) VALUES (?, ?, ?, ?, ?, ?)",
+                           (named, hash_key(key), credits, now, expires, contact))
+                made.append((named, key))
         return made
 
+    @staticmethod
+    def _room_expiry(db: sqlite3.Connection, now: float) -> float | None:
+        """When the room's seats stop working (the latest expiry still ahead), or ``None``."""
+        row = db.execute("SELECT MAX(expires) FROM seats WHERE revoked IS NULL").fetchone()
+        return row[0] if row and row[0] is not None and row[0] > now else None
+
+    def reissue(self, label: str) -> str:
+        """A new key for the seat called ``label``: same seat, balance and history; the old key
+        (and a revocation) no longer applies. Returns the new key (shown once)."""
+        key = new_seat_key()
+        with self._write() as db:
+            if db.execute("UPDATE seats SET key_hash = ?, revoked = NULL WHERE label = ?",
+                          (hash_key(key), label)).rowcount == 0:
+                self._missing(db, label)
+        return key
+
+    def set_limits(self, label: str, *, parallel: int | None = None, rpm: float | None = None,
+                   clear: bool = False) -> Seat:
+        """Set the seat's own cap on calls in flight and requests per minute (``None`` keeps
+        one; ``clear`` returns both to the room's). A running gateway applies them from the
+        seat's next call. Returns the seat as it now stands."""
+        if parallel is not None and parallel < 1:
+            raise ConfigurationError(f"parallel must be 1 or more, got {parallel}")
+        if rpm is not None and not 0 < rpm < float("inf"):
+            raise ConfigurationError(f"rpm must be a number > 0, got {rpm}")
+        with self._write() as db:
+            if clear:
+                changed = db.execute("UPDATE seats SET parallel = NULL, rpm = NULL "
+                                     "WHERE label = ?", (label,)).rowcount
+            else:
+                changed = db.execute("UPDATE seats SET parallel = COALESCE(?, parallel), "
+                                     "rpm = COALESCE(?, rpm) WHERE label = ?",
+                                     (parallel, rpm, label)).rowcount
+            if changed == 0:
+                self._missing(db, label)
+        return next(s for s in self.seats() if s.label == label)
+
     _SEAT_COLUMNS = ("id, label, credits, spent, reserved, requests, created, expires, revoked, "
-                     "last_used")
+                     "last_used, parallel, rpm, contact")
 
     def seat_for_key(self, key: str) -> Seat | None:
         """The seat whose key is ``key``, or ``None`` (the key itself is never stored)."""
@@ -232,10 +305,14 @@ class Ledger:
                        (f"; seats are {', '.join(known)}..." if known else "; no seats yet"))
 
     # -- money ---------------------------------------------------------------------------
-    def reserve(self, seat_id: int, path: str, credits: float) -> int:
-        """Hold ``credits`` of the seat for one upstream call; returns the charge's id."""
+    def reserve(self, seat_id: int, path: str, credits: float) -> int | None:
+        """Hold ``credits`` of the seat for one upstream call; returns the charge's id, or
+        ``None`` (nothing held) when the seat's balance does not cover them."""
         now = time.time()
         with self._write() as db:
+            if db.execute("SELECT 1 FROM seats WHERE id = ? AND credits - spent - reserved >= ?",
+                          (seat_id, credits - 1e-9)).fetchone() is None:
+                return None
             cursor = db.execute("INSERT INTO charges (seat_id, path, state, reserved, created) "
                                 "VALUES (?, ?, 'reserved', ?, ?)", (seat_id, path, credits, now))
             db.execute("UPDATE seats SET reserved = reserved + ?, requests = requests + 1, "
@@ -260,8 +337,10 @@ class Ledger:
             seat_id, reserved = row
             db.execute("UPDATE charges SET state = ?, amount = ?, status = ?, settled = ? "
                        "WHERE id = ?", (state, credits, status, time.time(), charge_id))
-            db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
-                       "WHERE id = ?", (reserved, credits, seat_id))
+            # The seat pays at most what it has: its reservation plus its free balance.
+            db.execute("UPDATE seats SET spent = spent + MIN(?, MAX(0, credits - spent - "
+                       "reserved) + ?), reserved = reserved - ? WHERE id = ?",
+                       (credits, reserved, reserved, seat_id))
 
     def record_hit(self, seat_id: int, path: str) -> None:
         """Count a request answered from the shared cache (it costs nothing)."""
@@ -273,27 +352,40 @@ class Ledger:
             db.execute("UPDATE seats SET requests = requests + 1, last_used = ? WHERE id = ?",
                        (now, seat_id))
 
-    def recover(self) -> int:
-        """Settle reservations a crashed gateway left open, at the amount reserved.
+    def mark_sent(self, charge_id: int) -> None:
+        """The call's request is about to go out whole: from now on a crash keeps it charged."""
+        with self._write() as db:
+            db.execute("UPDATE charges SET sent = ? WHERE id = ?", (time.time(), charge_id))
 
-        The call may have reached the upstream and been paid there: a crash never gives a seat
-        its credits back. Returns how many were settled.
+    def recover(self) -> tuple[int, int]:
+        """Close the reservations a crashed gateway left open; returns (settled, released).
+
+        A call marked sent may have reached the upstream and been paid there: settled at the
+        amount reserved, never given back. A call never marked sent did not leave whole (the
+        gateway died before its last byte): the upstream cannot have processed it, so it is
+        released.
         """
         with self._write() as db:
-            orphans = db.execute("SELECT id, seat_id, reserved FROM charges "
+            orphans = db.execute("SELECT id, seat_id, reserved, sent FROM charges "
                                  "WHERE state = 'reserved'").fetchall()
             now = time.time()
-            for charge_id, seat_id, reserved in orphans:
-                db.execute("UPDATE charges SET state = 'settled', amount = reserved, "
-                           "settled = ? WHERE id = ?", (now, charge_id))
+            settled = 0
+            for charge_id, seat_id, reserved, sent in orphans:
+                paid = reserved if sent is not None else 0.0
+                db.execute("UPDATE charges SET state = ?, amount = ?, settled = ? WHERE id = ?",
+                           ("settled" if sent is not None else "released", paid, now,
+                            charge_id))
                 db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
-                           "WHERE id = ?", (reserved, reserved, seat_id))
-        return len(orphans)
+                           "WHERE id = ?", (reserved, paid, seat_id))
+                settled += sent is not None
+        return settled, len(orphans) - settled
 
     # -- reading ---------------------------------------------------------------------------
     def total_charged(self) -> float:
         """Credits settled or reserved across all seats (what the room's account paid)."""
-        rows = self._read("SELECT COALESCE(SUM(spent + reserved), 0) FROM seats")
+        rows = self._read("SELECT COALESCE(SUM(CASE state WHEN 'reserved' THEN reserved "
+                          "ELSE amount END), 0) FROM charges WHERE state IN ('settled', "
+                          "'reserved')")
         return float(rows[0][0])
 
     def spend_history(self) -> list[tuple[float, str, float]]:

@@ -2,8 +2,10 @@
 
 Bodies are streamed (``stream_request_body``) and capped at the endpoint's limit; the seat's
 key is checked (401, 403) before a byte of the body is read. Every answer is JSON on error,
-carries the seat's balance in ``x-remaining-credits`` and never a header of the upstream's
-request. One log line per request names the seat's label, never a key.
+written by the gateway (never the upstream's body or headers), and carries the seat's balance in
+``x-remaining-credits``. A participant who hangs up withdraws a call not yet sent. One log line
+per request names the seat's label, never a key. One gateway serves a database at a time
+(`lock.ServeLock`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ from ..api.constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
+from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
+from .bodies import DEFAULT_BODY_MEMORY, spool
 from .core import Gateway, Refusal, Reply, _number
 from .hub import HubPolicy, HubSeats, hub_routes
 from .ledger import Ledger, Seat
-from .upstream import HTTPUpstream, LocalUpstream, Upstream
+from .lock import ServeLock
+from .seatgate import DEFAULT_SEAT_PARALLEL
+from .stats import LogEntry
+from .upstream import UPSTREAM_TIMEOUT, HTTPUpstream, LocalUpstream, Upstream
 
 __all__ = ["GatewayHandle", "make_app", "make_upstream", "serve_gateway", "SEAT_PATH"]
 
@@ -50,6 +57,7 @@ class _Base(RequestHandler):
     seat: Seat | None = None
     served = ""
     charged: float | None = None
+    waited: float | None = None
 
     def initialize(self, gateway: Gateway, **_: Any) -> None:
         self.gateway = gateway
@@ -117,7 +125,7 @@ class _OperationHandler(_Base):
     def initialize(self, gateway: Gateway, endpoint: Endpoint, **_: Any) -> None:  # type: ignore[override]
         self.gateway = gateway
         self.endpoint = endpoint
-        self._chunks: list[bytes] = []
+        self._body = spool()  # on disk beyond a megabyte: a room of photos stays off the heap
         self._size = 0
         self._cap = body_cap(endpoint)
 
@@ -141,7 +149,7 @@ class _OperationHandler(_Base):
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._size <= self._cap:
-            self._chunks.append(chunk)
+            self._body.write(chunk)
 
     async def post(self) -> None:
         assert self.seat is not None
@@ -150,26 +158,39 @@ class _OperationHandler(_Base):
                                                    cap=self._cap, announced=False)))
             return
         headers = self.request.headers
+        self._task = asyncio.ensure_future(self.gateway.call(
+            self.seat, self.endpoint, accept=headers.get("Accept"),
+            content_type=headers.get("Content-Type"), body=self._body, length=self._size))
         try:
-            reply = await self.gateway.call(
-                self.seat, self.endpoint, accept=headers.get("Accept"),
-                content_type=headers.get("Content-Type"), body=b"".join(self._chunks))
+            reply = await self._task
         except Refusal as refusal:
             self.refuse(refusal.status, refusal.message, refusal.headers)
             return
+        except asyncio.CancelledError:  # the participant hung up: nothing to answer
+            self.set_status(499, "withdrawn")
+            return
         self._answer(reply)
 
+    def on_finish(self) -> None:
+        self._body.close()
+
+    def on_connection_close(self) -> None:
+        """The participant went away: withdraw the call (a call already sent still settles)."""
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+
     def _answer(self, reply: Reply) -> None:
+        """An image: the gateway's own headers, the image's type, never the upstream's others."""
         assert self.seat is not None
         answer = reply.answer
-        self.served, self.charged = reply.served, reply.charged
-        self.set_status(answer.status if 200 <= answer.status < 600 else 502)
+        self.served, self.charged, self.waited = reply.served, reply.charged, reply.waited
+        self.set_status(200)
         for name, value in answer.headers.items():
-            if name != "x-credits-consumed":
+            if name not in ("x-credits-consumed", "retry-after"):
                 self.set_header(name, value)
-        if answer.status == 200:
-            self.set_header("x-credits-consumed", _number(reply.charged))
-            self.set_header("x-gateway-cache", reply.served)
+        self.set_header("x-credits-consumed", _number(reply.charged))
+        self.set_header("x-gateway-cache", reply.served)
         self.set_header("x-remaining-credits", _number(self.gateway.remaining(self.seat.id)))
         self.finish(answer.body)
 
@@ -185,15 +206,24 @@ def _log_request(handler: RequestHandler) -> None:
     seat = getattr(handler, "seat", None)
     label = seat.label if seat is not None else "-"
     charged = getattr(handler, "charged", None)
+    gateway = getattr(handler, "gateway", None)
+    if gateway is not None and seat is not None:
+        gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
+                                        handler.get_status(), handler.served or "-", charged,
+                                        handler.waited))
     extra = "" if charged is None else f" charged={_number(charged)} ({handler.served})"
     logger.info("%s %s %s %d %.0f ms%s", label, handler.request.method,
                 handler.request.path[:200], handler.get_status(),
                 1000 * handler.request.request_time(), extra)
 
 
-def make_app(gateway: Gateway, hub: HubSeats | None = None) -> Application:
-    """The tornado application serving ``gateway``; with ``hub``, to JupyterHub users too."""
+def make_app(gateway: Gateway, admin_check: AdminCheck | None = None,
+             hub: HubSeats | None = None) -> Application:
+    """The tornado application serving ``gateway`` (and its admin page behind
+    ``admin_check``, when given); with ``hub``, to JupyterHub users too."""
     routes: list[Any] = [(SEAT_PATH, _SeatHandler, {"gateway": gateway})]
+    if admin_check is not None:
+        routes += admin_routes(gateway, admin_check)
     for endpoint in ENDPOINTS.values():
         routes.append((endpoint.path + "/?", _OperationHandler,
                        {"gateway": gateway, "endpoint": endpoint}))
@@ -206,12 +236,13 @@ def make_app(gateway: Gateway, hub: HubSeats | None = None) -> Application:
                        **settings)
 
 
-def make_upstream(upstream: str | None = None, upstream_key: str | None = None) -> Upstream:
+def make_upstream(upstream: str | None = None, upstream_key: str | None = None, *,
+                  timeout: float = UPSTREAM_TIMEOUT) -> Upstream:
     """Where the room's calls go.
 
     ``upstream`` (default ``$CLIPDROP_API_URL``) is a server URL or ``local://engine``;
-    ``upstream_key`` (default ``$CLIPDROP_API_KEY``) the room's key. With neither, the
-    in-process local engine. A URL without a key is an error.
+    ``upstream_key`` (default ``$CLIPDROP_API_KEY``) the room's key; ``timeout`` seconds per
+    upstream call. With neither, the in-process local engine. A URL without a key is an error.
     """
     key = upstream_key if upstream_key is not None else os.environ.get(API_KEY_ENV)
     key = (key or "").strip() or None
@@ -221,7 +252,7 @@ def make_upstream(upstream: str | None = None, upstream_key: str | None = None) 
     if key is None:
         raise ConfigurationError(f"the upstream {url} needs the room's key: set ${API_KEY_ENV} or "
                          "give a key file")
-    return HTTPUpstream(url or DEFAULT_BASE_URL, key)
+    return HTTPUpstream(url or DEFAULT_BASE_URL, key, timeout=timeout)
 
 
 @dataclass
@@ -236,13 +267,21 @@ class GatewayHandle:
     gateway: Gateway
     _loop: asyncio.AbstractEventLoop
     _thread: threading.Thread
+    _lock: ServeLock | None = None
+    _admin_token: str | None = None
+
+    @property
+    def admin_url(self) -> str:
+        """The admin page (with its token, when the default check guards it)."""
+        token = f"?token={self._admin_token}" if self._admin_token else ""
+        return f"{self.url}{ADMIN_PATH}{token}"
 
     @property
     def source(self) -> str:
         """``"local engine"`` or ``"service"``: where the room's results come from."""
         return self.gateway.upstream.source
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never the admin token
         state = "running" if self._thread.is_alive() else "closed"
         return f"<GatewayHandle {self.url} upstream={self.source!r} {state}>"
 
@@ -251,6 +290,8 @@ class GatewayHandle:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> GatewayHandle:
         return self
@@ -264,21 +305,21 @@ def _url(host: str, port: int) -> str:
 
 
 def _start(gateway: Gateway, host: str, port: int,
-           hub: HubSeats | None) -> tuple[HTTPServer, int]:
+           admin_check: AdminCheck, hub: HubSeats | None) -> tuple[HTTPServer, int]:
     sockets = bind_sockets(port, host)
-    server = HTTPServer(make_app(gateway, hub), idle_connection_timeout=IDLE_TIMEOUT,
+    server = HTTPServer(make_app(gateway, admin_check, hub), idle_connection_timeout=IDLE_TIMEOUT,
                         body_timeout=IDLE_TIMEOUT)
     server.add_sockets(sockets)
     return server, sockets[0].getsockname()[1]
 
 
-def _run(gateway: Gateway, host: str, port: int, started: dict[str, Any],
-         ready: threading.Event, hub: HubSeats | None = None) -> None:
+def _run(gateway: Gateway, host: str, port: int, admin_check: AdminCheck,
+         started: dict[str, Any], ready: threading.Event, hub: HubSeats | None = None) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
     async def start() -> tuple[HTTPServer, int]:
-        return _start(gateway, host, port, hub)
+        return _start(gateway, host, port, admin_check, hub)
 
     try:
         server, bound = loop.run_until_complete(start())
@@ -308,6 +349,12 @@ def serve_gateway(
     requests_per_minute: float | None = None,
     seat_rpm: float | None = None,
     shared_cache: bool = True,
+    upstream_limit_scope: str = "key",
+    seat_parallel: int = DEFAULT_SEAT_PARALLEL,
+    upstream_timeout: float = UPSTREAM_TIMEOUT,
+    admin_token: str | None = None,
+    admin_check: AdminCheck | None = None,
+    body_memory: int = DEFAULT_BODY_MEMORY,
     hub: HubPolicy | None = None,
     background: bool = False,
 ) -> GatewayHandle | None:
@@ -322,53 +369,109 @@ def serve_gateway(
             inpainting gets half of it).
         seat_rpm: most requests per minute one seat may send (default no cap).
         shared_cache: answer identical requests once (default true).
+        upstream_limit_scope: what the upstream's rate limit counts: ``"key"`` (default, the
+            safe reading of "per key": every operation shares the room's rate) or
+            ``"operation"`` (each operation has its own).
+        seat_parallel: calls one seat may have in flight (default 2); its others wait behind
+            them. A seat's own limit (``gateway seats limit``) overrides it.
+        upstream_timeout: seconds an upstream call may take (default 150); a call that timed
+            out after it was sent stays charged (the service may have done the work).
+        admin_token: the admin page's token (default a fresh one, printed at start and in
+            `GatewayHandle.admin_url`).
+        admin_check: who may see the admin page, instead of the token: a function of the
+            tornado request answering true or false (a JupyterHub login, say).
+        body_memory: bytes of request bodies parsed and validated at once, room-wide (default
+            128 MB); bigger uploads wait on disk for their turn, small ones never wait.
         hub: serve as a JupyterHub service (`HubPolicy`): hub users' API tokens are their
             seat keys, their seats made by this policy (default: seat keys only).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
             serve until Ctrl-C (or SIGTERM) and return ``None``.
     """
-    ledger = Ledger(db)
-    recovered = ledger.recover()
-    if recovered:
-        logger.warning("%d calls were in flight when the gateway last stopped: kept as charged",
-                       recovered)
-    seats = HubSeats(ledger, hub) if hub is not None else None
-    gateway = Gateway(ledger, make_upstream(upstream, upstream_key),
-                      requests_per_minute=requests_per_minute, seat_rpm=seat_rpm,
-                      shared_cache=shared_cache)
+    lock = ServeLock(db)
+    lock.acquire()  # before recover(): never settle a running gateway's reservations
+    try:
+        gateway = _room(db, make_upstream(upstream, upstream_key, timeout=upstream_timeout),
+                        requests_per_minute=requests_per_minute,
+                        seat_rpm=seat_rpm, shared_cache=shared_cache,
+                        scope=upstream_limit_scope, seat_parallel=seat_parallel,
+                        body_memory=body_memory)
+    except BaseException:
+        lock.release()
+        raise
+    if admin_check is None:
+        admin_token = admin_token or new_admin_token()
+        admin_check = token_check(admin_token)
+    else:
+        admin_token = None
+    seats = HubSeats(gateway.ledger, hub) if hub is not None else None
+    handle = _launch(gateway, host, port, admin_check, lock, admin_token, seats)
+    if background:
+        return handle
+    _serve_in_foreground(handle)
+    return None
+
+
+def _launch(gateway: Gateway, host: str, port: int, admin_check: AdminCheck, lock: ServeLock,
+            admin_token: str | None, hub: HubSeats | None = None) -> GatewayHandle:
+    """Serve ``gateway`` from a daemon thread; its handle once it listens."""
     started: dict[str, Any] = {}
     ready = threading.Event()
-    thread = threading.Thread(target=_run, args=(gateway, host, port, started, ready, seats),
+    thread = threading.Thread(target=_run, args=(gateway, host, port, admin_check, started,
+                                                 ready, hub),
                               name="clipdrop-gateway", daemon=True)
     thread.start()
     ready.wait()
     if "error" in started:
         gateway.close()
+        lock.release()
         raise started["error"]
     handle = GatewayHandle(_url(host, started["port"]), started["port"], gateway,
-                           started["loop"], thread)
-    if background:
-        return handle
+                           started["loop"], thread, lock, admin_token)
+    lock.announce(handle.url)
+    return handle
+
+
+def _serve_in_foreground(handle: GatewayHandle) -> None:
+    """Say where the room and the teacher's page are, then serve until Ctrl-C or SIGTERM."""
+    gateway = handle.gateway
     where = ("the local engine (offline previews)" if handle.source == "local engine"
              else f"the service at {getattr(gateway.upstream, 'url', '?')}")
-    print(f"Workshop gateway listening on {handle.url} for {len(ledger.seats())} seats; "
-          f"upstream: {where}. Ctrl-C stops it.", flush=True)
+    print(f"Workshop gateway listening on {handle.url} for {len(gateway.ledger.seats())} seats; "
+          f"upstream: {where}. Ctrl-C stops it.\nThe teacher's page: {handle.admin_url}",
+          flush=True)
     try:
-        while thread.is_alive():
-            thread.join(0.5)
+        while handle._thread.is_alive():
+            handle._thread.join(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         handle.close()
-    return None
+
+
+def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gateway:
+    """The room's `Gateway` on its ledger, reservations left by a crash settled first."""
+    ledger = Ledger(db)
+    try:
+        settled, released = ledger.recover()
+        if settled or released:
+            logger.warning("when the gateway last stopped, %d calls had gone out (kept as "
+                           "charged) and %d had not left whole (given back)", settled, released)
+        return Gateway(ledger, upstream, **options)
+    except BaseException:
+        ledger.close()
+        upstream.close()
+        raise
 
 
 def seat_usage(seat: Seat, now: float | None = None) -> str:
-    """One line about a seat for ``seats list``: label, spent, left, requests, last use."""
+    """One line about a seat for ``seats list``: label, spent, left, requests, last use, and
+    who sits there when the roster said."""
     now = time.time() if now is None else now
     last = "never" if seat.last_used is None else time.strftime(
         "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
     state = seat.refusal(now)
     flag = "" if state is None else ("\trevoked" if seat.revoked is not None else "\texpired")
+    who = "" if seat.contact is None else f"\t{seat.contact}"
     return (f"{seat.label}\t{_number(seat.spent + seat.reserved)} spent\t"
-            f"{_number(seat.remaining)} left\t{seat.requests} requests\tlast use {last}{flag}")
+            f"{_number(max(0.0, seat.remaining))} left\t{seat.requests} requests\t"
+            f"last use {last}{flag}{who}")

@@ -1,7 +1,11 @@
 """Where the room's calls go: the service over HTTP with the room's key, or the local engine.
 
 The room's key lives in `HTTPUpstream` only, is sent only in the ``x-api-key`` header of
-upstream requests, and never appears in a repr, an error message or a log line. Requests are
+upstream requests, and never appears in a repr, an error message or a log line; its `quote`
+gives the upstream's error message with the key removed. An answer keeps only the headers the
+gateway needs (`kept_headers`), never the upstream's others. A call that got no answer is told
+apart by whether it may have reached the upstream (`UNREACHABLE`) or surely did not
+(`NOT_SENT`): the first may have been charged there. Requests are
 re-encoded from the parsed form (fields in the endpoint table's order), so what the service
 sees does not depend on how a participant's client framed its multipart body.
 """
@@ -9,29 +13,36 @@ sees does not depend on how a participant's client framed its multipart body.
 from __future__ import annotations
 
 import asyncio
-import io
+import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.simple_httpclient import HTTPTimeoutError
 from urllib3 import encode_multipart_formdata
 
 from ..api.constants import LOCAL_BASE_URL
 from ..contract.endpoints import Endpoint
 from ..engine.core import ENGINE_HEADER, LocalEngine
+from .redact import quote_upstream
 from .shared_cache import Answer
 
-__all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "UNREACHABLE"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .bodies import Outgoing
 
-#: Status of an `Answer` when the upstream could not be reached or did not answer.
+__all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "kept_headers",
+           "UNREACHABLE", "NOT_SENT"]
+
+#: Status of an `Answer` when the upstream did not answer a request that may have reached it.
 UNREACHABLE = 599
+#: Status of an `Answer` when the request surely never left (refused, unknown host, timed out
+#: while connecting).
+NOT_SENT = 597
 #: Seconds an upstream call may take, connection included.
 UPSTREAM_TIMEOUT = 150.0
 #: Credits of the in-process local engine a rehearsal runs on (the seats' budgets are what
 #: limit a room; this only has to outlast them).
 REHEARSAL_CREDITS = 1_000_000
-#: Headers of an upstream answer passed on to the seat (besides the gateway's own).
-PASSED_HEADERS = ("content-type", ENGINE_HEADER[0], "retry-after")
 _MAGIC = ((b"\x89PNG", "png", "image/png"), (b"\xff\xd8", "jpg", "image/jpeg"),
           (b"RIFF", "webp", "image/webp"))
 
@@ -60,47 +71,78 @@ class Upstream(Protocol):
 
     source: str
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer: ...
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer: ...
+
+    def quote(self, body: bytes) -> str: ...
 
     def close(self) -> None: ...
 
 
-def _kept(headers: dict[str, str]) -> dict[str, str]:
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of an upstream answer the gateway reads: the bare media type, the credits
+    consumed, ``Retry-After`` and the local engine's marker (only with its one value)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    kept = {name: lowered[name] for name in PASSED_HEADERS if name in lowered}
-    if "x-credits-consumed" in lowered:
-        kept["x-credits-consumed"] = lowered["x-credits-consumed"]
+    kept = {}
+    if "content-type" in lowered:
+        kept["content-type"] = lowered["content-type"].split(";")[0].strip().lower()[:100]
+    for name in ("x-credits-consumed", "retry-after"):
+        if name in lowered:
+            kept[name] = lowered[name][:40]
+    if lowered.get(ENGINE_HEADER[0]) == ENGINE_HEADER[1]:
+        kept[ENGINE_HEADER[0]] = ENGINE_HEADER[1]
     return kept
 
 
+def _never_sent(error: BaseException | None) -> bool:
+    """Whether a failed request surely never reached the upstream."""
+    if isinstance(error, (ConnectionRefusedError, socket.gaierror)):
+        return True
+    return isinstance(error, HTTPTimeoutError) and "during request" not in str(error)
+
+
 class HTTPUpstream:
-    """The service (or any server with its contract) at ``url``, called with ``key``."""
+    """The service (or any server with its contract) at ``url``, called with ``key``;
+    ``timeout`` seconds per call, connection included (default 150)."""
 
     source = "service"
 
-    def __init__(self, url: str, key: str, *, max_clients: int = 256):
+    def __init__(self, url: str, key: str, *, max_clients: int = 256,
+                 timeout: float = UPSTREAM_TIMEOUT):
         self.url = url.rstrip("/")
+        self.timeout = timeout
         self._key = key
         self._http = AsyncHTTPClient(force_instance=True, max_clients=max_clients)
 
     def __repr__(self) -> str:
         return f"HTTPUpstream({self.url!r}, key=***)"
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer:
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer:
+        async def produce(write: Any) -> None:  # the spooled body, in pieces
+            for piece in body.pieces():
+                await write(piece)
+
         request = HTTPRequest(
-            self.url + endpoint.path, method="POST", body=body,
-            headers={"x-api-key": self._key, "Accept": content_type,
-                     "Content-Type": body_type, "User-Agent": "clipdrop-widgets-gateway"},
-            follow_redirects=False, request_timeout=UPSTREAM_TIMEOUT,
-            connect_timeout=10.0, decompress_response=True)
-        response = await self._http.fetch(request, raise_error=False)
+            self.url + endpoint.path, method="POST", body_producer=produce,
+            headers={"x-api-key": self._key, "Accept": body.accept,
+                     "Content-Type": body.content_type, "Content-Length": str(body.length),
+                     "User-Agent": "clipdrop-widgets-gateway"},
+            follow_redirects=False, request_timeout=self.timeout,
+            connect_timeout=min(10.0, self.timeout), decompress_response=True)
+        try:  # raise_error=False still raises what is not an HTTP answer (refused, DNS)
+            response = await self._http.fetch(request, raise_error=False)
+        except (OSError, HTTPClientError) as err:
+            status = NOT_SENT if _never_sent(err) else UNREACHABLE
+            return Answer(status, {}, type(err).__name__.encode())
         if response.code == UNREACHABLE or response.code < 200:
             reason = type(response.error).__name__ if response.error else "no answer"
-            return Answer(UNREACHABLE, {}, reason.encode())
-        return Answer(response.code, _kept(dict(response.headers.get_all())),
+            status = NOT_SENT if _never_sent(response.error) else UNREACHABLE
+            return Answer(status, {}, reason.encode())
+        return Answer(response.code, kept_headers(dict(response.headers.get_all())),
                       response.body or b"")
+
+    def quote(self, body: bytes) -> str:
+        """The upstream's error message in ``body``, safe to show a seat (no room key)."""
+        return quote_upstream(body, self._key)
 
     def close(self) -> None:
         self._http.close()
@@ -119,14 +161,17 @@ class LocalUpstream:
     def __repr__(self) -> str:
         return f"LocalUpstream({self.engine!r})"
 
-    async def send(self, endpoint: Endpoint, content_type: str, body: bytes,
-                   body_type: str) -> Answer:
-        headers = {"Accept": content_type, "Content-Type": body_type}
+    async def send(self, endpoint: Endpoint, body: Outgoing) -> Answer:
+        headers = {"Accept": body.accept, "Content-Type": body.content_type}
         loop = asyncio.get_running_loop()
         answer = await loop.run_in_executor(
-            self._pool, self.engine.handle, "POST", endpoint.path, headers, io.BytesIO(body),
-            len(body))
-        return Answer(answer.status, _kept(answer.headers), answer.body)
+            self._pool, self.engine.handle, "POST", endpoint.path, headers, body.reader(),
+            body.length)
+        return Answer(answer.status, kept_headers(answer.headers), answer.body)
+
+    def quote(self, body: bytes) -> str:
+        """The engine's error message in ``body`` (it has no room key)."""
+        return quote_upstream(body, None)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,151 @@
+"""The teacher's view in a browser: ``/gateway/admin``, live, behind one small pluggable check.
+
+The page polls ``/gateway/admin/stats.json`` every second and shows, per seat: who sits there,
+credits left and spent, calls in flight and waiting, waits for an upstream slot (p50, p95),
+refusals by kind and last use (in flight: sent upstream; waiting: behind the seat's own
+calls or for a turn); for the room: upstream calls in the last minute against the
+rate, 429s, upstream errors, whether the upstream is up, each pacing lane; and the request
+log, with ``/gateway/admin/log.csv`` as its export. Nothing here carries a key: the ledger has
+hashes only, and the room's key never leaves `upstream`.
+
+Who may look is one function, `AdminCheck`: by default `token_check` compares the admin token
+(printed when the gateway starts, or read from a file) with the ``token`` query parameter or an
+``Authorization: Bearer`` header. A JupyterHub (or any other) login can replace it with its own
+check of the request.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+import secrets
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from tornado.httputil import HTTPServerRequest
+from tornado.web import RequestHandler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import Gateway
+
+__all__ = ["AdminCheck", "token_check", "new_admin_token", "admin_routes", "room_snapshot",
+           "ADMIN_PATH"]
+
+ADMIN_PATH = "/gateway/admin"
+#: Requests of the log the page shows (the CSV has all the gateway keeps).
+PAGE_LOG = 100
+
+#: Whether a request may see the admin page and its data.
+AdminCheck = Callable[[HTTPServerRequest], bool]
+
+
+def new_admin_token() -> str:
+    """A fresh admin token (128 random bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+def token_check(token: str) -> AdminCheck:
+    """The default check: ``?token=TOKEN`` or ``Authorization: Bearer TOKEN``."""
+    expected = token.encode()
+
+    def check(request: HTTPServerRequest) -> bool:
+        given = request.query_arguments.get("token", [b""])[-1]
+        bearer = request.headers.get("Authorization", "")
+        if bearer.lower().startswith("bearer "):
+            given = bearer[7:].strip().encode()
+        return bool(given) and hmac.compare_digest(given, expected)
+
+    return check
+
+
+def room_snapshot(gateway: Gateway) -> dict[str, Any]:
+    """Everything the page shows, as JSON-ready data (credits in service units, times in
+    Unix seconds, waits in seconds)."""
+    seats = []
+    for seat in gateway.ledger.seats():
+        view = gateway.stats.seat_view(seat.label)
+        sending = gateway.stats.sending[seat.id]  # sent upstream; the rest wait for a turn
+        seats.append({
+            "label": seat.label, "contact": seat.contact,
+            "credits_left": max(0.0, seat.remaining - gateway.held(seat.id)),
+            "credits_spent": seat.spent + seat.reserved, "requests": seat.requests,
+            "in_flight": sending,
+            "waiting": gateway.gates.in_flight(seat.id) - sending + gateway.gates.waiting(seat.id),
+            "wait_p50": view["wait_p50"], "wait_p95": view["wait_p95"],
+            "refusals": view["refusals"],
+            "last_use": seat.last_used, "state": seat.refusal() or "active",
+            "parallel": seat.parallel or gateway.seat_parallel,
+            "rpm": seat.rpm or gateway.seat_rpm})
+    lanes = [{"name": lane.name, "rate": lane.rate, "configured": lane.configured,
+              "waiting": lane.waiting, "too_many": lane.too_many}
+             for lane in gateway.lanes.values()]
+    room = gateway.stats.room_view()
+    room.update(scope=gateway.scope, source=gateway.upstream.source, lanes=lanes,
+                rate_limit=max(lane.configured for lane in gateway.lanes.values()),
+                now=time.time())
+    return {"room": room, "seats": seats, "log": gateway.stats.log_rows()[-PAGE_LOG:]}
+
+
+class _Admin(RequestHandler):
+    def initialize(self, gateway: Gateway, check: AdminCheck) -> None:
+        self.gateway = gateway
+        self.check = check
+
+    def set_default_headers(self) -> None:
+        self.set_header("Server", "clipdrop-widgets-gateway")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+
+    def prepare(self) -> None:
+        if not self.check(self.request):
+            self.set_status(401)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"error": "the admin page needs the admin token the gateway "
+                                             "printed when it started (?token=...)"}))
+
+
+class _Page(_Admin):
+    def get(self) -> None:
+        page = resources.files(__package__).joinpath("admin.html").read_text(encoding="utf-8")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy",
+                        "default-src 'none'; script-src 'unsafe-inline'; "
+                        "style-src 'unsafe-inline'; connect-src 'self'")
+        self.finish(page)
+
+
+class _Stats(_Admin):
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(room_snapshot(self.gateway)))
+
+
+class _Log(_Admin):
+    def get(self) -> None:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["time", "seat", "path", "status", "served", "credits", "waited_s"])
+        for row in self.gateway.stats.log_rows():
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["at"]))
+            writer.writerow([stamp, _cell(row["label"]), row["path"], row["status"],
+                             row["served"], "" if row["charged"] is None else row["charged"],
+                             "" if row["waited"] is None else f"{row['waited']:.3f}"])
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", 'attachment; filename="gateway-log.csv"')
+        self.finish(out.getvalue())
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def admin_routes(gateway: Gateway, check: AdminCheck) -> list[Any]:
+    """The admin page's tornado routes for ``gateway``, behind ``check``."""
+    args = {"gateway": gateway, "check": check}
+    return [(ADMIN_PATH, _Page, args), (ADMIN_PATH + "/stats.json", _Stats, args),
+            (ADMIN_PATH + "/log.csv", _Log, args)]

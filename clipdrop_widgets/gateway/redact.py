@@ -1,0 +1,81 @@
+"""The room's key out of anything the gateway repeats from the upstream.
+
+The gateway writes its own error bodies; when it quotes the upstream's message (a seat deserves
+to know why the service refused its picture), it first removes the room's key and its obvious
+transforms: any letter case, URL-encoding, base64 (standard and URL-safe, at any alignment) and
+hex. Whatever still decodes to the key after that is not quoted at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import urllib.parse
+
+__all__ = ["redact", "quote_upstream", "REDACTED"]
+
+REDACTED = "[room key removed]"
+#: Characters of the upstream's message a seat may see.
+QUOTE_LIMIT = 300
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_%.~-]{8,}")
+
+
+def _b64_forms(key: bytes) -> set[str]:
+    """The key as it appears inside any base64 text, whatever bytes precede it."""
+    forms = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + key).decode()
+        # Characters whose 6 bits all come from the key, not from what precedes or follows.
+        stable = encoded[-(-8 * shift // 6):(8 * (shift + len(key))) // 6]
+        for text in (stable, stable.replace("+", "-").replace("/", "_")):
+            if len(text) >= 8:
+                forms.add(text)
+    return forms
+
+
+def _forms(key: str) -> set[str]:
+    raw = key.encode("utf-8")
+    forms = {key, urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key), raw.hex()}
+    forms |= _b64_forms(raw)
+    return {f for f in forms if f}
+
+
+def _decodes_to_key(token: str, key: str) -> bool:
+    lowered = key.lower()
+    candidates = [urllib.parse.unquote_plus(token)]
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        for pad in ("", "=", "=="):
+            try:
+                candidates.append(decode(token + pad).decode("utf-8", "replace"))
+            except (binascii.Error, ValueError):
+                continue
+    return any(lowered in c.lower() for c in candidates)
+
+
+def redact(text: str, key: str | None) -> str:
+    """``text`` without ``key`` in any of its obvious transforms (case ignored)."""
+    if not key:
+        return text
+    for form in sorted(_forms(key), key=len, reverse=True):
+        text = re.sub(re.escape(form), REDACTED, text, flags=re.IGNORECASE)
+    return text
+
+
+def quote_upstream(body: bytes, key: str | None) -> str:
+    """The upstream's error message, safe to show a seat: its ``error`` field (or its text),
+    printable, at most `QUOTE_LIMIT` characters, without the room's key; ``""`` when the key
+    still shows through after redaction."""
+    text = body[:64 * 1024].decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), str):
+            text = parsed["error"]
+    except ValueError:
+        pass
+    text = redact("".join(c if c.isprintable() else " " for c in text), key)
+    if key and any(_decodes_to_key(t, key) for t in _TOKEN.findall(text)):
+        return ""
+    text = " ".join(text.split())
+    return text[:QUOTE_LIMIT] + ("..." if len(text) > QUOTE_LIMIT else "")

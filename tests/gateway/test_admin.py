@@ -1,0 +1,94 @@
+"""The teacher's admin page: behind its token (or a pluggable check), live figures, CSV.
+
+Before issue 19 the teacher saw spend only, and only from a kernel beside the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+
+import requests
+from gateway_fake import ROOM_KEY, post
+
+
+def _get(url: str, **kwargs) -> requests.Response:
+    return requests.get(url, timeout=10, **kwargs)
+
+
+def test_the_admin_page_needs_its_token(make_fake, make_gateway):
+    fake = make_fake()
+    gateway = make_gateway(fake.url, admin_token="teacher-token-123")
+    assert gateway.admin_url == gateway.url + "/gateway/admin?token=teacher-token-123"
+    for path in ("/gateway/admin", "/gateway/admin/stats.json", "/gateway/admin/log.csv"):
+        assert _get(gateway.url + path).status_code == 401
+        assert _get(gateway.url + path + "?token=wrong").status_code == 401
+        assert _get(gateway.url + path + "?token=teacher-token-123").status_code == 200
+        assert _get(gateway.url + path, headers={
+            "Authorization": "Bearer teacher-token-123"}).status_code == 200
+    page = _get(gateway.admin_url)
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Workshop gateway" in page.text and "teacher-token-123" not in page.text
+    assert "teacher-token" not in repr(gateway)
+
+
+def test_the_admin_check_is_pluggable(make_fake, make_gateway):
+    fake = make_fake()
+    gateway = make_gateway(fake.url,
+                           admin_check=lambda request: request.headers.get("X-User") == "ada")
+    assert gateway.admin_url == gateway.url + "/gateway/admin"
+    stats = gateway.url + "/gateway/admin/stats.json"
+    assert _get(stats).status_code == 401
+    assert _get(stats, headers={"X-User": "bob"}).status_code == 401
+    assert _get(stats, headers={"X-User": "ada"}).status_code == 200
+
+
+def test_the_stats_show_each_seat_and_the_room_while_calls_run(make_fake, make_gateway, ledger):
+    def script(path, texts):
+        if texts.get("prompt") == "broken":
+            return 500, {"Content-Type": "application/json"}, b'{"error": "boom"}', 0
+        return None
+
+    fake = make_fake(delay=2.5, script=script)
+    gateway = make_gateway(fake.url, admin_token="t")
+    (_, busy), (_, poor) = ledger.create_seats(2, 10)
+    ledger.topup("seat-02", 1)
+    ledger._db.execute("UPDATE seats SET spent = 10 WHERE label = 'seat-02'")  # 1 credit left
+    calls = [threading.Thread(target=post, args=(gateway.url, "/text-to-image/v1", busy),
+                              kwargs={"files": {"prompt": (None, f"p{i}")}}) for i in range(3)]
+    for call in calls:
+        call.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # two sent (the seat's cap), the third behind them
+        seat = _get(gateway.url + "/gateway/admin/stats.json?token=t").json()["seats"][0]
+        if (seat["in_flight"], seat["waiting"]) == (2, 1):
+            break
+        time.sleep(0.02)
+    assert (seat["label"], seat["in_flight"], seat["waiting"]) == ("seat-01", 2, 1)
+    assert seat["credits_left"] == 4  # 10 less three 2-credit calls, each counted once
+    for call in calls:
+        call.join()
+    assert post(gateway.url, "/text-to-image/v1", poor,
+                files={"prompt": (None, "x")}).status_code == 402
+    assert post(gateway.url, "/text-to-image/v1", busy,
+                files={"prompt": (None, "broken")}).status_code == 502
+    after = _get(gateway.url + "/gateway/admin/stats.json?token=t").json()
+    busy_view, poor_view = after["seats"]
+    assert busy_view["credits_spent"] == 6 and busy_view["credits_left"] == 4
+    assert busy_view["wait_p50"] is not None and busy_view["wait_p95"] >= busy_view["wait_p50"]
+    assert busy_view["refusals"] == {"upstream": 1}
+    assert poor_view["refusals"] == {"credits": 1} and poor_view["credits_left"] == 1
+    room = after["room"]
+    assert room["upstream_calls"] == 4 and room["upstream_errors"] == 1
+    assert room["upstream_up"] is False  # its last answer was a 500
+    assert room["scope"] == "key" and room["upstream_rate_used"] == 4
+    assert [e["status"] for e in after["log"]] == [200, 200, 200, 402, 502]
+    exported = _get(gateway.url + "/gateway/admin/log.csv?token=t")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["status"] for r in rows] == ["200", "200", "200", "402", "502"]
+    assert rows[0]["seat"] == "seat-01" and rows[0]["credits"] == "2.0"
+    for text in (exported.text, str(after), _get(gateway.admin_url).text):
+        assert ROOM_KEY not in text
+        assert not any(key in text for key in (busy, poor))

@@ -1,0 +1,174 @@
+"""The ledger follows what the upstream did, and a seat is told the truth about it.
+
+Each test failed before issue 19: a call answered after the gateway's timeout was released as
+free while the service charged it; a departed participant's queued call was still sent and
+charged; a 200 that was not an image was charged, cached and served to the next seat;
+``x-credits-consumed: -100`` gave credits; a call in flight was counted twice against the
+balance; a seat charged more than it had went below zero.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+
+import pytest
+import requests
+from gateway_fake import post
+from PIL import Image
+
+PROMPT = "/text-to-image/v1"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _ask(url: str, key: str, prompt: str, **kwargs) -> requests.Response:
+    return post(url, PROMPT, key, files={"prompt": (None, prompt)}, **kwargs)
+
+
+def test_a_call_answered_after_the_gateways_timeout_stays_charged(make_fake, make_gateway,
+                                                                  ledger):
+    fake = make_fake(delay=2.0)
+    gateway = make_gateway(fake.url, upstream_timeout=0.7)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _ask(gateway.url, seat, "slow")
+    assert answer.status_code == 502
+    assert "may have reached it" in answer.json()["error"]
+    assert "stay charged" in answer.json()["error"]
+    time.sleep(1.6)  # the service finishes and charges
+    assert fake.charged == 2
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved) == (2, 0)
+    assert ledger.total_charged() == fake.charged
+
+
+def test_an_upstream_that_cannot_be_reached_charges_nothing_and_says_so(make_gateway, ledger):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gateway = make_gateway(f"http://127.0.0.1:{port}")
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _ask(gateway.url, seat, "nowhere")
+    assert answer.status_code == 502
+    assert "nothing was sent and nothing was charged" in answer.json()["error"]
+    assert ledger.seats()[0].remaining == 10
+
+
+def test_a_queued_call_of_a_participant_who_left_is_withdrawn_unsent(make_fake, make_gateway,
+                                                                    ledger):
+    fake = make_fake(delay=1.5)
+    gateway = make_gateway(fake.url, seat_parallel=1)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    first = threading.Thread(target=_ask, args=(gateway.url, seat, "first"))
+    first.start()
+    while fake.received < 1:
+        time.sleep(0.01)
+    with pytest.raises(requests.exceptions.ReadTimeout):  # waits behind the first, gives up
+        _ask(gateway.url, seat, "second", timeout=0.5)
+    first.join()
+    time.sleep(0.5)
+    assert [s.texts["prompt"] for s in fake.seen] == ["first"]
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (2, 0, 8)
+
+
+def test_a_200_that_is_not_an_image_is_never_cached_or_served_to_another_seat(
+        make_fake, make_gateway, ledger):
+    def script(path, texts):
+        if texts.get("prompt") == "json":
+            return 200, {"Content-Type": "application/json", "x-credits-consumed": "2"}, \
+                b'{"status": "queued"}', 2
+        return None
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    (_, alice), (_, bob) = ledger.create_seats(2, 10)
+    first = _ask(gateway.url, alice, "json")
+    second = _ask(gateway.url, bob, "json")
+    for answer in (first, second):
+        assert answer.status_code == 502
+        assert "without an image" in answer.json()["error"]
+        assert "queued" not in answer.text
+    assert fake.received == 2  # bob's went upstream: no "hit" on a non-image
+    assert [s.spent for s in ledger.seats()] == [2, 2]
+    assert ledger.total_charged() == fake.charged == 4
+
+
+@pytest.mark.parametrize("header", ["-100", "1e9", "nan", "lots"])
+def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gateway, ledger,
+                                                             header):
+    def script(path, texts):
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": header}, _png(), 2
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _ask(gateway.url, seat, "odd")
+    assert answer.status_code == 200
+    assert answer.headers["x-credits-consumed"] == "2"  # the documented price
+    assert answer.headers["x-remaining-credits"] == "8"
+    assert ledger.seats()[0].spent == 2
+
+
+def test_a_call_in_flight_is_counted_once_against_the_balance(make_fake, make_gateway, ledger):
+    fake = make_fake(delay=1.0)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 4)  # two 2-credit calls
+    first = threading.Thread(target=_ask, args=(gateway.url, seat, "one"))
+    first.start()
+    while fake.received < 1:
+        time.sleep(0.01)
+    usage = requests.get(gateway.url + "/gateway/v1/seat", headers={"x-api-key": seat},
+                         timeout=10).json()
+    assert usage["credits_remaining"] == 2 and usage["credits_reserved"] == 2
+    second = _ask(gateway.url, seat, "two")
+    first.join()
+    assert second.status_code == 200, second.text
+    assert ledger.seats()[0].remaining == 0
+
+
+def test_a_seat_never_goes_below_zero(make_fake, make_gateway, ledger):
+    def script(path, texts):  # the service charges more than the documented price
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": "5"}, _png(), 5
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 3)
+    answer = _ask(gateway.url, seat, "dear")
+    assert answer.status_code == 200
+    assert answer.headers["x-remaining-credits"] == "0"
+    refused = _ask(gateway.url, seat, "again")
+    assert refused.status_code == 402
+    assert "has 0 credits left" in refused.json()["error"]
+    [row] = ledger.seats()
+    assert row.remaining == 0 and row.spent == 3
+    assert ledger.total_charged() == fake.charged == 5  # the room paid what the service took
+    assert fake.received == 1
+
+
+def test_after_a_crash_a_call_that_never_left_whole_is_given_back(ledger):
+    ledger.create_seats(1, 10)
+    seat = ledger.seats()[0]
+    went = ledger.reserve(seat.id, PROMPT, 2)
+    never = ledger.reserve(seat.id, PROMPT, 2)
+    assert went is not None and never is not None
+    ledger.mark_sent(went)  # its last byte was about to go out when the process died
+    assert ledger.recover() == (1, 1)
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (2, 0, 8)
+    assert ledger.total_charged() == 2
+
+
+def test_every_call_that_reached_the_service_was_marked_sent(make_fake, make_gateway, ledger):
+    fake = make_fake()
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    assert _ask(gateway.url, seat, "one").status_code == 200
+    rows = ledger._read("SELECT state, sent FROM charges")
+    assert [(state, sent is not None) for state, sent in rows] == [("settled", True)]

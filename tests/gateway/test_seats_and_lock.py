@@ -1,0 +1,111 @@
+"""One gateway per database, and seats as teachers run them (labels, rosters, reissue, expiry).
+
+Before issue 19 a second ``gateway serve`` on the same database started, settled the first
+one's reservations and paced the key at twice the room's rate; labels could hold terminal
+escapes and bidi overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from gateway_fake import post
+
+from clipdrop_widgets.contract.errors import ConfigurationError
+from clipdrop_widgets.gateway import Ledger, serve_gateway
+from clipdrop_widgets.gateway.lock import GatewayRunningError
+
+CLI = [sys.executable, "-m", "clipdrop_widgets", "gateway"]
+
+
+def test_a_second_gateway_on_the_same_database_refuses_and_names_the_first(make_fake,
+                                                                          make_gateway,
+                                                                          tmp_path, ledger):
+    fake = make_fake(delay=1.0)
+    first = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    with pytest.raises(GatewayRunningError) as refused:
+        serve_gateway(tmp_path / "room.db", port=0, upstream=fake.url, upstream_key="k",
+                      background=True)
+    assert f"pid {os.getpid()}" in str(refused.value) and first.url in str(refused.value)
+    assert post(first.url, "/text-to-image/v1", seat,
+                files={"prompt": (None, "still served")}).status_code == 200
+    first.close()
+    again = serve_gateway(tmp_path / "room.db", port=0, upstream=fake.url, upstream_key="k",
+                          background=True)
+    assert again is not None
+    again.close()
+
+
+def test_the_command_line_refuses_a_second_serve(make_gateway, tmp_path, make_fake):
+    fake = make_fake()
+    first = make_gateway(fake.url)
+    env = {**os.environ, "CLIPDROP_API_KEY": "sk-room"}
+    second = subprocess.run([*CLI, "serve", "--db", str(tmp_path / "room.db"), "--port", "0",
+                             "--upstream", fake.url], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert second.returncode == 2
+    assert "another gateway already serves room.db" in second.stderr
+    assert first.url in second.stderr
+
+
+@pytest.mark.parametrize("label", ["seat\u202e10", "a\x1b[31mred", "tab\there", "x" * 41,
+                                   "zero\u200bwidth", ""])
+def test_labels_must_be_short_printable_text(ledger, label):
+    with pytest.raises(ConfigurationError, match="label"):
+        ledger.create_seats(1, 5, label=label)
+    assert ledger.seats() == []
+
+
+def test_a_roster_makes_one_seat_per_person_and_refuses_unprintable_names(tmp_path):
+    roster = tmp_path / "ROSTER.csv"
+    roster.write_text("Name,Email,credits\nAda Lovelace,ada@example.org,\n"
+                      "Grace Hopper,grace@example.org,50\n", encoding="utf-8")
+    db = str(tmp_path / "room.db")
+    made = subprocess.run([*CLI, "seats", "import", "--db", db, str(roster), "--credits", "20"],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    lines = [line.split("\t") for line in made.stdout.splitlines()]
+    assert [(label, name) for label, _, name in lines] == [("seat-01", "Ada Lovelace"),
+                                                          ("seat-02", "Grace Hopper")]
+    with Ledger(db) as ledger:
+        assert [(s.contact, s.credits) for s in ledger.seats()] == [("Ada Lovelace", 20),
+                                                                    ("Grace Hopper", 50)]
+    listed = subprocess.run([*CLI, "seats", "list", "--db", db], capture_output=True, text=True,
+                            timeout=60).stdout.splitlines()
+    assert listed[0].startswith("seat-01\t0 spent\t20 left")
+    assert listed[0].endswith("\tAda Lovelace")
+    roster.write_text("name\nMallory\u202eyrollaM\n", encoding="utf-8")
+    refused = subprocess.run([*CLI, "seats", "import", "--db", db, str(roster),
+                              "--credits", "20"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "line 2" in refused.stderr and "U+202E" in refused.stderr
+
+
+def test_reissue_gives_a_new_key_to_the_same_seat_and_balance(make_fake, make_gateway, ledger):
+    fake = make_fake()
+    gateway = make_gateway(fake.url)
+    [(label, old)] = ledger.create_seats(1, 10)
+    assert post(gateway.url, "/text-to-image/v1", old,
+                files={"prompt": (None, "a")}).status_code == 200
+    ledger.revoke(label)  # it leaked
+    new = ledger.reissue(label)
+    assert post(gateway.url, "/text-to-image/v1", old,
+                files={"prompt": (None, "b")}).status_code == 403
+    answer = post(gateway.url, "/text-to-image/v1", new, files={"prompt": (None, "b")})
+    assert answer.status_code == 200 and answer.headers["x-remaining-credits"] == "6"
+    assert [s.label for s in ledger.seats()] == [label]
+
+
+def test_late_seats_inherit_the_rooms_expiry(ledger):
+    ledger.create_seats(2, 10, expires_in=3600)
+    room_expiry = ledger.seats()[0].expires
+    time.sleep(0.01)
+    ledger.create_seats(1, 10)  # a late arrival, no --expires
+    assert [s.expires for s in ledger.seats()] == [room_expiry] * 3
+    assert ledger.create_seats(1, 10, expires_in=60)
+    assert ledger.seats()[-1].expires < room_expiry
