@@ -146,6 +146,12 @@ class Painter(Snapshot, widgets.VBox):
 
     # -- state --------------------------------------------------------------------------------
     @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the picture as drawn, in canvas pixels (the page may show
+        it larger or smaller; its aspect ratio stays)."""
+        return self._display
+
+    @property
     def strokes(self) -> tuple[Stroke, ...]:
         """The strokes drawn so far (native pixels), oldest first; erasures included."""
         return self._drawing.strokes

@@ -1,0 +1,157 @@
+"""The stage: one large place per app where the picture is painted and its result compared.
+
+Each app used to put its painter in a narrow left column beside a large, mostly empty compare
+view, so at 1280x800 Run fell below the fold (issue 22). Now every app has two parts:
+
+* the **stage**: the photo or sketch, painted where it is largest; after a run the result
+  takes its place on the same stage, before and after split by the divider, with Keep,
+  Discard and Send to under it (a staging step: `App.keep` works on the result next,
+  `App.discard` goes back to the inputs as they were; the history keeps both);
+* the **side panel**: the photo chooser, prompt, options, Run, Cancel and the status line.
+  In a window too narrow for both it wraps under the stage, where it is reached by
+  scrolling; nothing is ever wider than the page.
+
+The picture's size follows the window: CSS gives the layer stack (and the compare frame) the
+largest width at which its height still fits the window height, less what sits above and
+below it (``--cdw-reserve``, larger inside the Studio with its header and tabs). Each layer
+keeps its canvas pixels; only its CSS size changes, and the pointer maps through the shown
+size (ink.js and ipycanvas scale by the bounding box), so a stroke lands on the pixel under
+it. ink.js is untouched: the stroke path is the same at any size.
+
+The picture's aspect ratio is the one fact CSS cannot know: each stage carries its own
+``<style>`` setting ``--cdw-paint-ratio`` and ``--cdw-compare-ratio`` for its unique class,
+rewritten whenever the photo or the result changes (`Stage.refresh`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import ipywidgets as widgets
+
+from ..widgets import CompareSlider
+from ..widgets._painting import Painter
+
+__all__ = ["Stage", "STAGE_CSS", "PANEL_PX", "STAGE_MIN_PX", "RESERVE_PX", "STUDIO_RESERVE_PX"]
+
+#: The side panel's width on a wide page (CSS pixels); it may shrink to `PANEL_MIN_PX`.
+PANEL_PX = 340
+#: The narrowest the side panel gets before it wraps under the stage (CSS pixels).
+PANEL_MIN_PX = 260
+#: The narrowest the stage gets beside the panel (CSS pixels): below about 800 pixels of
+#: page width the panel wraps under the stage.
+STAGE_MIN_PX = 480
+
+#: What sits above and below the picture in a window (CSS pixels): the app's title, the
+#: painter's tools above it and its zoom bar under it (the compare view: its labels above,
+#: divider slider, Download, Keep, Discard and Send to under it), and the page's margins.
+RESERVE_PX = 200
+#: The same inside the Studio, whose header, session line and tabs sit above the app.
+STUDIO_RESERVE_PX = 320
+
+#: The page CSS of the stage layout (put once into every app's title).
+STAGE_CSS = f"""<style>
+.cdw-app {{ --cdw-reserve: {RESERVE_PX}px; }}
+.cdw-app .cdw-app {{ --cdw-reserve: {STUDIO_RESERVE_PX}px; }}
+.cdw-body {{ gap: 8px 20px; }}
+.cdw-stage {{ flex: 1 1 {STAGE_MIN_PX}px; min-width: 0; max-width: 100%; }}
+.cdw-panel {{ flex: 0 1 {PANEL_PX}px; min-width: {PANEL_MIN_PX}px; max-width: 100%; }}
+.cdw-stage .widget-gridbox:has(> .cdw-ink-host) {{
+  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1))) !important;
+  max-width: 100% !important; height: auto !important;
+  grid-template-columns: minmax(0, 1fr) !important; grid-template-rows: auto !important; }}
+.cdw-stage .widget-gridbox:has(> .cdw-ink-host) > * {{
+  width: 100% !important; max-width: 100% !important; height: auto !important; }}
+.cdw-stage .widget-gridbox:has(> .cdw-ink-host) > .cdw-ink-host {{ align-self: stretch; }}
+.cdw-stage .widget-gridbox:has(> .cdw-ink-host), .cdw-stage .cdw-compare {{ align-self: center; }}
+.cdw-stage .cdw-zoom-bar {{ justify-content: center !important; }}
+.cdw-stage .cdw-compare {{
+  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-compare-ratio, 1.333)));
+  max-width: 100%; }}
+.cdw-stage .cdw-compare > * {{ max-width: 100% !important; }}
+.cdw-stage .cdw-compare canvas {{ width: 100% !important; height: auto !important; }}
+.cdw-panel .widget-dropdown, .cdw-panel .widget-text {{ max-width: 100%; }}
+</style>"""
+
+_ids = itertools.count(1)
+
+
+class Stage(widgets.VBox):
+    """The app's stage: its painters (the photo or sketch), or its compare view, one at a time.
+
+    Without painters (text to image, replace background) the compare view is always shown.
+
+    Args:
+        painters: the painting widgets shown while editing (may be empty).
+        compare: the app's compare view, shown with a result.
+        on_keep: what Keep does (the app's ``keep``).
+        on_discard: what Discard does (the app's ``discard``).
+
+    Attributes:
+        keep_button: **Keep**, under a result: work on it next.
+        discard_button: **Discard**, under a result: back to the inputs as they were.
+        staging: the row holding Keep, Discard and whatever the app adds (Send to).
+    """
+
+    def __init__(self, painters: Sequence[Painter], compare: CompareSlider, *,
+                 on_keep: Callable[[], object], on_discard: Callable[[], object]) -> None:
+        super().__init__()
+        self.add_class("cdw-stage")
+        self._uid = f"cdw-stage-{next(_ids)}"
+        self.add_class(self._uid)
+        self._painters = list(painters)
+        self.compare = compare
+        self._ratios = widgets.HTML("", layout=widgets.Layout(margin="0", height="0"))
+        self.keep_button = widgets.Button(
+            description="Keep", icon="check", layout=widgets.Layout(width="auto"),
+            tooltip="Keep this result and work on it next")
+        self.discard_button = widgets.Button(
+            description="Discard", icon="times", layout=widgets.Layout(width="auto"),
+            tooltip="Back to the inputs as they were (the history keeps the result)")
+        self.keep_button.on_click(lambda _b: on_keep())
+        self.discard_button.on_click(lambda _b: on_discard())
+        # Download joins Keep and Discard: one row of what to do with the result.
+        compare.children = tuple(c for c in compare.children
+                                 if c is not compare.download_button)
+        self.staging = widgets.HBox([self.keep_button, self.discard_button,
+                                     compare.download_button],
+                                    layout=widgets.Layout(flex_flow="row wrap",
+                                                          align_items="center"))
+        self._showing = "input"
+        self.children = [self._ratios, *self._painters, compare]
+        self.show_input()
+
+    @property
+    def showing(self) -> str:
+        """``"input"`` (the painters, or the compare view without a result) or ``"result"``."""
+        return self._showing
+
+    def show_input(self) -> None:
+        """Show the painters (none: the compare view); Keep and Discard are hidden."""
+        self._showing = "input"
+        for painter in self._painters:
+            painter.layout.display = ""
+        self.compare.layout.display = "none" if self._painters else ""
+        self.staging.layout.display = "none"
+        self.refresh()
+
+    def show_result(self) -> None:
+        """Show the compare view in the painters' place, with Keep, Discard and Send to."""
+        self._showing = "result"
+        for painter in self._painters:
+            painter.layout.display = "none"
+        self.compare.layout.display = ""
+        self.staging.layout.display = ""
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Tell the page the aspect ratios of the painter and the compare frame shown now."""
+        frame_w, frame_h = self.compare.frame_size
+        rules = [f"--cdw-compare-ratio: {frame_w / frame_h:.4f};"]
+        if self._painters:
+            width, height = self._painters[0].display_size
+            rules.append(f"--cdw-paint-ratio: {width / height:.4f};")
+        css = f"<style>.{self._uid} {{ {' '.join(rules)} }}</style>"
+        if self._ratios.value != css:
+            self._ratios.value = css
