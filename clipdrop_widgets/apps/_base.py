@@ -50,6 +50,7 @@ from ..widgets.keyboard import (
 )
 from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
+from ..widgets.theme import color
 from ..widgets.threads import UI_LOCK
 from ._stage import STAGE_CSS, Stage
 from ._status import (
@@ -74,8 +75,8 @@ FRAME_PX = 512
 #: scaled by CSS to fit the stage (``_stage``).
 COMPARE_PX = 768
 
-_STATUS_COLORS = {"idle": "var(--jp-ui-font-color2, #666)", "busy": "#8a6d00",
-                  "done": "#1b7a2f", "error": "#b00020"}
+_STATUS_COLORS = {"idle": color("muted"), "busy": color("busy"), "done": color("done"),
+                  "error": color("error")}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
 from ..widgets.sendto import origin, origin_words
+from ..widgets.theme import color
 from ..widgets.upload import UploadButton, UploadRules
 from ._status import FIELD_LABELS, user_words
 
@@ -211,7 +212,8 @@ class PhotoChooser(widgets.VBox):
         self._image, self._data, self._name, self._origin = image, data, name, origin
         problem = self.problem
         facts = f"{html.escape(name)}: {image.width}x{image.height}"
-        self._note.value = (f'<small>{facts}. <span style="color:#b00020">&#9888; Run will '
+        warn = f'<span style="color:{color("error")}">&#9888;'
+        self._note.value = (f"<small>{facts}. {warn} Run will "
                             f"refuse it: {html.escape(problem)}</span></small>"
                             if problem else f"<small>{facts}</small>")
         for handler in list(self._handlers):

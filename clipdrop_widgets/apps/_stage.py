@@ -13,7 +13,9 @@ view, so at 1280x800 Run fell below the fold (issue 22). Now every app has two p
 
 The picture's size follows the window: CSS gives the layer stack (and the compare frame) the
 largest width at which its height still fits the window height, less what sits above and
-below it (``--cdw-reserve``, larger inside the Studio with its header and tabs). Each layer
+below it (``--cdw-reserve``, larger inside the Studio with its header and tabs). It is shown
+at most at its canvas size (1:1), except in a window at least `GROW_FROM_PX` wide, where it
+grows to fill the stage. Each layer
 keeps its canvas pixels; only its CSS size changes, and the pointer maps through the shown
 size (ink.js and ipycanvas scale by the bounding box), so a stroke lands on the pixel under
 it. ink.js is untouched: the stroke path is the same at any size.
@@ -30,10 +32,13 @@ from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
-from ..widgets import CompareSlider
+from ..widgets import CompareSlider, MaskPainter, SketchPad
 from ..widgets._painting import Painter
+from ..widgets.a11y import PageHelper
+from ..widgets.theme import THEME_CSS
 
-__all__ = ["Stage", "STAGE_CSS", "PANEL_PX", "STAGE_MIN_PX", "RESERVE_PX", "STUDIO_RESERVE_PX"]
+__all__ = ["Stage", "STAGE_CSS", "painter_words", "compare_words", "PANEL_PX", "STAGE_MIN_PX",
+           "RESERVE_PX", "STUDIO_RESERVE_PX", "GROW_FROM_PX"]
 
 #: The side panel's width on a wide page (CSS pixels); it may shrink to `PANEL_MIN_PX`.
 PANEL_PX = 340
@@ -50,15 +55,22 @@ RESERVE_PX = 200
 #: The same inside the Studio, whose header, session line and tabs sit above the app.
 STUDIO_RESERVE_PX = 320
 
-#: The page CSS of the stage layout (put once into every app's title).
-STAGE_CSS = f"""<style>
+#: From this window width (CSS pixels) the picture may be shown larger than its canvas
+#: pixels to fill the stage; below it, it is shown at most at its own size (1:1) and shrinks
+#: to fit a smaller window.
+GROW_FROM_PX = 1600
+
+#: The page CSS of the stage layout and the theme (put once into every app's title).
+STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-app {{ --cdw-reserve: {RESERVE_PX}px; }}
 .cdw-app .cdw-app {{ --cdw-reserve: {STUDIO_RESERVE_PX}px; }}
 .cdw-body {{ gap: 8px 20px; }}
 .cdw-stage {{ flex: 1 1 {STAGE_MIN_PX}px; min-width: 0; max-width: 100%; }}
 .cdw-panel {{ flex: 0 1 {PANEL_PX}px; min-width: {PANEL_MIN_PX}px; max-width: 100%; }}
+@media (min-width: {GROW_FROM_PX}px) {{ .cdw-app {{ --cdw-grow-px: 100vw; }} }}
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) {{
-  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1))) !important;
+  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1)),
+             max(var(--cdw-paint-px, 512px), var(--cdw-grow-px, 0px))) !important;
   max-width: 100% !important; height: auto !important;
   grid-template-columns: minmax(0, 1fr) !important; grid-template-rows: auto !important; }}
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) > * {{
@@ -67,7 +79,8 @@ STAGE_CSS = f"""<style>
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host), .cdw-stage .cdw-compare {{ align-self: center; }}
 .cdw-stage .cdw-zoom-bar {{ justify-content: center !important; }}
 .cdw-stage .cdw-compare {{
-  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-compare-ratio, 1.333)));
+  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-compare-ratio, 1.333)),
+             max(var(--cdw-compare-px, 768px), var(--cdw-grow-px, 0px)));
   max-width: 100%; }}
 .cdw-stage .cdw-compare > * {{ max-width: 100% !important; }}
 .cdw-stage .cdw-compare canvas {{ width: 100% !important; height: auto !important; }}
@@ -119,7 +132,11 @@ class Stage(widgets.VBox):
                                     layout=widgets.Layout(flex_flow="row wrap",
                                                           align_items="center"))
         self._showing = "input"
-        self.children = [self._ratios, *self._painters, compare]
+        # names, live region and the picture's text alternative (widgets/a11y.py)
+        self.helper = PageHelper()
+        for painter in self._painters:
+            painter.on_edit(self.describe)
+        self.children = [self._ratios, self.helper, *self._painters, compare]
         self.show_input()
 
     @property
@@ -148,10 +165,46 @@ class Stage(widgets.VBox):
     def refresh(self) -> None:
         """Tell the page the aspect ratios of the painter and the compare frame shown now."""
         frame_w, frame_h = self.compare.frame_size
-        rules = [f"--cdw-compare-ratio: {frame_w / frame_h:.4f};"]
+        rules = [f"--cdw-compare-ratio: {frame_w / frame_h:.4f};",
+                 f"--cdw-compare-px: {frame_w}px;"]
         if self._painters:
             width, height = self._painters[0].display_size
-            rules.append(f"--cdw-paint-ratio: {width / height:.4f};")
+            rules += [f"--cdw-paint-ratio: {width / height:.4f};", f"--cdw-paint-px: {width}px;"]
         css = f"<style>.{self._uid} {{ {' '.join(rules)} }}</style>"
         if self._ratios.value != css:
             self._ratios.value = css
+        self.describe()
+
+    def describe(self) -> None:
+        """Give the page the words for what the stage's painter and compare frame show."""
+        if self._painters:
+            self.helper.picture = painter_words(self._painters[0])
+        self.helper.compare = compare_words(self.compare)
+
+
+def painter_words(painter: Painter) -> str:
+    """What a painter shows and what is painted on it, for a screen reader."""
+    if isinstance(painter, MaskPainter):
+        w, h = painter.image.size
+        share = painter.coverage
+        masked = ("nothing masked yet" if share == 0 else "under 1 % masked" if share < 0.01
+                  else f"{round(share * 100)} % masked")
+        return f"Photo, {w}x{h} pixels, {masked}"
+    if isinstance(painter, SketchPad):
+        n = sum(1 for s in painter.strokes if s.tool != "eraser")
+        return f"Sketch, white lines on black, {n} stroke{'' if n == 1 else 's'} drawn"
+    return "Drawing"
+
+
+def compare_words(compare: CompareSlider) -> str:
+    """What the compare frame shows, for a screen reader."""
+    before, after = compare.before, compare.after
+    if before is not None and after is not None:
+        left, right = compare.labels
+        return (f"{left} and {right}, {after.width}x{after.height} pixels, split by a divider "
+                "(the slider under the picture moves it)")
+    if after is not None:
+        return f"Result, {after.width}x{after.height} pixels"
+    if before is not None:
+        return f"Photo, {before.width}x{before.height} pixels"
+    return compare.hint or "Empty"

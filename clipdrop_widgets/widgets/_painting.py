@@ -12,7 +12,7 @@ and ``add_stroke`` called from Python takes the same path from its third step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -77,6 +77,7 @@ class Painter(Snapshot, widgets.VBox):
         extra_rows: Sequence[widgets.Widget] = (),
     ) -> None:
         self.errors = ErrorLine()
+        self._edit_handlers: list[Callable[[], object]] = []
         self._layer = layer
         self._below = list(below)
         self._partial = PartialStrokes()
@@ -257,6 +258,13 @@ class Painter(Snapshot, widgets.VBox):
     def _sync_buttons(self) -> None:
         self._undo_button.disabled = not self._drawing.can_undo
         self._redo_button.disabled = not self._drawing.can_redo
+        for handler in list(self._edit_handlers):
+            handler()
+
+    def on_edit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` after every change to the drawing (a stroke, a rectangle,
+        undo, redo, clear, another photo)."""
+        self._edit_handlers.append(callback)
 
     # -- the browser's strokes ----------------------------------------------------------------
     def _handle_ink_message(self, content: Mapping[str, Any], buffers: Sequence[Any]) -> None:
