@@ -43,6 +43,6 @@ _DARK_SCOPES = ('body[data-jp-theme-light="false"] .cdw-app, '
 THEME_CSS = f"""<style>
 .cdw-app, .cdw-theme {{ {_block(LIGHT)} }}
 {_DARK_SCOPES} {{ {_block(DARK)} }}
-.cdw-app .lm-TabBar-tab, .cdw-app .lm-TabBar-tabLabel {{
+.cdw-app .lm-TabBar-tab, .cdw-app .lm-TabBar-tabLabel, .cdw-app .jupyter-widget-Collapse-header {{
   color: var(--jp-ui-font-color1, #1f1f1f) !important; }}
 </style>"""

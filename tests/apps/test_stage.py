@@ -149,3 +149,29 @@ def test_the_compare_frames_shape_follows_the_result() -> None:
     app.chooser.load(Image.new("RGB", (2400, 800), "gray"))
     run_once(app)
     assert ratio_rules(app)["compare"] == pytest.approx(3.0, rel=0.01)
+
+
+@pytest.mark.parametrize("cls", [CleanupApp, TextInpaintingApp])
+def test_a_mask_made_without_a_mouse(cls: type[App]) -> None:
+    """The keyboard path: four edges in percent, Mask rectangle; undoable; an empty
+    rectangle is refused in words, nothing masked."""
+    app = cls()
+    keys = app.rectangle_keys
+    panel = app.children[1].children[1]
+    assert keys in panel.children  # in the side panel, not on the stage
+    w, h = app.painter.image.size
+    assert keys._body.layout.display == "none"  # folded until asked for
+    keys.toggle.value = True
+    assert keys._body.layout.display == ""
+    for field, value in zip(keys.edges, (10, 20, 60, 70), strict=True):
+        field.value = value
+    keys.button.click()
+    mask = np.asarray(app.painter.mask) > 0
+    assert app.painter.coverage == pytest.approx(0.5 * 0.5, abs=0.01)
+    assert mask[int(0.45 * h), int(0.35 * w)] and not mask[int(0.1 * h), int(0.05 * w)]
+    assert "25 % masked" in app._stage.helper.picture
+    app.painter.undo()
+    assert app.painter.coverage == 0
+    keys.edges[2].value = 5  # right of left: empty
+    keys.button.click()
+    assert app.painter.coverage == 0 and "rectangle is empty" in keys.errors.message

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from labpage import wait_until
+from labpage import canvas_rgba, run_all, wait_until
 from servers import start_voila, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -87,7 +87,59 @@ def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path)
         page.goto(server.url(), timeout=120_000)
         page.locator(".cdw-test-studio").wait_for(timeout=120_000)
         found = audit_tabs(page, ".cdw-test-studio")
+        if theme == "light":
+            mask_by_keyboard(page, ".cdw-test-studio")
     finally:
         context.close()
         server.stop()
     assert not found, f"axe in Voila ({theme}):\n" + "\n".join(found)
+
+
+def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
+    """Cleanup's mask made with the keyboard only: open "Mask a rectangle by keyboard", type
+    the edges, press Mask rectangle; the mask layer shows the rectangle."""
+    page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
+    app = page.locator(f"{root} .widget-tab-contents > .cdw-app:visible").first
+    app.get_by_role("button", name="Mask a rectangle by keyboard").focus()
+    page.keyboard.press("Enter")
+    left = app.get_by_role("spinbutton", name="Left %")
+    left.wait_for(state="visible", timeout=WAIT * 1000)
+    left.focus()
+    for value in ("10", "20", "60", "70"):  # left, top, right, bottom
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Tab from Bottom % reached Mask rectangle
+    layer = app.locator("canvas.cdw-mask-layer").first
+
+    def masked():  # type: ignore[no-untyped-def]
+        rgba = canvas_rgba(layer)
+        h, w = rgba.shape[:2]
+        inside = rgba[int(0.45 * h), int(0.35 * w), 3] > 0
+        outside = rgba[int(0.1 * h), int(0.05 * w), 3] == 0
+        return True if inside and outside else None
+
+    wait_until(masked, timeout=WAIT, what="the rectangle typed with the keyboard in the mask")
+
+
+#: JupyterLab's and Notebook 7's theme names.
+JUPYTER_THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+@pytest.mark.parametrize("front_end", ["lab", "notebook7"])
+def test_axe_finds_nothing_serious_in_jupyter(front_end: str, request) -> None:  # type: ignore[no-untyped-def]
+    """The same audit in JupyterLab and Notebook 7, in the light theme, then (one notebook,
+    one kernel) after switching the front end to its dark theme."""
+    make = request.getfixturevalue("notebook" if front_end == "lab" else "nb7")
+    nb = make(f"a11y-{front_end}", STUDIO_CELLS)
+    page = nb.page
+    run_all(page, nb.path)
+    page.locator(".cdw-test-studio").first.wait_for(timeout=120_000)
+    found = []
+    for theme, name in JUPYTER_THEMES.items():
+        page.evaluate("(theme) => window.jupyterapp.commands.execute("
+                      "'apputils:change-theme', {theme})", name)
+        page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
+                               arg=str(theme == "light").lower(), timeout=WAIT * 1000)
+        found += [f"({theme}) {line}" for line in audit_tabs(page, ".cdw-test-studio")]
+    assert not found, f"axe in {front_end}:\n" + "\n".join(found)
