@@ -131,6 +131,15 @@ def choose_shape(page, shape: str) -> None:  # type: ignore[no-untyped-def]
         wait_until(shaped, timeout=WAIT, what=f"the {shape} photo in {name}")
 
 
+def resize(page, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
+    """A new window size, once the page has laid itself out again (Lumino's panels re-lay out
+    on the resize event, a frame or two later), scrolled to the top."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(150)
+    page.evaluate(JS_SCROLL_TOP)
+
+
 def outside(box: dict[str, float] | None, width: int, height: int) -> str | None:
     """Why ``box`` is not wholly inside a ``width x height`` viewport, or ``None``."""
     if box is None or box["width"] == 0 or box["height"] == 0:
@@ -151,8 +160,7 @@ def test_picture_run_and_status_above_the_fold(studio_page) -> None:  # type: ig
         for name in TABS:
             show_tab(page, name)
             for width, height in SIZES:
-                page.set_viewport_size({"width": width, "height": height})
-                page.evaluate(JS_SCROLL_TOP)
+                resize(page, width, height)
                 app = panel(page)
                 parts = {"picture": picture(page),
                          "Run": app.locator("button:has-text('Run'):visible").first,
@@ -174,8 +182,7 @@ def test_the_stage_grows_with_a_wide_window(studio_page) -> None:  # type: ignor
     show_tab(page, "cleanup")
     widths = {}
     for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.evaluate(JS_SCROLL_TOP)
+        resize(page, width, height)
         stage = panel(page).locator(".cdw-stage").first.bounding_box()
         assert stage is not None and stage["width"] > 0.6 * width, (width, stage)
         box = picture(page).bounding_box()
@@ -190,7 +197,7 @@ def test_everything_reachable_at_800_pixels(studio_page) -> None:  # type: ignor
     page, and Run and the status line are reached by scrolling down."""
     page = studio_page
     choose_shape(page, "portrait")
-    page.set_viewport_size({"width": 800, "height": 800})
+    resize(page, 800, 800)
     try:
         for name in TABS:
             show_tab(page, name)
