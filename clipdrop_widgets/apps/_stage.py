@@ -8,8 +8,8 @@ view, so at 1280x800 Run fell below the fold (issue 22). Now every app has two p
   Discard and Send to under it (a staging step: `App.keep` works on the result next,
   `App.discard` goes back to the inputs as they were; the history keeps both);
 * the **side panel**: the photo chooser, prompt, options, Run, Cancel and the status line.
-  In a window too narrow for both it wraps under the stage, where it is reached by
-  scrolling; nothing is ever wider than the page.
+  In a window too narrow for both (under about 600 pixels) it wraps under the stage, where
+  it is reached by scrolling; nothing is ever wider than the page.
 
 The picture's size follows the window: CSS gives the layer stack (and the compare frame) the
 largest width at which its height still fits the window height, less what sits above and
@@ -40,20 +40,22 @@ from ..widgets.theme import THEME_CSS
 __all__ = ["Stage", "STAGE_CSS", "painter_words", "compare_words", "PANEL_PX", "STAGE_MIN_PX",
            "RESERVE_PX", "STUDIO_RESERVE_PX", "GROW_FROM_PX"]
 
-#: The side panel's width on a wide page (CSS pixels); it may shrink to `PANEL_MIN_PX`.
+#: The side panel's width on a wide page (CSS pixels); it may shrink to `PANEL_MIN_PX`
+#: (its flex basis: where the line wraps).
 PANEL_PX = 340
 #: The narrowest the side panel gets before it wraps under the stage (CSS pixels).
-PANEL_MIN_PX = 260
-#: The narrowest the stage gets beside the panel (CSS pixels): below about 800 pixels of
-#: page width the panel wraps under the stage.
-STAGE_MIN_PX = 480
+PANEL_MIN_PX = 240
+#: The narrowest the stage gets beside the panel (CSS pixels): in an 800-pixel window (a
+#: JupyterLab notebook about 700 wide) both still fit side by side, Run in view; below about
+#: 600 pixels of page width the panel wraps under the stage.
+STAGE_MIN_PX = 300
 
 #: What sits above and below the picture in a window (CSS pixels): the app's title, the
 #: painter's tools above it and its zoom bar under it (the compare view: its labels above,
 #: divider slider, Download, Keep, Discard and Send to under it), and the page's margins.
 RESERVE_PX = 200
 #: The same inside the Studio, whose header, session line and tabs sit above the app.
-STUDIO_RESERVE_PX = 320
+STUDIO_RESERVE_PX = 300
 
 #: From this window width (CSS pixels) the picture may be shown larger than its canvas
 #: pixels to fill the stage; below it, it is shown at most at its own size (1:1) and shrinks
@@ -66,7 +68,7 @@ STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-app .cdw-app {{ --cdw-reserve: {STUDIO_RESERVE_PX}px; }}
 .cdw-body {{ gap: 8px 20px; }}
 .cdw-stage {{ flex: 1 1 {STAGE_MIN_PX}px; min-width: 0; max-width: 100%; }}
-.cdw-panel {{ flex: 0 1 {PANEL_PX}px; min-width: {PANEL_MIN_PX}px; max-width: 100%; }}
+.cdw-panel {{ flex: 1 1 {PANEL_MIN_PX}px; max-width: min({PANEL_PX}px, 100%); }}
 @media (min-width: {GROW_FROM_PX}px) {{ .cdw-app {{ --cdw-grow-px: 100vw; }} }}
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) {{
   width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1)),
