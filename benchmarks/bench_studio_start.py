@@ -15,7 +15,11 @@ One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait unt
 ``Run`` button is visible and enabled; the time is measured in Python from just before
 ``goto`` to the moment the button is found (Playwright polls every frame). Between preheated
 rounds the benchmark waits until Voila says its pool is filled again (plus 3 s for the
-notebook to finish in that kernel). Reported, not asserted. Results:
+notebook to finish in that kernel). Each round is also broken down by the page's own clock
+(navigation timing and marks set as the first widget view and the first app appear): the
+server's part up to the first byte (in the cold modes: a kernel started and the notebook
+run), the HTML with the widget state, the page's scripts and styles, the widget manager up
+to the first view, then the app, then a usable Run. Reported, not asserted. Results:
 ``benchmarks/results/studio_start.md``.
 """
 
@@ -84,14 +88,46 @@ def _wait_up(port: int, timeout: float = 90) -> None:
     raise RuntimeError("Voila did not start")
 
 
-def measure(browser, port: int) -> float:
+#: Installed before the page's own scripts: the page clock's time when the first widget view
+#: and the first app appear in the page.
+JS_MARKS = """
+window.__cdwMarks = {};
+new MutationObserver(() => {
+  const m = window.__cdwMarks, now = performance.now();
+  if (m.widget === undefined && document.querySelector('.jupyter-widgets')) m.widget = now;
+  if (m.app === undefined && document.querySelector('.cdw-app')) m.app = now;
+}).observe(document, {childList: true, subtree: true});
+"""
+#: The phases of one start, in seconds, from the page's own clock (navigation start = 0).
+JS_PHASES = """() => {
+  const nav = performance.getEntriesByType('navigation')[0], m = window.__cdwMarks;
+  return {first_byte: nav.responseStart, html: nav.responseEnd,
+          assets: nav.domContentLoadedEventEnd, widget: m.widget, app: m.app,
+          run: performance.now()};
+}"""
+#: The breakdown's phases: (name, from mark, to mark).
+PHASES = [("server: kernel, notebook, first byte", None, "first_byte"),
+          ("page HTML (widget state inlined)", "first_byte", "html"),
+          ("page assets (scripts, styles)", "html", "assets"),
+          ("widget manager to first view", "assets", "widget"),
+          ("first view to the app", "widget", "app"),
+          ("the app to a usable Run", "app", "run")]
+
+
+def measure(browser, port: int, phases: list[dict[str, float]] | None = None) -> float:
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    context.add_init_script(JS_MARKS)
     page = context.new_page()
     try:
         start = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/", timeout=120_000, wait_until="commit")
         page.locator(RUN_BUTTON).first.wait_for(state="visible", timeout=120_000)
-        return time.perf_counter() - start
+        took = time.perf_counter() - start
+        if phases is not None:
+            marks = page.evaluate(JS_PHASES)
+            phases.append({name: ((marks[end] or 0) - (marks[begin] or 0 if begin else 0))
+                           / 1000 for name, begin, end in PHASES})
+        return took
     finally:
         context.close()
 
@@ -104,6 +140,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, list[float]] = {}
+    breakdown: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="cdw-bench-start-") as tmp, sync_playwright() as p:
         home = Path(tmp)
         (home / "nb").mkdir()
@@ -124,12 +161,13 @@ def main() -> None:
                 try:
                     _wait_up(port)
                     times = []
+                    breakdown[mode] = []
                     for i in range(args.rounds):
                         if mode == "preheated":
                             _wait_filled(log, i + 1)
                         else:
                             measure(browser, port) if i == 0 else None  # warm Python's caches
-                        times.append(measure(browser, port))
+                        times.append(measure(browser, port, breakdown[mode]))
                         print(f"{mode} round {i + 1}: {times[-1]:.2f} s", flush=True)
                     figures[mode] = times
                 finally:
@@ -142,9 +180,15 @@ def main() -> None:
     for mode, times in figures.items():
         print(f"{mode:>20}: median {statistics.median(times):.2f} s, "
               f"range {min(times):.2f}-{max(times):.2f} s over {len(times)} rounds")
+    print("\nwhere the time goes (median seconds per phase, the page's own clock):")
+    for mode, rounds in breakdown.items():
+        parts = ", ".join(f"{name} {statistics.median(r[name] for r in rounds):.2f}"
+                          for name, _b, _e in PHASES)
+        print(f"{mode:>20}: {parts}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"figures": figures, "load": load}, indent=1))
+        args.json.write_text(json.dumps({"figures": figures, "breakdown": breakdown,
+                                         "load": load}, indent=1))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError, ConfigurationError, ConfigurationTypeError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets._painting import Painter
 from ..widgets.keyboard import (
     APP_CLASS,
     CANCEL_CLASS,
@@ -49,7 +50,9 @@ from ..widgets.keyboard import (
 )
 from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
+from ..widgets.theme import color
 from ..widgets.threads import UI_LOCK
+from ._stage import STAGE_CSS, Stage
 from ._status import (
     cancelled_text,
     done_text,
@@ -68,30 +71,12 @@ _log = logging.getLogger("clipdrop_widgets.apps")
 TICK_SECONDS = 1.0
 #: The painters' display box, in canvas pixels a side (shown smaller in a narrow window).
 FRAME_PX = 512
-#: The inputs column is at most this much wider than the painters (CSS pixels).
-CONTROLS_EXTRA_PX = 24
 #: The compare view's largest frame, in canvas pixels a side: at most this size on a wide page,
-#: scaled down by CSS to the space left beside the inputs on a narrower one.
+#: scaled by CSS to fit the stage (``_stage``).
 COMPARE_PX = 768
-#: Where the inputs column and the compare view start before sharing the rest of the width
-#: (CSS pixels): both fit side by side in a JupyterLab notebook in an 800-pixel window; the
-#: compare view wraps below the inputs only in a narrower one.
-MIN_COLUMN_PX = 270
-#: The painters' layer stacks (a grid box holding the ink layer) shrink with the inputs column:
-#: each layer keeps its canvas pixels and its aspect ratio, only its CSS size changes. The
-#: pointer maps through the shown size (ink.js and ipycanvas scale by the bounding box), so a
-#: stroke still lands on the pixel under it.
-_FIT_CSS = """<style>
-.cdw-fit .widget-gridbox:has(> .cdw-ink-host) {
-  max-width: 100% !important; height: auto !important;
-  grid-template-columns: minmax(0, 1fr) !important; grid-template-rows: auto !important; }
-.cdw-fit .widget-gridbox:has(> .cdw-ink-host) > * {
-  max-width: 100% !important; height: auto !important; }
-.cdw-fit .widget-gridbox:has(> .cdw-ink-host) > .cdw-ink-host { align-self: stretch; }
-</style>"""
 
-_STATUS_COLORS = {"idle": "var(--jp-ui-font-color2, #666)", "busy": "#8a6d00",
-                  "done": "#1b7a2f", "error": "#b00020"}
+_STATUS_COLORS = {"idle": color("muted"), "busy": color("busy"), "done": color("done"),
+                  "error": color("error")}
 
 
 @dataclass(frozen=True)
@@ -162,7 +147,8 @@ class App(Snapshot, widgets.VBox):
             arrives; an existing session is reopened. Default: a new folder under the user
             data folder (`sessions_dir`). Not with
             ``history``.
-        inputs: the subclass's input widgets, shown above the prompt.
+        inputs: the subclass's input widgets: painters (a mask painter, a sketch pad) go on
+            the stage, the others into the side panel above the prompt.
         options: extra option widgets (mode, format), shown under the prompt.
 
     Attributes:
@@ -173,9 +159,9 @@ class App(Snapshot, widgets.VBox):
         history: the [`HistoryStrip`][clipdrop_widgets.HistoryStrip] results go to.
         result: the result shown in the compare view (``None`` before the first).
         error: the exception of the last failed run (``None`` after a success).
-        send_to: the "Send to" buttons under the compare view, offering the result shown to
-            the operations that take a picture (a [`Studio`][clipdrop_widgets.Studio] sets
-            them; an app on its own offers none).
+        send_to: the "Send to" buttons under a result, beside Keep and Discard, offering the
+            result shown to the operations that take a picture (a
+            [`Studio`][clipdrop_widgets.Studio] sets them; an app on its own offers none).
     """
 
     endpoint_name: ClassVar[str]
@@ -220,11 +206,18 @@ class App(Snapshot, widgets.VBox):
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
                                             tooltip="Stop waiting for the answer")
         self._status = widgets.HTML("")
+        self._status.add_class("cdw-status")
         self._notices = widgets.HTML("")
         self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX,
                                      hint=self.empty_hint)
         self.send_to = SendTo(shown=False)  # shown with a result
-        self.compare.add_row(self.send_to)
+        # One stage: the painters (photo or sketch) where they are largest, the result in
+        # their place with Keep, Discard and Send to; the rest in the side panel (_stage).
+        self._stage = Stage([w for w in inputs if isinstance(w, Painter)], self.compare,
+                            on_keep=self.keep, on_discard=self.discard)
+        self._stage.staging.children = (*self._stage.staging.children, self.send_to)
+        self.compare.add_row(self._stage.staging)
+        self.compare.on_resize(lambda _w, _h: self._stage.refresh())
         self.run_button.on_click(lambda _b: self.run())
         self.cancel_button.on_click(lambda _b: self.cancel())
         # Ctrl/Cmd+Enter anywhere in the app runs it; Tab never sticks on a canvas.
@@ -236,24 +229,21 @@ class App(Snapshot, widgets.VBox):
         self.history.on_select(self._on_history_select)
         self._set_status(f"Ready · {self._source_words()}", "idle")
 
-        controls = [*inputs, *([self.prompt] if self.prompt else []), *options,
+        controls = [*(w for w in inputs if not isinstance(w, Painter)),
+                    *([self.prompt] if self.prompt else []), *options,
                     widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
                     self._status, self._notices]
-        title = widgets.HTML(f"{_FIT_CSS}<b>{html.escape(self.endpoint.title)}</b> "
+        title = widgets.HTML(f"{STAGE_CSS}<b>{html.escape(self.endpoint.title)}</b> "
                              f"<small>{html.escape(self.endpoint.doc)}</small>")
-        # Both columns flex with the window: side by side from about 800 pixels, the compare
-        # view taking what the inputs leave, up to its full frame on a wide page.
-        column = widgets.VBox(controls, layout=widgets.Layout(
-            flex=f"1 1 {MIN_COLUMN_PX}px", max_width=f"{FRAME_PX + CONTROLS_EXTRA_PX}px",
-            margin="0 16px 0 0"))
-        column.add_class("cdw-fit")
-        self.compare.layout = widgets.Layout(flex=f"1 1 {MIN_COLUMN_PX}px",
-                                             max_width=f"{COMPARE_PX}px")
-        body = widgets.HBox(
-            [column, self.compare],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%"),
-        )
+        column = widgets.VBox(controls)
+        column.add_class("cdw-panel")
+        body = widgets.HBox([self._stage, column], layout=widgets.Layout(
+            flex_flow="row wrap", align_items="flex-start", width="100%"))
+        body.add_class("cdw-body")
         self.children = [title, body, *([self.history] if history is None else [])]
+        chooser = getattr(self, "chooser", None)  # a new photo: the painter's shape changed
+        if chooser is not None:
+            chooser.on_change(lambda _image: self._stage.refresh())
         # Run reads every prompt and every option as shown on the page, even if changed a
         # moment before (not a sample picker: its photo is what Python has drawn).
         choices = [w for w in options if isinstance(w, widgets.Dropdown)]
@@ -356,6 +346,31 @@ class App(Snapshot, widgets.VBox):
             self.result = result
             self._notices.value = self._notices_html(notices_of(result))
             self._show_send_to()
+            self._stage.show_result()
+
+    def keep(self) -> None:
+        """Keep the result shown (Keep, under it) and work on it next: an app that takes a
+        picture makes it its photo (`use_result`: the mask starts empty); the others show
+        their inputs again (the sketch, the prompt). The history keeps the result."""
+        with UI_LOCK:
+            if self.result is None:
+                return
+            if self.takes_picture:
+                self.use_result(self.result)
+            self._stage.show_input()
+
+    def discard(self) -> None:
+        """Put the result shown aside (Discard, under it): the stage shows the inputs as they
+        were, and ``result`` is ``None``. Nothing is lost: the history keeps the result."""
+        with UI_LOCK:
+            result = self.result
+            if result is None:
+                return
+            self.result = None
+            self.compare.set_images(self._befores.get(result, self._input_of(result)), None)
+            self._notices.value = ""
+            self._show_send_to()
+            self._stage.show_input()
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as this app's input (its photo); the next run records
@@ -365,7 +380,9 @@ class App(Snapshot, widgets.VBox):
             f"{self.endpoint.title} takes no picture: it cannot work on a result")
 
     def _took_picture(self, words: str, next_step: str) -> None:
-        """Say in the status line that a result became the input (unless a run is on)."""
+        """Say in the status line that a result became the input (unless a run is on); the
+        stage shows the inputs."""
+        self._stage.show_input()
         if self._active is None:
             self.error = None
             self._set_status(f"Photo {words}: {next_step}, then Run", "idle")

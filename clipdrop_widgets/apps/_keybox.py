@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ..widgets.theme import color as theme_color
 from ..widgets.threads import lock_page_updates
 
 __all__ = ["KeyBox"]
@@ -73,7 +74,7 @@ class KeyBox(widgets.HBox):
         """Put ``text`` (plain, never a key) in the line beside the field; ``warn`` marks it."""
         self._state_text = text
         sign = "&#9888; " if warn else ""
-        color = "#b00020" if warn else "var(--jp-ui-font-color1, #333)"
+        color = theme_color("error") if warn else "var(--jp-ui-font-color1, #333)"
         self._state.value = (f'<small style="color:{color}">{sign}{html.escape(text)}'
                              "</small>")
 

@@ -15,6 +15,7 @@ from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import InputError
 from ..widgets import HistoryStrip, MaskPainter
 from ._base import FRAME_PX, App
+from ._keyrect import RectangleByKeys
 from ._photo import PhotoChooser
 
 __all__ = ["MaskedPhotoApp"]
@@ -27,6 +28,8 @@ class MaskedPhotoApp(App):
         chooser: the `PhotoChooser` (``app.chooser.load(image)`` sets the photo).
         painter: the [`MaskPainter`][clipdrop_widgets.MaskPainter] over the photo
             (``app.painter.add_stroke(points)`` paints from code, in the photo's pixels).
+        rectangle_keys: the folded "Mask a rectangle by keyboard" section of the side
+            panel: four edges in percent of the photo and **Mask rectangle**.
     """
 
     #: The sample photo shown first.
@@ -43,8 +46,11 @@ class MaskedPhotoApp(App):
         self.chooser = PhotoChooser(field, sample=self.sample)
         self.painter = MaskPainter(self.chooser.image, max_width=FRAME_PX, max_height=FRAME_PX)
         self.chooser.on_change(self.painter.set_image)
+        # a mask without a mouse: the rectangle's edges typed or stepped with the arrow keys
+        self.rectangle_keys = RectangleByKeys(self.painter)
         super().__init__(client, history=history, session_dir=session_dir,
-                         inputs=[self.chooser, self.painter], options=options)
+                         inputs=[self.chooser, self.painter, self.rectangle_keys],
+                         options=options)
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as the photo (the mask starts empty)."""

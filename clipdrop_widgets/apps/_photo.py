@@ -30,6 +30,7 @@ from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine
 from ..widgets.sendto import origin, origin_words
+from ..widgets.theme import color
 from ..widgets.upload import READABLE_FORMATS, UploadButton, UploadRules
 from ._shrink import shrink_size, shrink_to_fit
 from ._status import FIELD_LABELS, user_words
@@ -259,7 +260,8 @@ class PhotoChooser(widgets.VBox):
         facts = f"{html.escape(name)}: {image.width}x{image.height}"
         if note:
             facts += f" ({html.escape(note)})"
-        self._note.value = (f'<small>{facts}. <span style="color:#b00020">&#9888; Run will '
+        warn = f'<span style="color:{color("error")}">&#9888;'
+        self._note.value = (f"<small>{facts}. {warn} Run will "
                             f"refuse it: {html.escape(problem)}</span></small>"
                             if problem else f"<small>{facts}</small>")
         offer = self.shrink_offer

@@ -30,6 +30,7 @@ from ..contract.errors import (
 from ..widgets import HistoryStrip
 from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
+from ..widgets.theme import color as theme_color
 from ._base import UI_LOCK, App
 from ._keybox import KeyBox
 from ._reopen import remember, reopened
@@ -177,7 +178,7 @@ class Studio(Snapshot, widgets.VBox):
                                   justify_content="space-between", width="100%"))
         notes = self._notes_box
         notes.value = "".join(
-            f'<div style="color:var(--jp-ui-font-color2,#555)"><small>'
+            f'<div style="color:{theme_color("muted")}"><small>'
             f'<i class="fa fa-info-circle"></i> Note: '
             f"{html.escape(n)}</small></div>" for n in self._notes)
         self.tabs.observe(lambda _c: self._build(self._shown_index()), "selected_index")
@@ -389,15 +390,15 @@ class Studio(Snapshot, widgets.VBox):
         client = self._client
         state = client.key_state
         if client.is_local:
-            text, color = "Local engine: offline previews", "#8a6d00"
+            text, color = "Local engine: offline previews", theme_color("busy")
         else:
             where = "" if client.base_url == C.DEFAULT_BASE_URL else f" at {client.base_url}"
             text = f"ClipDrop service{where}"
             text += {"none": " (no API key yet)", "unverified": " · key unverified",
                      "verified": " · key verified", "rejected": " · key rejected"}[state]
-            color = {"verified": "#1b7a2f", "rejected": "#b00020"}.get(state, "#555555")
+            color = theme_color({"verified": "done", "rejected": "error"}.get(state, "muted"))
             if self._unreachable is not None:
-                text, color = f"ClipDrop service{where} · not reachable", "#b00020"
+                text, color = f"ClipDrop service{where} · not reachable", theme_color("error")
         with UI_LOCK:
             self._badge_text = text
             self._badge.value = (f'<span style="border:1px solid {color};color:{color};'

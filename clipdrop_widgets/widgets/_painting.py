@@ -12,7 +12,7 @@ and ``add_stroke`` called from Python takes the same path from its third step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -77,6 +77,7 @@ class Painter(Snapshot, widgets.VBox):
         extra_rows: Sequence[widgets.Widget] = (),
     ) -> None:
         self.errors = ErrorLine()
+        self._edit_handlers: list[Callable[[], object]] = []
         self._layer = layer
         self._below = list(below)
         self._partial = PartialStrokes()
@@ -145,6 +146,12 @@ class Painter(Snapshot, widgets.VBox):
         return points * np.asarray(self._scale)
 
     # -- state --------------------------------------------------------------------------------
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the picture as drawn, in canvas pixels (the page may show
+        it larger or smaller; its aspect ratio stays)."""
+        return self._display
+
     @property
     def strokes(self) -> tuple[Stroke, ...]:
         """The strokes drawn so far (native pixels), oldest first; erasures included."""
@@ -251,6 +258,13 @@ class Painter(Snapshot, widgets.VBox):
     def _sync_buttons(self) -> None:
         self._undo_button.disabled = not self._drawing.can_undo
         self._redo_button.disabled = not self._drawing.can_redo
+        for handler in list(self._edit_handlers):
+            handler()
+
+    def on_edit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` after every change to the drawing (a stroke, a rectangle,
+        undo, redo, clear, another photo)."""
+        self._edit_handlers.append(callback)
 
     # -- the browser's strokes ----------------------------------------------------------------
     def _handle_ink_message(self, content: Mapping[str, Any], buffers: Sequence[Any]) -> None:

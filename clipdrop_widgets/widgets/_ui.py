@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
+from .theme import color
 from .threads import UI_LOCK
 
 __all__ = ["px_layout", "stack", "resize_stack", "ErrorLine"]
@@ -73,7 +74,7 @@ class ErrorLine(widgets.HTML):
     def show(self, exc: BaseException) -> None:
         text = str(exc).strip() or type(exc).__name__
         self._message = text
-        self.value = (f'<span style="color:#b00020">&#9888; {html.escape(text)}</span>')
+        self.value = (f'<span style="color:{color("error")}">&#9888; {html.escape(text)}</span>')
 
     def clear(self) -> None:
         self._message = ""

@@ -6,6 +6,7 @@ import html
 import math
 import textwrap
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,7 @@ class CompareSlider(Snapshot, widgets.VBox):
             raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
         super().__init__()
+        self.add_class("cdw-compare")
         self._box = (int(max_width), int(max_height))
         self._divider_color = divider_color
         self.hint = str(hint)
@@ -106,6 +108,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._originals: dict[str, Image.Image | None] = {"before": None, "after": None}
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
         self._dragging = False
+        self._resize_handlers: list[Callable[[int, int], object]] = []
         self.labels = labels
         self._label_row = widgets.HTML("", layout=widgets.Layout(
             margin="0", width="100%", max_width=f"{self._shown_width()}px"))
@@ -190,6 +193,8 @@ class CompareSlider(Snapshot, widgets.VBox):
             self._canvas.layout.max_width = shown
             self._slider.layout.max_width = shown
             self._label_row.layout.max_width = shown
+            for handler in list(self._resize_handlers):
+                handler(*frame)
         for slot, picture in pictures.items():
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
@@ -229,6 +234,11 @@ class CompareSlider(Snapshot, widgets.VBox):
     @property
     def _empty(self) -> bool:
         return self._sent["before"] is None and self._sent["after"] is None
+
+    def on_resize(self, callback: Callable[[int, int], object]) -> None:
+        """Call ``callback(width, height)`` whenever the frame changes size (`frame_size`:
+        a picture of another shape was shown)."""
+        self._resize_handlers.append(callback)
 
     def add_row(self, widget: widgets.Widget) -> None:
         """Put ``widget`` under the frame: its owner's controls for what is shown (the apps'

@@ -128,7 +128,8 @@ class MaskPainter(Painter):
 
     @property
     def display_size(self) -> tuple[int, int]:
-        """``(width, height)`` of the photo on screen, in CSS pixels."""
+        """``(width, height)`` of the photo as drawn, in canvas pixels (an app's stage shows
+        it larger or smaller to fit the window, keeping its shape)."""
         return self._display
 
     # -- editing ------------------------------------------------------------------------------

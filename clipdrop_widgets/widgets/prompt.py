@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..contract.errors import ConfigurationError
 from .snapshot import Snapshot
+from .theme import color as theme_color
 
 __all__ = ["PromptBox"]
 
@@ -104,7 +105,7 @@ class PromptBox(Snapshot, widgets.VBox):
         return text
 
     def _update_counter(self, _change: Any = None) -> None:
-        color = "#b00020" if self.over_limit else "var(--jp-ui-font-color2, #666)"
+        color = theme_color("error" if self.over_limit else "muted")
         warning = "&#9888; " if self.over_limit else ""
         self._counter.value = (f'<span style="color:{color};white-space:nowrap">{warning}'
                                f"{html.escape(self.counter_text)}</span>")

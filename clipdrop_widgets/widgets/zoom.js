@@ -146,7 +146,7 @@ export function attachZoom({ host, canvas, onChange = () => {} }) {
   bar.append(label);
   button("+", "Zoom in", () => zoomCentre(STEP));
   button("Fit", "Fit the picture in the box", () => apply(IDENTITY));
-  const handButton = button("Pan", "Hand: drag to move the zoomed picture (or hold Space)",
+  const handButton = button("Pan", "Pan: drag to move the zoomed picture (or hold Space)",
                             () => { hand = !hand; apply(view); });
   // The bar goes right after the painter's layer stack (the host's parent), once the stack is
   // in the page; until then it waits (views are attached after render).

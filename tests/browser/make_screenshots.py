@@ -22,6 +22,10 @@ writes (overwriting):
 * ``docs/images/studio-session.png``: the Studio in Voila with its session line, two results,
   Download under the compare view and in the history, Download all.
 
+With ``--references`` it runs only ``test_browser_screens.py``: the screenshot tests'
+references (``tests/browser/references/<app>-<light|dark>.png``, each app in the Studio in
+Voila at 1280x800) and, from the same run, ``docs/images/app-<app>-<light|dark>.png``.
+
 The tests' own checks run as usual: an image is only written by a scenario that got that far.
 Needs Chromium at ``/usr/bin/chromium`` (``bash scripts/install-chromium``); about a minute.
 """
@@ -42,9 +46,19 @@ SCENARIOS = ("sketch_draw_run_compare or studio_in_voila or wrong_key or downloa
 def main() -> int:
     out = ROOT / "docs" / "images"
     env = dict(os.environ, CDW_DOCS_IMAGES=str(out))
+    args = sys.argv[1:]
+    if "--references" in args:
+        # the screenshot tests' references (tests/browser/references) and, from the same
+        # run, the docs' pictures of each app, light and dark
+        args.remove("--references")
+        env["CDW_UPDATE_REFERENCES"] = "1"
+        code = subprocess.call(
+            [sys.executable, "-m", "pytest", "tests/browser/test_browser_screens.py", "-q",
+             "-p", "no:cacheprovider", *args], cwd=ROOT, env=env)
+        return code
     code = subprocess.call(
         [sys.executable, "-m", "pytest", "tests/browser", "-q", "-p", "no:cacheprovider",
-         "-k", SCENARIOS, *sys.argv[1:]], cwd=ROOT, env=env)
+         "-k", SCENARIOS, *args], cwd=ROOT, env=env)
     if code == 0:
         for path in sorted(out.glob("*.png")):
             print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")

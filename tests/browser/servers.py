@@ -208,13 +208,15 @@ def start_notebook7(root_dir: Path, home: Path) -> Server:
     return _start("notebook7", command, home, "api/status")
 
 
-def start_voila(notebook: Path, home: Path, *, progressive: bool = False) -> Server:
+def start_voila(notebook: Path, home: Path, *, progressive: bool = False,
+                theme: str = "light") -> Server:
     """Voila serving ``notebook`` in its default mode (the notebook runs before the page
-    connects) unless ``progressive``; ready when its static files answer."""
+    connects) unless ``progressive``, in its ``theme`` (``"light"`` or ``"dark"``); ready when
+    its static files answer."""
     command = [
         str(_VENV_BIN / "voila"), str(notebook), "--no-browser", "--port={port}",
         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--token={token}",
-        f"--progressive_rendering={progressive}",
+        f"--progressive_rendering={progressive}", f"--theme={theme}",
     ]
     return _start("voila", command, home, "voila/static/voila.js")
 

@@ -220,8 +220,13 @@ def test_run_pressed_straight_after_a_stroke_includes_it(notebook):
     nb, app, run_button = open_app(notebook, "stroke-then-run", SLOW_STROKES_CELL,
                                    "canvas.cdw-ink")
     page = nb.page
-    ink = first_visible(app.locator("canvas.cdw-ink"))
     for k in range(3):
+        if k:  # the result took the stage: Keep goes back to the sketch to draw on
+            first_visible(app.get_by_role("button", name="Keep")).click()
+            app.locator("canvas.cdw-ink:visible").first.wait_for(timeout=WAIT * 1000)
+        ink = first_visible(app.locator("canvas.cdw-ink"))
+        # the stage got shorter: bring the whole pad into view (not under Lab's toolbar)
+        ink.evaluate("e => e.scrollIntoView({block: 'center'})")
         drag(page, ink, [(40, 40 + 60 * k), (200, 60 + 60 * k), (300, 80 + 60 * k)])
         if k == 1:  # by keyboard: the pointer left focus on the page
             app.locator("textarea").first.focus()

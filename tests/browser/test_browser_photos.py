@@ -295,18 +295,26 @@ def test_keyboard_reaches_and_presses_run_in_every_app(request, tmp_path, shot, 
         runs[i] += 1
         wait_runs(pp, i, runs[i])
 
-        # Ctrl+Enter from a canvas runs the app: the drawing canvas (behind Run), else the
-        # compare view (after Run).
+        # Ctrl+Enter from a canvas runs the app: the drawing canvas, else the compare view.
+        # Both are on the stage, before the side panel's Run. The result took the stage:
+        # Discard brings the drawing back as it was.
         if canvas is not None:
-            tab_to(page, f"{scope} {canvas}", key="Shift+Tab", limit=15)
+            page.locator(f"{scope} button:has-text('Discard')").first.click()
+            page.locator(f"{scope} {canvas}:visible").first.wait_for(timeout=WAIT * 1000)
+            page.locator(run).focus()
+            tab_to(page, f"{scope} {canvas}", key="Shift+Tab", limit=25)
             assert focus_ring(page, f"{scope} {canvas}") == "solid 3px", \
                 f"{cls}: no focus ring on the drawing canvas reached by keyboard"
         else:
-            tab_to(page, f"{scope} canvas", limit=15)
+            tab_to(page, f"{scope} .cdw-compare canvas", key="Shift+Tab", limit=25)
         page.evaluate("() => { document.activeElement.dataset.cdwMark = '1'; }")
         page.keyboard.press("Control+Enter")
         runs[i] += 1
         wait_runs(pp, i, runs[i])
+        if canvas is not None:  # the new result took the stage again: back to the drawing
+            page.locator(f"{scope} button:has-text('Discard')").first.click()
+            page.locator("[data-cdw-mark]").wait_for(state="visible", timeout=WAIT * 1000)
+            page.locator("[data-cdw-mark]").focus()
         # Tab and Shift+Tab both leave the canvas (ipycanvas swallowed them before)
         page.keyboard.press("Tab")
         assert not page.evaluate(JS_ON_MARKED), f"{cls}: Tab stayed on the canvas"

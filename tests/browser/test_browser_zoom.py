@@ -121,7 +121,7 @@ def test_zoomed_mask_is_exact_at_native_resolution(notebook, shot):
     shot("zoomed-mask", app, docs_name="zoomed_mask.png")
 
     # The hand pans by the drag; Fit goes back to the whole photo.
-    app.get_by_role("button", name=re.compile("^Hand")).click()
+    app.get_by_role("button", name=re.compile("^Pan")).click()
     drag(page, host, [(300.0, 200.0), (200.0, 150.0)], steps=5)
     wait_until(lambda: transform_of(ink)[1] < x - 99 or None, timeout=WAIT, what="the pan")
     _z, x2, y2 = transform_of(ink)

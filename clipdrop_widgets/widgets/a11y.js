@@ -1,0 +1,96 @@
+// Accessibility for an app's part of the page, where the widgets themselves fall short:
+// accessible names for ipywidgets controls that have none (slider handles, menus whose label
+// is hidden), text alternatives for images, a live region for the status line, and the stage
+// picture's text alternative (what it shows and what is painted), given by Python.
+// Idempotent: run again (debounced) whenever the app's part of the page changes.
+
+function outermostApp(el) {
+  let root = null;
+  for (let node = el.closest(".cdw-app"); node; node = node.parentElement &&
+       node.parentElement.closest(".cdw-app")) root = node;
+  return root;
+}
+
+function labelText(field) {
+  const doc = field.ownerDocument;
+  const label = field.id ? doc.querySelector(`label[for="${CSS.escape(field.id)}"]`) : null;
+  if (!label || !label.textContent.trim()) return "";
+  const style = doc.defaultView.getComputedStyle(label);
+  return style.display === "none" || style.visibility === "hidden" ? "" : label.textContent.trim();
+}
+
+function nameControls(root) {
+  for (const handle of root.querySelectorAll('[role="slider"]:not([aria-label])')) {
+    const box = handle.closest(".widget-slider");
+    const label = box && box.querySelector(".widget-label");
+    handle.setAttribute("aria-label", (label && label.textContent.trim()) || "Slider");
+  }
+  for (const field of root.querySelectorAll("select, input, textarea")) {
+    if (field.type === "hidden" || field.type === "file" || field.getAttribute("aria-label")) {
+      continue;
+    }
+    if (labelText(field)) continue;
+    const named = field.closest("[title]");
+    const first = field.tagName === "SELECT" && field.options.length ? field.options[0].text : "";
+    const name = field.title || field.placeholder || (named && named.title) || first.trim();
+    if (name) field.setAttribute("aria-label", name);
+  }
+  for (const img of root.querySelectorAll("img:not([alt])")) img.setAttribute("alt", img.title || "");
+  for (const status of root.querySelectorAll(".cdw-status:not([role])")) {
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+  }
+}
+
+function describeStage(stage, model) {
+  if (!stage) return;
+  const picture = model.get("picture");
+  for (const ink of stage.querySelectorAll("canvas.cdw-ink")) {
+    if (!ink.dataset.cdwHow) ink.dataset.cdwHow = ink.getAttribute("aria-label") || "";
+    const label = picture ? `${picture}. ${ink.dataset.cdwHow}` : ink.dataset.cdwHow;
+    if (ink.getAttribute("aria-label") !== label) ink.setAttribute("aria-label", label);
+  }
+  const compare = model.get("compare");
+  for (const frame of stage.querySelectorAll(".cdw-compare canvas")) {
+    if (frame.getAttribute("role") !== "img") frame.setAttribute("role", "img");
+    if (compare && frame.getAttribute("aria-label") !== compare) {
+      frame.setAttribute("aria-label", compare);
+    }
+  }
+}
+
+export default {
+  render({ model, el }) {
+    let root = null;
+    let observer = null;
+    let pending = null;
+    let placing = null;
+    const fix = () => {
+      pending = null;
+      if (!root) return;
+      observer.disconnect(); // our own attribute changes are not news
+      nameControls(root);
+      describeStage(el.closest(".cdw-stage"), model);
+      observer.observe(root, { childList: true, subtree: true });
+    };
+    const schedule = () => { if (pending === null) pending = requestAnimationFrame(fix); };
+    observer = new MutationObserver(schedule);
+    // Views are attached after render: wait until this one is in the page.
+    const attach = (tries = 600) => {
+      placing = null;
+      root = outermostApp(el);
+      if (root) schedule();
+      else if (tries > 0) placing = requestAnimationFrame(() => attach(tries - 1));
+    };
+    attach();
+    model.on("change:picture", schedule);
+    model.on("change:compare", schedule);
+    return () => {
+      model.off("change:picture", schedule);
+      model.off("change:compare", schedule);
+      observer.disconnect();
+      if (pending !== null) cancelAnimationFrame(pending);
+      if (placing !== null) cancelAnimationFrame(placing);
+    };
+  },
+};

@@ -1,0 +1,177 @@
+"""One stage per app (issue 22), without a browser: what the stage shows before and after a run,
+Keep, Discard and Send to under a result, and the picture's shape handed to the page's CSS.
+
+The page geometry itself (picture, Run and status inside the window) is measured in Chromium
+by ``tests/browser/test_browser_layout.py``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipdrop_widgets import Studio
+from clipdrop_widgets.apps import (
+    CleanupApp,
+    ReplaceBackgroundApp,
+    SketchToImageApp,
+    TextInpaintingApp,
+    TextToImageApp,
+)
+from clipdrop_widgets.apps._base import App
+from clipdrop_widgets.apps._stage import STAGE_CSS
+from clipdrop_widgets.widgets._painting import Painter
+
+pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
+
+APP_CLASSES = (TextToImageApp, SketchToImageApp, CleanupApp, TextInpaintingApp,
+               ReplaceBackgroundApp)
+
+
+def shown(widget) -> bool:  # type: ignore[no-untyped-def]
+    return widget.layout.display != "none"
+
+
+def painters(app: App) -> list[Painter]:
+    return [w for w in app._stage.children if isinstance(w, Painter)]
+
+
+def run_once(app: App) -> None:
+    if isinstance(app, SketchToImageApp):
+        app.pad.add_stroke([(100, 100), (400, 300)], width=12)
+    if hasattr(app, "painter"):
+        w, h = app.painter.image.size
+        app.painter.add_stroke([(0.3 * w, 0.5 * h), (0.7 * w, 0.5 * h)], width=w / 10)
+    if app.prompt is not None and not app.prompt.value:
+        app.prompt.value = "a red boat on a lake"
+    app.run_button.click()
+    assert app.wait(60), app.status
+    assert app.result is not None, app.status
+
+
+def ratio_rules(app: App) -> dict[str, float]:
+    css = app._stage._ratios.value
+    return {name: float(value) for name, value in re.findall(r"--cdw-(\w+)-ratio: ([\d.]+)", css)}
+
+
+@pytest.mark.parametrize("cls", APP_CLASSES)
+def test_the_stage_holds_the_picture_and_the_panel_the_controls(cls: type[App]) -> None:
+    app = cls()
+    stage, panel = app.children[1].children
+    assert "cdw-stage" in stage._dom_classes and "cdw-panel" in panel._dom_classes
+    assert app.compare in stage.children
+    assert app.run_button in panel.children[-3].children  # the Run row, above the status
+    assert "cdw-status" in app._status._dom_classes
+    if cls in (SketchToImageApp, CleanupApp, TextInpaintingApp):
+        # the photo or sketch is painted on the stage; the compare view waits for a result
+        assert painters(app) and all(shown(p) for p in painters(app))
+        assert not shown(app.compare)
+    else:
+        assert not painters(app) and shown(app.compare)
+    assert not shown(app._stage.staging)
+    assert STAGE_CSS in app.children[0].value
+
+
+@pytest.mark.parametrize("cls", APP_CLASSES)
+def test_a_result_takes_the_stage_with_keep_discard_and_send_to(cls: type[App]) -> None:
+    app = cls()
+    run_once(app)
+    assert app._stage.showing == "result"
+    assert shown(app.compare) and not any(shown(p) for p in painters(app))
+    staging = app._stage.staging
+    assert shown(staging)
+    assert [app._stage.keep_button, app._stage.discard_button, app.compare.download_button,
+            app.send_to] == list(staging.children)
+    assert shown(app.compare.download_button)
+
+
+@pytest.mark.parametrize("cls", [CleanupApp, TextInpaintingApp, ReplaceBackgroundApp])
+def test_keep_works_on_the_result_next(cls: type[App]) -> None:
+    app = cls()
+    run_once(app)
+    result = app.result
+    app._stage.keep_button.click()
+    assert app._stage.showing == "input"
+    assert app.chooser.origin is not None  # the photo is now the result's picture
+    assert np.array_equal(np.asarray(app.chooser.image), np.asarray(result.image))
+    if hasattr(app, "painter"):
+        assert app.painter.coverage == 0 and shown(app.painter)
+    assert app.history.results[-1] is result  # kept in the history too
+
+
+@pytest.mark.parametrize("cls", APP_CLASSES)
+def test_discard_goes_back_to_the_inputs_and_the_history_keeps_the_result(
+        cls: type[App]) -> None:
+    app = cls()
+    run_once(app)
+    result = app.result
+    photo = app.chooser.image if hasattr(app, "chooser") else None
+    app._stage.discard_button.click()
+    assert app.result is None and app._stage.showing == "input"
+    assert not shown(app._stage.staging)
+    assert app.compare.after is None
+    assert result in app.history.results  # nothing the user made is lost
+    if photo is not None:
+        assert app.chooser.image is photo
+    if painters(app):
+        assert all(shown(p) for p in painters(app)) and not shown(app.compare)
+    if isinstance(app, CleanupApp):
+        assert app.painter.coverage > 0  # the mask is still there to change and run again
+
+
+def test_send_to_shows_the_target_app_painting_the_result() -> None:
+    studio = Studio()
+    t2i = studio.apps["text_to_image"]
+    run_once(t2i)
+    studio.send(t2i.result, "cleanup")
+    cleanup = studio.apps["cleanup"]
+    assert cleanup._stage.showing == "input" and shown(cleanup.painter)
+
+
+@pytest.mark.parametrize("size", [(1600, 1600), (1500, 2000), (2400, 800)])
+def test_the_pictures_shape_reaches_the_page(size: tuple[int, int]) -> None:
+    """The CSS fits the picture to the window from its aspect ratio, given per stage."""
+    w, h = size
+    cleanup, background = CleanupApp(), ReplaceBackgroundApp()
+    for app in (cleanup, background):
+        app.chooser.load(Image.new("RGB", size, "gray"))
+    assert ratio_rules(cleanup)["paint"] == pytest.approx(w / h, rel=0.01)
+    assert ratio_rules(background)["compare"] == pytest.approx(w / h, rel=0.01)
+    assert cleanup._stage._uid in cleanup._stage._ratios.value
+    assert cleanup._stage._uid != background._stage._uid
+
+
+def test_the_compare_frames_shape_follows_the_result() -> None:
+    app = CleanupApp()
+    app.chooser.load(Image.new("RGB", (2400, 800), "gray"))
+    run_once(app)
+    assert ratio_rules(app)["compare"] == pytest.approx(3.0, rel=0.01)
+
+
+@pytest.mark.parametrize("cls", [CleanupApp, TextInpaintingApp])
+def test_a_mask_made_without_a_mouse(cls: type[App]) -> None:
+    """The keyboard path: four edges in percent, Mask rectangle; undoable; an empty
+    rectangle is refused in words, nothing masked."""
+    app = cls()
+    keys = app.rectangle_keys
+    panel = app.children[1].children[1]
+    assert keys in panel.children  # in the side panel, not on the stage
+    w, h = app.painter.image.size
+    assert keys._body.layout.display == "none"  # folded until asked for
+    keys.toggle.value = True
+    assert keys._body.layout.display == ""
+    for field, value in zip(keys.edges, (10, 20, 60, 70), strict=True):
+        field.value = value
+    keys.button.click()
+    mask = np.asarray(app.painter.mask) > 0
+    assert app.painter.coverage == pytest.approx(0.5 * 0.5, abs=0.01)
+    assert mask[int(0.45 * h), int(0.35 * w)] and not mask[int(0.1 * h), int(0.05 * w)]
+    assert "25 % masked" in app._stage.helper.picture
+    app.painter.undo()
+    assert app.painter.coverage == 0
+    keys.edges[2].value = 5  # right of left: empty
+    keys.button.click()
+    assert app.painter.coverage == 0 and "rectangle is empty" in keys.errors.message

@@ -1,0 +1,145 @@
+"""The accessibility audit: axe-core's rules on the Studio, light and dark (issue 22).
+
+axe-core comes from its npm package (``tests/browser/axe``, installed by
+``scripts/install-axe``), injected into the page and run on the Studio's element only (the
+front end's own page is not ours). Each tab is audited as the user sees it, with a
+text-to-image result on the stage; any violation of impact "serious" or "critical" fails,
+listed with its rule, its help text and the elements it names. Colour contrast (WCAG AA) is
+one of those rules, so this is also the check that both themes are readable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from labpage import canvas_rgba, run_all, wait_until
+from servers import start_voila, write_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WAIT = 60.0
+TABS = ["Text to image", "Sketch to image", "Cleanup", "Text inpainting", "Replace background"]
+
+STUDIO_CELLS = [
+    """\
+from IPython.display import display
+from clipdrop_widgets import Studio
+
+studio = Studio()
+studio.add_class("cdw-test-studio")
+for name in studio.apps:   # build every tab now
+    studio.apps[name]
+t2i = studio.apps["text_to_image"]
+t2i.prompt.value = "a lighthouse on a cliff at dusk"
+t2i.run()
+assert t2i.wait(60) and t2i.result is not None, t2i.status
+display(studio)
+""",
+]
+
+#: axe on one element; only what fails (violations), with the nodes it names.
+JS_AXE = """async (selector) => {
+  const result = await axe.run(document.querySelector(selector),
+                               {resultTypes: ['violations']});
+  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 6).map(n => n.html.slice(0, 160) + ' | ' + n.failureSummary)}));
+}"""
+
+
+@pytest.fixture(autouse=True)
+def _axe_installed() -> None:
+    if not AXE.is_file():
+        message = "axe-core is not installed (bash scripts/install-axe)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; under CI=true the audit must run", pytrace=False)
+        pytest.skip(message)
+
+
+def serious(violations: list[dict[str, object]]) -> list[str]:
+    return [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe on every tab of the Studio under ``root``; the serious or critical findings."""
+    page.add_script_tag(path=str(AXE))
+    found = []
+    for title in TABS:
+        page.locator(f"{root} .lm-TabBar-tab", has_text=title).first.click()
+        wait_until(lambda: page.locator(f"{root} .widget-tab-contents > .cdw-app:visible")
+                   .count() or None, timeout=WAIT, what=f"the {title} tab")
+        page.wait_for_timeout(300)  # the tab's canvases are drawn
+        found += [f"[{title}] {line}" for line in serious(page.evaluate(JS_AXE, root))]
+    return found
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_notebook(tmp_path / "notebooks" / "a11y.ipynb", STUDIO_CELLS)
+    server = start_voila(path, tmp_path / "home", theme=theme)
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                  device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.goto(server.url(), timeout=120_000)
+        page.locator(".cdw-test-studio").wait_for(timeout=120_000)
+        found = audit_tabs(page, ".cdw-test-studio")
+        if theme == "light":
+            mask_by_keyboard(page, ".cdw-test-studio")
+    finally:
+        context.close()
+        server.stop()
+    assert not found, f"axe in Voila ({theme}):\n" + "\n".join(found)
+
+
+def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
+    """Cleanup's mask made with the keyboard only: open "Mask a rectangle by keyboard", type
+    the edges, press Mask rectangle; the mask layer shows the rectangle."""
+    page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
+    app = page.locator(f"{root} .widget-tab-contents > .cdw-app:visible").first
+    app.get_by_role("button", name="Mask a rectangle by keyboard").focus()
+    page.keyboard.press("Enter")
+    left = app.get_by_role("spinbutton", name="Left %")
+    left.wait_for(state="visible", timeout=WAIT * 1000)
+    left.focus()
+    for value in ("10", "20", "60", "70"):  # left, top, right, bottom
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Tab from Bottom % reached Mask rectangle
+    layer = app.locator("canvas.cdw-mask-layer").first
+
+    def masked():  # type: ignore[no-untyped-def]
+        rgba = canvas_rgba(layer)
+        h, w = rgba.shape[:2]
+        inside = rgba[int(0.45 * h), int(0.35 * w), 3] > 0
+        outside = rgba[int(0.1 * h), int(0.05 * w), 3] == 0
+        return True if inside and outside else None
+
+    wait_until(masked, timeout=WAIT, what="the rectangle typed with the keyboard in the mask")
+
+
+#: JupyterLab's and Notebook 7's theme names.
+JUPYTER_THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+@pytest.mark.parametrize("front_end", ["lab", "notebook7"])
+def test_axe_finds_nothing_serious_in_jupyter(front_end: str, request) -> None:  # type: ignore[no-untyped-def]
+    """The same audit in JupyterLab and Notebook 7, in the light theme, then (one notebook,
+    one kernel) after switching the front end to its dark theme."""
+    make = request.getfixturevalue("notebook" if front_end == "lab" else "nb7")
+    nb = make(f"a11y-{front_end}", STUDIO_CELLS)
+    page = nb.page
+    run_all(page, nb.path)
+    page.locator(".cdw-test-studio").first.wait_for(timeout=120_000)
+    found = []
+    for theme, name in JUPYTER_THEMES.items():
+        page.evaluate("(theme) => window.jupyterapp.commands.execute("
+                      "'apputils:change-theme', {theme})", name)
+        page.wait_for_function("(light) => document.body.dataset.jpThemeLight === light",
+                               arg=str(theme == "light").lower(), timeout=WAIT * 1000)
+        found += [f"({theme}) {line}" for line in audit_tabs(page, ".cdw-test-studio")]
+    assert not found, f"axe in {front_end}:\n" + "\n".join(found)
