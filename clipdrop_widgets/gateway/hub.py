@@ -21,9 +21,12 @@ every hub user's seat, balance and requests.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+import logging
 import os
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +38,10 @@ from ..contract.errors import ConfigurationError
 from .core import Refusal, _number
 from .ledger import Ledger, Seat
 
-__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE"]
+__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE",
+           "caller_left"]
+
+logger = logging.getLogger("clipdrop_widgets.gateway")
 
 #: ``key_hash`` of a hub user's seat: ``hub-user:NAME`` (a SHA-256 hex digest has no colon).
 HUB_SEAT_PREFIX = "hub-user:"
@@ -43,7 +49,13 @@ HUB_SEAT_PREFIX = "hub-user:"
 ADMIN_PAGE = "hub-admin"
 #: Credits a hub user's seat starts with when neither the roster nor the teacher says.
 DEFAULT_HUB_CREDITS = 20.0
-_HUB_TIMEOUT = 10.0
+#: Seconds the gateway waits for the hub to check a token (or read a user) before it answers
+#: 502 itself: a stalled hub must not hold every hub user's call for minutes.
+DEFAULT_HUB_TIMEOUT = 5.0
+#: What a hub user is told when the hub cannot check their token: the gateway's own words,
+#: never the hub's advice to its admin (that goes to the gateway's log).
+HUB_UNAVAILABLE = ("the JupyterHub {why}, so the gateway could not check your hub token; "
+                   "nothing was sent to the service or charged: try again in a minute")
 
 
 def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, float]:
@@ -81,6 +93,8 @@ class HubPolicy:
         group: only members of this hub group get a seat (default: every hub user).
         roster: ``{name: credits}``; when given, only these users get a seat, with these
             credits (default: no roster).
+        timeout: seconds the gateway waits for the hub on each check (default 5); past it the
+            call is answered 502, nothing sent or charged.
     """
 
     credits: float = DEFAULT_HUB_CREDITS
@@ -89,10 +103,14 @@ class HubPolicy:
     """Only members of this hub group get a seat; ``None`` (default) lets every hub user in."""
     roster: Mapping[str, float] | None = None
     """``{name: credits}``: only these users get a seat, with these credits (default none)."""
+    timeout: float = DEFAULT_HUB_TIMEOUT
+    """Seconds the gateway waits for the hub on each check (default 5)."""
 
     def __post_init__(self) -> None:
         if not self.credits >= 0:
             raise ConfigurationError(f"hub credits must be 0 or more, got {self.credits}")
+        if not self.timeout > 0:
+            raise ConfigurationError(f"the hub timeout must be more than 0 s, got {self.timeout}")
 
 
 def _hub_auth() -> Any:
@@ -128,12 +146,18 @@ class HubSeats:
         """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
         from tornado.web import HTTPError
 
+        timeout = self.policy.timeout
         try:
-            model = await self.auth.user_for_token(token, use_cache=False, sync=False)
+            model = await asyncio.wait_for(
+                self.auth.user_for_token(token, use_cache=False, sync=False), timeout)
+        except asyncio.TimeoutError:
+            logger.warning("the hub did not answer a token check within %g s", timeout)
+            raise Refusal(502, HUB_UNAVAILABLE.format(
+                why=f"did not answer within {timeout:g} s")) from None
         except HTTPError as err:  # the hub is down, or refuses the gateway's own token
-            raise Refusal(502, "the gateway could not check this token with the JupyterHub "
-                               f"({err.log_message or err.status_code}); nothing was "
-                               "charged") from None
+            logger.warning("the hub could not check a token: %s",
+                           err.log_message or err.status_code)
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
         if not model or model.get("kind", "user") != "user":
             raise Refusal(403, "Invalid or revoked api key: not a seat key, and the hub does not "
                                "know this token (its server may have stopped: start it again "
@@ -141,8 +165,12 @@ class HubSeats:
         name = str(model["name"])
         seat = self.seat_for_user(name)
         if seat is None:
-            await self._admit(name)
-            seat = self._create(name)
+            try:
+                await self._admit(name)
+                seat = self._create(name)
+            except Refusal as refusal:
+                refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
+                raise
         return seat
 
     async def _admit(self, name: str) -> None:
@@ -163,17 +191,21 @@ class HubSeats:
         from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
         url = f"{self.auth.api_url.rstrip('/')}/users/{quote(name, safe='')}"
+        timeout = self.policy.timeout
         try:
             answer = await AsyncHTTPClient().fetch(
                 url, headers={"Authorization": f"token {self.auth.api_token}"},
-                request_timeout=_HUB_TIMEOUT)
+                connect_timeout=timeout, request_timeout=timeout)
         except HTTPClientError as err:
             if err.code == 404:
                 return {"name": name}
+            if err.code == 599:  # tornado's code for "no answer in time"
+                raise Refusal(502, HUB_UNAVAILABLE.format(
+                    why=f"did not answer within {timeout:g} s")) from None
             raise Refusal(502, f"the gateway could not read hub user {name} from the hub "
                                f"({err.code}): its service needs the read:users scope") from None
-        except OSError as err:
-            raise Refusal(502, f"the gateway could not reach the hub: {err}") from None
+        except OSError:
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
         return dict(json.loads(answer.body))
 
     # -- the ledger's rows ----------------------------------------------------------------
@@ -202,6 +234,29 @@ class HubSeats:
         rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash "
                                  "LIKE ? ORDER BY label", (HUB_SEAT_PREFIX + "%",))
         return [Seat(*row) for row in rows]
+
+
+def hub_seat_ids(ledger: Ledger) -> set[int]:
+    """The ids of the hub users' seats in ``ledger`` (``seats list`` marks them)."""
+    rows = ledger._read("SELECT id FROM seats WHERE key_hash LIKE ?", (HUB_SEAT_PREFIX + "%",))
+    return {int(row[0]) for row in rows}
+
+
+def caller_left(request: Any) -> bool:
+    """Whether the client of tornado's ``request`` has closed its connection: checked before a
+    call goes upstream, so a call its sender gave up on (waiting for the hub) is withdrawn,
+    never sent or charged. A peek at the socket: an orderly close reads as end of file."""
+    stream = getattr(request.connection, "stream", None)
+    if stream is None:
+        return False
+    if stream.closed():
+        return True
+    try:
+        return stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # open, nothing more sent
+    except OSError:
+        return True  # reset by the peer
 
 
 def _admin_handler() -> type:
@@ -233,7 +288,7 @@ def _table(seats: HubSeats) -> str:
     rows = []
     for seat in seats.hub_seats():
         last = "never" if seat.last_used is None else time.strftime(
-            "%H:%M:%S UTC", time.gmtime(seat.last_used))
+            "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
         state = seat.refusal() or "active"
         rows.append(f"<tr><td class='user'>{html.escape(seat.label)}</td>"
                     f"<td>{_number(seat.credits)}</td><td>{_number(seat.spent + seat.reserved)}"

@@ -27,8 +27,9 @@ from ..contract.endpoints import ENDPOINTS, Endpoint
 from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .core import Gateway, Refusal, Reply, _number
-from .hub import HubPolicy, HubSeats, hub_routes
+from .hub import HubPolicy, HubSeats, caller_left, hub_routes
 from .ledger import Ledger, Seat
+from .terminal import printable
 from .upstream import HTTPUpstream, LocalUpstream, Upstream
 
 __all__ = ["GatewayHandle", "make_app", "make_upstream", "serve_gateway", "SEAT_PATH"]
@@ -50,6 +51,7 @@ class _Base(RequestHandler):
     seat: Seat | None = None
     served = ""
     charged: float | None = None
+    refused_user: str | None = None  # a hub user refused a seat, named in the log line
 
     def initialize(self, gateway: Gateway, **_: Any) -> None:
         self.gateway = gateway
@@ -85,6 +87,7 @@ class _Base(RequestHandler):
             try:
                 seat = await hub.seat_for_token(key)
             except Refusal as refusal:
+                self.refused_user = getattr(refusal, "hub_user", None)
                 self.refuse(refusal.status, refusal.message)
                 return None
         if seat is None:
@@ -149,6 +152,11 @@ class _OperationHandler(_Base):
             self.refuse(400, str(BodyTooLargeError(self.endpoint.path, size=self._size,
                                                    cap=self._cap, announced=False)))
             return
+        if caller_left(self.request):  # it gave up (e.g. while the hub was slow): never sent
+            self.served = "withdrawn: the caller left before it was sent; nothing charged"
+            self.set_status(499, "Client Closed Request")
+            self.finish()
+            return
         headers = self.request.headers
         try:
             reply = await self.gateway.call(
@@ -183,11 +191,15 @@ class _NotFound(_Base):
 
 def _log_request(handler: RequestHandler) -> None:
     seat = getattr(handler, "seat", None)
-    label = seat.label if seat is not None else "-"
+    refused = getattr(handler, "refused_user", None)
+    label = (printable(seat.label) if seat is not None else
+             f"{printable(refused)} (refused)" if refused is not None else "-")
     charged = getattr(handler, "charged", None)
-    extra = "" if charged is None else f" charged={_number(charged)} ({handler.served})"
+    served = getattr(handler, "served", "")
+    extra = (f" charged={_number(charged)} ({served})" if charged is not None else
+             f" {served}" if served else "")
     logger.info("%s %s %s %d %.0f ms%s", label, handler.request.method,
-                handler.request.path[:200], handler.get_status(),
+                printable(handler.request.path, limit=200), handler.get_status(),
                 1000 * handler.request.request_time(), extra)
 
 
@@ -363,12 +375,14 @@ def serve_gateway(
     return None
 
 
-def seat_usage(seat: Seat, now: float | None = None) -> str:
-    """One line about a seat for ``seats list``: label, spent, left, requests, last use."""
+def seat_usage(seat: Seat, now: float | None = None, *, hub: bool = False) -> str:
+    """One line about a seat for ``seats list``: label (escaped for the terminal, see
+    `printable`), spent, left, requests, last use; ``hub``: a "hub user" column ends it."""
     now = time.time() if now is None else now
     last = "never" if seat.last_used is None else time.strftime(
         "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
     state = seat.refusal(now)
     flag = "" if state is None else ("\trevoked" if seat.revoked is not None else "\texpired")
-    return (f"{seat.label}\t{_number(seat.spent + seat.reserved)} spent\t"
+    flag += "\thub user" if hub else ""
+    return (f"{printable(seat.label)}\t{_number(seat.spent + seat.reserved)} spent\t"
             f"{_number(seat.remaining)} left\t{seat.requests} requests\tlast use {last}{flag}")
