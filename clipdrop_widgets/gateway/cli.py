@@ -153,7 +153,7 @@ def _hub_policy(args: argparse.Namespace) -> Any:
     credits = DEFAULT_HUB_CREDITS if args.hub_credits is None else args.hub_credits
     roster = None if args.hub_roster is None else read_roster(args.hub_roster, credits=credits)
     return HubPolicy(credits=credits, group=args.hub_group, roster=roster,
-                     timeout=args.hub_timeout)
+                     timeout=args.hub_timeout, service_access=not args.hub_any_token)
 
 
 def _add_hub_options(serve: argparse.ArgumentParser) -> None:
@@ -171,6 +171,9 @@ def _add_hub_options(serve: argparse.ArgumentParser) -> None:
                      default=DEFAULT_HUB_TIMEOUT,
                      help="seconds to wait for the hub to check a token before answering 502, "
                           f"nothing charged (default {DEFAULT_HUB_TIMEOUT:g})")
+    hub.add_argument("--hub-any-token", action="store_true",
+                     help="accept any token the hub says is a user's, even one without "
+                          "access:services!service=NAME (default: that scope is required)")
     hub.add_argument("--hub-group", metavar="GROUP",
                      help="only members of this hub group get a seat (implies --hub)")
     hub.add_argument("--hub-roster", metavar="PATH",

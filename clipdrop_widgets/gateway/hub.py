@@ -95,6 +95,10 @@ class HubPolicy:
             credits (default: no roster).
         timeout: seconds the gateway waits for the hub on each check (default 5); past it the
             call is answered 502, nothing sent or charged.
+        service_access: a token pays only when it carries access to this service
+            (``access:services!service=NAME``, JupyterHub's rule for a service); ``False``
+            accepts any token the hub says is the user's, even an identify-only one that
+            another service or a shared server received (default ``True``).
     """
 
     credits: float = DEFAULT_HUB_CREDITS
@@ -105,6 +109,8 @@ class HubPolicy:
     """``{name: credits}``: only these users get a seat, with these credits (default none)."""
     timeout: float = DEFAULT_HUB_TIMEOUT
     """Seconds the gateway waits for the hub on each check (default 5)."""
+    service_access: bool = True
+    """A token must carry ``access:services!service=NAME`` to pay (default ``True``)."""
 
     def __post_init__(self) -> None:
         if not self.credits >= 0:
@@ -142,6 +148,13 @@ class HubSeats:
     policy: HubPolicy = field(default_factory=HubPolicy)
     auth: Any = field(default_factory=_hub_auth)
 
+    def __post_init__(self) -> None:
+        if self.policy.service_access and self.auth is not None and not self.auth.access_scopes:
+            raise ConfigurationError(
+                "the gateway's hub mode needs its service name in $JUPYTERHUB_SERVICE_NAME (the "
+                "hub sets it for a managed service) to require access to the service; or "
+                "accept any token of the user with --hub-any-token")
+
     async def seat_for_token(self, token: str) -> Seat:
         """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
         from tornado.web import HTTPError
@@ -163,6 +176,8 @@ class HubSeats:
                                "know this token (its server may have stopped: start it again "
                                "from the hub's home page)")
         name = str(model["name"])
+        if self.policy.service_access:
+            self._check_access(name, model)
         seat = self.seat_for_user(name)
         if seat is None:
             try:
@@ -172,6 +187,24 @@ class HubSeats:
                 refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
                 raise
         return seat
+
+    def _check_access(self, name: str, model: Mapping[str, Any]) -> None:
+        """Refuse a token without access to this service: an identify-only token (what the hub
+        gives another service or a shared server a user visits) is not a payment credential."""
+        from jupyterhub.services.auth import check_scopes
+
+        needed = set(self.auth.access_scopes)
+        try:
+            granted = check_scopes(needed, set(model.get("scopes") or []))
+        except ValueError:  # a scope the hub's own library cannot read: no access shown
+            granted = set()
+        if not granted:
+            refusal = Refusal(403, f"this hub token of {name} does not give access to the "
+                                   f"workshop gateway (it needs the scope "
+                                   f"{', '.join(sorted(needed))}): use the token of your own "
+                                   "server, or ask the person running the hub to grant it")
+            refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
+            raise refusal
 
     async def _admit(self, name: str) -> None:
         """Refuse ``name`` a new seat when the roster or the group says so."""

@@ -51,6 +51,12 @@ class FakeHub:
     url: str
     tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS))
     delay: float = 0.0  # seconds the hub takes to answer a token check (a stalled hub)
+    # A token's scopes, when not its server's (which include access to the gateway).
+    scopes: dict[str, list[str]] = field(default_factory=dict)
+
+
+#: What a user's server token carries with the documented hub config (the `server` role).
+SERVER_SCOPES = ["access:services!service=clipdrop-gateway", "access:servers!server=x/"]
 
 
 class _User(RequestHandler):
@@ -62,7 +68,8 @@ class _User(RequestHandler):
             self.set_status(403)
             self.finish({"status": 403, "message": "Missing or invalid credentials"})
             return
-        self.finish({"kind": "user", "name": name, "scopes": ["self"]})
+        scopes = self.settings["hub"].scopes.get(token, SERVER_SCOPES)
+        self.finish({"kind": "user", "name": name, "scopes": scopes})
 
 
 class _Users(RequestHandler):
@@ -364,3 +371,31 @@ def test_the_admin_page_gives_the_date_of_last_use(tmp_path):
         with ledger._write() as db:
             db.execute("UPDATE seats SET last_used = 1780000000")
         assert "2026-05-28 20:26:40 UTC" in _table(seats)
+
+
+@pytest.mark.parametrize("scopes", [
+    [], ["read:users:name!user=alice", "read:users:groups!user=alice"],
+    ["access:services!service=another-service"]])
+def test_a_token_without_access_to_the_gateway_spends_nothing(fake_hub, tmp_path, scopes):
+    fake_hub.tokens["tok-alice-visit-0123456789"] = "alice"  # what another service received
+    fake_hub.scopes["tok-alice-visit-0123456789"] = scopes
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        with Client(api_key="tok-alice-visit-0123456789", base_url=gateway.url,
+                    max_retries=0) as visitor, pytest.raises(ClipdropError) as caught:
+            visitor.text_to_image("a picture on alice's account")
+        assert caught.value.status_code == 403
+        assert "access:services!service=clipdrop-gateway" in str(caught.value)
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+            alice.text_to_image("her own picture")  # her server's token still works
+        seats = {s.label: s for s in gateway.gateway.ledger.seats()}
+    assert seats["alice"].requests == 1 and seats["alice"].spent == COST
+
+
+def test_any_token_may_pay_when_the_teacher_says_so(fake_hub, tmp_path, monkeypatch):
+    fake_hub.scopes["tok-alice-0123456789"] = ["read:users:name!user=alice"]
+    with _gateway(tmp_path, HubPolicy(service_access=False)) as gateway, \
+            Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+        alice.text_to_image("a kite")
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_NAME")  # nothing says which service to require
+    with pytest.raises(ConfigurationError, match="JUPYTERHUB_SERVICE_NAME"):
+        _gateway(tmp_path, HubPolicy())
