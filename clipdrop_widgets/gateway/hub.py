@@ -16,7 +16,8 @@ Tokens are checked with the hub on every call, without a cache: a token the hub 
 service (``access:services!service=NAME``), so an identify-only token another service received
 cannot spend a seat. The hub gets ``HubPolicy.timeout`` seconds per check: a stalled hub costs
 a hub user a few seconds and a 502 saying nothing was sent or charged, never minutes. The
-gateway's own hub token (the service's ``$JUPYTERHUB_API_TOKEN``) reads user models (``read:users``) to see groups and admin rights.
+gateway's own hub token (the service's ``$JUPYTERHUB_API_TOKEN``) reads user models
+(``read:users``) to see groups and admin rights.
 
 `HubAdminHandler` is the minimal page for hub admins, reached through the hub's login (OAuth):
 every hub user's seat, balance and requests.
