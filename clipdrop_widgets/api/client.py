@@ -130,7 +130,8 @@ class Client(PhotoOperations):
         base_url: the server; default ``$CLIPDROP_API_URL``, else ``https://clipdrop-api.co``.
             ``"local://engine"`` selects the in-process local engine explicitly.
             On a JupyterHub with ``$CLIPDROP_HUB_GATEWAY`` set and no key or ``base_url``
-            given: that gateway, the user's hub token as the key (`api.hub`, ``hub_user``).
+            given or in the environment: that gateway, the user's hub token as the key
+            (`api.hub`, ``hub_user``).
         timeout: seconds for the whole call, retries and their waits included (connecting,
             sending, the entire answer), or ``(connect, read)``: seconds to connect, then
             seconds for the rest of an attempt (the call as a whole gets their sum), however
@@ -164,7 +165,7 @@ class Client(PhotoOperations):
     ) -> None:
         key = clean_key(api_key if api_key is not None else os.environ.get(C.API_KEY_ENV))
         url = base_url if base_url is not None else os.environ.get(C.BASE_URL_ENV) or None
-        url, key, self.hub_user = hub_seat(url, key, given=api_key is not None or bool(base_url))
+        url, key, self.hub_user = hub_seat(url, key, given=api_key is not None or url is not None)
         self.engine = None
         if url is None and key is None:
             url = C.LOCAL_BASE_URL

@@ -5,7 +5,11 @@ The hub sets ``$JUPYTERHUB_API_TOKEN`` (the user's own token) and ``$JUPYTERHUB_
 user's server; the teacher sets ``$CLIPDROP_HUB_GATEWAY`` to the gateway's address (in the
 hub's ``c.Spawner.environment``, or ``singleuser.extraEnv`` on Zero to JupyterHub). Only that
 explicit variable lets the hub token leave the server: it is never sent to an address the
-teacher did not name. A key (argument or ``$CLIPDROP_API_KEY``) or a ``base_url`` wins.
+teacher did not name. Precedence: explicit arguments (a key or a ``base_url``), then
+``$CLIPDROP_API_KEY`` or ``$CLIPDROP_API_URL``, then the hub gateway.
+
+``$JUPYTERHUB_USER`` names the seat only until the gateway answers: `check_hub_seat` replaces
+it with the name the gateway charges for the token (its owner, as the hub says).
 """
 
 from __future__ import annotations
@@ -63,21 +67,27 @@ def hub_seat(url: str | None, key: Secret | None, *,
     return url, key, config.user if mine else None
 
 
-def check_hub_seat(client: Client, *, timeout: float = 5.0) -> str | None:
+def check_hub_seat(client: Client, *, timeout: float = 10.0) -> str | None:
     """Ask the gateway for ``client``'s hub seat (``GET /gateway/v1/seat``, free): sets
-    ``client.remaining_credits``; returns the gateway's refusal (a 403 naming the group or
-    roster), or a note that it could not be reached, or ``None`` when the seat answered.
-    ``timeout`` in seconds (default 5)."""
+    ``client.remaining_credits`` and ``client.hub_user`` (the seat's name: the token's owner);
+    returns the gateway's refusal (a 403 naming the group or roster, a 502 when the hub did
+    not answer it), or a note that the gateway could not be reached or did not answer, or
+    ``None`` when the seat answered. ``timeout`` in seconds (default 10: longer than the
+    gateway's own wait for the hub, so its answer naming the hub arrives first)."""
     key = client._key
     if client.hub_user is None or key is None:
         return None
     try:
         answer = client._session.get(f"{client.base_url}/gateway/v1/seat", timeout=timeout,
                                      headers={"x-api-key": key.reveal()})
+    except requests.Timeout:
+        return f"the workshop gateway at {client.base_url} did not answer within {timeout:g} s"
     except requests.RequestException:
         return f"the workshop gateway at {client.base_url} could not be reached"
     if answer.status_code == 200:
-        client.remaining_credits = float(answer.json()["credits_remaining"])
+        seat = answer.json()
+        client.remaining_credits = float(seat["credits_remaining"])
+        client.hub_user = str(seat.get("label") or client.hub_user)
         client._key_state = "verified"
         return None
     try:

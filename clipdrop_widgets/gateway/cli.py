@@ -53,6 +53,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
+    return value
+
+
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -125,13 +132,15 @@ def _seats_limit(args: argparse.Namespace) -> int:
 
 
 def _seats_list(args: argparse.Namespace) -> int:
+    from .hub import hub_seat_ids
     from .ledger import Ledger
     from .server import seat_usage
 
     with Ledger(args.db) as ledger:
         seats = ledger.seats()
+        hub = hub_seat_ids(ledger)
     for seat in seats:
-        print(seat_usage(seat))
+        print(seat_usage(seat, hub=seat.id in hub))
     if not seats:
         _say(f"no seats in {args.db}; add some with: clipdrop-widgets gateway seats add")
     return 0
@@ -206,10 +215,13 @@ def _hub_policy(args: argparse.Namespace) -> Any:
 
     credits = DEFAULT_HUB_CREDITS if args.hub_credits is None else args.hub_credits
     roster = None if args.hub_roster is None else read_roster(args.hub_roster, credits=credits)
-    return HubPolicy(credits=credits, group=args.hub_group, roster=roster)
+    return HubPolicy(credits=credits, group=args.hub_group, roster=roster,
+                     timeout=args.hub_timeout, service_access=not args.hub_any_token)
 
 
 def _add_hub_options(serve: argparse.ArgumentParser) -> None:
+    from .hub import DEFAULT_HUB_TIMEOUT
+
     hub = serve.add_argument_group(
         "JupyterHub", "serve as a JupyterHub service: a hub user's API token is their seat key "
                       "(docs: Running a workshop on JupyterHub)")
@@ -218,6 +230,13 @@ def _add_hub_options(serve: argparse.ArgumentParser) -> None:
                           "the service's $JUPYTERHUB_API_TOKEN)")
     hub.add_argument("--hub-credits", type=_non_negative, metavar="N",
                      help="credits of a hub user's seat, made on first use (default 20)")
+    hub.add_argument("--hub-timeout", type=_positive_seconds, metavar="S",
+                     default=DEFAULT_HUB_TIMEOUT,
+                     help="seconds to wait for the hub to check a token before answering 502, "
+                          f"nothing charged (default {DEFAULT_HUB_TIMEOUT:g})")
+    hub.add_argument("--hub-any-token", action="store_true",
+                     help="accept any token the hub says is a user's, even one without "
+                          "access:services!service=NAME (default: that scope is required)")
     hub.add_argument("--hub-group", metavar="GROUP",
                      help="only members of this hub group get a seat (implies --hub)")
     hub.add_argument("--hub-roster", metavar="PATH",

@@ -12,8 +12,12 @@ Hub seats are ordinary rows of the ledger (so spend, top-ups, revocation, the da
 ``key_hash`` is ``hub-user:NAME``: never a SHA-256 digest, so no key can ever look one up.
 
 Tokens are checked with the hub on every call, without a cache: a token the hub has revoked
-(its server was stopped) is refused at once. The gateway's own hub token (the service's
-``$JUPYTERHUB_API_TOKEN``) reads user models (``read:users``) to see groups and admin rights.
+(its server was stopped) is refused at once. A token pays only when it carries access to this
+service (``access:services!service=NAME``), so an identify-only token another service received
+cannot spend a seat. The hub gets ``HubPolicy.timeout`` seconds per check: a stalled hub costs
+a hub user a few seconds and a 502 saying nothing was sent or charged, never minutes. The
+gateway's own hub token (the service's ``$JUPYTERHUB_API_TOKEN``) reads user models
+(``read:users``) to see groups and admin rights.
 
 `HubAdminHandler` is the minimal page for hub admins, reached through the hub's login (OAuth):
 every hub user's seat, balance and requests.
@@ -21,9 +25,12 @@ every hub user's seat, balance and requests.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+import logging
 import os
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +42,10 @@ from ..contract.errors import ConfigurationError
 from .core import Refusal, _number
 from .ledger import Ledger, Seat
 
-__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE"]
+__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE",
+           "caller_left"]
+
+logger = logging.getLogger("clipdrop_widgets.gateway")
 
 #: ``key_hash`` of a hub user's seat: ``hub-user:NAME`` (a SHA-256 hex digest has no colon).
 HUB_SEAT_PREFIX = "hub-user:"
@@ -43,7 +53,13 @@ HUB_SEAT_PREFIX = "hub-user:"
 ADMIN_PAGE = "hub-admin"
 #: Credits a hub user's seat starts with when neither the roster nor the teacher says.
 DEFAULT_HUB_CREDITS = 20.0
-_HUB_TIMEOUT = 10.0
+#: Seconds the gateway waits for the hub to check a token (or read a user) before it answers
+#: 502 itself: a stalled hub must not hold every hub user's call for minutes.
+DEFAULT_HUB_TIMEOUT = 5.0
+#: What a hub user is told when the hub cannot check their token: the gateway's own words,
+#: never the hub's advice to its admin (that goes to the gateway's log).
+HUB_UNAVAILABLE = ("the JupyterHub {why}, so the gateway could not check your hub token; "
+                   "nothing was sent to the service or charged: try again in a minute")
 
 
 def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, float]:
@@ -81,6 +97,12 @@ class HubPolicy:
         group: only members of this hub group get a seat (default: every hub user).
         roster: ``{name: credits}``; when given, only these users get a seat, with these
             credits (default: no roster).
+        timeout: seconds the gateway waits for the hub on each check (default 5); past it the
+            call is answered 502, nothing sent or charged.
+        service_access: a token pays only when it carries access to this service
+            (``access:services!service=NAME``, JupyterHub's rule for a service); ``False``
+            accepts any token the hub says is the user's, even an identify-only one that
+            another service or a shared server received (default ``True``).
     """
 
     credits: float = DEFAULT_HUB_CREDITS
@@ -89,10 +111,16 @@ class HubPolicy:
     """Only members of this hub group get a seat; ``None`` (default) lets every hub user in."""
     roster: Mapping[str, float] | None = None
     """``{name: credits}``: only these users get a seat, with these credits (default none)."""
+    timeout: float = DEFAULT_HUB_TIMEOUT
+    """Seconds the gateway waits for the hub on each check (default 5)."""
+    service_access: bool = True
+    """A token must carry ``access:services!service=NAME`` to pay (default ``True``)."""
 
     def __post_init__(self) -> None:
         if not self.credits >= 0:
             raise ConfigurationError(f"hub credits must be 0 or more, got {self.credits}")
+        if not self.timeout > 0:
+            raise ConfigurationError(f"the hub timeout must be more than 0 s, got {self.timeout}")
 
 
 def _hub_auth() -> Any:
@@ -124,26 +152,63 @@ class HubSeats:
     policy: HubPolicy = field(default_factory=HubPolicy)
     auth: Any = field(default_factory=_hub_auth)
 
+    def __post_init__(self) -> None:
+        if self.policy.service_access and self.auth is not None and not self.auth.access_scopes:
+            raise ConfigurationError(
+                "the gateway's hub mode needs its service name in $JUPYTERHUB_SERVICE_NAME (the "
+                "hub sets it for a managed service) to require access to the service; or "
+                "accept any token of the user with --hub-any-token")
+
     async def seat_for_token(self, token: str) -> Seat:
         """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
         from tornado.web import HTTPError
 
+        timeout = self.policy.timeout
         try:
-            model = await self.auth.user_for_token(token, use_cache=False, sync=False)
+            model = await asyncio.wait_for(
+                self.auth.user_for_token(token, use_cache=False, sync=False), timeout)
+        except asyncio.TimeoutError:
+            logger.warning("the hub did not answer a token check within %g s", timeout)
+            raise Refusal(502, HUB_UNAVAILABLE.format(
+                why=f"did not answer within {timeout:g} s")) from None
         except HTTPError as err:  # the hub is down, or refuses the gateway's own token
-            raise Refusal(502, "the gateway could not check this token with the JupyterHub "
-                               f"({err.log_message or err.status_code}); nothing was "
-                               "charged") from None
+            logger.warning("the hub could not check a token: %s",
+                           err.log_message or err.status_code)
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
         if not model or model.get("kind", "user") != "user":
             raise Refusal(403, "Invalid or revoked api key: not a seat key, and the hub does not "
                                "know this token (its server may have stopped: start it again "
                                "from the hub's home page)")
         name = str(model["name"])
+        if self.policy.service_access:
+            self._check_access(name, model)
         seat = self.seat_for_user(name)
         if seat is None:
-            await self._admit(name)
-            seat = self._create(name)
+            try:
+                await self._admit(name)
+                seat = self._create(name)
+            except Refusal as refusal:
+                refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
+                raise
         return seat
+
+    def _check_access(self, name: str, model: Mapping[str, Any]) -> None:
+        """Refuse a token without access to this service: an identify-only token (what the hub
+        gives another service or a shared server a user visits) is not a payment credential."""
+        from jupyterhub.services.auth import check_scopes
+
+        needed = set(self.auth.access_scopes)
+        try:
+            granted = check_scopes(needed, set(model.get("scopes") or []))
+        except ValueError:  # a scope the hub's own library cannot read: no access shown
+            granted = set()
+        if not granted:
+            refusal = Refusal(403, f"this hub token of {name} does not give access to the "
+                                   f"workshop gateway (it needs the scope "
+                                   f"{', '.join(sorted(needed))}): use the token of your own "
+                                   "server, or ask the person running the hub to grant it")
+            refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
+            raise refusal
 
     async def _admit(self, name: str) -> None:
         """Refuse ``name`` a new seat when the roster or the group says so."""
@@ -163,17 +228,21 @@ class HubSeats:
         from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
         url = f"{self.auth.api_url.rstrip('/')}/users/{quote(name, safe='')}"
+        timeout = self.policy.timeout
         try:
             answer = await AsyncHTTPClient().fetch(
                 url, headers={"Authorization": f"token {self.auth.api_token}"},
-                request_timeout=_HUB_TIMEOUT)
+                connect_timeout=timeout, request_timeout=timeout)
         except HTTPClientError as err:
             if err.code == 404:
                 return {"name": name}
+            if err.code == 599:  # tornado's code for "no answer in time"
+                raise Refusal(502, HUB_UNAVAILABLE.format(
+                    why=f"did not answer within {timeout:g} s")) from None
             raise Refusal(502, f"the gateway could not read hub user {name} from the hub "
                                f"({err.code}): its service needs the read:users scope") from None
-        except OSError as err:
-            raise Refusal(502, f"the gateway could not reach the hub: {err}") from None
+        except OSError:
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
         return dict(json.loads(answer.body))
 
     # -- the ledger's rows ----------------------------------------------------------------
@@ -202,6 +271,29 @@ class HubSeats:
         rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash "
                                  "LIKE ? ORDER BY label", (HUB_SEAT_PREFIX + "%",))
         return [Seat(*row) for row in rows]
+
+
+def hub_seat_ids(ledger: Ledger) -> set[int]:
+    """The ids of the hub users' seats in ``ledger`` (``seats list`` marks them)."""
+    rows = ledger._read("SELECT id FROM seats WHERE key_hash LIKE ?", (HUB_SEAT_PREFIX + "%",))
+    return {int(row[0]) for row in rows}
+
+
+def caller_left(request: Any) -> bool:
+    """Whether the client of tornado's ``request`` has closed its connection: checked before a
+    call goes upstream, so a call its sender gave up on (waiting for the hub) is withdrawn,
+    never sent or charged. A peek at the socket: an orderly close reads as end of file."""
+    stream = getattr(request.connection, "stream", None)
+    if stream is None:
+        return False
+    if stream.closed():
+        return True
+    try:
+        return stream.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # open, nothing more sent
+    except OSError:
+        return True  # reset by the peer
 
 
 def _admin_handler() -> type:
@@ -233,7 +325,7 @@ def _table(seats: HubSeats) -> str:
     rows = []
     for seat in seats.hub_seats():
         last = "never" if seat.last_used is None else time.strftime(
-            "%H:%M:%S UTC", time.gmtime(seat.last_used))
+            "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
         state = seat.refusal() or "active"
         rows.append(f"<tr><td class='user'>{html.escape(seat.label)}</td>"
                     f"<td>{_number(seat.credits)}</td><td>{_number(seat.spent + seat.reserved)}"

@@ -31,11 +31,12 @@ from ..engine.forms import BodyTooLargeError, body_cap
 from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
 from .bodies import DEFAULT_BODY_MEMORY, spool
 from .core import Gateway, Refusal, Reply, _number
-from .hub import HubPolicy, HubSeats, hub_routes
+from .hub import HubPolicy, HubSeats, caller_left, hub_routes
 from .ledger import Ledger, Seat
 from .lock import ServeLock
 from .seatgate import DEFAULT_SEAT_PARALLEL
 from .stats import LogEntry
+from .terminal import printable
 from .upstream import UPSTREAM_TIMEOUT, HTTPUpstream, LocalUpstream, Upstream
 
 __all__ = ["GatewayHandle", "make_app", "make_upstream", "serve_gateway", "SEAT_PATH"]
@@ -58,6 +59,7 @@ class _Base(RequestHandler):
     served = ""
     charged: float | None = None
     waited: float | None = None
+    refused_user: str | None = None  # a hub user refused a seat, named in the log line
 
     def initialize(self, gateway: Gateway, **_: Any) -> None:
         self.gateway = gateway
@@ -93,6 +95,7 @@ class _Base(RequestHandler):
             try:
                 seat = await hub.seat_for_token(key)
             except Refusal as refusal:
+                self.refused_user = getattr(refusal, "hub_user", None)
                 self.refuse(refusal.status, refusal.message)
                 return None
         if seat is None:
@@ -157,6 +160,11 @@ class _OperationHandler(_Base):
             self.refuse(400, str(BodyTooLargeError(self.endpoint.path, size=self._size,
                                                    cap=self._cap, announced=False)))
             return
+        if caller_left(self.request):  # it gave up (e.g. while the hub was slow): never sent
+            self.served = "withdrawn: the caller left before it was sent; nothing charged"
+            self.set_status(499, "Client Closed Request")
+            self.finish()
+            return
         headers = self.request.headers
         self._task = asyncio.ensure_future(self.gateway.call(
             self.seat, self.endpoint, accept=headers.get("Accept"),
@@ -204,16 +212,20 @@ class _NotFound(_Base):
 
 def _log_request(handler: RequestHandler) -> None:
     seat = getattr(handler, "seat", None)
-    label = seat.label if seat is not None else "-"
+    refused = getattr(handler, "refused_user", None)
+    label = (printable(seat.label) if seat is not None else
+             f"{printable(refused)} (refused)" if refused is not None else "-")
     charged = getattr(handler, "charged", None)
     gateway = getattr(handler, "gateway", None)
     if gateway is not None and seat is not None:
         gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
                                         handler.get_status(), handler.served or "-", charged,
                                         handler.waited))
-    extra = "" if charged is None else f" charged={_number(charged)} ({handler.served})"
+    served = getattr(handler, "served", "")
+    extra = (f" charged={_number(charged)} ({served})" if charged is not None else
+             f" {served}" if served else "")
     logger.info("%s %s %s %d %.0f ms%s", label, handler.request.method,
-                handler.request.path[:200], handler.get_status(),
+                printable(handler.request.path, limit=200), handler.get_status(),
                 1000 * handler.request.request_time(), extra)
 
 
@@ -463,15 +475,16 @@ def _room(db: str | os.PathLike[str], upstream: Upstream, **options: Any) -> Gat
         raise
 
 
-def seat_usage(seat: Seat, now: float | None = None) -> str:
-    """One line about a seat for ``seats list``: label, spent, left, requests, last use, and
-    who sits there when the roster said."""
+def seat_usage(seat: Seat, now: float | None = None, *, hub: bool = False) -> str:
+    """One line about a seat for ``seats list``: label (escaped for the terminal, see
+    `printable`), spent, left, requests, last use; ``hub``: a "hub user" column ends it."""
     now = time.time() if now is None else now
     last = "never" if seat.last_used is None else time.strftime(
         "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
     state = seat.refusal(now)
     flag = "" if state is None else ("\trevoked" if seat.revoked is not None else "\texpired")
-    who = "" if seat.contact is None else f"\t{seat.contact}"
-    return (f"{seat.label}\t{_number(seat.spent + seat.reserved)} spent\t"
+    flag += "\thub user" if hub else ""
+    who = "" if seat.contact is None else f"\t{printable(seat.contact)}"
+    return (f"{printable(seat.label)}\t{_number(seat.spent + seat.reserved)} spent\t"
             f"{_number(max(0.0, seat.remaining))} left\t{seat.requests} requests\t"
             f"last use {last}{flag}{who}")

@@ -124,6 +124,10 @@ c.JupyterHub.services = [
 ]
 c.JupyterHub.load_roles = [
     {"name": "clipdrop-gateway", "services": ["clipdrop-gateway"], "scopes": ["read:users"]},
+    # Users may use the gateway, and their servers' tokens carry that access (docs/jupyterhub.md).
+    {"name": "user", "scopes": ["self", "access:services!service=clipdrop-gateway"]},
+    {"name": "server", "scopes": ["users:activity!user", "access:servers!server",
+                                  "access:services!service=clipdrop-gateway"]},
     {"name": "driver", "services": ["driver"],
      "scopes": ["admin:users", "admin:servers", "tokens", "read:users"]},
 ]

@@ -13,7 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +27,17 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from clipdrop_widgets import Client, ClipdropError, ConfigurationError, Ledger, serve_gateway
+from clipdrop_widgets import (
+    Client,
+    ClipdropError,
+    ConfigurationError,
+    Ledger,
+    ServerError,
+    serve_gateway,
+)
 from clipdrop_widgets.api.hub import HUB_GATEWAY_ENV
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.gateway.hub import HubPolicy, read_roster
+from clipdrop_widgets.gateway.hub import HubPolicy, HubSeats, _table, read_roster
 
 SERVICE_TOKEN = "service-token-0123456789abcdef"
 TOKENS = {"tok-alice-0123456789": "alice", "tok-bob-0123456789": "bob",
@@ -39,17 +50,26 @@ GROUPS = {"alice": ["workshop"], "bob": ["workshop"], "carol": []}
 class FakeHub:
     url: str
     tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS))
+    delay: float = 0.0  # seconds the hub takes to answer a token check (a stalled hub)
+    # A token's scopes, when not its server's (which include access to the gateway).
+    scopes: dict[str, list[str]] = field(default_factory=dict)
+
+
+#: What a user's server token carries with the documented hub config (the `server` role).
+SERVER_SCOPES = ["access:services!service=clipdrop-gateway", "access:servers!server=x/"]
 
 
 class _User(RequestHandler):
-    def get(self) -> None:  # GET /hub/api/user: who owns the token
+    async def get(self) -> None:  # GET /hub/api/user: who owns the token
+        await asyncio.sleep(self.settings["hub"].delay)
         token = self.request.headers.get("Authorization", "").partition(" ")[2]
         name = self.settings["hub"].tokens.get(token)
         if name is None:
             self.set_status(403)
             self.finish({"status": 403, "message": "Missing or invalid credentials"})
             return
-        self.finish({"kind": "user", "name": name, "scopes": ["self"]})
+        scopes = self.settings["hub"].scopes.get(token, SERVER_SCOPES)
+        self.finish({"kind": "user", "name": name, "scopes": scopes})
 
 
 class _Users(RequestHandler):
@@ -232,7 +252,150 @@ def test_a_hub_that_cannot_be_reached_is_a_plain_502_and_no_charge(fake_hub, tmp
     with _gateway(tmp_path, HubPolicy()) as gateway, \
             Client(api_key="tok-alice-0123456789", base_url=gateway.url,
                    max_retries=0) as client, \
-            pytest.raises(ClipdropError, match="could not check this token with the JupyterHub"):
+            pytest.raises(ServerError, match="JupyterHub could not be reached") as caught:
         client.text_to_image("a lighthouse")
+    text = str(caught.value)
+    assert caught.value.status_code == 502 and "nothing was sent to the service or charged" in text
+    assert "hub_ip" not in text and "Is the Hub accessible" not in text  # the admin's advice
     with Ledger(tmp_path / "room.db") as ledger:
         assert ledger.seats() == [] and ledger.total_charged() == 0
+
+
+def test_a_stalled_hub_is_a_quick_502_in_the_gateways_words(fake_hub, tmp_path, monkeypatch):
+    from clipdrop_widgets import Studio
+
+    fake_hub.delay = 6.0  # the hub is up but does not answer (a hub pod restarting)
+    with _gateway(tmp_path, HubPolicy(timeout=1.0)) as gateway:
+        started = time.monotonic()
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url,
+                    max_retries=0) as client, pytest.raises(ServerError) as caught:
+            client.text_to_image("a lighthouse")
+        assert time.monotonic() - started < 4  # not the hub's minutes
+        text = str(caught.value)
+        assert caught.value.status_code == 502 and "did not answer within 1 s" in text
+        assert "nothing was sent to the service or charged" in text and "may have" not in text
+        # The Studio's key box blames the hub, not the gateway (which answered).
+        _as_user(monkeypatch, gateway.url, "tok-alice-0123456789", "alice")
+        studio = Studio(session_dir=tmp_path / "session")
+        assert "JupyterHub did not answer" in studio.key_text
+        assert "could not be reached" not in studio.key_text
+        studio.close()
+    with Ledger(tmp_path / "room.db") as ledger:
+        assert ledger.total_charged() == 0
+
+
+def test_a_call_whose_sender_left_while_the_hub_was_slow_is_never_charged(fake_hub, tmp_path,
+                                                                           caplog):
+    caplog.set_level(logging.INFO, logger="clipdrop_widgets.gateway")
+    fake_hub.delay = 2.0
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n"
+            b"a kite nobody waits for\r\n--b--\r\n")
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+            sock.sendall(b"POST /text-to-image/v1 HTTP/1.1\r\nHost: x\r\n"
+                         b"x-api-key: tok-bob-0123456789\r\n"
+                         b"Content-Type: multipart/form-data; boundary=b\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            time.sleep(0.5)  # the student's client gives up while the hub is still checking
+        time.sleep(3.5)  # the hub answers; the gateway must not go upstream for nobody
+        seats = {s.label: s for s in gateway.gateway.ledger.seats()}
+    assert seats["bob"].spent + seats["bob"].reserved == 0 and seats["bob"].requests == 0
+    assert "withdrawn" in caplog.text
+
+
+def test_the_seat_is_named_by_the_gateway_not_by_jupyterhub_user(fake_hub, tmp_path,
+                                                                   monkeypatch):
+    from clipdrop_widgets import Studio
+
+    with _gateway(tmp_path, HubPolicy(credits=9)) as gateway:
+        _as_user(monkeypatch, gateway.url, "tok-alice-0123456789", "bob")  # alice's token
+        studio = Studio(session_dir=tmp_path / "session")
+        assert studio.key_text == "JupyterHub seat: alice, 9 credits left"
+        assert studio.client.hub_user == "alice"
+        studio.close()
+
+
+def test_clipdrop_api_url_in_the_environment_wins_over_the_hub_gateway(monkeypatch):
+    monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
+    monkeypatch.setenv(HUB_GATEWAY_ENV, "http://127.0.0.1:9/")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-alice-0123456789")
+    monkeypatch.setenv("CLIPDROP_API_URL", "http://127.0.0.1:7/")
+    client = Client()
+    assert client.base_url == "http://127.0.0.1:7" and client.hub_user is None
+    assert client.key_state == "none"  # the hub token is not sent to that address
+    monkeypatch.setenv("CLIPDROP_API_URL", "")  # set but empty: as if unset
+    assert Client().hub_user is not None
+
+
+def test_hub_names_reach_the_teachers_terminal_escaped_and_marked(fake_hub, tmp_path, caplog,
+                                                                    monkeypatch):
+    caplog.set_level(logging.INFO, logger="clipdrop_widgets.gateway")
+    odd = {"tok-esc-0123456789": "x\x1b[31mred", "tok-rlo-0123456789": "\u202eevil",
+           "tok-tab-0123456789": "tab\t0 spent\t20 left"}  # names some authenticators allow
+    fake_hub.tokens.update(odd)
+    for name in odd.values():
+        monkeypatch.setitem(GROUPS, name, ["workshop"])
+    with _gateway(tmp_path, HubPolicy(group="workshop")) as gateway:
+        with Client(api_key="tok-carol-0123456789", base_url=gateway.url) as carol, \
+                pytest.raises(ClipdropError):
+            carol.text_to_image("a red kite")
+        for token in odd:
+            with Client(api_key=token, base_url=gateway.url) as client:
+                client.text_to_image("a kite")
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+            alice.text_to_image("a kite")
+        with Ledger(tmp_path / "room.db") as ledger:
+            ledger.create_seats(1, 5, label="seat")
+    assert "carol (refused)" in caplog.text  # the teacher sees who was refused
+    logged = caplog.text
+    assert "\x1b" not in logged and "\u202e" not in logged and "\t0 spent" not in logged
+    listed = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "gateway", "seats", "list",
+                             "--db", str(tmp_path / "room.db")], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    assert len(listed) == 5
+    for line in listed:
+        assert line.isprintable() or set(line) - set(line.replace("\t", "")) == {"\t"}
+        assert "\x1b" not in line and "\u202e" not in line
+    rows = {line.split("\t")[0]: line.split("\t") for line in listed}
+    assert set(rows) == {"x\\x1b[31mred", "\\u202eevil", "tab\\x090 spent\\x0920 left",
+                         "alice", "seat-01"}
+    assert all(len(row) == 6 and row[-1] == "hub user" for name, row in rows.items()
+               if name != "seat-01")
+    assert len(rows["seat-01"]) == 5  # a seat-key seat is not marked
+
+
+def test_the_admin_page_gives_the_date_of_last_use(tmp_path):
+    with Ledger(tmp_path / "room.db") as ledger:
+        seats = HubSeats(ledger, HubPolicy(), auth=None)
+        seats._create("alice")
+        with ledger._write() as db:
+            db.execute("UPDATE seats SET last_used = 1780000000")
+        assert "2026-05-28 20:26:40 UTC" in _table(seats)
+
+
+@pytest.mark.parametrize("scopes", [
+    [], ["read:users:name!user=alice", "read:users:groups!user=alice"],
+    ["access:services!service=another-service"]])
+def test_a_token_without_access_to_the_gateway_spends_nothing(fake_hub, tmp_path, scopes):
+    fake_hub.tokens["tok-alice-visit-0123456789"] = "alice"  # what another service received
+    fake_hub.scopes["tok-alice-visit-0123456789"] = scopes
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        with Client(api_key="tok-alice-visit-0123456789", base_url=gateway.url,
+                    max_retries=0) as visitor, pytest.raises(ClipdropError) as caught:
+            visitor.text_to_image("a picture on alice's account")
+        assert caught.value.status_code == 403
+        assert "access:services!service=clipdrop-gateway" in str(caught.value)
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+            alice.text_to_image("her own picture")  # her server's token still works
+        seats = {s.label: s for s in gateway.gateway.ledger.seats()}
+    assert seats["alice"].requests == 1 and seats["alice"].spent == COST
+
+
+def test_any_token_may_pay_when_the_teacher_says_so(fake_hub, tmp_path, monkeypatch):
+    fake_hub.scopes["tok-alice-0123456789"] = ["read:users:name!user=alice"]
+    with _gateway(tmp_path, HubPolicy(service_access=False)) as gateway, \
+            Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+        alice.text_to_image("a kite")
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_NAME")  # nothing says which service to require
+    with pytest.raises(ConfigurationError, match="JUPYTERHUB_SERVICE_NAME"):
+        _gateway(tmp_path, HubPolicy())

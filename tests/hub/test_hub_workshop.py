@@ -153,6 +153,14 @@ def test_a_user_outside_the_group_is_refused_with_its_name(hub: Hub) -> None:
         assert "carol" not in {seat.label for seat in ledger.seats()}
 
 
+def test_an_identify_only_token_is_not_a_seat_key(hub: Hub) -> None:
+    # What the hub gives another service or a shared server alice logs into.
+    made = hub.call("POST", "/users/alice/tokens",
+                    {"scopes": ["read:users:name!user=alice"], "expires_in": 600})
+    status, answer = seat_call(hub, made["token"])  # type: ignore[index]
+    assert status == 403 and "access:services!service=clipdrop-gateway" in answer["error"]
+
+
 def test_the_admin_page_is_for_hub_admins(hub: Hub, chromium) -> None:
     page_url = hub.url + "/services/clipdrop-gateway/hub-admin"
     # Make sure two users have seats even when this test runs alone.
@@ -168,13 +176,14 @@ def test_the_admin_page_is_for_hub_admins(hub: Hub, chromium) -> None:
         assert "Workshop seats" in page.locator("h1").inner_text()
     finally:
         context.close()
-    # Not an admin: the hub itself refuses bob the service's login, so the page never shows.
+    # Not an admin: bob may use the service (his seat), so the hub logs him in; the gateway
+    # refuses him the page.
     context, page = log_in(chromium, hub, "bob")
     try:
         answer = page.goto(page_url, timeout=WAIT * 1000)
         assert answer is not None and answer.status == 403
         text = page.locator("body").inner_text()
-        assert "permission to access JupyterHub service clipdrop-gateway" in text, text
+        assert "bob is not an admin of this JupyterHub" in text, text
         assert "alice" not in text and "Workshop seats" not in text
     finally:
         context.close()
