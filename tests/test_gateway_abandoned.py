@@ -1,16 +1,13 @@
 """A call whose sender left while it waited in the gateway's queue (the room's pace) must not
 be sent upstream or charged: the general case of the hub-wait check (`gateway.hub.caller_left`,
 which the POST handler runs once, before the core). Here the wait is the core's fair-share
-lane, which does not look at the connection: this test records that gap (strict xfail) until
-the core checks the caller before it takes its upstream slot. See docs/jupyterhub.md.
+lane: a sender who leaves there withdraws the call. See docs/jupyterhub.md.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-
-import pytest
 
 from clipdrop_widgets import Client, Ledger, serve_gateway
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
@@ -28,8 +25,6 @@ def _post(port: int, key: str, prompt: str) -> socket.socket:
     return sock
 
 
-@pytest.mark.xfail(strict=True, reason="the gateway core sends a queued call upstream (and "
-                   "charges it) after its sender left; only the hub wait is checked so far")
 def test_a_call_abandoned_in_the_rooms_queue_is_not_charged(tmp_path, monkeypatch):
     monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
     monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
