@@ -57,7 +57,15 @@ from .storage import (
     repair_jsonl,
     write_atomic,
 )
-from .untrusted import confined_file, is_plain_file, record_problem, safe_name
+from .untrusted import (
+    confined_file,
+    file_problem,
+    image_problem,
+    is_plain_file,
+    read_regular,
+    record_problem,
+    safe_name,
+)
 
 __all__ = ["Session", "SessionInfo", "DATA_DIR_ENV", "data_dir", "sessions_dir",
            "recent_sessions", "new_session_dir", "LOG_NAME", "MANIFEST_NAME"]
@@ -72,6 +80,8 @@ IMAGES = "images"
 #: The lock file that serialises log repairs and appends of every process on one folder.
 LOCK_NAME = ".session.lock"
 INPUTS = "inputs"
+#: Permissions of a session's folders and files: the owner's only (photos, masks, prompts).
+DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
 def data_dir() -> Path:
@@ -94,12 +104,12 @@ def new_session_dir() -> Path:
     """A new session folder under `sessions_dir`, named by the date and time; created
     empty here, so two sessions started in the same second never share one."""
     base = sessions_dir()
-    base.mkdir(parents=True, exist_ok=True)
+    base.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path, n = base / stamp, 1
     while True:
         try:
-            path.mkdir()
+            path.mkdir(mode=DIR_MODE)
             return path
         except FileExistsError:
             n += 1
@@ -158,11 +168,12 @@ class _InputFiles(Mapping[str, bytes]):
     """A reopened result's input files by form field, each read from the session folder
     when it is used (sending it again, keeping it in another session)."""
 
-    def __init__(self, paths: Mapping[str, Path]) -> None:
+    def __init__(self, paths: Mapping[str, Path], owner: int | None) -> None:
         self._paths = dict(paths)
+        self._owner = owner
 
     def __getitem__(self, name: str) -> bytes:
-        return self._paths[name].read_bytes()
+        return read_regular(self._paths[name], owner=self._owner)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
@@ -254,23 +265,42 @@ class Session:
         """The lines skipped when the log was last read, one sentence each (``[]``: none)."""
         return [self._problem_text(n, p) for n, p in self._skipped.items()]
 
+    def _owner(self) -> int | None:
+        """The user id of the session folder (a file of another user's, hard-linked in, is
+        refused: `untrusted.file_problem`)."""
+        try:
+            return os.stat(self.directory).st_uid
+        except OSError:
+            return None
+
     def _path_problem(self, record: Mapping[str, Any]) -> str | None:
-        if confined_file(self.directory, record["file"]) is None:
+        path = confined_file(self.directory, record["file"])
+        if path is None:
             return "its file is not inside the session folder"
+        owner = self._owner()
+        problem = file_problem(path, owner=owner)
+        if problem is not None:
+            return problem
         for described in (record.get("inputs") or {}).values():
-            if confined_file(self.directory, described["file"]) is None:
+            path = confined_file(self.directory, described["file"])
+            if path is None:
                 return "an input's file is not inside the session folder"
+            problem = file_problem(path, owner=owner)
+            if problem is not None and problem != "its file is missing":
+                return "an input's file" + problem.removeprefix("its file")
         return None
 
     def results(self) -> list[Result]:
-        """Every result, oldest first, read back with its image and inputs' bytes.
+        """Every result, oldest first, read back with its image (inputs are read when used).
 
-        A line whose image file is missing (removed by hand) is skipped.
+        Lines naming one file share its bytes, read once: many lines cannot multiply one
+        image in memory. A line whose image cannot be shown (removed since, or too many
+        pixels: `untrusted.image_problem`) is skipped with a notice.
         """
-        found = []
+        found, read = [], {}
         for record in self.records():
             try:
-                found.append(self._result(record))
+                found.append(self._result(record, read))
             except OSError:
                 continue
         return found
@@ -280,8 +310,18 @@ class Session:
         (`OSError` when its image file is gone)."""
         return self._result(record)
 
-    def _result(self, record: Mapping[str, Any]) -> Result:
-        data = strip_record(self._read(record["file"]))  # as received
+    def _result(self, record: Mapping[str, Any],
+                read: dict[str, bytes] | None = None) -> Result:
+        read = {} if read is None else read  # bytes already read, by file (`results`)
+        data = read.get(record["file"])
+        if data is None:
+            data = read[record["file"]] = self._image(record["file"])
+            sha = record.get("sha256")
+            if sha is not None and hashlib.sha256(data).hexdigest() != sha and \
+                    (-1, record["file"]) not in self._told:
+                self._told.add((-1, record["file"]))
+                notify(f"{self.directory / record['file']} does not match the sha256 its line "
+                       "gives: it was changed after it was saved (shown as it is now)")
         inputs: dict[str, Any] = dict(record.get("options") or {})
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
@@ -290,9 +330,9 @@ class Session:
         for name, described in (record.get("inputs") or {}).items():
             inputs[name] = described.get("describe", "")
             path = confined_file(self.directory, described.get("file"))
-            if path is not None and path.is_file():
+            if path is not None and file_problem(path) is None:
                 paths[name] = path
-        files = _InputFiles(paths)  # read when used: a page of results holds no photos
+        files = _InputFiles(paths, self._owner())  # read when used: a page holds no photos
         return Result(data, record["content_type"], record["operation"], inputs,
                       credits_consumed=record.get("credits"),
                       remaining_credits=record.get("remaining_credits"),
@@ -302,26 +342,38 @@ class Session:
                       created=float(record.get("created") or 0.0),
                       notices=tuple(record.get("notices") or ()), files=files)
 
-    def _read(self, rel: str) -> bytes:
-        """The bytes of the session's file ``rel``; `OSError` when it is outside the folder."""
+    def _image(self, rel: str) -> bytes:
+        """The image of the session's file ``rel`` as received (our record taken out);
+        `OSError` when it is not a regular file inside the folder or has too many pixels
+        (then with a notice, once)."""
         path = confined_file(self.directory, rel)
         if path is None:
             raise FileNotFoundError(f"{rel!r} is not a file inside the session folder")
-        return path.read_bytes()
+        data = strip_record(read_regular(path, owner=self._owner()))
+        problem = image_problem(data)
+        if problem is not None:
+            if (0, rel) not in self._told:
+                self._told.add((0, rel))
+                notify(f"{self.directory / rel} skipped: {problem}; the rest of the session "
+                       "opens")
+            raise FileNotFoundError(f"{rel!r} cannot be shown: {problem}")
+        return data
 
     # -- writing ------------------------------------------------------------------------------
     def _prepare(self) -> None:
         """Before the first write: the folders, the manifest, a torn last line cut off."""
         if self._ready:
             return
-        (self.directory / IMAGES).mkdir(parents=True, exist_ok=True)
-        (self.directory / INPUTS).mkdir(exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        (self.directory / IMAGES).mkdir(exist_ok=True, mode=DIR_MODE)
+        (self.directory / INPUTS).mkdir(exist_ok=True, mode=DIR_MODE)
         manifest = self.directory / MANIFEST_NAME
         if not manifest.exists():
             write_atomic(manifest, json.dumps({
                 "kind": KIND, "version": VERSION, "package_version": __version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }, indent=1).encode())
+            }, indent=1).encode(), mode=FILE_MODE)
+        os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
         for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
             remove_stale_temporaries(sub)  # never another running process's save in flight
         self._ready = True
@@ -337,16 +389,17 @@ class Session:
                 sha = hashlib.sha256(strip_record(data)).hexdigest()
                 rel = f"{INPUTS}/{sha}.{_image_extension(data)}"
                 if not (self.directory / rel).exists():
-                    write_atomic(self.directory / rel, data)
+                    write_atomic(self.directory / rel, data, mode=FILE_MODE)
                 inputs[name] = {"sha256": sha, "file": rel,
                                 "describe": str(result.inputs.get(name, ""))}
             sha = hashlib.sha256(result.data).hexdigest()
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
             name = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}")
             rel = f"{IMAGES}/{name}"
-            write_atomic(self.directory / rel, recorded_bytes(result))  # its record inside
+            write_atomic(self.directory / rel, recorded_bytes(result),  # its record inside
+                         mode=FILE_MODE)
             record = self._record(result, inputs, rel, sha)
-            with FileLock(self.directory / LOCK_NAME):  # other processes on this folder
+            with FileLock(self.directory / LOCK_NAME, mode=FILE_MODE):  # other processes here
                 repair_jsonl(self.log_path)  # a torn line of a killed writer, never a live one's
                 append_jsonl(self.log_path, record)
         return record

@@ -52,15 +52,16 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either as before or complete.
 
-    The folder must exist. The temporary file is removed if writing fails.
+    The folder must exist. The temporary file is removed if writing fails. A new file gets
+    permissions ``mode`` less the umask (default ``0o666``: as `open` makes them).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -94,7 +95,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every record of the log at ``path``, oldest first (``[]`` when there is no file).
 
     A torn last line (a kill mid-append) is ignored. Any other line that is not a JSON object
-    raises `RunLogError` (a `ValueError`) naming the file and the line.
+    (even one nested too deep to parse) raises `RunLogError` (a `ValueError`) naming the file
+    and the line.
     """
     return [record for _, record in numbered_jsonl(path)]
 
@@ -116,7 +118,7 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
             record = None
         if not isinstance(record, dict):
             if skipped is not None:
