@@ -72,7 +72,7 @@ def _studio_opens(folder: Path) -> HistoryStrip:
 
 def test_a_deeply_nested_line_is_skipped_not_a_recursion_error(good: Path) -> None:
     _append(good, b"[" * 100_000 + b"]" * 100_000)
-    session, results, told = _open(good)
+    _, results, told = _open(good)
     assert len(results) == 3
     assert any("line 4 skipped" in t for t in told)
     assert len(_studio_opens(good)._results) == 3
@@ -88,7 +88,7 @@ def test_a_sweep_log_with_a_deeply_nested_line_raises_run_log_error(tmp_path: Pa
 @pytest.mark.parametrize("created", [1e308, float("nan"), float("inf"), -1e20, -1.0])
 def test_a_created_out_of_range_is_skipped(good: Path, created: float) -> None:
     _append(good, json.dumps({**_first(good), "created": created}).encode())
-    session, results, told = _open(good)
+    _, results, told = _open(good)
     assert len(results) == 3
     assert any("line 4 skipped" in t and "'created' is out of range" in t for t in told)
     assert len(_studio_opens(good)._results) == 3
@@ -122,7 +122,7 @@ def test_a_named_pipe_in_images_is_skipped_never_read(good: Path) -> None:
 def test_a_line_naming_a_folder_is_a_problem_and_counts_agree(good: Path) -> None:
     (good / "images" / "adir.png").mkdir()
     _append(good, {**_first(good), "file": "images/adir.png"})
-    session, results, told = _open(good)
+    session, results, _ = _open(good)
     assert len(session.records()) == len(results) == 3
     assert session.problems and "not a regular file" in session.problems[0]
 
@@ -163,7 +163,7 @@ def test_a_hard_link_to_another_users_file_is_refused(good: Path, tmp_path: Path
     os.link(next((good / "images").glob("*text_to_image*")), ours)
     _append(good, {**_first(good), "file": "images/hard.png", "sha256": None},
             {**_first(good), "file": "images/ours.png"})
-    session, results, told = _open(good)
+    _, results, told = _open(good)
     assert len(results) == 4
     assert any("line 4 skipped" in t and "hard link" in t for t in told)
     assert all(r.data != secret.read_bytes() for r in results)
