@@ -199,3 +199,28 @@ def test_a_huge_prompt_is_cut_before_it_reaches_the_browser(good: Path) -> None:
     texts = _texts(_studio_opens(good))
     assert any("word word" in t for t in texts)  # the card is there, its prompt cut
     assert max(len(t) for t in texts) < 20_000
+
+
+def test_the_thumbnail_cache_reads_no_pipe_and_writes_through_no_link(good: Path,
+                                                                     tmp_path: Path) -> None:
+    _studio_opens(good)  # makes the cache
+    cached = sorted((good / "thumbnails").iterdir())
+    assert cached
+    for path in cached:  # each replaced by a named pipe: a reader would wait forever
+        path.unlink()
+        os.mkfifo(path)
+    results, _ = _open_within(good, 20)
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(_studio_opens(good)), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert done, "the history blocked on a named pipe in thumbnails/"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for path in (good / "thumbnails").iterdir():
+        path.unlink()
+    (good / "thumbnails").rmdir()
+    (good / "thumbnails").symlink_to(elsewhere, target_is_directory=True)
+    _studio_opens(good)
+    assert list(elsewhere.iterdir()) == []  # nothing written through the link
+    assert len(results) == 3
