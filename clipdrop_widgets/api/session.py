@@ -213,6 +213,8 @@ class Session:
         #: Lines skipped when the log was last read: line number -> why (see `problems`).
         self._skipped: dict[int, str] = {}
         self._told: set[tuple[int, str]] = set()
+        #: Images refused when read (`untrusted.image_problem`): file -> the notice given.
+        self._unshowable: dict[str, str] = {}
         if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
             if not self.directory.is_dir():
                 raise ConfigurationError(f"{self.directory} is a file, not a session folder")
@@ -262,8 +264,10 @@ class Session:
 
     @property
     def problems(self) -> list[str]:
-        """The lines skipped when the log was last read, one sentence each (``[]``: none)."""
-        return [self._problem_text(n, p) for n, p in self._skipped.items()]
+        """The lines skipped when the log was last read, one sentence each (``[]``: none),
+        then the images found unshowable when read (too many pixels), one each."""
+        return [self._problem_text(n, p) for n, p in self._skipped.items()] + list(
+            self._unshowable.values())
 
     def _owner(self) -> int | None:
         """The user id of the session folder (a file of another user's, hard-linked in, is
@@ -352,10 +356,10 @@ class Session:
         data = strip_record(read_regular(path, owner=self._owner()))
         problem = image_problem(data)
         if problem is not None:
-            if (0, rel) not in self._told:
-                self._told.add((0, rel))
-                notify(f"{self.directory / rel} skipped: {problem}; the rest of the session "
-                       "opens")
+            if rel not in self._unshowable:
+                self._unshowable[rel] = (f"{self.directory / rel} skipped: {problem}; the rest "
+                                         "of the session opens")
+                notify(self._unshowable[rel])
             raise FileNotFoundError(f"{rel!r} cannot be shown: {problem}")
         return data
 

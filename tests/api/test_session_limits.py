@@ -142,7 +142,9 @@ def test_an_image_over_the_pixel_limit_is_skipped_with_a_notice(good: Path, side
     _, results, told = _open(good)
     assert len(results) == 3
     assert any("bomb.png skipped" in t and "megapixels" in t for t in told)
-    assert len(_studio_opens(good)._results) == 3
+    strip = _studio_opens(good)
+    assert len(strip._results) == 3
+    assert "bomb.png skipped" in strip._status.value  # shown where people look
 
 
 def test_many_lines_naming_one_image_share_its_bytes(good: Path) -> None:
