@@ -127,8 +127,7 @@ _LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
 #: over them holds the server's only thread: 100 % CPU, memory growing without end, SIGTERM
 #: never handled. A bulk widget-state request (ipywidgets' ``request_states``: every image
 #: in the Studio as binary buffers) from one page set it off. Here a count that cannot be a
-#: v1 message's is not read (such a message has no header to filter on anyway). It also takes
-#: the token out of Voila's environment once read, so no kernel inherits it.
+#: v1 message's is not read (such a message has no header to filter on anyway).
 VOILA_CONFIG = """\
 # Written by clipdrop-widgets studio: bound Voila's reading of binary kernel messages.
 import voila.tornado.kernel_websocket_handler as _handler
@@ -144,8 +143,12 @@ def _bounded_read_header(ws_msg):
 
 
 _handler.read_header_from_binary_message = _bounded_read_header
-
-# The token, read once here: the kernels Voila starts later do not inherit it.
+"""
+#: Added to `VOILA_CONFIG`: the token is read from `TOKEN_ENV` once, at start, and taken out
+#: of Voila's environment, so the kernels it starts later (running the user's code) do not
+#: inherit it (JupyterLab's server already does so itself).
+TOKEN_ONCE = """
+# Written by clipdrop-widgets studio: the token, read once; kernels started later lack it.
 import os as _os
 
 if _os.environ.get("JUPYTER_TOKEN"):
@@ -400,7 +403,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(_LAB_OVERRIDES))
     (config / "voila.py").write_text(
-        VOILA_CONFIG + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
+        VOILA_CONFIG + TOKEN_ONCE + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
     secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"),

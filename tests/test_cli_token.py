@@ -202,6 +202,13 @@ def test_lab_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> Non
         assert answer.status_code == 201
         kernel = answer.json()["id"]
         server = _server_pid(proc.pid)
+        import psutil
+
+        kernels = psutil.Process(server).children(recursive=True)
+        assert kernels  # the one started above
+        for child in kernels:  # a kernel runs the user's code: it never gets the token
+            environ = Path(f"/proc/{child.pid}/environ").read_text(errors="replace")
+            assert token not in environ
         seen = _probe(port, kernel, server, as_user=None)
         assert seen["page"] == 302 and not seen["page_has_widgets"]  # to the login page
         assert seen["kernels"] == 403 and seen["websocket"] in (401, 403)
