@@ -46,7 +46,7 @@ from filelock import FileLock
 
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import ConfigurationError, ConfigurationTypeError
+from ..contract.errors import ConfigurationError, ConfigurationTypeError, RunLogError
 from .notices import notify
 from .records import options_of, recorded_bytes, strip_record
 from .result import Result
@@ -144,7 +144,9 @@ def recent_sessions(*, limit: int = 10, folder: str | os.PathLike[str] | None = 
     for child in children:
         log = child / LOG_NAME
         try:
-            stat = log.stat()
+            stat = log.lstat()
+            if file_problem(log) is not None:
+                continue  # a link or a named pipe: not read (it could block the menu)
             count = log.read_bytes().count(b"\n")
         except OSError:
             continue
@@ -245,7 +247,11 @@ class Session:
         """
         bad: list[int] = []
         found, skipped = [], {}
-        for number, record in numbered_jsonl(self.log_path, skipped=bad):
+        try:
+            lines = numbered_jsonl(self.log_path, skipped=bad)
+        except RunLogError:  # the log is a link or a named pipe: nothing of it is read
+            lines, skipped[0] = [], "the log is not a regular file (a link or a pipe?)"
+        for number, record in lines:
             problem = record_problem(record) or self._path_problem(record)
             if problem is None:
                 found.append(record)
@@ -260,6 +266,8 @@ class Session:
         return found
 
     def _problem_text(self, number: int, problem: str) -> str:
+        if number == 0:  # the log as a whole
+            return f"{self.log_path} not read: {problem}"
         return f"{self.log_path} line {number} skipped: {problem}; the rest of the session opens"
 
     @property
@@ -377,7 +385,8 @@ class Session:
                 "kind": KIND, "version": VERSION, "package_version": __version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }, indent=1).encode(), mode=FILE_MODE)
-        os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
+        os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND  # owner-only
+                         | getattr(os, "O_NONBLOCK", 0), FILE_MODE))  # a pipe: ENXIO, no hang
         for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
             remove_stale_temporaries(sub)  # never another running process's save in flight
         self._ready = True

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,9 +109,8 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
     With a ``skipped`` list, a line that is not a JSON object is left out and its number
     appended there instead of raising `RunLogError`.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
+    data = _read_log(path)
+    if data is None:
         return []
     records = []
     for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the last piece: b"" or torn
@@ -128,6 +128,23 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
                               "by hand")
         records.append((number, record))
     return records
+
+
+def _read_log(path: str | os.PathLike[str]) -> bytes | None:
+    """The bytes of the log at ``path`` (``None``: no file). Opened without blocking and
+    without following a link: a named pipe or a link put there by hand raises `RunLogError`
+    instead of hanging the reader or reading another file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise RunLogError(f"{path} cannot be read as a log ({err.strerror}: a link?)") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RunLogError(f"{path} is not a regular file; the log was changed by hand")
+        return f.read()
 
 
 def repair_jsonl(path: str | os.PathLike[str]) -> None:

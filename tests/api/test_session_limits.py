@@ -226,3 +226,27 @@ def test_the_thumbnail_cache_reads_no_pipe_and_writes_through_no_link(good: Path
     _studio_opens(good)
     assert list(elsewhere.iterdir()) == []  # nothing written through the link
     assert len(results) == 3
+
+
+def test_a_log_that_is_a_pipe_or_a_link_is_not_read(good: Path, tmp_path: Path) -> None:
+    from clipdrop_widgets.api.session import recent_sessions
+
+    log = good / LOG_NAME
+    elsewhere = tmp_path / "other.jsonl"
+    elsewhere.write_bytes(log.read_bytes())
+    log.unlink()
+    log.symlink_to(elsewhere)
+    _, results, told = _open(good)
+    assert results == [] and any("not read" in t for t in told)
+    log.unlink()
+    os.mkfifo(log)
+    results, told = _open_within(good, 20)
+    assert results == [] and any("not a regular file" in t for t in told)
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(recent_sessions(folder=tmp_path)),
+                              daemon=True)
+    thread.start()
+    thread.join(20)
+    assert done == [[]], "the recent sessions menu blocked on a named pipe"
+    with pytest.raises(RunLogError, match="not a regular file"):
+        read_jsonl(log)  # a sweep's log: RunLogError, as for a line changed by hand
