@@ -144,6 +144,51 @@ def _bounded_read_header(ws_msg):
 
 _handler.read_header_from_binary_message = _bounded_read_header
 """
+#: Added to `VOILA_CONFIG`: the token is read from `TOKEN_ENV` once, at start, and taken out
+#: of Voila's environment, so the kernels it starts later (running the user's code) do not
+#: inherit it (JupyterLab's server already does so itself).
+TOKEN_ONCE = """
+# Written by clipdrop-widgets studio: the token, read once; kernels started later lack it.
+import os as _os
+
+if _os.environ.get("JUPYTER_TOKEN"):
+    c.IdentityProvider.token = _os.environ.pop("JUPYTER_TOKEN")
+"""
+#: Added to `VOILA_CONFIG` when Voila listens on loopback. Voila turns off jupyter_server's
+#: check of the ``Host`` header (``allow_remote_access=True``), so a web page whose name was
+#: rebound to 127.0.0.1 (DNS rebinding) would be same-origin with the Studio: it could load
+#: the page, open the kernel's websocket, press Run and read the session. Here every request
+#: (page, kernel, websocket, static file) whose ``Host`` is not a loopback address or
+#: ``localhost`` gets 403, as JupyterLab on loopback does.
+VOILA_LOOPBACK_ONLY = """
+# Written by clipdrop-widgets studio: on loopback, answer only a loopback Host (no DNS rebinding).
+import ipaddress as _ipaddress
+import re as _re
+
+import tornado.web as _web
+
+c.Voila.tornado_settings = {"allow_remote_access": False}  # jupyter_server's own check
+_find_handler = _web.Application.find_handler
+
+
+def _loopback_host(host):
+    name = _re.sub(r":[0-9]+$", "", host or "").lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        return _ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name == "localhost"
+
+
+def _loopback_only(self, request, **kwargs):
+    if not _loopback_host(request.headers.get("Host")):
+        return self.get_handler_delegate(request, _web.ErrorHandler, {"status_code": 403})
+    return _find_handler(self, request, **kwargs)
+
+
+_web.Application.find_handler = _loopback_only
+"""
 #: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 
@@ -226,9 +271,9 @@ TOKEN_ENV = "JUPYTER_TOKEN"
 #: What ``--no-token`` prints, loudly, before it serves.
 NO_TOKEN_WARNING = (
     "WARNING: --no-token: the Studio at {where} answers anyone who can connect to it, and on "
-    "loopback that is every user and program of this machine. They can run on your API key, "
-    "read your session and make the Studio write files as you. Use it only on a machine you "
-    "alone use.")
+    "loopback that is every user and program of this machine (websites you visit are refused: "
+    "only a loopback Host is answered). They can run on your API key, read your session and "
+    "make the Studio write files as you. Use it only on a machine you alone use.")
 
 
 def is_loopback(host: str) -> bool:
@@ -240,6 +285,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _in_url(host: str) -> str:
+    """``host`` as an address's host part: an IPv6 address in brackets (``[::1]``)."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, notebook: Path,
@@ -262,7 +312,7 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
             cmd += ["--IdentityProvider.token=", "--ServerApp.password="]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        return cmd, f"http://{host}:{port}/lab/tree/studio.ipynb{query}"
+        return cmd, f"http://{_in_url(host)}:{port}/lab/tree/studio.ipynb{query}"
     cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
            "--Voila.port_retries=0", "--show_tracebacks=False", "--template=clipdrop",
            "--preheat_kernel=True", "--pool_size=1",
@@ -273,7 +323,7 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
            f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
     if token:
         cmd.append("--Voila.auto_token=True")  # its identity provider reads TOKEN_ENV
-    return cmd, f"http://{host}:{port}/{query}"
+    return cmd, f"http://{_in_url(host)}:{port}/{query}"
 
 
 def reopen_command(session: str | os.PathLike[str]) -> str:
@@ -307,6 +357,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     nor a kernel. ``token=False`` (``--no-token``) is refused unless ``host`` is a loopback
     address, and prints a warning first: on loopback every user of the machine can connect.
     """
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # "[::1]", as in an address: the servers and bind() take "::1"
     if not token and not is_loopback(host):
         print(f"clipdrop-widgets studio: --no-token is only allowed on a loopback address "
               f"(127.0.0.1, ::1); {host} can be reached from other machines. Drop --no-token "
@@ -350,7 +402,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (work / "jupyter" / "runtime").mkdir()
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(_LAB_OVERRIDES))
-    (config / "voila.py").write_text(VOILA_CONFIG)
+    (config / "voila.py").write_text(
+        VOILA_CONFIG + TOKEN_ONCE + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
     secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"),

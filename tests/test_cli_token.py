@@ -139,11 +139,15 @@ def _refused(seen: dict, token: str) -> None:
     assert token not in seen["cmdline"]
 
 
-def _websocket_status(port: int, kernel: str, token: str) -> int:
+def _websocket_status(port: int, kernel: str, token: str, *, host: str | None = None) -> int:
+    """The status of a websocket handshake to ``kernel`` (``host``: the Host and Origin sent,
+    default ``127.0.0.1:port``)."""
+    host = host or f"127.0.0.1:{port}"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall((f"GET /api/kernels/{kernel}/channels?token={token} HTTP/1.1\r\n"
-                   f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Host: {host}\r\nOrigin: http://{host}\r\n"
+                   "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n").encode())
         return int(s.recv(4096).split(b" ", 2)[1])
 
@@ -167,8 +171,17 @@ def test_voila_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> N
         assert "application/vnd.jupyter.widget-view+json" in page.text
         kernel = re.search(r'kernelId["\']?\s*[:=]\s*["\']([0-9a-f-]{36})', page.text).group(1)
         assert _websocket_status(port, kernel, token) == 101  # the owner reaches the kernel
+        _rebinding_refused(port, kernel, token)  # even with the token, a foreign Host: 403
         server = _server_pid(proc.pid)
         _refused(_probe(port, kernel, server, as_user=None), token)
+        import psutil
+
+        kernels = psutil.Process(server).children(recursive=True)
+        assert kernels  # the preheated kernel and the page's
+        for child in kernels:  # a kernel runs the user's code: it never gets the token
+            environ = Path(f"/proc/{child.pid}/environ").read_text(errors="replace")
+            assert f"JUPYTER_TOKEN={token}" not in environ.split("\0"), [
+                v.split("=")[0] for v in environ.split("\0") if token in v]
         if _can_switch_user():
             other = _probe(port, kernel, server, as_user=65534)
             assert other["uid"] == 65534
@@ -189,6 +202,13 @@ def test_lab_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> Non
         assert answer.status_code == 201
         kernel = answer.json()["id"]
         server = _server_pid(proc.pid)
+        import psutil
+
+        kernels = psutil.Process(server).children(recursive=True)
+        assert kernels  # the one started above
+        for child in kernels:  # a kernel runs the user's code: it never gets the token
+            environ = Path(f"/proc/{child.pid}/environ").read_text(errors="replace")
+            assert token not in environ
         seen = _probe(port, kernel, server, as_user=None)
         assert seen["page"] == 302 and not seen["page_has_widgets"]  # to the login page
         assert seen["kernels"] == 403 and seen["websocket"] in (401, 403)
@@ -216,6 +236,19 @@ def test_no_token_is_refused_off_loopback_before_anything_starts(tmp_path: Path,
     assert build_parser().parse_args(["studio"]).no_token is False
 
 
+def test_an_ipv6_address_in_brackets_is_the_address_itself(tmp_path: Path, monkeypatch,
+                                                           capsys) -> None:
+    import clipdrop_widgets.cli as cli
+
+    monkeypatch.setenv("CLIPDROP_WIDGETS_DATA_DIR", str(tmp_path / "data"))
+    asked = []
+    monkeypatch.setattr(cli, "port_in_use", lambda host, port: asked.append(host) or True)
+    assert launch_studio(host="[::1]", port=18910, token=False) == 1
+    assert asked[0] == "::1"  # what bind() takes: "[::1]" always failed, "already in use"
+    assert "port 18910 on ::1 is already in use" in capsys.readouterr().err
+    assert cli._in_url("::1") == "[::1]" and cli._in_url("127.0.0.1") == "127.0.0.1"
+
+
 def test_loopback_addresses() -> None:
     assert all(is_loopback(h) for h in ("127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.4", "example.org"))
@@ -231,6 +264,23 @@ def test_no_token_on_loopback_says_so_loudly(tmp_path: Path) -> None:
             time.sleep(0.1)
         text = "".join(lines)
         assert "WARNING: --no-token" in text and "every user and program of this machine" in text
+        assert "websites you visit are refused" in text
         assert f"open http://127.0.0.1:{port}/\n" in text  # no token in the address
+        page = requests.get(f"http://127.0.0.1:{port}/", timeout=120)
+        assert page.status_code == 200  # the owner, on loopback
+        kernel = re.search(r'kernelId["\']?\s*[:=]\s*["\']([0-9a-f-]{36})', page.text).group(1)
+        assert _websocket_status(port, kernel, "", host=f"localhost:{port}") == 101
+        _rebinding_refused(port, kernel, "")
     finally:
         _stop(proc)
+
+
+def _rebinding_refused(port: int, kernel: str, token: str) -> None:
+    """A web page whose name was rebound to 127.0.0.1 (DNS rebinding) reaches nothing."""
+    evil = f"evil.example:{port}"
+    for path in ("/", f"/?token={token}", "/api/kernels", f"/voila/query/{kernel}"):
+        answer = requests.get(f"http://127.0.0.1:{port}{path}", headers={"Host": evil},
+                              timeout=60, allow_redirects=False)
+        assert answer.status_code == 403, (path, answer.status_code)
+        assert "kernelId" not in answer.text
+    assert _websocket_status(port, kernel, token, host=evil) == 403

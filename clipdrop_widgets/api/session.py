@@ -18,9 +18,11 @@ written: a line holds the operation, the prompt and options, the inputs by conte
 credits, the time and the source, taken from the [`Result`][clipdrop_widgets.Result].
 
 A session folder is read as untrusted input (`untrusted`): a line whose fields have the wrong
-types, whose operation is not in the endpoint table, or that names a file outside the folder
-(``..``, an absolute path, a link) is skipped with a notice naming the line, and the rest
-opens. Several processes may write one folder (kernels of one Studio server): the log is
+types or are out of range, whose operation is not in the endpoint table, or that names a file
+outside the folder (``..``, an absolute path, a link), not a regular file (a named pipe, a
+folder) or a hard link to another user's file is skipped with a notice naming the line, and
+the rest opens; an image of more pixels than any answer is skipped when read. Lines naming
+one file share its bytes. Folders are created 0700 and files 0600 (the owner's only). Several processes may write one folder (kernels of one Studio server): the log is
 repaired and appended under a lock file (``.session.lock``), and each process removes only
 temporary files whose writer is gone.
 
@@ -46,7 +48,7 @@ from filelock import FileLock
 
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import ConfigurationError, ConfigurationTypeError
+from ..contract.errors import ConfigurationError, ConfigurationTypeError, RunLogError
 from .notices import notify
 from .records import options_of, recorded_bytes, strip_record
 from .result import Result
@@ -57,7 +59,15 @@ from .storage import (
     repair_jsonl,
     write_atomic,
 )
-from .untrusted import confined_file, is_plain_file, record_problem, safe_name
+from .untrusted import (
+    confined_file,
+    file_problem,
+    image_problem,
+    is_plain_file,
+    read_regular,
+    record_problem,
+    safe_name,
+)
 
 __all__ = ["Session", "SessionInfo", "DATA_DIR_ENV", "data_dir", "sessions_dir",
            "recent_sessions", "new_session_dir", "LOG_NAME", "MANIFEST_NAME"]
@@ -72,6 +82,8 @@ IMAGES = "images"
 #: The lock file that serialises log repairs and appends of every process on one folder.
 LOCK_NAME = ".session.lock"
 INPUTS = "inputs"
+#: Permissions of a session's folders and files: the owner's only (photos, masks, prompts).
+DIR_MODE, FILE_MODE = 0o700, 0o600
 
 
 def data_dir() -> Path:
@@ -94,12 +106,12 @@ def new_session_dir() -> Path:
     """A new session folder under `sessions_dir`, named by the date and time; created
     empty here, so two sessions started in the same second never share one."""
     base = sessions_dir()
-    base.mkdir(parents=True, exist_ok=True)
+    base.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path, n = base / stamp, 1
     while True:
         try:
-            path.mkdir()
+            path.mkdir(mode=DIR_MODE)
             return path
         except FileExistsError:
             n += 1
@@ -134,7 +146,9 @@ def recent_sessions(*, limit: int = 10, folder: str | os.PathLike[str] | None = 
     for child in children:
         log = child / LOG_NAME
         try:
-            stat = log.stat()
+            stat = log.lstat()
+            if file_problem(log) is not None:
+                continue  # a link or a named pipe: not read (it could block the menu)
             count = log.read_bytes().count(b"\n")
         except OSError:
             continue
@@ -158,11 +172,12 @@ class _InputFiles(Mapping[str, bytes]):
     """A reopened result's input files by form field, each read from the session folder
     when it is used (sending it again, keeping it in another session)."""
 
-    def __init__(self, paths: Mapping[str, Path]) -> None:
+    def __init__(self, paths: Mapping[str, Path], owner: int | None) -> None:
         self._paths = dict(paths)
+        self._owner = owner
 
     def __getitem__(self, name: str) -> bytes:
-        return self._paths[name].read_bytes()
+        return read_regular(self._paths[name], owner=self._owner)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
@@ -202,6 +217,8 @@ class Session:
         #: Lines skipped when the log was last read: line number -> why (see `problems`).
         self._skipped: dict[int, str] = {}
         self._told: set[tuple[int, str]] = set()
+        #: Images refused when read (`untrusted.image_problem`): file -> the notice given.
+        self._unshowable: dict[str, str] = {}
         if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
             if not self.directory.is_dir():
                 raise ConfigurationError(f"{self.directory} is a file, not a session folder")
@@ -232,7 +249,11 @@ class Session:
         """
         bad: list[int] = []
         found, skipped = [], {}
-        for number, record in numbered_jsonl(self.log_path, skipped=bad):
+        try:
+            lines = numbered_jsonl(self.log_path, skipped=bad)
+        except RunLogError:  # the log is a link or a named pipe: nothing of it is read
+            lines, skipped[0] = [], "the log is not a regular file (a link or a pipe?)"
+        for number, record in lines:
             problem = record_problem(record) or self._path_problem(record)
             if problem is None:
                 found.append(record)
@@ -247,30 +268,53 @@ class Session:
         return found
 
     def _problem_text(self, number: int, problem: str) -> str:
+        if number == 0:  # the log as a whole
+            return f"{self.log_path} not read: {problem}"
         return f"{self.log_path} line {number} skipped: {problem}; the rest of the session opens"
 
     @property
     def problems(self) -> list[str]:
-        """The lines skipped when the log was last read, one sentence each (``[]``: none)."""
-        return [self._problem_text(n, p) for n, p in self._skipped.items()]
+        """The lines skipped when the log was last read, one sentence each (``[]``: none),
+        then the images found unshowable when read (too many pixels), one each."""
+        return [self._problem_text(n, p) for n, p in self._skipped.items()] + list(
+            self._unshowable.values())
+
+    def _owner(self) -> int | None:
+        """The user id of the session folder (a file of another user's, hard-linked in, is
+        refused: `untrusted.file_problem`)."""
+        try:
+            return os.stat(self.directory).st_uid
+        except OSError:
+            return None
 
     def _path_problem(self, record: Mapping[str, Any]) -> str | None:
-        if confined_file(self.directory, record["file"]) is None:
+        path = confined_file(self.directory, record["file"])
+        if path is None:
             return "its file is not inside the session folder"
+        owner = self._owner()
+        problem = file_problem(path, owner=owner)
+        if problem is not None:
+            return problem
         for described in (record.get("inputs") or {}).values():
-            if confined_file(self.directory, described["file"]) is None:
+            path = confined_file(self.directory, described["file"])
+            if path is None:
                 return "an input's file is not inside the session folder"
+            problem = file_problem(path, owner=owner)
+            if problem is not None and problem != "its file is missing":
+                return "an input's file" + problem.removeprefix("its file")
         return None
 
     def results(self) -> list[Result]:
-        """Every result, oldest first, read back with its image and inputs' bytes.
+        """Every result, oldest first, read back with its image (inputs are read when used).
 
-        A line whose image file is missing (removed by hand) is skipped.
+        Lines naming one file share its bytes, read once: many lines cannot multiply one
+        image in memory. A line whose image cannot be shown (removed since, or too many
+        pixels: `untrusted.image_problem`) is skipped with a notice.
         """
-        found = []
+        found, read = [], {}
         for record in self.records():
             try:
-                found.append(self._result(record))
+                found.append(self._result(record, read))
             except OSError:
                 continue
         return found
@@ -280,8 +324,18 @@ class Session:
         (`OSError` when its image file is gone)."""
         return self._result(record)
 
-    def _result(self, record: Mapping[str, Any]) -> Result:
-        data = strip_record(self._read(record["file"]))  # as received
+    def _result(self, record: Mapping[str, Any],
+                read: dict[str, bytes] | None = None) -> Result:
+        read = {} if read is None else read  # bytes already read, by file (`results`)
+        data = read.get(record["file"])
+        if data is None:
+            data = read[record["file"]] = self._image(record["file"])
+            sha = record.get("sha256")
+            if sha is not None and hashlib.sha256(data).hexdigest() != sha and \
+                    (-1, record["file"]) not in self._told:
+                self._told.add((-1, record["file"]))
+                notify(f"{self.directory / record['file']} does not match the sha256 its line "
+                       "gives: it was changed after it was saved (shown as it is now)")
         inputs: dict[str, Any] = dict(record.get("options") or {})
         prompt_name = _prompt_field(record["operation"])
         if record.get("prompt") is not None and prompt_name:
@@ -290,9 +344,9 @@ class Session:
         for name, described in (record.get("inputs") or {}).items():
             inputs[name] = described.get("describe", "")
             path = confined_file(self.directory, described.get("file"))
-            if path is not None and path.is_file():
+            if path is not None and file_problem(path) is None:
                 paths[name] = path
-        files = _InputFiles(paths)  # read when used: a page of results holds no photos
+        files = _InputFiles(paths, self._owner())  # read when used: a page holds no photos
         return Result(data, record["content_type"], record["operation"], inputs,
                       credits_consumed=record.get("credits"),
                       remaining_credits=record.get("remaining_credits"),
@@ -302,26 +356,39 @@ class Session:
                       created=float(record.get("created") or 0.0),
                       notices=tuple(record.get("notices") or ()), files=files)
 
-    def _read(self, rel: str) -> bytes:
-        """The bytes of the session's file ``rel``; `OSError` when it is outside the folder."""
+    def _image(self, rel: str) -> bytes:
+        """The image of the session's file ``rel`` as received (our record taken out);
+        `OSError` when it is not a regular file inside the folder or has too many pixels
+        (then with a notice, once)."""
         path = confined_file(self.directory, rel)
         if path is None:
             raise FileNotFoundError(f"{rel!r} is not a file inside the session folder")
-        return path.read_bytes()
+        data = strip_record(read_regular(path, owner=self._owner()))
+        problem = image_problem(data)
+        if problem is not None:
+            if rel not in self._unshowable:
+                self._unshowable[rel] = (f"{self.directory / rel} skipped: {problem}; the rest "
+                                         "of the session opens")
+                notify(self._unshowable[rel])
+            raise FileNotFoundError(f"{rel!r} cannot be shown: {problem}")
+        return data
 
     # -- writing ------------------------------------------------------------------------------
     def _prepare(self) -> None:
         """Before the first write: the folders, the manifest, a torn last line cut off."""
         if self._ready:
             return
-        (self.directory / IMAGES).mkdir(parents=True, exist_ok=True)
-        (self.directory / INPUTS).mkdir(exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        (self.directory / IMAGES).mkdir(exist_ok=True, mode=DIR_MODE)
+        (self.directory / INPUTS).mkdir(exist_ok=True, mode=DIR_MODE)
         manifest = self.directory / MANIFEST_NAME
         if not manifest.exists():
             write_atomic(manifest, json.dumps({
                 "kind": KIND, "version": VERSION, "package_version": __version__,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }, indent=1).encode())
+            }, indent=1).encode(), mode=FILE_MODE)
+        os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND  # owner-only
+                         | getattr(os, "O_NONBLOCK", 0), FILE_MODE))  # a pipe: ENXIO, no hang
         for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
             remove_stale_temporaries(sub)  # never another running process's save in flight
         self._ready = True
@@ -337,16 +404,17 @@ class Session:
                 sha = hashlib.sha256(strip_record(data)).hexdigest()
                 rel = f"{INPUTS}/{sha}.{_image_extension(data)}"
                 if not (self.directory / rel).exists():
-                    write_atomic(self.directory / rel, data)
+                    write_atomic(self.directory / rel, data, mode=FILE_MODE)
                 inputs[name] = {"sha256": sha, "file": rel,
                                 "describe": str(result.inputs.get(name, ""))}
             sha = hashlib.sha256(result.data).hexdigest()
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
             name = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}")
             rel = f"{IMAGES}/{name}"
-            write_atomic(self.directory / rel, recorded_bytes(result))  # its record inside
+            write_atomic(self.directory / rel, recorded_bytes(result),  # its record inside
+                         mode=FILE_MODE)
             record = self._record(result, inputs, rel, sha)
-            with FileLock(self.directory / LOCK_NAME):  # other processes on this folder
+            with FileLock(self.directory / LOCK_NAME, mode=FILE_MODE):  # other processes here
                 repair_jsonl(self.log_path)  # a torn line of a killed writer, never a live one's
                 append_jsonl(self.log_path, record)
         return record

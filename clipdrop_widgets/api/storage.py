@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,15 +53,16 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either as before or complete.
 
-    The folder must exist. The temporary file is removed if writing fails.
+    The folder must exist. The temporary file is removed if writing fails. A new file gets
+    permissions ``mode`` less the umask (default ``0o666``: as `open` makes them).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -94,7 +96,8 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every record of the log at ``path``, oldest first (``[]`` when there is no file).
 
     A torn last line (a kill mid-append) is ignored. Any other line that is not a JSON object
-    raises `RunLogError` (a `ValueError`) naming the file and the line.
+    (even one nested too deep to parse) raises `RunLogError` (a `ValueError`) naming the file
+    and the line.
     """
     return [record for _, record in numbered_jsonl(path)]
 
@@ -106,9 +109,8 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
     With a ``skipped`` list, a line that is not a JSON object is left out and its number
     appended there instead of raising `RunLogError`.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
+    data = _read_log(path)
+    if data is None:
         return []
     records = []
     for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the last piece: b"" or torn
@@ -116,7 +118,7 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's stack
             record = None
         if not isinstance(record, dict):
             if skipped is not None:
@@ -126,6 +128,23 @@ def numbered_jsonl(path: str | os.PathLike[str], *,
                               "by hand")
         records.append((number, record))
     return records
+
+
+def _read_log(path: str | os.PathLike[str]) -> bytes | None:
+    """The bytes of the log at ``path`` (``None``: no file). Opened without blocking and
+    without following a link: a named pipe or a link put there by hand raises `RunLogError`
+    instead of hanging the reader or reading another file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise RunLogError(f"{path} cannot be read as a log ({err.strerror}: a link?)") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RunLogError(f"{path} is not a regular file; the log was changed by hand")
+        return f.read()
 
 
 def repair_jsonl(path: str | os.PathLike[str]) -> None:

@@ -34,6 +34,10 @@ __all__ = ["HistoryStrip", "card_labels"]
 
 #: Characters of a prompt shown under a thumbnail (the whole prompt is in the tooltip).
 PROMPT_CHARS = 60
+#: Characters of a prompt a card holds at most (its tooltip): the longest prompt an endpoint
+#: takes (sketch to image's), so a session line with megabytes of prompt never reaches the
+#: browser.
+PROMPT_TOOLTIP_CHARS = 5000
 #: The border of the card whose result is shown, and of the others (same width: no jump).
 _CHOSEN_BORDER = "2px solid #1976d2"
 _PLAIN_BORDER = "2px solid transparent"
@@ -54,6 +58,8 @@ def _prompt_of(result: Result) -> str:
     for key in ("prompt", "text_prompt"):
         value = result.inputs.get(key)
         if isinstance(value, str) and value:
+            if len(value) > PROMPT_TOOLTIP_CHARS:
+                return value[: PROMPT_TOOLTIP_CHARS - 1] + "…"
             return value
     return ""
 

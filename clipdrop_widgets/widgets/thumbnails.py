@@ -5,7 +5,9 @@ shrink them took most of the reopen (about 50 ms each). The first time a result'
 made its thumbnail is encoded for the browser (`encode_for_browser`) and written to
 ``<session>/thumbnails/<sha256>-<size>.<png|jpeg>``; later cards read those few kilobytes
 back as they are. The folder is a cache: a missing, unreadable or unwritable file only
-means the picture is shrunk again. It is not part of a session's zip.
+means the picture is shrunk again. It is not part of a session's zip. Like the rest of a
+session folder it is untrusted: a link (the folder or a file), a named pipe or a picture of
+too many pixels there is not read, and nothing is written through a linked folder.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PIL import Image
 
 from ..api.result import Result
 from ..api.storage import write_atomic
+from ..api.untrusted import confined_file, image_problem, read_regular
 from ._imaging import encode_for_browser
 
 __all__ = ["THUMBNAILS", "thumbnail_bytes", "shrink"]
@@ -44,23 +47,25 @@ def thumbnail_bytes(result: Result, size: int, session_dir: Path | None
                     ) -> tuple[bytes, str, tuple[int, int]]:
     """``(encoded bytes, "png" or "jpeg", (width, height))`` of ``result``'s thumbnail, from
     the cache in ``session_dir`` when there (``None``: no cache)."""
-    folder = session_dir / THUMBNAILS if session_dir is not None else None
     stem = f"{hashlib.sha256(result.data).hexdigest()}-{size}"
-    if folder is not None:
+    if session_dir is not None:
         for fmt in ("jpeg", "png"):
-            path = folder / f"{stem}.{fmt}"
+            # the session folder is untrusted: no link, no named pipe, no oversized picture
+            path = confined_file(session_dir, f"{THUMBNAILS}/{stem}.{fmt}")
             try:
-                data = path.read_bytes()
+                data = read_regular(path) if path is not None else b""
+                if not data or image_problem(data) is not None:
+                    continue
                 with Image.open(io.BytesIO(data)) as im:
                     return data, fmt, im.size
             except (OSError, ValueError):
                 continue
     thumb = shrink(result, size)
     data, fmt = encode_for_browser(thumb, quality=_QUALITY)
-    if folder is not None:
+    if session_dir is not None and not (session_dir / THUMBNAILS).is_symlink():
         try:
-            folder.mkdir(exist_ok=True)
-            write_atomic(folder / f"{stem}.{fmt}", data)
+            (session_dir / THUMBNAILS).mkdir(exist_ok=True, mode=0o700)
+            write_atomic(session_dir / THUMBNAILS / f"{stem}.{fmt}", data, mode=0o600)
         except OSError:
             pass  # a read-only folder: shrink again next time
     return data, fmt, thumb.size
