@@ -22,8 +22,9 @@ types or are out of range, whose operation is not in the endpoint table, or that
 outside the folder (``..``, an absolute path, a link), not a regular file (a named pipe, a
 folder) or a hard link to another user's file is skipped with a notice naming the line, and
 the rest opens; an image of more pixels than any answer is skipped when read. Lines naming
-one file share its bytes. Folders are created 0700 and files 0600 (the owner's only). Several processes may write one folder (kernels of one Studio server): the log is
-repaired and appended under a lock file (``.session.lock``), and each process removes only
+one file share its bytes. Folders are created 0700 and files 0600 (the owner's only).
+Several processes may write one folder (kernels of one Studio server): the log is repaired
+and appended under a lock file (``.session.lock``), and each process removes only
 temporary files whose writer is gone.
 
 New sessions go under the user data folder (``platformdirs.user_data_dir("clipdrop-widgets")``
