@@ -56,6 +56,21 @@ def _fmt_bytes(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n} bytes"
 
 
+def _over_bytes(n: int, limit: int) -> str:
+    """"N; the limit is L" in MB, or exact bytes when rounding would make N look within L."""
+    if _fmt_bytes(n) == _fmt_bytes(limit):
+        return f"{n:,} bytes; the limit is {limit:,} bytes"
+    return f"{_fmt_bytes(n)}; the limit is {_fmt_bytes(limit)}"
+
+
+def _over_pixels(w: int, h: int, limit: float) -> str:
+    """"WxH (M megapixels); the limit is L megapixels", exact pixels when rounding hides it."""
+    if f"{w * h / 1e6:.1f}" == f"{limit:.1f}":
+        return (f"{w}x{h} ({w * h:,} pixels); the limit is {limit:g} megapixels "
+                f"({round(limit * 1_000_000):,} pixels)")
+    return f"{w}x{h} ({w * h / 1e6:.1f} megapixels); the limit is {limit:g} megapixels"
+
+
 def inspect_image(data: bytes, field: str = "image") -> ImageFacts:
     """Read an image's header (no pixel is decoded).
 
@@ -134,13 +149,15 @@ def check_answer_size(endpoint: Endpoint, texts: Mapping[str, object],
         return
     w, h = endpoint.answer_size(texts, facts.size)  # type: ignore[misc]
     if w < 1 or h < 1:
+        fields = " and ".join(["extend_left + extend_right"] * (w < 1) +
+                              ["extend_up + extend_down"] * (h < 1))
         raise InputError(
-            f"the extends leave {w}x{h} of the {facts.width}x{facts.height} image; "
+            f"{fields} leave {w}x{h} of the {facts.width}x{facts.height} image; "
             "cropping must keep at least 1 pixel each way", field="extend", rule="crop")
     if w * h > endpoint.max_answer_pixels:
         raise InputError(
-            f"the extended image would be {w}x{h} ({w * h / 1e6:.1f} megapixels); answers "
-            f"over {endpoint.max_answer_pixels / 1e6:g} megapixels are not accepted",
+            f"the extended image would be "
+            f"{_over_pixels(w, h, endpoint.max_answer_pixels / 1e6)} (for answers)",
             field="extend", rule="answer size")
 
 
@@ -153,14 +170,14 @@ def check_file(field: FileField, facts: ImageFacts) -> None:
                          field=name, rule="format")
     if field.max_bytes is not None and facts.nbytes > field.max_bytes:
         raise InputError(
-            f"{name} is {_fmt_bytes(facts.nbytes)}; the limit is "
-            f"{_fmt_bytes(field.max_bytes)}", field=name, rule="max_bytes")
+            f"{name} is {_over_bytes(facts.nbytes, field.max_bytes)}", field=name,
+            rule="max_bytes")
     pixels = facts.width * facts.height
     # The field's own limit first: it is the one its rules list, so the refusal quotes it.
     if field.max_megapixels is not None and pixels > field.max_megapixels * 1_000_000:
         raise InputError(
-            f"{name} is {facts.width}x{facts.height} ({facts.megapixels:.1f} megapixels); "
-            f"the limit is {field.max_megapixels:g} megapixels", field=name, rule="max_megapixels")
+            f"{name} is {_over_pixels(facts.width, facts.height, field.max_megapixels)}",
+            field=name, rule="max_megapixels")
     if pixels > HARD_PIXEL_LIMIT:
         raise InputError(
             f"{name} is {facts.width}x{facts.height}; no image over "
