@@ -48,7 +48,7 @@ from ..contract.errors import (
     InvalidResponseError,
     make_status_error,
 )
-from ..contract.validation import validate_request
+from ..contract.validation import canonical_texts, validate_request
 from . import constants as C
 from .attempt import (
     Body,
@@ -369,7 +369,7 @@ class Client(PhotoOperations):
                 raise InputError(f"format is {format!r}; {ep.path} offers {choices}",
                                  field="format", rule="accept")
             accept = mime
-        clean = {k: str(v) for k, v in texts.items() if v is not None}
+        clean = canonical_texts(ep, texts)  # integers as their own text: "+10" goes as 10
         image = facts.get(ep.image_field.name) if ep.image_field is not None else None
         cost = ep.max_credits(clean, image.size if image is not None else None)
         return PreparedCall(ep, clean, prepared, accept, cost)

@@ -10,6 +10,8 @@ without being unpacked.
 from __future__ import annotations
 
 import io
+import numbers
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ from .errors import InputError
 
 __all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_integer",
            "check_answer_size", "check_file", "check_mask_pixels", "grey_pixel_count",
-           "validate_request", "HARD_PIXEL_LIMIT"]
+           "validate_request", "canonical_texts", "HARD_PIXEL_LIMIT"]
 
 def has_alpha(image: Image.Image) -> bool:
     """Whether ``image`` can be see-through anywhere: an alpha band (``RGBA``, ``LA``, ``PA``,
@@ -28,6 +30,8 @@ def has_alpha(image: Image.Image) -> bool:
     """
     return any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
 
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 #: No image larger than this is ever decoded, whatever the endpoint (pixels).
 HARD_PIXEL_LIMIT = 64_000_000
@@ -119,18 +123,25 @@ def check_text(endpoint: Endpoint, field: TextField, value: str | None) -> None:
 
 
 def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | None:
-    """Check one integer field (an ``int``, or decimal text as on the wire): presence, kind,
-    and ``minimum``..``maximum``. Returns the value as an ``int`` (``None`` if not given)."""
+    """Check one integer field: presence, kind and ``minimum``..``maximum``.
+
+    Taken: an integer (``int`` or a numpy integer; not a bool) or decimal text as on the wire
+    (ASCII digits, an optional sign, spaces around). Empty text is refused, even for an optional
+    field (leave the field out instead). Returns the value as an ``int`` (``None`` if not
+    given); `canonical_texts` sends that ``int``'s own text.
+    """
     name = field.name
-    if value is None or value == "":
+    if value is None:
         if field.required:
             raise InputError(f"{name} is required by {endpoint.path}", field=name, rule="required")
         return None
+    if isinstance(value, str) and not value.strip():
+        raise InputError(f"{name} is empty; give a whole number, or leave {name} out",
+                         field=name, rule="type")
     number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and value.isascii():
-        number = int(value)
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if integral or (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())):
+        number = int(value)  # type: ignore[call-overload]
     if number is None:
         raise InputError(f"{name} must be a whole number, got {value!r}", field=name,
                          rule="type")
@@ -139,6 +150,15 @@ def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | N
             f"{name} is {number}; {endpoint.path} accepts {field.minimum} to {field.maximum}",
             field=name, rule="range")
     return number
+
+
+def canonical_texts(endpoint: Endpoint, texts: Mapping[str, object]) -> dict[str, str]:
+    """The text fields as sent: ``None`` left out, each integer field as its ``int``'s own text
+    (``" +10"`` and ``np.int64(10)`` go as ``10``, ``"-0"`` as ``0``). Call after
+    `validate_request`."""
+    ints = {f.name: f for f in endpoint.int_fields}
+    return {k: str(check_integer(endpoint, ints[k], v)) if k in ints else str(v)
+            for k, v in texts.items() if v is not None}
 
 
 def check_answer_size(endpoint: Endpoint, texts: Mapping[str, object],
