@@ -1,5 +1,5 @@
 """The ``clipdrop-widgets`` command (also ``python -m clipdrop_widgets``): the local engine's
-server, the Studio launcher, the five-operation demo and the workshop gateway.
+server, the Studio launcher, the demo of every operation and the workshop gateway.
 
 Each subcommand is a function registered in `build_parser` with ``set_defaults(run=...)``;
 it takes the parsed arguments and returns the exit status.
@@ -520,7 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the ClipDrop API offline on this machine (outputs are previews)",
-        description="Serve the five ClipDrop endpoints from the local engine over HTTP. "
+        description=f"Serve the {len(ENDPOINTS)} ClipDrop endpoints from the local engine over "
+                    "HTTP. "
                     "Outputs are offline previews, not ClipDrop results.",
     )
     serve.add_argument("--host", default="127.0.0.1",
@@ -543,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     studio = commands.add_parser(
         "studio",
-        help="open the Studio (all five apps) in Voila or JupyterLab",
+        help=f"open the Studio (all {len(ENDPOINTS)} apps) in Voila or JupyterLab",
         description="Serve the Studio on this machine until Ctrl-C, behind a token printed in "
                     "the address to open, as Jupyter does. Every result is saved in a session "
                     "folder (printed at start). Without CLIPDROP_API_KEY it runs on the local "
@@ -567,8 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="run all five operations on the local engine and save the results",
-        description="Run all five operations and save inputs and results. Always on the local "
+        help=f"run all {len(ENDPOINTS)} operations on the local engine and save the results",
+        description=f"Run all {len(ENDPOINTS)} operations and save inputs and results. Always on "
+                    "the local "
                     f"engine (offline previews, free), even with {API_KEY_ENV} set, unless "
                     "--service is given.",
     )

@@ -41,7 +41,6 @@ from ..contract.endpoints import (
 from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
-    BudgetExceededError,
     CancelledError,
     ConfigurationError,
     ConfigurationTypeError,
@@ -49,7 +48,7 @@ from ..contract.errors import (
     InvalidResponseError,
     make_status_error,
 )
-from ..contract.validation import validate_request
+from ..contract.validation import canonical_texts, validate_request
 from . import constants as C
 from .attempt import (
     Body,
@@ -64,12 +63,13 @@ from .attempt import (
     unusable,
 )
 from .cache import ResultCache, cache_key, default_cache_dir
+from .charge import believed_charge, check_budget, credible
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .photo_operations import PhotoOperations
 from .ratelimit import Cancelled, RateLimiter, Slot
-from .result import Result, parse_credits, result_from_answer
+from .result import Result, result_from_answer
 from .secret import Secret, clean_key
 from .shared_pacer import pacers_for
 from .transport import (
@@ -149,7 +149,9 @@ class Client(PhotoOperations):
             Default: no limit.
 
     ``credits_spent`` counts what the service reported, plus the documented cost of each call
-    whose answer was lost after it was sent (the service may have charged it).
+    whose answer was lost after it was sent (the service may have charged it). A reported
+    charge that cannot be true (negative, or over 10 times the most the call can cost) counts
+    that most instead, with a notice.
     """
 
     def __init__(
@@ -367,7 +369,7 @@ class Client(PhotoOperations):
                 raise InputError(f"format is {format!r}; {ep.path} offers {choices}",
                                  field="format", rule="accept")
             accept = mime
-        clean = {k: str(v) for k, v in texts.items() if v is not None}
+        clean = canonical_texts(ep, texts)  # integers as their own text: "+10" goes as 10
         image = facts.get(ep.image_field.name) if ep.image_field is not None else None
         cost = ep.max_credits(clean, image.size if image is not None else None)
         return PreparedCall(ep, clean, prepared, accept, cost)
@@ -410,17 +412,18 @@ class Client(PhotoOperations):
         spent: float | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
-            spent = parse_credits(response.headers.get("x-credits-consumed"))
-            if spent is None:
-                spent = cost  # a complete answer was made: the most it can have cost
+            spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
+            if doubt is not None:  # not believed: the result says what was counted
+                notify(doubt)
+                notices, result.credits_consumed = (*notices, doubt), spent
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
             redacted(exc, self._secrets(None))
             raise
         except APIConnectionError as exc:
             if exc.sent:  # the service may have made and charged it
-                spent = exc.credits_consumed if exc.credits_consumed is not None else cost
+                spent = exc.credits_consumed if credible(exc.credits_consumed, cost) else cost
             raise
         finally:
             self._settle(cost, spent)
@@ -436,19 +439,13 @@ class Client(PhotoOperations):
     def _reserve(self, ep: Endpoint, cost: float) -> None:
         with self._lock:
             if self.budget is not None:
-                committed = self.credits_spent + self._reserved
-                if committed + cost > self.budget:
-                    raise BudgetExceededError(
-                        f"{ep.name} costs up to {cost:g} credits; {committed:g} of the budget "
-                        f"of {self.budget:g} are spent or in flight, so nothing was sent",
-                        budget=self.budget, spent=committed, cost=cost)
+                check_budget(ep.name, cost, self.credits_spent + self._reserved, self.budget)
             self._reserved += cost
 
     def _settle(self, cost: float, consumed: float | None) -> None:
         with self._lock:
             self._reserved -= cost
-            if consumed:
-                self.credits_spent += consumed
+            self.credits_spent += consumed or 0
 
     # -- HTTP ------------------------------------------------------------------------------------
     def limiter(self, operation: str) -> RateLimiter | None:

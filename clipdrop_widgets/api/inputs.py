@@ -4,7 +4,10 @@ A file that already satisfies the endpoint's rules is sent byte for byte. Everyt
 encoded losslessly, and what was changed is appended to a list of notices (plain strings; the
 client shows them as `ClipdropNotice` warnings and keeps them on the result):
 masks become strict 0/255 PNGs, black-on-white sketches are inverted, a photo in a format the
-endpoint does not take is sent as PNG. Sizes are never changed: a wrong size is refused.
+endpoint does not take (GIF, BMP, TIFF) is sent as PNG, with a notice; an animation or a
+multi-page file is refused (only one frame could go). A PIL image is sent as a viewer shows
+it: its EXIF orientation (a phone's portrait photo) is applied to the pixels. Sizes are never
+changed otherwise: a wrong size is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from PIL import Image, ImageOps
 from ..contract.endpoints import FORMAT_CONTENT_TYPES, FORMAT_EXTENSIONS, FileField
 from ..contract.errors import InputError
 from ..contract.validation import ImageFacts, grey_pixel_count, has_alpha, inspect_image
+
+_ORIENTATION = 0x0112  # the EXIF tag saying how a stored picture is turned for viewing
 
 __all__ = ["ImageInput", "Prepared", "is_dark_on_light", "prepare_file", "read_input"]
 
@@ -66,9 +71,9 @@ class Prepared:
 
 
 def read_input(value: ImageInput, field: str) -> bytes | Image.Image:
-    """The raw bytes of a file-like input, or a PIL image for pixel inputs."""
+    """The raw bytes of a file-like input, or a PIL image for pixel inputs (turned upright)."""
     if isinstance(value, Image.Image):
-        return value
+        return _upright(value, field)
     if isinstance(value, np.ndarray):
         return _array_to_image(value, field)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -89,6 +94,24 @@ def read_input(value: ImageInput, field: str) -> bytes | Image.Image:
     raise InputError(
         f"{field} is a {type(value).__name__}; pass a PIL image, a NumPy array, a path or bytes",
         field=field, rule="type")
+
+
+def _one_frame(im: Image.Image, field: str) -> None:
+    """Refuse an animation or a multi-page file: only its first frame would be sent."""
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        raise InputError(f"{field} has {frames} frames (an animation or a multi-page file); "
+                         "only one picture can be sent: save the frame you mean as PNG, JPEG "
+                         "or WebP", field=field, rule="frames")
+
+
+def _upright(im: Image.Image, field: str) -> Image.Image:
+    """``im`` as a viewer shows it: a phone photo's EXIF orientation applied to the pixels
+    (the tag is not kept when the image is encoded, so the service would get it sideways)."""
+    _one_frame(im, field)
+    if im.getexif().get(_ORIENTATION, 1) in (0, 1):
+        return im
+    return ImageOps.exif_transpose(im)
 
 
 def _array_to_image(array: np.ndarray, field: str) -> Image.Image:
@@ -152,7 +175,7 @@ def _prepare_picture(field: FileField, value: bytes | Image.Image,
         target = "png" if "png" in field.formats else field.formats[0]
         notices.append(f"{field.name} was {facts.format.upper()}; it is sent as {target.upper()} "
                        f"(this endpoint takes {', '.join(f.upper() for f in field.formats)})")
-        im = _open(value, field.name)
+        im = _upright(_open(value, field.name), field.name)
     else:
         im, target = value, ("png" if "png" in field.formats else field.formats[0])
     im = _as_picture(im)

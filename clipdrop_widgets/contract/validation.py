@@ -10,6 +10,8 @@ without being unpacked.
 from __future__ import annotations
 
 import io
+import numbers
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ from .errors import InputError
 
 __all__ = ["ImageFacts", "has_alpha", "inspect_image", "check_text", "check_integer",
            "check_answer_size", "check_file", "check_mask_pixels", "grey_pixel_count",
-           "validate_request", "HARD_PIXEL_LIMIT"]
+           "validate_request", "canonical_texts", "HARD_PIXEL_LIMIT"]
 
 def has_alpha(image: Image.Image) -> bool:
     """Whether ``image`` can be see-through anywhere: an alpha band (``RGBA``, ``LA``, ``PA``,
@@ -28,6 +30,8 @@ def has_alpha(image: Image.Image) -> bool:
     """
     return any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
 
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 #: No image larger than this is ever decoded, whatever the endpoint (pixels).
 HARD_PIXEL_LIMIT = 64_000_000
@@ -54,6 +58,21 @@ class ImageFacts:
 
 def _fmt_bytes(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n} bytes"
+
+
+def _over_bytes(n: int, limit: int) -> str:
+    """"N; the limit is L" in MB, or exact bytes when rounding would make N look within L."""
+    if _fmt_bytes(n) == _fmt_bytes(limit):
+        return f"{n:,} bytes; the limit is {limit:,} bytes"
+    return f"{_fmt_bytes(n)}; the limit is {_fmt_bytes(limit)}"
+
+
+def _over_pixels(w: int, h: int, limit: float) -> str:
+    """"WxH (M megapixels); the limit is L megapixels", exact pixels when rounding hides it."""
+    if f"{w * h / 1e6:.1f}" == f"{limit:.1f}":
+        return (f"{w}x{h} ({w * h:,} pixels); the limit is {limit:g} megapixels "
+                f"({round(limit * 1_000_000):,} pixels)")
+    return f"{w}x{h} ({w * h / 1e6:.1f} megapixels); the limit is {limit:g} megapixels"
 
 
 def inspect_image(data: bytes, field: str = "image") -> ImageFacts:
@@ -104,18 +123,25 @@ def check_text(endpoint: Endpoint, field: TextField, value: str | None) -> None:
 
 
 def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | None:
-    """Check one integer field (an ``int``, or decimal text as on the wire): presence, kind,
-    and ``minimum``..``maximum``. Returns the value as an ``int`` (``None`` if not given)."""
+    """Check one integer field: presence, kind and ``minimum``..``maximum``.
+
+    Taken: an integer (``int`` or a numpy integer; not a bool) or decimal text as on the wire
+    (ASCII digits, an optional sign, spaces around). Empty text is refused, even for an optional
+    field (leave the field out instead). Returns the value as an ``int`` (``None`` if not
+    given); `canonical_texts` sends that ``int``'s own text.
+    """
     name = field.name
-    if value is None or value == "":
+    if value is None:
         if field.required:
             raise InputError(f"{name} is required by {endpoint.path}", field=name, rule="required")
         return None
+    if isinstance(value, str) and not value.strip():
+        raise InputError(f"{name} is empty; give a whole number, or leave {name} out",
+                         field=name, rule="type")
     number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and value.isascii():
-        number = int(value)
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if integral or (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())):
+        number = int(value)  # type: ignore[call-overload]
     if number is None:
         raise InputError(f"{name} must be a whole number, got {value!r}", field=name,
                          rule="type")
@@ -126,6 +152,15 @@ def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | N
     return number
 
 
+def canonical_texts(endpoint: Endpoint, texts: Mapping[str, object]) -> dict[str, str]:
+    """The text fields as sent: ``None`` left out, each integer field as its ``int``'s own text
+    (``" +10"`` and ``np.int64(10)`` go as ``10``, ``"-0"`` as ``0``). Call after
+    `validate_request`."""
+    ints = {f.name: f for f in endpoint.int_fields}
+    return {k: str(check_integer(endpoint, ints[k], v)) if k in ints else str(v)
+            for k, v in texts.items() if v is not None}
+
+
 def check_answer_size(endpoint: Endpoint, texts: Mapping[str, object],
                       facts: ImageFacts | None) -> None:
     """An answer whose size the call sets (uncrop's extended frame) must keep at least one
@@ -134,13 +169,15 @@ def check_answer_size(endpoint: Endpoint, texts: Mapping[str, object],
         return
     w, h = endpoint.answer_size(texts, facts.size)  # type: ignore[misc]
     if w < 1 or h < 1:
+        fields = " and ".join(["extend_left + extend_right"] * (w < 1) +
+                              ["extend_up + extend_down"] * (h < 1))
         raise InputError(
-            f"the extends leave {w}x{h} of the {facts.width}x{facts.height} image; "
+            f"{fields} leave {w}x{h} of the {facts.width}x{facts.height} image; "
             "cropping must keep at least 1 pixel each way", field="extend", rule="crop")
     if w * h > endpoint.max_answer_pixels:
         raise InputError(
-            f"the extended image would be {w}x{h} ({w * h / 1e6:.1f} megapixels); answers "
-            f"over {endpoint.max_answer_pixels / 1e6:g} megapixels are not accepted",
+            f"the extended image would be "
+            f"{_over_pixels(w, h, endpoint.max_answer_pixels / 1e6)} (for answers)",
             field="extend", rule="answer size")
 
 
@@ -153,14 +190,14 @@ def check_file(field: FileField, facts: ImageFacts) -> None:
                          field=name, rule="format")
     if field.max_bytes is not None and facts.nbytes > field.max_bytes:
         raise InputError(
-            f"{name} is {_fmt_bytes(facts.nbytes)}; the limit is "
-            f"{_fmt_bytes(field.max_bytes)}", field=name, rule="max_bytes")
+            f"{name} is {_over_bytes(facts.nbytes, field.max_bytes)}", field=name,
+            rule="max_bytes")
     pixels = facts.width * facts.height
     # The field's own limit first: it is the one its rules list, so the refusal quotes it.
     if field.max_megapixels is not None and pixels > field.max_megapixels * 1_000_000:
         raise InputError(
-            f"{name} is {facts.width}x{facts.height} ({facts.megapixels:.1f} megapixels); "
-            f"the limit is {field.max_megapixels:g} megapixels", field=name, rule="max_megapixels")
+            f"{name} is {_over_pixels(facts.width, facts.height, field.max_megapixels)}",
+            field=name, rule="max_megapixels")
     if pixels > HARD_PIXEL_LIMIT:
         raise InputError(
             f"{name} is {facts.width}x{facts.height}; no image over "

@@ -7,7 +7,8 @@ and Tang, "Guided Image Filtering", 2010): the matte follows the photo's own edg
 and soft borders get partial alpha instead of a hard step. Depth is a relief of the cut-out's shape
 (nearest at its thickest, the distance from its outline), lit a little by the photo's
 lightness; normals are that relief's slopes. Off the subject depth is 0 and normals are
-(128, 128, 255), as the service answers.
+(128, 128, 255), as the service answers; a cut that does not stand out from the rest of the
+picture (a flat grey picture) is no person: the whole map is 0 / (128, 128, 255).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ COARSE_SIDE = 256
 WORK_SIDE = 1024
 #: The normal map's colour where there is no person (X 0, Y 0, Z 1).
 OFF_PERSON_NORMAL = (128, 128, 255)
+#: Least difference (0..255 levels, mean colour or spread) between the portraits' cut and the
+#: rest of the picture for it to count as a person; below it the maps say "no person".
+MIN_CONTRAST = 6.0
 _EPS = 1e-3  # the guided filter's regularisation, on 0..1 lightness
 
 
@@ -108,6 +112,19 @@ def remove_background(image: Image.Image, transparency_handling: str | None = No
     return Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
 
 
+def _stands_out(rgb: np.ndarray, cut: np.ndarray) -> bool:
+    """Whether the ``cut`` of ``rgb`` differs from the rest of the picture by more than
+    `MIN_CONTRAST` in mean colour or spread: GrabCut (or its ellipse fallback) always returns
+    a subject, even of a flat grey picture, where there is no person to find."""
+    if not cut.any() or cut.all():
+        return False
+    pixels = rgb.reshape(-1, 3).astype(np.float32)
+    inside, outside = pixels[cut.ravel()], pixels[~cut.ravel()]
+    mean = float(np.linalg.norm(inside.mean(axis=0) - outside.mean(axis=0)))
+    spread = abs(float(inside.std()) - float(outside.std()))
+    return max(mean, spread) > MIN_CONTRAST
+
+
 def _relief(image: Image.Image) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """The person's mask and a height field over it (both float32 at work size, height
     0..1, nearest 1) and the photo's size."""
@@ -119,6 +136,8 @@ def _relief(image: Image.Image) -> tuple[np.ndarray, np.ndarray, tuple[int, int]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = _resize(rgb, size, area=True)
     person = _subject(small) > 0.5
+    if not _stands_out(small, person):
+        person[:] = False  # no person: 0 depth and flat normals everywhere, as the service
     inside = cv2.distanceTransform(person.astype(np.uint8), cv2.DIST_L2, 5)
     thickness = max(float(inside.max()), 1.0)
     dome = np.sqrt(np.clip(inside / thickness, 0, 1))  # round like a body, not a cone

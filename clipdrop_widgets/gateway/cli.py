@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..contract.endpoints import ENDPOINTS
+
 __all__ = ["add_gateway_parser", "parse_duration"]
 
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhd]?)")
@@ -306,7 +308,8 @@ def _add_seats_more(actions: Any) -> None:
 def _add_serve(commands: Any) -> None:
     serve = commands.add_parser(
         "serve", help="serve the ClipDrop endpoints to seat keys",
-        description="Serve the five ClipDrop endpoints to participants holding seat keys. The "
+        description=f"Serve the {len(ENDPOINTS)} ClipDrop endpoints to participants holding seat "
+                    "keys. The "
                     "room's key comes from $CLIPDROP_API_KEY (or --upstream-key-file) and is "
                     "sent only upstream; with neither a key nor --upstream, the upstream is the "
                     "local engine (offline previews) for rehearsing.")

@@ -100,7 +100,11 @@ def test_reimagine_makes_n_takes_into_a_grid_and_picks_one(client, tmp_path):
     app = ReimagineApp(client, session_dir=tmp_path)
     app.chooser.load(small_photo())
     app.takes.value = 3
+    assert "3 takes · 3 credits" in app.cost_note.value  # the cost, before Run
+    spent = client.credits_spent
     last = ran(app)
+    assert client.credits_spent - spent == 3
+    assert " · 3 takes · 3 credits · " in app.status  # it said "1 credit" for three
     assert len(app.variations) == 3 and len(app.grid.children) == 3
     assert app.variations[-1] is last
     assert len({v.data for v in app.variations}) == 3

@@ -116,6 +116,21 @@ def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gat
     assert ledger.seats()[0].spent == 2
 
 
+def test_a_negative_charge_for_uncrop_never_gives_a_seat_credits(make_fake, make_gateway, ledger):
+    """Issue 23's finding: six uncrops answered ``x-credits-consumed: -5`` took a seat 3 -> 33."""
+    def script(path, texts):
+        return 200, {"Content-Type": "image/jpeg", "x-credits-consumed": "-5"}, _png(), 1
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 3)
+    photo = {"image_file": ("photo.png", _png()), "extend_left": (None, "10")}
+    codes = [post(gateway.url, "/uncrop/v1", seat, files=photo).status_code for _ in range(6)]
+    assert codes == [200, 200, 200, 402, 402, 402]
+    assert fake.received == 3
+    assert ledger.seats()[0].spent == 3 and ledger.seats()[0].remaining == 0
+
+
 def test_a_call_in_flight_is_counted_once_against_the_balance(make_fake, make_gateway, ledger):
     fake = make_fake(delay=1.0)
     gateway = make_gateway(fake.url)
