@@ -87,12 +87,19 @@
       const r = box.getBoundingClientRect();
       set(((e.clientX - r.left) / r.width) * 100);
     };
+    // A native image drag would cancel the pointer (no pointerup): images are not draggable.
+    for (const img of box.querySelectorAll("img")) img.draggable = false;
+    box.addEventListener("dragstart", (e) => e.preventDefault());
     box.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
       box.setPointerCapture(e.pointerId);
       drag(e);
       box.addEventListener("pointermove", drag);
     });
-    box.addEventListener("pointerup", () => box.removeEventListener("pointermove", drag));
+    const stop = () => box.removeEventListener("pointermove", drag);
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      box.addEventListener(type, stop);
+    }
     set(50);
     return el("div", {},
       box,

@@ -152,10 +152,17 @@ def report_items(source: Session | Sweep | str | os.PathLike[str]
             {sha: load() for sha, load in pictures.items()})
 
 
+#: Characters that could end or confuse the ``<script>`` element, as JSON's own ``\\uXXXX``.
+_SCRIPT_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+
+
 def _json_for_script(value: Any) -> str:
-    """JSON that cannot end the ``<script>`` element it sits in."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace(
-        "</", "<\\/").replace("<!--", "<\\!--")
+    """JSON that cannot end the ``<script>`` element it sits in: ``<``, ``>``, ``&`` and the
+    line separators U+2028/9 are written as ``\\uXXXX`` escapes, which ``JSON.parse`` reads
+    back as the same characters (``<!--``, ``</script`` or ``<![CDATA[`` in a prompt stay
+    text)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(
+        _SCRIPT_UNSAFE)
 
 
 def export_html(source: Session | Sweep | str | os.PathLike[str],
