@@ -221,6 +221,7 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
         assert record is not None, path
         if path.parent.name == "sheets":
             assert record["kind"] == "contact sheet" and len(record["inputs"]) == 2
+            assert record["engine"] == "local engine"  # its pictures', not the Client's
             assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_EDIT
             continue
         assert tags["XMP-iptcExt:DigitalSourceType"] == expected[record["operation"]], path
@@ -369,3 +370,24 @@ def test_a_c2pa_signed_jpeg_is_told_its_manifest_no_longer_validates():
     marked = recorded_bytes(Result(signed, "image/jpeg", "text_to_image", {"prompt": "a fox"}))
     assert c2pa in marked and strip_record(marked) == signed
     assert "no longer validates" in read_record(marked)["c2pa"]
+
+
+@pytest.mark.parametrize("items", [700, 3000])
+def test_a_jpeg_with_a_record_too_big_for_one_segment_is_still_saved(items):
+    """A contact sheet of hundreds of pictures: its record (about 100 bytes a picture) does
+    not fit one 64 KiB JPEG segment, yet the JPEG is written with a shortened record."""
+    from clipdrop_widgets.api.records import with_record
+
+    data = FORMATS["jpeg"]()
+    shown = {f"item {i}": {"sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                           "metadata": []} for i in range(items)}
+    record = {"operation": "text_to_image", "kind": "contact sheet", "prompt": None,
+              "values": {"n": list(range(items))}, "inputs": shown, "engine": "service"}
+    marked = with_record(data, record)
+    assert strip_record(marked) == data
+    found = read_record(marked)
+    assert found["kind"] == "contact sheet"
+    if items == 700:
+        assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
+    else:
+        assert found["inputs"] == {} and found["left_out"]
