@@ -391,3 +391,23 @@ def test_a_jpeg_with_a_record_too_big_for_one_segment_is_still_saved(items):
         assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
     else:
         assert found["inputs"] == {} and found["left_out"]
+
+
+def test_a_fresh_strip_saving_the_same_results_writes_no_duplicates(tmp_path):
+    """Save run again by a new strip (a restarted kernel) over the same folder finds each
+    result's file by its content and writes no ``-2`` copies; a different picture made the
+    same second still gets its own file."""
+    client = Client()
+    results = [client.text_to_image("a fox"), client.text_to_image("a hen")]
+    first = HistoryStrip(folder=tmp_path / "saved")
+    for r in results:
+        first.add(r)
+    paths = first.save()
+    again = HistoryStrip(folder=tmp_path / "saved")
+    for r in results:
+        again.add(r)
+    assert again.save() == paths and len(os.listdir(tmp_path / "saved")) == 2
+    twin = Result(results[0].data, results[1].content_type, results[1].endpoint,
+                  created=results[1].created)  # the name of the hen, the fox's bytes
+    again.add(twin)
+    assert again.save(twin)[0] not in paths and len(os.listdir(tmp_path / "saved")) == 3
