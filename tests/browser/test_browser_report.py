@@ -135,3 +135,34 @@ def test_prompts_with_markup_show_every_card_as_text(browser, tmp_path):
         assert page.evaluate("window.__xss") is None and not errors
     finally:
         context.close()
+
+
+def test_a_photo_turned_by_exif_lines_up_with_its_edit(browser, tmp_path):
+    """A phone photo stored 256x192 with EXIF orientation 6 (shown 192x256), edited by an
+    operation that keeps its stored pixels: before and after are drawn the same shape."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 255, (192, 256, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", exif=exif.tobytes(), quality=90)
+    session = Session(tmp_path / "session")
+    mask = np.zeros((192, 256), dtype=bool)
+    mask[20:80, 20:80] = True
+    session.add(Client().cleanup(buf.getvalue(), mask))
+    report = Path(export_html(session, tmp_path / "report.html"))
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(report.as_uri())
+        page.locator("#grid .card").first.click()
+        before = page.locator(".compare > img").bounding_box()  # the box both are drawn in
+        after = page.locator(".compare .after img").evaluate(
+            "e => e.naturalWidth / e.naturalHeight")  # stretched into it unless they agree
+        assert abs(before["width"] / before["height"] - after) < 0.02, (before, after)
+    finally:
+        context.close()
