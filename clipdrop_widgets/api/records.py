@@ -24,8 +24,8 @@ import io
 import json
 import os
 import re
-import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
@@ -48,11 +48,16 @@ IPTC_EDIT = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrained
 NAMESPACE = "https://clipdrop-widgets.readthedocs.io/ns/record/1.0/"
 #: Option names never written anywhere, whatever a result's inputs hold.
 SECRET_NAMES = frozenset({"api_key", "x-api-key", "apikey", "key", "authorization"})
-#: What identifies our packet among others in a file.
-_MARKER = NAMESPACE.encode()
+#: Written into a record when the picture carries a C2PA manifest: adding the record changes
+#: the bytes its signature covers (an edit of a signed picture is a new asset anyway).
+C2PA_NOTE = ("this picture carried a C2PA manifest; adding this record changed the bytes it "
+             "signs, so the manifest no longer validates for this file")
+#: What identifies a packet we wrote whole (a packet that only holds our record beside its
+#: own properties keeps them: `xmp.merge_xmp`).
+_MARKER = b"<!-- clipdrop-widgets packet -->"
 _INPUT_FROM = "input_from"
 #: The largest packet `read_record` parses (a dropped picture is untrusted): ours are a few KB.
-_PACKET_LIMIT = 1_000_000
+_PACKET_LIMIT = xmp.PACKET_LIMIT
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -94,7 +99,7 @@ def record_of(result: Result, *, template: str | None = None,
     """
     prompt = _prompt_name(result.endpoint)
     inputs = {name: {"sha256": hashlib.sha256(strip_record(data)).hexdigest(),
-                     "metadata": xmp.metadata_notes(data, ignore=_MARKER)}
+                     "metadata": xmp.metadata_notes(strip_record(data))}
               for name, data in result.files.items()}
     came_from = result.inputs.get(_INPUT_FROM)
     options = options_of(result)
@@ -110,7 +115,7 @@ def record_of(result: Result, *, template: str | None = None,
         "inputs": inputs,
         "input_from": str(came_from) if came_from else None,
         "credits": result.credits_consumed,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(result.created)),
+        "created": _iso_time(result.created),
         "engine": result.source,
         "package": f"clipdrop-widgets {__version__}",
         "digital_source_type": digital_source_type(result.endpoint),
@@ -119,13 +124,20 @@ def record_of(result: Result, *, template: str | None = None,
     }
 
 
+def _iso_time(seconds: float) -> str:
+    """``seconds`` as ISO 8601 local time with a ``+HH:MM`` offset, as XMP dates need."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+
+
 def _text(value: Any) -> str:
     return _XML_BAD.sub("", str(value))
 
 
-def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False) -> bytes:
-    """An XMP packet holding ``record``: a few fields as plain properties (so any XMP
-    reader shows them) and the whole record as JSON in ``cdw:Record``."""
+def _description(record: Mapping[str, Any], *, wrapped: bool, short: bool = False,
+                 beside: bytes = b"") -> str:
+    """An ``rdf:Description`` holding ``record``: a few fields as plain properties (so any
+    XMP reader shows them) and the whole record as JSON in ``cdw:Record``. A plain property
+    the packet ``beside`` it already has (its own ``xmp:CreateDate``) is left to that packet."""
     prompt = record.get("prompt")
     plain = {
         "Iptc4xmpExt:DigitalSourceType": record.get("digital_source_type"),
@@ -137,25 +149,40 @@ def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False) ->
         "cdw:Prompt": None if short else prompt,
         "cdw:Template": None if short else record.get("template"),
     }
-    attrs = "".join(f"\n   {name}={quoteattr(_text(value))}"
-                    for name, value in plain.items() if value is not None)
+    attrs = "".join(f"\n   {name}={quoteattr(_text(value))}" for name, value in plain.items()
+                    if value is not None and name.split(":")[1].encode() not in beside)
     if wrapped:
         attrs += "\n   " + xmp.WEBP_WRAPPED.decode()
     body = json.dumps(dict(record), ensure_ascii=True, separators=(",", ":"))
-    description = "" if short or not prompt else (
+    description = "" if short or not prompt or b"description" in beside else (
         "\n   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">"
         f"{escape(_text(prompt))}</rdf:li></rdf:Alt></dc:description>")
     return (
-        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about=""\n'
+        '<rdf:Description rdf:about=""\n'
+        '   xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"\n'
         '   xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
         '   xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
         '   xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
         f'   xmlns:cdw="{NAMESPACE}"{attrs}\n'
         f'   cdw:Record={quoteattr(body)}>{description}\n'
-        '  </rdf:Description>\n'
+        '  </rdf:Description>'
+    )
+
+
+def _block(record: Mapping[str, Any], **how: Any) -> str:
+    """`_description` between the markers that let `read_record` find it and `strip_record`
+    take it out of a packet someone else wrote."""
+    return (xmp.BLOCK_OPEN + _description(record, **how).encode() + xmp.BLOCK_CLOSE).decode()
+
+
+def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False) -> bytes:
+    """An XMP packet of its own holding ``record`` (see `_description`)."""
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        f'{_MARKER.decode()}\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        f'  {_block(record, wrapped=wrapped, short=short)}\n'
         ' </rdf:RDF>\n'
         '</x:xmpmeta>\n'
         '<?xpacket end="r"?>'
@@ -166,11 +193,35 @@ def with_record(data: bytes, record: Mapping[str, Any]) -> bytes:
     """``data`` (a PNG, JPEG or WebP file) with ``record`` inside, pixels and other metadata
     untouched; an earlier record of ours is replaced. Other formats come back unchanged."""
     data = strip_record(data)
+    if "C2PA" in xmp.metadata_notes(data):
+        record = {**record, "c2pa": C2PA_NOTE}
+    theirs = xmp.find_xmp(data)
+    if theirs is not None:  # keep their packet, with ours inside it
+        merged = xmp.merge_xmp(data, _description(record, wrapped=False,
+                                                  beside=theirs).encode())
+        if merged is not None:
+            return merged
     wrapped = xmp.is_simple_webp(data)
     packet = _packet(record, wrapped=wrapped)
-    if data.startswith(b"\xff\xd8") and len(packet) > xmp.JPEG_XMP_LIMIT:
-        packet = _packet(record, wrapped=wrapped, short=True)  # one JPEG segment: 64 KiB
+    if data.startswith(b"\xff\xd8"):  # one JPEG segment holds 64 KiB
+        for smaller in _shrunk(record):
+            if len(packet) <= xmp.JPEG_XMP_LIMIT:
+                break
+            packet = _packet(smaller, wrapped=wrapped, short=True)
     return xmp.add_xmp(data, packet)
+
+
+def _shrunk(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Ever smaller forms of ``record`` for one JPEG segment: as it is (without the plain
+    prompt), then its inputs as a bare list of hashes (``input_hashes``), then without inputs
+    and sweep values at all (``left_out`` names what was dropped). A contact sheet of
+    hundreds of pictures is saved this way rather than not at all."""
+    inputs = record.get("inputs") or {}
+    hashes = [i.get("sha256") for i in inputs.values() if isinstance(i, Mapping)]
+    compact = {**record, "inputs": {}, "input_hashes": hashes}
+    bare = {**record, "inputs": {}, "values": None,
+            "left_out": [f"{len(inputs)} input hashes", "values"]}
+    return [dict(record), compact, bare]
 
 
 def recorded_bytes(result: Result, **sweep: Any) -> bytes:
@@ -207,6 +258,12 @@ def _source_bytes(source: Any) -> bytes | None:
         f"read_record takes a path, bytes or a PIL image, got {type(source).__name__}")
 
 
+def _between(data: bytes, first: bytes, last: bytes) -> bytes | None:
+    start = data.find(first)
+    end = data.find(last, start) if start >= 0 else -1
+    return data[start + len(first):end] if end >= 0 else None
+
+
 def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] | None:
     """The record inside a picture, or ``None`` when it has none.
 
@@ -221,11 +278,11 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
     data = _source_bytes(source)
     if not data:
         return None
-    packet = xmp.find_xmp(data, _MARKER) if not data.lstrip().startswith((b"<", b"\xef")) \
-        else (data if _MARKER in data else None)
+    packet = xmp.find_block(data) if not data.lstrip().startswith((b"<", b"\xef")) \
+        else _between(data, xmp.BLOCK_OPEN, xmp.BLOCK_CLOSE)
     if packet is None or len(packet) > _PACKET_LIMIT:  # not ours: far larger than we write
         return None
-    try:
+    try:  # only our block: a record someone else put in the file is never read
         root = ElementTree.parse(io.BytesIO(packet)).getroot()
     except ElementTree.ParseError:
         return None
@@ -235,7 +292,7 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
         if text:
             try:
                 record = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: a record nested 100k deep
                 return None
             return record if isinstance(record, dict) else None
     return None

@@ -11,9 +11,13 @@ received. So nothing here decodes an image: each function walks the file's conta
 * WebP: an ``XMP `` chunk at the end, with the ``VP8X`` header's XMP flag set (a simple
   lossy or lossless file gets a ``VP8X`` header first; `remove_xmp` takes it away again).
 
-`remove_xmp` undoes `add_xmp` byte for byte, so a result read back from its file has the bytes
-(and SHA-256) it arrived with. Only packets containing ``marker`` are ever removed: a packet
-someone else wrote is left alone. `metadata_notes` names the metadata a file carries.
+When the file already carries a packet (a ``dc:creator``, rights), `merge_xmp` puts the record's
+block inside it instead, between `BLOCK_OPEN` and `BLOCK_CLOSE`, so its properties stay where
+every reader looks. `remove_xmp` undoes `add_xmp` and `merge_xmp` byte for byte, so a result
+read back from its file has the bytes (and SHA-256) it arrived with. Only packets containing
+``marker`` are ever removed whole: a packet someone else wrote keeps everything but our block.
+A compressed packet is never inflated beyond `PACKET_LIMIT` (a dropped picture is untrusted).
+`metadata_notes` names the metadata a file carries.
 """
 
 from __future__ import annotations
@@ -23,14 +27,21 @@ import zlib
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["add_xmp", "find_xmp", "remove_xmp", "metadata_notes", "is_simple_webp",
-           "JPEG_XMP_LIMIT", "WEBP_WRAPPED"]
+__all__ = ["add_xmp", "find_xmp", "find_block", "merge_xmp", "remove_xmp", "BLOCK_OPEN",
+           "BLOCK_CLOSE", "metadata_notes", "is_simple_webp",
+           "JPEG_XMP_LIMIT", "PACKET_LIMIT", "WEBP_WRAPPED"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_KEYWORD = b"XML:com.adobe.xmp"
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 #: The most bytes of packet one JPEG APP1 segment holds.
 JPEG_XMP_LIMIT = 65533 - len(_JPEG_XMP)
+#: The most bytes a compressed packet is inflated to: ours are a few KB, so a larger one (a
+#: decompression bomb in a dropped picture) is not read at all.
+PACKET_LIMIT = 1_000_000
+#: Around the record's ``rdf:Description``, in a packet of ours or one someone else wrote.
+BLOCK_OPEN = b"<!-- clipdrop-widgets record -->"
+BLOCK_CLOSE = b"<!-- end of the clipdrop-widgets record -->"
 _WEBP_XMP_FLAG = 0x04
 _WEBP_ALPHA_FLAG = 0x10
 #: Written into a packet that made a simple WebP extended, so `remove_xmp` restores it.
@@ -69,10 +80,14 @@ def _png_packet(kind: bytes, body: bytes) -> bytes | None:
     rest = body[len(_PNG_KEYWORD) + 1:]
     compressed, rest = rest[0], rest[2:]
     rest = rest.split(b"\x00", 2)[2]  # past the language tag and the translated keyword
+    if not compressed:
+        return rest
+    inflater = zlib.decompressobj()
     try:
-        return zlib.decompress(rest) if compressed else rest
+        packet = inflater.decompress(rest, PACKET_LIMIT + 1)  # never more than the limit
     except zlib.error:
         return None
+    return None if len(packet) > PACKET_LIMIT else packet
 
 
 def _png_spans(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -244,13 +259,70 @@ def find_xmp(data: bytes, marker: bytes | None = None) -> bytes | None:
     return None
 
 
+def _rewrap(data: bytes, start: int, end: int, old: bytes, packet: bytes) -> bytes:
+    """``data`` with the (uncompressed) XMP packet ``old`` at ``start:end`` replaced by
+    ``packet``, in a chunk or segment like the one it was in."""
+    kind = _kind(data)
+    if kind == "png":
+        body = data[start + 8:end - 4]
+        return data[:start] + _png_chunk(b"iTXt", body[:len(body) - len(old)] + packet) + \
+            data[end:]
+    if kind == "jpeg":
+        body = _JPEG_XMP + packet
+        return data[:start] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[end:]
+    return _riff(data[12:start] + _webp_chunk(b"XMP ", packet) + data[end:])
+
+
+def merge_xmp(data: bytes, block: bytes) -> bytes | None:
+    """``data`` with ``block`` (an ``rdf:Description``) added inside the XMP packet the file
+    already carries, so that packet's own properties (``dc:creator``, rights) stay where
+    every reader looks; ``None`` when there is no such packet or it cannot take the block (a
+    compressed PNG packet, no ``</rdf:RDF>``, more than one JPEG segment holds).
+    `remove_xmp` takes the block out again, byte for byte."""
+    spans = _spans(data)
+    if not spans:
+        return None
+    start, end, old = spans[0]
+    compressed = _kind(data) == "png" and data[start + 8 + len(_PNG_KEYWORD) + 1] != 0
+    at = old.rfind(b"</rdf:RDF>")
+    if compressed or at < 0 or BLOCK_OPEN in old:
+        return None
+    packet = old[:at] + BLOCK_OPEN + block + BLOCK_CLOSE + old[at:]
+    if _kind(data) == "jpeg" and len(packet) > JPEG_XMP_LIMIT:
+        return None
+    return _rewrap(data, start, end, old, packet)
+
+
+def _block_span(packet: bytes) -> tuple[int, int] | None:
+    first = packet.find(BLOCK_OPEN)
+    last = packet.find(BLOCK_CLOSE, first) if first >= 0 else -1
+    return (first, last + len(BLOCK_CLOSE)) if last >= 0 else None
+
+
+def find_block(data: bytes) -> bytes | None:
+    """What lies between `BLOCK_OPEN` and `BLOCK_CLOSE` in the first packet holding them."""
+    for _start, _end, packet in _spans(data):
+        span = _block_span(packet)
+        if span is not None:
+            return packet[span[0] + len(BLOCK_OPEN):span[1] - len(BLOCK_CLOSE)]
+    return None
+
+
 def remove_xmp(data: bytes, marker: bytes) -> bytes:
-    """``data`` without the XMP packets containing ``marker`` (exactly as before `add_xmp`)."""
+    """``data`` without the XMP packets containing ``marker`` and without a block
+    `merge_xmp` added to another packet: exactly as before `add_xmp` or `merge_xmp`. A
+    packet someone else wrote is left as it came, whatever it holds."""
     for start, end, packet in reversed(_spans(data)):
-        if marker not in packet:
+        span = _block_span(packet)
+        if marker not in packet and span is not None:
+            original = packet[:span[0]] + packet[span[1]:]
+            data = _rewrap(data, start, end, packet, original)
+        elif marker not in packet:
             continue
-        data = _webp_remove(data, start, end, packet) if _kind(data) == "webp" \
-            else data[:start] + data[end:]
+        elif _kind(data) == "webp":
+            data = _webp_remove(data, start, end, packet)
+        else:
+            data = data[:start] + data[end:]
     return data
 
 

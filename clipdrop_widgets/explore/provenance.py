@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from collections import Counter
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
@@ -102,8 +102,16 @@ def sheet_record(sweep: Sweep) -> dict[str, Any]:
         "inputs": shown,
         "input_from": None,
         "credits": sweep._credits(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "engine": sweep._source,
+        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "engine": _items_engine(sweep),
         "package": f"clipdrop-widgets {__version__}",
         "digital_source_type": IPTC_EDIT,
     }
+
+
+def _items_engine(sweep: Sweep) -> str | None:
+    """What made the sheet's pictures, from their own records (not the Client that ran the
+    sweep: a keyed Client may be served by the local engine); several are joined by ``+``."""
+    engines = sorted({str(r.get("source") or sweep._source) for r in sweep.records
+                      if r["status"] == "ok"} - {"None"})
+    return " + ".join(engines) if engines else sweep._source

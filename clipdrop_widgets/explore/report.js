@@ -69,11 +69,14 @@
     shown.textContent = `${found.length} of ${items.length} shown`;
   }
 
-  function divider(before, after, label) {
+  function divider(before, after, label, raw) {
     const afterWrap = el("div", {class: "after"}, el("img", {src: after, alt: `${label}, after`}));
     const bar = el("div", {class: "bar"});
-    const box = el("div", {class: "compare"},
-      el("img", {src: before, alt: `${label}, before`}), afterWrap, bar);
+    const beforeImg = el("img", {src: before, alt: `${label}, before`});
+    // The result has the photo's stored pixels, not turned by its EXIF orientation: show the
+    // photo as stored too, so the two line up.
+    if (raw) beforeImg.style.imageOrientation = "none";
+    const box = el("div", {class: "compare"}, beforeImg, afterWrap, bar);
     const range = el("input", {type: "range", id: "divider", min: "0", max: "100", value: "50"});
     const set = (pct) => {
       pct = Math.max(0, Math.min(100, pct));
@@ -87,12 +90,19 @@
       const r = box.getBoundingClientRect();
       set(((e.clientX - r.left) / r.width) * 100);
     };
+    // A native image drag would cancel the pointer (no pointerup): images are not draggable.
+    for (const img of box.querySelectorAll("img")) img.draggable = false;
+    box.addEventListener("dragstart", (e) => e.preventDefault());
     box.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
       box.setPointerCapture(e.pointerId);
       drag(e);
       box.addEventListener("pointermove", drag);
     });
-    box.addEventListener("pointerup", () => box.removeEventListener("pointermove", drag));
+    const stop = () => box.removeEventListener("pointermove", drag);
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      box.addEventListener(type, stop);
+    }
     set(50);
     return el("div", {},
       box,
@@ -120,7 +130,7 @@
     chosen = id;
     const photo = Object.entries(it.inputs || {}).map(([, sha]) => data.pictures[sha])
       .find(Boolean);
-    const picture = photo ? divider(photo, it.src, name(it))
+    const picture = photo ? divider(photo, it.src, name(it), it.raw_before)
       : el("div", {class: "single"}, el("img", {src: it.src, alt: name(it)}));
     const list = el("dl");
     row(list, "Operation", it.title);

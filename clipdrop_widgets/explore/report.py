@@ -83,12 +83,13 @@ def _session_items(session: Session, pictures: dict[str, Loader]) -> list[dict[s
             continue
         options = dict(line.get("options") or {})
         origin = options.pop("input_from", None)
-        inputs = {}
+        inputs, raw_before = {}, False
         for name, described in (line.get("inputs") or {}).items():
             sha = described.get("sha256")
             source = session.directory / str(described.get("file", ""))
-            if sha and sha not in pictures and source.is_file() and "mask" not in name:
-                pictures[sha] = _file_uri(source)
+            if sha and source.is_file() and "mask" not in name:
+                pictures.setdefault(sha, _file_uri(source))
+                raw_before = raw_before or _turned_only_by_exif(source, path)
             inputs[name] = sha
         origins.append(origin)
         items.append({
@@ -98,11 +99,26 @@ def _session_items(session: Session, pictures: dict[str, Loader]) -> list[dict[s
             "credits": line.get("credits"), "created": line.get("time"),
             "engine": line.get("source", "service"), "sha256": line.get("sha256"),
             "file": line["file"], "digital_source_type": digital_source_type(line["operation"]),
-            "src": _file_uri(path, strip=True),
+            "src": _file_uri(path, strip=True), "raw_before": raw_before,
         })
     for item, parent in zip(items, parent_ids(items, origins), strict=True):
         item["parent"] = parent
     return items
+
+
+def _turned_only_by_exif(before: Path, after: Path) -> bool:
+    """Whether the photo ``before`` is turned for display by its EXIF orientation while the
+    result ``after`` has the photo's stored size: the report then shows the photo as stored
+    (``image-orientation: none``), so before and after line up under the divider."""
+    from PIL import Image
+
+    try:
+        with Image.open(before) as photo, Image.open(after) as result:
+            turned = photo.getexif().get(0x0112, 1) not in (1, None)
+            return turned and result.size == photo.size and \
+                result.getexif().get(0x0112, 1) in (1, None)
+    except (OSError, ValueError, SyntaxError):  # not a picture PIL reads: shown as it is
+        return False
 
 
 def _sweep_items(sweep: Sweep) -> list[dict[str, Any]]:
@@ -152,10 +168,17 @@ def report_items(source: Session | Sweep | str | os.PathLike[str]
             {sha: load() for sha, load in pictures.items()})
 
 
+#: Characters that could end or confuse the ``<script>`` element, as JSON's own ``\\uXXXX``.
+_SCRIPT_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+
+
 def _json_for_script(value: Any) -> str:
-    """JSON that cannot end the ``<script>`` element it sits in."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace(
-        "</", "<\\/").replace("<!--", "<\\!--")
+    """JSON that cannot end the ``<script>`` element it sits in: ``<``, ``>``, ``&`` and the
+    line separators U+2028/9 are written as ``\\uXXXX`` escapes, which ``JSON.parse`` reads
+    back as the same characters (``<!--``, ``</script`` or ``<![CDATA[`` in a prompt stay
+    text)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(
+        _SCRIPT_UNSAFE)
 
 
 def export_html(source: Session | Sweep | str | os.PathLike[str],

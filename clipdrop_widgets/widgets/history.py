@@ -12,12 +12,12 @@ import html
 import os
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
 from PIL import Image, ImageDraw, ImageFont
 
-from ..api.records import recorded_bytes
+from ..api.records import recorded_bytes, strip_record
 from ..api.result import Result
 from ..api.session import Session
 from ..api.untrusted import safe_name
@@ -412,6 +412,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         for r in chosen:
             done = self._saved.get(r, {}).get(key)
             if done is None or not os.path.exists(done):
+                done = _already_there(folder, r)  # saved by another strip, or before a restart
+            if done is None:
                 try:
                     done = r.save(_free_path(folder, r))
                 except OSError as exc:
@@ -485,16 +487,37 @@ def _folder_error(folder: str, exc: OSError) -> OSError:
                    "Type another folder in \"Save to\".")
 
 
-def _free_path(folder: str, result: Result) -> str:
-    """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
+def _names(folder: str, result: Result) -> Iterator[str]:
+    """``result``'s file names in ``folder``: ``<operation>-<date>-<time>.<ext>``, then with
+    ``-2``, ``-3`` and so on."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
     ext = result.extension
     base = os.path.join(folder, safe_name(f"{result.endpoint}-{stamp}"))  # never a path
-    path, n = f"{base}.{ext}", 1
-    while os.path.exists(path):
+    yield f"{base}.{ext}"
+    n = 1
+    while True:
         n += 1
-        path = f"{base}-{n}.{ext}"
-    return path
+        yield f"{base}-{n}.{ext}"
+
+
+def _free_path(folder: str, result: Result) -> str:
+    """A path in ``folder`` for ``result`` that no file uses yet (extension included)."""
+    return next(path for path in _names(folder, result) if not os.path.exists(path))
+
+
+def _already_there(folder: str, result: Result) -> str | None:
+    """The file in ``folder`` that already holds ``result`` (its image, record aside), found
+    among the names it would be saved under; ``None`` when there is none."""
+    for path in _names(folder, result):
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path, "rb") as f:
+                if strip_record(f.read()) == result.data:
+                    return path
+        except OSError:
+            continue
+    return None
 
 
 def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:

@@ -221,6 +221,7 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
         assert record is not None, path
         if path.parent.name == "sheets":
             assert record["kind"] == "contact sheet" and len(record["inputs"]) == 2
+            assert record["engine"] == "local engine"  # its pictures', not the Client's
             assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_EDIT
             continue
         assert tags["XMP-iptcExt:DigitalSourceType"] == expected[record["operation"]], path
@@ -268,3 +269,146 @@ def test_a_hostile_packet_is_not_parsed(tmp_path):
         + f']><r xmlns:cdw="{NAMESPACE}" cdw:Record="&h;"/>').encode())
     for hostile in (huge, broken, bomb):
         assert read_record(hostile) is None
+
+
+def _compressed_png_packet(data: bytes, inflated: int) -> bytes:
+    """``data`` (a PNG) with a compressed iTXt XMP chunk naming our namespace that inflates
+    to ``inflated`` bytes (built a megabyte at a time, so the test itself stays small)."""
+    from clipdrop_widgets.api.records import NAMESPACE
+
+    packer = zlib.compressobj(9)
+    parts = [packer.compress(b"<x:xmpmeta " + NAMESPACE.encode())]
+    block = b" " * 1_000_000
+    parts += [packer.compress(block) for _ in range(inflated // len(block))]
+    parts.append(packer.flush())
+    body = b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + b"".join(parts)
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(
+        ">I", zlib.crc32(b"iTXt" + body))
+    at = 8 + 25  # after IHDR
+    return data[:at] + chunk + data[at:]
+
+
+def test_a_compressed_packet_bomb_is_not_inflated():
+    """A picture of a few hundred KB whose compressed XMP inflates to 200 MB (a decompression
+    bomb dropped on the Studio) gives None using a few MB, not hundreds."""
+    import tracemalloc
+
+    bomb = _compressed_png_packet(FORMATS["png"](), 200_000_000)
+    assert len(bomb) < 1_000_000
+    from clipdrop_widgets.api import xmp
+
+    tracemalloc.start()
+    try:
+        found = read_record(bomb)
+        notes = xmp.metadata_notes(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"{peak / 1e6:.0f} MB to read a {len(bomb) / 1e3:.0f} KB file"
+    assert found is None and notes == []  # too large to be a packet at all
+
+
+def test_a_deeply_nested_record_gives_none():
+    from clipdrop_widgets.api import xmp
+    from clipdrop_widgets.api.records import NAMESPACE
+
+    deep = "[" * 100_000 + "]" * 100_000
+    packet = xmp.BLOCK_OPEN + f'<r xmlns:cdw="{NAMESPACE}" cdw:Record="{deep}"/>'.encode() + \
+        xmp.BLOCK_CLOSE
+    assert read_record(xmp.add_xmp(FORMATS["png"](), packet)) is None
+
+
+def test_the_records_date_is_a_valid_xmp_date():
+    """XMP dates (ISO 8601) write the offset as +HH:MM, never +HHMM."""
+    result = Client().text_to_image("a fox")
+    created = record_of(result)["created"]
+    assert created[-6] in "+-" and created[-3] == ":", created
+    packet = recorded_bytes(result)
+    assert f'xmp:CreateDate="{created}"'.encode() in packet
+
+
+THEIR_XMP = (  # a service's own packet, with a forged record of ours in it
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:cdw="https://clipdrop-widgets.readthedocs.io/ns/record/1.0/" '
+    'cdw:Record="{&quot;operation&quot;:&quot;FORGED&quot;}">'
+    '<dc:creator><rdf:Seq><rdf:li>Original Author</rdf:li></rdf:Seq></dc:creator>'
+    '</rdf:Description></rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>').encode()
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg with exif", "webp extended (exif)"])
+def test_the_pictures_own_xmp_is_kept_beside_the_record(kind, tmp_path, exiftool):
+    """A picture that came with its own XMP (a creator, rights) keeps it: ExifTool shows
+    the creator and the record, and the record comes out byte for byte, so the picture's
+    hash (which links an edit of it to it) is the one it arrived with."""
+    from clipdrop_widgets.api import xmp
+
+    data = xmp.add_xmp(FORMATS[kind](), THEIR_XMP)
+    result = Result(data, "image/png", "text_to_image", {"prompt": "a fox"})
+    marked = recorded_bytes(result)
+    assert strip_record(marked) == data
+    assert read_record(marked)["prompt"] == "a fox"
+    path = tmp_path / f"marked.{'png' if kind == 'png' else kind[:4]}"
+    path.write_bytes(marked)
+    tags = exif_tags(exiftool, path)
+    assert tags.get("XMP-dc:Creator") == "Original Author", tags
+    assert tags.get("XMP-cdw:Operation") == "text_to_image", tags
+    edit = Result(data, "image/png", "cleanup", {},
+                  files={"image_file": marked})  # the saved picture sent on
+    assert record_of(edit)["inputs"]["image_file"]["sha256"] == \
+        hashlib.sha256(data).hexdigest()
+    assert record_of(edit)["inputs"]["image_file"]["metadata"][0] == "XMP"
+
+
+def test_a_c2pa_signed_jpeg_is_told_its_manifest_no_longer_validates():
+    data = FORMATS["jpeg"]()
+    body = b"JP\x00\x00\x00\x00\x00\x01\x00\x00\x00\x20jumbc2pa-manifest"
+    c2pa = b"\xff\xeb" + struct.pack(">H", len(body) + 2) + body
+    signed = data[:2] + c2pa + data[2:]
+    marked = recorded_bytes(Result(signed, "image/jpeg", "text_to_image", {"prompt": "a fox"}))
+    assert c2pa in marked and strip_record(marked) == signed
+    assert "no longer validates" in read_record(marked)["c2pa"]
+
+
+@pytest.mark.parametrize("items", [700, 3000])
+def test_a_jpeg_with_a_record_too_big_for_one_segment_is_still_saved(items):
+    """A contact sheet of hundreds of pictures: its record (about 100 bytes a picture) does
+    not fit one 64 KiB JPEG segment, yet the JPEG is written with a shortened record."""
+    from clipdrop_widgets.api.records import with_record
+
+    data = FORMATS["jpeg"]()
+    shown = {f"item {i}": {"sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                           "metadata": []} for i in range(items)}
+    record = {"operation": "text_to_image", "kind": "contact sheet", "prompt": None,
+              "values": {"n": list(range(items))}, "inputs": shown, "engine": "service"}
+    marked = with_record(data, record)
+    assert strip_record(marked) == data
+    found = read_record(marked)
+    assert found["kind"] == "contact sheet"
+    if items == 700:
+        assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
+    else:
+        assert found["inputs"] == {} and found["left_out"]
+
+
+def test_a_fresh_strip_saving_the_same_results_writes_no_duplicates(tmp_path):
+    """Save run again by a new strip (a restarted kernel) over the same folder finds each
+    result's file by its content and writes no ``-2`` copies; a different picture made the
+    same second still gets its own file."""
+    client = Client()
+    results = [client.text_to_image("a fox"), client.text_to_image("a hen")]
+    first = HistoryStrip(folder=tmp_path / "saved")
+    for r in results:
+        first.add(r)
+    paths = first.save()
+    again = HistoryStrip(folder=tmp_path / "saved")
+    for r in results:
+        again.add(r)
+    assert again.save() == paths and len(os.listdir(tmp_path / "saved")) == 2
+    owl = client.text_to_image("an owl")
+    twin = Result(owl.data, owl.content_type, owl.endpoint,
+                  created=results[1].created)  # the name of the hen, other bytes
+    again.add(twin)
+    assert again.save(twin)[0] not in paths and len(os.listdir(tmp_path / "saved")) == 3

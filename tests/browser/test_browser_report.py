@@ -88,3 +88,81 @@ def test_axe_finds_no_serious_or_critical_violation(page):
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))")
     bad = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not bad, bad
+
+
+def test_the_divider_follows_a_mouse_drag_and_stops_on_release(page):
+    """Dragging the divider (over the images) from the middle to a quarter puts it at 25 %,
+    and moving the mouse after the release leaves it there: no native image drag cancels
+    the pointer."""
+    page.locator("#grid .card").nth(1).click()  # the edit
+    box = page.locator(".compare").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.025 * step), y)
+    page.mouse.up()
+    divider = page.locator(".compare")
+    assert abs(float(divider.get_attribute("data-divider")) - 25) < 1.5
+    page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=5)  # the button is up
+    assert abs(float(divider.get_attribute("data-divider")) - 25) < 1.5
+    assert not page.errors
+
+
+MARKUP_PROMPTS = ["a hen <!-- x", "<!DOCTYPE html> a fox", "<![CDATA[ an owl ]]>",
+                  "a cat </script><script>window.__xss=1</script>", "a & b > c"]
+
+
+def test_prompts_with_markup_show_every_card_as_text(browser, tmp_path):
+    """One prompt holding ``<!--`` (or ``<!DOCTYPE``, ``<![CDATA[``, ``</script``) used to
+    leave the report blank: every card shows, each prompt as the text it was."""
+    session = Session(tmp_path / "session")
+    client = Client()
+    for prompt in MARKUP_PROMPTS:
+        session.add(client.text_to_image(prompt))
+    report = Path(export_html(session, tmp_path / "report.html"))
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.as_uri())
+        page.wait_for_selector("#grid .card", timeout=10_000)
+        text = page.locator("#grid").inner_text()
+        assert page.locator("#grid .card").count() == len(MARKUP_PROMPTS)
+        for prompt in MARKUP_PROMPTS:
+            assert prompt in text
+        assert page.evaluate("window.__xss") is None and not errors
+    finally:
+        context.close()
+
+
+def test_a_photo_turned_by_exif_lines_up_with_its_edit(browser, tmp_path):
+    """A phone photo stored 256x192 with EXIF orientation 6 (shown 192x256), edited by an
+    operation that keeps its stored pixels: before and after are drawn the same shape."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 255, (192, 256, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", exif=exif.tobytes(), quality=90)
+    session = Session(tmp_path / "session")
+    mask = np.zeros((192, 256), dtype=bool)
+    mask[20:80, 20:80] = True
+    session.add(Client().cleanup(buf.getvalue(), mask))
+    report = Path(export_html(session, tmp_path / "report.html"))
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(report.as_uri())
+        page.locator("#grid .card").first.click()
+        before = page.locator(".compare > img").bounding_box()  # the box both are drawn in
+        after = page.locator(".compare .after img").evaluate(
+            "e => e.naturalWidth / e.naturalHeight")  # stretched into it unless they agree
+        assert abs(before["width"] / before["height"] - after) < 0.02, (before, after)
+    finally:
+        context.close()

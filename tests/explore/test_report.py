@@ -105,3 +105,23 @@ def test_a_report_of_something_else_is_refused_clearly(tmp_path):
         export_html(tmp_path, tmp_path / "x.html")
     with pytest.raises(ConfigurationTypeError, match="Session, a Sweep or the folder"):
         export_html(42, tmp_path / "x.html")
+
+
+HOSTILE_PROMPTS = ["a hen <!-- x", "<!DOCTYPE html> a fox", "<![CDATA[ an owl ]]>",
+                   "a cat </script><script>window.__xss=1</script>", "a & b > c",
+                   "line\u2028separator\u2029paragraph"]
+
+
+def test_a_prompt_with_markup_keeps_the_reports_data_readable(tmp_path):
+    """``<!--``, ``<!DOCTYPE``, ``<![CDATA[``, ``</script`` in a prompt: the report's JSON
+    still parses (``JSON.parse`` rejects ``\\!``) and holds the prompts exactly."""
+    client = Client()
+    session = Session(tmp_path / "s")
+    for prompt in HOSTILE_PROMPTS:
+        session.add(client.text_to_image(prompt))
+    out = Path(export_html(session, tmp_path / "r.html"))
+    script = out.read_text(encoding="utf-8").split(
+        '<script id="report-data" type="application/json">', 1)[1].split("</script>", 1)[0]
+    for unsafe in ("<", ">", "&", "\u2028", "\u2029"):
+        assert unsafe not in script
+    assert [i["prompt"] for i in json.loads(script)["items"]] == HOSTILE_PROMPTS
