@@ -118,7 +118,7 @@ def test_upload_watch_measures_windows():
 
 def test_the_body_budget_serves_waiters_in_order_and_times_out():
     async def scenario() -> list[object]:
-        budget = BodyBudget(100)
+        budget = BodyBudget(100, small=0)
         first = await budget.reserve(60)
         order: list[object] = []
 
@@ -134,12 +134,28 @@ def test_the_body_budget_serves_waiters_in_order_and_times_out():
         await asyncio.gather(second, third)
         late = await budget.reserve(50, timeout=0.1)  # 90 held: no room in time
         order.append(("late", late))
-        huge = BodyBudget(100)
+        huge = BodyBudget(100, small=0)
         order.append(("huge", await huge.reserve(10_000)))  # alone, counted as the limit
         return order
 
     order = asyncio.run(scenario())
     assert order == [("second", 60), ("third", 30), ("late", None), ("huge", 100)]
+
+
+def test_small_bodies_skip_the_queue_from_their_own_reserve():
+    async def scenario() -> list[object]:
+        budget = BodyBudget(100, small=10, reserve=15)
+        big = await budget.reserve(100)
+        waiting = asyncio.ensure_future(budget.reserve(50, timeout=2))  # queued for room
+        await asyncio.sleep(0.01)
+        first = await budget.reserve(8, timeout=0.1)  # at once, beside the queue
+        second = await budget.reserve(8, timeout=0.1)  # the reserve is full: it queues
+        budget.give(first)
+        assert budget.held_small == 0
+        budget.give(big)
+        return [first, second, await waiting]
+
+    assert asyncio.run(scenario()) == [-8, None, 50]
 
 
 def test_jobs_are_admitted_by_megapixels_in_flight():
@@ -192,3 +208,41 @@ def test_a_megapixel_bound_pool_still_answers_cleanups(make_served_engine):
         results = list(pool.map(lambda _: client.cleanup(image, mask), range(6)))
     assert all(r.width == 512 for r in results)
     assert handle.engine.pool.running_megapixels == 0
+
+
+def test_a_small_request_is_answered_beside_slow_uploads_that_fill_the_body_budget(
+        make_served_engine):
+    """Five uploads announce 60 MB each and send 2 KB/s (above the least rate, so never cut
+    off): four fill the 256 MB budget, the fifth waits for room. A normal small cleanup must
+    not wait behind them (it waited about 60 s, until the fifth got its 503)."""
+    handle = make_served_engine()
+    socks = [trickle_open(handle, 60_000_000) for _ in range(5)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(0.5):  # 1 KB each half second: 2 KB/s
+            for sock in socks:
+                try:
+                    sock.sendall(b"-" * 1024)
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    files = {"image_file": ("p.png", png(256, 256)), "mask_file": ("m.png", png(256, 256, "L"))}
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while handle.engine.pool.receiving < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the fifth is queued for room by now
+        assert handle.engine.pool.receiving >= 4
+        # Answered well before the fifth upload's 60 s wait for room ends (it used to wait it).
+        answer = requests.post(handle.url + "/cleanup/v1", files=files,
+                               headers={"x-api-key": KEY}, timeout=15)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "image/png"
+    finally:
+        stop.set()
+        trickler.join(5)
+        for sock in socks:
+            sock.close()
