@@ -175,17 +175,56 @@ def test_jobs_are_admitted_by_megapixels_in_flight():
         slot.megapixels = mp
     futures = [pool.submit(slot, job(name)) for slot, name in zip(slots, "abc", strict=True)]
     time.sleep(0.2)
-    assert started == ["a"]  # b would hold 32 MP with a; c waits its turn behind b
+    assert started == ["a", "c"]  # b would hold 32 MP with a; c (1 MP) starts beside a
     gates["a"].set()
     assert futures[0].result(TIMEOUT) == "a"
     deadline = time.monotonic() + TIMEOUT
     while len(started) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert started == ["a", "b", "c"]  # 16 + 1 MP fit together
+    assert started == ["a", "c", "b"]  # b starts once a is done (16 + 1 MP fit together)
     gates["b"].set()
     gates["c"].set()
     assert [f.result(TIMEOUT) for f in futures] == ["a", "b", "c"]
     assert pool.in_use == 0 and pool.running_megapixels == 0
+    pool.shutdown()
+
+
+def test_a_waiting_big_job_is_passed_at_most_max_passes_times(monkeypatch):
+    """Small jobs start beside a running big one ahead of a queued big one, but not forever:
+    once it was passed `MAX_PASSES` times, later jobs wait behind it."""
+    import clipdrop_widgets.engine.work as work_module
+
+    monkeypatch.setattr(work_module, "MAX_PASSES", 2)
+    pool = WorkPool(workers=3, queue=8, megapixels=40)
+    started: list[str] = []
+    gates = {name: threading.Event() for name in ("big1", "big2", "s1", "s2", "s3")}
+
+    def job(name: str):
+        def run() -> str:
+            started.append(name)
+            assert gates[name].wait(TIMEOUT)
+            return name
+        return run
+
+    futures = []
+    for name, mp in (("big1", 32), ("big2", 32), ("s1", 1), ("s2", 1), ("s3", 1)):
+        slot = pool.try_enter()
+        slot.megapixels = mp
+        futures.append(pool.submit(slot, job(name)))
+    time.sleep(0.2)
+    assert started == ["big1", "s1", "s2"]  # s3 waits: big2 was passed twice (and no thread)
+    gates["s1"].set()
+    futures[2].result(TIMEOUT)
+    time.sleep(0.2)
+    assert started == ["big1", "s1", "s2"]  # a thread is free, but s3 may not pass big2 again
+    gates["big1"].set()
+    deadline = time.monotonic() + TIMEOUT
+    while len(started) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["big1", "s1", "s2", "big2", "s3"]
+    for gate in gates.values():
+        gate.set()
+    assert [f.result(TIMEOUT) for f in futures] == ["big1", "big2", "s1", "s2", "s3"]
     pool.shutdown()
 
 
