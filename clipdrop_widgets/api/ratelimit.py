@@ -118,7 +118,7 @@ class RateLimiter:
                     if wait <= 0:
                         break
                 if deadline is not None:
-                    if now + wait > deadline and wait != float("inf") or now >= deadline:
+                    if (now + wait > deadline and wait != float("inf")) or now >= deadline:
                         raise TooLate(wait, deadline - now)
                     wait = min(wait, deadline - now)
                 if cancel is not None:  # wake up now and then to look at the event

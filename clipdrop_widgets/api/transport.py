@@ -27,8 +27,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.exceptions import ProtocolError
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ProtocolError
 
 __all__ = ["Watch", "WatchedAdapter", "AnswerTooLarge", "UnreadableEncoding", "read_body",
            "watching"]

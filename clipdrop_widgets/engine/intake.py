@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 from ..contract.endpoints import MB
 
-__all__ = ["BODY_BUDGET", "SMALL_BODY", "SMALL_RESERVE", "MIN_UPLOAD_RATE", "UPLOAD_WINDOW", "RESERVE_WAIT", "BodyBudget",
-           "UploadWatch", "form_megapixels"]
+__all__ = ["BODY_BUDGET", "SMALL_BODY", "SMALL_RESERVE", "MIN_UPLOAD_RATE", "UPLOAD_WINDOW",
+           "RESERVE_WAIT", "BodyBudget", "UploadWatch", "form_megapixels"]
 
 #: Bytes of request bodies held at once (a few of the largest uploads the contract allows).
 BODY_BUDGET = 256 * MB

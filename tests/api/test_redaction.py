@@ -142,6 +142,7 @@ def test_a_short_key_is_cut_only_as_a_whole_word():
         with pytest.raises(APIStatusError) as info:
             client.text_to_image("a cat")
     assert "500" in str(info.value) and "key ***" in str(info.value)
-    assert Secret("a").redact("429: Too many requests (key a)") == "429: Too many requests (key ***)"
+    assert Secret("a").redact("429: Too many requests (key a)") == (
+        "429: Too many requests (key ***)")
     assert Secret("e").redact(b"requests e.") == b"requests ***."
     assert Secret("1234567").redact("x1234567 1234567") == "x1234567 ***"

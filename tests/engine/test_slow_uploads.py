@@ -285,3 +285,39 @@ def test_a_small_request_is_answered_beside_slow_uploads_that_fill_the_body_budg
         trickler.join(5)
         for sock in socks:
             sock.close()
+
+
+def test_a_connection_that_never_finishes_its_headers_gets_a_json_408(make_served_engine,
+                                                                      monkeypatch):
+    """Sockets sending a header line a second were held open for as long as they kept on
+    (findings 20b #10); a normal request on a fresh connection is still answered."""
+    import clipdrop_widgets.engine.web as web_module
+
+    monkeypatch.setattr(web_module, "HEADER_TIMEOUT", 2.0)
+    handle = make_served_engine()
+    with socket.create_connection((handle.host, handle.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\n")
+        sock.settimeout(0.5)
+        raw = b""
+        for line in range(40):  # a header line each half second: 20 s in all
+            try:
+                sock.sendall(b"X-Slow-%d: 1\r\n" % line)
+            except OSError:
+                break
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            raw += chunk
+        sock.settimeout(TIMEOUT)
+        while raw.count(b"}") < 1 and (chunk := sock.recv(65536)):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), raw[:200]
+    assert "did not arrive within 2 s" in json.loads(body)["error"]
+    files = {"image_file": ("p.png", png(64, 64)), "mask_file": ("m.png", png(64, 64, "L"))}
+    answer = requests.post(handle.url + "/cleanup/v1", files=files, headers={"x-api-key": KEY},
+                           timeout=TIMEOUT)
+    assert answer.status_code == 200
