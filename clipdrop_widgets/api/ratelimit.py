@@ -170,7 +170,9 @@ class TooLate(Cancelled):
     """
 
     def __init__(self, wait: float, left: float) -> None:
-        super().__init__(f"the rate limit's turn is {wait:.2f} s away, past the call's timeout "
+        away = ("comes when another request's upload ends" if wait == float("inf")
+                else f"is {wait:.2f} s away")
+        super().__init__(f"the rate limit's turn {away}, past the call's timeout "
                          f"({max(0.0, left):.2f} s left)")
         self.wait = wait
         self.left = left
