@@ -520,8 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the ClipDrop API offline on this machine (outputs are previews)",
-        description=f"Serve the {len(ENDPOINTS)} ClipDrop endpoints from the local engine over "
-                    "HTTP. "
+        description=f"Serve the {len(ENDPOINTS)} ClipDrop endpoints from the local engine "
+                    "over HTTP. "
                     "Outputs are offline previews, not ClipDrop results.",
     )
     serve.add_argument("--host", default="127.0.0.1",

@@ -389,3 +389,18 @@ def echo_key(status: str, where: str) -> Behaviour:
 
     behave.__name__ = f"echo_key_{status.split()[0]}_{where}"
     return behave
+
+
+def head_breaks_off(server: RawServer, conn: socket.socket, _: RawRequest) -> None:
+    """A status line and half a header, then the connection closes."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Ty")
+
+
+def trickle_status_line(server: RawServer, conn: socket.socket, _: RawRequest) -> None:
+    """The status line at once, then the headers one byte every 0.5 s."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    for byte in head(Content_Type="image/png", Content_Length=str(len(IMAGE)))[17:]:
+        conn.sendall(bytes([byte]))
+        server.sleep(0.5)
+        if server.stopped.is_set():
+            return

@@ -310,6 +310,8 @@ def _breakage(exc: BaseException) -> str:
             if isinstance(arg, BaseException):
                 names |= {k.__name__ for k in type(arg).__mro__}
         seen = seen.__cause__ or seen.__context__
+    if "HeadersBrokeOff" in names:
+        return "its headers broke off"
     if "InvalidChunkLength" in names:
         return "a malformed chunk"
     if "ConnectionResetError" in names:

@@ -41,6 +41,7 @@ from ..contract.endpoints import (
 from ..contract.errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     CancelledError,
     ConfigurationError,
     ConfigurationTypeError,
@@ -68,7 +69,7 @@ from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
 from .photo_operations import PhotoOperations
-from .ratelimit import Cancelled, RateLimiter, Slot
+from .ratelimit import Cancelled, RateLimiter, Slot, TooLate
 from .result import Result, result_from_answer
 from .secret import Secret, clean_key
 from .shared_pacer import pacers_for
@@ -478,7 +479,8 @@ class Client(PhotoOperations):
             headers["x-api-key"] = sent_key.reveal()
         timeout = timeout or self.timeout
         connect, answer, total = limits(timeout)
-        deadline: float | None = None  # the whole call's, from its first attempt's start
+        # The whole call's, from now: the wait for the pace is within it too.
+        deadline = time.monotonic() + (total if total is not None else connect + answer)
         attempt = 0
         while True:
             if cancel is not None and cancel.is_set():
@@ -487,9 +489,6 @@ class Client(PhotoOperations):
             if outcome.error is None:
                 assert outcome.response is not None
                 return outcome.response, outcome.elapsed
-            if deadline is None:
-                deadline = (time.monotonic() - outcome.elapsed
-                            + (total if total is not None else connect + answer))
             delay = retry_delay(outcome, attempt, self.max_retries)
             if delay is None:
                 raise outcome.error
@@ -515,9 +514,9 @@ class Client(PhotoOperations):
 
     def _attempt(self, ep: Endpoint, body: bytes, headers: dict[str, str],
                  sent_key: Secret | None, timeout: Timeout,
-                 cancel: threading.Event | None, deadline: float | None = None) -> Outcome:
-        """One POST, its whole answer read under the deadline and the cap; a retry also
-        within the call's ``deadline`` (monotonic seconds)."""
+                 cancel: threading.Event | None, deadline: float) -> Outcome:
+        """One POST, paced, its whole answer read under the cap, within the call's
+        ``deadline`` (monotonic seconds)."""
         connect, answer, total = limits(timeout)
         secrets = self._secrets(sent_key)
         limiter = self._limiter(ep)
@@ -525,14 +524,15 @@ class Client(PhotoOperations):
             slot: Slot | None = None
             if limiter is not None:
                 try:
-                    slot = stack.enter_context(limiter.slot(cancel=cancel))
+                    slot = stack.enter_context(limiter.slot(cancel=cancel, deadline=deadline))
+                except TooLate as late:
+                    raise APITimeoutError(f"{ep.name}: nothing was sent: {late}") from None
                 except Cancelled:
                     raise CancelledError(f"{ep.name} was cancelled before it was sent") from None
             sending = Body(body, slot)
-            if deadline is not None:  # a retry: what is left of the call's time
-                left = max(0.01, deadline - time.monotonic())
-                total = min(total if total is not None else connect + answer, left)
-                connect = min(connect, left)
+            left = max(0.01, deadline - time.monotonic())  # after the pace and any retries
+            total = min(total if total is not None else connect + answer, left)
+            connect = min(connect, left)
             watch = None if self.is_local else Watch(connect=connect, answer=answer,
                                                      total=total)
             stack.enter_context(watching(watch))

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["RateLimiter", "Slot", "Cancelled", "SAFETY_MARGIN"]
+__all__ = ["RateLimiter", "Slot", "Cancelled", "TooLate", "SAFETY_MARGIN"]
 
 #: Fraction of the interval added between requests, for jitter on the way to the server
 #: (20 ms at 60 requests a minute): the pace is 98 % of the limit.
@@ -98,21 +98,29 @@ class RateLimiter:
         return max(0.0, self._next - now)
 
     @contextmanager
-    def slot(self, *, cancel: threading.Event | None = None) -> Iterator[Slot]:
+    def slot(self, *, cancel: threading.Event | None = None,
+             deadline: float | None = None) -> Iterator[Slot]:
         """Wait for this request's turn; the block sends it (calling `Slot.sent`).
 
-        If ``cancel`` is set while waiting, raises `Cancelled` and takes no turn.
+        If ``cancel`` is set while waiting, raises `Cancelled` and takes no turn. If the turn
+        comes after ``deadline`` (a moment of ``clock``), raises `TooLate` as soon as that is
+        known, and takes no turn.
         """
         slot = Slot(self)
         with self._cond:
             while True:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("cancelled while waiting for a rate-limit slot")
-                wait = self._delay(self._clock())
+                now = self._clock()
+                wait = self._delay(now)
                 if wait <= 0:
                     wait = self._claim()  # the other processes' turns
                     if wait <= 0:
                         break
+                if deadline is not None:
+                    if (now + wait > deadline and wait != float("inf")) or now >= deadline:
+                        raise TooLate(wait, deadline - now)
+                    wait = min(wait, deadline - now)
                 if cancel is not None:  # wake up now and then to look at the event
                     wait = min(wait, 0.1)
                 self._cond.wait(None if wait == float("inf") else wait)
@@ -152,3 +160,19 @@ class RateLimiter:
 
 class Cancelled(Exception):
     """Raised by `RateLimiter.slot` when its ``cancel`` event is set while it waits."""
+
+
+class TooLate(Cancelled):
+    """Raised by `RateLimiter.slot` when the turn would come after its ``deadline``.
+
+    Attributes: ``wait`` (seconds until the turn; ``inf`` while another upload is going out),
+    ``left`` (seconds left until the deadline).
+    """
+
+    def __init__(self, wait: float, left: float) -> None:
+        away = ("comes when another request's upload ends" if wait == float("inf")
+                else f"is {wait:.2f} s away")
+        super().__init__(f"the rate limit's turn {away}, past the call's timeout "
+                         f"({max(0.0, left):.2f} s left)")
+        self.wait = wait
+        self.left = left

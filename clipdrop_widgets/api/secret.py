@@ -1,8 +1,12 @@
 """The API key: held so that no repr shows it, and cut out of every text shown to people.
 
 A server may echo the key it was sent (an error text quoting the request, a ``Location``
-naming it), in any case, URL-encoded or base64-encoded (a ``Basic`` credential, a token).
-`Secret.redact` is the one function that removes it. It is for text shown to people
+naming it), in any case, URL-encoded, hex or base64-encoded (a ``Basic`` credential, a
+token), as HTML character references, or broken across lines (``\n``, ``\r\n `` header
+folding, or those escaped in JSON). `Secret.redact` is the one function that removes it.
+A key shorter than `MIN_KEY_LENGTH` (a real key is far longer) is cut out only where it
+stands as a whole word, as is: cutting ``"0"`` out of every number would garble the very
+text that explains the error (``5******: internal``). It is for text shown to people
 (exception messages, the response kept on an exception, reprs, widget state, logs, run logs
 and session files), never for protocol fields: headers such as ``Content-Type`` and an
 image's bytes are parsed as received (a key ``"a"`` must not turn ``image/png`` into
@@ -23,6 +27,11 @@ __all__ = ["Secret", "clean_key", "MASK"]
 
 #: What stands where the key was.
 MASK = "***"
+#: Keys shorter than this are redacted only as a whole word, in no other form.
+MIN_KEY_LENGTH = 8
+#: What may stand between two characters of a key broken across lines: a line break (with
+#: a header fold's indent) as is or escaped in JSON (once or more).
+_BREAK = r"(?:(?:\r\n?|\n|(?:\\+r)?\\+n)[ \t]*)?"
 #: Shortest base64 fragment of the key that is cut out: shorter ones occur by chance.
 MIN_BASE64_FRAGMENT = 6
 
@@ -47,6 +56,26 @@ def base64_fragments(value: bytes) -> set[str]:
     return found
 
 
+def _pattern(value: str) -> str:
+    """A regular expression for ``value`` as a server may write it back: as is or with any
+    of its characters URL-encoded or as HTML character references, broken across lines, in
+    a JSON string, in HTML, as hex, in any case (matched case-insensitively), and
+    base64-encoded (matched exactly)."""
+    per_char = _BREAK.join(
+        f"(?:{re.escape(c)}|%{ord(c):02x}|&#0*{ord(c)};|&#x0*{ord(c):x};)" for c in value)
+    plain = {json.dumps(value)[1:-1], html.escape(value), value.encode("utf-8").hex()} - {value}
+    encoded = base64_fragments(value.encode("utf-8"))
+    pattern = "|".join([per_char] + [re.escape(f) for f in plain])
+    fragments = "|".join(re.escape(f) for f in sorted(encoded, key=len, reverse=True))
+    return f"(?i:{pattern})" + (f"|{fragments}" if fragments else "")
+
+
+def _word(value: str) -> str:
+    """A regular expression for a short ``value`` standing alone: not inside a longer word
+    or number (so ``500`` keeps its zeros with a key ``"0"``)."""
+    return rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"
+
+
 class Secret:
     """Holds the API key; its repr never shows it."""
 
@@ -54,15 +83,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        # As a server may write it back: as is or with any of its characters URL-encoded, in
-        # a JSON string, in HTML, in any case (matched case-insensitively), and
-        # base64-encoded (matched exactly).
-        per_char = "".join(f"(?:{re.escape(c)}|%{ord(c):02x})" for c in value)
-        plain = {json.dumps(value)[1:-1], html.escape(value)} - {value}
-        encoded = base64_fragments(value.encode("utf-8"))
-        pattern = "|".join([per_char] + [re.escape(f) for f in plain])
-        fragments = "|".join(re.escape(f) for f in sorted(encoded, key=len, reverse=True))
-        text = f"(?i:{pattern})" + (f"|{fragments}" if fragments else "")
+        text = _pattern(value) if len(value) >= MIN_KEY_LENGTH else _word(value)
         self._text = re.compile(text)
         self._bytes = re.compile(text.encode("utf-8"))
 

@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ProtocolError
 
 __all__ = ["Watch", "WatchedAdapter", "AnswerTooLarge", "UnreadableEncoding", "read_body",
            "watching"]
@@ -194,6 +195,12 @@ class AnswerTooLarge(Exception):
         self.declared = declared
 
 
+class HeadersBrokeOff(ProtocolError):
+    """A 2xx whose head ended without its end (the connection closed in the headers, or at
+    the deadline): no length, no chunks, no body. Classified as a lost answer, or a timeout
+    when the deadline passed (`attempt.failure`)."""
+
+
 class UnreadableEncoding(Exception):
     """The answer's ``Content-Encoding`` is not one this client asked for, or is corrupt."""
 
@@ -233,11 +240,23 @@ def read_body(response: requests.Response, *, cap: int, watch: Watch | None) -> 
         if size > cap:
             raise AnswerTooLarge(cap, compressed=True)
         parts += pieces
+    if not parts and _broke_off(response):
+        raise HeadersBrokeOff("the answer's headers broke off")
     if inflate is not None:
         if not inflate.eof:
             raise UnreadableEncoding(f"the {encoding} answer ended before its end mark")
         parts.append(inflate.flush())
     return b"".join(parts)
+
+
+def _broke_off(response: requests.Response) -> bool:
+    """Whether an empty ``response`` is what is left of headers that broke off: a 2xx (not
+    204) that gave no length and no chunks. A whole 2xx answer of the API is an image, with
+    its type and length; http.client takes ``HTTP/1.1 200 OK\\r\\nContent-Ty`` then a close
+    for a 200 with no headers and an empty body."""
+    headers = response.headers
+    return (200 <= response.status_code < 300 and response.status_code != 204
+            and "content-length" not in headers and "transfer-encoding" not in headers)
 
 
 def _inflate(d: Any, data: bytes, room: int, *, first: bool) -> tuple[Any, list[bytes]]:

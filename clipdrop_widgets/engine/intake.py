@@ -7,7 +7,10 @@ keep the server whole however clients send:
   cap when chunked), from the moment a body may be read until its answer. A request that does
   not fit waits, before a byte of its body is read, in arrival order; after
   `RESERVE_WAIT` seconds it gets 503. Memory for bodies is bounded, and a burst of big
-  uploads is taken in turn rather than refused.
+  uploads is taken in turn rather than refused. A small body (at most `SMALL_BODY`)
+  never queues behind big ones: it is read at once from a reserve of its own
+  (`SMALL_RESERVE`), so a few slow uploads that announce huge bodies, filling the budget, do
+  not stall every normal request (only once the reserve is full does a small body queue).
 - `UploadWatch`: a body must arrive at `MIN_UPLOAD_RATE` bytes a second, counted over
   windows of `UPLOAD_WINDOW` seconds; a slower one is cut off with a 408. Eight sockets
   trickling a byte a second hold their few bytes for ten seconds, and nobody's place.
@@ -24,11 +27,15 @@ from collections.abc import Callable
 
 from ..contract.endpoints import MB
 
-__all__ = ["BODY_BUDGET", "MIN_UPLOAD_RATE", "UPLOAD_WINDOW", "RESERVE_WAIT", "BodyBudget",
-           "UploadWatch", "form_megapixels"]
+__all__ = ["BODY_BUDGET", "SMALL_BODY", "SMALL_RESERVE", "MIN_UPLOAD_RATE", "UPLOAD_WINDOW",
+           "RESERVE_WAIT", "BodyBudget", "UploadWatch", "form_megapixels"]
 
 #: Bytes of request bodies held at once (a few of the largest uploads the contract allows).
 BODY_BUDGET = 256 * MB
+#: Bodies of at most this many bytes are read at once, from `SMALL_RESERVE`.
+SMALL_BODY = 2 * MB
+#: Bytes of small bodies held at once beside `BODY_BUDGET` (32 of the largest small bodies).
+SMALL_RESERVE = 64 * MB
 #: Least bytes a second a body must arrive at, over each `UPLOAD_WINDOW`.
 MIN_UPLOAD_RATE = 1024
 #: Seconds over which the upload rate is measured (the first window is the grace).
@@ -41,19 +48,29 @@ class BodyBudget:
     """Bytes of bodies held, at most ``limit``; waiters are served in arrival order.
 
     A body larger than ``limit`` is counted as ``limit`` (it then waits for an empty budget).
+    A body of at most ``small`` bytes is taken at once from a reserve of ``reserve`` bytes
+    while that has room (``held_small``), whoever waits in the queue.
     """
 
-    def __init__(self, limit: int = BODY_BUDGET) -> None:
+    def __init__(self, limit: int = BODY_BUDGET, *, small: int = SMALL_BODY,
+                 reserve: int = SMALL_RESERVE) -> None:
         self.limit = limit
+        self.small = small
+        self.reserve_limit = reserve
         self.held = 0
+        self.held_small = 0
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
 
     def _fits(self, size: int) -> bool:
         return self.held == 0 or self.held + size <= self.limit
 
     async def reserve(self, size: int, *, timeout: float = RESERVE_WAIT) -> int | None:
-        """Wait for room for ``size`` bytes; the bytes reserved (give them back with
-        `give`), or ``None`` after ``timeout`` seconds without room."""
+        """Wait for room for ``size`` bytes; a token for the bytes reserved (give it back
+        with `give`; negative when taken from the small reserve, never 0 for a size above
+        0), or ``None`` after ``timeout`` seconds without room."""
+        if size <= self.small and self.held_small + size <= self.reserve_limit:
+            self.held_small += size
+            return -size  # negative: held in the small reserve
         size = min(size, self.limit)
         if not self._waiters and self._fits(size):
             self.held += size
@@ -77,7 +94,10 @@ class BodyBudget:
         return size
 
     def give(self, size: int) -> None:
-        """Give back ``size`` reserved bytes (its body's answer is sent, or it went away)."""
+        """Give back what `reserve` returned (its body's answer is sent, or it went away)."""
+        if size < 0:
+            self.held_small += size
+            return
         self.held -= size
         self._wake()
 

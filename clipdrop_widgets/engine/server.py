@@ -58,7 +58,7 @@ class EngineHandler(ContractHandler):
         self._refusal: EngineResponse | None = None
         self._submitted = False
         self._gone = False  # the client closed the connection
-        self._reserved = 0  # bytes of the body budget this request holds
+        self._reserved = 0  # the body budget's token for this request's bytes (see `reserve`)
         self._watch: UploadWatch | None = None
         self._check: object | None = None  # the upload rate check's timer
 

@@ -11,7 +11,9 @@
   connections answer what tornado itself refuses (a malformed request line, header or chunk,
   for which tornado writes a bare ``400`` with no body) as the contract's JSON too
   (`JsonHTTPServer`), and headers past `HEADER_LIMIT` get a JSON 431 from the
-  handler, where tornado would close the connection.
+  handler, where tornado would close the connection. A connection whose first request's
+  headers are not in within `HEADER_TIMEOUT` seconds (sockets sending a header line a
+  second, a TLS hello on the plain port) gets a JSON 408 and is closed.
 
 Keep-alive, chunked request bodies and ``Expect: 100-continue`` (sent only once ``prepare``
 has accepted the request, so a refused upload is never sent) are tornado's own.
@@ -30,6 +32,7 @@ from typing import Any
 
 from tornado import httputil
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
@@ -48,6 +51,7 @@ __all__ = [
     "header_size",
     "repeated_header",
     "HEADER_LIMIT",
+    "HEADER_TIMEOUT",
     "JsonHTTPServer",
 ]
 
@@ -55,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 #: Seconds a connection may stay idle between requests (and for its headers) before it closes.
 IDLE_TIMEOUT = 60.0
+#: Seconds a new connection has to send its first request's headers whole (later requests on
+#: it have `IDLE_TIMEOUT`, the wait for them and their headers being one).
+HEADER_TIMEOUT = 10.0
 #: Seconds a request body may take to arrive in full (a trickled upload ends there).
 BODY_TIMEOUT = 300.0
 #: A refused request's body up to this many bytes (announced, no ``Expect``) is read and
@@ -257,6 +264,9 @@ class JsonHTTPServer(HTTPServer):
                    "header, Content-Length or chunk")
         self._bad_request = _raw_answer(json_error(400, message, error_headers), head=False,
                                         server=server_name)
+        self._headers_late = _raw_answer(json_error(
+            408, f"the request's headers did not arrive within {HEADER_TIMEOUT:g} s; the "
+                 "server closed the connection", error_headers), head=False, server=server_name)
 
     def handle_stream(self, stream: IOStream, address: tuple) -> None:  # type: ignore[override]
         write = stream.write
@@ -267,7 +277,37 @@ class JsonHTTPServer(HTTPServer):
             return write(answer if bare else data)
 
         stream.write = write_json_400  # type: ignore[method-assign]
+        self._time_first_headers(stream)
         super().handle_stream(stream, address)
+
+    def _time_first_headers(self, stream: IOStream) -> None:
+        """Answer 408 and close ``stream`` unless its first headers are in within
+        `HEADER_TIMEOUT` (tornado's own header timeout is `IDLE_TIMEOUT`)."""
+        read_until_regex = stream.read_until_regex
+        loop = IOLoop.current()
+        late = self._headers_late
+
+        async def answer() -> None:
+            try:
+                await stream.write(late)
+            except (StreamClosedError, OSError):
+                pass
+            finally:
+                stream.close()  # tornado's pending read of the headers ends with it
+
+        def too_slow() -> None:
+            if not stream.closed():
+                stream._clipdrop_late = asyncio.ensure_future(answer())  # type: ignore[attr-defined]
+
+        timer = loop.call_later(HEADER_TIMEOUT, too_slow)
+
+        def read_head(*args: Any, **kwargs: Any) -> Any:
+            stream.read_until_regex = read_until_regex  # type: ignore[method-assign]
+            future = read_until_regex(*args, **kwargs)
+            future.add_done_callback(lambda _: loop.remove_timeout(timer))
+            return future
+
+        stream.read_until_regex = read_head  # type: ignore[method-assign]
 
 
 class LoopServer:

@@ -5,10 +5,13 @@ A request takes a `Slot` when its headers pass; while its body arrives the slot 
 the HTTP layer bounds bodies in bytes and in upload rate, `intake`). Once the body is read
 the slot is *admitted* (`Slot.admit`) and counts against ``workers + queue``:
 `WorkPool.try_enter` returns ``None`` when that many are admitted, and the HTTP layer
-answers 503 with `WorkPool.retry_after`. Admitted jobs start in order, at most ``workers`` at
-once and, past the first, only while the megapixels of the jobs running stay within
+answers 503 with `WorkPool.retry_after`. Admitted jobs start at most ``workers`` at once
+and, past the first, only while the megapixels of the jobs running stay within
 ``megapixels`` (`Slot.megapixels`, from the images' headers): two 16 MP cleanups do not run
-side by side on a small machine, many small jobs do.
+side by side on a small machine, many small jobs do. They start in order, except that a job
+that fits may start before earlier ones that do not (a small job beside a running big one
+does not wait for the big ones queued behind it); a job passed over `MAX_PASSES` times stops
+that, so a big job is never starved by a stream of small ones.
 
 Decoding, validating and running an operation all happen on the pool's threads, never on an
 HTTP server's event loop. After a job that took a while, glibc's ``malloc_trim`` hands freed
@@ -41,6 +44,8 @@ _EWMA = 0.3  # weight of the newest job in the mean job time
 #: Megapixels of input images the running jobs may hold at once (one 16 MP photo and its
 #: 16 MP mask, and a few small jobs beside them); a single larger job still runs alone.
 DEFAULT_MEGAPIXELS = 40.0
+#: Times a waiting job that does not fit may be passed by later ones that do; then they wait.
+MAX_PASSES = 16
 
 
 def default_workers() -> int:
@@ -76,6 +81,7 @@ class Slot:
         self.released = False
         self.admitted = False
         self.megapixels = 1.0
+        self.passes = 0  # later jobs started before it while it waited
 
     def admit(self) -> bool:
         """Count this request against the capacity (its body is read). False, and nothing
@@ -202,15 +208,25 @@ class WorkPool:
         return future
 
     def _dispatch(self) -> None:
-        """Start waiting jobs in order while a thread is free and their megapixels fit."""
+        """Start waiting jobs while a thread is free: in order, each that fits the
+        megapixels; one that does not is passed (at most `MAX_PASSES` times)."""
         starting = []
         with self._lock:
-            while self._waiting and self._running < self.workers:
-                slot = self._waiting[0][0]
+            passed: list[Slot] = []
+            for entry in list(self._waiting):
+                slot = entry[0]
+                if self._running >= self.workers:
+                    break
                 if self._running and \
                         self._running_megapixels + slot.megapixels > self.megapixels:
-                    break
-                starting.append(self._waiting.popleft())
+                    if slot.passes >= MAX_PASSES:
+                        break  # its turn is next: nobody passes it again
+                    passed.append(slot)
+                    continue
+                for waiting in passed:
+                    waiting.passes += 1
+                self._waiting.remove(entry)
+                starting.append(entry)
                 self._running += 1
                 self._running_megapixels += slot.megapixels
             if starting and self._executor is None:

@@ -66,3 +66,34 @@ def test_a_5xx_retry_after_past_a_pair_timeout_is_raised_at_once(sleeps):
         with pytest.raises(ServerError, match="wait 30 s"):
             client.text_to_image("a cat")
     assert sleeps == [] and len(server.seen) == 1
+
+
+def test_the_wait_for_the_pace_is_within_the_timeout():
+    """Six threads on one ``Client(timeout=2)`` paced at 60 a minute: the calls took up to
+    5 s, all of them queued for the pace outside the bound (findings 20b #3). Now a call
+    whose turn would come past its timeout raises at once, and nothing of it is sent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clipdrop_widgets import APITimeoutError
+
+    with FaultServer() as server:
+        client = Client("pace-deadline-key", base_url=server.url, timeout=2,
+                        requests_per_minute=60)
+
+        def call(_: int) -> tuple[float, object]:
+            started = time.monotonic()
+            try:
+                outcome: object = client.text_to_image("a cat")
+            except APITimeoutError as exc:
+                outcome = exc
+            return time.monotonic() - started, outcome
+
+        with ThreadPoolExecutor(6) as pool:
+            runs = list(pool.map(call, range(6)))
+        seen = len(server.seen)
+    late = [outcome for _, outcome in runs if isinstance(outcome, APITimeoutError)]
+    assert 2 <= len(runs) - len(late) <= 3 and len(late) >= 3  # 0 s, 1.02 s (and 2.04 s)
+    assert seen == len(runs) - len(late)  # nothing of a late call was sent
+    for exc in late:
+        assert exc.sent is False and "nothing was sent" in str(exc) and "rate limit" in str(exc)
+    assert max(took for took, _ in runs) < 3.5  # the bound, not 5 s

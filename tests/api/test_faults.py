@@ -213,3 +213,23 @@ def test_the_whole_request_is_bounded_when_the_server_does_not_read_it(sleeps):
     assert seconds - TIMEOUT < GENEROUS
     assert info.value.sent is False and "nothing was charged" in str(info.value)
     assert sleeps == []  # the time is spent: not tried again
+
+
+def test_headers_that_break_off_are_a_lost_answer_not_an_invalid_image(sleeps):
+    """``200 OK`` then half a header and a close was "answered 200 with no content type ...
+    not an image", an error the docs say to try again on (findings 20b #5)."""
+    from fault_server import head_breaks_off
+
+    error, _, posts, _ = call_against(head_breaks_off)
+    assert isinstance(error, AnswerLostError) and not isinstance(error, InvalidResponseError)
+    assert error.sent is True and posts == 1 and sleeps == []
+    assert "headers broke off" in str(error) and "may have made and charged it" in str(error)
+
+
+def test_headers_trickling_past_the_deadline_are_a_timeout(sleeps):
+    from fault_server import trickle_status_line
+
+    error, seconds, posts, _ = call_against(trickle_status_line)
+    assert isinstance(error, APITimeoutError), repr(error)
+    assert error.sent is True and posts == 1 and seconds - TIMEOUT < GENEROUS
+    assert "may have made and charged it" in str(error)

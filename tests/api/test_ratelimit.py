@@ -193,3 +193,19 @@ def test_without_pacing_the_same_callers_draw_429s():
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(call, range(5)))
         assert server.rejected_for_rate > 0 and errors
+
+
+def test_a_turn_past_the_deadline_raises_too_late_at_once_and_takes_no_turn():
+    from clipdrop_widgets.api.ratelimit import TooLate
+
+    now = [0.0]
+    limiter = RateLimiter(60, margin=0, clock=lambda: now[0])
+    with limiter.slot(deadline=5.0) as slot:
+        slot.sent()
+    late = r"is 1.00 s away, past the call's timeout \(0.50 s left\)"
+    with pytest.raises(TooLate, match=late), limiter.slot(deadline=0.5):
+        pass
+    assert limiter.delay() == 1.0  # the late call took no turn
+    now[0] = 1.0
+    with limiter.slot(deadline=1.5) as slot:  # the turn comes in time
+        slot.sent()

@@ -102,3 +102,47 @@ def test_secret_forms():
     assert secret.redact("nothing here") == "nothing here"
     short = Secret("ab")  # no base64 fragment of two bytes is long enough to cut
     assert short.redact("YWI= is base64 of it") == "YWI= is base64 of it"
+
+
+def _split_echoes(key: str) -> dict[str, str]:
+    """The key broken in two, as a server quoting it across lines may write it."""
+    head, tail = key[:11], key[11:]
+    return {
+        "newline": f"{head}\n{tail}",
+        "crlf-fold": f"{head}\r\n {tail}",
+        "json-newline": json.dumps(f"{head}\n{tail}")[1:-1],
+        "json-crlf": json.dumps(f"{head}\r\n{tail}")[1:-1],
+        "hex": key.encode().hex(),
+        "hex-upper": key.encode().hex().upper(),
+        "html-decimal": "".join(f"&#{ord(c)};" for c in key),
+        "html-hex": "".join(f"&#x{ord(c):X};" for c in key),
+    }
+
+
+@pytest.mark.parametrize("form", list(_split_echoes(SENTINEL)))
+def test_a_key_split_across_lines_or_in_hex_or_html_references_is_cut(form):
+    """A key echoed in two halves on two lines reached ``str(exc)`` whole (findings 20b #2)."""
+    echo = _split_echoes(SENTINEL)[form]
+    with FaultServer(default=Action.error(400, f"bad key {echo} here")) as server:
+        client = Client(SENTINEL, base_url=server.url, timeout=10, max_retries=0)
+        with pytest.raises(APIStatusError) as info:
+            client.text_to_image("a cat")
+    exc = info.value
+    shown = [str(exc), repr(exc), exc.message, str(exc.body), exc.response.text, error_text(exc)]
+    for text in shown:
+        assert echo not in text, text
+        assert SENTINEL[:11] not in text and SENTINEL[11:] not in text, text
+    assert "***" in exc.message and "bad key" in exc.message
+
+
+def test_a_short_key_is_cut_only_as_a_whole_word():
+    """Key ``"0"`` turned ``500: internal`` into ``5******: internal`` (findings 20b #6)."""
+    with FaultServer(default=Action.error(500, "internal error for key 0")) as server:
+        client = Client("0", base_url=server.url, timeout=10, max_retries=0)
+        with pytest.raises(APIStatusError) as info:
+            client.text_to_image("a cat")
+    assert "500" in str(info.value) and "key ***" in str(info.value)
+    assert Secret("a").redact("429: Too many requests (key a)") == (
+        "429: Too many requests (key ***)")
+    assert Secret("e").redact(b"requests e.") == b"requests ***."
+    assert Secret("1234567").redact("x1234567 1234567") == "x1234567 ***"

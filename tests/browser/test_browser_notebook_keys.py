@@ -4,7 +4,8 @@ In Notebook 7, Ctrl+Enter with a canvas or Run focused re-ran the Studio's cell 
 session, the photo and mask gone) and B on a focused canvas inserted a cell. Here, in
 JupyterLab and in Notebook 7, with the notebook in command mode on the Studio's cell (as after
 a click on it), each of the notebook's shortcuts is pressed on each focusable part of the
-Cleanup app (the drawing canvas, the compare view's canvas, Run, the sample menu) and on the
+Cleanup app (the drawing canvas, Run, the sample menu; the compare view takes the stage only
+after a run, and its canvas is marked by the same code as the drawing canvas) and on the
 Studio's own Reopen menu. After all of them the notebook has the same cells, of the same
 kinds, run the same number of times.
 """
@@ -33,7 +34,6 @@ SHORTCUTS = ["Control+Enter", "Shift+Enter", "Alt+Enter", "b", "a", "d", "d", "x
 #: The focusable parts of the Cleanup app, and the Studio's own Reopen menu, by selector.
 TARGETS = {
     "drawing canvas": ".cdw-test-app canvas.cdw-ink",
-    "compare canvas": ".cdw-test-app .cdw-test-compare canvas",
     "Run": ".cdw-test-app button.cdw-run",
     "sample menu": ".cdw-test-app select",
     "Reopen menu": ".cdw-test-studio .widget-dropdown:has(label:text-is('Reopen')) select",

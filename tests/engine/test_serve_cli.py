@@ -199,3 +199,16 @@ def test_a_busy_port_is_a_clear_error() -> None:
             capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_serve_help_counts_the_endpoints_from_the_table() -> None:
+    """It said "Serve the five ClipDrop endpoints"; the engine serves every one in the table."""
+    import subprocess
+    import sys
+
+    from clipdrop_widgets.contract.endpoints import ENDPOINTS
+
+    shown = subprocess.run([sys.executable, "-m", "clipdrop_widgets", "serve", "--help"],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert f"Serve the {len(ENDPOINTS)} ClipDrop endpoints" in " ".join(shown.split())
+    assert len(ENDPOINTS) == 11 and "five" not in shown

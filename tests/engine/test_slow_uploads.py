@@ -118,7 +118,7 @@ def test_upload_watch_measures_windows():
 
 def test_the_body_budget_serves_waiters_in_order_and_times_out():
     async def scenario() -> list[object]:
-        budget = BodyBudget(100)
+        budget = BodyBudget(100, small=0)
         first = await budget.reserve(60)
         order: list[object] = []
 
@@ -134,12 +134,28 @@ def test_the_body_budget_serves_waiters_in_order_and_times_out():
         await asyncio.gather(second, third)
         late = await budget.reserve(50, timeout=0.1)  # 90 held: no room in time
         order.append(("late", late))
-        huge = BodyBudget(100)
+        huge = BodyBudget(100, small=0)
         order.append(("huge", await huge.reserve(10_000)))  # alone, counted as the limit
         return order
 
     order = asyncio.run(scenario())
     assert order == [("second", 60), ("third", 30), ("late", None), ("huge", 100)]
+
+
+def test_small_bodies_skip_the_queue_from_their_own_reserve():
+    async def scenario() -> list[object]:
+        budget = BodyBudget(100, small=10, reserve=15)
+        big = await budget.reserve(100)
+        waiting = asyncio.ensure_future(budget.reserve(50, timeout=2))  # queued for room
+        await asyncio.sleep(0.01)
+        first = await budget.reserve(8, timeout=0.1)  # at once, beside the queue
+        second = await budget.reserve(8, timeout=0.1)  # the reserve is full: it queues
+        budget.give(first)
+        assert budget.held_small == 0
+        budget.give(big)
+        return [first, second, await waiting]
+
+    assert asyncio.run(scenario()) == [-8, None, 50]
 
 
 def test_jobs_are_admitted_by_megapixels_in_flight():
@@ -159,17 +175,56 @@ def test_jobs_are_admitted_by_megapixels_in_flight():
         slot.megapixels = mp
     futures = [pool.submit(slot, job(name)) for slot, name in zip(slots, "abc", strict=True)]
     time.sleep(0.2)
-    assert started == ["a"]  # b would hold 32 MP with a; c waits its turn behind b
+    assert started == ["a", "c"]  # b would hold 32 MP with a; c (1 MP) starts beside a
     gates["a"].set()
     assert futures[0].result(TIMEOUT) == "a"
     deadline = time.monotonic() + TIMEOUT
     while len(started) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert started == ["a", "b", "c"]  # 16 + 1 MP fit together
+    assert started == ["a", "c", "b"]  # b starts once a is done (16 + 1 MP fit together)
     gates["b"].set()
     gates["c"].set()
     assert [f.result(TIMEOUT) for f in futures] == ["a", "b", "c"]
     assert pool.in_use == 0 and pool.running_megapixels == 0
+    pool.shutdown()
+
+
+def test_a_waiting_big_job_is_passed_at_most_max_passes_times(monkeypatch):
+    """Small jobs start beside a running big one ahead of a queued big one, but not forever:
+    once it was passed `MAX_PASSES` times, later jobs wait behind it."""
+    import clipdrop_widgets.engine.work as work_module
+
+    monkeypatch.setattr(work_module, "MAX_PASSES", 2)
+    pool = WorkPool(workers=3, queue=8, megapixels=40)
+    started: list[str] = []
+    gates = {name: threading.Event() for name in ("big1", "big2", "s1", "s2", "s3")}
+
+    def job(name: str):
+        def run() -> str:
+            started.append(name)
+            assert gates[name].wait(TIMEOUT)
+            return name
+        return run
+
+    futures = []
+    for name, mp in (("big1", 32), ("big2", 32), ("s1", 1), ("s2", 1), ("s3", 1)):
+        slot = pool.try_enter()
+        slot.megapixels = mp
+        futures.append(pool.submit(slot, job(name)))
+    time.sleep(0.2)
+    assert started == ["big1", "s1", "s2"]  # s3 waits: big2 was passed twice (and no thread)
+    gates["s1"].set()
+    futures[2].result(TIMEOUT)
+    time.sleep(0.2)
+    assert started == ["big1", "s1", "s2"]  # a thread is free, but s3 may not pass big2 again
+    gates["big1"].set()
+    deadline = time.monotonic() + TIMEOUT
+    while len(started) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["big1", "s1", "s2", "big2", "s3"]
+    for gate in gates.values():
+        gate.set()
+    assert [f.result(TIMEOUT) for f in futures] == ["big1", "big2", "s1", "s2", "s3"]
     pool.shutdown()
 
 
@@ -192,3 +247,77 @@ def test_a_megapixel_bound_pool_still_answers_cleanups(make_served_engine):
         results = list(pool.map(lambda _: client.cleanup(image, mask), range(6)))
     assert all(r.width == 512 for r in results)
     assert handle.engine.pool.running_megapixels == 0
+
+
+def test_a_small_request_is_answered_beside_slow_uploads_that_fill_the_body_budget(
+        make_served_engine):
+    """Five uploads announce 60 MB each and send 2 KB/s (above the least rate, so never cut
+    off): four fill the 256 MB budget, the fifth waits for room. A normal small cleanup must
+    not wait behind them (it waited about 60 s, until the fifth got its 503)."""
+    handle = make_served_engine()
+    socks = [trickle_open(handle, 60_000_000) for _ in range(5)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(0.5):  # 1 KB each half second: 2 KB/s
+            for sock in socks:
+                try:
+                    sock.sendall(b"-" * 1024)
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    files = {"image_file": ("p.png", png(256, 256)), "mask_file": ("m.png", png(256, 256, "L"))}
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while handle.engine.pool.receiving < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the fifth is queued for room by now
+        assert handle.engine.pool.receiving >= 4
+        # Answered well before the fifth upload's 60 s wait for room ends (it used to wait it).
+        answer = requests.post(handle.url + "/cleanup/v1", files=files,
+                               headers={"x-api-key": KEY}, timeout=15)
+        assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == "image/png"
+    finally:
+        stop.set()
+        trickler.join(5)
+        for sock in socks:
+            sock.close()
+
+
+def test_a_connection_that_never_finishes_its_headers_gets_a_json_408(make_served_engine,
+                                                                      monkeypatch):
+    """Sockets sending a header line a second were held open for as long as they kept on
+    (findings 20b #10); a normal request on a fresh connection is still answered."""
+    import clipdrop_widgets.engine.web as web_module
+
+    monkeypatch.setattr(web_module, "HEADER_TIMEOUT", 2.0)
+    handle = make_served_engine()
+    with socket.create_connection((handle.host, handle.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\n")
+        sock.settimeout(0.5)
+        raw = b""
+        for line in range(40):  # a header line each half second: 20 s in all
+            try:
+                sock.sendall(b"X-Slow-%d: 1\r\n" % line)
+            except OSError:
+                break
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            raw += chunk
+        sock.settimeout(TIMEOUT)
+        while raw.count(b"}") < 1 and (chunk := sock.recv(65536)):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), raw[:200]
+    assert "did not arrive within 2 s" in json.loads(body)["error"]
+    files = {"image_file": ("p.png", png(64, 64)), "mask_file": ("m.png", png(64, 64, "L"))}
+    answer = requests.post(handle.url + "/cleanup/v1", files=files, headers={"x-api-key": KEY},
+                           timeout=TIMEOUT)
+    assert answer.status_code == 200
