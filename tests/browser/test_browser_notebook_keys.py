@@ -33,9 +33,9 @@ SHORTCUTS = ["Control+Enter", "Shift+Enter", "Alt+Enter", "b", "a", "d", "d", "x
              "m", "y", "z", "Meta+Enter"]
 #: The focusable parts of the Cleanup app, and the Studio's own Reopen menu, by selector.
 TARGETS = {
-    "drawing canvas": ".cdw-test-app canvas.cdw-ink",
-    "Run": ".cdw-test-app button.cdw-run",
-    "sample menu": ".cdw-test-app select",
+    "drawing canvas": ".cdw-test-app canvas.cdw-ink:visible",
+    "Run": ".cdw-test-app button.cdw-run:visible",
+    "sample menu": ".cdw-test-app select:visible",
     "Reopen menu": ".cdw-test-studio .widget-dropdown:has(label:text-is('Reopen')) select",
 }
 #: Each cell's kind and how many times it ran, with the number of cells.
