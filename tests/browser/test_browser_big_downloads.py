@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from labpage import wait_until
 
+from clipdrop_widgets import read_record
+from clipdrop_widgets.api.records import strip_record
 from clipdrop_widgets.api.session import LOG_NAME, Session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -79,8 +81,11 @@ def test_big_results_and_a_30_result_session_download_whole_in_voila(voila, page
 
     cards = studio.locator(".cdw-history-download")
     wait_until(lambda: cards.count() >= 2 or None, timeout=WAIT, what="the history's cards")
-    assert sha(saved(page, cards.nth(0))) == sha(small)
-    assert sha(saved(page, cards.nth(1))) == sha(big)
+    # each file arrives whole: the result as received, with its record inside (issue 24)
+    for card, result in ((cards.nth(0), small), (cards.nth(1), big)):
+        got = saved(page, card)
+        assert sha(strip_record(got)) == sha(result)
+        assert read_record(got)["operation"] == "cleanup"
 
     data = saved(page, studio.locator(".cdw-download-all").first)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -89,8 +94,9 @@ def test_big_results_and_a_30_result_session_download_whole_in_voila(voila, page
         log = [json.loads(line) for line in zf.read(f"{root}/{LOG_NAME}").splitlines()]
         assert len(log) == 30
         for record in log:
-            assert sha(zf.read(f"{root}/{record['file']}")) == \
-                sha((session_dir / record["file"]).read_bytes()) == record["sha256"]
+            zipped = zf.read(f"{root}/{record['file']}")
+            assert sha(zipped) == sha((session_dir / record["file"]).read_bytes())
+            assert sha(strip_record(zipped)) == record["sha256"]
     # one file per press, none made of a stray chunk
     page.wait_for_timeout(1000)
     assert len(downloads) == 3, downloads
