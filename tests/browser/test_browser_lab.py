@@ -404,8 +404,10 @@ def test_page_reload_then_usable(notebook, shot):
     page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
     page.reload()
     open_notebook(page, nb.url(), nb.path)
-    # The same kernel: the views come back from its widget models, and the pad repaints its
-    # stroke for the new page (on_client_ready), without running anything.
+    # The same kernel: the views come back from its widget models (the result on the stage),
+    # and after Discard the pad repaints its stroke for the new page (on_client_ready),
+    # without running anything.
+    page.locator(".cdw-test-app button:has-text('Discard')").first.click(timeout=WAIT * 1000)
     stack = stack_of(page)
     stack.wait_for(timeout=WAIT * 1000)
     wait_committed(stack, along(SKETCH_PATH[:2], 3.0))
