@@ -10,6 +10,7 @@ is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +28,8 @@ LOCAL_SCHEMES = ("data:", "blob:")
 
 @pytest.fixture
 def launcher(tmp_path):
-    """``clipdrop-widgets studio`` on a free port: ``(address, output lines)``; stopped after."""
+    """``clipdrop-widgets studio`` on a free port: ``(address, the address it printed with
+    its token, output lines)``; stopped after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
     env["CLIPDROP_WIDGETS_DATA_DIR"] = str(tmp_path / "data")
@@ -42,7 +44,10 @@ def launcher(tmp_path):
         wait_until(lambda: any("Voila is running at" in line or "Voilà is running at" in line
                                for line in lines) or None, timeout=WAIT,
                    what="Voila to start")
-        yield f"http://127.0.0.1:{port}", lines
+        opened = wait_until(lambda: next((m.group(1) for line in lines
+                                          if (m := re.search(r"open (http\S+)", line))), None),
+                            timeout=WAIT, what="the address with its token")
+        yield f"http://127.0.0.1:{port}", opened, lines
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -55,14 +60,14 @@ def launcher(tmp_path):
 
 
 def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
-    base, lines = launcher
+    base, opened, lines = launcher
     requests: list[str] = []
     failed: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
     page.on("response", lambda r: failed.append(f"{r.url} {r.status}") if r.status >= 400
             else None)
-    page.goto(base + "/", timeout=WAIT * 1000)
+    page.goto(opened, timeout=WAIT * 1000)  # the address as printed, with its token
     page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
     page.wait_for_timeout(2000)  # fonts and late requests
     page.reload(timeout=WAIT * 1000)  # the first page's kernel is shut down
