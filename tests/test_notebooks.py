@@ -30,7 +30,7 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 ALL_NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = ["00_quickstart", "01_text_to_image", "02_sketch_to_image", "03_cleanup",
             "04_text_inpainting", "05_replace_background", "06_prompt_exploration",
-            "07_workshop", "08_workshop_gateway"]
+            "07_workshop", "08_workshop_gateway", "09_more_operations"]
 SENTINEL = "sk-SENTINEL-notebooks-93c1d0b7"
 #: A committed notebook larger than this means pictures were stored too big (bytes).
 MAX_NOTEBOOK_BYTES = 400_000
