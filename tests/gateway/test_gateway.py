@@ -8,56 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
-from typing import Any
 
 import pytest
 import requests
-from gateway_fake import ROOM_KEY, FakeService, multipart_body, png_bytes, post
+from gateway_fake import ROOM_KEY, multipart_body, png_bytes, post
 from PIL import Image
 
 from clipdrop_widgets import Client
 from clipdrop_widgets.contract.errors import InvalidAPIKeyError, OutOfCreditsError
-from clipdrop_widgets.gateway import GatewayHandle, Ledger, serve_gateway
-
-
-@pytest.fixture
-def make_fake() -> Iterator[Callable[..., FakeService]]:
-    fakes: list[FakeService] = []
-
-    def make(**options: Any) -> FakeService:
-        fake = FakeService(room_key=ROOM_KEY, **options).start()
-        fakes.append(fake)
-        return fake
-
-    yield make
-    for fake in fakes:
-        fake.close()
-
-
-@pytest.fixture
-def make_gateway(tmp_path) -> Iterator[Callable[..., GatewayHandle]]:
-    handles: list[GatewayHandle] = []
-
-    def make(upstream: str, **options: Any) -> GatewayHandle:
-        options.setdefault("upstream_key", ROOM_KEY)
-        handle = serve_gateway(tmp_path / "room.db", port=0, upstream=upstream,
-                               background=True, **options)
-        assert handle is not None
-        handles.append(handle)
-        return handle
-
-    yield make
-    for handle in handles:
-        handle.close()
-
-
-@pytest.fixture
-def ledger(tmp_path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "room.db") as opened:
-        yield opened
+from clipdrop_widgets.gateway import Ledger, serve_gateway
 
 
 def test_seat_keys_get_images_while_the_service_sees_only_the_room_key(make_fake, make_gateway,

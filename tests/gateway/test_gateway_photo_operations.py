@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from gateway_fake import ROOM_KEY, png_bytes, post
 from PIL import Image
-from test_gateway import ledger, make_fake, make_gateway  # noqa: F401 - shared fixtures
 
 from clipdrop_widgets import Client
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def test_the_six_operations_pass_through_the_gateway(make_fake, make_gateway, ledger):  # noqa: F811
+def test_the_six_operations_pass_through_the_gateway(make_fake, make_gateway, ledger):
     fake = make_fake()
     gateway = make_gateway(fake.url)
     [(_, seat)] = ledger.create_seats(1, 20)
@@ -45,7 +44,7 @@ def test_the_six_operations_pass_through_the_gateway(make_fake, make_gateway, le
 
 
 def test_an_upscale_is_reserved_by_its_output_megapixels_and_settled_from_headers(
-        make_fake, make_gateway, ledger):  # noqa: F811
+        make_fake, make_gateway, ledger):
     fake = make_fake()
     gateway = make_gateway(fake.url)
     [(_, seat)] = ledger.create_seats(1, 3)
@@ -62,8 +61,8 @@ def test_an_upscale_is_reserved_by_its_output_megapixels_and_settled_from_header
     assert (seat_now.spent, seat_now.reserved) == (1, 0)  # the header's 1, not the 1.0 held
 
 
-def test_identical_reimagines_are_each_made_and_paid_not_shared(make_fake, make_gateway,  # noqa: F811
-                                                                ledger):  # noqa: F811
+def test_identical_reimagines_are_each_made_and_paid_not_shared(make_fake, make_gateway,
+                                                                ledger):
     fake = make_fake()
     gateway = make_gateway(fake.url)  # the shared cache is on by default
     (_, alice), (_, bob) = ledger.create_seats(2, 5)
@@ -77,7 +76,7 @@ def test_identical_reimagines_are_each_made_and_paid_not_shared(make_fake, make_
     assert len(fake.served()) == 4
 
 
-def test_pyclipdrop_removes_a_background_through_the_gateway(make_fake, make_gateway, ledger,  # noqa: F811
+def test_pyclipdrop_removes_a_background_through_the_gateway(make_fake, make_gateway, ledger,
                                                              tmp_path):
     from pyclipdrop import ClipdropClient
 
@@ -98,7 +97,7 @@ def test_pyclipdrop_removes_a_background_through_serve(tmp_path: Path):
     cut-out answer (a PNG with alpha, the photo's size)."""
     from pyclipdrop import ClipdropClient
 
-    sys.path.insert(0, str(Path(__file__).parent / "engine"))
+    sys.path.insert(0, str(Path(__file__).parent.parent / "engine"))
     from test_photo_previews import scene
     from test_serve_cli import start
 
