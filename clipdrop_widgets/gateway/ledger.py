@@ -82,6 +82,15 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _identity(identity: str) -> str:
+    """``identity`` as stored in ``key_hash``: it must hold a colon (a SHA-256 hex digest has
+    none), so no seat key can ever open an identity's seat."""
+    if ":" not in identity:
+        raise ConfigurationError(f"an identity must contain ':' (such as hub-user:NAME), got "
+                                 f"{identity!r}")
+    return identity
+
+
 @dataclass(frozen=True)
 class Seat:
     """One seat as the ledger holds it (credits in service units, times in Unix seconds)."""
@@ -266,6 +275,38 @@ class Ledger:
         rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE key_hash = ?",
                           (hash_key(key),))
         return Seat(*rows[0]) if rows else None
+
+    # -- seats of identities checked elsewhere (a JupyterHub user) -----------------------
+    def seat_for_identity(self, identity: str) -> Seat | None:
+        """The seat made for ``identity`` by `add_identity_seat`, or ``None``."""
+        rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE key_hash = ?",
+                          (_identity(identity),))
+        return Seat(*rows[0]) if rows else None
+
+    def identity_seats(self, prefix: str) -> list[Seat]:
+        """The seats of identities starting with ``prefix`` (``hub-user:``), in label order."""
+        prefix = _identity(prefix)
+        rows = self._read(f"SELECT {self._SEAT_COLUMNS} FROM seats WHERE substr(key_hash, 1, ?) "
+                          "= ? ORDER BY label", (len(prefix), prefix))
+        return [Seat(*row) for row in rows]
+
+    def add_identity_seat(self, identity: str, label: str, credits: float) -> Seat | None:
+        """A seat for ``identity`` (someone another system vouches for, such as
+        ``hub-user:alice``), labelled ``label``, with ``credits`` and the room's expiry like
+        any seat added late (see `create_seats`). No key opens it: the identity is stored where
+        a key's SHA-256 goes, and its colon keeps it from ever equalling one.
+
+        Returns the identity's seat (also when a concurrent first call made it just before),
+        or ``None`` when another seat already has ``label``.
+        """
+        if credits < 0:
+            raise ConfigurationError(f"credits must be 0 or more, got {credits}")
+        now = time.time()
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created, expires) "
+                       "VALUES (?, ?, ?, ?, ?)", (label, _identity(identity), credits, now,
+                                                  self._room_expiry(db, now)))
+        return self.seat_for_identity(identity)
 
     def seat(self, seat_id: int) -> Seat:
         """The seat numbered ``seat_id``; ``KeyError`` if there is none."""
