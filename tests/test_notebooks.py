@@ -53,6 +53,17 @@ def test_every_notebook_is_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 
+def test_the_gateway_notebook_shows_the_hub_path():
+    """Issue 25: a teacher reading notebook 08 learns that a JupyterHub needs no seat keys."""
+    nb = nbformat.read(NOTEBOOKS_DIR / "08_workshop_gateway.ipynb", as_version=4)
+    text = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = " ".join(text.split())
+    for needed in ("gateway serve --db room.db --hub", "CLIPDROP_HUB_GATEWAY",
+                   "JupyterHub seat: NAME, N credits left",
+                   "/services/clipdrop-gateway/gateway/admin", "Running a workshop on JupyterHub"):
+        assert needed in text, needed
+
+
 def test_studio_launcher_is_committed_executed():
     """nbval compares only executed cells: the launcher too shows what it made, and where."""
     nb = nbformat.read(NOTEBOOKS_DIR / "studio.ipynb", as_version=4)

@@ -11,7 +11,8 @@ hashes only, and the room's key never leaves `upstream`.
 Who may look is one function, `AdminCheck`: by default `token_check` compares the admin token
 (printed when the gateway starts, or read from a file) with the ``token`` query parameter or an
 ``Authorization: Bearer`` header. A JupyterHub (or any other) login can replace it with its own
-check of the request.
+check of the request, and a login can be added beside it: on a JupyterHub (`hub.admin_login`)
+hub admins come in through the hub's own login, the admin token still working.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.httputil import HTTPServerRequest
 from tornado.web import RequestHandler
+
+from .hub import hub_seat_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Gateway
@@ -64,13 +67,15 @@ def token_check(token: str) -> AdminCheck:
 
 def room_snapshot(gateway: Gateway) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data (credits in service units, times in
-    Unix seconds, waits in seconds)."""
+    Unix seconds, waits in seconds); ``hub_user``: the seat is a JupyterHub user's, labelled
+    with their hub name."""
+    hub_users = hub_seat_ids(gateway.ledger)
     seats = []
     for seat in gateway.ledger.seats():
         view = gateway.stats.seat_view(seat.label)
         sending = gateway.stats.sending[seat.id]  # sent upstream; the rest wait for a turn
         seats.append({
-            "label": seat.label, "contact": seat.contact,
+            "label": seat.label, "contact": seat.contact, "hub_user": seat.id in hub_users,
             "credits_left": max(0.0, seat.remaining - gateway.held(seat.id)),
             "credits_spent": seat.spent + seat.reserved, "requests": seat.requests,
             "in_flight": sending,
@@ -91,6 +96,10 @@ def room_snapshot(gateway: Gateway) -> dict[str, Any]:
 
 
 class _Admin(RequestHandler):
+    #: The page itself (a browser's navigation), not the data it fetches: a login may
+    #: redirect it.
+    page = False
+
     def initialize(self, gateway: Gateway, check: AdminCheck) -> None:
         self.gateway = gateway
         self.check = check
@@ -100,15 +109,28 @@ class _Admin(RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
 
-    def prepare(self) -> None:
-        if not self.check(self.request):
-            self.set_status(401)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"error": "the admin page needs the admin token the gateway "
-                                             "printed when it started (?token=...)"}))
+    async def prepare(self) -> None:
+        if self.check(self.request) or await self.login():
+            return
+        if not self._finished:
+            self.deny(401, "the admin page needs the admin token the gateway printed when it "
+                           "started (?token=...)")
+
+    async def login(self) -> bool:
+        """Another way in than ``check`` (a JupyterHub's login, `hub.admin_login`): true lets
+        the request in; false keeps it out, answered here (a redirect to a login page, a 403)
+        or by the default 401."""
+        return False
+
+    def deny(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": message}))
 
 
 class _Page(_Admin):
+    page = True
+
     def get(self) -> None:
         page = resources.files(__package__).joinpath("admin.html").read_text(encoding="utf-8")
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -144,8 +166,14 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def admin_routes(gateway: Gateway, check: AdminCheck) -> list[Any]:
-    """The admin page's tornado routes for ``gateway``, behind ``check``."""
+def admin_routes(gateway: Gateway, check: AdminCheck, login: type | None = None) -> list[Any]:
+    """The admin page's tornado routes for ``gateway``, behind ``check``; ``login``: a mixin
+    whose ``login()`` is another way in (`hub.admin_login`: a hub admin through the hub's
+    login)."""
     args = {"gateway": gateway, "check": check}
-    return [(ADMIN_PATH, _Page, args), (ADMIN_PATH + "/stats.json", _Stats, args),
-            (ADMIN_PATH + "/log.csv", _Log, args)]
+    handlers = [_Page, _Stats, _Log]
+    if login is not None:
+        handlers = [type(cls.__name__, (login, cls), {}) for cls in handlers]
+    page, stats, log = handlers
+    return [(ADMIN_PATH, page, args), (ADMIN_PATH + "/stats.json", stats, args),
+            (ADMIN_PATH + "/log.csv", log, args)]

@@ -19,19 +19,18 @@ a hub user a few seconds and a 502 saying nothing was sent or charged, never min
 gateway's own hub token (the service's ``$JUPYTERHUB_API_TOKEN``) reads user models
 (``read:users``) to see groups and admin rights.
 
-`HubAdminHandler` is the minimal page for hub admins, reached through the hub's login (OAuth):
-every hub user's seat, balance and requests.
+`admin_login` opens the gateway's admin page (``/services/NAME/gateway/admin``) to hub admins
+through the hub's login (OAuth), beside the admin token: every seat, hub users by name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
+import functools
 import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,18 +38,18 @@ from typing import Any
 from urllib.parse import quote
 
 from ..contract.errors import ConfigurationError
-from .core import Refusal, _number
+from .core import Refusal
 from .ledger import Ledger, Seat
 
-__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "HUB_SEAT_PREFIX", "ADMIN_PAGE",
+__all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "admin_login", "HUB_SEAT_PREFIX",
            "caller_left"]
 
 logger = logging.getLogger("clipdrop_widgets.gateway")
 
 #: ``key_hash`` of a hub user's seat: ``hub-user:NAME`` (a SHA-256 hex digest has no colon).
 HUB_SEAT_PREFIX = "hub-user:"
-#: The admin page, under the service's prefix (``/services/NAME/hub-admin``).
-ADMIN_PAGE = "hub-admin"
+#: Seconds the admin page's login keeps the hub's answer about a token or cookie.
+ADMIN_LOGIN_CACHE = 1
 #: Credits a hub user's seat starts with when neither the roster nor the teacher says.
 DEFAULT_HUB_CREDITS = 20.0
 #: Seconds the gateway waits for the hub to check a token (or read a user) before it answers
@@ -135,10 +134,13 @@ def _hub_auth() -> Any:
         raise ConfigurationError("the gateway's hub mode needs the service's hub token in "
                                  "$JUPYTERHUB_API_TOKEN (the hub sets it for a managed service; "
                                  "give an external one the api_token of its services entry)")
-    # No cache: a token the hub revoked (its server stopped) must be refused at once. The
-    # environment is read now: HubOAuth's defaults are read at first use, or at its import.
+    # Seats never use HubOAuth's cache (use_cache=False: a token the hub revoked, its server
+    # stopped, is refused at once). The admin page's login does (its page polls every
+    # second): one second at most, so a revoked admin is out a second later. (0 would mean
+    # "forever" to jupyterhub.) The environment is read now: HubOAuth's defaults are read at
+    # first use, or at its import.
     env = os.environ
-    return HubOAuth(cache_max_age=0, api_token=env["JUPYTERHUB_API_TOKEN"],
+    return HubOAuth(cache_max_age=ADMIN_LOGIN_CACHE, api_token=env["JUPYTERHUB_API_TOKEN"],
                     api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
                     base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
 
@@ -248,19 +250,14 @@ class HubSeats:
     # -- the ledger's rows ----------------------------------------------------------------
     def seat_for_user(self, name: str) -> Seat | None:
         """Hub user ``name``'s seat, or ``None`` before their first call."""
-        rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash = ?",
-                                 (HUB_SEAT_PREFIX + name,))
-        return Seat(*rows[0]) if rows else None
+        return self.ledger.seat_for_identity(HUB_SEAT_PREFIX + name)
 
     def _create(self, name: str) -> Seat:
         policy = self.policy
         credits = policy.credits if policy.roster is None else policy.roster[name]
-        # OR IGNORE: a seat made meanwhile (two first calls at once), or a label in use
-        with self.ledger._write() as db:
-            db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created) "
-                       "VALUES (?, ?, ?, ?)", (name, HUB_SEAT_PREFIX + name, credits,
-                                               time.time()))
-        seat = self.seat_for_user(name)
+        # The room's expiry, like any late seat; a seat made meanwhile (two first calls at
+        # once) is the one returned.
+        seat = self.ledger.add_identity_seat(HUB_SEAT_PREFIX + name, name, credits)
         if seat is None:  # the label is a seat key's: never hand a hub user someone's seat
             raise Refusal(403, f"a seat-key seat is already called {name}: rename it or give "
                                "this hub user another name")
@@ -268,15 +265,13 @@ class HubSeats:
 
     def hub_seats(self) -> list[Seat]:
         """Every hub user's seat, by name."""
-        rows = self.ledger._read(f"SELECT {Ledger._SEAT_COLUMNS} FROM seats WHERE key_hash "
-                                 "LIKE ? ORDER BY label", (HUB_SEAT_PREFIX + "%",))
-        return [Seat(*row) for row in rows]
+        return self.ledger.identity_seats(HUB_SEAT_PREFIX)
 
 
 def hub_seat_ids(ledger: Ledger) -> set[int]:
-    """The ids of the hub users' seats in ``ledger`` (``seats list`` marks them)."""
-    rows = ledger._read("SELECT id FROM seats WHERE key_hash LIKE ?", (HUB_SEAT_PREFIX + "%",))
-    return {int(row[0]) for row in rows}
+    """The ids of the hub users' seats in ``ledger`` (``seats list`` and the admin page mark
+    them)."""
+    return {seat.id for seat in ledger.identity_seats(HUB_SEAT_PREFIX)}
 
 
 def caller_left(request: Any) -> bool:
@@ -296,56 +291,72 @@ def caller_left(request: Any) -> bool:
         return True  # reset by the peer
 
 
-def _admin_handler() -> type:
-    """`HubAdminHandler`, made when first needed (it subclasses jupyterhub's mixin)."""
-    from jupyterhub.services.auth import HubOAuthenticated
-    from tornado.web import RequestHandler, authenticated
+@functools.cache
+def admin_login() -> type:
+    """The admin page's way in for hub admins (a mixin for `admin.admin_routes`), made when
+    first needed: it is jupyterhub's own `HubOAuthenticated`.
 
-    class HubAdminHandler(HubOAuthenticated, RequestHandler):  # type: ignore[misc]
-        """The hub users' seats, for hub admins only, behind the hub's login."""
+    Under the service's prefix, a browser without the hub's login cookie is sent through the
+    hub's login (OAuth) and back; a hub user with access to the service who is a hub admin
+    (read with the service's ``read:users``) gets in, anyone else a 403 naming them. A
+    request carrying a hub token with access to the service (``Authorization: token ...``)
+    is checked the same way. The admin token keeps working beside it.
+    """
+    from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
+    from tornado.web import HTTPError
 
-        def initialize(self, seats: HubSeats, **_: Any) -> None:
-            self.seats = seats
+    from .admin import ADMIN_PATH
+
+    class HubAdminLogin(HubOAuthenticated):  # type: ignore[misc]
+        async def login(self) -> bool:
+            seats: HubSeats = self.settings["hub"]
             self.hub_auth = seats.auth
+            try:
+                model = await asyncio.wait_for(self.hub_auth.get_user(self, sync=False),
+                                               seats.policy.timeout)
+                if model is not None:
+                    model = self.check_hub_user(model)
+            except UserNotAllowed as refused:  # no access to the service: the hub's rule
+                name = refused.model.get("name", "?")
+                self.deny(403, f"{name} may not use the workshop gateway on this JupyterHub "
+                               f"(it needs {', '.join(sorted(self.hub_scopes or []))})")
+                return False
+            except (asyncio.TimeoutError, HTTPError):
+                self.deny(502, "the JupyterHub could not check your login: try again in a "
+                               "minute, or use the admin token")
+                return False
+            prefix = seats.auth.base_url
+            if model is None:
+                if self.page and prefix != "/" and self.request.path.startswith(prefix):
+                    self.redirect(self.get_login_url())  # the hub's login, then back here
+                elif self.page and prefix != "/":
+                    self.deny(401, "open the admin page through the hub, at "
+                                   f"{prefix}{ADMIN_PATH.lstrip('/')} on the hub's address "
+                                   "(hub admins), or give the admin token (?token=...)")
+                return False
+            name = str(model["name"])
+            if model.get("kind", "user") != "user":
+                self.deny(403, f"the hub service {name} is not a hub admin: use the admin token")
+                return False
+            try:
+                admin = (await seats.user_model(name)).get("admin")
+            except Refusal as refusal:
+                self.deny(refusal.status, refusal.message)
+                return False
+            if not admin:
+                self.deny(403, f"{name} is not an admin of this JupyterHub: only hub admins "
+                               "(and whoever holds the gateway's admin token) see this page")
+                return False
+            if self.page:
+                self.xsrf_token  # noqa: B018 - sets the cookie the page's fetches send back
+            return True
 
-        @authenticated
-        async def get(self) -> None:
-            name = self.current_user["name"]
-            if not (await self.seats.user_model(name)).get("admin"):
-                self.set_status(403)
-                self.finish(_page("Not a hub admin", f"<p>{html.escape(name)} is not an admin "
-                                  "of this JupyterHub: only hub admins see the seats.</p>"))
-                return
-            self.finish(_page("Workshop seats on this JupyterHub", _table(self.seats)))
-
-    return HubAdminHandler
-
-
-def _table(seats: HubSeats) -> str:
-    rows = []
-    for seat in seats.hub_seats():
-        last = "never" if seat.last_used is None else time.strftime(
-            "%Y-%m-%d %H:%M:%S UTC", time.gmtime(seat.last_used))
-        state = seat.refusal() or "active"
-        rows.append(f"<tr><td class='user'>{html.escape(seat.label)}</td>"
-                    f"<td>{_number(seat.credits)}</td><td>{_number(seat.spent + seat.reserved)}"
-                    f"</td><td>{_number(seat.remaining)}</td><td>{seat.requests}</td>"
-                    f"<td>{last}</td><td>{html.escape(state)}</td></tr>")
-    body = "".join(rows) or "<tr><td colspan='7'>No hub user has called yet.</td></tr>"
-    return ("<table><thead><tr><th>Hub user</th><th>Credits</th><th>Spent</th><th>Left</th>"
-            "<th>Requests</th><th>Last use</th><th>State</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>")
-
-
-def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            "</title></head><body style='font-family:sans-serif'>"
-            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    return HubAdminLogin
 
 
 def hub_routes(seats: HubSeats, routes: list[Any]) -> list[Any]:
     """``routes`` also under the service's prefix (the hub's proxy does not strip it), plus
-    the admin page and the OAuth callback of the hub's login."""
+    the OAuth callback of the hub's login."""
     from jupyterhub.services.auth import HubOAuthCallbackHandler
 
     class Callback(HubOAuthCallbackHandler):  # type: ignore[misc]
@@ -356,6 +367,5 @@ def hub_routes(seats: HubSeats, routes: list[Any]) -> list[Any]:
     extra: list[Any] = []
     if prefix != "/":
         extra = [(prefix.rstrip("/") + route[0], *route[1:]) for route in routes]
-    extra += [(prefix + ADMIN_PAGE + "/?", _admin_handler(), {"seats": seats}),
-              (prefix + "oauth_callback", Callback, {"seats": seats})]
+    extra.append((prefix + "oauth_callback", Callback, {"seats": seats}))
     return routes + extra

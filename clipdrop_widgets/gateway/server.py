@@ -31,7 +31,7 @@ from ..engine.forms import BodyTooLargeError, body_cap
 from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
 from .bodies import DEFAULT_BODY_MEMORY, spool
 from .core import Gateway, Refusal, Reply, _number
-from .hub import HubPolicy, HubSeats, caller_left, hub_routes
+from .hub import HubPolicy, HubSeats, admin_login, caller_left, hub_routes
 from .ledger import Ledger, Seat
 from .lock import ServeLock
 from .seatgate import DEFAULT_SEAT_PARALLEL
@@ -229,12 +229,20 @@ def _log_request(handler: RequestHandler) -> None:
                 1000 * handler.request.request_time(), extra)
 
 
+def _nobody(request: Any) -> bool:
+    """No admin token: on a hub without one, only hub admins see the admin page."""
+    return False
+
+
 def make_app(gateway: Gateway, admin_check: AdminCheck | None = None,
              hub: HubSeats | None = None) -> Application:
     """The tornado application serving ``gateway`` (and its admin page behind
-    ``admin_check``, when given); with ``hub``, to JupyterHub users too."""
+    ``admin_check``, when given); with ``hub``, to JupyterHub users too, and the admin page
+    to hub admins through the hub's login."""
     routes: list[Any] = [(SEAT_PATH, _SeatHandler, {"gateway": gateway})]
-    if admin_check is not None:
+    if hub is not None:
+        routes += admin_routes(gateway, admin_check or _nobody, admin_login())
+    elif admin_check is not None:
         routes += admin_routes(gateway, admin_check)
     for endpoint in ENDPOINTS.values():
         routes.append((endpoint.path + "/?", _OperationHandler,
@@ -391,7 +399,8 @@ def serve_gateway(
         admin_token: the admin page's token (default a fresh one, printed at start and in
             `GatewayHandle.admin_url`).
         admin_check: who may see the admin page, instead of the token: a function of the
-            tornado request answering true or false (a JupyterHub login, say).
+            tornado request answering true or false. With ``hub``, hub admins also get in
+            through the hub's login (`hub.admin_login`).
         body_memory: bytes of request bodies parsed and validated at once, room-wide (default
             128 MB); bigger uploads wait on disk for their turn, small ones never wait.
         hub: serve as a JupyterHub service (`HubPolicy`): hub users' API tokens are their

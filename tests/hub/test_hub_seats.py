@@ -38,7 +38,7 @@ from clipdrop_widgets import (
 )
 from clipdrop_widgets.api.hub import HUB_GATEWAY_ENV
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.gateway.hub import HubPolicy, HubSeats, _table, read_roster
+from clipdrop_widgets.gateway.hub import ADMIN_LOGIN_CACHE, HubPolicy, read_roster
 
 SERVICE_TOKEN = "service-token-0123456789abcdef"
 TOKENS = {"tok-alice-0123456789": "alice", "tok-bob-0123456789": "bob",
@@ -113,6 +113,8 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVICE_TOKEN)
     monkeypatch.setenv("JUPYTERHUB_SERVICE_NAME", "clipdrop-gateway")
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/services/clipdrop-gateway/")
+    monkeypatch.setenv("JUPYTERHUB_CLIENT_ID", "service-clipdrop-gateway")
+    monkeypatch.setenv("JUPYTERHUB_OAUTH_CALLBACK_URL", "/services/clipdrop-gateway/oauth_callback")
     monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
     monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
     try:
@@ -366,13 +368,70 @@ def test_hub_names_reach_the_teachers_terminal_escaped_and_marked(fake_hub, tmp_
     assert len(rows["seat-01"]) == 5  # a seat-key seat is not marked
 
 
-def test_the_admin_page_gives_the_date_of_last_use(tmp_path):
-    with Ledger(tmp_path / "room.db") as ledger:
-        seats = HubSeats(ledger, HubPolicy(), auth=None)
-        seats._create("alice")
-        with ledger._write() as db:
-            db.execute("UPDATE seats SET last_used = 1780000000")
-        assert "2026-05-28 20:26:40 UTC" in _table(seats)
+def test_hub_seats_end_with_the_room_like_any_late_seat(fake_hub, tmp_path):
+    with Ledger(tmp_path / "room.db") as ledger:  # the room's seat keys stop in two hours
+        ledger.create_seats(2, 5, label="guest", expires_in=7200)
+        room_ends = ledger.seats()[0].expires
+    with _gateway(tmp_path, HubPolicy()) as gateway, \
+            Client(api_key="tok-alice-0123456789", base_url=gateway.url) as alice:
+        alice.text_to_image("a kite")
+        seat = {s.label: s for s in gateway.gateway.ledger.seats()}["alice"]
+    assert seat.expires == room_ends
+    assert "expired" in (seat.refusal(now=room_ends + 1) or "")
+    (tmp_path / "no-expiry").mkdir()  # a room whose seats never end: nor do hub seats
+    with _gateway(tmp_path / "no-expiry", HubPolicy()) as gateway, \
+            Client(api_key="tok-bob-0123456789", base_url=gateway.url) as bob:
+        bob.text_to_image("a fox")
+        assert gateway.gateway.ledger.seats()[0].expires is None
+
+
+def test_hub_admins_get_the_admin_page_the_admin_token_still_works(fake_hub, tmp_path):
+    import requests
+
+    prefixed = "/services/clipdrop-gateway/gateway/admin"
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        for token in ("tok-alice-0123456789", "tok-bob-0123456789"):
+            with Client(api_key=token, base_url=gateway.url) as client:
+                client.text_to_image(f"a lighthouse for {token}")  # not the shared cache's
+        url = gateway.url + prefixed
+
+        def get(path: str = "", **headers: str) -> requests.Response:
+            return requests.get(url + path, headers=headers, timeout=10, allow_redirects=False)
+
+        # alice is a hub admin (the stand-in hub says so); her token has access to the service.
+        answer = get("/stats.json", Authorization="token tok-alice-0123456789")
+        assert answer.status_code == 200
+        seats = {s["label"]: s for s in answer.json()["seats"]}
+        assert set(seats) == {"alice", "bob"}
+        assert all(s["hub_user"] and s["credits_spent"] == COST for s in seats.values())
+        assert get(Authorization="token tok-alice-0123456789").status_code == 200
+        # bob is not an admin: refused by name, nothing of the room shown.
+        answer = get("/stats.json", Authorization="token tok-bob-0123456789")
+        assert answer.status_code == 403
+        assert "bob is not an admin of this JupyterHub" in answer.json()["error"]
+        assert "alice" not in answer.text
+        # A token without access to the service does not get in, even an admin's.
+        fake_hub.tokens["tok-alice-visit-0123456789"] = "alice"
+        fake_hub.scopes["tok-alice-visit-0123456789"] = ["read:users:name!user=alice"]
+        answer = get("/stats.json", Authorization="token tok-alice-visit-0123456789")
+        assert answer.status_code == 403 and "may not use the workshop gateway" in answer.text
+        # A token the hub revoked is out within a second (the login's cache).
+        del fake_hub.tokens["tok-alice-0123456789"]
+        time.sleep(ADMIN_LOGIN_CACHE + 0.2)
+        assert get("/stats.json", Authorization="token tok-alice-0123456789").status_code == 401
+        # No login yet: the page goes to the hub's login (OAuth), its data answers 401.
+        answer = get()
+        assert answer.status_code == 302
+        assert answer.headers["Location"].startswith("/hub/api/oauth2/authorize?")  # the hub's
+        assert "client_id=service-clipdrop-gateway" in answer.headers["Location"]
+        assert get("/stats.json").status_code == 401
+        # Outside the hub's path the hub's cookie never comes: say where to go.
+        answer = requests.get(gateway.url + "/gateway/admin", timeout=10)
+        assert answer.status_code == 401 and prefixed + " on the hub" in answer.json()["error"]
+        # The admin token, as without a hub.
+        token = gateway.admin_url.partition("?")[2]
+        assert get("/stats.json?" + token).status_code == 200
+        assert requests.get(gateway.admin_url, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize("scopes", [
