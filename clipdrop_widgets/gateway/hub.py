@@ -328,7 +328,7 @@ def admin_login() -> type:
             prefix = seats.auth.base_url
             if model is None:
                 if self.page and prefix != "/" and self.request.path.startswith(prefix):
-                    self.redirect(self.get_login_url())  # the hub's login, then back here
+                    self.to_hub_login()
                 elif self.page and prefix != "/":
                     self.deny(401, "open the admin page through the hub, at "
                                    f"{prefix}{ADMIN_PATH.lstrip('/')} on the hub's address "
@@ -350,6 +350,16 @@ def admin_login() -> type:
             if self.page:
                 self.xsrf_token  # noqa: B018 - sets the cookie the page's fetches send back
             return True
+
+        def to_hub_login(self) -> None:
+            """Redirect to the hub's login (OAuth), which comes back to this page."""
+            if not self.hub_auth.oauth_client_id:  # the hub would refuse the login
+                self.deny(503, "the gateway cannot send you to the hub's login: it needs its "
+                               "OAuth client id in $JUPYTERHUB_CLIENT_ID (the hub sets it for a "
+                               "managed service; an external one is service-NAME); the admin "
+                               "token still opens the page")
+                return
+            self.redirect(self.get_login_url())
 
     return HubAdminLogin
 

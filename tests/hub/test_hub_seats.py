@@ -434,6 +434,18 @@ def test_hub_admins_get_the_admin_page_the_admin_token_still_works(fake_hub, tmp
         assert requests.get(gateway.admin_url, timeout=10).status_code == 200
 
 
+def test_without_an_oauth_client_id_the_page_says_what_is_missing(fake_hub, tmp_path,
+                                                                   monkeypatch):
+    import requests
+
+    monkeypatch.delenv("JUPYTERHUB_CLIENT_ID")  # an external service given too little
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        answer = requests.get(gateway.url + "/services/clipdrop-gateway/gateway/admin",
+                              timeout=10, allow_redirects=False)
+        assert answer.status_code == 503 and "$JUPYTERHUB_CLIENT_ID" in answer.json()["error"]
+        assert requests.get(gateway.admin_url, timeout=10).status_code == 200
+
+
 @pytest.mark.parametrize("scopes", [
     [], ["read:users:name!user=alice", "read:users:groups!user=alice"],
     ["access:services!service=another-service"]])
