@@ -190,9 +190,11 @@ class PromptExplorer(widgets.VBox):
                 return self.inputs.get(f.keyword)
         return None
 
-    def _compare_modes(self) -> list[tuple[str, str]]:
+    def _compare_modes(self, sweep: Sweep | None = None) -> list[tuple[str, str]]:
+        """The compare choices for the chosen operation, or for ``sweep`` (its pictures)."""
         modes = [("with another cell", "cell")]
-        if self._input_picture() is not None:
+        if self._input_picture(sweep.operation if sweep is not None else None) is not None or (
+                sweep is not None and sweep.input_image(0) is not None):
             modes.insert(0, ("with its input", "input"))
         return modes
 
@@ -261,8 +263,19 @@ class PromptExplorer(widgets.VBox):
         self.errors.clear()
         self._start(sweep)
 
+    def run_sweep(self, sweep: Sweep) -> None:
+        """Run a sweep made in code in the grid, any operation: pictures, option values or
+        takes (``Sweep(client, "uncrop", images=..., options={"seed": [1, 2]})``). Cells are
+        labelled by their values (``seed 2``); "with its input" compares a cell with the
+        picture it was made from. Items already done in its ``run_dir`` show at once."""
+        if self.running:
+            raise StateError("a sweep is already running; Stop it first")
+        self.errors.clear()
+        self._start(sweep)
+
     def _start(self, sweep: Sweep) -> None:
         self.sweep = sweep
+        self.compare_with.options = self._compare_modes(sweep)
         layout = sweep.layout()
         px = self.thumbnail_px
         self._full = {}
@@ -360,8 +373,9 @@ class PromptExplorer(widgets.VBox):
         label = self._cells[i].label
         with self._lock:
             if self.compare_with.value == "input" and self.sweep is not None:
-                self.compare.set_images(self._input_picture(self.sweep.operation),
-                                        self._full[i], labels=("Input", label))
+                own = self.sweep.input_image(i)  # a sweep over pictures: the item's own
+                self.compare.set_images(own if own is not None else self._input_picture(
+                    self.sweep.operation), self._full[i], labels=("Input", label))
                 self.compare_title.value = f"input | {label}"
             elif self._anchor is None or self._anchor == i:
                 self._anchor = i
