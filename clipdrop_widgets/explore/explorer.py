@@ -54,6 +54,11 @@ def _thumbnail(image: Image.Image, px: int) -> bytes:
     return _png(thumb)
 
 
+def _words(prompt: str | None, sweep: Sweep, i: int) -> str:
+    """What a cell's tooltip names: the item's prompt, else its label (``cat · seed 2``)."""
+    return prompt if prompt is not None else sweep.label(i)
+
+
 class _Cell:
     """One grid cell: a thumbnail above a button labelled with the item's prompt part."""
 
@@ -280,8 +285,8 @@ class PromptExplorer(widgets.VBox):
         px = self.thumbnail_px
         self._full = {}
         self._anchor = None
-        self._cells = [_Cell(it.index, sweep.label(it.index), it.prompt, px, self._placeholder)
-                       for it in sweep.items]
+        self._cells = [_Cell(it.index, sweep.label(it.index), _words(it.prompt, sweep, it.index),
+                             px, self._placeholder) for it in sweep.items]
         for cell in self._cells:
             cell.button.on_click(self.errors.guard(lambda _, i=cell.index: self.select(i)))
         slots: list[Any] = [None] * (layout.nrows * layout.ncols)
@@ -338,11 +343,13 @@ class PromptExplorer(widgets.VBox):
             elif status == "failed":
                 cell.image.value = self._failed
                 cell.button.button_style = "danger"
-                cell.button.tooltip = f"{record['prompt']}\nfailed: {record['error']}"
+                cell.button.tooltip = f"{_words(record['prompt'], self.sweep, i)}\nfailed: " \
+                                      f"{record['error']}"
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
             elif status == "uncertain":  # sent when its run was killed: maybe charged
-                cell.button.tooltip = f"{record['prompt']}\n{record['error']}"
+                cell.button.tooltip = f"{_words(record['prompt'], self.sweep, i)}\n" \
+                                      f"{record['error']}"
             self.bar.value = progress.done + progress.failed
             self.status.value = progress.line()
 

@@ -207,8 +207,9 @@ def plan_sweep(client: Client, ep: Endpoint, *, prompts: Sequence[str] | None,
     if images is not None and picture is None:
         raise ConfigurationError(f"{ep.name} takes no picture, so images= has nothing to fill")
     swept = names + ([picture] if images is not None and picture else [])
-    clash = [n for n in [*names, IMAGE_AXIS * (images is not None), TAKE_AXIS * (repeat > 1)]
-             if n and n in axes]
+    reserved = [*names, *([IMAGE_AXIS] if images is not None else []),
+                *([TAKE_AXIS] if repeat > 1 else [])]
+    clash = [n for n in reserved if n in axes]
     if clash:
         raise ConfigurationError(f"the template variable {clash[0]!r} has the name of a swept "
                                  "value; rename it")

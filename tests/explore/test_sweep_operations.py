@@ -274,3 +274,22 @@ def test_the_explorer_shows_a_sweep_over_pictures_labelled_and_compares_each_wit
     assert explorer.compare_title.value == "input | blue · seed 3"
     before = explorer.compare._originals["before"]  # the blue photo, not a fixed input
     assert before.convert("RGB").getpixel((0, 0)) == (20, 20, 220)
+
+
+def test_a_prompt_sweep_crossed_with_pictures_sends_every_pair_once():
+    photos = {"red": png_bytes((16, 16), (200, 0, 0)), "blue": png_bytes((16, 16), (0, 0, 200))}
+    with FaultServer(default=Action.image(content_type="image/jpeg")) as server:
+        sweep = Sweep(fault_client(server), "replace_background", template="a {place}",
+                      variables={"place": ["beach", "forest"]}, images=photos)
+        sweep.run(progress=False)
+        sent = sorted((s.texts["prompt"], s.files["image_file"][2]) for s in server.seen)
+    assert sent == sorted((f"a {p}", photos[c]) for p in ("beach", "forest")
+                          for c in ("red", "blue"))
+    assert [sweep.label(i) for i in range(4)] == ["beach · red", "beach · blue",
+                                                  "forest · red", "forest · blue"]
+    layout = sweep.contact_sheet().axes[0].get_ylabel(), sweep.layout()
+    assert layout[0] == "place: beach" and (layout[1].rows_by, layout[1].cols_by) == (
+        "place", "image")
+    with pytest.raises(ValueError, match="template variable 'image' has the name of a swept"):
+        Sweep(fault_client(server), "replace_background", template="{image}",
+              variables={"image": ["x"]}, images=photos)
