@@ -293,3 +293,15 @@ def test_a_prompt_sweep_crossed_with_pictures_sends_every_pair_once():
     with pytest.raises(ValueError, match="template variable 'image' has the name of a swept"):
         Sweep(fault_client(server), "replace_background", template="{image}",
               variables={"image": ["x"]}, images=photos)
+
+
+def test_the_html_report_of_a_sweep_shows_each_items_swept_options(tmp_path):
+    from clipdrop_widgets.explore.report import report_items
+
+    with FaultServer() as server:
+        sweep = Sweep(fault_client(server), "uncrop", inputs={"image": png_bytes((20, 20))},
+                      options={"seed": [7, 8]}, run_dir=tmp_path)
+        sweep.run(progress=False)
+    items, _ = report_items(sweep)
+    assert [it["options"] for it in items] == [{"seed": 7}, {"seed": 8}]
+    assert [it["values"] for it in items] == [{"seed": 7}, {"seed": 8}]
