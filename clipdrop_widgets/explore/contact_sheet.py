@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..contract.errors import ConfigurationError
+from .plan import TAKE_AXIS
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
     from PIL import Image
 
-__all__ = ["GridLayout", "Cell", "grid_layout", "cell_label", "draw_contact_sheet"]
+__all__ = ["GridLayout", "Cell", "grid_layout", "cell_label", "draw_contact_sheet", "sweep_layout",
+           "sweep_label"]
 
 Values = Mapping[str, Sequence[Any]]
 
@@ -109,12 +111,38 @@ def grid_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values |
                       row_values if rows else (), col_values if cols else ())
 
 
-def cell_label(prompt: str, item_variables: Mapping[str, Any], variables: Values | None) -> str:
-    """An item's part of the prompt: the values of the varying variables, else the prompt."""
+def cell_label(prompt: str, item_variables: Mapping[str, Any], variables: Values | None,
+               *, named: Sequence[str] = ()) -> str:
+    """An item's part of the prompt: the values of the varying variables (those in ``named``
+    after their name: ``seed 7``), else the prompt."""
     varying = [name for name, values in (variables or {}).items() if len(values) > 1]
     if varying:
-        return " · ".join(str(item_variables[name]) for name in varying)
+        return " · ".join(f"{name} {item_variables[name]}" if name in named
+                          else str(item_variables[name]) for name in varying)
     return prompt
+
+
+def sweep_layout(item_variables: Sequence[Mapping[str, Any]], variables: Values | None, *,
+                 rows: str | int | None = None, cols: str | int | None = None) -> GridLayout:
+    """`grid_layout` for a sweep's items; by default a grid wrapped about square when the
+    items are not the full product of their values (a list of options, upscale's sizes)."""
+    n = len(item_variables)
+    full = math.prod(len(v) for v in (variables or {}).values()) == n
+    if rows is None and cols is None and not full:
+        cols = max(1, math.ceil(math.sqrt(n)))
+    return grid_layout(item_variables, variables, rows=rows, cols=cols)
+
+
+def sweep_label(items: Sequence[Any], i: int, variables: Values | None,
+                swept: Mapping[str, Any], template: str | None, title: str) -> str:
+    """Item ``i`` of a sweep in a few words (see `Sweep.label`)."""
+    item = items[i]
+    named = [*(swept.get("options") or ()), TAKE_AXIS]
+    label = cell_label(item.prompt or "", item.variables, variables, named=named)
+    if template is None and item.prompt is not None and label != item.prompt \
+            and len({it.prompt for it in items}) > 1:
+        label = f"{item.prompt} · {label}"  # a list of prompts is not a variable
+    return label or title
 
 
 @dataclass(frozen=True)

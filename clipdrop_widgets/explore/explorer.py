@@ -54,6 +54,11 @@ def _thumbnail(image: Image.Image, px: int) -> bytes:
     return _png(thumb)
 
 
+def _words(prompt: str | None, sweep: Sweep, i: int) -> str:
+    """What a cell's tooltip names: the item's prompt, else its label (``cat · seed 2``)."""
+    return prompt if prompt is not None else sweep.label(i)
+
+
 class _Cell:
     """One grid cell: a thumbnail above a button labelled with the item's prompt part."""
 
@@ -190,9 +195,11 @@ class PromptExplorer(widgets.VBox):
                 return self.inputs.get(f.keyword)
         return None
 
-    def _compare_modes(self) -> list[tuple[str, str]]:
+    def _compare_modes(self, sweep: Sweep | None = None) -> list[tuple[str, str]]:
+        """The compare choices for the chosen operation, or for ``sweep`` (its pictures)."""
         modes = [("with another cell", "cell")]
-        if self._input_picture() is not None:
+        if self._input_picture(sweep.operation if sweep is not None else None) is not None or (
+                sweep is not None and sweep.input_image(0) is not None):
             modes.insert(0, ("with its input", "input"))
         return modes
 
@@ -261,14 +268,25 @@ class PromptExplorer(widgets.VBox):
         self.errors.clear()
         self._start(sweep)
 
+    def run_sweep(self, sweep: Sweep) -> None:
+        """Run a sweep made in code in the grid, any operation: pictures, option values or
+        takes (``Sweep(client, "uncrop", images=..., options={"seed": [1, 2]})``). Cells are
+        labelled by their values (``seed 2``); "with its input" compares a cell with the
+        picture it was made from. Items already done in its ``run_dir`` show at once."""
+        if self.running:
+            raise StateError("a sweep is already running; Stop it first")
+        self.errors.clear()
+        self._start(sweep)
+
     def _start(self, sweep: Sweep) -> None:
         self.sweep = sweep
+        self.compare_with.options = self._compare_modes(sweep)
         layout = sweep.layout()
         px = self.thumbnail_px
         self._full = {}
         self._anchor = None
-        self._cells = [_Cell(it.index, sweep.label(it.index), it.prompt, px, self._placeholder)
-                       for it in sweep.items]
+        self._cells = [_Cell(it.index, sweep.label(it.index), _words(it.prompt, sweep, it.index),
+                             px, self._placeholder) for it in sweep.items]
         for cell in self._cells:
             cell.button.on_click(self.errors.guard(lambda _, i=cell.index: self.select(i)))
         slots: list[Any] = [None] * (layout.nrows * layout.ncols)
@@ -325,11 +343,13 @@ class PromptExplorer(widgets.VBox):
             elif status == "failed":
                 cell.image.value = self._failed
                 cell.button.button_style = "danger"
-                cell.button.tooltip = f"{record['prompt']}\nfailed: {record['error']}"
+                cell.button.tooltip = f"{_words(record['prompt'], self.sweep, i)}\nfailed: " \
+                                      f"{record['error']}"
                 self.errors.show(RuntimeError(f"item {i} ({cell.label}) failed: "
                                               f"{record['error']}"))
             elif status == "uncertain":  # sent when its run was killed: maybe charged
-                cell.button.tooltip = f"{record['prompt']}\n{record['error']}"
+                cell.button.tooltip = f"{_words(record['prompt'], self.sweep, i)}\n" \
+                                      f"{record['error']}"
             self.bar.value = progress.done + progress.failed
             self.status.value = progress.line()
 
@@ -360,8 +380,9 @@ class PromptExplorer(widgets.VBox):
         label = self._cells[i].label
         with self._lock:
             if self.compare_with.value == "input" and self.sweep is not None:
-                self.compare.set_images(self._input_picture(self.sweep.operation),
-                                        self._full[i], labels=("Input", label))
+                own = self.sweep.input_image(i)  # a sweep over pictures: the item's own
+                self.compare.set_images(own if own is not None else self._input_picture(
+                    self.sweep.operation), self._full[i], labels=("Input", label))
                 self.compare_title.value = f"input | {label}"
             elif self._anchor is None or self._anchor == i:
                 self._anchor = i

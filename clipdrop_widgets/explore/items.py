@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,17 +25,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..api.client import Client
 
 __all__ = ["SweepItem", "VariableValue", "template_names", "expand_template", "prompt_items",
-           "fixed_inputs", "check_items", "prompted_operations"]
+           "fixed_inputs", "check_items", "prompted_operations", "swept_values", "check_value",
+           "refuse_items", "accepted_inputs"]
 
 VariableValue = str | int | float
 
 
 @dataclass(frozen=True)
 class SweepItem:
-    """One item: its position, its prompt and the variable values that made it."""
+    """One item: its position, its prompt (``None`` for an operation without one) and the
+    values that made it (template variables, and the picture, options and take it was swept
+    over: see `plan`)."""
 
     index: int
-    prompt: str
+    prompt: str | None
     variables: dict[str, VariableValue] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -61,24 +64,30 @@ def template_names(template: str) -> list[str]:
     return names
 
 
-def _values(name: str, values: Any) -> list[VariableValue]:
+def swept_values(name: str, values: Any, what: str = "variables") -> list[VariableValue]:
+    """``values`` as a list of distinct strings or numbers; ``what`` names the argument
+    (``variables`` or ``options``) in the error."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise ConfigurationTypeError(f"variables[{name!r}] must be a list of values, got "
+        raise ConfigurationTypeError(f"{what}[{name!r}] must be a list of values, got "
                         f"{type(values).__name__} (write [{values!r}] for one value)")
     out = list(values)
     if not out:
-        raise ConfigurationError(f"variables[{name!r}] is empty: a sweep needs at least one value")
+        raise ConfigurationError(f"{what}[{name!r}] is empty: a sweep needs at least one value")
     for v in out:
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise ConfigurationTypeError(
-                f"variables[{name!r}] holds a {type(v).__name__}; values are "
-                            "strings or numbers")
+        check_value(f"{what}[{name!r}]", v)
     seen: set[Any] = set()
     for v in out:
         if v in seen:
-            raise ConfigurationError(f"variables[{name!r}] lists {v!r} twice")
+            raise ConfigurationError(f"{what}[{name!r}] lists {v!r} twice")
         seen.add(v)
     return out
+
+
+def check_value(where: str, value: Any) -> None:
+    """Refuse a swept value that is not a string or a number (a bool, None, a list...)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigurationTypeError(f"{where} holds a {type(value).__name__}; values are "
+                                     "strings or numbers")
 
 
 def expand_template(template: str, variables: Mapping[str, Sequence[VariableValue]] | None
@@ -99,7 +108,7 @@ def expand_template(template: str, variables: Mapping[str, Sequence[VariableValu
     if unused:
         raise ConfigurationError(f"variables {', '.join(unused)} do not appear in the template "
                          f"{template!r}")
-    lists = {name: _values(name, values) for name, values in variables.items()}
+    lists = {name: swept_values(name, values) for name, values in variables.items()}
     items = []
     for i, combo in enumerate(itertools.product(*lists.values())):
         values = dict(zip(lists, combo, strict=True))
@@ -129,27 +138,40 @@ def prompted_operations() -> list[str]:
     return [name for name, ep in ENDPOINTS.items() if ep.prompt_field is not None]
 
 
-def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any]
-                  ) -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any]]:
+def accepted_inputs(ep: Endpoint) -> list[str]:
+    """The keywords a sweep's fixed or swept inputs may use: every field but the prompt, and
+    ``format`` where the endpoint lets one choose it."""
+    accepted = [f.keyword for f in ep.fields if f is not ep.prompt_field]
+    return [*accepted, "format"] if ep.accept else accepted
+
+
+def fixed_inputs(client: Client, ep: Endpoint, inputs: Mapping[str, Any],
+                 swept: Collection[str] = ()) -> tuple[dict[str, bytes], dict[str, Any],
+                                                       dict[str, Any]]:
     """Split ``inputs`` into encoded files and options, and describe them for the manifest.
 
     Files are encoded once with the client's rules (notices shown once); the sweep then sends
-    the encoded bytes, which pass through unchanged.
+    the encoded bytes, which pass through unchanged. ``swept`` names the keywords the sweep
+    varies (``image``, ``seed``...): they may not also be fixed, and are not missing.
     """
-    prompt_field = ep.prompt_field
-    accepted = [f.keyword for f in ep.fields if f is not prompt_field]
-    if ep.accept:
-        accepted.append("format")
+    accepted = accepted_inputs(ep)
     unknown = [k for k in inputs if k not in accepted]
     if unknown:
         raise ConfigurationTypeError(f"{ep.name} takes inputs {', '.join(accepted) or 'none'}; "
                         f"not {', '.join(unknown)}")
+    both = [k for k in inputs if k in swept and inputs[k] is not None]
+    if both:
+        raise ConfigurationError(f"{', '.join(both)} is both fixed (inputs=) and swept; give "
+                                 "it in one place")
     file_fields: dict[str, FileField] = {f.keyword: f for f in ep.file_fields}
-    missing = [kw for kw, f in file_fields.items() if f.required and inputs.get(kw) is None]
+    missing = [kw for kw, f in file_fields.items()
+               if f.required and inputs.get(kw) is None and kw not in swept]
     if missing:
         raise ConfigurationTypeError(
             f"{ep.name} needs inputs= with {', '.join(missing)} (the fixed "
-                        f"{' and '.join(missing)} of every item)")
+                        f"{' and '.join(missing)} of every item)"
+            + (", or images= to sweep over several" if ep.image_field is not None
+               and ep.image_field.keyword in missing else ""))
     files: dict[str, bytes] = {}
     options: dict[str, Any] = {}
     described: dict[str, Any] = {}
@@ -188,11 +210,19 @@ def check_items(client: Client, ep: Endpoint, items: Sequence[SweepItem],
             check_text(ep, prompt_field, prompt)
         except InputError as exc:
             problems[prompt] = exc
-    if not problems:
+    refuse_items(ep, items, {it.index: problems[it.prompt] for it in items
+                             if it.prompt in problems}, lambda it: _short(it.prompt or ""))
+
+
+def refuse_items(ep: Endpoint, items: Sequence[SweepItem], problems: Mapping[int, InputError],
+                 describe: Callable[[SweepItem], str]) -> None:
+    """Raise one `InputError` listing the items in ``problems`` (by index; the first five,
+    each with ``describe(item)`` and its rule's words); nothing when there are none."""
+    bad = [it for it in items if it.index in problems]
+    if not bad:
         return
-    bad = [it for it in items if it.prompt in problems]
-    first = problems[bad[0].prompt]
-    lines = [f"item {it.index} ({_short(it.prompt)}): {problems[it.prompt]}" for it in bad[:5]]
+    first = problems[bad[0].index]
+    lines = [f"item {it.index} ({describe(it)}): {problems[it.index]}" for it in bad[:5]]
     more = f"\n  ... and {len(bad) - 5} more" if len(bad) > 5 else ""
     raise InputError(f"{len(bad)} of {len(items)} items break a rule of {ep.name}; nothing "
                      "was sent:\n  " + "\n  ".join(lines) + more,

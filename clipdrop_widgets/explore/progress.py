@@ -12,7 +12,29 @@ import time
 from dataclasses import dataclass
 from typing import Literal, Protocol, TextIO
 
-__all__ = ["ProgressState", "ProgressDisplay", "RunClock", "make_progress", "ipython_kind"]
+from ..contract.errors import (
+    BudgetExceededError,
+    ClipdropError,
+    InvalidAPIKeyError,
+    MissingAPIKeyError,
+    OutOfCreditsError,
+)
+
+__all__ = ["ProgressState", "ProgressDisplay", "RunClock", "make_progress", "ipython_kind",
+           "STOPPING_ERRORS", "stop_reason"]
+
+#: Errors after which every further item would fail the same way: they stop the sweep.
+STOPPING_ERRORS = (OutOfCreditsError, BudgetExceededError, MissingAPIKeyError,
+                   InvalidAPIKeyError)
+
+
+def stop_reason(exc: ClipdropError) -> str:
+    """Why a sweep stopped, for `ProgressState.stopped_reason` (one of `STOPPING_ERRORS`)."""
+    if isinstance(exc, OutOfCreditsError):
+        return f"out of credits ({exc})"
+    if isinstance(exc, BudgetExceededError):
+        return f"budget reached ({exc})"
+    return f"the API key was refused ({exc})"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """A sweep's history outside its run folder: its tables and its contact sheet's record.
 
-`sweep_rows` gives one row per image of a
-sweep with the columns a session's table has (`api.tables.COLUMNS`: the template and each
-item's values filled in) plus ``attempts`` (how many times the item was sent, retries
+`sweep_rows` gives one row per image of a sweep with the columns a session's table has
+(`api.tables.COLUMNS`: the template and each item's values filled in: template variables,
+picture label, swept options and take; its options with the swept ones; its own picture's
+hash among the inputs) plus ``attempts`` (how many times the item was sent, retries
 included) and ``request_seconds``, so "which style word cost the most retries" is one SQL
 query. `sheet_record` is the record a contact sheet saved as a picture carries: the sweep it
 shows and every image in it by SHA-256.
@@ -20,6 +21,7 @@ from .._version import __version__
 from ..api.records import IPTC_EDIT
 from ..api.tables import image_size, parent_ids
 from ..api.tables import write_parquet as _write_rows
+from .plan import IMAGE_AXIS
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -46,12 +48,19 @@ def sweep_rows(sweep: Sweep) -> list[dict[str, Any]]:
 
     attempts = Counter(r.get("index") for r in sweep._log.read()
                        if r.get("status") in ("ok", "failed", "stopped"))
-    hashes = _input_hashes(sweep)
-    options = json.dumps(_options(sweep), ensure_ascii=False, sort_keys=True)
+    fixed = _input_hashes(sweep)
+    pictures = (sweep._inputs or {}).get("images") or {}
+    swept = list(sweep._swept.get("options") or ())
     rows = []
     for record in sweep.records:
         if record["status"] != "ok":
             continue
+        values = record["variables"]
+        # the call's options: the fixed ones and this item's swept values; its own picture
+        options = json.dumps({**_options(sweep), **{k: values[k] for k in swept}},
+                             ensure_ascii=False, sort_keys=True)
+        picture = pictures.get(values.get(IMAGE_AXIS)) or {}
+        hashes = fixed + ([picture["sha256"]] if picture.get("sha256") else [])
         where = sweep.run_dir / record["file"] if sweep.run_dir is not None \
             else io.BytesIO(sweep._log.load_image(record["file"]))  # kept in memory
         width, height = image_size(where)
@@ -60,8 +69,8 @@ def sweep_rows(sweep: Sweep) -> list[dict[str, Any]]:
             "operation": sweep.operation,
             "prompt": record["prompt"],
             "template": sweep.template,
-            "values": json.dumps(record["variables"], ensure_ascii=False, sort_keys=True)
-            if sweep.template is not None else None,
+            "values": json.dumps(values, ensure_ascii=False, sort_keys=True)
+            if sweep.template is not None or values else None,
             "options": options,
             "width": width,
             "height": height,

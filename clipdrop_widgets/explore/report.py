@@ -129,7 +129,8 @@ def _sweep_items(sweep: Sweep) -> list[dict[str, Any]]:
         items.append({
             "id": record["index"], "operation": sweep.operation,
             "title": _title(sweep.operation), "prompt": record["prompt"],
-            "template": sweep.template, "values": record["variables"], "options": {},
+            "template": sweep.template, "values": record["variables"],
+            "options": {k: record["variables"][k] for k in sweep._swept.get("options") or ()},
             "inputs": {}, "input_hashes": [], "input_from": None, "parent": None,
             "credits": record.get("credits"), "created": _when(record.get("finished_at")),
             "engine": record.get("source") or sweep._source, "sha256": record.get("sha256"),

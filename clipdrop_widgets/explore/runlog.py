@@ -24,6 +24,7 @@ Without a folder (``run_dir=None``) the same interface keeps everything in memor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -36,7 +37,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from ..api.records import strip_record
 from ..api.storage import append_jsonl, numbered_jsonl, repair_jsonl, write_atomic
+from ..contract.endpoints import FORMAT_EXTENSIONS
 from ..contract.errors import RunDirBusyError, RunDirMismatchError, RunLogError
 
 __all__ = ["RunLog", "RunDirBusyError", "RunDirMismatchError", "RunLogError", "MANIFEST_NAME",
@@ -258,6 +261,17 @@ class RunLog:
                 except KeyError:
                     raise FileNotFoundError(f"no image {name!r} in this sweep") from None
         return self._path(name).read_bytes()
+
+    def orphan_facts(self, stem: str) -> dict[str, Any] | None:
+        """``file``, ``sha256`` (without our record) and ``content_type`` of an `orphan`."""
+        name = self.orphan(stem)
+        if name is None:
+            return None
+        data = strip_record(self.load_image(name))
+        ext = name.rsplit(".", 1)[-1]
+        fmt = {v: k for k, v in FORMAT_EXTENSIONS.items()}.get(ext, ext)
+        return {"file": name, "sha256": hashlib.sha256(data).hexdigest(),
+                "content_type": f"image/{fmt}"}
 
     def orphan(self, stem: str) -> str | None:
         """The name of a stored image called ``stem.<ext>`` (one saved whose line was lost)."""

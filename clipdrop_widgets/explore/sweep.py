@@ -1,12 +1,14 @@
-"""Sweeps: one operation over many prompts, at the endpoint's rate, with a run log that survives.
+"""Sweeps: one operation over many prompts, pictures, option values or takes, at the
+endpoint's rate, with a run log that survives.
 
 >>> sweep = Sweep(client, "text_to_image", template="a {animal} in {style}",
 ...               variables={"animal": ["fox", "owl"], "style": ["ink", "oil paint"]},
 ...               run_dir="runs/animals")
 >>> records = sweep.run()          # again after a crash: only the missing items are requested
 >>> sweep.contact_sheet().savefig("animals.pdf")
+>>> Sweep(client, "uncrop", images="photos/", options={"seed": [1, 2, 3]}).run()
 
-Every item is checked with the client's own rules when the sweep is made, so a bad prompt is
+Every item is checked with the client's own rules when the sweep is made, so a bad item is
 reported before any credit is spent. ``run`` sends items from a small thread pool paced by the
 client's rate limiter; each result is saved (image first, then its log line) the moment it
 arrives. A 400 fails one item; a 402, the budget, or a refused key stops the sweep cleanly.
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..api.records import recorded_bytes, strip_record
+from ..api.records import recorded_bytes
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, Endpoint, endpoint
 from ..contract.errors import (
     APIConnectionError,
@@ -38,24 +40,14 @@ from ..contract.errors import (
     ClipdropError,
     ConfigurationError,
     ConfigurationTypeError,
-    InvalidAPIKeyError,
-    MissingAPIKeyError,
     NotFoundError,
-    OutOfCreditsError,
     StateError,
 )
-from .contact_sheet import Cell, GridLayout, cell_label, draw_contact_sheet, grid_layout
+from .contact_sheet import Cell, GridLayout, draw_contact_sheet, sweep_label, sweep_layout
 from .frame import records_frame
-from .items import (
-    SweepItem,
-    VariableValue,
-    check_items,
-    expand_template,
-    fixed_inputs,
-    prompt_items,
-    prompted_operations,
-)
-from .progress import ProgressState, RunClock, make_progress
+from .items import SweepItem, VariableValue
+from .plan import IMAGE_AXIS, item_options, plan_sweep
+from .progress import STOPPING_ERRORS, ProgressState, RunClock, make_progress, stop_reason
 from .provenance import sheet_record, sweep_rows, write_parquet
 from .runlog import (
     IDENTITY_KEYS,
@@ -80,9 +72,6 @@ __all__ = ["Sweep", "SweepItem", "RunDirMismatchError"]
 #: Worker threads against the service: enough to keep a 60-per-minute limit busy when one
 #: answer takes up to ~16 s. The in-process engine computes, so it gets one per CPU, at most 4.
 DEFAULT_WORKERS = 16
-#: Errors after which every further item would fail the same way: they stop the sweep.
-STOPPING_ERRORS = (OutOfCreditsError, BudgetExceededError, MissingAPIKeyError,
-                   InvalidAPIKeyError)
 #: The keys of every record, in order.
 RECORD_KEYS = ("index", "prompt", "variables", "operation", "status", "error", "error_type",
                "credits", "sha256", "file", "content_type", "source", "started_at",
@@ -95,28 +84,40 @@ def _slug(text: str, length: int = 40) -> str:
 
 # -- the sweep ------------------------------------------------------------------------------
 class Sweep:
-    """One operation over many prompts, run at the endpoint's rate, logged to ``run_dir``.
+    """One operation over many items, run at the endpoint's rate, logged to ``run_dir``.
+
+    The items are the product of the prompts, ``images``, ``options`` and ``repeat`` given
+    (the last varying fastest); each keeps its values in its record's ``variables``.
 
     Args:
         client: the [`Client`][clipdrop_widgets.Client] that sends the requests.
-        operation: a client method with a prompt: ``"text_to_image"``, ``"sketch_to_image"``,
-            ``"text_inpainting"`` or ``"replace_background"``.
+        operation: a client method: ``"text_to_image"``, ``"uncrop"``... An operation
+            without a prompt (the six later ones, cleanup) sweeps ``images``, ``options``
+            or ``repeat``.
         prompts: the prompts, one item each (give this or ``template``).
         template: a prompt with ``{name}`` fields, expanded over the product of ``variables``
             (``{"animal": ["fox", "owl"], "style": [...]}``); each item keeps its values.
         variables: the values of each template field, in order (strings or numbers).
         inputs: the fixed arguments of the method, by its keyword names: files (``image``,
             ``mask``, ``sketch``: anything the client takes) and options (``format``,
-            ``mode``). Files are encoded once and checked with the client's rules.
+            ``mode``, ``seed``). Files are encoded once and checked with the client's rules.
         run_dir: a folder for the run log and images; running again with the same folder
             resumes. Default ``None``: results are kept in memory only.
+        images: pictures for the operation's ``image`` (or ``sketch``), one item each: a
+            list (labelled by file name, else ``image 0``...), a dict ``{label: image}`` or
+            a folder (its PNG, JPEG and WebP files, by name). Variable ``image``.
+        options: option values by keyword, crossed like template variables
+            (``{"seed": [1, 2], "extend_left": [0, 256]}``), or a list of dicts, one item
+            each (upscale's ``[{"target_width": 1024, "target_height": 768}, ...]``).
+        repeat: calls per item for an operation that answers anew each time (reimagine;
+            uncrop without a seed); variable ``take``, 1..N.
 
     Raises:
-        TypeError: unknown or missing ``inputs``, or wrongly typed prompts/variables.
+        TypeError: unknown or missing ``inputs``/``options``, or wrongly typed values.
         ValueError: an unknown operation, a template field without values (or values without
-            a field), or no items.
-        InputError: an item or input breaks an endpoint rule (all bad items are listed);
-            nothing has been sent.
+            a field), nothing to sweep, or a ``repeat`` that would pay for one picture twice.
+        InputError: an item or input breaks an endpoint rule (all bad items are listed, each
+            with the field and the limit); nothing has been sent.
         RunDirMismatchError: ``run_dir`` holds another sweep.
     """
 
@@ -130,40 +131,29 @@ class Sweep:
         variables: Mapping[str, Sequence[VariableValue]] | None = None,
         inputs: Mapping[str, Any] | None = None,
         run_dir: str | os.PathLike[str] | None = None,
+        images: Any = None,
+        options: Mapping[str, Sequence[VariableValue]] | Sequence[Mapping[str, Any]]
+        | None = None,
+        repeat: int = 1,
     ) -> None:
         ep = endpoint(operation)
-        if ep.prompt_field is None:
-            raise ConfigurationError(f"{operation} has no prompt, so there is nothing to sweep; "
-                             "operations with a prompt: " + ", ".join(prompted_operations()))
         method = getattr(client, operation, None)
         if not callable(method):
             raise ConfigurationTypeError(f"{type(client).__name__} has no method {operation}()")
-        if (prompts is None) == (template is None):
-            raise ConfigurationError("give prompts= (a list) or template= (with variables=), not "
-                             + ("both" if prompts is not None else "neither"))
-        if template is None and variables is not None:
-            raise ConfigurationError("variables= fills a template=; with prompts= there is none")
-        if template is not None:
-            if not isinstance(template, str):
-                raise ConfigurationTypeError(
-                    f"template must be a string, got {type(template).__name__}")
-            items = expand_template(template, variables)
-            variables = {name: list(values) for name, values in (variables or {}).items()}
-        else:
-            assert prompts is not None
-            items = prompt_items(prompts)
-        files, options, described = fixed_inputs(client, ep, inputs or {})
-        check_items(client, ep, items, files, options)
-        self._setup(client=client, operation=operation, items=items, template=template,
-                    variables=variables, log=RunLog(run_dir), inputs_described=described,
-                    source=client.source)
-        self._call_args = {**files, **options}
+        plan = plan_sweep(client, ep, prompts=prompts, template=template, variables=variables,
+                          inputs=inputs or {}, images=images, options=options, repeat=repeat)
+        self._setup(client=client, operation=operation, items=plan.items,
+                    template=plan.template, variables=plan.variables, log=RunLog(run_dir),
+                    inputs_described=plan.described, source=client.source, swept=plan.swept)
+        self._call_args = plan.call_args
+        self._pictures = plan.pictures
         self._log.check(self._manifest())
         self._load()
 
     def _setup(self, *, client: Client | None, operation: str, items: list[SweepItem],
                template: str | None, variables: dict[str, list[VariableValue]] | None,
-               log: RunLog, inputs_described: dict[str, Any], source: str) -> None:
+               log: RunLog, inputs_described: dict[str, Any], source: str,
+               swept: dict[str, Any]) -> None:
         self.client = client
         self.operation = operation
         self.endpoint: Endpoint = endpoint(operation)
@@ -174,6 +164,8 @@ class Sweep:
         self._inputs = inputs_described
         self._source = source
         self._call_args: dict[str, Any] = {}
+        self._swept = swept
+        self._pictures: dict[str, bytes] = {}
         self._latest: dict[int, dict[str, Any]] = {}
         self._state = threading.Lock()
         self._running = threading.Lock()
@@ -186,8 +178,9 @@ class Sweep:
         self._fatal: BaseException | None = None
         self._clock: RunClock | None = None
         width = max(4, len(str(len(items) - 1)))
-        self._stems = [f"{it.index:0{width}d}" + (f"_{s}" if (s := _slug(it.prompt)) else "")
-                       for it in items]
+        self._stems = [f"{it.index:0{width}d}" + (f"_{s}" if (s := _slug(
+            it.prompt if it.prompt is not None else self.label(it.index))) else "")
+            for it in items]
 
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str]) -> Sweep:
@@ -201,13 +194,13 @@ class Sweep:
         if manifest is None:
             raise FileNotFoundError(f"{os.fspath(run_dir)} holds no sweep (no "
                                     "sweep.json): nothing to open")
-        items = [SweepItem(i, it["prompt"], dict(it.get("variables") or {}))
+        items = [SweepItem(i, it.get("prompt"), dict(it.get("variables") or {}))
                  for i, it in enumerate(manifest["items"])]
         self = cls.__new__(cls)
         self._setup(client=None, operation=manifest["operation"], items=items,
                     template=manifest.get("template"), variables=manifest.get("variables"),
                     log=log, inputs_described=manifest.get("inputs", {}),
-                    source=manifest.get("source", "service"))
+                    source=manifest.get("source", "service"), swept=manifest.get("swept") or {})
         self._load()
         return self
 
@@ -222,6 +215,7 @@ class Sweep:
             "items": [it.as_json() for it in self.items],
             "template": self.template,
             "variables": self.variables,
+            "swept": self._swept,
             "created_at": time.time(),
             "package_version": __version__,
         }
@@ -453,12 +447,10 @@ class Sweep:
         """Send one item, save what came back, log it; its record, or None if never sent."""
         assert self.client is not None
         method = getattr(self.client, self.operation)
-        prompt_name = self.endpoint.prompt_field.name  # type: ignore[union-attr]
         started, t0 = time.time(), time.perf_counter()
         fields: dict[str, Any]
         try:
-            result = method(**{prompt_name: item.prompt}, **self._call_args,
-                            cancel=self._cancel_unsent)
+            result = method(**self._item_args(item), cancel=self._cancel_unsent)
         except CancelledError:  # the sweep stopped while this item waited: nothing was sent
             self._log.append(self._record(item, status="stopped", error="stopped before it "
                                           "was sent", error_type="CancelledError"))
@@ -472,7 +464,7 @@ class Sweep:
                 fields.update(status=UNCERTAIN, credits=exc.credits_consumed,
                               error=f"{UNCERTAIN_WORDS} ({fields['error']})")
             if stopping:
-                self._request_stop(self.client.redact(_stop_reason(exc)), exc)
+                self._request_stop(self.client.redact(stop_reason(exc)), exc)
         else:
             fmt = CONTENT_TYPE_FORMATS.get(result.content_type, "bin")
             name = f"{self._stems[item.index]}.{FORMAT_EXTENSIONS.get(fmt, fmt)}"
@@ -494,24 +486,27 @@ class Sweep:
                 self._latest[item.index] = record
         return record
 
+    def _item_args(self, item: SweepItem) -> dict[str, Any]:
+        """The keyword arguments of ``item``'s call: prompt, fixed inputs, swept values."""
+        args = {**self._call_args, **item_options(self._swept, item)}
+        if self.endpoint.prompt_field is not None:
+            args[self.endpoint.prompt_field.name] = item.prompt
+        if self._swept.get("image"):
+            args[self._swept["image"]] = self._pictures[item.variables[IMAGE_AXIS]]
+        return args
+
     def _adopt_orphans(self) -> None:
         """Log images saved by a run killed before it wrote their lines (paid, not lost)."""
         for item in self.items:
             with self._state:
                 if (self._latest.get(item.index) or {}).get("status") == "ok":
                     continue
-            name = self._log.orphan(self._stems[item.index])
-            if name is None:
-                continue
-            data = strip_record(self._log.load_image(name))
-            ext = name.rsplit(".", 1)[-1]
-            fmt = {v: k for k, v in FORMAT_EXTENSIONS.items()}.get(ext, ext)
-            record = self._record(item, status="ok", file=name, source=self._source,
-                                  sha256=hashlib.sha256(data).hexdigest(),
-                                  content_type=f"image/{fmt}")
-            self._log.append(record)
-            with self._state:
-                self._latest[item.index] = record
+            found = self._log.orphan_facts(self._stems[item.index])
+            if found is not None:
+                record = self._record(item, status="ok", source=self._source, **found)
+                self._log.append(record)
+                with self._state:
+                    self._latest[item.index] = record
 
     def progress(self) -> ProgressState:
         """A snapshot: items done and failed, credits spent, seconds left in this run.
@@ -532,9 +527,18 @@ class Sweep:
         record = self.records[i]
         if record["status"] != "ok":
             why = f": {record['error']}" if record.get("error") else ""
-            raise NotFoundError(f"item {i} ({record['prompt']!r}) has no image; it is "
+            raise NotFoundError(f"item {i} ({self.label(i)!r}) has no image; it is "
                               f"{record['status']}{why}")
         return self._decode(record)
+
+    def input_image(self, i: int) -> Image.Image | None:
+        """The picture item ``i`` was made from when the sweep is over ``images=`` (PIL, as
+        sent), else ``None`` (also for a sweep opened read-only: its pictures are not kept)."""
+        from PIL import Image
+
+        label = self.items[i].variables.get(IMAGE_AXIS)
+        data = self._pictures.get(label) if self._swept.get("image") else None
+        return Image.open(io.BytesIO(data)) if data is not None else None
 
     def images(self) -> list[Image.Image | None]:
         """Every item's image in item order, ``None`` where an item has none."""
@@ -556,14 +560,15 @@ class Sweep:
 
     def layout(self, *, rows: str | int | None = None, cols: str | int | None = None
                ) -> GridLayout:
-        """Where each item goes in a grid (see `contact_sheet.grid_layout`)."""
-        return grid_layout([it.variables for it in self.items], self.variables,
-                           rows=rows, cols=cols)
+        """Where each item goes in a grid (see `contact_sheet.sweep_layout`)."""
+        return sweep_layout([it.variables for it in self.items], self.variables,
+                            rows=rows, cols=cols)
 
     def label(self, i: int) -> str:
-        """Item ``i``'s part of the prompt: its varying variables' values, else its prompt."""
-        item = self.items[i]
-        return cell_label(item.prompt, item.variables, self.variables)
+        """Item ``i`` in a few words: its varying values (swept options and takes by name,
+        ``seed 7``; pictures by label), else its prompt, else the operation's title."""
+        return sweep_label(self.items, i, self.variables, self._swept, self.template,
+                           self.endpoint.title)
 
     def contact_sheet(self, *, rows: str | int | None = None, cols: str | int | None = None
                       ) -> Figure:
@@ -589,10 +594,3 @@ class Sweep:
         path. Needs pyarrow (``pip install 'clipdrop-widgets[examples]'``)."""
         return write_parquet(sweep_rows(self), path)
 
-
-def _stop_reason(exc: ClipdropError) -> str:
-    if isinstance(exc, OutOfCreditsError):
-        return f"out of credits ({exc})"
-    if isinstance(exc, BudgetExceededError):
-        return f"budget reached ({exc})"
-    return f"the API key was refused ({exc})"
