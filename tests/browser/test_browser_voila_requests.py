@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 WAIT = 120.0
 LOCAL_SCHEMES = ("data:", "blob:")
+STUDIO_EXTENSIONS = {"@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8",
+                     "ipycanvas", "anywidget"}
 
 
 @pytest.fixture
@@ -80,6 +82,11 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     # the page's own shutdown call as it unloads is cut off by the reload: the browser's doing
     failed = [f for f in failed if not ("/voila/api/shutdown/" in f and "ERR_ABORTED" in f)]
     assert not failed, failed
+    # only the front-end extensions the Studio's widgets use (issue 22: Jupytext's and
+    # Notebook 7's scripts, loaded by Voila when installed, slowed the first view)
+    extensions = {m.group(1) for u in requests
+                  if (m := re.search(r"/voila/labextensions/(@[^/]+/[^/]+|[^@/][^/]*)/", u))}
+    assert extensions == STUDIO_EXTENSIONS, extensions
     refused = [line for line in lines if " 403 " in line or "403 POST" in line]
     assert not refused, refused
     # and the shutdown call was taken: the first page's kernel is gone at once
