@@ -108,9 +108,9 @@ def test_only_the_first_tab_is_built_until_another_is_shown(tmp_path: Path) -> N
 
 
 #: The widget models a new Studio makes: the page's widget manager loads the state of every
-#: model in the kernel before the first view (issue 22). 215 before the group tabs' inner bars
-#: and the hidden restore line were built on first use; 190 after.
-START_MODELS = 195
+#: model in the kernel before the first view (issue 22). 215 before the group tabs' inner bars,
+#: the hidden restore line and the hidden history pager were built on first use; 175 after.
+START_MODELS = 180
 
 
 def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) -> None:
@@ -121,9 +121,14 @@ def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) ->
     assert made <= START_MODELS, f"{made} widget models at start (budget {START_MODELS})"
     assert not any(isinstance(tab, ipywidgets.Tab) for tab in studio.tabs.children)
     assert studio.restore.children == ()  # hidden, nothing offered: no widgets yet
+    assert studio.history.pager.children == ()  # hidden, no results yet
     studio.restore.offer({"operation": "cleanup", "prompt": None})
     assert studio.restore.button.description == "Restore settings"
     assert studio.restore.layout.display == ""
+    run_text(studio, "a red fox")  # the first result: the pager shows where it is
+    pager = studio.history.pager
+    assert pager.layout.display == "" and pager.children
+    assert "Results 1-1 of 1" in pager.place.value and pager.older.disabled
 
 
 def test_a_group_tab_is_built_when_first_clicked_and_its_app_works(tmp_path: Path) -> None:
