@@ -141,12 +141,11 @@ class Studio(Snapshot, widgets.VBox):
         self._spent_mark = 0.0
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
-        # Every tab starts as an empty placeholder (one layout for all of them): an app, or a
-        # group's inner tab bar, is built when first shown (`_build`, `_group`), so the page's
-        # first view gets the state of only what it shows (issue 22).
+        # Every app's tab starts as an empty placeholder (one layout for all of them), the app
+        # built when first shown (`_build`): the page's first view loads the state of what it
+        # shows, not of eleven apps (issue 22). A group's inner tab bar is there from the start.
         placeholders = widgets.Layout()
-        self.tabs = widgets.Tab(children=[widgets.VBox(layout=placeholders)
-                                          for _entry in TAB_LAYOUT],
+        self.tabs = widgets.Tab(children=[_tab(entry, placeholders) for entry in TAB_LAYOUT],
                                 titles=[_title(entry) for entry in TAB_LAYOUT])
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
@@ -187,6 +186,9 @@ class Studio(Snapshot, widgets.VBox):
             f'<i class="fa fa-info-circle"></i> Note: '
             f"{html.escape(n)}</small></div>" for n in self._notes)
         self.tabs.observe(lambda _c: self._build(self._shown_index()), "selected_index")
+        for inner in self.tabs.children:
+            if isinstance(inner, widgets.Tab):
+                inner.observe(lambda _c: self._build(self._shown_index()), "selected_index")
         # a dropped or uploaded picture that carries its record offers its settings back
         self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
@@ -220,29 +222,20 @@ class Studio(Snapshot, widgets.VBox):
                 chooser.on_change(lambda _image, chooser=chooser: self._offer_restore(chooser))
             self._built[cls.endpoint_name] = app
             tab, inner = _PLACES[index]
-            holder = self.tabs if inner is None else self._group(tab)
-            _put(holder, tab if inner is None else inner, app)
+            holder = self.tabs if inner is None else self.tabs.children[tab]
+            slot = tab if inner is None else inner
+            with UI_LOCK:
+                children = list(holder.children)
+                placeholder, children[slot] = children[slot], app
+                holder.children = children
+            placeholder.close()  # its layout, shared by the other placeholders, stays
         return app
-
-    def _group(self, tab: int) -> widgets.Tab:
-        """The inner tab bar of group tab ``tab``, built (with placeholders) if it was not."""
-        child = self.tabs.children[tab]
-        if isinstance(child, widgets.Tab):
-            return child
-        entry = TAB_LAYOUT[tab]
-        assert isinstance(entry, tuple)
-        group = widgets.Tab(children=[widgets.VBox(layout=child.layout) for _ in entry[1]],
-                            titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]])
-        group.observe(lambda _c: self._build(self._shown_index()), "selected_index")
-        _put(self.tabs, tab, group)
-        return group
 
     def _shown_index(self) -> int:
         """The index (in `APP_CLASSES`) of the app the selected tabs show."""
         tab = self.tabs.selected_index or 0
         child = self.tabs.children[tab]
-        inner = None if not isinstance(TAB_LAYOUT[tab], tuple) else (
-            (child.selected_index or 0) if isinstance(child, widgets.Tab) else 0)
+        inner = (child.selected_index or 0) if isinstance(child, widgets.Tab) else None
         return _PLACES.index((tab, inner))
 
     def _offer_restore(self, chooser: Any) -> None:
@@ -469,7 +462,7 @@ class Studio(Snapshot, widgets.VBox):
             raise NotFoundError(f"no app {name!r}; the Studio has {', '.join(names)}")
         tab, inner = _PLACES[names.index(name)]
         if inner is not None:
-            self._group(tab).selected_index = inner
+            self.tabs.children[tab].selected_index = inner
         self.tabs.selected_index = tab
         return self._build(names.index(name))
 
@@ -538,13 +531,13 @@ class _LazyApps(Mapping[str, App]):
         return len(self._names)
 
 
-def _put(holder: widgets.Tab, slot: int, content: widgets.Widget) -> None:
-    """Put ``content`` in tab ``slot`` of ``holder`` in place of its placeholder (closed)."""
-    with UI_LOCK:
-        children = list(holder.children)
-        placeholder, children[slot] = children[slot], content
-        holder.children = children
-    placeholder.close()  # its layout, shared by the other placeholders, stays
+def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]],
+         placeholders: widgets.Layout) -> widgets.Widget:
+    """A tab's first content: a placeholder for an app, an inner tab bar for a group."""
+    if isinstance(entry, tuple):
+        return widgets.Tab(children=[widgets.VBox(layout=placeholders) for _ in entry[1]],
+                           titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]])
+    return widgets.VBox(layout=placeholders)
 
 
 def _title(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> str:

@@ -61,11 +61,11 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
     assert studio.tabs.titles == ("Text to image", "Sketch to image", "Cleanup",
                                   "Text inpainting", "Replace background", "Cut-out & frame",
                                   "Size & variations", "Portrait")
-    assert all(app.client is client and app.history is studio.history
-               for app in studio.apps.values())
-    inner = [t.titles for t in studio.tabs.children[5:]]  # the groups, built with their apps
+    inner = [t.titles for t in studio.tabs.children[5:]]
     assert inner == [("Remove background", "Uncrop"), ("Upscale", "Reimagine"),
                      ("Portrait depth", "Portrait normals")]
+    assert all(app.client is client and app.history is studio.history
+               for app in studio.apps.values())
     assert all(studio.history not in app.children for app in studio.apps.values())
     assert studio.source_text == "Local engine: offline previews"
     assert studio.credits_text == "Credits: 1000 left · 0 spent this session"  # local: known

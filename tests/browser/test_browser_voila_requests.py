@@ -5,8 +5,8 @@ Every load asked a CDN for the icon font (two failed requests, offline) and ever
 a 403 on the kernel shutdown call. Here ``clipdrop-widgets studio`` serves the Studio as a user
 starts it; its page is loaded and reloaded: every request goes to the server it came from, none
 is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel down. The
-page loads only the front-end extensions the Studio uses, and a group tab, never opened before,
-opens on its first click with a usable app (issue 22).
+page loads only the front-end extensions the Studio uses, and an app in a group tab, never
+opened before, opens on its first click with a usable Run (issue 22).
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     page.reload(timeout=WAIT * 1000)  # the first page's kernel is shut down
     page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
     page.wait_for_timeout(2000)
-    # A group tab is built on its first click (issue 22): its inner tabs and their apps come
-    # up in the page, each with a usable Run.
+    # A group's app is built on its first click (issue 22): it comes up in the page, in its
+    # group's inner tab, with a usable Run.
     tab = page.locator(".lm-TabBar-tab")
     tab.filter(has_text="Portrait").first.click()
     tab.filter(has_text="Portrait normals").first.click()
