@@ -1,26 +1,31 @@
-"""Seconds from opening the Studio's page in Voila to a usable Run button, cold and preheated.
+"""Seconds from opening the Studio's page in Voila to a usable Run button, cold and preheated,
+before and after the launcher's start-up flags, side by side.
 
-    .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--json out.json]
+    .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--before-code DIR]
+        [--json out.json]
 
 Serves the launcher's Studio notebook (``clipdrop_widgets.cli.studio_notebook``, a session
-folder in a temporary folder) with Voila on loopback, twice:
+folder in a temporary folder) with Voila on loopback, as ``clipdrop-widgets studio`` does (its
+``clipdrop`` template and its ``voila.py``), in four ways:
 
-* ``cold, all tabs built``: Voila's default mode (the page's request starts a kernel and runs
-  the notebook) with every app built at once, as the Studio did before its tabs were lazy;
-* ``cold``: Voila's default mode, the Studio as it is (only the first tab's app built);
-* ``preheated``: the launcher's flags (``--preheat_kernel=True --pool_size=1``): a kernel has
-  already run the notebook; the page takes it and the pool refills.
+* ``cold``: Voila's default mode (the page's request starts a kernel and runs the notebook);
+* ``preheated``: the launcher's ``--preheat_kernel=True --pool_size=1``: a kernel has already
+  run the notebook; the page takes it and the pool refills;
+* each of them ``before`` (without the launcher's `VOILA_FAST_START` flags; with
+  ``--before-code DIR``, also with the ``clipdrop_widgets`` of ``DIR``, a checkout of the code
+  before, put first on the kernels' ``PYTHONPATH``) and as it is now.
 
-One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait until a
-``Run`` button is visible and enabled; the time is measured in Python from just before
-``goto`` to the moment the button is found (Playwright polls every frame). Between preheated
-rounds the benchmark waits until Voila says its pool is filled again (plus 3 s for the
-notebook to finish in that kernel). Each round is also broken down by the page's own clock
-(navigation timing and marks set as the first widget view and the first app appear): the
-server's part up to the first byte (in the cold modes: a kernel started and the notebook
-run), the HTML with the widget state, the page's scripts and styles, the widget manager up
-to the first view, then the app, then a usable Run. Reported, not asserted. Results:
-``benchmarks/results/studio_start.md``.
+The two servers of a pair run at once and their rounds alternate, so both see the same
+machine load. One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait
+until a ``Run`` button is visible and enabled; the time is measured in Python from just before
+``goto`` to the moment the button is found (Playwright polls every frame). Before each
+preheated round the benchmark waits until both servers say their pool is filled again (plus
+3 s for the notebook to finish in that kernel). Each round is also broken down by the page's
+own clock (navigation timing and marks set as the first widget view and the first app
+appear): the server's part up to the first byte (in the cold modes: a kernel started and the
+notebook run), the HTML with the widget state, the page's scripts and styles, the widget
+manager up to the first view, then the app, then a usable Run. Reported, not asserted.
+Results: ``benchmarks/results/studio_start.md``.
 """
 
 from __future__ import annotations
@@ -41,23 +46,42 @@ sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
 from servers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
-from clipdrop_widgets.cli import studio_notebook  # noqa: E402
+import clipdrop_widgets  # noqa: E402
+from clipdrop_widgets.cli import (  # noqa: E402
+    VOILA_CONFIG,
+    VOILA_FAST_START,
+    VOILA_LOOPBACK_ONLY,
+    studio_notebook,
+)
 
 RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
 
 
-def _voila(notebook: Path, home: Path, port: int, preheat: bool) -> tuple[subprocess.Popen,
-                                                                            Path]:
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), CLIPDROP_WIDGETS_DATA_DIR=str(home))
+def _voila(notebook: Path, home: Path, port: int, preheat: bool,
+           before: Path | None) -> tuple[subprocess.Popen, Path]:
+    """Voila as the launcher runs it; ``before`` (a folder, or ``None`` for the flags only):
+    without `VOILA_FAST_START`, and that folder's ``clipdrop_widgets`` first on the path."""
+    name = f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
+    config, runtime = home / name / "config", home / name / "runtime"
+    config.mkdir(parents=True)
+    runtime.mkdir()
+    (config / "voila.py").write_text(VOILA_CONFIG + VOILA_LOOPBACK_ONLY)
+    share = Path(clipdrop_widgets.__file__).with_name("share")  # the clipdrop template
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(runtime),
+               CLIPDROP_WIDGETS_DATA_DIR=str(home), JUPYTER_PATH=str(share))
     env.pop("CLIPDROP_API_KEY", None)
-    (home / "runtime").mkdir(parents=True, exist_ok=True)
+    if before is not None and before.name:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(before),
+                                                          env.get("PYTHONPATH")]))
     cmd = [str(Path(sys.executable).parent / "voila"), str(notebook), "--no-browser",
            f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-           f"--Voila.connection_dir_root={home / 'runtime'}"]
+           "--show_tracebacks=False", "--template=clipdrop",
+           f"--Voila.connection_dir_root={runtime}"]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
-    log = home / f"voila-{'pre' if preheat else 'cold'}.log"
+    if before is None:
+        cmd += VOILA_FAST_START
+    log = home / f"voila-{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
@@ -135,48 +159,53 @@ def measure(browser, port: int, phases: list[dict[str, float]] | None = None) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before-code", type=Path, default=Path(""),
+                        help="a folder holding the clipdrop_widgets package as it was before")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, list[float]] = {}
     breakdown: dict[str, list[dict[str, float]]] = {}
+    before = args.before_code.resolve() if args.before_code.name else Path("")
     with tempfile.TemporaryDirectory(prefix="cdw-bench-start-") as tmp, sync_playwright() as p:
         home = Path(tmp)
         (home / "nb").mkdir()
         notebook = studio_notebook(home / "nb", session_dir=home / "session")
-        (home / "eager").mkdir()
-        eager = studio_notebook(home / "eager", session_dir=home / "session")
-        nb = json.loads(eager.read_text())
-        nb["cells"][0]["source"] = nb["cells"][0]["source"].replace(
-            "Studio(", "studio = Studio(")
-        nb["cells"][0]["source"] += "\nfor name in studio.apps:\n    studio.apps[name]\nstudio"
-        eager.write_text(json.dumps(nb))
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            for mode in ("cold, all tabs built", "cold", "preheated"):
-                port = free_port()
-                proc, log = _voila(eager if mode.startswith("cold, all") else notebook, home,
-                                   port, mode == "preheated")
+            for preheat in (False, True):
+                kind = "preheated" if preheat else "cold"
+                servers = []
                 try:
-                    _wait_up(port)
-                    times = []
-                    breakdown[mode] = []
+                    for label, code in ((f"{kind}, before", before), (kind, None)):
+                        port = free_port()
+                        proc, log = _voila(notebook, home, port, preheat, code)
+                        servers.append((label, port, proc, log))
+                        figures[label], breakdown[label] = [], []
+                    for _label, port, _proc, _log in servers:
+                        _wait_up(port)
+                        if not preheat:
+                            measure(browser, port)  # warm Python's caches
+                    taken = {label: 0 for label, *_rest in servers}  # preheated kernels
                     for i in range(args.rounds):
-                        if mode == "preheated":
-                            _wait_filled(log, i + 1)
-                        else:
-                            measure(browser, port) if i == 0 else None  # warm Python's caches
-                        times.append(measure(browser, port, breakdown[mode]))
-                        print(f"{mode} round {i + 1}: {times[-1]:.2f} s", flush=True)
-                    figures[mode] = times
+                        for label, port, _proc, _log in servers:
+                            if preheat:  # both pools refilled: no kernel starting meanwhile
+                                for other, _p, _pr, log in servers:
+                                    _wait_filled(log, taken[other] + 1)
+                                taken[label] += 1
+                            figures[label].append(measure(browser, port, breakdown[label]))
+                            print(f"{label} round {i + 1}: {figures[label][-1]:.2f} s",
+                                  flush=True)
                 finally:
-                    os.killpg(proc.pid, 15)
-                    proc.wait(30)
+                    for _label, _port, proc, _log in servers:
+                        os.killpg(proc.pid, 15)
+                        proc.wait(30)
         finally:
             browser.close()
     load = os.getloadavg()
-    print(f"\nload average {load[0]:.2f}, {os.cpu_count()} cores, {platform.python_version()}")
+    print(f"\nload average {load[0]:.2f}, {os.cpu_count()} cores, {platform.python_version()}"
+          f"; before: {'the flags and ' + str(before) if before.name else 'the flags only'}")
     for mode, times in figures.items():
         print(f"{mode:>20}: median {statistics.median(times):.2f} s, "
               f"range {min(times):.2f}-{max(times):.2f} s over {len(times)} rounds")

@@ -189,6 +189,15 @@ def _loopback_only(self, request, **kwargs):
 
 _web.Application.find_handler = _loopback_only
 """
+#: Voila flags for a quicker first view (issue 22): only the front-end extensions the Studio
+#: uses (Voila loads all installed: Jupytext's and Notebook 7's are 330 kB of unused scripts);
+#: the preheated kernel refilled once the visitor's page is up (Voila's default, 1 s after a
+#: page takes one, builds the next Studio on the page's cores: a 1.5x slower start, see
+#: benchmarks/results/studio_start.md).
+VOILA_FAST_START = [
+    '--VoilaConfiguration.extension_allowlist=["@jupyter-widgets/jupyterlab-manager",'
+    '"@voila-dashboards/widgets-manager8","ipycanvas","anywidget"]',
+    "--VoilaKernelManager.fill_delay=5"]
 #: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 
@@ -315,7 +324,7 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
         return cmd, f"http://{_in_url(host)}:{port}/lab/tree/studio.ipynb{query}"
     cmd = [exe, str(notebook), f"--port={port}", f"--Voila.ip={host}",
            "--Voila.port_retries=0", "--show_tracebacks=False", "--template=clipdrop",
-           "--preheat_kernel=True", "--pool_size=1",
+           "--preheat_kernel=True", "--pool_size=1", *VOILA_FAST_START,
            # only kernels with no page connected (Voila never culls its preheated one)
            f"--MappingKernelManager.cull_idle_timeout={close_idle_after}",
            f"--MappingKernelManager.cull_interval={min(60, max(1, close_idle_after // 2))}",
@@ -349,8 +358,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     built, so a visitor does not wait for it, and shuts down a visitor's kernel once their
     page is closed and the kernel has been idle ``close_idle_after`` seconds (default 300):
     a workshop server's memory does not grow with every visit, and the results are in the
-    session folder. Without
-    ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
+    session folder. Without ``CLIPDROP_API_KEY`` the Studio runs on the local engine.
 
     A new random token is required by default (``token=True``), as in Jupyter: it is printed
     in the address to open (``?token=...``), and a request without it gets neither the page

@@ -42,19 +42,29 @@ class RestoreOffer(widgets.HBox):
         button: the **Restore settings** button.
     """
 
+    _note: widgets.HTML  # the line's text, built with the button
+
     def __init__(self, restore: Callable[[Mapping[str, Any]], str]) -> None:
         super().__init__(layout=widgets.Layout(display="none", align_items="center",
                                                flex_flow="row wrap"))
         self._restore = restore
         self.record: Mapping[str, Any] | None = None
-        self._note = widgets.HTML("")
-        self.button = widgets.Button(description="Restore settings", icon="undo",
-                                     tooltip="Bring back the app, prompt, options and photo "
-                                     "this picture was made with",
-                                     layout=widgets.Layout(width="auto"))
-        self.button.add_class("cdw-restore-settings")
-        self.button.on_click(lambda _b: self.restore())
-        self.children = [self._note, self.button]
+        self._button: widgets.Button | None = None  # built with the line's first offer
+
+    @property
+    def button(self) -> widgets.Button:
+        """The **Restore settings** button (built, with the line's text, when first needed: a
+        Studio's page does not load a hidden line's widgets at start)."""
+        if self._button is None:
+            self._note = widgets.HTML("")
+            self._button = widgets.Button(
+                description="Restore settings", icon="undo", layout=widgets.Layout(
+                    width="auto"), tooltip="Bring back the app, prompt, options and photo "
+                "this picture was made with")
+            self._button.add_class("cdw-restore-settings")
+            self._button.on_click(lambda _b: self.restore())
+            self.children = [self._note, self._button]
+        return self._button
 
     def offer(self, record: Mapping[str, Any] | None) -> None:
         """Offer ``record`` (a picture's `read_record`), or hide the line with ``None``."""
@@ -66,9 +76,10 @@ class RestoreOffer(widgets.HBox):
         title = ENDPOINTS[record["operation"]].title
         prompt = record.get("prompt")
         said = f" from “{prompt}”" if prompt else ""
+        button = self.button
         self._note.value = (f"<small>This picture says how it was made: {html.escape(title)}"
                             f"{html.escape(said)}.</small>")
-        self.button.disabled = False
+        button.disabled = False
         self.layout.display = ""
 
     def restore(self) -> str:
@@ -76,8 +87,9 @@ class RestoreOffer(widgets.HBox):
         if self.record is None:
             raise NotFoundError("no picture with a record was dropped or uploaded")
         words = self._restore(self.record)
+        button = self.button
         self._note.value = f"<small>{html.escape(words)}</small>"
-        self.button.disabled = True
+        button.disabled = True
         return words
 
 

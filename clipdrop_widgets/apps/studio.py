@@ -141,7 +141,11 @@ class Studio(Snapshot, widgets.VBox):
         self._spent_mark = 0.0
         self._built: dict[str, App] = {}
         self.apps: Mapping[str, App] = _LazyApps(self)
-        self.tabs = widgets.Tab(children=[_tab(entry) for entry in TAB_LAYOUT],
+        # Every app's tab starts as an empty placeholder (one layout for all of them), the app
+        # built when first shown (`_build`): the page's first view loads the state of what it
+        # shows, not of eleven apps (issue 22). A group's inner tab bar is there from the start.
+        placeholders = widgets.Layout()
+        self.tabs = widgets.Tab(children=[_tab(entry, placeholders) for entry in TAB_LAYOUT],
                                 titles=[_title(entry) for entry in TAB_LAYOUT])
         self._badge = widgets.HTML("")
         self._credits = widgets.HTML("")
@@ -224,7 +228,7 @@ class Studio(Snapshot, widgets.VBox):
                 children = list(holder.children)
                 placeholder, children[slot] = children[slot], app
                 holder.children = children
-            placeholder.close()
+            placeholder.close()  # its layout, shared by the other placeholders, stays
         return app
 
     def _shown_index(self) -> int:
@@ -527,12 +531,13 @@ class _LazyApps(Mapping[str, App]):
         return len(self._names)
 
 
-def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> widgets.Widget:
+def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]],
+         placeholders: widgets.Layout) -> widgets.Widget:
     """A tab's first content: a placeholder for an app, an inner tab bar for a group."""
     if isinstance(entry, tuple):
-        return widgets.Tab(children=[widgets.VBox() for _ in entry[1]],
+        return widgets.Tab(children=[widgets.VBox(layout=placeholders) for _ in entry[1]],
                            titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]])
-    return widgets.VBox()
+    return widgets.VBox(layout=placeholders)
 
 
 def _title(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> str:

@@ -100,7 +100,8 @@ class PagerBar(widgets.HBox):
     """An operation menu, a prompt-words box, Newer and Older, and the page's place.
 
     ``on_change()`` callbacks run after any control changed `pages` (their owner shows the
-    page). Hidden until `show` is called with ``True``.
+    page). Hidden until `show` is called with ``True``; its controls are built then (or when
+    first used): a new session's page does not load the widgets of a hidden bar (issue 22).
     """
 
     def __init__(self, pages: SessionPages) -> None:
@@ -108,24 +109,55 @@ class PagerBar(widgets.HBox):
                                                align_items="center"))
         self.pages = pages
         self._callbacks: list[Callable[[], object]] = []
-        self.operation = widgets.Dropdown(options=[("All operations", "")], value="",
-                                          description="Show",
-                                          layout=widgets.Layout(width="220px"))
-        self.words = widgets.Text(value="", placeholder="prompt words",
-                                  description="Words", continuous_update=False,
-                                  layout=widgets.Layout(width="240px"))
-        self.newer = widgets.Button(description="Newer", icon="chevron-left",
-                                    tooltip="Show newer results",
-                                    layout=widgets.Layout(width="auto"))
-        self.older = widgets.Button(description="Older", icon="chevron-right",
-                                    tooltip="Show older results",
-                                    layout=widgets.Layout(width="auto"))
-        self.place = widgets.HTML("")
-        self.operation.observe(lambda _c: self._set(operation=self.operation.value), "value")
-        self.words.observe(lambda _c: self._set(words=self.words.value), "value")
-        self.newer.on_click(lambda _b: self._turn(-1))
-        self.older.on_click(lambda _b: self._turn(+1))
-        self.children = [self.operation, self.words, self.newer, self.older, self.place]
+        self._controls: tuple[widgets.Dropdown, widgets.Text, widgets.Button, widgets.Button,
+                              widgets.HTML] | None = None
+
+    def _built(self) -> tuple[widgets.Dropdown, widgets.Text, widgets.Button, widgets.Button,
+                              widgets.HTML]:
+        if self._controls is None:
+            operation = widgets.Dropdown(options=[("All operations", "")], value="",
+                                         description="Show",
+                                         layout=widgets.Layout(width="220px"))
+            words = widgets.Text(value="", placeholder="prompt words", description="Words",
+                                 continuous_update=False, layout=widgets.Layout(width="240px"))
+            newer = widgets.Button(description="Newer", icon="chevron-left",
+                                   tooltip="Show newer results",
+                                   layout=widgets.Layout(width="auto"))
+            older = widgets.Button(description="Older", icon="chevron-right",
+                                   tooltip="Show older results",
+                                   layout=widgets.Layout(width="auto"))
+            operation.observe(lambda _c: self._set(operation=operation.value), "value")
+            words.observe(lambda _c: self._set(words=words.value), "value")
+            newer.on_click(lambda _b: self._turn(-1))
+            older.on_click(lambda _b: self._turn(+1))
+            self._controls = (operation, words, newer, older, widgets.HTML(""))
+            self.children = self._controls
+        return self._controls
+
+    @property
+    def operation(self) -> widgets.Dropdown:
+        """The operation menu ("All operations" or one)."""
+        return self._built()[0]
+
+    @property
+    def words(self) -> widgets.Text:
+        """The prompt-words box."""
+        return self._built()[1]
+
+    @property
+    def newer(self) -> widgets.Button:
+        """Newer: the previous page."""
+        return self._built()[2]
+
+    @property
+    def older(self) -> widgets.Button:
+        """Older: the next page."""
+        return self._built()[3]
+
+    @property
+    def place(self) -> widgets.HTML:
+        """Which results the page shows."""
+        return self._built()[4]
 
     def on_change(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` after the page or a filter changed."""
@@ -133,6 +165,8 @@ class PagerBar(widgets.HBox):
 
     def show(self, shown: bool) -> None:
         """Show the bar (a session with results) or hide it."""
+        if shown:
+            self._built()
         self.layout.display = "" if shown else "none"
 
     def _set(self, **filters: str) -> None:
@@ -152,7 +186,10 @@ class PagerBar(widgets.HBox):
             callback()
 
     def refresh(self) -> None:
-        """Bring the menu, the buttons and the place in line with `pages`."""
+        """Bring the menu, the buttons and the place in line with `pages` (nothing to do
+        while the bar was never shown: it is brought in line when built)."""
+        if self._controls is None and self.layout.display == "none":
+            return
         titles = [(ENDPOINTS[name].title, name) for name in self.pages.operations()]
         options = [("All operations", ""), *titles]
         if list(self.operation.options) != options:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import ipywidgets
 import pytest
 from test_apps import click_run, fill_inputs
 
@@ -13,7 +14,7 @@ import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import Client, Studio
 from clipdrop_widgets.api.notices import ClipdropNotice
 from clipdrop_widgets.api.session import Session, sessions_dir
-from clipdrop_widgets.apps import CleanupApp, TextToImageApp
+from clipdrop_widgets.apps import CleanupApp, ReimagineApp, TextToImageApp
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -104,6 +105,50 @@ def test_only_the_first_tab_is_built_until_another_is_shown(tmp_path: Path) -> N
     studio.tabs.selected_index = 2  # the user clicks the Cleanup tab
     assert list(studio._built) == ["text_to_image", "cleanup"]
     assert studio.tabs.children[2] is studio.apps["cleanup"]
+
+
+#: The widget models a new Studio makes: the page's widget manager loads the state of every
+#: model in the kernel before the first view (issue 22). 215 before the hidden restore line and
+#: the hidden history pager were built on first use and the tab placeholders shared a layout;
+#: 184 after.
+START_MODELS = 185
+
+
+def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) -> None:
+    instances = ipywidgets.widgets.widget._instances
+    before = set(instances)
+    studio = Studio(session_dir=tmp_path / "s")
+    made = len(set(instances) - before)
+    assert made <= START_MODELS, f"{made} widget models at start (budget {START_MODELS})"
+    groups = [tab for tab in studio.tabs.children if isinstance(tab, ipywidgets.Tab)]
+    assert [g.titles for g in groups] == [("Remove background", "Uncrop"),
+                                          ("Upscale", "Reimagine"),
+                                          ("Portrait depth", "Portrait normals")]
+    assert all(type(c) is ipywidgets.VBox and not c.children  # placeholders, no app yet
+               for g in groups for c in g.children)
+    assert studio.restore.children == ()  # hidden, nothing offered: no widgets yet
+    assert studio.history.pager.children == ()  # hidden, no results yet
+    studio.restore.offer({"operation": "cleanup", "prompt": None})
+    assert studio.restore.button.description == "Restore settings"
+    assert studio.restore.layout.display == ""
+    run_text(studio, "a red fox")  # the first result: the pager shows where it is
+    pager = studio.history.pager
+    assert pager.layout.display == "" and pager.children
+    assert "Results 1-1 of 1" in pager.place.value and pager.older.disabled
+
+
+def test_a_group_tabs_app_is_built_when_first_clicked_and_works(tmp_path: Path) -> None:
+    studio = Studio(session_dir=tmp_path / "s")
+    group = studio.tabs.children[6]
+    studio.tabs.selected_index = 6  # the user clicks "Size & variations"
+    assert list(studio._built) == ["text_to_image", "upscale"]
+    assert group.children[0] is studio.apps["upscale"]
+    group.selected_index = 1  # then its Reimagine tab
+    app = studio.current
+    assert isinstance(app, ReimagineApp) and group.children[1] is app
+    assert studio.tabs.children[6] is group
+    click_run(app)  # on its sample photo
+    assert app.error is None and studio.history.results[-1].endpoint == "reimagine"
 
 
 def test_the_no_key_notice_is_a_note_in_the_studio_not_a_warning(

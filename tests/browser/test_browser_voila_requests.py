@@ -4,7 +4,9 @@
 Every load asked a CDN for the icon font (two failed requests, offline) and every reload logged
 a 403 on the kernel shutdown call. Here ``clipdrop-widgets studio`` serves the Studio as a user
 starts it; its page is loaded and reloaded: every request goes to the server it came from, none
-is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel down.
+is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel down. The
+page loads only the front-end extensions the Studio uses, and an app in a group tab, never
+opened before, opens on its first click with a usable Run (issue 22).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 WAIT = 120.0
 LOCAL_SCHEMES = ("data:", "blob:")
+STUDIO_EXTENSIONS = {"@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8",
+                     "ipycanvas", "anywidget"}
 
 
 @pytest.fixture
@@ -73,6 +77,15 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     page.reload(timeout=WAIT * 1000)  # the first page's kernel is shut down
     page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
     page.wait_for_timeout(2000)
+    # A group's app is built on its first click (issue 22): it comes up in the page, in its
+    # group's inner tab, with a usable Run.
+    tab = page.locator(".lm-TabBar-tab")
+    tab.filter(has_text="Portrait").first.click()
+    tab.filter(has_text="Portrait normals").first.click()
+    page.locator(".lm-TabBar-tab.lm-mod-current", has_text="Portrait normals").wait_for(
+        timeout=WAIT * 1000)
+    run = page.locator("button.cdw-run:visible:not([disabled])")
+    wait_until(lambda: run.count() == 1 or None, timeout=WAIT, what="Portrait normals' Run")
     assert len(requests) > 10  # the page and its scripts were seen
     elsewhere = [u for u in requests
                  if not u.startswith(base + "/") and not u.startswith(LOCAL_SCHEMES)]
@@ -80,6 +93,11 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     # the page's own shutdown call as it unloads is cut off by the reload: the browser's doing
     failed = [f for f in failed if not ("/voila/api/shutdown/" in f and "ERR_ABORTED" in f)]
     assert not failed, failed
+    # only the front-end extensions the Studio's widgets use (issue 22: Jupytext's and
+    # Notebook 7's scripts, loaded by Voila when installed, slowed the first view)
+    extensions = {m.group(1) for u in requests
+                  if (m := re.search(r"/voila/labextensions/(@[^/]+/[^/]+|[^@/][^/]*)/", u))}
+    assert extensions == STUDIO_EXTENSIONS, extensions
     refused = [line for line in lines if " 403 " in line or "403 POST" in line]
     assert not refused, refused
     # and the shutdown call was taken: the first page's kernel is gone at once
