@@ -1,12 +1,14 @@
 """Replace background: keep a photo's subject, paint a new scene behind it.
 
 The subject comes from the image's alpha channel when it has an informative one (a cut-out
-PNG), else from GrabCut run on a copy at most `WORK_SIDE` pixels long, seeded with a
-centred ellipse as "probably subject" and the top and upper side edges as "background" (the
-bottom edge is left open: subjects often stand on it), then run again on lightness, colour
-and texture from that first cut. When much of the photo is out of focus, a cut seeded by its
-in-focus edges competes with that one. The small mask is scaled up, its edge sharpened and
-feathered. The scene is the prompt's (see
+PNG), else from GrabCut: its evidence (colour, texture, focus) is read on a copy at most
+`WORK_SIDE` pixels long, its whole-picture passes run on a copy at most `COARSE_SIDE` long,
+seeded with a centred ellipse as "probably subject" and the top and upper side edges as
+"background" (the bottom edge is left open: subjects often stand on it), then run again on
+lightness, colour and texture from that first cut. When much of the photo is out of focus, a
+cut seeded by its in-focus edges competes with that one. The chosen cut is settled at
+`WORK_SIDE` in a narrow band along its outline; that mask is scaled up, its edge sharpened
+and feathered. The scene is the prompt's (see
 `render_scene`); an empty prompt paints one in the
 photo's own background colours.
 """
@@ -25,8 +27,24 @@ from .palette import RGB, Scene, palette_from_colours, scene_for
 
 __all__ = ["WORK_SIDE", "SCENE_SIDE", "foreground", "replace_background"]
 
-#: Longest side (pixels) of the copy GrabCut runs on.
+#: Longest side (pixels) of the copy the subject's evidence is read on and its cut settled.
 WORK_SIDE = 256
+#: Longest side (pixels) of the copy GrabCut's whole-picture passes run on. GrabCut's time
+#: grows faster than its pixels: at 1 MP its passes took 830 ms CPU at 256 px, about 250
+#: ms at 128 px with the band's settling at 256 (benchmarks/results/photo_operations.md).
+COARSE_SIDE = 128
+#: Half the width of the band along the coarse outline where the cut is settled at
+#: `WORK_SIDE`, as a share of the longer side.
+_BAND = 0.02
+#: GrabCut rounds of that settling.
+_REFINE_ITERATIONS = 1
+#: Least `_solidity` of a cut seeded by focus for it to be kept.
+_SOLID = 0.3
+#: GrabCut rounds of each of the two passes (`_two_pass`) and of the cut seeded by focus. The
+#: latter needs more at `COARSE_SIDE` to grow from an incomplete seed (at 5 or fewer the
+#: rocket-in-a-bottle composite over a blurred photo lost half the bottle).
+_PASS_ITERATIONS = 3
+_DEFOCUS_ITERATIONS = 6
 #: Longest side (pixels) the scene is painted at before being scaled to the photo's size.
 SCENE_SIDE = 1024
 #: The fixed seed of OpenCV's per-thread generator, which GrabCut's k-means start draws from.
@@ -133,12 +151,12 @@ def _two_pass(small: np.ndarray, features: np.ndarray, labels: np.ndarray,
     ``hard`` pixels kept as background; specks removed. ``None`` when the first pass fails."""
     import cv2
 
-    first = _cut(small, labels)
+    first = _cut(small, labels, iterations=_PASS_ITERATIONS)
     if first is None:
         return None
     labels = np.where(first, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     labels[hard] = cv2.GC_BGD
-    second = _cut(features, labels)
+    second = _cut(features, labels, iterations=_PASS_ITERATIONS)
     return _keep_large(second if second is not None and second.any() else first)
 
 
@@ -174,6 +192,16 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return mask | (outside[1:-1, 1:-1] == 0)
 
 
+def _solidity(fg: np.ndarray) -> float:
+    """The share of ``fg``'s pixels more than 3% of the shorter side inside its outline: near
+    0 for a sliver along edges, about 0.7-0.8 for a body."""
+    import cv2
+
+    k = max(3, round(0.06 * min(fg.shape)) | 1)
+    inner = cv2.erode(fg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return float(inner.sum()) / max(1, int(fg.sum()))
+
+
 def _separation(fg: np.ndarray, sharp: np.ndarray, blurred: np.ndarray) -> float:
     """How well ``fg`` holds the in-focus edges and leaves out the defocused ones: the share of
     sharp edges inside minus the share of blurred edges inside (1 is perfect)."""
@@ -181,12 +209,13 @@ def _separation(fg: np.ndarray, sharp: np.ndarray, blurred: np.ndarray) -> float
 
 
 def _defocus_cut(features: np.ndarray, sharp: np.ndarray, blurred: np.ndarray,
-                 frame: np.ndarray) -> np.ndarray | None:
-    """The subject as what is in focus: one GrabCut pass (3 rounds) on ``features`` (lightness,
-    blue-yellow and texture, `_texture_features`) seeded with the in-focus edges, widened
-    by 3% of the shorter side and their enclosed holes filled, as "probably subject", and the
-    frame and the defocused edges outside that as background; specks removed. ``None`` when
-    OpenCV refuses."""
+                 frame: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray | None:
+    """The subject as what is in focus: one GrabCut pass (`_DEFOCUS_ITERATIONS` rounds) on
+    ``features`` (lightness, blue-yellow and texture, `_texture_features`) seeded with the
+    in-focus edges, widened by 3% of the shorter side and their enclosed holes filled, as
+    "probably subject", and the frame and the defocused edges outside that as background;
+    specks removed. The seeds are read at ``features``' size; GrabCut runs on a copy of
+    ``size`` (w, h) when given. ``None`` when OpenCV refuses."""
     import cv2
 
     h, w = features.shape[:2]
@@ -194,39 +223,92 @@ def _defocus_cut(features: np.ndarray, sharp: np.ndarray, blurred: np.ndarray,
     core = _fill_holes(cv2.dilate(sharp.astype(np.uint8),
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0)
     hard = frame | (blurred & ~core)
+    if size is not None and size != (w, h):
+        features = np.ascontiguousarray(_small(features, max(size)))
+        core, hard = _shrink(core, size), _shrink(hard, size)
     labels = np.where(core, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     labels[hard] = cv2.GC_BGD
-    cut = _cut(features, labels, iterations=3)
+    cut = _cut(features, labels, iterations=_DEFOCUS_ITERATIONS)
     return None if cut is None else _keep_large(cut)
+
+
+def _shrink(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The bool ``mask`` at ``size`` (w, h): a pixel is set when most of those it covers are."""
+    import cv2
+
+    if mask.shape[1::-1] == size:
+        return mask
+    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
+
+
+def _refine(pixels: np.ndarray, coarse: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The ``coarse`` cut (float32 0..1, ``pixels``' size, soft where it was scaled up) settled
+    by GrabCut at ``pixels``' size in a narrow band along its outline only: sure subject
+    inside the band, sure background outside it and on the ``frame``. The band is
+    `_BAND` of the longer side wide each way, so the refinement moves edges, not the subject."""
+    import cv2
+
+    fg = coarse > 0.5
+    r = max(1, round(_BAND * max(fg.shape)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(fg.astype(np.uint8), kernel) > 0
+    shrunk = cv2.erode(fg.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE) > 0
+    labels = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[shrunk] = cv2.GC_FGD
+    labels[~grown | frame] = cv2.GC_BGD
+    cut = _cut(pixels, labels, iterations=_REFINE_ITERATIONS)
+    return fg if cut is None or not cut.any() else cut
 
 
 def _grabcut(small: np.ndarray) -> np.ndarray:
     """The subject of ``small`` (uint8 RGB) as a bool mask, an ellipse when GrabCut fails.
 
+    The evidence (colour, texture, focus) is read at ``small``'s size; the whole-picture
+    GrabCut passes run on a copy at most `COARSE_SIDE` long (GrabCut's time grows faster
+    than its pixels), and the cut is then settled at ``small``'s size in a narrow band along
+    its outline (`_refine`).
+
     GrabCut in two passes (`_two_pass`), seeded by the centred ellipse and the frame
     (`_seed`). When at least `_DEFOCUSED_SHARE` of the photo's edges are out of
     focus (a subject over a blurred background, a sky or a plain wall), a second cut is seeded
     by what is in focus instead (`_defocus_cut`) and kept when it separates the sharp
-    edges from the blurred ones better (`_separation`) by more than 0.01. On the
-    composites of ``benchmarks/bench_previews.py`` the defocus cut raised the IoU of the worst, a
-    small off-centre subject over a blurred photo, from 0.22 to 0.993 (the mean from 0.932 to
-    0.972).
+    edges from the blurred ones better (`_separation`) by more than 0.01 and is a body, not a
+    sliver along edges (`_solidity` at least `_SOLID`: a smooth colour wheel over a blurred
+    clock has its sharp edges only on its outline, and a sliver along them won, IoU 0.07). On
+    the composites of ``benchmarks/bench_previews.py`` the defocus cut raised the IoU of the
+    worst, a small off-centre subject over a blurred photo, from 0.22 to 0.993 (the mean from
+    0.932 to 0.972).
     """
+    import cv2
+
     h, w = small.shape[:2]
     if min(h, w) < 8:
         return _ellipse(h, w) > 0.5
     frame = _frame(h, w)
     features = _texture_features(small)
-    fg = _two_pass(small, features, _seed(h, w), frame)
+    sharp, blurred = _focus_evidence(small)
+    lo = np.ascontiguousarray(_small(small, COARSE_SIDE))
+    size = lo.shape[1::-1]
+    lo_features = np.ascontiguousarray(_small(features, COARSE_SIDE))
+    lo_frame = _frame(size[1], size[0])
+    fg = _two_pass(lo, lo_features, _seed(size[1], size[0]), lo_frame)
     if fg is None:
         return _ellipse(h, w) > 0.5
-    sharp, blurred = _focus_evidence(small)
+
+    def full(mask: np.ndarray) -> np.ndarray:
+        return cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+    soft = full(fg)
     n_sharp, n_blurred = int(sharp.sum()), int(blurred.sum())
     if min(n_sharp, n_blurred) >= 20 and n_blurred >= _DEFOCUSED_SHARE * (n_sharp + n_blurred):
-        focused = _defocus_cut(features, sharp, blurred, frame)
-        if focused is not None and focused.any() and (
-                _separation(focused, sharp, blurred) > _separation(fg, sharp, blurred) + 0.01):
-            fg = focused
+        focused = _defocus_cut(features, sharp, blurred, frame, size)
+        if focused is not None and focused.any():
+            soft_focused = full(focused)
+            if _solidity(soft_focused > 0.5) >= _SOLID and \
+                    _separation(soft_focused > 0.5, sharp, blurred) > \
+                    _separation(soft > 0.5, sharp, blurred) + 0.01:
+                soft = soft_focused
+    fg = _keep_large(_refine(small, soft, frame))
     share = float(fg.mean())
     return fg if 0.02 <= share <= 0.97 else _ellipse(h, w) > 0.5
 

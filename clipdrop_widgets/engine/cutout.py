@@ -23,10 +23,9 @@ __all__ = ["COARSE_SIDE", "WORK_SIDE", "matte", "remove_background", "portrait_d
            "portrait_normals",
            "OFF_PERSON_NORMAL"]
 
-#: Longest side (pixels) of the copy the subject is cut on, as replace background does. On
-#: the 24 composites of ``benchmarks/composites.py`` the matte's IoU was 0.975 mean / 0.866
-#: worst at 256, 0.967 / 0.756 at 192 and 0.919 / 0.188 at 128 (GrabCut is less stable on
-#: fewer pixels); GrabCut's time grows with the pixels, and is most of this module's time.
+#: Longest side (pixels) of the copy the subject is cut on, as replace background does
+#: (`background.WORK_SIDE`: GrabCut's whole-picture passes run at `background.COARSE_SIDE`,
+#: the cut is settled at this size along its outline). GrabCut is most of this module's time.
 COARSE_SIDE = 256
 #: Longest side (pixels) the guided filter and the reliefs are computed at; larger photos
 #: are worked on at this size and the result scaled up (a matte is smooth at that scale).
@@ -37,6 +36,8 @@ OFF_PERSON_NORMAL = (128, 128, 255)
 #: rest of the picture for it to count as a person; below it the maps say "no person".
 MIN_CONTRAST = 6.0
 _EPS = 1e-3  # the guided filter's regularisation, on 0..1 lightness
+#: Longest side above which the guided filter's coefficients are worked out at half size.
+_FAST_GUIDED = 512
 
 
 def _resize(a: np.ndarray, size: tuple[int, int], *, area: bool = False) -> np.ndarray:
@@ -47,10 +48,20 @@ def _resize(a: np.ndarray, size: tuple[int, int], *, area: bool = False) -> np.n
     return cv2.resize(a, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
 
 
-def _guided(guide: np.ndarray, source: np.ndarray, radius: int) -> np.ndarray:
-    """``source`` filtered with the edges of ``guide`` (both float32 (H, W), 0..1)."""
+def _guided(guide: np.ndarray, source: np.ndarray, radius: int, *, step: int = 1
+            ) -> np.ndarray:
+    """``source`` filtered with the edges of ``guide`` (both float32 (H, W), 0..1). With
+    ``step`` > 1 the filter's coefficients are worked out on a copy ``step`` times smaller and
+    applied to the full-size guide (He and Sun's "Fast Guided Filter", 2015): the edges stay
+    the full-size guide's."""
     import cv2
 
+    full = guide
+    if step > 1:
+        h, w = guide.shape
+        size = (max(1, w // step), max(1, h // step))
+        guide, source = _resize(guide, size, area=True), _resize(source, size, area=True)
+        radius = max(1, radius // step)
     k = (2 * radius + 1, 2 * radius + 1)
 
     def box(x: np.ndarray) -> np.ndarray:
@@ -61,7 +72,10 @@ def _guided(guide: np.ndarray, source: np.ndarray, radius: int) -> np.ndarray:
     cov = box(guide * source) - mean_i * mean_p
     a = cov / (var_i + _EPS)
     b = mean_p - a * mean_i
-    return box(a) * guide + box(b)
+    mean_a, mean_b = box(a), box(b)
+    if step > 1:
+        mean_a, mean_b = _resize(mean_a, full.shape[::-1]), _resize(mean_b, full.shape[::-1])
+    return mean_a * full + mean_b
 
 
 def _subject(rgb: np.ndarray) -> np.ndarray:
@@ -84,7 +98,7 @@ def matte(image: Image.Image) -> np.ndarray:
     coarse = _subject(small)
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     radius = max(2, round(max(size) / COARSE_SIDE))
-    alpha = _guided(grey, coarse, radius)
+    alpha = _guided(grey, coarse, radius, step=2 if max(size) > _FAST_GUIDED else 1)
     alpha = np.clip((alpha - 0.25) / 0.5, 0, 1)
     alpha = alpha * alpha * (3 - 2 * alpha)  # sure inside and out, partial at the edge
     # Far from the outline the coarse cut is sure: keep it there, the matte only at the edge.

@@ -81,6 +81,32 @@ def test_remove_background_answers_a_png_with_a_soft_matte_around_the_subject(cl
     assert alpha[:20, :60].max() == 0 and alpha[150:200, 140:180].min() == 255
 
 
+def smooth_figure_over_blurred_picture() -> tuple[Image.Image, np.ndarray]:
+    """A figure filled with a smooth rainbow (its only sharp edges are its outline) over a grey
+    picture of blurred discs (many soft edges), and the figure's mask: the colour wheel over a
+    clock of ``benchmarks/bench_photo_operations.py``, where a cut along the outline won."""
+    w, h = 256, 256
+    back = Image.new("L", (w, h), 150)
+    draw = ImageDraw.Draw(back)
+    for box, shade in (((120, 30, 250, 160), 220), ((10, 120, 90, 200), 90),
+                       ((60, 10, 130, 70), 200)):
+        draw.ellipse(box, fill=shade)
+    back = back.filter(ImageFilter.GaussianBlur(6)).convert("RGB")
+    mask = Image.new("L", (w, h), 0)
+    outline = ImageDraw.Draw(mask)
+    outline.ellipse((98, 30, 158, 90), fill=255)
+    outline.polygon([(70, 255), (105, 100), (151, 100), (186, 255)], fill=255)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    hsv = np.dstack([xx * 255 / w, np.full_like(xx, 255), 255 - yy * 0.8]).astype(np.uint8)
+    rainbow = Image.fromarray(hsv, "HSV").convert("RGB")
+    return Image.composite(rainbow, back, mask), np.asarray(mask) > 127
+
+
+def test_a_smooth_subject_over_a_blurred_picture_is_cut_whole_not_along_its_outline():
+    photo, truth = smooth_figure_over_blurred_picture()
+    cut = np.asarray(cutout.remove_background(photo).getchannel("A")) > 127
+    assert (cut & truth).sum() / (cut | truth).sum() > 0.9
+
 @pytest.mark.parametrize(("fmt", "mode"), [("webp", "RGBA"), ("jpeg", "RGB")])
 def test_remove_background_answers_the_format_asked_for(client, fmt, mode):
     result = client.remove_background(scene(), format=fmt)
