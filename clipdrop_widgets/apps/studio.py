@@ -266,7 +266,7 @@ class Studio(Snapshot, widgets.VBox):
     def _mark_session_spending(self) -> None:
         """The session just opened: what its log says was spent in it before."""
         assert self.history.session is not None
-        records = self.history.session.records()
+        records = self.history.session_records  # as just read: the log is not read twice
         self._session_spent = float(sum(r.get("credits") or 0 for r in records))
         self._spent_mark = self._spent_total()
 
