@@ -17,7 +17,6 @@ is not read, and nothing is written through a linked folder.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import threading
 from collections import deque
@@ -56,7 +55,7 @@ Thumbnail = tuple[bytes, str, tuple[int, int]]
 
 
 def _stem(result: Result, size: int) -> str:
-    return f"{hashlib.sha256(result.data).hexdigest()}-{size}"
+    return f"{result.sha256}-{size}"
 
 
 def cached_thumbnail(result: Result, size: int, session_dir: Path | None) -> Thumbnail | None:
