@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle  # not exported by ipywidgets
 from PIL import Image, ImageDraw, ImageFont
 
 from ..api.records import recorded_bytes, strip_record
@@ -166,6 +167,12 @@ class HistoryStrip(Snapshot, widgets.VBox):
         # With a session: its log lines in pages (only the page shown has its images read)
         self._pages = SessionPages(max_items)
         self._maker = ThumbnailMaker(thumbnail_size)  # a page's thumbnails not kept yet
+        # Shared by every card (never changed per card): a page of 50 cards makes a few
+        # hundred widgets fewer, a good part of a reopen's time.
+        self._auto = widgets.Layout(width="auto")
+        self._buttons_row = widgets.Layout(flex_flow="row wrap", width=f"{thumbnail_size + 8}px")
+        self._button_style = widgets.ButtonStyle()
+        self._caption_style = HTMLStyle()
         self.pager = PagerBar(self._pages)
         self.pager.on_change(self.errors.guard(self._show_page))
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
@@ -344,15 +351,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
             + (f"<i>{html.escape(short)}</i><br>" if prompt else "")
             + f"<b>{html.escape(info['operation'])}</b><br>"
             f"{info['time']} &middot; {html.escape(info['credits'])}"
-            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>"
+            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>",
+            style=self._caption_style,
         )
-        show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"),
+        shared = {"layout": self._auto, "style": self._button_style}
+        show = widgets.Button(description="Show", **shared,
                               tooltip="Show this result in its app's compare view")
-        save = widgets.Button(description="Save", icon="save",
-                              layout=widgets.Layout(width="auto"),
+        save = widgets.Button(description="Save", icon="save", **shared,
                               tooltip="Write this result to the folder in Save to")
-        download = widgets.Button(description="Download", icon="download",
-                                  layout=widgets.Layout(width="auto"),
+        download = widgets.Button(description="Download", icon="download", **shared,
                                   tooltip="Save this image on your computer (browser download)")
         show.on_click(self.errors.guard(lambda _b: self.select(result)))
         save.on_click(self.errors.guard(lambda _b: self.save(result)))
@@ -365,8 +372,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._senders[result] = sender
         return widgets.VBox(
             [picture, caption, widgets.HBox([show, save, download],  # Download wraps below
-                                   layout=widgets.Layout(flex_flow="row wrap",
-                                                         width=f"{self._thumb + 8}px")),
+                                            layout=self._buttons_row),
              sender],
             layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
                                   min_width=f"{self._thumb + 12}px"),
