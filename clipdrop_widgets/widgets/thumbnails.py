@@ -16,11 +16,12 @@ is not read, and nothing is written through a linked folder.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -31,7 +32,7 @@ from ..api.untrusted import confined_file, image_problem, read_regular
 from ._imaging import encode_for_browser
 
 __all__ = ["THUMBNAILS", "thumbnail_bytes", "cached_thumbnail", "shrink",
-           "placeholder", "ThumbnailMaker"]
+           "placeholder", "ThumbnailMaker", "made_after"]
 
 #: The cache's folder name inside a session folder.
 THUMBNAILS = "thumbnails"
@@ -97,6 +98,26 @@ def thumbnail_bytes(result: Result, size: int, session_dir: Path | None) -> Thum
     return data, fmt, thumb.size
 
 
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def made_after() -> Iterator[None]:
+    """Thumbnails asked for on this thread inside the block are made once it ends: a Studio
+    builds its page first (the cards, the apps), then its pictures are decoded, and no
+    thread competes with the building for the two cores."""
+    if getattr(_LOCAL, "waiting", None) is not None:  # inside another such block
+        yield
+        return
+    _LOCAL.waiting = []
+    try:
+        yield
+    finally:
+        makers, _LOCAL.waiting = _LOCAL.waiting, None
+        for maker in makers:
+            maker._start()
+
+
 @functools.lru_cache(maxsize=8)
 def placeholder(size: int) -> bytes:
     """A plain light grey square of ``size`` pixels (PNG, a few hundred bytes): a card's
@@ -129,7 +150,15 @@ class ThumbnailMaker:
         """Queue ``result``'s thumbnail; ``done`` or ``failed`` is called on the maker's thread."""
         with self._cond:
             self._jobs.append((result, session_dir, done, failed))
-            if self._thread is None:
+        waiting = getattr(_LOCAL, "waiting", None)
+        if waiting is None:
+            self._start()
+        elif self not in waiting:
+            waiting.append(self)  # `made_after`: started when its block ends
+
+    def _start(self) -> None:
+        with self._cond:
+            if self._thread is None and self._jobs:
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="clipdrop-thumbnails")
                 self._thread.start()

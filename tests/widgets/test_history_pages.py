@@ -145,6 +145,20 @@ def test_a_first_reopen_shows_the_page_before_decoding_and_decodes_one_page(tmp_
     assert decoded == []  # the next reopen reads the thumbnails kept
 
 
+def test_a_studio_decodes_its_thumbnails_only_once_it_is_built(tmp_path, monkeypatch):
+    from clipdrop_widgets.widgets import thumbnails
+
+    make_session(tmp_path / "s", 60, distinct=10)
+    shrunk = []
+    shrink = thumbnails.shrink
+    monkeypatch.setattr(thumbnails, "shrink", lambda *a: shrunk.append(1) or shrink(*a))
+    with thumbnails.made_after():  # as Studio() builds itself
+        strip = HistoryStrip(session_dir=tmp_path / "s")
+        threading.Event().wait(0.3)  # time enough for a thread to have started
+        assert strip._maker.pending == 50 and shrunk == []  # asked for, none made yet
+    assert strip.wait_thumbnails(30) and 0 < len(shrunk) <= 10
+
+
 def test_the_studio_opens_any_result_of_the_session_in_its_compare_view(tmp_path):
     make_session(tmp_path / "s", 120)
     with warnings.catch_warnings():
