@@ -322,7 +322,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
 
     def wait_thumbnails(self, timeout: float | None = None) -> bool:
         """Block until the page's thumbnails are all made (they are made after the cards
-        come up, on a thread of their own); ``False`` when ``timeout`` seconds passed first."""
+        come up, on a thread of their own); ``False`` when ``timeout`` seconds passed first.
+        Not from a widget's callback: the thumbnails are put in place under the lock those
+        hold (`threads.UI_LOCK`)."""
         return self._maker.wait(timeout)
 
     def on_shown(self, callback: Callable[[], object]) -> None:
