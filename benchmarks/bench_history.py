@@ -9,7 +9,10 @@ would have left them). Then, in a fresh Python process each (the kernel's situat
 
 * ``Studio(session_dir=...)`` the first time (no thumbnails kept yet: a session written by
   `Session.add` alone, or by a version before the thumbnail cache), then again (the usual
-  reopen: the history made the thumbnails when it showed the results);
+  reopen: the history made the thumbnails when it showed the results), side by side in each
+  of ``--rounds`` rounds (the thumbnails removed before each first reopen). Timed twice: to
+  the Studio built (the page's cards up, placeholders where a thumbnail is not kept yet),
+  and to the page's thumbnails all in (`HistoryStrip.wait_thumbnails`);
 * with ``--before``, ``Session(folder).results()[-50:]``: what the history did before issue
   24 (every result's bytes read to show the last 50), once: it needs about 10 GB.
 
@@ -24,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +40,7 @@ from PIL import Image
 
 from clipdrop_widgets.api.result import Result
 from clipdrop_widgets.api.session import LOG_NAME, Session
+from clipdrop_widgets.widgets.thumbnails import THUMBNAILS as THUMBNAILS_DIR
 
 MEASURE = """
 import resource, sys, time, warnings
@@ -47,9 +52,13 @@ Studio.__init__  # the lazy import done
 imported = time.perf_counter()
 {body}
 done = time.perf_counter()
-print(imported - t0, done - imported, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+{after}
+filled = time.perf_counter()
+print(filled - imported, imported - t0, done - imported,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 NOW = "studio = Studio(session_dir=sys.argv[1])"
+THUMBNAILS = "studio.history.wait_thumbnails()"  # the page's pictures, made after it is shown
 BEFORE = "shown = Session(sys.argv[1]).results()[-50:]"
 
 
@@ -77,11 +86,13 @@ def build(folder: Path, results: int, distinct: int) -> int:
     return sum(p.stat().st_size for p in (folder / "images").iterdir())
 
 
-def measure(body: str, folder: Path) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE.format(body=body), str(folder)],
+def measure(body: str, folder: Path, after: str = "") -> tuple[float, float, float, float]:
+    """(reopen s, peak MB, import s, s until the page's thumbnails are all in)."""
+    out = subprocess.run([sys.executable, "-c", MEASURE.format(body=body, after=after),
+                          str(folder)],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "CLIPDROP_API_KEY": ""}).stdout.split()
-    return float(out[-2]), float(out[-1]), float(out[-3])  # reopen s, peak MB, import s
+    return float(out[-2]), float(out[-1]), float(out[-3]), float(out[-4])
 
 
 def main() -> None:
@@ -99,14 +110,21 @@ def main() -> None:
         print(f"{args.results} results, images {per_image / 1e6:.1f} MB each "
               f"({args.distinct} distinct files, {size / 1e6:.0f} MB on disk); "
               f"load average {os.getloadavg()[0]:.1f}")
-        first = measure(NOW, folder)
-        print(f"Studio reopen, first time (thumbnails made): {first[0]:.2f} s, "
-              f"peak RSS {first[1]:.0f} MB (after {first[2]:.2f} s of imports)")
-        runs = [measure(NOW, folder) for _ in range(args.rounds)]
-        seconds = sorted(r[0] for r in runs)
-        print(f"Studio reopen: {seconds[len(seconds) // 2]:.2f} s median "
-              f"({seconds[0]:.2f}-{seconds[-1]:.2f}), peak RSS {max(r[1] for r in runs):.0f} MB, "
-              f"imports {statistics.median(r[2] for r in runs):.2f} s")
+        firsts, laters = [], []
+        for _ in range(args.rounds):  # side by side: a first reopen, then a later one
+            shutil.rmtree(folder / THUMBNAILS_DIR, ignore_errors=True)
+            firsts.append(measure(NOW, folder, THUMBNAILS))
+            laters.append(measure(NOW, folder, THUMBNAILS))
+        for words, runs in (("first reopen (no thumbnails kept: made after the page is up)",
+                             firsts), ("later reopen (the thumbnails kept)", laters)):
+            seconds = sorted(r[0] for r in runs)
+            filled = sorted(r[3] for r in runs)
+            print(f"Studio {words}: {seconds[len(seconds) // 2]:.2f} s median "
+                  f"({seconds[0]:.2f}-{seconds[-1]:.2f}), the page's thumbnails all in at "
+                  f"{filled[len(filled) // 2]:.2f} s ({filled[0]:.2f}-{filled[-1]:.2f}), "
+                  f"peak RSS {max(r[1] for r in runs):.0f} MB, "
+                  f"imports {statistics.median(r[2] for r in runs):.2f} s")
+        print(f"load average after the runs {os.getloadavg()[0]:.1f}")
         if args.before:
             old = measure(BEFORE, folder)
             print(f"history before issue 24 (every result read): {old[0]:.2f} s, "

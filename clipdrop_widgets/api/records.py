@@ -134,10 +134,11 @@ def _text(value: Any) -> str:
 
 
 def _description(record: Mapping[str, Any], *, wrapped: bool, short: bool = False,
-                 beside: bytes = b"") -> str:
+                 beside: bytes = b"", extended: str | None = None) -> str:
     """An ``rdf:Description`` holding ``record``: a few fields as plain properties (so any
     XMP reader shows them) and the whole record as JSON in ``cdw:Record``. A plain property
-    the packet ``beside`` it already has (its own ``xmp:CreateDate``) is left to that packet."""
+    the packet ``beside`` it already has (its own ``xmp:CreateDate``) is left to that packet.
+    ``extended``: the GUID of the JPEG's extended XMP (``xmpNote:HasExtendedXMP``)."""
     prompt = record.get("prompt")
     plain = {
         "Iptc4xmpExt:DigitalSourceType": record.get("digital_source_type"),
@@ -153,6 +154,9 @@ def _description(record: Mapping[str, Any], *, wrapped: bool, short: bool = Fals
                     if value is not None and name.split(":")[1].encode() not in beside)
     if wrapped:
         attrs += "\n   " + xmp.WEBP_WRAPPED.decode()
+    if extended is not None:
+        attrs += (f'\n   xmlns:xmpNote="{xmp.XMP_NOTE}"'
+                  f'\n   xmpNote:HasExtendedXMP="{extended}"')
     body = json.dumps(dict(record), ensure_ascii=True, separators=(",", ":"))
     description = "" if short or not prompt or b"description" in beside else (
         "\n   <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">"
@@ -175,14 +179,15 @@ def _block(record: Mapping[str, Any], **how: Any) -> str:
     return (xmp.BLOCK_OPEN + _description(record, **how).encode() + xmp.BLOCK_CLOSE).decode()
 
 
-def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False) -> bytes:
+def _packet(record: Mapping[str, Any], *, wrapped: bool, short: bool = False,
+            extended: str | None = None) -> bytes:
     """An XMP packet of its own holding ``record`` (see `_description`)."""
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         f'{_MARKER.decode()}\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
         ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        f'  {_block(record, wrapped=wrapped, short=short)}\n'
+        f'  {_block(record, wrapped=wrapped, short=short, extended=extended)}\n'
         ' </rdf:RDF>\n'
         '</x:xmpmeta>\n'
         '<?xpacket end="r"?>'
@@ -203,25 +208,48 @@ def with_record(data: bytes, record: Mapping[str, Any]) -> bytes:
             return merged
     wrapped = xmp.is_simple_webp(data)
     packet = _packet(record, wrapped=wrapped)
-    if data.startswith(b"\xff\xd8"):  # one JPEG segment holds 64 KiB
-        for smaller in _shrunk(record):
-            if len(packet) <= xmp.JPEG_XMP_LIMIT:
-                break
-            packet = _packet(smaller, wrapped=wrapped, short=True)
+    if data.startswith(b"\xff\xd8") and len(packet) > xmp.JPEG_XMP_LIMIT:  # 64 KiB a segment
+        compact, bare = _shrunk(record)
+        packet = _packet(compact, wrapped=False, short=True)
+        if len(packet) > xmp.JPEG_XMP_LIMIT:  # the whole record in the extended XMP
+            extended = _extended_packet(record)
+            guid = xmp.extended_guid(extended)
+            packet = _packet({**bare, _EXTENDED: guid}, wrapped=False, short=True,
+                             extended=guid)
+            return xmp.add_xmp(data, packet, extended=extended)
     return xmp.add_xmp(data, packet)
 
 
-def _shrunk(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Ever smaller forms of ``record`` for one JPEG segment: as it is (without the plain
-    prompt), then its inputs as a bare list of hashes (``input_hashes``), then without inputs
-    and sweep values at all (``left_out`` names what was dropped). A contact sheet of
-    hundreds of pictures is saved this way rather than not at all."""
+#: The key of a JPEG's shortened record naming the extended XMP that holds it whole.
+_EXTENDED = "extended_xmp"
+
+
+def _shrunk(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Smaller forms of ``record`` for one JPEG segment: its inputs as a bare list of
+    hashes (``input_hashes``), then without inputs and sweep values at all (``left_out``
+    names what the segment leaves to the extended XMP, where the whole record is: a contact
+    sheet of thousands of pictures keeps every picture's hash)."""
     inputs = record.get("inputs") or {}
     hashes = [i.get("sha256") for i in inputs.values() if isinstance(i, Mapping)]
     compact = {**record, "inputs": {}, "input_hashes": hashes}
     bare = {**record, "inputs": {}, "values": None,
             "left_out": [f"{len(inputs)} input hashes", "values"]}
-    return [dict(record), compact, bare]
+    return compact, bare
+
+
+def _extended_packet(record: Mapping[str, Any]) -> bytes:
+    """The extended XMP of a JPEG whose record is too big for one segment: the whole
+    record as JSON in ``cdw:RecordInFull`` (a name of its own, so a reader showing both
+    packets' properties shows the two records apart)."""
+    body = json.dumps(dict(record), ensure_ascii=True, separators=(",", ":"))
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f'{xmp.BLOCK_OPEN.decode()}<rdf:Description rdf:about=""'
+        f' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cdw="{NAMESPACE}"'
+        f' cdw:RecordInFull={quoteattr(body)}/>{xmp.BLOCK_CLOSE.decode()}'
+        '</rdf:RDF></x:xmpmeta>'
+    ).encode()
 
 
 def recorded_bytes(result: Result, **sweep: Any) -> bytes:
@@ -248,6 +276,11 @@ def _source_bytes(source: Any) -> bytes | None:
 
     if isinstance(source, Image.Image):
         packet = source.info.get("xmp") or source.info.get("XML:com.adobe.xmp")
+        if isinstance(packet, str):
+            packet = packet.encode("utf-8")
+        if packet and b"HasExtendedXMP" in packet and getattr(source, "filename", ""):
+            with open(source.filename, "rb") as f:  # the extended XMP is in the file only
+                return f.read()
         if packet:
             return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
         if getattr(source, "filename", ""):
@@ -286,7 +319,18 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
         root = ElementTree.parse(io.BytesIO(packet)).getroot()
     except ElementTree.ParseError:
         return None
-    key = f"{{{NAMESPACE}}}Record"
+    record = _json_property(root, "Record")
+    guid = record.get(_EXTENDED) if record is not None else None
+    if isinstance(guid, str):  # a JPEG's record too big for one segment: whole in the rest
+        whole = _extended_record(data, guid)
+        if whole is not None:
+            return whole
+    return record
+
+
+def _json_property(root: ElementTree.Element, name: str) -> dict[str, Any] | None:
+    """The JSON object in the property ``cdw:<name>`` under ``root``, or ``None``."""
+    key = f"{{{NAMESPACE}}}{name}"
     for node in root.iter():
         text = node.attrib.get(key) or (node.text if node.tag == key else None)
         if text:
@@ -296,3 +340,16 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
                 return None
             return record if isinstance(record, dict) else None
     return None
+
+
+def _extended_record(data: bytes, guid: str) -> dict[str, Any] | None:
+    """The whole record in the JPEG's extended XMP named ``guid`` (``None``: missing, say
+    a program that kept only the first segment)."""
+    extended = xmp.find_extended(data, guid) if data.startswith(b"\xff\xd8") else None
+    block = _between(extended or b"", xmp.BLOCK_OPEN, xmp.BLOCK_CLOSE)
+    if block is None:
+        return None
+    try:
+        return _json_property(ElementTree.parse(io.BytesIO(block)).getroot(), "RecordInFull")
+    except ElementTree.ParseError:
+        return None

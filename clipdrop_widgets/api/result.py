@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import time
@@ -67,6 +68,15 @@ class Result:
     files: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     _image: Image.Image | None = field(default=None, repr=False)
     _size: tuple[int, int] | None = field(default=None, repr=False)
+    # not an argument: `dataclasses.replace` never carries a hash over to other bytes
+    _sha256: str | None = field(default=None, repr=False, init=False)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of `data` in hex (hashed once, on first use)."""
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.data).hexdigest()
+        return self._sha256
 
     @property
     def image(self) -> Image.Image:

@@ -61,6 +61,7 @@ from .storage import (
     write_atomic,
 )
 from .untrusted import (
+    ConfinedFiles,
     confined_file,
     file_problem,
     image_problem,
@@ -254,8 +255,9 @@ class Session:
             lines = numbered_jsonl(self.log_path, skipped=bad)
         except RunLogError:  # the log is a link or a named pipe: nothing of it is read
             lines, skipped[0] = [], "the log is not a regular file (a link or a pipe?)"
+        confined, owner = ConfinedFiles(self.directory), self._owner()  # once for all lines
         for number, record in lines:
-            problem = record_problem(record) or self._path_problem(record)
+            problem = record_problem(record) or self._path_problem(record, confined, owner)
             if problem is None:
                 found.append(record)
             else:
@@ -288,16 +290,16 @@ class Session:
         except OSError:
             return None
 
-    def _path_problem(self, record: Mapping[str, Any]) -> str | None:
-        path = confined_file(self.directory, record["file"])
+    def _path_problem(self, record: Mapping[str, Any], confined: ConfinedFiles,
+                      owner: int | None) -> str | None:
+        path = confined(record["file"])
         if path is None:
             return "its file is not inside the session folder"
-        owner = self._owner()
         problem = file_problem(path, owner=owner)
         if problem is not None:
             return problem
         for described in (record.get("inputs") or {}).values():
-            path = confined_file(self.directory, described["file"])
+            path = confined(described["file"])
             if path is None:
                 return "an input's file is not inside the session folder"
             problem = file_problem(path, owner=owner)
@@ -329,11 +331,11 @@ class Session:
                 read: dict[str, bytes] | None = None) -> Result:
         read = {} if read is None else read  # bytes already read, by file (`results`)
         data = read.get(record["file"])
+        sha = None
         if data is None:
             data = read[record["file"]] = self._image(record["file"])
-            sha = record.get("sha256")
-            if sha is not None and hashlib.sha256(data).hexdigest() != sha and \
-                    (-1, record["file"]) not in self._told:
+            sha = hashlib.sha256(data).hexdigest()
+            if record.get("sha256") not in (None, sha) and (-1, record["file"]) not in self._told:
                 self._told.add((-1, record["file"]))
                 notify(f"{self.directory / record['file']} does not match the sha256 its line "
                        "gives: it was changed after it was saved (shown as it is now)")
@@ -348,14 +350,16 @@ class Session:
             if path is not None and file_problem(path) is None:
                 paths[name] = path
         files = _InputFiles(paths, self._owner())  # read when used: a page holds no photos
-        return Result(data, record["content_type"], record["operation"], inputs,
-                      credits_consumed=record.get("credits"),
-                      remaining_credits=record.get("remaining_credits"),
-                      elapsed=float(record.get("elapsed") or 0.0),
-                      from_cache=bool(record.get("from_cache")),
-                      source=record.get("source", "service"),
-                      created=float(record.get("created") or 0.0),
-                      notices=tuple(record.get("notices") or ()), files=files)
+        result = Result(data, record["content_type"], record["operation"], inputs,
+                        credits_consumed=record.get("credits"),
+                        remaining_credits=record.get("remaining_credits"),
+                        elapsed=float(record.get("elapsed") or 0.0),
+                        from_cache=bool(record.get("from_cache")),
+                        source=record.get("source", "service"),
+                        created=float(record.get("created") or 0.0),
+                        notices=tuple(record.get("notices") or ()), files=files)
+        result._sha256 = sha  # hashed once: the thumbnail's name needs it too
+        return result
 
     def _image(self, rel: str) -> bytes:
         """The image of the session's file ``rel`` as received (our record taken out);

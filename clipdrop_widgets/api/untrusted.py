@@ -69,10 +69,8 @@ def confined_file(root: Path, rel: object) -> Path | None:
     ``rel`` must be a relative path (``/`` separated, as a session writes it) without ``..``,
     and no part of it may be a symbolic link; the resolved path must lie inside ``root``.
     """
-    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
-        return None
-    parts = PurePosixPath(rel).parts
-    if PurePosixPath(rel).is_absolute() or any(p in ("..", ".") for p in parts):
+    parts = _relative_parts(rel)
+    if parts is None:
         return None
     path = root
     for part in parts:
@@ -85,6 +83,46 @@ def confined_file(root: Path, rel: object) -> Path | None:
     except OSError:
         return None
     return path
+
+
+def _relative_parts(rel: object) -> tuple[str, ...] | None:
+    """The parts of the relative ``/``-separated path ``rel``, or ``None`` when it is not
+    one (absolute, ``..``, a backslash or a NUL in it)."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        return None
+    parts = PurePosixPath(rel).parts
+    if PurePosixPath(rel).is_absolute() or any(p in ("..", ".") for p in parts):
+        return None
+    return parts
+
+
+class ConfinedFiles:
+    """`confined_file` for the many names one read of a session's log gives: each folder on
+    the way (``images``, ``inputs``) is checked once for a link, not once per line.
+
+    With no ``..`` and no link among its parts a path cannot lead out of ``root``, so the
+    file's own ``lstat`` is the one check left per name. Made for one read: a folder
+    replaced by a link afterwards is seen by the next one.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._folders: dict[tuple[str, ...], bool] = {}
+
+    def __call__(self, rel: object) -> Path | None:
+        """The file ``rel`` names inside ``root``, or ``None`` (as `confined_file`)."""
+        parts = _relative_parts(rel)
+        if parts is None:
+            return None
+        for end in range(1, len(parts)):
+            fine = self._folders.get(parts[:end])
+            if fine is None:
+                fine = self._folders[parts[:end]] = not os.path.islink(
+                    os.path.join(self.root, *parts[:end]))
+            if not fine:
+                return None
+        path = os.path.join(self.root, *parts)
+        return None if os.path.islink(path) else Path(path)
 
 
 _TEXT = (str, type(None))

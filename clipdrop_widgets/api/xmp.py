@@ -7,7 +7,11 @@ received. So nothing here decodes an image: each function walks the file's conta
 
 * PNG: an ``iTXt`` chunk with the keyword ``XML:com.adobe.xmp``, right after ``IHDR``;
 * JPEG: an ``APP1`` segment opening with ``http://ns.adobe.com/xap/1.0/``, after ``APP0``
-  (JFIF) and an EXIF ``APP1``, which readers expect first;
+  (JFIF) and an EXIF ``APP1``, which readers expect first. A packet too big for one segment
+  (64 KiB) is split as the XMP specification (part 3) says: a standard packet naming the
+  MD5 of the rest in ``xmpNote:HasExtendedXMP``, then the *extended XMP* in as many
+  ``http://ns.adobe.com/xmp/extension/`` segments as it needs (`add_xmp`'s ``extended``,
+  `find_extended`); ExifTool and Adobe's readers join them again;
 * WebP: an ``XMP `` chunk at the end, with the ``VP8X`` header's XMP flag set (a simple
   lossy or lossless file gets a ``VP8X`` header first; `remove_xmp` takes it away again).
 
@@ -22,20 +26,31 @@ A compressed packet is never inflated beyond `PACKET_LIMIT` (a dropped picture i
 
 from __future__ import annotations
 
+import hashlib
+import re
 import struct
 import zlib
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["add_xmp", "find_xmp", "find_block", "merge_xmp", "remove_xmp", "BLOCK_OPEN",
-           "BLOCK_CLOSE", "metadata_notes", "is_simple_webp",
-           "JPEG_XMP_LIMIT", "PACKET_LIMIT", "WEBP_WRAPPED"]
+__all__ = ["add_xmp", "find_xmp", "find_block", "find_extended", "extended_guid", "merge_xmp",
+           "remove_xmp", "BLOCK_OPEN", "BLOCK_CLOSE", "metadata_notes", "is_simple_webp",
+           "JPEG_XMP_LIMIT", "PACKET_LIMIT", "EXTENDED_LIMIT", "WEBP_WRAPPED", "XMP_NOTE"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_KEYWORD = b"XML:com.adobe.xmp"
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 #: The most bytes of packet one JPEG APP1 segment holds.
 JPEG_XMP_LIMIT = 65533 - len(_JPEG_XMP)
+_JPEG_EXTENDED = b"http://ns.adobe.com/xmp/extension/\x00"
+#: Bytes of extended XMP in one segment (the size the XMP specification suggests).
+_EXTENDED_CHUNK = 65400
+#: The most bytes of extended XMP joined again (ours: about 100 bytes a contact sheet's
+#: picture); a larger claim in a dropped picture is not read.
+EXTENDED_LIMIT = 16_000_000
+#: The namespace of ``xmpNote:HasExtendedXMP``.
+XMP_NOTE = "http://ns.adobe.com/xmp/note/"
+_HAS_EXTENDED = re.compile(rb'HasExtendedXMP="([0-9A-F]{32})"')
 #: The most bytes a compressed packet is inflated to: ours are a few KB, so a larger one (a
 #: decompression bomb in a dropped picture) is not read at all.
 PACKET_LIMIT = 1_000_000
@@ -134,7 +149,54 @@ def _jpeg_spans(data: bytes) -> list[tuple[int, int, bytes]]:
             if marker == 0xE1 and data[start + 4:start + 4 + len(_JPEG_XMP)] == _JPEG_XMP]
 
 
-def _jpeg_add(data: bytes, packet: bytes) -> bytes:
+def extended_guid(extended: bytes) -> str:
+    """The GUID naming ``extended`` (a serialized XMP): its MD5 in 32 upper-case hex
+    digits, as the XMP specification has it (a name, not a security measure)."""
+    return hashlib.md5(extended, usedforsecurity=False).hexdigest().upper()
+
+
+def _app1(body: bytes) -> bytes:
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def _extended_segments(extended: bytes) -> bytes:
+    guid = extended_guid(extended).encode()
+    return b"".join(
+        _app1(_JPEG_EXTENDED + guid + struct.pack(">II", len(extended), offset)
+              + extended[offset:offset + _EXTENDED_CHUNK])
+        for offset in range(0, len(extended), _EXTENDED_CHUNK))
+
+
+def _jpeg_extended_spans(data: bytes) -> list[tuple[int, int, bytes, int, int, bytes]]:
+    """``(start, end, guid, full length, offset, piece)`` of each extended XMP segment."""
+    head = len(_JPEG_EXTENDED)
+    found = []
+    for marker, start, end in _jpeg_segments(data):
+        body = data[start + 4:end]
+        if marker == 0xE1 and body.startswith(_JPEG_EXTENDED) and len(body) >= head + 40:
+            full, offset = struct.unpack(">II", body[head + 32:head + 40])
+            found.append((start, end, body[head:head + 32], full, offset, body[head + 40:]))
+    return found
+
+
+def find_extended(data: bytes, guid: str) -> bytes | None:
+    """The extended XMP named ``guid`` in the JPEG ``data``, its pieces joined in order;
+    ``None`` when it is missing, incomplete, larger than `EXTENDED_LIMIT` or not the one
+    its MD5 names."""
+    pieces = sorted((offset, full, piece) for _s, _e, name, full, offset, piece
+                    in _jpeg_extended_spans(data) if name == guid.encode())
+    if not pieces or not 0 < pieces[0][1] <= EXTENDED_LIMIT:
+        return None
+    full, joined, at = pieces[0][1], bytearray(), 0
+    for offset, claimed, piece in pieces:
+        if claimed != full or offset != at:
+            return None
+        joined += piece
+        at += len(piece)
+    return bytes(joined) if at == full and extended_guid(bytes(joined)) == guid else None
+
+
+def _jpeg_add(data: bytes, packet: bytes, extended: bytes = b"") -> bytes:
     if len(packet) > JPEG_XMP_LIMIT:
         raise ConfigurationError(
             f"an XMP packet of {len(packet)} bytes does not fit one JPEG segment")
@@ -144,8 +206,8 @@ def _jpeg_add(data: bytes, packet: bytes) -> bytes:
         if marker != 0xE0 and not exif:  # after JFIF (APP0) and EXIF, before the rest
             break
         at = end
-    body = _JPEG_XMP + packet
-    return data[:at] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[at:]
+    more = _extended_segments(extended) if extended else b""
+    return data[:at] + _app1(_JPEG_XMP + packet) + more + data[at:]
 
 
 # -- WebP ------------------------------------------------------------------------------------
@@ -230,16 +292,18 @@ def _spans(data: bytes) -> list[tuple[int, int, bytes]]:
     return []
 
 
-def add_xmp(data: bytes, packet: bytes) -> bytes:
+def add_xmp(data: bytes, packet: bytes, *, extended: bytes = b"") -> bytes:
     """``data`` (a PNG, JPEG or WebP file) with ``packet`` added; other formats unchanged.
 
     For a simple WebP, ``packet`` should contain `WEBP_WRAPPED` so that `remove_xmp`
-    can restore the original bytes (`records` does this)."""
+    can restore the original bytes (`records` does this). ``extended`` (JPEG only): an
+    extended XMP written after the packet, which must name it
+    (``xmpNote:HasExtendedXMP="<extended_guid(extended)>"``)."""
     kind = _kind(data)
     if kind == "png":
         return _png_add(data, packet)
     if kind == "jpeg":
-        return _jpeg_add(data, packet)
+        return _jpeg_add(data, packet, extended)
     if kind == "webp":
         return _webp_add(data, packet)
     return data
@@ -311,7 +375,9 @@ def find_block(data: bytes) -> bytes | None:
 def remove_xmp(data: bytes, marker: bytes) -> bytes:
     """``data`` without the XMP packets containing ``marker`` and without a block
     `merge_xmp` added to another packet: exactly as before `add_xmp` or `merge_xmp`. A
-    packet someone else wrote is left as it came, whatever it holds."""
+    packet someone else wrote is left as it came, whatever it holds; the extended XMP a
+    removed JPEG packet names goes with it."""
+    extended: set[bytes] = set()
     for start, end, packet in reversed(_spans(data)):
         span = _block_span(packet)
         if marker not in packet and span is not None:
@@ -322,7 +388,12 @@ def remove_xmp(data: bytes, marker: bytes) -> bytes:
         elif _kind(data) == "webp":
             data = _webp_remove(data, start, end, packet)
         else:
+            extended.update(_HAS_EXTENDED.findall(packet))
             data = data[:start] + data[end:]
+    if extended and _kind(data) == "jpeg":
+        for start, end, guid, *_rest in reversed(_jpeg_extended_spans(data)):
+            if guid in extended:
+                data = data[:start] + data[end:]
     return data
 
 

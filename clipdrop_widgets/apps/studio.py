@@ -31,6 +31,7 @@ from ..widgets import HistoryStrip
 from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ..widgets.theme import color as theme_color
+from ..widgets.thumbnails import made_after
 from ._base import UI_LOCK, App
 from ._keybox import KeyBox
 from ._reopen import remember, reopened
@@ -120,6 +121,11 @@ class Studio(Snapshot, widgets.VBox):
 
     def __init__(self, client: Client | None = None, *,
                  session_dir: str | os.PathLike[str] | None = None) -> None:
+        with made_after():  # the whole page first, then a reopened page's thumbnails
+            self._build_studio(client, session_dir)
+
+    def _build_studio(self, client: Client | None,
+                      session_dir: str | os.PathLike[str] | None) -> None:
         super().__init__()
         self._notes: list[str] = []
         self._client = client if client is not None else self._default_client()
@@ -270,7 +276,7 @@ class Studio(Snapshot, widgets.VBox):
     def _mark_session_spending(self) -> None:
         """The session just opened: what its log says was spent in it before."""
         assert self.history.session is not None
-        records = self.history.session.records()
+        records = self.history.session_records  # as just read: the log is not read twice
         self._session_spent = float(sum(r.get("credits") or 0 for r in records))
         self._spent_mark = self._spent_total()
 

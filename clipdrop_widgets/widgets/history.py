@@ -2,7 +2,9 @@
 
 With a ``session_dir`` every result added is written to that session folder at once
 ([`Session`][clipdrop_widgets.Session]), and a reopened folder shows its results again: all of
-them, a page at a time, filtered by operation and prompt words (`history_pages`).
+them, a page at a time, filtered by operation and prompt words (`history_pages`). A page's
+cards come up at once; the thumbnails not kept in the folder yet are made afterwards, one at a
+time on a thread of their own (`thumbnails.ThumbnailMaker`), each replacing its placeholder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle  # not exported by ipywidgets
 from PIL import Image, ImageDraw, ImageFont
 
 from ..api.records import recorded_bytes, strip_record
@@ -28,7 +31,8 @@ from .download import Downloader, download_name
 from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
-from .thumbnails import thumbnail_bytes
+from .threads import UI_LOCK
+from .thumbnails import ThumbnailMaker, cached_thumbnail, placeholder, thumbnail_bytes
 
 __all__ = ["HistoryStrip", "card_labels"]
 
@@ -147,7 +151,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
                                     layout=widgets.Layout(width="320px"))
         self._save_all = widgets.Button(description="Save all", icon="download",
                                         disabled=True, layout=widgets.Layout(width="auto"),
-                                        tooltip="Write every result to the folder in Save to")
+                                        tooltip="Write every result (all pages) to the folder "
+                                                "in Save to")
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
         self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
                                             disabled=True, layout=widgets.Layout(width="auto"),
@@ -161,6 +166,13 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._status = widgets.HTML("")
         # With a session: its log lines in pages (only the page shown has its images read)
         self._pages = SessionPages(max_items)
+        self._maker = ThumbnailMaker(thumbnail_size)  # a page's thumbnails not kept yet
+        # Shared by every card (never changed per card): a page of 50 cards makes a few
+        # hundred widgets fewer, a good part of a reopen's time.
+        self._auto = widgets.Layout(width="auto")
+        self._buttons_row = widgets.Layout(flex_flow="row wrap", width=f"{thumbnail_size + 8}px")
+        self._button_style = widgets.ButtonStyle()
+        self._caption_style = HTMLStyle()
         self.pager = PagerBar(self._pages)
         self.pager.on_change(self.errors.guard(self._show_page))
         self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
@@ -226,9 +238,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
             self.pager.show(True)
             self.pager.refresh()
 
-    def _show_first(self, result: Result) -> None:
+    def _show_first(self, result: Result, *, later: bool = False) -> None:
         self._results.insert(0, result)
-        self._cards.insert(0, self._card(result))
+        self._cards.insert(0, self._card(result, later=later))
         for card in self._cards[self._max_items:]:
             card.close()
         del self._results[self._max_items:], self._cards[self._max_items:]
@@ -244,6 +256,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def clear(self) -> None:
         """Remove every result from the strip (files already saved, and the session folder,
         stay)."""
+        self._maker.cancel()  # the thumbnails of cards about to go
         for card in self._cards:
             card.close()
         self._results.clear()
@@ -282,7 +295,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
                 continue  # its image was removed by hand
         self.clear()
         for result in results:
-            self._show_first(result)
+            self._show_first(result, later=True)  # a thumbnail not kept: made after
+        # Save all and Download all take every page's results, whatever this page shows
+        self._save_all.disabled = self._download_all.disabled = not len(self._pages)
         self.pager.show(len(self._pages) > 0)
         self.pager.refresh()
 
@@ -299,13 +314,36 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self.open_session(self.session.directory)
         return True
 
+    @property
+    def session_records(self) -> tuple[dict, ...]:
+        """Every line of the session as last read or added here, oldest first (``()``
+        without a session): the log is not read again."""
+        return self._pages.records if self.session is not None else ()
+
+    def wait_thumbnails(self, timeout: float | None = None) -> bool:
+        """Block until the page's thumbnails are all made (they are made after the cards
+        come up, on a thread of their own); ``False`` when ``timeout`` seconds passed first.
+        Not from a widget's callback: the thumbnails are put in place under the lock those
+        hold (`threads.UI_LOCK`)."""
+        return self._maker.wait(timeout)
+
     def on_shown(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` each time a page shows this strip's widgets (connects to them)."""
         self.downloader.on_shown(callback)
 
-    def _card(self, result: Result) -> widgets.VBox:
+    def _card(self, result: Result, *, later: bool = False) -> widgets.VBox:
+        """``result``'s card; with ``later`` a thumbnail not kept in the session folder is
+        made on the maker's thread, a placeholder shown meanwhile."""
         folder = self.session.directory if self.session is not None else None
-        data, fmt, (width, height) = thumbnail_bytes(result, self._thumb, folder)
+        made = cached_thumbnail(result, self._thumb, folder) if later else \
+            thumbnail_bytes(result, self._thumb, folder)
+        data, fmt, (width, height) = made or (placeholder(self._thumb), "png",
+                                              (self._thumb, self._thumb))
+        picture = widgets.Image(value=data, format=fmt,
+                                layout=widgets.Layout(width=f"{width}px", height=f"{height}px"))
+        if made is None:
+            self._maker.ask(result, folder, lambda thumb: _fill(picture, thumb),
+                            lambda exc: self._thumbnail_failed(exc))
         info = card_labels(result)
         prompt = info["prompt"]
         short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
@@ -315,15 +353,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
             + (f"<i>{html.escape(short)}</i><br>" if prompt else "")
             + f"<b>{html.escape(info['operation'])}</b><br>"
             f"{info['time']} &middot; {html.escape(info['credits'])}"
-            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>"
+            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>",
+            style=self._caption_style,
         )
-        show = widgets.Button(description="Show", layout=widgets.Layout(width="auto"),
+        shared = {"layout": self._auto, "style": self._button_style}
+        show = widgets.Button(description="Show", **shared,
                               tooltip="Show this result in its app's compare view")
-        save = widgets.Button(description="Save", icon="save",
-                              layout=widgets.Layout(width="auto"),
+        save = widgets.Button(description="Save", icon="save", **shared,
                               tooltip="Write this result to the folder in Save to")
-        download = widgets.Button(description="Download", icon="download",
-                                  layout=widgets.Layout(width="auto"),
+        download = widgets.Button(description="Download", icon="download", **shared,
                                   tooltip="Save this image on your computer (browser download)")
         show.on_click(self.errors.guard(lambda _b: self.select(result)))
         save.on_click(self.errors.guard(lambda _b: self.save(result)))
@@ -335,16 +373,16 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._senders = {r: s for r, s in self._senders.items() if r in self._results}
         self._senders[result] = sender
         return widgets.VBox(
-            [widgets.Image(value=data, format=fmt,
-                           layout=widgets.Layout(width=f"{width}px",
-                                                 height=f"{height}px")),
-             caption, widgets.HBox([show, save, download],  # Download wraps below
-                                   layout=widgets.Layout(flex_flow="row wrap",
-                                                         width=f"{self._thumb + 8}px")),
+            [picture, caption, widgets.HBox([show, save, download],  # Download wraps below
+                                            layout=self._buttons_row),
              sender],
             layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
                                   min_width=f"{self._thumb + 12}px"),
         )
+
+    def _thumbnail_failed(self, exc: Exception) -> None:
+        with UI_LOCK:
+            self.errors.show(OSError(f"could not make the thumbnail of a result: {exc}"))
 
     # -- sending ------------------------------------------------------------------------------
     def offer_send(self, targets: Sequence[tuple[str, str]],
@@ -392,9 +430,22 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """The folder the save buttons write to."""
         return self._folder.value
 
+    def _every_result(self) -> Iterator[Result]:
+        """Every result of the session, all pages, oldest first, each read from the folder
+        when its turn comes (never all at once); without a session, those shown."""
+        if self.session is None:
+            yield from self.results
+            return
+        for record in self._pages.records:
+            try:
+                yield self.session.result_for(record)
+            except OSError:
+                continue  # its image was removed by hand
+
     def save(self, result: Result | int | None = None, *,
              folder: str | os.PathLike[str] | None = None) -> list[str]:
-        """Write one result (or, with ``None``, all of them) to ``folder``; returns the paths.
+        """Write one result (or, with ``None``, all of them: with a session, every result
+        of the session, all pages, read one at a time) to ``folder``; returns the paths.
 
         Files are named ``<operation>-<date>-<time>`` with the extension of the image's format,
         bytes as received; an existing file is never overwritten (``-2``, ``-3`` is added). A
@@ -406,7 +457,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise _folder_error(folder, exc) from None
-        chosen = list(self.results) if result is None else [self._pick(result)]
+        chosen = self._every_result() if result is None else iter([self._pick(result)])
         key = os.path.abspath(folder)
         paths, written = [], 0
         for r in chosen:
@@ -437,8 +488,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def download(self, result: Result | int | None = None) -> str:
         """Send one result (or, with ``None``, a zip of the whole session: images and log) to
         the browser as a download; returns the file name."""
-        if result is None:
-            if not self._results:
+        if result is None:  # with a session: every page's results, the log and the inputs
+            if not self._results and not self.session_size:
                 raise ConfigurationError("there is nothing to download yet")
             if self.session is not None:
                 data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
@@ -478,6 +529,14 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
+
+
+def _fill(picture: widgets.Image, thumbnail: tuple[bytes, str, tuple[int, int]]) -> None:
+    """Put a thumbnail made on the maker's thread in place of its placeholder."""
+    data, fmt, (width, height) = thumbnail
+    with UI_LOCK, picture.hold_sync():
+        picture.format, picture.value = fmt, data
+        picture.layout.width, picture.layout.height = f"{width}px", f"{height}px"
 
 
 def _folder_error(folder: str, exc: OSError) -> OSError:

@@ -59,6 +59,11 @@ class SessionPages:
         return len(self._records)
 
     @property
+    def records(self) -> tuple[Mapping[str, Any], ...]:
+        """Every line held, oldest first."""
+        return tuple(self._records)
+
+    @property
     def filtered(self) -> bool:
         """Whether a filter is set."""
         return bool(self.operation or self.words.strip())

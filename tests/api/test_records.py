@@ -373,24 +373,47 @@ def test_a_c2pa_signed_jpeg_is_told_its_manifest_no_longer_validates():
 
 
 @pytest.mark.parametrize("items", [700, 3000])
-def test_a_jpeg_with_a_record_too_big_for_one_segment_is_still_saved(items):
+def test_a_jpeg_with_a_record_too_big_for_one_segment_keeps_every_hash(items, tmp_path,
+                                                                       exiftool):
     """A contact sheet of hundreds of pictures: its record (about 100 bytes a picture) does
-    not fit one 64 KiB JPEG segment, yet the JPEG is written with a shortened record."""
+    not fit one 64 KiB JPEG segment. 700: the hashes as a bare list in the segment; 3,000:
+    the whole record in the JPEG's extended XMP, read back by ExifTool too."""
     from clipdrop_widgets.api.records import with_record
 
     data = FORMATS["jpeg"]()
     shown = {f"item {i}": {"sha256": hashlib.sha256(str(i).encode()).hexdigest(),
                            "metadata": []} for i in range(items)}
     record = {"operation": "text_to_image", "kind": "contact sheet", "prompt": None,
-              "values": {"n": list(range(items))}, "inputs": shown, "engine": "service"}
+              "values": {"n": list(range(items))}, "inputs": shown, "engine": "service",
+              "digital_source_type": IPTC_PROMPT_MADE}
     marked = with_record(data, record)
-    assert strip_record(marked) == data
+    assert strip_record(marked) == data  # the extended segments go too, byte for byte
+    path = tmp_path / "sheet.jpg"
+    path.write_bytes(marked)
     found = read_record(marked)
     assert found["kind"] == "contact sheet"
+    assert read_record(Image.open(path)) == found  # a PIL image opened from the file
+    hashes = [i["sha256"] for i in shown.values()]
     if items == 700:
-        assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
+        assert found["input_hashes"] == hashes
     else:
-        assert found["inputs"] == {} and found["left_out"]
+        assert found == record  # every hash and every value, nothing left out
+        assert len(marked) - len(data) > 3 * 65536  # it did take several segments
+    tags = exif_tags(exiftool, path)
+    assert not any("Warning" in k or "Error" in k for k in tags), tags
+    assert tags["XMP-iptcExt:DigitalSourceType"] == IPTC_PROMPT_MADE
+    if items == 3000:  # ExifTool joins the extended XMP's pieces (a big value needs -b)
+        assert len(tags["XMP-xmpNote:HasExtendedXMP"]) == 32
+        whole = subprocess.run([exiftool, "-b", "-XMP-cdw:RecordInFull", str(path)],
+                               capture_output=True, check=True, timeout=60).stdout
+        assert [i["sha256"] for i in json.loads(whole)["inputs"].values()] == hashes
+    else:
+        assert json.loads(tags["XMP-cdw:Record"])["input_hashes"] == hashes
+    if items == 3000:  # a program that dropped the last piece of the extended XMP
+        start = marked.rindex(b"http://ns.adobe.com/xmp/extension/") - 4
+        end = start + 2 + int.from_bytes(marked[start + 2:start + 4], "big")
+        shortened = read_record(marked[:start] + marked[end:])
+        assert shortened["inputs"] == {} and shortened["left_out"]  # said, not made up
 
 
 def test_a_fresh_strip_saving_the_same_results_writes_no_duplicates(tmp_path):

@@ -67,7 +67,9 @@ def _open(folder: Path) -> tuple[Session, list[Result], list[str]]:
 def _studio_opens(folder: Path) -> HistoryStrip:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ClipdropNotice)
-        return HistoryStrip(session_dir=folder)
+        strip = HistoryStrip(session_dir=folder)
+    assert strip.wait_thumbnails(30), "the page's thumbnails were not made"
+    return strip
 
 
 def test_a_deeply_nested_line_is_skipped_not_a_recursion_error(good: Path) -> None:

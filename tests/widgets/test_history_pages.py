@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import warnings
 from pathlib import Path
 
@@ -116,6 +117,48 @@ def test_a_5000_result_session_reopens_reading_one_page_of_images(tmp_path, monk
     assert "Results 1-50 of 5,000" in strip.pager.place.value
 
 
+def test_a_first_reopen_shows_the_page_before_decoding_and_decodes_one_page(tmp_path,
+                                                                           monkeypatch):
+    from PIL import ImageFile
+
+    from clipdrop_widgets.widgets import thumbnails
+
+    make_session(tmp_path / "big", 5000, distinct=60)  # no thumbnails kept yet
+    decoded, go = [], threading.Event()
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load",
+                        lambda im: decoded.append(im.size) or load(im))
+    shrink = thumbnails.shrink
+    monkeypatch.setattr(thumbnails, "shrink", lambda *a: go.wait(30) and shrink(*a))
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "big")
+    # the cards are up while no picture is decoded: each shows the plain placeholder
+    assert len(strip._cards) == 50 and decoded == []
+    pictures = [card.children[0] for card in strip._cards]
+    assert {p.value for p in pictures} == {thumbnails.placeholder(128)}
+    go.set()
+    assert strip.wait_thumbnails(30)
+    assert 0 < len(decoded) <= 50  # one page's pictures at most, of 5,000
+    assert all(p.value != thumbnails.placeholder(128) for p in pictures)
+    assert pictures[0].layout.width == "64px"  # the thumbnail's own size, not the square
+    decoded.clear()
+    HistoryStrip(max_items=50, session_dir=tmp_path / "big").wait_thumbnails(30)
+    assert decoded == []  # the next reopen reads the thumbnails kept
+
+
+def test_a_studio_decodes_its_thumbnails_only_once_it_is_built(tmp_path, monkeypatch):
+    from clipdrop_widgets.widgets import thumbnails
+
+    make_session(tmp_path / "s", 60, distinct=10)
+    shrunk = []
+    shrink = thumbnails.shrink
+    monkeypatch.setattr(thumbnails, "shrink", lambda *a: shrunk.append(1) or shrink(*a))
+    with thumbnails.made_after():  # as Studio() builds itself
+        strip = HistoryStrip(session_dir=tmp_path / "s")
+        threading.Event().wait(0.3)  # time enough for a thread to have started
+        assert strip._maker.pending == 50 and shrunk == []  # asked for, none made yet
+    assert strip.wait_thumbnails(30) and 0 < len(shrunk) <= 10
+
+
 def test_the_studio_opens_any_result_of_the_session_in_its_compare_view(tmp_path):
     make_session(tmp_path / "s", 120)
     with warnings.catch_warnings():
@@ -133,9 +176,42 @@ def test_a_reopen_reads_the_thumbnails_made_before_instead_of_decoding(tmp_path,
     from clipdrop_widgets.widgets import thumbnails
 
     make_session(tmp_path / "s", 60, distinct=10)
-    HistoryStrip(session_dir=tmp_path / "s")  # the first time: shrunk and kept
+    first = HistoryStrip(session_dir=tmp_path / "s")  # the first time: shrunk and kept
+    assert first.wait_thumbnails(30)
     assert len(list((tmp_path / "s" / thumbnails.THUMBNAILS).iterdir())) == 10
     shrunk = []
     monkeypatch.setattr(thumbnails, "shrink", lambda *a: shrunk.append(a) or None)
     again = HistoryStrip(session_dir=tmp_path / "s")
+    assert again.wait_thumbnails(30)
     assert len(again.results) == 50 and not shrunk
+
+
+def test_save_all_and_download_all_take_every_page_of_the_session(tmp_path, monkeypatch):
+    import zipfile
+
+    from clipdrop_widgets import read_record
+
+    records = make_session(tmp_path / "s", 120)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s", folder=tmp_path / "out")
+    strip.pager.words.value = "a unicorn"  # a filter that shows no card at all
+    assert strip.results == () and not strip._save_all.disabled
+    strip._save_all.click()
+    assert not strip.errors.value
+    saved = sorted((tmp_path / "out").iterdir())
+    assert len(saved) == 120  # every page's result, not the 50 of a page (nor the 0 shown)
+    kept = sorted(str(read_record(p.read_bytes()).get("prompt")) for p in saved)
+    assert kept == sorted(str(r["prompt"]) for r in records)
+    strip._save_all.click()  # again: nothing written twice
+    assert len(list((tmp_path / "out").iterdir())) == 120
+    assert "120 saved before" in strip._status.value
+    sent = []
+    monkeypatch.setattr(strip.downloader, "send_file",
+                        lambda data, name, mime: sent.append((data, name)))
+    strip._download_all.click()
+    assert not strip.errors.value
+    with zipfile.ZipFile(io.BytesIO(sent[0][0])) as zf:
+        names = set(zf.namelist())
+        root = next(iter(names)).split("/")[0]
+        lines = zf.read(f"{root}/{LOG_NAME}").decode().splitlines()
+    assert len(lines) == 120
+    assert all(f"{root}/{json.loads(line)['file']}" in names for line in lines)
