@@ -40,7 +40,6 @@ from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError, ConfigurationError, ConfigurationTypeError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
-from ..widgets._painting import Painter
 from ..widgets.keyboard import (
     APP_CLASS,
     CANCEL_CLASS,
@@ -52,7 +51,7 @@ from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
 from ..widgets.theme import color
 from ..widgets.threads import UI_LOCK
-from ._stage import STAGE_CSS, Stage
+from ._stage import STAGE_CSS, Stage, on_stage
 from ._status import (
     cancelled_text,
     done_text,
@@ -147,8 +146,8 @@ class App(Snapshot, widgets.VBox):
             arrives; an existing session is reopened. Default: a new folder under the user
             data folder (`sessions_dir`). Not with
             ``history``.
-        inputs: the subclass's input widgets: painters (a mask painter, a sketch pad) go on
-            the stage, the others into the side panel above the prompt.
+        inputs: the subclass's input widgets: painters (a mask painter, a sketch pad) and the
+            uncrop frame go on the stage, the others into the side panel above the prompt.
         options: extra option widgets (mode, format), shown under the prompt.
 
     Attributes:
@@ -213,7 +212,7 @@ class App(Snapshot, widgets.VBox):
         self.send_to = SendTo(shown=False)  # shown with a result
         # One stage: the painters (photo or sketch) where they are largest, the result in
         # their place with Keep, Discard and Send to; the rest in the side panel (_stage).
-        self._stage = Stage([w for w in inputs if isinstance(w, Painter)], self.compare,
+        self._stage = Stage([w for w in inputs if on_stage(w)], self.compare,
                             on_keep=self.keep, on_discard=self.discard)
         self._stage.staging.children = (*self._stage.staging.children, self.send_to)
         self.compare.add_row(self._stage.staging)
@@ -229,7 +228,7 @@ class App(Snapshot, widgets.VBox):
         self.history.on_select(self._on_history_select)
         self._set_status(f"Ready · {self._source_words()}", "idle")
 
-        controls = [*(w for w in inputs if not isinstance(w, Painter)),
+        controls = [*(w for w in inputs if not on_stage(w)),
                     *([self.prompt] if self.prompt else []), *options,
                     widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
                     self._status, self._notices]

@@ -3,12 +3,13 @@
 Each app used to put its painter in a narrow left column beside a large, mostly empty compare
 view, so at 1280x800 Run fell below the fold (issue 22). Now every app has two parts:
 
-* the **stage**: the photo or sketch, painted where it is largest; after a run the result
-  takes its place on the same stage, before and after split by the divider, with Keep,
+* the **stage**: the photo or sketch, painted where it is largest (or, in Uncrop, the photo
+  inside the frame the answer will have, its edges dragged: `UncropStage`); after a run the
+  result takes its place on the same stage, before and after split by the divider, with Keep,
   Discard and Send to under it (a staging step: `App.keep` works on the result next,
   `App.discard` goes back to the inputs as they were; the history keeps both);
 * the **side panel**: the photo chooser, prompt, options, Run, Cancel and the status line.
-  In a window too narrow for both (under about 600 pixels) it wraps under the stage, where
+  In a window narrower than `STACK_BELOW_PX` it stacks under the stage, full width, where
   it is reached by scrolling; nothing is ever wider than the page.
 
 The picture's size follows the window: CSS gives the layer stack (and the compare frame) the
@@ -36,19 +37,21 @@ from ..widgets import CompareSlider, MaskPainter, SketchPad
 from ..widgets._painting import Painter
 from ..widgets.a11y import PageHelper
 from ..widgets.theme import THEME_CSS
+from ..widgets.uncrop_stage import UncropStage
 
-__all__ = ["Stage", "STAGE_CSS", "painter_words", "compare_words", "PANEL_PX", "STAGE_MIN_PX",
-           "RESERVE_PX", "STUDIO_RESERVE_PX", "GROW_FROM_PX"]
+__all__ = ["Stage", "STAGE_CSS", "painter_words", "compare_words", "on_stage", "PANEL_PX",
+           "STAGE_MIN_PX", "RESERVE_PX", "STUDIO_RESERVE_PX", "GROW_FROM_PX", "STACK_BELOW_PX"]
 
 #: The side panel's width on a wide page (CSS pixels); it may shrink to `PANEL_MIN_PX`
 #: (its flex basis: where the line wraps).
 PANEL_PX = 340
 #: The narrowest the side panel gets before it wraps under the stage (CSS pixels).
 PANEL_MIN_PX = 240
-#: The narrowest the stage gets beside the panel (CSS pixels): in an 800-pixel window (a
-#: JupyterLab notebook about 700 wide) both still fit side by side, Run in view; below about
-#: 600 pixels of page width the panel wraps under the stage.
+#: The narrowest the stage gets beside the panel (CSS pixels).
 STAGE_MIN_PX = 300
+#: Below this window width (CSS pixels) the side panel stacks under the stage, as wide as it:
+#: beside a stage squeezed to 300 pixels its options wrapped into a tall narrow column.
+STACK_BELOW_PX = 900
 
 #: What sits above and below the picture in a window (CSS pixels): the app's title, the
 #: painter's tools above it and its zoom bar under it (the compare view: its labels above,
@@ -70,6 +73,9 @@ STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-stage {{ flex: 1 1 {STAGE_MIN_PX}px; min-width: 0; max-width: 100%; }}
 .cdw-panel {{ flex: 1 1 {PANEL_MIN_PX}px; max-width: min({PANEL_PX}px, 100%); }}
 @media (min-width: {GROW_FROM_PX}px) {{ .cdw-app {{ --cdw-grow-px: 100vw; }} }}
+@media (max-width: {STACK_BELOW_PX - 0.02}px) {{
+  .cdw-stage {{ flex-basis: 100%; }}
+  .cdw-panel {{ flex-basis: 100%; max-width: 100%; }} }}
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) {{
   width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1)),
              max(var(--cdw-paint-px, 512px), var(--cdw-grow-px, 0px))) !important;
@@ -78,7 +84,13 @@ STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) > * {{
   width: 100% !important; max-width: 100% !important; height: auto !important; }}
 .cdw-stage .widget-gridbox:has(> .cdw-ink-host) > .cdw-ink-host {{ align-self: stretch; }}
-.cdw-stage .widget-gridbox:has(> .cdw-ink-host), .cdw-stage .cdw-compare {{ align-self: center; }}
+.cdw-stage .cdw-uncrop {{
+  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-paint-ratio, 1)),
+             max(var(--cdw-paint-px, 480px), var(--cdw-grow-px, 0px))) !important;
+  max-width: 100% !important; }}
+.cdw-stage .cdw-uncrop .cdw-uncrop-stage {{ max-width: 100% !important; }}
+.cdw-stage .widget-gridbox:has(> .cdw-ink-host), .cdw-stage .cdw-compare,
+.cdw-stage .cdw-uncrop {{ align-self: center; }}
 .cdw-stage .cdw-zoom-bar {{ justify-content: center !important; }}
 .cdw-stage .cdw-compare {{
   width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-compare-ratio, 1.333)),
@@ -92,13 +104,24 @@ STAGE_CSS = THEME_CSS + f"""<style>
 _ids = itertools.count(1)
 
 
-class Stage(widgets.VBox):
-    """The app's stage: its painters (the photo or sketch), or its compare view, one at a time.
+def on_stage(widget: widgets.Widget) -> bool:
+    """Whether an app input goes on the stage (a painter, the uncrop frame) rather than into
+    the side panel."""
+    return isinstance(widget, (Painter, UncropStage))
 
-    Without painters (text to image, replace background) the compare view is always shown.
+
+StageInput = Painter | UncropStage
+
+
+class Stage(widgets.VBox):
+    """The app's stage: its pictures (the photo or sketch painted, or the uncrop frame), or its
+    compare view, one at a time.
+
+    Without pictures (text to image, replace background, the photo-only apps) the compare
+    view is always shown: the photo until the first result, then photo and result.
 
     Args:
-        painters: the painting widgets shown while editing (may be empty).
+        painters: the widgets shown while editing (`on_stage`; may be empty).
         compare: the app's compare view, shown with a result.
         on_keep: what Keep does (the app's ``keep``).
         on_discard: what Discard does (the app's ``discard``).
@@ -109,7 +132,7 @@ class Stage(widgets.VBox):
         staging: the row holding Keep, Discard and whatever the app adds (Send to).
     """
 
-    def __init__(self, painters: Sequence[Painter], compare: CompareSlider, *,
+    def __init__(self, painters: Sequence[StageInput], compare: CompareSlider, *,
                  on_keep: Callable[[], object], on_discard: Callable[[], object]) -> None:
         super().__init__()
         self.add_class("cdw-stage")
@@ -137,7 +160,9 @@ class Stage(widgets.VBox):
         # names, live region and the picture's text alternative (widgets/a11y.py)
         self.helper = PageHelper()
         for painter in self._painters:
-            painter.on_edit(self.describe)
+            painter.on_edit(self.refresh)  # a stroke, another photo, a dragged frame edge
+        # whatever the compare view shows now (a new photo, a result): its words, at once
+        compare.on_change(self.describe)
         self.children = [self._ratios, self.helper, *self._painters, compare]
         self.show_input()
 
@@ -184,8 +209,9 @@ class Stage(widgets.VBox):
         self.helper.compare = compare_words(self.compare)
 
 
-def painter_words(painter: Painter) -> str:
-    """What a painter shows and what is painted on it, for a screen reader."""
+def painter_words(painter: StageInput) -> str:
+    """What a painter (or the uncrop frame) shows and what is painted on it, for a screen
+    reader."""
     if isinstance(painter, MaskPainter):
         w, h = painter.image.size
         share = painter.coverage
@@ -195,6 +221,13 @@ def painter_words(painter: Painter) -> str:
     if isinstance(painter, SketchPad):
         n = sum(1 for s in painter.strokes if s.tool != "eraser")
         return f"Sketch, white lines on black, {n} stroke{'' if n == 1 else 's'} drawn"
+    if isinstance(painter, UncropStage):
+        w, h = painter.photo_width, painter.photo_height
+        e = painter.extends
+        nw, nh = w + e["left"] + e["right"], h + e["up"] + e["down"]
+        sides = ", ".join(f"{side} {value:+d}" for side, value in e.items())
+        return (f"Photo, {w}x{h} pixels, in a frame of {nw}x{nh} pixels ({sides}; the "
+                "number boxes beside the stage set each side)")
     return "Drawing"
 
 

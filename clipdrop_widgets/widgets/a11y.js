@@ -50,6 +50,13 @@ function describeStage(stage, model) {
     const label = picture ? `${picture}. ${ink.dataset.cdwHow}` : ink.dataset.cdwHow;
     if (ink.getAttribute("aria-label") !== label) ink.setAttribute("aria-label", label);
   }
+  // the uncrop frame: an image of the photo in its frame (its edges are dragged)
+  for (const frame of stage.querySelectorAll(".cdw-uncrop-stage")) {
+    if (frame.getAttribute("role") !== "img") frame.setAttribute("role", "img");
+    if (picture && frame.getAttribute("aria-label") !== picture) {
+      frame.setAttribute("aria-label", picture);
+    }
+  }
   const compare = model.get("compare");
   for (const frame of stage.querySelectorAll(".cdw-compare canvas")) {
     if (frame.getAttribute("role") !== "img") frame.setAttribute("role", "img");

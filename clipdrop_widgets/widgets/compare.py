@@ -109,6 +109,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._cache: OrderedDict[tuple[int, int, int], _Sent] = OrderedDict()
         self._dragging = False
         self._resize_handlers: list[Callable[[int, int], object]] = []
+        self._change_handlers: list[Callable[[], object]] = []
         self.labels = labels
         self._label_row = widgets.HTML("", layout=widgets.Layout(
             margin="0", width="100%", max_width=f"{self._shown_width()}px"))
@@ -186,21 +187,26 @@ class CompareSlider(Snapshot, widgets.VBox):
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
                  else self._frame)
-        if frame != self._frame:
+        resized = frame != self._frame
+        if resized:
             self._frame = frame
             self._canvas.width, self._canvas.height = frame
             shown = f"{self._shown_width()}px"
             self._canvas.layout.max_width = shown
             self._slider.layout.max_width = shown
             self._label_row.layout.max_width = shown
-            for handler in list(self._resize_handlers):
-                handler(*frame)
         for slot, picture in pictures.items():
             self._originals[slot] = picture
             self._sent[slot] = None if picture is None else self._send_image(picture)
         self._slider.layout.display = "" if self._comparing else "none"
         self._show_labels()
         self.redraw()
+        # the handlers see the new pictures (`before`, `after`), not the ones they replace
+        if resized:
+            for handler in list(self._resize_handlers):
+                handler(*frame)
+        for callback in list(self._change_handlers):
+            callback()
 
     def download(self) -> str:
         """Send the result shown (the after side) to the browser as a download; returns the
@@ -239,6 +245,11 @@ class CompareSlider(Snapshot, widgets.VBox):
         """Call ``callback(width, height)`` whenever the frame changes size (`frame_size`:
         a picture of another shape was shown)."""
         self._resize_handlers.append(callback)
+
+    def on_change(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` after every `set_images`, once the new pictures are in place
+        (`before`, `after` and `frame_size` say what is shown now)."""
+        self._change_handlers.append(callback)
 
     def add_row(self, widget: widgets.Widget) -> None:
         """Put ``widget`` under the frame: its owner's controls for what is shown (the apps'

@@ -3,6 +3,8 @@
 // outward adds pixels on that side, inward crops; the numbers are photo pixels, sent to the
 // kernel as the pointer moves (at most every 50 ms) and when it is released. The frame never
 // leaves less than one pixel each way, nor goes past the table's limits.
+// The stage is at most `side` CSS pixels a side and follows the room it is given (its width
+// is measured, a ResizeObserver lays it out again): on an app's stage the page CSS sizes it.
 
 const EDGES = ["left", "right", "up", "down"];
 const GRAB = 10; // CSS pixels either side of an edge that catch the pointer
@@ -11,7 +13,8 @@ function render({ model, el }) {
   const stage = document.createElement("div");
   stage.className = "cdw-uncrop-stage";
   stage.style.cssText = "position:relative;overflow:hidden;background:#eef0f3;" +
-    "border:1px solid #c8ccd2;touch-action:none;user-select:none";
+    "border:1px solid #c8ccd2;touch-action:none;user-select:none;width:100%;" +
+    "box-sizing:border-box";
   const img = document.createElement("img");
   img.style.cssText = "position:absolute;pointer-events:none";
   const frame = document.createElement("div");
@@ -37,11 +40,14 @@ function render({ model, el }) {
   function layout() {
     const side = model.get("side");
     const w = model.get("photo_width"), h = model.get("photo_height");
-    // The photo fills the middle half of the stage: room to drag out half its size each way.
-    const scale = Math.min(side / (2 * w), side / (2 * h));
-    const sw = Math.round(2 * w * scale), sh = Math.round(2 * h * scale);
-    stage.style.width = `${sw}px`;
-    stage.style.height = `${sh}px`;
+    // At most `side` a side, the photo's shape; the shown width may be less (or, on an app's
+    // stage in a wide window, more): the scale is measured.
+    const fit = Math.min(side / (2 * w), side / (2 * h));
+    stage.style.maxWidth = `${Math.round(2 * w * fit)}px`;
+    stage.style.aspectRatio = `${w} / ${h}`;
+    const sw = stage.clientWidth || Math.round(2 * w * fit);
+    const scale = sw / (2 * w);
+    const sh = 2 * h * scale;
     const px = (sw - w * scale) / 2, py = (sh - h * scale) / 2;
     Object.assign(img.style, { left: `${px}px`, top: `${py}px`, width: `${w * scale}px`,
                                height: `${h * scale}px` });
@@ -111,8 +117,14 @@ function render({ model, el }) {
                       ...EDGES.map((k) => `extend_${k}`)]) {
     model.on(`change:${name}`, layout);
   }
+  // the room given changes with the window (and when the stage is shown again)
+  const resized = new ResizeObserver(() => { if (!drag) layout(); });
+  resized.observe(stage);
   showImage();
-  return () => { if (url) URL.revokeObjectURL(url); };
+  return () => {
+    resized.disconnect();
+    if (url) URL.revokeObjectURL(url);
+  };
 }
 
 export default { render };

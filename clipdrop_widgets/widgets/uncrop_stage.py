@@ -5,11 +5,16 @@ The photo is sent once, shrunk to the stage; the four extends (photo pixels) are
 page sets as an edge is dragged, and the kernel sets from number boxes (``traitlets.link``),
 so the frame and the numbers always agree. The limits (default -2000..2000) and the rule that
 one pixel must remain each way are enforced in the page while dragging and here on any set.
+
+The stage is drawn at most ``side`` CSS pixels a side and shrinks with its place on the page
+(the edges follow: the page measures the shown size). In an app it is the stage's picture
+(``apps/_stage.py``), sized like the painters: as large as the window allows.
 """
 
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
@@ -24,12 +29,14 @@ SIDES = ("left", "right", "up", "down")
 
 
 class UncropStage(anywidget.AnyWidget):
-    """The photo in the middle of a square stage ``side`` CSS pixels wide, the uncrop frame
+    """The photo in the middle of a stage at most ``side`` CSS pixels a side, the uncrop frame
     around it, each edge draggable.
 
     Args:
         photo: the picture (PIL image, encoded bytes, path or array).
-        side: the stage's size in CSS pixels (default 480); the photo fills its middle half.
+        side: the stage's largest side in CSS pixels (default 480; shown smaller where the page
+            has less room, larger on an app's stage in a wide window); the photo fills its
+            middle half.
         minimum: the smallest extend allowed (pixels; default -2000).
         maximum: the largest extend allowed (pixels; default 2000).
 
@@ -53,7 +60,25 @@ class UncropStage(anywidget.AnyWidget):
     def __init__(self, photo: ImageSource, *, side: int = 480, minimum: int = -2000,
                  maximum: int = 2000) -> None:
         super().__init__(side=side, minimum=minimum, maximum=maximum)
+        self._edit_handlers: list[Callable[[], object]] = []
         self.set_photo(photo)
+        self.observe(lambda _c: self._edited(), [f"extend_{side}" for side in SIDES])
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the stage drawn at most ``side`` a side, in CSS pixels (the
+        photo's shape: it fills the middle half)."""
+        w, h = self.photo_width, self.photo_height
+        scale = min(self.side / w, self.side / h)
+        return (max(1, round(w * scale)), max(1, round(h * scale)))
+
+    def on_edit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` after every change: another photo, an extend set or dragged."""
+        self._edit_handlers.append(callback)
+
+    def _edited(self) -> None:
+        for handler in list(getattr(self, "_edit_handlers", ())):
+            handler()
 
     def set_photo(self, photo: ImageSource) -> None:
         """Show ``photo`` (the extends are kept, then clamped to it)."""
@@ -66,6 +91,7 @@ class UncropStage(anywidget.AnyWidget):
             self.image, self.format = data, f"image/{fmt}"
         for side in SIDES:
             setattr(self, f"extend_{side}", getattr(self, f"extend_{side}"))  # re-clamp
+        self._edited()
 
     @property
     def extends(self) -> dict[str, int]:

@@ -16,10 +16,16 @@ from PIL import Image
 from clipdrop_widgets import Studio
 from clipdrop_widgets.apps import (
     CleanupApp,
+    PortraitDepthApp,
+    PortraitNormalsApp,
+    ReimagineApp,
+    RemoveBackgroundApp,
     ReplaceBackgroundApp,
     SketchToImageApp,
     TextInpaintingApp,
     TextToImageApp,
+    UncropApp,
+    UpscaleApp,
 )
 from clipdrop_widgets.apps._base import App
 from clipdrop_widgets.apps._stage import STAGE_CSS
@@ -175,3 +181,32 @@ def test_a_mask_made_without_a_mouse(cls: type[App]) -> None:
     keys.edges[2].value = 5  # right of left: empty
     keys.button.click()
     assert app.painter.coverage == 0 and "rectangle is empty" in keys.errors.message
+
+
+def test_the_uncrop_frame_is_the_stages_picture() -> None:
+    """Uncrop's frame is painted where the picture is largest, not in the side panel: its
+    shape reaches the page, its words say the frame, and a result takes its place."""
+    app = UncropApp()
+    stage, panel = app.children[1].children
+    assert app.stage in stage.children and app.stage not in panel.children
+    assert shown(app.stage) and not shown(app.compare)
+    app.chooser.load(Image.new("RGB", (1500, 2000), "gray"))
+    assert ratio_rules(app)["paint"] == pytest.approx(0.75, rel=0.01)
+    app.extends["left"].value = 100
+    assert app._stage.helper.picture.startswith(
+        "Photo, 1500x2000 pixels, in a frame of 1856x2000 pixels (left +100")
+    run_once(app)
+    assert app._stage.showing == "result" and not shown(app.stage) and shown(app.compare)
+    app._stage.discard_button.click()
+    assert shown(app.stage) and not shown(app.compare)
+
+
+@pytest.mark.parametrize("cls", [RemoveBackgroundApp, UpscaleApp, ReimagineApp,
+                                 PortraitDepthApp, PortraitNormalsApp])
+def test_the_photo_only_apps_words_follow_a_new_photo(cls: type[App]) -> None:
+    """The compare frame's words name the photo just chosen, of any size (they lagged one
+    photo behind)."""
+    app = cls()
+    for size in [(900, 600), (450, 300), (1500, 2000)]:
+        app.chooser.load(Image.new("RGB", size, "gray"))
+        assert app._stage.helper.compare == f"Photo, {size[0]}x{size[1]} pixels"

@@ -1,32 +1,47 @@
 """The fold check: in Voila, every app's picture, Run and status line fit the window (issue 22).
 
 At 1280x800, the most common laptop window, Run was below the fold in Sketch to image and Text
-inpainting, and in Cleanup once a portrait photo was loaded; at 1920x1080 the layout did not
-grow. Here one Voila server serves the Studio (what ``scripts/studio`` opens) with every app
-built, and one page walks 5 apps x 3 photo shapes (square, 3:4 portrait, 3:1) x 2 window
-sizes, measuring bounding boxes as the user sees them: the picture on the stage (the painter's
-photo or sketch, else the compare frame), Run and the status line must lie inside the viewport
-with the page scrolled to the top. At 800 pixels wide everything must still be reachable: no
-control outside the page's width, Run reachable by scrolling.
+inpainting, and in Cleanup once a portrait photo was loaded; Uncrop's frame sat in the side
+panel, pushing Run below it; at 1920x1080 the layout did not grow. Here one Voila server
+serves the Studio (what ``scripts/studio`` opens) with every app built, and one page walks the
+11 operations (the six later ones in their grouped tabs) x 3 photo shapes (square, 3:4
+portrait, 3:1) x 2 window sizes, measuring bounding boxes as the user sees them: the picture on
+the stage (the painter's photo or sketch, the uncrop frame, else the compare frame), Run and
+the status line must lie inside the viewport with the page scrolled to the top, and at
+1920x1080 the stage takes most of the width. At 800x800 the side panel stacks under the stage:
+every control is scrolled into view and clicked, nothing is wider than the page. After an
+upload, the picture's text alternative names the new photo, not the one before.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from labpage import wait_until
+from photos import photo_png
 from servers import start_voila, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(400)]
 
 WAIT = 60.0
-TABS = {"text_to_image": "Text to image", "sketch_to_image": "Sketch to image",
-        "cleanup": "Cleanup", "text_inpainting": "Text inpainting",
-        "replace_background": "Replace background"}
+#: Each operation's tab: its title in the bar, and in its group's inner bar (or ``None``).
+TABS: dict[str, tuple[str, str | None]] = {
+    "text_to_image": ("Text to image", None), "sketch_to_image": ("Sketch to image", None),
+    "cleanup": ("Cleanup", None), "text_inpainting": ("Text inpainting", None),
+    "replace_background": ("Replace background", None),
+    "remove_background": ("Cut-out & frame", "Remove background"),
+    "uncrop": ("Cut-out & frame", "Uncrop"),
+    "upscale": ("Size & variations", "Upscale"),
+    "reimagine": ("Size & variations", "Reimagine"),
+    "portrait_depth": ("Portrait", "Portrait depth"),
+    "portrait_normals": ("Portrait", "Portrait normals")}
 #: Apps whose stage shows the chosen photo (its shape is checked there).
-PHOTO_APPS = ("cleanup", "text_inpainting", "replace_background")
+PHOTO_APPS = tuple(name for name in TABS if name not in ("text_to_image", "sketch_to_image"))
+#: The apps that show only the photo, in the compare frame, until a result (no painter).
+PHOTO_ONLY = ("remove_background", "upscale", "reimagine", "portrait_depth", "portrait_normals")
 #: The photo shapes: (width, height) in pixels, real sizes (megapixels).
 SHAPES = {"square": (1600, 1600), "portrait": (1500, 2000), "wide": (2400, 800)}
 SIZES = [(1280, 800), (1920, 1080)]
@@ -104,18 +119,31 @@ def panel(page):  # type: ignore[no-untyped-def]
 
 
 def picture(page):  # type: ignore[no-untyped-def]
-    """The picture on the visible app's stage: the painter's layer stack, else the compare
-    frame."""
+    """The picture on the visible app's stage: the painter's layer stack, or the uncrop frame,
+    else the compare frame."""
     app = panel(page)
-    stack = app.locator(".widget-gridbox:has(> .cdw-ink-host):visible")
-    if stack.count():
-        return stack.first
+    for selector in (".widget-gridbox:has(> .cdw-ink-host):visible",
+                     ".cdw-uncrop-stage:visible"):
+        stack = app.locator(selector)
+        if stack.count():
+            return stack.first
     return app.locator(".cdw-compare canvas:visible").first
 
 
+def tab(page, title: str):  # type: ignore[no-untyped-def]
+    """The visible tab titled exactly ``title`` ("Portrait" is not "Portrait depth")."""
+    return page.locator(".cdw-test-studio .lm-TabBar-tab:visible",
+                        has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first
+
+
 def show_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator(".cdw-test-studio .lm-TabBar-tab", has_text=TABS[name]).first.click()
-    wait_until(lambda: panel(page).count() or None, timeout=WAIT, what=f"the {name} tab")
+    outer, inner = TABS[name]
+    tab(page, outer).click()
+    if inner is not None:
+        tab(page, inner).click()
+    title = page.locator(".cdw-test-studio .widget-tab-contents > .cdw-app:visible b",
+                         has_text=re.compile(rf"^{re.escape(inner or outer)}$"))
+    wait_until(lambda: title.count() or None, timeout=WAIT, what=f"the {name} tab")
 
 
 def choose_shape(page, shape: str) -> None:  # type: ignore[no-untyped-def]
@@ -153,14 +181,17 @@ def outside(box: dict[str, float] | None, width: int, height: int) -> str | None
 
 
 def test_picture_run_and_status_above_the_fold(studio_page) -> None:  # type: ignore[no-untyped-def]
+    """Every operation, every photo shape, both window sizes: picture, Run and status line in
+    the window before any scrolling; at 1920x1080 the stage takes most of the width."""
     page = studio_page
     misses = []
     for shape in SHAPES:
         choose_shape(page, shape)
-        for name in TABS:
-            show_tab(page, name)
-            for width, height in SIZES:
-                resize(page, width, height)
+        for width, height in SIZES:
+            resize(page, width, height)
+            for name in TABS:
+                show_tab(page, name)
+                page.evaluate(JS_SCROLL_TOP)
                 app = panel(page)
                 parts = {"picture": picture(page),
                          "Run": app.locator("button:has-text('Run'):visible").first,
@@ -170,21 +201,25 @@ def test_picture_run_and_status_above_the_fold(studio_page) -> None:  # type: ig
                                   width, height)
                     if why:
                         misses.append(f"{name}, {shape} photo, {width}x{height}: {part} {why}")
+                if width == 1920:
+                    stage = app.locator(".cdw-stage").first.bounding_box()
+                    if stage is None or stage["width"] <= 0.6 * width:
+                        misses.append(f"{name}, {shape} photo, {width}x{height}: the stage "
+                                      f"is {stage and round(stage['width'])} pixels wide")
         page.set_viewport_size({"width": 1280, "height": 800})
     assert not misses, "outside the window:\n" + "\n".join(misses)
 
 
-def test_the_stage_grows_with_a_wide_window(studio_page) -> None:  # type: ignore[no-untyped-def]
-    """At 1920x1080 the stage takes most of the width; the 3:1 photo is shown wider than at
-    1280x800."""
+@pytest.mark.parametrize("name", ["cleanup", "uncrop"])
+def test_the_stage_grows_with_a_wide_window(studio_page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """At 1920x1080 the 3:1 photo is shown wider than at 1280x800 (the painter's and the
+    uncrop frame's)."""
     page = studio_page
     choose_shape(page, "wide")
-    show_tab(page, "cleanup")
+    show_tab(page, name)
     widths = {}
     for width, height in SIZES:
         resize(page, width, height)
-        stage = panel(page).locator(".cdw-stage").first.bounding_box()
-        assert stage is not None and stage["width"] > 0.6 * width, (width, stage)
         box = picture(page).bounding_box()
         assert box is not None
         widths[width] = box["width"]
@@ -192,24 +227,100 @@ def test_the_stage_grows_with_a_wide_window(studio_page) -> None:  # type: ignor
     assert widths[1920] > 1.25 * widths[1280], widths
 
 
+#: The controls a person uses, in the visible app (buttons, fields, menus, sliders).
+CONTROLS = ("button:visible, input:not([type=file]):visible, select:visible, "
+            "textarea:visible, [role=slider]:visible")
+
+
 def test_everything_reachable_at_800_pixels(studio_page) -> None:  # type: ignore[no-untyped-def]
-    """In an 800-pixel window nothing is wider than the page, and Run and the status line
-    are reachable (the side panel still fits beside a smaller stage; narrower, it wraps under
-    it and is reached by scrolling down)."""
+    """In an 800x800 window the side panel stacks under the stage; in every app each control
+    (tools, prompt, options, Run, Cancel, then Keep or Discard) is scrolled into view and
+    clicked, the status line is reached, and nothing is wider than the page."""
     page = studio_page
     choose_shape(page, "portrait")
     resize(page, 800, 800)
+    problems = []
     try:
         for name in TABS:
             show_tab(page, name)
             page.evaluate(JS_SCROLL_TOP)
             app = panel(page)
+            stage = app.locator(".cdw-stage").first.bounding_box()
+            side = app.locator(".cdw-panel").first.bounding_box()
+            if not (stage and side and side["y"] >= stage["y"] + stage["height"] - 1):
+                problems.append(f"{name}: the side panel is not under the stage")
             overflow = page.evaluate("() => document.scrollingElement.scrollWidth")
-            assert overflow <= 800, f"{name}: the page is {overflow} pixels wide at 800"
-            for part in ("button:has-text('Run'):visible", ".cdw-status:visible"):
-                locator = app.locator(part).first
-                locator.scroll_into_view_if_needed()
-                box = locator.bounding_box()
-                assert outside(box, 800, 800) is None, f"{name}: {part} {box}"
+            if overflow > 800:
+                problems.append(f"{name}: the page is {overflow} pixels wide at 800")
+            controls = app.locator(CONTROLS)
+            clicked = 0
+            for i in range(controls.count()):
+                control = controls.nth(i)
+                text = (control.inner_text() or control.get_attribute("title") or "").strip()
+                control.scroll_into_view_if_needed()
+                why = outside(control.bounding_box(), 800, 800)
+                if why:
+                    problems.append(f"{name}: control {i} ({text[:30]!r}) {why}")
+                    continue
+                if text.startswith(("Run", "Cancel", "Download", "Upload", "Keep", "Discard",
+                                    "Pick", "Shrink", "Send to")):
+                    continue  # pressed below, a file dialog, or another tab: reached, not pressed
+                if control.is_enabled():  # (Width and Height wait for Size in Upscale)
+                    control.click(timeout=5_000)  # fails when something else covers it
+                    page.keyboard.press("Escape")  # an open menu closes
+                    clicked += 1
+            if clicked < 2:
+                problems.append(f"{name}: only {clicked} controls found")
+            status = app.locator(".cdw-status:visible").first
+            before = status.inner_text()
+            for label in ("Run", "Cancel"):
+                button = app.locator(f"button:has-text('{label}'):visible").first
+                button.scroll_into_view_if_needed()
+                if outside(button.bounding_box(), 800, 800):
+                    problems.append(f"{name}: {label} {outside(button.bounding_box(), 800, 800)}")
+                elif button.is_enabled():
+                    button.click(timeout=5_000)
+            wait_until(lambda: status.inner_text() != before or None, timeout=WAIT,  # noqa: B023
+                       what=f"the status line of {name} after Run")
+            status.scroll_into_view_if_needed()
+            if outside(status.bounding_box(), 800, 800):
+                problems.append(f"{name}: status {outside(status.bounding_box(), 800, 800)}")
+            discard = app.locator("button:has-text('Discard'):visible")
+            if discard.count():  # the run ended before Cancel: back to the inputs
+                discard.first.scroll_into_view_if_needed()
+                discard.first.click(timeout=5_000)
+            app.locator("button:has-text('Run'):visible").first.wait_for()
+            wait_until(lambda: app.locator(  # noqa: B023
+                "button:has-text('Run'):visible").first.is_enabled() or None,
+                timeout=WAIT, what=f"Run enabled again in {name}")
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
+    assert not problems, "\n".join(problems)
+
+
+def test_the_pictures_words_follow_an_upload(studio_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The text alternative of the picture (the compare frame in the photo-only apps, the
+    frame in Uncrop) names the photo just uploaded, not the one shown before."""
+    page = studio_page
+    choose_shape(page, "square")
+    stale = []
+    for i, name in enumerate((*PHOTO_ONLY, "uncrop")):
+        size = (900 + 10 * i, 600)
+        path = photo_png(tmp_path / f"photo-{name}.png", size)
+        show_tab(page, name)
+        app = panel(page)
+        with page.expect_file_chooser() as chooser:
+            app.locator(".cdw-upload-button").first.click()
+        chooser.value.set_files(str(path))
+        target = app.locator(".cdw-uncrop-stage" if name == "uncrop" else ".cdw-compare canvas")
+        want = f"Photo, {size[0]}x{size[1]} pixels"
+
+        def label(target=target, want=want) -> str | None:  # type: ignore[no-untyped-def]
+            text = target.first.get_attribute("aria-label") or ""
+            return text if text.startswith(want) else None
+
+        try:
+            wait_until(label, timeout=WAIT, what=f"{want} in {name}")
+        except TimeoutError:
+            stale.append(f"{name}: {target.first.get_attribute('aria-label')!r}, not {want!r}")
+    assert not stale, "\n".join(stale)
