@@ -1,4 +1,4 @@
-"""Fair share of the room's rate: evenly paced upstream calls, round-robin across seats.
+"""Fair share of the room's rate: evenly paced upstream calls, the least-served seat first.
 
 A `Lane` is one scope of the upstream's rate limit: the room's key (the safe default) or one
 operation (see `core.lanes_for`). A lane
