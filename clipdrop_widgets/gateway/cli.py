@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.endpoints import ENDPOINTS
+from .bodies import DEFAULT_BODY_MEMORY
 
 __all__ = ["add_gateway_parser", "parse_duration"]
 
@@ -60,6 +61,15 @@ def _positive_seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
     return value
+
+
+def _megabytes(text: str) -> int:
+    """``--body-memory``: a whole number of megabytes (MiB), at least 1, as bytes."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"the room's body memory is a whole number of megabytes >= 1 (128 by default), "
+            f"got {text!r}")
+    return int(text) * 1024 * 1024
 
 
 def _say(message: str) -> None:
@@ -198,7 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
                       seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache,
                       upstream_limit_scope=args.upstream_limit_scope,
                       seat_parallel=args.seat_parallel, admin_token=admin,
-                      hub=_hub_policy(args))
+                      body_memory=args.body_memory, hub=_hub_policy(args))
     except ValueError as err:
         _say(f"clipdrop-widgets gateway serve: {err}")
         return 2
@@ -331,7 +341,13 @@ def _add_serve(commands: Any) -> None:
                             "the safe reading of the documented 'per key') or each operation")
     serve.add_argument("--seat-parallel", type=_count, default=2, metavar="N",
                        help="calls one seat may have in flight; its others wait behind them "
-                            "(default: %(default)s)")
+                            "and take a slot only when no other seat waits for it (default: "
+                            "%(default)s)")
+    serve.add_argument("--body-memory", type=_megabytes, metavar="MB",
+                       default=DEFAULT_BODY_MEMORY,
+                       help="megabytes of uploads parsed at once, room-wide; bigger uploads "
+                            "wait on disk for their turn, prompts never wait (default: "
+                            f"{DEFAULT_BODY_MEMORY // (1024 * 1024)})")
     serve.add_argument("--admin-token-file", metavar="PATH",
                        help="the admin page's token, read from this file (default a new one, "
                             "printed at start)")
