@@ -29,6 +29,7 @@ from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFou
 from ._ui import ErrorLine
 from .closing import close_tree
 from .download import Downloader, download_name
+from .download_all import results_zip, session_zip
 from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
@@ -104,7 +105,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
     browser as a download and ``Download all`` the whole session as a zip (images and session
-    log), which works in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
+    log; built on disk, refused above `download_all.DOWNLOAD_ALL_LIMIT`, 500 MB), which works
+    in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
     to the folder typed above the strip (on the kernel's machine); ``Save all`` writes every
     one not saved there yet.
 
@@ -157,7 +159,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
         self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
                                             disabled=True, layout=widgets.Layout(width="auto"),
-                                            tooltip="A zip of the images and the session log")
+                                            tooltip="A zip of the images and the session log "
+                                                    "(up to 500 MB)")
         self._download_all.on_click(self.errors.guard(lambda _b: self.download()))
         self._download_all.add_class("cdw-download-all")
         self.downloader = Downloader()
@@ -495,15 +498,19 @@ class HistoryStrip(Snapshot, widgets.VBox):
     # -- downloading --------------------------------------------------------------------------
     def download(self, result: Result | int | None = None) -> str:
         """Send one result (or, with ``None``, a zip of the whole session: images and log) to
-        the browser as a download; returns the file name."""
+        the browser as a download; returns the file name. The zip is written to a temporary
+        file and sent from it; above `download_all.DOWNLOAD_ALL_LIMIT` (500 MB) it is refused
+        (`ConfigurationError` naming the size and "Save all") before anything is written."""
         if result is None:  # with a session: every page's results, the log and the inputs
             if not self._results and not self.session_size:
                 raise ConfigurationError("there is nothing to download yet")
-            if self.session is not None:
-                data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
+            if self.session is not None:  # on disk, one file at a time; refused if too big
+                zipped, name = session_zip(self.session), \
+                    f"clipdrop-{self.session.directory.name}.zip"
             else:
-                data, name = zip_results(self._results), "clipdrop-results.zip"
-            self.downloader.send_file(data, name, mime="application/zip")
+                zipped, name = results_zip(self._results), "clipdrop-results.zip"
+            with zipped:
+                self.downloader.send_file(zipped, name, mime="application/zip")
         else:
             one = self._pick(result)
             name = download_name(one)
@@ -586,20 +593,3 @@ def _already_there(folder: str, result: Result) -> str | None:
             continue
     return None
 
-
-def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
-    """A zip of ``results`` (images and a JSON-lines log) for a strip without a session."""
-    import io
-    import json
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        lines = []
-        for i, result in enumerate(reversed(results), 1):  # oldest first, like a session log
-            name = f"{i:04d}-{download_name(result)}"
-            zf.writestr(f"images/{name}", recorded_bytes(result))
-            lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
-                                     **card_labels(result)}, ensure_ascii=False))
-        zf.writestr("results.jsonl", "\n".join(lines) + "\n")
-    return buf.getvalue()

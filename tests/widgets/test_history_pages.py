@@ -206,7 +206,7 @@ def test_save_all_and_download_all_take_every_page_of_the_session(tmp_path, monk
     assert "120 saved before" in strip._status.value
     sent = []
     monkeypatch.setattr(strip.downloader, "send_file",
-                        lambda data, name, mime: sent.append((data, name)))
+                        lambda data, name, mime: sent.append((data.read(), name)))
     strip._download_all.click()
     assert not strip.errors.value
     with zipfile.ZipFile(io.BytesIO(sent[0][0])) as zf:
