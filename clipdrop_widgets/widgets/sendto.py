@@ -86,6 +86,11 @@ class SendTo(widgets.HBox):
             self.layout.width = "100%"
         self._menu.observe(self.errors.guard(self._on_menu), "value")
 
+    @property
+    def owned_widgets(self) -> tuple[widgets.Widget, ...]:
+        """Its menu and error line, children or not yet (`closing.close_tree` closes them)."""
+        return (self._menu, self.errors)
+
     # -- configuring --------------------------------------------------------------------------
     @property
     def targets(self) -> tuple[tuple[str, str], ...]:
