@@ -1,0 +1,103 @@
+"""The gateway's reads of the JupyterHub's REST API: who owns a token, a user's groups and admin.
+
+One tornado client of the gateway's own (never the process-wide ``AsyncHTTPClient()``, which
+queues at 10 requests in flight and counts the queue's wait against each request's timeout: a
+class's first calls at once would get false "the hub did not answer" 502s), with room for
+`MAX_IN_FLIGHT` requests at once, so a request's timeout runs while the hub has it. An answer
+is read up to `MAX_ANSWER` bytes: a hub API URL pointing at something else (a file server, an
+error stream) costs a 502 naming the hub, never the gateway's memory. Anything but a JSON
+object from the hub is a 502 naming the hub too (`HubUnreadable`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from typing import Any
+
+__all__ = ["HubAnswer", "HubUnreadable", "HubTimeout", "HubUnreachable", "get_json",
+           "MAX_ANSWER", "MAX_IN_FLIGHT"]
+
+#: Bytes of one hub answer the gateway reads at most (a user model is a few kB).
+MAX_ANSWER = 1 << 20
+#: Requests to the hub in flight at once (a hub's API answers far more; the gateway only asks
+#: once per user's first call and per token check).
+MAX_IN_FLIGHT = 1000
+
+
+class HubTimeout(Exception):
+    """The hub did not answer in time."""
+
+
+class HubUnreachable(Exception):
+    """No connection to the hub."""
+
+
+class HubUnreadable(Exception):
+    """The hub answered something that is not a JSON object (or too much of it)."""
+
+
+class HubAnswer(dict):  # type: ignore[type-arg]
+    """A JSON object the hub answered, with its HTTP ``status``."""
+
+    status: int = 200
+
+
+#: The client of each running event loop (a tornado client belongs to the loop it was made in).
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
+def _http() -> Any:
+    from tornado.httpclient import AsyncHTTPClient
+
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = AsyncHTTPClient(
+            force_instance=True, max_clients=MAX_IN_FLIGHT, max_body_size=MAX_ANSWER,
+            max_buffer_size=MAX_ANSWER)
+    return client
+
+
+def _no_answer(error: BaseException | None, heard: list[str]) -> None:
+    """Raise why there is no full answer: too slow, no connection, or (its status line came)
+    too big or cut short."""
+    from tornado.httpclient import HTTPClientError
+
+    if isinstance(error, HTTPClientError) and "imeout" in str(error):
+        raise HubTimeout(str(error)) from None
+    if heard:  # it answered, then more than MAX_ANSWER bytes (tornado closed) or cut short
+        raise HubUnreadable(f"{heard[0].strip()[:80]}, then more than {MAX_ANSWER} bytes or a "
+                            f"cut answer ({error})") from None
+    if isinstance(error, (OSError, HTTPClientError)):
+        raise HubUnreachable(str(error)) from None
+    raise HubUnreadable(f"{type(error).__name__}: {error}") from None
+
+
+async def get_json(url: str, token: str, timeout: float) -> HubAnswer:
+    """``GET url`` with ``Authorization: token TOKEN``: the JSON object answered (its
+    ``status`` set; 4xx and 5xx too), or `HubTimeout`, `HubUnreachable`, `HubUnreadable`."""
+    heard: list[str] = []  # the answer's header lines: it did answer, whatever came next
+    try:
+        answer = await _http().fetch(url, headers={"Authorization": f"token {token}"},
+                                     connect_timeout=timeout, request_timeout=timeout,
+                                     raise_error=False, follow_redirects=False,
+                                     header_callback=heard.append)
+    except Exception as err:  # tornado raises a 599 (no full answer) even with raise_error=False
+        _no_answer(err, heard)
+        raise  # pragma: no cover - _no_answer always raises
+    if answer.code == 599:  # pragma: no cover - tornado raises these
+        _no_answer(answer.error, heard)
+    try:
+        data = json.loads(answer.body or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        if answer.code >= 400:  # an HTML error page: the status says enough
+            data = {}
+        else:
+            raise HubUnreadable(f"a {answer.code} answer that is not a JSON object")
+    model = HubAnswer(data)
+    model.status = answer.code
+    return model
