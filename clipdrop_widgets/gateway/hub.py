@@ -43,7 +43,14 @@ from urllib.parse import quote
 
 from ..contract.errors import ConfigurationError
 from .core import Refusal
-from .hubapi import HubAnswer, HubTimeout, HubUnreachable, HubUnreadable, get_json
+from .hubapi import (
+    HubAnswer,
+    HubTimeout,
+    HubUnreachable,
+    HubUnreadable,
+    api_request,
+    get_json,
+)
 from .ledger import Ledger, Seat
 
 __all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "admin_login", "HUB_SEAT_PREFIX",
@@ -166,9 +173,16 @@ def _hub_auth() -> Any:
     # "forever" to jupyterhub.) The environment is read now: HubOAuth's defaults are read at
     # first use, or at its import.
     env = os.environ
-    return HubOAuth(cache_max_age=ADMIN_LOGIN_CACHE, api_token=env["JUPYTERHUB_API_TOKEN"],
-                    api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
-                    base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
+
+    class CappedHubOAuth(HubOAuth):  # type: ignore[misc,valid-type]
+        """HubOAuth reading the hub's answers to its GETs at most 1 MB (`hubapi`)."""
+
+        _api_request = api_request
+
+    return CappedHubOAuth(
+        cache_max_age=ADMIN_LOGIN_CACHE, api_token=env["JUPYTERHUB_API_TOKEN"],
+        api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
+        base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
 
 
 @dataclass
@@ -405,7 +419,8 @@ def admin_login() -> type:
                 self.deny(403, f"{name} may not use the workshop gateway on this JupyterHub "
                                f"(it needs {', '.join(sorted(self.hub_scopes or []))})")
                 return False
-            except (asyncio.TimeoutError, HTTPError, ValueError):  # ValueError: unreadable
+            except (asyncio.TimeoutError, HTTPError, ValueError, KeyError, TypeError):
+                # ValueError, KeyError, TypeError: an answer the hub library cannot read
                 self.deny(502, "the JupyterHub could not check your login: try again in a "
                                "minute, or use the admin token")
                 return False

@@ -26,6 +26,11 @@ MAX_ANSWER = 1 << 20
 MAX_IN_FLIGHT = 1000
 
 
+#: Seconds one request of the admin page's login may take (its caller waits less: the
+#: ``--hub-timeout``).
+LOGIN_TIMEOUT = 30.0
+
+
 class HubTimeout(Exception):
     """The hub did not answer in time."""
 
@@ -101,3 +106,29 @@ async def get_json(url: str, token: str, timeout: float) -> HubAnswer:
     model = HubAnswer(data)
     model.status = answer.code
     return model
+
+
+async def api_request(auth: Any, method: str, url: str, /, **kwargs: Any) -> Any:
+    """`HubAuth._api_request` for the GETs of the admin page's login (who owns a token or a
+    login cookie) through `get_json`: at most `MAX_ANSWER` bytes read, an unreadable answer a
+    ``ValueError``, and jupyterhub's own answers otherwise (``None`` for an allowed 403, its
+    ``HTTPError`` for a failure). Other requests (the OAuth code exchange) are jupyterhub's."""
+    from jupyterhub.services.auth import HubOAuth
+    from tornado.web import HTTPError
+
+    if method != "GET":
+        return await HubOAuth._api_request(auth, method, url, **kwargs)
+    allow_403 = kwargs.get("allow_403", False)
+    token = (kwargs.get("headers") or {}).get("Authorization", "").partition(" ")[2]
+    try:
+        answer = await get_json(url, token or auth.api_token, LOGIN_TIMEOUT)
+    except (HubTimeout, HubUnreachable) as err:
+        raise HTTPError(502, f"the hub did not answer: {err}") from None
+    except HubUnreadable as err:
+        raise ValueError(f"the hub's answer is unreadable: {err}") from None
+    if answer.status == 403 and allow_403:
+        return None
+    if answer.status >= 400:
+        raise HTTPError(502 if answer.status >= 500 else 500,
+                        f"the hub answered {answer.status} checking authorization")
+    return dict(answer)

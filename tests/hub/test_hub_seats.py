@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
@@ -593,10 +594,13 @@ def test_a_revoked_hub_user_is_restored_not_reissued_a_key(fake_hub, tmp_path):
                          ids=["not-json", "no-name", "over-1MB"])
 def test_an_unreadable_hub_answer_is_a_502_naming_the_hub(fake_hub, tmp_path, answer):
     fake_hub.answer = answer  # $JUPYTERHUB_API_URL pointing at something else than the hub
-    with _gateway(tmp_path, HubPolicy()) as gateway, \
-            Client(api_key="tok-alice-0123456789", base_url=gateway.url,
-                   max_retries=0) as client, pytest.raises(ServerError) as caught:
-        client.text_to_image("a lighthouse")
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url,
+                    max_retries=0) as client, pytest.raises(ServerError) as caught:
+            client.text_to_image("a lighthouse")
+        admin = requests.get(gateway.url + "/gateway/admin/stats.json", timeout=30,
+                             headers={"Authorization": "token tok-alice-0123456789"})
+    assert admin.status_code == 502 and "could not check your login" in admin.json()["error"]
     text = str(caught.value)
     assert caught.value.status_code == 502 and f"JupyterHub at {fake_hub.url}" in text
     assert "nothing was sent to the service or charged" in text
