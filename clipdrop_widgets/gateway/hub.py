@@ -50,6 +50,7 @@ from .hubapi import (
     HubUnreadable,
     api_request,
     get_json,
+    tls_of,
 )
 from .ledger import Ledger, Seat
 
@@ -207,6 +208,8 @@ class HubSeats:
                 "hub sets it for a managed service) to require access to the service; or "
                 "accept any token of the user with --hub-any-token")
         self.roster = self.policy.roster
+        if self.roster is None and self.policy.roster_file is not None:
+            self.roster = read_roster(self.policy.roster_file, credits=self.policy.credits)
         self._roster_mtime = self._mtime()
 
     async def seat_for_token(self, token: str) -> Seat:
@@ -246,7 +249,7 @@ class HubSeats:
         the hub's own words go to the log, never to the caller."""
         timeout = self.policy.timeout
         try:
-            return await get_json(url, token, timeout)
+            return await get_json(url, token, timeout, tls_of(self.auth))
         except HubTimeout:
             logger.warning("the hub did not answer within %g s (to %s)", timeout, what)
             why = f"did not answer within {timeout:g} s"

@@ -80,15 +80,33 @@ def _no_answer(error: BaseException | None, heard: list[str]) -> None:
     raise HubUnreadable(f"{type(error).__name__}: {error}") from None
 
 
-async def get_json(url: str, token: str, timeout: float) -> HubAnswer:
+def tls_of(auth: Any) -> Any:
+    """The TLS context of ``auth`` (a `HubAuth`) for a hub with internal TLS (its
+    ``certfile``/``keyfile``, as jupyterhub's own requests use them), else ``None``."""
+    if not (getattr(auth, "certfile", None) or getattr(auth, "keyfile", None)):
+        return None
+    made = _tls.get(id(auth))
+    if made is None or made[0] is not auth:  # made once per auth: it reads the files
+        from jupyterhub.utils import make_ssl_context
+
+        made = _tls[id(auth)] = (auth, make_ssl_context(auth.keyfile, auth.certfile,
+                                                        cafile=auth.client_ca))
+    return made[1]
+
+
+_tls: dict[int, tuple[Any, Any]] = {}
+
+
+async def get_json(url: str, token: str, timeout: float, tls: Any = None) -> HubAnswer:
     """``GET url`` with ``Authorization: token TOKEN``: the JSON object answered (its
-    ``status`` set; 4xx and 5xx too), or `HubTimeout`, `HubUnreachable`, `HubUnreadable`."""
+    ``status`` set; 4xx and 5xx too), or `HubTimeout`, `HubUnreachable`, `HubUnreadable`.
+    ``tls``: an `ssl.SSLContext` for a hub with internal TLS."""
     heard: list[str] = []  # the answer's header lines: it did answer, whatever came next
     try:
         answer = await _http().fetch(url, headers={"Authorization": f"token {token}"},
                                      connect_timeout=timeout, request_timeout=timeout,
                                      raise_error=False, follow_redirects=False,
-                                     header_callback=heard.append)
+                                     header_callback=heard.append, ssl_options=tls)
     except Exception as err:  # tornado raises a 599 (no full answer) even with raise_error=False
         _no_answer(err, heard)
         raise  # pragma: no cover - _no_answer always raises
@@ -121,7 +139,7 @@ async def api_request(auth: Any, method: str, url: str, /, **kwargs: Any) -> Any
     allow_403 = kwargs.get("allow_403", False)
     token = (kwargs.get("headers") or {}).get("Authorization", "").partition(" ")[2]
     try:
-        answer = await get_json(url, token or auth.api_token, LOGIN_TIMEOUT)
+        answer = await get_json(url, token or auth.api_token, LOGIN_TIMEOUT, tls_of(auth))
     except (HubTimeout, HubUnreachable) as err:
         raise HTTPError(502, f"the hub did not answer: {err}") from None
     except HubUnreadable as err:
