@@ -40,7 +40,13 @@ from clipdrop_widgets import (
 )
 from clipdrop_widgets.api.hub import HUB_GATEWAY_ENV
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.gateway.hub import ADMIN_LOGIN_CACHE, HubPolicy, hub_seat_ids, read_roster
+from clipdrop_widgets.gateway.hub import (
+    ADMIN_LOGIN_CACHE,
+    HubPolicy,
+    HubSeats,
+    hub_seat_ids,
+    read_roster,
+)
 
 SERVICE_TOKEN = "service-token-0123456789abcdef"
 TOKENS = {"tok-alice-0123456789": "alice", "tok-bob-0123456789": "bob",
@@ -535,6 +541,9 @@ def test_a_roster_with_infinite_credits_a_bom_mixed_case_or_a_name_twice(tmp_pat
         HubPolicy(roster={"alice": float("inf")})
     roster.write_bytes(b"\xef\xbb\xbfAlice 30\r\nbob\r\n")  # Excel's "CSV UTF-8", a class list
     assert read_roster(roster, credits=5) == {"alice": 30, "bob": 5}
+    with Ledger(tmp_path / "room.db") as ledger:  # the file alone is the roster, not "everyone"
+        seats = HubSeats(ledger, HubPolicy(credits=5, roster_file=str(roster)), auth=None)
+        assert seats.roster == {"alice": 30, "bob": 5}
     roster.write_text("alice 5\nbob\nALICE 50\n")
     with pytest.raises(ConfigurationError, match="'ALICE' is listed twice, on lines 1 and 3"):
         read_roster(roster, credits=5)
