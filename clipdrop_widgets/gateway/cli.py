@@ -1,5 +1,5 @@
-"""``clipdrop-widgets gateway``: seats (add, import, list, revoke, reissue, topup, limit) and
-serve.
+"""``clipdrop-widgets gateway``: seats (add, import, list, revoke, restore, reissue, topup,
+limit) and serve.
 
 ``seats add`` and ``seats import`` print one ``LABEL<TAB>SEAT_KEY`` line per seat on stdout (with
 ``<TAB>NAME`` for a roster), ``seats reissue`` one for the seat: the only time a key is shown;
@@ -132,6 +132,20 @@ def _seats_reissue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seats_restore(args: argparse.Namespace) -> int:
+    from .hub import hub_seat_ids
+    from .ledger import Ledger
+    from .server import seat_usage
+
+    with Ledger(args.db) as ledger:
+        seat = ledger.restore(args.label)
+        hub = seat.id in hub_seat_ids(ledger)
+    print(seat_usage(seat, hub=hub))
+    _say(f"{args.label} restored: " + ("the hub user's token works again from the next request"
+                                       if hub else "its key works again from the next request"))
+    return 0
+
+
 def _seats_limit(args: argparse.Namespace) -> int:
     from .ledger import Ledger
     from .server import seat_usage
@@ -228,7 +242,8 @@ def _hub_policy(args: argparse.Namespace) -> Any:
     credits = DEFAULT_HUB_CREDITS if args.hub_credits is None else args.hub_credits
     roster = None if args.hub_roster is None else read_roster(args.hub_roster, credits=credits)
     return HubPolicy(credits=credits, group=args.hub_group, roster=roster,
-                     timeout=args.hub_timeout, service_access=not args.hub_any_token)
+                     timeout=args.hub_timeout, service_access=not args.hub_any_token,
+                     roster_file=args.hub_roster)
 
 
 def _add_hub_options(serve: argparse.ArgumentParser) -> None:
@@ -301,7 +316,13 @@ def _add_seats_more(actions: Any) -> None:
     imported.add_argument("--expires", type=parse_duration, metavar="DURATION",
                           help="keys stop working after this long; default the room's expiry")
     imported.set_defaults(run=_guard(_seats_import))
-    reissue = actions.add_parser("reissue", help="a new key for a seat: same seat and balance")
+    restore = actions.add_parser("restore", help="undo revoke: the same key or hub user works "
+                                                 "again, same balance")
+    _db(restore)
+    restore.add_argument("label", help="the seat's label (a hub user's name for theirs)")
+    restore.set_defaults(run=_guard(_seats_restore))
+    reissue = actions.add_parser("reissue", help="a new key for a seat: same seat and balance "
+                                                 "(not for a hub user's seat: see restore)")
     _db(reissue)
     reissue.add_argument("label", help="the seat's label")
     reissue.set_defaults(run=_guard(_seats_reissue))
