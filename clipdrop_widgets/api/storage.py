@@ -85,7 +85,8 @@ def write_new(folder: str | os.PathLike[str], stem: str, suffix: str, data: byte
     """Write ``data`` complete into ``folder`` under a name no file there has yet, and return
     it: ``stem + suffix``, else ``stem-2 + suffix``, ``stem-3 + suffix``... A file already
     there is never replaced, whatever wrote it (another process on the same folder too):
-    the synced temporary file is hard-linked to the name, which fails if the name exists.
+    the synced temporary file is hard-linked to the name, which fails if the name exists
+    (without hard links: the name is reserved with ``O_EXCL`` first, `_claim`).
     """
     folder = Path(folder)
     tmp = folder / f".{stem}{suffix}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
@@ -98,7 +99,7 @@ def write_new(folder: str | os.PathLike[str], stem: str, suffix: str, data: byte
         while True:
             name = f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}"
             try:
-                os.link(tmp, folder / name)
+                _claim(tmp, folder / name)
                 break
             except FileExistsError:
                 n += 1
@@ -109,6 +110,19 @@ def write_new(folder: str | os.PathLike[str], stem: str, suffix: str, data: byte
             pass
     fsync_dir(folder)
     return name
+
+
+def _claim(tmp: Path, target: Path) -> None:
+    """Give the complete file ``tmp`` the name ``target``, `FileExistsError` if taken: a
+    hard link (atomic, exclusive); where the file system has none (FAT, some network
+    shares), the name is reserved empty with ``O_EXCL`` and ``tmp`` renamed over it."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(tmp, target)
 
 
 def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:

@@ -265,3 +265,19 @@ def test_no_key_lands_in_a_session_folder(tmp_path: Path, make_served_engine) ->
         assert SENTINEL.encode() not in path.read_bytes(), path
     assert SENTINEL.encode() not in session.zip_bytes()
     assert len(session.results()) == 3
+
+
+def test_same_pixels_get_their_own_files_where_there_are_no_hard_links(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """On a file system without hard links (FAT, some shares) names are reserved instead."""
+    import clipdrop_widgets.api.storage as storage
+
+    def no_links(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(storage.os, "link", no_links)
+    names = [storage.write_new(tmp_path, "pic", ".png", data, mode=0o600)
+             for data in (b"first", b"second", b"third")]
+    assert names == ["pic.png", "pic-2.png", "pic-3.png"]
+    assert [(tmp_path / n).read_bytes() for n in names] == [b"first", b"second", b"third"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no temporary left
