@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -32,12 +33,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
-from ..contract.errors import ConfigurationTypeError
+from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from . import xmp
 from .result import Result
 
 __all__ = ["read_record", "record_of", "with_record", "strip_record", "recorded_bytes",
-           "options_of", "digital_source_type", "SECRET_NAMES", "IPTC_PROMPT_MADE",
+           "options_of", "typed_options", "digital_source_type", "SECRET_NAMES", "IPTC_PROMPT_MADE",
            "IPTC_EDIT", "NAMESPACE"]
 
 #: IPTC digital source type of a picture made from a prompt (text or sketch and text).
@@ -58,6 +59,7 @@ _MARKER = b"<!-- clipdrop-widgets packet -->"
 _INPUT_FROM = "input_from"
 #: The largest packet `read_record` parses (a dropped picture is untrusted): ours are a few KB.
 _PACKET_LIMIT = xmp.PACKET_LIMIT
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,12}")
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -77,11 +79,23 @@ def _prompt_name(operation: str) -> str | None:
 
 def options_of(result: Result) -> dict[str, str | int | float]:
     """The options a result was made with: its text and number inputs but the prompt, the
-    files, where the input came from and anything named like a secret."""
+    files, where the input came from and anything named like a secret; each with its JSON
+    type (`typed_options`: ``{"seed": 7}``, not ``"7"``)."""
     prompt = _prompt_name(result.endpoint)
-    return {k: v for k, v in result.inputs.items()
-            if k not in result.files and k not in (prompt, _INPUT_FROM)
-            and k.lower() not in SECRET_NAMES and isinstance(v, (str, int, float))}
+    return typed_options(result.endpoint, {
+        k: v for k, v in result.inputs.items()
+        if k not in result.files and k not in (prompt, _INPUT_FROM)
+        and k.lower() not in SECRET_NAMES and isinstance(v, (str, int, float))})
+
+
+def typed_options(operation: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with each integer field of ``operation`` (``seed``, ``extend_left``,
+    ``target_width``) as a JSON number where it is decimal text, as the form sends it and
+    as earlier records kept it; anything else as it is."""
+    ep = ENDPOINTS.get(operation)
+    ints = {f.name for f in ep.int_fields} if ep is not None else set()
+    return {k: int(v) if k in ints and isinstance(v, str) and _DECIMAL.fullmatch(v.strip())
+            else v for k, v in options.items()}
 
 
 def record_of(result: Result, *, template: str | None = None,
@@ -268,8 +282,7 @@ def _source_bytes(source: Any) -> bytes | None:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
-            return f.read()
+        return _read_file(source)
     if isinstance(source, Result):
         return source.data
     from PIL import Image
@@ -279,16 +292,37 @@ def _source_bytes(source: Any) -> bytes | None:
         if isinstance(packet, str):
             packet = packet.encode("utf-8")
         if packet and b"HasExtendedXMP" in packet and getattr(source, "filename", ""):
-            with open(source.filename, "rb") as f:  # the extended XMP is in the file only
-                return f.read()
+            return _read_file(source.filename)  # the extended XMP is in the file only
         if packet:
             return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
         if getattr(source, "filename", ""):
-            with open(source.filename, "rb") as f:
-                return f.read()
+            return _read_file(source.filename)
         return None
     raise ConfigurationTypeError(
         f"read_record takes a path, bytes or a PIL image, got {type(source).__name__}")
+
+
+#: The most bytes `read_record` reads from a file: the largest answer any operation can give
+#: plus the largest record (a bigger file is not one this package wrote).
+FILE_LIMIT = max(ep.max_answer_bytes for ep in ENDPOINTS.values()) + xmp.EXTENDED_LIMIT \
+    + xmp.PACKET_LIMIT
+
+
+def _read_file(path: str | os.PathLike[str]) -> bytes | None:
+    """The bytes of the regular file ``path``; ``None`` when it is larger than `FILE_LIMIT`.
+    A named pipe, a device (``/dev/zero``) or a folder is refused with `ConfigurationError`
+    (opened without blocking, never read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        facts = os.fstat(fd)
+        if not stat.S_ISREG(facts.st_mode):
+            raise ConfigurationError(
+                f"read_record reads picture files only: {os.fspath(path)!r} is not a regular "
+                "file (a device, a named pipe or a folder)")
+        if facts.st_size > FILE_LIMIT:
+            return None  # far larger than any picture this package writes
+        data = f.read(FILE_LIMIT + 1)  # a file growing meanwhile is still read bounded
+    return None if len(data) > FILE_LIMIT else data
 
 
 def _between(data: bytes, first: bytes, last: bytes) -> bytes | None:
@@ -303,6 +337,9 @@ def read_record(source: str | os.PathLike[str] | bytes | Any) -> dict[str, Any] 
     Args:
         source: a file path, the file's bytes, or a PIL image (opened from a file, or with
             its XMP in ``image.info``).
+
+    A path is read only if it is a regular file (`ConfigurationError` for a device or a
+    named pipe) of at most `FILE_LIMIT` bytes (``None`` for a larger one).
 
     Returns:
         A dict with at least ``operation``, ``prompt`` (``None`` where there is none),

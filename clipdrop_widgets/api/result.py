@@ -136,15 +136,19 @@ class Result:
         """Write the image as received (no re-encoding) with its record inside (XMP: see
         [`read_record`][clipdrop_widgets.read_record]); returns the path.
 
-        A path without an extension gets the one matching the content type.
+        A path without an extension gets the one matching the content type. The file is
+        built first, written to a temporary file beside it, synced, then renamed over it: a
+        kill or an error at any moment leaves the file as it was or the new one, whole (a
+        killed save's hidden ``.<name>.*.tmp`` is removed by the next save to that path).
         """
         from .records import recorded_bytes  # records builds on this module
+        from .storage import remove_stale_temporaries, temporaries_of, write_atomic
 
         path = os.fspath(path)
         if not os.path.splitext(path)[1]:
             path += "." + self.extension
-        with open(path, "wb") as f:
-            f.write(recorded_bytes(self))
+        write_atomic(path, recorded_bytes(self))
+        remove_stale_temporaries(os.path.dirname(path) or ".", temporaries_of(path))
         return path
 
     def summary(self) -> str:

@@ -6,7 +6,9 @@ Layout of a session folder::
         session.json      what the folder is (written once, atomically)
         session.jsonl     one JSON line per result, appended and synced as each one arrives
         images/20261130-194012-cleanup-3fa2c1d0.png    each result's bytes, as received,
-                          with its record inside (XMP: `records`; taken out when read back)
+                          with its record inside (XMP: `records`; taken out when read back);
+                          every result has a file of its own: a second one with the same
+                          pixels in the same second gets ``...-3fa2c1d0-2.png``
         inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
                           (a record of ours left out of the hash), kept as given
         thumbnails/       the history's card pictures (a cache, `widgets.thumbnails`)
@@ -59,6 +61,7 @@ from .storage import (
     remove_stale_temporaries,
     repair_jsonl,
     write_atomic,
+    write_new,
 )
 from .untrusted import (
     ConfinedFiles,
@@ -414,10 +417,10 @@ class Session:
                                 "describe": str(result.inputs.get(name, ""))}
             sha = hashlib.sha256(result.data).hexdigest()
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
-            name = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}.{result.extension}")
-            rel = f"{IMAGES}/{name}"
-            write_atomic(self.directory / rel, recorded_bytes(result),  # its record inside
-                         mode=FILE_MODE)
+            stem = safe_name(f"{stamp}-{result.endpoint}-{sha[:8]}")
+            name = write_new(self.directory / IMAGES, stem, f".{result.extension}",
+                             recorded_bytes(result), mode=FILE_MODE)  # its record inside,
+            rel = f"{IMAGES}/{name}"  # in a file of its own (same pixels: ``-2``, ``-3``...)
             record = self._record(result, inputs, rel, sha)
             with FileLock(self.directory / LOCK_NAME, mode=FILE_MODE):  # other processes here
                 repair_jsonl(self.log_path)  # a torn line of a killed writer, never a live one's

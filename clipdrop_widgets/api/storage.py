@@ -5,6 +5,8 @@ and sessions.
   (``.<name>.<pid>-<random>.tmp``: its writer's process id is in the name), syncs it,
   renames it over the target and syncs the folder: after a crash the target is either absent,
   the old file or the new one, never half of either.
+* `write_new` does the same under a name no other file has: ``name.ext``, else
+  ``name-2.ext``, ``name-3.ext``... (a file already there is never replaced).
 * `append_jsonl` adds one JSON object as one line in one ``write`` to a file opened for
   appending, then flushes and syncs it: a kill leaves at worst a torn *last* line.
 * `read_jsonl` reads such a log back, ignoring a torn last line; `repair_jsonl`
@@ -20,6 +22,7 @@ unique. Writers that also repair a log (sessions) serialise with a `filelock` of
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import secrets
@@ -32,7 +35,8 @@ from typing import Any
 from ..contract.errors import RunLogError
 
 __all__ = ["append_jsonl", "fsync_dir", "numbered_jsonl", "read_jsonl", "repair_jsonl",
-           "remove_stale_temporaries", "write_atomic", "TMP_GLOB"]
+           "remove_stale_temporaries", "temporaries_of", "write_atomic", "write_new",
+           "TMP_GLOB"]
 
 #: The names `write_atomic` gives its temporary files (a crash may leave one behind).
 TMP_GLOB = ".*.tmp"
@@ -74,6 +78,51 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
             pass
         raise
     fsync_dir(path.parent)
+
+
+def write_new(folder: str | os.PathLike[str], stem: str, suffix: str, data: bytes, *,
+              mode: int = 0o666) -> str:
+    """Write ``data`` complete into ``folder`` under a name no file there has yet, and return
+    it: ``stem + suffix``, else ``stem-2 + suffix``, ``stem-3 + suffix``... A file already
+    there is never replaced, whatever wrote it (another process on the same folder too):
+    the synced temporary file is hard-linked to the name, which fails if the name exists
+    (without hard links: the name is reserved with ``O_EXCL`` first, `_claim`).
+    """
+    folder = Path(folder)
+    tmp = folder / f".{stem}{suffix}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        n = 1
+        while True:
+            name = f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}"
+            try:
+                _claim(tmp, folder / name)
+                break
+            except FileExistsError:
+                n += 1
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    fsync_dir(folder)
+    return name
+
+
+def _claim(tmp: Path, target: Path) -> None:
+    """Give the complete file ``tmp`` the name ``target``, `FileExistsError` if taken: a
+    hard link (atomic, exclusive); where the file system has none (FAT, some network
+    shares), the name is reserved empty with ``O_EXCL`` and ``tmp`` renamed over it."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(tmp, target)
 
 
 def append_jsonl(path: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
@@ -179,12 +228,18 @@ def _writer_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str]) -> int:
+def temporaries_of(path: str | os.PathLike[str]) -> str:
+    """The glob of the temporary files `write_atomic` makes for ``path`` (in its folder)."""
+    return f".{glob.escape(Path(path).name)}.*.tmp"
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], pattern: str = TMP_GLOB) -> int:
     """Remove the temporary files of `write_atomic` in ``folder`` whose writer no longer runs
     (a process of this machine killed mid-write); returns how many. A temporary file of a
-    running process (another kernel writing to the same folder) is never touched."""
+    running process (another kernel writing to the same folder) is never touched. ``pattern``
+    narrows it to one target's (`temporaries_of`: a user's folder holds other programs')."""
     removed = 0
-    for tmp in Path(folder).glob(TMP_GLOB):
+    for tmp in Path(folder).glob(pattern):
         owner = tmp.name[:-len(".tmp")].rpartition(".")[2].partition("-")
         try:
             if owner[1] and owner[0].isdigit():

@@ -6,7 +6,9 @@ image, with the same columns a sweep's table has (`explore.provenance`), so both
 and joined alike; `write_parquet` writes rows with pyarrow.
 
 Columns: ``id`` (the result's position in the session, 0 = oldest), ``operation``,
-``prompt``, ``template`` and ``values`` (a sweep's; ``None`` here), ``options`` (JSON text),
+``prompt``, ``template`` and ``values`` (a sweep's; ``None`` here), ``options`` (JSON text;
+numbers as JSON numbers, also those an older session kept as text, so DuckDB's
+``json_extract(options, '$.seed') = 3`` matches),
 ``width`` and ``height`` (pixels), ``credits``, ``created`` (UTC timestamp), ``sha256`` (the
 image as received), ``input_hashes`` (SHA-256 of each input file), ``parent`` (the ``id`` of
 the result whose picture was the input, else ``None``), ``engine`` (``"service"`` or
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..contract.errors import ConfigurationError
+from .records import typed_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
@@ -66,7 +69,7 @@ def session_rows(session: Session) -> list[dict[str, Any]]:
     """One row per image of ``session``, oldest first (columns: `COLUMNS`)."""
     rows, origins = [], []
     for i, record in enumerate(session.records()):
-        options = dict(record.get("options") or {})
+        options = typed_options(record["operation"], record.get("options") or {})
         origins.append(options.pop("input_from", None))
         width, height = image_size(Path(session.directory) / record["file"])
         rows.append({

@@ -378,6 +378,16 @@ class App(Snapshot, widgets.VBox):
         raise ConfigurationTypeError(
             f"{self.endpoint.title} takes no picture: it cannot work on a result")
 
+    def option_control(self, name: str) -> widgets.ValueWidget | None:
+        """The control of the form field ``name`` (an option: ``mode``, ``seed``), or
+        ``None`` when the app has none (Restore settings sets it)."""
+        control = getattr(self, name, None)
+        return control if isinstance(control, widgets.ValueWidget) else None
+
+    def options_restored(self, names: Sequence[str]) -> None:
+        """Called once Restore settings has set the controls of ``names`` (an app whose
+        controls depend on each other, such as a seed drawn anew each run, follows here)."""
+
     def _took_picture(self, words: str, next_step: str) -> None:
         """Say in the status line that a result became the input (unless a run is on); the
         stage shows the inputs."""

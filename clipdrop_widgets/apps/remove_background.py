@@ -80,6 +80,12 @@ class RemoveBackgroundApp(OnePhotoApp):
         self._png.on_click(lambda _b: self.download("png"))
         self._webp.on_click(lambda _b: self.download("webp"))
 
+
+    def option_control(self, name: str) -> widgets.ValueWidget | None:
+        """The **If see-through** menu for ``transparency_handling``."""
+        if name == "transparency_handling":
+            return self.transparency
+        return super().option_control(name)
     def _bind(self) -> Any:
         fmt, handling = self.format.value, self.transparency.value  # type: ignore[union-attr]
 

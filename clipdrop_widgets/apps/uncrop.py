@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -89,6 +90,18 @@ class UncropApp(OnePhotoApp):
             w.observe(lambda _c: self._show_size(), "value")
         self.chooser.on_change(lambda _image: self._show_size())
         self._show_size()
+
+    def option_control(self, name: str) -> widgets.ValueWidget | None:
+        """The box of ``extend_<side>`` or ``seed``."""
+        side = name.removeprefix("extend_")
+        if name.startswith("extend_") and side in self.extends:
+            return self.extends[side]
+        return super().option_control(name)
+
+    def options_restored(self, names: Sequence[str]) -> None:
+        """A restored seed is kept: **New seed each run** is unticked, so Run sends it."""
+        if "seed" in names:
+            self.new_seed.value = False
 
     @property
     def new_size(self) -> tuple[int, int]:

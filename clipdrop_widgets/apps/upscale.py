@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -68,6 +69,16 @@ class UpscaleApp(OnePhotoApp):
             w.observe(lambda _c: self._show_target(), "value")
         self.chooser.on_change(lambda _image: self._show_target())
         self._show_target()
+
+    def option_control(self, name: str) -> widgets.ValueWidget | None:
+        """The Width box for ``target_width``, the Height box for ``target_height``."""
+        boxes = {"target_width": self.width, "target_height": self.height}
+        return boxes[name] if name in boxes else super().option_control(name)
+
+    def options_restored(self, names: Sequence[str]) -> None:
+        """A restored width or height is the size asked for: the toggle goes to Size."""
+        if {"target_width", "target_height"} & set(names):
+            self.scale.value = "size"
 
     @property
     def target(self) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..api.records import digital_source_type, strip_record
 from ..api.session import LOG_NAME, Session
-from ..api.storage import fsync_dir
+from ..api.storage import fsync_dir, remove_stale_temporaries, temporaries_of
 from ..api.tables import parent_ids
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
@@ -189,7 +189,8 @@ def export_html(source: Session | Sweep | str | os.PathLike[str],
     Args:
         source: a [`Session`][clipdrop_widgets.Session], a
             [`Sweep`][clipdrop_widgets.Sweep], or the folder of either.
-        path: the HTML file to write (replaced atomically if it exists).
+        path: the HTML file to write (replaced atomically if it exists; the hidden
+            ``.<name>.*.tmp`` an export killed midway left beside it is removed).
         title: the page's heading (default: the folder's name).
 
     The file needs no network and no kernel: open it in any browser, send it by mail. It
@@ -217,7 +218,8 @@ def export_html(source: Session | Sweep | str | os.PathLike[str],
     )
     tail = f"</script>\n<script>{_SCRIPT.read_text()}</script>\n</body></html>\n"
     out = Path(path)
-    tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    remove_stale_temporaries(out.parent, temporaries_of(out))  # a killed export's, only ours
+    tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:  # one picture in memory at a time
             f.write(head + '{"items":[')

@@ -97,6 +97,43 @@ def test_each_result_is_one_line_with_its_image_and_inputs_kept_once(tmp_path: P
     assert back[0].created == first.created and back[0].is_preview
 
 
+def test_results_with_the_same_pixels_in_one_second_keep_a_file_and_record_each(
+        tmp_path: Path) -> None:
+    """Two prompts giving identical bytes, and a cache hit of a paid call, in the same second:
+    each result gets its own file carrying its own record; none overwrites another's."""
+    from clipdrop_widgets import Result
+
+    made = Client().text_to_image("a fox number 1")
+    paid = Result(made.data, made.content_type, made.endpoint,
+                  {"prompt": "a fox number 1"}, credits_consumed=1, created=made.created)
+    cached = Result(made.data, made.content_type, made.endpoint,
+                    {"prompt": "a fox number 1"}, credits_consumed=0, from_cache=True,
+                    created=made.created)
+    other = Result(made.data, made.content_type, made.endpoint,
+                   {"prompt": "a fox number 2"}, credits_consumed=1, created=made.created)
+    session = Session(tmp_path / "s")
+    lines = [session.add(r) for r in (paid, cached, other)]
+    files = [line["file"] for line in lines]
+    assert len(set(files)) == 3 and files[1].endswith("-2.png"), files
+    records = [read_record(tmp_path / "s" / f) for f in files]
+    assert [r["prompt"] for r in records] == ["a fox number 1"] * 2 + ["a fox number 2"]
+    assert [r["credits"] for r in records] == [1, 0, 1]  # the paid picture still says paid
+    back = Session(tmp_path / "s").results()
+    assert [r.data for r in back] == [made.data] * 3
+    assert [r.credits_consumed for r in back] == [1, 0, 1]
+
+
+def test_an_old_session_whose_lines_share_one_file_still_opens(tmp_path: Path) -> None:
+    """Sessions written before each result had its own file: two lines naming one image."""
+    session = Session(tmp_path / "s")
+    first = session.add(Client().text_to_image("a fox number 1"))
+    log = tmp_path / "s" / LOG_NAME
+    log.write_bytes(log.read_bytes() * 2)  # the same file named twice, as old sessions did
+    back = Session(tmp_path / "s").results()
+    assert len(back) == 2 and back[0].data == back[1].data
+    assert (tmp_path / "s" / first["file"]).exists()
+
+
 def test_a_folder_of_other_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="not a clipdrop-widgets session folder"):
@@ -228,3 +265,19 @@ def test_no_key_lands_in_a_session_folder(tmp_path: Path, make_served_engine) ->
         assert SENTINEL.encode() not in path.read_bytes(), path
     assert SENTINEL.encode() not in session.zip_bytes()
     assert len(session.results()) == 3
+
+
+def test_same_pixels_get_their_own_files_where_there_are_no_hard_links(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """On a file system without hard links (FAT, some shares) names are reserved instead."""
+    import clipdrop_widgets.api.storage as storage
+
+    def no_links(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(storage.os, "link", no_links)
+    names = [storage.write_new(tmp_path, "pic", ".png", data, mode=0o600)
+             for data in (b"first", b"second", b"third")]
+    assert names == ["pic.png", "pic-2.png", "pic-3.png"]
+    assert [(tmp_path / n).read_bytes() for n in names] == [b"first", b"second", b"third"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no temporary left

@@ -68,3 +68,26 @@ def test_an_empty_session_writes_an_empty_table(tmp_path):
     path = Session(tmp_path / "empty").to_parquet(tmp_path / "empty.parquet")
     table = pd.read_parquet(path)
     assert len(table) == 0 and list(table.columns) == list(COLUMNS)
+
+
+def test_numeric_options_are_json_numbers_duckdb_can_compare(tmp_path):
+    """An uncrop's seed and extends are numbers in its record and in the table, also for a
+    line an earlier version wrote with them as text."""
+    from clipdrop_widgets import read_record
+    from clipdrop_widgets.api.session import LOG_NAME
+
+    client = Client()
+    session = Session(tmp_path / "s")
+    line = session.add(client.uncrop(client.text_to_image("a fox"), extend_left=64, seed=3))
+    assert line["options"]["seed"] == 3 and line["options"]["extend_left"] == 64
+    assert read_record(tmp_path / "s" / line["file"])["options"]["seed"] == 3
+    log = tmp_path / "s" / LOG_NAME
+    old = {**line, "options": {**line["options"], "seed": "5", "extend_left": "10"}}
+    log.write_text(log.read_text() + json.dumps(old) + "\n")  # as records used to be
+    path = Session(tmp_path / "s").to_parquet(tmp_path / "s.parquet")
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT id, CAST(json_extract(options, '$.extend_left') AS INTEGER) FROM '{path}' "
+        "WHERE json_extract(options, '$.seed') = 3 OR json_extract(options, '$.seed') = 5 "
+        "ORDER BY id").fetchall()
+    assert rows == [(0, 64), (1, 10)]

@@ -97,7 +97,7 @@ def test_uncrop_over_a_folder_and_seeds_makes_every_size_and_resumes_for_free(se
     assert sweep.label(1) == "a_field.jpg · seed 1 · extend_right 30"
     record = read_record(run_dir / sweep.records[1]["file"])
     assert record["values"] == {"image": "a_field.jpg", "seed": 1, "extend_right": 30}
-    assert record["options"]["seed"] == "1" and record["options"]["extend_right"] == "30"
+    assert record["options"]["seed"] == 1 and record["options"]["extend_right"] == 30
 
     again = make()  # a new kernel, the same sweep: everything is already there
     assert statuses(again) == ["ok"] * 12
