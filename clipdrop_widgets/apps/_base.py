@@ -213,8 +213,8 @@ class App(Snapshot, widgets.VBox):
         # One stage: the painters (photo or sketch) where they are largest, the result in
         # their place with Keep, Discard and Send to; the rest in the side panel (_stage).
         self._stage = Stage([w for w in inputs if on_stage(w)], self.compare,
-                            on_keep=self.keep, on_discard=self.discard)
-        self._stage.staging.children = (*self._stage.staging.children, self.send_to)
+                            on_keep=self.keep, on_discard=self.discard,
+                            extras=[self.send_to])
         self.compare.add_row(self._stage.staging)
         self.compare.on_resize(lambda _w, _h: self._stage.refresh())
         self.run_button.on_click(lambda _b: self.run())

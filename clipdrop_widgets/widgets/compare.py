@@ -74,7 +74,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         labels: the ``(left, right)`` words shown over the frame while comparing.
         download_button: **Download**, shown when the after side is a
         [`Result`][clipdrop_widgets.Result]: sends
-            its bytes, as received, to the browser as a download (see `download`).
+            its bytes, as received, to the browser as a download (see `download`). Made
+            with the first result (or when first read).
     """
 
     position = traitlets.Float(0.5)
@@ -134,14 +135,37 @@ class CompareSlider(Snapshot, widgets.VBox):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
         self._result: Result | None = None
         self.downloader = Downloader()
-        self.download_button = widgets.Button(
-            description="Download", icon="download", tooltip="Save the result on your computer",
-            layout=widgets.Layout(width="auto", display="none", align_self="flex-end"))
-        self.download_button.add_class("cdw-download")
-        self.download_button.on_click(self.errors.guard(lambda _b: self.download()))
-        self.children = [self._label_row, self._canvas, self._slider, self.download_button,
-                         self.errors, self.downloader]
+        # Download is made with the first result (`download_button`): hidden until then, its
+        # widget models would only lengthen the page's first load (issue 22).
+        self._download_button: widgets.Button | None = None
+        self._download_under_frame = True
+        self.children = [self._label_row, self._canvas, self._slider, self.errors,
+                         self.downloader]
         self.set_images(before, after)
+
+    @property
+    def download_button(self) -> widgets.Button:
+        """**Download** (made on first use: the first result shown, or this attribute read),
+        under the frame unless its owner shows it elsewhere (`detach_download`)."""
+        if self._download_button is None:
+            button = self._download_button = widgets.Button(
+                description="Download", icon="download",
+                tooltip="Save the result on your computer",
+                layout=widgets.Layout(width="auto", align_self="flex-end",
+                                      display="none" if self._result is None else ""))
+            button.add_class("cdw-download")
+            button.on_click(self.errors.guard(lambda _b: self.download()))
+            if self._download_under_frame:
+                at = self.children.index(self._slider) + 1
+                self.children = (*self.children[:at], button, *self.children[at:])
+        return self._download_button
+
+    def detach_download(self) -> None:
+        """Leave **Download** out of the frame's column: the owner puts `download_button`
+        in a row of its own (the apps' stage, beside Keep and Discard)."""
+        self._download_under_frame = False
+        if self._download_button is not None:
+            self.children = tuple(c for c in self.children if c is not self._download_button)
 
     @traitlets.validate("position")
     def _valid_position(self, proposal: dict[str, Any]) -> float:
@@ -183,7 +207,8 @@ class CompareSlider(Snapshot, widgets.VBox):
             self.labels = (str(labels[0]), str(labels[1]))
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
         self._result = after if isinstance(after, Result) else None
-        self.download_button.layout.display = "none" if self._result is None else ""
+        if self._result is not None or self._download_button is not None:
+            self.download_button.layout.display = "none" if self._result is None else ""
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
                  else self._frame)
