@@ -35,6 +35,7 @@ import ipywidgets as widgets
 
 from ..widgets import CompareSlider, MaskPainter, SketchPad
 from ..widgets._painting import Painter
+from ..widgets._ui import Layout
 from ..widgets.a11y import PageHelper
 from ..widgets.theme import THEME_CSS
 from ..widgets.uncrop_stage import UncropStage
@@ -139,19 +140,19 @@ class Stage(widgets.VBox):
     def __init__(self, painters: Sequence[StageInput], compare: CompareSlider, *,
                  on_keep: Callable[[], object], on_discard: Callable[[], object],
                  extras: Sequence[widgets.Widget] = ()) -> None:
-        super().__init__()
+        super().__init__(layout=Layout())
         self.add_class("cdw-stage")
         self._uid = f"cdw-stage-{next(_ids)}"
         self.add_class(self._uid)
         self._painters = list(painters)
         self.compare = compare
-        self._ratios = widgets.HTML("", layout=widgets.Layout(margin="0", height="0"))
+        self._ratios = widgets.HTML("", layout=Layout(margin="0", height="0"))
         self._on_keep, self._on_discard = on_keep, on_discard
         self._extras = tuple(extras)
         self._buttons: tuple[widgets.Button, widgets.Button] | None = None
         # Download joins Keep and Discard: one row of what to do with the result.
         compare.detach_download()
-        self.staging = widgets.HBox(layout=widgets.Layout(
+        self.staging = widgets.HBox(layout=Layout(
             flex_flow="row wrap", align_items="center", display="none"))
         self._showing = "input"
         # names, live region and the picture's text alternative (widgets/a11y.py)
@@ -177,10 +178,10 @@ class Stage(widgets.VBox):
         """Keep and Discard, with the staging row filled the first time they are needed."""
         if self._buttons is None:
             keep = widgets.Button(
-                description="Keep", icon="check", layout=widgets.Layout(width="auto"),
+                description="Keep", icon="check", layout=Layout(width="auto"),
                 tooltip="Keep this result and work on it next")
             discard = widgets.Button(
-                description="Discard", icon="times", layout=widgets.Layout(width="auto"),
+                description="Discard", icon="times", layout=Layout(width="auto"),
                 tooltip="Back to the inputs as they were (the history keeps the result)")
             keep.on_click(lambda _b: self._on_keep())
             discard.on_click(lambda _b: self._on_discard())

@@ -19,6 +19,7 @@ import ipywidgets as widgets
 
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import NotFoundError
+from ..widgets._ui import Layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._base import App
@@ -45,7 +46,7 @@ class RestoreOffer(widgets.HBox):
     _note: widgets.HTML  # the line's text, built with the button
 
     def __init__(self, restore: Callable[[Mapping[str, Any]], str]) -> None:
-        super().__init__(layout=widgets.Layout(display="none", align_items="center",
+        super().__init__(layout=Layout(display="none", align_items="center",
                                                flex_flow="row wrap"))
         self._restore = restore
         self.record: Mapping[str, Any] | None = None
@@ -58,7 +59,7 @@ class RestoreOffer(widgets.HBox):
         if self._button is None:
             self._note = widgets.HTML("")
             self._button = widgets.Button(
-                description="Restore settings", icon="undo", layout=widgets.Layout(
+                description="Restore settings", icon="undo", layout=Layout(
                     width="auto"), tooltip="Bring back the app, prompt, options and photo "
                 "this picture was made with")
             self._button.add_class("cdw-restore-settings")

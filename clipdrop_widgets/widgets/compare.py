@@ -20,7 +20,7 @@ from ..api.result import Result
 from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
-from ._ui import ErrorLine
+from ._ui import ErrorLine, Layout
 from .download import Downloader, download_name
 from .snapshot import Snapshot
 
@@ -96,7 +96,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
             raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
-        super().__init__()
+        super().__init__(layout=Layout())
         self.add_class("cdw-compare")
         self._box = (int(max_width), int(max_height))
         self._divider_color = divider_color
@@ -112,16 +112,17 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._resize_handlers: list[Callable[[int, int], object]] = []
         self._change_handlers: list[Callable[[], object]] = []
         self.labels = labels
-        self._label_row = widgets.HTML("", layout=widgets.Layout(
+        self._label_row = widgets.HTML("", layout=Layout(
             margin="0", width="100%", max_width=f"{self._shown_width()}px"))
         self.errors = ErrorLine()
         self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
                               layout=_fit_layout(self._shown_width()))
-        self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
+        self._sources = {"before": Canvas(layout=Layout()),  # never displayed
+                         "after": Canvas(layout=Layout())}
         self._slider = widgets.FloatSlider(
             value=position, min=0.0, max=1.0, step=0.001, readout=False,
             continuous_update=True, description="",
-            layout=widgets.Layout(width="100%", max_width=f"{self._shown_width()}px",
+            layout=Layout(width="100%", max_width=f"{self._shown_width()}px",
                                   margin="0"),
         )
         self.position = position
@@ -151,7 +152,7 @@ class CompareSlider(Snapshot, widgets.VBox):
             button = self._download_button = widgets.Button(
                 description="Download", icon="download",
                 tooltip="Save the result on your computer",
-                layout=widgets.Layout(width="auto", align_self="flex-end",
+                layout=Layout(width="auto", align_self="flex-end",
                                       display="none" if self._result is None else ""))
             button.add_class("cdw-download")
             button.on_click(self.errors.guard(lambda _b: self.download()))
@@ -431,7 +432,7 @@ def _hint_y(i: int, n: int, size: int, frame_height: int) -> float:
 def _fit_layout(width: int) -> widgets.Layout:
     """The frame's canvas: as wide as its column, at most ``width`` CSS pixels, its height
     following its aspect ratio (a drag maps through the shown size: ipycanvas scales it)."""
-    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
+    return Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
                           padding="0")
 
 

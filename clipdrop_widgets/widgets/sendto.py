@@ -22,7 +22,7 @@ import ipywidgets as widgets
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError
-from ._ui import ErrorLine
+from ._ui import ErrorLine, Layout
 
 __all__ = ["SendTo", "send_tooltip", "INPUT_FROM", "origin", "origin_words"]
 
@@ -75,7 +75,7 @@ class SendTo(widgets.HBox):
     """
 
     def __init__(self, *, menu: bool = False, shown: bool = True) -> None:
-        super().__init__(layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+        super().__init__(layout=Layout(flex_flow="row wrap", align_items="center",
                                                display="none"))
         self._menu_mode = menu
         self._shown = shown
@@ -134,7 +134,7 @@ class SendTo(widgets.HBox):
         if self._menu is None:
             self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
                                           tooltip="Send this result to another operation",
-                                          layout=widgets.Layout(width="100%"))
+                                          layout=Layout(width="100%"))
             self._menu.observe(self.errors.guard(self._on_menu), "value")
         return self._menu
 
@@ -166,7 +166,7 @@ class SendTo(widgets.HBox):
     def _button(self, name: str, title: str) -> widgets.Button:
         button = widgets.Button(description=f"Send to {title}", icon="share",
                                 tooltip=send_tooltip(title),
-                                layout=widgets.Layout(width="auto"))
+                                layout=Layout(width="auto"))
         button.add_class("cdw-send-to")
         button.on_click(self.errors.guard(lambda _b: self.send(name)))
         return button
