@@ -5,7 +5,8 @@ the pieces between: the request body that knows when it has gone out (`Body`), t
 outcome (`Outcome`), the answer taken in as received (`take_answer`), an error made fit
 to show with the key cut out (`redacted`), and the classification of a failure
 (`failure`): retried only when nothing reached the service; otherwise the error says
-whether the service may have charged, with the credits its headers reported.
+whether the service may have charged, with the credits its headers reported. A complete
+answer's status becomes an outcome in `answered` (a 429 also slows its pace's scope down).
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ from ..contract.errors import (
     ConfigurationError,
     InvalidResponseError,
     connection_failure_text,
+    make_status_error,
 )
 from .constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
-from .ratelimit import Slot
+from .ratelimit import RateLimiter, Slot
 from .result import parse_credits
 from .secret import MASK, Secret
 from .transport import AnswerTooLarge, Watch
 
 __all__ = ["Body", "Outcome", "Timeout", "limits", "retry_after", "retry_delay", "take_answer",
-           "failure", "unusable", "credits_text", "redacted", "redacted_response",
+           "answered", "failure", "unusable", "credits_text", "redacted", "redacted_response",
            "past_deadline"]
 
 Timeout = float | tuple[float, float] | None
@@ -137,6 +139,26 @@ def retry_delay(outcome: Outcome, attempt: int, max_retries: int) -> float | Non
             return after
     base = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
     return base * (1 - 0.25 * random.random())
+
+
+def answered(response: requests.Response, elapsed: float, secrets: Iterable[Secret],
+             limiter: RateLimiter | None) -> Outcome:
+    """The outcome of a complete answer: an image's, or the error its status says (the key
+    cut out); a 429 or 5xx may be retried, and a 429 makes ``limiter``'s whole scope wait its
+    ``Retry-After`` (`RateLimiter.slow_down`), not only the call that drew it."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return Outcome(response, None, elapsed)
+    if 300 <= status < 400:
+        target = response.headers.get("location", "nowhere")
+        return Outcome(response, redacted(APIStatusError(
+            f"the server redirected to {target!r}; the API never redirects, so nothing "
+            "was followed (check base_url)", response=response, status_code=status),
+            secrets), elapsed)
+    if status == 429 and limiter is not None:
+        limiter.slow_down(retry_after(response))
+    return Outcome(response, redacted(make_status_error(response), secrets), elapsed,
+                   retryable=status == 429 or status >= 500)
 
 
 def take_answer(response: requests.Response, data: bytes) -> None:

@@ -40,14 +40,12 @@ from ..contract.endpoints import (
 )
 from ..contract.errors import (
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
     CancelledError,
     ConfigurationError,
     ConfigurationTypeError,
     InputError,
     InvalidResponseError,
-    make_status_error,
 )
 from ..contract.validation import canonical_texts, validate_request
 from . import constants as C
@@ -55,6 +53,7 @@ from .attempt import (
     Body,
     Outcome,
     Timeout,
+    answered,
     failure,
     limits,
     past_deadline,
@@ -72,7 +71,7 @@ from .photo_operations import PhotoOperations
 from .ratelimit import Cancelled, RateLimiter, Slot, TooLate
 from .result import Result, result_from_answer
 from .secret import Secret, clean_key
-from .shared_pacer import pacers_for
+from .shared_pacer import check_scope, pacers_for
 from .transport import (
     ACCEPT_ENCODING,
     AnswerTooLarge,
@@ -139,10 +138,13 @@ class Client(PhotoOperations):
             slowly the server sends. Default ``(10, 120)``. Always applied.
         max_retries: retries of failed connections, 429 and 5xx answers (default 2); nothing
             else is retried (see the module's documentation).
-        requests_per_minute: client-side pace per endpoint, requests spaced evenly; default
-            the documented rate (60, text inpainting 30) against a server, none for the
-            in-process engine. Clients with the same key, server and pace share it, in this
-            process and (against a server) with other processes on the machine.
+        requests_per_minute: client-side pace, requests spaced evenly; default the documented
+            rate (60, text inpainting 30) against a server, none for the in-process engine.
+            Clients with the same key, server, pace and scope share it, in this process and
+            (against a server) with other processes on the machine (`shared_pacer`).
+        limit_scope: ``"key"`` (default): one pace for every operation of the key, text
+            inpainting also keeping its own half of it; ``"operation"``: a pace per
+            operation, for a service known to count its limit per API.
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
@@ -163,6 +165,7 @@ class Client(PhotoOperations):
         timeout: Timeout = C.DEFAULT_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         requests_per_minute: float | None = None,
+        limit_scope: Literal["key", "operation"] = "key",
         cache: str | os.PathLike[str] | bool | None = None,
         budget: float | None = None,
     ) -> None:
@@ -196,6 +199,7 @@ class Client(PhotoOperations):
         self.remaining_credits: float | None = None
         """The balance the server last reported; ``None`` before the first answer."""
         self.requests_per_minute = requests_per_minute
+        self.limit_scope = check_scope(limit_scope)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clipdrop-widgets"
         self._session.headers["Accept-Encoding"] = ACCEPT_ENCODING
@@ -223,13 +227,13 @@ class Client(PhotoOperations):
     def copy(self, **overrides: Any) -> Client:
         """A client configured like this one, with ``overrides`` (constructor arguments) changed.
 
-        Every constructor argument is carried: the key as it is now (after
-        `set_api_key`), the server as resolved, ``timeout``, ``max_retries``,
-        ``requests_per_minute``, ``cache`` and ``budget``. An override of ``None`` means what
-        it means to the constructor (``base_url=None``: ``$CLIPDROP_API_URL`` or the service).
+        Every constructor argument is carried: the key as it is now (after `set_api_key`),
+        the server as resolved, ``timeout``, ``max_retries``, ``requests_per_minute``,
+        ``limit_scope``, ``cache`` and ``budget``. An override of ``None`` means what it means
+        to the constructor (``base_url=None``: ``$CLIPDROP_API_URL`` or the service).
 
-        Shared with this client: the rate limiters, when the copy has the same key, server and
-        pace (as with any client: see `shared_pacer`); the cache, unless ``cache`` is
+        Shared with this client: the rate limiters, when the copy has the same key, server,
+        pace and scope (as with any client: see `shared_pacer`); the cache, unless ``cache`` is
         overridden; the local engine (its credits), when both use it. Not shared: the
         connections (closing one client leaves the other open), and ``credits_spent``: the
         copy's budget counts from zero.
@@ -242,6 +246,7 @@ class Client(PhotoOperations):
                    "base_url": self.base_url, "timeout": self.timeout,
                    "max_retries": self.max_retries,
                    "requests_per_minute": self.requests_per_minute,
+                   "limit_scope": self.limit_scope,
                    "cache": self.cache.directory if self.cache is not None else None,
                    "budget": self.budget}
         assert set(current) == set(_PARAMETERS), "copy() must carry every argument"
@@ -461,7 +466,7 @@ class Client(PhotoOperations):
         if self.requests_per_minute is None and self.is_local:
             return None
         return pacers_for(self._key, self.base_url, self.requests_per_minute,
-                          shared=not self.is_local).get(ep)
+                          shared=not self.is_local, scope=self.limit_scope).get(ep)
 
     def _send(self, call: PreparedCall, timeout: Timeout,
               cancel: threading.Event | None) -> tuple[requests.Response, float]:
@@ -570,17 +575,7 @@ class Client(PhotoOperations):
         take_answer(response, data)
         log.debug("POST %s -> %s in %.3f s", ep.path, response.status_code, elapsed)
         self._learn_key_state(sent_key, response.status_code)
-        status = response.status_code
-        if 200 <= status < 300:
-            return Outcome(response, None, elapsed)
-        if 300 <= status < 400:
-            target = response.headers.get("location", "nowhere")
-            return Outcome(response, redacted(APIStatusError(
-                f"the server redirected to {target!r}; the API never redirects, so nothing "
-                "was followed (check base_url)", response=response, status_code=status),
-                secrets), elapsed)
-        return Outcome(response, redacted(make_status_error(response), secrets), elapsed,
-                       retryable=status == 429 or status >= 500)
+        return answered(response, elapsed, secrets, limiter)
 
     def _secrets(self, sent_key: Secret | None) -> list[Secret]:
         """The keys a server may echo: the one sent, and the one set now."""

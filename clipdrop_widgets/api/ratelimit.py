@@ -16,6 +16,12 @@ interval). A slot is used up when the body has gone out, not when the answer com
 service takes seconds to make an image, and answers overlap freely. A request that ended
 without its body sent (refused connection, early close) spaces the next from the moment it
 ended, as if the server had counted it.
+
+A limiter may pace ``within`` another: text inpainting's own 30 a minute within the key's 60
+(`shared_pacer`, scope ``key``). A request then takes its own turn, then the outer one, and
+its own interval counts from the outer turn, so it keeps both paces. A 429 answered in a pace
+(`RateLimiter.slow_down`) stops every request of that pace, and of the pace it is within,
+for the ``Retry-After`` the server asked (at most `MAX_PAUSE` s), else for one interval.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from contextlib import contextmanager
 
 from ..contract.errors import ConfigurationError
 
-__all__ = ["RateLimiter", "Slot", "Cancelled", "TooLate", "SAFETY_MARGIN"]
+__all__ = ["RateLimiter", "Slot", "Cancelled", "TooLate", "SAFETY_MARGIN", "MAX_PAUSE"]
 
 #: Fraction of the interval added between requests, for jitter on the way to the server
 #: (20 ms at 60 requests a minute): the pace is 98 % of the limit.
 SAFETY_MARGIN = 0.02
+#: The longest a 429 pauses a pace (seconds), whatever its ``Retry-After`` says.
+MAX_PAUSE = 60.0
 
 
 class Slot:
@@ -49,17 +57,40 @@ class Slot:
         self._limiter._sent(self)
 
 
+class _Joint:
+    """A turn in a limiter and in the one it is within: sent in both at once."""
+
+    __slots__ = ("inner", "outer")
+
+    def __init__(self, inner: Slot, outer: Slot) -> None:
+        self.inner, self.outer = inner, outer
+
+    @property
+    def started_at(self) -> float | None:
+        return self.outer.started_at
+
+    @property
+    def sent_at(self) -> float | None:
+        return self.outer.sent_at
+
+    def sent(self) -> None:
+        self.outer.sent()
+        self.inner.sent()
+
+
 class RateLimiter:
     """Requests at least ``60 / requests_per_minute`` seconds apart (times 1 + ``margin``).
 
     Thread-safe: concurrent callers of `slot` are let through one at a time, each as
     soon as the interval since the previous start has passed and its body has gone out.
-    ``clock`` can be replaced in tests.
+    ``clock`` can be replaced in tests. ``within``: a limiter whose pace each request also
+    keeps (its turn is taken after this one's; the same clock).
 
     Attributes:
         requests_per_minute: the rate paced to.
         interval: seconds between the starts of two requests, margin included.
         limit: requests per minute as a whole number (what a thread pool is sized by).
+        within: the outer limiter, or ``None``.
     """
 
     def __init__(
@@ -68,6 +99,7 @@ class RateLimiter:
         *,
         margin: float = SAFETY_MARGIN,
         clock: Callable[[], float] = time.monotonic,
+        within: RateLimiter | None = None,
     ) -> None:
         if not requests_per_minute > 0:
             raise ConfigurationError(
@@ -78,6 +110,7 @@ class RateLimiter:
         self.interval = 60.0 / requests_per_minute * (1 + margin)
         self.limit = max(1, int(requests_per_minute))
         self._clock = clock
+        self.within = within
         self._next = float("-inf")  # the earliest moment the next request may start
         self._sending: Slot | None = None  # the request whose body is going out
         self._fastest_send = float("inf")  # the shortest start-to-sent time seen (seconds)
@@ -90,7 +123,19 @@ class RateLimiter:
     def delay(self) -> float:
         """Seconds until the next request may start (0: now; ``inf``: when an upload ends)."""
         with self._cond:
-            return self._delay(self._clock())
+            own = self._delay(self._clock())
+        return own if self.within is None else max(own, self.within.delay())
+
+    def slow_down(self, retry_after: float | None = None) -> None:
+        """A 429 answered a request of this pace: none starts for ``retry_after`` seconds (at
+        most `MAX_PAUSE`), or one interval when the server did not say; nor in ``within``."""
+        pause = self.interval if retry_after is None else min(max(0.0, retry_after), MAX_PAUSE)
+        with self._cond:
+            self._next = max(self._next, self._clock() + pause)
+            self._publish()
+            self._cond.notify_all()
+        if self.within is not None:
+            self.within.slow_down(retry_after)
 
     def _delay(self, now: float) -> float:
         if self._sending is not None:
@@ -104,8 +149,23 @@ class RateLimiter:
 
         If ``cancel`` is set while waiting, raises `Cancelled` and takes no turn. If the turn
         comes after ``deadline`` (a moment of ``clock``), raises `TooLate` as soon as that is
-        known, and takes no turn.
+        known, and takes no turn (in a limiter ``within`` another, a request that gave up
+        waiting for the outer turn counts in its own pace, as an unsent one does).
         """
+        if self.within is None:
+            with self._turn(cancel, deadline) as slot:
+                yield slot
+            return
+        with self._turn(cancel, deadline) as inner, \
+                self.within.slot(cancel=cancel, deadline=deadline) as outer:
+            with self._cond:  # this pace's interval counts from the outer turn
+                inner.started_at = outer.started_at
+                self._next = max(self._next, (outer.started_at or 0.0) + self.interval)
+            yield _Joint(inner, outer)  # type: ignore[misc]
+
+    @contextmanager
+    def _turn(self, cancel: threading.Event | None,
+              deadline: float | None) -> Iterator[Slot]:
         slot = Slot(self)
         with self._cond:
             while True:

@@ -43,7 +43,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from filelock import FileLock
 
@@ -462,23 +462,34 @@ class Session:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(result.created))
         return safe_name(f"{result.endpoint}-{stamp}.{result.extension}")
 
-    def zip_bytes(self) -> bytes:
-        """The whole session as a zip: the log, the manifest, the images and the inputs.
+    def zip_members(self) -> list[tuple[Path, str]]:
+        """What a zip of the session holds: ``(file, name in the zip)`` of the manifest, the
+        log, the images and the inputs. Only regular files inside the folder (a link is left
+        out, wherever it points), under names reduced to safe characters."""
+        root = safe_name(self.directory.name, fallback="session")
+        members = [(self.directory / name, f"{root}/{name}") for name in (MANIFEST_NAME, LOG_NAME)
+                   if is_plain_file(self.directory, self.directory / name)]
+        for sub in (IMAGES, INPUTS):
+            folder = self.directory / sub
+            if folder.is_dir() and not folder.is_symlink():
+                members += [(path, f"{root}/{sub}/{safe_name(path.name)}")
+                            for path in sorted(folder.iterdir())
+                            if is_plain_file(self.directory, path)
+                            and not path.name.startswith(".")]
+        return members
 
-        Only regular files inside the folder go in (a link is left out, wherever it points),
-        under names reduced to safe characters.
-        """
+    def write_zip(self, target: IO[bytes], members: list[tuple[Path, str]] | None = None) -> None:
+        """Write the session as a zip to the binary file ``target``, one file at a time (a
+        few kilobytes in memory whatever the session's size); ``members`` as `zip_members`
+        gave them (default: read now)."""
+        with self._lock, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+            for path, name in self.zip_members() if members is None else members:
+                zf.write(path, name, compress_type=zipfile.ZIP_DEFLATED
+                         if path.parent == self.directory else zipfile.ZIP_STORED)
+
+    def zip_bytes(self) -> bytes:
+        """The whole session as a zip in memory (`write_zip`; the history's Download all
+        writes it to a temporary file instead)."""
         buf = io.BytesIO()
-        with self._lock, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-            root = safe_name(self.directory.name, fallback="session")
-            for name in (MANIFEST_NAME, LOG_NAME):
-                if is_plain_file(self.directory, self.directory / name):
-                    zf.write(self.directory / name, f"{root}/{name}",
-                             compress_type=zipfile.ZIP_DEFLATED)
-            for sub in (IMAGES, INPUTS):
-                folder = self.directory / sub
-                if folder.is_dir() and not folder.is_symlink():
-                    for path in sorted(folder.iterdir()):
-                        if is_plain_file(self.directory, path) and not path.name.startswith("."):
-                            zf.write(path, f"{root}/{sub}/{safe_name(path.name)}")
+        self.write_zip(buf)
         return buf.getvalue()

@@ -41,10 +41,17 @@ from .forms import FormError, parse_form
 
 __all__ = ["Shape", "ShapedService", "Call"]
 
-#: What ``Shape(render=False)`` answers: a 1x1 PNG.
-_STOCK_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763"
-    "f8cfc0f01f0005000201e3b1e4ad0000000049454e44ae426082")
+
+def _stock_png() -> bytes:
+    """What ``Shape(render=False)`` answers: a small PNG that decodes (a client checks)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 150)).save(out, "PNG")
+    return out.getvalue()
+
+
+_STOCK_PNG = _stock_png()
 
 
 @dataclass(frozen=True)

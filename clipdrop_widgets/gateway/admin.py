@@ -21,6 +21,7 @@ import csv
 import hmac
 import io
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -143,7 +144,7 @@ class _Page(_Admin):
 class _Stats(_Admin):
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(room_snapshot(self.gateway)))
+        self.finish(json.dumps(strict_json(room_snapshot(self.gateway)), allow_nan=False))
 
 
 class _Log(_Admin):
@@ -159,6 +160,19 @@ class _Log(_Admin):
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="gateway-log.csv"')
         self.finish(out.getvalue())
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite number (a seat made with ``inf`` credits by an older
+    gateway or by hand) as ``None``: ``Infinity`` is not JSON, and the page's ``JSON.parse``
+    would fail on it for every seat."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
 
 
 def _cell(text: str) -> str:

@@ -1,5 +1,5 @@
-"""``clipdrop-widgets gateway``: seats (add, import, list, revoke, reissue, topup, limit) and
-serve.
+"""``clipdrop-widgets gateway``: seats (add, import, list, revoke, restore, reissue, topup,
+limit) and serve.
 
 ``seats add`` and ``seats import`` print one ``LABEL<TAB>SEAT_KEY`` line per seat on stdout (with
 ``<TAB>NAME`` for a roster), ``seats reissue`` one for the seat: the only time a key is shown;
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.endpoints import ENDPOINTS
+from .bodies import DEFAULT_BODY_MEMORY
 
 __all__ = ["add_gateway_parser", "parse_duration"]
 
@@ -60,6 +61,15 @@ def _positive_seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text}")
     return value
+
+
+def _megabytes(text: str) -> int:
+    """``--body-memory``: a whole number of megabytes (MiB), at least 1, as bytes."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"the room's body memory is a whole number of megabytes >= 1 (128 by default), "
+            f"got {text!r}")
+    return int(text) * 1024 * 1024
 
 
 def _say(message: str) -> None:
@@ -119,6 +129,20 @@ def _seats_reissue(args: argparse.Namespace) -> int:
         key = ledger.reissue(args.label)
     print(f"{args.label}\t{key}", flush=True)
     _say(f"{args.label} has a new key (same seat and balance); its old key no longer works")
+    return 0
+
+
+def _seats_restore(args: argparse.Namespace) -> int:
+    from .hub import hub_seat_ids
+    from .ledger import Ledger
+    from .server import seat_usage
+
+    with Ledger(args.db) as ledger:
+        seat = ledger.restore(args.label)
+        hub = seat.id in hub_seat_ids(ledger)
+    print(seat_usage(seat, hub=hub))
+    _say(f"{args.label} restored: " + ("the hub user's token works again from the next request"
+                                       if hub else "its key works again from the next request"))
     return 0
 
 
@@ -198,7 +222,7 @@ def _serve(args: argparse.Namespace) -> int:
                       seat_rpm=args.seat_rpm, shared_cache=not args.no_shared_cache,
                       upstream_limit_scope=args.upstream_limit_scope,
                       seat_parallel=args.seat_parallel, admin_token=admin,
-                      hub=_hub_policy(args))
+                      body_memory=args.body_memory, hub=_hub_policy(args))
     except ValueError as err:
         _say(f"clipdrop-widgets gateway serve: {err}")
         return 2
@@ -218,7 +242,8 @@ def _hub_policy(args: argparse.Namespace) -> Any:
     credits = DEFAULT_HUB_CREDITS if args.hub_credits is None else args.hub_credits
     roster = None if args.hub_roster is None else read_roster(args.hub_roster, credits=credits)
     return HubPolicy(credits=credits, group=args.hub_group, roster=roster,
-                     timeout=args.hub_timeout, service_access=not args.hub_any_token)
+                     timeout=args.hub_timeout, service_access=not args.hub_any_token,
+                     roster_file=args.hub_roster)
 
 
 def _add_hub_options(serve: argparse.ArgumentParser) -> None:
@@ -291,7 +316,13 @@ def _add_seats_more(actions: Any) -> None:
     imported.add_argument("--expires", type=parse_duration, metavar="DURATION",
                           help="keys stop working after this long; default the room's expiry")
     imported.set_defaults(run=_guard(_seats_import))
-    reissue = actions.add_parser("reissue", help="a new key for a seat: same seat and balance")
+    restore = actions.add_parser("restore", help="undo revoke: the same key or hub user works "
+                                                 "again, same balance")
+    _db(restore)
+    restore.add_argument("label", help="the seat's label (a hub user's name for theirs)")
+    restore.set_defaults(run=_guard(_seats_restore))
+    reissue = actions.add_parser("reissue", help="a new key for a seat: same seat and balance "
+                                                 "(not for a hub user's seat: see restore)")
     _db(reissue)
     reissue.add_argument("label", help="the seat's label")
     reissue.set_defaults(run=_guard(_seats_reissue))
@@ -331,7 +362,13 @@ def _add_serve(commands: Any) -> None:
                             "the safe reading of the documented 'per key') or each operation")
     serve.add_argument("--seat-parallel", type=_count, default=2, metavar="N",
                        help="calls one seat may have in flight; its others wait behind them "
-                            "(default: %(default)s)")
+                            "and take a slot only when no other seat waits for it (default: "
+                            "%(default)s)")
+    serve.add_argument("--body-memory", type=_megabytes, metavar="MB",
+                       default=DEFAULT_BODY_MEMORY,
+                       help="megabytes of uploads parsed at once, room-wide; bigger uploads "
+                            "wait on disk for their turn, prompts never wait (default: "
+                            f"{DEFAULT_BODY_MEMORY // (1024 * 1024)})")
     serve.add_argument("--admin-token-file", metavar="PATH",
                        help="the admin page's token, read from this file (default a new one, "
                             "printed at start)")

@@ -134,19 +134,26 @@ class Gateway:
             raise ConfigurationError(f"seat_rpm must be positive, got {self.seat_rpm}")
         if self.seat_parallel < 1:
             raise ConfigurationError(f"seat_parallel must be 1 or more, got {self.seat_parallel}")
+        if self.body_memory <= 0:  # 0 would mean no cap at all (every body let through)
+            raise ConfigurationError(f"body_memory must be a positive number of bytes, got "
+                                     f"{self.body_memory}")
         self.lanes = lanes_for(self.scope, self.requests_per_minute)
+        for lane in self.lanes.values():
+            lane.on_idle = self._lend
+        self.gates.on_wait = self._poke_lanes
         self.bodies = BodyBudget(self.body_memory)
         self.cache = SharedCache() if self.shared_cache else None
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="gateway-forms")
         self._small_pool = ThreadPoolExecutor(1, thread_name_prefix="gateway-small-forms")
 
-    def close(self) -> None:
-        for lane in self.lanes.values():
-            lane.close()
+    def close(self) -> list[asyncio.Task[None]]:
+        """Stop; the lanes' cancelled tasks, for the loop to finish (if it runs again)."""
+        tasks = [task for lane in self.lanes.values() if (task := lane.close()) is not None]
         self.upstream.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._small_pool.shutdown(wait=False, cancel_futures=True)
         self.ledger.close()
+        return tasks
 
     def remaining(self, seat_id: int) -> float:
         """The seat's balance now, minus what its queued calls hold (never below 0)."""
@@ -162,6 +169,16 @@ class Gateway:
             return [self.lanes[endpoint.path]]
         own = self.lanes.get(endpoint.path)
         return [own, self.lanes[KEY_LANE]] if own is not None else [self.lanes[KEY_LANE]]
+
+    def _lend(self, lane: Lane) -> None:
+        """``lane`` has a slot due and nothing queued: send it a call waiting behind its seat's
+        own, one whose every lane has a slot due (no pacer slot unused while work waits)."""
+        self.gates.lend(lambda lanes: any(each is lane for each in lanes)
+                        and all(each.ready for each in lanes))
+
+    def _poke_lanes(self) -> None:
+        for lane in self.lanes.values():
+            lane.poke()
 
     async def call(self, seat: Seat, endpoint: Endpoint, *, accept: str | None,
                    content_type: str | None, body: IO[bytes], length: int) -> Reply:
@@ -202,7 +219,8 @@ class Gateway:
             cache.lead(outgoing.key)
         kept: Answer | None = None
         try:
-            async with self.gates.slot(seat.id, seat.parallel or self.seat_parallel):
+            async with self.gates.slot(seat.id, seat.parallel or self.seat_parallel,
+                                       tuple(self._lanes_of(endpoint))):
                 answer, charged = await self._upstream_call(call, endpoint, outgoing)
             kept = answer
             return Reply(answer, charged, "upstream", call.waited)

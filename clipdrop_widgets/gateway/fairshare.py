@@ -1,4 +1,4 @@
-"""Fair share of the room's rate: evenly paced upstream calls, round-robin across seats.
+"""Fair share of the room's rate: evenly paced upstream calls, the least-served seat first.
 
 A `Lane` is one scope of the upstream's rate limit: the room's key (the safe default) or one
 operation (see `core.lanes_for`). A lane
@@ -6,10 +6,13 @@ hands out one upstream slot at a time, at least ``60 / rate`` seconds after the 
 and never more than ``rate`` slots in flight or answered within the last ``60 s +
 WINDOW_MARGIN``. A slot ages from the moment its answer came back (`Lane.finished`): the
 service has counted the call by then at the latest, so however late a call reached it, the
-service never sees ``rate + 1`` calls in its own window. Slots go round-robin to the seats that
-have work waiting: a seat that queues a hundred calls gets every n-th slot when n seats are
-waiting, and a seat that arrives with one call waits behind at most one call of each other
-waiting seat.
+service never sees ``rate + 1`` calls in its own window. Slots go to the seats that have work
+waiting, the seat this lane served least over the last window first (ties in turn): a seat that
+queues a hundred calls gets every n-th slot when n equally busy seats are waiting, and a seat
+that arrives with one call goes before the calls of a seat that has had more slots (a human's
+call is sent before the flooder's next one). A slot that comes due with nothing queued is
+offered to calls waiting elsewhere (`Lane.on_idle`: behind their seat's own calls in
+`seatgate`), so no slot goes unused while work waits.
 
 A 429 from the upstream means its limit is tighter than the lane thought (another user of the
 key, a lower limit than documented): `Lane.slow_down` lowers the lane's rate by
@@ -55,6 +58,7 @@ class Grant:
 class _Job:
     seat: int
     future: asyncio.Future[Grant]
+    front: bool = False
 
 
 @dataclass
@@ -81,6 +85,12 @@ class Lane:
     configured: float = field(init=False)
     #: 429s this lane has seen, and when it may give slots again after a ``Retry-After``.
     too_many: int = 0
+    #: Called when a slot is due and no call is queued here: may send a call waiting
+    #: elsewhere to this lane (the gateway lends a place beyond a seat's cap).
+    on_idle: Callable[[Lane], None] | None = None
+    _closed: bool = False
+    _served: dict[int, int] = field(default_factory=dict)  # slots per seat in the window
+    _recent: deque[tuple[float, int]] = field(default_factory=deque)  # (when, seat)
 
     def __post_init__(self) -> None:
         self.configured = self.rate
@@ -102,7 +112,7 @@ class Lane:
         Cancel the future to withdraw the call.
         """
         loop = asyncio.get_running_loop()
-        job = _Job(seat, loop.create_future())
+        job = _Job(seat, loop.create_future(), front)
         queue = self._queues.setdefault(seat, deque())
         if front:
             queue.appendleft(job)
@@ -113,12 +123,29 @@ class Lane:
                 self._order.appendleft(seat)
             else:
                 self._order.append(seat)
+        self.poke()
+        return job.future
+
+    @property
+    def ready(self) -> bool:
+        """Whether a slot is due now and no call is queued for it."""
+        return not self.waiting and self._delay(self.clock()) <= 0
+
+    def poke(self) -> None:
+        """Look again: a call was queued, or began waiting elsewhere (`on_idle` may send it
+        here). Runs on the gateway's loop; starts the lane's task on first use."""
+        if self._closed:
+            return
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run())
+            self._task = asyncio.get_running_loop().create_task(self._run())
         assert self._wake is not None
         self._wake.set()
-        return job.future
+
+    def served(self, seat: int) -> int:
+        """Slots this lane gave ``seat`` within the last window."""
+        self._forget(self.clock())
+        return self._served.get(seat, 0)
 
     def pause(self, seconds: float) -> None:
         """Give no slot for ``seconds`` (capped at `RETRY_AFTER_CAP`)."""
@@ -143,25 +170,50 @@ class Lane:
         if self._wake is not None:
             self._wake.set()
 
-    def close(self) -> None:
+    def close(self) -> asyncio.Task[None] | None:
+        """Stop giving slots; the task to let finish on the loop (if any)."""
+        self._closed = True  # also ends a loop whose cancellation `wait_for` swallowed (3.11)
         if self._task is not None:
             self._task.cancel()
+            if self._wake is not None:
+                self._wake.set()
+        return self._task
+
+    def _forget(self, now: float) -> None:
+        while self._recent and self._recent[0][0] <= now - WINDOW:
+            _, seat = self._recent.popleft()
+            self._served[seat] -= 1
+            if not self._served[seat]:
+                del self._served[seat]
 
     def _pop(self) -> _Job | None:
-        while self._order:
-            seat = self._order.popleft()
+        """The next call: a retried one first, else the head of the seat served least over
+        the window (the first such seat in turn); that seat goes to the end of the turn."""
+        self._forget(self.clock())
+        chosen: int | None = None
+        for seat in list(self._order):
             queue = self._queues.get(seat)
-            while queue:
-                job = queue.popleft()
-                if job.future.done():  # withdrawn (the participant went away)
-                    continue
-                if queue:
-                    self._order.append(seat)
-                else:
-                    del self._queues[seat]
-                return job
-            self._queues.pop(seat, None)
-        return None
+            while queue and queue[0].future.done():  # withdrawn (the participant went away)
+                queue.popleft()
+            if not queue:
+                self._order.remove(seat)
+                self._queues.pop(seat, None)
+                continue
+            if queue[0].front:
+                chosen = seat
+                break
+            if chosen is None or self._served.get(seat, 0) < self._served.get(chosen, 0):
+                chosen = seat
+        if chosen is None:
+            return None
+        queue = self._queues[chosen]
+        job = queue.popleft()
+        self._order.remove(chosen)
+        if queue:
+            self._order.append(chosen)
+        else:
+            del self._queues[chosen]
+        return job
 
     def _delay(self, now: float) -> float:
         """Seconds until the next slot may go; ``inf`` until a call in flight finishes."""
@@ -176,12 +228,14 @@ class Lane:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
-            if not self._order:
+        while not self._closed:
+            wait = self._delay(self.clock())
+            if not self._order and (wait <= 0 or wait == float("inf")):
                 self._wake.clear()
+                if wait <= 0 and self.on_idle is not None:
+                    self.on_idle(self)  # a call it sends here wakes us with its request
                 await self._wake.wait()
                 continue
-            wait = self._delay(self.clock())
             if wait > 0:
                 self._wake.clear()
                 try:  # a finished call or a new seat may change the answer: wake for either
@@ -198,4 +252,6 @@ class Lane:
             self._next_at = now + self.spacing
             self.granted_at.append(now)
             self.granted += 1
+            self._served[job.seat] = self._served.get(job.seat, 0) + 1
+            self._recent.append((now, job.seat))
             job.future.set_result(Grant(self.granted))

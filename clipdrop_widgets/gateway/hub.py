@@ -2,9 +2,10 @@
 
 On a JupyterHub the hub already knows every participant, so nobody needs a seat key: a call
 carrying a user's hub API token (``$JUPYTERHUB_API_TOKEN`` in their server) is checked with the
-hub through its own service-auth library (`jupyterhub.services.auth.HubAuth`), and answered
-from that user's seat. A seat is made the first time a user calls: with the room's default
-credits, or the credits the roster gives that user. With a roster only its users get seats;
+hub (``GET /hub/api/user``, the request of its own service-auth library, made through
+`hubapi`: the gateway's own client, answers read up to 1 MB), and answered from that user's
+seat. A seat is made the first time a user calls: with the room's default credits, or the
+credits the roster gives that user. With a roster only its users get seats;
 with ``group`` only members of that hub group do. Everyone else gets a 403 naming the rule.
 
 Hub seats are ordinary rows of the ledger (so spend, top-ups, revocation, the dashboard and
@@ -14,8 +15,11 @@ Hub seats are ordinary rows of the ledger (so spend, top-ups, revocation, the da
 Tokens are checked with the hub on every call, without a cache: a token the hub has revoked
 (its server was stopped) is refused at once. A token pays only when it carries access to this
 service (``access:services!service=NAME``), so an identify-only token another service received
-cannot spend a seat. The hub gets ``HubPolicy.timeout`` seconds per check: a stalled hub costs
-a hub user a few seconds and a 502 saying nothing was sent or charged, never minutes. The
+cannot spend a seat (the scope is checked by the hub library's `check_scopes`). A user's
+groups are read once per first call (concurrent first calls of one user share the read). The
+hub gets ``HubPolicy.timeout`` seconds per check, counted while the hub has the request: a
+stalled hub costs a hub user a few seconds and a 502 saying nothing was sent or charged,
+never minutes. The
 gateway's own hub token (the service's ``$JUPYTERHUB_API_TOKEN``) reads user models
 (``read:users``) to see groups and admin rights.
 
@@ -27,8 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
+import math
 import os
 import socket
 from collections.abc import Mapping
@@ -39,6 +43,15 @@ from urllib.parse import quote
 
 from ..contract.errors import ConfigurationError
 from .core import Refusal
+from .hubapi import (
+    HubAnswer,
+    HubTimeout,
+    HubUnreachable,
+    HubUnreadable,
+    api_request,
+    get_json,
+    tls_of,
+)
 from .ledger import Ledger, Seat
 
 __all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "admin_login", "HUB_SEAT_PREFIX",
@@ -62,16 +75,21 @@ HUB_UNAVAILABLE = ("the JupyterHub {why}, so the gateway could not check your hu
 
 
 def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, float]:
-    """A roster file as ``{hub user name: credits}``.
+    """A roster file as ``{hub user name: credits}``, names lowercased as the hub's
+    authenticators make them (``Alice`` in a class list is the hub user ``alice``).
 
-    One user a line: ``NAME`` (gets ``credits``) or ``NAME CREDITS`` (tab or spaces);
-    blank lines and lines starting with ``#`` are skipped.
+    One user a line: ``NAME`` (gets ``credits``) or ``NAME CREDITS`` (tab or spaces; credits a
+    finite number >= 0, the rule of ``--hub-credits``); blank lines and lines starting with
+    ``#`` are skipped; a UTF-8 byte order mark (Excel's "CSV UTF-8") is ignored. A name listed
+    twice is refused naming both lines.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigurationError(f"cannot read the roster {path}: {err.strerror or err}") from None
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigurationError(f"cannot read the roster {path}: "
+                                 f"{getattr(err, 'strerror', None) or err}") from None
     roster: dict[str, float] = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         words = line.split()
         if not words or words[0].startswith("#"):
@@ -80,10 +98,16 @@ def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, fl
             given = float(words[1]) if len(words) > 1 else credits
         except ValueError:
             given = -1.0
-        if len(words) > 2 or not given >= 0:
+        if len(words) > 2 or not (math.isfinite(given) and given >= 0):
             raise ConfigurationError(f"{path}, line {number}: a roster line is NAME or NAME "
-                                     f"CREDITS (credits a number >= 0), got {line.strip()!r}")
-        roster[words[0]] = given
+                                     f"CREDITS (credits a finite number >= 0), got "
+                                     f"{line.strip()!r}")
+        name = words[0].lower()
+        if name in roster:
+            raise ConfigurationError(f"{path}: {words[0]!r} is listed twice, on lines "
+                                     f"{lines[name]} and {number} (names are compared "
+                                     "ignoring case, as the hub does): keep one line")
+        roster[name], lines[name] = given, number
     return roster
 
 
@@ -102,6 +126,9 @@ class HubPolicy:
             (``access:services!service=NAME``, JupyterHub's rule for a service); ``False``
             accepts any token the hub says is the user's, even an identify-only one that
             another service or a shared server received (default ``True``).
+        roster_file: the file ``roster`` was read from (`read_roster`): when a user not on the
+            roster calls and the file has changed since, it is read again, so a latecomer the
+            teacher adds gets in without a restart (default none: the roster as given).
     """
 
     credits: float = DEFAULT_HUB_CREDITS
@@ -114,12 +141,19 @@ class HubPolicy:
     """Seconds the gateway waits for the hub on each check (default 5)."""
     service_access: bool = True
     """A token must carry ``access:services!service=NAME`` to pay (default ``True``)."""
+    roster_file: str | None = None
+    """The roster's file, read again when it changed and someone not on it calls."""
 
     def __post_init__(self) -> None:
-        if not self.credits >= 0:
-            raise ConfigurationError(f"hub credits must be 0 or more, got {self.credits}")
+        if not (math.isfinite(self.credits) and self.credits >= 0):
+            raise ConfigurationError(f"hub credits must be a finite number >= 0, got "
+                                     f"{self.credits}")
         if not self.timeout > 0:
             raise ConfigurationError(f"the hub timeout must be more than 0 s, got {self.timeout}")
+        for name, given in (self.roster or {}).items():
+            if not (math.isfinite(given) and given >= 0):
+                raise ConfigurationError(f"the roster's credits must be a finite number >= 0, "
+                                         f"got {given} for {name}")
 
 
 def _hub_auth() -> Any:
@@ -140,9 +174,16 @@ def _hub_auth() -> Any:
     # "forever" to jupyterhub.) The environment is read now: HubOAuth's defaults are read at
     # first use, or at its import.
     env = os.environ
-    return HubOAuth(cache_max_age=ADMIN_LOGIN_CACHE, api_token=env["JUPYTERHUB_API_TOKEN"],
-                    api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
-                    base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
+
+    class CappedHubOAuth(HubOAuth):  # type: ignore[misc,valid-type]
+        """HubOAuth reading the hub's answers to its GETs at most 1 MB (`hubapi`)."""
+
+        _api_request = api_request
+
+    return CappedHubOAuth(
+        cache_max_age=ADMIN_LOGIN_CACHE, api_token=env["JUPYTERHUB_API_TOKEN"],
+        api_url=env.get("JUPYTERHUB_API_URL") or "http://127.0.0.1:8081/hub/api",
+        base_url=env.get("JUPYTERHUB_SERVICE_PREFIX") or "/")
 
 
 @dataclass
@@ -153,6 +194,12 @@ class HubSeats:
     ledger: Ledger
     policy: HubPolicy = field(default_factory=HubPolicy)
     auth: Any = field(default_factory=_hub_auth)
+    #: The roster in force (the policy's, or the file's when it was read again) and the
+    #: modification time of the file it came from.
+    roster: Mapping[str, float] | None = field(init=False, default=None)
+    _roster_mtime: float | None = field(init=False, default=None)
+    #: Reads of a user's model in flight, by name: concurrent first calls share one.
+    _reading: dict[str, asyncio.Future[dict[str, Any]]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.policy.service_access and self.auth is not None and not self.auth.access_scopes:
@@ -160,28 +207,28 @@ class HubSeats:
                 "the gateway's hub mode needs its service name in $JUPYTERHUB_SERVICE_NAME (the "
                 "hub sets it for a managed service) to require access to the service; or "
                 "accept any token of the user with --hub-any-token")
+        self.roster = self.policy.roster
+        if self.roster is None and self.policy.roster_file is not None:
+            self.roster = read_roster(self.policy.roster_file, credits=self.policy.credits)
+        self._roster_mtime = self._mtime()
 
     async def seat_for_token(self, token: str) -> Seat:
         """The seat of the hub user owning ``token``; a `Refusal` (403) for anyone else."""
-        from tornado.web import HTTPError
-
-        timeout = self.policy.timeout
-        try:
-            model = await asyncio.wait_for(
-                self.auth.user_for_token(token, use_cache=False, sync=False), timeout)
-        except asyncio.TimeoutError:
-            logger.warning("the hub did not answer a token check within %g s", timeout)
-            raise Refusal(502, HUB_UNAVAILABLE.format(
-                why=f"did not answer within {timeout:g} s")) from None
-        except HTTPError as err:  # the hub is down, or refuses the gateway's own token
-            logger.warning("the hub could not check a token: %s",
-                           err.log_message or err.status_code)
-            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
+        model = await self._ask("check your hub token", f"{self._api_url()}/user", token)
+        if model.status in (401, 403, 404):
+            model = HubAnswer()
+        elif model.status >= 400:
+            logger.warning("the hub answered %s to a token check", model.status)
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached"))
         if not model or model.get("kind", "user") != "user":
             raise Refusal(403, "Invalid or revoked api key: not a seat key, and the hub does not "
                                "know this token (its server may have stopped: start it again "
                                "from the hub's home page)")
-        name = str(model["name"])
+        name = model.get("name")
+        if not isinstance(name, str) or not name:
+            logger.warning("the hub answered a token check with a model without a name")
+            raise Refusal(502, HUB_UNAVAILABLE.format(
+                why=f"at {self._api_url()} answered something that is not a user"))
         if self.policy.service_access:
             self._check_access(name, model)
         seat = self.seat_for_user(name)
@@ -193,6 +240,27 @@ class HubSeats:
                 refusal.hub_user = name  # type: ignore[attr-defined] # for the log line
                 raise
         return seat
+
+    def _api_url(self) -> str:
+        return str(self.auth.api_url).rstrip("/")
+
+    async def _ask(self, what: str, url: str, token: str) -> HubAnswer:
+        """The hub's JSON answer at ``url`` (any status), or the 502 saying why there is none:
+        the hub's own words go to the log, never to the caller."""
+        timeout = self.policy.timeout
+        try:
+            return await get_json(url, token, timeout, tls_of(self.auth))
+        except HubTimeout:
+            logger.warning("the hub did not answer within %g s (to %s)", timeout, what)
+            why = f"did not answer within {timeout:g} s"
+        except HubUnreachable as err:
+            logger.warning("the hub could not be reached (to %s): %s", what, err)
+            why = "could not be reached"
+        except HubUnreadable as err:
+            logger.warning("the hub's answer (to %s) is unreadable: %s", what, err)
+            why = f"at {self._api_url()} answered something unreadable"
+        raise Refusal(502, HUB_UNAVAILABLE.format(why=why).replace(
+            "check your hub token", what))
 
     def _check_access(self, name: str, model: Mapping[str, Any]) -> None:
         """Refuse a token without access to this service: an identify-only token (what the hub
@@ -215,7 +283,7 @@ class HubSeats:
     async def _admit(self, name: str) -> None:
         """Refuse ``name`` a new seat when the roster or the group says so."""
         policy = self.policy
-        if policy.roster is not None and name not in policy.roster:
+        if self.roster is not None and self._on_roster(name) is None:
             raise Refusal(403, f"JupyterHub user {name} is not on this workshop's roster: ask "
                                "the person running the workshop to add you")
         if policy.group is not None:
@@ -225,27 +293,58 @@ class HubSeats:
                                    f"'{policy.group}' this workshop's gateway serves: ask the "
                                    "person running the workshop to add you to it")
 
-    async def user_model(self, name: str) -> dict[str, Any]:
-        """The hub's model of user ``name`` (groups, admin), read with the service's token."""
-        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-
-        url = f"{self.auth.api_url.rstrip('/')}/users/{quote(name, safe='')}"
-        timeout = self.policy.timeout
+    def _mtime(self) -> float | None:
+        if self.policy.roster_file is None:
+            return None
         try:
-            answer = await AsyncHTTPClient().fetch(
-                url, headers={"Authorization": f"token {self.auth.api_token}"},
-                connect_timeout=timeout, request_timeout=timeout)
-        except HTTPClientError as err:
-            if err.code == 404:
-                return {"name": name}
-            if err.code == 599:  # tornado's code for "no answer in time"
-                raise Refusal(502, HUB_UNAVAILABLE.format(
-                    why=f"did not answer within {timeout:g} s")) from None
-            raise Refusal(502, f"the gateway could not read hub user {name} from the hub "
-                               f"({err.code}): its service needs the read:users scope") from None
+            return os.stat(self.policy.roster_file).st_mtime
         except OSError:
-            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached")) from None
-        return dict(json.loads(answer.body))
+            return None
+
+    def _on_roster(self, name: str) -> float | None:
+        """``name``'s credits on the roster (names compared ignoring case, as the hub's
+        authenticators lowercase them), or ``None``; a roster file the teacher edited since it
+        was read is read again first. An edit that does not read keeps the roster in force
+        (and says why in the log)."""
+        assert self.roster is not None
+        credits = self.roster.get(name.lower())
+        mtime = self._mtime()
+        if credits is None and mtime is not None and mtime != self._roster_mtime:
+            try:
+                self.roster = read_roster(str(self.policy.roster_file),
+                                          credits=self.policy.credits)
+                logger.info("the roster %s changed: read again, %d users",
+                            self.policy.roster_file, len(self.roster))
+            except ConfigurationError as err:
+                logger.warning("the roster changed but cannot be used, the previous one "
+                               "stays: %s", err)
+            self._roster_mtime = mtime
+            credits = self.roster.get(name.lower())
+        return credits
+
+    async def user_model(self, name: str) -> dict[str, Any]:
+        """The hub's model of user ``name`` (groups, admin), read with the service's token;
+        calls for the same user at once share one read (a class's first calls)."""
+        reading = self._reading.get(name)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_user(name))
+            self._reading[name] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(name, None))
+        return dict(await asyncio.shield(reading))
+
+    async def _read_user(self, name: str) -> dict[str, Any]:
+        url = f"{self._api_url()}/users/{quote(name, safe='')}"
+        model = await self._ask(f"read hub user {name}", url, self.auth.api_token)
+        if model.status == 404:
+            return {"name": name}
+        if model.status >= 500:
+            logger.warning("the hub answered %s reading user %s", model.status, name)
+            raise Refusal(502, HUB_UNAVAILABLE.format(why="could not be reached").replace(
+                "check your hub token", f"read hub user {name}"))
+        if model.status >= 400:
+            raise Refusal(502, f"the gateway could not read hub user {name} from the hub "
+                               f"({model.status}): its service needs the read:users scope")
+        return dict(model)
 
     # -- the ledger's rows ----------------------------------------------------------------
     def seat_for_user(self, name: str) -> Seat | None:
@@ -254,7 +353,9 @@ class HubSeats:
 
     def _create(self, name: str) -> Seat:
         policy = self.policy
-        credits = policy.credits if policy.roster is None else policy.roster[name]
+        credits = policy.credits if self.roster is None else self._on_roster(name)
+        if credits is None:  # pragma: no cover - _admit refused them
+            raise Refusal(403, f"JupyterHub user {name} is not on this workshop's roster")
         # The room's expiry, like any late seat; a seat made meanwhile (two first calls at
         # once) is the one returned.
         seat = self.ledger.add_identity_seat(HUB_SEAT_PREFIX + name, name, credits)
@@ -321,7 +422,8 @@ def admin_login() -> type:
                 self.deny(403, f"{name} may not use the workshop gateway on this JupyterHub "
                                f"(it needs {', '.join(sorted(self.hub_scopes or []))})")
                 return False
-            except (asyncio.TimeoutError, HTTPError):
+            except (asyncio.TimeoutError, HTTPError, ValueError, KeyError, TypeError):
+                # ValueError, KeyError, TypeError: an answer the hub library cannot read
                 self.deny(502, "the JupyterHub could not check your login: try again in a "
                                "minute, or use the admin token")
                 return False

@@ -22,6 +22,7 @@ Credits are the service's units (``float``); times are Unix seconds (``float``).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import sqlite3
@@ -212,8 +213,9 @@ class Ledger:
             taken = {row[0] for row in db.execute("SELECT label FROM seats")}
             number = 1
             for named, contact, credits in rows:
-                if credits < 0:
-                    raise ConfigurationError(f"credits must be 0 or more, got {credits}")
+                if not (math.isfinite(credits) and credits >= 0):
+                    raise ConfigurationError(f"credits must be a finite number >= 0, got "
+                                             f"{credits}")
                 if named is None:
                     while f"{label}-{number:02d}" in taken:
                         number += 1
@@ -241,10 +243,29 @@ class Ledger:
         (and a revocation) no longer applies. Returns the new key (shown once)."""
         key = new_seat_key()
         with self._write() as db:
+            row = db.execute("SELECT key_hash FROM seats WHERE label = ?", (label,)).fetchone()
+            if row is not None and ":" in row[0]:  # an identity's seat (a hub user's)
+                kind = row[0].partition(":")[0]
+                who = "a JupyterHub user's seat" if kind == "hub-user" else f"a {kind} seat"
+                raise ConfigurationError(
+                    f"{label} is {who}: it has no key "
+                    "(they sign in with their own account), so none is issued; to let a "
+                    f"revoked one back in, run: clipdrop-widgets gateway seats restore {label}")
             if db.execute("UPDATE seats SET key_hash = ?, revoked = NULL WHERE label = ?",
                           (hash_key(key), label)).rowcount == 0:
                 self._missing(db, label)
         return key
+
+    def restore(self, label: str) -> Seat:
+        """Undo `revoke` of the seat called ``label``: the same key (or, for a hub user's seat,
+        the same hub user) works again, with the same balance. Returns the seat."""
+        with self._write() as db:
+            if db.execute("UPDATE seats SET revoked = NULL WHERE label = ? AND revoked IS NOT "
+                          "NULL", (label,)).rowcount == 0:
+                if db.execute("SELECT 1 FROM seats WHERE label = ?", (label,)).fetchone():
+                    raise ConfigurationError(f"{label} is not revoked")
+                self._missing(db, label)
+        return next(s for s in self.seats() if s.label == label)
 
     def set_limits(self, label: str, *, parallel: int | None = None, rpm: float | None = None,
                    clear: bool = False) -> Seat:
@@ -299,8 +320,8 @@ class Ledger:
         Returns the identity's seat (also when a concurrent first call made it just before),
         or ``None`` when another seat already has ``label``.
         """
-        if credits < 0:
-            raise ConfigurationError(f"credits must be 0 or more, got {credits}")
+        if not (math.isfinite(credits) and credits >= 0):
+            raise ConfigurationError(f"credits must be a finite number >= 0, got {credits}")
         now = time.time()
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO seats (label, key_hash, credits, created, expires) "

@@ -354,7 +354,9 @@ def _run(gateway: Gateway, host: str, port: int, admin_check: AdminCheck,
         loop.run_forever()
     finally:
         server.stop()
-        gateway.close()
+        lanes = gateway.close()
+        if lanes:  # let them end (a second at most), so none is destroyed still pending
+            loop.run_until_complete(asyncio.wait(lanes, timeout=1.0))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 

@@ -51,6 +51,10 @@ class _FixedLayout(Layout):
                 "give the widget its own (widget.layout = ipywidgets.Layout(...)) first")
         super().__setattr__(name, value)
 
+    def close(self) -> None:
+        """Stay open: other widgets, in other trees, still show with it (`closing.close_tree`
+        closing one tree must not take it from the rest)."""
+
 
 _CSS_NAMES = frozenset(name for name in widgets.Layout.class_trait_names(sync=True)
                        if not name.startswith("_"))
@@ -61,7 +65,8 @@ def fixed_layout() -> Layout:
     """One empty layout shared by the inner widgets whose layout never changes (a status
     line, a title, a row of buttons): one widget model for all of them instead of one each,
     fewer for the page to load before its first view (issue 22). Setting a property on it
-    raises; a new one is made if it was closed (``Widget.close_all``)."""
+    raises, and closing it does nothing (closing one tree of widgets must not take it from
+    the others)."""
     global _fixed
     if _fixed is None or _fixed.comm is None:
         _fixed = _FixedLayout()

@@ -10,11 +10,12 @@ ipywidgets render: JupyterLab, Notebook 7, Voila, Binder.
 
 from __future__ import annotations
 
+import io
 import itertools
 import pathlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import anywidget
 import traitlets
@@ -63,19 +64,28 @@ class Downloader(anywidget.AnyWidget):
             for callback in list(self._shown):
                 callback()
 
-    def send_file(self, data: bytes, name: str, *, mime: str = "application/octet-stream"
-                  ) -> None:
-        """Send ``data`` for the browser to save as ``name`` (a ``mime`` type for the Blob)."""
+    def send_file(self, data: bytes | IO[bytes], name: str, *,
+                  mime: str = "application/octet-stream") -> None:
+        """Send ``data`` for the browser to save as ``name`` (a ``mime`` type for the Blob).
+
+        ``data`` is the bytes, or a binary file open for reading (a big zip on disk): it is
+        then read from where it stands to its end, one chunk at a time, never whole."""
         if not name or "/" in name or "\\" in name:
             raise ConfigurationError(f"a download needs a plain file name, got {name!r}")
-        view = memoryview(bytes(data))
-        count = max(1, -(-len(view) // CHUNK_BYTES))
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            source: IO[bytes] = io.BytesIO(data)
+            size = len(source.getbuffer())
+        else:
+            source, start = data, data.tell()
+            size = data.seek(0, io.SEEK_END) - start
+            data.seek(start)
+        count = max(1, -(-size // CHUNK_BYTES))
         file_id = next(_ids)
         for index in range(count):
-            chunk = view[index * CHUNK_BYTES:(index + 1) * CHUNK_BYTES]
+            chunk = source.read(CHUNK_BYTES)
             self.send({"kind": "chunk", "id": file_id, "index": index, "count": count,
                        "name": name, "mime": mime}, buffers=[chunk])
-        self.sent.append((name, len(view)))
+        self.sent.append((name, size))
 
     def __repr__(self) -> str:
         return f"Downloader({len(self.sent)} files sent)"

@@ -27,7 +27,9 @@ from ..api.untrusted import safe_name
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
 from ._ui import ErrorLine, Layout, fixed_layout
+from .closing import close_tree
 from .download import Downloader, download_name
+from .download_all import results_zip, session_zip
 from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
@@ -103,7 +105,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
     [`Result`][clipdrop_widgets.Result]
     (an app shows it in its compare view) and outlines its card; ``Download`` sends it to the
     browser as a download and ``Download all`` the whole session as a zip (images and session
-    log), which works in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
+    log; built on disk, refused above `download_all.DOWNLOAD_ALL_LIMIT`, 500 MB), which works
+    in JupyterLab, Notebook 7, Voila and on Binder alike; ``Save`` writes it
     to the folder typed above the strip (on the kernel's machine); ``Save all`` writes every
     one not saved there yet.
 
@@ -156,7 +159,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
         self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
                                             disabled=True, layout=Layout(width="auto"),
-                                            tooltip="A zip of the images and the session log")
+                                            tooltip="A zip of the images and the session log "
+                                                    "(up to 500 MB)")
         self._download_all.on_click(self.errors.guard(lambda _b: self.download()))
         self._download_all.add_class("cdw-download-all")
         self.downloader = Downloader()
@@ -241,10 +245,11 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def _show_first(self, result: Result, *, later: bool = False) -> None:
         self._results.insert(0, result)
         self._cards.insert(0, self._card(result, later=later))
-        for card in self._cards[self._max_items:]:
-            card.close()
+        gone = self._cards[self._max_items:]
         del self._results[self._max_items:], self._cards[self._max_items:]
+        self._senders = {r: s for r, s in self._senders.items() if r in self._results}
         self._row.children = tuple(self._cards)
+        self._close(gone)
         self._save_all.disabled = self._download_all.disabled = False
         self._outline(result)
 
@@ -257,13 +262,20 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Remove every result from the strip (files already saved, and the session folder,
         stay)."""
         self._maker.cancel()  # the thumbnails of cards about to go
-        for card in self._cards:
-            card.close()
+        gone = list(self._cards)
         self._results.clear()
         self._cards.clear()
+        self._senders.clear()
         self._row.children = ()
+        self._close(gone)
         self._save_all.disabled = self._download_all.disabled = True
         self._chosen = None
+
+    def _close(self, cards: Sequence[widgets.VBox]) -> None:
+        """Close ``cards`` and every widget in them (a page turned: about 950 models), not
+        the layouts and styles every card shares."""
+        close_tree(cards, keep=(self._auto, self._buttons_row, self._button_style,
+                                self._caption_style))
 
     # -- the session --------------------------------------------------------------------------
     def open_session(self, session_dir: str | os.PathLike[str]) -> Session:
@@ -370,7 +382,6 @@ class HistoryStrip(Snapshot, widgets.VBox):
         sender = SendTo(menu=True)
         sender.set_targets(self._send_targets)
         sender.on_send(lambda name: self._send_to(result, name))
-        self._senders = {r: s for r, s in self._senders.items() if r in self._results}
         self._senders[result] = sender
         return widgets.VBox(
             [picture, caption, widgets.HBox([show, save, download],  # Download wraps below
@@ -487,15 +498,19 @@ class HistoryStrip(Snapshot, widgets.VBox):
     # -- downloading --------------------------------------------------------------------------
     def download(self, result: Result | int | None = None) -> str:
         """Send one result (or, with ``None``, a zip of the whole session: images and log) to
-        the browser as a download; returns the file name."""
+        the browser as a download; returns the file name. The zip is written to a temporary
+        file and sent from it; above `download_all.DOWNLOAD_ALL_LIMIT` (500 MB) it is refused
+        (`ConfigurationError` naming the size and "Save all") before anything is written."""
         if result is None:  # with a session: every page's results, the log and the inputs
             if not self._results and not self.session_size:
                 raise ConfigurationError("there is nothing to download yet")
-            if self.session is not None:
-                data, name = self.session.zip_bytes(), f"clipdrop-{self.session.directory.name}.zip"
+            if self.session is not None:  # on disk, one file at a time; refused if too big
+                zipped, name = session_zip(self.session), \
+                    f"clipdrop-{self.session.directory.name}.zip"
             else:
-                data, name = zip_results(self._results), "clipdrop-results.zip"
-            self.downloader.send_file(data, name, mime="application/zip")
+                zipped, name = results_zip(self._results), "clipdrop-results.zip"
+            with zipped:
+                self.downloader.send_file(zipped, name, mime="application/zip")
         else:
             one = self._pick(result)
             name = download_name(one)
@@ -578,20 +593,3 @@ def _already_there(folder: str, result: Result) -> str | None:
             continue
     return None
 
-
-def zip_results(results: list[Result] | tuple[Result, ...]) -> bytes:
-    """A zip of ``results`` (images and a JSON-lines log) for a strip without a session."""
-    import io
-    import json
-    import zipfile
-
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        lines = []
-        for i, result in enumerate(reversed(results), 1):  # oldest first, like a session log
-            name = f"{i:04d}-{download_name(result)}"
-            zf.writestr(f"images/{name}", recorded_bytes(result))
-            lines.append(json.dumps({"operation": result.endpoint, "file": f"images/{name}",
-                                     **card_labels(result)}, ensure_ascii=False))
-        zf.writestr("results.jsonl", "\n".join(lines) + "\n")
-    return buf.getvalue()

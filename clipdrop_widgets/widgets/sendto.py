@@ -76,7 +76,7 @@ class SendTo(widgets.HBox):
 
     def __init__(self, *, menu: bool = False, shown: bool = True) -> None:
         super().__init__(layout=Layout(flex_flow="row wrap", align_items="center",
-                                               display="none"))
+                                       display="none"))
         self._menu_mode = menu
         self._shown = shown
         self._targets: tuple[tuple[str, str], ...] = ()
@@ -96,6 +96,12 @@ class SendTo(widgets.HBox):
         if self._errors is None:
             self._errors = ErrorLine()
         return self._errors
+
+    @property
+    def owned_widgets(self) -> tuple[widgets.Widget, ...]:
+        """Its menu and error line, children or not yet (`closing.close_tree` closes them);
+        those not made yet (`_build`) are not there to close."""
+        return tuple(w for w in (self._menu, self._errors) if w is not None)
 
     # -- configuring --------------------------------------------------------------------------
     @property

@@ -21,11 +21,13 @@ def test_copy_carries_every_constructor_argument(tmp_path):
     """Fails when an argument is added to Client and not given a value here (and carried)."""
     with FaultServer() as server:
         values = {"api_key": "sk-copy-1", "base_url": server.url, "timeout": (3.0, 7.0),
-                  "max_retries": 5, "requests_per_minute": 123, "cache": tmp_path,
-                  "budget": 42}
+                  "max_retries": 5, "requests_per_minute": 123, "limit_scope": "operation",
+                  "cache": tmp_path, "budget": 42}
         read = {"api_key": lambda c: sent_key(c, server), "base_url": lambda c: c.base_url,
                 "timeout": lambda c: c.timeout, "max_retries": lambda c: c.max_retries,
                 "requests_per_minute": lambda c: c.limiter("cleanup").requests_per_minute,
+                # Scope operation: two operations do not share one pace (scope key: they do).
+                "limit_scope": lambda c: c.limiter("cleanup") is c.limiter("text_to_image"),
                 "cache": lambda c: c.cache.directory, "budget": lambda c: c.budget}
         arguments = [p for p in inspect.signature(Client.__init__).parameters if p != "self"]
         assert sorted(values) == sorted(arguments) == sorted(read), (

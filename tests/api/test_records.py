@@ -182,7 +182,8 @@ def test_every_write_path_carries_the_record_and_never_the_key(keyed_client, tmp
         strip.add(result)
     sent: list[tuple[str, bytes]] = []
     monkeypatch.setattr(strip.downloader, "send_file",
-                        lambda data, name, mime="": sent.append((name, bytes(data))))
+                        lambda data, name, mime="": sent.append(  # Download all: a file
+                            (name, data if isinstance(data, bytes) else data.read())))
     strip.save()                     # Save all (Save writes the same way)
     strip.download(-1)               # Download
     strip.download()                 # Download all (a zip of the session)

@@ -51,19 +51,28 @@ def test_two_clients_with_one_key_in_a_process_draw_no_429():
         Client(KEY, base_url=server.url).limiter("text_to_image")
 
 
-def test_two_processes_with_one_key_draw_no_429(pacer_dir):
+@pytest.mark.parametrize("second", ["text_to_image", "replace_background"])
+def test_two_processes_with_one_key_draw_no_429(pacer_dir, second):
+    """Two kernels on one key: one pace, whether they call one operation or two (scope key)."""
     script = textwrap.dedent(f"""
-        import sys
+        import io, sys
+        from PIL import Image
         from clipdrop_widgets import Client
         client = Client({KEY!r}, base_url=sys.argv[1], requests_per_minute={RPM},
                         max_retries=0, timeout=20)
+        photo = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(photo, "PNG")
         for i in range({CALLS}):
-            client.text_to_image(f"cat {{i}}")
+            if sys.argv[2] == "text_to_image":
+                client.text_to_image(f"cat {{i}}")
+            else:
+                client.replace_background(photo.getvalue(), f"beach {{i}}")
     """)
     env = {**os.environ, "CLIPDROP_PACER_DIR": str(pacer_dir)}
     with FaultServer(rate=(1, WINDOW)) as server:
-        procs = [subprocess.Popen([sys.executable, "-c", script, server.url], env=env,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [subprocess.Popen([sys.executable, "-c", script, server.url, operation],
+                                  env=env, stderr=subprocess.PIPE, text=True)
+                 for operation in ("text_to_image", second)]
         errors = [p.communicate(timeout=120)[1] for p in procs]
         assert [p.returncode for p in procs] == [0, 0], errors
         assert len(server.seen) == 2 * CALLS

@@ -218,3 +218,43 @@ studio
     wait_until(lambda: "(1 result)" in studio.locator("text=Results are saved in").first
                .inner_text() or None, timeout=WAIT, what="the session line to count it")
     assert not page.console_errors
+
+
+def test_history_pages_turned_in_voila_show_working_cards(voila, page, tmp_path):
+    """Turning pages closes the old cards' widgets (issue 24 follow-up): the new page's cards
+    still render with the layouts every card shares, and their buttons still answer."""
+    session_dir = tmp_path / "paged-session"
+    server = voila("studio-pages", [f"""\
+import io
+from PIL import Image
+from clipdrop_widgets import Studio
+from clipdrop_widgets.api.result import Result
+from clipdrop_widgets.api.session import Session
+
+session = Session({str(session_dir)!r})
+for i in range(60):
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (4 * i, 90, 160)).save(buf, "PNG")
+    session.add(Result(buf.getvalue(), "image/png", "text_to_image",
+                       {{"prompt": f"square {{i}}"}}, created=1_700_000_000.0 + i))
+studio = Studio(session_dir={str(session_dir)!r})
+studio.add_class("cdw-test-studio")
+studio
+"""])
+    page.goto(server.url(), timeout=120_000)
+    studio = page.locator(".cdw-test-studio")
+    studio.wait_for(timeout=120_000)
+    downloads = studio.locator(".cdw-history-download")
+    wait_until(lambda: downloads.count() == 50 or None, timeout=WAIT, what="the newest page")
+    older = studio.get_by_role("button", name="Older")
+    newer = studio.get_by_role("button", name="Newer")
+    for button, count in ((older, 10), (newer, 50), (older, 10)):
+        button.click()
+        wait_until(lambda n=count: downloads.count() == n or None, timeout=WAIT,
+                   what=f"a page of {count} cards")
+    assert downloads.first.bounding_box()["width"] > 0  # the shared layouts still apply
+    with page.expect_download(timeout=WAIT * 1000) as info:
+        downloads.last.click()  # the oldest result of the session
+    got = Path(info.value.path()).read_bytes()
+    assert read_record(got)["prompt"] == "square 0"
+    assert not page.console_errors

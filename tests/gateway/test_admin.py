@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 import time
 
@@ -92,3 +93,21 @@ def test_the_stats_show_each_seat_and_the_room_while_calls_run(make_fake, make_g
     for text in (exported.text, str(after), _get(gateway.admin_url).text):
         assert ROOM_KEY not in text
         assert not any(key in text for key in (busy, poor))
+
+
+def test_the_stats_stay_json_when_a_seat_holds_an_infinite_balance(make_fake, make_gateway,
+                                                                   ledger):
+    # A seat an older gateway made from a roster line "alice inf": the page's JSON.parse
+    # failed on the bare Infinity, and the page showed nothing for every seat.
+    fake = make_fake()
+    gateway = make_gateway(fake.url, admin_token="t")
+    ledger.create_seats(2, 10)
+    ledger._db.execute("UPDATE seats SET credits = 9e999 WHERE label = 'seat-01'")
+    body = _get(gateway.url + "/gateway/admin/stats.json?token=t").text
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    seats = json.loads(body, parse_constant=refuse)["seats"]
+    assert [s["label"] for s in seats] == ["seat-01", "seat-02"]
+    assert seats[0]["credits_left"] is None and seats[1]["credits_left"] == 10

@@ -86,3 +86,43 @@ def test_a_large_upload_reaches_the_service_whole_even_when_sent_twice(make_fake
     sizes = [s.size for s in fake.seen]
     assert len(sizes) == 2 and sizes[0] == sizes[1] > len(photo)
     assert gateway.gateway.bodies.used == 0
+
+
+def test_gateway_serve_takes_the_rooms_body_memory_in_megabytes(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from clipdrop_widgets.cli import build_parser
+    from clipdrop_widgets.contract.errors import ConfigurationError
+    from clipdrop_widgets.gateway import server
+    from clipdrop_widgets.gateway.core import Gateway
+
+    db = str(tmp_path / "room.db")
+    for bad in ("0", "-5", "1.5", "lots"):
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args(["gateway", "serve", "--db", db, "--body-memory", bad])
+        assert exited.value.code == 2
+        assert "whole number of megabytes >= 1" in capsys.readouterr().err
+    with pytest.raises(ConfigurationError, match="body_memory must be a positive"):
+        Gateway(ledger=None, upstream=None, body_memory=0)  # type: ignore[arg-type]
+
+    served: dict[str, object] = {}
+    serve = server.serve_gateway
+
+    def serve_in_background(path, **options):  # the CLI's options, served for real
+        options.update(port=0, background=True)
+        served["handle"] = serve(path, **options)
+
+    monkeypatch.setattr(server, "serve_gateway", serve_in_background)
+    monkeypatch.setattr("signal.signal", lambda *_: None)  # the CLI's SIGTERM handler
+    monkeypatch.setattr("logging.basicConfig", lambda **_: None)  # and its root logger
+    args = build_parser().parse_args(["gateway", "serve", "--db", db, "--upstream",
+                                      "local://engine", "--body-memory", "16"])
+    assert args.run(args) == 0
+    handle = served["handle"]
+    try:
+        assert handle.gateway.bodies.limit == 16 * MB
+    finally:
+        handle.close()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["gateway", "serve", "--help"])
+    assert "--body-memory MB" in capsys.readouterr().out

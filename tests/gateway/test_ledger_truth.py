@@ -13,6 +13,7 @@ import io
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -187,3 +188,39 @@ def test_every_call_that_reached_the_service_was_marked_sent(make_fake, make_gat
     assert _ask(gateway.url, seat, "one").status_code == 200
     rows = ledger._read("SELECT state, sent FROM charges")
     assert [(state, sent is not None) for state, sent in rows] == [("settled", True)]
+
+
+@pytest.mark.parametrize("parallel", [2, 8])
+@pytest.mark.parametrize("refused_first", [False, True])
+def test_concurrent_calls_of_a_seat_with_exactly_enough_credits_are_all_served(
+        make_fake, make_gateway, ledger, parallel, refused_first):
+    """An attack (F4) once saw a seat's concurrent calls refused 402 "0 credits left" while
+    its credits covered them all; a 429 and its retry must not change that either."""
+    calls = 8
+    refused: set[str] = set()
+
+    def script(path, texts):  # each of the first three prompts is sent back once with a 429
+        prompt = texts.get("prompt", "")
+        if refused_first and prompt in {"p0", "p1", "p2"} and prompt not in refused:
+            refused.add(prompt)
+            return 429, {"Retry-After": "0"}, b'{"error": "too many"}', 0
+        return None
+
+    fake = make_fake(delay=0.4, script=script, rate=600)
+    gateway = make_gateway(fake.url, requests_per_minute=600, seat_parallel=parallel)
+    [(_, seat)] = ledger.create_seats(1, 2 * calls)  # a text to image costs 2: exactly enough
+    start = threading.Barrier(calls)
+
+    def ask(n: int) -> requests.Response:
+        start.wait()
+        return _ask(gateway.url, seat, f"p{n}")
+
+    with ThreadPoolExecutor(calls) as pool:
+        answers = list(pool.map(ask, range(calls)))
+    assert [a.status_code for a in answers] == [200] * calls, [a.text for a in answers]
+    assert len(refused) == (3 if refused_first else 0)
+    assert sorted(int(a.headers["x-remaining-credits"]) for a in answers)[0] == 0
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (2 * calls, 0, 0)
+    assert ledger.total_charged() == fake.charged == 2 * calls
+    assert _ask(gateway.url, seat, "one more").status_code == 402  # and then it is spent

@@ -77,3 +77,15 @@ def test_an_empty_account_is_a_402_the_gateway_turns_into_a_503(shaped, make_gat
     refused = _ask(gateway.url, seat, "two")
     assert refused.status_code == 503 and "not your key" in refused.json()["error"]
     assert ledger.seats()[0].spent == 2 == service.charged
+
+
+def test_without_rendering_it_answers_an_image_a_client_can_read(shaped):
+    """Its stock answer was 70 bytes that were not a PNG: every sweep item against it failed
+    with InvalidResponseError, so a sweep benchmark measured nothing but failures."""
+    from clipdrop_widgets import Client, Sweep
+
+    service = shaped(render=False, latency=(0, 0))
+    client = Client(ROOM_KEY, base_url=service.url, requests_per_minute=6000)
+    records = Sweep(client, "text_to_image", prompts=["a", "b"]).run(progress=False)
+    assert [r["status"] for r in records] == ["ok", "ok"], records
+    assert service.charged == 2 * 2  # text to image costs 2 (the seed's price)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
@@ -38,7 +40,13 @@ from clipdrop_widgets import (
 )
 from clipdrop_widgets.api.hub import HUB_GATEWAY_ENV
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
-from clipdrop_widgets.gateway.hub import ADMIN_LOGIN_CACHE, HubPolicy, read_roster
+from clipdrop_widgets.gateway.hub import (
+    ADMIN_LOGIN_CACHE,
+    HubPolicy,
+    HubSeats,
+    hub_seat_ids,
+    read_roster,
+)
 
 SERVICE_TOKEN = "service-token-0123456789abcdef"
 TOKENS = {"tok-alice-0123456789": "alice", "tok-bob-0123456789": "bob",
@@ -54,6 +62,10 @@ class FakeHub:
     delay: float = 0.0  # seconds the hub takes to answer a token check (a stalled hub)
     # A token's scopes, when not its server's (which include access to the gateway).
     scopes: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=lambda: dict(GROUPS))
+    users_delay: float = 0.0  # seconds the hub takes to read a user's model (groups, admin)
+    user_reads: list[str] = field(default_factory=list)  # names whose model was read
+    answer: bytes | None = None  # what /user answers instead of a model (a wrong API URL)
 
 
 #: What a user's server token carries with the documented hub config (the `server` role).
@@ -63,6 +75,9 @@ SERVER_SCOPES = ["access:services!service=clipdrop-gateway", "access:servers!ser
 class _User(RequestHandler):
     async def get(self) -> None:  # GET /hub/api/user: who owns the token
         await asyncio.sleep(self.settings["hub"].delay)
+        if self.settings["hub"].answer is not None:
+            self.finish(self.settings["hub"].answer)
+            return
         token = self.request.headers.get("Authorization", "").partition(" ")[2]
         name = self.settings["hub"].tokens.get(token)
         if name is None:
@@ -74,16 +89,19 @@ class _User(RequestHandler):
 
 
 class _Users(RequestHandler):
-    def get(self, name: str) -> None:  # GET /hub/api/users/NAME with the service's token
+    async def get(self, name: str) -> None:  # GET /hub/api/users/NAME with the service's token
+        hub = self.settings["hub"]
+        hub.user_reads.append(name)
+        await asyncio.sleep(hub.users_delay)
         if self.request.headers.get("Authorization") != f"token {SERVICE_TOKEN}":
             self.set_status(403)
             self.finish({"status": 403})
             return
-        if name not in GROUPS:
+        if name not in hub.groups:
             self.set_status(404)
             self.finish({"status": 404})
             return
-        self.finish({"kind": "user", "name": name, "groups": GROUPS[name],
+        self.finish({"kind": "user", "name": name, "groups": hub.groups[name],
                      "admin": name == "alice"})
 
 
@@ -338,7 +356,7 @@ def test_hub_names_reach_the_teachers_terminal_escaped_and_marked(fake_hub, tmp_
            "tok-tab-0123456789": "tab\t0 spent\t20 left"}  # names some authenticators allow
     fake_hub.tokens.update(odd)
     for name in odd.values():
-        monkeypatch.setitem(GROUPS, name, ["workshop"])
+        fake_hub.groups[name] = ["workshop"]
     with _gateway(tmp_path, HubPolicy(group="workshop")) as gateway:
         with Client(api_key="tok-carol-0123456789", base_url=gateway.url) as carol, \
                 pytest.raises(ClipdropError):
@@ -472,3 +490,128 @@ def test_any_token_may_pay_when_the_teacher_says_so(fake_hub, tmp_path, monkeypa
     monkeypatch.delenv("JUPYTERHUB_SERVICE_NAME")  # nothing says which service to require
     with pytest.raises(ConfigurationError, match="JUPYTERHUB_SERVICE_NAME"):
         _gateway(tmp_path, HubPolicy())
+
+
+# -- issue 25, second round of attacks ---------------------------------------------------------
+def _seat_calls(url: str, tokens: list[str]) -> list[tuple[int, float]]:
+    """Each token's ``GET /gateway/v1/seat``, all sent at once: (status, seconds) per token."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    async def run() -> list[tuple[int, float]]:
+        client = AsyncHTTPClient(force_instance=True, max_clients=len(tokens))
+
+        async def one(token: str) -> tuple[int, float]:
+            started = time.monotonic()
+            answer = await client.fetch(url + "/gateway/v1/seat", raise_error=False,
+                                        headers={"x-api-key": token}, request_timeout=30)
+            return answer.code, time.monotonic() - started
+
+        try:
+            return list(await asyncio.gather(*(one(token) for token in tokens)))
+        finally:
+            client.close()
+
+    return asyncio.run(run())
+
+
+def test_a_class_starting_at_once_gets_its_group_seats_without_false_502s(fake_hub, tmp_path):
+    # 150 students run their first cell together while the hub answers each request in
+    # 0.5 s: the group lookups went 10 at a time and the queue counted against the 5 s.
+    students = {f"tok-s{i:03d}-0123456789": f"s{i:03d}" for i in range(150)}
+    fake_hub.tokens.update(students)
+    fake_hub.groups.update({name: ["workshop"] for name in students.values()})
+    fake_hub.delay = fake_hub.users_delay = 0.5
+    with _gateway(tmp_path, HubPolicy(group="workshop", credits=4)) as gateway:
+        answers = _seat_calls(gateway.url, list(students))
+        # One user's first calls at once share one read of their groups.
+        fake_hub.user_reads.clear()
+        bob = _seat_calls(gateway.url, ["tok-bob-0123456789"] * 20)
+    assert sorted({status for status, _ in answers}) == [200]
+    assert max(seconds for _, seconds in answers) < 5  # never the --hub-timeout
+    assert {status for status, _ in bob} == {200} and fake_hub.user_reads == ["bob"]
+
+
+def test_a_roster_with_infinite_credits_a_bom_mixed_case_or_a_name_twice(tmp_path):
+    roster = tmp_path / "roster.txt"
+    for line in ("infy inf", "big 1e309", "odd nan", "minus -1"):
+        roster.write_text(f"alice 3\n{line}\n")
+        with pytest.raises(ConfigurationError, match=r"line 2.*finite number >= 0"):
+            read_roster(roster, credits=5)
+    with pytest.raises(ConfigurationError, match="finite"):
+        HubPolicy(roster={"alice": float("inf")})
+    roster.write_bytes(b"\xef\xbb\xbfAlice 30\r\nbob\r\n")  # Excel's "CSV UTF-8", a class list
+    assert read_roster(roster, credits=5) == {"alice": 30, "bob": 5}
+    with Ledger(tmp_path / "room.db") as ledger:  # the file alone is the roster, not "everyone"
+        seats = HubSeats(ledger, HubPolicy(credits=5, roster_file=str(roster)), auth=None)
+        assert seats.roster == {"alice": 30, "bob": 5}
+    roster.write_text("alice 5\nbob\nALICE 50\n")
+    with pytest.raises(ConfigurationError, match="'ALICE' is listed twice, on lines 1 and 3"):
+        read_roster(roster, credits=5)
+
+
+def test_the_roster_is_read_again_when_the_teacher_adds_a_latecomer(fake_hub, tmp_path,
+                                                                     caplog):
+    fake_hub.tokens["tok-Late-0123456789"] = "latecomer"
+    roster = tmp_path / "roster.txt"
+    roster.write_bytes(b"\xef\xbb\xbfAlice 30\n")
+    policy = HubPolicy(credits=7, roster=read_roster(roster, credits=7), roster_file=str(roster))
+    (tmp_path / "db").mkdir()
+    with _gateway(tmp_path / "db", policy) as gateway:
+        seat = _seat_calls(gateway.url, ["tok-alice-0123456789"])
+        with Client(api_key="tok-Late-0123456789", base_url=gateway.url) as late, \
+                pytest.raises(ClipdropError, match="not on this workshop's roster"):
+            late.text_to_image("a kite")
+        roster.write_text("alice 30\nlatecomer 9\n")
+        os_time = time.time() + 5  # a save a moment later (mtime granularity)
+        os.utime(roster, (os_time, os_time))
+        assert _seat_calls(gateway.url, ["tok-Late-0123456789"])[0][0] == 200
+        roster.write_text("alice 30\nlatecomer 9\ncarol inf\n")  # an edit that does not read
+        os.utime(roster, (os_time + 5, os_time + 5))
+        assert _seat_calls(gateway.url, ["tok-carol-0123456789"])[0][0] == 403
+        credits = {s.label: s.credits for s in gateway.gateway.ledger.seats()}
+    assert seat[0][0] == 200 and credits == {"alice": 30, "latecomer": 9}
+    assert "cannot be used, the previous one stays" in caplog.text
+
+
+def test_a_revoked_hub_user_is_restored_not_reissued_a_key(fake_hub, tmp_path):
+    with _gateway(tmp_path, HubPolicy(group="workshop")) as gateway:
+        assert _seat_calls(gateway.url, ["tok-bob-0123456789"])[0][0] == 200
+        db = str(tmp_path / "room.db")
+
+        def seats(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "clipdrop_widgets", "gateway", "seats",
+                                   *args, "--db", db], capture_output=True, text=True,
+                                  timeout=60)
+
+        assert seats("revoke", "bob").returncode == 0
+        assert _seat_calls(gateway.url, ["tok-bob-0123456789"])[0][0] == 403
+        reissued = seats("reissue", "bob")
+        assert reissued.returncode == 1 and reissued.stdout == ""  # no key printed
+        assert "bob is a JupyterHub user's seat: it has no key" in reissued.stderr
+        assert "seats restore bob" in reissued.stderr
+        restored = seats("restore", "bob")
+        assert restored.returncode == 0 and "hub user" in restored.stdout
+        assert "token works again" in restored.stderr
+        assert _seat_calls(gateway.url, ["tok-bob-0123456789"])[0][0] == 200
+        assert "already" not in seats("restore", "bob").stderr  # says: bob is not revoked
+        ledger = gateway.gateway.ledger
+        assert [s.label for s in ledger.seats() if s.id in hub_seat_ids(ledger)] == ["bob"]
+
+
+@pytest.mark.parametrize("answer", [b"not json{", b'{"kind": "user"}',
+                                    b" " * (2 << 20) + b'{"kind": "user", "name": "alice"}'],
+                         ids=["not-json", "no-name", "over-1MB"])
+def test_an_unreadable_hub_answer_is_a_502_naming_the_hub(fake_hub, tmp_path, answer):
+    fake_hub.answer = answer  # $JUPYTERHUB_API_URL pointing at something else than the hub
+    with _gateway(tmp_path, HubPolicy()) as gateway:
+        with Client(api_key="tok-alice-0123456789", base_url=gateway.url,
+                    max_retries=0) as client, pytest.raises(ServerError) as caught:
+            client.text_to_image("a lighthouse")
+        admin = requests.get(gateway.url + "/gateway/admin/stats.json", timeout=30,
+                             headers={"Authorization": "token tok-alice-0123456789"})
+    assert admin.status_code == 502 and "could not check your login" in admin.json()["error"]
+    text = str(caught.value)
+    assert caught.value.status_code == 502 and f"JupyterHub at {fake_hub.url}" in text
+    assert "nothing was sent to the service or charged" in text
+    with Ledger(tmp_path / "room.db") as ledger:
+        assert ledger.seats() == []

@@ -114,3 +114,60 @@ def test_a_failed_session_write_is_shown_and_the_result_kept(tmp_path) -> None:
     strip.add(result)
     assert strip.results == (result,)
     assert "could not write the result to the session folder" in strip.errors.message
+
+
+def test_download_all_builds_the_zip_on_disk_and_refuses_past_its_limit(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    import tracemalloc
+
+    from clipdrop_widgets.api.session import Session
+    from clipdrop_widgets.widgets import download_all
+
+    rng = np.random.default_rng(7)
+    session = Session(tmp_path / "s")
+    for i in range(12):  # distinct pictures of about 1 MB each
+        buf = io.BytesIO()
+        noise = rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)
+        Image.fromarray(noise).save(buf, "PNG", compress_level=0)
+        session.add(Result(buf.getvalue(), "image/png", "text_to_image",
+                           {"prompt": f"noise {i}"}, created=1_700_000_000.0 + i))
+    total = sum(path.stat().st_size for path, _name in session.zip_members())
+    assert total > 12_000_000
+    strip = HistoryStrip(session_dir=tmp_path / "s", folder=tmp_path / "out")
+    assert strip.wait_thumbnails(30)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    received = tmp_path / "received.zip"
+
+    def send(content: dict[str, Any], buffers: list[Any] | None = None) -> None:
+        assert buffers and len(buffers[0]) <= CHUNK_BYTES
+        with open(received, "ab") as f:  # the page's half, kept on disk: no copy in memory
+            f.write(buffers[0])
+
+    monkeypatch.setattr(strip.downloader, "send", send)
+    tracemalloc.start()
+    try:
+        strip._download_all.click()
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not strip.errors.message
+    assert peak < total / 4, f"peak {peak:,} bytes for a {total:,}-byte session"
+    with zipfile.ZipFile(received) as zf:
+        images = {name.rsplit("/", 1)[1]: zf.read(name) for name in zf.namelist()
+                  if "/images/" in name}
+    assert images == {p.name: p.read_bytes() for p in (tmp_path / "s" / "images").iterdir()}
+    assert list((tmp_path / "tmp").iterdir()) == []  # the temporary zip is gone
+    sent = list(strip.downloader.sent)
+
+    monkeypatch.setattr(download_all, "DOWNLOAD_ALL_LIMIT", total // 2)
+    received.unlink()
+    strip._download_all.click()
+    message = strip.errors.message
+    assert download_all.size_words(total) in message and "Save all" in message
+    assert download_all.size_words(total // 2) in message
+    assert not received.exists() and strip.downloader.sent == sent  # nothing sent
+    assert list((tmp_path / "tmp").iterdir()) == []
+    strip._save_all.click()  # nothing lost: Save all writes every result to the folder
+    assert len(list((tmp_path / "out").iterdir())) == 12 and not strip.errors.message

@@ -206,7 +206,7 @@ def test_save_all_and_download_all_take_every_page_of_the_session(tmp_path, monk
     assert "120 saved before" in strip._status.value
     sent = []
     monkeypatch.setattr(strip.downloader, "send_file",
-                        lambda data, name, mime: sent.append((data, name)))
+                        lambda data, name, mime: sent.append((data.read(), name)))
     strip._download_all.click()
     assert not strip.errors.value
     with zipfile.ZipFile(io.BytesIO(sent[0][0])) as zf:
@@ -215,3 +215,30 @@ def test_save_all_and_download_all_take_every_page_of_the_session(tmp_path, monk
         lines = zf.read(f"{root}/{LOG_NAME}").decode().splitlines()
     assert len(lines) == 120
     assert all(f"{root}/{json.loads(line)['file']}" in names for line in lines)
+
+
+def test_turning_pages_closes_the_old_cards_widgets_but_not_the_shared_layouts(tmp_path):
+    import ipywidgets
+
+    from clipdrop_widgets.widgets.closing import reached
+
+    instances = ipywidgets.widgets.widget._instances  # the kernel's widget models
+    make_session(tmp_path / "s", 600, distinct=20)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    assert strip.wait_thumbnails(30)
+    page = reached(strip._cards, keep=(strip._auto, strip._buttons_row))
+    assert len(page) > 500  # what each page turn used to leave open (about 950)
+    first, old_picture = len(instances), strip._cards[0].children[0]
+    for _ in range(10):
+        strip.pager.older.click()
+    assert strip.wait_thumbnails(30) and "Results 501-550" in strip.pager.place.value
+    assert len(instances) <= first  # bounded: the models of one page, not of eleven
+    assert old_picture.comm is None and old_picture.layout.comm is None  # closed, all of it
+    shared = (strip._auto, strip._buttons_row, strip._button_style, strip._caption_style)
+    assert all(w.comm is not None for w in shared)  # the next page's cards use them again
+    show = strip._cards[-1].children[2].children[0]
+    assert show.layout is strip._auto
+    chosen = []
+    strip.on_select(chosen.append)
+    show.click()  # the new page works
+    assert chosen and chosen[0] is strip._results[-1]
