@@ -40,6 +40,7 @@ from ..api.session import new_session_dir
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, ENDPOINTS, Endpoint
 from ..contract.errors import CancelledError, ConfigurationError, ConfigurationTypeError
 from ..widgets import CompareSlider, HistoryStrip, PromptBox
+from ..widgets._ui import Layout, fixed_layout
 from ..widgets.keyboard import (
     APP_CLASS,
     CANCEL_CLASS,
@@ -130,7 +131,7 @@ def format_dropdown(endpoint: Endpoint) -> widgets.Dropdown | None:
     return widgets.Dropdown(
         options=[(f.upper() if f != "webp" else "WebP", f) for f in formats],
         value=CONTENT_TYPE_FORMATS[endpoint.output_content_type],
-        description="Format", layout=widgets.Layout(width="200px"),
+        description="Format", layout=Layout(width="200px"),
     )
 
 
@@ -178,7 +179,7 @@ class App(Snapshot, widgets.VBox):
         inputs: Sequence[widgets.Widget] = (),
         options: Sequence[widgets.Widget] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(layout=Layout())
         self._client = client if client is not None else Client()
         self.endpoint = ENDPOINTS[self.endpoint_name]
         if history is not None and session_dir is not None:
@@ -201,20 +202,22 @@ class App(Snapshot, widgets.VBox):
         self.prompt = (PromptBox(field.max_chars, placeholder=field.doc or "Prompt")
                        if field is not None else None)
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
-                                         tooltip=f"Run {self.endpoint.title} on these inputs")
+                                         tooltip=f"Run {self.endpoint.title} on these inputs",
+                                         layout=fixed_layout())
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
-                                            tooltip="Stop waiting for the answer")
-        self._status = widgets.HTML("")
+                                            tooltip="Stop waiting for the answer",
+                                            layout=fixed_layout())
+        self._status = widgets.HTML("", layout=fixed_layout())
         self._status.add_class("cdw-status")
-        self._notices = widgets.HTML("")
+        self._notices = widgets.HTML("", layout=fixed_layout())
         self.compare = CompareSlider(max_width=COMPARE_PX, max_height=COMPARE_PX,
                                      hint=self.empty_hint)
         self.send_to = SendTo(shown=False)  # shown with a result
         # One stage: the painters (photo or sketch) where they are largest, the result in
         # their place with Keep, Discard and Send to; the rest in the side panel (_stage).
         self._stage = Stage([w for w in inputs if on_stage(w)], self.compare,
-                            on_keep=self.keep, on_discard=self.discard)
-        self._stage.staging.children = (*self._stage.staging.children, self.send_to)
+                            on_keep=self.keep, on_discard=self.discard,
+                            extras=[self.send_to])
         self.compare.add_row(self._stage.staging)
         self.compare.on_resize(lambda _w, _h: self._stage.refresh())
         self.run_button.on_click(lambda _b: self.run())
@@ -230,13 +233,15 @@ class App(Snapshot, widgets.VBox):
 
         controls = [*(w for w in inputs if not on_stage(w)),
                     *([self.prompt] if self.prompt else []), *options,
-                    widgets.HBox([self.run_button, self.cancel_button, self._keyboard]),
+                    widgets.HBox([self.run_button, self.cancel_button, self._keyboard],
+                                 layout=fixed_layout()),
                     self._status, self._notices]
         title = widgets.HTML(f"{STAGE_CSS}<b>{html.escape(self.endpoint.title)}</b> "
-                             f"<small>{html.escape(self.endpoint.doc)}</small>")
-        column = widgets.VBox(controls)
+                             f"<small>{html.escape(self.endpoint.doc)}</small>",
+                             layout=fixed_layout())
+        column = widgets.VBox(controls, layout=fixed_layout())
         column.add_class("cdw-panel")
-        body = widgets.HBox([self._stage, column], layout=widgets.Layout(
+        body = widgets.HBox([self._stage, column], layout=Layout(
             flex_flow="row wrap", align_items="flex-start", width="100%"))
         body.add_class("cdw-body")
         self.children = [title, body, *([self.history] if history is None else [])]

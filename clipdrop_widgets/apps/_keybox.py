@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from ..widgets._ui import Layout
 from ..widgets.theme import color as theme_color
 from ..widgets.threads import lock_page_updates
 
@@ -44,26 +45,39 @@ class KeyBox(widgets.HBox):
 
     def __init__(self, on_key: Callable[[str], object], *,
                  on_local: Callable[[], object] | None = None) -> None:
-        super().__init__(layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        super().__init__(layout=Layout(align_items="center", flex_flow="row wrap"))
         self._on_key = on_key
         # A whole-pixel height: a described text field is 28.5 px tall by default, which put
         # every canvas below the Studio's header half a pixel off the grid (blurred).
         self._field = _KeyField(value="", placeholder="paste a ClipDrop API key, press Enter",
                                 description="API key", continuous_update=False,
-                                layout=widgets.Layout(width="340px", height="28px"))
-        self.back_button = widgets.Button(
-            description="Back to local engine", icon="undo",
-            tooltip="Make offline previews on this machine again (the history stays)",
-            layout=widgets.Layout(width="auto", display="none"))
-        if on_local is not None:
-            self.back_button.on_click(lambda _b: self._go_local(on_local))
-        self._state = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 8px"))
+                                layout=Layout(width="340px", height="28px"))
+        # The button is made when first offered (`back_button`): hidden until a key is set,
+        # its widget models would only lengthen the page's first load (issue 22).
+        self._on_local = on_local
+        self._back_button: widgets.Button | None = None
+        self._state = widgets.HTML("", layout=Layout(margin="0 0 0 8px"))
         self._state_text = ""
         self._field.observe(self._take, "value")
         # The key arrives on whichever kernel thread the page's message is handed to (see
         # widgets.threads): taking it under UI_LOCK never changes a client a run is reading.
         lock_page_updates(self._field)
-        self.children = [self._field, self.back_button, self._state]
+        self.children = [self._field, self._state]
+
+    @property
+    def back_button(self) -> widgets.Button:
+        """The "Back to local engine" button, beside the field (made on first use: the first
+        `offer_local`, or this attribute read; hidden until offered)."""
+        if self._back_button is None:
+            button = self._back_button = widgets.Button(
+                description="Back to local engine", icon="undo",
+                tooltip="Make offline previews on this machine again (the history stays)",
+                layout=Layout(width="auto", display="none"))
+            on_local = self._on_local
+            if on_local is not None:
+                button.on_click(lambda _b: self._go_local(on_local))
+            self.children = [self._field, button, self._state]
+        return self._back_button
 
     @property
     def state(self) -> str:
@@ -91,7 +105,8 @@ class KeyBox(widgets.HBox):
 
     def offer_local(self, offer: bool) -> None:
         """Show (``True``) or hide the "Back to local engine" button."""
-        self.back_button.layout.display = "" if offer else "none"
+        if offer or self._back_button is not None:
+            self.back_button.layout.display = "" if offer else "none"
 
     def _go_local(self, on_local: Callable[[], object]) -> None:
         try:

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 
 from ..contract.errors import InputError
 from ..widgets import MaskPainter
-from ..widgets._ui import ErrorLine
+from ..widgets._ui import ErrorLine, Layout
 
 __all__ = ["RectangleByKeys"]
 
@@ -37,20 +37,20 @@ class RectangleByKeys(widgets.VBox):
         self._painter = painter
         self.edges = [widgets.BoundedFloatText(value=value, min=0, max=100, step=1,
                                                description=label,
-                                               layout=widgets.Layout(width="150px"))
+                                               layout=Layout(width="150px"))
                       for label, value in _EDGES]
         self.button = widgets.Button(description="Mask rectangle", icon="square",
                                      tooltip="Add this rectangle to the mask (undoable)",
-                                     layout=widgets.Layout(width="auto"))
+                                     layout=Layout(width="auto"))
         self.errors = ErrorLine()
         self.button.on_click(self.errors.guard(lambda _b: self.add()))
         self._body = widgets.VBox([widgets.HBox(self.edges[:2]), widgets.HBox(self.edges[2:]),
                                    self.button, self.errors],
-                                  layout=widgets.Layout(display="none"))
+                                  layout=Layout(display="none"))
         self.toggle = widgets.ToggleButton(
             description="Mask a rectangle by keyboard", icon="keyboard-o",
             tooltip="Type the rectangle's edges instead of drawing it",
-            layout=widgets.Layout(width="auto"))
+            layout=Layout(width="auto"))
         self.toggle.observe(lambda change: self._show(bool(change["new"])), "value")
         super().__init__([self.toggle, self._body])
 

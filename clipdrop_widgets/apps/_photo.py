@@ -28,7 +28,7 @@ from ..contract.endpoints import MB, FileField
 from ..contract.errors import ConfigurationError, InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
-from ..widgets._ui import ErrorLine
+from ..widgets._ui import ErrorLine, Layout
 from ..widgets.sendto import origin, origin_words
 from ..widgets.theme import color
 from ..widgets.upload import READABLE_FORMATS, UploadButton, UploadRules
@@ -128,7 +128,7 @@ class PhotoChooser(widgets.VBox):
         self.errors = ErrorLine()
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
-                                         layout=widgets.Layout(width="240px"))
+                                         layout=Layout(width="240px"))
         # In pieces, checked in the browser first (formats, bytes, square). Too many pixels
         # are not refused there: a smaller copy is offered here (`shrink`).
         self._upload = UploadButton(rules=UploadRules(formats=tuple(READABLE_FORMATS),
@@ -139,7 +139,7 @@ class PhotoChooser(widgets.VBox):
         words = describe_rules(field, formats=self._upload.upload_rules.formats)
         self._rules = widgets.HTML(f"<small>{html.escape(words)}</small>")
         self._note = widgets.HTML("")
-        self._shrink = widgets.Button(icon="compress", layout=widgets.Layout(
+        self._shrink = widgets.Button(icon="compress", layout=Layout(
             width="auto", display="none"), tooltip="Use a copy of the photo within the "
             "service's limits (same proportions)")
         self._shrink.add_class("cdw-shrink")
@@ -155,9 +155,9 @@ class PhotoChooser(widgets.VBox):
         self._upload.on_file(self._on_upload)
         self.children = [
             widgets.HBox([self._samples, self._upload, self._rules],
-                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+                         layout=Layout(align_items="center", flex_flow="row wrap")),
             widgets.HBox([self._note, self._shrink],
-                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+                         layout=Layout(align_items="center", flex_flow="row wrap")),
             self.errors,
         ]
 

@@ -35,6 +35,7 @@ import ipywidgets as widgets
 
 from ..widgets import CompareSlider, MaskPainter, SketchPad
 from ..widgets._painting import Painter
+from ..widgets._ui import Layout
 from ..widgets.a11y import PageHelper
 from ..widgets.theme import THEME_CSS
 from ..widgets.uncrop_stage import UncropStage
@@ -125,37 +126,34 @@ class Stage(widgets.VBox):
         compare: the app's compare view, shown with a result.
         on_keep: what Keep does (the app's ``keep``).
         on_discard: what Discard does (the app's ``discard``).
+        extras: what joins Keep, Discard and Download in the staging row (the app's
+            Send to).
 
     Attributes:
         keep_button: **Keep**, under a result: work on it next.
         discard_button: **Discard**, under a result: back to the inputs as they were.
-        staging: the row holding Keep, Discard and whatever the app adds (Send to).
+        staging: the row holding Keep, Discard, Download and the ``extras``; empty until the
+            first result (or until a button is first read): hidden before it, its widget
+            models would only lengthen the page's first load (issue 22).
     """
 
     def __init__(self, painters: Sequence[StageInput], compare: CompareSlider, *,
-                 on_keep: Callable[[], object], on_discard: Callable[[], object]) -> None:
-        super().__init__()
+                 on_keep: Callable[[], object], on_discard: Callable[[], object],
+                 extras: Sequence[widgets.Widget] = ()) -> None:
+        super().__init__(layout=Layout())
         self.add_class("cdw-stage")
         self._uid = f"cdw-stage-{next(_ids)}"
         self.add_class(self._uid)
         self._painters = list(painters)
         self.compare = compare
-        self._ratios = widgets.HTML("", layout=widgets.Layout(margin="0", height="0"))
-        self.keep_button = widgets.Button(
-            description="Keep", icon="check", layout=widgets.Layout(width="auto"),
-            tooltip="Keep this result and work on it next")
-        self.discard_button = widgets.Button(
-            description="Discard", icon="times", layout=widgets.Layout(width="auto"),
-            tooltip="Back to the inputs as they were (the history keeps the result)")
-        self.keep_button.on_click(lambda _b: on_keep())
-        self.discard_button.on_click(lambda _b: on_discard())
+        self._ratios = widgets.HTML("", layout=Layout(margin="0", height="0"))
+        self._on_keep, self._on_discard = on_keep, on_discard
+        self._extras = tuple(extras)
+        self._buttons: tuple[widgets.Button, widgets.Button] | None = None
         # Download joins Keep and Discard: one row of what to do with the result.
-        compare.children = tuple(c for c in compare.children
-                                 if c is not compare.download_button)
-        self.staging = widgets.HBox([self.keep_button, self.discard_button,
-                                     compare.download_button],
-                                    layout=widgets.Layout(flex_flow="row wrap",
-                                                          align_items="center"))
+        compare.detach_download()
+        self.staging = widgets.HBox(layout=Layout(
+            flex_flow="row wrap", align_items="center", display="none"))
         self._showing = "input"
         # names, live region and the picture's text alternative (widgets/a11y.py)
         self.helper = PageHelper()
@@ -165,6 +163,32 @@ class Stage(widgets.VBox):
         compare.on_change(self.describe)
         self.children = [self._ratios, self.helper, *self._painters, compare]
         self.show_input()
+
+    @property
+    def keep_button(self) -> widgets.Button:
+        """**Keep**, under a result (made with the staging row)."""
+        return self._staging_buttons()[0]
+
+    @property
+    def discard_button(self) -> widgets.Button:
+        """**Discard**, under a result (made with the staging row)."""
+        return self._staging_buttons()[1]
+
+    def _staging_buttons(self) -> tuple[widgets.Button, widgets.Button]:
+        """Keep and Discard, with the staging row filled the first time they are needed."""
+        if self._buttons is None:
+            keep = widgets.Button(
+                description="Keep", icon="check", layout=Layout(width="auto"),
+                tooltip="Keep this result and work on it next")
+            discard = widgets.Button(
+                description="Discard", icon="times", layout=Layout(width="auto"),
+                tooltip="Back to the inputs as they were (the history keeps the result)")
+            keep.on_click(lambda _b: self._on_keep())
+            discard.on_click(lambda _b: self._on_discard())
+            self._buttons = (keep, discard)
+            self.staging.children = (keep, discard, self.compare.download_button,
+                                     *self._extras)
+        return self._buttons
 
     @property
     def showing(self) -> str:
@@ -183,6 +207,7 @@ class Stage(widgets.VBox):
     def show_result(self) -> None:
         """Show the compare view in the painters' place, with Keep, Discard and Send to."""
         self._showing = "result"
+        self._staging_buttons()
         for painter in self._painters:
             painter.layout.display = "none"
         self.compare.layout.display = ""

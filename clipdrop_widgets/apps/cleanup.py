@@ -9,6 +9,7 @@ import ipywidgets as widgets
 from ..api.client import Client
 from ..contract.endpoints import ENDPOINTS, TextField
 from ..widgets import HistoryStrip
+from ..widgets._ui import Layout
 from ._base import Request
 from ._masked import MaskedPhotoApp
 
@@ -44,7 +45,7 @@ class CleanupApp(MaskedPhotoApp):
         assert isinstance(field, TextField) and field.choices
         self.mode = widgets.Dropdown(
             options=[("service default", ""), *((c, c) for c in field.choices)],
-            value="", description="Mode", layout=widgets.Layout(width="240px"),
+            value="", description="Mode", layout=Layout(width="240px"),
         )
         super().__init__(client, history=history, session_dir=session_dir, options=[self.mode])
 

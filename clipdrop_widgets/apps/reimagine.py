@@ -12,6 +12,7 @@ from ..api.client import Client
 from ..api.result import Result
 from ..widgets import HistoryStrip
 from ..widgets._imaging import encode_for_browser
+from ..widgets._ui import Layout
 from ._base import UI_LOCK, Request, _Run
 from ._one_photo import OnePhotoApp
 from ._status import done_text
@@ -53,7 +54,7 @@ class ReimagineApp(OnePhotoApp):
         self.cost_note = widgets.HTML("")
         self.variations: list[Result] = []
         self._run_takes: list[Result] = []
-        self.grid = widgets.GridBox(layout=widgets.Layout(
+        self.grid = widgets.GridBox(layout=Layout(
             grid_template_columns=f"repeat(auto-fill, {THUMB_PX + 8}px)", grid_gap="6px"))
         super().__init__(client, history=history, session_dir=session_dir,
                          options=[widgets.HBox([self.takes, self.cost_note])])
@@ -124,7 +125,7 @@ class ReimagineApp(OnePhotoApp):
             data, fmt = encode_for_browser(image)
             button = widgets.Button(description=f"Pick {i + 1}", icon="check",
                                     tooltip=f"Show variation {i + 1} and offer it to Send to",
-                                    layout=widgets.Layout(width=f"{THUMB_PX}px"))
+                                    layout=Layout(width=f"{THUMB_PX}px"))
             button.on_click(lambda _b, i=i: self.pick(i))
             cells.append(widgets.VBox([widgets.Image(value=data, format=fmt), button]))
         self.grid.children = cells

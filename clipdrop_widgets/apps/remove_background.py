@@ -16,6 +16,7 @@ from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError
 from ..widgets import HistoryStrip
+from ..widgets._ui import Layout
 from ..widgets.download import download_name
 from ._base import UI_LOCK, format_dropdown
 from ._one_photo import OnePhotoApp
@@ -68,7 +69,7 @@ class RemoveBackgroundApp(OnePhotoApp):
             options=[("Keep a see-through photo as it is", None),
                      ("Cut it out anew", "discard_alpha_layer")],
             value=None, description="If see-through", style={"description_width": "initial"},
-            tooltip=field.doc, layout=widgets.Layout(width="340px"))
+            tooltip=field.doc, layout=Layout(width="340px"))
         self._png = widgets.Button(description="Download PNG", icon="download",
                                    tooltip="Save the cut-out as PNG, with its transparency")
         self._webp = widgets.Button(description="Download WebP", icon="download",

@@ -22,6 +22,7 @@ from ..api.records import typed_options
 from ..contract.endpoints import ENDPOINTS, FORMAT_CONTENT_TYPES, Endpoint, IntField, TextField
 from ..contract.errors import InputError, NotFoundError
 from ..contract.validation import check_integer, check_text
+from ..widgets._ui import Layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._base import App
@@ -128,7 +129,7 @@ class RestoreOffer(widgets.HBox):
     _note: widgets.HTML  # the line's text, built with the button
 
     def __init__(self, restore: Callable[[Mapping[str, Any]], str]) -> None:
-        super().__init__(layout=widgets.Layout(display="none", align_items="center",
+        super().__init__(layout=Layout(display="none", align_items="center",
                                                flex_flow="row wrap"))
         self._restore = restore
         self.record: Mapping[str, Any] | None = None
@@ -143,7 +144,7 @@ class RestoreOffer(widgets.HBox):
         if self._button is None:
             self._note = widgets.HTML("")
             self._button = widgets.Button(
-                description="Restore settings", icon="undo", layout=widgets.Layout(
+                description="Restore settings", icon="undo", layout=Layout(
                     width="auto"), tooltip="Bring back the app, prompt, options and photo "
                 "this picture was made with")
             self._button.add_class("cdw-restore-settings")

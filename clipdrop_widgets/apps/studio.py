@@ -28,6 +28,7 @@ from ..contract.errors import (
     NotFoundError,
 )
 from ..widgets import HistoryStrip
+from ..widgets._ui import Layout, fixed_layout
 from ..widgets.keyboard import APP_CLASS, KeyboardShortcuts
 from ..widgets.snapshot import Snapshot
 from ..widgets.theme import color as theme_color
@@ -126,7 +127,7 @@ class Studio(Snapshot, widgets.VBox):
 
     def _build_studio(self, client: Client | None,
                       session_dir: str | os.PathLike[str] | None) -> None:
-        super().__init__()
+        super().__init__(layout=Layout())
         self._notes: list[str] = []
         self._client = client if client is not None else self._default_client()
         self._spent_before = 0.0  # by clients this Studio used before the current one
@@ -150,14 +151,14 @@ class Studio(Snapshot, widgets.VBox):
         # Every app's tab starts as an empty placeholder (one layout for all of them), the app
         # built when first shown (`_build`): the page's first view loads the state of what it
         # shows, not of eleven apps (issue 22). A group's inner tab bar is there from the start.
-        placeholders = widgets.Layout()
+        placeholders = Layout()
         self.tabs = widgets.Tab(children=[_tab(entry, placeholders) for entry in TAB_LAYOUT],
-                                titles=[_title(entry) for entry in TAB_LAYOUT])
-        self._badge = widgets.HTML("")
-        self._credits = widgets.HTML("")
+                                titles=[_title(entry) for entry in TAB_LAYOUT], layout=Layout())
+        self._badge = widgets.HTML("", layout=fixed_layout())
+        self._credits = widgets.HTML("", layout=fixed_layout())
         self._badge_text = self._credits_text = ""
         # The default client's notices (no key: the local engine), shown while it is used.
-        self._notes_box = widgets.HTML("")
+        self._notes_box = widgets.HTML("", layout=Layout())
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
         self.history.offer_send(send_targets(), self.send)
         self.history.on_select(self._select_tab)
@@ -171,20 +172,20 @@ class Studio(Snapshot, widgets.VBox):
         self._keyboard.on_run(lambda: self.current.run())
         header = widgets.HBox(
             [self._badge, self._credits, self.key_box, self._keyboard],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+            layout=Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"),
         )
-        self._session_line = widgets.HTML("")
-        self._recent = widgets.Dropdown(description="Reopen", layout=widgets.Layout(
+        self._session_line = widgets.HTML("", layout=fixed_layout())
+        self._recent = widgets.Dropdown(description="Reopen", layout=Layout(
             width="360px"), style={"description_width": "initial"})
         self._open = widgets.Button(description="Open", icon="folder-open",
-                                    layout=widgets.Layout(width="auto"),
+                                    layout=Layout(width="auto"),
                                     tooltip="Show that session's results; new ones go there")
         self._open.on_click(self.history.errors.guard(lambda _b: self._open_chosen()))
         self._show_session()
         sessions = widgets.HBox(
-            [self._session_line, widgets.HBox([self._recent, self._open])],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="center",
+            [self._session_line, widgets.HBox([self._recent, self._open], layout=fixed_layout())],
+            layout=Layout(flex_flow="row wrap", align_items="center",
                                   justify_content="space-between", width="100%"))
         notes = self._notes_box
         notes.value = "".join(
@@ -199,7 +200,7 @@ class Studio(Snapshot, widgets.VBox):
         self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
         self.children = [header, sessions, notes, self.restore, self.tabs,
-                         widgets.HTML("<b>History</b>"), self.history]
+                         widgets.HTML("<b>History</b>", layout=fixed_layout()), self.history]
 
     def _default_client(self) -> Client:
         """``Client()``, its notices (no key: the local engine) kept as notes for the header."""
@@ -542,7 +543,8 @@ def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]],
     """A tab's first content: a placeholder for an app, an inner tab bar for a group."""
     if isinstance(entry, tuple):
         return widgets.Tab(children=[widgets.VBox(layout=placeholders) for _ in entry[1]],
-                           titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]])
+                           titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]],
+                           layout=Layout())
     return widgets.VBox(layout=placeholders)
 
 

@@ -14,6 +14,7 @@ from ..api.client import Client
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS, IntField
 from ..widgets import HistoryStrip
+from ..widgets._ui import Layout
 from ..widgets.uncrop_stage import UncropStage
 from ._one_photo import OnePhotoApp
 from ._photo import PhotoChooser
@@ -64,7 +65,7 @@ class UncropApp(OnePhotoApp):
         def box(field: IntField, label: str, value: int) -> widgets.BoundedIntText:
             return widgets.BoundedIntText(value=value, min=field.minimum, max=field.maximum,
                                           description=label, tooltip=field.doc,
-                                          layout=widgets.Layout(width="170px"))
+                                          layout=Layout(width="170px"))
 
         self.extends = {side: box(endpoint.field(f"extend_{side}"),  # type: ignore[arg-type]
                                   side.capitalize(), 256 if side in ("left", "right") else 0)
@@ -72,7 +73,7 @@ class UncropApp(OnePhotoApp):
         seed_field = endpoint.field("seed")
         self.seed = box(seed_field, "Seed", random.randint(0, 100_000))  # type: ignore[arg-type]
         self.new_seed = widgets.Checkbox(value=True, description="New seed each run",
-                                         indent=False, layout=widgets.Layout(width="auto"))
+                                         indent=False, layout=Layout(width="auto"))
         self._size = widgets.HTML("")
         grid = widgets.VBox([
             widgets.HBox([self.extends["up"]]),

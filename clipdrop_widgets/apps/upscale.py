@@ -12,6 +12,7 @@ from ..api.client import Client
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
+from ..widgets._ui import Layout
 from ..widgets.magnifier import Magnifier
 from ._base import UI_LOCK
 from ._one_photo import OnePhotoApp
@@ -54,10 +55,10 @@ class UpscaleApp(OnePhotoApp):
         fw, fh = endpoint.field("target_width"), endpoint.field("target_height")
         self.width = widgets.BoundedIntText(value=1024, min=fw.minimum, max=fw.maximum,  # type: ignore[union-attr]
                                             description="Width",
-                                            layout=widgets.Layout(width="170px"))
+                                            layout=Layout(width="170px"))
         self.height = widgets.BoundedIntText(value=1024, min=fh.minimum, max=fh.maximum,  # type: ignore[union-attr]
                                              description="Height",
-                                             layout=widgets.Layout(width="170px"))
+                                             layout=Layout(width="170px"))
         self._target = widgets.HTML("")
         self.magnifier = Magnifier()
         self.magnifier.layout.display = "none"  # until there is a result

@@ -23,7 +23,7 @@ from PIL import Image
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, NotFoundError, StateError
 from ..widgets import CompareSlider
-from ..widgets._ui import ErrorLine
+from ..widgets._ui import ErrorLine, Layout
 from ..widgets.keyboard import APP_CLASS, CANCEL_CLASS, RUN_CLASS, KeyboardShortcuts
 from ..widgets.threads import UI_LOCK
 from .items import prompted_operations, template_names
@@ -66,12 +66,12 @@ class _Cell:
         self.index = index
         self.label = label
         self.image = widgets.Image(value=placeholder, format="png",
-                                   layout=widgets.Layout(width=f"{px}px", height=f"{px}px",
+                                   layout=Layout(width=f"{px}px", height=f"{px}px",
                                                          object_fit="contain"))
         self.button = widgets.Button(description=label, tooltip=prompt,
-                                     layout=widgets.Layout(width=f"{px}px"))
+                                     layout=Layout(width=f"{px}px"))
         self.box = widgets.VBox([self.image, self.button],
-                                layout=widgets.Layout(align_items="center"))
+                                layout=Layout(align_items="center"))
 
 
 class PromptExplorer(widgets.VBox):
@@ -121,7 +121,7 @@ class PromptExplorer(widgets.VBox):
             description="Operation")
         self.template = widgets.Text(value="", placeholder="a {animal} in {style}",
                                      description="Template",
-                                     layout=widgets.Layout(width="520px"))
+                                     layout=Layout(width="520px"))
         self.variable_boxes: dict[str, widgets.Textarea] = {}
         self.variables_row = widgets.HBox([])
         self.run_button = widgets.Button(description="Run sweep", button_style="primary",
@@ -130,11 +130,11 @@ class PromptExplorer(widgets.VBox):
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
                                           tooltip="Send no more requests (the grid stays)")
         self.bar = widgets.IntProgress(value=0, min=0, max=1,
-                                       layout=widgets.Layout(width="200px"))
+                                       layout=Layout(width="200px"))
         self.status = widgets.Label("")
         self.compare_with = widgets.ToggleButtons(options=self._compare_modes(),
                                                   description="Compare")
-        self.grid = widgets.GridBox([], layout=widgets.Layout(grid_gap="6px"))
+        self.grid = widgets.GridBox([], layout=Layout(grid_gap="6px"))
         self.compare = CompareSlider(max_width=512, max_height=512)
         self.compare.layout.display = "none"
         self.compare_title = widgets.Label("")
@@ -218,7 +218,7 @@ class PromptExplorer(widgets.VBox):
         for name in names:
             box = self.variable_boxes.get(name) or widgets.Textarea(
                 value=self._typed.get(name, ""), description=name,
-                placeholder="one value per line", layout=widgets.Layout(width="260px",
+                placeholder="one value per line", layout=Layout(width="260px",
                                                                        height="110px"))
             self._keyboard.keep_input(box)
             boxes[name] = box

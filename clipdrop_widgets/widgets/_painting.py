@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..contract.errors import ConfigurationError
 from . import _canvas
-from ._ui import ErrorLine, resize_stack, stack
+from ._ui import ErrorLine, Layout, resize_stack, stack
 from .ink import InkLayer, PartialStrokes, decode_ink_message
 from .snapshot import Snapshot
 from .strokes import Clear, Drawing, Edit, Rect, Stroke, as_points
@@ -89,12 +89,12 @@ class Painter(Snapshot, widgets.VBox):
         self._tool_buttons = widgets.ToggleButtons(
             options=[(self._tool_labels[t], t) for t in tools], value=tools[0],
             tooltips=[self._tool_tips[t] for t in tools],
-            style={"button_width": "auto"}, layout=widgets.Layout(width="auto"),
+            style={"button_width": "auto"}, layout=Layout(width="auto"),
         )
         self._size_slider = widgets.IntSlider(
             value=round(brush_size), min=size_range[0], max=size_range[1],
             description="Size", continuous_update=True,
-            layout=widgets.Layout(width="220px"),
+            layout=Layout(width="220px"),
         )
         widgets.link((self._tool_buttons, "value"), (self._ink, "tool"))
         widgets.link((self._size_slider, "value"), (self._ink, "size"))
@@ -105,7 +105,7 @@ class Painter(Snapshot, widgets.VBox):
                                             tooltip="Clear everything (undoable)")
         for button, action in ((self._undo_button, self.undo), (self._redo_button, self.redo),
                                (self._clear_button, self.clear)):
-            button.layout = widgets.Layout(width="auto")
+            button.layout = Layout(width="auto")
             button.on_click(self.errors.guard(lambda _b, action=action: action()))
 
         self._ink.on_points(self.errors.guard(self._handle_ink_message))
@@ -115,7 +115,7 @@ class Painter(Snapshot, widgets.VBox):
         self._stack = stack([*self._below, self._layer, self._ink], *display)
         # Two fixed rows (what to draw with; what to do with the drawing), so a narrow
         # column never wraps Undo and Redo apart.
-        row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        row = Layout(flex_flow="row wrap", align_items="center")
         toolbar = widgets.VBox([
             widgets.HBox([self._tool_buttons, self._size_slider], layout=row),
             widgets.HBox([self._undo_button, self._redo_button, self._clear_button,

@@ -10,25 +10,79 @@ from typing import Any, TypeVar
 
 import ipywidgets as widgets
 
+from ..contract.errors import ConfigurationError
 from .theme import color
 from .threads import UI_LOCK
 
-__all__ = ["px_layout", "stack", "resize_stack", "ErrorLine"]
+__all__ = ["Layout", "fixed_layout", "px_layout", "stack", "resize_stack", "ErrorLine"]
 
 _log = logging.getLogger("clipdrop_widgets.widgets")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class Layout(widgets.Layout):
+    """An ``ipywidgets.Layout`` whose whole state names only the CSS properties set.
+
+    A stock Layout's state lists all its 40-odd properties, ``None`` for each one not set:
+    about 1 kB a layout, most of the widget state a page loads before its first view (issue
+    22). The front end's layout model starts with every property ``None``, so leaving those
+    out of the whole state changes nothing shown; a change (``layout.display = None``) is
+    still sent, as ever, by itself.
+    """
+
+    def get_state(self, key: str | list[str] | tuple[str, ...] | None = None,
+                  drop_defaults: bool = False) -> dict[str, Any]:
+        state = super().get_state(key, drop_defaults=drop_defaults)
+        if key is not None:
+            return state
+        return {name: value for name, value in state.items() if value is not None}
+
+
+class _FixedLayout(Layout):
+    """The empty layout many widgets share (`fixed_layout`): changing it would change all of
+    them, so it refuses."""
+
+    _frozen = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen and name in _CSS_NAMES:
+            raise ConfigurationError(
+                f"cannot set layout.{name}: this empty layout is shared by several widgets; "
+                "give the widget its own (widget.layout = ipywidgets.Layout(...)) first")
+        super().__setattr__(name, value)
+
+    def close(self) -> None:
+        """Stay open: other widgets, in other trees, still show with it (`closing.close_tree`
+        closing one tree must not take it from the rest)."""
+
+
+_CSS_NAMES = frozenset(name for name in widgets.Layout.class_trait_names(sync=True)
+                       if not name.startswith("_"))
+_fixed: _FixedLayout | None = None
+
+
+def fixed_layout() -> Layout:
+    """One empty layout shared by the inner widgets whose layout never changes (a status
+    line, a title, a row of buttons): one widget model for all of them instead of one each,
+    fewer for the page to load before its first view (issue 22). Setting a property on it
+    raises, and closing it does nothing (closing one tree of widgets must not take it from
+    the others)."""
+    global _fixed
+    if _fixed is None or _fixed.comm is None:
+        _fixed = _FixedLayout()
+        _fixed._frozen = True
+    return _fixed
+
+
 def px_layout(width: int, height: int, **extra: str) -> widgets.Layout:
     """A layout of exactly ``width x height`` CSS pixels with no margin (layers must align)."""
-    return widgets.Layout(width=f"{width}px", height=f"{height}px", margin="0", padding="0",
-                          **extra)
+    return Layout(width=f"{width}px", height=f"{height}px", margin="0", padding="0", **extra)
 
 
 def stack(layers: Sequence[widgets.DOMWidget], width: int, height: int) -> widgets.GridBox:
     """The ``layers`` on top of each other (last on top) in one ``width x height`` grid cell."""
-    grid = widgets.GridBox(list(layers), layout=widgets.Layout(grid_template_areas='"stack"',
-                                                               overflow="hidden"))
+    grid = widgets.GridBox(list(layers), layout=Layout(grid_template_areas='"stack"',
+                                                       overflow="hidden"))
     resize_stack(grid, width, height)
     return grid
 
@@ -63,7 +117,7 @@ class ErrorLine(widgets.HTML):
     """
 
     def __init__(self) -> None:
-        super().__init__(value="", layout=widgets.Layout(margin="2px 0"))
+        super().__init__(value="", layout=Layout(margin="2px 0"))
         self._message = ""
 
     @property

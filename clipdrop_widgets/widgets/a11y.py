@@ -15,8 +15,9 @@ from __future__ import annotations
 import pathlib
 
 import anywidget
-import ipywidgets as widgets
 import traitlets
+
+from ._ui import Layout
 
 __all__ = ["PageHelper", "STATUS_CLASS"]
 
@@ -39,5 +40,5 @@ class PageHelper(anywidget.AnyWidget):
     compare = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self) -> None:
-        super().__init__(layout=widgets.Layout(width="0", height="0", margin="0",
+        super().__init__(layout=Layout(width="0", height="0", margin="0",
                                                overflow="hidden"))

@@ -20,7 +20,7 @@ from ..api.result import Result
 from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
-from ._ui import ErrorLine
+from ._ui import ErrorLine, Layout
 from .download import Downloader, download_name
 from .snapshot import Snapshot
 
@@ -74,7 +74,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         labels: the ``(left, right)`` words shown over the frame while comparing.
         download_button: **Download**, shown when the after side is a
         [`Result`][clipdrop_widgets.Result]: sends
-            its bytes, as received, to the browser as a download (see `download`).
+            its bytes, as received, to the browser as a download (see `download`). Made
+            with the first result (or when first read).
     """
 
     position = traitlets.Float(0.5)
@@ -95,7 +96,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         if not (64 <= max_width <= 4096 and 64 <= max_height <= 4096):
             raise ConfigurationError(f"the frame box must be 64 to 4096 pixels a side, "
                              f"got {max_width}x{max_height}")
-        super().__init__()
+        super().__init__(layout=Layout())
         self.add_class("cdw-compare")
         self._box = (int(max_width), int(max_height))
         self._divider_color = divider_color
@@ -111,16 +112,17 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._resize_handlers: list[Callable[[int, int], object]] = []
         self._change_handlers: list[Callable[[], object]] = []
         self.labels = labels
-        self._label_row = widgets.HTML("", layout=widgets.Layout(
+        self._label_row = widgets.HTML("", layout=Layout(
             margin="0", width="100%", max_width=f"{self._shown_width()}px"))
         self.errors = ErrorLine()
         self._canvas = Canvas(width=self._frame[0], height=self._frame[1],
                               layout=_fit_layout(self._shown_width()))
-        self._sources = {"before": Canvas(), "after": Canvas()}  # never displayed
+        self._sources = {"before": Canvas(layout=Layout()),  # never displayed
+                         "after": Canvas(layout=Layout())}
         self._slider = widgets.FloatSlider(
             value=position, min=0.0, max=1.0, step=0.001, readout=False,
             continuous_update=True, description="",
-            layout=widgets.Layout(width="100%", max_width=f"{self._shown_width()}px",
+            layout=Layout(width="100%", max_width=f"{self._shown_width()}px",
                                   margin="0"),
         )
         self.position = position
@@ -134,14 +136,37 @@ class CompareSlider(Snapshot, widgets.VBox):
             _canvas.on_client_ready(canvas, self.errors.guard(self.redraw))
         self._result: Result | None = None
         self.downloader = Downloader()
-        self.download_button = widgets.Button(
-            description="Download", icon="download", tooltip="Save the result on your computer",
-            layout=widgets.Layout(width="auto", display="none", align_self="flex-end"))
-        self.download_button.add_class("cdw-download")
-        self.download_button.on_click(self.errors.guard(lambda _b: self.download()))
-        self.children = [self._label_row, self._canvas, self._slider, self.download_button,
-                         self.errors, self.downloader]
+        # Download is made with the first result (`download_button`): hidden until then, its
+        # widget models would only lengthen the page's first load (issue 22).
+        self._download_button: widgets.Button | None = None
+        self._download_under_frame = True
+        self.children = [self._label_row, self._canvas, self._slider, self.errors,
+                         self.downloader]
         self.set_images(before, after)
+
+    @property
+    def download_button(self) -> widgets.Button:
+        """**Download** (made on first use: the first result shown, or this attribute read),
+        under the frame unless its owner shows it elsewhere (`detach_download`)."""
+        if self._download_button is None:
+            button = self._download_button = widgets.Button(
+                description="Download", icon="download",
+                tooltip="Save the result on your computer",
+                layout=Layout(width="auto", align_self="flex-end",
+                                      display="none" if self._result is None else ""))
+            button.add_class("cdw-download")
+            button.on_click(self.errors.guard(lambda _b: self.download()))
+            if self._download_under_frame:
+                at = self.children.index(self._slider) + 1
+                self.children = (*self.children[:at], button, *self.children[at:])
+        return self._download_button
+
+    def detach_download(self) -> None:
+        """Leave **Download** out of the frame's column: the owner puts `download_button`
+        in a row of its own (the apps' stage, beside Keep and Discard)."""
+        self._download_under_frame = False
+        if self._download_button is not None:
+            self.children = tuple(c for c in self.children if c is not self._download_button)
 
     @traitlets.validate("position")
     def _valid_position(self, proposal: dict[str, Any]) -> float:
@@ -183,7 +208,8 @@ class CompareSlider(Snapshot, widgets.VBox):
             self.labels = (str(labels[0]), str(labels[1]))
         pictures = {"before": _as_image(before, "before"), "after": _as_image(after, "after")}
         self._result = after if isinstance(after, Result) else None
-        self.download_button.layout.display = "none" if self._result is None else ""
+        if self._result is not None or self._download_button is not None:
+            self.download_button.layout.display = "none" if self._result is None else ""
         reference = pictures["after"] or pictures["before"]
         frame = (fit_size(reference.width, reference.height, *self._box) if reference
                  else self._frame)
@@ -406,7 +432,7 @@ def _hint_y(i: int, n: int, size: int, frame_height: int) -> float:
 def _fit_layout(width: int) -> widgets.Layout:
     """The frame's canvas: as wide as its column, at most ``width`` CSS pixels, its height
     following its aspect ratio (a drag maps through the shown size: ipycanvas scales it)."""
-    return widgets.Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
+    return Layout(width="100%", max_width=f"{width}px", height="auto", margin="0",
                           padding="0")
 
 

@@ -22,6 +22,7 @@ import traitlets
 
 from ..api.result import Result
 from ..contract.errors import ConfigurationError
+from ._ui import Layout
 
 __all__ = ["CHUNK_BYTES", "Downloader", "download_name"]
 
@@ -48,7 +49,7 @@ class Downloader(anywidget.AnyWidget):
     delivered = traitlets.Int(0).tag(sync=True)
 
     def __init__(self) -> None:
-        super().__init__(layout={"width": "0px", "height": "0px", "overflow": "hidden"})
+        super().__init__(layout=Layout(width="0px", height="0px", overflow="hidden"))
         self.sent: list[tuple[str, int]] = []
         self._shown: list[Callable[[], object]] = []
         self.on_msg(self._handle)

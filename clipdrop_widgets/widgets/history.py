@@ -26,7 +26,7 @@ from ..api.session import Session
 from ..api.untrusted import safe_name
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError, NotFoundError
-from ._ui import ErrorLine
+from ._ui import ErrorLine, Layout, fixed_layout
 from .closing import close_tree
 from .download import Downloader, download_name
 from .download_all import results_zip, session_zip
@@ -139,7 +139,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         if not 32 <= thumbnail_size <= 256:
             raise ConfigurationError(
                 f"thumbnail_size must be 32 to 256 pixels, got {thumbnail_size}")
-        super().__init__()
+        super().__init__(layout=Layout())
         self._max_items = max_items
         self._thumb = thumbnail_size
         self._results: list[Result] = []
@@ -151,14 +151,14 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._handlers: list[Callable[[Result], object]] = []
         self.errors = ErrorLine()
         self._folder = widgets.Text(value=os.fspath(folder), description="Save to",
-                                    layout=widgets.Layout(width="320px"))
+                                    layout=Layout(width="320px"))
         self._save_all = widgets.Button(description="Save all", icon="download",
-                                        disabled=True, layout=widgets.Layout(width="auto"),
+                                        disabled=True, layout=Layout(width="auto"),
                                         tooltip="Write every result (all pages) to the folder "
                                                 "in Save to")
         self._save_all.on_click(self.errors.guard(lambda _b: self.save()))
         self._download_all = widgets.Button(description="Download all", icon="file-archive-o",
-                                            disabled=True, layout=widgets.Layout(width="auto"),
+                                            disabled=True, layout=Layout(width="auto"),
                                             tooltip="A zip of the images and the session log "
                                                     "(up to 500 MB)")
         self._download_all.on_click(self.errors.guard(lambda _b: self.download()))
@@ -167,23 +167,23 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self.session: Session | None = None
         self._session_known = 0  # lines of the session's log when opened (catch_up)
         self._added_here = 0  # results added since the session was opened
-        self._status = widgets.HTML("")
+        self._status = widgets.HTML("", layout=fixed_layout())
         # With a session: its log lines in pages (only the page shown has its images read)
         self._pages = SessionPages(max_items)
         self._maker = ThumbnailMaker(thumbnail_size)  # a page's thumbnails not kept yet
         # Shared by every card (never changed per card): a page of 50 cards makes a few
         # hundred widgets fewer, a good part of a reopen's time.
-        self._auto = widgets.Layout(width="auto")
-        self._buttons_row = widgets.Layout(flex_flow="row wrap", width=f"{thumbnail_size + 8}px")
+        self._auto = Layout(width="auto")
+        self._buttons_row = Layout(flex_flow="row wrap", width=f"{thumbnail_size + 8}px")
         self._button_style = widgets.ButtonStyle()
         self._caption_style = HTMLStyle()
         self.pager = PagerBar(self._pages)
         self.pager.on_change(self.errors.guard(self._show_page))
-        self._row = widgets.HBox(layout=widgets.Layout(overflow="auto", width="100%",
+        self._row = widgets.HBox(layout=Layout(overflow="auto", width="100%",
                                                        flex_flow="row nowrap"))
         self.children = [
             widgets.HBox([self._download_all, self._folder, self._save_all, self._status],
-                         layout=widgets.Layout(align_items="center", flex_flow="row wrap")),
+                         layout=Layout(align_items="center", flex_flow="row wrap")),
             self.pager,
             self._row,
             self.errors,
@@ -352,7 +352,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         data, fmt, (width, height) = made or (placeholder(self._thumb), "png",
                                               (self._thumb, self._thumb))
         picture = widgets.Image(value=data, format=fmt,
-                                layout=widgets.Layout(width=f"{width}px", height=f"{height}px"))
+                                layout=Layout(width=f"{width}px", height=f"{height}px"))
         if made is None:
             self._maker.ask(result, folder, lambda thumb: _fill(picture, thumb),
                             lambda exc: self._thumbnail_failed(exc))
@@ -387,7 +387,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
             [picture, caption, widgets.HBox([show, save, download],  # Download wraps below
                                             layout=self._buttons_row),
              sender],
-            layout=widgets.Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
+            layout=Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
                                   min_width=f"{self._thumb + 12}px"),
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..contract.endpoints import ENDPOINTS
+from ._ui import Layout
 
 __all__ = ["SessionPages", "PagerBar", "record_matches"]
 
@@ -110,7 +111,7 @@ class PagerBar(widgets.HBox):
     """
 
     def __init__(self, pages: SessionPages) -> None:
-        super().__init__(layout=widgets.Layout(display="none", flex_flow="row wrap",
+        super().__init__(layout=Layout(display="none", flex_flow="row wrap",
                                                align_items="center"))
         self.pages = pages
         self._callbacks: list[Callable[[], object]] = []
@@ -122,15 +123,15 @@ class PagerBar(widgets.HBox):
         if self._controls is None:
             operation = widgets.Dropdown(options=[("All operations", "")], value="",
                                          description="Show",
-                                         layout=widgets.Layout(width="220px"))
+                                         layout=Layout(width="220px"))
             words = widgets.Text(value="", placeholder="prompt words", description="Words",
-                                 continuous_update=False, layout=widgets.Layout(width="240px"))
+                                 continuous_update=False, layout=Layout(width="240px"))
             newer = widgets.Button(description="Newer", icon="chevron-left",
                                    tooltip="Show newer results",
-                                   layout=widgets.Layout(width="auto"))
+                                   layout=Layout(width="auto"))
             older = widgets.Button(description="Older", icon="chevron-right",
                                    tooltip="Show older results",
-                                   layout=widgets.Layout(width="auto"))
+                                   layout=Layout(width="auto"))
             operation.observe(lambda _c: self._set(operation=operation.value), "value")
             words.observe(lambda _c: self._set(words=words.value), "value")
             newer.on_click(lambda _b: self._turn(-1))

@@ -35,6 +35,7 @@ import anywidget
 import ipywidgets as widgets
 
 from ..contract.errors import ConfigurationTypeError
+from ._ui import Layout
 from .threads import UI_LOCK, lock_page_updates
 
 __all__ = ["APP_CLASS", "RUN_CLASS", "CANCEL_CLASS", "INPUT_CLASS_PREFIX", "KeyboardShortcuts",
@@ -86,7 +87,7 @@ class KeyboardShortcuts(anywidget.AnyWidget):
 """
 
     def __init__(self) -> None:
-        super().__init__(layout=widgets.Layout(display="none"))
+        super().__init__(layout=Layout(display="none"))
         self._handlers: list[Callable[[], object]] = []
         self._inputs: weakref.WeakValueDictionary[str, PageInput] = (
             weakref.WeakValueDictionary())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from ipycanvas import Canvas
-from ipywidgets import Button, Layout
+from ipywidgets import Button
 from ipywidgets import Image as ImageView
 from PIL import Image, ImageColor
 
@@ -12,6 +12,7 @@ from ..contract.errors import ConfigurationError
 from . import _canvas
 from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._painting import Painter
+from ._ui import Layout
 from .ink import MASK_LAYER_CLASS, MASK_OPACITY
 from .strokes import Grow, Invert, Rect, Stroke
 

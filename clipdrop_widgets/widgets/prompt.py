@@ -11,6 +11,7 @@ import traitlets
 from PIL import Image, ImageDraw, ImageFont
 
 from ..contract.errors import ConfigurationError
+from ._ui import Layout, fixed_layout
 from .snapshot import Snapshot
 from .theme import color as theme_color
 
@@ -52,20 +53,20 @@ class PromptBox(Snapshot, widgets.VBox):
         if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
             raise ConfigurationError(
                 f"max_chars must be a positive integer or None, got {max_chars!r}")
-        super().__init__()
+        super().__init__(layout=Layout())
         self._max_chars = max_chars
         self._history: list[str] = []
         # "auto", not "100%": a widget's 2 px margins on top of 100% pushed the text area's
         # right border out of the column, where it was clipped.
         self._text = widgets.Textarea(
             value=value, placeholder=placeholder, rows=rows, continuous_update=True,
-            layout=widgets.Layout(width="auto"),
+            layout=Layout(width="auto"),
         )
-        self._counter = widgets.HTML()
+        self._counter = widgets.HTML(layout=fixed_layout())
         # A fixed width: sized by its options, the menu grew and shrank with each prompt.
         self._recall = widgets.Dropdown(
             options=[(_RECALL_LABEL, "")], value="", disabled=True,
-            layout=widgets.Layout(width=RECALL_WIDTH, flex="0 0 auto"),
+            layout=Layout(width=RECALL_WIDTH, flex="0 0 auto"),
         )
         widgets.link((self._text, "value"), (self, "value"))
         self.observe(self._update_counter, "value")
@@ -73,7 +74,7 @@ class PromptBox(Snapshot, widgets.VBox):
         self.children = [
             self._text,
             widgets.HBox([self._counter, self._recall],
-                         layout=widgets.Layout(justify_content="space-between", width="100%")),
+                         layout=Layout(justify_content="space-between", width="100%")),
         ]
         self.value = value
         self._update_counter()

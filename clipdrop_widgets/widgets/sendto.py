@@ -22,7 +22,7 @@ import ipywidgets as widgets
 from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError
-from ._ui import ErrorLine
+from ._ui import ErrorLine, Layout
 
 __all__ = ["SendTo", "send_tooltip", "INPUT_FROM", "origin", "origin_words"]
 
@@ -67,29 +67,41 @@ class SendTo(widgets.HBox):
         menu: a compact menu instead of a row of buttons (default ``False``: buttons).
         shown: whether there is something to send now (default ``True``); see `show`.
 
+    The controls are made the first time the widget is shown (until then it is an empty,
+    hidden row), so a hidden "Send to" row costs the page no widget models.
+
     Attributes:
         errors: the line showing why a send failed (a handler that raised).
     """
 
     def __init__(self, *, menu: bool = False, shown: bool = True) -> None:
-        super().__init__(layout=widgets.Layout(flex_flow="row wrap", align_items="center",
-                                               display="none"))
+        super().__init__(layout=Layout(flex_flow="row wrap", align_items="center",
+                                       display="none"))
         self._menu_mode = menu
         self._shown = shown
         self._targets: tuple[tuple[str, str], ...] = ()
         self._handlers: list[Callable[[str], object]] = []
-        self.errors = ErrorLine()
-        self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
-                                      tooltip="Send this result to another operation",
-                                      layout=widgets.Layout(width="100%"))
+        # The controls are built the first time they are shown (`_build`): an app's row is
+        # hidden until its first result, and its widget models would only lengthen the page's
+        # first load (issue 22).
+        self._errors: ErrorLine | None = None
+        self._menu: widgets.Dropdown | None = None
+        self._built_for: tuple[tuple[str, str], ...] | None = None
         if menu:  # as wide as its card, no wider
             self.layout.width = "100%"
-        self._menu.observe(self.errors.guard(self._on_menu), "value")
+
+    @property
+    def errors(self) -> ErrorLine:
+        """The line showing why a send failed (built with the controls)."""
+        if self._errors is None:
+            self._errors = ErrorLine()
+        return self._errors
 
     @property
     def owned_widgets(self) -> tuple[widgets.Widget, ...]:
-        """Its menu and error line, children or not yet (`closing.close_tree` closes them)."""
-        return (self._menu, self.errors)
+        """Its menu and error line, children or not yet (`closing.close_tree` closes them);
+        those not made yet (`_build`) are not there to close."""
+        return tuple(w for w in (self._menu, self._errors) if w is not None)
 
     # -- configuring --------------------------------------------------------------------------
     @property
@@ -100,20 +112,37 @@ class SendTo(widgets.HBox):
     def set_targets(self, targets: Sequence[tuple[str, str]]) -> None:
         """Offer these ``(name, title)`` targets (an empty list hides the widget)."""
         self._targets = tuple((str(n), str(t)) for n, t in targets)
+        self._show()
+
+    def _build(self) -> None:
+        """Make the controls for the targets, unless already made for these."""
+        if self._built_for == self._targets:
+            return
+        self._built_for = self._targets
         if self._menu_mode:
-            self._menu.options = [_MENU_REST, *((t, n) for n, t in self._targets)]
-            self._menu.value = ""
-            controls: list[widgets.Widget] = [self._menu]
+            menu = self._menu_widget()
+            menu.options = [_MENU_REST, *((t, n) for n, t in self._targets)]
+            menu.value = ""
+            controls: list[widgets.Widget] = [menu]
         else:
             shown, rest = self._targets[:MAX_BUTTONS], self._targets[MAX_BUTTONS:]
             controls = [self._button(name, title) for name, title in shown]
             if rest:
-                self._menu.options = [_MORE_REST, *((t, n) for n, t in rest)]
-                self._menu.value = ""
-                self._menu.layout.width = "auto"
-                controls.append(self._menu)
+                menu = self._menu_widget()
+                menu.options = [_MORE_REST, *((t, n) for n, t in rest)]
+                menu.value = ""
+                menu.layout.width = "auto"
+                controls.append(menu)
         self.children = [*controls, self.errors]
-        self._show()
+
+    def _menu_widget(self) -> widgets.Dropdown:
+        """The menu ("Send to…", or "More…" beside the buttons), made when first needed."""
+        if self._menu is None:
+            self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
+                                          tooltip="Send this result to another operation",
+                                          layout=Layout(width="100%"))
+            self._menu.observe(self.errors.guard(self._on_menu), "value")
+        return self._menu
 
     def show(self, shown: bool) -> None:
         """Say whether there is something to send (the widget shows when there is, and a
@@ -122,7 +151,10 @@ class SendTo(widgets.HBox):
         self._show()
 
     def _show(self) -> None:
-        self.layout.display = "" if self._targets and self._shown else "none"
+        visible = bool(self._targets and self._shown)
+        if visible:
+            self._build()
+        self.layout.display = "" if visible else "none"
 
     def on_send(self, callback: Callable[[str], object]) -> None:
         """Call ``callback(name)`` when the user sends to the operation ``name``."""
@@ -140,7 +172,7 @@ class SendTo(widgets.HBox):
     def _button(self, name: str, title: str) -> widgets.Button:
         button = widgets.Button(description=f"Send to {title}", icon="share",
                                 tooltip=send_tooltip(title),
-                                layout=widgets.Layout(width="auto"))
+                                layout=Layout(width="auto"))
         button.add_class("cdw-send-to")
         button.on_click(self.errors.guard(lambda _b: self.send(name)))
         return button
@@ -152,7 +184,8 @@ class SendTo(widgets.HBox):
         try:
             self.send(name)
         finally:
-            self._menu.value = ""  # back to "Send to…": the same target can be chosen again
+            if self._menu is not None:
+                self._menu.value = ""  # back to "Send to…": the same target can be chosen again
 
     def __repr__(self) -> str:
         names = ", ".join(n for n, _t in self._targets) or "nothing"

@@ -78,6 +78,7 @@ def test_the_stage_holds_the_picture_and_the_panel_the_controls(cls: type[App]) 
     else:
         assert not painters(app) and shown(app.compare)
     assert not shown(app._stage.staging)
+    assert app._stage.staging.children == ()  # Keep, Discard...: made with the first result
     assert STAGE_CSS in app.children[0].value
 
 
@@ -89,8 +90,11 @@ def test_a_result_takes_the_stage_with_keep_discard_and_send_to(cls: type[App]) 
     assert shown(app.compare) and not any(shown(p) for p in painters(app))
     staging = app._stage.staging
     assert shown(staging)
+    made = list(staging.children)  # by the run, before any button is asked for below
     assert [app._stage.keep_button, app._stage.discard_button, app.compare.download_button,
-            app.send_to] == list(staging.children)
+            app.send_to] == made
+    assert [b.description for b in made[:3]] == ["Keep", "Discard", "Download"]
+    assert app.compare.download_button not in app.compare.children[:-1]  # in the row only
     assert shown(app.compare.download_button)
 
 

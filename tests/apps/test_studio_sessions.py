@@ -3,6 +3,7 @@ sessions offered; a key typed in the Studio never lands there; only the first ta
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -110,16 +111,34 @@ def test_only_the_first_tab_is_built_until_another_is_shown(tmp_path: Path) -> N
 #: The widget models a new Studio makes: the page's widget manager loads the state of every
 #: model in the kernel before the first view (issue 22). 215 before the hidden restore line and
 #: the hidden history pager were built on first use and the tab placeholders shared a layout;
-#: 184 after.
-START_MODELS = 185
+#: 184 after; 147 once the hidden result bar (Keep, Discard, Download, Send to) and the key
+#: box's "Back to local engine" were built on first use and fixed inner widgets shared one
+#: empty layout.
+START_MODELS = 150
+#: Their state as the page receives it (JSON, no binary buffers), in bytes: 158 kB with the
+#: stock layouts (each lists its 40-odd CSS properties, ``None`` when unset); 95 kB once our
+#: layouts send only the properties set.
+START_STATE_BYTES = 100_000
+
+
+def state_bytes(widget: ipywidgets.Widget) -> int:
+    """The size of a widget's state as sent to the page (JSON, without binary buffers)."""
+    state, _paths, _buffers = ipywidgets.widgets.widget._remove_buffers(widget.get_state())
+    return len(json.dumps(state, separators=(",", ":")))
 
 
 def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) -> None:
     instances = ipywidgets.widgets.widget._instances
     before = set(instances)
     studio = Studio(session_dir=tmp_path / "s")
-    made = len(set(instances) - before)
+    new = [instances[model_id] for model_id in set(instances) - before]
+    made = len(new)
     assert made <= START_MODELS, f"{made} widget models at start (budget {START_MODELS})"
+    size = sum(state_bytes(w) for w in new)
+    assert size <= START_STATE_BYTES, f"{size} bytes of widget state at start"
+    text = studio.apps["text_to_image"]
+    assert text._stage.staging.children == () and text.send_to.children == ()
+    assert len(studio.key_box.children) == 2  # the field and its line: no Back button yet
     groups = [tab for tab in studio.tabs.children if isinstance(tab, ipywidgets.Tab)]
     assert [g.titles for g in groups] == [("Remove background", "Uncrop"),
                                           ("Upscale", "Reimagine"),
@@ -135,6 +154,10 @@ def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) ->
     pager = studio.history.pager
     assert pager.layout.display == "" and pager.children
     assert "Results 1-1 of 1" in pager.place.value and pager.older.disabled
+    bar = text._stage.staging  # the first result brought its bar, Send to included
+    assert bar.layout.display == "" and text.send_to.layout.display == ""
+    assert [b.description for b in bar.children[:3]] == ["Keep", "Discard", "Download"]
+    assert "Send to Cleanup" in [getattr(c, "description", "") for c in text.send_to.children]
 
 
 def test_a_group_tabs_app_is_built_when_first_clicked_and_works(tmp_path: Path) -> None:

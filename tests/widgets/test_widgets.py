@@ -834,3 +834,18 @@ def test_widgets_read_inputs_as_the_client_does() -> None:
     assert painter.mask.size == (40, 30)
     with pytest.raises(TypeError):
         open_image([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_layouts_send_only_what_is_set_and_the_shared_one_refuses_changes() -> None:
+    from clipdrop_widgets.contract.errors import ConfigurationError
+    from clipdrop_widgets.widgets._ui import Layout, fixed_layout
+
+    state = Layout(width="auto").get_state()
+    assert state["width"] == "auto" and "display" not in state  # unset: left out (issue 22)
+    assert len(json.dumps(state)) < len(json.dumps(ipywidgets.Layout(width="auto").get_state())) / 3
+    assert Layout(width="auto").get_state("display") == {"display": None}  # a change is sent
+    shared = fixed_layout()
+    assert fixed_layout() is shared
+    with pytest.raises(ConfigurationError, match="shared by several widgets"):
+        shared.display = "none"
+    assert shared.display is None
