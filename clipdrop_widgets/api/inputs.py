@@ -190,8 +190,8 @@ def _encode(im: Image.Image, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-_TURNS = {2: "mirrored", 3: "turned 180 degrees", 4: "flipped", 5: "mirrored and turned",
-          6: "turned 90 degrees", 7: "mirrored and turned", 8: "turned 90 degrees"}
+_TURNS = {2: "mirrored", 3: "upside down", 4: "upside down and mirrored",
+          5: "sideways and mirrored", 6: "sideways", 7: "sideways and mirrored", 8: "sideways"}
 
 
 def _as_picture(im: Image.Image) -> Image.Image:
