@@ -49,6 +49,7 @@ from ..contract.errors import (
 )
 from ..contract.validation import canonical_texts, validate_request
 from . import constants as C
+from .answer_checks import answer_notices
 from .attempt import (
     Body,
     Outcome,
@@ -420,9 +421,7 @@ class Client(PhotoOperations):
             response, elapsed = self._send(prepared, timeout, cancel)
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
-            if doubt is not None:  # not believed: the result says what was counted
-                notify(doubt)
-                notices, result.credits_consumed = (*notices, doubt), spent
+            notices = (*notices, *answer_notices(prepared, result, doubt, spent))
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
             redacted(exc, self._secrets(None))

@@ -195,7 +195,8 @@ class PhotoChooser(widgets.VBox):
     # -- choosing -----------------------------------------------------------------------------
     def load(self, source: ImageSource, *, name: str = "photo",
              origin: str | None = None) -> None:
-        """Work on ``source`` (PIL image, encoded bytes, path or array); bytes are sent as is.
+        """Work on ``source`` (PIL image, encoded bytes, path or array); bytes are sent as is,
+        except a photo with an EXIF orientation tag: shown and sent turned as viewers show it.
         ``origin`` names the result it came from (kept until another photo is chosen)."""
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
         image = open_image(data if data is not None else source, what="photo")

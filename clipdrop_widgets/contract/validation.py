@@ -32,6 +32,8 @@ def has_alpha(image: Image.Image) -> bool:
 
 
 _DECIMAL = re.compile(r"[+-]?[0-9]+")
+#: More decimal digits than any integer field's range needs: refused by length, before int().
+_MAX_DIGITS = 18
 
 #: No image larger than this is ever decoded, whatever the endpoint (pixels).
 HARD_PIXEL_LIMIT = 64_000_000
@@ -140,7 +142,14 @@ def check_integer(endpoint: Endpoint, field: IntField, value: object) -> int | N
                          field=name, rule="type")
     number: int | None = None
     integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if integral or (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())):
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        digits = len(value.strip().lstrip("+-").lstrip("0"))
+        if digits > _MAX_DIGITS:  # (int() of thousands of digits is slow, then refused)
+            raise InputError(
+                f"{name} is a {digits}-digit number; {endpoint.path} accepts "
+                f"{field.minimum} to {field.maximum}", field=name, rule="range")
+        number = int(value.strip())
+    elif integral:
         number = int(value)  # type: ignore[call-overload]
     if number is None:
         raise InputError(f"{name} must be a whole number, got {value!r}", field=name,

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from ..api.inputs import read_input
+from ..api.inputs import read_input, upright
 from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import has_alpha
 
@@ -21,13 +21,15 @@ ImageSource = Image.Image | bytes | bytearray | memoryview | str | os.PathLike |
 def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
     """``source`` as a loaded PIL image, read exactly as the client reads its inputs.
 
-    Accepts a PIL image (returned as is), encoded bytes, a file path, a NumPy array (``uint8``,
-    ``bool`` masks, floats in 0..1) or an earlier [`Result`][clipdrop_widgets.Result]. Raises
+    Accepts a PIL image, encoded bytes, a file path, a NumPy array (``uint8``, ``bool`` masks,
+    floats in 0..1) or an earlier [`Result`][clipdrop_widgets.Result]. The image is returned
+    as a viewer shows it: a phone photo's EXIF orientation is applied (the client sends it
+    that way too), so what the widget shows and measures is what is sent. Raises
     ``ValueError`` when the data is not a readable image and ``TypeError`` for other types;
     ``what`` names the input in messages.
     """
     if isinstance(source, Image.Image):
-        return source
+        return upright(source)
     try:
         raw = read_input(source, what)
     except InputError as exc:
@@ -40,7 +42,7 @@ def open_image(source: ImageSource, *, what: str = "image") -> Image.Image:
     except OSError as exc:
         raise ConfigurationError(
             f"{what}: {len(raw)} bytes is not a readable image ({exc})") from None
-    return image
+    return upright(image)
 
 
 def fit_size(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fault_server import Action, FaultServer
+from fault_server import Action, FaultServer, png_bytes
 from PIL import Image
 
 from clipdrop_widgets import BudgetExceededError, Client, ClipdropNotice
@@ -49,7 +49,8 @@ def test_an_absurd_charge_is_counted_at_the_most(server, header):
 
 
 def test_a_credible_charge_is_believed_quietly(server, recwarn):
-    server.default = Action.image(x_credits_consumed="0.5")
+    # (the answer has the extended size: a wrong size would rightly be a notice of its own)
+    server.default = Action.image(png_bytes((74, 48)), x_credits_consumed="0.5")
     client = Client("test-key", base_url=server.url, timeout=5)
     assert client.uncrop(_photo(), extend_left=10).credits_consumed == 0.5
     assert client.credits_spent == 0.5

@@ -78,6 +78,23 @@ def test_uncrop_keeps_the_seed_so_a_result_can_be_made_again(client, tmp_path):
     assert app.seed.value == seed and again.data == first.data
 
 
+def test_an_uploaded_phone_photo_is_shown_and_extended_as_the_user_sees_it(client, tmp_path):
+    # A portrait phone photo: stored 160x120 with EXIF Orientation 6, shown 120x160. Before the
+    # fix (findings23c F2) the stage showed it sideways and extend_left extended the stored
+    # left (the shown top): 200x120 instead of 160x160.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    small_photo().save(buf, "JPEG", quality=95, exif=exif)
+    app = UncropApp(client, session_dir=tmp_path)
+    app.chooser.load(buf.getvalue(), name="phone.jpg")
+    assert app.chooser.image.size == (120, 160)
+    app.extends["left"].value, app.extends["right"].value = 40, 0
+    app.extends["up"].value, app.extends["down"].value = 0, 0
+    assert app.new_size == (160, 160)
+    assert ran(app).size == (160, 160)
+
+
 def test_upscale_x4_and_a_size_and_a_refusal_that_spends_nothing(client, tmp_path):
     app = UpscaleApp(client, session_dir=tmp_path)
     app.chooser.load(small_photo())

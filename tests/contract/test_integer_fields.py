@@ -60,3 +60,18 @@ def test_what_is_not_a_whole_number_is_refused_before_sending(client, server, ty
 def test_an_empty_field_says_so(client, server):
     with pytest.raises(InputError, match="extend_left is empty; give a whole number, or leave"):
         client.uncrop(PHOTO, extend_left="")
+
+
+@pytest.mark.parametrize("field", ["extend_left", "seed"])
+def test_a_number_of_thousands_of_digits_is_an_input_error(client, server, field):
+    # Before the fix: a bare ValueError from int() (Python refuses over 4300 digits).
+    with pytest.raises(InputError, match=f"{field} is a 5000-digit number; .* accepts") as info:
+        client.uncrop(PHOTO, **{field: "9" * 5000})
+    assert (info.value.field, info.value.rule) == (field, "range")
+    assert server.seen == []
+
+
+def test_leading_zeros_do_not_count_as_digits(client, server):
+    client.uncrop(PHOTO, extend_left="0" * 30 + "12")
+    (seen,) = server.seen
+    assert seen.texts["extend_left"] == "12"
