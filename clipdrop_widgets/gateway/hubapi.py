@@ -129,8 +129,9 @@ async def get_json(url: str, token: str, timeout: float, tls: Any = None) -> Hub
 async def api_request(auth: Any, method: str, url: str, /, **kwargs: Any) -> Any:
     """`HubAuth._api_request` for the GETs of the admin page's login (who owns a token or a
     login cookie) through `get_json`: at most `MAX_ANSWER` bytes read, an unreadable answer a
-    ``ValueError``, and jupyterhub's own answers otherwise (``None`` for an allowed 403, its
-    ``HTTPError`` for a failure). Other requests (the OAuth code exchange) are jupyterhub's."""
+    502 ``HTTPError`` (as a hub that does not answer), and jupyterhub's own answers otherwise
+    (``None`` for an allowed 403, its ``HTTPError`` for a failure). Other requests (the OAuth code
+    exchange) are jupyterhub's."""
     from jupyterhub.services.auth import HubOAuth
     from tornado.web import HTTPError
 
@@ -143,7 +144,7 @@ async def api_request(auth: Any, method: str, url: str, /, **kwargs: Any) -> Any
     except (HubTimeout, HubUnreachable) as err:
         raise HTTPError(502, f"the hub did not answer: {err}") from None
     except HubUnreadable as err:
-        raise ValueError(f"the hub's answer is unreadable: {err}") from None
+        raise HTTPError(502, f"the hub's answer is unreadable: {err}") from None
     if answer.status == 403 and allow_403:
         return None
     if answer.status >= 400:
