@@ -275,6 +275,8 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
     by_call: dict[str, InputError | None] = {}
     problems: dict[int, InputError] = {}
     by_prompt: dict[str, InputError | None] = {}
+    sent_as: dict[str, str] = {}  # each distinct call's key -> what it sends, as sent
+    first_of: dict[tuple[Any, ...], SweepItem] = {}  # what an item sends -> its first item
     for item in plan.items:
         label = item.variables.get(IMAGE_AXIS) if plan.swept["image"] else None
         swept = item_options(plan.swept, item)
@@ -282,8 +284,13 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
         if key not in by_call:
             by_call[key] = bad_pictures.get(label) if label is not None else None
             if by_call[key] is None:
-                by_call[key] = _check_call(client, ep, plan, files, fixed, label, swept,
-                                           unchecked)
+                by_call[key], sent_as[key] = _check_call(client, ep, plan, files, fixed,
+                                                         label, swept, unchecked)
+        if sent_as.get(key):
+            same = (item.prompt, item.variables.get(TAKE_AXIS), sent_as[key])
+            if same in first_of:
+                _refuse_same_call(ep, first_of[same], item, plan.swept)
+            first_of[same] = item
         if prompt_field is not None and item.prompt not in by_prompt:
             try:
                 check_text(ep, prompt_field, item.prompt)
@@ -298,7 +305,8 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
 
 def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, bytes],
                 fixed: Mapping[str, Any], label: str | None, swept: Mapping[str, Any],
-                unchecked: tuple[str, ...]) -> InputError | None:
+                unchecked: tuple[str, ...]) -> tuple[InputError | None, str]:
+    """The call's problem (or ``None``) and what it sends, as a key (empty when refused)."""
     options = {**fixed, **swept}
     texts = {k: v for k, v in options.items() if k != "format"}
     sent = dict(files)
@@ -306,10 +314,10 @@ def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, by
         sent[plan.swept["image"]] = plan.pictures[label]
     form_files = {ep.field_for_keyword(kw).name: data for kw, data in sent.items()}
     try:
-        client.prepare(ep.name, texts, form_files, format=options.get("format"),
-                       unchecked=unchecked)
+        call = client.prepare(ep.name, texts, form_files, format=options.get("format"),
+                              unchecked=unchecked)
     except InputError as exc:
-        return exc
+        return exc, ""
     repeat = plan.swept["repeat"]
     if repeat > 1 and ep.repeatable(texts):
         field_named = ep.repeat not in ("always", "never")
@@ -319,7 +327,25 @@ def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, by
                f"options={{{ep.repeat!r}: [...]}}" if field_named else "")
         raise ConfigurationError(f"{ep.name} gives {why}, so repeat={repeat} would pay "
                                  f"{repeat} times for one picture{how}")
-    return None
+    sent = json.dumps([sorted(call.texts.items()), call.accept,
+                       {n: hashlib.sha256(p.data).hexdigest() for n, p in call.files.items()}],
+                      sort_keys=True)
+    return None, sent
+
+
+def _refuse_same_call(ep: Endpoint, first: SweepItem, again: SweepItem,
+                      swept: Mapping[str, Any]) -> None:
+    """Two items that send the very same request (values equal as the service reads them,
+    ``5`` and ``"5"``, ``"png"`` and ``"PNG"``; the same picture twice) would pay twice."""
+    names = [IMAGE_AXIS, *(swept.get("options") or ())]
+    why = [f"{first.variables[n]!r} and {again.variables[n]!r}" + (
+        " are the same picture" if n == IMAGE_AXIS else f" are the same {n}")
+        for n in names if n in first.variables
+        and first.variables[n] != again.variables[n]]
+    raise ConfigurationError(
+        f"items {first.index} and {again.index} would send the same {ep.name} request "
+        f"({'; '.join(why)} as the service reads them), so the sweep would pay twice for "
+        "one picture; list each value and picture once")
 
 
 def describe_item(item: SweepItem, swept: Mapping[str, Any]) -> str:

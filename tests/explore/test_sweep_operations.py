@@ -186,6 +186,15 @@ def test_bad_values_are_all_listed_with_field_and_limit_before_anything_is_sent(
      "both fixed"),
     ("uncrop", {"options": {"seeds": [1]}}, TypeError, "not seeds"),
     ("uncrop", {"options": {"seed": [1, 1]}}, ValueError, "lists 1 twice"),
+    # values equal as the service reads them, the same picture twice: one request paid twice
+    ("uncrop", {"options": {"seed": [5, "5"]}}, ValueError,
+     r"items 0 and 1 would send the same uncrop request \(5 and '5' are the same seed"),
+    ("uncrop", {"options": {"extend_left": [0, 7, " 0"]}}, ValueError,
+     r"items 0 and 2 .*\(0 and ' 0' are the same extend_left"),
+    ("remove_background", {"options": {"format": ["png", "PNG"]}}, ValueError,
+     r"'png' and 'PNG' are the same format .* pay twice for one picture"),
+    ("portrait_depth", {"images": [png_bytes(), png_bytes()]}, ValueError,
+     r"'image 0' and 'image 1' are the same picture"),
     ("uncrop", {"options": {"seed": [True]}}, TypeError, "strings or numbers"),
     ("upscale", {"options": [{"target_width": 9}, {"target_height": 9}]}, ValueError,
      "every dict must set target_width"),
@@ -202,6 +211,23 @@ def test_impossible_sweeps_say_why(operation, kwargs, error, match):
         with pytest.raises(error, match=match):
             Sweep(fault_client(server), operation, **kwargs)
         assert server.seen == []
+
+
+# -- budget ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("budget", "sent", "stopped"), [(10, 6, None), (6, 2, "budget reached")])
+def test_an_upscale_sweep_under_a_budget_waits_for_reservations_in_flight(budget, sent, stopped):
+    slow = Action.image(jpeg_bytes((64, 64)), "image/jpeg")  # the server charges 1
+    slow.seconds = 0.2  # items stay in flight, each having reserved the most it costs (4.19)
+    sizes = [{"target_width": 2048, "target_height": 2048 - i} for i in range(6)]
+    with FaultServer(default=slow) as server:
+        client = fault_client(server, budget=budget, requests_per_minute=6000)
+        sweep = Sweep(client, "upscale", inputs={"image": png_bytes((64, 64))}, options=sizes)
+        sweep.run(workers=8, progress=False)
+        assert len(server.seen) == sent == client.credits_spent
+    assert statuses(sweep).count("ok") == sent
+    # stops only when what is spent plus the next call's most passes the budget (2 + 4.19 > 6)
+    assert (sweep.stopped_reason or "").startswith(stopped or "") and \
+        (stopped is None) == (sweep.stopped_reason is None)
 
 
 # -- takes, interrupts and resumes ---------------------------------------------------------------
