@@ -245,10 +245,23 @@ def test_a_seats_upscales_wait_for_its_calls_in_flight_instead_of_a_false_402(
         answers = list(pool.map(ask, range(8)))
     assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
     [row] = ledger.seats()
-    assert (row.spent, row.remaining) == (8, 12) and abs(row.reserved) < 1e-9
+    assert (row.spent, row.remaining, row.reserved) == (8, 12, 0)  # no float residue left
     # a call the balance itself cannot pay is still refused at once, naming the true balance
     dear = post(gateway.url, "/image-upscaling/v1/upscale", seat, files={
         "image_file": ("photo.png", _png()), "target_width": (None, "4096"),
         "target_height": (None, "4096")})
     assert dear.status_code == 402
     assert dear.json()["error"].startswith("seat-01 has 12 credits left; ")
+
+
+def test_settled_reservations_leave_no_float_residue(ledger):
+    """Four upscales of 2048 x (2048 - i) reserved together and settled left the seat with
+    ``credits_reserved`` -1.8e-15 and 16.000000000000002 credits remaining (attack 23c F13)."""
+    ledger.create_seats(1, 20)
+    seat = ledger.seats()[0]
+    charges = [ledger.reserve(seat.id, "/image-upscaling/v1/upscale", 2048 * (2048 - i) / 1e6)
+               for i in range(4)]
+    for charge in charges:
+        ledger.settle(charge, 1)
+    [row] = ledger.seats()
+    assert (row.reserved, row.spent, row.remaining) == (0, 4, 16)
