@@ -129,11 +129,11 @@ def _option_combos(ep: Endpoint, options: Any) -> tuple[list[str], list[dict[str
             raise ConfigurationError("options is empty: a sweep needs at least one value")
         names = list(combos[0])
         for i, combo in enumerate(combos):
-            if list(combo) != names:
+            if list(combo) != names or not combo:
                 raise ConfigurationError(f"options[{i}] sets {', '.join(combo) or 'nothing'}; "
-                                         f"every dict must set {', '.join(names)}")
-            for name, value in combo.items():
-                check_value(f"options[{i}][{name!r}]", value)
+                                         f"every dict must set {', '.join(names) or 'a value'}")
+            combos[i] = {name: check_value(f"options[{i}][{name!r}]", value)
+                         for name, value in combo.items()}
         seen = [json.dumps(c, sort_keys=True) for c in combos]
         if len(set(seen)) < len(seen):
             raise ConfigurationError("options lists the same values twice")

@@ -13,6 +13,7 @@ import os
 import signal
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
@@ -196,6 +197,8 @@ def test_bad_values_are_all_listed_with_field_and_limit_before_anything_is_sent(
     ("portrait_depth", {"images": [png_bytes(), png_bytes()]}, ValueError,
      r"'image 0' and 'image 1' are the same picture"),
     ("uncrop", {"options": {"seed": [True]}}, TypeError, "strings or numbers"),
+    ("uncrop", {"options": [{}]}, ValueError, r"options\[0\] sets nothing"),
+    ("uncrop", {"options": {"seed": [5, np.int64(5)]}}, ValueError, "lists 5 twice"),
     ("upscale", {"options": [{"target_width": 9}, {"target_height": 9}]}, ValueError,
      "every dict must set target_width"),
     ("reimagine", {"repeat": 0}, ValueError, "1 or more"),
@@ -211,6 +214,18 @@ def test_impossible_sweeps_say_why(operation, kwargs, error, match):
         with pytest.raises(error, match=match):
             Sweep(fault_client(server), operation, **kwargs)
         assert server.seen == []
+
+
+def test_numpy_integers_are_swept_as_the_client_methods_take_them(tmp_path):
+    """Attack 23c F4: np.arange(...) values were refused as "not strings or numbers"."""
+    with FaultServer(default=Action.image(jpeg_bytes((8, 8)), "image/jpeg")) as server:
+        sweep = Sweep(fault_client(server), "upscale", inputs={"image": png_bytes((64, 64))},
+                      options={"target_width": list(np.arange(1000, 3001, 1000)),
+                               "target_height": [np.int32(500)]}, run_dir=tmp_path)
+        sweep.run(workers=1, progress=False)
+        assert [s.texts["target_width"] for s in server.seen] == ["1000", "2000", "3000"]
+    assert Sweep.open(tmp_path).records[2]["variables"] == {"target_width": 3000,
+                                                           "target_height": 500}
 
 
 # -- budget ----------------------------------------------------------------------------------------
