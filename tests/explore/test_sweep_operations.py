@@ -228,6 +228,16 @@ def test_numpy_integers_are_swept_as_the_client_methods_take_them(tmp_path):
                                                            "target_height": 500}
 
 
+def test_a_negative_value_keeps_its_minus_sign_in_the_file_name(tmp_path):
+    """Attack 23c F9: extend_left -50 and 50 were both saved as ...-extend-left-50.jpg."""
+    with FaultServer(default=Action.image(jpeg_bytes((8, 8)), "image/jpeg")) as server:
+        sweep = Sweep(fault_client(server), "uncrop", inputs={"image": png_bytes((200, 100))},
+                      options={"extend_left": [-50, 50]}, run_dir=tmp_path)
+        sweep.run(workers=1, progress=False)
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == [
+        "0000_extend-left-minus-50.jpg", "0001_extend-left-50.jpg"]
+
+
 # -- budget ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("budget", "sent", "stopped"), [(10, 6, None), (6, 2, "budget reached")])
 def test_an_upscale_sweep_under_a_budget_waits_for_reservations_in_flight(budget, sent, stopped):
