@@ -84,8 +84,15 @@ def image_labels(images: Any) -> list[tuple[str, Any]]:
         if not folder.is_dir():
             raise ConfigurationError(f"images={os.fspath(images)!r} is not a folder; give a "
                                      "folder, a list of images or a dict {label: image}")
-        found = sorted(p for p in folder.iterdir()
-                       if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+        found = sorted(p for p in folder.iterdir()  # hidden files (a Mac's ._photo.jpg) skipped
+                       if not p.name.startswith(".") and p.is_file()
+                       and p.suffix.lower() in PICTURE_SUFFIXES)
+        inside = folder.resolve()
+        escaping = [p.name for p in found if not p.resolve().is_relative_to(inside)]
+        if escaping:
+            raise ConfigurationError(f"in the folder {os.fspath(images)!r}, "
+                                     f"{', '.join(escaping)} link to files outside it; a "
+                                     "sweep reads only the folder's own pictures")
         if not found:
             raise ConfigurationError(f"the folder {os.fspath(images)!r} holds no PNG, JPEG "
                                      "or WebP file")

@@ -238,6 +238,24 @@ def test_a_negative_value_keeps_its_minus_sign_in_the_file_name(tmp_path):
         "0000_extend-left-minus-50.jpg", "0001_extend-left-50.jpg"]
 
 
+def test_a_folder_skips_hidden_files_and_refuses_links_out_of_it(tmp_path):
+    """Attack 23c F10: a Mac's ``._photo.png`` made a whole folder unreadable, and a link
+    to a picture elsewhere would have been sent."""
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "photo.png").write_bytes(png_bytes((40, 30)))
+    (folder / "._photo.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (folder / ".hidden.png").write_bytes(png_bytes((30, 40)))
+    with FaultServer() as server:
+        sweep = Sweep(fault_client(server), "portrait_depth", images=folder)
+        assert [it.variables["image"] for it in sweep.items] == ["photo.png"]
+        (tmp_path / "elsewhere.png").write_bytes(png_bytes((20, 20)))
+        (folder / "link.png").symlink_to(tmp_path / "elsewhere.png")
+        with pytest.raises(ValueError, match="link.png link to files outside it"):
+            Sweep(fault_client(server), "portrait_depth", images=folder)
+        assert server.seen == []
+
+
 # -- budget ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("budget", "sent", "stopped"), [(10, 6, None), (6, 2, "budget reached")])
 def test_an_upscale_sweep_under_a_budget_waits_for_reservations_in_flight(budget, sent, stopped):
