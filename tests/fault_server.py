@@ -48,7 +48,7 @@ class Action:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    seconds: float = 0.0  # for stall
+    seconds: float = 0.0  # a stall's length; a slow answer's delay
 
     @classmethod
     def image(cls, data: bytes | None = None, content_type: str = "image/png",
@@ -157,6 +157,8 @@ class FaultServer:
             time.sleep(action.seconds)
             h.close_connection = True
             return
+        if action.seconds:  # a slow answer (calls stay in flight meanwhile)
+            time.sleep(action.seconds)
         h.send_response(action.status)
         for k, v in action.headers.items():
             h.send_header(k, v)

@@ -8,7 +8,10 @@ at the most it could cost (`Endpoint.max_credits`), with a notice saying so.
 
 from __future__ import annotations
 
-from ..contract.errors import BudgetExceededError
+import threading
+from collections.abc import Callable
+
+from ..contract.errors import BudgetExceededError, CancelledError
 from .result import parse_credits
 
 #: A report above this many times the most a call can cost is absurd (the gateway uses the same).
@@ -38,10 +41,39 @@ def credible(consumed: float | None, cost: float) -> bool:
 
 
 def check_budget(name: str, cost: float, committed: float, budget: float) -> None:
-    """Refuse (`BudgetExceededError`) a call of most ``cost`` when ``committed`` (credits spent or
-    in flight) plus it would pass ``budget``; nothing is sent."""
+    """Refuse (`BudgetExceededError`) a call of most ``cost`` when ``committed`` (credits
+    spent) plus it would pass ``budget``; nothing is sent."""
     if committed + cost > budget:
         raise BudgetExceededError(
             f"{name} costs up to {cost:g} credits; {committed:g} of the budget "
-            f"of {budget:g} are spent or in flight, so nothing was sent",
+            f"of {budget:g} are spent, so nothing was sent",
             budget=budget, spent=committed, cost=cost)
+
+
+#: How often a call waiting for reservations in flight looks at its cancel event (s).
+CANCEL_POLL = 0.1
+
+
+def await_budget(settled: threading.Condition, name: str, cost: float,
+                 committed: Callable[[], tuple[float, float]], budget: float | None,
+                 cancel: threading.Event | None) -> None:
+    """Return once a call of most ``cost`` fits ``budget``; called holding ``settled``.
+
+    ``committed()`` gives (credits spent, credits reserved by calls in flight). A call that
+    only fits once the calls in flight settle waits for them (`Condition.notify_all` on each
+    settlement): they may cost less than they reserved. It is refused
+    (`BudgetExceededError`) only when what is spent plus ``cost`` passes ``budget``, and
+    `CancelledError` when ``cancel`` is set while it waits. Nothing is sent meanwhile.
+    """
+    if budget is None:
+        return
+    while True:
+        spent, reserved = committed()
+        if spent + reserved + cost <= budget:
+            return
+        if spent + cost > budget or reserved <= 0:
+            check_budget(name, cost, spent, budget)
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(f"{name} was cancelled while it waited for the calls in "
+                                 "flight to settle the budget")
+        settled.wait(CANCEL_POLL if cancel is not None else None)

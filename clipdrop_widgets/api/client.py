@@ -32,12 +32,7 @@ import requests
 import urllib3
 from urllib3 import encode_multipart_formdata
 
-from ..contract.endpoints import (
-    CONTENT_TYPE_FORMATS,
-    FORMAT_CONTENT_TYPES,
-    Endpoint,
-    endpoint,
-)
+from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_CONTENT_TYPES, Endpoint, endpoint
 from ..contract.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -64,7 +59,7 @@ from .attempt import (
     unusable,
 )
 from .cache import ResultCache, cache_key, default_cache_dir
-from .charge import believed_charge, check_budget, credible
+from .charge import await_budget, believed_charge, credible
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
@@ -149,8 +144,8 @@ class Client(PhotoOperations):
         cache: a folder, or ``True`` for the user cache folder: identical calls are answered
             from disk, sending nothing and costing nothing. Default: no cache.
         budget: the most credits this client may spend; a call that would spend past it
-            raises [`BudgetExceededError`][clipdrop_widgets.BudgetExceededError] before sending.
-            Default: no limit.
+            raises [`BudgetExceededError`][clipdrop_widgets.BudgetExceededError] before sending;
+            one that fits once this client's calls in flight settle waits for them. Default: none.
 
     ``credits_spent`` counts what the service reported, plus the documented cost of each call
     whose answer was lost after it was sent (the service may have charged it). A reported
@@ -215,7 +210,7 @@ class Client(PhotoOperations):
         if cache is True:
             cache = default_cache_dir()
         self.cache = ResultCache(cache) if cache else None
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified as reservations settle
         self._reserved: float = 0
 
     def _use_engine(self, engine: Any) -> None:
@@ -415,7 +410,7 @@ class Client(PhotoOperations):
                               source=meta.get("source", self.source), notices=notices,
                               files={n: p.data for n, p in prepared.files.items()})
         cost = prepared.cost
-        self._reserve(ep, cost)
+        self._reserve(ep, cost, cancel)
         spent: float | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
@@ -441,16 +436,17 @@ class Client(PhotoOperations):
         return result
 
     # -- budget --------------------------------------------------------------------------------
-    def _reserve(self, ep: Endpoint, cost: float) -> None:
-        with self._lock:
-            if self.budget is not None:
-                check_budget(ep.name, cost, self.credits_spent + self._reserved, self.budget)
+    def _reserve(self, ep: Endpoint, cost: float, cancel: threading.Event | None) -> None:
+        with self._lock:  # waits for calls in flight when only their reservations are in the way
+            await_budget(self._lock, ep.name, cost, lambda: (self.credits_spent, self._reserved),
+                         self.budget, cancel)
             self._reserved += cost
 
     def _settle(self, cost: float, consumed: float | None) -> None:
         with self._lock:
             self._reserved -= cost
             self.credits_spent += consumed or 0
+            self._lock.notify_all()
 
     # -- HTTP ------------------------------------------------------------------------------------
     def limiter(self, operation: str) -> RateLimiter | None:

@@ -38,6 +38,7 @@ from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import validate_request
 from .answers import EngineResponse, json_error
 from .forms import Form, FormError, FormReader, Readable, check_announced, parse_form
+from .intake import job_megapixels
 from .work import Slot, WorkPool
 
 __all__ = ["ENGINE_HEADER", "EngineResponse", "LocalEngine", "Ticket", "negotiate"]
@@ -346,7 +347,9 @@ class LocalEngine:
                       content_length, slot)
 
     def submit(self, ticket: Ticket, form: Form) -> Future[EngineResponse]:
-        """Run `complete` on the engine's pool; the future never raises."""
+        """Run `complete` on the engine's pool, weighed by its images' or its answer's
+        megapixels, whichever is larger (`job_megapixels`); the future never raises."""
+        ticket.slot.megapixels = job_megapixels(ticket.endpoint, form.texts, form.files)
         return self.pool.submit(ticket.slot, lambda: self.complete(ticket, form))
 
     def complete(self, ticket: Ticket, form: Form) -> EngineResponse:

@@ -25,10 +25,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ..contract.endpoints import MB
+from ..contract.endpoints import MB, Endpoint
 
 __all__ = ["BODY_BUDGET", "SMALL_BODY", "SMALL_RESERVE", "MIN_UPLOAD_RATE", "UPLOAD_WINDOW",
-           "RESERVE_WAIT", "BodyBudget", "UploadWatch", "form_megapixels"]
+           "RESERVE_WAIT", "BodyBudget", "UploadWatch", "form_megapixels", "job_megapixels"]
 
 #: Bytes of request bodies held at once (a few of the largest uploads the contract allows).
 BODY_BUDGET = 256 * MB
@@ -155,3 +155,29 @@ def form_megapixels(files: dict[str, bytes]) -> float:
         except Exception:  # noqa: BLE001 - any unreadable file is validation's to refuse
             continue
     return max(1.0, pixels / 1e6)
+
+
+def job_megapixels(endpoint: Endpoint, texts: dict[str, str], files: dict[str, bytes]) -> float:
+    """The weight a job runs with: the megapixels of its input images or of its answer,
+    whichever is larger (an uncrop of a 10 MP photo answers up to 51 MP, an upscale of a
+    thumbnail 16.8 MP: the answer is what takes the memory). From the headers and the
+    fields as sent; a value validation will refuse counts as no answer size."""
+    import io
+
+    from PIL import Image
+
+    weight = form_megapixels(files)
+    size = None
+    if endpoint.image_field is not None and endpoint.image_field.name in files:
+        try:
+            with Image.open(io.BytesIO(files[endpoint.image_field.name])) as im:
+                size = im.size
+        except Exception:  # noqa: BLE001 - validation refuses it
+            pass
+    try:
+        answer = endpoint.answer_size(texts, size)
+    except (TypeError, ValueError):  # "abc" for a number: refused by validation
+        answer = None
+    if answer is not None and answer[0] > 0 and answer[1] > 0:
+        weight = max(weight, answer[0] * answer[1] / 1e6)
+    return weight

@@ -27,7 +27,7 @@ from ..contract.errors import ConfigurationTypeError
 from .answers import EngineResponse, json_error
 from .core import ENGINE_HEADER, LocalEngine, Ticket
 from .forms import FormError, FormReader, body_cap
-from .intake import MIN_UPLOAD_RATE, UPLOAD_WINDOW, BodyBudget, UploadWatch, form_megapixels
+from .intake import MIN_UPLOAD_RATE, UPLOAD_WINDOW, BodyBudget, UploadWatch
 from .web import (
     HEADER_LIMIT,
     ContractHandler,
@@ -171,8 +171,8 @@ class EngineHandler(ContractHandler):
         finally:
             self._reader = None
             self._stop_check()
-        # Only now, the body read, does the request take a place and weigh its megapixels.
-        self._ticket.slot.megapixels = form_megapixels(form.files)
+        # Only now, the body read, does the request take a place (`submit` weighs its
+        # megapixels: its images' or its answer's, whichever is larger).
         if not self._ticket.slot.admit():
             self.send_answer(self._busy(self._ticket, f"{self.engine.pool.capacity} requests "
                                                       "in progress or queued"))

@@ -41,8 +41,8 @@ _T = TypeVar("_T")
 #: Jobs at least this long (seconds) are followed by ``malloc_trim``.
 TRIM_AFTER = 0.05
 _EWMA = 0.3  # weight of the newest job in the mean job time
-#: Megapixels of input images the running jobs may hold at once (one 16 MP photo and its
-#: 16 MP mask, and a few small jobs beside them); a single larger job still runs alone.
+#: Megapixels (of images, or answers when larger) the running jobs may hold at once (one 16 MP
+#: photo and its 16 MP mask, and a few small jobs beside them); a larger job still runs alone.
 DEFAULT_MEGAPIXELS = 40.0
 #: Times a waiting job that does not fit may be passed by later ones that do; then they wait.
 MAX_PASSES = 16
@@ -100,8 +100,9 @@ class WorkPool:
         workers: threads running operations at once; default `default_workers`.
         queue: requests admitted (their bodies read) beyond those running, waiting for a
             thread; default twice ``workers``. ``0`` refuses anything past ``workers``.
-        megapixels: megapixels of input images the running jobs may hold at once (default
-            `DEFAULT_MEGAPIXELS`); a job larger than that runs alone.
+        megapixels: megapixels (of input images, or answers when larger) the running jobs
+            may hold at once (default `DEFAULT_MEGAPIXELS`); a job larger than that runs
+            alone.
 
     Threads start on first use and end when the pool is garbage-collected or
     `shutdown`.

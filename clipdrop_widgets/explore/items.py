@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import numbers
 import string
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,11 +71,9 @@ def swept_values(name: str, values: Any, what: str = "variables") -> list[Variab
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise ConfigurationTypeError(f"{what}[{name!r}] must be a list of values, got "
                         f"{type(values).__name__} (write [{values!r}] for one value)")
-    out = list(values)
+    out = [check_value(f"{what}[{name!r}]", v) for v in values]
     if not out:
         raise ConfigurationError(f"{what}[{name!r}] is empty: a sweep needs at least one value")
-    for v in out:
-        check_value(f"{what}[{name!r}]", v)
     seen: set[Any] = set()
     for v in out:
         if v in seen:
@@ -83,11 +82,23 @@ def swept_values(name: str, values: Any, what: str = "variables") -> list[Variab
     return out
 
 
-def check_value(where: str, value: Any) -> None:
-    """Refuse a swept value that is not a string or a number (a bool, None, a list...)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+def check_value(where: str, value: Any) -> VariableValue:
+    """A swept value as a plain ``str``, ``int`` or ``float`` (a NumPy number becomes its
+    Python twin, as the Client methods take it); a bool, None, a list... is refused."""
+    if isinstance(value, (bool, np_bool())) or not isinstance(value, (str, numbers.Real)):
         raise ConfigurationTypeError(f"{where} holds a {type(value).__name__}; values are "
                                      "strings or numbers")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return value if isinstance(value, str) else float(value)
+
+
+def np_bool() -> tuple[type, ...]:
+    """NumPy's bool type when NumPy is loaded (it is not a `numbers.Real`, but be sure)."""
+    import sys
+
+    np = sys.modules.get("numpy")
+    return (np.bool_,) if np is not None else ()
 
 
 def expand_template(template: str, variables: Mapping[str, Sequence[VariableValue]] | None

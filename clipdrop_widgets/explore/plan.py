@@ -84,8 +84,15 @@ def image_labels(images: Any) -> list[tuple[str, Any]]:
         if not folder.is_dir():
             raise ConfigurationError(f"images={os.fspath(images)!r} is not a folder; give a "
                                      "folder, a list of images or a dict {label: image}")
-        found = sorted(p for p in folder.iterdir()
-                       if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+        found = sorted(p for p in folder.iterdir()  # hidden files (a Mac's ._photo.jpg) skipped
+                       if not p.name.startswith(".") and p.is_file()
+                       and p.suffix.lower() in PICTURE_SUFFIXES)
+        inside = folder.resolve()
+        escaping = [p.name for p in found if not p.resolve().is_relative_to(inside)]
+        if escaping:
+            raise ConfigurationError(f"in the folder {os.fspath(images)!r}, "
+                                     f"{', '.join(escaping)} link to files outside it; a "
+                                     "sweep reads only the folder's own pictures")
         if not found:
             raise ConfigurationError(f"the folder {os.fspath(images)!r} holds no PNG, JPEG "
                                      "or WebP file")
@@ -129,11 +136,11 @@ def _option_combos(ep: Endpoint, options: Any) -> tuple[list[str], list[dict[str
             raise ConfigurationError("options is empty: a sweep needs at least one value")
         names = list(combos[0])
         for i, combo in enumerate(combos):
-            if list(combo) != names:
+            if list(combo) != names or not combo:
                 raise ConfigurationError(f"options[{i}] sets {', '.join(combo) or 'nothing'}; "
-                                         f"every dict must set {', '.join(names)}")
-            for name, value in combo.items():
-                check_value(f"options[{i}][{name!r}]", value)
+                                         f"every dict must set {', '.join(names) or 'a value'}")
+            combos[i] = {name: check_value(f"options[{i}][{name!r}]", value)
+                         for name, value in combo.items()}
         seen = [json.dumps(c, sort_keys=True) for c in combos]
         if len(set(seen)) < len(seen):
             raise ConfigurationError("options lists the same values twice")
@@ -275,6 +282,8 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
     by_call: dict[str, InputError | None] = {}
     problems: dict[int, InputError] = {}
     by_prompt: dict[str, InputError | None] = {}
+    sent_as: dict[str, str] = {}  # each distinct call's key -> what it sends, as sent
+    first_of: dict[tuple[Any, ...], SweepItem] = {}  # what an item sends -> its first item
     for item in plan.items:
         label = item.variables.get(IMAGE_AXIS) if plan.swept["image"] else None
         swept = item_options(plan.swept, item)
@@ -282,8 +291,13 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
         if key not in by_call:
             by_call[key] = bad_pictures.get(label) if label is not None else None
             if by_call[key] is None:
-                by_call[key] = _check_call(client, ep, plan, files, fixed, label, swept,
-                                           unchecked)
+                by_call[key], sent_as[key] = _check_call(client, ep, plan, files, fixed,
+                                                         label, swept, unchecked)
+        if sent_as.get(key):
+            same = (item.prompt, item.variables.get(TAKE_AXIS), sent_as[key])
+            if same in first_of:
+                _refuse_same_call(ep, first_of[same], item, plan.swept)
+            first_of[same] = item
         if prompt_field is not None and item.prompt not in by_prompt:
             try:
                 check_text(ep, prompt_field, item.prompt)
@@ -298,7 +312,8 @@ def _check_calls(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, b
 
 def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, bytes],
                 fixed: Mapping[str, Any], label: str | None, swept: Mapping[str, Any],
-                unchecked: tuple[str, ...]) -> InputError | None:
+                unchecked: tuple[str, ...]) -> tuple[InputError | None, str]:
+    """The call's problem (or ``None``) and what it sends, as a key (empty when refused)."""
     options = {**fixed, **swept}
     texts = {k: v for k, v in options.items() if k != "format"}
     sent = dict(files)
@@ -306,10 +321,10 @@ def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, by
         sent[plan.swept["image"]] = plan.pictures[label]
     form_files = {ep.field_for_keyword(kw).name: data for kw, data in sent.items()}
     try:
-        client.prepare(ep.name, texts, form_files, format=options.get("format"),
-                       unchecked=unchecked)
+        call = client.prepare(ep.name, texts, form_files, format=options.get("format"),
+                              unchecked=unchecked)
     except InputError as exc:
-        return exc
+        return exc, ""
     repeat = plan.swept["repeat"]
     if repeat > 1 and ep.repeatable(texts):
         field_named = ep.repeat not in ("always", "never")
@@ -319,7 +334,25 @@ def _check_call(client: Client, ep: Endpoint, plan: Plan, files: Mapping[str, by
                f"options={{{ep.repeat!r}: [...]}}" if field_named else "")
         raise ConfigurationError(f"{ep.name} gives {why}, so repeat={repeat} would pay "
                                  f"{repeat} times for one picture{how}")
-    return None
+    sent = json.dumps([sorted(call.texts.items()), call.accept,
+                       {n: hashlib.sha256(p.data).hexdigest() for n, p in call.files.items()}],
+                      sort_keys=True)
+    return None, sent
+
+
+def _refuse_same_call(ep: Endpoint, first: SweepItem, again: SweepItem,
+                      swept: Mapping[str, Any]) -> None:
+    """Two items that send the very same request (values equal as the service reads them,
+    ``5`` and ``"5"``, ``"png"`` and ``"PNG"``; the same picture twice) would pay twice."""
+    names = [IMAGE_AXIS, *(swept.get("options") or ())]
+    why = [f"{first.variables[n]!r} and {again.variables[n]!r}" + (
+        " are the same picture" if n == IMAGE_AXIS else f" are the same {n}")
+        for n in names if n in first.variables
+        and first.variables[n] != again.variables[n]]
+    raise ConfigurationError(
+        f"items {first.index} and {again.index} would send the same {ep.name} request "
+        f"({'; '.join(why)} as the service reads them), so the sweep would pay twice for "
+        "one picture; list each value and picture once")
 
 
 def describe_item(item: SweepItem, swept: Mapping[str, Any]) -> str:

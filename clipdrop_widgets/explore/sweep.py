@@ -79,7 +79,10 @@ RECORD_KEYS = ("index", "prompt", "variables", "operation", "status", "error", "
 
 
 def _slug(text: str, length: int = 40) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:length].strip("-")
+    """``text`` as a file name part; a minus sign before a number is spelled out, so that
+    ``extend_left -50`` and ``extend_left 50`` get different names."""
+    text = re.sub(r"(?<![\w.])-(?=\.?\d)", " minus ", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text)[:length].strip("-")
 
 
 # -- the sweep ------------------------------------------------------------------------------

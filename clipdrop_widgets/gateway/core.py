@@ -4,15 +4,17 @@ In order, each step before anything goes upstream: ``Accept`` negotiated (406), 
 (spooled to disk as it came) parsed and validated within the room's memory budget (400) and
 re-spooled as the upstream request (`bodies`), the seat's own rate checked (429, only with a
 per-seat rate), the shared cache asked (a hit costs 0), an identical call in flight waited for
-(costs 0), the seat's balance checked (402). Then the call waits behind the seat's own calls
-(`SeatGate`), then for its fair slot in each pacing scope it falls in (`lanes_for`), the seat
-is read again (revoked while waiting: 403), the credits are reserved in the ledger, and the
-call goes upstream. A participant who goes away before that withdraws the call: nothing is sent
-or charged. Once sent, a call always runs to its answer and is settled by what the upstream did
-(`settle`): a 429 is charged nothing and retried in a slowed-down scope; an answer that may
-have been charged is never released as free. The room's own account being refused upstream
-(401, 402, 403) is a 503 to the seat. Seats never see the upstream's bodies or headers, only
-the gateway's own, quoting the upstream's message without the room's key (`redact`).
+(costs 0), the seat's balance checked (402; a call short only by what the seat's own calls in
+flight hold waits for them to settle, then 503 with Retry-After). Then the call waits behind
+the seat's own calls (`SeatGate`), then for its fair slot in each pacing scope it falls in
+(`lanes_for`), the seat is read again (revoked while waiting: 403), the credits are reserved in
+the ledger, and the call goes upstream. A participant who goes away before that withdraws the
+call: nothing is sent or charged. Once sent, a call always runs to its answer and is settled by
+what the upstream did (`settle`): a 429 is charged nothing and retried in a slowed-down scope;
+an answer that may have been charged is never released as free. The room's own account being
+refused upstream (401, 402, 403) is a 503 to the seat. Seats never see the upstream's bodies or
+headers, only the gateway's own, quoting the upstream's message without the room's key
+(`redact`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ logger = logging.getLogger("clipdrop_widgets.gateway")
 SCOPES = ("key", "operation")
 #: The lane of the whole key, in scope ``key``.
 KEY_LANE = "key"
+#: Seconds a call short only by its seat's calls in flight waits for them to settle; then 503.
+SETTLE_WAIT = 30.0
+#: How often such a call looks at the seat's balance again (s).
+SETTLE_POLL = 0.05
+#: The ``Retry-After`` (s) of the 503 that ends such a wait.
+SETTLE_RETRY = 5
 
 
 @dataclass
@@ -209,10 +217,7 @@ class Gateway:
         if shared is not None:
             return shared
         call = _Call(seat, outgoing.cost)
-        left = self.remaining(seat.id)
-        if left < call.cost:
-            raise Refusal(402, f"{seat.label} has {_number(left)} credits left; "
-                               f"{endpoint.path} costs {_number(call.cost)}")
+        await self._room_for(seat, endpoint, call.cost)
         self._holds[seat.id] = self._holds.get(seat.id, 0.0) + call.cost
         cache = self.cache if outgoing.repeatable else None
         if cache is not None:
@@ -228,6 +233,34 @@ class Gateway:
             self._unhold(call)
             if cache is not None:
                 cache.finish(outgoing.key, kept)  # only images: a refusal is never shared
+
+    async def _room_for(self, seat: Seat, endpoint: Endpoint, cost: float) -> None:
+        """Return once ``cost`` fits the seat's balance beside its calls in flight.
+
+        A call short only because the seat's own calls in flight hold credits (they reserve
+        the most they can cost, and usually cost less) waits for them to settle, up to
+        `SETTLE_WAIT` seconds; then a 503 with ``Retry-After`` says so (the client retries
+        it). A 402 only when the balance itself, spent counted and nothing held, is short.
+        The check and the hold that follows it run without a pause, so calls never both
+        take the same credits.
+        """
+        deadline = time.monotonic() + SETTLE_WAIT
+        while True:
+            now = self.ledger.seat(seat.id)
+            held = now.reserved + self.held(seat.id)
+            balance = now.credits - now.spent
+            if balance - held >= cost:
+                return
+            if balance < cost or held <= 0:
+                raise Refusal(402, f"{seat.label} has {_number(max(0.0, balance))} credits "
+                                   f"left; {endpoint.path} costs {_number(cost)}; nothing "
+                                   "was sent")
+            if time.monotonic() >= deadline:
+                raise Refusal(503, f"{seat.label} has {_number(balance)} credits left, "
+                                   f"{_number(held)} of them reserved by its calls in flight; "
+                                   f"{endpoint.path} costs {_number(cost)}; retry once they "
+                                   "are answered", {"Retry-After": str(SETTLE_RETRY)})
+            await asyncio.sleep(SETTLE_POLL)
 
     def _unhold(self, call: _Call) -> None:
         if call.held:
@@ -311,10 +344,12 @@ class Gateway:
         if refusal is not None:  # revoked or expired while it waited
             raise Refusal(403, refusal)
         charge = self.ledger.reserve(seat.id, endpoint.path, call.cost)
-        if charge is None:
-            raise Refusal(402, f"{seat.label} has {_number(max(0.0, seat.remaining))} credits "
-                               f"left; {endpoint.path} costs {_number(call.cost)}; nothing was "
-                               "sent")
+        if charge is None:  # its credits were taken meanwhile (an admin, a dearer answer)
+            balance = max(0.0, seat.credits - seat.spent)
+            raise Refusal(402, f"{seat.label} has {_number(balance)} credits left, "
+                               f"{_number(seat.reserved)} of them reserved by its calls in "
+                               f"flight; {endpoint.path} costs {_number(call.cost)}; nothing "
+                               "was sent")
         self._unhold(call)  # from now on the ledger's reservation counts it, once
         self.stats.sent()
         task = asyncio.ensure_future(self._settled(charge, call, endpoint, outgoing))

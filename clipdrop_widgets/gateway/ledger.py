@@ -403,6 +403,14 @@ class Ledger:
             db.execute("UPDATE seats SET spent = spent + MIN(?, MAX(0, credits - spent - "
                        "reserved) + ?), reserved = reserved - ? WHERE id = ?",
                        (credits, reserved, reserved, seat_id))
+            self._recount_reserved(db, seat_id)
+
+    @staticmethod
+    def _recount_reserved(db: sqlite3.Connection, seat_id: int) -> None:
+        """Set the seat's ``reserved`` to the sum of its open charges: subtracting floats
+        (4.18611 - 4.18611...) left residues such as -1.8e-15, shown to participants."""
+        db.execute("UPDATE seats SET reserved = (SELECT COALESCE(SUM(reserved), 0) FROM charges "
+                   "WHERE seat_id = ? AND state = 'reserved') WHERE id = ?", (seat_id, seat_id))
 
     def record_hit(self, seat_id: int, path: str) -> None:
         """Count a request answered from the shared cache (it costs nothing)."""
@@ -439,6 +447,7 @@ class Ledger:
                             charge_id))
                 db.execute("UPDATE seats SET reserved = reserved - ?, spent = spent + ? "
                            "WHERE id = ?", (reserved, paid, seat_id))
+                self._recount_reserved(db, seat_id)
                 settled += sent is not None
         return settled, len(orphans) - settled
 

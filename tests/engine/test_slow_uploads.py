@@ -22,7 +22,8 @@ import requests
 from PIL import Image
 
 import clipdrop_widgets.engine.server as server_module
-from clipdrop_widgets.engine.intake import BodyBudget, UploadWatch, form_megapixels
+from clipdrop_widgets.contract.endpoints import endpoint
+from clipdrop_widgets.engine.intake import BodyBudget, UploadWatch, form_megapixels, job_megapixels
 from clipdrop_widgets.engine.work import WorkPool
 
 KEY = "k"
@@ -233,6 +234,52 @@ def test_megapixels_come_from_the_image_headers():
     assert form_megapixels(files) == pytest.approx(32.0)
     assert form_megapixels({"image_file": b"not an image"}) == 1.0
     assert form_megapixels({}) == 1.0
+
+
+def test_a_job_weighs_its_answers_megapixels_when_they_are_more():
+    """Attack 23c F6: an uncrop of a 10 MP photo answers 51 MP (3.3 GB) but weighed 10."""
+    grow = {f"extend_{side}": "2000" for side in ("left", "right", "up", "down")}
+    assert job_megapixels(endpoint("uncrop"), grow, {"image_file": png(100, 100)}) == \
+        pytest.approx(4.1 * 4.1)
+    assert job_megapixels(endpoint("upscale"), {"target_width": "4096", "target_height": "4096"},
+                          {"image_file": png(64, 64)}) == pytest.approx(4096 * 4096 / 1e6)
+    assert job_megapixels(endpoint("uncrop"), {"extend_left": "-50"},  # a crop: the input
+                          {"image_file": png(1000, 2000)}) == pytest.approx(2.0)
+    assert job_megapixels(endpoint("uncrop"), {"extend_left": "lots"},
+                          {"image_file": png(1000, 2000)}) == pytest.approx(2.0)
+
+
+def test_concurrent_uncrops_hold_about_the_memory_of_one(make_served_engine):
+    """Small uploads with big answers run within the pool's megapixels: three concurrent
+    uncrops to 5.3 MP each on a 6 MP pool peak near one uncrop's memory (numpy's allocations,
+    traced), where weighing only their 0.04 MP inputs ran them side by side."""
+    import tracemalloc
+
+    from clipdrop_widgets import Client
+
+    handle = make_served_engine()
+    pool = handle.engine.pool
+    pool.shutdown()
+    handle.engine.pool = WorkPool(workers=3, queue=6, megapixels=6)
+    client = Client(KEY, base_url=handle.url, timeout=TIMEOUT, max_retries=0)
+    photo = Image.new("RGB", (200, 200), (90, 140, 200))
+
+    def uncrop(_: int) -> tuple[int, int]:
+        return client.uncrop(photo, extend_left=1050, extend_right=1050, extend_up=1050,
+                             extend_down=1050, seed=1).size
+
+    def peak(calls: int) -> int:
+        tracemalloc.start()
+        try:
+            with ThreadPoolExecutor(calls) as threads:
+                assert list(threads.map(uncrop, range(calls))) == [(2300, 2300)] * calls
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    one, three = peak(1), peak(3)
+    assert three < 1.6 * one, (one, three)
+    assert handle.engine.pool.running_megapixels == 0
 
 
 def test_a_megapixel_bound_pool_still_answers_cleanups(make_served_engine):

@@ -13,6 +13,7 @@ import os
 import signal
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
@@ -186,7 +187,18 @@ def test_bad_values_are_all_listed_with_field_and_limit_before_anything_is_sent(
      "both fixed"),
     ("uncrop", {"options": {"seeds": [1]}}, TypeError, "not seeds"),
     ("uncrop", {"options": {"seed": [1, 1]}}, ValueError, "lists 1 twice"),
+    # values equal as the service reads them, the same picture twice: one request paid twice
+    ("uncrop", {"options": {"seed": [5, "5"]}}, ValueError,
+     r"items 0 and 1 would send the same uncrop request \(5 and '5' are the same seed"),
+    ("uncrop", {"options": {"extend_left": [0, 7, " 0"]}}, ValueError,
+     r"items 0 and 2 .*\(0 and ' 0' are the same extend_left"),
+    ("remove_background", {"options": {"format": ["png", "PNG"]}}, ValueError,
+     r"'png' and 'PNG' are the same format .* pay twice for one picture"),
+    ("portrait_depth", {"images": [png_bytes(), png_bytes()]}, ValueError,
+     r"'image 0' and 'image 1' are the same picture"),
     ("uncrop", {"options": {"seed": [True]}}, TypeError, "strings or numbers"),
+    ("uncrop", {"options": [{}]}, ValueError, r"options\[0\] sets nothing"),
+    ("uncrop", {"options": {"seed": [5, np.int64(5)]}}, ValueError, "lists 5 twice"),
     ("upscale", {"options": [{"target_width": 9}, {"target_height": 9}]}, ValueError,
      "every dict must set target_width"),
     ("reimagine", {"repeat": 0}, ValueError, "1 or more"),
@@ -202,6 +214,63 @@ def test_impossible_sweeps_say_why(operation, kwargs, error, match):
         with pytest.raises(error, match=match):
             Sweep(fault_client(server), operation, **kwargs)
         assert server.seen == []
+
+
+def test_numpy_integers_are_swept_as_the_client_methods_take_them(tmp_path):
+    """Attack 23c F4: np.arange(...) values were refused as "not strings or numbers"."""
+    with FaultServer(default=Action.image(jpeg_bytes((8, 8)), "image/jpeg")) as server:
+        sweep = Sweep(fault_client(server), "upscale", inputs={"image": png_bytes((64, 64))},
+                      options={"target_width": list(np.arange(1000, 3001, 1000)),
+                               "target_height": [np.int32(500)]}, run_dir=tmp_path)
+        sweep.run(workers=1, progress=False)
+        assert [s.texts["target_width"] for s in server.seen] == ["1000", "2000", "3000"]
+    assert Sweep.open(tmp_path).records[2]["variables"] == {"target_width": 3000,
+                                                           "target_height": 500}
+
+
+def test_a_negative_value_keeps_its_minus_sign_in_the_file_name(tmp_path):
+    """Attack 23c F9: extend_left -50 and 50 were both saved as ...-extend-left-50.jpg."""
+    with FaultServer(default=Action.image(jpeg_bytes((8, 8)), "image/jpeg")) as server:
+        sweep = Sweep(fault_client(server), "uncrop", inputs={"image": png_bytes((200, 100))},
+                      options={"extend_left": [-50, 50]}, run_dir=tmp_path)
+        sweep.run(workers=1, progress=False)
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == [
+        "0000_extend-left-minus-50.jpg", "0001_extend-left-50.jpg"]
+
+
+def test_a_folder_skips_hidden_files_and_refuses_links_out_of_it(tmp_path):
+    """Attack 23c F10: a Mac's ``._photo.png`` made a whole folder unreadable, and a link
+    to a picture elsewhere would have been sent."""
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "photo.png").write_bytes(png_bytes((40, 30)))
+    (folder / "._photo.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (folder / ".hidden.png").write_bytes(png_bytes((30, 40)))
+    with FaultServer() as server:
+        sweep = Sweep(fault_client(server), "portrait_depth", images=folder)
+        assert [it.variables["image"] for it in sweep.items] == ["photo.png"]
+        (tmp_path / "elsewhere.png").write_bytes(png_bytes((20, 20)))
+        (folder / "link.png").symlink_to(tmp_path / "elsewhere.png")
+        with pytest.raises(ValueError, match=r"link\.png link to files outside it"):
+            Sweep(fault_client(server), "portrait_depth", images=folder)
+        assert server.seen == []
+
+
+# -- budget ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("budget", "sent", "stopped"), [(10, 6, None), (6, 2, "budget reached")])
+def test_an_upscale_sweep_under_a_budget_waits_for_reservations_in_flight(budget, sent, stopped):
+    slow = Action.image(jpeg_bytes((64, 64)), "image/jpeg")  # the server charges 1
+    slow.seconds = 0.2  # items stay in flight, each having reserved the most it costs (4.19)
+    sizes = [{"target_width": 2048, "target_height": 2048 - i} for i in range(6)]
+    with FaultServer(default=slow) as server:
+        client = fault_client(server, budget=budget, requests_per_minute=6000)
+        sweep = Sweep(client, "upscale", inputs={"image": png_bytes((64, 64))}, options=sizes)
+        sweep.run(workers=8, progress=False)
+        assert len(server.seen) == sent == client.credits_spent
+    assert statuses(sweep).count("ok") == sent
+    # stops only when what is spent plus the next call's most passes the budget (2 + 4.19 > 6)
+    assert (sweep.stopped_reason or "").startswith(stopped or "") and \
+        (stopped is None) == (sweep.stopped_reason is None)
 
 
 # -- takes, interrupts and resumes ---------------------------------------------------------------

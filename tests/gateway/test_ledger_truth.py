@@ -224,3 +224,44 @@ def test_concurrent_calls_of_a_seat_with_exactly_enough_credits_are_all_served(
     assert (row.spent, row.reserved, row.remaining) == (2 * calls, 0, 0)
     assert ledger.total_charged() == fake.charged == 2 * calls
     assert _ask(gateway.url, seat, "one more").status_code == 402  # and then it is spent
+
+
+def test_a_seats_upscales_wait_for_its_calls_in_flight_instead_of_a_false_402(
+        make_fake, make_gateway, ledger):
+    """Attack 23c F13: a seat of 20 credits sent 8 upscales of about 2048x2048 at once (each
+    reserves 4.19, the fake charges 1); the 5th got 402 "3.2 credits left" with 16 unspent."""
+    fake = make_fake(delay=0.3)
+    gateway = make_gateway(fake.url, seat_parallel=2)
+    [(_, seat)] = ledger.create_seats(1, 20)
+    start = threading.Barrier(8)
+
+    def ask(n: int) -> requests.Response:
+        start.wait()
+        return post(gateway.url, "/image-upscaling/v1/upscale", seat, files={
+            "image_file": ("photo.png", _png()), "target_width": (None, "2048"),
+            "target_height": (None, str(2048 - n))})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+    [row] = ledger.seats()
+    assert (row.spent, row.remaining, row.reserved) == (8, 12, 0)  # no float residue left
+    # a call the balance itself cannot pay is still refused at once, naming the true balance
+    dear = post(gateway.url, "/image-upscaling/v1/upscale", seat, files={
+        "image_file": ("photo.png", _png()), "target_width": (None, "4096"),
+        "target_height": (None, "4096")})
+    assert dear.status_code == 402
+    assert dear.json()["error"].startswith("seat-01 has 12 credits left; ")
+
+
+def test_settled_reservations_leave_no_float_residue(ledger):
+    """Four upscales of 2048 x (2048 - i) reserved together and settled left the seat with
+    ``credits_reserved`` -1.8e-15 and 16.000000000000002 credits remaining (attack 23c F13)."""
+    ledger.create_seats(1, 20)
+    seat = ledger.seats()[0]
+    charges = [ledger.reserve(seat.id, "/image-upscaling/v1/upscale", 2048 * (2048 - i) / 1e6)
+               for i in range(4)]
+    for charge in charges:
+        ledger.settle(charge, 1)
+    [row] = ledger.seats()
+    assert (row.reserved, row.spent, row.remaining) == (0, 4, 16)
