@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-import requests
 from PIL import Image
 
 
@@ -62,34 +61,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_studio_serves_in_voila(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
-    proc = subprocess.Popen([sys.executable, "-m", "clipdrop_widgets", "studio", "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, start_new_session=True)
-    try:
-        first = proc.stdout.readline()  # "... open http://127.0.0.1:PORT/?token=..."
-        url = first.rsplit("open ", 1)[1].strip()
-        assert url.startswith(f"http://127.0.0.1:{port}/?token=")
-        deadline = time.monotonic() + 90
-        page = None
-        while time.monotonic() < deadline:
-            try:
-                page = requests.get(url, timeout=60)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        assert page is not None and page.status_code == 200
-        assert "application/vnd.jupyter.widget-view+json" in page.text  # the Studio's view
-        assert "Traceback" not in page.text
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.communicate(timeout=20)
-    assert "local engine" in first
 
 
 # -- the launcher: a busy port, stopping cleanly, where results go -------------------------------
@@ -176,30 +147,6 @@ def test_launcher_stopped_by_a_signal_leaves_nothing_running(tmp_path, sig):
     session = tmp_path / "data" / "sessions"
     assert f"Results are saved in {session}" in text  # the user data folder, not a temp one
     assert not (tmp_path / "data" / "launcher" / str(port)).exists()  # its work folder is gone
-
-
-@pytest.mark.slow
-def test_lab_launcher_serves_only_the_studio_notebook(tmp_path):
-    import re
-
-    proc, port, lines = _start_launcher(tmp_path, "--lab", "--session",
-                                        str(tmp_path / "my-session"))
-    try:
-        token = re.search(r"token=([0-9a-f]+)", "".join(lines)).group(1)
-        listing = requests.get(f"http://127.0.0.1:{port}/api/contents",
-                               params={"token": token}, timeout=30).json()
-        nb = requests.get(f"http://127.0.0.1:{port}/api/contents/studio.ipynb",
-                          params={"token": token}, timeout=30).json()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        if _group_alive(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-    # Jupyter's config/ and runtime/ folders are out of sight: the user sees the notebook only
-    assert [item["name"] for item in listing["content"]] == ["studio.ipynb"]
-    source = nb["content"]["cells"][0]["source"]
-    assert f"Studio(session_dir={str(tmp_path / 'my-session')!r})" in source
-    assert f"Results are saved in {tmp_path / 'my-session'}" in "".join(lines)
 
 
 def test_scripts_studio_says_what_it_installs_before_installing(tmp_path):

@@ -164,11 +164,14 @@ def test_voila_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> N
             url = found.group(1) if found else None
             time.sleep(0.1)
         assert url is not None and url.startswith(f"http://127.0.0.1:{port}/?token=")
+        # without a key the launcher says where results come from, on the line of the address
+        assert "local engine" in next(line for line in lines if "open http" in line)
         token = url.split("token=", 1)[1]
         assert re.fullmatch(r"[0-9a-f]{48}", token)
         page = requests.get(url, timeout=120)  # the owner, with the token: the Studio
         assert page.status_code == 200
-        assert "application/vnd.jupyter.widget-view+json" in page.text
+        assert "application/vnd.jupyter.widget-view+json" in page.text  # the Studio's view
+        assert "Traceback" not in page.text
         kernel = re.search(r'kernelId["\']?\s*[:=]\s*["\']([0-9a-f-]{36})', page.text).group(1)
         assert _websocket_status(port, kernel, token) == 101  # the owner reaches the kernel
         _rebinding_refused(port, kernel, token)  # even with the token, a foreign Host: 403
@@ -197,6 +200,15 @@ def test_lab_without_the_token_gets_no_page_and_no_kernel(tmp_path: Path) -> Non
     proc, port, lines = _start(tmp_path, "--lab", "--session", str(tmp_path / "s"))
     try:
         token = re.search(r"token=([0-9a-f]{48})", "".join(lines)).group(1)
+        listing = requests.get(f"http://127.0.0.1:{port}/api/contents",
+                               params={"token": token}, timeout=30).json()
+        # Jupyter's config/ and runtime/ folders are out of sight: the user sees the notebook
+        assert [item["name"] for item in listing["content"]] == ["studio.ipynb"]
+        nb = requests.get(f"http://127.0.0.1:{port}/api/contents/studio.ipynb",
+                          params={"token": token}, timeout=30).json()
+        source = nb["content"]["cells"][0]["source"]
+        assert f"Studio(session_dir={str(tmp_path / 's')!r})" in source
+        assert f"Results are saved in {tmp_path / 's'}" in "".join(lines)
         answer = requests.post(f"http://127.0.0.1:{port}/api/kernels",
                                params={"token": token}, json={"name": "python3"}, timeout=60)
         assert answer.status_code == 201

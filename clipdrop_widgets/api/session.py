@@ -86,7 +86,11 @@ VERSION = 1
 IMAGES = "images"
 #: The lock file that serialises log repairs and appends of every process on one folder.
 LOCK_NAME = ".session.lock"
+#: Seconds a process waits for another's lock on the folder before giving up (an error).
+LOCK_WAIT = 60
 INPUTS = "inputs"
+#: What a session writes in its folder before its manifest (under the lock: see `Session`).
+_OWN_NAMES = frozenset({LOCK_NAME, IMAGES, INPUTS, LOG_NAME})
 #: Permissions of a session's folders and files: the owner's only (photos, masks, prompts).
 DIR_MODE, FILE_MODE = 0o700, 0o600
 
@@ -224,13 +228,34 @@ class Session:
         self._told: set[tuple[int, str]] = set()
         #: Images refused when read (`untrusted.image_problem`): file -> the notice given.
         self._unshowable: dict[str, str] = {}
-        if self.directory.exists() and not (self.directory / MANIFEST_NAME).exists():
-            if not self.directory.is_dir():
-                raise ConfigurationError(f"{self.directory} is a file, not a session folder")
-            if any(self.directory.iterdir()):
-                raise ConfigurationError(
-                    f"{self.directory} holds other files and is not a clipdrop-widgets session "
-                    "folder; give a new or empty folder (or an existing session's)")
+        self._refuse_foreign_folder()
+
+    def _refuse_foreign_folder(self) -> None:
+        """Refuse a folder that holds files but no session (`ConfigurationError`).
+
+        Another process may be making this session right now: its first entries (the lock,
+        ``images/``, ``inputs/``) appear before the manifest. A folder holding only those is
+        a session being made: its maker writes the manifest under the lock, so the lock is
+        taken before deciding. Anything else there, or a lock that is not a regular file,
+        is not a session's."""
+        folder = self.directory
+        if not folder.exists() or (folder / MANIFEST_NAME).exists():
+            return
+        if not folder.is_dir():
+            raise ConfigurationError(f"{folder} is a file, not a session folder")
+        names = {p.name for p in folder.iterdir()}
+        if not names:
+            return
+        lock = folder / LOCK_NAME
+        if names <= _OWN_NAMES and LOCK_NAME in names and lock.is_file() \
+                and not lock.is_symlink():
+            with FileLock(lock, mode=FILE_MODE, timeout=LOCK_WAIT):  # its maker is done after
+                names = {p.name for p in folder.iterdir()}
+            if (folder / MANIFEST_NAME).exists() or names <= _OWN_NAMES:
+                return
+        raise ConfigurationError(
+            f"{folder} holds other files and is not a clipdrop-widgets session "
+            "folder; give a new or empty folder (or an existing session's)")
 
     def __repr__(self) -> str:
         return f"Session({str(self.directory)!r}, {len(self)} results)"
@@ -387,16 +412,18 @@ class Session:
         if self._ready:
             return
         self.directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        (self.directory / IMAGES).mkdir(exist_ok=True, mode=DIR_MODE)
-        (self.directory / INPUTS).mkdir(exist_ok=True, mode=DIR_MODE)
-        manifest = self.directory / MANIFEST_NAME
-        if not manifest.exists():
-            write_atomic(manifest, json.dumps({
-                "kind": KIND, "version": VERSION, "package_version": __version__,
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }, indent=1).encode(), mode=FILE_MODE)
-        os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND  # owner-only
-                         | getattr(os, "O_NONBLOCK", 0), FILE_MODE))  # a pipe: ENXIO, no hang
+        # the lock first: a process opening the folder meanwhile waits for the manifest
+        with FileLock(self.directory / LOCK_NAME, mode=FILE_MODE, timeout=LOCK_WAIT):
+            (self.directory / IMAGES).mkdir(exist_ok=True, mode=DIR_MODE)
+            (self.directory / INPUTS).mkdir(exist_ok=True, mode=DIR_MODE)
+            manifest = self.directory / MANIFEST_NAME
+            if not manifest.exists():
+                write_atomic(manifest, json.dumps({
+                    "kind": KIND, "version": VERSION, "package_version": __version__,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }, indent=1).encode(), mode=FILE_MODE)
+            os.close(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND  # 0600
+                             | getattr(os, "O_NONBLOCK", 0), FILE_MODE))  # a pipe: no hang
         for sub in (self.directory, self.directory / IMAGES, self.directory / INPUTS):
             remove_stale_temporaries(sub)  # never another running process's save in flight
         self._ready = True

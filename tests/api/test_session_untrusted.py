@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 import zipfile
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 from PIL import Image
 
 from clipdrop_widgets import ClipdropNotice, HistoryStrip, Result
-from clipdrop_widgets.api.session import LOG_NAME, Session
+from clipdrop_widgets.api.session import LOCK_NAME, LOG_NAME, Session
 from clipdrop_widgets.api.storage import remove_stale_temporaries, write_atomic
 from clipdrop_widgets.api.untrusted import safe_name
 
@@ -164,6 +165,55 @@ def test_write_atomic_names_its_temporary_file_with_its_process(tmp_path: Path,
     monkeypatch.setattr(os, "replace", lambda a, b: (seen.append(Path(a).name), real(a, b)))
     write_atomic(tmp_path / "x.bin", b"1")
     assert seen[0].startswith(f".x.bin.{os.getpid()}-") and seen[0].endswith(".tmp")
+
+
+def _half_made(folder: Path) -> Path:
+    """A session another process is making: its lock and folders there, no manifest yet."""
+    (folder / "images").mkdir(parents=True)
+    (folder / "inputs").mkdir()
+    lock = folder / LOCK_NAME
+    lock.touch()
+    return lock
+
+
+def test_a_session_another_process_is_making_opens_and_a_foreign_folder_is_refused(
+        tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from clipdrop_widgets import ConfigurationError
+
+    folder = tmp_path / "s"
+    lock = _half_made(folder)
+    maker = FileLock(lock)
+    maker.acquire()  # still making it: the opener waits for the lock, then sees the manifest
+    opened: list[Session] = []
+    opener = threading.Thread(target=lambda: opened.append(Session(folder)))
+    opener.start()
+    opener.join(0.5)
+    assert opener.is_alive() and not opened  # waiting, not refused
+    (folder / "session.json").write_text('{"kind": "clipdrop-widgets session"}')
+    maker.release()
+    opener.join(30)
+    assert len(opened) == 1
+    _good(opened[0], 1)
+    assert len(Session(folder).results()) == 1
+
+    for name, why in [("notes.txt", "a file of someone else's"),
+                      ("photos", "a folder of someone else's")]:
+        other = tmp_path / name.replace(".", "_")
+        _half_made(other)
+        (other / name).mkdir() if "." not in name else (other / name).write_text("mine")
+        with pytest.raises(ConfigurationError, match="holds other files"):
+            Session(other)
+        assert sorted(p.name for p in other.iterdir()) == sorted(
+            [LOCK_NAME, "images", "inputs", name]), why
+    linked = tmp_path / "linked"
+    (linked / "images").mkdir(parents=True)
+    (tmp_path / "precious").write_text("not to be truncated")
+    (linked / LOCK_NAME).symlink_to(tmp_path / "precious")
+    with pytest.raises(ConfigurationError, match="holds other files"):
+        Session(linked)
+    assert (tmp_path / "precious").read_text() == "not to be truncated"
 
 
 _ADDER = """

@@ -3,8 +3,13 @@
 * ``browser`` (module): Debian's Chromium through Playwright. When ``/usr/bin/chromium`` is
   missing the tests are skipped, except under ``CI=true`` where they fail.
 * ``lab`` (module): one JupyterLab on a free loopback port with a random token, in temporary
-  config/data/runtime/settings/workspace directories, stopped by PID at the end. Each test
-  opens its own notebook, hence its own kernel, shut down after the test.
+  config/data/runtime/settings/workspace directories. Each test opens its own notebook, hence
+  its own kernel, shut down after the test; after each module every kernel is shut down and
+  the notebooks, settings (a theme a test chose) and workspaces are removed.
+* Chromium, JupyterLab and Notebook 7 are started once and shared by the browser modules
+  (starting them again was 15-65 s of each module's setup), and stopped by PID as soon as the
+  last browser test is done (``pytest_runtest_teardown``): they do not live on through the
+  rest of the suite. A browser module run after that starts them again.
 * ``notebook`` (function): ``notebook(name, cells)`` writes a notebook (the prelude of
   ``labpage.PRELUDE`` first), opens it in a fresh page and waits for its kernel.
 * ``notebook7`` (module) and ``nb7`` (function): the same two for Notebook 7 (its pages are
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,48 +51,117 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 VIEWPORT = {"width": 1400, "height": 1400}
 
 
-# Module scope, not session: the browser tests are collected first (``tests/browser`` sorts
-# before ``tests/test_*.py``), and a session-wide Playwright loop and JupyterLab would stay
-# alive through the rest of the suite.
+#: Chromium and the Jupyter servers shared by the browser modules, with what stops each.
+_SHARED: dict[str, object] = {}
+_STOPS: list[Callable[[], None]] = []
+
+
+def _shared(name: str, start: Callable[[], tuple[object, Callable[[], None]]]) -> object:
+    """The shared ``name``, started by ``start`` unless running (a server that died in an
+    earlier module is started again)."""
+    value = _SHARED.get(name)
+    if isinstance(value, Server) and value.proc.poll() is not None:
+        del _SHARED[name]
+    if name not in _SHARED:
+        value, stop = start()
+        _SHARED[name] = value
+        _STOPS.append(stop)
+    return _SHARED[name]
+
+
+def _stop_shared() -> None:
+    """Stop the servers, then Chromium (the reverse of their starts)."""
+    _SHARED.clear()
+    while _STOPS:
+        _STOPS.pop()()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the last browser test in a row (hooks of this conftest see only browser tests),
+    stop what they shared: the rest of the suite runs without Chromium and Jupyter."""
+    yield
+    here = Path(__file__).parent
+    if nextitem is None or here not in Path(nextitem.path).parents:
+        _stop_shared()
+
+
+def pytest_sessionfinish() -> None:
+    _stop_shared()  # an interrupted run
+
+
+def _start_browser() -> tuple[object, Callable[[], None]]:
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS, timeout=60_000)
+    except BaseException:
+        playwright.stop()
+        raise
+
+    def stop() -> None:
+        try:
+            chromium.close()
+        finally:
+            playwright.stop()
+    return chromium, stop
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> object:
     if chromium_missing():
         message = (f"Chromium not found at {CHROMIUM} (bash scripts/install-chromium "
                    "installs Debian's)")
         if os.environ.get("CI") == "true":
             pytest.fail(message + "; under CI=true the browser tests must run", pytrace=False)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    return _shared("browser", _start_browser)
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=CHROMIUM_ARGS, timeout=60_000)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+
+def _start_jupyter(start: Callable[[Path, Path], Server], root: Path,
+                   ) -> tuple[object, Callable[[], None]]:
+    server = start(root / "notebooks", root / "home")
+    server.extra["root"] = str(root / "notebooks")
+    return server, server.stop
+
+
+def _clean_after_module(server: Server) -> None:
+    """What one module leaves in a shared server, gone before the next: kernels, notebooks,
+    settings (a theme a test switched to) and workspaces (the tabs a page had open)."""
+    _delete_sessions(server)
+    for folder in (Path(server.extra["root"]), server.home / "user-settings",
+                   server.home / "workspaces"):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
 def lab(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("lab")
-    server = start_lab(root / "notebooks", root / "home")
-    server.extra["root"] = str(root / "notebooks")
+    server = _shared("lab", lambda: _start_jupyter(start_lab, tmp_path_factory.mktemp("lab")))
+    assert isinstance(server, Server)
     try:
         yield server
     finally:
-        server.stop()
+        if server.proc.poll() is None:
+            _clean_after_module(server)
 
 
 @pytest.fixture(scope="module")
 def notebook7(browser: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("notebook7")
-    server = start_notebook7(root / "notebooks", root / "home")
-    server.extra["root"] = str(root / "notebooks")
+    server = _shared("notebook7", lambda: _start_jupyter(
+        start_notebook7, tmp_path_factory.mktemp("notebook7")))
+    assert isinstance(server, Server)
     try:
         yield server
     finally:
-        server.stop()
+        if server.proc.poll() is None:
+            _clean_after_module(server)
 
 
 @pytest.fixture
