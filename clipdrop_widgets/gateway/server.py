@@ -183,9 +183,13 @@ class _OperationHandler(_Base):
         self._body.close()
 
     def on_connection_close(self) -> None:
-        """The participant went away: withdraw the call (a call already sent still settles)."""
+        """The participant went away: withdraw the call (a call already sent still settles).
+        An upload abandoned mid-body never reaches `post` nor `on_finish`: its spool (a temp
+        file and its descriptor) is closed here, or it would stay open until the gateway stops."""
         task = getattr(self, "_task", None)
-        if task is not None and not task.done():
+        if task is None:
+            self._body.close()
+        elif not task.done():
             task.cancel()
 
     def _answer(self, reply: Reply) -> None:
