@@ -47,6 +47,9 @@ logger = logging.getLogger("clipdrop_widgets.gateway")
 SCOPES = ("key", "operation")
 #: The lane of the whole key, in scope ``key``.
 KEY_LANE = "key"
+#: Seconds a call keeps being retried while the upstream answers 429; then the seat is told
+#: (429, nothing charged) instead of waiting on a limit that may last the day.
+RATE_LIMITED_WAIT = 60.0
 
 
 @dataclass
@@ -106,7 +109,9 @@ class Gateway:
     ``scope`` is what the upstream's rate limit counts (``"key"``, the default, or
     ``"operation"``); ``seat_parallel`` the calls one seat may have in flight (its others
     wait behind them); ``seat_rpm`` caps each seat's requests per minute (``None``: no cap);
-    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`).
+    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`);
+    ``rate_limited_wait`` the seconds a call is retried while the upstream answers 429
+    (then the seat gets a 429 saying nothing was charged).
     A seat's own ``parallel`` and ``rpm`` in the ledger override both, read at each call.
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
     """
@@ -119,6 +124,7 @@ class Gateway:
     scope: str = "key"
     seat_parallel: int = DEFAULT_SEAT_PARALLEL
     body_memory: int = DEFAULT_BODY_MEMORY
+    rate_limited_wait: float = RATE_LIMITED_WAIT
     lanes: dict[str, Lane] = field(init=False)
     bodies: BodyBudget = field(init=False)
     gates: SeatGate = field(init=False, default_factory=SeatGate)
@@ -296,6 +302,10 @@ class Gateway:
                 lane.slow_down(None if wait is None else float(wait))
             logger.warning("the upstream answered 429 on %s; slowing the %s scope down",
                            endpoint.path, self.scope)
+            again = max(1, int(max(lane.paused_for() for lane in lanes) + 0.999))
+            if time.monotonic() - call.arrived + again > self.rate_limited_wait:
+                raise Refusal(429, "nothing was charged: the service is rate limiting the "
+                                   f"room; try again in {again} s", {"Retry-After": str(again)})
             front = True
 
     async def _send(self, call: _Call, endpoint: Endpoint,

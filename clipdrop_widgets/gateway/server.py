@@ -30,7 +30,7 @@ from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
 from .bodies import DEFAULT_BODY_MEMORY, spool
-from .core import Gateway, Refusal, Reply, _number
+from .core import RATE_LIMITED_WAIT, Gateway, Refusal, Reply, _number
 from .hub import HubPolicy, HubSeats, admin_login, caller_left, hub_routes
 from .ledger import Ledger, Seat
 from .lock import ServeLock
@@ -381,6 +381,7 @@ def serve_gateway(
     admin_token: str | None = None,
     admin_check: AdminCheck | None = None,
     body_memory: int = DEFAULT_BODY_MEMORY,
+    rate_limited_wait: float = RATE_LIMITED_WAIT,
     hub: HubPolicy | None = None,
     background: bool = False,
 ) -> GatewayHandle | None:
@@ -409,6 +410,8 @@ def serve_gateway(
             through the hub's login (`hub.admin_login`).
         body_memory: bytes of request bodies parsed and validated at once, room-wide (default
             128 MB); bigger uploads wait on disk for their turn, small ones never wait.
+        rate_limited_wait: seconds a call is retried while the service answers 429 (default
+            60); then the seat gets a 429 with Retry-After saying nothing was charged.
         hub: serve as a JupyterHub service (`HubPolicy`): hub users' API tokens are their
             seat keys, their seats made by this policy (default: seat keys only).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
@@ -421,7 +424,7 @@ def serve_gateway(
                         requests_per_minute=requests_per_minute,
                         seat_rpm=seat_rpm, shared_cache=shared_cache,
                         scope=upstream_limit_scope, seat_parallel=seat_parallel,
-                        body_memory=body_memory)
+                        body_memory=body_memory, rate_limited_wait=rate_limited_wait)
     except BaseException:
         lock.release()
         raise

@@ -93,6 +93,25 @@ def test_a_429_storm_is_not_retried_for_a_participant_who_left(make_fake, make_g
     assert (row.spent, row.reserved, row.remaining) == (0, 0, 10)
 
 
+def test_a_lasting_429_gets_the_seat_a_429_saying_nothing_was_charged(make_fake, make_gateway,
+                                                                      ledger):
+    # A quota-style 429 (no Retry-After) that never ends: before the fix the gateway retried
+    # for ever and the seat got no answer at all (findings19c F9).
+    fake = make_fake(script=lambda path, texts: (
+        429, {"Content-Type": "application/json"}, b'{"error": "daily quota"}', 0))
+    gateway = make_gateway(fake.url, requests_per_minute=600, rate_limited_wait=2)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _call(gateway.url, seat, "text", "quota", timeout=20)
+    assert answer.status_code == 429
+    error = answer.json()["error"]
+    assert error.startswith("nothing was charged: the service is rate limiting the room")
+    again = int(answer.headers["Retry-After"])
+    assert 1 <= again <= RETRY_AFTER_CAP and f"try again in {again} s" in error
+    assert fake.received >= 2  # it did retry within the bound first
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (0, 0, 10)
+
+
 def test_a_seat_running_eight_threads_holds_two_places_and_a_light_seat_waits_little(
         make_fake, make_gateway, ledger):
     fake = make_fake(rate=600, delay=0.3)
