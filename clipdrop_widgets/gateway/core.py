@@ -62,6 +62,9 @@ class Reply:
     served: str
     #: Seconds the call waited for its upstream slot (``None``: it did not go upstream).
     waited: float | None = None
+    #: What the service said the call cost, when more than the seat was charged (``None``:
+    #: the seat was charged what the service said).
+    claimed: float | None = None
 
 
 def room_rates(requests_per_minute: float | None) -> dict[str, float]:
@@ -100,6 +103,9 @@ class _Call:
     arrived: float = field(default_factory=time.monotonic)
     held: bool = True
     waited: float | None = None
+    #: What the service said the call cost (``x-credits-consumed``), when it differs from
+    #: what the seat could be charged (its balance ran out first).
+    claimed: float | None = None
 
 
 @dataclass
@@ -229,7 +235,7 @@ class Gateway:
                                        tuple(self._lanes_of(endpoint))):
                 answer, charged = await self._upstream_call(call, endpoint, outgoing)
             kept = answer
-            return Reply(answer, charged, "upstream", call.waited)
+            return Reply(answer, charged, "upstream", call.waited, call.claimed)
         finally:
             self._unhold(call)
             if cache is not None:
@@ -348,13 +354,17 @@ class Gateway:
             self.stats.sending[call.seat.id] -= 1
         self.stats.upstream_answered(answer.status)
         outcome = settle(endpoint, answer, call.cost, self.upstream.quote)
+        charged: float | None = None
         if outcome.charge is None:
             self.ledger.release(charge, answer.status)
-        else:
-            self.ledger.settle(charge, outcome.charge, answer.status)
+        else:  # the seat pays at most what it has: what the ledger took is what it was charged
+            charged = self.ledger.settle(charge, outcome.charge, answer.status)
+            if charged < outcome.charge:
+                call.claimed = outcome.charge
         if outcome.refusal is not None:
+            outcome.refusal.charged, outcome.refusal.claimed = charged, call.claimed
             raise outcome.refusal
-        return answer, outcome.charge or 0.0
+        return answer, charged or 0.0
 
 
 async def _take(lane: Lane, seat_id: int, front: bool) -> None:

@@ -58,6 +58,7 @@ class _Base(RequestHandler):
     seat: Seat | None = None
     served = ""
     charged: float | None = None
+    claimed: float | None = None
     waited: float | None = None
     refused_user: str | None = None  # a hub user refused a seat, named in the log line
 
@@ -172,6 +173,7 @@ class _OperationHandler(_Base):
         try:
             reply = await self._task
         except Refusal as refusal:
+            self.charged, self.claimed = refusal.charged, refusal.claimed
             self.refuse(refusal.status, refusal.message, refusal.headers)
             return
         except asyncio.CancelledError:  # the participant hung up: nothing to answer
@@ -197,6 +199,7 @@ class _OperationHandler(_Base):
         assert self.seat is not None
         answer = reply.answer
         self.served, self.charged, self.waited = reply.served, reply.charged, reply.waited
+        self.claimed = reply.claimed
         self.set_status(200)
         for name, value in answer.headers.items():
             if name not in ("x-credits-consumed", "retry-after"):
@@ -224,7 +227,7 @@ def _log_request(handler: RequestHandler) -> None:
     if gateway is not None and seat is not None:
         gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
                                         handler.get_status(), handler.served or "-", charged,
-                                        handler.waited))
+                                        handler.waited, getattr(handler, "claimed", None)))
     served = getattr(handler, "served", "")
     extra = (f" charged={_number(charged)} ({served})" if charged is not None else
              f" {served}" if served else "")

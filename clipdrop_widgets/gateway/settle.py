@@ -48,6 +48,10 @@ class Refusal(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+        #: Credits the seat was charged for the call refused (``None``: nothing), and what
+        #: the service claimed when more (the seat's balance ran out).
+        self.charged: float | None = None
+        self.claimed: float | None = None
 
 
 @dataclass(frozen=True)
