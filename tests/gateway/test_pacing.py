@@ -63,8 +63,10 @@ def test_a_long_retry_after_is_capped_and_stalls_only_its_operation(make_fake, m
     gateway = make_gateway(fake.url, upstream_limit_scope="operation",
                            requests_per_minute=600)
     (_, slow), (_, other) = ledger.create_seats(2, 100)
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        _call(gateway.url, slow, "cleanup", "fast", timeout=1.0)
+    # A retry 60 s away would pass the call's bound (rate_limited_wait): told at once, not held.
+    refused = _call(gateway.url, slow, "cleanup", "fast", timeout=10)
+    assert refused.status_code == 429 and "nothing was charged" in refused.json()["error"]
+    assert int(refused.headers["Retry-After"]) <= RETRY_AFTER_CAP
     lane = gateway.gateway.lanes["/cleanup/v1"]
     assert lane.too_many == 1 and lane.rate < lane.configured  # learnt: it paces slower now
     assert lane._next_at - lane.clock() <= RETRY_AFTER_CAP  # not an hour
