@@ -151,12 +151,14 @@ class _Log(_Admin):
     def get(self) -> None:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["time", "seat", "path", "status", "served", "credits", "waited_s"])
+        writer.writerow(["time", "seat", "path", "status", "served", "credits", "waited_s",
+                         "service_claimed"])
         for row in self.gateway.stats.log_rows():
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["at"]))
             writer.writerow([stamp, _cell(row["label"]), row["path"], row["status"],
                              row["served"], "" if row["charged"] is None else row["charged"],
-                             "" if row["waited"] is None else f"{row['waited']:.3f}"])
+                             "" if row["waited"] is None else f"{row['waited']:.3f}",
+                             "" if row["claimed"] is None else row["claimed"]])
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", 'attachment; filename="gateway-log.csv"')
         self.finish(out.getvalue())

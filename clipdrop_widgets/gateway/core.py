@@ -55,6 +55,9 @@ SETTLE_WAIT = 30.0
 SETTLE_POLL = 0.05
 #: The ``Retry-After`` (s) of the 503 that ends such a wait.
 SETTLE_RETRY = 5
+#: Seconds a call keeps being retried while the upstream answers 429; then the seat is told
+#: (429, nothing charged) instead of waiting on a limit that may last the day.
+RATE_LIMITED_WAIT = 60.0
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Reply:
     served: str
     #: Seconds the call waited for its upstream slot (``None``: it did not go upstream).
     waited: float | None = None
+    #: What the service said the call cost, when more than the seat was charged (``None``:
+    #: the seat was charged what the service said).
+    claimed: float | None = None
 
 
 def room_rates(requests_per_minute: float | None) -> dict[str, float]:
@@ -105,6 +111,9 @@ class _Call:
     arrived: float = field(default_factory=time.monotonic)
     held: bool = True
     waited: float | None = None
+    #: What the service said the call cost (``x-credits-consumed``), when it differs from
+    #: what the seat could be charged (its balance ran out first).
+    claimed: float | None = None
 
 
 @dataclass
@@ -114,7 +123,9 @@ class Gateway:
     ``scope`` is what the upstream's rate limit counts (``"key"``, the default, or
     ``"operation"``); ``seat_parallel`` the calls one seat may have in flight (its others
     wait behind them); ``seat_rpm`` caps each seat's requests per minute (``None``: no cap);
-    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`).
+    ``body_memory`` the bytes of request bodies parsed at once, room-wide (`bodies`);
+    ``rate_limited_wait`` the seconds a call is retried while the upstream answers 429
+    (then the seat gets a 429 saying nothing was charged).
     A seat's own ``parallel`` and ``rpm`` in the ledger override both, read at each call.
     Runs on one asyncio loop; parsing and validation run in a small thread pool.
     """
@@ -127,6 +138,7 @@ class Gateway:
     scope: str = "key"
     seat_parallel: int = DEFAULT_SEAT_PARALLEL
     body_memory: int = DEFAULT_BODY_MEMORY
+    rate_limited_wait: float = RATE_LIMITED_WAIT
     lanes: dict[str, Lane] = field(init=False)
     bodies: BodyBudget = field(init=False)
     gates: SeatGate = field(init=False, default_factory=SeatGate)
@@ -228,7 +240,7 @@ class Gateway:
                                        tuple(self._lanes_of(endpoint))):
                 answer, charged = await self._upstream_call(call, endpoint, outgoing)
             kept = answer
-            return Reply(answer, charged, "upstream", call.waited)
+            return Reply(answer, charged, "upstream", call.waited, call.claimed)
         finally:
             self._unhold(call)
             if cache is not None:
@@ -329,6 +341,10 @@ class Gateway:
                 lane.slow_down(None if wait is None else float(wait))
             logger.warning("the upstream answered 429 on %s; slowing the %s scope down",
                            endpoint.path, self.scope)
+            again = max(1, int(max(lane.paused_for() for lane in lanes) + 0.999))
+            if time.monotonic() - call.arrived + again > self.rate_limited_wait:
+                raise Refusal(429, "nothing was charged: the service is rate limiting the "
+                                   f"room; try again in {again} s", {"Retry-After": str(again)})
             front = True
 
     async def _send(self, call: _Call, endpoint: Endpoint,
@@ -373,13 +389,17 @@ class Gateway:
             self.stats.sending[call.seat.id] -= 1
         self.stats.upstream_answered(answer.status)
         outcome = settle(endpoint, answer, call.cost, self.upstream.quote)
+        charged: float | None = None
         if outcome.charge is None:
             self.ledger.release(charge, answer.status)
-        else:
-            self.ledger.settle(charge, outcome.charge, answer.status)
+        else:  # the seat pays at most what it has: what the ledger took is what it was charged
+            charged = self.ledger.settle(charge, outcome.charge, answer.status)
+            if charged < outcome.charge:
+                call.claimed = outcome.charge
         if outcome.refusal is not None:
+            outcome.refusal.charged, outcome.refusal.claimed = charged, call.claimed
             raise outcome.refusal
-        return answer, outcome.charge or 0.0
+        return answer, charged or 0.0
 
 
 async def _take(lane: Lane, seat_id: int, front: bool) -> None:

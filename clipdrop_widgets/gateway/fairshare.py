@@ -151,6 +151,10 @@ class Lane:
         """Give no slot for ``seconds`` (capped at `RETRY_AFTER_CAP`)."""
         self._next_at = max(self._next_at, self.clock() + min(seconds, RETRY_AFTER_CAP))
 
+    def paused_for(self) -> float:
+        """Seconds until this lane gives its next slot (0 when one is due)."""
+        return max(0.0, self._next_at - self.clock())
+
     def slow_down(self, retry_after: float | None) -> None:
         """The upstream answered 429 in this scope: a lower rate, and a pause of
         ``retry_after`` seconds (capped; one spacing of the new rate when not given)."""

@@ -382,21 +382,24 @@ class Ledger:
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
-    def settle(self, charge_id: int, credits: float, status: int = 200) -> None:
-        """Charge ``credits`` (what the upstream consumed) for a reserved call."""
-        self._close_charge(charge_id, "settled", credits, status)
+    def settle(self, charge_id: int, credits: float, status: int = 200) -> float:
+        """Charge ``credits`` (what the upstream consumed) for a reserved call; the credits
+        the seat was charged (less than ``credits`` when its balance ran out)."""
+        return self._close_charge(charge_id, "settled", credits, status)
 
     def release(self, charge_id: int, status: int) -> None:
         """Give a reserved call's credits back: the upstream refused it and charged nothing."""
         self._close_charge(charge_id, "released", 0.0, status)
 
-    def _close_charge(self, charge_id: int, state: str, credits: float, status: int) -> None:
+    def _close_charge(self, charge_id: int, state: str, credits: float, status: int) -> float:
         with self._write() as db:
-            row = db.execute("SELECT seat_id, reserved FROM charges WHERE id = ? AND "
-                             "state = 'reserved'", (charge_id,)).fetchone()
+            row = db.execute("SELECT charges.seat_id, charges.reserved, MAX(0, seats.credits - "
+                             "seats.spent - seats.reserved) FROM charges JOIN seats ON "
+                             "seats.id = charges.seat_id WHERE charges.id = ? AND "
+                             "charges.state = 'reserved'", (charge_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"charge {charge_id} is not reserved")
-            seat_id, reserved = row
+            seat_id, reserved, free = row
             db.execute("UPDATE charges SET state = ?, amount = ?, status = ?, settled = ? "
                        "WHERE id = ?", (state, credits, status, time.time(), charge_id))
             # The seat pays at most what it has: its reservation plus its free balance.
@@ -404,6 +407,7 @@ class Ledger:
                        "reserved) + ?), reserved = reserved - ? WHERE id = ?",
                        (credits, reserved, reserved, seat_id))
             self._recount_reserved(db, seat_id)
+        return min(credits, free + reserved)
 
     @staticmethod
     def _recount_reserved(db: sqlite3.Connection, seat_id: int) -> None:

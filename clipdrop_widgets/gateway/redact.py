@@ -3,20 +3,25 @@
 The gateway writes its own error bodies; when it quotes the upstream's message (a seat deserves
 to know why the service refused its picture), it first removes the room's key and its obvious
 transforms: any letter case, URL-encoding, base64 (standard and URL-safe, at any alignment) and
-hex. Whatever still decodes to the key after that is not quoted at all.
+hex. Whatever still decodes to the key after that is not quoted at all, and neither is a
+message that shows the key once normalised (`shows_key`: lower case, ``\\uXXXX``/``%XX``/HTML
+escapes decoded, whitespace and separators removed, read both ways): a hex dump, a key split by a
+line wrap or written backwards. Then the whole quote is replaced by `WITHHELD`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 import urllib.parse
 
-__all__ = ["redact", "quote_upstream", "REDACTED"]
+__all__ = ["redact", "quote_upstream", "shows_key", "REDACTED", "WITHHELD"]
 
 REDACTED = "[room key removed]"
+WITHHELD = "the service's message was withheld: it quoted the room key"
 #: Characters of the upstream's message a seat may see.
 QUOTE_LIMIT = 300
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_%.~-]{8,}")
@@ -54,6 +59,38 @@ def _decodes_to_key(token: str, key: str) -> bool:
     return any(lowered in c.lower() for c in candidates)
 
 
+_ESCAPE = re.compile(r"\\u\{?([0-9a-fA-F]{4})\}?|\\x([0-9a-fA-F]{2})")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _unescape(text: str) -> str:
+    def one(match: re.Match) -> str:
+        return chr(int(match.group(1) or match.group(2), 16))
+    for _ in range(3):  # nested escapes (``%5Cu0052``) come apart one layer at a time
+        text = html.unescape(urllib.parse.unquote_plus(_ESCAPE.sub(one, text)))
+    return text
+
+
+def _squeezed(text: str) -> str:
+    """Lower case, letters and digits only."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def shows_key(text: str, key: str | None) -> bool:
+    """Whether ``text`` carries ``key`` (or its reverse, hex or base64 at any alignment) once
+    escapes are decoded, case ignored and everything but letters and digits removed."""
+    if not key:
+        return False
+    raw = key.encode("utf-8")
+    needles = {_squeezed(f) for f in (key, key[::-1], raw.hex(), raw[::-1].hex(),
+                                      *_b64_forms(raw), *_b64_forms(raw[::-1]))}
+    needles = {n for n in needles if len(n) >= 8}
+    if not needles:
+        return False
+    plain = _squeezed(_unescape(text))
+    return any(n in plain or n in plain[::-1] for n in needles)
+
+
 def redact(text: str, key: str | None) -> str:
     """``text`` without ``key`` in any of its obvious transforms (case ignored)."""
     if not key:
@@ -65,8 +102,8 @@ def redact(text: str, key: str | None) -> str:
 
 def quote_upstream(body: bytes, key: str | None) -> str:
     """The upstream's error message, safe to show a seat: its ``error`` field (or its text),
-    printable, at most `QUOTE_LIMIT` characters, without the room's key; ``""`` when the key
-    still shows through after redaction."""
+    printable, at most `QUOTE_LIMIT` characters, without the room's key; `WITHHELD` instead
+    when the key still decodes from a token after redaction or shows once normalised."""
     text = body[:64 * 1024].decode("utf-8", "replace")
     try:
         parsed = json.loads(text)
@@ -75,7 +112,8 @@ def quote_upstream(body: bytes, key: str | None) -> str:
     except ValueError:
         pass
     text = redact("".join(c if c.isprintable() else " " for c in text), key)
-    if key and any(_decodes_to_key(t, key) for t in _TOKEN.findall(text)):
-        return ""
+    if key and (any(_decodes_to_key(t, key) for t in _TOKEN.findall(text))
+                or shows_key(text, key)):
+        return WITHHELD
     text = " ".join(text.split())
     return text[:QUOTE_LIMIT] + ("..." if len(text) > QUOTE_LIMIT else "")

@@ -30,7 +30,7 @@ from ..contract.errors import ConfigurationError
 from ..engine.forms import BodyTooLargeError, body_cap
 from .admin import ADMIN_PATH, AdminCheck, admin_routes, new_admin_token, token_check
 from .bodies import DEFAULT_BODY_MEMORY, spool
-from .core import Gateway, Refusal, Reply, _number
+from .core import RATE_LIMITED_WAIT, Gateway, Refusal, Reply, _number
 from .hub import HubPolicy, HubSeats, admin_login, caller_left, hub_routes
 from .ledger import Ledger, Seat
 from .lock import ServeLock
@@ -58,6 +58,7 @@ class _Base(RequestHandler):
     seat: Seat | None = None
     served = ""
     charged: float | None = None
+    claimed: float | None = None
     waited: float | None = None
     refused_user: str | None = None  # a hub user refused a seat, named in the log line
 
@@ -172,6 +173,7 @@ class _OperationHandler(_Base):
         try:
             reply = await self._task
         except Refusal as refusal:
+            self.charged, self.claimed = refusal.charged, refusal.claimed
             self.refuse(refusal.status, refusal.message, refusal.headers)
             return
         except asyncio.CancelledError:  # the participant hung up: nothing to answer
@@ -183,9 +185,13 @@ class _OperationHandler(_Base):
         self._body.close()
 
     def on_connection_close(self) -> None:
-        """The participant went away: withdraw the call (a call already sent still settles)."""
+        """The participant went away: withdraw the call (a call already sent still settles).
+        An upload abandoned mid-body never reaches `post` nor `on_finish`: its spool (a temp
+        file and its descriptor) is closed here, or it would stay open until the gateway stops."""
         task = getattr(self, "_task", None)
-        if task is not None and not task.done():
+        if task is None:
+            self._body.close()
+        elif not task.done():
             task.cancel()
 
     def _answer(self, reply: Reply) -> None:
@@ -193,6 +199,7 @@ class _OperationHandler(_Base):
         assert self.seat is not None
         answer = reply.answer
         self.served, self.charged, self.waited = reply.served, reply.charged, reply.waited
+        self.claimed = reply.claimed
         self.set_status(200)
         for name, value in answer.headers.items():
             if name not in ("x-credits-consumed", "retry-after"):
@@ -220,7 +227,7 @@ def _log_request(handler: RequestHandler) -> None:
     if gateway is not None and seat is not None:
         gateway.stats.answered(LogEntry(time.time(), label, handler.request.path[:200],
                                         handler.get_status(), handler.served or "-", charged,
-                                        handler.waited))
+                                        handler.waited, getattr(handler, "claimed", None)))
     served = getattr(handler, "served", "")
     extra = (f" charged={_number(charged)} ({served})" if charged is not None else
              f" {served}" if served else "")
@@ -377,6 +384,7 @@ def serve_gateway(
     admin_token: str | None = None,
     admin_check: AdminCheck | None = None,
     body_memory: int = DEFAULT_BODY_MEMORY,
+    rate_limited_wait: float = RATE_LIMITED_WAIT,
     hub: HubPolicy | None = None,
     background: bool = False,
 ) -> GatewayHandle | None:
@@ -405,6 +413,8 @@ def serve_gateway(
             through the hub's login (`hub.admin_login`).
         body_memory: bytes of request bodies parsed and validated at once, room-wide (default
             128 MB); bigger uploads wait on disk for their turn, small ones never wait.
+        rate_limited_wait: seconds a call is retried while the service answers 429 (default
+            60); then the seat gets a 429 with Retry-After saying nothing was charged.
         hub: serve as a JupyterHub service (`HubPolicy`): hub users' API tokens are their
             seat keys, their seats made by this policy (default: seat keys only).
         background: serve from a daemon thread and return a `GatewayHandle`; otherwise
@@ -417,7 +427,7 @@ def serve_gateway(
                         requests_per_minute=requests_per_minute,
                         seat_rpm=seat_rpm, shared_cache=shared_cache,
                         scope=upstream_limit_scope, seat_parallel=seat_parallel,
-                        body_memory=body_memory)
+                        body_memory=body_memory, rate_limited_wait=rate_limited_wait)
     except BaseException:
         lock.release()
         raise

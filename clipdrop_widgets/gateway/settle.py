@@ -1,9 +1,10 @@
 """What an upstream answer costs the seat and what the seat is told: the ledger follows the
 upstream, and the seat hears the truth about whether anything was sent or charged.
 
-- 200 with an image: charged what ``x-credits-consumed`` says, when that is a sane number (0 to
-  `ABSURD_FACTOR` times the documented price); a negative or absurd header is refused (logged)
-  and the documented price charged instead, never credited.
+- 200 with an image: charged what ``x-credits-consumed`` says, when that is a sane number (a
+  `ABSURD_FACTOR`-th of the documented price to `ABSURD_FACTOR` times it); a negative, absurd
+  or near-zero header (an image for free) is refused (logged) and the documented price charged
+  instead, never credited. Every charge is rounded to hundredths (no 1.9999 balances).
 - 200 without an image (a JSON body, an HTML page): charged as a 200 (the service may have
   charged it), never cached or shared, and a 502 to the seat.
 - 429: nothing charged; the call is retried in its slowed-down scope.
@@ -32,6 +33,9 @@ logger = logging.getLogger("clipdrop_widgets.gateway")
 
 #: A charge above this many times the documented price (or 10 credits) is not believed.
 ABSURD_FACTOR = 10.0
+#: The ledger's unit, in decimal digits: a reported charge is rounded to hundredths (prices
+#: are 1, 1.5, 2...).
+CREDIT_DIGITS = 2
 #: Shown to seats when the room's own account is refused upstream.
 ROOM_REFUSED = ("the workshop's ClipDrop account was refused by the service ({status}: {why}); "
                 "this is not your key or your credits, and nothing was charged: tell the person "
@@ -48,6 +52,10 @@ class Refusal(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+        #: Credits the seat was charged for the call refused (``None``: nothing), and what
+        #: the service claimed when more (the seat's balance ran out).
+        self.charged: float | None = None
+        self.claimed: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,13 +76,17 @@ def is_image(answer: Answer) -> bool:
     return kind.startswith("image/") and (body.startswith(_MAGIC) or webp)
 
 
-def sane_credits(answer: Answer, cost: float) -> float | None:
-    """``x-credits-consumed`` when present and believable, else ``None`` (a bad one is logged)."""
+def sane_credits(answer: Answer, cost: float, *, image: bool = False) -> float | None:
+    """``x-credits-consumed`` when present and believable, rounded to hundredths, else
+    ``None`` (a bad one is logged). For an ``image`` it must be at least a `ABSURD_FACTOR`-th
+    of the price: the service does not make pictures for free."""
     raw = answer.headers.get("x-credits-consumed")
     consumed = parse_credits(raw)
     if consumed is None:
         return None
-    if consumed < 0 or consumed > max(ABSURD_FACTOR * cost, 10.0):
+    consumed = round(float(consumed), CREDIT_DIGITS)
+    least = cost / ABSURD_FACTOR if image else 0.0
+    if consumed < least or consumed > max(ABSURD_FACTOR * cost, 10.0):
         logger.warning("the upstream said x-credits-consumed: %s for a %g-credit call; refused, "
                        "the documented price is charged", (raw or "")[:40], cost)
         return None
@@ -98,9 +110,10 @@ def settle(endpoint: Endpoint, answer: Answer, cost: float,
     """
     status = answer.status
     if status == 200:
-        consumed = sane_credits(answer, cost)
+        image = is_image(answer)
+        consumed = sane_credits(answer, cost, image=image)
         charged = cost if consumed is None else consumed
-        if is_image(answer):
+        if image:
             return Outcome(charged)
         logger.warning("the upstream answered 200 without an image on %s", endpoint.path)
         return Outcome(charged, Refusal(

@@ -35,8 +35,8 @@ def percentile(values: list[float], share: float) -> float | None:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One request: Unix time, seat label, path, status, how it was served, credits charged,
-    seconds it waited for an upstream slot."""
+    """One request: Unix time, seat label, path, status, how it was served, credits the seat
+    was charged, seconds it waited for an upstream slot, what the service claimed (if more)."""
 
     at: float
     label: str
@@ -45,6 +45,8 @@ class LogEntry:
     served: str
     charged: float | None
     waited: float | None
+    #: What the service said the call cost, when more than the seat was charged.
+    claimed: float | None = None
 
 
 @dataclass

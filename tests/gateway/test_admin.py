@@ -12,7 +12,7 @@ import threading
 import time
 
 import requests
-from gateway_fake import ROOM_KEY, post
+from gateway_fake import ROOM_KEY, png_bytes, post
 
 
 def _get(url: str, **kwargs) -> requests.Response:
@@ -111,3 +111,45 @@ def test_the_stats_stay_json_when_a_seat_holds_an_infinite_balance(make_fake, ma
     seats = json.loads(body, parse_constant=refuse)["seats"]
     assert [s["label"] for s in seats] == ["seat-01", "seat-02"]
     assert seats[0]["credits_left"] is None and seats[1]["credits_left"] == 10
+
+
+def test_the_csv_export_adds_up_to_what_each_seat_was_charged(make_fake, make_gateway, ledger):
+    # Before the fix (findings19c F1, F7) a charged error had an empty credits cell and a
+    # charge clamped at the seat's balance showed the service's claim: the export's sum per
+    # seat did not match the ledger, and the seat was told X-Credits-Consumed: 5 for 2.
+    def script(path, texts):
+        said = texts["prompt"]
+        if said.startswith("refused"):
+            return 400, {"Content-Type": "application/json", "x-credits-consumed": "1"}, \
+                b'{"error": "prompt refused"}', 0
+        if said.startswith("failed"):
+            return 500, {"Content-Type": "application/json", "x-credits-consumed": "1"}, \
+                b'{"error": "internal"}', 0
+        if said.startswith("dear"):
+            return 200, {"Content-Type": "image/png", "x-credits-consumed": "5"}, \
+                png_bytes(), 0
+        return None
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url, admin_token="t", shared_cache=False)
+    [(_, rich)] = ledger.create_seats(1, 10)
+    [(_, poor)] = ledger.create_seats(1, 2, label="two")
+    for seat, prompts in ((rich, ["a cat", "refused 1", "failed 1", "refused 2"]),
+                          (poor, ["dear 1"])):
+        for prompt in prompts:
+            answer = post(gateway.url, "/text-to-image/v1", seat,
+                          files={"prompt": (None, prompt)})
+            if prompt == "dear 1":
+                assert answer.status_code == 200
+                assert answer.headers["x-credits-consumed"] == "2"  # what it paid, not 5
+                assert answer.headers["x-remaining-credits"] == "0"
+    rows = list(csv.DictReader(io.StringIO(
+        _get(gateway.url + "/gateway/admin/log.csv?token=t").text)))
+    summed: dict[str, float] = {}
+    for row in rows:
+        summed[row["seat"]] = summed.get(row["seat"], 0.0) + float(row["credits"] or 0)
+    spent = {seat.label: seat.spent for seat in ledger.seats()}
+    assert spent == {"seat-01": 2 + 3 * 1, "two-01": 2}  # the fake reports 2 for an image
+    assert summed == spent
+    [dear] = [row for row in rows if row["seat"] == "two-01"]
+    assert dear["service_claimed"] == "5.0"

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import socket
+import time
+import urllib.parse
 
 import numpy as np
+import pytest
+import requests
 from gateway_fake import post
 from PIL import Image
 
@@ -126,3 +132,30 @@ def test_gateway_serve_takes_the_rooms_body_memory_in_megabytes(tmp_path, monkey
     with pytest.raises(SystemExit):
         build_parser().parse_args(["gateway", "serve", "--help"])
     assert "--body-memory MB" in capsys.readouterr().out
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_an_upload_abandoned_mid_body_closes_its_spool(make_fake, make_gateway, ledger):
+    # Before the fix each upload the participant abandoned kept its temp file (the bytes
+    # received so far) and its descriptor until the gateway stopped (findings19c F4).
+    fake = make_fake()
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    host, port = urllib.parse.urlsplit(gateway.url).netloc.split(":")
+    requests.get(gateway.url + "/gateway/v1/seat", headers={"x-api-key": seat}, timeout=10)
+    baseline = _open_fds()
+    for _ in range(4):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"POST /cleanup/v1 HTTP/1.1\r\nHost: {host}\r\nx-api-key: {seat}\r\n"
+                         "Content-Type: multipart/form-data; boundary=b\r\n"
+                         "Content-Length: 9000000\r\n\r\n".encode())
+            sock.sendall(b"--b\r\n" + b"x" * 2_500_000)  # on disk: past the spool's megabyte
+            time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while _open_fds() > baseline and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _open_fds() <= baseline

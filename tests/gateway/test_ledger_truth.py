@@ -101,7 +101,7 @@ def test_a_200_that_is_not_an_image_is_never_cached_or_served_to_another_seat(
     assert ledger.total_charged() == fake.charged == 4
 
 
-@pytest.mark.parametrize("header", ["-100", "1e9", "nan", "lots"])
+@pytest.mark.parametrize("header", ["-100", "1e9", "nan", "lots", "0", "0.0001"])
 def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gateway, ledger,
                                                              header):
     def script(path, texts):
@@ -115,6 +115,21 @@ def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gat
     assert answer.headers["x-credits-consumed"] == "2"  # the documented price
     assert answer.headers["x-remaining-credits"] == "8"
     assert ledger.seats()[0].spent == 2
+
+
+def test_a_fractional_charge_is_rounded_to_hundredths(make_fake, make_gateway, ledger):
+    # findings19c F3: "0.0001" left balances of 1.9999; a reported charge is kept to hundredths.
+    def script(path, texts):
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": "1.49999"}, _png(), 2
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _ask(gateway.url, seat, "fraction")
+    assert answer.status_code == 200
+    assert answer.headers["x-credits-consumed"] == "1.5"
+    assert answer.headers["x-remaining-credits"] == "8.5"
+    assert ledger.seats()[0].spent == 1.5
 
 
 def test_a_negative_charge_for_uncrop_never_gives_a_seat_credits(make_fake, make_gateway, ledger):

@@ -95,3 +95,43 @@ def test_base64_of_the_key_at_any_alignment_is_removed(prefix):
                 except ValueError:
                     continue
                 assert ROOM_KEY.encode() not in decoded
+
+
+def _leaky_forms(key: str) -> dict[str, str]:
+    """The forms the issue-19 attack (findings19c F10) got past the redaction."""
+    raw = key.encode()
+    return {"hex with spaces": " ".join(f"{b:02x}" for b in raw),
+            "hex with colons, upper case": ":".join(f"{b:02X}" for b in raw),
+            "split by a space": key[:16] + " " + key[16:],
+            "wrapped over lines": key[:10] + "\n" + key[10:20] + "\n" + key[20:],
+            "\\u-escaped": "".join(f"\\u{ord(c):04x}" for c in key),
+            "%-escaped one by one": "".join(f"%{b:02X}" for b in raw),
+            "reversed": key[::-1],
+            "reversed hex": raw[::-1].hex(),
+            "base64 of the reversed key": base64.b64encode(raw[::-1]).decode(),
+            "html entities": "".join(f"&#x{ord(c):x};" for c in key)}
+
+
+@pytest.mark.parametrize("form", list(_leaky_forms(ROOM_KEY)))
+def test_a_reason_that_shows_the_key_once_normalised_is_withheld_whole(form):
+    said = f"bad key {_leaky_forms(ROOM_KEY)[form]} for this account"
+    quoted = quote_upstream(json.dumps({"error": said}).encode(), ROOM_KEY)
+    assert quoted == "the service's message was withheld: it quoted the room key"
+
+
+def test_a_reason_without_the_key_is_still_quoted():
+    said = "prompt too long: 1200 characters (limit 1000); see 52 6f 6f 6d docs"
+    assert quote_upstream(json.dumps({"error": said}).encode(), ROOM_KEY) == said
+
+
+def test_a_split_key_in_the_upstream_reason_does_not_reach_the_seat(make_fake, make_gateway,
+                                                                     ledger):
+    fake = make_fake(script=lambda path, texts: (
+        400, {"Content-Type": "application/json"},
+        json.dumps({"error": "key " + ROOM_KEY[:16] + " " + ROOM_KEY[16:]}).encode(), 0))
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = post(gateway.url, "/text-to-image/v1", seat, files={"prompt": (None, "a cat")})
+    assert answer.status_code == 400
+    assert ROOM_KEY[16:] not in answer.text and ROOM_KEY[:16] not in answer.text
+    assert "withheld: it quoted the room key" in answer.json()["error"]

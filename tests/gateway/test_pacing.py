@@ -63,8 +63,10 @@ def test_a_long_retry_after_is_capped_and_stalls_only_its_operation(make_fake, m
     gateway = make_gateway(fake.url, upstream_limit_scope="operation",
                            requests_per_minute=600)
     (_, slow), (_, other) = ledger.create_seats(2, 100)
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        _call(gateway.url, slow, "cleanup", "fast", timeout=1.0)
+    # A retry 60 s away would pass the call's bound (rate_limited_wait): told at once, not held.
+    refused = _call(gateway.url, slow, "cleanup", "fast", timeout=10)
+    assert refused.status_code == 429 and "nothing was charged" in refused.json()["error"]
+    assert int(refused.headers["Retry-After"]) <= RETRY_AFTER_CAP
     lane = gateway.gateway.lanes["/cleanup/v1"]
     assert lane.too_many == 1 and lane.rate < lane.configured  # learnt: it paces slower now
     assert lane._next_at - lane.clock() <= RETRY_AFTER_CAP  # not an hour
@@ -89,6 +91,25 @@ def test_a_429_storm_is_not_retried_for_a_participant_who_left(make_fake, make_g
     assert sent >= 2  # it did retry while the participant waited
     time.sleep(2.5)
     assert fake.received == sent  # and stopped when they left
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved, row.remaining) == (0, 0, 10)
+
+
+def test_a_lasting_429_gets_the_seat_a_429_saying_nothing_was_charged(make_fake, make_gateway,
+                                                                      ledger):
+    # A quota-style 429 (no Retry-After) that never ends: before the fix the gateway retried
+    # for ever and the seat got no answer at all (findings19c F9).
+    fake = make_fake(script=lambda path, texts: (
+        429, {"Content-Type": "application/json"}, b'{"error": "daily quota"}', 0))
+    gateway = make_gateway(fake.url, requests_per_minute=600, rate_limited_wait=2)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _call(gateway.url, seat, "text", "quota", timeout=20)
+    assert answer.status_code == 429
+    error = answer.json()["error"]
+    assert error.startswith("nothing was charged: the service is rate limiting the room")
+    again = int(answer.headers["Retry-After"])
+    assert 1 <= again <= RETRY_AFTER_CAP and f"try again in {again} s" in error
+    assert fake.received >= 2  # it did retry within the bound first
     [row] = ledger.seats()
     assert (row.spent, row.reserved, row.remaining) == (0, 0, 10)
 
