@@ -417,6 +417,27 @@ def test_a_jpeg_with_a_record_too_big_for_one_segment_keeps_every_hash(items, tm
         assert shortened["inputs"] == {} and shortened["left_out"]  # said, not made up
 
 
+@pytest.mark.parametrize(("kind", "items"), [("png", 12000), ("webp lossy", 20000)])
+def test_a_png_or_webp_record_over_the_read_limit_is_shortened_and_read_back(kind, items):
+    """A contact sheet of 12,000 or 20,000 pictures saved as PNG or WebP: its record (100
+    bytes a picture) is over what `read_record` reads from one packet (1 MB). It is written
+    shorter, saying what it left out, so what is written is read back: the hashes as a bare
+    list while they fit, else none and ``left_out`` naming them."""
+    from clipdrop_widgets.api.records import with_record
+
+    shown = {f"item {i}": {"sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                           "metadata": []} for i in range(items)}
+    record = {"operation": "text_to_image", "kind": "contact sheet", "prompt": "a sheet",
+              "inputs": shown, "engine": "service", "digital_source_type": IPTC_PROMPT_MADE}
+    found = read_record(with_record(FORMATS[kind](), record))
+    assert found is not None and found["kind"] == "contact sheet"
+    assert found["prompt"] == "a sheet" and found["inputs"] == {}
+    if items == 12000:
+        assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
+    else:
+        assert "20000 input hashes" in found["left_out"]
+
+
 def test_a_jpeg_whose_own_xmp_nearly_fills_its_segment_gets_no_second_packet(tmp_path,
                                                                            exiftool):
     """A JPEG arriving with a 64 KB XMP packet of its own (a long dc:title): our record
