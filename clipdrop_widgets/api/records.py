@@ -215,11 +215,15 @@ def with_record(data: bytes, record: Mapping[str, Any]) -> bytes:
     if "C2PA" in xmp.metadata_notes(data):
         record = {**record, "c2pa": C2PA_NOTE}
     theirs = xmp.find_xmp(data)
+    if not data.startswith(b"\xff\xd8"):  # PNG, WebP: one packet, at most what we read
+        record = _within_read_limit(record, len(theirs or b""))
     if theirs is not None:  # keep their packet, with ours inside it
         merged = xmp.merge_xmp(data, _description(record, wrapped=False,
                                                   beside=theirs).encode())
         if merged is not None:
             return merged
+        if data.startswith(b"\xff\xd8"):  # a JPEG's packet is one segment: never add a second
+            return _beside_theirs(data, theirs, record)
     wrapped = xmp.is_simple_webp(data)
     packet = _packet(record, wrapped=wrapped)
     if data.startswith(b"\xff\xd8") and len(packet) > xmp.JPEG_XMP_LIMIT:  # 64 KiB a segment
@@ -232,6 +236,39 @@ def with_record(data: bytes, record: Mapping[str, Any]) -> bytes:
                              extended=guid)
             return xmp.add_xmp(data, packet, extended=extended)
     return xmp.add_xmp(data, packet)
+
+
+def _beside_theirs(data: bytes, theirs: bytes, record: Mapping[str, Any]) -> bytes:
+    """A JPEG whose own XMP packet cannot take our record: the whole record goes in the
+    extended XMP, and their packet gets only a short pointer naming it (two standard packets
+    make readers warn "Duplicate XMP" and hide one). When even the pointer does not fit,
+    the file is left as it came: their metadata is never displaced."""
+    extended = _extended_packet(record)
+    guid = xmp.extended_guid(extended)
+    pointer = json.dumps({"operation": record.get("operation"), _EXTENDED: guid},
+                         ensure_ascii=True, separators=(",", ":"))
+    block = (  # as small as a block can be: their packet may leave a few hundred bytes
+        '<rdf:Description rdf:about="" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        f' xmlns:xmpNote="{xmp.XMP_NOTE}" xmlns:cdw="{NAMESPACE}"'
+        f' xmpNote:HasExtendedXMP="{guid}" cdw:Record={quoteattr(pointer)}/>')
+    merged = xmp.merge_xmp(data, block.encode(), extended=extended)
+    return merged if merged is not None else data
+
+
+#: Room a packet takes beyond its record's ``rdf:Description`` (wrapper, markers), generously.
+_PACKET_OVERHEAD = 2_000
+
+
+def _within_read_limit(record: Mapping[str, Any], theirs: int) -> Mapping[str, Any]:
+    """``record``, or a smaller form of it (`_shrunk`: the inputs as a bare list of
+    hashes, then none, ``left_out`` saying so) when its packet, beside a packet of their own
+    of ``theirs`` bytes, would be over `xmp.PACKET_LIMIT`: `read_record` reads no larger
+    one, and what is written is read back (a PNG contact sheet of 20,000 pictures)."""
+    room = xmp.PACKET_LIMIT - theirs - _PACKET_OVERHEAD
+    for form in (record, *_shrunk(record)):
+        if len(_description(form, wrapped=True).encode()) <= room:
+            return form
+    return form  # the bare form: prompt and options only, it fits any real packet
 
 
 #: The key of a JPEG's shortened record naming the extended XMP that holds it whole.

@@ -337,12 +337,15 @@ def _rewrap(data: bytes, start: int, end: int, old: bytes, packet: bytes) -> byt
     return _riff(data[12:start] + _webp_chunk(b"XMP ", packet) + data[end:])
 
 
-def merge_xmp(data: bytes, block: bytes) -> bytes | None:
+def merge_xmp(data: bytes, block: bytes, *, extended: bytes = b"") -> bytes | None:
     """``data`` with ``block`` (an ``rdf:Description``) added inside the XMP packet the file
     already carries, so that packet's own properties (``dc:creator``, rights) stay where
     every reader looks; ``None`` when there is no such packet or it cannot take the block (a
     compressed PNG packet, no ``</rdf:RDF>``, more than one JPEG segment holds).
-    `remove_xmp` takes the block out again, byte for byte."""
+    ``extended`` (JPEG only): an extended XMP written right after that packet, which
+    ``block`` must name (``xmpNote:HasExtendedXMP``); ``None`` when the packet names one of
+    its own already. `remove_xmp` takes the block (and its extended XMP) out again, byte for
+    byte."""
     spans = _spans(data)
     if not spans:
         return None
@@ -354,6 +357,12 @@ def merge_xmp(data: bytes, block: bytes) -> bytes | None:
     packet = old[:at] + BLOCK_OPEN + block + BLOCK_CLOSE + old[at:]
     if _kind(data) == "jpeg" and len(packet) > JPEG_XMP_LIMIT:
         return None
+    if extended:
+        if _kind(data) != "jpeg" or _HAS_EXTENDED.search(old):
+            return None
+        merged = _rewrap(data, start, end, old, packet)
+        at = end + len(packet) - len(old)  # the end of the rewritten segment
+        return merged[:at] + _extended_segments(extended) + merged[at:]
     return _rewrap(data, start, end, old, packet)
 
 
@@ -381,6 +390,7 @@ def remove_xmp(data: bytes, marker: bytes) -> bytes:
     for start, end, packet in reversed(_spans(data)):
         span = _block_span(packet)
         if marker not in packet and span is not None:
+            extended.update(_HAS_EXTENDED.findall(packet[span[0]:span[1]]))
             original = packet[:span[0]] + packet[span[1]:]
             data = _rewrap(data, start, end, packet, original)
         elif marker not in packet:

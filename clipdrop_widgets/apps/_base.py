@@ -389,6 +389,16 @@ class App(Snapshot, widgets.VBox):
         control = getattr(self, name, None)
         return control if isinstance(control, widgets.ValueWidget) else None
 
+    def restore_input(self, name: str, data: bytes) -> bool:
+        """Load ``data`` (the session's copy of the input field ``name`` a record names,
+        such as ``image_file``, ``sketch_file`` or ``mask_file``) as that input; ``False``
+        when the app has no place for it (Restore settings). Called photo first."""
+        chooser = getattr(self, "chooser", None)
+        if name == "image_file" and chooser is not None:
+            chooser.load(data, name="the photo it was made from")
+            return True
+        return False
+
     def options_restored(self, names: Sequence[str]) -> None:
         """Called once Restore settings has set the controls of ``names`` (an app whose
         controls depend on each other, such as a seed drawn anew each run, follows here)."""

@@ -64,5 +64,13 @@ class MaskedPhotoApp(App):
                              field="mask_file", rule="empty mask")
         return self.chooser.data, self.painter.mask
 
+    def restore_input(self, name: str, data: bytes) -> bool:
+        """The mask a result was made from is painted back over the photo (Restore
+        settings; the photo is loaded first, so the mask is not cleared by it)."""
+        if name == "mask_file":
+            self.painter.load_mask(data)
+            return True
+        return super().restore_input(name, data)
+
     def _inputs_picture(self) -> Image.Image:
         return self.painter.snapshot()

@@ -4,8 +4,9 @@ Users of comparable tools drop a generated picture back in to get its settings a
 picture this package wrote carries its record (`read_record`); when one is uploaded or dropped
 on a photo in the Studio, `RestoreOffer` shows a line saying what made it and a
 **Restore settings** button. `restore_settings` then selects the app of the record's
-operation, puts its prompt and options back, and, where the photo it was made from is in the
-session folder (``inputs/<sha256>.*``), loads that photo too.
+operation, puts its prompt and options back, and, where the pictures it was made from are in
+the session folder (``inputs/<sha256>.*``), loads them too: the photo, the sketch, the mask
+(each app's `App.restore_input`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["RestoreOffer", "restore_settings", "checked_record"]
 
-#: Input fields whose picture is the app's photo (a mask is never restored: it is painted).
-_PHOTO_FIELDS = ("image_file",)
+#: Input fields restored from the session folder, in this order (the photo before the mask
+#: painted over it), with the word the note uses for each.
+_INPUT_FIELDS = {"image_file": "photo", "sketch_file": "sketch", "mask_file": "mask"}
 _SHA256 = re.compile("[0-9a-f]{64}")
 #: The most characters of a prompt shown in the offer's line (the whole one is restored).
 _SHOWN_CHARS = 120
@@ -188,23 +190,19 @@ class RestoreOffer(widgets.HBox):
         return words
 
 
-def _photo_file(session_dir: Path | None, record: Mapping[str, Any]) -> Path | None:
-    """The session's copy of the photo ``record`` (checked) was made from, if it is there."""
-    if session_dir is None:
+def _input_file(session_dir: Path | None, record: Mapping[str, Any], name: str) -> Path | None:
+    """The session's copy of the input ``name`` ``record`` (checked) was made from, if kept."""
+    sha = record["inputs"].get(name, {}).get("sha256")
+    if session_dir is None or sha is None:
         return None
-    for name in _PHOTO_FIELDS:
-        sha = record["inputs"].get(name, {}).get("sha256")
-        if sha is not None:
-            found = sorted((session_dir / "inputs").glob(f"{sha}.*"))
-            if found:
-                return found[0]
-    return None
+    found = sorted((session_dir / "inputs").glob(f"{sha}.*"))
+    return found[0] if found else None
 
 
 def restore_settings(studio: Studio, record: Mapping[str, Any]) -> str:
     """Select the app of ``record``'s operation in ``studio`` and put back its prompt, its
     options (every one the app has a control for: menus, numbers, the seed) and, when the
-    session holds it, its photo; returns the words saying what came back.
+    session holds them, its photo, sketch and mask; returns the words saying what came back.
 
     ``record`` is checked first (`checked_record`): what the endpoint table does not allow
     is not restored; `NotFoundError` when nothing can be."""
@@ -231,11 +229,13 @@ def restore_settings(studio: Studio, record: Mapping[str, Any]) -> str:
     app.options_restored(restored)
     done += restored
     session = studio.history.session
-    photo = _photo_file(session.directory if session is not None else None, checked)
-    chooser = getattr(app, "chooser", None)
-    if photo is not None and chooser is not None:
-        chooser.load(photo.read_bytes(), name=f"the photo it was made from ({photo.name[:12]})")
-        done.append("photo")
-    elif chooser is not None and checked["inputs"].get("image_file"):
-        done.append("(its photo is not in this session)")
+    directory = session.directory if session is not None else None
+    for name, word in _INPUT_FIELDS.items():
+        if name not in checked["inputs"]:
+            continue
+        found = _input_file(directory, checked, name)
+        if found is None:
+            done.append(f"(its {word} is not in this session)")
+        elif app.restore_input(name, found.read_bytes()):
+            done.append(word)
     return "Restored: " + ", ".join(done)

@@ -58,5 +58,12 @@ class SketchToImageApp(App):
                                                                      cancel=cancel),
                        before=sketch, prompt=prompt)
 
+    def restore_input(self, name: str, data: bytes) -> bool:
+        """The sketch a result was made from goes back on the pad (Restore settings)."""
+        if name == "sketch_file":
+            self.pad.load(data)
+            return True
+        return super().restore_input(name, data)
+
     def _inputs_picture(self) -> Image.Image:
         return self.pad.snapshot()

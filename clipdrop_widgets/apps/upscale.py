@@ -34,7 +34,8 @@ class UpscaleApp(OnePhotoApp):
 
     Attributes:
         chooser: the `PhotoChooser`.
-        scale: ``"x2"``, ``"x4"`` or ``"size"`` (toggle buttons).
+        scale: ``"x2"``, ``"x4"`` or ``"size"`` (toggle buttons; a factor that would be over
+            4096 pixels a side goes to ``"size"`` at the largest size of that shape).
         width: the target width (pixels, 1 to 4096), used with ``"size"``.
         height: the target height (pixels, 1 to 4096), used with ``"size"``.
         magnifier: the `Magnifier` under the compare view: the result at 1:1 pixels under
@@ -92,11 +93,23 @@ class UpscaleApp(OnePhotoApp):
 
     def _show_target(self) -> None:
         custom = self.scale.value == "size"
-        self.width.disabled = self.height.disabled = not custom
         w, h = self.target
+        side = ENDPOINTS[self.endpoint_name].field("target_width").maximum  # type: ignore[union-attr]
+        if not custom and max(w, h) > side:
+            # x2/x4 of this photo is over the largest side: never offer what Run refuses;
+            # go to Size at the largest size of the same shape, and say why
+            fit = side / max(w, h)
+            why = (f"{self.scale.value} would be {w}x{h}, over {side} pixels a side: "
+                   "set to the largest size of that shape")
+            self.scale.value = "size"  # observed: each of these shows the target again
+            self.width.value, self.height.value = max(1, round(w * fit)), max(1, round(h * fit))
+            self._target.value = self._target.value.replace(
+                "<small>", f"<small>&#9888; {why}<br>", 1)
+            return
+        self.width.disabled = self.height.disabled = not custom
         cost = self.endpoint.max_credits({"target_width": w, "target_height": h})
-        over = max(w, h) > 4096
-        note = (" &#9888; over 4096 pixels a side: Run will refuse it" if over else
+        over = max(w, h) > side
+        note = (f" &#9888; over {side} pixels a side: Run will refuse it" if over else
                 f" · at most {cost:.3g} credit{'' if cost == 1 else 's'}")
         self._target.value = f"<small>&rarr; <b>{w}x{h}</b>{note}</small>"
 

@@ -14,7 +14,7 @@ from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
 from ._painting import Painter
 from ._ui import Layout
 from .ink import MASK_LAYER_CLASS, MASK_OPACITY
-from .strokes import Grow, Invert, Rect, Stroke
+from .strokes import Grow, Invert, Load, Rect, Stroke
 
 __all__ = ["MaskPainter"]
 
@@ -110,6 +110,12 @@ class MaskPainter(Painter):
         display = self._show_photo(photo)
         self._set_geometry(photo.size, display)
         self.redraw()
+
+    def load_mask(self, mask: ImageSource) -> None:
+        """Start from ``mask`` (a picture: nonzero or light pixels are masked) as the mask,
+        fitted to the photo's size (undoable)."""
+        gray = open_image(mask, what="mask").convert("L")
+        self._edit(Load.from_array(np.asarray(gray) > 127))
 
     # -- state --------------------------------------------------------------------------------
     @property

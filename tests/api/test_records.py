@@ -417,6 +417,58 @@ def test_a_jpeg_with_a_record_too_big_for_one_segment_keeps_every_hash(items, tm
         assert shortened["inputs"] == {} and shortened["left_out"]  # said, not made up
 
 
+@pytest.mark.parametrize(("kind", "items"), [("png", 12000), ("webp lossy", 20000)])
+def test_a_png_or_webp_record_over_the_read_limit_is_shortened_and_read_back(kind, items):
+    """A contact sheet of 12,000 or 20,000 pictures saved as PNG or WebP: its record (100
+    bytes a picture) is over what `read_record` reads from one packet (1 MB). It is written
+    shorter, saying what it left out, so what is written is read back: the hashes as a bare
+    list while they fit, else none and ``left_out`` naming them."""
+    from clipdrop_widgets.api.records import with_record
+
+    shown = {f"item {i}": {"sha256": hashlib.sha256(str(i).encode()).hexdigest(),
+                           "metadata": []} for i in range(items)}
+    record = {"operation": "text_to_image", "kind": "contact sheet", "prompt": "a sheet",
+              "inputs": shown, "engine": "service", "digital_source_type": IPTC_PROMPT_MADE}
+    found = read_record(with_record(FORMATS[kind](), record))
+    assert found is not None and found["kind"] == "contact sheet"
+    assert found["prompt"] == "a sheet" and found["inputs"] == {}
+    if items == 12000:
+        assert found["input_hashes"] == [i["sha256"] for i in shown.values()]
+    else:
+        assert "20000 input hashes" in found["left_out"]
+
+
+def test_a_jpeg_whose_own_xmp_nearly_fills_its_segment_gets_no_second_packet(tmp_path,
+                                                                           exiftool):
+    """A JPEG arriving with a 64 KB XMP packet of its own (a long dc:title): our record
+    goes whole into the extended XMP and their packet gets only a pointer to it; one
+    standard packet, so ExifTool still shows their title and warns of nothing, and a PIL
+    image of the file (which keeps one packet) reads the record too."""
+    from clipdrop_widgets.api import xmp
+
+    theirs = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta '
+        'xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
+        'ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">' + "T" * 64500 +
+        '</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta>'
+        '<?xpacket end="w"?>').encode()
+    data = xmp.add_xmp(FORMATS["jpeg"](), theirs)
+    result = Result(data, "image/jpeg", "text_to_image", {"prompt": "p" * 900})
+    marked = recorded_bytes(result)
+    assert marked.count(b"http://ns.adobe.com/xap/1.0/\x00") == 1  # one standard packet
+    assert strip_record(marked) == data
+    assert read_record(marked)["prompt"] == "p" * 900
+    path = tmp_path / "theirs.jpg"
+    path.write_bytes(marked)
+    assert read_record(Image.open(path))["prompt"] == "p" * 900
+    out = subprocess.run([exiftool, "-validate", "-warning", "-a", "-G1", str(path)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "Duplicate XMP" not in out and "Warning" not in out, out
+    tags = exif_tags(exiftool, path)
+    assert tags.get("XMP-dc:Title") == "T" * 64500
+
+
 def test_a_fresh_strip_saving_the_same_results_writes_no_duplicates(tmp_path):
     """Save run again by a new strip (a restarted kernel) over the same folder finds each
     result's file by its content and writes no ``-2`` copies; a different picture made the

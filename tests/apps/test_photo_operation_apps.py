@@ -95,7 +95,7 @@ def test_an_uploaded_phone_photo_is_shown_and_extended_as_the_user_sees_it(clien
     assert ran(app).size == (160, 160)
 
 
-def test_upscale_x4_and_a_size_and_a_refusal_that_spends_nothing(client, tmp_path):
+def test_upscale_x4_and_a_size_and_no_x4_over_the_largest_side(client, tmp_path):
     app = UpscaleApp(client, session_dir=tmp_path)
     app.chooser.load(small_photo())
     app.scale.value = "x4"
@@ -104,13 +104,15 @@ def test_upscale_x4_and_a_size_and_a_refusal_that_spends_nothing(client, tmp_pat
     app.scale.value = "size"
     app.width.value, app.height.value = 300, 200
     assert ran(app).size == (300, 200)
-    app.chooser.load(small_photo((1200, 900)))
-    app.scale.value = "x4"  # 4800 wide: over 4096
-    spent = client.credits_spent
-    app.run()
-    app.wait(30)
-    assert "target_width" in app.status and "4096" in app.status
-    assert client.credits_spent == spent
+    app.chooser.load(small_photo((1500, 1000)))
+    app.scale.value = "x4"  # 6000x4000: Run would refuse it; the app says so at once
+    assert app.scale.value == "size" and app.target == (4096, 2731)
+    assert "x4 would be 6000x4000, over 4096" in app._target.value
+    assert "<b>4096x2731</b>" in app._target.value and not app.width.disabled
+    app.scale.value = "x2"
+    app.chooser.load(small_photo((3000, 2000)))  # a new photo makes x2 too large
+    assert app.scale.value == "size" and app.target == (4096, 2731)
+    assert "x2 would be 6000x4000" in app._target.value
 
 
 def test_reimagine_makes_n_takes_into_a_grid_and_picks_one(client, tmp_path):

@@ -46,7 +46,24 @@ def test_a_dropped_edit_restores_its_options_and_the_photo_from_the_session(tmp_
     assert studio.current.endpoint_name == "cleanup"
     assert app.mode.value == "quality"
     assert app.chooser.data == edit.files["image_file"]  # the photo before the edit
-    assert "photo" in studio.restore._note.value
+    assert np.array_equal(np.asarray(app.painter.mask) > 0, mask)  # its mask, painted back
+    assert "photo, mask" in studio.restore._note.value
+
+
+def test_a_dropped_sketch_result_puts_its_sketch_back_on_the_pad(tmp_path):
+    studio = Studio(session_dir=tmp_path / "s")
+    sketch = np.zeros((512, 512), np.uint8)
+    sketch[100:200, 150:300] = 255  # white on black, as the pad draws
+    made = studio._client.sketch_to_image(sketch, "a wooden house")
+    studio.history.add(made)  # the session keeps the sketch among its inputs
+    app = studio.select("sketch_to_image")
+    assert not np.asarray(app.pad.to_image(512)).any()  # the pad starts empty
+    studio.select("cleanup").chooser._on_upload("house.png", recorded_bytes(made))
+    words = studio.restore.restore()
+    assert studio.current is app and app.prompt.value == "a wooden house"
+    drawn = np.asarray(app.pad.to_image(512).convert("L")) > 127
+    assert np.array_equal(drawn, sketch > 0)
+    assert "sketch" in words
 
 
 def test_a_picture_without_a_record_offers_nothing(tmp_path):
