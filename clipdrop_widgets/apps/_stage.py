@@ -147,8 +147,9 @@ class Stage(widgets.VBox):
         self.discard_button = widgets.Button(
             description="Discard", icon="times", layout=widgets.Layout(width="auto"),
             tooltip="Back to the inputs as they were (the history keeps the result)")
-        self.keep_button.on_click(lambda _b: on_keep())
-        self.discard_button.on_click(lambda _b: on_discard())
+        # the pressed button hides with the result: the focus goes to the stage, not the page
+        self.keep_button.on_click(lambda _b: (on_keep(), self.helper.focus_stage()))
+        self.discard_button.on_click(lambda _b: (on_discard(), self.helper.focus_stage()))
         # Download joins Keep and Discard: one row of what to do with the result.
         compare.children = tuple(c for c in compare.children
                                  if c is not compare.download_button)

@@ -76,7 +76,7 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
         for title in (tab if isinstance(tab, tuple) else (tab,)):
             page.locator(f"{root} .lm-TabBar-tab:visible",
                          has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first.click()
-        wait_until(lambda: page.locator(f"{root} .widget-tab-contents > .cdw-app:visible")
+        wait_until(lambda: page.locator(f"{root} .widget-tab-contents .cdw-app:visible")
                    .count() or None, timeout=WAIT, what=f"the {title} tab")
         page.wait_for_timeout(300)  # the tab's canvases are drawn
         found += [f"[{title}] {line}" for line in serious(page.evaluate(JS_AXE, root))]
@@ -96,6 +96,7 @@ def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path)
         found = audit_tabs(page, ".cdw-test-studio")
         if theme == "light":
             mask_by_keyboard(page, ".cdw-test-studio")
+            focus_stays_after_result_actions(page, ".cdw-test-studio")
     finally:
         context.close()
         server.stop()
@@ -106,7 +107,7 @@ def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
     """Cleanup's mask made with the keyboard only: open "Mask a rectangle by keyboard", type
     the edges, press Mask rectangle; the mask layer shows the rectangle."""
     page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
-    app = page.locator(f"{root} .widget-tab-contents > .cdw-app:visible").first
+    app = page.locator(f"{root} .widget-tab-contents .cdw-app:visible").first
     app.get_by_role("button", name="Mask a rectangle by keyboard").focus()
     page.keyboard.press("Enter")
     left = app.get_by_role("spinbutton", name="Left %")
@@ -127,6 +128,49 @@ def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
         return True if inside and outside else None
 
     wait_until(masked, timeout=WAIT, what="the rectangle typed with the keyboard in the mask")
+
+
+#: Where the keyboard focus is: the tag, its accessible name, the title of its app and what
+#: that app's status line (a live region) says.
+JS_FOCUS = """() => {
+  const e = document.activeElement, app = e.closest('.cdw-app .cdw-app');
+  const title = app && app.querySelector('b'), status = app && app.querySelector('.cdw-status');
+  return [e.tagName, e.getAttribute('aria-label') || e.innerText || '',
+          title ? title.innerText : null, status ? status.innerText : '',
+          status ? status.getAttribute('aria-live') : null];
+}"""
+
+
+def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[no-untyped-def]
+    """Findings 22c F8, keyboard only, in Cleanup (its mask made by `mask_by_keyboard`):
+    Ctrl+Enter runs; Enter on Discard, "Send to Text inpainting" and Keep each leaves the
+    focus on a stage's photo (never the page: ~20 Tab presses back), and what happened is
+    said in that app's status live region."""
+    app = page.locator(f"{root} .widget-tab-contents .cdw-app:visible").first
+    for action, lands_in, says in [
+            ("Discard", "Cleanup", "Result discarded"),  # the mask stays: run again
+            ("Send to Text inpainting", "Text inpainting", "then Run"),
+            ("Keep", "Cleanup", "then Run")]:  # Cleanup's result is still shown
+        if action == "Keep":
+            page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
+        else:
+            page.keyboard.press("Control+Enter")  # the focus is in Cleanup: run it
+        button = app.get_by_role("button", name=action)  # its name starts with the icon
+        button.wait_for(state="visible", timeout=WAIT * 1000)
+        button.focus()
+        page.keyboard.press("Enter")
+
+        def landed(where: str = lands_in, words: str = says) -> bool | None:
+            tag, _name, title, status, _live = page.evaluate(JS_FOCUS)
+            return True if tag == "CANVAS" and title == where and words in status else None
+
+        try:
+            wait_until(landed, timeout=WAIT, what=f"the focus on {lands_in}'s stage")
+        except TimeoutError:
+            found = [str(part)[:80] for part in page.evaluate(JS_FOCUS)]
+            raise AssertionError((action, found)) from None
+        _tag, name, _title, _status, live = page.evaluate(JS_FOCUS)
+        assert name.startswith("Photo, ") and live == "polite", (action, name, live)
 
 
 #: JupyterLab's and Notebook 7's theme names.

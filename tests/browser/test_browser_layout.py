@@ -115,7 +115,7 @@ def studio_page(browser: object, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def panel(page):  # type: ignore[no-untyped-def]
     """The visible tab's app."""
-    return page.locator(".cdw-test-studio .widget-tab-contents > .cdw-app:visible").first
+    return page.locator(".cdw-test-studio .widget-tab-contents .cdw-app:visible").first
 
 
 def picture(page):  # type: ignore[no-untyped-def]
@@ -141,7 +141,7 @@ def show_tab(page, name: str) -> None:  # type: ignore[no-untyped-def]
     tab(page, outer).click()
     if inner is not None:
         tab(page, inner).click()
-    title = page.locator(".cdw-test-studio .widget-tab-contents > .cdw-app:visible b",
+    title = page.locator(".cdw-test-studio .widget-tab-contents .cdw-app:visible b",
                          has_text=re.compile(rf"^{re.escape(inner or outer)}$"))
     wait_until(lambda: title.count() or None, timeout=WAIT, what=f"the {name} tab")
 
