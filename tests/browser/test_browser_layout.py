@@ -210,6 +210,39 @@ def test_picture_run_and_status_above_the_fold(studio_page) -> None:  # type: ig
     assert not misses, "outside the window:\n" + "\n".join(misses)
 
 
+def test_a_portrait_results_actions_stay_in_view(studio_page) -> None:  # type: ignore[no-untyped-def]
+    """Findings 22c F6: with the 3:4 photo's result on Cleanup's stage at 1280x800, Keep,
+    Discard, Download and Send to (its buttons and menu) are in the window before any
+    scrolling, in rows as wide as the stage (as wide as the picture they stacked one per line,
+    Discard cut by the window's edge, Send to below it)."""
+    page = studio_page
+    choose_shape(page, "portrait")
+    resize(page, 1280, 800)
+    show_tab(page, "cleanup")
+    app = panel(page)
+    toggle = app.locator("button:has-text('Mask a rectangle by keyboard'):visible").first
+    toggle.click()  # its edges start at 25-75 %
+    app.locator("button:visible", has_text=re.compile(r"^\s*Mask rectangle\s*$")).first.click()
+    app.locator("button:has-text('Run'):visible").first.click()
+    row = app.locator(".cdw-staging:visible").first
+    row.wait_for(timeout=WAIT * 1000)
+    try:
+        page.evaluate(JS_SCROLL_TOP)
+        parts = row.locator("button:visible, select:visible")
+        names = [(parts.nth(i).inner_text().strip() or "menu") for i in range(parts.count())]
+        assert {"Keep", "Discard", "Download"} <= set(names) and any(
+            n.startswith("Send to") for n in names), names
+        misses = [f"{name} {why}" for i, name in enumerate(names)
+                  if (why := outside(parts.nth(i).bounding_box(), 1280, 800))]
+        assert not misses, "outside the window: " + "; ".join(misses)
+        keep, discard = (app.locator(f"button:has-text('{n}'):visible").first.bounding_box()
+                         for n in ("Keep", "Discard"))
+        assert keep and discard and discard["x"] > keep["x"] and discard["y"] == keep["y"]
+    finally:
+        app.locator("button:has-text('Discard'):visible").first.click()
+        toggle.click()
+
+
 @pytest.mark.parametrize("name", ["cleanup", "uncrop"])
 def test_the_stage_grows_with_a_wide_window(studio_page, name: str) -> None:  # type: ignore[no-untyped-def]
     """At 1920x1080 the 3:1 photo is shown wider than at 1280x800 (the painter's and the
