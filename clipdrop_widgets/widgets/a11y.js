@@ -19,7 +19,13 @@ function labelText(field) {
   return style.display === "none" || style.visibility === "hidden" ? "" : label.textContent.trim();
 }
 
+// The compare view's slider moves the divider between before and after (findings 22c F7).
+const DIVIDER = "Before/after divider";
+
 function nameControls(root) {
+  for (const handle of root.querySelectorAll('.cdw-compare [role="slider"]')) {
+    if (handle.getAttribute("aria-label") !== DIVIDER) handle.setAttribute("aria-label", DIVIDER);
+  }
   for (const handle of root.querySelectorAll('[role="slider"]:not([aria-label])')) {
     const box = handle.closest(".widget-slider");
     const label = box && box.querySelector(".widget-label");

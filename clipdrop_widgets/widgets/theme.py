@@ -43,6 +43,9 @@ _DARK_SCOPES = ('body[data-jp-theme-light="false"] .cdw-app, '
 THEME_CSS = f"""<style>
 .cdw-app, .cdw-theme {{ {_block(LIGHT)} }}
 {_DARK_SCOPES} {{ {_block(DARK)} }}
+/* a prompt's placeholder kept the browser's #757575: 3.49:1 on the dark page (22c F3) */
+body[data-jp-theme-light="false"] .cdw-app textarea::placeholder {{
+  color: rgba(255, 255, 255, 0.54); opacity: 1; }}
 .cdw-app .lm-TabBar-tab, .cdw-app .lm-TabBar-tabLabel, .cdw-app .jupyter-widget-Collapse-header {{
   color: var(--jp-ui-font-color1, #1f1f1f) !important; }}
 </style>"""

@@ -94,6 +94,7 @@ def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path)
         page.goto(server.url(), timeout=120_000)
         page.locator(".cdw-test-studio").wait_for(timeout=120_000)
         found = audit_tabs(page, ".cdw-test-studio")
+        found += placeholder_contrast(page, ".cdw-test-studio")
         if theme == "light":
             mask_by_keyboard(page, ".cdw-test-studio")
             focus_stays_after_result_actions(page, ".cdw-test-studio")
@@ -101,6 +102,35 @@ def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path)
         context.close()
         server.stop()
     assert not found, f"axe in Voila ({theme}):\n" + "\n".join(found)
+
+
+#: Each visible prompt's placeholder colour and the page's background (axe skips placeholders).
+JS_PLACEHOLDERS = """(root) => [...document.querySelectorAll(root + ' textarea')]
+  .filter(t => t.offsetParent && t.placeholder)
+  .map(t => [t.placeholder, getComputedStyle(t, '::placeholder').color,
+             getComputedStyle(document.body).backgroundColor])"""
+
+
+def _luminance(rgb: list[float]) -> float:
+    return sum(k * ((c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055)
+                    ** 2.4) for k, c in zip((0.2126, 0.7152, 0.0722), rgb[:3], strict=True))
+
+
+def placeholder_contrast(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Findings 22c F3: the Text to image prompt's placeholder at least 4.5:1 on the page
+    (a translucent colour blended over the background first)."""
+    page.locator(f"{root} .lm-TabBar-tab", has_text="Text to image").first.click()
+    seen = page.evaluate(JS_PLACEHOLDERS, root)
+    found = [] if seen else ["no placeholder seen"]
+    for text, color, background in seen:
+        fg, bg = ([float(v) for v in re.findall(r"[\d.]+", c)] for c in (color, background))
+        alpha = fg[3] if len(fg) > 3 else 1.0
+        blended = [alpha * f + (1 - alpha) * b for f, b in zip(fg[:3], bg[:3], strict=True)]
+        dark, light = sorted((_luminance(blended), _luminance(bg)))
+        ratio = (light + 0.05) / (dark + 0.05)
+        if ratio < 4.5:
+            found.append(f"placeholder {text[:30]!r}: {color} on {background}, {ratio:.2f}:1")
+    return found
 
 
 def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
@@ -157,6 +187,10 @@ def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[n
             page.keyboard.press("Control+Enter")  # the focus is in Cleanup: run it
         button = app.get_by_role("button", name=action)  # its name starts with the icon
         button.wait_for(state="visible", timeout=WAIT * 1000)
+        if action == "Discard":  # the divider says what it moves (F7), not just "Slider"
+            divider = app.get_by_role("slider", name="Before/after divider", exact=True)
+            wait_until(lambda d=divider: d.count() == 1 or None, timeout=WAIT,
+                       what="the divider named")
         button.focus()
         page.keyboard.press("Enter")
 
