@@ -46,6 +46,9 @@ function nameControls(root) {
     status.setAttribute("role", "status");
     status.setAttribute("aria-live", "polite");
   }
+  for (const line of root.querySelectorAll(".cdw-live:not([aria-live])")) {
+    line.setAttribute("aria-live", "polite");
+  }
 }
 
 function describeStage(stage, model) {

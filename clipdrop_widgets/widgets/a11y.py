@@ -18,10 +18,12 @@ import anywidget
 import ipywidgets as widgets
 import traitlets
 
-__all__ = ["PageHelper", "STATUS_CLASS"]
+__all__ = ["LIVE_CLASS", "PageHelper", "STATUS_CLASS"]
 
 #: The class of an app's status line: the helper makes it a polite live region.
 STATUS_CLASS = "cdw-status"
+#: The class of another line whose changes are announced (a photo's facts and warnings).
+LIVE_CLASS = "cdw-live"
 
 
 class PageHelper(anywidget.AnyWidget):

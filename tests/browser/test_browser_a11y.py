@@ -205,6 +205,10 @@ def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[n
             raise AssertionError((action, found)) from None
         _tag, name, _title, _status, live = page.evaluate(JS_FOCUS)
         assert name.startswith("Photo, ") and live == "polite", (action, name, live)
+    # the photo's facts and "Run will refuse it" are announced too (F12): a live region
+    facts = page.locator(f"{root} .widget-tab-contents .cdw-app:visible .cdw-live:visible")
+    assert facts.first.get_attribute("aria-live") == "polite"
+    assert re.search(r"\d+x\d+", facts.first.inner_text()), facts.first.inner_text()
 
 
 #: JupyterLab's and Notebook 7's theme names.
