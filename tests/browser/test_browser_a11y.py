@@ -192,6 +192,10 @@ def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[n
             wait_until(lambda d=divider: d.count() == 1 or None, timeout=WAIT,
                        what="the divider named")
         button.focus()
+        if action == "Discard":  # a 2 px ring in the theme's focus colour (F10; tests/widgets/
+            ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                                 " return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }")
+            assert ring == ["solid", "2px", "rgb(26, 86, 176)"], ring  # test_theme: >= 4.5:1)
         page.keyboard.press("Enter")
 
         def landed(where: str = lands_in, words: str = says) -> bool | None:
