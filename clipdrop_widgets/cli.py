@@ -120,6 +120,15 @@ def studio_notebook(directory: str | os.PathLike[str], *,
 #: JupyterLab without its news pop-up and update check (it would cover the Studio).
 _LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {
     "fetchNews": "false", "checkForUpdates": False}}
+#: ``studio --theme``: Voila's ``--theme``; in JupyterLab, its theme of that name.
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def lab_overrides(theme: str | None) -> dict[str, object]:
+    """JupyterLab's default settings for the launcher (with ``theme``, its theme)."""
+    if theme is None:
+        return dict(_LAB_OVERRIDES)
+    return {**_LAB_OVERRIDES, "@jupyterlab/apputils-extension:themes": {"theme": THEMES[theme]}}
 #: Voila's configuration (``voila.py`` in the launcher's Jupyter config folder, run by Voila
 #: at start). Voila 0.5's kernel websocket reads the header of every binary message from the
 #: kernel as if the connection spoke the v1 protocol; on a legacy connection (a page that
@@ -303,7 +312,7 @@ def _in_url(host: str) -> str:
 
 def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, notebook: Path,
                     browser: list[str], close_idle_after: int,
-                    token: str | None) -> tuple[list[str], str]:
+                    token: str | None, theme: str | None = None) -> tuple[list[str], str]:
     """The Voila or JupyterLab command line and the address to open (token included).
 
     The token itself is not on the command line: the server reads it from `TOKEN_ENV`.
@@ -330,6 +339,8 @@ def _server_command(exe: str, *, lab: bool, host: str, port: int, work: Path, no
            f"--MappingKernelManager.cull_interval={min(60, max(1, close_idle_after // 2))}",
            "--MappingKernelManager.cull_connected=False",
            f"--Voila.connection_dir_root={work / 'jupyter' / 'runtime'}", *browser]
+    if theme is not None:
+        cmd.append(f"--theme={theme}")
     if token:
         cmd.append("--Voila.auto_token=True")  # its identity provider reads TOKEN_ENV
     return cmd, f"http://{_in_url(host)}:{port}/{query}"
@@ -346,7 +357,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
                   open_browser: bool = False,
                   session_dir: str | os.PathLike[str] | None = None,
                   close_idle_after: int = CLOSED_PAGE_KERNEL_SECONDS,
-                  token: bool = True) -> int:
+                  token: bool = True, theme: str | None = None) -> int:
     """Serve the Studio with Voila (default) or JupyterLab until stopped; returns the exit code.
 
     Results go to ``session_dir`` (default: a new session under the user data folder), printed
@@ -364,7 +375,11 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     in the address to open (``?token=...``), and a request without it gets neither the page
     nor a kernel. ``token=False`` (``--no-token``) is refused unless ``host`` is a loopback
     address, and prints a warning first: on loopback every user of the machine can connect.
+    ``theme`` (``--theme light|dark``) is Voila's ``--theme``, or JupyterLab's theme of that
+    name (default: Voila's light, JupyterLab's own setting).
     """
+    if theme is not None and theme not in THEMES:
+        raise ConfigurationError(f"theme must be one of {', '.join(THEMES)}, got {theme!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]  # "[::1]", as in an address: the servers and bind() take "::1"
     if not token and not is_loopback(host):
@@ -409,7 +424,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (config / "labconfig").mkdir(parents=True)
     (work / "jupyter" / "runtime").mkdir()
     (config / "labconfig" / "default_setting_overrides.json").write_text(
-        json.dumps(_LAB_OVERRIDES))
+        json.dumps(lab_overrides(theme)))
     (config / "voila.py").write_text(
         VOILA_CONFIG + TOKEN_ONCE + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
     secret = secrets.token_hex(24) if token else None
@@ -424,7 +439,7 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     cmd, where = _server_command(exe, lab=lab, host=host, port=port, work=work,
                                  notebook=notebook, close_idle_after=close_idle_after,
                                  browser=[] if open_browser else ["--no-browser"],
-                                 token=secret)
+                                 token=secret, theme=theme)
     if not token:
         print(NO_TOKEN_WARNING.format(where=where), file=sys.stderr, flush=True)
     source = "the ClipDrop service" if os.environ.get(API_KEY_ENV) else \
@@ -493,7 +508,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _studio(args: argparse.Namespace) -> int:
     return launch_studio(lab=args.lab, port=args.port, host=args.host,
                          open_browser=args.open, session_dir=args.session,
-                         close_idle_after=args.close_idle_after, token=not args.no_token)
+                         close_idle_after=args.close_idle_after, token=not args.no_token,
+                         theme=args.theme)
 
 
 def _non_negative(text: str) -> float:
@@ -559,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "engine (offline previews).",
     )
     studio.add_argument("--lab", action="store_true", help="JupyterLab instead of Voila")
+    studio.add_argument("--theme", choices=THEMES,
+                        help="light or dark (default: Voila's light, JupyterLab's own setting)")
     studio.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     studio.add_argument("--port", type=int, default=8866, help="TCP port (default: %(default)s)")
     studio.add_argument("--open", action="store_true", help="open a web browser")

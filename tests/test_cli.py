@@ -201,3 +201,26 @@ def test_the_printed_reopen_command_works_in_a_new_shell(tmp_path):
                            timeout=60)
     assert shell.returncode == 0, shell.stderr
     assert "--session" in shell.stdout
+
+
+def test_studio_theme_flag_reaches_voila_and_jupyterlab(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Findings 22c F9: the README's dark Studio from the launcher: ``studio --theme dark`` is
+    Voila's ``--theme=dark`` (JupyterLab: its dark theme); another theme is refused by name."""
+    from clipdrop_widgets import cli
+    from clipdrop_widgets.contract.errors import ConfigurationError
+
+    args = cli.build_parser().parse_args(["studio", "--theme", "dark"])
+    assert args.theme == "dark"
+    common = dict(host="127.0.0.1", port=8866, work=tmp_path, notebook=tmp_path / "s.ipynb",
+                  browser=[], close_idle_after=300, token=None)
+    voila, _ = cli._server_command("voila", lab=False, theme=args.theme, **common)
+    assert "--theme=dark" in voila
+    plain, _ = cli._server_command("voila", lab=False, **common)
+    assert not any(part.startswith("--theme") for part in plain)
+    assert cli.lab_overrides("dark")["@jupyterlab/apputils-extension:themes"] == {
+        "theme": "JupyterLab Dark"}
+    assert "@jupyterlab/apputils-extension:themes" not in cli.lab_overrides(None)
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["studio", "--theme", "blue"])
+    with pytest.raises(ConfigurationError, match="theme must be one of light, dark"):
+        cli.launch_studio(theme="blue")

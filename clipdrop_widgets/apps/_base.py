@@ -360,7 +360,9 @@ class App(Snapshot, widgets.VBox):
             if self.result is None:
                 return
             if self.takes_picture:
-                self.use_result(self.result)
+                self.use_result(self.result)  # says so in the status line
+            else:
+                self._say_idle("Result kept in the history: change the inputs, then Run")
             self._stage.show_input()
 
     def discard(self) -> None:
@@ -375,6 +377,18 @@ class App(Snapshot, widgets.VBox):
             self._notices.value = ""
             self._show_send_to()
             self._stage.show_input()
+            self._say_idle("Result discarded: back to the inputs as they were (the history "
+                           "keeps it)")
+
+    def _say_idle(self, text: str) -> None:
+        """Say ``text`` in the status line (a live region), unless a run is on."""
+        if self._active is None:
+            self.error = None
+            self._set_status(text, "idle")
+
+    def _focus_stage(self) -> None:
+        """Move the page's keyboard focus to this app's stage (else its Run button)."""
+        self._stage.helper.focus_stage()
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as this app's input (its photo); the next run records
@@ -407,9 +421,7 @@ class App(Snapshot, widgets.VBox):
         """Say in the status line that a result became the input (unless a run is on); the
         stage shows the inputs."""
         self._stage.show_input()
-        if self._active is None:
-            self.error = None
-            self._set_status(f"Photo {words}: {next_step}, then Run", "idle")
+        self._say_idle(f"Photo {words}: {next_step}, then Run")
 
     def _show_send_to(self) -> None:
         """Offer "Send to" only while a result of this app is shown."""

@@ -29,6 +29,7 @@ from ..contract.errors import ConfigurationError, InputError, NotFoundError
 from ..contract.validation import ImageFacts, check_file, inspect_image
 from ..widgets._imaging import ImageSource, open_image
 from ..widgets._ui import ErrorLine, Layout
+from ..widgets.a11y import LIVE_CLASS
 from ..widgets.sendto import origin, origin_words
 from ..widgets.theme import color
 from ..widgets.upload import READABLE_FORMATS, UploadButton, UploadRules
@@ -139,6 +140,9 @@ class PhotoChooser(widgets.VBox):
         words = describe_rules(field, formats=self._upload.upload_rules.formats)
         self._rules = widgets.HTML(f"<small>{html.escape(words)}</small>")
         self._note = widgets.HTML("")
+        # a polite live region (a11y.js): "Run will refuse it" is heard when the photo is chosen,
+        # not only after Run (findings 22c F12)
+        self._note.add_class(LIVE_CLASS)
         self._shrink = widgets.Button(icon="compress", layout=Layout(
             width="auto", display="none"), tooltip="Use a copy of the photo within the "
             "service's limits (same proportions)")

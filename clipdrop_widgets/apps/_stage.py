@@ -61,6 +61,13 @@ RESERVE_PX = 200
 #: The same inside the Studio, whose header, session line and tabs sit above the app.
 STUDIO_RESERVE_PX = 300
 
+#: The row under a result (Keep, Discard, Download, Send to) is as wide as the stage, centred
+#: under the picture: as wide as a portrait picture (125 pixels at 1280x800 for a 1:4 photo)
+#: it stacked its buttons one per line, below the fold (findings 22c F6). Where it still wraps
+#: (Send to's buttons on a second line), the compare frame of a result leaves room for that
+#: line too (``--cdw-result-row``; a photo shown before any result keeps its size).
+RESULT_ROW_PX = 40
+
 #: From this window width (CSS pixels) the picture may be shown larger than its canvas
 #: pixels to fill the stage; below it, it is shown at most at its own size (1:1) and shrinks
 #: to fit a smaller window.
@@ -94,10 +101,16 @@ STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-stage .cdw-uncrop {{ align-self: center; }}
 .cdw-stage .cdw-zoom-bar {{ justify-content: center !important; }}
 .cdw-stage .cdw-compare {{
-  width: min(100%, calc((100vh - var(--cdw-reserve)) * var(--cdw-compare-ratio, 1.333)),
+  width: min(100%, calc((100vh - var(--cdw-reserve) - var(--cdw-result-row, 0px))
+                        * var(--cdw-compare-ratio, 1.333)),
              max(var(--cdw-compare-px, 768px), var(--cdw-grow-px, 0px)));
   max-width: 100%; }}
 .cdw-stage .cdw-compare > * {{ max-width: 100% !important; }}
+.cdw-stage {{ container-type: inline-size; }}
+.cdw-stage .cdw-compare {{ overflow: visible; }}
+.cdw-stage .cdw-compare > .cdw-staging {{
+  width: 100cqw !important; max-width: 100cqw !important;
+  align-self: center; justify-content: center; gap: 4px 0; }}
 .cdw-stage .cdw-compare canvas {{ width: 100% !important; height: auto !important; }}
 .cdw-panel .widget-dropdown, .cdw-panel .widget-text {{ max-width: 100%; }}
 </style>"""
@@ -154,6 +167,7 @@ class Stage(widgets.VBox):
         compare.detach_download()
         self.staging = widgets.HBox(layout=Layout(
             flex_flow="row wrap", align_items="center", display="none"))
+        self.staging.add_class("cdw-staging")  # as wide as the stage allows (STAGE_CSS)
         self._showing = "input"
         # names, live region and the picture's text alternative (widgets/a11y.py)
         self.helper = PageHelper()
@@ -183,8 +197,9 @@ class Stage(widgets.VBox):
             discard = widgets.Button(
                 description="Discard", icon="times", layout=Layout(width="auto"),
                 tooltip="Back to the inputs as they were (the history keeps the result)")
-            keep.on_click(lambda _b: self._on_keep())
-            discard.on_click(lambda _b: self._on_discard())
+            # the pressed button hides with the result: the focus goes to the stage, not the page
+            keep.on_click(lambda _b: (self._on_keep(), self.helper.focus_stage()))
+            discard.on_click(lambda _b: (self._on_discard(), self.helper.focus_stage()))
             self._buttons = (keep, discard)
             self.staging.children = (keep, discard, self.compare.download_button,
                                      *self._extras)
@@ -219,6 +234,8 @@ class Stage(widgets.VBox):
         frame_w, frame_h = self.compare.frame_size
         rules = [f"--cdw-compare-ratio: {frame_w / frame_h:.4f};",
                  f"--cdw-compare-px: {frame_w}px;"]
+        if self._showing == "result":  # room for the row's second line (RESULT_ROW_PX)
+            rules.append(f"--cdw-result-row: {RESULT_ROW_PX}px;")
         if self._painters:
             width, height = self._painters[0].display_size
             rules += [f"--cdw-paint-ratio: {width / height:.4f};", f"--cdw-paint-px: {width}px;"]

@@ -160,7 +160,7 @@ class Studio(Snapshot, widgets.VBox):
         # The default client's notices (no key: the local engine), shown while it is used.
         self._notes_box = widgets.HTML("", layout=Layout())
         self.key_box = KeyBox(self.set_api_key, on_local=self.use_local_engine)
-        self.history.offer_send(send_targets(), self.send)
+        self.history.offer_send(send_targets(), self._send_from_page)
         self.history.on_select(self._select_tab)
         self.history.on_shown(self._catch_up)
         self._show_source()
@@ -228,15 +228,20 @@ class Studio(Snapshot, widgets.VBox):
             if chooser is not None:
                 chooser.on_change(lambda _image, chooser=chooser: self._offer_restore(chooser))
             self._built[cls.endpoint_name] = app
-            tab, inner = _PLACES[index]
-            holder = self.tabs if inner is None else self.tabs.children[tab]
-            slot = tab if inner is None else inner
+            # The app goes *into* its tab's placeholder: the tab bars' children never change,
+            # so the page never re-renders a bar. Replacing a tab's child re-rendered it, which
+            # put the selection back on the tab being built after the user had clicked another
+            # one (their click lost) and dropped the keyboard focus to the page (findings 22c
+            # F1). The selection is never touched here.
             with UI_LOCK:
-                children = list(holder.children)
-                placeholder, children[slot] = children[slot], app
-                holder.children = children
-            placeholder.close()  # its layout, shared by the other placeholders, stays
+                self._slot(index).children = (app,)
         return app
+
+    def _slot(self, index: int) -> widgets.Box:
+        """The box that tab ``index``'s app lives in (a tab's, or a group's inner tab's child)."""
+        tab, inner = _PLACES[index]
+        child = self.tabs.children[tab]
+        return child.children[inner] if inner is not None else child
 
     def _shown_index(self) -> int:
         """The index (in `APP_CLASSES`) of the app the selected tabs show."""
@@ -493,7 +498,12 @@ class Studio(Snapshot, widgets.VBox):
     def _send_shown(self, app: App, to: str) -> None:
         if app.result is None:
             raise ConfigurationError("there is no result to send yet: press Run first")
-        self.send(app.result, to)
+        self._send_from_page(app.result, to)
+
+    def _send_from_page(self, result: Result, to: str) -> None:
+        """A "Send to" button: send, and the keyboard focus follows to the receiving app's
+        stage (the button's tab is left; the focus would drop to the page)."""
+        self.send(result, to)._focus_stage()
 
     def _select_tab(self, result: Result) -> None:
         if result.endpoint in self.apps:

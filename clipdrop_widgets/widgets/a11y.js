@@ -19,7 +19,13 @@ function labelText(field) {
   return style.display === "none" || style.visibility === "hidden" ? "" : label.textContent.trim();
 }
 
+// The compare view's slider moves the divider between before and after (findings 22c F7).
+const DIVIDER = "Before/after divider";
+
 function nameControls(root) {
+  for (const handle of root.querySelectorAll('.cdw-compare [role="slider"]')) {
+    if (handle.getAttribute("aria-label") !== DIVIDER) handle.setAttribute("aria-label", DIVIDER);
+  }
   for (const handle of root.querySelectorAll('[role="slider"]:not([aria-label])')) {
     const box = handle.closest(".widget-slider");
     const label = box && box.querySelector(".widget-label");
@@ -39,6 +45,9 @@ function nameControls(root) {
   for (const status of root.querySelectorAll(".cdw-status:not([role])")) {
     status.setAttribute("role", "status");
     status.setAttribute("aria-live", "polite");
+  }
+  for (const line of root.querySelectorAll(".cdw-live:not([aria-live])")) {
+    line.setAttribute("aria-live", "polite");
   }
 }
 
@@ -66,8 +75,30 @@ function describeStage(stage, model) {
   }
 }
 
+// Where the keyboard focus goes after Keep, Discard or Send to (their button disappears or
+// its tab is left): the stage's painter (the photo or sketch, or the uncrop frame), else the
+// app's Run button. The stage may still be hidden (its tab shown only now, the painter's
+// display just changed): try again for a few frames until something is visible.
+function visible(node) {
+  return node.getClientRects().length > 0 && getComputedStyle(node).visibility !== "hidden";
+}
+
+function focusStage(el, tries = 60) {
+  const stage = el.closest(".cdw-stage");
+  const app = stage && stage.closest(".cdw-app");
+  if (!app) return;
+  const candidates = [...stage.querySelectorAll("canvas.cdw-ink, .cdw-uncrop-stage[tabindex]"),
+    ...app.querySelectorAll("button.cdw-run")];
+  const target = candidates.find((node) => node.tabIndex >= 0 && visible(node) &&
+                                           !node.disabled);
+  if (target) target.focus();
+  else if (tries > 0) requestAnimationFrame(() => focusStage(el, tries - 1));
+}
+
 export default {
   render({ model, el }) {
+    const onMessage = (msg) => { if (msg && msg.focus === "stage") focusStage(el); };
+    model.on("msg:custom", onMessage);
     let root = null;
     let observer = null;
     let pending = null;
@@ -93,6 +124,7 @@ export default {
     model.on("change:picture", schedule);
     model.on("change:compare", schedule);
     return () => {
+      model.off("msg:custom", onMessage);
       model.off("change:picture", schedule);
       model.off("change:compare", schedule);
       observer.disconnect();

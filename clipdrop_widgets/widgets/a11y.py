@@ -19,10 +19,12 @@ import traitlets
 
 from ._ui import Layout
 
-__all__ = ["PageHelper", "STATUS_CLASS"]
+__all__ = ["LIVE_CLASS", "PageHelper", "STATUS_CLASS"]
 
 #: The class of an app's status line: the helper makes it a polite live region.
 STATUS_CLASS = "cdw-status"
+#: The class of another line whose changes are announced (a photo's facts and warnings).
+LIVE_CLASS = "cdw-live"
 
 
 class PageHelper(anywidget.AnyWidget):
@@ -32,6 +34,8 @@ class PageHelper(anywidget.AnyWidget):
       shows and what is painted (e.g. ``"Photo, 1500x2000 pixels, 12 % masked"``), put
       before the painter's own how-to-draw words.
     * ``compare`` (str, default ``""``): the text alternative of the compare frame.
+
+    `focus_stage` moves the keyboard focus to the stage (after Keep, Discard, Send to).
     """
 
     _esm = (pathlib.Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
@@ -42,3 +46,8 @@ class PageHelper(anywidget.AnyWidget):
     def __init__(self) -> None:
         super().__init__(layout=Layout(width="0", height="0", margin="0",
                                                overflow="hidden"))
+
+    def focus_stage(self) -> None:
+        """Move the keyboard focus to the stage's painter (none: the app's Run button), once
+        it is visible: after Keep, Discard or Send to, whose button is gone from view."""
+        self.send({"focus": "stage"})

@@ -20,10 +20,10 @@ __all__ = ["THEME_CSS", "LIGHT", "DARK", "color"]
 
 #: The light theme's colours (each at least 4.5:1 on white and on JupyterLab's light greys).
 LIGHT: dict[str, str] = {"muted": "#595959", "error": "#b00020", "done": "#1b7a2f",
-                         "busy": "#7a5f00"}
+                         "busy": "#7a5f00", "focus": "#1a56b0"}
 #: The dark theme's colours (each at least 4.5:1 on JupyterLab's dark greys, #111 to #424242).
 DARK: dict[str, str] = {"muted": "#c4c4c4", "error": "#ff9e99", "done": "#7ee29a",
-                        "busy": "#f2c94c"}
+                        "busy": "#f2c94c", "focus": "#8ab4f8"}
 
 
 def color(name: str) -> str:
@@ -43,6 +43,14 @@ _DARK_SCOPES = ('body[data-jp-theme-light="false"] .cdw-app, '
 THEME_CSS = f"""<style>
 .cdw-app, .cdw-theme {{ {_block(LIGHT)} }}
 {_DARK_SCOPES} {{ {_block(DARK)} }}
+/* the keyboard focus ring: 2 px, at least 3:1 on the page and the buttons (22c F10; the
+   widgets' own was 1 px light blue, about 2:1, and none on menus and sliders) */
+.cdw-app button:focus-visible, .cdw-app select:focus-visible, .cdw-app input:focus-visible,
+.cdw-app textarea:focus-visible, .cdw-app [role="slider"]:focus-visible {{
+  outline: 2px solid var(--cdw-focus, {LIGHT["focus"]}) !important; outline-offset: 1px; }}
+/* a prompt's placeholder kept the browser's #757575: 3.49:1 on the dark page (22c F3) */
+body[data-jp-theme-light="false"] .cdw-app textarea::placeholder {{
+  color: rgba(255, 255, 255, 0.54); opacity: 1; }}
 .cdw-app .lm-TabBar-tab, .cdw-app .lm-TabBar-tabLabel, .cdw-app .jupyter-widget-Collapse-header {{
   color: var(--jp-ui-font-color1, #1f1f1f) !important; }}
 </style>"""

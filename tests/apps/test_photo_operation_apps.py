@@ -175,4 +175,4 @@ def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
     studio.tabs.selected_index = 7  # the user clicks Portrait, then Portrait normals
     studio.tabs.children[7].selected_index = 1
     assert isinstance(studio.current, PortraitNormalsApp)
-    assert studio.tabs.children[7].children[1] is studio.apps["portrait_normals"]
+    assert studio.tabs.children[7].children[1].children == (studio.apps["portrait_normals"],)

@@ -30,6 +30,7 @@ from clipdrop_widgets.apps import (
 from clipdrop_widgets.apps._base import App
 from clipdrop_widgets.apps._stage import STAGE_CSS
 from clipdrop_widgets.widgets._painting import Painter
+from clipdrop_widgets.widgets.a11y import PageHelper
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -139,6 +140,30 @@ def test_send_to_shows_the_target_app_painting_the_result() -> None:
     studio.send(t2i.result, "cleanup")
     cleanup = studio.apps["cleanup"]
     assert cleanup._stage.showing == "input" and shown(cleanup.painter)
+
+
+def test_keep_discard_and_send_to_say_so_and_hand_the_focus_to_a_stage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings 22c F8: the pressed button hides with the result, so the page is asked to move
+    the keyboard focus to a stage (the browser side: test_browser_a11y.py), and the status line
+    (a live region) says what happened, Discard included."""
+    focused: list[object] = []
+    monkeypatch.setattr(PageHelper, "send", lambda helper, msg, buffers=None: focused.append(
+        (helper, msg)))
+    studio = Studio()
+    t2i, cleanup = studio.apps["text_to_image"], studio.apps["cleanup"]
+    run_once(t2i)
+    t2i._stage.keep_button.click()  # no picture to work on: the inputs come back
+    assert "Result kept in the history" in t2i.status
+    run_once(t2i)
+    t2i._stage.discard_button.click()
+    assert t2i.status.startswith("Result discarded: back to the inputs")
+    assert focused == [(t2i._stage.helper, {"focus": "stage"})] * 2
+    run_once(t2i)
+    t2i.send_to.send("cleanup")  # what its "Send to Cleanup" button does
+    assert studio.current is cleanup and focused[-1] == (cleanup._stage.helper,
+                                                         {"focus": "stage"})
+    assert cleanup.status.startswith("Photo from Text to image")
 
 
 @pytest.mark.parametrize("size", [(1600, 1600), (1500, 2000), (2400, 800)])

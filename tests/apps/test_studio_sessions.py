@@ -105,7 +105,26 @@ def test_only_the_first_tab_is_built_until_another_is_shown(tmp_path: Path) -> N
     assert "cleanup" in studio.apps and list(studio._built) == ["text_to_image"]
     studio.tabs.selected_index = 2  # the user clicks the Cleanup tab
     assert list(studio._built) == ["text_to_image", "cleanup"]
-    assert studio.tabs.children[2] is studio.apps["cleanup"]
+    assert studio.tabs.children[2].children == (studio.apps["cleanup"],)
+
+
+def test_a_lazy_build_never_moves_the_selection_nor_rebuilds_the_tab_bars(tmp_path: Path) -> None:
+    """Findings 22c F1: the user clicks Cleanup, then Text inpainting before Cleanup's app is
+    built; when Cleanup's build completes, Text inpainting stays selected (the second click is
+    not undone) and no tab bar gets new children (the page re-rendered the bar, dropping the
+    keyboard focus to the page)."""
+    studio = Studio(session_dir=tmp_path / "s")
+    bars = [studio.tabs] + [t for t in studio.tabs.children if isinstance(t, ipywidgets.Tab)]
+    children = [bar.children for bar in bars]
+    studio.tabs.selected_index = 3  # the user moved on to Text inpainting
+    studio._build(2)  # ... and only now does Cleanup's build complete
+    assert studio.tabs.selected_index == 3
+    assert studio.tabs.children[2].children == (studio.apps["cleanup"],)
+    studio.tabs.selected_index = 7  # the user is on Portrait normals
+    studio.tabs.children[7].selected_index = 1
+    studio._build(6)  # Uncrop (another group's inner tab) completes late
+    assert (studio.tabs.selected_index, studio.tabs.children[7].selected_index) == (7, 1)
+    assert [bar.children for bar in bars] == children  # same tabs: no bar re-rendered
 
 
 #: The widget models a new Studio makes: the page's widget manager loads the state of every
@@ -165,10 +184,10 @@ def test_a_group_tabs_app_is_built_when_first_clicked_and_works(tmp_path: Path) 
     group = studio.tabs.children[6]
     studio.tabs.selected_index = 6  # the user clicks "Size & variations"
     assert list(studio._built) == ["text_to_image", "upscale"]
-    assert group.children[0] is studio.apps["upscale"]
+    assert group.children[0].children == (studio.apps["upscale"],)
     group.selected_index = 1  # then its Reimagine tab
     app = studio.current
-    assert isinstance(app, ReimagineApp) and group.children[1] is app
+    assert isinstance(app, ReimagineApp) and group.children[1].children == (app,)
     assert studio.tabs.children[6] is group
     click_run(app)  # on its sample photo
     assert app.error is None and studio.history.results[-1].endpoint == "reimagine"

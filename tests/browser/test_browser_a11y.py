@@ -76,7 +76,7 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
         for title in (tab if isinstance(tab, tuple) else (tab,)):
             page.locator(f"{root} .lm-TabBar-tab:visible",
                          has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first.click()
-        wait_until(lambda: page.locator(f"{root} .widget-tab-contents > .cdw-app:visible")
+        wait_until(lambda: page.locator(f"{root} .widget-tab-contents .cdw-app:visible")
                    .count() or None, timeout=WAIT, what=f"the {title} tab")
         page.wait_for_timeout(300)  # the tab's canvases are drawn
         found += [f"[{title}] {line}" for line in serious(page.evaluate(JS_AXE, root))]
@@ -94,19 +94,50 @@ def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path)
         page.goto(server.url(), timeout=120_000)
         page.locator(".cdw-test-studio").wait_for(timeout=120_000)
         found = audit_tabs(page, ".cdw-test-studio")
+        found += placeholder_contrast(page, ".cdw-test-studio")
         if theme == "light":
             mask_by_keyboard(page, ".cdw-test-studio")
+            focus_stays_after_result_actions(page, ".cdw-test-studio")
     finally:
         context.close()
         server.stop()
     assert not found, f"axe in Voila ({theme}):\n" + "\n".join(found)
 
 
+#: Each visible prompt's placeholder colour and the page's background (axe skips placeholders).
+JS_PLACEHOLDERS = """(root) => [...document.querySelectorAll(root + ' textarea')]
+  .filter(t => t.offsetParent && t.placeholder)
+  .map(t => [t.placeholder, getComputedStyle(t, '::placeholder').color,
+             getComputedStyle(document.body).backgroundColor])"""
+
+
+def _luminance(rgb: list[float]) -> float:
+    return sum(k * ((c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055)
+                    ** 2.4) for k, c in zip((0.2126, 0.7152, 0.0722), rgb[:3], strict=True))
+
+
+def placeholder_contrast(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Findings 22c F3: the Text to image prompt's placeholder at least 4.5:1 on the page
+    (a translucent colour blended over the background first)."""
+    page.locator(f"{root} .lm-TabBar-tab", has_text="Text to image").first.click()
+    seen = page.evaluate(JS_PLACEHOLDERS, root)
+    found = [] if seen else ["no placeholder seen"]
+    for text, color, background in seen:
+        fg, bg = ([float(v) for v in re.findall(r"[\d.]+", c)] for c in (color, background))
+        alpha = fg[3] if len(fg) > 3 else 1.0
+        blended = [alpha * f + (1 - alpha) * b for f, b in zip(fg[:3], bg[:3], strict=True)]
+        dark, light = sorted((_luminance(blended), _luminance(bg)))
+        ratio = (light + 0.05) / (dark + 0.05)
+        if ratio < 4.5:
+            found.append(f"placeholder {text[:30]!r}: {color} on {background}, {ratio:.2f}:1")
+    return found
+
+
 def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
     """Cleanup's mask made with the keyboard only: open "Mask a rectangle by keyboard", type
     the edges, press Mask rectangle; the mask layer shows the rectangle."""
     page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
-    app = page.locator(f"{root} .widget-tab-contents > .cdw-app:visible").first
+    app = page.locator(f"{root} .widget-tab-contents .cdw-app:visible").first
     app.get_by_role("button", name="Mask a rectangle by keyboard").focus()
     page.keyboard.press("Enter")
     left = app.get_by_role("spinbutton", name="Left %")
@@ -127,6 +158,61 @@ def mask_by_keyboard(page, root: str) -> None:  # type: ignore[no-untyped-def]
         return True if inside and outside else None
 
     wait_until(masked, timeout=WAIT, what="the rectangle typed with the keyboard in the mask")
+
+
+#: Where the keyboard focus is: the tag, its accessible name, the title of its app and what
+#: that app's status line (a live region) says.
+JS_FOCUS = """() => {
+  const e = document.activeElement, app = e.closest('.cdw-app .cdw-app');
+  const title = app && app.querySelector('b'), status = app && app.querySelector('.cdw-status');
+  return [e.tagName, e.getAttribute('aria-label') || e.innerText || '',
+          title ? title.innerText : null, status ? status.innerText : '',
+          status ? status.getAttribute('aria-live') : null];
+}"""
+
+
+def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[no-untyped-def]
+    """Findings 22c F8, keyboard only, in Cleanup (its mask made by `mask_by_keyboard`):
+    Ctrl+Enter runs; Enter on Discard, "Send to Text inpainting" and Keep each leaves the
+    focus on a stage's photo (never the page: ~20 Tab presses back), and what happened is
+    said in that app's status live region."""
+    app = page.locator(f"{root} .widget-tab-contents .cdw-app:visible").first
+    for action, lands_in, says in [
+            ("Discard", "Cleanup", "Result discarded"),  # the mask stays: run again
+            ("Send to Text inpainting", "Text inpainting", "then Run"),
+            ("Keep", "Cleanup", "then Run")]:  # Cleanup's result is still shown
+        if action == "Keep":
+            page.locator(f"{root} .lm-TabBar-tab", has_text="Cleanup").first.click()
+        else:
+            page.keyboard.press("Control+Enter")  # the focus is in Cleanup: run it
+        button = app.get_by_role("button", name=action)  # its name starts with the icon
+        button.wait_for(state="visible", timeout=WAIT * 1000)
+        if action == "Discard":  # the divider says what it moves (F7), not just "Slider"
+            divider = app.get_by_role("slider", name="Before/after divider", exact=True)
+            wait_until(lambda d=divider: d.count() == 1 or None, timeout=WAIT,
+                       what="the divider named")
+        button.focus()
+        if action == "Discard":  # a 2 px ring in the theme's focus colour (F10; tests/widgets/
+            ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"
+                                 " return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }")
+            assert ring == ["solid", "2px", "rgb(26, 86, 176)"], ring  # test_theme: >= 4.5:1)
+        page.keyboard.press("Enter")
+
+        def landed(where: str = lands_in, words: str = says) -> bool | None:
+            tag, _name, title, status, _live = page.evaluate(JS_FOCUS)
+            return True if tag == "CANVAS" and title == where and words in status else None
+
+        try:
+            wait_until(landed, timeout=WAIT, what=f"the focus on {lands_in}'s stage")
+        except TimeoutError:
+            found = [str(part)[:80] for part in page.evaluate(JS_FOCUS)]
+            raise AssertionError((action, found)) from None
+        _tag, name, _title, _status, live = page.evaluate(JS_FOCUS)
+        assert name.startswith("Photo, ") and live == "polite", (action, name, live)
+    # the photo's facts and "Run will refuse it" are announced too (F12): a live region
+    facts = page.locator(f"{root} .widget-tab-contents .cdw-app:visible .cdw-live:visible")
+    assert facts.first.get_attribute("aria-live") == "polite"
+    assert re.search(r"\d+x\d+", facts.first.inner_text()), facts.first.inner_text()
 
 
 #: JupyterLab's and Notebook 7's theme names.

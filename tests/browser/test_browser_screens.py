@@ -95,7 +95,7 @@ def test_each_app_looks_as_its_reference(theme: str, browser, tmp_path: Path) ->
             for title in (outer, inner) if inner else (outer,):
                 page.locator(".cdw-test-studio .lm-TabBar-tab:visible",
                              has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).first.click()
-            app = page.locator(".cdw-test-studio .widget-tab-contents > .cdw-app:visible")
+            app = page.locator(".cdw-test-studio .widget-tab-contents .cdw-app:visible")
             wait_until(lambda app=app: app.count() or None, timeout=WAIT, what=title)
             page.mouse.move(0, 0)  # no hover highlight
             page.wait_for_timeout(600)  # pictures decoded, canvases drawn
