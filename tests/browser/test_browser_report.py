@@ -138,8 +138,8 @@ def test_prompts_with_markup_show_every_card_as_text(browser, tmp_path):
 
 
 def test_a_photo_turned_by_exif_lines_up_with_its_edit(browser, tmp_path):
-    """A phone photo stored 256x192 with EXIF orientation 6 (shown 192x256), edited by an
-    operation that keeps its stored pixels: before and after are drawn the same shape."""
+    """A phone photo stored 256x192 with EXIF orientation 6 (shown 192x256), edited (the client
+    sends it upright): before and after are drawn the same shape."""
     import io
 
     from PIL import Image
@@ -151,7 +151,7 @@ def test_a_photo_turned_by_exif_lines_up_with_its_edit(browser, tmp_path):
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "JPEG", exif=exif.tobytes(), quality=90)
     session = Session(tmp_path / "session")
-    mask = np.zeros((192, 256), dtype=bool)
+    mask = np.zeros((256, 192), dtype=bool)  # painted on the photo as it is shown (upright)
     mask[20:80, 20:80] = True
     session.add(Client().cleanup(buf.getvalue(), mask))
     report = Path(export_html(session, tmp_path / "report.html"))
