@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from labpage import wait_until
 from photos import photo_png
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from servers import start_voila, write_notebook
 
@@ -291,7 +292,13 @@ def test_everything_reachable_at_800_pixels(studio_page) -> None:  # type: ignor
             for i in range(controls.count()):
                 control = controls.nth(i)
                 text = (control.inner_text() or control.get_attribute("title") or "").strip()
-                control.scroll_into_view_if_needed()
+                for attempt in range(3):  # a widget view the page re-renders is looked up again
+                    try:
+                        control.scroll_into_view_if_needed()
+                        break
+                    except PlaywrightError as err:
+                        if "not attached" not in str(err) or attempt == 2:
+                            raise
                 why = outside(control.bounding_box(), 800, 800)
                 if why:
                     problems.append(f"{name}: control {i} ({text[:30]!r}) {why}")
