@@ -32,6 +32,7 @@ __all__ = [
     "JS_KERNEL_RUN",
     "JS_RUN_ALL",
     "PRELUDE",
+    "TABS",
     "canvas_rgba",
     "drag",
     "first_visible",
@@ -239,3 +240,16 @@ def drag(page: Page, target: Locator, points: Sequence[tuple[float, float]], *,
         page.mouse.move(x, y, steps=steps)
     page.mouse.up()
     return absolute
+
+
+#: Each operation's tab: its title in the bar, and in its group's inner bar (or ``None``).
+TABS: dict[str, tuple[str, str | None]] = {
+    "text_to_image": ("Text to image", None), "sketch_to_image": ("Sketch to image", None),
+    "cleanup": ("Cleanup", None), "text_inpainting": ("Text inpainting", None),
+    "replace_background": ("Replace background", None),
+    "remove_background": ("Cut-out & frame", "Remove background"),
+    "uncrop": ("Cut-out & frame", "Uncrop"),
+    "upscale": ("Size & variations", "Upscale"),
+    "reimagine": ("Size & variations", "Reimagine"),
+    "portrait_depth": ("Portrait", "Portrait depth"),
+    "portrait_normals": ("Portrait", "Portrait normals")}

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labpage import wait_until
+from labpage import TABS, wait_until
 from photos import photo_png
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -29,17 +29,6 @@ from servers import start_voila, write_notebook
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(400)]
 
 WAIT = 60.0
-#: Each operation's tab: its title in the bar, and in its group's inner bar (or ``None``).
-TABS: dict[str, tuple[str, str | None]] = {
-    "text_to_image": ("Text to image", None), "sketch_to_image": ("Sketch to image", None),
-    "cleanup": ("Cleanup", None), "text_inpainting": ("Text inpainting", None),
-    "replace_background": ("Replace background", None),
-    "remove_background": ("Cut-out & frame", "Remove background"),
-    "uncrop": ("Cut-out & frame", "Uncrop"),
-    "upscale": ("Size & variations", "Upscale"),
-    "reimagine": ("Size & variations", "Reimagine"),
-    "portrait_depth": ("Portrait", "Portrait depth"),
-    "portrait_normals": ("Portrait", "Portrait normals")}
 #: Apps whose stage shows the chosen photo (its shape is checked there).
 PHOTO_APPS = tuple(name for name in TABS if name not in ("text_to_image", "sketch_to_image"))
 #: The apps that show only the photo, in the compare frame, until a result (no painter).

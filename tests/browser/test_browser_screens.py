@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labpage import screenshot_rgba, wait_until
+from labpage import TABS, screenshot_rgba, wait_until
 from PIL import Image
 from servers import start_voila, write_notebook
 
@@ -33,17 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 REFERENCES = Path(__file__).parent / "references"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 WAIT = 60.0
-#: Each app's tab: its title in the bar, and in its group's inner bar (or ``None``).
-TABS: dict[str, tuple[str, str | None]] = {
-    "text_to_image": ("Text to image", None), "sketch_to_image": ("Sketch to image", None),
-    "cleanup": ("Cleanup", None), "text_inpainting": ("Text inpainting", None),
-    "replace_background": ("Replace background", None),
-    "remove_background": ("Cut-out & frame", "Remove background"),
-    "uncrop": ("Cut-out & frame", "Uncrop"),
-    "upscale": ("Size & variations", "Upscale"),
-    "reimagine": ("Size & variations", "Reimagine"),
-    "portrait_depth": ("Portrait", "Portrait depth"),
-    "portrait_normals": ("Portrait", "Portrait normals")}
 #: A channel differing by more than this (0-255) makes a pixel "changed".
 PIXEL_TOLERANCE = 48
 #: At most this fraction of the pixels may change.
