@@ -13,7 +13,8 @@
   (`JsonHTTPServer`), and headers past `HEADER_LIMIT` get a JSON 431 from the
   handler, where tornado would close the connection. A connection whose first request's
   headers are not in within `HEADER_TIMEOUT` seconds (sockets sending a header line a
-  second, a TLS hello on the plain port) gets a JSON 408 and is closed.
+  second, a TLS hello on the plain port) gets a JSON 408, is half-closed, and is closed after
+`LINGER_SECONDS` (so the client reads the 408, not a reset).
 
 Keep-alive, chunked request bodies and ``Expect: 100-continue`` (sent only once ``prepare``
 has accepted the request, so a refused upload is never sent) are tornado's own.
@@ -290,7 +291,12 @@ class JsonHTTPServer(HTTPServer):
         async def answer() -> None:
             try:
                 await stream.write(late)
-            except (StreamClosedError, OSError):
+                # Half-close and keep reading (tornado's pending read of the headers drains
+                # what still comes) before closing: closing with unread bytes would send a
+                # reset, which can destroy the 408 before the client has read it.
+                stream.socket.shutdown(socket.SHUT_WR)
+                await asyncio.sleep(LINGER_SECONDS)
+            except (StreamClosedError, OSError, AttributeError):
                 pass
             finally:
                 stream.close()  # tornado's pending read of the headers ends with it

@@ -368,3 +368,44 @@ def test_a_connection_that_never_finishes_its_headers_gets_a_json_408(make_serve
     answer = requests.post(handle.url + "/cleanup/v1", files=files, headers={"x-api-key": KEY},
                            timeout=TIMEOUT)
     assert answer.status_code == 200
+
+
+def test_the_408_reaches_a_client_that_keeps_sending_fast(make_served_engine, monkeypatch):
+    """A client still sending header lines when the 408 is written reads the 408, not a
+    connection reset (the server half-closes and reads on before closing; a close with unread
+    bytes sends a reset that can destroy the answer: CI saw it once)."""
+    import clipdrop_widgets.engine.web as web_module
+
+    monkeypatch.setattr(web_module, "HEADER_TIMEOUT", 1.0)
+    handle = make_served_engine()
+
+    def one(_: int) -> bytes:
+        with socket.create_connection((handle.host, handle.port), timeout=TIMEOUT) as sock:
+            sock.sendall(b"POST /cleanup/v1 HTTP/1.1\r\nHost: x\r\n")
+            stop = threading.Event()
+
+            def send() -> None:
+                line = 0
+                while not stop.is_set():
+                    try:
+                        sock.sendall(b"X-Fast-%d: 1\r\n" % line)
+                    except OSError:
+                        return
+                    line += 1
+                    time.sleep(0.002)
+
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            raw = b""
+            try:
+                while chunk := sock.recv(65536):
+                    raw += chunk
+            finally:
+                stop.set()
+                sender.join(5)
+            return raw
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(8)))
+    for raw in answers:
+        assert raw.startswith(b"HTTP/1.1 408 "), raw[:200]
