@@ -51,6 +51,7 @@ from clipdrop_widgets.cli import (  # noqa: E402
     VOILA_CONFIG,
     VOILA_FAST_START,
     VOILA_LOOPBACK_ONLY,
+    VOILA_PRELOAD,
     studio_notebook,
 )
 
@@ -58,15 +59,21 @@ RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
 
 
 def _voila(notebook: Path, home: Path, port: int, preheat: bool,
-           before: Path | None) -> tuple[subprocess.Popen, Path]:
+           before: Path | None, *, preload: bool = True) -> tuple[subprocess.Popen, Path]:
     """Voila as the launcher runs it; ``before`` (a folder, or ``None`` for the flags only):
-    without `VOILA_FAST_START`, and that folder's ``clipdrop_widgets`` first on the path."""
+    without `VOILA_FAST_START` and the preloads (`VOILA_PRELOAD`), with that folder's
+    ``clipdrop_widgets`` first on the path and its Voila template. ``preload=False``: now,
+    without the preloads (what ``tests/browser/make_preload.py`` records from)."""
     name = f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
     config, runtime = home / name / "config", home / name / "runtime"
     config.mkdir(parents=True)
     runtime.mkdir()
-    (config / "voila.py").write_text(VOILA_CONFIG + VOILA_LOOPBACK_ONLY)
+    now = before is None and preload
+    (config / "voila.py").write_text(VOILA_CONFIG + (VOILA_PRELOAD if now else "")
+                                     + VOILA_LOOPBACK_ONLY)
     share = Path(clipdrop_widgets.__file__).with_name("share")  # the clipdrop template
+    if before is not None and before.name and (before / "clipdrop_widgets" / "share").is_dir():
+        share = before / "clipdrop_widgets" / "share"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(runtime),
                CLIPDROP_WIDGETS_DATA_DIR=str(home), JUPYTER_PATH=str(share))
     env.pop("CLIPDROP_API_KEY", None)

@@ -207,6 +207,14 @@ VOILA_FAST_START = [
     '--VoilaConfiguration.extension_allowlist=["@jupyter-widgets/jupyterlab-manager",'
     '"@voila-dashboards/widgets-manager8","ipycanvas","anywidget"]',
     "--VoilaKernelManager.fill_delay=5"]
+#: Added to `VOILA_CONFIG`: the page's head preloads the scripts it will need
+#: (`clipdrop_widgets.voila_preload`; the Studio's template writes the links).
+VOILA_PRELOAD = """
+# Written by clipdrop-widgets studio: the page preloads the scripts it will need.
+import clipdrop_widgets.voila_preload as _preload
+
+c.VoilaConfiguration.page_config_hook = _preload.page_config_hook
+"""
 #: Seconds Voila or JupyterLab gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 15.0
 
@@ -426,7 +434,8 @@ def launch_studio(*, lab: bool = False, port: int = 8866, host: str = "127.0.0.1
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(lab_overrides(theme)))
     (config / "voila.py").write_text(
-        VOILA_CONFIG + TOKEN_ONCE + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
+        VOILA_CONFIG + VOILA_PRELOAD + TOKEN_ONCE
+        + (VOILA_LOOPBACK_ONLY if is_loopback(host) else ""))
     secret = secrets.token_hex(24) if token else None
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config),
                JUPYTER_RUNTIME_DIR=str(work / "jupyter" / "runtime"),

@@ -5,12 +5,14 @@ Every load asked a CDN for the icon font (two failed requests, offline) and ever
 a 403 on the kernel shutdown call. Here ``clipdrop-widgets studio`` serves the Studio as a user
 starts it; its page is loaded and reloaded: every request goes to the server it came from, none
 is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel down. The
-page loads only the front-end extensions the Studio uses, and an app in a group tab, never
-opened before, opens on its first click with a usable Run (issue 22).
+page loads only the front-end extensions the Studio uses, its head preloads every script the
+page then uses (none twice, none unused), and an app in a group tab, never opened before,
+opens on its first click with a usable Run (issue 22).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -21,6 +23,8 @@ import threading
 import pytest
 from labpage import wait_until
 from servers import free_port
+
+from clipdrop_widgets.voila_preload import preload_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -71,9 +75,14 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
     page.on("response", lambda r: failed.append(f"{r.url} {r.status}") if r.status >= 400
             else None)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
     page.goto(opened, timeout=WAIT * 1000)  # the address as printed, with its token
     page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
-    page.wait_for_timeout(2000)  # fonts and late requests
+    page.wait_for_timeout(4000)  # fonts, late requests, and Chromium's "preloaded, not used"
+    first_load = list(requests)
+    preloads = page.eval_on_selector_all('link[rel="preload"]', "ls => ls.map(l => l.href)")
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
     page.reload(timeout=WAIT * 1000)  # the first page's kernel is shut down
     page.locator("text=Results are saved in").first.wait_for(timeout=WAIT * 1000)
     page.wait_for_timeout(2000)
@@ -98,6 +107,18 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     extensions = {m.group(1) for u in requests
                   if (m := re.search(r"/voila/labextensions/(@[^/]+/[^/]+|[^@/][^/]*)/", u))}
     assert extensions == STUDIO_EXTENSIONS, extensions
+    # The head preloads the scripts the page will use (issue 22, first paint), when the
+    # record is of the installed build (else none: tests/browser/make_preload.py records it)
+    recorded = preload_paths(config)
+    assert preloads == [base + "/" + p for p in recorded]
+    assert recorded, ("the preload record is of another build than the installed one: run "
+                      "tests/browser/make_preload.py")
+    scripts = [u for u in first_load if u.endswith(".js") or ".js?" in u]
+    unused = [u for u in preloads if u not in scripts]
+    assert not unused, unused  # each one the page asked for (a preload is only a request)
+    twice = sorted({u for u in scripts if scripts.count(u) > 1})
+    assert not twice, twice  # and the page used the preloaded copy: none fetched again
+    assert not [m for m in console if "preload" in m], console
     refused = [line for line in lines if " 403 " in line or "403 POST" in line]
     assert not refused, refused
     # and the shutdown call was taken: the first page's kernel is gone at once
