@@ -126,9 +126,14 @@ def _seats_reissue(args: argparse.Namespace) -> int:
     from .ledger import Ledger
 
     with Ledger(args.db) as ledger:
+        was_revoked = any(s.label == args.label and s.revoked is not None
+                          for s in ledger.seats())
         key = ledger.reissue(args.label)
     print(f"{args.label}\t{key}", flush=True)
-    _say(f"{args.label} has a new key (same seat and balance); its old key no longer works")
+    _say(f"{args.label} has a new key (same seat and balance); its old key no longer works"
+         + (f". {args.label} was revoked: the new key works, so the seat is in use again "
+            f"(to keep it out: clipdrop-widgets gateway seats revoke {args.label})"
+            if was_revoked else ""))
     return 0
 
 

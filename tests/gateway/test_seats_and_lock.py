@@ -101,6 +101,29 @@ def test_reissue_gives_a_new_key_to_the_same_seat_and_balance(make_fake, make_ga
     assert [s.label for s in ledger.seats()] == [label]
 
 
+def test_reissuing_a_revoked_seat_says_it_is_let_back_in(tmp_path):
+    """A teacher who revoked a seat and reissues its key is told the seat works again
+    (before, the command said only "a new key")."""
+    db = str(tmp_path / "room.db")
+    with Ledger(db) as ledger:
+        [(revoked, _key)] = ledger.create_seats(1, 10)
+        [(active, _key)] = ledger.create_seats(1, 10)
+        ledger.revoke(revoked)
+
+    def reissue(label: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, "seats", "reissue", "--db", db, label],
+                              capture_output=True, text=True, timeout=60)
+
+    back = reissue(revoked)
+    assert back.returncode == 0 and back.stdout.startswith(f"{revoked}\t")
+    assert f"{revoked} was revoked: the new key works" in back.stderr
+    assert f"seats revoke {revoked}" in back.stderr
+    plain = reissue(active)
+    assert plain.returncode == 0 and "was revoked" not in plain.stderr
+    with Ledger(db) as ledger:
+        assert all(s.revoked is None for s in ledger.seats())
+
+
 def test_late_seats_inherit_the_rooms_expiry(ledger):
     ledger.create_seats(2, 10, expires_in=3600)
     room_expiry = ledger.seats()[0].expires
