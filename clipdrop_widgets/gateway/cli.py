@@ -122,6 +122,10 @@ def _seats_import(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Characters an admin token read from a file must have at least (the page's own are 43).
+MIN_ADMIN_TOKEN = 16
+
+
 def _seats_reissue(args: argparse.Namespace) -> int:
     from .ledger import Ledger
 
@@ -218,8 +222,10 @@ def _serve(args: argparse.Namespace) -> int:
     admin = None
     if args.admin_token_file is not None:
         admin = Path(args.admin_token_file).read_text(encoding="utf-8").strip()
-        if not admin:
-            _say(f"clipdrop-widgets gateway serve: {args.admin_token_file} is empty")
+        if len(admin) < MIN_ADMIN_TOKEN:
+            _say(f"clipdrop-widgets gateway serve: the admin token in {args.admin_token_file} "
+                 f"has {len(admin)} characters; it needs at least {MIN_ADMIN_TOKEN} (anyone "
+                 "who reaches the gateway could guess a short one and open the admin page)")
             return 2
     try:
         serve_gateway(args.db, host=args.host, port=args.port, upstream=args.upstream,
@@ -375,8 +381,9 @@ def _add_serve(commands: Any) -> None:
                             "wait on disk for their turn, prompts never wait (default: "
                             f"{DEFAULT_BODY_MEMORY // (1024 * 1024)})")
     serve.add_argument("--admin-token-file", metavar="PATH",
-                       help="the admin page's token, read from this file (default a new one, "
-                            "printed at start)")
+                       help="the admin page's token, read from this file, at least "
+                            f"{MIN_ADMIN_TOKEN} characters (default a new one, printed at "
+                            "start)")
     serve.add_argument("--no-shared-cache", action="store_true",
                        help="send identical requests upstream each time")
     serve.add_argument("--log-level", default="info",

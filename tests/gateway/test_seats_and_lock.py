@@ -53,6 +53,19 @@ def test_the_command_line_refuses_a_second_serve(make_gateway, tmp_path, make_fa
     assert first.url in second.stderr
 
 
+@pytest.mark.parametrize("token", ["", "ab", "x" * 15])
+def test_serve_refuses_a_short_admin_token(tmp_path, token):
+    """A two-character admin token could be guessed by anyone who reaches the gateway."""
+    (tmp_path / "admin.txt").write_text(token + "\n")
+    refused = subprocess.run([*CLI, "serve", "--db", str(tmp_path / "room.db"), "--port", "0",
+                              "--admin-token-file", str(tmp_path / "admin.txt")],
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "CLIPDROP_API_KEY": "sk-room"})
+    assert refused.returncode == 2
+    assert f"has {len(token)} characters; it needs at least 16" in refused.stderr
+    assert "x" * 15 not in refused.stderr  # the token itself is not echoed
+
+
 @pytest.mark.parametrize("label", ["seat\u202e10", "a\x1b[31mred", "tab\there", "x" * 41,
                                    "zero\u200bwidth", ""])
 def test_labels_must_be_short_printable_text(ledger, label):
