@@ -7,7 +7,8 @@ once:
 
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
-* A ticker updates "Working… N s" once a second; the worker then shows the result (compare
+* A ticker updates "Working… N s" once a second, or "Waiting N s: the service asked for a
+  pause (rate limit)" while the client holds the request back (`Client.waiting`); the worker then shows the result (compare
   view, history, status) or the error in plain words (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
   is never sent; one already sent cannot be recalled, and its answer is ignored.
@@ -59,6 +60,7 @@ from ._status import (
     error_text,
     notices_of,
     shown_text,
+    waiting_text,
     working_text,
 )
 
@@ -470,7 +472,15 @@ class App(Snapshot, widgets.VBox):
             with UI_LOCK:
                 if self._active is not run:
                     return
-                self._set_status(working_text(run.seconds), "busy")
+                self._set_status(self._working_words(run), "busy")
+
+    @staticmethod
+    def _working_words(run: _Run) -> str:
+        """"Working… N s", or what the client holds the request back for (a 429's pause)."""
+        waiting = getattr(run.client, "waiting", None)
+        thread = run.thread.ident if run.thread is not None else None
+        wait = waiting(thread) if callable(waiting) and thread is not None else None
+        return waiting_text(wait, run.seconds)
 
     def _finish(self, run: _Run, request: Request, outcome: Result | Exception) -> None:
         with UI_LOCK:
