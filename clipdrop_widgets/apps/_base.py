@@ -8,8 +8,9 @@ once:
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
 * A ticker updates "Working… N s" once a second, or "Waiting N s: the service asked for a
-  pause (rate limit)" while the client holds the request back (`Client.waiting`); the worker then shows the result (compare
-  view, history, status) or the error in plain words (`_status`).
+  pause (rate limit)" while the client holds the request back (`Client.waiting`); the worker
+  then shows the result (compare view, history, status) or the error in plain words
+  (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
   is never sent; one already sent cannot be recalled, and its answer is ignored.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.

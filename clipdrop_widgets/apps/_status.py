@@ -23,8 +23,8 @@ from ..contract.errors import (
     RateLimitError,
 )
 
-__all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "cancelled_text", "error_text", "notices_of",
-           "user_words", "shown_text", "FIELD_LABELS"]
+__all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "cancelled_text",
+           "error_text", "notices_of", "user_words", "shown_text", "FIELD_LABELS"]
 
 #: Longest error detail shown (characters); longer server messages are cut with "…".
 MAX_DETAIL_CHARS = 300

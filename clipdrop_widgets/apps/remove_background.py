@@ -45,7 +45,8 @@ class RemoveBackgroundApp(OnePhotoApp):
     """A photo (upload or sample), Run: the cut-out over a checkerboard beside the photo.
 
     **Download PNG** and **Download WebP** (shown once there is a cut-out) save it with its
-    transparency (converted here, no second call); Send to offers it to Replace background and Uncrop in a Studio.
+    transparency (converted here, no second call); Send to offers it to Replace background and
+    Uncrop in a Studio.
 
     Args:
         client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine

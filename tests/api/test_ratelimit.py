@@ -233,9 +233,14 @@ def test_the_client_says_what_a_held_call_waits_for():
         assert client.waiting() is None
         client.limiter("text_to_image").slow_down(30)
         cancel = threading.Event()
-        errors = []
-        worker = threading.Thread(target=lambda: errors.append(pytest.raises(
-            CancelledError, client.text_to_image, "a boat", cancel=cancel)))
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                client.text_to_image("a boat", cancel=cancel)
+            except CancelledError as exc:
+                errors.append(exc)
+        worker = threading.Thread(target=call)
         worker.start()
         for _ in range(200):
             wait = client.waiting(worker.ident)
