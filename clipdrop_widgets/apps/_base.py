@@ -469,7 +469,9 @@ class App(Snapshot, widgets.VBox):
                 _log.debug("finish handler %r failed", handler, exc_info=True)
 
     def _tick(self, run: _Run) -> None:
-        while not run.done.wait(TICK_SECONDS):
+        wait = min(TICK_SECONDS, 0.25)  # soon at first: a held request says so at once
+        while not run.done.wait(wait):
+            wait = TICK_SECONDS
             with UI_LOCK:
                 if self._active is not run:
                     return

@@ -100,7 +100,9 @@ def retry_after_text(exc: APIStatusError) -> str:
         return ""
     if after is None:
         return ""
-    return f" The service asked for a pause of {after:g} s; it was not retried."
+    # `past_deadline` raised it at once (the wait was too long); else the retries ran out
+    again = "; it was not retried" if "it was not retried" in str(exc) else ""
+    return f" The service asked for a pause of {after:g} s{again}."
 
 
 def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:

@@ -621,3 +621,13 @@ def test_the_status_words_for_each_wait() -> None:
                                                           "try again later")
     assert waiting_text(Wait("pause", 51.5), 9).startswith(
         "Waiting 52 s: the service asked for a pause (rate limit).")
+
+
+def test_a_429_after_the_retries_ran_out_names_its_pause_without_saying_not_retried() -> None:
+    with FaultServer() as srv:
+        srv.script(Action.error(429, "Too many requests", Retry_After="1"))
+        app = TextToImageApp(Client(base_url=srv.url, api_key="sk-test-spent", max_retries=0))
+        fill_inputs(app)
+        click_run(app)
+    assert app.status == ("Failed (429): Too many requests. The service asked for a pause of "
+                          "1 s. Wait a little, or lower requests_per_minute."), app.status
