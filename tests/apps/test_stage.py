@@ -207,9 +207,26 @@ def test_a_mask_made_without_a_mouse(cls: type[App]) -> None:
     assert "25 % masked" in app._stage.helper.picture
     app.painter.undo()
     assert app.painter.coverage == 0
-    keys.edges[2].value = 5  # right of left: empty
+    keys.edges[2].value = 10  # Right on Left: no area, refused in words
     keys.button.click()
-    assert app.painter.coverage == 0 and "rectangle is empty" in keys.errors.message
+    assert app.painter.coverage == 0 and "Left and Right are equal" in keys.errors.message
+
+
+@pytest.mark.parametrize("edges", [(60, 20, 10, 70), (10, 70, 60, 20), (60, 70, 10, 20)])
+def test_a_keyboard_rectangle_takes_its_edges_in_either_order(
+        edges: tuple[int, int, int, int]) -> None:
+    """Right under Left (or Bottom above Top) is the same span, as a rectangle dragged
+    leftwards: it was refused, and the user saw nothing masked."""
+    app = CleanupApp()
+    keys = app.rectangle_keys
+    w, h = app.painter.image.size
+    for field, value in zip(keys.edges, edges, strict=True):
+        field.value = value
+    keys.button.click()
+    mask = np.asarray(app.painter.mask) > 0
+    assert app.painter.coverage == pytest.approx(0.5 * 0.5, abs=0.01)
+    assert mask[int(0.45 * h), int(0.35 * w)] and not mask[int(0.1 * h), int(0.05 * w)]
+    assert keys.errors.message == ""
 
 
 def test_the_uncrop_frame_is_the_stages_picture() -> None:
@@ -239,3 +256,4 @@ def test_the_photo_only_apps_words_follow_a_new_photo(cls: type[App]) -> None:
     for size in [(900, 600), (450, 300), (1500, 2000)]:
         app.chooser.load(Image.new("RGB", size, "gray"))
         assert app._stage.helper.compare == f"Photo, {size[0]}x{size[1]} pixels"
+
