@@ -7,6 +7,7 @@ by ``tests/browser/test_browser_layout.py``.
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -257,3 +258,36 @@ def test_the_photo_only_apps_words_follow_a_new_photo(cls: type[App]) -> None:
         app.chooser.load(Image.new("RGB", size, "gray"))
         assert app._stage.helper.compare == f"Photo, {size[0]}x{size[1]} pixels"
 
+
+def cutout() -> Image.Image:
+    """A remove-background answer: a red subject on the right, the left half see-through."""
+    image = Image.new("RGBA", (320, 240), (200, 30, 30, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 160, 240))
+    return image
+
+
+def shows_a_checkerboard(picture: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` of ``picture`` is the stage's white and light grey squares, both."""
+    colours = {tuple(c) for c in np.asarray(picture.convert("RGB").crop(box)).reshape(-1, 3)}
+    return colours == {(255, 255, 255), (204, 204, 204)}
+
+
+@pytest.mark.parametrize("cls", [CleanupApp, UpscaleApp, UncropApp])
+def test_a_see_through_photo_is_shown_over_a_checkerboard(cls: type[App]) -> None:
+    """A cut-out kept or sent on from Remove background: its transparent pixels show the
+    checkerboard on the stage (the painter, the compare view, the uncrop frame), not flat
+    black; its opaque pixels stay as they are."""
+    app = cls()
+    app.chooser.load(cutout())
+    if isinstance(app, UncropApp):
+        picture = Image.open(io.BytesIO(app.stage.image))
+    elif hasattr(app, "painter"):
+        picture = app.painter.snapshot()
+    else:
+        picture = app.compare.snapshot()
+    w, h = picture.size
+    width = h * 4 // 3  # the 4:3 photo fills the frame's height, centred
+    left = (w - width) // 2
+    assert shows_a_checkerboard(picture, (left + 2, 2, left + width // 2 - 4, h - 2))
+    red = np.asarray(picture.convert("RGB"))[h // 2, left + 3 * width // 4]
+    assert red[0] > 150 and red[1] < 80, red
