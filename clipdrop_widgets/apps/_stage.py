@@ -73,6 +73,11 @@ RESULT_ROW_PX = 40
 #: to fit a smaller window.
 GROW_FROM_PX = 1600
 
+#: The edge of the sketch pad and the painter: JupyterLab's secondary text colour, 4.6:1 on
+#: its light page and about 6:1 on its dark one (Voila and Notebook 7 use the same
+#: variables); the fallback is 4.5:1 on white.
+EDGE_COLOR = "var(--jp-ui-font-color2, #767676)"
+
 #: The page CSS of the stage layout and the theme (put once into every app's title).
 STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-app {{ --cdw-reserve: {RESERVE_PX}px; }}
@@ -113,6 +118,11 @@ STAGE_CSS = THEME_CSS + f"""<style>
   align-self: center; justify-content: center; gap: 4px 0; }}
 .cdw-stage .cdw-compare canvas {{ width: 100% !important; height: auto !important; }}
 .cdw-panel .widget-dropdown, .cdw-panel .widget-text {{ max-width: 100%; }}
+/* the pad's and the painter's edge, at least 3:1 against the page in both themes (WCAG
+   1.4.11): the black sketch pad was 1.3:1 on the dark page. An outline inside the top layer
+   (the one taking the strokes, over the picture): no pixel of the layout moves. */
+.cdw-stage .widget-gridbox > .cdw-ink-host {{
+  outline: 1px solid {EDGE_COLOR}; outline-offset: -1px; }}
 </style>"""
 
 _ids = itertools.count(1)
