@@ -7,7 +7,8 @@ text-to-image result on the stage; any violation of impact "serious" or "critica
 listed with its rule, its help text and the elements it names. Colour contrast (WCAG AA) is
 one of those rules, so this is also the check that both themes are readable. What axe leaves
 out is measured on each tab too: the sketch pad's and the painter's edge as painted (WCAG
-1.4.11, 3:1 against the page beside it).
+1.4.11, 3:1 against the page beside it) and every tab name whole (no ellipsis, inside the
+window; JupyterLab and Notebook 7 at 1280x800).
 """
 
 from __future__ import annotations
@@ -81,6 +82,13 @@ JS_PADS = """([root, index]) => {
   return [Math.round(r.left), Math.round(y)];
 }"""
 
+#: Every tab name shown in the Studio's bars: cut (an ellipsis) or past the window's edge.
+JS_CUT_TABS = """(root) => [...document.querySelectorAll(root + ' .lm-TabBar-tabLabel')]
+  .filter(l => l.getClientRects().length)
+  .filter(l => l.scrollWidth > l.clientWidth + 1
+               || l.getBoundingClientRect().right > window.innerWidth)
+  .map(l => l.textContent.trim())"""
+
 
 def pixel_contrast(a: np.ndarray, b: np.ndarray) -> float:
     hi, lo = sorted((_luminance(list(a)), _luminance(list(b))), reverse=True)
@@ -114,6 +122,7 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
     page.add_script_tag(path=str(AXE))
     found = []
     edges = 0
+    cut: set[str] = set()
     for tab in TABS:
         for title in (tab if isinstance(tab, tuple) else (tab,)):
             page.locator(f"{root} .lm-TabBar-tab:visible",
@@ -126,8 +135,9 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
         shown, faint = edges_too_faint(page, root)
         edges += shown
         found += [f"[{title}] {line}" for line in faint]
+        cut.update(page.evaluate(JS_CUT_TABS, root))  # the outer bar and this inner one
     assert edges >= 3, f"the sketch pad and the painters were not found ({edges})"
-    return found
+    return found + [f"tab name cut: {name!r}" for name in sorted(cut)]
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -273,6 +283,8 @@ def test_axe_finds_nothing_serious_in_jupyter(front_end: str, request) -> None: 
     make = request.getfixturevalue("notebook" if front_end == "lab" else "nb7")
     nb = make(f"a11y-{front_end}", STUDIO_CELLS)
     page = nb.page
+    # the most common laptop window, where JupyterLab's shrunk tabs cut four names
+    page.set_viewport_size({"width": 1280, "height": 800})
     run_all(page, nb.path)
     page.locator(".cdw-test-studio").first.wait_for(timeout=120_000)
     found = []
