@@ -199,6 +199,7 @@ class App(Snapshot, widgets.VBox):
         self._befores: weakref.WeakKeyDictionary[Result, Image.Image] = (
             weakref.WeakKeyDictionary())
         self._finish_handlers: list[Callable[[App], object]] = []
+        self._credit_views: list[Callable[[], object]] = []
         self._status_text = ""
 
         field = self.endpoint.prompt_field
@@ -442,6 +443,13 @@ class App(Snapshot, widgets.VBox):
         failed, or answered after a Cancel): credits may have changed."""
         self._finish_handlers.append(callback)
 
+    def on_credits(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when a request ends, under `UI_LOCK` and just before the status
+        line says how it ended: a credits display (the Studio's header) is redrawn in the
+        same step as the status line, from the same number (the client's
+        ``remaining_credits``), so the two never disagree, not even for a moment."""
+        self._credit_views.append(callback)
+
     # -- the worker ---------------------------------------------------------------------------
     def _work(self, run: _Run, request: Request) -> None:
         ticker = threading.Thread(target=self._tick, args=(run,), daemon=True,
@@ -487,6 +495,11 @@ class App(Snapshot, widgets.VBox):
 
     def _finish(self, run: _Run, request: Request, outcome: Result | Exception) -> None:
         with UI_LOCK:
+            for view in list(self._credit_views):  # the balance may have changed, even for
+                try:                                 # an answer ignored after a Cancel
+                    view()
+                except Exception:  # noqa: BLE001 - a display hook must not break the app
+                    _log.debug("credits view %r failed", view, exc_info=True)
             if self._active is not run:  # cancelled: the late answer is ignored
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
                 if isinstance(outcome, CancelledError) and self._last is run:

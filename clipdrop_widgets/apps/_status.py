@@ -108,8 +108,10 @@ def retry_after_text(exc: APIStatusError) -> str:
 def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
     """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
 
-    ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, used
-    when the result itself does not say.
+    ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, the
+    number the Studio's header shows: it wins over the result's own ``x-remaining-credits``
+    (older when another tab's run answered meanwhile), which is used only when the client
+    does not know.
     """
     parts = [f"Done in {seconds:.1f} s"]
     if result.from_cache:
@@ -118,7 +120,7 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
         parts.append("credits not reported")
     else:
         parts.append(_plural(result.credits_consumed, "credit"))
-    left = result.remaining_credits if result.remaining_credits is not None else remaining
+    left = remaining if remaining is not None else result.remaining_credits
     if left is not None:
         parts.append(f"{left:g} left")
     if result.is_preview:

@@ -8,7 +8,6 @@ import os
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 from PIL import Image
 
 from ..api.client import Client
@@ -16,6 +15,7 @@ from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError
 from ..widgets import HistoryStrip
+from ..widgets._imaging import on_checkerboard
 from ..widgets._ui import Layout
 from ..widgets.download import download_name
 from ._base import UI_LOCK, format_dropdown
@@ -32,13 +32,9 @@ CHECKER_PX = 16
 
 
 def checkerboard(image: Image.Image, *, square: int = CHECKER_PX) -> Image.Image:
-    """``image`` over a light grey checkerboard (RGB), as image editors show transparency."""
-    rgba = image.convert("RGBA")
-    h, w = rgba.height, rgba.width
-    y, x = np.mgrid[0:h, 0:w]
-    board = np.where(((x // square + y // square) % 2)[..., None] == 0, 255, 204)
-    back = Image.fromarray(np.broadcast_to(board, (h, w, 3)).astype(np.uint8), "RGB")
-    return Image.alpha_composite(back.convert("RGBA"), rgba).convert("RGB")
+    """``image`` over a light grey checkerboard (RGB), as image editors show transparency
+    (the stage's own, `on_checkerboard`, at this app's square size)."""
+    return on_checkerboard(image, square=square).convert("RGB")
 
 
 class RemoveBackgroundApp(OnePhotoApp):
