@@ -1,5 +1,6 @@
-"""Shared fixtures: the local engine served on loopback, closed after each test; the data
-folder (sessions) under pytest's temporary folder for the whole run."""
+"""Shared fixtures: the local engine served on loopback, closed after each test; one loopback
+`FaultServer` for the whole run (``server``, reset before each test) and an unpaced ``client``
+of it; the data folder (sessions) under pytest's temporary folder for the whole run."""
 
 from __future__ import annotations
 
