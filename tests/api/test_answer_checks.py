@@ -9,25 +9,11 @@ from __future__ import annotations
 
 import warnings
 
-import pytest
-from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from fault_server import Action, jpeg_bytes, png_bytes
 
-from clipdrop_widgets import Client, ClipdropNotice
+from clipdrop_widgets import ClipdropNotice
 
 PHOTO = png_bytes((64, 48))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    server.seen.clear()
-    with Client("test-key", base_url=server.url, timeout=5, max_retries=0) as c:
-        yield c
 
 
 def _notices(call) -> tuple[object, list[str]]:
