@@ -182,3 +182,36 @@ def test_an_answer_that_is_no_image_says_it_was_counted(client, server):
         "bytes are on this error's response.content")
     assert caught.value.response.content == b"not an image at all"
     assert client.credits_spent == 1 and client.remaining_credits == 42
+
+
+def test_the_cleanup_app_warns_of_an_answer_of_another_size_and_keep_still_takes_it(
+        client, server):
+    # walk 22 F1 in the Studio: a green "Done" and a Keep that silently replaced the photo
+    from clipdrop_widgets.apps import CleanupApp
+
+    server.default = Action.image(png_bytes((39, 16)), "image/png")
+    app = CleanupApp(client)
+    app.chooser.load(PHOTO, name="photo.png")
+    app.painter.add_rect(10, 10, 20, 20)
+    app.run_button.click()
+    assert app.wait(30), "the run did not finish"
+    assert app.status.startswith("Done in ") and app.status.endswith(
+        ", but the answer is not as documented (see the note) · 1 credit · 99 left"), app.status
+    assert "&#9888;" in app._status.value  # a warning sign, not the plain green Done
+    assert ("Note: cleanup: the server answered a 39x16 image, not the 64x48 of the image "
+            "sent") in app._notices.value
+    app.keep()  # the user decides: Keep is not refused
+    assert app.chooser.image.size == (39, 16)
+
+
+def test_a_doubted_answer_is_still_doubted_when_its_session_is_opened_again(client, server,
+                                                                             tmp_path):
+    from clipdrop_widgets import Session
+    from clipdrop_widgets.apps._status import shown_text
+
+    server.default = Action.image(png_bytes((39, 16)), "image/png")
+    result, said = _notices(lambda: client.cleanup(PHOTO, MASK))
+    Session(tmp_path / "s").add(result)
+    (back,) = Session(tmp_path / "s").results()
+    assert back.doubts == tuple(said) and done_kind(back) == "warn"
+    assert ", an answer not as documented (see the note)" in shown_text(back)
