@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import warnings
 
-from PIL import Image
-
 import pytest
 from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from PIL import Image
 
 from clipdrop_widgets import Client, ClipdropNotice, InvalidResponseError
 from clipdrop_widgets.apps._status import done_kind, done_text
