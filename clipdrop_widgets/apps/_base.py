@@ -7,8 +7,10 @@ once:
 
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
-* A ticker updates "Working… N s" once a second; the worker then shows the result (compare
-  view, history, status) or the error in plain words (`_status`).
+* A ticker updates "Working… N s" once a second, or "Waiting N s: the service asked for a
+  pause (rate limit)" while the client holds the request back (`Client.waiting`); the worker
+  then shows the result (compare view, history, status) or the error in plain words
+  (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
   is never sent; one already sent cannot be recalled, and its answer is ignored.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.
@@ -60,6 +62,7 @@ from ._status import (
     error_text,
     notices_of,
     shown_text,
+    waiting_text,
     working_text,
 )
 
@@ -198,6 +201,7 @@ class App(Snapshot, widgets.VBox):
         self._befores: weakref.WeakKeyDictionary[Result, Image.Image] = (
             weakref.WeakKeyDictionary())
         self._finish_handlers: list[Callable[[App], object]] = []
+        self._credit_views: list[Callable[[], object]] = []
         self._status_text = ""
 
         field = self.endpoint.prompt_field
@@ -441,6 +445,13 @@ class App(Snapshot, widgets.VBox):
         failed, or answered after a Cancel): credits may have changed."""
         self._finish_handlers.append(callback)
 
+    def on_credits(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when a request ends, under `UI_LOCK` and just before the status
+        line says how it ended: a credits display (the Studio's header) is redrawn in the
+        same step as the status line, from the same number (the client's
+        ``remaining_credits``), so the two never disagree, not even for a moment."""
+        self._credit_views.append(callback)
+
     # -- the worker ---------------------------------------------------------------------------
     def _work(self, run: _Run, request: Request) -> None:
         ticker = threading.Thread(target=self._tick, args=(run,), daemon=True,
@@ -468,14 +479,29 @@ class App(Snapshot, widgets.VBox):
                 _log.debug("finish handler %r failed", handler, exc_info=True)
 
     def _tick(self, run: _Run) -> None:
-        while not run.done.wait(TICK_SECONDS):
+        wait = min(TICK_SECONDS, 0.25)  # soon at first: a held request says so at once
+        while not run.done.wait(wait):
+            wait = TICK_SECONDS
             with UI_LOCK:
                 if self._active is not run:
                     return
-                self._set_status(working_text(run.seconds), "busy")
+                self._set_status(self._working_words(run), "busy")
+
+    @staticmethod
+    def _working_words(run: _Run) -> str:
+        """"Working… N s", or what the client holds the request back for (a 429's pause)."""
+        waiting = getattr(run.client, "waiting", None)
+        thread = run.thread.ident if run.thread is not None else None
+        wait = waiting(thread) if callable(waiting) and thread is not None else None
+        return waiting_text(wait, run.seconds)
 
     def _finish(self, run: _Run, request: Request, outcome: Result | Exception) -> None:
         with UI_LOCK:
+            for view in list(self._credit_views):  # the balance may have changed, even for
+                try:                                 # an answer ignored after a Cancel
+                    view()
+                except Exception:  # noqa: BLE001 - a display hook must not break the app
+                    _log.debug("credits view %r failed", view, exc_info=True)
             if self._active is not run:  # cancelled: the late answer is ignored
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
                 if isinstance(outcome, CancelledError) and self._last is run:

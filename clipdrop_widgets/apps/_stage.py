@@ -73,6 +73,12 @@ RESULT_ROW_PX = 40
 #: to fit a smaller window.
 GROW_FROM_PX = 1600
 
+#: The edge of the sketch pad and the painter: JupyterLab's secondary text colour (Voila and
+#: Notebook 7 use the same variables), translucent, drawn over the picture's border pixels:
+#: at least 4.6:1 against the light page (over a white photo) and 4.7:1 against the dark one
+#: (over the black pad, on #212121). The fallback is 4.5:1 on white.
+EDGE_COLOR = "var(--jp-ui-font-color2, #767676)"
+
 #: The page CSS of the stage layout and the theme (put once into every app's title).
 STAGE_CSS = THEME_CSS + f"""<style>
 .cdw-app {{ --cdw-reserve: {RESERVE_PX}px; }}
@@ -113,6 +119,16 @@ STAGE_CSS = THEME_CSS + f"""<style>
   align-self: center; justify-content: center; gap: 4px 0; }}
 .cdw-stage .cdw-compare canvas {{ width: 100% !important; height: auto !important; }}
 .cdw-panel .widget-dropdown, .cdw-panel .widget-text {{ max-width: 100%; }}
+/* the pad's and the painter's edge, at least 3:1 against the page in both themes (WCAG
+   1.4.11): the black sketch pad was 1.3:1 on the dark page. An outline inside the top layer
+   (the one taking the strokes, over the picture): no pixel of the layout moves. */
+.cdw-stage .widget-gridbox > .cdw-ink-host {{
+  outline: 1px solid {EDGE_COLOR}; outline-offset: -1px; }}
+/* every tab name whole: a tab is as wide as its name (at least JupyterLab's tab width) and
+   the bar wraps; in JupyterLab at 1280 px the shrunk tabs cut four names with an ellipsis */
+.cdw-app .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-content {{ flex-wrap: wrap; }}
+.cdw-app .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab {{
+  flex: 0 0 auto; min-width: var(--jp-widgets-horizontal-tab-width, 144px); }}
 </style>"""
 
 _ids = itertools.count(1)

@@ -80,7 +80,8 @@ class Studio(Snapshot, widgets.VBox):
     holding its apps' own tabs, so the bar stays eight tabs wide.
 
     Above the tabs: a source badge (local engine or ClipDrop service), the credits (remaining,
-    and spent this session, updated after each run) and an API key box. A key typed there goes
+    and spent this session, redrawn with each run's status line and from the same number, the
+    client's balance) and an API key box. A key typed there goes
     to the client and the field is emptied at once, so it never lands in saved widget state;
     on the local engine it switches the Studio to the service (see `set_api_key`).
     A typed key is "unverified" until a call with it succeeds ("verified"); a 401 or 403
@@ -222,6 +223,7 @@ class Studio(Snapshot, widgets.VBox):
         if app is None:
             app = cls(self._client, history=self.history)
             app.on_finish(self._on_finish)
+            app.on_credits(self._show_credits)  # with the app's status line, same number
             app.send_to.set_targets(send_targets())
             app.send_to.on_send(lambda name, app=app: self._send_shown(app, name))
             chooser = getattr(app, "chooser", None)
@@ -370,9 +372,11 @@ class Studio(Snapshot, widgets.VBox):
         with UI_LOCK:
             if app.client is self._client:
                 error = app.error
-                self._unreachable = error if isinstance(error, APIConnectionError) else None
-        self._show_source()
-        self._show_credits()
+                # An answer cut short after the request went out proves the service was
+                # reached (it may have charged): the status line says so, not the badge.
+                self._unreachable = (error if isinstance(error, APIConnectionError)
+                                     and not error.sent else None)
+        self._show_source()  # the credits were shown with the app's status (on_credits)
         self._show_session()
 
     # -- what the header says -----------------------------------------------------------------

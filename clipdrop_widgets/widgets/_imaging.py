@@ -12,7 +12,8 @@ from ..api.inputs import read_input, upright
 from ..contract.errors import ConfigurationError, InputError
 from ..contract.validation import has_alpha
 
-__all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser"]
+__all__ = ["ImageSource", "open_image", "fit_size", "encode_for_browser", "on_checkerboard",
+           "CHECKER_COLORS", "CHECKER_PX"]
 
 #: Anything the widgets accept as an image.
 ImageSource = Image.Image | bytes | bytearray | memoryview | str | os.PathLike | np.ndarray
@@ -62,3 +63,28 @@ def encode_for_browser(image: Image.Image, *, quality: int = 90) -> tuple[bytes,
         return buf.getvalue(), "png"
     image.convert("RGB").save(buf, "JPEG", quality=quality)
     return buf.getvalue(), "jpeg"
+
+
+#: The checkerboard shown behind transparent pixels: white and light grey squares, as
+#: ClipDrop, Photoshop and Gradio show them, the same in the light and dark themes.
+CHECKER_COLORS = ((255, 255, 255), (204, 204, 204))
+#: The side of one checkerboard square, in pixels of the picture as sent to the page.
+CHECKER_PX = 8
+
+
+def on_checkerboard(image: Image.Image, *, square: int = CHECKER_PX) -> Image.Image:
+    """``image`` as the stage shows it: its transparent pixels over a checkerboard of
+    ``square``-pixel squares (an opaque ``RGB`` image), so a cut-out (remove background's
+    PNG) reads as see-through instead of flat black or white. An image with no alpha is
+    returned unchanged."""
+    if not has_alpha(image):
+        return image
+    rgba = image.convert("RGBA")
+    w, h = rgba.size
+    ys, xs = np.indices((h, w))
+    dark = ((xs // square + ys // square) % 2).astype(bool)
+    board = np.empty((h, w, 3), np.uint8)
+    board[...] = CHECKER_COLORS[0]
+    board[dark] = CHECKER_COLORS[1]
+    background = Image.fromarray(board, "RGB").convert("RGBA")
+    return Image.alpha_composite(background, rgba).convert("RGB")

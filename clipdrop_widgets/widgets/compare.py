@@ -19,7 +19,7 @@ from ..api.records import recorded_bytes
 from ..api.result import Result
 from ..contract.errors import ConfigurationError
 from . import _canvas
-from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
+from ._imaging import ImageSource, encode_for_browser, fit_size, on_checkerboard, open_image
 from ._ui import ErrorLine, Layout
 from .download import Downloader, download_name
 from .snapshot import Snapshot
@@ -296,6 +296,7 @@ class CompareSlider(Snapshot, widgets.VBox):
             return self._cache[key]
         fitted = image if image.size == (w, h) else image.resize(
             (w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        fitted = on_checkerboard(fitted)  # a cut-out's transparent pixels read as such
         data, fmt = encode_for_browser(fitted)
         sent = _Sent(image, fitted, ((fw - w) // 2, (fh - h) // 2, w, h),
                      widgets.Image(value=data, format=fmt))

@@ -10,7 +10,7 @@ from PIL import Image, ImageColor
 
 from ..contract.errors import ConfigurationError
 from . import _canvas
-from ._imaging import ImageSource, encode_for_browser, fit_size, open_image
+from ._imaging import ImageSource, encode_for_browser, fit_size, on_checkerboard, open_image
 from ._painting import Painter
 from ._ui import Layout
 from .ink import MASK_LAYER_CLASS, MASK_OPACITY
@@ -98,7 +98,7 @@ class MaskPainter(Painter):
         display = fit_size(photo.width, photo.height, *self._box)
         shown = photo if photo.size == display else photo.resize(
             display, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        self._shown = shown.convert("RGB")
+        self._shown = on_checkerboard(shown).convert("RGB")  # a cut-out's see-through parts
         data, fmt = encode_for_browser(self._shown)
         self._photo_view.format = fmt
         self._photo_view.value = data

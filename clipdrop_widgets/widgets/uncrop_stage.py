@@ -21,7 +21,7 @@ import anywidget
 import traitlets
 from PIL import Image
 
-from ._imaging import ImageSource, encode_for_browser, open_image
+from ._imaging import ImageSource, encode_for_browser, on_checkerboard, open_image
 
 __all__ = ["UncropStage"]
 
@@ -85,7 +85,7 @@ class UncropStage(anywidget.AnyWidget):
         image: Image.Image = open_image(photo, what="photo")
         shown = image.copy()
         shown.thumbnail((self.side, self.side))
-        data, fmt = encode_for_browser(shown)
+        data, fmt = encode_for_browser(on_checkerboard(shown))  # see-through parts as such
         with self.hold_sync():
             self.photo_width, self.photo_height = image.size
             self.image, self.format = data, f"image/{fmt}"

@@ -7,6 +7,7 @@ by ``tests/browser/test_browser_layout.py``.
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -207,9 +208,26 @@ def test_a_mask_made_without_a_mouse(cls: type[App]) -> None:
     assert "25 % masked" in app._stage.helper.picture
     app.painter.undo()
     assert app.painter.coverage == 0
-    keys.edges[2].value = 5  # right of left: empty
+    keys.edges[2].value = 10  # Right on Left: no area, refused in words
     keys.button.click()
-    assert app.painter.coverage == 0 and "rectangle is empty" in keys.errors.message
+    assert app.painter.coverage == 0 and "Left and Right are equal" in keys.errors.message
+
+
+@pytest.mark.parametrize("edges", [(60, 20, 10, 70), (10, 70, 60, 20), (60, 70, 10, 20)])
+def test_a_keyboard_rectangle_takes_its_edges_in_either_order(
+        edges: tuple[int, int, int, int]) -> None:
+    """Right under Left (or Bottom above Top) is the same span, as a rectangle dragged
+    leftwards: it was refused, and the user saw nothing masked."""
+    app = CleanupApp()
+    keys = app.rectangle_keys
+    w, h = app.painter.image.size
+    for field, value in zip(keys.edges, edges, strict=True):
+        field.value = value
+    keys.button.click()
+    mask = np.asarray(app.painter.mask) > 0
+    assert app.painter.coverage == pytest.approx(0.5 * 0.5, abs=0.01)
+    assert mask[int(0.45 * h), int(0.35 * w)] and not mask[int(0.1 * h), int(0.05 * w)]
+    assert keys.errors.message == ""
 
 
 def test_the_uncrop_frame_is_the_stages_picture() -> None:
@@ -239,3 +257,37 @@ def test_the_photo_only_apps_words_follow_a_new_photo(cls: type[App]) -> None:
     for size in [(900, 600), (450, 300), (1500, 2000)]:
         app.chooser.load(Image.new("RGB", size, "gray"))
         assert app._stage.helper.compare == f"Photo, {size[0]}x{size[1]} pixels"
+
+
+def cutout() -> Image.Image:
+    """A remove-background answer: a red subject on the right, the left half see-through."""
+    image = Image.new("RGBA", (320, 240), (200, 30, 30, 255))
+    image.paste((0, 0, 0, 0), (0, 0, 160, 240))
+    return image
+
+
+def shows_a_checkerboard(picture: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` of ``picture`` is the stage's white and light grey squares, both."""
+    colours = {tuple(c) for c in np.asarray(picture.convert("RGB").crop(box)).reshape(-1, 3)}
+    return colours == {(255, 255, 255), (204, 204, 204)}
+
+
+@pytest.mark.parametrize("cls", [CleanupApp, UpscaleApp, UncropApp])
+def test_a_see_through_photo_is_shown_over_a_checkerboard(cls: type[App]) -> None:
+    """A cut-out kept or sent on from Remove background: its transparent pixels show the
+    checkerboard on the stage (the painter, the compare view, the uncrop frame), not flat
+    black; its opaque pixels stay as they are."""
+    app = cls()
+    app.chooser.load(cutout())
+    if isinstance(app, UncropApp):
+        picture = Image.open(io.BytesIO(app.stage.image))
+    elif hasattr(app, "painter"):
+        picture = app.painter.snapshot()
+    else:
+        picture = app.compare.snapshot()
+    w, h = picture.size
+    width = h * 4 // 3  # the 4:3 photo fills the frame's height, centred
+    left = (w - width) // 2
+    assert shows_a_checkerboard(picture, (left + 2, 2, left + width // 2 - 4, h - 2))
+    red = np.asarray(picture.convert("RGB"))[h // 2, left + 3 * width // 4]
+    assert red[0] > 150 and red[1] < 80, red

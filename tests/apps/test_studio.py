@@ -93,6 +93,35 @@ def test_studio_tabs_share_one_client_and_one_history() -> None:
         studio.select("outpaint")
 
 
+def test_the_header_and_the_status_line_say_the_same_credits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header's "N left" and the status line's come from one number (the client's
+    balance), and the header has it by the time the status line says Done: they read
+    different sources (the status the result's own figure), and the header changed after.
+    Here another tab's run answers while this one is being shown (one credit later)."""
+    client = Client()
+    studio = Studio(client)
+    app = studio.apps["text_to_image"]
+    real = client.text_to_image
+
+    def another_tab_answered_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        client.remaining_credits = result.remaining_credits - 1
+        return result
+
+    monkeypatch.setattr(client, "text_to_image", another_tab_answered_meanwhile)
+    seen: list[tuple[str, str]] = []
+    app._status.observe(lambda _change: seen.append((app.status, studio.credits_text)),
+                        "value")
+    fill_inputs(app)
+    click_run(app)
+    assert app.status.startswith("Done in "), app.status
+    left = f"{client.remaining_credits:g} left"
+    assert left in app.status and studio.credits_text.startswith(f"Credits: {left}")
+    done = [(status, header) for status, header in seen if status.startswith("Done in ")]
+    assert done and all(f"Credits: {left}" in header for _status, header in done)
+
+
 def test_studio_snapshot_is_the_current_app() -> None:
     studio = Studio(Client())
     bundle = studio._repr_mimebundle_()

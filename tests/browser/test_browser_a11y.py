@@ -5,17 +5,23 @@ axe-core comes from its npm package (``tests/browser/axe``, installed by
 front end's own page is not ours). Each tab is audited as the user sees it, with a
 text-to-image result on the stage; any violation of impact "serious" or "critical" fails,
 listed with its rule, its help text and the elements it names. Colour contrast (WCAG AA) is
-one of those rules, so this is also the check that both themes are readable.
+one of those rules, so this is also the check that both themes are readable. What axe leaves
+out is measured on each tab too: the sketch pad's and the painter's edge as painted (WCAG
+1.4.11, 3:1 against the page beside it) and every tab name whole (no ellipsis, inside the
+window; JupyterLab and Notebook 7 at 1280x800).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from labpage import canvas_rgba, run_all, wait_until
+from PIL import Image
 from servers import start_voila, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -63,6 +69,49 @@ def _axe_installed() -> None:
         pytest.skip(message)
 
 
+#: The sketch pad's and the painter's boxes shown: how many, or (given an index) that one
+#: scrolled into view and a point of its left edge in the window (CSS pixels).
+JS_PADS = """([root, index]) => {
+  const hosts = [...document.querySelectorAll(
+      root + ' .widget-tab-contents .cdw-stage .widget-gridbox > .cdw-ink-host')]
+    .filter(h => h.getClientRects().length);
+  if (index === null) return hosts.length;
+  hosts[index].scrollIntoView({block: 'center', inline: 'center'});
+  const r = hosts[index].getBoundingClientRect();
+  const y = Math.min(Math.max(r.top + r.height / 2, 0), window.innerHeight - 1);
+  return [Math.round(r.left), Math.round(y)];
+}"""
+
+#: Every tab name shown in the Studio's bars: cut (an ellipsis) or past the window's edge.
+JS_CUT_TABS = """(root) => [...document.querySelectorAll(root + ' .lm-TabBar-tabLabel')]
+  .filter(l => l.getClientRects().length)
+  .filter(l => l.scrollWidth > l.clientWidth + 1
+               || l.getBoundingClientRect().right > window.innerWidth)
+  .map(l => l.textContent.trim())"""
+
+
+def pixel_contrast(a: np.ndarray, b: np.ndarray) -> float:
+    hi, lo = sorted((_luminance(list(a)), _luminance(list(b))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def edges_too_faint(page, root: str) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+    """How many pad or painter boxes are shown, and those whose left edge, as painted, is
+    under 3:1 against the page beside it (WCAG 1.4.11, non-text contrast)."""
+    faint = []
+    pads = page.evaluate(JS_PADS, [root, None])
+    for index in range(pads):
+        x, y = page.evaluate(JS_PADS, [root, index])
+        row = np.asarray(Image.open(io.BytesIO(page.screenshot(
+            clip={"x": x - 4, "y": y, "width": 7, "height": 1}))).convert("RGB"))[0]
+        outside, edge = row[0], max(row[3:6], key=lambda p: pixel_contrast(p, row[0]))
+        if pixel_contrast(edge, outside) < 3.0:
+            faint.append(f"pad edge at x={x}: {tuple(map(int, edge))} on the page's "
+                         f"{tuple(map(int, outside))}, "
+                         f"{pixel_contrast(edge, outside):.2f}:1")
+    return pads, faint
+
+
 def serious(violations: list[dict[str, object]]) -> list[str]:
     return [f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
             for v in violations if v["impact"] in ("serious", "critical")]
@@ -72,6 +121,8 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
     """axe on every tab of the Studio under ``root``; the serious or critical findings."""
     page.add_script_tag(path=str(AXE))
     found = []
+    edges = 0
+    cut: set[str] = set()
     for tab in TABS:
         for title in (tab if isinstance(tab, tuple) else (tab,)):
             page.locator(f"{root} .lm-TabBar-tab:visible",
@@ -80,7 +131,13 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
                    .count() or None, timeout=WAIT, what=f"the {title} tab")
         page.wait_for_timeout(300)  # the tab's canvases are drawn
         found += [f"[{title}] {line}" for line in serious(page.evaluate(JS_AXE, root))]
-    return found
+        # axe leaves out non-text contrast: the pad's and the painter's edge (WCAG 1.4.11)
+        shown, faint = edges_too_faint(page, root)
+        edges += shown
+        found += [f"[{title}] {line}" for line in faint]
+        cut.update(page.evaluate(JS_CUT_TABS, root))  # the outer bar and this inner one
+    assert edges >= 3, f"the sketch pad and the painters were not found ({edges})"
+    return found + [f"tab name cut: {name!r}" for name in sorted(cut)]
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -226,6 +283,8 @@ def test_axe_finds_nothing_serious_in_jupyter(front_end: str, request) -> None: 
     make = request.getfixturevalue("notebook" if front_end == "lab" else "nb7")
     nb = make(f"a11y-{front_end}", STUDIO_CELLS)
     page = nb.page
+    # the most common laptop window, where JupyterLab's shrunk tabs cut four names
+    page.set_viewport_size({"width": 1280, "height": 800})
     run_all(page, nb.path)
     page.locator(".cdw-test-studio").first.wait_for(timeout=120_000)
     found = []
