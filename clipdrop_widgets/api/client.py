@@ -50,6 +50,7 @@ from .attempt import (
     Outcome,
     Timeout,
     answered,
+    credits_text,
     failure,
     limits,
     past_deadline,
@@ -59,7 +60,7 @@ from .attempt import (
     unusable,
 )
 from .cache import ResultCache, cache_key, default_cache_dir
-from .charge import await_budget, believed_charge, credible
+from .charge import await_budget, believed_charge, believed_remaining, credible
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
@@ -430,13 +431,22 @@ class Client(PhotoOperations):
         cost = prepared.cost
         self._reserve(ep, cost, cancel)
         spent: float | None = None
+        left: float | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
+            left, balance_doubt = believed_remaining(response.headers.get("x-remaining-credits"))
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
-            notices = (*notices, *answer_notices(prepared, result, doubt, spent))
+            notices = (*notices, *answer_notices(prepared, result, doubt, spent, balance_doubt))
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
+            if spent is not None:  # an answer came whole and is counted: say so, once
+                if left is not None:
+                    self.remaining_credits = left
+                exc.args = (f"{exc.args[0]}. It was counted as {spent:g} "
+                            f"credit{'' if spent == 1 else 's'} ({credits_text(response)}); "
+                            "its bytes are on this error's response.content",
+                            *exc.args[1:])
             redacted(exc, self._secrets(None))
             raise
         except APIConnectionError as exc:

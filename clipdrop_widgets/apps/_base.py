@@ -57,6 +57,7 @@ from ..widgets.threads import UI_LOCK
 from ._stage import STAGE_CSS, Stage, on_stage
 from ._status import (
     cancelled_text,
+    done_kind,
     done_text,
     error_text,
     notices_of,
@@ -78,8 +79,9 @@ FRAME_PX = 512
 #: scaled by CSS to fit the stage (``_stage``).
 COMPARE_PX = 768
 
+#: A finished run whose answer is not as documented ("warn") is amber with a warning sign.
 _STATUS_COLORS = {"idle": color("muted"), "busy": color("busy"), "done": color("done"),
-                  "error": color("error")}
+                  "warn": color("busy"), "error": color("error")}
 
 
 @dataclass(frozen=True)
@@ -526,7 +528,8 @@ class App(Snapshot, widgets.VBox):
             self.prompt.remember(request.prompt)
         self._runs += 1
         self.error = None
-        self._set_status(done_text(result, run.seconds, run.client.remaining_credits), "done")
+        self._set_status(done_text(result, run.seconds, run.client.remaining_credits),
+                         done_kind(result))
 
     def _show_error(self, exc: BaseException) -> None:
         self.error = exc
@@ -539,7 +542,7 @@ class App(Snapshot, widgets.VBox):
 
     def _set_status(self, text: str, kind: str) -> None:
         self._status_text = text
-        icon = "&#9888; " if kind == "error" else ""
+        icon = "&#9888; " if kind in ("error", "warn") else ""
         self._status.value = (f'<span style="color:{_STATUS_COLORS[kind]}">{icon}'
                               f"{html.escape(text)}</span>")
 
@@ -565,7 +568,7 @@ class App(Snapshot, widgets.VBox):
                 self.prompt.value = prompt
             if self._active is None:
                 self.error = None
-                self._set_status(shown_text(result), "done")
+                self._set_status(shown_text(result), done_kind(result))
 
     def snapshot(self) -> Image.Image:
         """The app as a still picture: its inputs beside the compare view, and the status line.

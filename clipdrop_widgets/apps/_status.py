@@ -23,8 +23,9 @@ from ..contract.errors import (
     RateLimitError,
 )
 
-__all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "cancelled_text",
-           "error_text", "notices_of", "user_words", "shown_text", "FIELD_LABELS"]
+__all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "done_kind",
+           "cancelled_text", "error_text", "notices_of", "user_words", "shown_text",
+           "FIELD_LABELS"]
 
 #: Longest error detail shown (characters); longer server messages are cut with "…".
 MAX_DETAIL_CHARS = 300
@@ -105,15 +106,25 @@ def retry_after_text(exc: APIStatusError) -> str:
     return f" The service asked for a pause of {after:g} s{again}."
 
 
+def done_kind(result: Result) -> str:
+    """The status line's kind for a finished run: ``"warn"`` (amber, with a warning sign)
+    when the answer is not as documented (``result.doubts``), else ``"done"`` (green)."""
+    return "warn" if result.doubts else "done"
+
+
 def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
     """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
 
     ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, the
     number the Studio's header shows: it wins over the result's own ``x-remaining-credits``
     (older when another tab's run answered meanwhile), which is used only when the client
-    does not know.
+    does not know. An answer not as documented (``result.doubts``: another size, a
+    mislabelled type, credit headers that cannot be right) says so first: ``"Done in 1.2 s,
+    but the answer is not as documented (see the note)"``.
     """
     parts = [f"Done in {seconds:.1f} s"]
+    if result.doubts:
+        parts[0] += ", but the answer is not as documented (see the note)"
     if result.from_cache:
         parts.append("from cache, no credit")
     elif result.credits_consumed is None:
@@ -132,6 +143,8 @@ def shown_text(result: Result) -> str:
     """``"Showing the result of 14:02:11 · 1 credit · offline preview"``: what the status line
     says when an earlier result is shown again from the history."""
     parts = [f"Showing the result of {time.strftime('%H:%M:%S', time.localtime(result.created))}"]
+    if result.doubts:
+        parts[0] += ", an answer not as documented (see the note)"
     if result.from_cache:
         parts.append("from cache, no credit")
     elif result.credits_consumed is not None:
