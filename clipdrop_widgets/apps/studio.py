@@ -203,8 +203,8 @@ class Studio(Snapshot, widgets.VBox):
         # a dropped or uploaded picture that carries its record offers its settings back
         self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
-        self.children = [header, sessions, notes, self.restore, self.tabs,
-                         widgets.HTML(f"{LOADING_CSS}<b>History</b>", layout=fixed_layout()), self.history]
+        history = widgets.HTML(f"{LOADING_CSS}<b>History</b>", layout=fixed_layout())
+        self.children = [header, sessions, notes, self.restore, self.tabs, history, self.history]
 
     def _default_client(self) -> Client:
         """``Client()``, its notices (no key: the local engine) kept as notes for the header."""

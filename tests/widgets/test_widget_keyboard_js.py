@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
 import { createKeyboard, keyAction, focusTarget, pageInputs, runPressed, awaitingPython,
-         owner, notebookCell, RUN_WAIT_MS, CANCEL_GUARD_MS, SUPPRESS_ATTRIBUTE } from "./keyboard.mjs";
+         owner, notebookCell, RUN_WAIT_MS, CANCEL_GUARD_MS,
+         SUPPRESS_ATTRIBUTE } from "./keyboard.mjs";
 
 // A small fake DOM: elements with classes, a parent, children, dataset; closest() and
 // querySelector(All)() for the selectors keyboard.js uses.
