@@ -325,6 +325,11 @@ _say(input_from=_c.result.inputs.get("input_from"),
     menus = page.locator(".cdw-test-studio select:has(option:text-is('Send to…'))")
     wait_until(lambda: menus.count() == 2 or None, timeout=WAIT, what="two Send-to menus")
     menus.nth(1).select_option(label="Replace background")
+    page.wait_for_timeout(500)  # the kernel has heard the choice: choosing alone sends nothing
+    assert current_tab(page) != "Replace background", "choosing in the menu sent the picture"
+    send = page.locator(".cdw-test-studio button.cdw-send-chosen", has_text="Send to Replace "
+                        "background")
+    send.click()
     wait_until(lambda: current_tab(page) == "Replace background" or None, timeout=WAIT,
                what="the Replace background tab to open")
     wait_until(lambda: frame_is_model(page, nb, "replace_background"), timeout=WAIT,
