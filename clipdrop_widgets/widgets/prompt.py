@@ -20,8 +20,9 @@ __all__ = ["PromptBox"]
 #: How many earlier prompts the recall list keeps.
 RECALL_SIZE = 20
 _RECALL_LABEL = "Earlier prompts"
-#: The recall menu's width (CSS): long prompts are cut with "…" inside it.
-RECALL_WIDTH = "min(220px, 65%)"
+#: The recall menu's width (CSS): long prompts are cut with "…" inside it ("Earlier prompts"
+#: whole, with **Use** beside it, in the side panel's column).
+RECALL_WIDTH = "160px"
 
 
 class PromptBox(Snapshot, widgets.VBox):
@@ -69,7 +70,7 @@ class PromptBox(Snapshot, widgets.VBox):
         # A fixed width: sized by its options, the menu grew and shrank with each prompt.
         self._recall = widgets.Dropdown(
             options=[(_RECALL_LABEL, "")], value="", disabled=True,
-            layout=Layout(width=RECALL_WIDTH, flex="0 0 auto"),
+            layout=Layout(width=RECALL_WIDTH, flex="0 1 auto"),
         )
         # the menu chooses, this puts the prompt in the box (WCAG 3.2.2 On Input)
         self._use = widgets.Button(description="Use", disabled=True,
@@ -93,8 +94,10 @@ class PromptBox(Snapshot, widgets.VBox):
             self._text,
             widgets.HBox([self._counter,
                           widgets.HBox([self._undo, self._recall, self._use],
-                                       layout=Layout(align_items="center"))],
-                         layout=Layout(justify_content="space-between", width="100%")),
+                                       layout=Layout(align_items="center", flex="0 1 auto",
+                                                     min_width="0"))],
+                         layout=Layout(justify_content="space-between", width="100%",
+                                       align_items="center")),
         ]
         self.value = value
         self._update_counter()
