@@ -144,3 +144,17 @@ def test_a_painted_mask_on_a_sent_picture_is_kept_by_the_next_send():
     cleanup.chooser.go_back()
     assert cleanup.chooser.data == first.data
     assert np.array_equal(np.asarray(cleanup.painter.mask), mask)
+
+
+def test_keep_also_keeps_the_photo_and_mask_the_result_was_made_from():
+    studio = Studio()
+    cleanup = studio.select("cleanup")
+    data, mask = masked_upload(cleanup)
+    cleanup.run()
+    assert cleanup.wait(30) and cleanup.result is not None, cleanup.status
+    cleanup.keep()  # the result becomes the photo, the mask starts empty
+    assert cleanup.chooser.data == cleanup.result.data and cleanup.painter.coverage == 0
+    assert cleanup.chooser.back_offer == "Back to portrait.jpg and its mask"
+    cleanup.chooser.go_back()
+    assert cleanup.chooser.data == data
+    assert np.array_equal(np.asarray(cleanup.painter.mask), mask)
