@@ -208,10 +208,10 @@ VOILA_FAST_START = [
     '"@voila-dashboards/widgets-manager8","ipycanvas","anywidget"]',
     "--VoilaKernelManager.fill_delay=5"]
 #: Added to `VOILA_CONFIG`: the page's head preloads the scripts it will need
-#: (`clipdrop_widgets.voila_preload`; the Studio's template writes the links).
+#: (`clipdrop_widgets.launcher.preload`; the Studio's template writes the links).
 VOILA_PRELOAD = """
 # Written by clipdrop-widgets studio: the page preloads the scripts it will need.
-import clipdrop_widgets.voila_preload as _preload
+import clipdrop_widgets.launcher.preload as _preload
 
 c.VoilaConfiguration.page_config_hook = _preload.page_config_hook
 """

@@ -1,5 +1,6 @@
-"""Shared fixtures: the local engine served on loopback, closed after each test; the data
-folder (sessions) under pytest's temporary folder for the whole run."""
+"""Shared fixtures: the local engine served on loopback, closed after each test; one loopback
+`FaultServer` for the whole run (``server``, reset before each test) and an unpaced ``client``
+of it; the data folder (sessions) under pytest's temporary folder for the whole run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_server import UNPACED, FaultServer
 
+from clipdrop_widgets import Client
 from clipdrop_widgets.api.session import DATA_DIR_ENV
 from clipdrop_widgets.engine import LocalEngine, ServerHandle, serve
 
@@ -63,3 +66,25 @@ def make_served_engine() -> Iterator[Callable[..., ServerHandle]]:
     yield make
     for handle in handles:
         handle.close()
+
+
+@pytest.fixture(scope="session")
+def _one_fault_server() -> Iterator[FaultServer]:
+    with FaultServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_one_fault_server: FaultServer) -> FaultServer:
+    """The loopback `FaultServer` every test of the wire shares, reset before each test: its
+    default image answer, no scripted actions, nothing seen, no rate limit."""
+    _one_fault_server.reset()
+    return _one_fault_server
+
+
+@pytest.fixture
+def client(server: FaultServer) -> Iterator[Client]:
+    """A client of ``server`` (key ``test-key``, timeout 5 s, no retries, :data:`UNPACED`)."""
+    with Client("test-key", base_url=server.url, timeout=5, max_retries=0,
+                requests_per_minute=UNPACED) as c:
+        yield c

@@ -29,6 +29,12 @@ from typing import Any
 import multipart
 from PIL import Image
 
+#: A client pace no test of the wire waits for. At the documented 60 a minute every client of
+#: one key and server shares one pace, so each test of a module waited about 1 s for the one
+#: before it. The pace itself is tested in tests/api (test_ratelimit, test_shared_pacing,
+#: test_pace_scope, test_call_deadline).
+UNPACED = 60_000
+
 
 def png_bytes(size: tuple[int, int] = (8, 8), color: Any = (200, 30, 30)) -> bytes:
     buf = io.BytesIO()
@@ -110,6 +116,17 @@ class FaultServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
+
+    def reset(self) -> None:
+        """Back to a new server's state (default answer, no script, nothing seen, no rate), for
+        one server shared by many tests (``fault_server`` in tests/conftest.py)."""
+        with self._lock:
+            self.default = Action.image()
+            self.actions.clear()
+            self.seen.clear()
+            self.rate = None
+            self.rejected_for_rate = 0
+            self._arrivals.clear()
 
     def script(self, *actions: Action) -> None:
         with self._lock:

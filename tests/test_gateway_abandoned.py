@@ -30,14 +30,15 @@ def test_a_call_abandoned_in_the_rooms_queue_is_not_charged(tmp_path, monkeypatc
     monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
     with Ledger(tmp_path / "room.db") as ledger:
         [(_label, key)] = ledger.create_seats(1, 20, label="seat")
-    # 6 a minute: the second call waits ~10 s for its slot.
-    with serve_gateway(tmp_path / "room.db", port=0, requests_per_minute=6,
+    # 15 a minute: the second call waits ~4 s for its slot (it waited 10 s at 6 a minute; the
+    # sender leaves 0.5 s in, well before the slot, and the check comes 1 s after the slot).
+    with serve_gateway(tmp_path / "room.db", port=0, requests_per_minute=15,
                        shared_cache=False, background=True) as gateway:
         with Client(api_key=key, base_url=gateway.url) as client:
             client.text_to_image("the first call takes the slot")
         sock = _post(gateway.port, key, "the second call waits, and its sender leaves")
-        time.sleep(1.0)
+        time.sleep(0.5)
         sock.close()
-        time.sleep(11.0)  # past the second slot
+        time.sleep(4.5)  # past the second slot
         seat = gateway.gateway.ledger.seats()[0]
     assert (seat.requests, seat.spent + seat.reserved) == (1, COST)

@@ -27,6 +27,7 @@ RANKS = {
     "gateway": 2,
     "apps": 3,
     "explore": 3,
+    "launcher": 0,
     "cli": 4,
     "__main__": 5,
     "__init__": 5,

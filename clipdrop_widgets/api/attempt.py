@@ -222,6 +222,8 @@ def credits_text(response: requests.Response | None) -> str:
         return "no answer headers arrived, so what it charged is unknown"
     consumed = parse_credits(response.headers.get("x-credits-consumed"))
     remaining = parse_credits(response.headers.get("x-remaining-credits"))
+    if remaining is not None and remaining < 0:  # cannot be right (see `believed_remaining`)
+        remaining = None
     if consumed is None and remaining is None:
         return "its headers did not say what it charged"
     parts = []
@@ -281,8 +283,8 @@ def failure(exc: BaseException, *, base_url: str, response: requests.Response | 
     charged: dict[str, Any] = {"sent": True, "credits_consumed": None, "remaining_credits": None}
     if response is not None:
         charged["credits_consumed"] = parse_credits(response.headers.get("x-credits-consumed"))
-        charged["remaining_credits"] = parse_credits(
-            response.headers.get("x-remaining-credits"))
+        remaining = parse_credits(response.headers.get("x-remaining-credits"))
+        charged["remaining_credits"] = remaining if remaining is None or remaining >= 0 else None
     lost = (f"the service may have made and charged it ({credits_text(response)}), so it was "
             "not sent again")
     if timed_out:

@@ -2,8 +2,10 @@
 
 The client's ``budget`` and ``credits_spent`` follow what the service reports. A faulty or
 hostile server could report a negative charge (the budget would never run out) or an absurd one
-(``1e308``: the budget would lock for good). Such a report is not believed: the call is counted
-at the most it could cost (`Endpoint.max_credits`), with a notice saying so.
+(``1e308``: the budget would lock for good), or one that is no number (``nan``). Such a report
+is not believed: the call is counted at the most it could cost (`Endpoint.max_credits`), with a
+notice saying so. A balance (``x-remaining-credits``) below 0 or no number is not believed
+either: it is not shown, with a notice saying so.
 """
 
 from __future__ import annotations
@@ -21,18 +23,34 @@ ABSURD_FACTOR = 10.0
 def believed_charge(raw: str | None, cost: float) -> tuple[float, str | None]:
     """The credits to count for a call costing at most ``cost``, and a notice if ``raw`` is refused.
 
-    ``raw`` is the ``x-credits-consumed`` header (``None`` when absent). Absent or unreadable
-    headers count ``cost`` quietly (as before); a negative or absurd (more than
-    `ABSURD_FACTOR` times ``cost``) one counts ``cost`` with a notice.
+    ``raw`` is the ``x-credits-consumed`` header (``None`` when absent). An absent (or empty)
+    header counts ``cost`` quietly; a negative, absurd (more than `ABSURD_FACTOR` times
+    ``cost``) or unreadable one (``nan``, ``inf``, words) counts ``cost`` with a notice.
     """
-    consumed = parse_credits(raw)
-    if consumed is None:
+    if raw is None or not raw.strip():
         return cost, None
-    if not credible(consumed, cost):
+    consumed = parse_credits(raw)
+    if consumed is None or not credible(consumed, cost):
         shown = (raw or "").strip()[:40]
         return cost, (f"the server said this call cost {shown} credits, which cannot be right "
                       f"for a call that costs at most {cost:g}; {cost:g} is counted instead")
     return consumed, None
+
+
+def believed_remaining(raw: str | None) -> tuple[float | None, str | None]:
+    """The balance an ``x-remaining-credits`` header ``raw`` reports, and a notice if refused.
+
+    Absent (or empty): ``None`` quietly. Below 0 or no number (``nan``, words): ``None``, with
+    a notice; a balance cannot be negative, and showing it would mislead.
+    """
+    if raw is None or not raw.strip():
+        return None, None
+    remaining = parse_credits(raw)
+    if remaining is None or remaining < 0:
+        shown = raw.strip()[:40]
+        return None, (f"the server said {shown} credits are left, which cannot be right; "
+                      "that balance is not shown")
+    return remaining, None
 
 
 def credible(consumed: float | None, cost: float) -> bool:

@@ -50,6 +50,7 @@ from .attempt import (
     Outcome,
     Timeout,
     answered,
+    credits_text,
     failure,
     limits,
     past_deadline,
@@ -59,7 +60,7 @@ from .attempt import (
     unusable,
 )
 from .cache import ResultCache, cache_key, default_cache_dir
-from .charge import await_budget, believed_charge, credible
+from .charge import await_budget, believed_charge, believed_remaining, credible
 from .hub import hub_seat
 from .inputs import ImageInput, Prepared, prepare_file
 from .notices import notify
@@ -78,7 +79,7 @@ from .transport import (
     watching,
 )
 
-__all__ = ["Client", "PreparedCall"]
+__all__ = ["Client", "PreparedCall", "Wait"]
 
 log = logging.getLogger("clipdrop_widgets")
 
@@ -88,6 +89,22 @@ KeyState = Literal["none", "unverified", "verified", "rejected"]
 
 _sleep = time.sleep  # tests replace this: no test sleeps for real
 _local_notice_shown = False
+
+
+@dataclass(frozen=True)
+class Wait:
+    """What a call is waiting for before it sends: `Client.waiting`.
+
+    Attributes:
+        reason: ``"pause"``: the pause a 429 asked for (its ``Retry-After``, at most
+            `MAX_PAUSE` s) holds this key's pace; ``"retry"``: the wait before retrying a 429
+            or 5xx; ``"pace"``: the client's own spacing of requests (``requests_per_minute``).
+        seconds: how long it is still to wait; ``None`` while another request's upload goes
+            out (the turn comes when it ends).
+    """
+
+    reason: Literal["pause", "retry", "pace"]
+    seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -212,6 +229,8 @@ class Client(PhotoOperations):
         self.cache = ResultCache(cache) if cache else None
         self._lock = threading.Condition()  # notified as reservations settle
         self._reserved: float = 0
+        # What each thread's call waits for before it sends: a limiter, or a retry's end.
+        self._waits: dict[int, RateLimiter | float] = {}
 
     def _use_engine(self, engine: Any) -> None:
         from ..engine import LocalEngineAdapter
@@ -412,13 +431,22 @@ class Client(PhotoOperations):
         cost = prepared.cost
         self._reserve(ep, cost, cancel)
         spent: float | None = None
+        left: float | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
+            left, balance_doubt = believed_remaining(response.headers.get("x-remaining-credits"))
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
-            notices = (*notices, *answer_notices(prepared, result, doubt, spent))
+            notices = (*notices, *answer_notices(prepared, result, doubt, spent, balance_doubt))
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
+            if spent is not None:  # an answer came whole and is counted: say so, once
+                if left is not None:
+                    self.remaining_credits = left
+                exc.args = (f"{exc.args[0]}. It was counted as {spent:g} "
+                            f"credit{'' if spent == 1 else 's'} ({credits_text(response)}); "
+                            "its bytes are on this error's response.content",
+                            *exc.args[1:])
             redacted(exc, self._secrets(None))
             raise
         except APIConnectionError as exc:
@@ -456,6 +484,21 @@ class Client(PhotoOperations):
     def redact(self, text: str) -> str:
         """``text`` with this client's API key replaced by ``***`` (for logs and records)."""
         return text if self._key is None else self._key.redact(text)
+
+    def waiting(self, thread: int | None = None) -> Wait | None:
+        """What the call running in ``thread`` (a `threading.get_ident`; default this thread)
+        waits for before it sends, or ``None`` when it is not waiting (preparing, sending,
+        reading the answer, or no call). For an app's status line: a call held by the pause
+        a 429 asked for is not a slow service."""
+        held = self._waits.get(threading.get_ident() if thread is None else thread)
+        if held is None:
+            return None
+        if isinstance(held, RateLimiter):
+            pause, delay = held.paused(), held.delay()
+            if pause > 0:
+                return Wait("pause", min(delay, pause) if delay != float("inf") else pause)
+            return Wait("pace", None if delay == float("inf") else delay)
+        return Wait("retry", max(0.0, held - time.monotonic()))
 
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
         if self.requests_per_minute is None and self.is_local:
@@ -496,11 +539,16 @@ class Client(PhotoOperations):
             if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
                 raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
             log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
-            if cancel is not None:
-                if cancel.wait(delay):
-                    raise CancelledError(f"{ep.name} was cancelled before its retry") from None
-            else:
-                _sleep(delay)
+            me = threading.get_ident()
+            self._waits[me] = time.monotonic() + delay
+            try:
+                if cancel is not None:
+                    if cancel.wait(delay):
+                        raise CancelledError(f"{ep.name} was cancelled before its retry") from None
+                else:
+                    _sleep(delay)
+            finally:
+                self._waits.pop(me, None)
             attempt += 1
 
     def _learn_key_state(self, sent_key: Secret | None, status: int) -> None:
@@ -523,12 +571,16 @@ class Client(PhotoOperations):
         with ExitStack() as stack:
             slot: Slot | None = None
             if limiter is not None:
+                me = threading.get_ident()
+                self._waits[me] = limiter
                 try:
                     slot = stack.enter_context(limiter.slot(cancel=cancel, deadline=deadline))
                 except TooLate as late:
                     raise APITimeoutError(f"{ep.name}: nothing was sent: {late}") from None
                 except Cancelled:
                     raise CancelledError(f"{ep.name} was cancelled before it was sent") from None
+                finally:
+                    self._waits.pop(me, None)
             sending = Body(body, slot)
             left = max(0.01, deadline - time.monotonic())  # after the pace and any retries
             total = min(total if total is not None else connect + answer, left)

@@ -114,6 +114,7 @@ class RateLimiter:
         self._next = float("-inf")  # the earliest moment the next request may start
         self._sending: Slot | None = None  # the request whose body is going out
         self._fastest_send = float("inf")  # the shortest start-to-sent time seen (seconds)
+        self._paused_until = float("-inf")  # the end of the pause a 429 asked for
         self._cond = threading.Condition()
 
     def __repr__(self) -> str:
@@ -126,12 +127,19 @@ class RateLimiter:
             own = self._delay(self._clock())
         return own if self.within is None else max(own, self.within.delay())
 
+    def paused(self) -> float:
+        """Seconds left of the pause a 429 asked for (`slow_down`), here or ``within``; 0: none."""
+        with self._cond:
+            own = max(0.0, self._paused_until - self._clock())
+        return own if self.within is None else max(own, self.within.paused())
+
     def slow_down(self, retry_after: float | None = None) -> None:
         """A 429 answered a request of this pace: none starts for ``retry_after`` seconds (at
         most `MAX_PAUSE`), or one interval when the server did not say; nor in ``within``."""
         pause = self.interval if retry_after is None else min(max(0.0, retry_after), MAX_PAUSE)
         with self._cond:
             self._next = max(self._next, self._clock() + pause)
+            self._paused_until = max(self._paused_until, self._clock() + pause)
             self._publish()
             self._cond.notify_all()
         if self.within is not None:

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_EXTENSIONS, PIL_FORMATS, Endpoint
+from ..contract.endpoints import (
+    CONTENT_TYPE_FORMATS,
+    FORMAT_CONTENT_TYPES,
+    FORMAT_EXTENSIONS,
+    PIL_FORMATS,
+    Endpoint,
+)
 from ..contract.errors import InvalidResponseError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +55,11 @@ class Result:
         from_cache: ``True`` when nothing was sent because the cache had the answer.
         source: ``"local engine"`` for offline previews, else ``"service"``.
         created: wall-clock time (seconds since the epoch) the result arrived.
-        notices: what the client changed for you before sending (an inverted sketch...).
+        notices: what the client changed for you before sending (an inverted sketch...),
+            then what is not as documented in the answer (see ``doubts``).
+        doubts: the notices about the answer itself: an image of another size or type than
+            documented, a mislabelled type, credit headers that cannot be right. The result
+            is kept (it was paid for); the apps show it with a warning, not a plain "Done".
         files: the bytes of each file sent, by form field (``{"image_file": b"..."}``), so a
             session can keep the inputs and the result can be made again; empty when unknown.
     """
@@ -65,6 +75,7 @@ class Result:
     source: str = "service"
     created: float = field(default_factory=time.time)
     notices: tuple[str, ...] = ()
+    doubts: tuple[str, ...] = ()
     files: Mapping[str, bytes] = field(default_factory=dict, repr=False)
     _image: Image.Image | None = field(default=None, repr=False)
     _size: tuple[int, int] | None = field(default=None, repr=False)
@@ -182,7 +193,9 @@ def result_from_answer(ep: Endpoint, response: requests.Response, inputs: dict[s
     The check reads the header (format, size: at most the endpoint's
     `max_answer_pixels`, so no pixel is decoded
     for a bomb) and PNG checksums; pixels decode on first use. Raises
-    `InvalidResponseError` when the body is not the image it claims to be.
+    `InvalidResponseError` when the body is not a readable image of a type this toolkit
+    handles; a good image under another type's label is kept under its true type, the
+    mislabel in ``doubts``.
     """
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     data = response.content
@@ -209,16 +222,23 @@ def result_from_answer(ep: Endpoint, response: requests.Response, inputs: dict[s
             f"bytes are not a readable image ({type(exc).__name__})",
             response=response) from None
     claimed = CONTENT_TYPE_FORMATS.get(content_type)
+    doubts: tuple[str, ...] = ()
     if claimed is not None and actual != claimed:
-        raise InvalidResponseError(
-            f"{ep.name}: the server said {content_type} but sent a {actual.upper()} image",
-            response=response)
+        if actual not in FORMAT_CONTENT_TYPES:  # no type this toolkit handles
+            raise InvalidResponseError(
+                f"{ep.name}: the server said {content_type} but sent a {actual.upper()} "
+                "image", response=response)
+        # a good image, paid for: kept under its true type, and the mislabel said
+        doubts = (f"{ep.name}: the server said {content_type} but sent a {actual.upper()} "
+                  f"image; it is kept as the {actual.upper()} it is",)
+        content_type = FORMAT_CONTENT_TYPES[actual]
     consumed = parse_credits(response.headers.get("x-credits-consumed"))
     remaining = parse_credits(response.headers.get("x-remaining-credits"))
     source = ("local engine" if local
               or response.headers.get("x-clipdrop-engine") == "local-preview" else "service")
     return Result(data, content_type, ep.name, inputs, credits_consumed=consumed,
-                  remaining_credits=remaining, elapsed=elapsed, source=source, _size=size)
+                  remaining_credits=remaining, elapsed=elapsed, source=source, doubts=doubts,
+                  _size=size)
 
 
 class _TooManyPixels(Exception):

@@ -385,7 +385,8 @@ class Session:
                         from_cache=bool(record.get("from_cache")),
                         source=record.get("source", "service"),
                         created=float(record.get("created") or 0.0),
-                        notices=tuple(record.get("notices") or ()), files=files)
+                        notices=tuple(record.get("notices") or ()),
+                        doubts=tuple(record.get("doubts") or ()), files=files)
         result._sha256 = sha  # hashed once: the thumbnail's name needs it too
         return result
 
@@ -476,6 +477,7 @@ class Session:
             "file": rel,
             "sha256": sha,
             "notices": list(result.notices),
+            "doubts": list(result.doubts),
         }
 
     # -- taking it away -----------------------------------------------------------------------

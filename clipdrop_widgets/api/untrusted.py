@@ -133,7 +133,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "prompt": _TEXT, "options": (dict, type(None)), "inputs": (dict, type(None)),
     "credits": _NUMBER, "remaining_credits": _NUMBER, "elapsed": _NUMBER,
     "created": _NUMBER, "source": (str,), "from_cache": (bool, type(None)),
-    "notices": (list, type(None)), "sha256": _TEXT, "time": _TEXT,
+    "notices": (list, type(None)), "doubts": (list, type(None)), "sha256": _TEXT,
+    "time": _TEXT,
 }
 
 
@@ -158,7 +159,8 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     for described in (record.get("inputs") or {}).values():
         if not isinstance(described, dict) or not isinstance(described.get("file"), str):
             return "an input has no file"
-    if not all(isinstance(n, str) for n in record.get("notices") or ()):
+    if not all(isinstance(n, str) for n in (*(record.get("notices") or ()),
+                                            *(record.get("doubts") or ()))):
         return "a notice is not text"
     for name in _NOT_NEGATIVE:
         value = record.get(name)

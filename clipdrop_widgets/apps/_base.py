@@ -7,8 +7,10 @@ once:
 
 * Run starts one worker thread; while it is in flight Run is disabled and a second click is
   ignored, so a double click never pays twice.
-* A ticker updates "Working… N s" once a second; the worker then shows the result (compare
-  view, history, status) or the error in plain words (`_status`).
+* A ticker updates "Working… N s" once a second, or "Waiting N s: the service asked for a
+  pause (rate limit)" while the client holds the request back (`Client.waiting`); the worker
+  then shows the result (compare view, history, status) or the error in plain words
+  (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
   is never sent; one already sent cannot be recalled, and its answer is ignored.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.
@@ -57,10 +59,12 @@ from ._photo import PhotoChooser
 from ._stage import STAGE_CSS, Stage, on_stage
 from ._status import (
     cancelled_text,
+    done_kind,
     done_text,
     error_text,
     notices_of,
     shown_text,
+    waiting_text,
     working_text,
 )
 
@@ -80,8 +84,9 @@ FRAME_PX = 512
 #: scaled by CSS to fit the stage (``_stage``).
 COMPARE_PX = 768
 
+#: A finished run whose answer is not as documented ("warn") is amber with a warning sign.
 _STATUS_COLORS = {"idle": color("muted"), "busy": color("busy"), "done": color("done"),
-                  "error": color("error")}
+                  "warn": color("busy"), "error": color("error")}
 
 
 @dataclass(frozen=True)
@@ -549,11 +554,21 @@ class App(Snapshot, widgets.VBox):
                 _log.debug("finish handler %r failed", handler, exc_info=True)
 
     def _tick(self, run: _Run) -> None:
-        while not run.done.wait(TICK_SECONDS):
+        wait = min(TICK_SECONDS, 0.25)  # soon at first: a held request says so at once
+        while not run.done.wait(wait):
+            wait = TICK_SECONDS
             with UI_LOCK:
                 if self._active is not run:
                     return
-                self._set_status(working_text(run.seconds), "busy")
+                self._set_status(self._working_words(run), "busy")
+
+    @staticmethod
+    def _working_words(run: _Run) -> str:
+        """"Working… N s", or what the client holds the request back for (a 429's pause)."""
+        waiting = getattr(run.client, "waiting", None)
+        thread = run.thread.ident if run.thread is not None else None
+        wait = waiting(thread) if callable(waiting) and thread is not None else None
+        return waiting_text(wait, run.seconds)
 
     def _finish(self, run: _Run, request: Request, outcome: Result | Exception) -> None:
         with UI_LOCK:
@@ -588,7 +603,8 @@ class App(Snapshot, widgets.VBox):
             self.prompt.remember(request.prompt)
         self._runs += 1
         self.error = None
-        self._set_status(done_text(result, run.seconds, run.client.remaining_credits), "done")
+        self._set_status(done_text(result, run.seconds, run.client.remaining_credits),
+                         done_kind(result))
 
     def _show_error(self, exc: BaseException) -> None:
         self.error = exc
@@ -601,7 +617,7 @@ class App(Snapshot, widgets.VBox):
 
     def _set_status(self, text: str, kind: str) -> None:
         self._status_text = text
-        icon = "&#9888; " if kind == "error" else ""
+        icon = "&#9888; " if kind in ("error", "warn") else ""
         self._status.value = (f'<span style="color:{_STATUS_COLORS[kind]}">{icon}'
                               f"{html.escape(text)}</span>")
 
@@ -627,7 +643,7 @@ class App(Snapshot, widgets.VBox):
                 self.prompt.value = prompt
             if self._active is None:
                 self.error = None
-                self._set_status(shown_text(result), "done")
+                self._set_status(shown_text(result), done_kind(result))
 
     def snapshot(self) -> Image.Image:
         """The app as a still picture: its inputs beside the compare view, and the status line.

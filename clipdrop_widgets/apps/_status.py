@@ -6,9 +6,12 @@ tests can check the wording without running anything. No text ever includes a tr
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
+from ..api.attempt import retry_after
+from ..api.client import Wait
 from ..api.result import Result
 from ..contract.errors import (
     APIConnectionError,
@@ -17,10 +20,12 @@ from ..contract.errors import (
     BudgetExceededError,
     InputError,
     InvalidResponseError,
+    RateLimitError,
 )
 
-__all__ = ["working_text", "done_text", "cancelled_text", "error_text", "notices_of",
-           "user_words", "shown_text", "FIELD_LABELS"]
+__all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "done_kind",
+           "cancelled_text", "error_text", "notices_of", "user_words", "shown_text",
+           "FIELD_LABELS"]
 
 #: Longest error detail shown (characters); longer server messages are cut with "…".
 MAX_DETAIL_CHARS = 300
@@ -68,15 +73,58 @@ def working_text(seconds: float) -> str:
     return f"Working… {int(seconds)} s"
 
 
+#: A wait for the client's own pace shorter than this (seconds) is shown as "Working…".
+SHORT_PACE = 2.0
+
+
+def waiting_text(wait: Wait | None, seconds: float) -> str:
+    """The status line while a run is in flight: ``"Waiting 52 s: the service asked for a
+    pause (rate limit)"`` while the client holds the request back (``wait``, from
+    `Client.waiting`), else `working_text` (``seconds`` since Run)."""
+    if wait is None or (wait.reason == "pace" and wait.seconds is not None
+                        and wait.seconds < SHORT_PACE):
+        return working_text(seconds)
+    left = "" if wait.seconds is None else f" {math.ceil(wait.seconds)} s"
+    why = {"pause": ": the service asked for a pause (rate limit)",
+           "retry": ": the service asked to try again later (it will be sent again)",
+           "pace": (" for the rate limit's next turn" if wait.seconds is not None
+                    else " for another request to go out first (rate limit)")}[wait.reason]
+    return f"Waiting{left}{why}. Not sent yet: Cancel spends nothing."
+
+
+def retry_after_text(exc: APIStatusError) -> str:
+    """``"The service asked for a pause of 600 s; it was not retried."`` for an error answer
+    that named one (its ``Retry-After``), else ``""``."""
+    try:
+        after = retry_after(exc.response)
+    except Exception:  # noqa: BLE001 - a response without headers names no pause
+        return ""
+    if after is None:
+        return ""
+    # `past_deadline` raised it at once (the wait was too long); else the retries ran out
+    again = "; it was not retried" if "it was not retried" in str(exc) else ""
+    return f" The service asked for a pause of {after:g} s{again}."
+
+
+def done_kind(result: Result) -> str:
+    """The status line's kind for a finished run: ``"warn"`` (amber, with a warning sign)
+    when the answer is not as documented (``result.doubts``), else ``"done"`` (green)."""
+    return "warn" if result.doubts else "done"
+
+
 def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
     """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
 
     ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, the
     number the Studio's header shows: it wins over the result's own ``x-remaining-credits``
     (older when another tab's run answered meanwhile), which is used only when the client
-    does not know.
+    does not know. An answer not as documented (``result.doubts``: another size, a
+    mislabelled type, credit headers that cannot be right) says so first: ``"Done in 1.2 s,
+    but the answer is not as documented (see the note)"``.
     """
     parts = [f"Done in {seconds:.1f} s"]
+    if result.doubts:
+        parts[0] += ", but the answer is not as documented (see the note)"
     if result.from_cache:
         parts.append("from cache, no credit")
     elif result.credits_consumed is None:
@@ -95,6 +143,8 @@ def shown_text(result: Result) -> str:
     """``"Showing the result of 14:02:11 · 1 credit · offline preview"``: what the status line
     says when an earlier result is shown again from the history."""
     parts = [f"Showing the result of {time.strftime('%H:%M:%S', time.localtime(result.created))}"]
+    if result.doubts:
+        parts[0] += ", an answer not as documented (see the note)"
     if result.from_cache:
         parts.append("from cache, no credit")
     elif result.credits_consumed is not None:
@@ -122,7 +172,8 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, APIStatusError):
         reason = _detail(exc.message) or "no reason given"
         advice = f" {exc.advice}" if exc.advice else ""
-        return f"Failed ({exc.status_code}): {reason}.{advice}"
+        pause = retry_after_text(exc) if isinstance(exc, RateLimitError) else ""
+        return f"Failed ({exc.status_code}): {reason}.{pause}{advice}"
     if isinstance(exc, (APITimeoutError, APIConnectionError)):
         # The client's message is one sentence saying what failed and what to do.
         return f"{_sentence(_detail(str(exc)))}."

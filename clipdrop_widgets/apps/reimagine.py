@@ -15,7 +15,7 @@ from ..widgets._imaging import encode_for_browser
 from ..widgets._ui import Layout
 from ._base import UI_LOCK, Request, _Run
 from ._one_photo import OnePhotoApp
-from ._status import done_text
+from ._status import done_kind, done_text
 
 __all__ = ["ReimagineApp"]
 
@@ -100,7 +100,7 @@ class ReimagineApp(OnePhotoApp):
         total = None if None in charges else sum(c for c in charges if c is not None)
         summed = dataclasses.replace(result, credits_consumed=total)
         text = done_text(summed, run.seconds, run.client.remaining_credits)
-        self._set_status(text.replace(" · ", f" · {len(taken)} takes · ", 1), "done")
+        self._set_status(text.replace(" · ", f" · {len(taken)} takes · ", 1), done_kind(result))
 
     def show(self, result: Result) -> None:
         """Show ``result`` in the compare view, adding it to the grid if it is new there."""

@@ -23,6 +23,10 @@ from ._one_photo import OnePhotoApp
 
 __all__ = ["RemoveBackgroundApp", "checkerboard"]
 
+#: ``transparency_handling``'s default at the service: a see-through photo comes back as it is
+#: (not sent: the app sends the field only when the user picks "Cut it out anew").
+KEEP_ALPHA = "return_input_if_non_opaque"
+
 #: Side of a checkerboard square (pixels of the picture).
 CHECKER_PX = 16
 
@@ -36,8 +40,9 @@ def checkerboard(image: Image.Image, *, square: int = CHECKER_PX) -> Image.Image
 class RemoveBackgroundApp(OnePhotoApp):
     """A photo (upload or sample), Run: the cut-out over a checkerboard beside the photo.
 
-    **Download PNG** and **Download WebP** save the cut-out with its transparency (converted
-    here, no second call); Send to offers it to Replace background and Uncrop in a Studio.
+    **Download PNG** and **Download WebP** (shown once there is a cut-out) save it with its
+    transparency (converted here, no second call); Send to offers it to Replace background and
+    Uncrop in a Studio.
 
     Args:
         client: the [`Client`][clipdrop_widgets.Client] (default ``Client()``: the local engine
@@ -49,7 +54,8 @@ class RemoveBackgroundApp(OnePhotoApp):
         chooser: the `PhotoChooser`.
         format: the answer's format menu (PNG, WebP, JPEG; from the endpoint table).
         transparency: what to do with a photo that is already partly see-through.
-        downloads: the **Download PNG** and **Download WebP** buttons.
+        downloads: the **Download PNG** and **Download WebP** buttons, shown once there is a
+            cut-out.
     """
 
     endpoint_name = "remove_background"
@@ -62,9 +68,10 @@ class RemoveBackgroundApp(OnePhotoApp):
         assert self.format is not None
         field = endpoint.field("transparency_handling")
         self.transparency = widgets.Dropdown(
-            options=[("Keep a see-through photo as it is", None),
+            # The service's default named, not None: a Dropdown shows None as an empty box.
+            options=[("Keep a see-through photo as it is", KEEP_ALPHA),
                      ("Cut it out anew", "discard_alpha_layer")],
-            value=None, description="If see-through", style={"description_width": "initial"},
+            value=KEEP_ALPHA, description="If see-through", style={"description_width": "initial"},
             tooltip=field.doc, layout=Layout(width="340px"))
         self._png = widgets.Button(description="Download PNG", icon="download",
                                    tooltip="Save the cut-out as PNG, with its transparency")
@@ -74,9 +81,19 @@ class RemoveBackgroundApp(OnePhotoApp):
         super().__init__(client, history=history, session_dir=session_dir,
                          options=[self.format, self.transparency])
         self.compare.add_row(self.downloads)
+        self._show_downloads()
         self._png.on_click(lambda _b: self.download("png"))
         self._webp.on_click(lambda _b: self.download("webp"))
 
+    def _show_send_to(self) -> None:
+        super()._show_send_to()
+        self._show_downloads()
+
+    def _show_downloads(self) -> None:
+        """Offer the downloads only while a cut-out is shown (before, they saved nothing)."""
+        shown = self.result is not None
+        self.downloads.layout.display = "" if shown else "none"
+        self._png.disabled = self._webp.disabled = not shown
 
     def option_control(self, name: str) -> widgets.ValueWidget | None:
         """The **If see-through** menu for ``transparency_handling``."""
@@ -85,6 +102,8 @@ class RemoveBackgroundApp(OnePhotoApp):
         return super().option_control(name)
     def _bind(self) -> Any:
         fmt, handling = self.format.value, self.transparency.value  # type: ignore[union-attr]
+        if handling == KEEP_ALPHA:
+            handling = None  # the service's default: sent as before, without the field
 
         def call(client: Client, photo: Any, cancel: Any) -> Result:
             return client.remove_background(photo, transparency_handling=handling, format=fmt,

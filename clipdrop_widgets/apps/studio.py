@@ -372,7 +372,10 @@ class Studio(Snapshot, widgets.VBox):
         with UI_LOCK:
             if app.client is self._client:
                 error = app.error
-                self._unreachable = error if isinstance(error, APIConnectionError) else None
+                # An answer cut short after the request went out proves the service was
+                # reached (it may have charged): the status line says so, not the badge.
+                self._unreachable = (error if isinstance(error, APIConnectionError)
+                                     and not error.sent else None)
         self._show_source()  # the credits were shown with the app's status (on_credits)
         self._show_session()
 

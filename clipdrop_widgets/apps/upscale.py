@@ -38,8 +38,9 @@ class UpscaleApp(OnePhotoApp):
             4096 pixels a side goes to ``"size"`` at the largest size of that shape).
         width: the target width (pixels, 1 to 4096), used with ``"size"``.
         height: the target height (pixels, 1 to 4096), used with ``"size"``.
-        magnifier: the `Magnifier` under the compare view: the result at 1:1 pixels under
-            the pointer, the original beside it in the lens.
+        magnifier: the `Magnifier` under the compare view, captioned "Magnifier", shown while
+            a result is: the result at 1:1 pixels under the pointer, the original beside it
+            in the lens.
     """
 
     endpoint_name = "upscale"
@@ -62,11 +63,16 @@ class UpscaleApp(OnePhotoApp):
                                              layout=Layout(width="170px"))
         self._target = widgets.HTML("")
         self.magnifier = Magnifier()
-        self.magnifier.layout.display = "none"  # until there is a result
+        # Captioned: without it the magnifier reads as a stray second copy of the result.
+        self._magnifier_caption = widgets.HTML(
+            "<small><b>Magnifier</b>: point at this copy to see the result's own pixels at "
+            "1:1 in the lens, the original's beside them in its left half</small>")
+        self._magnifier_box = widgets.VBox([self._magnifier_caption, self.magnifier])
+        self._magnifier_box.layout.display = "none"  # until there is a result
         super().__init__(client, history=history, session_dir=session_dir,
                          options=[self.scale, widgets.HBox([self.width, self.height]),
                                   self._target])
-        self.compare.add_row(self.magnifier)
+        self.compare.add_row(self._magnifier_box)
         for w in (self.scale, self.width, self.height):
             w.observe(lambda _c: self._show_target(), "value")
         self.chooser.on_change(lambda _image: self._show_target())
@@ -121,7 +127,12 @@ class UpscaleApp(OnePhotoApp):
             return
         with UI_LOCK:
             self.magnifier.set_images(before, result)
-            self.magnifier.layout.display = ""
+            self._magnifier_box.layout.display = ""
+
+    def _show_send_to(self) -> None:
+        super()._show_send_to()
+        if self.result is None:  # discarded: no magnifier over the inputs
+            self._magnifier_box.layout.display = "none"
 
     def _bind(self) -> Any:
         w, h = self.target

@@ -202,6 +202,10 @@ class Endpoint:
     ``credits`` (`max_credits`). What was charged is read from the answer's headers."""
     alpha_content_type: str | None = None
     """The answer's type when the input has transparency (upscale: WebP), or ``None``."""
+    size_stated: bool = False
+    """Whether the documentation states that an ``"input"``-sized answer has the input's size
+    (cleanup, text inpainting, replace and remove background): only then is an answer of
+    another size said (`stated_answer_size`); ``"extended"`` and ``"target"`` are stated."""
     repeat: str = "always"
     """Whether the same call gives the same answer, so a cache may give it again: ``"always"``,
     ``"never"`` (reimagine: each call is another take), or a field's name: only when that
@@ -235,6 +239,17 @@ class Endpoint:
                 return sum(int(texts.get(n) or 0) for n in names)  # type: ignore[call-overload]
             return (w + grow("extend_left", "extend_right"), h + grow("extend_up", "extend_down"))
         return (w, h)
+
+    def stated_answer_size(self, texts: Mapping[str, object],
+                           input_size: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The answer's (width, height) as the documentation states it for a call with
+        ``texts`` on an input of ``input_size``; ``None`` when it states none (a fixed size is
+        the seed's figure, and an ``"input"`` size without `size_stated` a guess) or the input's
+        size is unknown. The client says when an answer is of another size."""
+        if self.output_size in ("extended", "target") or (self.output_size == "input"
+                                                          and self.size_stated):
+            return self.answer_size(texts, input_size)
+        return None
 
     def max_credits(self, texts: Mapping[str, object],
                     input_size: tuple[int, int] | None = None) -> float:
@@ -383,6 +398,7 @@ ENDPOINTS: dict[str, Endpoint] = {
                 ),
             ),
             output_content_type="image/png",
+            size_stated=True,
             doc="Removes what the mask covers and fills it from the surroundings.",
         ),
         Endpoint(
@@ -404,6 +420,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
             output_content_type="image/jpeg",
             requests_per_minute=30,
+            size_stated=True,
             doc="Replaces what the mask covers with what the prompt describes.",
         ),
         Endpoint(
@@ -428,6 +445,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
             output_content_type="image/jpeg",
             accept=("image/jpeg", "image/png", "image/webp"),
+            size_stated=True,
             doc="Keeps the subject and puts it in a new scene.",
         ),
         # -- beyond the seeds: the public documentation's six other image endpoints ----------
@@ -447,6 +465,7 @@ ENDPOINTS: dict[str, Endpoint] = {
             ),
             output_content_type="image/png",
             accept=("image/png", "image/webp", "image/jpeg"),
+            size_stated=True,
             doc="The subject on a transparent background, the input's size.",
         ),
         Endpoint(

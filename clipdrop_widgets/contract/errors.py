@@ -246,7 +246,7 @@ class NotAcceptableError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: too many requests; retried automatically before it reaches you."""
 
-    advice = "Too many requests: wait a little, or lower requests_per_minute."
+    advice = "Wait a little, or lower requests_per_minute."
     """What to do about it, in plain words (shown by the apps)."""
 
 

@@ -22,9 +22,18 @@ function labelText(field) {
 // The compare view's slider moves the divider between before and after (findings 22c F7).
 const DIVIDER = "Before/after divider";
 
-function nameControls(root) {
+// What a screen reader says for the divider: the slider's own value text is its number
+// ("0.505"); this says where it is and which side shows what.
+export function dividerText(value) {
+  const at = Math.round(Number(value) * 100);
+  return `${at} %: before on the left, after on the right`;
+}
+
+function nameControls(root, watch) {
   for (const handle of root.querySelectorAll('.cdw-compare [role="slider"]')) {
     if (handle.getAttribute("aria-label") !== DIVIDER) handle.setAttribute("aria-label", DIVIDER);
+    sayDivider(handle);
+    if (watch) watch(handle);
   }
   for (const handle of root.querySelectorAll('[role="slider"]:not([aria-label])')) {
     const box = handle.closest(".widget-slider");
@@ -49,6 +58,13 @@ function nameControls(root) {
   for (const line of root.querySelectorAll(".cdw-live:not([aria-live])")) {
     line.setAttribute("aria-live", "polite");
   }
+}
+
+// The slider writes its number into aria-valuetext as it moves: put the words back.
+function sayDivider(handle) {
+  const text = handle.getAttribute("aria-valuetext");
+  if (text === null || text.trim() === "" || Number.isNaN(Number(text))) return;
+  handle.setAttribute("aria-valuetext", dividerText(text));
 }
 
 function describeStage(stage, model) {
@@ -103,11 +119,20 @@ export default {
     let observer = null;
     let pending = null;
     let placing = null;
+    const watched = new WeakSet();
+    const dividers = new MutationObserver((records) => {
+      for (const record of records) sayDivider(record.target);
+    });
+    const watch = (handle) => {
+      if (watched.has(handle)) return;
+      watched.add(handle);
+      dividers.observe(handle, { attributes: true, attributeFilter: ["aria-valuetext"] });
+    };
     const fix = () => {
       pending = null;
       if (!root) return;
       observer.disconnect(); // our own attribute changes are not news
-      nameControls(root);
+      nameControls(root, watch);
       describeStage(el.closest(".cdw-stage"), model);
       observer.observe(root, { childList: true, subtree: true });
     };
@@ -128,6 +153,7 @@ export default {
       model.off("change:picture", schedule);
       model.off("change:compare", schedule);
       observer.disconnect();
+      dividers.disconnect();
       if (pending !== null) cancelAnimationFrame(pending);
       if (placing !== null) cancelAnimationFrame(placing);
     };

@@ -33,6 +33,11 @@ Picture = ImageSource | Result
 IMAGE_CACHE_SIZE = 16
 
 
+#: How far one arrow key moves the before/after divider: 1 % of the picture's width (a
+#: drag on the picture moves it to the pixel).
+DIVIDER_STEP = 0.01
+
+
 @dataclass(eq=False)
 class _Sent:
     """One image as sent to the browser: the original (kept so its ``id`` stays unique), the
@@ -120,7 +125,7 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._sources = {"before": Canvas(layout=Layout()),  # never displayed
                          "after": Canvas(layout=Layout())}
         self._slider = widgets.FloatSlider(
-            value=position, min=0.0, max=1.0, step=0.001, readout=False,
+            value=position, min=0.0, max=1.0, step=DIVIDER_STEP, readout=False,
             continuous_update=True, description="",
             layout=Layout(width="100%", max_width=f"{self._shown_width()}px",
                                   margin="0"),

@@ -7,26 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
-from fault_server import FaultServer, jpeg_bytes, png_bytes
+from fault_server import jpeg_bytes, png_bytes
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from clipdrop_widgets import Client, InputError
+from clipdrop_widgets import InputError
 from clipdrop_widgets.api.notices import ClipdropNotice
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
 from clipdrop_widgets.contract.validation import ImageFacts, check_file
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    server.seen.clear()
-    return Client("k", base_url=server.url, timeout=5)
 
 
 def encoded(im: Image.Image, fmt: str = "PNG") -> bytes:

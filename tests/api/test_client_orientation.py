@@ -19,23 +19,9 @@ import warnings
 
 import numpy as np
 import pytest
-from fault_server import FaultServer
 from PIL import Image, ImageOps
 
-from clipdrop_widgets import Client, InputError
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    server.seen.clear()
-    with Client("test-key", base_url=server.url, timeout=5, max_retries=0) as c:
-        yield c
+from clipdrop_widgets import InputError
 
 
 def phone_jpeg() -> bytes:

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from fault_server import UNPACED, Action, FaultServer, jpeg_bytes, png_bytes
 from PIL import Image
 
 import clipdrop_widgets.api.client as client_module
@@ -46,6 +46,7 @@ def server():
 
 def make_client(server, **kw):
     kw.setdefault("timeout", 5)
+    kw.setdefault("requests_per_minute", UNPACED)  # a retry waited 1 s for the pace as well
     return Client("test-key", base_url=server.url, **kw)
 
 
@@ -153,10 +154,11 @@ def test_other_4xx_are_never_retried(server, sleeps):
 
 # -- retries ------------------------------------------------------------------------------------
 def test_retry_after_is_honoured(server, sleeps):
-    server.script(Action.error(429, "Too many requests", Retry_After="3"))
+    # 1 s, not 3: the pace waits the Retry-After out too, in real time (the sleep is recorded)
+    server.script(Action.error(429, "Too many requests", Retry_After="1"))
     result = make_client(server).text_to_image("a cat")
     assert result.width == 8
-    assert sleeps == [3.0] and len(server.seen) == 2
+    assert sleeps == [1.0] and len(server.seen) == 2
 
 
 def test_a_retry_after_past_the_longest_wait_is_raised_at_once(server, sleeps):
@@ -189,7 +191,8 @@ def test_refused_connection_is_retried_then_a_connection_error(sleeps):
     with FaultServer() as gone:
         url = gone.url  # a port that was just closed: nothing listens there
     with pytest.raises(APIConnectionError) as info:
-        Client("k", base_url=url, max_retries=2, timeout=5).text_to_image("a cat")
+        Client("k", base_url=url, max_retries=2, timeout=5,
+               requests_per_minute=UNPACED).text_to_image("a cat")
     assert not isinstance(info.value, (APITimeoutError, AnswerLostError))
     assert info.value.sent is False and "the connection was refused" in str(info.value)
     assert len(sleeps) == 2  # nothing reached a server: safe to try again
@@ -238,8 +241,7 @@ def test_per_call_timeout_overrides(server, sleeps):
     Action.image(b"\x89PNG\r\n garbage that is not an image"),
     Action.image(b"", content_type="image/png"),
     Action("respond", 200, {"Content-Type": "application/json"}, b'{"ok": true}'),
-    Action.image(jpeg_bytes(), content_type="image/png"),
-])
+])  # (a good JPEG labelled PNG is kept as JPEG with a notice: test_answer_checks.py)
 def test_a_200_that_is_not_the_image_it_claims(server, action):
     server.default = action
     with pytest.raises(InvalidResponseError) as info:
@@ -254,7 +256,8 @@ def test_a_200_that_is_not_the_image_it_claims(server, action):
     ({"x-remaining-credits": "96.5", "x-credits-consumed": "0.5"}, 0.5, 96.5),
     ({"x-remaining-credits": "12"}, None, 12),
     ({}, None, None),
-    ({"x-remaining-credits": "lots", "x-credits-consumed": "nan"}, None, None),
+    # no number: the call's most (2) is counted, the balance not shown, each with a notice
+    ({"x-remaining-credits": "lots", "x-credits-consumed": "nan"}, 2, None),
 ])
 def test_credit_headers(server, headers, consumed, remaining):
     action = Action.image()

@@ -209,3 +209,48 @@ def test_a_turn_past_the_deadline_raises_too_late_at_once_and_takes_no_turn():
     now[0] = 1.0
     with limiter.slot(deadline=1.5) as slot:  # the turn comes in time
         slot.sent()
+
+
+def test_a_pause_asked_by_a_429_is_told_apart_from_the_pace():
+    clock = FakeClock()
+    outer = RateLimiter(60, clock=clock)
+    inner = RateLimiter(30, clock=clock, within=outer)
+    assert inner.paused() == 0 and outer.paused() == 0
+    with outer.slot() as slot:
+        slot.sent()
+    assert outer.paused() == 0 < outer.delay()  # the usual spacing is not a pause
+    inner.slow_down(600)  # at most MAX_PAUSE (60 s), in the pace it is within too
+    assert inner.paused() == outer.paused() == 60
+    clock.now = 45
+    assert inner.paused() == pytest.approx(15) and outer.delay() == pytest.approx(15)
+    clock.now = 61
+    assert inner.paused() == 0
+
+
+def test_the_client_says_what_a_held_call_waits_for():
+    with FaultServer(default=Action.image()) as srv:
+        client = Client(base_url=srv.url, api_key="sk-test-held")
+        assert client.waiting() is None
+        client.limiter("text_to_image").slow_down(30)
+        cancel = threading.Event()
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                client.text_to_image("a boat", cancel=cancel)
+            except CancelledError as exc:
+                errors.append(exc)
+        worker = threading.Thread(target=call)
+        worker.start()
+        for _ in range(200):
+            wait = client.waiting(worker.ident)
+            if wait is not None:
+                break
+            time.sleep(0.01)
+        assert wait is not None and wait.reason == "pause", wait
+        assert 25 < wait.seconds <= 30
+        assert client.waiting() is None  # this thread's own call: none
+        cancel.set()
+        worker.join(5)
+        assert client.waiting(worker.ident) is None and srv.seen == []
+        assert errors

@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-from fault_server import Action, FaultServer, RawServer, echo_key, head
+from fault_server import UNPACED, Action, FaultServer, RawServer, echo_key, head
 
 import clipdrop_widgets.api.client as client_module
 from clipdrop_widgets import APIStatusError, Client, ClipdropError
@@ -25,7 +25,8 @@ def test_key_never_leaks(monkeypatch, caplog, action):
     monkeypatch.setattr(client_module, "_sleep", lambda s: None)
     caplog.set_level(logging.DEBUG)
     with FaultServer(default=action) as server:
-        client = Client(SENTINEL, base_url=server.url, timeout=5)
+        # unpaced: a retry waited 1 s for the documented pace
+        client = Client(SENTINEL, base_url=server.url, timeout=5, requests_per_minute=UNPACED)
         texts = [repr(client), str(client.__dict__)]
         try:
             result = client.cleanup(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool))
@@ -86,7 +87,8 @@ def test_a_key_echoed_by_the_server_is_cut_out_where_it_enters(monkeypatch, capl
     monkeypatch.setattr(client_module, "_sleep", lambda s: None)
     caplog.set_level(logging.DEBUG)
     with RawServer(echo_key(status, where)) as server:
-        client = Client(SENTINEL, base_url=server.url, timeout=5, max_retries=2)
+        client = Client(SENTINEL, base_url=server.url, timeout=5, max_retries=2,
+                        requests_per_minute=UNPACED)  # a retry waited 1 s for the pace
         with pytest.raises(APIStatusError) as info:
             client.text_to_image("a cat")
         assert server.requests[0].headers["x-api-key"] == SENTINEL  # it was sent, and echoed

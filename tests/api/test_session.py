@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from fault_server import UNPACED
 
 from clipdrop_widgets import Client, read_record
 from clipdrop_widgets.api.records import strip_record
@@ -253,7 +254,7 @@ def test_a_session_survives_sigkill_at_any_moment(tmp_path: Path) -> None:
 
 def test_no_key_lands_in_a_session_folder(tmp_path: Path, make_served_engine) -> None:
     handle = make_served_engine(api_key=SENTINEL)
-    client = Client(SENTINEL, base_url=handle.url)
+    client = Client(SENTINEL, base_url=handle.url, requests_per_minute=UNPACED)  # no 1 s turns
     session = Session(tmp_path / "s")
     photo = client.text_to_image("a cat")
     session.add(photo)

@@ -364,7 +364,7 @@ FAILURES: dict[str, tuple[Action | None, dict[str, Any], tuple[str, ...]]] = {
     "invalid input": (None, {}, ("Not sent",)),
     "402": (Action.error(402, "Not enough credits"), {}, ("402", "Buy credits for this key")),
     "429": (Action.error(429, "Too many requests"), {"max_retries": 0},
-            ("429", "Too many requests", "wait a little")),
+            ("429", "Too many requests", "Wait a little")),
     "500": (Action.error(500, "Internal error"), {"max_retries": 0},
             ("500", "The server failed")),
     "timeout": (Action("stall", seconds=3), {"timeout": 0.3, "max_retries": 0},
@@ -579,3 +579,55 @@ def test_an_empty_compare_view_already_takes_its_place() -> None:
     app = SketchToImageApp(Client())
     assert app.compare.frame_size == (_base.COMPARE_PX, _base.COMPARE_PX * 3 // 4)
 
+
+
+# -- a 429's pause: named when it fails, shown while a later Run waits it out ------------------
+
+def test_a_429s_long_pause_is_named_once_and_a_later_run_says_it_waits_for_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_base, "TICK_SECONDS", 0.05)
+    with FaultServer() as srv:
+        srv.script(Action.error(429, "Too many requests", Retry_After="600"))
+        app = CleanupApp(Client(base_url=srv.url, api_key="sk-test-pause"))
+        fill_inputs(app)
+        click_run(app)
+        # the figure the server asked for, and the reason once (it was doubled)
+        assert app.status.startswith("Failed (429): Too many requests."), app.status
+        assert "pause of 600 s" in app.status and "not retried" in app.status, app.status
+        assert app.status.count("Too many requests") == 1, app.status
+        app.run_button.click()  # the client holds this one back for the pause (at most 60 s)
+        for _ in range(100):
+            if app.status.startswith("Waiting"):
+                break
+            time.sleep(0.05)
+        waiting = re.fullmatch(r"Waiting (\d+) s: the service asked for a pause \(rate limit\)\. "
+                               r"Not sent yet: Cancel spends nothing\.", app.status)
+        assert waiting and 50 <= int(waiting.group(1)) <= 60, app.status
+        assert not app.cancel_button.disabled and app.run_button.disabled
+        app.cancel_button.click()
+        assert app.wait(5)
+        assert app.status.startswith("Cancelled") and "nothing was spent" in app.status
+        assert len(srv.seen) == 1  # the held Run never reached the server
+
+
+def test_the_status_words_for_each_wait() -> None:
+    from clipdrop_widgets.api.client import Wait
+    from clipdrop_widgets.apps._status import waiting_text
+
+    assert waiting_text(None, 4.7) == "Working… 4 s"
+    assert waiting_text(Wait("pace", 0.9), 4.7) == "Working… 4 s"  # a usual spacing: no news
+    assert waiting_text(Wait("pace", 5.2), 1).startswith("Waiting 6 s for the rate limit's")
+    assert waiting_text(Wait("retry", 2.1), 1).startswith("Waiting 3 s: the service asked to "
+                                                          "try again later")
+    assert waiting_text(Wait("pause", 51.5), 9).startswith(
+        "Waiting 52 s: the service asked for a pause (rate limit).")
+
+
+def test_a_429_after_the_retries_ran_out_names_its_pause_without_saying_not_retried() -> None:
+    with FaultServer() as srv:
+        srv.script(Action.error(429, "Too many requests", Retry_After="1"))
+        app = TextToImageApp(Client(base_url=srv.url, api_key="sk-test-spent", max_retries=0))
+        fill_inputs(app)
+        click_run(app)
+    assert app.status == ("Failed (429): Too many requests. The service asked for a pause of "
+                          "1 s. Wait a little, or lower requests_per_minute."), app.status

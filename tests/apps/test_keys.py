@@ -240,3 +240,19 @@ def _no_env_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("CLIPDROP_API_KEY", raising=False)
     monkeypatch.delenv("CLIPDROP_API_URL", raising=False)
     yield
+
+
+def test_an_answer_cut_short_does_not_call_the_service_unreachable() -> None:
+    from fault_server import png_bytes
+
+    cut = Action.image(png_bytes((64, 64)))
+    cut.kind = "truncate"  # half the promised body, then the connection closes
+    with FaultServer(default=cut) as srv:
+        studio = Studio(Client(base_url=srv.url, api_key=SENTINEL, max_retries=0))
+        app = studio.select("cleanup")
+        fill_inputs(app)
+        click_run(app)
+    assert isinstance(app.error, APIConnectionError) and app.error.sent, app.status
+    assert "not reachable" not in studio.source_text, studio.source_text
+    assert studio.source_text.startswith(f"ClipDrop service at {srv.url}")
+    assert "could not be reached" not in studio.key_text

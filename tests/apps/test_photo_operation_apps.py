@@ -178,3 +178,30 @@ def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
     studio.tabs.children[7].selected_index = 1
     assert isinstance(studio.current, PortraitNormalsApp)
     assert studio.tabs.children[7].children[1].children == (studio.apps["portrait_normals"],)
+
+
+def test_remove_background_offers_downloads_only_with_a_cutout_and_names_its_default(client):
+    app = RemoveBackgroundApp(client)
+    app.chooser.load(small_photo())
+    # before a cut-out the buttons saved nothing and said nothing
+    assert app.downloads.layout.display == "none"
+    assert app._png.disabled and app._webp.disabled
+    # the menu shows the default, not an empty box
+    assert app.transparency.label == "Keep a see-through photo as it is"
+    ran(app)
+    assert app.downloads.layout.display == "" and not app._png.disabled
+    assert app.result.inputs.get("transparency_handling") is None  # the default is not sent
+    app.discard()
+    assert app.downloads.layout.display == "none" and app._webp.disabled
+
+
+def test_upscale_captions_its_magnifier_and_hides_it_without_a_result(client):
+    app = UpscaleApp(client)
+    app.chooser.load(small_photo())
+    assert app._magnifier_box.layout.display == "none"
+    ran(app)
+    assert app._magnifier_box.layout.display == ""
+    assert app.magnifier in app._magnifier_box.children
+    assert "Magnifier" in app._magnifier_caption.value  # not an unlabelled second copy
+    app.discard()
+    assert app._magnifier_box.layout.display == "none"

@@ -1,5 +1,5 @@
 """Record the scripts the Studio's Voila page preloads (``clipdrop_widgets/share/voila/
-preload.json``, see ``clipdrop_widgets/voila_preload.py``).
+preload.json``, see ``clipdrop_widgets/launcher/preload.py``).
 
     .venv/bin/python tests/browser/make_preload.py
 
@@ -28,7 +28,7 @@ from bench_studio_start import RUN_BUTTON, _voila, _wait_filled, _wait_up  # noq
 from servers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 
 from clipdrop_widgets.cli import studio_notebook  # noqa: E402
-from clipdrop_widgets.voila_preload import RECORD, record  # noqa: E402
+from clipdrop_widgets.launcher.preload import RECORD, record  # noqa: E402
 
 CONFIG_DATA = re.compile(r'<script id="jupyter-config-data" type="application/json">(.*?)'
                          r"</script>", re.S)

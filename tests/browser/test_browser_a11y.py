@@ -248,6 +248,17 @@ def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[n
             divider = app.get_by_role("slider", name="Before/after divider", exact=True)
             wait_until(lambda d=divider: d.count() == 1 or None, timeout=WAIT,
                        what="the divider named")
+            # an arrow moves it 1 %, and a screen reader hears where it is, not "0.505"
+            divider.focus()
+            start = float(divider.get_attribute("aria-valuenow"))
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("ArrowRight")
+            wait_until(lambda d=divider: re.fullmatch(
+                r"\d+ %: before on the left, after on the right",
+                d.get_attribute("aria-valuetext") or "") or None, timeout=WAIT,
+                what="the divider's words")
+            said = int(divider.get_attribute("aria-valuetext").split(" ")[0])
+            assert said == round(start * 100) + 2, (start, said)
         button.focus()
         if action == "Discard":  # a 2 px ring in the theme's focus colour (F10; tests/widgets/
             ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"

@@ -24,7 +24,7 @@ import pytest
 from labpage import wait_until
 from servers import free_port
 
-from clipdrop_widgets.voila_preload import preload_paths
+from clipdrop_widgets.launcher.preload import preload_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -9,24 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fault_server import FaultServer, png_bytes
+from fault_server import png_bytes
 
-from clipdrop_widgets import Client, InputError
+from clipdrop_widgets import InputError
 
 PHOTO = png_bytes((64, 48))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    server.seen.clear()
-    with Client("test-key", base_url=server.url, timeout=5, max_retries=0) as c:
-        yield c
 
 
 @pytest.mark.parametrize("typed,sent", [

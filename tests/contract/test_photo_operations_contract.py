@@ -8,24 +8,10 @@ import inspect
 import io
 
 import pytest
-from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from fault_server import UNPACED, Action, jpeg_bytes, png_bytes
 from PIL import Image
 
 from clipdrop_widgets import BudgetExceededError, Client, InputError
-
-
-@pytest.fixture(scope="module")
-def server():
-    with FaultServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    server.seen.clear()
-    server.actions.clear()
-    with Client("test-key", base_url=server.url, timeout=5, max_retries=0) as c:
-        yield c
 
 
 def big_png(width: int, height: int) -> bytes:
@@ -187,7 +173,8 @@ def test_upscale_without_a_consumed_header_counts_the_most_it_can_cost(client, s
 
 
 def test_a_budget_refuses_an_upscale_by_its_output_megapixels_before_sending(server):
-    with Client("test-key", base_url=server.url, timeout=5, budget=3) as client:
+    with Client("test-key", base_url=server.url, timeout=5, budget=3,
+                requests_per_minute=UNPACED) as client:
         server.seen.clear()
         client.upscale(PHOTO, 1024, 1024)  # at most 1.05 credits: sent
         with pytest.raises(BudgetExceededError, match=r"up to 4\.19"):
@@ -197,7 +184,8 @@ def test_a_budget_refuses_an_upscale_by_its_output_megapixels_before_sending(ser
 
 # -- the cache gives back only what would come back the same --------------------------------
 def test_the_cache_never_answers_a_new_take_or_an_unseeded_uncrop(server, tmp_path):
-    with Client("test-key", base_url=server.url, timeout=5, cache=tmp_path) as client:
+    with Client("test-key", base_url=server.url, timeout=5, cache=tmp_path,
+                requests_per_minute=UNPACED) as client:
         server.seen.clear()
         first = client.reimagine(PHOTO)
         second = client.reimagine(PHOTO)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fault_server import FaultServer
+from fault_server import UNPACED, FaultServer
 from PIL import Image
 
 from clipdrop_widgets import Client, Session, Sweep, export_html
@@ -91,7 +91,8 @@ def test_the_report_says_what_fed_what_and_allows_no_request(tmp_path):
 
 def test_a_sweeps_report_has_its_template_and_values(tmp_path):
     with FaultServer() as server:
-        sweep = Sweep(Client("k", base_url=server.url, max_retries=0), "text_to_image",
+        sweep = Sweep(Client("k", base_url=server.url, max_retries=0,
+                             requests_per_minute=UNPACED), "text_to_image",
                       template="a {animal}", variables={"animal": ["fox", "hen"]},
                       run_dir=tmp_path / "run")
         sweep.run(progress=False)

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
-from fault_server import Action, FaultServer, png_bytes
+from fault_server import UNPACED, Action, FaultServer, png_bytes
 from PIL import Image
 
 from clipdrop_widgets import (
@@ -45,6 +45,8 @@ ANIMALS = {"animal": ["fox", "owl"], "style": ["ink", "oil", "chalk"]}
 
 def client_for(server: FaultServer, **options) -> Client:
     options.setdefault("max_retries", 0)
+    # unpaced unless a test sets the pace: at the documented 60 a minute each item waited 1 s
+    options.setdefault("requests_per_minute", UNPACED)
     return Client(options.pop("key", "k"), base_url=server.url, **options)
 
 

@@ -28,7 +28,7 @@ from fault_server import png_bytes
 from clipdrop_widgets import Client, Sweep
 
 ITEMS = [f"item {i}" for i in range(40)]
-LATENCY = 1.0  # seconds from a charge to its answer
+LATENCY = 0.4  # seconds from a charge to its answer (a kill lands within 1.6 x this)
 
 
 class ChargingServer:

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from fault_server import Action, FaultServer, jpeg_bytes, png_bytes
+from fault_server import UNPACED, Action, FaultServer, jpeg_bytes, png_bytes
 from PIL import Image
 
 from clipdrop_widgets import (
@@ -44,6 +44,7 @@ def engine_client(handle) -> Client:
 
 def fault_client(server: FaultServer, **options) -> Client:
     options.setdefault("max_retries", 0)
+    options.setdefault("requests_per_minute", UNPACED)  # no 1 s turn per item
     return Client("k", base_url=server.url, **options)
 
 

@@ -309,7 +309,7 @@ def test_a_stalled_hub_is_a_quick_502_in_the_gateways_words(fake_hub, tmp_path, 
 def test_a_call_whose_sender_left_while_the_hub_was_slow_is_never_charged(fake_hub, tmp_path,
                                                                            caplog):
     caplog.set_level(logging.INFO, logger="clipdrop_widgets.gateway")
-    fake_hub.delay = 2.0
+    fake_hub.delay = 1.0  # the hub answers 1 s in; the sender has left at 0.3 s
     body = (b"--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n"
             b"a kite nobody waits for\r\n--b--\r\n")
     with _gateway(tmp_path, HubPolicy()) as gateway:
@@ -318,8 +318,8 @@ def test_a_call_whose_sender_left_while_the_hub_was_slow_is_never_charged(fake_h
                          b"x-api-key: tok-bob-0123456789\r\n"
                          b"Content-Type: multipart/form-data; boundary=b\r\n"
                          b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-            time.sleep(0.5)  # the student's client gives up while the hub is still checking
-        time.sleep(3.5)  # the hub answers; the gateway must not go upstream for nobody
+            time.sleep(0.3)  # the student's client gives up while the hub is still checking
+        time.sleep(2.0)  # the hub answers; the gateway must not go upstream for nobody
         seats = {s.label: s for s in gateway.gateway.ledger.seats()}
     assert seats["bob"].spent + seats["bob"].reserved == 0 and seats["bob"].requests == 0
     assert "withdrawn" in caplog.text

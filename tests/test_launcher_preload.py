@@ -10,7 +10,7 @@ import json
 import pytest
 
 from clipdrop_widgets import cli
-from clipdrop_widgets.voila_preload import (
+from clipdrop_widgets.launcher.preload import (
     PAGE_CONFIG_KEY,
     RECORD,
     build_of,
@@ -72,7 +72,7 @@ def test_only_voila_paths_that_cannot_leave_an_href_are_preloaded(tmp_path):
 
 
 def test_the_hook_puts_absolute_paths_under_the_base_url(tmp_path, monkeypatch):
-    import clipdrop_widgets.voila_preload as preload
+    import clipdrop_widgets.launcher.preload as preload
 
     file = tmp_path / "preload.json"
     record(PAGE, CONFIG, PAGE_SCRIPTS[:3], record_file=file)

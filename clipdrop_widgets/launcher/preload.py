@@ -31,7 +31,7 @@ __all__ = ["RECORD", "PAGE_CONFIG_KEY", "build_of", "preload_paths", "page_confi
 
 #: The recorded list: ``{"build": build_of(...), "scripts": [path, ...]}``, each path relative
 #: to the server's base URL (``voila/static/5764.voila.js``).
-RECORD = Path(__file__).with_name("share") / "voila" / "preload.json"
+RECORD = Path(__file__).parent.with_name("share") / "voila" / "preload.json"
 #: The key of the page configuration that carries the preloads (absolute paths) to the template.
 PAGE_CONFIG_KEY = "clipdropPreload"
 
