@@ -72,30 +72,22 @@ class PromptBox(Snapshot, widgets.VBox):
             options=[(_RECALL_LABEL, "")], value="", disabled=True,
             layout=Layout(width=RECALL_WIDTH, flex="0 1 auto"),
         )
-        # the menu chooses, this puts the prompt in the box (WCAG 3.2.2 On Input)
-        self._use = widgets.Button(description="Use", disabled=True,
-                                   tooltip="Choose an earlier prompt in the menu first",
-                                   layout=Layout(width="auto", flex="0 0 auto"))
-        self._use.add_class("cdw-use-prompt")
-        self._use.on_click(lambda _b: self.use_chosen())
+        # the menu chooses, **Use** puts the prompt in the box (WCAG 3.2.2 On Input); **Undo**
+        # puts back what it replaced. Both are made when first needed (`_use_button`,
+        # `_undo_button`): a new Studio's page loads every model's state first (issue 22).
+        self._use: widgets.Button | None = None
+        self._undo: widgets.Button | None = None
         # what the last recall replaced, put back by Undo (shown until the text changes)
         self._replaced: str | None = None
-        self._undo = widgets.Button(description="Undo", icon="undo",
-                                    tooltip="Put back the text the earlier prompt replaced",
-                                    layout=Layout(width="auto", flex="0 0 auto",
-                                                  display="none"))
-        self._undo.add_class("cdw-undo-recall")
-        self._undo.on_click(lambda _b: self.undo_recall())
+        self._tail = widgets.HBox([self._recall], layout=Layout(
+            align_items="center", flex="0 1 auto", min_width="0"))
         widgets.link((self._text, "value"), (self, "value"))
         self.observe(self._update_counter, "value")
         self.observe(self._forget_replaced, "value")
         self._recall.observe(self._on_recall, "value")
         self.children = [
             self._text,
-            widgets.HBox([self._counter,
-                          widgets.HBox([self._undo, self._recall, self._use],
-                                       layout=Layout(align_items="center", flex="0 1 auto",
-                                                     min_width="0"))],
+            widgets.HBox([self._counter, self._tail],
                          layout=Layout(justify_content="space-between", width="100%",
                                        align_items="center")),
         ]
@@ -159,7 +151,7 @@ class PromptBox(Snapshot, widgets.VBox):
         finally:
             self._recall.observe(self._on_recall, "value")
         self._recall.disabled = False
-        self._use.disabled = True
+        self._use_button().disabled = True
 
     def recall(self, index: int = 0) -> str:
         """Put the ``index``-th remembered prompt (0: newest) back in the box; returns it.
@@ -195,20 +187,44 @@ class PromptBox(Snapshot, widgets.VBox):
             self.value = prompt
             if before.strip():
                 self._replaced = before
-                self._undo.layout.display = ""
+                self._undo_button().layout.display = ""
         return prompt
 
     def _forget_replaced(self, _change: dict[str, Any]) -> None:
         """The text changed (typing after a recall, or Undo): the Undo offer goes."""
         self._replaced = None
-        self._undo.layout.display = "none"
+        if self._undo is not None:
+            self._undo.layout.display = "none"
+
+    def _use_button(self) -> widgets.Button:
+        """**Use** beside the menu (made with the first remembered prompt)."""
+        if self._use is None:
+            self._use = widgets.Button(description="Use", disabled=True,
+                                       tooltip="Choose an earlier prompt in the menu first",
+                                       layout=Layout(width="auto", flex="0 0 auto"))
+            self._use.add_class("cdw-use-prompt")
+            self._use.on_click(lambda _b: self.use_chosen())
+            self._tail.children = (*self._tail.children, self._use)
+        return self._use
+
+    def _undo_button(self) -> widgets.Button:
+        """**Undo** before the menu (made with the first recall that replaced some text)."""
+        if self._undo is None:
+            self._undo = widgets.Button(description="Undo", icon="undo",
+                                        tooltip="Put back the text the earlier prompt replaced",
+                                        layout=Layout(width="auto", flex="0 0 auto"))
+            self._undo.add_class("cdw-undo-recall")
+            self._undo.on_click(lambda _b: self.undo_recall())
+            self._tail.children = (self._undo, *self._tail.children)
+        return self._undo
 
     def _on_recall(self, change: dict[str, Any]) -> None:
         """Choosing only enables **Use** (a keyboard user moves through the closed menu
         with the arrow keys): the box is not touched."""
-        self._use.disabled = not change["new"]
-        self._use.tooltip = ("Put this prompt in the box (Undo puts the text back)"
-                             if change["new"] else "Choose an earlier prompt in the menu first")
+        use = self._use_button()
+        use.disabled = not change["new"]
+        use.tooltip = ("Put this prompt in the box (Undo puts the text back)"
+                       if change["new"] else "Choose an earlier prompt in the menu first")
 
     # -- display ------------------------------------------------------------------------------
     def snapshot(self) -> Image.Image:
