@@ -99,7 +99,8 @@ class Studio(Snapshot, widgets.VBox):
     ([`Session`][clipdrop_widgets.Session]); the header also offers the recent
     sessions to reopen. Each result has **Download** (compare view and history) and the
     history **Download all** (a zip), delivered by the browser wherever the Studio runs.
-    Only the first tab's app is built at once; the others are built when first shown.
+    Only the first tab's app is built at once; the others are built when first shown (until
+    it arrives, a tab says "Loading <app>…").
 
     Args:
         client: the [`Client`][clipdrop_widgets.Client] all apps share (default ``Client()``:
@@ -152,6 +153,8 @@ class Studio(Snapshot, widgets.VBox):
         # Every app's tab starts as an empty placeholder (one layout for all of them), the app
         # built when first shown (`_build`): the page's first view loads the state of what it
         # shows, not of eleven apps (issue 22). A group's inner tab bar is there from the start.
+        # Until its app arrives (about 2 s on a first click, more on a busy machine) a tab's
+        # placeholder says "Loading <app>…" (`LOADING_CSS`: page CSS, no widget models).
         placeholders = Layout()
         self.tabs = widgets.Tab(children=[_tab(entry, placeholders) for entry in TAB_LAYOUT],
                                 titles=[_title(entry) for entry in TAB_LAYOUT], layout=Layout())
@@ -200,8 +203,8 @@ class Studio(Snapshot, widgets.VBox):
         # a dropped or uploaded picture that carries its record offers its settings back
         self.restore = RestoreOffer(lambda record: restore_settings(self, record))
         self._build(0)
-        self.children = [header, sessions, notes, self.restore, self.tabs,
-                         widgets.HTML("<b>History</b>", layout=fixed_layout()), self.history]
+        history = widgets.HTML(f"{LOADING_CSS}<b>History</b>", layout=fixed_layout())
+        self.children = [header, sessions, notes, self.restore, self.tabs, history, self.history]
 
     def _default_client(self) -> Client:
         """``Client()``, its notices (no key: the local engine) kept as notes for the header."""
@@ -552,14 +555,37 @@ class _LazyApps(Mapping[str, App]):
         return len(self._names)
 
 
+def _loading_class(cls: type[App]) -> str:
+    """The CSS class of the placeholder of ``cls``'s tab (`LOADING_CSS`)."""
+    return f"cdw-loading-{cls.endpoint_name.replace('_', '-')}"
+
+
+def _placeholder(cls: type[App], layout: widgets.Layout) -> widgets.VBox:
+    """An app's tab before the app is built: empty, saying "Loading <app>…" (`LOADING_CSS`)."""
+    box = widgets.VBox(layout=layout)
+    box.add_class(_loading_class(cls))
+    return box
+
+
+#: The words in a tab whose app is not there yet: an empty panel for about 2 s after a first
+#: click, History right under the tab bar, looked broken (findings walk 22, 15). Page CSS on
+#: each placeholder's class while it is empty, so the page's first load gets no more widget
+#: models (issue 22); the words go as the app arrives.
+LOADING_CSS = "<style>" + "".join(
+    f'.{_loading_class(cls)}:empty::before{{content:"Loading '
+    f'{ENDPOINTS[cls.endpoint_name].title}\\2026"}}' for cls in APP_CLASSES) + (
+    f"[class*='cdw-loading-']:empty{{min-height:160px;padding:12px 4px;"
+    f"color:{theme_color('muted')};font-style:italic}}</style>")
+
+
 def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]],
          placeholders: widgets.Layout) -> widgets.Widget:
     """A tab's first content: a placeholder for an app, an inner tab bar for a group."""
     if isinstance(entry, tuple):
-        return widgets.Tab(children=[widgets.VBox(layout=placeholders) for _ in entry[1]],
+        return widgets.Tab(children=[_placeholder(cls, placeholders) for cls in entry[1]],
                            titles=[ENDPOINTS[cls.endpoint_name].title for cls in entry[1]],
                            layout=Layout())
-    return widgets.VBox(layout=placeholders)
+    return _placeholder(entry, placeholders)
 
 
 def _title(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> str:

@@ -12,11 +12,10 @@ stage's picture and compare frame. It changes attributes only, never what is dra
 
 from __future__ import annotations
 
-import pathlib
-
 import anywidget
 import traitlets
 
+from ._esm import esm_source
 from ._ui import Layout
 
 __all__ = ["LIVE_CLASS", "PageHelper", "STATUS_CLASS"]
@@ -38,7 +37,7 @@ class PageHelper(anywidget.AnyWidget):
     `focus_stage` moves the keyboard focus to the stage (after Keep, Discard, Send to).
     """
 
-    _esm = (pathlib.Path(__file__).parent / "a11y.js").read_text(encoding="utf-8")
+    _esm = esm_source("a11y.js")
 
     picture = traitlets.Unicode("").tag(sync=True)
     compare = traitlets.Unicode("").tag(sync=True)

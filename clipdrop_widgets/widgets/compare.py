@@ -31,6 +31,11 @@ __all__ = ["CompareSlider"]
 Picture = ImageSource | Result
 #: How many images (per widget) stay in the browser for instant re-showing (history clicks).
 IMAGE_CACHE_SIZE = 16
+#: A picture whose longer side is under this many pixels is shown enlarged a whole number of
+#: times, nearest neighbour (its pixels as sharp blocks), to at most this size: a 64x64
+#: result was shown 64x64, its labels "◀ Before" and "After ▶" overlapping, the divider's
+#: handle over its middle (findings walk 22, 4). 64x64 is shown 384x384 (6 times).
+ENLARGE_BELOW_PX = 384
 
 
 #: How far one arrow key moves the before/after divider: 1 % of the picture's width (a
@@ -56,8 +61,10 @@ class CompareSlider(Snapshot, widgets.VBox):
     that ipycanvas draws by reference into a hidden canvas; moving the divider (slider or drag
     on the image) then sends one small draw command (a clipped copy of the hidden canvases and
     a line), never image bytes. Images of different sizes are fitted into the frame, centred,
-    with ``background`` margins. With ``before=None`` only the after image is shown (text to
-    image).
+    with ``background`` margins. A small picture (longer side under `ENLARGE_BELOW_PX`, 384)
+    is shown enlarged a whole number of times, its pixels as sharp blocks (nearest neighbour),
+    so its labels, divider and pixels stay readable. With ``before=None`` only the after image
+    is shown (text to image).
 
     Args:
         before: the input picture, or ``None``.
@@ -193,7 +200,8 @@ class CompareSlider(Snapshot, widgets.VBox):
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        """``(width, height)`` of the frame in canvas pixels (the images are fitted to it)."""
+        """``(width, height)`` of the frame in canvas pixels (the images are fitted to it;
+        a small picture's frame is a whole number of times its size, `ENLARGE_BELOW_PX`)."""
         return self._frame
 
     def _shown_width(self) -> int:
@@ -216,8 +224,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         if self._result is not None or self._download_button is not None:
             self.download_button.layout.display = "none" if self._result is None else ""
         reference = pictures["after"] or pictures["before"]
-        frame = (fit_size(reference.width, reference.height, *self._box) if reference
-                 else self._frame)
+        frame = _enlarged(fit_size(reference.width, reference.height, *self._box)) if reference \
+            else self._frame
         resized = frame != self._frame
         if resized:
             self._frame = frame
@@ -264,7 +272,8 @@ class CompareSlider(Snapshot, widgets.VBox):
         left, right = (html.escape(t) for t in self.labels)
         self._label_row.layout.display = ""
         self._label_row.value = (
-            '<div style="display:flex;justify-content:space-between;font-size:12px;'
+            '<div style="display:flex;justify-content:space-between;gap:8px;font-size:12px;'
+            'white-space:nowrap;'
             'font-weight:600;color:var(--jp-ui-font-color1,#333);line-height:18px">'
             f"<span>&#9664; {left}</span><span>{right} &#9654;</span></div>")
 
@@ -299,8 +308,12 @@ class CompareSlider(Snapshot, widgets.VBox):
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        fitted = image if image.size == (w, h) else image.resize(
-            (w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if image.size == (w, h):
+            fitted = image
+        elif scale > 1:  # a small picture enlarged (ENLARGE_BELOW_PX): its pixels as blocks
+            fitted = image.resize((w, h), Image.Resampling.NEAREST)
+        else:
+            fitted = image.resize((w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
         fitted = on_checkerboard(fitted)  # a cut-out's transparent pixels read as such
         data, fmt = encode_for_browser(fitted)
         sent = _Sent(image, fitted, ((fw - w) // 2, (fh - h) // 2, w, h),
@@ -433,6 +446,13 @@ def _hint_y(i: int, n: int, size: int, frame_height: int) -> float:
     """The middle of line ``i`` of ``n`` centred in the frame."""
     step = 1.4 * size
     return frame_height / 2 + (i - (n - 1) / 2) * step
+
+
+def _enlarged(frame: tuple[int, int]) -> tuple[int, int]:
+    """The frame for a picture fitted to ``frame``: a whole number of times larger when its
+    longer side is under `ENLARGE_BELOW_PX`."""
+    times = max(1, ENLARGE_BELOW_PX // max(frame))
+    return frame[0] * times, frame[1] * times
 
 
 def _fit_layout(width: int) -> widgets.Layout:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import pathlib
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -22,6 +21,7 @@ import traitlets
 
 from ..api.result import Result
 from ..contract.errors import ConfigurationError
+from ._esm import esm_source
 from ._ui import Layout
 
 __all__ = ["CHUNK_BYTES", "Downloader", "download_name"]
@@ -45,7 +45,7 @@ class Downloader(anywidget.AnyWidget):
         sent: ``(name, size in bytes)`` of every file sent, oldest first.
     """
 
-    _esm = pathlib.Path(__file__).with_name("download.js")
+    _esm = esm_source("download.js")
     delivered = traitlets.Int(0).tag(sync=True)
 
     def __init__(self) -> None:

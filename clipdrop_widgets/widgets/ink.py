@@ -11,7 +11,6 @@ messages; `decode_ink_message` and `PartialStrokes` turn them into whole strokes
 from __future__ import annotations
 
 import math
-import pathlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from ipywidgets import Color
 from numpy.typing import NDArray
 
 from ..contract.errors import ConfigurationError
+from ._esm import esm_source
 
 __all__ = [
     "BATCH_MS",
@@ -110,8 +110,7 @@ class InkLayer(anywidget.AnyWidget):
     """
 
     # one module: zoom.js (zoom and pan, pure view math and its page glue) then ink.js
-    _esm = "\n".join((pathlib.Path(__file__).parent / name).read_text(encoding="utf-8")
-                      for name in ("zoom.js", "ink.js"))
+    _esm = esm_source("zoom.js", "ink.js")
     _css = _CSS
 
     width = traitlets.Int(512).tag(sync=True)

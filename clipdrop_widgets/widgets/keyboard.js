@@ -34,6 +34,14 @@
 // `:focus` (`.jp-Notebook.jp-mod-commandMode :focus:not(:read-write)`): the focused element
 // itself must carry it. So the app root carries it (set as soon as the root is in the page)
 // and so does every element of the app that gets focus (set on focusin, before any key).
+// Escape inside an app leaves it for the notebook (JupyterLab, Notebook 7): the usual "Esc,
+// then navigate cells" habit. The shortcuts being kept away (above), Escape did nothing and
+// leaving took Tab presses. So Escape gives focus to the notebook cell around the app (what
+// JupyterLab itself focuses in command mode: the notebook enters command mode, that cell
+// active), unless something inside the app took it (`preventDefault`, e.g. a menu closing:
+// looked at when the key has bubbled up to the document). On an ipycanvas canvas, whose
+// handler cancels every key, it is taken in the capture phase like Tab. Outside a notebook
+// (Voila, a plain page) there is no cell and Escape is left alone.
 // A page whose kernel has gone must not look alive (typing and Run doing nothing, the status
 // still "Ready"): the outermost app's keyboard asks Python every PING_MS; when no answer came
 // for LOST_AFTER_MS, or a message cannot be sent at all, a banner says the connection is lost
@@ -61,6 +69,8 @@ export const LOST_WORDS = "Lost the connection to the kernel: nothing on this pa
   "again); results made so far are kept in the session folder.";
 // The attribute that keeps Lumino's key bindings (the notebook's shortcuts) away.
 export const SUPPRESS_ATTRIBUTE = "data-lm-suppress-shortcuts";
+// A notebook cell (JupyterLab, Notebook 7): where Escape sends the focus.
+export const CELL_CLASS = "jp-Cell";
 // How often, and how many times, to look for the app root after render (it is attached later).
 const ROOT_POLL_MS = 100;
 const ROOT_POLL_TRIES = 300;
@@ -108,7 +118,8 @@ export function runPressed(target, root) {
   return button !== null && owner(button) === root && !button.disabled ? button : null;
 }
 
-// What a keydown means for the app `root`: "run", "tab" (let the browser move focus), or null.
+// What a keydown means for the app `root`: "run", "tab" (let the browser move focus), "leave"
+// (Escape: to the notebook cell), or null.
 export function keyAction(ev, root) {
   const t = ev.target;
   if (root === null || owner(t) !== root) return null;
@@ -116,7 +127,13 @@ export function keyAction(ev, root) {
     return t.type === "password" ? null : "run"; // the key box takes its key with Enter
   }
   if (ev.key === "Tab" && t.tagName === "CANVAS" && !t.classList.contains("cdw-ink")) return "tab";
+  if (ev.key === "Escape" && !(ev.ctrlKey || ev.metaKey || ev.altKey || ev.shiftKey)) return "leave";
   return null;
+}
+
+// The notebook cell holding the app `root` (JupyterLab, Notebook 7), or null (Voila, a page).
+export function notebookCell(root) {
+  return root !== null && typeof root.closest === "function" ? root.closest(`.${CELL_CLASS}`) : null;
 }
 
 // The button to give focus to after Run or Cancel changed state, or null: only when focus is
@@ -241,9 +258,26 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     }
   }
 
+  // Escape: focus to the notebook cell around the app; true when there is one.
+  function leave() {
+    const cell = notebookCell(root());
+    if (cell === null || typeof cell.focus !== "function") return false;
+    cell.focus({ preventScroll: true });
+    return true;
+  }
+
+  // Bubble phase: an Escape nothing inside the app took.
+  function onKeyBubble(ev) {
+    if (ev.defaultPrevented || keyAction(ev, root()) !== "leave") return;
+    if (leave()) ev.preventDefault();
+  }
+
   function onKeydown(ev) {
     const action = keyAction(ev, root());
-    if (action === "tab") {
+    if (action === "leave" && ev.target.tagName === "CANVAS" && !ev.target.classList.contains("cdw-ink")) {
+      ev.stopPropagation(); // never to the canvas's handler, which cancels every key
+      if (leave()) ev.preventDefault();
+    } else if (action === "tab") {
       ev.stopPropagation(); // not preventDefault: the browser moves focus
     } else if (action === "run") {
       ev.preventDefault();
@@ -274,6 +308,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   };
   markRoot();
   doc.addEventListener("keydown", onKeydown, true);
+  doc.addEventListener("keydown", onKeyBubble, false);
   doc.addEventListener("focusin", onFocusin, true);
   doc.addEventListener("click", onClick, true);
   const watch = watcher ? createWatch({ model, root, doc }) : null;
@@ -284,6 +319,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
       if (watch !== null) watch.stop();
       if (typeof model.off === "function") model.off("msg:custom", onMessage);
       doc.removeEventListener("keydown", onKeydown, true);
+      doc.removeEventListener("keydown", onKeyBubble, false);
       doc.removeEventListener("click", onClick, true);
       doc.removeEventListener("focusin", onFocusin, true);
       if (observer !== null) observer.disconnect();

@@ -26,7 +26,6 @@ came for 3 s; it lets clicks through and moves nothing on the page.
 
 from __future__ import annotations
 
-import pathlib
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +34,7 @@ import anywidget
 import ipywidgets as widgets
 
 from ..contract.errors import ConfigurationTypeError
+from ._esm import esm_source
 from ._ui import Layout
 from .threads import UI_LOCK, lock_page_updates
 
@@ -78,7 +78,7 @@ class KeyboardShortcuts(anywidget.AnyWidget):
     through it: connect the button's ``on_click`` to the same action.
     """
 
-    _esm = pathlib.Path(__file__).parent / "keyboard.js"
+    _esm = esm_source("keyboard.js")
     _css = f"""
 .cdw-keyboard {{ display: none !important; }}
 .{APP_CLASS} .{RUN_CLASS}:focus-visible {{

@@ -10,13 +10,13 @@ sends only the lens's pixel (``x``, ``y``) to the kernel.
 from __future__ import annotations
 
 import io
-import pathlib
 
 import anywidget
 import traitlets
 from PIL import Image
 
 from ..api.result import Result
+from ._esm import esm_source
 from ._imaging import ImageSource, encode_for_browser, open_image
 
 __all__ = ["Magnifier"]
@@ -31,7 +31,7 @@ class Magnifier(anywidget.AnyWidget):
         width, height: the upscaled picture's size in pixels.
     """
 
-    _esm = pathlib.Path(__file__).with_name("magnifier.js")
+    _esm = esm_source("magnifier.js")
     after = traitlets.Bytes(b"").tag(sync=True)
     after_type = traitlets.Unicode("image/jpeg").tag(sync=True)
     before = traitlets.Bytes(b"").tag(sync=True)

@@ -13,7 +13,6 @@ The stage is drawn at most ``side`` CSS pixels a side and shrinks with its place
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ import anywidget
 import traitlets
 from PIL import Image
 
+from ._esm import esm_source
 from ._imaging import ImageSource, encode_for_browser, on_checkerboard, open_image
 
 __all__ = ["UncropStage"]
@@ -44,7 +44,7 @@ class UncropStage(anywidget.AnyWidget):
         extend_left, extend_right, extend_up, extend_down: the extends in photo pixels.
     """
 
-    _esm = pathlib.Path(__file__).with_name("uncrop_stage.js")
+    _esm = esm_source("uncrop_stage.js")
     image = traitlets.Bytes(b"").tag(sync=True)
     format = traitlets.Unicode("image/jpeg").tag(sync=True)
     photo_width = traitlets.Int(1).tag(sync=True)

@@ -19,7 +19,6 @@ received}`` after each chunk; ``{type: "done", id}`` or ``{type: "refused", id, 
 from __future__ import annotations
 
 import io
-import pathlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from PIL import Image
 from ..contract.endpoints import MB, PIL_FORMATS, FileField
 from ..contract.errors import ConfigurationError
 from ..contract.validation import HARD_PIXEL_LIMIT
+from ._esm import esm_source
 from .threads import UI_LOCK
 
 __all__ = [
@@ -201,7 +201,7 @@ class UploadButton(anywidget.AnyWidget):
     ``loaded`` (the last file taken, ``""`` before any), ``disabled``.
     """
 
-    _esm = pathlib.Path(__file__).parent / "upload.js"
+    _esm = esm_source("upload.js")
     _css = """
 .cdw-upload { display: inline-flex; flex-direction: column; gap: 2px; margin: 2px 4px; }
 .cdw-upload progress { width: 220px; height: 8px; }

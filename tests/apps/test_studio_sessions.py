@@ -179,6 +179,31 @@ def test_a_new_studio_makes_only_the_widgets_of_what_it_shows(tmp_path: Path) ->
     assert "Send to Cleanup" in [getattr(c, "description", "") for c in text.send_to.children]
 
 
+def test_a_tab_not_built_yet_says_its_app_is_loading(tmp_path: Path) -> None:
+    """Finding 15 (walk 22): a first click on Cleanup showed an empty 30-pixel panel, History
+    right under it, for 2 s or more. Each placeholder carries a class the Studio's page CSS
+    fills, while it is empty, with "Loading <app>…"; no widget model is added for it."""
+    import re
+
+    from clipdrop_widgets.apps import studio as studio_module
+
+    studio = Studio(session_dir=tmp_path / "s")
+    styles = "".join(c.value for c in studio.children if isinstance(c, ipywidgets.HTML))
+    shown = dict(re.findall(r"\.(cdw-loading-[a-z-]+):empty::before\{content:\"([^\"]*)\"",
+                            styles))
+    cleanup = studio.tabs.children[2]
+    assert not cleanup.children  # no app yet: an empty box, its words from the CSS
+    [loading] = [c for c in cleanup._dom_classes if c.startswith("cdw-loading-")]
+    assert shown[loading] == "Loading Cleanup\\2026"  # "Loading Cleanup…"
+    uncrop = studio.tabs.children[5].children[1]
+    [loading] = [c for c in uncrop._dom_classes if c.startswith("cdw-loading-")]
+    assert shown[loading] == "Loading Uncrop\\2026"
+    assert len(shown) == len(studio_module.APP_CLASSES)
+    assert "[class*='cdw-loading-']:empty{min-height:160px;" in styles  # not a 30 px strip
+    studio.tabs.selected_index = 2
+    assert cleanup.children == (studio.apps["cleanup"],)  # not empty: the words are gone
+
+
 def test_a_group_tabs_app_is_built_when_first_clicked_and_works(tmp_path: Path) -> None:
     studio = Studio(session_dir=tmp_path / "s")
     group = studio.tabs.children[6]

@@ -358,3 +358,28 @@ def test_the_pictures_words_follow_an_upload(studio_page, tmp_path: Path) -> Non
         except TimeoutError:
             stale.append(f"{name}: {target.first.get_attribute('aria-label')!r}, not {want!r}")
     assert not stale, "\n".join(stale)
+
+
+def test_a_small_photo_is_shown_enlarged(studio_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Finding 4 (walk 22): a 64x64 picture was shown 64x64 CSS pixels on the stage at
+    1280x800. It is shown 6 times larger (384x384), each pixel a sharp block."""
+    page = studio_page
+    resize(page, 1280, 800)
+    show_tab(page, "remove_background")
+    app = panel(page)
+    with page.expect_file_chooser() as chooser:
+        app.locator(".cdw-upload-button").first.click()
+    chooser.value.set_files(str(photo_png(tmp_path / "tiny64.png", (64, 64))))
+    canvas = app.locator(".cdw-compare canvas:visible").first
+    wait_until(lambda: (canvas.get_attribute("aria-label") or "").startswith(
+        "Photo, 64x64 pixels") or None, timeout=WAIT, what="the 64x64 photo shown")
+
+    def shown() -> tuple[int, int] | None:
+        box = canvas.bounding_box()
+        size = (round(box["width"]), round(box["height"])) if box else None
+        return size if size == (384, 384) else None
+
+    try:
+        wait_until(shown, timeout=WAIT, what="the photo at 384x384")
+    except TimeoutError:
+        raise AssertionError(f"the 64x64 photo is shown at {canvas.bounding_box()}") from None

@@ -7,7 +7,8 @@ a click on it), each of the notebook's shortcuts is pressed on each focusable pa
 Cleanup app (the drawing canvas, Run, the sample menu; the compare view takes the stage only
 after a run, and its canvas is marked by the same code as the drawing canvas) and on the
 Studio's own Reopen menu. After all of them the notebook has the same cells, of the same
-kinds, run the same number of times.
+kinds, run the same number of times. Escape, though, leaves the app: the focus goes to the
+Studio's cell, the notebook in command mode. A tab whose app is not built yet says so.
 """
 
 from __future__ import annotations
@@ -85,11 +86,44 @@ def check_no_cell_added_or_run(page, path: str) -> None:
     assert not page.console_errors
 
 
+#: Where the focus is and the notebook's mode and active cell: whether the focused element is
+#: the Studio's cell itself.
+JS_WHERE = """(path) => {
+  const p = window.__cdwPanel(path), nb = p.content;
+  const cell = document.querySelector('.cdw-test-studio').closest('.jp-Cell');
+  return [document.activeElement === cell, nb.mode, nb.activeCellIndex === nb.widgets.length - 1];
+}"""
+
+
+def check_escape_leaves_for_the_cell(page, path: str) -> None:
+    """Finding 17 (walk 22): Escape inside the Studio did nothing. It now gives the focus to
+    the Studio's cell, the notebook in command mode (as "Esc, then navigate cells" expects)."""
+    for name in ("drawing canvas", "Run"):
+        target = page.locator(TARGETS[name]).first
+        target.focus(timeout=10_000)
+        page.keyboard.press("Escape")
+        assert page.evaluate(JS_WHERE, path) == [True, "command", True], name
+
+
+def check_tabs_not_built_say_loading(page) -> None:
+    """Finding 15 (walk 22): an app's tab before its app arrives said nothing (an empty strip
+    for 2 s); its empty placeholder now says "Loading <app>…" (page CSS)."""
+    words = page.evaluate("""() => [...document.querySelectorAll('.cdw-test-studio '
+        + '[class*="cdw-loading-"]')].filter((e) => e.children.length === 0)
+        .map((e) => getComputedStyle(e, '::before').content)""")
+    assert '"Loading Text inpainting\u2026"' in words, words
+    built = page.locator(".cdw-test-studio .cdw-loading-cleanup").first
+    assert built.evaluate("(e) => getComputedStyle(e, '::before').content") == "none"
+
+
 def test_widget_keys_never_reach_jupyterlab_shortcuts(notebook, page):
     nb = notebook("keys-lab", [STUDIO_CELL])
     check_no_cell_added_or_run(page, nb.path)
+    check_escape_leaves_for_the_cell(page, nb.path)
+    check_tabs_not_built_say_loading(page)
 
 
 def test_widget_keys_never_reach_notebook_7_shortcuts(nb7, page):
     nb = nb7("keys-nb7", [STUDIO_CELL])
     check_no_cell_added_or_run(page, nb.path)
+    check_escape_leaves_for_the_cell(page, nb.path)

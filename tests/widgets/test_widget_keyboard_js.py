@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
 import { createKeyboard, keyAction, focusTarget, pageInputs, runPressed, awaitingPython,
-         owner, RUN_WAIT_MS, CANCEL_GUARD_MS, SUPPRESS_ATTRIBUTE } from "./keyboard.mjs";
+         owner, notebookCell, RUN_WAIT_MS, CANCEL_GUARD_MS,
+         SUPPRESS_ATTRIBUTE } from "./keyboard.mjs";
 
 // A small fake DOM: elements with classes, a parent, children, dataset; closest() and
 // querySelector(All)() for the selectors keyboard.js uses.
@@ -60,7 +61,7 @@ function node(tag, classes = [], parent = null, extra = {}) {
     return found;
   };
   n.querySelector = (sel) => n.querySelectorAll(sel)[0] || null;
-  n.focus = () => { doc.activeElement = n; };
+  n.focus = (options) => { doc.activeElement = n; n.focusOptions = options; };
   n.attributes = {};
   n.setAttribute = (k, v) => { n.attributes[k] = String(v); };
   n.getAttribute = (k) => (k in n.attributes ? n.attributes[k] : null);
@@ -139,14 +140,20 @@ const models = { app: { send: (m) => sent.app.push(m) },
                  studio: { send: (m) => sent.studio.push(m) } };
 createKeyboard({ model: models.app, el: appEl, doc, later, Observer, watcher: false });
 createKeyboard({ model: models.studio, el: studioEl, doc, later, Observer, watcher: false });
-function fire(type, ev) {
+// The document's listeners, capture phase first; `inside` (the target's own handlers, e.g.
+// ipycanvas's or a menu's) between the two phases. A stopped event goes no further.
+function fire(type, ev, inside = () => {}) {
   const r = { prevented: false, stopped: false };
-  const full = { detail: 1, ...ev, preventDefault() { r.prevented = true; },
+  const full = { detail: 1, ...ev, defaultPrevented: false,
+                 preventDefault() { r.prevented = true; full.defaultPrevented = true; },
                  stopPropagation() { r.stopped = true; } };
-  for (const l of listenersOf) {
-    if (l.n !== type) continue;
-    out.capture = out.capture !== false && l.c;
-    l.f(full);
+  for (const phase of [true, false]) {
+    if (!phase && !r.stopped) inside(full);
+    for (const l of listenersOf) {
+      if (l.n !== type || l.c !== phase || r.stopped) continue;
+      if (phase) out.capture = out.capture !== false && l.c;
+      l.f(full);
+    }
   }
   return r;
 }
@@ -239,6 +246,29 @@ try { fire("click", { target: run }); } catch (err) { threw = true; }
 out.deadKernel = { threw, warned: warned.length };
 out.suppressed = [studio, app, run, compare, doc.body, outside].map(
   (n) => n.getAttribute(SUPPRESS_ATTRIBUTE));
+
+// Escape inside an app: the focus goes to the notebook cell around it (JupyterLab, Notebook
+// 7 then enter command mode); outside a notebook it is left alone.
+const escape = (target, inside) => {
+  doc.activeElement = target;
+  const r = fire("keydown", { key: "Escape", target }, inside);
+  return [r, name(doc.activeElement)];
+};
+out.escapeNoCell = [notebookCell(app), ...escape(run)];
+const cell = node("DIV", ["jp-Cell"], doc.body);
+studio.parent = cell;
+cell.children.push(studio);
+const prompt = boxes[0].children[0];
+out.escapeActions = [keyAction({ key: "Escape", target: prompt }, app),
+                     keyAction({ key: "Escape", shiftKey: true, target: prompt }, app),
+                     keyAction({ key: "Escape", target: prompt }, studio),
+                     keyAction({ key: "Escape", target: outside }, app)];
+out.escapePrompt = escape(prompt);
+out.escapeFocusOptions = cell.focusOptions;
+out.escapeStudio = escape(showButton);
+out.escapeCanvas = escape(compare, (ev) => ev.preventDefault()); // ipycanvas cancels every key
+out.escapeTaken = escape(run, (ev) => ev.preventDefault()); // e.g. a menu closing
+out.escapeOutside = escape(outside);
 console.log(JSON.stringify(out));
 """
 
@@ -338,3 +368,20 @@ def test_the_notebook_shortcuts_never_see_keys_inside_an_app(run: dict[str, Any]
     notebook's selectors match the focused element itself); nothing outside the apps does.
     (Pressed in JupyterLab and Notebook 7 in tests/browser/test_browser_notebook_keys.py.)"""
     assert run["suppressed"] == ["true", "true", "true", None, None, None]
+
+
+def test_escape_leaves_the_app_for_the_notebook_cell(run: dict[str, Any]) -> None:
+    """Finding 17 (walk 22): in JupyterLab and Notebook 7, Escape in the Studio's prompt did
+    nothing (the shortcuts are kept away), so "Esc, then navigate cells" took Tab presses.
+    Escape now gives the focus to the cell around the app, as JupyterLab does in command
+    mode; an Escape something inside the app took (a menu closing) stays there, and outside
+    a notebook (Voila) nothing happens."""
+    assert run["escapeNoCell"] == [None, {"prevented": False, "stopped": False}, "cdw-run"]
+    assert run["escapeActions"] == ["leave", None, None, None]
+    assert run["escapePrompt"] == [{"prevented": True, "stopped": False}, "jp-Cell"]
+    assert run["escapeFocusOptions"] == {"preventScroll": True}
+    assert run["escapeStudio"] == [{"prevented": True, "stopped": False}, "jp-Cell"]
+    # on a canvas it is taken before ipycanvas's handler, which cancels every key
+    assert run["escapeCanvas"] == [{"prevented": True, "stopped": True}, "jp-Cell"]
+    assert run["escapeTaken"] == [{"prevented": True, "stopped": False}, "cdw-run"]
+    assert run["escapeOutside"] == [{"prevented": False, "stopped": False}, "outside"]

@@ -687,6 +687,40 @@ def test_images_of_different_sizes_are_letterboxed_into_one_frame() -> None:
     assert picture.getpixel((100, 40)) == (0x20, 0x20, 0x20)  # letterbox margin
 
 
+def test_a_small_picture_is_shown_enlarged_in_sharp_blocks() -> None:
+    """Finding 4 (walk 22): a 64x64 result was shown 64x64 CSS pixels, "◀ Before" and
+    "After ▶" wrapping into each other over it and the divider's handle covering its middle.
+    It is now shown 6 times larger (384x384), nearest neighbour: each pixel a sharp block."""
+    before = Image.new("RGB", (64, 64), "red")
+    before.putpixel((10, 20), (0, 255, 0))
+    after = Image.new("RGB", (64, 64), "blue")
+    compare = CompareSlider(before, after, position=0.5)
+    assert compare.frame_size == (384, 384)
+    # on an app's stage (the Studio) it is shown at its frame's size: 384, not 64, CSS pixels
+    from clipdrop_widgets.apps._stage import Stage
+
+    stage = Stage([], compare, on_keep=lambda: None, on_discard=lambda: None)
+    assert "--cdw-compare-px: 384px;" in stage._ratios.value
+    picture = png_of(compare._repr_mimebundle_()).convert("RGB")
+    assert picture.size == (384, 384)
+    block = {picture.getpixel((60 + dx, 120 + dy)) for dx in range(6) for dy in range(6)}
+    assert block == {(0, 255, 0)}  # the one green pixel: a 6x6 block, not blurred
+    assert picture.getpixel((59, 120)) == picture.getpixel((66, 120)) == (255, 0, 0)
+    assert picture.getpixel((300, 200)) == (0, 0, 255)
+    assert "white-space:nowrap" in compare._label_row.value  # the labels never wrap
+    # a result twice as large (an upscale): its frame 3 times it, the photo 6 times
+    compare.set_images(before, Image.new("RGB", (128, 96), "blue"))
+    assert compare.frame_size == (384, 288)
+    assert compare._sent["before"].box == (48, 0, 288, 288)
+    # from 384 pixels up a picture is shown at its own size, as before
+    compare.set_images(None, Image.new("RGB", (400, 100), "blue"))
+    assert compare.frame_size == (400, 100)
+    compare.set_images(None, Image.new("RGB", (100, 50), "blue"))
+    assert compare.frame_size == (300, 150)  # 3 times: 4 times would pass 384
+    compare.set_images(None, Image.new("RGB", (200, 100), "blue"))
+    assert compare.frame_size == (200, 100)  # under 2 times: no whole number fits
+
+
 def test_after_only_mode_for_text_to_image(wire: Wire) -> None:
     compare = CompareSlider(after=Image.new("RGB", (512, 512), "green"))
     assert compare._slider.layout.display == "none"
