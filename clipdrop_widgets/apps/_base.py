@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import logging
 import os
 import threading
@@ -54,6 +55,7 @@ from ..widgets.sendto import INPUT_FROM, SendTo
 from ..widgets.snapshot import Snapshot
 from ..widgets.theme import color
 from ..widgets.threads import UI_LOCK
+from ._photo import PhotoChooser
 from ._stage import STAGE_CSS, Stage, on_stage
 from ._status import (
     cancelled_text,
@@ -68,6 +70,9 @@ from ._status import (
 
 __all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "COMPARE_PX",
            "format_dropdown", "compose_snapshot"]
+
+#: What a Send to replaced: (photo as sent, its name, its origin, the mask as PNG or None).
+_Kept = tuple["bytes | Image.Image", str, "str | None", "bytes | None"]
 
 _log = logging.getLogger("clipdrop_widgets.apps")
 
@@ -423,11 +428,81 @@ class App(Snapshot, widgets.VBox):
         """Called once Restore settings has set the controls of ``names`` (an app whose
         controls depend on each other, such as a seed drawn anew each run, follows here)."""
 
-    def _took_picture(self, words: str, next_step: str) -> None:
-        """Say in the status line that a result became the input (unless a run is on); the
+    def _took_picture(self, words: str, next_step: str, kept: str = "") -> None:
+        """Say in the status line that a result became the input (unless a run is on), and
+        what was kept of the photo it replaced (``kept``: "portrait.jpg and its mask"); the
         stage shows the inputs."""
         self._stage.show_input()
-        self._say_idle(f"Photo {words}: {next_step}, then Run")
+        step = next_step if "Run" in next_step else f"{next_step}, then Run"
+        text = f"Photo {words}: {step}"
+        if kept:
+            text += f". What it replaced is kept: Back to {kept} brings it back"
+        self._say_idle(text)
+
+    def _take_result(self, result: Result, next_step: str) -> None:
+        """`use_result` for an app with a photo chooser: the photo (and the mask painted on
+        it) that the result replaces is kept, and **Back to …** under the photo puts it back
+        (nothing the user uploaded or painted is lost to a Send to)."""
+        chooser = self._chooser()
+        kept = self._kept_inputs()
+        if kept is None:
+            kept = self._inputs_now()
+        words = chooser.load_result(result)
+        self._offer_back(kept)
+        self._took_picture(words, next_step, kept=self._kept_words(kept))
+
+    def _chooser(self) -> PhotoChooser:
+        chooser = getattr(self, "chooser", None)
+        if not isinstance(chooser, PhotoChooser):
+            raise ConfigurationTypeError(f"{self.endpoint.title} takes no photo")
+        return chooser
+
+    def _inputs_now(self) -> _Kept:
+        """The photo and the mask painted on it, as they are now."""
+        chooser = self._chooser()
+        painter = getattr(self, "painter", None)
+        mask = None
+        if painter is not None and painter.coverage > 0:
+            buffer = io.BytesIO()
+            painter.mask.save(buffer, "PNG")
+            mask = buffer.getvalue()
+        return chooser.data, chooser.name, chooser.origin, mask
+
+    def _kept_inputs(self) -> _Kept | None:
+        """The photo kept by an earlier Send to, when the photo now is that send's picture
+        untouched (no mask): a second Send to keeps the user's own photo, not the first
+        sent picture (which the history keeps)."""
+        kept = getattr(self, "_kept", None)
+        chooser = self._chooser()
+        painter = getattr(self, "painter", None)
+        if (kept is None or chooser.back_offer is None or chooser.origin is None
+                or (painter is not None and painter.coverage > 0)):
+            return None
+        return kept
+
+    @staticmethod
+    def _kept_words(kept: _Kept) -> str:
+        return kept[1] + (" and its mask" if kept[3] is not None else "")
+
+    def _offer_back(self, kept: _Kept) -> None:
+        self._kept = kept
+        self._chooser().offer_back(self._kept_words(kept), self._back_to_kept)
+
+    def _back_to_kept(self) -> None:
+        """Put back the photo (and mask) a Send to replaced (what **Back to …** under the
+        photo does); the picture it replaces is kept in turn, one press away."""
+        kept = getattr(self, "_kept", None)
+        if kept is None:
+            raise ConfigurationError("no photo was replaced by a Send to here")
+        now = self._inputs_now()
+        photo, name, where, mask = kept
+        self._chooser().load(photo, name=name, origin=where)
+        if mask is not None:
+            self.restore_input("mask_file", mask)  # Restore settings' way in for a mask
+        self._offer_back(now)
+        self._stage.show_input()
+        self._say_idle(f"Back to {self._kept_words(kept)}; {self._kept_words(now)} is kept: "
+                       f"Back to {self._kept_words(now)} brings it back")
 
     def _show_send_to(self) -> None:
         """Offer "Send to" only while a result of this app is shown."""

@@ -53,9 +53,9 @@ class MaskedPhotoApp(App):
                          options=options)
 
     def use_result(self, result: Result) -> None:
-        """Work on ``result``'s picture as the photo (the mask starts empty)."""
-        words = self.chooser.load_result(result)
-        self._took_picture(words, self.mask_hint)
+        """Work on ``result``'s picture as the photo (the mask starts empty; the photo and mask it
+        replaces stay one press away: **Back to …**)."""
+        self._take_result(result, self.mask_hint)
 
     def _photo_and_mask(self) -> tuple[bytes | Image.Image, Image.Image]:
         """The photo as sent and the mask (photo-sized, 0/255); an empty mask is refused."""

@@ -51,8 +51,7 @@ class OnePhotoApp(App):
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as the photo."""
-        words = self.chooser.load_result(result)
-        self._took_picture(words, self.next_step)
+        self._take_result(result, self.next_step)
 
     def _show_photo(self, photo: Image.Image) -> None:
         with UI_LOCK:

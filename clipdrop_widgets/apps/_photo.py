@@ -10,6 +10,11 @@ chosen, in the words the client will use when it refuses it. Photos are never re
 your back: when a smaller copy would pass (too many pixels a side, megapixels or bytes), a
 **Shrink to WxH** button offers it (`_shrink`), and the upload takes photos with too many
 pixels to offer it.
+
+The sample menu only chooses: **Use sample** beside it loads the chosen sample (a closed
+``<select>`` changes its value on one ArrowDown in Chromium, so loading on change replaced an
+upload and its mask at the first key press). A photo replaced by a result sent from another
+operation stays one press away: **Back to …** (`offer_back`) brings it back.
 """
 
 from __future__ import annotations
@@ -130,6 +135,18 @@ class PhotoChooser(widgets.VBox):
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
                                          layout=Layout(width="240px"))
+        # the menu chooses, this loads (WCAG 3.2.2 On Input: arrows in a closed menu change it)
+        self._use = widgets.Button(description="Use sample", icon="image", disabled=True,
+                                   tooltip="Choose a sample photo in the menu first",
+                                   layout=Layout(width="auto"))
+        self._use.add_class("cdw-use-sample")
+        self._use.on_click(self.errors.guard(lambda _b: self.use_chosen_sample()))
+        # "Back to <the photo a sent result replaced>" (`offer_back`), hidden until then
+        self._back = widgets.Button(icon="undo", layout=Layout(width="auto", display="none"),
+                                    tooltip="Put back the photo a Send to replaced")
+        self._back.add_class("cdw-back-to-photo")
+        self._back_action: Callable[[], object] | None = None
+        self._back.on_click(self.errors.guard(lambda _b: self.go_back()))
         # In pieces, checked in the browser first (formats, bytes, square). Too many pixels
         # are not refused there: a smaller copy is offered here (`shrink`).
         self._upload = UploadButton(rules=UploadRules(formats=tuple(READABLE_FORMATS),
@@ -151,16 +168,19 @@ class PhotoChooser(widgets.VBox):
         try:
             self._set(load_sample(sample), None, SAMPLES[sample])
             self._samples.value = sample
+            self._loaded_sample: str | None = sample
         except ImportError:
+            self._loaded_sample = None
             self._samples.layout.display = "none"
+            self._use.layout.display = "none"
             self._note.value = ("<small>Upload a photo (install scikit-image for sample "
                                 "photos).</small>")
-        self._samples.observe(self.errors.guard(self._on_sample), "value")
+        self._samples.observe(self._on_sample, "value")
         self._upload.on_file(self._on_upload)
         self.children = [
-            widgets.HBox([self._samples, self._upload, self._rules],
+            widgets.HBox([self._samples, self._use, self._upload, self._rules],
                          layout=Layout(align_items="center", flex_flow="row wrap")),
-            widgets.HBox([self._note, self._shrink],
+            widgets.HBox([self._note, self._shrink, self._back],
                          layout=Layout(align_items="center", flex_flow="row wrap")),
             self.errors,
         ]
@@ -205,7 +225,8 @@ class PhotoChooser(widgets.VBox):
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
         image = open_image(data if data is not None else source, what="photo")
         self._set(image, data, name, origin)
-        self._samples.value = None  # no sample chosen now (the observer ignores None)
+        self._loaded_sample = None
+        self._samples.value = None  # no sample chosen now
 
     def load_result(self, result: Result) -> str:
         """Work on ``result``'s picture (its bytes, sent as they are), remembering where it came
@@ -216,13 +237,54 @@ class PhotoChooser(widgets.VBox):
         return words
 
     def choose_sample(self, key: str) -> None:
-        """Work on the sample photo ``key`` (a key of `SAMPLES`)."""
-        self._samples.value = key  # the observer loads it
+        """Work on the sample photo ``key`` (a key of `SAMPLES`): what choosing it in the
+        menu and pressing **Use sample** does."""
+        image = load_sample(key)  # refuses an unknown key before anything changes
+        self._samples.value = key
+        self._set(image, None, SAMPLES[key])
+        self._loaded_sample = key
+        self._on_sample()
 
-    def _on_sample(self, change: dict[str, Any]) -> None:
-        key = change["new"]
-        if key is not None:
-            self._set(load_sample(key), None, SAMPLES[key])
+    def use_chosen_sample(self) -> None:
+        """Load the sample chosen in the menu (what **Use sample** does)."""
+        key = self._samples.value
+        if key is None:
+            raise ConfigurationError("choose a sample photo in the menu first, then press "
+                                     "Use sample")
+        self.choose_sample(key)
+
+    def _on_sample(self, _change: dict[str, Any] | None = None) -> None:
+        """Choosing in the menu loads nothing: **Use sample** is enabled when the chosen
+        sample is not the photo shown."""
+        key = self._samples.value
+        waiting = key is not None and key != self._loaded_sample
+        self._use.disabled = not waiting
+        self._use.tooltip = (f"Work on the sample photo {SAMPLES[key]} (replaces the photo "
+                             "and its mask)" if waiting and key is not None
+                             else "Choose a sample photo in the menu first")
+
+    # -- going back ---------------------------------------------------------------------------
+    def offer_back(self, words: str, action: Callable[[], object]) -> None:
+        """Show **Back to ``words``**, calling ``action`` when pressed (it puts a replaced
+        photo back); a new offer replaces the previous one."""
+        self._back_action = action
+        self._back.description = f"Back to {words}"
+        self._back.tooltip = f"Put {words} back in place of this photo (this one is kept too)"
+        self._back.layout.display = ""
+
+    @property
+    def back_offer(self) -> str | None:
+        """What **Back to …** says while it is offered, else ``None``."""
+        return None if self._back_action is None else self._back.description
+
+    def go_back(self) -> None:
+        """Do what **Back to …** offers (nothing offered: refused)."""
+        action = self._back_action
+        if action is None:
+            raise ConfigurationError("there is no replaced photo to go back to")
+        self._back_action = None
+        self._back.layout.display = "none"
+        action()
 
     def _on_upload(self, name: str, data: bytes) -> None:
         """A file that passed the endpoint's rules (a refusal is said by the upload)."""
@@ -255,6 +317,7 @@ class PhotoChooser(widgets.VBox):
                              nbytes=len(self._data) if self._data is not None else None)
         self._set(copy, None, self._name, self._origin,
                   note=f"shrunk from {before[0]}x{before[1]} to the service's limit")
+        self._loaded_sample = None
         self._samples.value = None
         return copy
 

@@ -51,8 +51,7 @@ class ReplaceBackgroundApp(App):
 
     def use_result(self, result: Result) -> None:
         """Work on ``result``'s picture as the photo."""
-        words = self.chooser.load_result(result)
-        self._took_picture(words, "describe the new scene (or leave it empty)")
+        self._take_result(result, "describe the new scene (or leave it empty)")
 
     def _show_photo(self, photo: Image.Image) -> None:
         with UI_LOCK:

@@ -20,15 +20,19 @@ __all__ = ["PromptBox"]
 #: How many earlier prompts the recall list keeps.
 RECALL_SIZE = 20
 _RECALL_LABEL = "Earlier prompts"
-#: The recall menu's width (CSS): long prompts are cut with "…" inside it.
-RECALL_WIDTH = "min(220px, 65%)"
+#: The recall menu's width (CSS): long prompts are cut with "…" inside it ("Earlier prompts"
+#: whole, with **Use** beside it, in the side panel's column).
+RECALL_WIDTH = "160px"
 
 
 class PromptBox(Snapshot, widgets.VBox):
     """A prompt text area with a live ``n / max`` counter that warns past the limit.
 
     Characters are counted as the service counts them (Unicode characters, ``len(str)``).
-    `remember` adds a prompt to the recall list; choosing one there puts it back.
+    `remember` adds a prompt to the recall list; choosing one there and pressing **Use**
+    beside it puts it back (choosing alone changes nothing: a closed menu changes its value on
+    one ArrowDown, which replaced the text being typed). The text it replaced is kept:
+    **Undo** then puts it back.
 
     Args:
         max_chars: the endpoint's limit (e.g. 1000 for text to image), or ``None`` for none.
@@ -66,15 +70,26 @@ class PromptBox(Snapshot, widgets.VBox):
         # A fixed width: sized by its options, the menu grew and shrank with each prompt.
         self._recall = widgets.Dropdown(
             options=[(_RECALL_LABEL, "")], value="", disabled=True,
-            layout=Layout(width=RECALL_WIDTH, flex="0 0 auto"),
+            layout=Layout(width=RECALL_WIDTH, flex="0 1 auto"),
         )
+        # the menu chooses, **Use** puts the prompt in the box (WCAG 3.2.2 On Input); **Undo**
+        # puts back what it replaced. Both are made when first needed (`_use_button`,
+        # `_undo_button`): a new Studio's page loads every model's state first (issue 22).
+        self._use: widgets.Button | None = None
+        self._undo: widgets.Button | None = None
+        # what the last recall replaced, put back by Undo (shown until the text changes)
+        self._replaced: str | None = None
+        self._tail = widgets.HBox([self._recall], layout=Layout(
+            align_items="center", flex="0 1 auto", min_width="0"))
         widgets.link((self._text, "value"), (self, "value"))
         self.observe(self._update_counter, "value")
+        self.observe(self._forget_replaced, "value")
         self._recall.observe(self._on_recall, "value")
         self.children = [
             self._text,
-            widgets.HBox([self._counter, self._recall],
-                         layout=Layout(justify_content="space-between", width="100%")),
+            widgets.HBox([self._counter, self._tail],
+                         layout=Layout(justify_content="space-between", width="100%",
+                                       align_items="center")),
         ]
         self.value = value
         self._update_counter()
@@ -136,18 +151,80 @@ class PromptBox(Snapshot, widgets.VBox):
         finally:
             self._recall.observe(self._on_recall, "value")
         self._recall.disabled = False
+        self._use_button().disabled = True
 
     def recall(self, index: int = 0) -> str:
-        """Put the ``index``-th remembered prompt (0: newest) back in the box; returns it."""
-        prompt = self._history[index]
-        self.value = prompt
+        """Put the ``index``-th remembered prompt (0: newest) back in the box; returns it.
+        The text it replaces can be put back (`undo_recall`)."""
+        return self._put(self._history[index])
+
+    @property
+    def chosen(self) -> str | None:
+        """The earlier prompt chosen in the menu and not used yet, or ``None``."""
+        return self._recall.value or None
+
+    def use_chosen(self) -> str | None:
+        """Put the prompt chosen in the menu in the box (what **Use** does); returns it
+        (``None`` when nothing is chosen). The menu goes back to "Earlier prompts"."""
+        prompt = self.chosen
+        if prompt is None:
+            return None
+        self._recall.value = ""
+        return self._put(prompt)
+
+    def undo_recall(self) -> bool:
+        """Put back the text the last recall replaced (what **Undo** beside the menu does);
+        ``False`` when there is nothing to put back (the text was changed since)."""
+        if self._replaced is None:
+            return False
+        text, self._replaced = self._replaced, None
+        self.value = text
+        return True
+
+    def _put(self, prompt: str) -> str:
+        before = self.value
+        if prompt != before:
+            self.value = prompt
+            if before.strip():
+                self._replaced = before
+                self._undo_button().layout.display = ""
         return prompt
 
+    def _forget_replaced(self, _change: dict[str, Any]) -> None:
+        """The text changed (typing after a recall, or Undo): the Undo offer goes."""
+        self._replaced = None
+        if self._undo is not None:
+            self._undo.layout.display = "none"
+
+    def _use_button(self) -> widgets.Button:
+        """**Use** beside the menu (made with the first remembered prompt)."""
+        if self._use is None:
+            self._use = widgets.Button(description="Use", disabled=True,
+                                       tooltip="Choose an earlier prompt in the menu first",
+                                       layout=Layout(width="auto", flex="0 0 auto"))
+            self._use.add_class("cdw-use-prompt")
+            self._use.on_click(lambda _b: self.use_chosen())
+            self._tail.children = (*self._tail.children, self._use)
+        return self._use
+
+    def _undo_button(self) -> widgets.Button:
+        """**Undo** before the menu (made with the first recall that replaced some text)."""
+        if self._undo is None:
+            self._undo = widgets.Button(description="Undo", icon="undo",
+                                        tooltip="Put back the text the earlier prompt replaced",
+                                        layout=Layout(width="auto", flex="0 0 auto"))
+            self._undo.add_class("cdw-undo-recall")
+            self._undo.on_click(lambda _b: self.undo_recall())
+            self._tail.children = (self._undo, *self._tail.children)
+        return self._undo
+
     def _on_recall(self, change: dict[str, Any]) -> None:
-        if not change["new"]:
-            return
-        self.value = change["new"]
-        self._recall.value = ""
+        """Choosing only enables **Use** (a keyboard user moves through the closed menu
+        with the arrow keys): the box is not touched."""
+        use = self._use_button()
+        use.disabled = not change["new"]
+        use.tooltip = ("Put this prompt in the box (Undo puts the text back)"
+                       if change["new"] else "Choose an earlier prompt in the menu first")
 
     # -- display ------------------------------------------------------------------------------
     def snapshot(self) -> Image.Image:

@@ -5,6 +5,10 @@ The widget knows nothing of apps: its owner gives it the targets, ``(name, title
 view it is a row of buttons ("Send to Cleanup"); on a history card, where there is little
 room, a menu ("Send to" then the operation). Hidden while there is no target.
 
+A menu only chooses: the **Send** button beside it sends. A closed ``<select>`` changes its
+value on a single ArrowDown in Chromium, so a menu that sent on change threw a keyboard user
+browsing its list into the first operation (WCAG 3.2.2 On Input).
+
 Where a picture came from travels with the run made from it: `origin` names a result
 (operation, time, content hash), stored under ``Result.inputs["input_from"]`` of the next
 result and shown on its history card (`origin_words`).
@@ -86,6 +90,7 @@ class SendTo(widgets.HBox):
         # first load (issue 22).
         self._errors: ErrorLine | None = None
         self._menu: widgets.Dropdown | None = None
+        self._go: widgets.Button | None = None
         self._built_for: tuple[tuple[str, str], ...] | None = None
         if menu:  # as wide as its card, no wider
             self.layout.width = "100%"
@@ -101,7 +106,7 @@ class SendTo(widgets.HBox):
     def owned_widgets(self) -> tuple[widgets.Widget, ...]:
         """Its menu and error line, children or not yet (`closing.close_tree` closes them);
         those not made yet (`_build`) are not there to close."""
-        return tuple(w for w in (self._menu, self._errors) if w is not None)
+        return tuple(w for w in (self._menu, self._go, self._errors) if w is not None)
 
     # -- configuring --------------------------------------------------------------------------
     @property
@@ -123,7 +128,7 @@ class SendTo(widgets.HBox):
             menu = self._menu_widget()
             menu.options = [_MENU_REST, *((t, n) for n, t in self._targets)]
             menu.value = ""
-            controls: list[widgets.Widget] = [menu]
+            controls: list[widgets.Widget] = [menu, self._go_button()]
         else:
             shown, rest = self._targets[:MAX_BUTTONS], self._targets[MAX_BUTTONS:]
             controls = [self._button(name, title) for name, title in shown]
@@ -132,7 +137,7 @@ class SendTo(widgets.HBox):
                 menu.options = [_MORE_REST, *((t, n) for n, t in rest)]
                 menu.value = ""
                 menu.layout.width = "auto"
-                controls.append(menu)
+                controls += [menu, self._go_button()]
         self.children = [*controls, self.errors]
 
     def _menu_widget(self) -> widgets.Dropdown:
@@ -140,9 +145,20 @@ class SendTo(widgets.HBox):
         if self._menu is None:
             self._menu = widgets.Dropdown(options=[_MENU_REST], value="", description="",
                                           tooltip="Send this result to another operation",
-                                          layout=Layout(width="100%"))
-            self._menu.observe(self.errors.guard(self._on_menu), "value")
+                                          layout=Layout(width="auto", flex="1 1 auto"))
+            self._menu.observe(self._on_menu, "value")
         return self._menu
+
+    def _go_button(self) -> widgets.Button:
+        """The **Send** button beside the menu: the menu chooses, this sends (disabled
+        until an operation is chosen)."""
+        if self._go is None:
+            self._go = widgets.Button(description="Send", icon="share", disabled=True,
+                                      tooltip="Choose an operation in the menu first",
+                                      layout=Layout(width="auto", flex="0 0 auto"))
+            self._go.add_class("cdw-send-chosen")
+            self._go.on_click(self.errors.guard(lambda _b: self.send_chosen()))
+        return self._go
 
     def show(self, shown: bool) -> None:
         """Say whether there is something to send (the widget shows when there is, and a
@@ -177,15 +193,33 @@ class SendTo(widgets.HBox):
         button.on_click(self.errors.guard(lambda _b: self.send(name)))
         return button
 
-    def _on_menu(self, change: dict[str, Any]) -> None:
-        name = change["new"]
-        if not name:
-            return
+    @property
+    def chosen(self) -> str | None:
+        """The operation chosen in the menu and not sent yet, or ``None``."""
+        return (self._menu.value or None) if self._menu is not None else None
+
+    def send_chosen(self) -> None:
+        """Send to the operation chosen in the menu (what **Send** beside it does); the
+        menu goes back to its resting entry. Nothing chosen: refused."""
+        name = self.chosen
+        if name is None:
+            raise ConfigurationError("choose an operation in the menu first, then press Send")
         try:
             self.send(name)
         finally:
             if self._menu is not None:
                 self._menu.value = ""  # back to "Send to…": the same target can be chosen again
+
+    def _on_menu(self, change: dict[str, Any]) -> None:
+        """Choosing only names the operation on the button; nothing is sent (a keyboard user
+        moves through the closed menu with the arrow keys)."""
+        if self._go is None:
+            return
+        title = dict(self._targets).get(change["new"] or "")
+        self._go.disabled = title is None
+        self._go.description = "Send" if title is None else f"Send to {title}"
+        self._go.tooltip = ("Choose an operation in the menu first" if title is None
+                            else send_tooltip(title))
 
     def __repr__(self) -> str:
         names = ", ".join(n for n, _t in self._targets) or "nothing"

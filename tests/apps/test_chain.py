@@ -28,7 +28,7 @@ def made(studio: Studio, prompt: str = "a red fox in the snow"):
 
 def buttons(send_to: SendTo) -> dict[str, object]:
     return {c.description: c for c in send_to.children if hasattr(c, "description")
-            and c.description}
+            and c.description and "cdw-send-to" in c._dom_classes}
 
 
 def more_menu(send_to: SendTo) -> list[str]:
@@ -83,8 +83,14 @@ def test_send_from_a_history_card_and_a_sample_forgets_the_origin():
     assert [label for label, _ in menu.options] == [
         "Send to…", "Cleanup", "Text inpainting", "Replace background", "Remove background",
         "Uncrop", "Upscale", "Reimagine", "Portrait depth", "Portrait normals"]
-    menu.value = "replace_background"  # what choosing it in the page does
+    before = studio.current
+    menu.value = "replace_background"  # what choosing it in the page (or one ArrowDown) does
+    assert studio.current is before  # choosing is not sending
+    go = studio.history._senders[first]._go
+    assert go.description == "Send to Replace background" and not go.disabled
+    go.click()  # Send beside the menu sends
     assert menu.value == ""  # back to "Send to…"
+    assert go.disabled
     app = studio.current
     assert app.endpoint_name == "replace_background"
     assert app.chooser.origin == origin(first)

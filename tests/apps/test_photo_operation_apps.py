@@ -167,6 +167,8 @@ def test_the_studio_groups_the_six_and_sends_between_them(client, tmp_path):
     more = next(c for c in cut_app.send_to.children if isinstance(c, widgets.Dropdown))
     assert [label for label, _ in more.options][:3] == ["More…", "Remove background", "Uncrop"]
     more.value = "uncrop"  # what choosing Uncrop in the "More…" menu beside Send to does
+    assert studio.current is cut_app  # choosing is not sending (one ArrowDown chooses)
+    cut_app.send_to.send_chosen()  # what Send beside the menu does
     assert more.value == ""  # back to "More…"
     uncrop = studio.apps["uncrop"]
     assert studio.current is uncrop

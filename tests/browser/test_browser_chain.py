@@ -321,10 +321,34 @@ _say(input_from=_c.result.inputs.get("input_from"),
     page.wait_for_timeout(300)  # the released live ink clears before the picture
     shot("chained", page.locator(".cdw-test-studio"), docs_name="chaining.png")
 
+    # A keyboard user browses the closed "More…" menu with the arrow keys (issue 22 finding
+    # 12): three ArrowDowns pass Remove background and Uncrop to Upscale and send nothing;
+    # Tab to Send (now "Send to Upscale") and Enter sends.
+    more = first_visible(page.locator(".cdw-test-studio select:has(option:text-is('More…'))"))
+    more.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    go = first_visible(page.locator(".cdw-test-studio button.cdw-send-chosen"))
+    wait_until(lambda: "Send to Upscale" in go.inner_text() or None, timeout=WAIT,
+               what="Send beside More… to name Upscale")
+    now = "_say(now=studio.current.endpoint_name, up=studio.apps['upscale'].chooser.origin)"
+    state = kernel_value(page, nb.path, now)  # after the kernel has heard the three keys
+    assert state == {"now": "cleanup", "up": None}, state
+    assert current_tab(page) == "Cleanup"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    wait_until(lambda: kernel_value(page, nb.path, now)["now"] == "upscale" or None,
+               timeout=WAIT, what="Enter on Send to send the result to Upscale")
+
     # A history card's menu: the text-to-image card (the second, older) to Replace background.
     menus = page.locator(".cdw-test-studio select:has(option:text-is('Send to…'))")
     wait_until(lambda: menus.count() == 2 or None, timeout=WAIT, what="two Send-to menus")
     menus.nth(1).select_option(label="Replace background")
+    page.wait_for_timeout(500)  # the kernel has heard the choice: choosing alone sends nothing
+    assert current_tab(page) != "Replace background", "choosing in the menu sent the picture"
+    send = page.locator(".cdw-test-studio button.cdw-send-chosen", has_text="Send to Replace "
+                        "background")
+    send.click()
     wait_until(lambda: current_tab(page) == "Replace background" or None, timeout=WAIT,
                what="the Replace background tab to open")
     wait_until(lambda: frame_is_model(page, nb, "replace_background"), timeout=WAIT,

@@ -153,6 +153,7 @@ def test_replace_background_in_notebook7(nb7, shot):
     page = nb.page
     run_all(page, nb.path)
     page.locator(".cdw-test-app select").first.select_option(label="Cat")
+    page.locator(".cdw-test-app button.cdw-use-sample").click()  # choosing alone loads nothing
     wait_until(lambda: "Cat: 451x300" in status_text(page) or None, timeout=WAIT,
                what="the cat sample to be chosen")
     frame = compare_canvas(page)

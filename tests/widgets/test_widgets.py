@@ -620,9 +620,19 @@ def test_prompt_recall_of_earlier_prompts() -> None:
     box.remember()
     box.remember("a fox")
     assert box.history == ("a fox", "a cat")
-    box._recall.value = "a cat"  # choosing it in the dropdown
-    assert box.value == "a cat" and box._recall.value == ""
+    box.value = "my long carefully written prompt"
+    box._recall.value = "a cat"  # choosing it in the dropdown (one ArrowDown does)
+    assert box.value == "my long carefully written prompt"  # choosing is not replacing
+    assert not box._use.disabled
+    box._use.click()  # Use beside the menu
+    assert box.value == "a cat" and box._recall.value == "" and box._use.disabled
+    assert box._undo.layout.display == ""  # the typed text is one press away
+    box._undo.click()
+    assert box.value == "my long carefully written prompt"
+    assert box._undo.layout.display == "none"
     assert box.recall(0) == "a fox" and box.value == "a fox"
+    box.value = "a fox, at night"  # typing after a recall: Undo goes (it would lose this)
+    assert box._undo.layout.display == "none" and not box.undo_recall()
 
 
 def test_prompt_snapshot_is_a_picture_of_the_text() -> None:
