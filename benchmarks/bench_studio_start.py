@@ -2,6 +2,7 @@
 before and after the launcher's start-up flags, side by side.
 
     .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--before-code DIR]
+        [--before-without-preload]
         [--json out.json]
 
 Serves the launcher's Studio notebook (``clipdrop_widgets.cli.studio_notebook``, a session
@@ -13,7 +14,8 @@ folder in a temporary folder) with Voila on loopback, as ``clipdrop-widgets stud
   run the notebook; the page takes it and the pool refills;
 * each of them ``before`` (without the launcher's `VOILA_FAST_START` flags; with
   ``--before-code DIR``, also with the ``clipdrop_widgets`` of ``DIR``, a checkout of the code
-  before, put first on the kernels' ``PYTHONPATH``) and as it is now.
+  before, put first on the kernels' ``PYTHONPATH``, and its Voila template; with
+  ``--before-without-preload``, this code without the page's preloads) and as it is now.
 
 The two servers of a pair run at once and their rounds alternate, so both see the same
 machine load. One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait
@@ -59,12 +61,14 @@ RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
 
 
 def _voila(notebook: Path, home: Path, port: int, preheat: bool,
-           before: Path | None, *, preload: bool = True) -> tuple[subprocess.Popen, Path]:
+           before: Path | None, *, preload: bool = True,
+           name: str | None = None) -> tuple[subprocess.Popen, Path]:
     """Voila as the launcher runs it; ``before`` (a folder, or ``None`` for the flags only):
     without `VOILA_FAST_START` and the preloads (`VOILA_PRELOAD`), with that folder's
     ``clipdrop_widgets`` first on the path and its Voila template. ``preload=False``: now,
     without the preloads (what ``tests/browser/make_preload.py`` records from)."""
-    name = f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
+    name = name or f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
+    name = name.replace(", ", "-").replace(" ", "-")
     config, runtime = home / name / "config", home / name / "runtime"
     config.mkdir(parents=True)
     runtime.mkdir()
@@ -166,6 +170,8 @@ def measure(browser, port: int, phases: list[dict[str, float]] | None = None) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before-without-preload", action="store_true",
+                        help="before is this code without the page's preloads (VOILA_PRELOAD)")
     parser.add_argument("--before-code", type=Path, default=Path(""),
                         help="a folder holding the clipdrop_widgets package as it was before")
     parser.add_argument("--json", type=Path)
@@ -187,7 +193,11 @@ def main() -> None:
                 try:
                     for label, code in ((f"{kind}, before", before), (kind, None)):
                         port = free_port()
-                        proc, log = _voila(notebook, home, port, preheat, code)
+                        if args.before_without_preload and code is not None:
+                            proc, log = _voila(notebook, home, port, preheat, None,
+                                               preload=False, name=label)
+                        else:
+                            proc, log = _voila(notebook, home, port, preheat, code)
                         servers.append((label, port, proc, log))
                         figures[label], breakdown[label] = [], []
                     for _label, port, _proc, _log in servers:
