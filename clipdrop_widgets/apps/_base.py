@@ -259,6 +259,8 @@ class App(Snapshot, widgets.VBox):
         chooser = getattr(self, "chooser", None)  # a new photo: the painter's shape changed
         if chooser is not None:
             chooser.on_change(lambda _image: self._stage.refresh())
+            if isinstance(chooser, PhotoChooser):
+                chooser.before_sample = self._keep_before_sample
         # Run reads every prompt and every option as shown on the page, even if changed a
         # moment before (not a sample picker: its photo is what Python has drawn).
         choices = [w for w in options if isinstance(w, widgets.Dropdown)]
@@ -450,6 +452,25 @@ class App(Snapshot, widgets.VBox):
         words = chooser.load_result(result)
         self._offer_back(kept)
         self._took_picture(words, next_step, kept=self._kept_words(kept))
+
+    def _keep_before_sample(self) -> Callable[[], object] | None:
+        """Before **Use sample** replaces a photo the user brought (an upload, a sent
+        picture) or painted a mask on: keep it, and once the sample is in, offer **Back to
+        …** and say so (walk 22b: an upload and its mask were lost to Use sample)."""
+        chooser = self._chooser()
+        painter = getattr(self, "painter", None)
+        painted = painter is not None and painter.coverage > 0
+        if chooser.sample is not None and not painted:
+            return None  # a sample, untouched: the menu brings it back
+        kept = self._inputs_now()
+
+        def offer() -> None:
+            self._offer_back(kept)
+            hint = getattr(self, "mask_hint", None) or getattr(self, "next_step", None)
+            self._took_picture(f"{chooser.name} (a sample)", hint or "choose what to change",
+                               kept=self._kept_words(kept))
+
+        return offer
 
     def _chooser(self) -> PhotoChooser:
         chooser = getattr(self, "chooser", None)

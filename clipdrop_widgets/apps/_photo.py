@@ -147,6 +147,10 @@ class PhotoChooser(widgets.VBox):
         self._back.add_class("cdw-back-to-photo")
         self._back_action: Callable[[], object] | None = None
         self._back.on_click(self.errors.guard(lambda _b: self.go_back()))
+        #: Called before **Use sample** replaces the photo (the app around it sets it: it keeps
+        #: an upload, a sent picture or a painted mask); what it returns, if not ``None``, is
+        #: called once the sample is in.
+        self.before_sample: Callable[[], Callable[[], object] | None] | None = None
         # In pieces, checked in the browser first (formats, bytes, square). Too many pixels
         # are not refused there: a smaller copy is offered here (`shrink`).
         self._upload = UploadButton(rules=UploadRules(formats=tuple(READABLE_FORMATS),
@@ -202,6 +206,12 @@ class PhotoChooser(widgets.VBox):
         return self._name
 
     @property
+    def sample(self) -> str | None:
+        """The key of the sample shown (`SAMPLES`), or ``None`` for an upload or a sent
+        picture."""
+        return self._loaded_sample
+
+    @property
     def origin(self) -> str | None:
         """Which result the photo came from (`origin`),
         when it was sent here from one; ``None`` for a sample or an upload."""
@@ -251,7 +261,10 @@ class PhotoChooser(widgets.VBox):
         if key is None:
             raise ConfigurationError("choose a sample photo in the menu first, then press "
                                      "Use sample")
+        after = self.before_sample() if self.before_sample is not None else None
         self.choose_sample(key)
+        if after is not None:
+            after()
 
     def _on_sample(self, _change: dict[str, Any] | None = None) -> None:
         """Choosing in the menu loads nothing: **Use sample** is enabled when the chosen

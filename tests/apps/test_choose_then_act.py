@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from clipdrop_widgets import Studio
+from clipdrop_widgets.apps._photo import SAMPLES
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.ClipdropNotice")
 
@@ -81,6 +82,23 @@ def test_arrowing_the_sample_menu_keeps_the_upload_and_its_mask_until_use_sample
     use.click()
     assert cleanup.chooser.name == "Coffee cup" and cleanup.painter.coverage == 0
     assert use.disabled  # the chosen sample is the photo now
+    # and what Use sample replaced is kept (walk 22b: the upload and its mask were lost)
+    assert cleanup.chooser.back_offer == "Back to portrait.jpg and its mask"
+    assert "What it replaced is kept: Back to portrait.jpg and its mask" in cleanup.status
+    cleanup.chooser.go_back()
+    assert cleanup.chooser.data == data and cleanup.chooser.name == "portrait.jpg"
+    assert np.array_equal(np.asarray(cleanup.painter.mask), mask)
+
+
+def test_use_sample_over_an_untouched_sample_offers_no_back():
+    studio = Studio()
+    cleanup = studio.select("cleanup")
+    first = cleanup.chooser.name
+    other = next(k for k, label in SAMPLES.items() if label != first)
+    cleanup.chooser._samples.value = other
+    cleanup.chooser._use.click()
+    assert cleanup.chooser.name == SAMPLES[other] != first
+    assert cleanup.chooser.back_offer is None  # the menu brings the other sample back
 
 
 def test_arrowing_earlier_prompts_keeps_the_typed_prompt_until_use_and_use_is_undoable():
