@@ -256,9 +256,12 @@ class App(Snapshot, widgets.VBox):
             flex_flow="row wrap", align_items="flex-start", width="100%"))
         body.add_class("cdw-body")
         self.children = [title, body, *([self.history] if history is None else [])]
-        chooser = getattr(self, "chooser", None)  # a new photo: the painter's shape changed
+        # A new photo: the painter's shape changed, and the stage shows it, not a result made
+        # from the photo before (walk 22b: an upload under a shown result stayed unseen while
+        # the mask and Run went to it; the result stays in the history).
+        chooser = getattr(self, "chooser", None)
         if chooser is not None:
-            chooser.on_change(lambda _image: self._stage.refresh())
+            chooser.on_change(lambda _image: self._stage.show_input())
             if isinstance(chooser, PhotoChooser):
                 chooser.before_sample = self._keep_before_sample
         # Run reads every prompt and every option as shown on the page, even if changed a

@@ -176,3 +176,19 @@ def test_keep_also_keeps_the_photo_and_mask_the_result_was_made_from():
     cleanup.chooser.go_back()
     assert cleanup.chooser.data == data
     assert np.array_equal(np.asarray(cleanup.painter.mask), mask)
+
+
+def test_an_upload_under_a_shown_result_is_shown_in_its_place():
+    """Walk 22b: a photo uploaded while a result was shown stayed unseen (the old before/after
+    on the stage) while the mask and Run went to the new photo."""
+    studio = Studio()
+    cleanup = studio.select("cleanup")
+    masked_upload(cleanup)
+    cleanup.run()
+    assert cleanup.wait(30) and cleanup.result is not None, cleanup.status
+    assert cleanup._stage.showing == "result"
+    shown = cleanup.result
+    cleanup.chooser.load(upload_bytes((400, 300)), name="second.jpg")
+    assert cleanup._stage.showing == "input"
+    assert cleanup.painter.layout.display != "none" and cleanup.painter.coverage == 0
+    assert shown in studio.history.results  # the result is not lost: the history has it
