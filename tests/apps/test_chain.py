@@ -10,20 +10,13 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 from PIL import Image
+from studio_runs import made
 
 from clipdrop_widgets import CleanupApp, Studio, TextToImageApp
 from clipdrop_widgets.widgets.history import card_labels
 from clipdrop_widgets.widgets.sendto import INPUT_FROM, SendTo, origin, origin_words
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.ClipdropNotice")
-
-
-def made(studio: Studio, prompt: str = "a red fox in the snow"):
-    app = studio.apps["text_to_image"]
-    app.prompt.value = prompt
-    app.run()
-    assert app.wait(30) and app.result is not None, app.status
-    return app.result
 
 
 def buttons(send_to: SendTo) -> dict[str, object]:

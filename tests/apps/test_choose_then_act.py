@@ -12,19 +12,12 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from studio_runs import made
 
 from clipdrop_widgets import Studio
 from clipdrop_widgets.apps._photo import SAMPLES
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.ClipdropNotice")
-
-
-def made(studio: Studio, prompt: str = "a lighthouse at dusk"):
-    app = studio.apps["text_to_image"]
-    app.prompt.value = prompt
-    app.run()
-    assert app.wait(30) and app.result is not None, app.status
-    return app.result
 
 
 def upload_bytes(size: tuple[int, int] = (300, 400)) -> bytes:
