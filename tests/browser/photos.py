@@ -35,7 +35,14 @@ from IPython.display import display as _display
 _out = _pathlib.Path(OUT)
 _out.mkdir(parents=True, exist_ok=True)
 _seq = [0]
+from clipdrop_widgets.widgets.threads import UI_LOCK as _UI_LOCK
 def _probe(_button=None):
+    # under the lock the apps' callbacks hold: JupyterLab sends each widget's messages to a
+    # kernel subshell, so this click can be handled while Use sample is half done on another
+    # thread (CI once read the new photo's name beside the old photo's painter)
+    with _UI_LOCK:
+        _probe_locked()
+def _probe_locked():
     _seq[0] += 1
     p = getattr(app, "painter", None)
     data = app.chooser.data if hasattr(app, "chooser") else None
