@@ -17,7 +17,8 @@ from gateway_fake import post
 
 from clipdrop_widgets.contract.errors import ConfigurationError
 from clipdrop_widgets.gateway import Ledger, serve_gateway
-from clipdrop_widgets.gateway.lock import GatewayRunningError
+from clipdrop_widgets.gateway import lock as lock_module
+from clipdrop_widgets.gateway.lock import GatewayRunningError, ServeLock
 
 CLI = [sys.executable, "-m", "clipdrop_widgets", "gateway"]
 
@@ -51,6 +52,36 @@ def test_the_command_line_refuses_a_second_serve(make_gateway, tmp_path, make_fa
     assert second.returncode == 2
     assert "another gateway already serves room.db" in second.stderr
     assert first.url in second.stderr
+
+
+@pytest.mark.parametrize("by_flock", [True, False], ids=["linux-flock", "identity-file"])
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+def test_a_gateway_on_a_link_to_a_served_database_is_refused(tmp_path, monkeypatch, link,
+                                                             by_flock):
+    """The lock went by path: a hard link (another name, same file) let a second gateway
+    start on a served ledger. Each way the file itself is locked refuses both links."""
+    if by_flock and not lock_module._FLOCK:
+        pytest.skip("the database's own flock is the lock on Linux only")
+    monkeypatch.setattr(lock_module, "_FLOCK", by_flock)
+    db = tmp_path / "room.db"
+    Ledger(db).close()
+    elsewhere = tmp_path / ("other" if by_flock else ".")  # an identity file: same folder
+    elsewhere.mkdir(exist_ok=True)
+    alias = elsewhere / "alias.db"
+    (os.link if link == "hard" else os.symlink)(db, alias)
+    first = ServeLock(db)
+    first.acquire()
+    try:
+        with pytest.raises(GatewayRunningError) as refused:
+            ServeLock(alias).acquire()
+        said = str(refused.value)
+        assert said.startswith("another gateway already serves")
+        assert "one gateway per database file" in said and "hard link" in said
+    finally:
+        first.release()
+    second = ServeLock(alias)
+    second.acquire()  # the first gave the file up: the link may serve it now
+    second.release()
 
 
 @pytest.mark.parametrize("token", ["", "ab", "x" * 15])
