@@ -11,6 +11,9 @@ upstream, and the seat hears the truth about whether anything was sent or charge
 - No answer after the request may have gone out (a timeout, a dropped connection): the
   documented price stays charged, since the service may have done the work; the seat is told so.
   Nothing sent at all (connection refused, unknown host): nothing charged.
+- An answer over the gateway's bound (`upstream.MAX_ANSWER`, not read): charged as an
+  answer that did not arrive (the service did the work); the seat is told it was too large,
+  naming the bound.
 - 401, 402, 403: the room's own account was refused: a 503 that blames no seat.
 - Any other status: nothing charged unless the upstream said so; the gateway's own message,
   quoting the upstream's only after removing the room's key.
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from ..api.result import parse_credits
 from ..contract.endpoints import Endpoint
 from .shared_cache import Answer
-from .upstream import NOT_SENT, UNREACHABLE
+from .upstream import NOT_SENT, TOO_LARGE, UNREACHABLE, size_text
 
 __all__ = ["Outcome", "Refusal", "settle", "is_image", "sane_credits", "ABSURD_FACTOR"]
 
@@ -129,6 +132,14 @@ def settle(endpoint: Endpoint, answer: Answer, cost: float,
         return Outcome(cost, Refusal(
             502, f"the service did not answer ({answer.body.decode(errors='replace')}); the "
                  f"call may have reached it, so its {_number(cost)} credits stay charged"))
+    if status == TOO_LARGE:
+        bound = size_text(int(answer.body or 0))
+        logger.warning("the upstream answered %s with more than %s; not read", endpoint.path,
+                       bound)
+        return Outcome(cost, Refusal(
+            502, f"the service's answer was too large (over the gateway's bound of {bound}), "
+                 f"so it was not read; the service did the work, so its {_number(cost)} "
+                 "credits stay charged"))
     if status in _WHY:
         logger.warning("the upstream refused the room's account on %s (%d %s): check the "
                        "room's key and credits", endpoint.path, status, _WHY[status])

@@ -5,7 +5,9 @@ upstream requests, and never appears in a repr, an error message or a log line; 
 gives the upstream's error message with the key removed. An answer keeps only the headers the
 gateway needs (`kept_headers`), never the upstream's others. A call that got no answer is told
 apart by whether it may have reached the upstream (`UNREACHABLE`) or surely did not
-(`NOT_SENT`): the first may have been charged there. Requests are
+(`NOT_SENT`): the first may have been charged there. An answer over `MAX_ANSWER` bytes is not
+read (`TOO_LARGE`): the service did the work, so it is charged like `UNREACHABLE`, but the seat
+is told the answer was too large, not that there was none. Requests are
 re-encoded from the parsed form (fields in the endpoint table's order), so what the service
 sees does not depend on how a participant's client framed its multipart body.
 """
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httputil import HTTPInputError
 from tornado.simple_httpclient import HTTPTimeoutError
 from urllib3 import encode_multipart_formdata
 
@@ -31,13 +34,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from .bodies import Outgoing
 
 __all__ = ["Upstream", "HTTPUpstream", "LocalUpstream", "encode_form", "kept_headers",
-           "UNREACHABLE", "NOT_SENT"]
+           "UNREACHABLE", "NOT_SENT", "TOO_LARGE", "MAX_ANSWER", "size_text"]
 
 #: Status of an `Answer` when the upstream did not answer a request that may have reached it.
 UNREACHABLE = 599
 #: Status of an `Answer` when the request surely never left (refused, unknown host, timed out
 #: while connecting).
 NOT_SENT = 597
+#: Status of an `Answer` when the upstream answered with more than `MAX_ANSWER` bytes (its body
+#: is the bound, in bytes, as text).
+TOO_LARGE = 598
+#: The most bytes of one upstream answer the gateway reads (tornado's own default): the
+#: service's largest answers (a 4096x4096 PNG) are a fraction of it.
+MAX_ANSWER = 100 * 1024 * 1024
 #: Seconds an upstream call may take, connection included.
 UPSTREAM_TIMEOUT = 150.0
 #: Credits of the in-process local engine a rehearsal runs on (the seats' budgets are what
@@ -93,6 +102,44 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return kept
 
 
+def size_text(size: int) -> str:
+    """``size`` bytes for a person: whole megabytes (MiB) as ``100 MB``, else bytes."""
+    mib = 1024 * 1024
+    return f"{size // mib} MB" if size >= mib and size % mib == 0 else f"{size} bytes"
+
+
+class _Reading:
+    """One answer read in pieces, up to ``bound`` bytes (decompressed): past it, or at a
+    ``Content-Length`` saying so, `over` is set and tornado stops reading (an
+    `HTTPInputError` from these callbacks closes the connection without a traceback)."""
+
+    def __init__(self, bound: int):
+        self.bound = bound
+        self.over = False
+        self._pieces: list[bytes] = []
+        self._size = 0
+
+    def header(self, line: str) -> None:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length" and value.strip().isdigit() \
+                and int(value.strip()) > self.bound:
+            self._stop()
+
+    def piece(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self.bound:
+            self._pieces.clear()
+            self._stop()
+        self._pieces.append(data)
+
+    def _stop(self) -> None:
+        self.over = True
+        raise HTTPInputError(f"the answer is over {self.bound} bytes")
+
+    def body(self) -> bytes:
+        return b"".join(self._pieces)
+
+
 def _never_sent(error: BaseException | None) -> bool:
     """Whether a failed request surely never reached the upstream."""
     if isinstance(error, (ConnectionRefusedError, socket.gaierror)):
@@ -102,16 +149,21 @@ def _never_sent(error: BaseException | None) -> bool:
 
 class HTTPUpstream:
     """The service (or any server with its contract) at ``url``, called with ``key``;
-    ``timeout`` seconds per call, connection included (default 150)."""
+    ``timeout`` seconds per call, connection included (default 150); ``max_answer`` bytes of
+    an answer read at most (default `MAX_ANSWER`)."""
 
     source = "service"
 
     def __init__(self, url: str, key: str, *, max_clients: int = 256,
-                 timeout: float = UPSTREAM_TIMEOUT):
+                 timeout: float = UPSTREAM_TIMEOUT, max_answer: int | None = None):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.max_answer = MAX_ANSWER if max_answer is None else max_answer
         self._key = key
-        self._http = AsyncHTTPClient(force_instance=True, max_clients=max_clients)
+        # tornado's own bound only closes the connection (a "did not answer" like any other):
+        # `_Reading` enforces ours, and tornado's is a backstop well past it.
+        self._http = AsyncHTTPClient(force_instance=True, max_clients=max_clients,
+                                     max_body_size=2 * self.max_answer + 65536)
 
     def __repr__(self) -> str:
         return f"HTTPUpstream({self.url!r}, key=***)"
@@ -121,24 +173,30 @@ class HTTPUpstream:
             for piece in body.pieces():
                 await write(piece)
 
+        reading = _Reading(self.max_answer)
         request = HTTPRequest(
             self.url + endpoint.path, method="POST", body_producer=produce,
             headers={"x-api-key": self._key, "Accept": body.accept,
                      "Content-Type": body.content_type, "Content-Length": str(body.length),
                      "User-Agent": "clipdrop-widgets-gateway"},
             follow_redirects=False, request_timeout=self.timeout,
-            connect_timeout=min(10.0, self.timeout), decompress_response=True)
+            connect_timeout=min(10.0, self.timeout), decompress_response=True,
+            header_callback=reading.header, streaming_callback=reading.piece)
         try:  # raise_error=False still raises what is not an HTTP answer (refused, DNS)
             response = await self._http.fetch(request, raise_error=False)
         except (OSError, HTTPClientError) as err:
+            if reading.over:
+                return Answer(TOO_LARGE, {}, str(self.max_answer).encode())
             status = NOT_SENT if _never_sent(err) else UNREACHABLE
             return Answer(status, {}, type(err).__name__.encode())
+        if reading.over:  # pragma: no cover - tornado raises these
+            return Answer(TOO_LARGE, {}, str(self.max_answer).encode())
         if response.code == UNREACHABLE or response.code < 200:
             reason = type(response.error).__name__ if response.error else "no answer"
             status = NOT_SENT if _never_sent(response.error) else UNREACHABLE
             return Answer(status, {}, reason.encode())
         return Answer(response.code, kept_headers(dict(response.headers.get_all())),
-                      response.body or b"")
+                      reading.body())
 
     def quote(self, body: bytes) -> str:
         """The upstream's error message in ``body``, safe to show a seat (no room key)."""

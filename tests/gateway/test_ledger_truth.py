@@ -101,6 +101,32 @@ def test_a_200_that_is_not_an_image_is_never_cached_or_served_to_another_seat(
     assert ledger.total_charged() == fake.charged == 4
 
 
+def test_an_answer_over_the_bound_is_called_too_large_and_stays_charged(make_fake, make_gateway,
+                                                                        ledger, monkeypatch):
+    """An answer over the gateway's bound (100 MB; 4 KB here) was reported as "the service
+    did not answer": it did, with too much. It stays charged as before (the service did the
+    work), and the seat is told it was too large, naming the bound."""
+    from clipdrop_widgets.gateway import upstream
+
+    monkeypatch.setattr(upstream, "MAX_ANSWER", 4096)
+
+    def script(path, texts):
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": "2"}, \
+            b"\x89PNG\r\n\x1a\n" + bytes(8192), 2
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    answer = _ask(gateway.url, seat, "huge")
+    said = answer.json()["error"]
+    assert answer.status_code == 502
+    assert "answer was too large" in said and "bound of 4096 bytes" in said
+    assert "did not answer" not in said and "2 credits stay charged" in said
+    [row] = ledger.seats()
+    assert (row.spent, row.reserved) == (2, 0)
+    assert ledger.total_charged() == fake.charged == 2
+
+
 @pytest.mark.parametrize("header", ["-100", "1e9", "nan", "lots", "0", "0.0001"])
 def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gateway, ledger,
                                                              header):
