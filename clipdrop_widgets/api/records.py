@@ -35,6 +35,7 @@ from .._version import __version__
 from ..contract.endpoints import ENDPOINTS
 from ..contract.errors import ConfigurationError, ConfigurationTypeError
 from . import xmp
+from .notices import notify
 from .result import Result
 
 __all__ = ["read_record", "record_of", "with_record", "strip_record", "recorded_bytes",
@@ -242,7 +243,8 @@ def _beside_theirs(data: bytes, theirs: bytes, record: Mapping[str, Any]) -> byt
     """A JPEG whose own XMP packet cannot take our record: the whole record goes in the
     extended XMP, and their packet gets only a short pointer naming it (two standard packets
     make readers warn "Duplicate XMP" and hide one). When even the pointer does not fit,
-    the file is left as it came: their metadata is never displaced."""
+    the file is left as it came, and a `ClipdropNotice` says the picture has no record: their
+    metadata is never displaced, and a picture without its history is never silent."""
     extended = _extended_packet(record)
     guid = xmp.extended_guid(extended)
     pointer = json.dumps({"operation": record.get("operation"), _EXTENDED: guid},
@@ -252,7 +254,24 @@ def _beside_theirs(data: bytes, theirs: bytes, record: Mapping[str, Any]) -> byt
         f' xmlns:xmpNote="{xmp.XMP_NOTE}" xmlns:cdw="{NAMESPACE}"'
         f' xmpNote:HasExtendedXMP="{guid}" cdw:Record={quoteattr(pointer)}/>')
     merged = xmp.merge_xmp(data, block.encode(), extended=extended)
-    return merged if merged is not None else data
+    if merged is None:
+        notify(_no_room(theirs))
+        return data
+    return merged
+
+
+def _no_room(theirs: bytes) -> str:
+    """Why a JPEG's own XMP packet ``theirs`` took no record, for a notice."""
+    if b"HasExtendedXMP" in theirs:
+        why = "it already names an extended XMP of its own"
+    elif b"</rdf:RDF>" not in theirs:
+        why = "it has no </rdf:RDF> to put the record in"
+    else:
+        why = (f"it is {len(theirs):,} bytes of the {xmp.JPEG_XMP_LIMIT:,} one JPEG segment "
+               "holds, with no room left even for a pointer to the record")
+    return ("this JPEG was written without its record (how it was made): its own XMP packet "
+            f"cannot take one ({why}), and a second packet would make ExifTool and Pillow "
+            "show only one of the two; the picture and its own metadata are kept as they came")
 
 
 #: Room a packet takes beyond its record's ``rdf:Description`` (wrapper, markers), generously.

@@ -471,6 +471,30 @@ def test_a_jpeg_whose_own_xmp_nearly_fills_its_segment_gets_no_second_packet(tmp
     assert tags.get("XMP-dc:Title") == "T" * 64500
 
 
+def test_a_jpeg_whose_own_xmp_leaves_no_room_at_all_says_it_has_no_record():
+    """A JPEG's own packet so near 64 KiB that not even the pointer to an extended XMP fits
+    was written back without a record and without a word: now one packet still (theirs,
+    untouched) and a notice saying the picture has no record and why."""
+    from clipdrop_widgets import ClipdropNotice
+    from clipdrop_widgets.api import xmp
+
+    theirs = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta '
+        'xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-'
+        'ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">' + "T" * 65100 +
+        '</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta>'
+        '<?xpacket end="w"?>').encode()
+    data = xmp.add_xmp(FORMATS["jpeg"](), theirs)
+    result = Result(data, "image/jpeg", "text_to_image", {"prompt": "a fox"})
+    with pytest.warns(ClipdropNotice, match="written without its record") as noticed:
+        marked = recorded_bytes(result)
+    assert "no room left even for a pointer" in str(noticed[0].message)
+    assert marked == data  # their packet, alone and untouched
+    assert marked.count(b"http://ns.adobe.com/xap/1.0/\x00") == 1
+    assert read_record(marked) is None
+
+
 def test_a_fresh_strip_saving_the_same_results_writes_no_duplicates(tmp_path):
     """Save run again by a new strip (a restarted kernel) over the same folder finds each
     result's file by its content and writes no ``-2`` copies; a different picture made the
