@@ -53,14 +53,20 @@ from .hubapi import (
     tls_of,
 )
 from .ledger import Ledger, Seat
+from .terminal import printable
 
 __all__ = ["HubPolicy", "HubSeats", "read_roster", "hub_routes", "admin_login", "HUB_SEAT_PREFIX",
-           "caller_left"]
+           "HUB_NAME_LIMIT", "caller_left", "name_too_long"]
 
 logger = logging.getLogger("clipdrop_widgets.gateway")
 
 #: ``key_hash`` of a hub user's seat: ``hub-user:NAME`` (a SHA-256 hex digest has no colon).
 HUB_SEAT_PREFIX = "hub-user:"
+#: The longest hub user name given a seat, in bytes of UTF-8. The name becomes a seat's label
+#: and its identity in the ledger, log lines and the hub API's ``/users/NAME`` path; JupyterHub
+#: keeps a user's name in a 255-character column, and most file systems take file names of
+#: at most 255 bytes (spawners name home folders after users): a longer one is refused.
+HUB_NAME_LIMIT = 255
 #: Seconds the admin page's login keeps the hub's answer about a token or cookie.
 ADMIN_LOGIN_CACHE = 1
 #: Credits a hub user's seat starts with when neither the roster nor the teacher says.
@@ -72,6 +78,17 @@ DEFAULT_HUB_TIMEOUT = 5.0
 #: never the hub's advice to its admin (that goes to the gateway's log).
 HUB_UNAVAILABLE = ("the JupyterHub {why}, so the gateway could not check your hub token; "
                    "nothing was sent to the service or charged: try again in a minute")
+
+
+def name_too_long(name: str) -> str | None:
+    """Why hub user ``name`` is refused a seat for its length (the rule and its size), or
+    ``None`` when it is within `HUB_NAME_LIMIT`."""
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size <= HUB_NAME_LIMIT:
+        return None
+    return (f"a JupyterHub user name gets a seat when it is at most {HUB_NAME_LIMIT} bytes "
+            f"in UTF-8 (the longest file name; JupyterHub keeps names of 255 characters); "
+            f"{printable(name, limit=40)} is {size} bytes")
 
 
 def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, float]:
@@ -103,6 +120,9 @@ def read_roster(path: str | os.PathLike[str], *, credits: float) -> dict[str, fl
                                      f"CREDITS (credits a finite number >= 0), got "
                                      f"{line.strip()!r}")
         name = words[0].lower()
+        too_long = name_too_long(words[0])
+        if too_long is not None:
+            raise ConfigurationError(f"{path}, line {number}: {too_long}: no hub user has it")
         if name in roster:
             raise ConfigurationError(f"{path}: {words[0]!r} is listed twice, on lines "
                                      f"{lines[name]} and {number} (names are compared "
@@ -229,6 +249,14 @@ class HubSeats:
             logger.warning("the hub answered a token check with a model without a name")
             raise Refusal(502, HUB_UNAVAILABLE.format(
                 why=f"at {self._api_url()} answered something that is not a user"))
+        too_long = name_too_long(name)
+        if too_long is not None:
+            logger.warning("refused a hub user name of %d bytes", len(name.encode("utf-8",
+                                                                                 "surrogatepass")))
+            refusal = Refusal(403, f"{too_long}: ask the hub's admin for a shorter user name; "
+                                   "nothing was sent to the service or charged")
+            refusal.hub_user = name  # type: ignore[attr-defined] # for the log line (cut)
+            raise refusal
         if self.policy.service_access:
             self._check_access(name, model)
         seat = self.seat_for_user(name)

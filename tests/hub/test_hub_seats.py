@@ -549,6 +549,27 @@ def test_a_roster_with_infinite_credits_a_bom_mixed_case_or_a_name_twice(tmp_pat
         read_roster(roster, credits=5)
 
 
+def test_a_hub_user_name_over_255_bytes_gets_no_seat_and_is_told_the_rule(fake_hub, tmp_path):
+    """Hub user names were not length-checked where they become a seat's label and ledger
+    identity: a 256-byte name (128 characters of two bytes each) is refused naming the rule,
+    a 255-byte one still gets its seat; a roster cannot list one either."""
+    longest, over = "a" * 255, "\u00e9" * 128
+    fake_hub.tokens.update({"tok-longest-0123456789": longest, "tok-over-0123456789": over})
+    with _gateway(tmp_path, HubPolicy(credits=5)) as gateway:
+        refused, seated = (requests.get(f"{gateway.url}/gateway/v1/seat", timeout=10,
+                                        headers={"x-api-key": token})
+                           for token in ("tok-over-0123456789", "tok-longest-0123456789"))
+    assert refused.status_code == 403 and seated.status_code == 200
+    said = refused.json()["error"]
+    assert "at most 255 bytes" in said and "is 256 bytes" in said and over not in said
+    with Ledger(tmp_path / "room.db") as ledger:
+        assert [seat.label for seat in ledger.seats()] == [longest]
+    roster = tmp_path / "roster.txt"
+    roster.write_text(f"alice 3\n{over} 4\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"line 2: .*at most 255 bytes"):
+        read_roster(roster, credits=5)
+
+
 def test_the_roster_is_read_again_when_the_teacher_adds_a_latecomer(fake_hub, tmp_path,
                                                                      caplog):
     fake_hub.tokens["tok-Late-0123456789"] = "latecomer"
