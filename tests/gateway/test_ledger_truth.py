@@ -127,6 +127,45 @@ def test_an_answer_over_the_bound_is_called_too_large_and_stays_charged(make_fak
     assert ledger.total_charged() == fake.charged == 2
 
 
+@pytest.mark.parametrize("framing", ["chunked", "until close"])
+def test_an_answer_over_the_bound_without_a_length_is_too_large_too(framing):
+    """Without a Content-Length (chunked, or read until the connection closes) the bound
+    is counted as the answer arrives; the gateway keeps none of it."""
+    import asyncio
+
+    from clipdrop_widgets.contract.endpoints import ENDPOINTS
+    from clipdrop_widgets.gateway.bodies import Outgoing
+    from clipdrop_widgets.gateway.upstream import TOO_LARGE, HTTPUpstream
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+            piece = b"\x89PNG\r\n\x1a\n" + bytes(992)
+            if framing == "chunked":
+                conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" +
+                             b"".join(b"3e8\r\n" + piece + b"\r\n" for _ in range(10)) +
+                             b"0\r\n\r\n")
+            else:
+                conn.sendall(head + b"Connection: close\r\n\r\n" + piece * 10)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    upstream = HTTPUpstream(f"http://127.0.0.1:{server.getsockname()[1]}", "k",
+                            max_answer=4096)
+    body = Outgoing(io.BytesIO(b"x"), 1, "text/plain", "image/png", "key")
+    try:
+        got = asyncio.run(upstream.send(ENDPOINTS["text_to_image"], body))
+    finally:
+        upstream.close()
+        thread.join(5)
+        server.close()
+    assert (got.status, got.body) == (TOO_LARGE, b"4096")
+
+
 @pytest.mark.parametrize("header", ["-100", "1e9", "nan", "lots", "0", "0.0001"])
 def test_a_negative_or_absurd_credits_header_is_not_believed(make_fake, make_gateway, ledger,
                                                              header):
