@@ -210,7 +210,12 @@ class Client(PhotoOperations):
         self.credits_spent: float = 0
         """Credits this client has spent (what ``budget`` is checked against); starts at 0."""
         self.remaining_credits: float | None = None
-        """The balance the server last reported; ``None`` before the first answer."""
+        """The balance the server last reported; ``None`` before the first answer, and after
+        an answer whose balance could not be right (then `balance_doubt` says so)."""
+        self.balance_doubt: str | None = None
+        """Why the balance is unknown now: the last answer's ``x-remaining-credits`` could not
+        be right (negative, no number), so the figure before it is no longer current either.
+        ``None`` once a believable balance arrives (walk 22b #3)."""
         self.requests_per_minute = requests_per_minute
         self.limit_scope = check_scope(limit_scope)
         self._session = requests.Session()
@@ -238,6 +243,7 @@ class Client(PhotoOperations):
         self.engine = engine
         self._session.mount("local://", LocalEngineAdapter(engine))
         self.remaining_credits = engine.remaining_credits  # known without a call
+        self.balance_doubt = None
 
     def copy(self, **overrides: Any) -> Client:
         """A client configured like this one, with ``overrides`` (constructor arguments) changed.
@@ -432,6 +438,7 @@ class Client(PhotoOperations):
         self._reserve(ep, cost, cancel)
         spent: float | None = None
         left: float | None = None
+        balance_doubt: str | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
@@ -441,8 +448,7 @@ class Client(PhotoOperations):
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
             if spent is not None:  # an answer came whole and is counted: say so, once
-                if left is not None:
-                    self.remaining_credits = left
+                self._learn_balance(left, balance_doubt)
                 exc.args = (f"{exc.args[0]}. It was counted as {spent:g} "
                             f"credit{'' if spent == 1 else 's'} ({credits_text(response)}); "
                             "its bytes are on this error's response.content",
@@ -455,13 +461,21 @@ class Client(PhotoOperations):
             raise
         finally:
             self._settle(cost, spent)
-        if result.remaining_credits is not None:
-            self.remaining_credits = result.remaining_credits
+        self._learn_balance(result.remaining_credits, balance_doubt)
         result.notices = notices
         if self.cache is not None and key is not None:
             self.cache.put(key, result.data, {"content_type": result.content_type,
                                               "endpoint": ep.name, "source": result.source})
         return result
+
+    def _learn_balance(self, left: float | None, doubt: str | None) -> None:
+        """An answer's balance: a believable one is current; one that cannot be right
+        (``doubt``) makes the balance unknown, not the figure before it (which the server has
+        just contradicted); none at all changes nothing."""
+        if doubt is not None:
+            self.remaining_credits, self.balance_doubt = None, doubt
+        elif left is not None:
+            self.remaining_credits, self.balance_doubt = left, None
 
     # -- budget --------------------------------------------------------------------------------
     def _reserve(self, ep: Endpoint, cost: float, cancel: threading.Event | None) -> None:
@@ -615,8 +629,7 @@ class Client(PhotoOperations):
                                   elapsed=time.perf_counter() - start)
                 if isinstance(outcome.error, APIConnectionError):
                     remaining = outcome.error.remaining_credits
-                    if remaining is not None:
-                        self.remaining_credits = remaining
+                    self._learn_balance(remaining, None)
                 return outcome
             elapsed = time.perf_counter() - start
         take_answer(response, data)

@@ -627,7 +627,8 @@ class App(Snapshot, widgets.VBox):
             self.prompt.remember(request.prompt)
         self._runs += 1
         self.error = None
-        self._set_status(done_text(result, run.seconds, run.client.remaining_credits),
+        self._set_status(done_text(result, run.seconds, run.client.remaining_credits,
+                                   balance_unknown=run.client.balance_doubt is not None),
                          done_kind(result))
 
     def _show_error(self, exc: BaseException) -> None:

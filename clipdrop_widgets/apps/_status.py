@@ -112,7 +112,8 @@ def done_kind(result: Result) -> str:
     return "warn" if result.doubts else "done"
 
 
-def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
+def done_text(result: Result, seconds: float, remaining: float | None = None, *,
+              balance_unknown: bool = False) -> str:
     """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
 
     ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, the
@@ -120,7 +121,9 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     (older when another tab's run answered meanwhile), which is used only when the client
     does not know. An answer not as documented (``result.doubts``: another size, a
     mislabelled type, credit headers that cannot be right) says so first: ``"Done in 1.2 s,
-    but the answer is not as documented (see the note)"``.
+    but the answer is not as documented (see the note)"``. With ``balance_unknown`` (the
+    client's `balance_doubt`: the server's last balance could not be right) and no figure,
+    it says ``"balance unknown"``, never an older figure as if current.
     """
     parts = [f"Done in {seconds:.1f} s"]
     if result.doubts:
@@ -134,6 +137,8 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     left = remaining if remaining is not None else result.remaining_credits
     if left is not None:
         parts.append(f"{left:g} left")
+    elif balance_unknown:
+        parts.append("balance unknown")
     if result.is_preview:
         parts.append("offline preview")
     return _SEP.join(parts)

@@ -462,7 +462,12 @@ class Studio(Snapshot, widgets.VBox):
 
     def _show_credits(self) -> None:
         remaining = self._client.remaining_credits
-        left = "? left (known after a run)" if remaining is None else f"{remaining:g} left"
+        if remaining is not None:
+            left = f"{remaining:g} left"
+        elif self._client.balance_doubt is not None:  # the last figure could not be right
+            left = "balance unknown"
+        else:
+            left = "? left (known after a run)"
         text = f"Credits: {left} · {self.credits_spent:g} spent this session"
         with UI_LOCK:
             self._credits_text = text
