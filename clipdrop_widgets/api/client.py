@@ -101,10 +101,14 @@ class Wait:
             or 5xx; ``"pace"``: the client's own spacing of requests (``requests_per_minute``).
         seconds: how long it is still to wait; ``None`` while another request's upload goes
             out (the turn comes when it ends).
+        refused: the status code of the answer that refused this very call without a charge
+            (a 429 or 5xx: it was sent once and will be sent again), ``None`` when it has not
+            been answered yet.
     """
 
     reason: Literal["pause", "retry", "pace"]
     seconds: float | None
+    refused: int | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,8 @@ class Client(PhotoOperations):
         self._reserved: float = 0
         # What each thread's call waits for before it sends: a limiter, or a retry's end.
         self._waits: dict[int, RateLimiter | float] = {}
+        # The status of the answer that refused each thread's call in flight (then retried).
+        self._refused: dict[int, int] = {}
 
     def _use_engine(self, engine: Any) -> None:
         from ..engine import LocalEngineAdapter
@@ -504,15 +510,18 @@ class Client(PhotoOperations):
         waits for before it sends, or ``None`` when it is not waiting (preparing, sending,
         reading the answer, or no call). For an app's status line: a call held by the pause
         a 429 asked for is not a slow service."""
-        held = self._waits.get(threading.get_ident() if thread is None else thread)
+        thread = threading.get_ident() if thread is None else thread
+        held = self._waits.get(thread)
         if held is None:
             return None
+        refused = self._refused.get(thread)
         if isinstance(held, RateLimiter):
             pause, delay = held.paused(), held.delay()
             if pause > 0:
-                return Wait("pause", min(delay, pause) if delay != float("inf") else pause)
-            return Wait("pace", None if delay == float("inf") else delay)
-        return Wait("retry", max(0.0, held - time.monotonic()))
+                return Wait("pause", min(delay, pause) if delay != float("inf") else pause,
+                            refused)
+            return Wait("pace", None if delay == float("inf") else delay, refused)
+        return Wait("retry", max(0.0, held - time.monotonic()), refused)
 
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
         if self.requests_per_minute is None and self.is_local:
@@ -539,31 +548,40 @@ class Client(PhotoOperations):
         # The whole call's, from now: the wait for the pace is within it too.
         deadline = time.monotonic() + (total if total is not None else connect + answer)
         attempt = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(f"{ep.name} was cancelled before it was sent")
-            outcome = self._attempt(ep, body, headers, sent_key, timeout, cancel, deadline)
-            if outcome.error is None:
-                assert outcome.response is not None
-                return outcome.response, outcome.elapsed
-            delay = retry_delay(outcome, attempt, self.max_retries)
-            if delay is None:
-                raise outcome.error
-            left = deadline - time.monotonic()
-            if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
-                raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
-            log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
-            me = threading.get_ident()
-            self._waits[me] = time.monotonic() + delay
-            try:
-                if cancel is not None:
-                    if cancel.wait(delay):
-                        raise CancelledError(f"{ep.name} was cancelled before its retry") from None
-                else:
-                    _sleep(delay)
-            finally:
-                self._waits.pop(me, None)
-            attempt += 1
+        me = threading.get_ident()
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError(f"{ep.name} was cancelled before it was sent")
+                outcome = self._attempt(ep, body, headers, sent_key, timeout, cancel, deadline)
+                if outcome.error is None:
+                    assert outcome.response is not None
+                    return outcome.response, outcome.elapsed
+                delay = retry_delay(outcome, attempt, self.max_retries)
+                if delay is None:
+                    raise outcome.error
+                left = deadline - time.monotonic()
+                if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
+                    raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
+                log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
+                if outcome.response is not None:  # answered (429, 5xx): sent once, not charged
+                    self._refused[me] = outcome.response.status_code
+                self._waits[me] = time.monotonic() + delay
+                try:
+                    if cancel is not None:
+                        if cancel.wait(delay):
+                            raise CancelledError(
+                                f"{ep.name} was cancelled before its retry") from None
+                    else:
+                        _sleep(delay)
+                finally:
+                    self._waits.pop(me, None)
+                attempt += 1
+        except CancelledError as exc:
+            exc.refused = self._refused.get(me)
+            raise
+        finally:
+            self._refused.pop(me, None)
 
     def _learn_key_state(self, sent_key: Secret | None, status: int) -> None:
         """A 2xx proves the key that was sent; a 401 or 403 refuses it (if still the key)."""

@@ -604,7 +604,8 @@ class App(Snapshot, widgets.VBox):
             if self._active is not run:  # cancelled: the late answer is ignored
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
                 if isinstance(outcome, CancelledError) and self._last is run:
-                    self._set_status(cancelled_text(run.seconds, sent=False), "error")
+                    self._set_status(cancelled_text(run.seconds, sent=False,
+                                                    refused=outcome.refused), "error")
                 return
             try:
                 if isinstance(outcome, Result):

@@ -89,6 +89,9 @@ def waiting_text(wait: Wait | None, seconds: float) -> str:
            "retry": ": the service asked to try again later (it will be sent again)",
            "pace": (" for the rate limit's next turn" if wait.seconds is not None
                     else " for another request to go out first (rate limit)")}[wait.reason]
+    if wait.refused is not None:  # it went out once and was refused (walk 22b #4)
+        return (f"Waiting{left}{why}. Refused with {wait.refused}, not charged; not sent again "
+                "yet: Cancel spends nothing.")
     return f"Waiting{left}{why}. Not sent yet: Cancel spends nothing."
 
 
@@ -159,9 +162,15 @@ def shown_text(result: Result) -> str:
     return _SEP.join(parts)
 
 
-def cancelled_text(seconds: float, *, sent: bool | None = None) -> str:
+def cancelled_text(seconds: float, *, sent: bool | None = None,
+                   refused: int | None = None) -> str:
     """What Cancel leaves in the status line; ``sent=False`` once the client confirms the
-    request never went out (``None``: not known yet)."""
+    request never went out (``None``: not known yet), or, with ``refused`` (a status code),
+    that it went out once, was refused with that status without a charge, and was not sent
+    again (`CancelledError.refused`)."""
+    if sent is False and refused is not None:
+        return (f"Cancelled after {int(seconds)} s, before the request was sent again (it was "
+                f"refused with {refused}, not charged): nothing was spent.")
     if sent is False:
         return f"Cancelled after {int(seconds)} s, before the request was sent: nothing was spent."
     return (f"Cancelled after {int(seconds)} s: if the request was already sent, its answer "
