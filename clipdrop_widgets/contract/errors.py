@@ -110,6 +110,8 @@ class CancelledError(ClipdropError):
     charge (a 429 or a 5xx, then retried), `refused` is that answer's status code."""
 
     refused: int | None = None
+    """The status code of the answer that refused the call once without a charge (then
+    cancelled before it was sent again), else ``None``."""
 
 
 class InvalidResponseError(ClipdropError):
