@@ -101,10 +101,14 @@ class Wait:
             or 5xx; ``"pace"``: the client's own spacing of requests (``requests_per_minute``).
         seconds: how long it is still to wait; ``None`` while another request's upload goes
             out (the turn comes when it ends).
+        refused: the status code of the answer that refused this very call without a charge
+            (a 429 or 5xx: it was sent once and will be sent again), ``None`` when it has not
+            been answered yet.
     """
 
     reason: Literal["pause", "retry", "pace"]
     seconds: float | None
+    refused: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,12 @@ class Client(PhotoOperations):
         self.credits_spent: float = 0
         """Credits this client has spent (what ``budget`` is checked against); starts at 0."""
         self.remaining_credits: float | None = None
-        """The balance the server last reported; ``None`` before the first answer."""
+        """The balance the server last reported; ``None`` before the first answer, and after
+        an answer whose balance could not be right (then `balance_doubt` says so)."""
+        self.balance_doubt: str | None = None
+        """Why the balance is unknown now: the last answer's ``x-remaining-credits`` could not
+        be right (negative, no number), so the figure before it is no longer current either.
+        ``None`` once a believable balance arrives (walk 22b #3)."""
         self.requests_per_minute = requests_per_minute
         self.limit_scope = check_scope(limit_scope)
         self._session = requests.Session()
@@ -231,6 +240,8 @@ class Client(PhotoOperations):
         self._reserved: float = 0
         # What each thread's call waits for before it sends: a limiter, or a retry's end.
         self._waits: dict[int, RateLimiter | float] = {}
+        # The status of the answer that refused each thread's call in flight (then retried).
+        self._refused: dict[int, int] = {}
 
     def _use_engine(self, engine: Any) -> None:
         from ..engine import LocalEngineAdapter
@@ -238,6 +249,7 @@ class Client(PhotoOperations):
         self.engine = engine
         self._session.mount("local://", LocalEngineAdapter(engine))
         self.remaining_credits = engine.remaining_credits  # known without a call
+        self.balance_doubt = None
 
     def copy(self, **overrides: Any) -> Client:
         """A client configured like this one, with ``overrides`` (constructor arguments) changed.
@@ -432,6 +444,7 @@ class Client(PhotoOperations):
         self._reserve(ep, cost, cancel)
         spent: float | None = None
         left: float | None = None
+        balance_doubt: str | None = None
         try:
             response, elapsed = self._send(prepared, timeout, cancel)
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
@@ -441,8 +454,7 @@ class Client(PhotoOperations):
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
             if spent is not None:  # an answer came whole and is counted: say so, once
-                if left is not None:
-                    self.remaining_credits = left
+                self._learn_balance(left, balance_doubt)
                 exc.args = (f"{exc.args[0]}. It was counted as {spent:g} "
                             f"credit{'' if spent == 1 else 's'} ({credits_text(response)}); "
                             "its bytes are on this error's response.content",
@@ -455,13 +467,21 @@ class Client(PhotoOperations):
             raise
         finally:
             self._settle(cost, spent)
-        if result.remaining_credits is not None:
-            self.remaining_credits = result.remaining_credits
+        self._learn_balance(result.remaining_credits, balance_doubt)
         result.notices = notices
         if self.cache is not None and key is not None:
             self.cache.put(key, result.data, {"content_type": result.content_type,
                                               "endpoint": ep.name, "source": result.source})
         return result
+
+    def _learn_balance(self, left: float | None, doubt: str | None) -> None:
+        """An answer's balance: a believable one is current; one that cannot be right
+        (``doubt``) makes the balance unknown, not the figure before it (which the server has
+        just contradicted); none at all changes nothing."""
+        if doubt is not None:
+            self.remaining_credits, self.balance_doubt = None, doubt
+        elif left is not None:
+            self.remaining_credits, self.balance_doubt = left, None
 
     # -- budget --------------------------------------------------------------------------------
     def _reserve(self, ep: Endpoint, cost: float, cancel: threading.Event | None) -> None:
@@ -490,15 +510,18 @@ class Client(PhotoOperations):
         waits for before it sends, or ``None`` when it is not waiting (preparing, sending,
         reading the answer, or no call). For an app's status line: a call held by the pause
         a 429 asked for is not a slow service."""
-        held = self._waits.get(threading.get_ident() if thread is None else thread)
+        thread = threading.get_ident() if thread is None else thread
+        held = self._waits.get(thread)
         if held is None:
             return None
+        refused = self._refused.get(thread)
         if isinstance(held, RateLimiter):
             pause, delay = held.paused(), held.delay()
             if pause > 0:
-                return Wait("pause", min(delay, pause) if delay != float("inf") else pause)
-            return Wait("pace", None if delay == float("inf") else delay)
-        return Wait("retry", max(0.0, held - time.monotonic()))
+                return Wait("pause", min(delay, pause) if delay != float("inf") else pause,
+                            refused)
+            return Wait("pace", None if delay == float("inf") else delay, refused)
+        return Wait("retry", max(0.0, held - time.monotonic()), refused)
 
     def _limiter(self, ep: Endpoint) -> RateLimiter | None:
         if self.requests_per_minute is None and self.is_local:
@@ -525,31 +548,40 @@ class Client(PhotoOperations):
         # The whole call's, from now: the wait for the pace is within it too.
         deadline = time.monotonic() + (total if total is not None else connect + answer)
         attempt = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(f"{ep.name} was cancelled before it was sent")
-            outcome = self._attempt(ep, body, headers, sent_key, timeout, cancel, deadline)
-            if outcome.error is None:
-                assert outcome.response is not None
-                return outcome.response, outcome.elapsed
-            delay = retry_delay(outcome, attempt, self.max_retries)
-            if delay is None:
-                raise outcome.error
-            left = deadline - time.monotonic()
-            if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
-                raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
-            log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
-            me = threading.get_ident()
-            self._waits[me] = time.monotonic() + delay
-            try:
-                if cancel is not None:
-                    if cancel.wait(delay):
-                        raise CancelledError(f"{ep.name} was cancelled before its retry") from None
-                else:
-                    _sleep(delay)
-            finally:
-                self._waits.pop(me, None)
-            attempt += 1
+        me = threading.get_ident()
+        try:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError(f"{ep.name} was cancelled before it was sent")
+                outcome = self._attempt(ep, body, headers, sent_key, timeout, cancel, deadline)
+                if outcome.error is None:
+                    assert outcome.response is not None
+                    return outcome.response, outcome.elapsed
+                delay = retry_delay(outcome, attempt, self.max_retries)
+                if delay is None:
+                    raise outcome.error
+                left = deadline - time.monotonic()
+                if delay > min(left, C.MAX_RETRY_AFTER):  # waiting less would only fail again
+                    raise past_deadline(outcome.error, delay, left=left, timeout=timeout)
+                log.info("retrying %s in %.2f s (%s)", ep.path, delay, outcome.error)
+                if outcome.response is not None:  # answered (429, 5xx): sent once, not charged
+                    self._refused[me] = outcome.response.status_code
+                self._waits[me] = time.monotonic() + delay
+                try:
+                    if cancel is not None:
+                        if cancel.wait(delay):
+                            raise CancelledError(
+                                f"{ep.name} was cancelled before its retry") from None
+                    else:
+                        _sleep(delay)
+                finally:
+                    self._waits.pop(me, None)
+                attempt += 1
+        except CancelledError as exc:
+            exc.refused = self._refused.get(me)
+            raise
+        finally:
+            self._refused.pop(me, None)
 
     def _learn_key_state(self, sent_key: Secret | None, status: int) -> None:
         """A 2xx proves the key that was sent; a 401 or 403 refuses it (if still the key)."""
@@ -615,8 +647,7 @@ class Client(PhotoOperations):
                                   elapsed=time.perf_counter() - start)
                 if isinstance(outcome.error, APIConnectionError):
                     remaining = outcome.error.remaining_credits
-                    if remaining is not None:
-                        self.remaining_credits = remaining
+                    self._learn_balance(remaining, None)
                 return outcome
             elapsed = time.perf_counter() - start
         take_answer(response, data)

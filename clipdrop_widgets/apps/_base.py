@@ -264,6 +264,7 @@ class App(Snapshot, widgets.VBox):
             chooser.on_change(lambda _image: self._stage.show_input())
             if isinstance(chooser, PhotoChooser):
                 chooser.before_sample = self._keep_before_sample
+                chooser.before_upload = self._keep_before_upload
         # Run reads every prompt and every option as shown on the page, even if changed a
         # moment before (not a sample picker: its photo is what Python has drawn).
         choices = [w for w in options if isinstance(w, widgets.Dropdown)]
@@ -475,6 +476,27 @@ class App(Snapshot, widgets.VBox):
 
         return offer
 
+    def _keep_before_upload(self) -> Callable[[], object]:
+        """Before an upload replaces the photo: keep what it replaces (unless an untouched
+        sample, which the menu brings back) and, once the upload is in, offer **Back to …**
+        and say in the status line what is shown now (walk 22b #7: after Keep, the Keep's
+        words stayed under an uploaded photo, and Back skipped the kept result)."""
+        chooser = self._chooser()
+        painter = getattr(self, "painter", None)
+        painted = painter is not None and painter.coverage > 0
+        kept = None if chooser.sample is not None and not painted else self._inputs_now()
+
+        def said() -> None:
+            if kept is not None:
+                self._offer_back(kept)
+            w, h = chooser.image.size
+            hint = getattr(self, "mask_hint", None) or getattr(self, "next_step", None)
+            self._took_picture(f"{chooser.name} (uploaded, {w}x{h})",
+                               hint or "choose what to change",
+                               kept=self._kept_words(kept) if kept is not None else "")
+
+        return said
+
     def _chooser(self) -> PhotoChooser:
         chooser = getattr(self, "chooser", None)
         if not isinstance(chooser, PhotoChooser):
@@ -604,7 +626,8 @@ class App(Snapshot, widgets.VBox):
             if self._active is not run:  # cancelled: the late answer is ignored
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
                 if isinstance(outcome, CancelledError) and self._last is run:
-                    self._set_status(cancelled_text(run.seconds, sent=False), "error")
+                    self._set_status(cancelled_text(run.seconds, sent=False,
+                                                    refused=outcome.refused), "error")
                 return
             try:
                 if isinstance(outcome, Result):
@@ -627,7 +650,8 @@ class App(Snapshot, widgets.VBox):
             self.prompt.remember(request.prompt)
         self._runs += 1
         self.error = None
-        self._set_status(done_text(result, run.seconds, run.client.remaining_credits),
+        self._set_status(done_text(result, run.seconds, run.client.remaining_credits,
+                                   balance_unknown=run.client.balance_doubt is not None),
                          done_kind(result))
 
     def _show_error(self, exc: BaseException) -> None:

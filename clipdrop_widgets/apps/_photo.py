@@ -151,6 +151,9 @@ class PhotoChooser(widgets.VBox):
         #: an upload, a sent picture or a painted mask); what it returns, if not ``None``, is
         #: called once the sample is in.
         self.before_sample: Callable[[], Callable[[], object] | None] | None = None
+        #: The same for an upload (a file from the button, a drop or a paste): called before
+        #: it replaces the photo; what it returns is called once the upload is in.
+        self.before_upload: Callable[[], Callable[[], object] | None] | None = None
         # In pieces, checked in the browser first (formats, bytes, square). Too many pixels
         # are not refused there: a smaller copy is offered here (`shrink`).
         self._upload = UploadButton(rules=UploadRules(formats=tuple(READABLE_FORMATS),
@@ -301,8 +304,11 @@ class PhotoChooser(widgets.VBox):
 
     def _on_upload(self, name: str, data: bytes) -> None:
         """A file that passed the endpoint's rules (a refusal is said by the upload)."""
+        after = self.before_upload() if self.before_upload is not None else None
         self.errors.clear()
         self.load(data, name=name)
+        if after is not None:
+            after()
 
     @property
     def shrink_offer(self) -> tuple[int, int] | None:

@@ -89,6 +89,9 @@ def waiting_text(wait: Wait | None, seconds: float) -> str:
            "retry": ": the service asked to try again later (it will be sent again)",
            "pace": (" for the rate limit's next turn" if wait.seconds is not None
                     else " for another request to go out first (rate limit)")}[wait.reason]
+    if wait.refused is not None:  # it went out once and was refused (walk 22b #4)
+        return (f"Waiting{left}{why}. Refused with {wait.refused}, not charged; not sent again "
+                "yet: Cancel spends nothing.")
     return f"Waiting{left}{why}. Not sent yet: Cancel spends nothing."
 
 
@@ -112,7 +115,8 @@ def done_kind(result: Result) -> str:
     return "warn" if result.doubts else "done"
 
 
-def done_text(result: Result, seconds: float, remaining: float | None = None) -> str:
+def done_text(result: Result, seconds: float, remaining: float | None = None, *,
+              balance_unknown: bool = False) -> str:
     """``"Done in 1.2 s · 1 credit · 97 left · offline preview"``.
 
     ``seconds`` is the time from Run to the result; ``remaining`` the client's balance, the
@@ -120,7 +124,9 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     (older when another tab's run answered meanwhile), which is used only when the client
     does not know. An answer not as documented (``result.doubts``: another size, a
     mislabelled type, credit headers that cannot be right) says so first: ``"Done in 1.2 s,
-    but the answer is not as documented (see the note)"``.
+    but the answer is not as documented (see the note)"``. With ``balance_unknown`` (the
+    client's `balance_doubt`: the server's last balance could not be right) and no figure,
+    it says ``"balance unknown"``, never an older figure as if current.
     """
     parts = [f"Done in {seconds:.1f} s"]
     if result.doubts:
@@ -134,6 +140,8 @@ def done_text(result: Result, seconds: float, remaining: float | None = None) ->
     left = remaining if remaining is not None else result.remaining_credits
     if left is not None:
         parts.append(f"{left:g} left")
+    elif balance_unknown:
+        parts.append("balance unknown")
     if result.is_preview:
         parts.append("offline preview")
     return _SEP.join(parts)
@@ -154,9 +162,15 @@ def shown_text(result: Result) -> str:
     return _SEP.join(parts)
 
 
-def cancelled_text(seconds: float, *, sent: bool | None = None) -> str:
+def cancelled_text(seconds: float, *, sent: bool | None = None,
+                   refused: int | None = None) -> str:
     """What Cancel leaves in the status line; ``sent=False`` once the client confirms the
-    request never went out (``None``: not known yet)."""
+    request never went out (``None``: not known yet), or, with ``refused`` (a status code),
+    that it went out once, was refused with that status without a charge, and was not sent
+    again (`CancelledError.refused`)."""
+    if sent is False and refused is not None:
+        return (f"Cancelled after {int(seconds)} s, before the request was sent again (it was "
+                f"refused with {refused}, not charged): nothing was spent.")
     if sent is False:
         return f"Cancelled after {int(seconds)} s, before the request was sent: nothing was spent."
     return (f"Cancelled after {int(seconds)} s: if the request was already sent, its answer "

@@ -99,7 +99,8 @@ class ReimagineApp(OnePhotoApp):
         charges = [t.credits_consumed for t in taken]
         total = None if None in charges else sum(c for c in charges if c is not None)
         summed = dataclasses.replace(result, credits_consumed=total)
-        text = done_text(summed, run.seconds, run.client.remaining_credits)
+        text = done_text(summed, run.seconds, run.client.remaining_credits,
+                         balance_unknown=run.client.balance_doubt is not None)
         self._set_status(text.replace(" · ", f" · {len(taken)} takes · ", 1), done_kind(result))
 
     def show(self, result: Result) -> None:

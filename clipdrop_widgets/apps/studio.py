@@ -4,9 +4,10 @@ key box."""
 from __future__ import annotations
 
 import html
+import math
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,25 @@ class Studio(Snapshot, widgets.VBox):
         records = self.history.session_records  # as just read: the log is not read twice
         self._session_spent = float(sum(r.get("credits") or 0 for r in records))
         self._spent_mark = self._spent_total()
+        self._resume_balance(records)
+
+    def _resume_balance(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """The local engine's practice balance goes on from the session's last one: every
+        page of a Studio has its own kernel and engine, which started at a fresh 1000 while
+        "N spent this session" counted the whole session (walk 22b #10). A service's balance
+        is the service's: unknown until its first answer here."""
+        client = self._client
+        engine = getattr(client, "engine", None)
+        if not client.is_local or engine is None or not getattr(engine, "practice", False):
+            return
+        for record in reversed(records):  # oldest first: the last one the engine reported
+            left = record.get("remaining_credits")
+            if (record.get("source") == client.source and not record.get("from_cache")
+                    and isinstance(left, (int, float)) and not isinstance(left, bool)
+                    and math.isfinite(left) and left >= 0):
+                engine.resume_credits(float(left))
+                client.remaining_credits, client.balance_doubt = engine.remaining_credits, None
+                return
 
     def _catch_up(self) -> None:
         """A page has connected: show what the session gained meanwhile from another kernel
@@ -303,6 +323,9 @@ class Studio(Snapshot, widgets.VBox):
                 self._show_session()
                 self._show_credits()
             elif self.history.catch_up():
+                if self._spent_total() == self._spent_mark:  # nothing run here yet: the
+                    self._mark_session_spending()         # session's figures are current
+                    self._show_credits()
                 self._show_session()
 
     def _open_chosen(self) -> None:
@@ -462,7 +485,12 @@ class Studio(Snapshot, widgets.VBox):
 
     def _show_credits(self) -> None:
         remaining = self._client.remaining_credits
-        left = "? left (known after a run)" if remaining is None else f"{remaining:g} left"
+        if remaining is not None:
+            left = f"{remaining:g} left"
+        elif self._client.balance_doubt is not None:  # the last figure could not be right
+            left = "balance unknown"
+        else:
+            left = "? left (known after a run)"
         text = f"Credits: {left} · {self.credits_spent:g} spent this session"
         with UI_LOCK:
             self._credits_text = text

@@ -104,7 +104,14 @@ class BudgetExceededError(ClipdropError):
 
 
 class CancelledError(ClipdropError):
-    """The call was cancelled before its request was sent; nothing was spent."""
+    """The call was cancelled before its request was sent; nothing was spent.
+
+    Cancelled while waiting to send it again, after an answer that refused it without a
+    charge (a 429 or a 5xx, then retried), `refused` is that answer's status code."""
+
+    refused: int | None = None
+    """The status code of the answer that refused the call once without a charge (then
+    cancelled before it was sent again), else ``None``."""
 
 
 class InvalidResponseError(ClipdropError):

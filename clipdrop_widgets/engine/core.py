@@ -267,6 +267,15 @@ class LocalEngine:
         with self._lock:
             return self._credits
 
+    def resume_credits(self, credits: float) -> None:
+        """Go on from ``credits``, a balance this engine's kind reported earlier (a Studio
+        session's last result, made in another kernel): a new page of the session goes on
+        counting down from there, not from a fresh figure (walk 22b #10)."""
+        if not credits >= 0:
+            raise ConfigurationError(f"credits must be >= 0, got {credits}")
+        with self._lock:
+            self._credits = credits
+
     def handle(
         self,
         method: str,

@@ -23,10 +23,15 @@ function labelText(field) {
 const DIVIDER = "Before/after divider";
 
 // What a screen reader says for the divider: the slider's own value text is its number
-// ("0.505"); this says where it is and which side shows what.
+// ("55.00", in percent: compare.py's slider runs 0 to 100, so aria-valuenow, "55.0", keeps
+// in step); this says where it is and how much of each side shows. Before is on the left
+// of the divider (compare.py draws it from 0 to the divider): at 0 % all of the picture is
+// after, at 100 % all of it before (walk 22b #14).
 export function dividerText(value) {
-  const at = Math.round(Number(value) * 100);
-  return `${at} %: before on the left, after on the right`;
+  const at = Math.min(100, Math.max(0, Math.round(Number(value))));
+  if (at === 0) return "0 %: all after";
+  if (at === 100) return "100 %: all before";
+  return `${at} %: ${at} % before on the left, ${100 - at} % after on the right`;
 }
 
 function nameControls(root, watch) {

@@ -209,6 +209,9 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
     if (file) choose(file).catch((err) => refuse(file.name, `could not be read (${err})`));
   }
 
+  // Synchronously, within the press (a click, or Enter or Space on the button): a browser
+  // opens a file chooser only within a press's user activation, so never after an await or
+  // a kernel round trip.
   function onClick() { input.click(); }
 
   function restyle() {

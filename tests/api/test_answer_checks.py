@@ -138,10 +138,18 @@ def test_a_balance_that_cannot_be_right_is_not_shown(client, server, header):
     result, said = _notices(lambda: client.cleanup(PHOTO, MASK))
     assert said == [f"the server said {header} credits are left, which cannot be right; that "
                     "balance is not shown"]
-    assert result.remaining_credits is None and client.remaining_credits == 7  # the last true
+    # walk 22b #3: nor is the figure before it kept as if current (the server just
+    # contradicted it): the balance is unknown until a believable one arrives
+    assert result.remaining_credits is None and client.remaining_credits is None
+    assert client.balance_doubt == said[0]
     assert result.summary() == "cleanup: 64x48 image/png, 1 credit"
-    assert "-3" not in done_text(result, 1.0, client.remaining_credits)
+    text = done_text(result, 1.0, client.remaining_credits,
+                     balance_unknown=client.balance_doubt is not None)
+    assert text.endswith("1 credit · balance unknown") and "-3" not in text, text
     assert client.credits_spent == 2
+    server.default = Action.image(png_bytes((64, 48)), x_remaining_credits="5")
+    client.cleanup(PHOTO, MASK)
+    assert client.remaining_credits == 5 and client.balance_doubt is None
 
 
 def test_a_png_labelled_jpeg_is_kept_as_png_and_said(client, server):

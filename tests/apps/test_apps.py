@@ -480,18 +480,28 @@ def test_cancel_leaves_the_app_usable_and_ignores_the_late_result() -> None:
     assert client.credits_spent == 2 and repr(app).endswith("1 run)")
 
 
-def test_cancel_before_a_retry_is_sent_spends_nothing() -> None:
+@pytest.mark.parametrize(("status", "reason"), [(500, "Internal error"),
+                                               (429, "Too many requests")])
+def test_cancel_before_a_retry_is_sent_spends_nothing(
+        monkeypatch: pytest.MonkeyPatch, status: int, reason: str) -> None:
+    monkeypatch.setattr(_base, "TICK_SECONDS", 0.05)
     with FaultServer() as srv:
-        srv.script(Action.error(500, "Internal error", Retry_After="5"))
+        srv.script(Action.error(status, reason, Retry_After="5"))
         client = Client(base_url=srv.url, max_retries=2)
         app = TextToImageApp(client)
         fill_inputs(app)
         app.run_button.click()
         wait_for(lambda: len(srv.seen) == 1)  # the first try failed; the retry waits 5 s
+        # it was sent once and refused: "not sent yet" would contradict that (walk 22b #4)
+        wait_for(lambda: app.status.startswith("Waiting"))
+        assert re.fullmatch(r"Waiting \d s: the service asked to try again later \(it will be "
+                            rf"sent again\)\. Refused with {status}, not charged; not sent "
+                            r"again yet: Cancel spends nothing\.", app.status), app.status
         app.cancel_button.click()
         assert app.wait(5)  # the client stopped waiting at once
         assert len(srv.seen) == 1 and client.credits_spent == 0
-    assert app.status == "Cancelled after 0 s, before the request was sent: nothing was spent."
+    assert app.status == ("Cancelled after 0 s, before the request was sent again (it was "
+                          f"refused with {status}, not charged): nothing was spent.")
     assert app.result is None and not app.running
 
 

@@ -171,6 +171,39 @@ def test_keep_also_keeps_the_photo_and_mask_the_result_was_made_from():
     assert np.array_equal(np.asarray(cleanup.painter.mask), mask)
 
 
+def test_an_upload_after_keep_says_so_and_back_goes_to_the_kept_result():
+    """Walk 22b #7: after Keep, an upload left the Keep's words ("Photo from Cleanup, …: …
+    Back to portrait.jpg and its mask …") in the status line under the new photo, and Back
+    went past the kept result the upload replaced, to the photo before it."""
+    from clipdrop_widgets.widgets.upload import simulate_upload
+
+    studio = Studio()
+    cleanup = studio.select("cleanup")
+    masked_upload(cleanup)
+    cleanup.run()
+    assert cleanup.wait(30) and cleanup.result is not None, cleanup.status
+    cleanup.keep()
+    kept = cleanup.chooser.data
+    assert "Back to portrait.jpg and its mask" in cleanup.status
+    assert simulate_upload(cleanup.chooser._upload, "second.png",
+                           _png((400, 300))) == ""  # taken
+    assert cleanup.chooser.name == "second.png"
+    assert cleanup.status.startswith("Photo second.png (uploaded, 400x300): paint over what "
+                                     "should be removed, then Run"), cleanup.status
+    assert "portrait.jpg" not in cleanup.status
+    words = cleanup.chooser.back_offer
+    assert words is not None and words.startswith("Back to picture from Cleanup"), words
+    assert words in cleanup.status
+    cleanup.chooser.go_back()
+    assert cleanup.chooser.data == kept  # the kept result, not the photo before it
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 60, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def test_an_upload_under_a_shown_result_is_shown_in_its_place():
     """Walk 22b: a photo uploaded while a result was shown stayed unseen (the old before/after
     on the stage) while the mask and Run went to the new photo."""

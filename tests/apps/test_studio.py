@@ -122,6 +122,30 @@ def test_the_header_and_the_status_line_say_the_same_credits(
     assert done and all(f"Credits: {left}" in header for _status, header in done)
 
 
+def test_a_balance_that_cannot_be_right_leaves_no_old_figure_in_header_or_status(
+        server: Any) -> None:
+    """Walk 22b #3: after "100 left", an answer saying -3 are left kept "100 left" in the
+    header and the status as if current; the balance is unknown now, and both say so."""
+    from fault_server import Action, png_bytes
+
+    client = Client("test-key", base_url=server.url, timeout=5, max_retries=0)
+    studio = Studio(client)
+    app = studio.apps["text_to_image"]
+    fill_inputs(app)
+    server.default = Action.image(png_bytes((64, 48)), x_remaining_credits="100")
+    click_run(app)
+    assert "100 left" in app.status and studio.credits_text.startswith("Credits: 100 left")
+    server.default = Action.image(png_bytes((64, 48)), x_remaining_credits="-3")
+    click_run(app)
+    assert app.status.endswith("1 credit · balance unknown"), app.status
+    assert studio.credits_text == "Credits: balance unknown · 2 spent this session"
+    assert "100" not in app.status + studio.credits_text
+    server.default = Action.image(png_bytes((64, 48)), x_remaining_credits="98")
+    click_run(app)
+    assert "98 left" in app.status and studio.credits_text.startswith("Credits: 98 left")
+    client.close()
+
+
 def test_studio_snapshot_is_the_current_app() -> None:
     studio = Studio(Client())
     bundle = studio._repr_mimebundle_()

@@ -23,16 +23,27 @@ def test_a_reopened_session_counts_what_was_spent_in_it(tmp_path: Path) -> None:
     spent = first.credits_spent
     assert spent > 0
 
+    left = first.client.remaining_credits
+    assert left == 1000 - spent
+
     again = Studio(Client(), session_dir=tmp_path / "s")  # reopened at launch
     assert again.credits_spent == spent
-    assert f"{spent:g} spent this session" in again.credits_text
+    # walk 22b #10: a new page (a new kernel, a new local engine) said a fresh "1000 left"
+    # beside the session's spent figure; it goes on from the session's last balance
+    assert again.credits_text == f"Credits: {left:g} left · {spent:g} spent this session"
+    fill_inputs(again.current)
+    click_run(again.current)
+    assert again.credits_text == (f"Credits: {left - spent:g} left · {2 * spent:g} spent "
+                                  "this session")
+    assert f"{left - spent:g} left" in again.current.status
     other = Studio(Client(), session_dir=tmp_path / "other")
     assert other.credits_spent == 0
     other.open_session(tmp_path / "s")  # reopened from the header
-    assert f"{spent:g} spent this session" in other.credits_text
+    assert other.credits_text == (f"Credits: {left - spent:g} left · {2 * spent:g} spent "
+                                  "this session")
     fill_inputs(other.current)
     click_run(other.current)
-    assert other.credits_spent == 2 * spent
+    assert other.credits_spent == 3 * spent
 
 
 def test_the_no_key_note_goes_when_the_badge_names_the_service(tmp_path: Path,

@@ -248,6 +248,9 @@ def test_a_kernel_started_ahead_of_its_page_catches_up_with_the_session(tmp_path
     shown(ahead)
     assert [r.inputs["prompt"] for r in ahead.history.results] == ["a red fox", "an owl"]
     assert "(2 results)" in ahead.session_text and "(2 results)" in ahead._session_line.value
+    # and its header the session's balance and spending, as the previous page left them
+    # (walk 22b #10: "1000 left" beside the whole session's spending)
+    assert ahead.credits_text == previous.credits_text
     shown(ahead)  # nothing new: nothing changes
     assert len(ahead.history.results) == 2
 

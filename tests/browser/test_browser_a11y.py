@@ -248,17 +248,24 @@ def focus_stays_after_result_actions(page, root: str) -> None:  # type: ignore[n
             divider = app.get_by_role("slider", name="Before/after divider", exact=True)
             wait_until(lambda d=divider: d.count() == 1 or None, timeout=WAIT,
                        what="the divider named")
-            # an arrow moves it 1 %, and a screen reader hears where it is, not "0.505"
+            # an arrow moves it 1 %, and a screen reader hears where it is, not "0.505";
+            # aria-valuenow in step with the words, and at an edge what is shown (walk 22b
+            # #14: "0.5" beside "54 %", and "0 %: before on the left" over all after)
             divider.focus()
             start = float(divider.get_attribute("aria-valuenow"))
             page.keyboard.press("ArrowRight")
             page.keyboard.press("ArrowRight")
             wait_until(lambda d=divider: re.fullmatch(
-                r"\d+ %: before on the left, after on the right",
+                r"(\d+) %: \1 % before on the left, \d+ % after on the right",
                 d.get_attribute("aria-valuetext") or "") or None, timeout=WAIT,
                 what="the divider's words")
             said = int(divider.get_attribute("aria-valuetext").split(" ")[0])
-            assert said == round(start * 100) + 2, (start, said)
+            assert said == round(start) + 2, (start, said)
+            assert float(divider.get_attribute("aria-valuenow")) == said
+            for key, words in (("Home", "0 %: all after"), ("End", "100 %: all before")):
+                page.keyboard.press(key)
+                wait_until(lambda d=divider, w=words: d.get_attribute("aria-valuetext") == w
+                           or None, timeout=WAIT, what=f"the divider's words after {key}")
         button.focus()
         if action == "Discard":  # a 2 px ring in the theme's focus colour (F10; tests/widgets/
             ring = page.evaluate("() => { const s = getComputedStyle(document.activeElement);"

@@ -272,6 +272,10 @@ def test_keyboard_reaches_and_presses_run_in_every_app(request, tmp_path, shot, 
     pp = open_app(request, frontend, "keyboard", [five_apps_cell(out)], out)
     page = pp.page
     runs = [0] * len(FIVE_APPS)
+    # file choosers, intercepted from now on (Playwright's expect_file_chooser turns that on
+    # without waiting, and a key press sent at once can beat it: walk 22b #15's misses)
+    choosers: list[object] = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     if frontend == "voila":  # Tab from the top of the page, through every app in turn
         page.locator("body").click(position={"x": 2, "y": 2})
     for i, (cls, _setup, canvas) in enumerate(FIVE_APPS):
@@ -279,7 +283,17 @@ def test_keyboard_reaches_and_presses_run_in_every_app(request, tmp_path, shot, 
         run = f"{scope} button.cdw-run"
         if frontend == "lab":  # Tab from just before the app (JupyterLab's own bars first)
             page.locator(f"{scope} b").first.click()
-        seen = tab_to(page, run, limit=200)
+        seen: list[str] = []
+        if cls == "CleanupApp":  # every Enter on Upload photo opens the file chooser
+            seen += tab_to(page, f"{scope} button.cdw-upload-button", limit=200)
+            for n in (1, 2, 3):
+                page.keyboard.press("Enter")
+                for _ in range(200):
+                    if len(choosers) >= n:
+                        break
+                    page.wait_for_timeout(50)
+                assert len(choosers) == n, f"Enter #{n} on Upload photo opened no chooser"
+        seen += tab_to(page, run, limit=200)
         if canvas is not None:
             assert any(s.startswith("CANVAS.cdw-ink") for s in seen), (cls, seen)
         assert focus_ring(page, run) == "solid 3px", f"{cls}: Run's focus ring is faint"

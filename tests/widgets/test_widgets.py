@@ -649,8 +649,8 @@ def test_a_divider_move_sends_a_tiny_command_and_no_image_bytes(wire: Wire) -> N
     compare = CompareSlider(before, after)
     after_bytes = len(compare._sent["after"].view.value)
     wire.reset()
-    compare._slider.value = 0.3  # the slider, as the browser moves it
-    assert compare.position == 0.3
+    compare._slider.value = 30  # the slider (in percent), as the browser moves it
+    assert compare.position == pytest.approx(0.3)
     assert [m.kind for m in wire.messages if m.kind == "open"] == []
     assert all(len(b) < 100 for m in wire.messages for b in m.buffers[1:])
     assert len(wire.canvas_messages) == 1
@@ -667,7 +667,7 @@ def test_dragging_on_the_image_moves_the_divider(wire: Wire) -> None:
     assert compare.position == 0.5  # hovering does nothing
     events(None, {"event": "mouse_down", "x": width * 0.2, "y": 5.0}, [])
     events(None, {"event": "mouse_move", "x": width * 0.8, "y": 5.0}, [])
-    assert compare.position == pytest.approx(0.8) and compare._slider.value == pytest.approx(0.8)
+    assert compare.position == pytest.approx(0.8) and compare._slider.value == pytest.approx(80)
     events(None, {"event": "mouse_up", "x": width * 0.8, "y": 5.0}, [])
     events(None, {"event": "mouse_move", "x": width * 2, "y": 5.0}, [])
     assert compare.position == pytest.approx(0.8)
