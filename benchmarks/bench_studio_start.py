@@ -2,7 +2,7 @@
 before and after the launcher's start-up flags, side by side.
 
     .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--before-code DIR]
-        [--before-without-preload]
+        [--before-as-launched] [--before-without-preload] [--modes cold,preheated]
         [--json out.json]
 
 Serves the launcher's Studio notebook (``clipdrop_widgets.cli.studio_notebook``, a session
@@ -15,10 +15,15 @@ folder in a temporary folder) with Voila on loopback, as ``clipdrop-widgets stud
 * each of them ``before`` (without the launcher's `VOILA_FAST_START` flags; with
   ``--before-code DIR``, also with the ``clipdrop_widgets`` of ``DIR``, a checkout of the code
   before, put first on the kernels' ``PYTHONPATH``, and its Voila template; with
+  ``--before-as-launched`` too, with DIR's own launcher flags and ``voila.py`` (those of its
+  ``VOILA_FAST_START``, ``VOILA_CONFIG``, ``VOILA_PRELOAD`` it has): "before" is then DIR's
+  ``clipdrop-widgets studio`` as it was; with
   ``--before-without-preload``, this code without the page's preloads) and as it is now.
+  ``--modes preheated`` measures only that mode.
 
 The two servers of a pair run at once and their rounds alternate, so both see the same
-machine load. One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait
+machine load, and which of the two goes first alternates too (before-now, now-before, ...).
+One round = a fresh Chromium page (no cache), ``page.goto`` the Studio, wait
 until a ``Run`` button is visible and enabled; the time is measured in Python from just before
 ``goto`` to the moment the button is found (Playwright polls every frame). Before each
 preheated round the benchmark waits until both servers say their pool is filled again (plus
@@ -60,12 +65,28 @@ from clipdrop_widgets.cli import (  # noqa: E402
 RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
 
 
+def _launcher_of(code: Path) -> tuple[str, list[str]]:
+    """The ``voila.py`` and the Voila flags the launcher of ``code`` (a folder holding
+    ``clipdrop_widgets``) wrote and passed, as far as it had them."""
+    script = ("import json, clipdrop_widgets.cli as c; print(json.dumps([''.join(getattr(c, n, '')"
+              " for n in ('VOILA_CONFIG', 'VOILA_PRELOAD', 'VOILA_STYLESHEET')),"
+              " getattr(c, 'VOILA_FAST_START', [])]))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+        str(code), os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                         capture_output=True, text=True, cwd=code).stdout
+    config, flags = json.loads(out)
+    return config, flags
+
+
 def _voila(notebook: Path, home: Path, port: int, preheat: bool,
            before: Path | None, *, preload: bool = True,
-           name: str | None = None) -> tuple[subprocess.Popen, Path]:
+           name: str | None = None, as_launched: bool = False
+           ) -> tuple[subprocess.Popen, Path]:
     """Voila as the launcher runs it; ``before`` (a folder, or ``None`` for the flags only):
     without `VOILA_FAST_START` and the preloads (`VOILA_PRELOAD`), with that folder's
-    ``clipdrop_widgets`` first on the path and its Voila template. ``preload=False``: now,
+    ``clipdrop_widgets`` first on the path and its Voila template; ``as_launched``: with
+    that folder's launcher flags and ``voila.py`` (`_launcher_of`). ``preload=False``: now,
     without the preloads (what ``tests/browser/make_preload.py`` records from)."""
     name = name or f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
     name = name.replace(", ", "-").replace(" ", "-")
@@ -73,8 +94,11 @@ def _voila(notebook: Path, home: Path, port: int, preheat: bool,
     config.mkdir(parents=True)
     runtime.mkdir()
     now = before is None and preload
-    (config / "voila.py").write_text(VOILA_CONFIG + (VOILA_PRELOAD if now else "")
-                                     + VOILA_LOOPBACK_ONLY)
+    flags = VOILA_FAST_START if before is None else []
+    text = VOILA_CONFIG + (VOILA_PRELOAD if now else "")
+    if as_launched and before is not None and before.name:
+        text, flags = _launcher_of(before)
+    (config / "voila.py").write_text(text + VOILA_LOOPBACK_ONLY)
     share = Path(clipdrop_widgets.__file__).with_name("share")  # the clipdrop template
     if before is not None and before.name and (before / "clipdrop_widgets" / "share").is_dir():
         share = before / "clipdrop_widgets" / "share"
@@ -90,8 +114,7 @@ def _voila(notebook: Path, home: Path, port: int, preheat: bool,
            f"--Voila.connection_dir_root={runtime}"]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
-    if before is None:
-        cmd += VOILA_FAST_START
+    cmd += flags
     log = home / f"voila-{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
@@ -174,8 +197,13 @@ def main() -> None:
                         help="before is this code without the page's preloads (VOILA_PRELOAD)")
     parser.add_argument("--before-code", type=Path, default=Path(""),
                         help="a folder holding the clipdrop_widgets package as it was before")
+    parser.add_argument("--before-as-launched", action="store_true",
+                        help="before runs with DIR's own launcher flags and voila.py")
+    parser.add_argument("--modes", default="cold,preheated",
+                        help="the modes to measure, comma-separated (default both)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",")]
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, list[float]] = {}
@@ -187,7 +215,7 @@ def main() -> None:
         notebook = studio_notebook(home / "nb", session_dir=home / "session")
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            for preheat in (False, True):
+            for preheat in [m == "preheated" for m in ("cold", "preheated") if m in modes]:
                 kind = "preheated" if preheat else "cold"
                 servers = []
                 try:
@@ -197,7 +225,8 @@ def main() -> None:
                             proc, log = _voila(notebook, home, port, preheat, None,
                                                preload=False, name=label)
                         else:
-                            proc, log = _voila(notebook, home, port, preheat, code)
+                            proc, log = _voila(notebook, home, port, preheat, code,
+                                               as_launched=args.before_as_launched)
                         servers.append((label, port, proc, log))
                         figures[label], breakdown[label] = [], []
                     for _label, port, _proc, _log in servers:
@@ -206,7 +235,11 @@ def main() -> None:
                             measure(browser, port)  # warm Python's caches
                     taken = {label: 0 for label, *_rest in servers}  # preheated kernels
                     for i in range(args.rounds):
-                        for label, port, _proc, _log in servers:
+                        # which side goes first alternates (ABBA): measured, an A/A run
+                        # (the same code on both sides) favoured the first of each pair
+                        # by about 0.3 s at load 5-8
+                        for label, port, _proc, _log in (servers if i % 2 == 0
+                                                         else servers[::-1]):
                             if preheat:  # both pools refilled: no kernel starting meanwhile
                                 for other, _p, _pr, log in servers:
                                     _wait_filled(log, taken[other] + 1)
