@@ -126,7 +126,8 @@ def retry_delay(outcome: Outcome, attempt: int, max_retries: int) -> float | Non
     """Seconds to wait before attempt ``attempt + 1``, or ``None``: raise the error.
 
     Only what nothing was charged for is retried: a connection that was never made, a
-    complete 429 or 5xx answer; at most ``max_retries`` times. ``Retry-After`` is obeyed as
+    complete 429 or 5xx answer that reports no charge (`reports_charge`); at most
+    ``max_retries`` times. ``Retry-After`` is obeyed as
     given (the client raises at once when it passes `MAX_RETRY_AFTER` s or the call's
     timeout: `past_deadline`), else the wait doubles from `INITIAL_RETRY_DELAY` s, with
     jitter.
@@ -157,8 +158,22 @@ def answered(response: requests.Response, elapsed: float, secrets: Iterable[Secr
             secrets), elapsed)
     if status == 429 and limiter is not None:
         limiter.slow_down(retry_after(response))
+    # An error the server says it charged (the gateway's "credits stay charged" 502s, a
+    # service 5xx reporting a charge) is never sent again: each try would be charged.
     return Outcome(response, redacted(make_status_error(response), secrets), elapsed,
-                   retryable=status == 429 or status >= 500)
+                   retryable=status == 429 or (status >= 500 and not reports_charge(response)))
+
+
+def reports_charge(response: requests.Response) -> bool:
+    """Whether an answer's ``x-credits-consumed`` says credits were taken (anything but an
+    absent, empty or zero figure: a charge that cannot be read is taken as one)."""
+    raw = (response.headers.get("x-credits-consumed") or "").strip()
+    if not raw:
+        return False
+    try:
+        return float(raw) != 0
+    except ValueError:
+        return True
 
 
 def take_answer(response: requests.Response, data: bytes) -> None:

@@ -35,6 +35,7 @@ from urllib3 import encode_multipart_formdata
 from ..contract.endpoints import CONTENT_TYPE_FORMATS, FORMAT_CONTENT_TYPES, Endpoint, endpoint
 from ..contract.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     CancelledError,
     ConfigurationError,
@@ -55,6 +56,7 @@ from .attempt import (
     limits,
     past_deadline,
     redacted,
+    reports_charge,
     retry_delay,
     take_answer,
     unusable,
@@ -169,7 +171,9 @@ class Client(PhotoOperations):
             one that fits once this client's calls in flight settle waits for them. Default: none.
 
     ``credits_spent`` counts what the service reported, plus the documented cost of each call
-    whose answer was lost after it was sent (the service may have charged it). A reported
+    whose answer was lost after it was sent (the service may have charged it). An error answer
+    that reports a charge (``x-credits-consumed``, as the gateway's "credits stay charged"
+    502s do) is counted and never retried. A reported
     charge that cannot be true (negative, or over 10 times the most the call can cost) counts
     that most instead, with a notice.
     """
@@ -464,6 +468,19 @@ class Client(PhotoOperations):
         except APIConnectionError as exc:
             if exc.sent:  # the service may have made and charged it
                 spent = exc.credits_consumed if credible(exc.credits_consumed, cost) else cost
+            raise
+        except APIStatusError as exc:  # an error the server says it charged is counted
+            if reports_charge(exc.response):
+                spent, _doubt = believed_charge(
+                    exc.response.headers.get("x-credits-consumed"), cost)
+                self._learn_balance(*believed_remaining(
+                    exc.response.headers.get("x-remaining-credits")))
+                if "charged" not in exc.message:
+                    exc.message = (f"{exc.message}; the server counted {spent:g} "
+                                   f"credit{'' if spent == 1 else 's'} for it, so it was not "
+                                   "sent again")
+                    exc.args = (f"{exc.status_code}: {exc.message}", *exc.args[1:])
+                redacted(exc, self._secrets(None))
             raise
         finally:
             self._settle(cost, spent)

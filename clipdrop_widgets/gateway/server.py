@@ -174,7 +174,10 @@ class _OperationHandler(_Base):
             reply = await self._task
         except Refusal as refusal:
             self.charged, self.claimed = refusal.charged, refusal.claimed
-            self.refuse(refusal.status, refusal.message, refusal.headers)
+            headers = dict(refusal.headers or {})
+            if refusal.charged:  # a client must not send a charged failure again
+                headers["x-credits-consumed"] = _number(refusal.charged)
+            self.refuse(refusal.status, refusal.message, headers)
             return
         except asyncio.CancelledError:  # the participant hung up: nothing to answer
             self.set_status(499, "withdrawn")

@@ -186,6 +186,30 @@ def test_5xx_then_success(server, sleeps):
     assert len(server.seen) == 3 and len(sleeps) == 2
 
 
+@pytest.mark.parametrize(("status", "consumed"), [(500, "1"), (502, "2"), (503, "much")])
+def test_a_5xx_that_reports_a_charge_is_counted_once_and_never_retried(server, sleeps, status,
+                                                                      consumed):
+    """Each try of a failure the server charged would be charged again (att23 #0): a 5xx with
+    a nonzero ``x-credits-consumed`` is raised at once, counted, and says so."""
+    server.default = Action.error(status, "This may be a bug on our side",
+                                  X_Credits_Consumed=consumed, X_Remaining_Credits="40")
+    client = make_client(server, max_retries=3)
+    with pytest.raises(ServerError) as info:
+        client.text_to_image("a cat")
+    assert len(server.seen) == 1 and sleeps == []
+    counted = {"1": 1, "2": 2, "much": 2}[consumed]  # unreadable: the call's most (2)
+    assert client.credits_spent == counted and client.remaining_credits == 40
+    assert f"the server counted {counted} credit" in str(info.value)
+    assert "not sent again" in info.value.message
+
+
+def test_a_5xx_reporting_no_charge_is_still_retried(server, sleeps):
+    server.script(Action.error(500, "oops", X_Credits_Consumed="0"))
+    client = make_client(server)
+    assert client.text_to_image("a cat").width == 8
+    assert len(server.seen) == 2 and client.credits_spent == 1  # the success's reported 1
+
+
 # -- broken servers give a clear error, never a hang --------------------------------------------
 def test_refused_connection_is_retried_then_a_connection_error(sleeps):
     with FaultServer() as gone:

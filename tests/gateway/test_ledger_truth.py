@@ -122,9 +122,34 @@ def test_an_answer_over_the_bound_is_called_too_large_and_stays_charged(make_fak
     assert answer.status_code == 502
     assert "answer was too large" in said and "bound of 4096 bytes" in said
     assert "did not answer" not in said and "2 credits stay charged" in said
+    assert answer.headers["x-credits-consumed"] == "2"  # a client must not send it again
     [row] = ledger.seats()
     assert (row.spent, row.reserved) == (2, 0)
     assert ledger.total_charged() == fake.charged == 2
+
+
+def test_the_packages_client_sends_a_charged_failure_once(make_fake, make_gateway, ledger):
+    """The gateway's "credits stay charged" 502s are 5xx: the client retried every 5xx, so one
+    Run through the gateway was charged three times to the seat and to the room's key
+    (att23 #0). The 502 says what it charged; the client counts it once and stops."""
+    from fault_server import UNPACED
+
+    from clipdrop_widgets import Client, ServerError
+
+    def script(path, texts):  # a 200 without an image: the service counts the call
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": "1"}, b"not a png", 1
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    [(_, seat)] = ledger.create_seats(1, 10)
+    with Client(seat, base_url=gateway.url, max_retries=2, timeout=10,
+                requests_per_minute=UNPACED) as client:
+        with pytest.raises(ServerError, match="stay charged"):
+            client.text_to_image("a lighthouse")
+        assert client.credits_spent == 1 and client.remaining_credits == 9
+    assert fake.charged == 1 and ledger.total_charged() == 1
+    [row] = ledger.seats()
+    assert (row.spent, row.requests) == (1, 1)
 
 
 @pytest.mark.parametrize("framing", ["chunked", "until close"])
