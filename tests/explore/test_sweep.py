@@ -116,9 +116,13 @@ def test_bad_sweeps_are_refused_before_anything_is_sent(tmp_path):
 
 # -- running at the rate ----------------------------------------------------------------------
 def test_a_sweep_at_the_endpoints_rate_draws_no_429(tmp_path):
-    """5 requests per 1 s window on both sides; a 429 would fail its item (no retries)."""
-    with FaultServer(rate=(5, 1.0)) as server:
-        client = client_for(server, requests_per_minute=300)
+    """10 requests per 5 s window on both sides; a 429 would fail its item (no retries).
+
+    The client keeps 2 % above the interval, so 11 requests span at least 5.1 s: 100 ms for
+    the server's clock to see them late or early (a 1 s window left 20 ms, which a loaded
+    CI machine's thread scheduling once took: one 429)."""
+    with FaultServer(rate=(10, 5.0)) as server:
+        client = client_for(server, requests_per_minute=120)
         sweep = Sweep(client, "text_to_image", prompts=[f"cat {i}" for i in range(14)],
                       run_dir=tmp_path)
         records = sweep.run(workers=4)
@@ -130,7 +134,7 @@ def test_a_sweep_at_the_endpoints_rate_draws_no_429(tmp_path):
 
 def test_the_control_the_server_really_enforces_its_rate():
     """Without the client's limit the same sweep draws 429s, so the test above can fail."""
-    with FaultServer(rate=(5, 1.0)) as server:
+    with FaultServer(rate=(10, 5.0)) as server:
         client = client_for(server, requests_per_minute=10**6)
         sweep = Sweep(client, "text_to_image", prompts=[f"cat {i}" for i in range(14)])
         records = sweep.run(workers=4)
