@@ -128,6 +128,26 @@ class Seat:
         return None
 
 
+def refuse_hard_links(path: str) -> None:
+    """Refuse a database file with more than one name (hard links).
+
+    SQLite keeps a database's write-ahead log beside the name it was opened by
+    (``NAME-wal``): under a second name a command or a restarted gateway sees neither the
+    other name's log nor its locks, so top-ups vanish and charges made before a crash can be
+    spent again (att23 #1). A symbolic link is fine: SQLite follows it to the one name.
+    """
+    try:
+        names = os.stat(path).st_nlink
+    except OSError:
+        return  # not there yet: it will be made with one name
+    if names > 1:
+        raise ConfigurationError(
+            f"{os.path.basename(path)} has {names} names (hard links): one ledger file must "
+            "have one name, as SQLite keeps its journal beside the name it is opened by and "
+            "two names would keep two journals and lose charges; remove the other name (or "
+            "make a copy instead of a link)")
+
+
 class Ledger:
     """The seats database at ``path`` (created if missing). Thread-safe; many processes may
     open the same file (the CLI revokes or tops up while a gateway runs).
@@ -135,6 +155,7 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
+        refuse_hard_links(self.path)
         self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None, check_same_thread=False)
         self._lock = threading.RLock()

@@ -47,8 +47,11 @@ TOO_LARGE = 598
 #: The most bytes of one upstream answer the gateway reads (tornado's own default): the
 #: service's largest answers (a 4096x4096 PNG) are a fraction of it.
 MAX_ANSWER = 100 * 1024 * 1024
-#: Seconds an upstream call may take, connection included.
-UPSTREAM_TIMEOUT = 150.0
+#: Seconds an upstream call may take, connection included: well inside the package client's
+#: 120 s to read an answer (`constants.DEFAULT_TIMEOUT`), so a slow call is answered (a 502,
+#: charged) before the participant's client gives up on it; at 150 s a call taking 120-150 s
+#: was charged and its picture lost to a client that had already left (att23 #8).
+UPSTREAM_TIMEOUT = 100.0
 #: Credits of the in-process local engine a rehearsal runs on (the seats' budgets are what
 #: limit a room; this only has to outlast them).
 REHEARSAL_CREDITS = 1_000_000

@@ -84,6 +84,27 @@ def test_a_gateway_on_a_link_to_a_served_database_is_refused(tmp_path, monkeypat
     second.release()
 
 
+def test_a_ledger_with_a_second_name_is_refused_under_either_name(tmp_path):
+    """SQLite keeps the journal beside the name it opened: a top-up through a hard link
+    vanished, and a gateway restarted through one after kill -9 spent charged credits again
+    (att23 #1). A hard-linked ledger is refused by every command, under both names; a
+    symbolic link still opens the one file."""
+    db = tmp_path / "room.db"
+    ledger = Ledger(db)
+    ledger.create_seats(1, 20)
+    ledger.close()
+    os.symlink(db, tmp_path / "sym.db")
+    Ledger(tmp_path / "sym.db").close()  # one name: fine
+    os.link(db, tmp_path / "hard.db")
+    for name in ("room.db", "hard.db"):
+        with pytest.raises(ConfigurationError, match=r"has 2 names \(hard links\): one ledger "
+                                                     r"file must have one name"):
+            Ledger(tmp_path / name)
+    os.unlink(tmp_path / "hard.db")
+    [row] = Ledger(db).seats()  # back to one name: as it was
+    assert row.spent == 0
+
+
 @pytest.mark.parametrize("token", ["", "ab", "x" * 15])
 def test_serve_refuses_a_short_admin_token(tmp_path, token):
     """A two-character admin token could be guessed by anyone who reaches the gateway."""
@@ -176,3 +197,12 @@ def test_late_seats_inherit_the_rooms_expiry(ledger):
     assert [s.expires for s in ledger.seats()] == [room_expiry] * 3
     assert ledger.create_seats(1, 10, expires_in=60)
     assert ledger.seats()[-1].expires < room_expiry
+
+
+def test_the_gateway_answers_before_the_packages_client_gives_up():
+    """At 150 s for the service against the client's 120 s to read, a call taking 120-150 s
+    was charged and its picture lost to a client that had left (att23 #8)."""
+    from clipdrop_widgets.api.constants import DEFAULT_TIMEOUT
+    from clipdrop_widgets.gateway.upstream import UPSTREAM_TIMEOUT
+
+    assert DEFAULT_TIMEOUT[1] >= UPSTREAM_TIMEOUT + 10
