@@ -388,7 +388,8 @@ class Gateway:
         finally:
             self.stats.sending[call.seat.id] -= 1
         self.stats.upstream_answered(answer.status)
-        outcome = settle(endpoint, answer, call.cost, self.upstream.quote)
+        outcome = settle(endpoint, answer, call.cost, self.upstream.quote,
+                         getattr(self.upstream, "carries_key", None))
         charged: float | None = None
         if outcome.charge is None:
             self.ledger.release(charge, answer.status)

@@ -18,7 +18,7 @@ import json
 import re
 import urllib.parse
 
-__all__ = ["redact", "quote_upstream", "shows_key", "REDACTED", "WITHHELD"]
+__all__ = ["redact", "quote_upstream", "shows_key", "carries_key", "REDACTED", "WITHHELD"]
 
 REDACTED = "[room key removed]"
 WITHHELD = "the service's message was withheld: it quoted the room key"
@@ -117,3 +117,19 @@ def quote_upstream(body: bytes, key: str | None) -> str:
         return WITHHELD
     text = " ".join(text.split())
     return text[:QUOTE_LIMIT] + ("..." if len(text) > QUOTE_LIMIT else "")
+
+
+def carries_key(body: bytes, key: str | None) -> bool:
+    """Whether an answer's bytes (an image, metadata included) carry the room's ``key``: as
+    written, in either case, backwards, as UTF-16 (EXIF's Windows fields), hex or base64. An
+    echoing or misbehaving upstream could write it into a picture's XMP or EXIF, which the
+    gateway would hand to a seat and cache for others (att23 #4)."""
+    if not key:
+        return False
+    raw = key.encode("utf-8", "surrogatepass")
+    forms = {key, key.lower(), key.upper(), key[::-1]}
+    needles = {f.encode("utf-8", "surrogatepass") for f in forms}
+    needles |= {f.encode("utf-16-le", "surrogatepass") for f in forms}
+    needles |= {f.encode("utf-16-be", "surrogatepass") for f in forms}
+    needles |= {raw.hex().encode(), raw.hex().upper().encode(), base64.b64encode(raw).rstrip(b"=")}
+    return any(needle in body for needle in needles)

@@ -106,16 +106,26 @@ def _quoted(answer: Answer, quote: Callable[[bytes], str]) -> str:
 
 
 def settle(endpoint: Endpoint, answer: Answer, cost: float,
-           quote: Callable[[bytes], str]) -> Outcome:
+           quote: Callable[[bytes], str],
+           carries_key: Callable[[bytes], bool] | None = None) -> Outcome:
     """The outcome of ``answer`` to a call of documented price ``cost``.
 
-    ``quote`` turns an upstream body into text safe for a seat (see `redact.quote_upstream`).
+    ``quote`` turns an upstream body into text safe for a seat (see `redact.quote_upstream`);
+    ``carries_key`` says whether an image's bytes carry the room's key (then it is not passed
+    on: `redact.carries_key`).
     """
     status = answer.status
     if status == 200:
         image = is_image(answer)
         consumed = sane_credits(answer, cost, image=image)
         charged = cost if consumed is None else consumed
+        if image and carries_key is not None and carries_key(answer.body):
+            logger.warning("the upstream's image for %s carries the room's key; not passed on",
+                           endpoint.path)
+            return Outcome(charged, Refusal(
+                502, f"the service's picture carried the room's key in its bytes (its "
+                     f"metadata), so it was not passed on; {_number(charged)} credits stay "
+                     "charged (the service counts the call): tell the organiser"))
         if image:
             return Outcome(charged)
         logger.warning("the upstream answered 200 without an image on %s", endpoint.path)

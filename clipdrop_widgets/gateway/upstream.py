@@ -27,7 +27,7 @@ from urllib3 import encode_multipart_formdata
 from ..api.constants import LOCAL_BASE_URL
 from ..contract.endpoints import Endpoint
 from ..engine.core import ENGINE_HEADER, LocalEngine
-from .redact import quote_upstream
+from .redact import carries_key, quote_upstream
 from .shared_cache import Answer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -204,6 +204,10 @@ class HTTPUpstream:
     def quote(self, body: bytes) -> str:
         """The upstream's error message in ``body``, safe to show a seat (no room key)."""
         return quote_upstream(body, self._key)
+
+    def carries_key(self, body: bytes) -> bool:
+        """Whether an answer's bytes carry the room's key (`redact.carries_key`)."""
+        return carries_key(body, self._key)
 
     def close(self) -> None:
         self._http.close()

@@ -370,3 +370,34 @@ def test_settled_reservations_leave_no_float_residue(ledger):
         ledger.settle(charge, 1)
     [row] = ledger.seats()
     assert (row.reserved, row.spent, row.remaining) == (0, 4, 16)
+
+
+@pytest.mark.parametrize("written", ["as is", "utf-16", "hex"])
+def test_a_picture_carrying_the_room_key_is_not_passed_on(make_fake, make_gateway, ledger,
+                                                          written):
+    """An echoing upstream wrote the room's key into the picture's metadata: the gateway
+    handed it to the seat and cached it for the next (att23 #4). It is refused, charged as
+    the service counted it, and never served to a second seat from the cache."""
+    from gateway_fake import ROOM_KEY
+    from PIL import PngImagePlugin
+
+    form = {"as is": ROOM_KEY.encode(), "utf-16": ROOM_KEY.encode("utf-16-le"),
+            "hex": ROOM_KEY.encode().hex().encode()}[written]
+    info = PngImagePlugin.PngInfo()
+    info.add(b"tEXt", b"Comment\x00" + form)
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
+
+    def script(path, texts):
+        return 200, {"Content-Type": "image/png", "x-credits-consumed": "1"}, buf.getvalue(), 1
+
+    fake = make_fake(script=script)
+    gateway = make_gateway(fake.url)
+    seats = [seat for _, seat in ledger.create_seats(2, 10)]
+    for seat in seats:  # the second asks the same: nothing cached to hand it
+        answer = _ask(gateway.url, seat, "a fox")
+        assert answer.status_code == 502
+        assert "carried the room's key" in answer.json()["error"]
+        assert form not in answer.content and ROOM_KEY.encode() not in answer.content
+        assert answer.headers["x-credits-consumed"] == "1"
+    assert fake.charged == 2 == ledger.total_charged()
