@@ -454,6 +454,13 @@ class Client(PhotoOperations):
             spent, doubt = believed_charge(response.headers.get("x-credits-consumed"), cost)
             left, balance_doubt = believed_remaining(response.headers.get("x-remaining-credits"))
             result = result_from_answer(ep, response, inputs, elapsed, local=self.is_local)
+            if self._key is not None and self._key.found_in(result.data):
+                # a server that echoes the key into the picture's metadata: kept, the key
+                # would be saved with every copy of it (att23 #4)
+                raise InvalidResponseError(
+                    f"{ep.name}: the picture's bytes carry your API key (the server wrote it "
+                    "into the picture), so it was not kept: the key is never saved with a "
+                    "picture", response=response)
             notices = (*notices, *answer_notices(prepared, result, doubt, spent, balance_doubt))
             result.files = {n: p.data for n, p in prepared.files.items()}
         except InvalidResponseError as exc:  # a 2xx that is not an image: shown redacted
@@ -476,9 +483,11 @@ class Client(PhotoOperations):
                 self._learn_balance(*believed_remaining(
                     exc.response.headers.get("x-remaining-credits")))
                 if "charged" not in exc.message:
-                    exc.message = (f"{exc.message}; the server counted {spent:g} "
-                                   f"credit{'' if spent == 1 else 's'} for it, so it was not "
-                                   "sent again")
+                    exc.message = (f"{exc.message}; it reported a charge "
+                                   f"(x-credits-consumed: "
+                                   f"{exc.response.headers.get('x-credits-consumed', '')[:40]}),"
+                                   f" counted as {spent:g} credit{'' if spent == 1 else 's'}, "
+                                   "so it was not sent again")
                     exc.args = (f"{exc.status_code}: {exc.message}", *exc.args[1:])
                 redacted(exc, self._secrets(None))
             raise

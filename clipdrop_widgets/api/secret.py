@@ -93,8 +93,25 @@ class Secret:
     def redact(self, text: _Text) -> _Text:
         """``text`` (str or bytes) with every form of the key replaced by ``***``."""
         if isinstance(text, bytes):
-            return self._bytes.sub(MASK.encode(), text)
+            text = self._bytes.sub(MASK.encode(), text)
+            if len(self._value) < MIN_KEY_LENGTH:
+                return text
+            for codec in ("utf-16-le", "utf-16-be"):  # EXIF's Windows fields
+                text = text.replace(self._value.encode(codec, "surrogatepass"),
+                                    MASK.encode(codec))
+            return text
         return self._text.sub(MASK, text)
+
+    def found_in(self, data: bytes) -> bool:
+        """Whether ``data`` (an answer's bytes) carries the key in any form `redact` removes,
+        or as UTF-16 (EXIF's Windows fields). A key shorter than `MIN_KEY_LENGTH` is never
+        looked for: picture bytes hold short strings by chance."""
+        if len(self._value) < MIN_KEY_LENGTH:
+            return False
+        if self._bytes.search(data) is not None:
+            return True
+        return any(self._value.encode(codec, "surrogatepass") in data
+                   for codec in ("utf-16-le", "utf-16-be"))
 
     def __repr__(self) -> str:
         return "'***'"

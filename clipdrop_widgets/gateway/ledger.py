@@ -144,8 +144,10 @@ def refuse_hard_links(path: str) -> None:
         raise ConfigurationError(
             f"{os.path.basename(path)} has {names} names (hard links): one ledger file must "
             "have one name, as SQLite keeps its journal beside the name it is opened by and "
-            "two names would keep two journals and lose charges; remove the other name (or "
-            "make a copy instead of a link)")
+            "two names would keep two journals and lose charges. Keep the name the gateway "
+            "served (its journal, NAME-wal, if any, is beside it) and remove the other name "
+            "(or make a copy instead of a link); after a crash, do not rename or remove the "
+            "served name before a gateway or `seats list` has opened it once under that name")
 
 
 class Ledger:

@@ -124,7 +124,7 @@ def carries_key(body: bytes, key: str | None) -> bool:
     written, in either case, backwards, as UTF-16 (EXIF's Windows fields), hex or base64. An
     echoing or misbehaving upstream could write it into a picture's XMP or EXIF, which the
     gateway would hand to a seat and cache for others (att23 #4)."""
-    if not key:
+    if not key or len(key) < 8:  # picture bytes hold short strings by chance
         return False
     raw = key.encode("utf-8", "surrogatepass")
     forms = {key, key.lower(), key.upper(), key[::-1]}

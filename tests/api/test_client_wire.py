@@ -199,7 +199,7 @@ def test_a_5xx_that_reports_a_charge_is_counted_once_and_never_retried(server, s
     assert len(server.seen) == 1 and sleeps == []
     counted = {"1": 1, "2": 2, "much": 2}[consumed]  # unreadable: the call's most (2)
     assert client.credits_spent == counted and client.remaining_credits == 40
-    assert f"the server counted {counted} credit" in str(info.value)
+    assert f"x-credits-consumed: {consumed}), counted as {counted} credit" in str(info.value)
     assert "not sent again" in info.value.message
 
 
@@ -332,3 +332,24 @@ def test_damaged_cache_entry_is_a_miss(server, tmp_path):
         p.write_bytes(b"corrupt")
     assert not c.text_to_image("a cat").from_cache
     assert len(server.seen) == 2
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16-le"])
+def test_a_picture_carrying_the_key_is_not_kept_and_is_counted(server, codec):
+    """A server that writes the key into the picture's metadata (att23 #4): kept, the key
+    would be saved with the picture, its record and every copy."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add(b"tEXt", b"Comment\x00" + "test-key-0123456789abcdef".encode(codec))
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG", pnginfo=info)
+    server.default = Action("respond", 200, {"Content-Type": "image/png",
+                                             "x-credits-consumed": "1"}, buf.getvalue())
+    client = Client("test-key-0123456789abcdef", base_url=server.url, timeout=5,
+                    requests_per_minute=UNPACED)
+    with pytest.raises(InvalidResponseError, match="carry your API key") as info_:
+        client.text_to_image("a cat")
+    assert "test-key-0123456789abcdef" not in str(info_.value)
+    assert "test-key-0123456789abcdef".encode(codec) not in info_.value.response.content
+    assert client.credits_spent == 1 and len(server.seen) == 1
