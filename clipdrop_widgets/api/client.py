@@ -323,7 +323,8 @@ class Client(PhotoOperations):
 
     def __repr__(self) -> str:
         key = "set" if self._key else "none"
-        return f"Client(base_url={self.base_url!r}, api_key={key}, source={self.source!r})"
+        url = self.redact(self.base_url)  # a key misplaced in the address (att23 #7)
+        return f"Client(base_url={url!r}, api_key={key}, source={self.source!r})"
 
     def close(self) -> None:
         """Close the HTTP connections; ``with Client() as client:`` does it at the end."""

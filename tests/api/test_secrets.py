@@ -118,3 +118,12 @@ def test_a_url_encoded_echo_is_cut_out_too():
     with RawServer(behave) as server, pytest.raises(APIStatusError) as info:
         Client(key, base_url=server.url, timeout=5).text_to_image("a cat")
     assert "odd%2Bkey" not in str(info.value) and "***" in str(info.value)
+
+
+def test_a_key_misplaced_in_the_address_is_not_in_the_repr():
+    """att23 #7: the key written into ``base_url`` too (as a password or a query) was printed
+    whole by ``repr(client)``."""
+    key = "sk-misplaced-0123456789abcdef"
+    for url in (f"http://u:{key}@127.0.0.1:9", f"http://127.0.0.1:9/?key={key}"):
+        shown = repr(Client(key, base_url=url))
+        assert key not in shown and "***" in shown and "127.0.0.1" in shown
