@@ -17,6 +17,8 @@ import html
 import json
 import re
 import urllib.parse
+import zlib
+from collections.abc import Iterator
 
 __all__ = ["redact", "quote_upstream", "shows_key", "carries_key", "REDACTED", "WITHHELD"]
 
@@ -132,4 +134,42 @@ def carries_key(body: bytes, key: str | None) -> bool:
     needles |= {f.encode("utf-16-le", "surrogatepass") for f in forms}
     needles |= {f.encode("utf-16-be", "surrogatepass") for f in forms}
     needles |= {raw.hex().encode(), raw.hex().upper().encode(), base64.b64encode(raw).rstrip(b"=")}
-    return any(needle in body for needle in needles)
+    return any(needle in text for text in (body, *_texts_inside(body)) for needle in needles)
+
+
+#: The most bytes one compressed PNG text chunk is inflated to when looking for the key.
+_INFLATE_LIMIT = 1 << 20
+
+
+def _texts_inside(body: bytes) -> Iterator[bytes]:
+    """Text a byte search of a picture would miss (att23b N2): a PNG's compressed text chunks
+    (``zTXt``, compressed ``iTXt``) inflated, up to `_INFLATE_LIMIT` bytes each, and XMP
+    packets with their XML character references (``&#97;``) decoded."""
+    if body.startswith(b"\x89PNG\r\n\x1a\n"):
+        pos = 8
+        while pos + 8 <= len(body):
+            length = int.from_bytes(body[pos:pos + 4], "big")
+            kind, data = body[pos + 4:pos + 8], body[pos + 8:pos + 8 + length]
+            pos += 12 + length
+            if kind == b"zTXt":
+                yield _inflate(data.partition(b"\0")[2][1:])
+            elif kind == b"iTXt":
+                rest = data.partition(b"\0")[2]
+                if rest[:1] == b"\x01":  # compressed
+                    rest = rest[2:].partition(b"\0")[2]  # past the language tag
+                    yield _inflate(rest.partition(b"\0")[2])  # past the translated keyword
+    start = body.find(b"<x:xmpmeta")
+    while start != -1:
+        end = body.find(b"</x:xmpmeta>", start)
+        end = len(body) if end == -1 else end
+        packet = body[start:end]
+        if b"&" in packet:
+            yield html.unescape(packet.decode("utf-8", "replace")).encode("utf-8")
+        start = body.find(b"<x:xmpmeta", end)
+
+
+def _inflate(data: bytes) -> bytes:
+    try:
+        return zlib.decompressobj().decompress(data, _INFLATE_LIMIT)
+    except zlib.error:
+        return b""
