@@ -10,18 +10,13 @@ the slider's range comes from `CompareSlider`, the words from a11y.js's ``divide
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
+from node_harness import NODE, run_module
 from PIL import Image
 
-from clipdrop_widgets.widgets import a11y as a11y_module
 from clipdrop_widgets.widgets.compare import CompareSlider
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -43,14 +38,7 @@ def test_the_dividers_number_and_words_agree_and_name_what_is_shown() -> None:
         slider.value = slider.min + percent * slider.step
         assert compare.position == pytest.approx(percent / 100)  # still 0 to 1 in Python
         values.append(slider.value)
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(a11y_module.__file__).parent / "a11y.js", work / "a11y.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        (work / "values.json").write_text(json.dumps(values))
-        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                             timeout=60, check=True)
-    said = json.loads(out.stdout)
+    said = run_module("a11y", HARNESS, files={"values.json": json.dumps(values)})
     for percent, (now, text) in enumerate(said):
         assert float(now) == percent, (now, text)  # aria-valuenow in step with the words
         assert text.startswith(f"{percent} %: "), (now, text)

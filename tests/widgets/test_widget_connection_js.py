@@ -10,19 +10,13 @@ The browser suite restarts a real server under an open page
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
+from node_harness import NODE, run_module
 
-from clipdrop_widgets.widgets import keyboard as keyboard_module
 from clipdrop_widgets.widgets.keyboard import KeyboardShortcuts
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -114,15 +108,7 @@ console.log(JSON.stringify(out));
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(keyboard_module.__file__).with_name("keyboard.js"),
-                    work / "keyboard.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                             timeout=60, check=False)
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
+    return run_module("keyboard", HARNESS)
 
 
 def test_answers_keep_the_page_quiet_and_only_the_outermost_app_asks(run: dict[str, Any]

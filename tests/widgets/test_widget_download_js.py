@@ -9,18 +9,13 @@ the joining alone, chunk by chunk, in any arrival order.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
+from node_harness import NODE, run_module
 
 from clipdrop_widgets.widgets import download as download_module
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -87,15 +82,7 @@ console.log(JSON.stringify({ saved, expected, delivered: model.values.delivered 
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(download_module.__file__).with_name("download.js"),
-                    work / "download.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        out = subprocess.run([NODE, "harness.mjs", str(download_module.CHUNK_BYTES)], cwd=work,
-                             capture_output=True, text=True, timeout=60, check=False)
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
+    return run_module("download", HARNESS, str(download_module.CHUNK_BYTES))
 
 
 def test_each_file_is_saved_once_whatever_its_chunks(run: dict[str, Any]) -> None:

@@ -8,20 +8,15 @@ CSS scaling undone, and a stroke's live ink kept until Python releases it.
 from __future__ import annotations
 
 import itertools
-import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from node_harness import NODE, run_module
 
 from clipdrop_widgets.widgets import ink as ink_module
 from clipdrop_widgets.widgets.ink import PartialStrokes, decode_ink_message
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -171,14 +166,8 @@ def run() -> dict[str, Any]:
 
 
 def _run_harness() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(ink_module.__file__).parent / "ink.js", work / "ink.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        batch_ms = ink_module.InkLayer().batch_ms  # what the browser is told
-        out = subprocess.run([NODE, "harness.mjs", str(batch_ms)], cwd=work,
-                             capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(out.stdout)
+    batch_ms = ink_module.InkLayer().batch_ms  # what the browser is told
+    return run_module("ink", HARNESS, str(batch_ms))
 
 
 def test_the_browser_batches_by_the_synced_trait(run: dict[str, Any]) -> None:

@@ -12,18 +12,14 @@ are taken, and a Studio around the app runs it from its own controls.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from node_harness import NODE, run_module
 
 from clipdrop_widgets.widgets import keyboard as keyboard_module
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -275,13 +271,7 @@ console.log(JSON.stringify(out));
 
 @pytest.fixture(scope="module")
 def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(keyboard_module.__file__).parent / "keyboard.js", work / "keyboard.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                             timeout=60, check=True)
-    return json.loads(out.stdout)
+    return run_module("keyboard", HARNESS)
 
 
 def test_which_keys_the_app_takes(run: dict[str, Any]) -> None:

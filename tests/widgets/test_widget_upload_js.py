@@ -12,21 +12,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from node_harness import NODE, run_module
 from PIL import Image
 
 from clipdrop_widgets.contract.endpoints import ENDPOINTS
 from clipdrop_widgets.widgets import upload as upload_module
 from clipdrop_widgets.widgets.upload import UploadButton, UploadRefused, UploadRules, check_upload
 
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -166,14 +162,7 @@ def run() -> dict[str, Any]:
         "wide": base64.b64encode(wide).decode(),
         "sizes": SIZES,
     }
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        shutil.copy(Path(upload_module.__file__).parent / "upload.js", work / "upload.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        (work / "input.json").write_text(json.dumps(payload))
-        out = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                             timeout=60, check=True)
-    result = json.loads(out.stdout)
+    result = run_module("upload", HARNESS, files={"input.json": json.dumps(payload)})
     result["expected_sizes"] = {k: v[1] for k, v in headers.items()}
     result["good_bytes"] = good
     return result

@@ -7,17 +7,9 @@ maps to the content point it shows and back, at any zoom (so strokes land where 
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
+from node_harness import NODE, run_module
 
-import clipdrop_widgets.widgets as widgets_pkg
-
-NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 HARNESS = r"""
@@ -59,14 +51,7 @@ console.log(JSON.stringify(out));
 
 @pytest.fixture(scope="module")
 def out() -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        shutil.copy(Path(widgets_pkg.__file__).parent / "zoom.js", work / "zoom.mjs")
-        (work / "harness.mjs").write_text(HARNESS)
-        done = subprocess.run([NODE, "harness.mjs"], cwd=work, capture_output=True, text=True,
-                              timeout=60, check=False)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+    return run_module("zoom", HARNESS)
 
 
 def test_the_point_under_the_pointer_stays_while_zooming(out):
