@@ -218,6 +218,8 @@ class HubSeats:
     #: modification time of the file it came from.
     roster: Mapping[str, float] | None = field(init=False, default=None)
     _roster_mtime: float | None = field(init=False, default=None)
+    #: Set while the roster file's latest edit cannot be read (the previous roster in force).
+    _roster_unreadable: bool = field(init=False, default=False)
     #: Reads of a user's model in flight, by name: concurrent first calls share one.
     _reading: dict[str, asyncio.Future[dict[str, Any]]] = field(init=False, default_factory=dict)
 
@@ -312,8 +314,13 @@ class HubSeats:
         """Refuse ``name`` a new seat when the roster or the group says so."""
         policy = self.policy
         if self.roster is not None and self._on_roster(name) is None:
-            raise Refusal(403, f"JupyterHub user {name} is not on this workshop's roster: ask "
-                               "the person running the workshop to add you")
+            # the student hears what the teacher's log says (att23 #10), not its details,
+            # which may name other users
+            stale = (" (the roster file was changed but cannot be read, so the roster before "
+                     "that change is in force: the gateway's log says why)"
+                     if self._roster_unreadable else "")
+            raise Refusal(403, f"JupyterHub user {name} is not on this workshop's roster{stale}"
+                               ": ask the person running the workshop to add you")
         if policy.group is not None:
             groups = (await self.user_model(name)).get("groups") or []
             if policy.group not in groups:
@@ -343,9 +350,11 @@ class HubSeats:
                                           credits=self.policy.credits)
                 logger.info("the roster %s changed: read again, %d users",
                             self.policy.roster_file, len(self.roster))
+                self._roster_unreadable = False
             except ConfigurationError as err:
                 logger.warning("the roster changed but cannot be used, the previous one "
                                "stays: %s", err)
+                self._roster_unreadable = True
             self._roster_mtime = mtime
             credits = self.roster.get(name.lower())
         return credits

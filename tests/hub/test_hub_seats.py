@@ -589,6 +589,10 @@ def test_the_roster_is_read_again_when_the_teacher_adds_a_latecomer(fake_hub, tm
         roster.write_text("alice 30\nlatecomer 9\ncarol inf\n")  # an edit that does not read
         os.utime(roster, (os_time + 5, os_time + 5))
         assert _seat_calls(gateway.url, ["tok-carol-0123456789"])[0][0] == 403
+        said = requests.get(gateway.url + "/gateway/v1/seat", timeout=30,
+                            headers={"x-api-key": "tok-carol-0123456789"}).json()["error"]
+        # carol hears what the log says (att23 #10), not the file's lines
+        assert "roster file was changed but cannot be read" in said and "inf" not in said
         credits = {s.label: s.credits for s in gateway.gateway.ledger.seats()}
     assert seat[0][0] == 200 and credits == {"alice": 30, "latecomer": 9}
     assert "cannot be used, the previous one stays" in caplog.text
