@@ -23,6 +23,9 @@ from ..widgets.threads import lock_page_updates
 __all__ = ["KeyBox"]
 
 
+#: The most characters of a JupyterHub user name the key box shows (longer ones end in "…").
+SHOWN_NAME_CHARS = 40
+
 class _KeyField(widgets.Password):
     """A ``Password`` whose value the kernel never echoes back to the browser."""
 
@@ -94,7 +97,11 @@ class KeyBox(widgets.HBox):
 
     def show_seat(self, user: str, credits: float | None, *, problem: str | None = None) -> None:
         """The line for a JupyterHub seat: "JupyterHub seat: NAME, N credits left" (``credits``
-        ``None``: not known yet); ``problem`` (the gateway's refusal) is shown instead, marked."""
+        ``None``: not known yet); ``problem`` (the gateway's refusal) is shown instead, marked.
+        A name longer than `SHOWN_NAME_CHARS` is shown cut, ending in "…" (a hub allows 255
+        characters: the whole line ran over three lines of the header)."""
+        if len(user) > SHOWN_NAME_CHARS:
+            user = user[:SHOWN_NAME_CHARS - 1] + "\u2026"
         if problem is not None:
             self.say(f"JupyterHub seat: {user}: {problem}", warn=True)
         elif credits is None:

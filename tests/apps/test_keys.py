@@ -256,3 +256,16 @@ def test_an_answer_cut_short_does_not_call_the_service_unreachable() -> None:
     assert "not reachable" not in studio.source_text, studio.source_text
     assert studio.source_text.startswith(f"ClipDrop service at {srv.url}")
     assert "could not be reached" not in studio.key_text
+
+
+def test_a_hub_name_of_255_characters_is_shown_cut_with_an_ellipsis():
+    """att23 #11: a hub allows 255 characters; the whole name ran over three lines of the
+    Studio's header, clipped by its edge mid-name with no sign that it went on."""
+    from clipdrop_widgets.apps._keybox import SHOWN_NAME_CHARS, KeyBox
+
+    box = KeyBox(lambda _key: None, on_local=lambda: None)
+    name = "ç" * 255
+    box.show_seat(name, 3)
+    assert box.state == f"JupyterHub seat: {'ç' * (SHOWN_NAME_CHARS - 1)}\u2026, 3 credits left"
+    box.show_seat("alice", None)  # a usual name stays whole
+    assert box.state == "JupyterHub seat: alice, credits known after a run"
