@@ -478,6 +478,8 @@ class Client(PhotoOperations):
                 spent = exc.credits_consumed if credible(exc.credits_consumed, cost) else cost
             raise
         except APIStatusError as exc:  # an error the server says it charged is counted
+            if exc.status_code in (401, 402, 403):  # the balance shown is no longer the key's
+                self._refused_balance(exc)
             if reports_charge(exc.response):
                 spent, _doubt = believed_charge(
                     exc.response.headers.get("x-credits-consumed"), cost)
@@ -500,6 +502,15 @@ class Client(PhotoOperations):
             self.cache.put(key, result.data, {"content_type": result.content_type,
                                               "endpoint": ep.name, "source": result.source})
         return result
+
+    def _refused_balance(self, exc: APIStatusError) -> None:
+        """A 401, 402 or 403: the balance the answer gives, or none (walk 22c #4: "Not
+        enough credits" beside the "100 left" of an earlier answer)."""
+        left, doubt = believed_remaining(exc.response.headers.get("x-remaining-credits"))
+        if left is None:
+            doubt = doubt or (f"the service refused the call ({exc.status_code}) without "
+                              "saying how many credits are left")
+        self._learn_balance(left, doubt)
 
     def _learn_balance(self, left: float | None, doubt: str | None) -> None:
         """An answer's balance: a believable one is current; one that cannot be right

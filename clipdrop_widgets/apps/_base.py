@@ -12,7 +12,8 @@ once:
   then shows the result (compare view, history, status) or the error in plain words
   (`_status`).
 * Cancel abandons the run: a request not sent yet (waiting for a rate-limit slot or a retry)
-  is never sent; one already sent cannot be recalled, and its answer is ignored.
+  is never sent; one already sent cannot be recalled: its answer, if it comes, goes to the
+  history, not the stage.
 * The user's inputs are only read, never changed, so a failure leaves them as they were.
 
 Widget changes from worker threads are made under one lock (`UI_LOCK`), so two apps
@@ -62,6 +63,7 @@ from ._status import (
     done_kind,
     done_text,
     error_text,
+    late_text,
     notices_of,
     shown_text,
     waiting_text,
@@ -340,7 +342,8 @@ class App(Snapshot, widgets.VBox):
 
         A request still waiting to be sent (for a rate-limit slot or a retry) is never sent,
         and the status line then says nothing was spent. A request already sent cannot be
-        recalled: its answer is ignored, and the service may still charge a credit for it.
+        recalled, and the service may still charge a credit for it: its answer, if it comes,
+        is kept in the history (not shown), and the status line says it came and was charged.
         """
         with UI_LOCK:
             run = self._active
@@ -623,7 +626,12 @@ class App(Snapshot, widgets.VBox):
                     view()
                 except Exception:  # noqa: BLE001 - a display hook must not break the app
                     _log.debug("credits view %r failed", view, exc_info=True)
-            if self._active is not run:  # cancelled: the late answer is ignored
+            if self._active is not run:  # cancelled after the request went out
+                if isinstance(outcome, Result):  # paid for: kept, never lost (walk 22c #3)
+                    self.history.add(self._with_origin(outcome, request))
+                    if self._last is run:  # no later run's words to keep
+                        self._set_status(late_text(outcome, run.seconds), "warn")
+                    return
                 _log.debug("%s: ignored an answer that came after Cancel", self.endpoint_name)
                 if isinstance(outcome, CancelledError) and self._last is run:
                     self._set_status(cancelled_text(run.seconds, sent=False,
@@ -638,10 +646,16 @@ class App(Snapshot, widgets.VBox):
                 self._active = None
                 self._set_idle_buttons()
 
+    @staticmethod
+    def _with_origin(result: Result, request: Request) -> Result:
+        """``result`` with the result its input came from, when it did (`INPUT_FROM`)."""
+        if request.input_from is None:
+            return result
+        return dataclasses.replace(
+            result, inputs={**result.inputs, INPUT_FROM: request.input_from})
+
     def _show_result(self, result: Result, request: Request, run: _Run) -> None:
-        if request.input_from is not None:
-            result = dataclasses.replace(
-                result, inputs={**result.inputs, INPUT_FROM: request.input_from})
+        result = self._with_origin(result, request)
         if request.before is not None:
             self._befores[result] = request.before
         self.show(result)

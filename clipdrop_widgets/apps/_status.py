@@ -173,8 +173,19 @@ def cancelled_text(seconds: float, *, sent: bool | None = None,
                 f"refused with {refused}, not charged): nothing was spent.")
     if sent is False:
         return f"Cancelled after {int(seconds)} s, before the request was sent: nothing was spent."
-    return (f"Cancelled after {int(seconds)} s: if the request was already sent, its answer "
-            "is ignored (the service may still charge for it).")
+    return (f"Cancelled after {int(seconds)} s: if the request was already sent, the service "
+            "may still charge for it, and its answer, if it comes, goes to the history.")
+
+
+def late_text(result: Result, seconds: float) -> str:
+    """What the status says when a cancelled run's answer arrives anyway (the request had
+    gone out, so the service charged it): the paid result is kept in the history."""
+    spent = result.credits_consumed
+    paid = ("charged" if spent is None
+            else f"charged {spent:g} credit{'' if spent == 1 else 's'}")
+    return (f"Cancelled, but the request had gone out: its answer came after {int(seconds)} s "
+            f"and was {paid}. It is kept in the history (not shown here): pick its card to "
+            "see it.")
 
 
 def error_text(exc: BaseException) -> str:

@@ -353,3 +353,21 @@ def test_a_picture_carrying_the_key_is_not_kept_and_is_counted(server, codec):
     assert "test-key-0123456789abcdef" not in str(info_.value)
     assert "test-key-0123456789abcdef".encode(codec) not in info_.value.response.content
     assert client.credits_spent == 1 and len(server.seen) == 1
+
+
+@pytest.mark.parametrize(("status", "left"), [(402, "0"), (402, None), (401, None)])
+def test_a_refused_key_or_credit_leaves_no_stale_balance(server, status, left):
+    """walk 22c #4: "Not enough credits" (402) or a rejected key (401) stood beside the
+    "100 left" of the answer before."""
+    client = make_client(server)
+    client.text_to_image("a cat")
+    assert client.remaining_credits is not None  # the fake's balance
+    headers = {"X_Remaining_Credits": left} if left is not None else {}
+    server.default = Action.error(status, "nope", **headers)
+    with pytest.raises(APIStatusError):
+        client.text_to_image("a dog")
+    if left is None:
+        assert client.remaining_credits is None
+        assert f"refused the call ({status})" in client.balance_doubt
+    else:
+        assert client.remaining_credits == 0 and client.balance_doubt is None
