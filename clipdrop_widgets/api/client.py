@@ -480,11 +480,12 @@ class Client(PhotoOperations):
         except APIStatusError as exc:  # an error the server says it charged is counted
             if exc.status_code in (401, 402, 403):  # the balance shown is no longer the key's
                 self._refused_balance(exc)
+            elif reports_charge(exc.response):
+                self._learn_balance(*believed_remaining(
+                    exc.response.headers.get("x-remaining-credits")))
             if reports_charge(exc.response):
                 spent, _doubt = believed_charge(
                     exc.response.headers.get("x-credits-consumed"), cost)
-                self._learn_balance(*believed_remaining(
-                    exc.response.headers.get("x-remaining-credits")))
                 if "charged" not in exc.message:
                     exc.message = (f"{exc.message}; it reported a charge "
                                    f"(x-credits-consumed: "
