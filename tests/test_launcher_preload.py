@@ -10,6 +10,7 @@ import json
 import pytest
 
 from clipdrop_widgets import cli
+from clipdrop_widgets.launcher.page import PAGE_ENV, STATIC, fits, page_config_keys
 from clipdrop_widgets.launcher.preload import (
     PAGE_CONFIG_KEY,
     RECORD,
@@ -74,6 +75,8 @@ def test_only_voila_paths_that_cannot_leave_an_href_are_preloaded(tmp_path):
 def test_the_hook_puts_absolute_paths_under_the_base_url(tmp_path, monkeypatch):
     import clipdrop_widgets.launcher.preload as preload
 
+    monkeypatch.setenv(PAGE_ENV, "voila")  # Voila's own page: the recorded preloads
+
     file = tmp_path / "preload.json"
     record(PAGE, CONFIG, PAGE_SCRIPTS[:3], record_file=file)
     monkeypatch.setattr(preload, "RECORD", file)
@@ -99,3 +102,50 @@ def test_the_launchers_voila_config_sets_the_hook():
     namespace["c"].VoilaConfiguration = type("V", (), {})()
     exec(cli.VOILA_PRELOAD, namespace)  # the config file as Voila runs it
     assert namespace["c"].VoilaConfiguration.page_config_hook is page_config_hook
+
+
+# ---- the page's own front end (launcher/page.py) ------------------------------------------
+
+MANAGERS = [{"name": "@jupyter-widgets/jupyterlab-manager", "load": "static/remoteEntry.m.js"},
+            {"name": "@voila-dashboards/widgets-manager8", "load": "static/remoteEntry.v.js"}]
+
+
+def test_the_own_page_is_used_for_the_installed_ipywidgets(monkeypatch):
+    monkeypatch.delenv(PAGE_ENV, raising=False)
+    assert fits()  # the shipped build is of the widget specs this ipywidgets speaks
+    config = {**CONFIG, "federated_extensions": MANAGERS + EXTENSIONS,
+              "fullLabextensionsUrl": "/user/ann/voila/labextensions"}
+    hooked = page_config_hook(config, base_url="/user/ann/")
+    assert hooked["clipdropPage"] == "/user/ann/voila/templates/clipdrop/static/studio-page.js"
+    assert hooked["clipdropPageCss"].endswith("/static/studio-page.css")
+    # the widget managers' extensions are the page's own: only the libraries' entries, fetched
+    # at once; Voila's recorded scripts are not preloaded (its application does not run)
+    assert hooked[PAGE_CONFIG_KEY] == [
+        "/user/ann/voila/labextensions/ipycanvas/static/remoteEntry.aaa.js",
+        "/user/ann/voila/labextensions/anywidget/static/remoteEntry.bbb.js"]
+
+
+def test_voilas_page_when_asked_or_when_the_build_does_not_fit(tmp_path, monkeypatch):
+    monkeypatch.setenv(PAGE_ENV, "voila")
+    assert not fits() and page_config_keys(CONFIG, "/") == {}
+    monkeypatch.delenv(PAGE_ENV)
+    other = tmp_path / "static"
+    other.mkdir()
+    for name in ("studio-page.js", "studio-page.css"):
+        (other / name).write_text("")
+    built = json.loads((STATIC / "studio-page.json").read_text())
+    (other / "studio-page.json").write_text(json.dumps(
+        {**built, "specs": {**built["specs"], "@jupyter-widgets/controls": "3.0.0"}}))
+    assert not fits(static=other)  # built for another ipywidgets: Voila's page
+    (other / "studio-page.json").write_text(json.dumps(built))
+    assert fits(static=other)
+    (other / "studio-page.css").unlink()
+    assert not fits(static=other)  # a file missing: Voila's page
+
+
+def test_an_extension_with_an_unsafe_name_is_not_preloaded(monkeypatch):
+    monkeypatch.delenv(PAGE_ENV, raising=False)
+    config = {**CONFIG, "federated_extensions": [
+        {"name": 'x"><script>', "load": "static/a.js"}, EXTENSIONS[0]]}
+    assert page_config_keys(config, "/")[PAGE_CONFIG_KEY] == [
+        "/voila/labextensions/ipycanvas/static/remoteEntry.aaa.js"]

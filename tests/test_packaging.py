@@ -60,6 +60,9 @@ def test_the_wheel_holds_the_package_and_its_data(dist):
     assert "clipdrop_widgets/widgets/ink.js" in names and "clipdrop_widgets/py.typed" in names
     # the Studio's Voila template (no stylesheet from a CDN), found by the launcher
     assert "clipdrop_widgets/share/voila/templates/clipdrop/index.html.j2" in names
+    # its own front end (issue 22, first paint), built from js/ and committed
+    assert {f"clipdrop_widgets/share/voila/templates/clipdrop/static/studio-page.{ext}"
+            for ext in ("js", "css", "json")} <= set(names)
     assert "clipdrop_widgets/gateway/admin.html" in names  # the teacher's page
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "docs/"))]
     sdist = next(dist.glob("clipdrop_widgets-*.tar.gz"))

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .page import page_config_keys
+
 __all__ = ["RECORD", "PAGE_CONFIG_KEY", "build_of", "preload_paths", "page_config_hook",
            "record"]
 
@@ -59,14 +61,18 @@ def preload_paths(page_config: dict[str, Any], *, record_file: Path | None = Non
 
 
 def page_config_hook(page_config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Voila's ``page_config_hook``: ``page_config`` with `PAGE_CONFIG_KEY` set to the
+    """Voila's ``page_config_hook``: ``page_config`` with the page's own front end
+    (`page.page_config_keys`) where it fits; otherwise with `PAGE_CONFIG_KEY` set to the
     preloads' absolute paths (under Voila's ``baseUrl``) when the recorded build is the
     installed one."""
+    base = str(kwargs.get("base_url") or page_config.get("baseUrl") or "/")
+    base = base if base.endswith("/") else base + "/"
+    own = page_config_keys(page_config, base)
+    if own:  # the page's own front end (launcher/page.py): Voila's scripts are not loaded
+        return {**page_config, **own}
     paths = preload_paths(page_config)
     if not paths:
         return page_config
-    base = str(kwargs.get("base_url") or page_config.get("baseUrl") or "/")
-    base = base if base.endswith("/") else base + "/"
     return {**page_config, PAGE_CONFIG_KEY: [base + p for p in paths]}
 
 

@@ -256,9 +256,9 @@ def nb7(notebook7: Server, page: object) -> Iterator[Callable[[str, list[str]], 
 def voila(browser: object, tmp_path: Path) -> Iterator[Callable[[str, list[str]], Server]]:
     servers: list[Server] = []
 
-    def make(name: str, cells: list[str]) -> Server:
+    def make(name: str, cells: list[str], *, page: str = "voila") -> Server:
         path = write_notebook(tmp_path / "notebooks" / f"{name}.ipynb", cells)
-        server = start_voila(path, tmp_path / f"home-{len(servers)}")
+        server = start_voila(path, tmp_path / f"home-{len(servers)}", page=page)
         servers.append(server)
         return server
 

@@ -150,9 +150,10 @@ def _ready(url: str) -> bool:
 
 
 def _start(kind: str, command: list[str], home: Path, ready_path: str, *,
-           timeout: float = START_TIMEOUT, attempts: int = 3) -> Server:
+           timeout: float = START_TIMEOUT, attempts: int = 3,
+           extra_env: dict[str, str] | None = None) -> Server:
     home.mkdir(parents=True, exist_ok=True)
-    env = _env(home)
+    env = {**_env(home), **(extra_env or {})}
     last_log = ""
     for attempt in range(attempts):
         port, token = free_port(), secrets.token_hex(16)
@@ -162,6 +163,7 @@ def _start(kind: str, command: list[str], home: Path, ready_path: str, *,
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
                                     cwd=home, start_new_session=True)
         server = Server(kind, proc, port, token, home, log_path)
+        server.extra["env"] = extra_env or {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
             if _ready(server.url(ready_path)):
@@ -209,16 +211,30 @@ def start_notebook7(root_dir: Path, home: Path) -> Server:
 
 
 def start_voila(notebook: Path, home: Path, *, progressive: bool = False,
-                theme: str = "light") -> Server:
+                theme: str = "light", page: str = "voila") -> Server:
     """Voila serving ``notebook`` in its default mode (the notebook runs before the page
     connects) unless ``progressive``, in its ``theme`` (``"light"`` or ``"dark"``); ready when
-    its static files answer."""
+    its static files answer. ``page="voila"``: Voila's own page (its ``lab`` template), as a
+    user's ``voila notebook.ipynb`` shows it; ``page="studio"``: the page
+    ``clipdrop-widgets studio`` serves (its template, its front end where it fits, its
+    extension list and preloads), not preheated."""
     command = [
         str(_VENV_BIN / "voila"), str(notebook), "--no-browser", "--port={port}",
         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--token={token}",
         f"--progressive_rendering={progressive}", f"--theme={theme}",
     ]
-    return _start("voila", command, home, "voila/static/voila.js")
+    extra_env = None
+    if page == "studio":
+        from clipdrop_widgets import cli
+
+        config = home / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "voila.py").write_text(cli.VOILA_PRELOAD)
+        command += ["--template=clipdrop", *cli.VOILA_FAST_START]
+        extra_env = {"JUPYTER_PATH": str(Path(cli.__file__).with_name("share"))}
+    elif page != "voila":
+        raise ValueError(f"page must be 'voila' or 'studio', got {page!r}")
+    return _start("voila", command, home, "voila/static/voila.js", extra_env=extra_env)
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:

@@ -143,7 +143,7 @@ def audit_tabs(page, root: str) -> list[str]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_axe_finds_nothing_serious_in_voila(theme: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write_notebook(tmp_path / "notebooks" / "a11y.ipynb", STUDIO_CELLS)
-    server = start_voila(path, tmp_path / "home", theme=theme)
+    server = start_voila(path, tmp_path / "home", theme=theme, page="studio")
     context = browser.new_context(viewport={"width": 1280, "height": 800},
                                   device_scale_factor=1)
     try:

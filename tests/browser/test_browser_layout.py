@@ -88,7 +88,7 @@ def studio_page(browser: object, tmp_path_factory: pytest.TempPathFactory) -> It
     """One Voila server and one page showing the Studio, every app built."""
     root: Path = tmp_path_factory.mktemp("layout")
     path = write_notebook(root / "notebooks" / "layout.ipynb", CELLS)
-    server = start_voila(path, root / "home")
+    server = start_voila(path, root / "home", page="studio")
     context = browser.new_context(viewport={"width": 1280, "height": 800},  # type: ignore[attr-defined]
                                   device_scale_factor=1)
     context.set_default_timeout(60_000)

@@ -28,18 +28,21 @@ def restart(server: Server) -> Server:
     log_path = server.home / "voila-restarted.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                env=_env(server.home), cwd=server.home,
+                                env={**_env(server.home), **server.extra.get("env", {})},
+                                cwd=server.home,
                                 start_new_session=True)
     return Server(server.kind, proc, server.port, server.token, server.home, log_path)
 
 
-def test_a_restarted_server_shows_a_lost_connection_within_5_s(voila, page):
+@pytest.mark.parametrize("front_end", ["voila", "studio"])
+def test_a_restarted_server_shows_a_lost_connection_within_5_s(voila, page, front_end):
+    """Voila's own page, and the page ``clipdrop-widgets studio`` serves."""
     server = voila("lost-kernel", ["""\
 from clipdrop_widgets import Studio
 studio = Studio()
 studio.add_class("cdw-test-studio")
 studio
-"""])
+"""], page=front_end)
     page.goto(server.url(), timeout=WAIT * 1000)
     studio = page.locator(".cdw-test-studio")
     studio.wait_for(timeout=WAIT * 1000)

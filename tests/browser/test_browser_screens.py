@@ -71,7 +71,7 @@ def test_each_app_looks_as_its_reference(theme: str, browser, tmp_path: Path) ->
     update = os.environ.get("CDW_UPDATE_REFERENCES") == "1"
     docs = os.environ.get("CDW_DOCS_IMAGES")
     path = write_notebook(tmp_path / "notebooks" / "screens.ipynb", CELLS)
-    server = start_voila(path, tmp_path / "home", theme=theme)
+    server = start_voila(path, tmp_path / "home", theme=theme, page="studio")
     context = browser.new_context(viewport={"width": 1280, "height": 800},
                                   device_scale_factor=1)
     problems = []

@@ -8,6 +8,10 @@ is answered 4xx or 5xx, the server logs no 403 and shuts the first page's kernel
 page loads only the front-end extensions the Studio uses, its head preloads every script the
 page then uses (none twice, none unused), and an app in a group tab, never opened before,
 opens on its first click with a usable Run (issue 22).
+
+Both of the launcher's pages: its own front end (``studio-page.js``, what it serves where it
+fits: none of Voila's JupyterLab application is loaded) and Voila's, which it falls back to
+(``CLIPDROP_STUDIO_PAGE=voila``, or an ipywidgets the page was not built for).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pytest
 from labpage import wait_until
 from servers import free_port
 
+from clipdrop_widgets.launcher.page import PAGE_ENV
 from clipdrop_widgets.launcher.preload import preload_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -32,14 +37,18 @@ WAIT = 120.0
 LOCAL_SCHEMES = ("data:", "blob:")
 STUDIO_EXTENSIONS = {"@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8",
                      "ipycanvas", "anywidget"}
+#: The page's own front end bundles ipywidgets' manager: only the other libraries' extensions.
+OWN_PAGE_EXTENSIONS = {"ipycanvas", "anywidget"}
 
 
-@pytest.fixture
-def launcher(tmp_path):
+@pytest.fixture(params=["own", "voila"])
+def launcher(tmp_path, request):
     """``clipdrop-widgets studio`` on a free port: ``(address, the address it printed with
-    its token, output lines)``; stopped after."""
+    its token, output lines)``; stopped after. Its own page, or (param ``"voila"``) Voila's."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPDROP_")}
+    if request.param == "voila":
+        env[PAGE_ENV] = "voila"
     env["CLIPDROP_WIDGETS_DATA_DIR"] = str(tmp_path / "data")
     proc = subprocess.Popen([sys.executable, "-m", "clipdrop_widgets", "studio", "--port",
                              str(port), "--session", str(tmp_path / "session")],
@@ -106,14 +115,22 @@ def test_every_request_of_the_studio_page_goes_to_its_server(launcher, page):
     # Notebook 7's scripts, loaded by Voila when installed, slowed the first view)
     extensions = {m.group(1) for u in requests
                   if (m := re.search(r"/voila/labextensions/(@[^/]+/[^/]+|[^@/][^/]*)/", u))}
-    assert extensions == STUDIO_EXTENSIONS, extensions
-    # The head preloads the scripts the page will use (issue 22, first paint), when the
-    # record is of the installed build (else none: tests/browser/make_preload.py records it)
-    recorded = preload_paths(config)
-    assert preloads == [base + "/" + p for p in recorded]
-    assert recorded, ("the preload record is of another build than the installed one: run "
-                      "tests/browser/make_preload.py")
     scripts = [u for u in first_load if u.endswith(".js") or ".js?" in u]
+    if "clipdropPage" in config:  # the page's own front end: none of Voila's application
+        assert extensions == OWN_PAGE_EXTENSIONS, extensions
+        assert not [u for u in scripts if "/voila/static/" in u], scripts
+        assert base + config["clipdropPage"] in scripts
+        assert preloads == [base + config["clipdropPage"],
+                            *(base + p for p in config["clipdropPreload"])]
+        assert len(preloads) == 1 + len(OWN_PAGE_EXTENSIONS)
+    else:
+        assert extensions == STUDIO_EXTENSIONS, extensions
+        # The head preloads the scripts the page will use (issue 22, first paint), when the
+        # record is of the installed build (else none: tests/browser/make_preload.py records it)
+        recorded = preload_paths(config)
+        assert preloads == [base + "/" + p for p in recorded]
+        assert recorded, ("the preload record is of another build than the installed one: run "
+                          "tests/browser/make_preload.py")
     unused = [u for u in preloads if u not in scripts]
     assert not unused, unused  # each one the page asked for (a preload is only a request)
     twice = sorted({u for u in scripts if scripts.count(u) > 1})
