@@ -2,7 +2,8 @@
 before and after the launcher's start-up flags, side by side.
 
     .venv/bin/python benchmarks/bench_studio_start.py [--rounds 3] [--before-code DIR]
-        [--before-as-launched] [--before-without-preload] [--modes cold,preheated]
+        [--before-as-launched] [--before-without-preload] [--before-voila-page]
+        [--modes cold,preheated]
         [--json out.json]
 
 Serves the launcher's Studio notebook (``clipdrop_widgets.cli.studio_notebook``, a session
@@ -18,7 +19,9 @@ folder in a temporary folder) with Voila on loopback, as ``clipdrop-widgets stud
   ``--before-as-launched`` too, with DIR's own launcher flags and ``voila.py`` (those of its
   ``VOILA_FAST_START``, ``VOILA_CONFIG``, ``VOILA_PRELOAD`` it has): "before" is then DIR's
   ``clipdrop-widgets studio`` as it was; with
-  ``--before-without-preload``, this code without the page's preloads) and as it is now.
+  ``--before-without-preload``, this code without the page's preloads; with
+  ``--before-voila-page``, this code serving Voila's own page, preloads and all, instead of
+  its own front end: ``CLIPDROP_STUDIO_PAGE=voila``) and as it is now.
   ``--modes preheated`` measures only that mode.
 
 The two servers of a pair run at once and their rounds alternate, so both see the same
@@ -61,6 +64,7 @@ from clipdrop_widgets.cli import (  # noqa: E402
     VOILA_PRELOAD,
     studio_notebook,
 )
+from clipdrop_widgets.launcher.page import PAGE_ENV  # noqa: E402
 
 RUN_BUTTON = "button.jupyter-button:has-text('Run'):not([disabled])"
 
@@ -81,13 +85,14 @@ def _launcher_of(code: Path) -> tuple[str, list[str]]:
 
 def _voila(notebook: Path, home: Path, port: int, preheat: bool,
            before: Path | None, *, preload: bool = True,
-           name: str | None = None, as_launched: bool = False
+           name: str | None = None, as_launched: bool = False, voila_page: bool = False
            ) -> tuple[subprocess.Popen, Path]:
     """Voila as the launcher runs it; ``before`` (a folder, or ``None`` for the flags only):
     without `VOILA_FAST_START` and the preloads (`VOILA_PRELOAD`), with that folder's
     ``clipdrop_widgets`` first on the path and its Voila template; ``as_launched``: with
     that folder's launcher flags and ``voila.py`` (`_launcher_of`). ``preload=False``: now,
-    without the preloads (what ``tests/browser/make_preload.py`` records from)."""
+    without the preloads (what ``tests/browser/make_preload.py`` records from).
+    ``voila_page``: now, with Voila's own page instead of the page's own front end."""
     name = name or f"{'pre' if preheat else 'cold'}-{'before' if before is not None else 'now'}"
     name = name.replace(", ", "-").replace(" ", "-")
     config, runtime = home / name / "config", home / name / "runtime"
@@ -105,6 +110,9 @@ def _voila(notebook: Path, home: Path, port: int, preheat: bool,
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(runtime),
                CLIPDROP_WIDGETS_DATA_DIR=str(home), JUPYTER_PATH=str(share))
     env.pop("CLIPDROP_API_KEY", None)
+    env.pop(PAGE_ENV, None)
+    if voila_page:
+        env[PAGE_ENV] = "voila"
     if before is not None and before.name:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(before),
                                                           env.get("PYTHONPATH")]))
@@ -195,6 +203,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before-without-preload", action="store_true",
                         help="before is this code without the page's preloads (VOILA_PRELOAD)")
+    parser.add_argument("--before-voila-page", action="store_true",
+                        help="before is this code serving Voila's own page (its preloads "
+                             "too), not the page's own front end")
     parser.add_argument("--before-code", type=Path, default=Path(""),
                         help="a folder holding the clipdrop_widgets package as it was before")
     parser.add_argument("--before-as-launched", action="store_true",
@@ -221,7 +232,10 @@ def main() -> None:
                 try:
                     for label, code in ((f"{kind}, before", before), (kind, None)):
                         port = free_port()
-                        if args.before_without_preload and code is not None:
+                        if args.before_voila_page and code is not None:
+                            proc, log = _voila(notebook, home, port, preheat, None,
+                                               voila_page=True, name=label)
+                        elif args.before_without_preload and code is not None:
                             proc, log = _voila(notebook, home, port, preheat, None,
                                                preload=False, name=label)
                         else:
@@ -255,7 +269,9 @@ def main() -> None:
             browser.close()
     load = os.getloadavg()
     print(f"\nload average {load[0]:.2f}, {os.cpu_count()} cores, {platform.python_version()}"
-          f"; before: {'the flags and ' + str(before) if before.name else 'the flags only'}")
+          "; before: " + ("this code on Voila's own page" if args.before_voila_page
+                          else "this code without the preloads" if args.before_without_preload
+                          else f"the flags and {before}" if before.name else "the flags only"))
     for mode, times in figures.items():
         print(f"{mode:>20}: median {statistics.median(times):.2f} s, "
               f"range {min(times):.2f}-{max(times):.2f} s over {len(times)} rounds")
