@@ -15,6 +15,8 @@
 // * load the other widget libraries (ipycanvas, anywidget) from their JupyterLab extensions,
 //   the very files Voila's page loads, sharing this bundle's `@jupyter-widgets/base` with them
 //   through webpack's share scope, as JupyterLab does;
+// * say so, instead of "Loading widget..." for ever, when the page's kernel is gone (the
+//   server restarted, or culled it, before the page connected), as Voila's page does;
 // * shut the kernel down when the page is left, as Voila's page does.
 //
 // The styles are Voila's (`voila-style.js` in the head, both themes) and the widgets' own
@@ -26,6 +28,7 @@ import * as base from "@jupyter-widgets/base";
 import * as controls from "@jupyter-widgets/controls";
 import { ManagerBase } from "@jupyter-widgets/base-manager";
 import { KernelConnection } from "@jupyterlab/services/lib/kernel/default";
+import { getKernelModel } from "@jupyterlab/services/lib/kernel/restapi";
 import { ServerConnection } from "@jupyterlab/services/lib/serverconnection";
 import { Panel, Widget } from "@lumino/widgets";
 import semver from "semver";
@@ -164,8 +167,23 @@ function textOutput(text, mime) {
   return box;
 }
 
+const GONE = "This page's kernel is gone (the server was restarted, or it closed the kernel " +
+  "of a page left idle). Reload the page to start again: your results are in the session folder.";
+/** Widget outputs still waiting for their widget: told when the kernel is gone. */
+const waiting = new Set();
+
+function kernelGone() {
+  for (const panel of waiting) {
+    panel.node.textContent = GONE;
+    panel.addClass("cdw-page-kernel-gone");
+    panel.node.setAttribute("role", "alert");
+  }
+  waiting.clear();
+}
+
 async function renderWidget(manager, source, panel) {
-  panel.node.textContent = "Loading widget...";
+  if (!waiting.has(panel)) return; // told the kernel is gone
+  waiting.delete(panel);
   try {
     const model = await manager.get_model(source.model_id);
     const view = await manager.create_view(model);
@@ -195,7 +213,9 @@ function renderOutputs(managerReady) {
     if (data[WIDGET_VIEW] && data[WIDGET_VIEW].model_id) {
       const panel = new Panel();
       panel.addClass("jp-OutputArea-output");
+      panel.node.textContent = "Loading widget...";
       Widget.attach(panel, container);
+      waiting.add(panel);
       managerReady.then((manager) => renderWidget(manager, data[WIDGET_VIEW], panel),
         (error) => { panel.node.textContent = `Error displaying widget: ${error.message}`; });
     } else if (data["text/html"] !== undefined) {
@@ -222,6 +242,13 @@ function main() {
     model: { id: cfg.kernelId, name: "" }, serverSettings, handleComms: true,
     // as Voila's own page: its server refuses subshell requests (comms on the main shell)
     commsOverSubshells: "disabled",
+  });
+  // Asked beside the connection (no wait added): a kernel the server no longer has would
+  // leave the websocket retrying for minutes.
+  getKernelModel(cfg.kernelId, serverSettings).then((model) => { if (!model) kernelGone(); },
+    () => {});
+  kernel.connectionStatusChanged.connect((_, status) => {
+    if (status === "disconnected") kernelGone();
   });
   const extensions = loadExtensions(cfg);
   const manager = new PageManager(kernel, extensions);

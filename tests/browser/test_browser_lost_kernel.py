@@ -8,6 +8,7 @@ page shows that the connection is lost, with what to do.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
@@ -66,3 +67,34 @@ studio
         assert page.locator(LOST).count() == 1  # still lost: that kernel is gone for good
     finally:
         again.stop()
+
+
+def test_a_page_whose_kernel_is_gone_before_it_connects_says_so(voila, page):
+    """The launcher's page: a kernel the server no longer has (restarted, or culled before the
+    page connected) is said at once, where the widgets would be, not "Loading widget..." while
+    the websocket retries for minutes. Here the server answers the page's question about its
+    kernel with a 404 and the kernel's websocket is closed, as they are then."""
+    server = voila("gone-kernel", ["""\
+from clipdrop_widgets import Studio
+studio = Studio()
+studio.add_class("cdw-test-studio")
+studio
+"""], page="studio")
+    asked: list[str] = []
+
+    def gone(route):  # type: ignore[no-untyped-def]
+        asked.append(route.request.url)
+        route.fulfill(status=404, content_type="application/json",
+                      body='{"message": "Kernel does not exist"}')
+
+    page.route(re.compile(r"/api/kernels/[0-9a-f-]+(\?.*)?$"), gone)
+    page.route_web_socket(re.compile(r"/api/kernels/[0-9a-f-]+/channels"),
+                          lambda ws: ws.close())
+    page.goto(server.url(), timeout=WAIT * 1000)
+    told = page.locator(".cdw-page-kernel-gone")
+    told.first.wait_for(timeout=30_000)
+    assert asked, "the page never asked about its kernel"
+    words = told.first.inner_text()
+    assert words.startswith("This page's kernel is gone") and "Reload the page" in words
+    assert told.first.get_attribute("role") == "alert"  # a screen reader hears it
+    assert page.locator(".cdw-test-studio").count() == 0
