@@ -658,6 +658,8 @@ class App(Snapshot, widgets.VBox):
         result = self._with_origin(result, request)
         if request.before is not None:
             self._befores[result] = request.before
+        # a divider left at an end would hide the new result (or its photo): back to the middle
+        self.compare.reset_divider()
         self.show(result)
         self.history.add(result)
         if self.prompt is not None and request.prompt:

@@ -291,3 +291,18 @@ def test_a_see_through_photo_is_shown_over_a_checkerboard(cls: type[App]) -> Non
     assert shows_a_checkerboard(picture, (left + 2, 2, left + width // 2 - 4, h - 2))
     red = np.asarray(picture.convert("RGB"))[h // 2, left + 3 * width // 4]
     assert red[0] > 150 and red[1] < 80, red
+
+
+def test_a_new_result_is_shown_with_the_divider_back_in_the_middle() -> None:
+    """Walk 22c #5: the divider moved to an end (End: "100 %: all before") hid the next run's
+    result entirely; each new result puts it back to 50 %, the slider (and so the words a
+    keyboard user hears) with it."""
+    app = CleanupApp()
+    run_once(app)
+    for end in (1.0, 0.0):  # End: all before; Home: all after
+        app.compare.position = end
+        assert app.compare._slider.value == end * 100
+        first = app.result
+        run_once(app)
+        assert app.result is not first
+        assert app.compare.position == 0.5 and app.compare._slider.value == 50
