@@ -62,6 +62,7 @@ from ._status import (
     cancelled_text,
     done_kind,
     done_text,
+    earlier_text,
     error_text,
     late_text,
     notices_of,
@@ -325,7 +326,7 @@ class App(Snapshot, widgets.VBox):
             try:
                 request = self._request()
             except Exception as exc:  # noqa: BLE001 - shown in the status line
-                self._show_error(exc)
+                self._show_error(exc, run_failed=True)
                 return
             run = self._active = self._last = _Run(self._client)
             self.run_button.disabled = True
@@ -641,7 +642,7 @@ class App(Snapshot, widgets.VBox):
                 if isinstance(outcome, Result):
                     self._show_result(outcome, request, run)
                 else:
-                    self._show_error(outcome)
+                    self._show_error(outcome, run_failed=True)
             finally:
                 self._active = None
                 self._set_idle_buttons()
@@ -670,9 +671,16 @@ class App(Snapshot, widgets.VBox):
                                    balance_unknown=run.client.balance_doubt is not None),
                          done_kind(result))
 
-    def _show_error(self, exc: BaseException) -> None:
+    def _show_error(self, exc: BaseException, *, run_failed: bool = False) -> None:
+        """Say ``exc`` in the status line; ``run_failed``: a run made no result (refused
+        before sending or failed), so a result on the stage is an earlier run's."""
         self.error = exc
-        self._set_status(error_text(exc), "error")
+        text = error_text(exc)
+        if run_failed and self.result is not None and self._stage.showing == "result":
+            # the stage still shows an earlier run's result, with Keep and Discard: say whose
+            # it is, so it is not taken for this run's (walk 22c #6); they act on it alone
+            text += f" {earlier_text(self.result)}"
+        self._set_status(text, "error")
 
     # -- display helpers ----------------------------------------------------------------------
     def _set_idle_buttons(self) -> None:

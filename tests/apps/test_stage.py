@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import numpy as np
 import pytest
+from fault_server import Action, FaultServer
 from PIL import Image
 
-from clipdrop_widgets import Studio
+from clipdrop_widgets import Client, Studio
 from clipdrop_widgets.apps import (
     CleanupApp,
     PortraitDepthApp,
@@ -32,6 +34,7 @@ from clipdrop_widgets.apps._base import App
 from clipdrop_widgets.apps._stage import STAGE_CSS
 from clipdrop_widgets.widgets._painting import Painter
 from clipdrop_widgets.widgets.a11y import PageHelper
+from clipdrop_widgets.widgets.sendto import origin
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -306,3 +309,29 @@ def test_a_new_result_is_shown_with_the_divider_back_in_the_middle() -> None:
         run_once(app)
         assert app.result is not first
         assert app.compare.position == 0.5 and app.compare._slider.value == 50
+
+
+def test_a_failed_run_says_the_picture_shown_is_the_earlier_result() -> None:
+    """Walk 22c #6: after a successful Run, a Run the service refused (402) left the earlier
+    result on the stage, with Keep and Discard, under "Failed (402)" as if it were the failed
+    run's. The status now says whose it is (its time), and Keep still works on it alone."""
+    with FaultServer(default=Action.image(content_type="image/png")) as srv:
+        app = CleanupApp(Client(base_url=srv.url, max_retries=0))
+        run_once(app)
+        earlier = app.result
+        assert earlier is not None and app._stage.showing == "result"
+        srv.script(Action.error(402, "Not enough credits"))
+        app.run_button.click()
+        assert app.wait(30)
+    stamp = time.strftime("%H:%M:%S", time.localtime(earlier.created))
+    assert app.status.startswith("Failed (402): Not enough credits."), app.status
+    assert app.status.endswith(f"The picture shown is the earlier result, of {stamp} (Keep "
+                               "and Discard act on it)."), app.status
+    assert app.result is earlier and app.history.results == (earlier,)  # nothing lost
+    assert app._stage.showing == "result" and shown(app._stage.keep_button)
+    app._stage.keep_button.click()  # Keep: the earlier result becomes the photo
+    assert app.chooser.origin == origin(earlier)
+    # a failure while the photo (no result) is on the stage says nothing of a result
+    app.run_button.click()  # the mask is empty on the kept photo: refused before sending
+    assert app.wait(5)
+    assert app.status.startswith("Not sent:") and "earlier result" not in app.status
