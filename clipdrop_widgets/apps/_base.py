@@ -401,11 +401,12 @@ class App(Snapshot, widgets.VBox):
             self._say_idle("Result discarded: back to the inputs as they were (the history "
                            "keeps it)")
 
-    def _say_idle(self, text: str) -> None:
-        """Say ``text`` in the status line (a live region), unless a run is on."""
+    def _say_idle(self, text: str, kind: str = "idle") -> None:
+        """Say ``text`` in the status line (a live region), unless a run is on (``kind``
+        ``"warn"``: amber, with a warning sign)."""
         if self._active is None:
             self.error = None
-            self._set_status(text, "idle")
+            self._set_status(text, kind)
 
     def _focus_stage(self) -> None:
         """Move the page's keyboard focus to this app's stage (else its Run button)."""
@@ -443,11 +444,21 @@ class App(Snapshot, widgets.VBox):
         what was kept of the photo it replaced (``kept``: "portrait.jpg and its mask"); the
         stage shows the inputs."""
         self._stage.show_input()
-        step = next_step if "Run" in next_step else f"{next_step}, then Run"
-        text = f"Photo {words}: {step}"
+        chooser = getattr(self, "chooser", None)
+        problem = chooser.problem if isinstance(chooser, PhotoChooser) else None
+        if problem is not None and isinstance(chooser, PhotoChooser):
+            # the line a screen reader hears carries the refusal the note under the photo
+            # shows, not "…, then Run" (walk 22c #7)
+            label = chooser.shrink_label
+            fix = (f"press {label} for a copy that fits, or upload another photo"
+                   if label else "upload another photo")
+            text = f"Photo {words}: Run will refuse it: {problem}. {_cap(fix)}"
+        else:
+            step = next_step if "Run" in next_step else f"{next_step}, then Run"
+            text = f"Photo {words}: {step}"
         if kept:
             text += f". What it replaced is kept: Back to {kept} brings it back"
-        self._say_idle(text)
+        self._say_idle(text, "warn" if problem is not None else "idle")
 
     def _take_result(self, result: Result, next_step: str) -> None:
         """`use_result` for an app with a photo chooser: the photo (and the mask painted on
@@ -729,6 +740,10 @@ class App(Snapshot, widgets.VBox):
         n = self._runs
         runs = f"{n} run{'' if n == 1 else 's'}"
         return f"{type(self).__name__}(source={self.client.source!r}, {runs})"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def compose_snapshot(pictures: Sequence[Image.Image | None], lines: Sequence[str], *,

@@ -324,6 +324,11 @@ class PhotoChooser(widgets.VBox):
             return None
         return size or (w, h)
 
+    @property
+    def shrink_label(self) -> str | None:
+        """What the **Shrink …** button says while it is offered, else ``None``."""
+        return self._shrink.description if self.shrink_offer is not None else None
+
     def shrink(self) -> Image.Image:
         """Work on a copy of the photo within the endpoint's limits (what **Shrink to WxH**
         does); returns it. A photo that fits, or that shrinking cannot fix, is refused."""

@@ -35,6 +35,7 @@ from clipdrop_widgets.apps._stage import STAGE_CSS
 from clipdrop_widgets.widgets._painting import Painter
 from clipdrop_widgets.widgets.a11y import PageHelper
 from clipdrop_widgets.widgets.sendto import origin
+from clipdrop_widgets.widgets.upload import simulate_upload
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -335,3 +336,30 @@ def test_a_failed_run_says_the_picture_shown_is_the_earlier_result() -> None:
     app.run_button.click()  # the mask is empty on the kept photo: refused before sending
     assert app.wait(5)
     assert app.status.startswith("Not sent:") and "earlier result" not in app.status
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 150)).save(buf, "JPEG", quality=70)
+    return buf.getvalue()
+
+
+def test_an_upload_run_will_refuse_is_refused_in_the_status_line_too() -> None:
+    """Walk 22c #7: a 5000x4000 upload (20 MP, over Cleanup's 16) was flagged under the photo
+    while the status line, the one a screen reader hears, said "paint over …, then Run"."""
+    app = CleanupApp()
+    assert simulate_upload(app.chooser._upload, "pano.jpg", _jpeg((1200, 400))) == ""
+    assert "then Run" in app.status and "refuse" not in app.status
+    assert simulate_upload(app.chooser._upload, "big20mp.jpg", _jpeg((5000, 4000))) == ""
+    assert app.chooser.problem is not None
+    status = app.status
+    assert status.startswith("Photo big20mp.jpg (uploaded, 5000x4000): Run will refuse it: "
+                             "photo is 5000x4000 (20.0 megapixels); the limit is 16 "
+                             "megapixels."), status
+    assert "then Run" not in status
+    assert f"Press {app.chooser.shrink_label} for a copy that fits" in status
+    assert "Back to pano.jpg brings it back" in status  # what it replaced is still kept
+    assert "&#9888;" in app._status.value  # amber, with the warning sign
+    # the next photo that fits says "then Run" again
+    assert simulate_upload(app.chooser._upload, "small.jpg", _jpeg((800, 600))) == ""
+    assert "then Run" in app.status and "refuse" not in app.status
