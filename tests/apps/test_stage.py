@@ -363,3 +363,23 @@ def test_an_upload_run_will_refuse_is_refused_in_the_status_line_too() -> None:
     # the next photo that fits says "then Run" again
     assert simulate_upload(app.chooser._upload, "small.jpg", _jpeg((800, 600))) == ""
     assert "then Run" in app.status and "refuse" not in app.status
+
+
+def test_the_loaded_line_never_names_a_photo_no_longer_on_the_stage() -> None:
+    """Walk 22c #2: "Loaded "pano3x1.jpg"" stayed under Upload photo after Keep put the result
+    in its place, and after Back it named the upload Back had replaced."""
+    app = CleanupApp()
+    upload = app.chooser._upload
+    assert simulate_upload(upload, "pano3x1.jpg", _jpeg((1200, 400))) == ""
+    assert upload.loaded == "pano3x1.jpg"
+    run_once(app)
+    assert upload.loaded == "pano3x1.jpg"  # still the photo the result was made from
+    app._stage.keep_button.click()
+    assert app.chooser.name.startswith("picture from Cleanup") and upload.loaded == ""
+    assert simulate_upload(upload, "portrait.jpg", _jpeg((300, 400))) == ""
+    assert upload.loaded == "portrait.jpg"
+    app.chooser.go_back()  # Back to the kept result
+    assert app.chooser.name.startswith("picture from Cleanup") and upload.loaded == ""
+    assert simulate_upload(upload, "again.jpg", _jpeg((300, 400))) == ""
+    app.chooser.choose_sample("coffee")  # a sample replaces it: the line goes too
+    assert upload.loaded == ""
