@@ -62,6 +62,7 @@ from ._status import (
     cancelled_text,
     done_kind,
     done_text,
+    earlier_text,
     error_text,
     late_text,
     notices_of,
@@ -325,7 +326,7 @@ class App(Snapshot, widgets.VBox):
             try:
                 request = self._request()
             except Exception as exc:  # noqa: BLE001 - shown in the status line
-                self._show_error(exc)
+                self._show_error(exc, run_failed=True)
                 return
             run = self._active = self._last = _Run(self._client)
             self.run_button.disabled = True
@@ -400,11 +401,12 @@ class App(Snapshot, widgets.VBox):
             self._say_idle("Result discarded: back to the inputs as they were (the history "
                            "keeps it)")
 
-    def _say_idle(self, text: str) -> None:
-        """Say ``text`` in the status line (a live region), unless a run is on."""
+    def _say_idle(self, text: str, kind: str = "idle") -> None:
+        """Say ``text`` in the status line (a live region), unless a run is on (``kind``
+        ``"warn"``: amber, with a warning sign)."""
         if self._active is None:
             self.error = None
-            self._set_status(text, "idle")
+            self._set_status(text, kind)
 
     def _focus_stage(self) -> None:
         """Move the page's keyboard focus to this app's stage (else its Run button)."""
@@ -442,11 +444,21 @@ class App(Snapshot, widgets.VBox):
         what was kept of the photo it replaced (``kept``: "portrait.jpg and its mask"); the
         stage shows the inputs."""
         self._stage.show_input()
-        step = next_step if "Run" in next_step else f"{next_step}, then Run"
-        text = f"Photo {words}: {step}"
+        chooser = getattr(self, "chooser", None)
+        problem = chooser.problem if isinstance(chooser, PhotoChooser) else None
+        if problem is not None and isinstance(chooser, PhotoChooser):
+            # the line a screen reader hears carries the refusal the note under the photo
+            # shows, not "…, then Run" (walk 22c #7)
+            label = chooser.shrink_label
+            fix = (f"press {label} for a copy that fits, or upload another photo"
+                   if label else "upload another photo")
+            text = f"Photo {words}: Run will refuse it: {problem}. {_cap(fix)}"
+        else:
+            step = next_step if "Run" in next_step else f"{next_step}, then Run"
+            text = f"Photo {words}: {step}"
         if kept:
             text += f". What it replaced is kept: Back to {kept} brings it back"
-        self._say_idle(text)
+        self._say_idle(text, "warn" if problem is not None else "idle")
 
     def _take_result(self, result: Result, next_step: str) -> None:
         """`use_result` for an app with a photo chooser: the photo (and the mask painted on
@@ -641,7 +653,7 @@ class App(Snapshot, widgets.VBox):
                 if isinstance(outcome, Result):
                     self._show_result(outcome, request, run)
                 else:
-                    self._show_error(outcome)
+                    self._show_error(outcome, run_failed=True)
             finally:
                 self._active = None
                 self._set_idle_buttons()
@@ -658,6 +670,8 @@ class App(Snapshot, widgets.VBox):
         result = self._with_origin(result, request)
         if request.before is not None:
             self._befores[result] = request.before
+        # a divider left at an end would hide the new result (or its photo): back to the middle
+        self.compare.reset_divider()
         self.show(result)
         self.history.add(result)
         if self.prompt is not None and request.prompt:
@@ -668,9 +682,16 @@ class App(Snapshot, widgets.VBox):
                                    balance_unknown=run.client.balance_doubt is not None),
                          done_kind(result))
 
-    def _show_error(self, exc: BaseException) -> None:
+    def _show_error(self, exc: BaseException, *, run_failed: bool = False) -> None:
+        """Say ``exc`` in the status line; ``run_failed``: a run made no result (refused
+        before sending or failed), so a result on the stage is an earlier run's."""
         self.error = exc
-        self._set_status(error_text(exc), "error")
+        text = error_text(exc)
+        if run_failed and self.result is not None and self._stage.showing == "result":
+            # the stage still shows an earlier run's result, with Keep and Discard: say whose
+            # it is, so it is not taken for this run's (walk 22c #6); they act on it alone
+            text += f" {earlier_text(self.result)}"
+        self._set_status(text, "error")
 
     # -- display helpers ----------------------------------------------------------------------
     def _set_idle_buttons(self) -> None:
@@ -719,6 +740,10 @@ class App(Snapshot, widgets.VBox):
         n = self._runs
         runs = f"{n} run{'' if n == 1 else 's'}"
         return f"{type(self).__name__}(source={self.client.source!r}, {runs})"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def compose_snapshot(pictures: Sequence[Image.Image | None], lines: Sequence[str], *,

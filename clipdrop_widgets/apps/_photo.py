@@ -131,6 +131,7 @@ class PhotoChooser(widgets.VBox):
         self._data: bytes | None = None
         self._name = "placeholder"
         self._origin: str | None = None
+        self._uploading = False  # an upload is being loaded (`load` keeps its line)
         self.errors = ErrorLine()
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
@@ -237,6 +238,10 @@ class PhotoChooser(widgets.VBox):
         ``origin`` names the result it came from (kept until another photo is chosen)."""
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
         image = open_image(data if data is not None else source, what="photo")
+        if not self._uploading:
+            # another photo than the upload: "Loaded "NAME"" under Upload photo would name a
+            # photo no longer shown (walk 22c #2)
+            self._upload.forget()
         self._set(image, data, name, origin)
         self._loaded_sample = None
         self._samples.value = None  # no sample chosen now
@@ -253,6 +258,7 @@ class PhotoChooser(widgets.VBox):
         """Work on the sample photo ``key`` (a key of `SAMPLES`): what choosing it in the
         menu and pressing **Use sample** does."""
         image = load_sample(key)  # refuses an unknown key before anything changes
+        self._upload.forget()
         self._samples.value = key
         self._set(image, None, SAMPLES[key])
         self._loaded_sample = key
@@ -306,7 +312,11 @@ class PhotoChooser(widgets.VBox):
         """A file that passed the endpoint's rules (a refusal is said by the upload)."""
         after = self.before_upload() if self.before_upload is not None else None
         self.errors.clear()
-        self.load(data, name=name)
+        self._uploading = True
+        try:
+            self.load(data, name=name)
+        finally:
+            self._uploading = False
         if after is not None:
             after()
 
@@ -323,6 +333,11 @@ class PhotoChooser(widgets.VBox):
         if size is None and not (over and not (self._field.square and w != h)):
             return None
         return size or (w, h)
+
+    @property
+    def shrink_label(self) -> str | None:
+        """What the **Shrink …** button says while it is offered, else ``None``."""
+        return self._shrink.description if self.shrink_offer is not None else None
 
     def shrink(self) -> Image.Image:
         """Work on a copy of the photo within the endpoint's limits (what **Shrink to WxH**

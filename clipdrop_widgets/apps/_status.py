@@ -24,7 +24,7 @@ from ..contract.errors import (
 )
 
 __all__ = ["working_text", "waiting_text", "retry_after_text", "done_text", "done_kind",
-           "cancelled_text", "error_text", "notices_of", "user_words", "shown_text",
+           "cancelled_text", "earlier_text", "error_text", "notices_of", "user_words", "shown_text",
            "FIELD_LABELS"]
 
 #: Longest error detail shown (characters); longer server messages are cut with "…".
@@ -186,6 +186,14 @@ def late_text(result: Result, seconds: float) -> str:
     return (f"Cancelled, but the request had gone out: its answer came after {int(seconds)} s "
             f"and was {paid}. It is kept in the history (not shown here): pick its card to "
             "see it.")
+
+
+def earlier_text(result: Result) -> str:
+    """What a failed run's status adds while an earlier result stays on the stage:
+    ``"The picture shown is the earlier result, of 14:02:11 (Keep and Discard act on it)."``"""
+    stamp = time.strftime("%H:%M:%S", time.localtime(result.created))
+    return (f"The picture shown is the earlier result, of {stamp} (Keep and Discard act on "
+            "it).")
 
 
 def error_text(exc: BaseException) -> str:

@@ -143,6 +143,7 @@ class CompareSlider(Snapshot, widgets.VBox):
                                   margin="0"),
         )
         self.position = position
+        self._default_position = float(position)
         widgets.link((self._slider, "value"), (self, "position"),
                      transform=(lambda percent: min(max(percent / PERCENT, 0.0), 1.0),
                                 lambda fraction: fraction * PERCENT))
@@ -186,6 +187,12 @@ class CompareSlider(Snapshot, widgets.VBox):
         self._download_under_frame = False
         if self._download_button is not None:
             self.children = tuple(c for c in self.children if c is not self._download_button)
+
+    def reset_divider(self) -> None:
+        """Put the divider back where it started (``position`` as given, default 0.5): an App
+        does so for each new result, which a divider left at an end (0 or 1) would hide
+        (walk 22c #5); the slider, and so its ``aria-valuetext``, follows."""
+        self.position = self._default_position
 
     @traitlets.validate("position")
     def _valid_position(self, proposal: dict[str, Any]) -> float:

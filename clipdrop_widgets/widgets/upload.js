@@ -226,8 +226,16 @@ export function createUpload({ model, el, input, button, bar, line, setTimer = s
     input.accept = rules.formats.map((f) => `image/${f}`).join(",");
   }
 
+  // Python forgot the file ("loaded" emptied: another photo replaced it): its "Loaded" line
+  // would name a photo no longer shown; an upload under way or a refusal keeps its line.
+  function onLoaded() {
+    if (model.get("loaded") === "" && current === null &&
+        line.textContent.startsWith("Loaded ")) say("");
+  }
+
   const events = [["msg:custom", onMessage], ["change:description", restyle],
-                  ["change:disabled", restyle], ["change:rules", restyle]];
+                  ["change:disabled", restyle], ["change:rules", restyle],
+                  ["change:loaded", onLoaded]];
   for (const [name, fn] of events) model.on(name, fn);
   input.addEventListener("change", onChange);
   button.addEventListener("click", onClick);

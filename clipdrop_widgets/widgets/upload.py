@@ -198,7 +198,7 @@ class UploadButton(anywidget.AnyWidget):
     passed the rules; an exception it raises refuses the file with its message. Traits
     (synced): ``description``, ``rules`` (the rules as JSON), ``chunk_bytes``,
     ``window_chunks``, ``message`` (the last refusal in plain words, ``""`` after a success),
-    ``loaded`` (the last file taken, ``""`` before any), ``disabled``.
+    ``loaded`` (the last file taken, ``""`` before any and after `forget`), ``disabled``.
     """
 
     _esm = esm_source("upload.js")
@@ -232,6 +232,12 @@ class UploadButton(anywidget.AnyWidget):
     def on_file(self, callback: Callable[[str, bytes], object]) -> None:
         """Call ``callback(name, data)`` with every file taken."""
         self._handlers.append(callback)
+
+    def forget(self) -> None:
+        """The file taken last is no longer in use (its owner shows another picture): its
+        "Loaded "NAME" (size)" line under the button is cleared (``loaded`` becomes ``""``);
+        a refusal or an upload under way keeps its line."""
+        self.loaded = ""
 
     def _receive(self, content: dict[str, Any], buffers: list[Any]) -> None:
         # Under UI_LOCK: the file taken replaces a photo a run may be reading (see threads).

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import numpy as np
 import pytest
+from fault_server import Action, FaultServer
 from PIL import Image
 
-from clipdrop_widgets import Studio
+from clipdrop_widgets import Client, Studio
 from clipdrop_widgets.apps import (
     CleanupApp,
     PortraitDepthApp,
@@ -32,6 +34,8 @@ from clipdrop_widgets.apps._base import App
 from clipdrop_widgets.apps._stage import STAGE_CSS
 from clipdrop_widgets.widgets._painting import Painter
 from clipdrop_widgets.widgets.a11y import PageHelper
+from clipdrop_widgets.widgets.sendto import origin
+from clipdrop_widgets.widgets.upload import simulate_upload
 
 pytestmark = pytest.mark.filterwarnings("ignore::clipdrop_widgets.api.notices.ClipdropNotice")
 
@@ -291,3 +295,91 @@ def test_a_see_through_photo_is_shown_over_a_checkerboard(cls: type[App]) -> Non
     assert shows_a_checkerboard(picture, (left + 2, 2, left + width // 2 - 4, h - 2))
     red = np.asarray(picture.convert("RGB"))[h // 2, left + 3 * width // 4]
     assert red[0] > 150 and red[1] < 80, red
+
+
+def test_a_new_result_is_shown_with_the_divider_back_in_the_middle() -> None:
+    """Walk 22c #5: the divider moved to an end (End: "100 %: all before") hid the next run's
+    result entirely; each new result puts it back to 50 %, the slider (and so the words a
+    keyboard user hears) with it."""
+    app = CleanupApp()
+    run_once(app)
+    for end in (1.0, 0.0):  # End: all before; Home: all after
+        app.compare.position = end
+        assert app.compare._slider.value == end * 100
+        first = app.result
+        run_once(app)
+        assert app.result is not first
+        assert app.compare.position == 0.5 and app.compare._slider.value == 50
+
+
+def test_a_failed_run_says_the_picture_shown_is_the_earlier_result() -> None:
+    """Walk 22c #6: after a successful Run, a Run the service refused (402) left the earlier
+    result on the stage, with Keep and Discard, under "Failed (402)" as if it were the failed
+    run's. The status now says whose it is (its time), and Keep still works on it alone."""
+    with FaultServer(default=Action.image(content_type="image/png")) as srv:
+        app = CleanupApp(Client(base_url=srv.url, max_retries=0))
+        run_once(app)
+        earlier = app.result
+        assert earlier is not None and app._stage.showing == "result"
+        srv.script(Action.error(402, "Not enough credits"))
+        app.run_button.click()
+        assert app.wait(30)
+    stamp = time.strftime("%H:%M:%S", time.localtime(earlier.created))
+    assert app.status.startswith("Failed (402): Not enough credits."), app.status
+    assert app.status.endswith(f"The picture shown is the earlier result, of {stamp} (Keep "
+                               "and Discard act on it)."), app.status
+    assert app.result is earlier and app.history.results == (earlier,)  # nothing lost
+    assert app._stage.showing == "result" and shown(app._stage.keep_button)
+    app._stage.keep_button.click()  # Keep: the earlier result becomes the photo
+    assert app.chooser.origin == origin(earlier)
+    # a failure while the photo (no result) is on the stage says nothing of a result
+    app.run_button.click()  # the mask is empty on the kept photo: refused before sending
+    assert app.wait(5)
+    assert app.status.startswith("Not sent:") and "earlier result" not in app.status
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 150)).save(buf, "JPEG", quality=70)
+    return buf.getvalue()
+
+
+def test_an_upload_run_will_refuse_is_refused_in_the_status_line_too() -> None:
+    """Walk 22c #7: a 5000x4000 upload (20 MP, over Cleanup's 16) was flagged under the photo
+    while the status line, the one a screen reader hears, said "paint over …, then Run"."""
+    app = CleanupApp()
+    assert simulate_upload(app.chooser._upload, "pano.jpg", _jpeg((1200, 400))) == ""
+    assert "then Run" in app.status and "refuse" not in app.status
+    assert simulate_upload(app.chooser._upload, "big20mp.jpg", _jpeg((5000, 4000))) == ""
+    assert app.chooser.problem is not None
+    status = app.status
+    assert status.startswith("Photo big20mp.jpg (uploaded, 5000x4000): Run will refuse it: "
+                             "photo is 5000x4000 (20.0 megapixels); the limit is 16 "
+                             "megapixels."), status
+    assert "then Run" not in status
+    assert f"Press {app.chooser.shrink_label} for a copy that fits" in status
+    assert "Back to pano.jpg brings it back" in status  # what it replaced is still kept
+    assert "&#9888;" in app._status.value  # amber, with the warning sign
+    # the next photo that fits says "then Run" again
+    assert simulate_upload(app.chooser._upload, "small.jpg", _jpeg((800, 600))) == ""
+    assert "then Run" in app.status and "refuse" not in app.status
+
+
+def test_the_loaded_line_never_names_a_photo_no_longer_on_the_stage() -> None:
+    """Walk 22c #2: "Loaded "pano3x1.jpg"" stayed under Upload photo after Keep put the result
+    in its place, and after Back it named the upload Back had replaced."""
+    app = CleanupApp()
+    upload = app.chooser._upload
+    assert simulate_upload(upload, "pano3x1.jpg", _jpeg((1200, 400))) == ""
+    assert upload.loaded == "pano3x1.jpg"
+    run_once(app)
+    assert upload.loaded == "pano3x1.jpg"  # still the photo the result was made from
+    app._stage.keep_button.click()
+    assert app.chooser.name.startswith("picture from Cleanup") and upload.loaded == ""
+    assert simulate_upload(upload, "portrait.jpg", _jpeg((300, 400))) == ""
+    assert upload.loaded == "portrait.jpg"
+    app.chooser.go_back()  # Back to the kept result
+    assert app.chooser.name.startswith("picture from Cleanup") and upload.loaded == ""
+    assert simulate_upload(upload, "again.jpg", _jpeg((300, 400))) == ""
+    app.chooser.choose_sample("coffee")  # a sample replaces it: the line goes too
+    assert upload.loaded == ""

@@ -101,6 +101,19 @@ const awaitingAfterAllSent = el.dataset.cdwAwaiting; // sent, not yet taken by P
 listeners["msg:custom"]({ type: "done", id: sent[0].content.id });
 out.runs.good = { beforeAck, sent, steps, line: line.textContent, barHidden: bar.hidden,
                   awaiting: [awaitingWhileSending, awaitingAfterAllSent, el.dataset.cdwAwaiting] };
+
+// 4. Python forgets the file (another photo replaced it: UploadButton.forget): the "Loaded"
+// line goes; a refusal shown then stays (it names no photo on the stage)
+traits.loaded = "good.png";
+listeners["change:loaded"]();
+const kept = line.textContent;
+traits.loaded = "";
+listeners["change:loaded"]();
+const forgotten = line.textContent;
+await up.choose(fakeFile("huge again.png", new Uint8Array(input.rules.max_bytes + 1)));
+sent.pop(); // its "refused" message (run 3's messages are read above)
+listeners["change:loaded"]();
+out.runs.forget = { kept, forgotten, refusal: line.textContent };
 console.log(JSON.stringify(out));
 """
 
@@ -250,6 +263,20 @@ def test_python_reassembles_what_node_sent(run: dict[str, Any]) -> None:
     assert answers[-1]["type"] == "done" and button.message == "" and button.loaded == "good.png"
     acks = [a["received"] for a in answers if a["type"] == "ack"]
     assert acks[-1] == len(run["good_bytes"]) and acks == sorted(acks)
+
+
+def test_the_loaded_line_goes_once_python_forgets_the_file(run: dict[str, Any]) -> None:
+    """Walk 22c #2: "Loaded "NAME" (size)" stayed under Upload photo after Keep or Back had put
+    another picture on the stage. Once Python forgets the file (``loaded`` emptied), the line
+    is cleared; a refusal's line is not."""
+    forget = run["runs"]["forget"]
+    assert forget["kept"].startswith('Loaded "good.png" (')
+    assert forget["forgotten"] == ""
+    assert forget["refusal"].startswith("\u26a0 Not loaded:")
+    button = UploadButton(rules=RULES)
+    button.loaded = "good.png"
+    button.forget()
+    assert button.loaded == ""
 
 
 def test_file_sizes_read_as_people_say_them(run: dict[str, Any]) -> None:
