@@ -408,6 +408,15 @@ class Client(PhotoOperations):
                                  field="format", rule="accept")
             accept = mime
         clean = canonical_texts(ep, texts)  # integers as their own text: "+10" goes as 10
+        if self._key is not None:
+            for field, value in clean.items():
+                if self._key.found_in(str(value).encode("utf-8", "surrogatepass")):
+                    # pasted into the prompt by mistake: it would go to the service and into
+                    # the picture's record and the session (att23 #7)
+                    raise InputError(
+                        f"{field} holds this client's API key: remove it. Sent, it would "
+                        "also be saved in the picture's record and the session log",
+                        field=field, rule="no API key in a text field")
         image = facts.get(ep.image_field.name) if ep.image_field is not None else None
         cost = ep.max_credits(clean, image.size if image is not None else None)
         return PreparedCall(ep, clean, prepared, accept, cost)

@@ -20,6 +20,7 @@ from clipdrop_widgets import (
     BudgetExceededError,
     Client,
     ClipdropError,
+    InputError,
     InvalidAPIKeyError,
     InvalidResponseError,
     MissingAPIKeyError,
@@ -353,6 +354,23 @@ def test_a_picture_carrying_the_key_is_not_kept_and_is_counted(server, codec):
     assert "test-key-0123456789abcdef" not in str(info_.value)
     assert "test-key-0123456789abcdef".encode(codec) not in info_.value.response.content
     assert client.credits_spent == 1 and len(server.seen) == 1
+
+
+@pytest.mark.parametrize("prompt", ["my key is test-key-0123456789abcdef please",
+                                    "TEST-KEY-0123456789ABCDEF", "test-key-0123456789abcdef\n"])
+def test_a_prompt_holding_the_key_is_refused_before_sending(server, prompt):
+    """att23 #7: a key pasted into the prompt went to the service and into the picture's
+    record and the session log. Refused before anything is sent or spent, the key not in
+    the message; a prompt without it goes as usual."""
+    client = Client("test-key-0123456789abcdef", base_url=server.url, timeout=5,
+                    requests_per_minute=UNPACED)
+    with pytest.raises(InputError, match="prompt holds this client's API key") as info:
+        client.text_to_image(prompt)
+    assert "0123456789abcdef" not in str(info.value).lower()
+    assert info.value.field == "prompt"
+    assert server.seen == [] and client.credits_spent == 0
+    client.text_to_image("a cat with a key")
+    assert len(server.seen) == 1
 
 
 @pytest.mark.parametrize(("status", "left"), [(402, "0"), (402, None), (401, None)])
