@@ -673,6 +673,11 @@ class App(Snapshot, widgets.VBox):
         # a divider left at an end would hide the new result (or its photo): back to the middle
         self.compare.reset_divider()
         self.show(result)
+        # the answer is in and charged: nothing left to cancel while the history (and its
+        # session folder) writes it; a big picture takes a second or two, and "Working…"
+        # with a live Cancel stood beside the shown result (walk 22c #1)
+        self.cancel_button.disabled = True
+        self._set_status("Received: adding it to the history…", "busy")
         self.history.add(result)
         if self.prompt is not None and request.prompt:
             self.prompt.remember(request.prompt)

@@ -223,7 +223,8 @@ class BadRequestError(APIStatusError):
 class MissingAPIKeyError(APIStatusError):
     """401: no API key was sent."""
 
-    advice = "Set CLIPDROP_API_KEY, or pass api_key= to Client."
+    advice = ("Give a key: paste it in the Studio's API key box, or set CLIPDROP_API_KEY "
+              "before starting (in code: Client(api_key=...)).")
     """What to do about it, in plain words (shown by the apps)."""
 
 

@@ -418,6 +418,48 @@ def test_an_empty_mask_or_sketch_is_refused_before_sending(cls: type[App]) -> No
     assert isinstance(app.error, InputError)
 
 
+def test_while_a_result_is_saved_the_status_says_so_and_cancel_is_off() -> None:
+    """walk 22c #1: a big result was shown, and charged, while the status still said
+    "Working… 8 s" and Cancel was live (the session writing it took 1.5-2 s)."""
+    app = TextToImageApp(Client(base_url="local://engine"))
+    seen = []
+    add = app.history.add
+
+    def watching(result: Result) -> Any:
+        seen.append((app.status, app.cancel_button.disabled, app.result is result))
+        return add(result)
+
+    app.history.add = watching  # type: ignore[method-assign]
+    fill_inputs(app)
+    click_run(app)
+    assert seen == [("Received: adding it to the history…", True, True)]
+    assert app.status.startswith("Done in ") and app.cancel_button.disabled
+
+
+def test_a_401_tells_a_studio_user_where_a_key_goes() -> None:
+    """walk 22c: the 401 advice spoke to code only ("pass api_key= to Client")."""
+    with FaultServer(default=Action.error(401, "missing api key")) as srv:
+        app = TextToImageApp(Client(base_url=srv.url, max_retries=0))
+        fill_inputs(app)
+        click_run(app)
+    assert app.status.startswith("Failed (401)")
+    assert "API key box" in app.status and "CLIPDROP_API_KEY" in app.status
+
+
+def test_a_prompt_holding_the_key_is_refused_and_kept() -> None:
+    """att23 #7: the key pasted into the prompt is refused before sending; the prompt stays
+    for the user to mend; the status does not show the key."""
+    key = "sk-test-0123456789abcdef0123"
+    with FaultServer() as srv:
+        app = TextToImageApp(Client(base_url=srv.url, api_key=key))
+        app.prompt.value = f"a cat, key {key}"
+        click_run(app)
+        assert srv.seen == []
+    assert app.status.startswith("Not sent: ") and "API key" in app.status
+    assert key not in app.status and app.prompt.value == f"a cat, key {key}"
+    assert isinstance(app.error, InputError)
+
+
 def test_error_words_for_unexpected_failures_are_one_line() -> None:
     text = error_text(RuntimeError("first line\n  File 'x.py', line 3\nTraceback"))
     assert text == "Something went wrong (RuntimeError): first line."
