@@ -95,6 +95,10 @@ def demo(out_dir: str | os.PathLike[str], *, client: object | None = None) -> li
     return written
 
 
+#: The Studio page's title (the browser tab's name) in Voila: not the file's name, "studio".
+STUDIO_TITLE = "clipdrop-widgets Studio"
+
+
 def studio_notebook(directory: str | os.PathLike[str], *,
                     session_dir: str | os.PathLike[str] | None = None) -> Path:
     """Write a one-cell notebook showing the Studio into ``directory``; returns its path.
@@ -109,7 +113,8 @@ def studio_notebook(directory: str | os.PathLike[str], *,
         "cells": [{"cell_type": "code", "execution_count": None, "id": "studio",
                    "metadata": {}, "outputs": [], "source": source}],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}},
+                                    "name": "python3"},
+                     "title": STUDIO_TITLE},  # the browser tab's name in Voila
         "nbformat": 4, "nbformat_minor": 5,
     }
     path = Path(directory) / "studio.ipynb"

@@ -5,7 +5,9 @@ tests/browser/test_browser_voila_requests.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
 import pytest
 
@@ -116,8 +118,11 @@ def test_the_own_page_is_used_for_the_installed_ipywidgets(monkeypatch):
     config = {**CONFIG, "federated_extensions": MANAGERS + EXTENSIONS,
               "fullLabextensionsUrl": "/user/ann/voila/labextensions"}
     hooked = page_config_hook(config, base_url="/user/ann/")
-    assert hooked["clipdropPage"] == "/user/ann/voila/templates/clipdrop/static/studio-page.js"
-    assert hooked["clipdropPageCss"].endswith("/static/studio-page.css")
+    # the address names the file's content: a copy cached before an upgrade is never run
+    tag = hashlib.sha256((STATIC / "studio-page.js").read_bytes()).hexdigest()[:12]
+    assert hooked["clipdropPage"] == ("/user/ann/voila/templates/clipdrop/static/"
+                                      f"studio-page.js?v={tag}")
+    assert re.fullmatch(r".*/static/studio-page\.css\?v=[0-9a-f]{12}", hooked["clipdropPageCss"])
     # the widget managers' extensions are the page's own: only the libraries' entries, fetched
     # at once; Voila's recorded scripts are not preloaded (its application does not run)
     assert hooked[PAGE_CONFIG_KEY] == [

@@ -14,12 +14,14 @@ the kernel side's (``ipywidgets``), and the files are there. Otherwise, or with
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STATIC", "PAGE_ENV", "fits", "page_config_keys"]
+__all__ = ["STATIC", "PAGE_ENV", "fits", "page_config_keys", "version_tag"]
 
 #: The template's static folder, served by Voila at ``voila/templates/clipdrop/static/``.
 STATIC = Path(__file__).parent.with_name("share") / "voila" / "templates" / "clipdrop" / "static"
@@ -62,9 +64,17 @@ def page_config_keys(page_config: dict[str, Any], base: str) -> dict[str, Any]:
     entries = [f"{root.rstrip('/')}/{ext.get('name')}/{str(ext.get('load')).lstrip('./')}"
                for ext in page_config.get("federated_extensions") or []
                if ext.get("name") not in _OWN_MANAGERS and ext.get("load")]
-    return {"clipdropPage": base + _URL + "studio-page.js",
-            "clipdropPageCss": base + _URL + "studio-page.css",
+    return {"clipdropPage": base + _URL + "studio-page.js?v=" + version_tag("studio-page.js"),
+            "clipdropPageCss": base + _URL + "studio-page.css?v=" + version_tag("studio-page.css"),
             "clipdropPreload": [e for e in entries if _safe(e)]}
+
+
+@functools.lru_cache(maxsize=8)
+def version_tag(name: str) -> str:
+    """A hash of the static file ``name`` (12 hex digits), put in its address as ``?v=``: a
+    browser never runs a copy cached before an upgrade, and the server (tornado's static
+    handler) lets it cache this one for good."""
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
 
 def _safe(url: str) -> bool:

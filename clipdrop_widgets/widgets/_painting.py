@@ -94,6 +94,7 @@ class Painter(Snapshot, widgets.VBox):
         self._size_slider = widgets.IntSlider(
             value=round(brush_size), min=size_range[0], max=size_range[1],
             description="Size", continuous_update=True,
+            tooltip="Brush size, in pixels on the screen",  # none: the page showed "null"
             layout=Layout(width="220px"),
         )
         widgets.link((self._tool_buttons, "value"), (self._ink, "tool"))

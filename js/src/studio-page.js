@@ -37,6 +37,12 @@ import "@jupyter-widgets/base/css/index.css";
 import "@jupyter-widgets/controls/css/widgets-base.css";
 
 const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
+
+// ipywidgets 8 sets a description's `title` to the model's tooltip even when there is none:
+// every label without one showed the tooltip "null" on hover ("Left %", "Size", ...).
+controls.DescriptionView.prototype.updateTooltip = function updateTooltip() {
+  if (this.label) this.label.title = this.model.get("tooltip") ?? "";
+};
 const BUILT_WITH = { base: BASE_VERSION, controls: CONTROLS_VERSION };
 
 function config() {

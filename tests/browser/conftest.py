@@ -256,9 +256,10 @@ def nb7(notebook7: Server, page: object) -> Iterator[Callable[[str, list[str]], 
 def voila(browser: object, tmp_path: Path) -> Iterator[Callable[[str, list[str]], Server]]:
     servers: list[Server] = []
 
-    def make(name: str, cells: list[str], *, page: str = "voila") -> Server:
+    def make(name: str, cells: list[str], *, page: str = "voila",
+             env: dict[str, str] | None = None) -> Server:
         path = write_notebook(tmp_path / "notebooks" / f"{name}.ipynb", cells)
-        server = start_voila(path, tmp_path / f"home-{len(servers)}", page=page)
+        server = start_voila(path, tmp_path / f"home-{len(servers)}", page=page, env=env)
         servers.append(server)
         return server
 

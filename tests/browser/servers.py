@@ -211,13 +211,14 @@ def start_notebook7(root_dir: Path, home: Path) -> Server:
 
 
 def start_voila(notebook: Path, home: Path, *, progressive: bool = False,
-                theme: str = "light", page: str = "voila") -> Server:
+                theme: str = "light", page: str = "voila",
+                env: dict[str, str] | None = None) -> Server:
     """Voila serving ``notebook`` in its default mode (the notebook runs before the page
     connects) unless ``progressive``, in its ``theme`` (``"light"`` or ``"dark"``); ready when
     its static files answer. ``page="voila"``: Voila's own page (its ``lab`` template), as a
     user's ``voila notebook.ipynb`` shows it; ``page="studio"``: the page
     ``clipdrop-widgets studio`` serves (its template, its front end where it fits, its
-    extension list and preloads), not preheated."""
+    extension list and preloads), not preheated. ``env``: more variables for the server."""
     command = [
         str(_VENV_BIN / "voila"), str(notebook), "--no-browser", "--port={port}",
         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--token={token}",
@@ -234,6 +235,7 @@ def start_voila(notebook: Path, home: Path, *, progressive: bool = False,
         extra_env = {"JUPYTER_PATH": str(Path(cli.__file__).with_name("share"))}
     elif page != "voila":
         raise ValueError(f"page must be 'voila' or 'studio', got {page!r}")
+    extra_env = {**(extra_env or {}), **(env or {})}  # ``env``: more for the server
     return _start("voila", command, home, "voila/static/voila.js", extra_env=extra_env)
 
 

@@ -98,3 +98,63 @@ studio
     assert words.startswith("This page's kernel is gone") and "Reload the page" in words
     assert told.first.get_attribute("role") == "alert"  # a screen reader hears it
     assert page.locator(".cdw-test-studio").count() == 0
+
+
+SLOW_STUDIO = """\
+import io, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from PIL import Image
+from clipdrop_widgets import Client, Studio
+
+_png = io.BytesIO()
+Image.new("RGB", (64, 64), "red").save(_png, "PNG")
+PNG = _png.getvalue()
+
+class Slow(BaseHTTPRequestHandler):  # the service, answering in 5 s
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(5)
+        self.send_response(200)
+        for name, value in (("Content-Type", "image/png"), ("x-credits-consumed", "1"),
+                            ("x-remaining-credits", "99"), ("Content-Length", str(len(PNG)))):
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(PNG)
+
+    def log_message(self, *args):
+        pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+client = Client(api_key="slow-test-key-0123456789abcdef",
+                base_url=f"http://127.0.0.1:{server.server_port}")
+studio = Studio(client, session_dir=SESSION)
+studio.add_class("cdw-test-studio")
+studio
+"""
+
+
+@pytest.mark.parametrize("front_end", ["own", "voila"])
+def test_leaving_during_a_run_asks_and_the_paid_result_reaches_the_session(
+        voila, page, tmp_path, front_end):  # type: ignore[no-untyped-def]
+    """page22 #1: a reload (or a closed tab) while a Run was in flight shut the page's kernel
+    down within seconds: the answer, charged by the service, never reached the session. The
+    launcher's page (its own front end, and Voila's as it falls back to) now asks first and,
+    left anyway, keeps the kernel until the run has ended into the session folder."""
+    session = tmp_path / "session"
+    server = voila("slow-run", [SLOW_STUDIO.replace("SESSION", repr(str(session)))],
+                   page="studio", env={"CLIPDROP_STUDIO_PAGE": front_end})
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.type), d.accept()))
+    page.goto(server.url(), timeout=WAIT * 1000)
+    studio = page.locator(".cdw-test-studio")
+    studio.wait_for(timeout=WAIT * 1000)
+    studio.locator(".cdw-app:visible textarea").first.fill("a red square")
+    studio.locator(".cdw-app:visible button.cdw-run").first.click()
+    wait_until(lambda: studio.locator("button.cdw-run:disabled").count() or None, timeout=30,
+               what="the Run in flight")
+    page.reload(timeout=WAIT * 1000)
+    assert asked == ["beforeunload"]  # the browser's own "Leave site?"
+    lines = session / "session.jsonl"
+    wait_until(lambda: (lines.is_file() and "text_to_image" in lines.read_text()) or None,
+               timeout=30, what="the paid result in the session folder")
