@@ -131,6 +131,14 @@ export function keyAction(ev, root) {
   return null;
 }
 
+// A text field (a prompt, a number box), where the widget's own view keeps keys to itself.
+export function typingField(target) {
+  if (target === null || typeof target !== "object") return false;
+  if (target.tagName === "TEXTAREA") return true;
+  return target.tagName === "INPUT" && !["button", "checkbox", "radio", "range", "file",
+    "submit", "reset", "color"].includes(String(target.type || "text").toLowerCase());
+}
+
 // The notebook cell holding the app `root` (JupyterLab, Notebook 7), or null (Voila, a page).
 export function notebookCell(root) {
   return root !== null && typeof root.closest === "function" ? root.closest(`.${CELL_CLASS}`) : null;
@@ -277,6 +285,11 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     if (action === "leave" && ev.target.tagName === "CANVAS" && !ev.target.classList.contains("cdw-ink")) {
       ev.stopPropagation(); // never to the canvas's handler, which cancels every key
       if (leave()) ev.preventDefault();
+    } else if (action === "leave" && typingField(ev.target)) {
+      // ipywidgets' text views stop every key from bubbling out of a prompt: the bubble
+      // phase never saw this Escape (leaving took Tab presses). An input method's Escape
+      // (cancelling a composition) stays with it.
+      if (!ev.isComposing && leave()) ev.preventDefault();
     } else if (action === "tab") {
       ev.stopPropagation(); // not preventDefault: the browser moves focus
     } else if (action === "run") {

@@ -97,9 +97,12 @@ JS_WHERE = """(path) => {
 
 def check_escape_leaves_for_the_cell(page, path: str) -> None:
     """Finding 17 (walk 22): Escape inside the Studio did nothing. It now gives the focus to
-    the Studio's cell, the notebook in command mode (as "Esc, then navigate cells" expects)."""
-    for name in ("drawing canvas", "Run"):
-        target = page.locator(TARGETS[name]).first
+    the Studio's cell, the notebook in command mode (as "Esc, then navigate cells" expects),
+    from a text field too (a prompt, "Save to")."""
+    field = ".cdw-test-studio .widget-text:has(label:text-is('Save to')) input"  # its view
+    for name, where in (("drawing canvas", TARGETS["drawing canvas"]),  # keeps every key
+                        ("Run", TARGETS["Run"]), ("a text field", field)):
+        target = page.locator(where).first
         target.focus(timeout=10_000)
         page.keyboard.press("Escape")
         assert page.evaluate(JS_WHERE, path) == [True, "command", True], name

@@ -260,6 +260,13 @@ out.escapeActions = [keyAction({ key: "Escape", target: prompt }, app),
                      keyAction({ key: "Escape", target: prompt }, studio),
                      keyAction({ key: "Escape", target: outside }, app)];
 out.escapePrompt = escape(prompt);
+// ipywidgets' text view stops every key at the prompt: taken in the capture phase
+doc.activeElement = prompt;
+out.escapePromptStopped = [fire("keydown", { key: "Escape", target: prompt },
+                                (ev) => ev.stopPropagation()), name(doc.activeElement)];
+doc.activeElement = prompt;
+out.escapeComposing = [fire("keydown", { key: "Escape", target: prompt, isComposing: true },
+                            (ev) => ev.stopPropagation()), doc.activeElement === prompt];
 out.escapeFocusOptions = cell.focusOptions;
 out.escapeStudio = escape(showButton);
 out.escapeCanvas = escape(compare, (ev) => ev.preventDefault()); // ipycanvas cancels every key
@@ -369,6 +376,10 @@ def test_escape_leaves_the_app_for_the_notebook_cell(run: dict[str, Any]) -> Non
     assert run["escapeNoCell"] == [None, {"prevented": False, "stopped": False}, "cdw-run"]
     assert run["escapeActions"] == ["leave", None, None, None]
     assert run["escapePrompt"] == [{"prevented": True, "stopped": False}, "jp-Cell"]
+    # a prompt's view stops every key from bubbling (ipywidgets): Escape still leaves (walk 22
+    # #17, in the prompt textarea), unless an input method was composing with it
+    assert run["escapePromptStopped"] == [{"prevented": True, "stopped": True}, "jp-Cell"]
+    assert run["escapeComposing"] == [{"prevented": False, "stopped": True}, True]
     assert run["escapeFocusOptions"] == {"preventScroll": True}
     assert run["escapeStudio"] == [{"prevented": True, "stopped": False}, "jp-Cell"]
     # on a canvas it is taken before ipycanvas's handler, which cancels every key
