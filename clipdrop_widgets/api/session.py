@@ -12,6 +12,8 @@ Layout of a session folder::
         inputs/<sha256>.png    each input (photo, mask, sketch) once, named by its content hash
                           (a record of ours left out of the hash), kept as given
         thumbnails/       the history's card pictures (a cache, `widgets.thumbnails`)
+        .running/         one small file per run in flight (``<pid>-<id>``, `Session.running`):
+                          another page of the session says a result is still to come
 
 A result's image (and its inputs) are written atomically *before* its line is appended, with
 the same helpers the sweeps' run logs use (`storage`): a kill at any moment leaves at
@@ -35,10 +37,12 @@ New sessions go under the user data folder (``platformdirs.user_data_dir("clipdr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import secrets
 import threading
 import time
 import zipfile
@@ -90,7 +94,9 @@ LOCK_NAME = ".session.lock"
 LOCK_WAIT = 60
 INPUTS = "inputs"
 #: What a session writes in its folder before its manifest (under the lock: see `Session`).
-_OWN_NAMES = frozenset({LOCK_NAME, IMAGES, INPUTS, LOG_NAME})
+#: Runs in flight, one empty-ish file each (``<pid>-<id>``), while they last (`Session.running`).
+RUNNING = ".running"
+_OWN_NAMES = frozenset({LOCK_NAME, IMAGES, INPUTS, LOG_NAME, RUNNING})
 #: Permissions of a session's folders and files: the owner's only (photos, masks, prompts).
 DIR_MODE, FILE_MODE = 0o700, 0o600
 
@@ -259,6 +265,51 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({str(self.directory)!r}, {len(self)} results)"
+
+    # -- runs in flight -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def running(self, endpoint: str) -> Iterator[None]:
+        """Mark a run of ``endpoint`` in flight in this folder while the block lasts
+        (``.running/<pid>-<id>``), so another page of the session can say a result is still
+        to come (a page left during a Run: its kernel finishes it). Best effort: a folder
+        that cannot be written, or a session not made yet (no result so far), still runs,
+        unmarked."""
+        marker: Path | None = None
+        try:
+            if not (self.directory / MANIFEST_NAME).is_file():
+                raise FileNotFoundError  # no session here yet: its first result makes it
+            folder = self.directory / RUNNING
+            folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+            marker = folder / f"{os.getpid()}-{secrets.token_hex(6)}"
+            marker.write_text(json.dumps({"endpoint": endpoint, "started": time.time()}),
+                              encoding="utf-8")
+        except OSError:
+            marker = None
+        try:
+            yield
+        finally:
+            if marker is not None:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+
+    def running_elsewhere(self) -> int:
+        """How many runs other processes (other pages' kernels) have in flight in this
+        folder; a marker whose process is gone (a killed kernel) is removed."""
+        count = 0
+        try:
+            markers = list((self.directory / RUNNING).iterdir())
+        except OSError:
+            return 0
+        for marker in markers:
+            head = marker.name.split("-", 1)[0]
+            if not head.isdigit() or int(head) == os.getpid() or not marker.is_file():
+                continue
+            if _alive(int(head)):
+                count += 1
+            else:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+        return count
 
     def __len__(self) -> int:
         return len(self.records())
@@ -525,3 +576,14 @@ class Session:
         buf = io.BytesIO()
         self.write_zip(buf)
         return buf.getvalue()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (this machine; a kernel of the same user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True

@@ -32,6 +32,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -70,6 +71,10 @@ from ._status import (
     waiting_text,
     working_text,
 )
+
+#: On an app's element while any of its requests is out (a Run, or a cancelled one whose
+#: answer is still awaited): the Studio's page asks before it is left (its template).
+AWAITING_CLASS = "cdw-awaiting"
 
 __all__ = ["App", "Request", "UI_LOCK", "TICK_SECONDS", "FRAME_PX", "COMPARE_PX",
            "format_dropdown", "compose_snapshot"]
@@ -206,6 +211,7 @@ class App(Snapshot, widgets.VBox):
         self._active: _Run | None = None  # the run in flight
         self._last: _Run | None = None  # the run started last (in flight, done or cancelled)
         self._threads: list[threading.Thread] = []
+        self._awaiting = 0  # requests out (AWAITING_CLASS while any)
         self._befores: weakref.WeakKeyDictionary[Result, Image.Image] = (
             weakref.WeakKeyDictionary())
         self._finish_handlers: list[Callable[[App], object]] = []
@@ -590,6 +596,25 @@ class App(Snapshot, widgets.VBox):
 
     # -- the worker ---------------------------------------------------------------------------
     def _work(self, run: _Run, request: Request) -> None:
+        # marked in the session folder until its result is written: another page of the
+        # session (this one reloaded) says a result is still to come (page22b #1)
+        # ... and the app's element carries AWAITING_CLASS, also after a Cancel while a sent
+        # request's answer is awaited (charged, kept in the history): the page asks before
+        # it is left and keeps the kernel (page22b #2; share/voila/templates/clipdrop)
+        session = getattr(self.history, "session", None)
+        with UI_LOCK:
+            self._awaiting += 1
+            self.add_class(AWAITING_CLASS)
+        try:
+            with session.running(self.endpoint_name) if session is not None else nullcontext():
+                self._work_marked(run, request)
+        finally:
+            with UI_LOCK:
+                self._awaiting -= 1
+                if not self._awaiting:
+                    self.remove_class(AWAITING_CLASS)
+
+    def _work_marked(self, run: _Run, request: Request) -> None:
         ticker = threading.Thread(target=self._tick, args=(run,), daemon=True,
                                   name=f"{self.endpoint_name}-ticker")
         ticker.start()

@@ -4,9 +4,13 @@ key box."""
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
+import threading
+import time
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,8 @@ from .text_inpainting import TextInpaintingApp
 from .text_to_image import TextToImageApp
 from .uncrop import UncropApp
 from .upscale import UpscaleApp
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["Studio"]
 
@@ -145,6 +151,8 @@ class Studio(Snapshot, widgets.VBox):
         self._hub_problem = check_hub_seat(self._client)
         # A page of this launch may have reopened another session before a reload (_reopen).
         self._launch = session_dir
+        self._elsewhere = 0  # runs in flight in this session from other pages' kernels
+        self._watcher: threading.Thread | None = None
         shown = (reopened(session_dir) if session_dir is not None else None) or session_dir
         self.history = HistoryStrip(session_dir=shown if shown is not None else new_session_dir())
         self._mark_session_spending()
@@ -274,7 +282,12 @@ class Studio(Snapshot, widgets.VBox):
         """The session line as plain text."""
         assert self.history.session is not None
         n = self.history.session_size  # all of them, also those on other pages
-        return f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
+        text = f"Results are saved in {self.session_dir} ({n} result{'' if n == 1 else 's'})"
+        if self._elsewhere:  # a page left during a Run: its kernel finishes it (page22b #1)
+            runs = "1 run" if self._elsewhere == 1 else f"{self._elsewhere} runs"
+            text += (f"; {runs} from another page of this session still in flight: "
+                     "its result goes to this session, no need to run it again")
+        return text
 
     def open_session(self, session_dir: str | os.PathLike[str]) -> None:
         """Show the results of the session in ``session_dir``; new results go there."""
@@ -313,7 +326,12 @@ class Studio(Snapshot, widgets.VBox):
 
     def _catch_up(self) -> None:
         """A page has connected: show what the session gained meanwhile from another kernel
-        (the visitor's previous page, when this kernel was started ahead of them)."""
+        (the visitor's previous page, when this kernel was started ahead of them), and from
+        then on what it gains while shown (`_watch_session`)."""
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=_watch_session, args=(weakref.ref(self),),
+                                             name="studio-session-watch", daemon=True)
+            self._watcher.start()
         with UI_LOCK:
             chosen = reopened(self._launch) if self._launch is not None else None
             if chosen is not None and Path(self.session_dir).resolve() != chosen:
@@ -618,3 +636,51 @@ def _tab(entry: type[App] | tuple[str, tuple[type[App], ...]],
 
 def _title(entry: type[App] | tuple[str, tuple[type[App], ...]]) -> str:
     return entry[0] if isinstance(entry, tuple) else ENDPOINTS[entry.endpoint_name].title
+
+
+#: Seconds between two looks at the session folder while a Studio is shown (`_watch_session`).
+WATCH_SECONDS = 2.0
+
+
+def _watch_session(ref: weakref.ReferenceType[Studio]) -> None:
+    """While the Studio ``ref`` lives (a page has shown it): every `WATCH_SECONDS`, a look at
+    its session folder (`_look`). Stops when the Studio is gone or closed; holds it only
+    during a look."""
+    last: list[tuple[str, int]] = []
+    while True:
+        time.sleep(WATCH_SECONDS)
+        studio = ref()
+        if studio is None or studio.comm is None:  # garbage, or closed
+            return
+        _look(studio, last)
+        del studio
+
+
+def _look(studio: Studio, last: list[tuple[str, int]]) -> None:
+    """What other pages of the Studio's session have in flight (their markers) and whether
+    its log grew (a result another kernel wrote: the page the user left during a Run,
+    page22b #1). A grown log is caught up when nothing was added here
+    (`HistoryStrip.catch_up`); the session line says what is still to come."""
+    session = studio.history.session
+    if session is None:
+        return
+    try:
+        size = session.log_path.stat().st_size
+    except OSError:
+        size = -1
+    elsewhere = session.running_elsewhere()
+    seen = (str(session.directory), size)
+    grew = bool(last) and last[0][0] == seen[0] and size != last[0][1]
+    last[:] = [seen]
+    if not grew and elsewhere == studio._elsewhere:
+        return
+    try:
+        with UI_LOCK:
+            studio._elsewhere = elsewhere
+            caught = grew and studio.history.catch_up()
+            if caught and studio._spent_total() == studio._spent_mark:  # none run here
+                studio._mark_session_spending()
+                studio._show_credits()
+            studio._show_session()
+    except Exception:  # noqa: BLE001 - a look at the folder must never break the page
+        _log.debug("watching the session folder failed", exc_info=True)

@@ -512,9 +512,15 @@ def test_cancel_leaves_the_app_usable_and_keeps_the_paid_late_result() -> None:
         app.cancel_button.click()
         assert app.status.startswith("Cancelled after ") and "may still charge" in app.status
         assert not app.run_button.disabled and app.cancel_button.disabled and not app.running
+        # its answer is still awaited: the page asks before it is left (page22b #2)
+        assert _base.AWAITING_CLASS in app._dom_classes
 
         srv.gate.set()  # the abandoned request is now answered (and paid for)
         assert app.wait(10)
+        deadline = time.monotonic() + 5
+        while _base.AWAITING_CLASS in app._dom_classes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _base.AWAITING_CLASS not in app._dom_classes  # nothing out any more
         assert client.credits_spent == 1
         assert app.result is None and app.compare.after is None  # not put on the stage
         [late] = app.history.results

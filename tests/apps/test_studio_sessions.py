@@ -263,3 +263,75 @@ def test_catching_up_never_replaces_what_was_made_here(tmp_path: Path) -> None:
     mine = two.history.results
     shown(two)
     assert two.history.results == mine
+
+
+def test_a_run_of_a_page_left_is_said_then_shown_on_the_next_page(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """page22b #1: a page left during a Run keeps its kernel, which writes the paid result
+    into the session a few seconds later; the reloaded page showed nothing of it (the user
+    ran it again, paying twice). The next page now says a run of the session is still in
+    flight elsewhere, then shows its result when it lands."""
+    import subprocess
+    import sys
+    import time as clock
+
+    import clipdrop_widgets.apps.studio as studio_module
+
+    monkeypatch.setattr(studio_module, "WATCH_SECONDS", 0.05)
+    folder = tmp_path / "s"
+    left = Studio(session_dir=folder)
+    run_text(left, "a red fox")
+    page = Studio(session_dir=folder)  # the reloaded page's kernel
+    shown(page)
+    # the left page's kernel (another process) is running "an owl": its marker
+    kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        marker = folder / ".running" / f"{kernel.pid}-abc"
+        marker.parent.mkdir(exist_ok=True)
+        marker.write_text("{}")
+
+        def until(check, what):  # type: ignore[no-untyped-def]
+            deadline = clock.monotonic() + 10
+            while not check():
+                assert clock.monotonic() < deadline, what
+                clock.sleep(0.02)
+
+        until(lambda: "still in flight" in page._session_line.value, "the run in flight said")
+        assert "1 run from another page of this session still in flight" in page.session_text
+        assert "goes to this session, no need to run it again" in page.session_text
+        run_text(left, "an owl")  # its result lands in the session, the marker goes
+        marker.unlink()
+        until(lambda: len(page.history.results) == 2, "the left page's result shown")
+        until(lambda: "in flight" not in page._session_line.value, "the line back")
+        assert [r.inputs["prompt"] for r in page.history.results] == ["a red fox", "an owl"]
+        assert "(2 results)" in page.session_text
+    finally:
+        kernel.kill()
+        kernel.wait()
+
+
+def test_a_run_marks_the_session_while_in_flight_and_a_dead_kernels_mark_goes(
+        tmp_path: Path) -> None:
+    """The markers behind it: a run's own (this process: not "elsewhere"), another live
+    process's (counted), a killed kernel's (removed, not counted)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "s"
+    studio = Studio(session_dir=folder)
+    run_text(studio, "a red fox")  # the session exists from its first result
+    session = Session(folder)
+    with session.running("text_to_image"):
+        mine = list((folder / ".running").iterdir())
+        assert len(mine) == 1 and session.running_elsewhere() == 0
+    assert list((folder / ".running").iterdir()) == []
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    (folder / ".running" / f"{other.pid}-x").write_text("{}")
+    assert session.running_elsewhere() == 1
+    other.kill()
+    other.wait()
+    assert session.running_elsewhere() == 0
+    assert list((folder / ".running").iterdir()) == []  # a dead kernel's marker is gone
+    # and the folder is still a session's, for a Studio and for Save all's zip
+    assert len(Studio(session_dir=folder).history.results) == 1
+    assert not [n for _p, n in session.zip_members() if ".running" in n]

@@ -110,10 +110,10 @@ _png = io.BytesIO()
 Image.new("RGB", (64, 64), "red").save(_png, "PNG")
 PNG = _png.getvalue()
 
-class Slow(BaseHTTPRequestHandler):  # the service, answering in 5 s
+class Slow(BaseHTTPRequestHandler):  # the service, answering in 5 s (10 s for "green")
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(5)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(10 if b"green" in body else 5)
         self.send_response(200)
         for name, value in (("Content-Type", "image/png"), ("x-credits-consumed", "1"),
                             ("x-remaining-credits", "99"), ("Content-Length", str(len(PNG)))):
@@ -158,3 +158,29 @@ def test_leaving_during_a_run_asks_and_the_paid_result_reaches_the_session(
     lines = session / "session.jsonl"
     wait_until(lambda: (lines.is_file() and "text_to_image" in lines.read_text()) or None,
                timeout=30, what="the paid result in the session folder")
+    # page22b #2: left the moment Run is pressed, before the kernel has disabled it (the
+    # request may be on its way already): asked too, and the result lands too
+    studio.locator(".cdw-app:visible textarea").first.fill("a blue square")
+    studio.locator(".cdw-app:visible button.cdw-run").first.click()
+    page.reload(timeout=WAIT * 1000)
+    assert asked == ["beforeunload", "beforeunload"]
+    wait_until(lambda: "a blue square" in lines.read_text() or None, timeout=30,
+               what="the second paid result in the session folder")
+    # page22b #2: Cancel after the request went out: its answer is awaited (charged, kept
+    # in the history); the page asks and keeps the kernel for it too
+    studio.locator(".cdw-app:visible textarea").first.fill("a green square")
+    studio.locator(".cdw-app:visible button.cdw-run").first.click()
+    pressed = time.monotonic()
+    wait_until(lambda: studio.locator("button.cdw-run:disabled").count() or None, timeout=30,
+               what="the third Run in flight")
+    page.wait_for_timeout(500)  # the request is out
+    studio.locator(".cdw-app:visible button.cdw-cancel").first.click()
+    wait_until(lambda: studio.locator("button.cdw-run:disabled").count() == 0 or None,
+               timeout=30, what="Run usable after Cancel")
+    # past the moment a pressed Run counts as in flight (3 s): the awaited answer asks
+    page.wait_for_timeout(max(0, 3.3 - (time.monotonic() - pressed)) * 1000)
+    assert time.monotonic() - pressed < 9, "the answer (in 10 s) may have come already"
+    page.reload(timeout=WAIT * 1000)
+    assert asked == ["beforeunload"] * 3
+    wait_until(lambda: "a green square" in lines.read_text() or None, timeout=30,
+               what="the cancelled run's paid answer in the session folder")
