@@ -258,7 +258,11 @@ def tab_to(page, selector: str, *, key: str = "Tab", limit: int = 80) -> list[st
 
 
 def wait_runs(pp: PhotoPage, i: int, n: int) -> None:
+    """App ``i`` has run ``n`` times and is idle again: its result written and its element
+    without ``cdw-awaiting`` (the page then updates nothing of it behind a key press)."""
     pp.wait_state(lambda s: s["runs"][i] >= n, what=f"app {i} to have run {n} times")
+    idle = pp.page.locator(f".cdw-test-app-{i}.cdw-awaiting")
+    wait_until(lambda: idle.count() == 0 or None, timeout=WAIT, what=f"app {i} idle")
 
 
 def focus_ring(page, selector: str) -> str:
