@@ -66,7 +66,7 @@ def page_config_keys(page_config: dict[str, Any], base: str) -> dict[str, Any]:
                if ext.get("name") not in _OWN_MANAGERS and ext.get("load")]
     return {"clipdropPage": base + _URL + "studio-page.js?v=" + version_tag("studio-page.js"),
             "clipdropPageCss": base + _URL + "studio-page.css?v=" + version_tag("studio-page.css"),
-            "clipdropPreload": [e for e in entries if _safe(e)]}
+            "clipdropPreload": [e for e in entries if href_safe(e)]}
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,5 +77,7 @@ def version_tag(name: str) -> str:
     return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
 
-def _safe(url: str) -> bool:
+def href_safe(url: str) -> bool:
+    """Whether ``url`` may go into an ``href`` of the template as it is: no quote, angle
+    bracket, backslash, space or newline, and no ``..``."""
     return not any(c in url for c in "\"'<>\\ \n") and ".." not in url

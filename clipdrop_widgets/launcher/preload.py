@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .page import page_config_keys
+from .page import href_safe, page_config_keys
 
 __all__ = ["RECORD", "PAGE_CONFIG_KEY", "build_of", "preload_paths", "page_config_hook",
            "record"]
@@ -105,5 +105,4 @@ def record(page_url: str, page_config: dict[str, Any], script_urls: Iterable[str
 
 def _safe_path(path: str) -> bool:
     """A path the template may put in an ``href``: Voila's static files or extensions only."""
-    return (path.startswith(("voila/static/", "voila/labextensions/"))
-            and not any(c in path for c in "\"'<>\\ \n") and ".." not in path)
+    return path.startswith(("voila/static/", "voila/labextensions/")) and href_safe(path)
