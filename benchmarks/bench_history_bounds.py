@@ -1,4 +1,5 @@
-"""What the history keeps while it is used: widget models per page turn, memory of Download all.
+"""What the history keeps while it is used: widget models and messages per page turn, memory of
+Download all.
 
     .venv/bin/python benchmarks/bench_history_bounds.py [--turns 10] [--images 24]
         [--before-code DIR]
@@ -9,7 +10,11 @@ checkout's ``clipdrop_widgets``, side by side in one run):
 * a 600-result session (20 distinct 64x64 pictures, the rest log lines naming them again)
   opened in a `HistoryStrip` of 50-result pages, then **Older** clicked ``--turns`` times:
   ipywidgets' registry of open widget models (``ipywidgets.widgets.widget._instances``, the
-  models the kernel and the page's widget manager hold) counted before and after;
+  models the kernel and the page's widget manager hold) counted before and after, and the
+  widget messages the turns send to the page (``comm_open``, ``comm_msg``, ``comm_close``,
+  counted where ipywidgets hands them to its comm). jupyter_server forwards a page's
+  ``comm_msg`` and ``comm_close`` up to 1,000 a second (3,000 in its 3 s window) and drops
+  the rest until the kernel is idle;
 * a session of ``--images`` distinct 820x820 pictures (2.0 MB each, stored uncompressed as
   the service's are about that size): **Download all** with the downloader's messages
   dropped (no kernel here), and Python's allocations traced (``tracemalloc``): the peak
@@ -35,7 +40,7 @@ HERE = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import io, json, sys, tempfile, tracemalloc, warnings
 from pathlib import Path
-import numpy as np, ipywidgets
+import numpy as np, ipywidgets, comm
 from PIL import Image
 warnings.simplefilter("ignore")
 import clipdrop_widgets
@@ -62,11 +67,17 @@ instances = ipywidgets.widgets.widget._instances
 strip = HistoryStrip(max_items=50, session_dir=tmp / "pages")
 strip.wait_thumbnails(60)
 opened = len(instances)
+sent = {}
+publish = comm.DummyComm.publish_msg
+def count(self, msg_type, *args, **kwargs):
+    sent[msg_type] = sent.get(msg_type, 0) + 1
+comm.DummyComm.publish_msg = count
 for _ in range(turns):
     strip.pager.older.click()
-strip.wait_thumbnails(60)
+    strip.wait_thumbnails(60)
+comm.DummyComm.publish_msg = publish
 print(json.dumps({"code": str(Path(clipdrop_widgets.__file__).parent.parent),
-                  "opened": opened, "after": len(instances)}))
+                  "opened": opened, "after": len(instances), "sent": sent}))
 
 big = Session(tmp / "big")
 for i in range(images):
@@ -106,9 +117,15 @@ def main() -> None:
     for label, code in codes:
         pages, download = measure(code, args.turns, args.images)
         grown = pages["after"] - pages["opened"]
+        sent = pages["sent"]
+        per_turn = {k: sent.get(k, 0) / args.turns for k in ("comm_open", "comm_msg",
+                                                              "comm_close")}
         print(f"{label} ({pages['code']}): {pages['opened']} widget models with a page shown, "
               f"{pages['after']} after {args.turns} page turns (+{grown}, "
-              f"{grown / args.turns:.0f} per turn); Download all of "
+              f"{grown / args.turns:.0f} per turn); messages a turn: "
+              + ", ".join(f"{v:.0f} {k}" for k, v in per_turn.items())
+              + f" ({per_turn['comm_msg'] + per_turn['comm_close']:.0f} rate-limited); "
+              f"Download all of "
               f"{download['total']:,} bytes: peak {download['peak']:,} bytes traced "
               f"({download['peak'] / download['total']:.3f} of the session)")
     print(f"load average after {os.getloadavg()[0]:.1f}")

@@ -1,11 +1,13 @@
-"""Closing a tree of widgets: a page of history cards replaced is gone from kernel and page.
+"""Closing a tree of widgets: cards the history no longer needs are gone from kernel and page.
 
 ``Widget.close()`` closes one model: a card's box goes, but its picture, caption, buttons, menu
 and their layouts and styles stay open in the kernel (ipywidgets' registry) and in the page's
 widget manager. A history page is about 950 such models, so a long browse of a session kept
 tens of thousands of them alive. `close_tree` closes a widget and every widget it reaches
 through its synced state (children, layout, style...), except those in ``keep``: the layouts
-and styles its owner shares between cards, which the next page uses again.
+and styles its owner shares between cards, which the next page uses again. (The history now
+fills its cards again rather than closing them, `history_card`; it closes only the cards
+past a page's worth.)
 """
 
 from __future__ import annotations

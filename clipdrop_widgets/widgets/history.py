@@ -30,6 +30,7 @@ from ._ui import ErrorLine, Layout, fixed_layout
 from .closing import close_tree
 from .download import Downloader, download_name
 from .download_all import results_zip, session_zip
+from .history_card import CardActions, HistoryCard, caption_html
 from .history_pages import PagerBar, SessionPages
 from .sendto import INPUT_FROM, SendTo, origin_words
 from .snapshot import Snapshot
@@ -44,9 +45,6 @@ PROMPT_CHARS = 60
 #: takes (sketch to image's), so a session line with megabytes of prompt never reaches the
 #: browser.
 PROMPT_TOOLTIP_CHARS = 5000
-#: The border of the card whose result is shown, and of the others (same width: no jump).
-_CHOSEN_BORDER = "2px solid #1976d2"
-_PLAIN_BORDER = "2px solid transparent"
 #: Why a folder could not be written, in plain words, by ``errno``.
 _FOLDER_PROBLEMS = {
     errno.ENOENT: "a folder on that path does not exist",
@@ -133,7 +131,6 @@ class HistoryStrip(Snapshot, widgets.VBox):
                  session_dir: str | os.PathLike[str] | None = None) -> None:
         self._send_targets: tuple[tuple[str, str], ...] = ()
         self._send_handler: Callable[[Result, str], object] | None = None
-        self._senders: dict[Result, SendTo] = {}  # each card's menu (cards gone: pruned)
         if max_items < 1:
             raise ConfigurationError(f"max_items must be at least 1, got {max_items}")
         if not 32 <= thumbnail_size <= 256:
@@ -143,7 +140,10 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._max_items = max_items
         self._thumb = thumbnail_size
         self._results: list[Result] = []
-        self._cards: list[widgets.VBox] = []
+        self._cards: list[HistoryCard] = []  # those shown, in the order of _results
+        # Cards off the strip, kept to show the next page's results (`HistoryCard`): at most
+        # max_items cards in all, shown or not.
+        self._spare: list[HistoryCard] = []
         self._chosen: Result | None = None
         # Where each result was written, by folder: Save all never writes one twice.
         self._saved: weakref.WeakKeyDictionary[Result, dict[str, str]] = (
@@ -177,6 +177,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._buttons_row = Layout(flex_flow="row wrap", width=f"{thumbnail_size + 8}px")
         self._button_style = widgets.ButtonStyle()
         self._caption_style = HTMLStyle()
+        self._actions = CardActions(select=self.select, save=self.save,
+                                    download=self.download, send=self._send_to,
+                                    errors=self.errors)
         self.pager = PagerBar(self._pages)
         self.pager.on_change(self.errors.guard(self._show_page))
         self._row = widgets.HBox(layout=Layout(overflow="auto", width="100%",
@@ -247,16 +250,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._cards.insert(0, self._card(result, later=later))
         gone = self._cards[self._max_items:]
         del self._results[self._max_items:], self._cards[self._max_items:]
-        self._senders = {r: s for r, s in self._senders.items() if r in self._results}
         self._row.children = tuple(self._cards)
-        self._close(gone)
+        self._put_aside(gone)
         self._save_all.disabled = self._download_all.disabled = False
         self._outline(result)
 
     def _outline(self, result: Result | None) -> None:
         self._chosen = result
         for shown, card in zip(self._results, self._cards, strict=True):
-            card.layout.border = _CHOSEN_BORDER if shown is result else _PLAIN_BORDER
+            card.outline(shown is result)
 
     def clear(self) -> None:
         """Remove every result from the strip (files already saved, and the session folder,
@@ -265,17 +267,23 @@ class HistoryStrip(Snapshot, widgets.VBox):
         gone = list(self._cards)
         self._results.clear()
         self._cards.clear()
-        self._senders.clear()
         self._row.children = ()
-        self._close(gone)
+        self._put_aside(gone)
         self._save_all.disabled = self._download_all.disabled = True
         self._chosen = None
 
-    def _close(self, cards: Sequence[widgets.VBox]) -> None:
-        """Close ``cards`` and every widget in them (a page turned: about 950 models), not
-        the layouts and styles every card shares."""
-        close_tree(cards, keep=(self._auto, self._buttons_row, self._button_style,
-                                self._caption_style))
+    def _put_aside(self, cards: Sequence[HistoryCard]) -> None:
+        """Keep ``cards``, taken off the strip, for the next results (`HistoryCard`); close
+        those past ``max_items`` cards in all, with every widget in them but the layouts and
+        styles every card shares."""
+        for card in cards:
+            card.put_aside()
+        self._spare.extend(reversed(cards))  # the first card taken off is the first reused
+        surplus = len(self._spare) + len(self._cards) - self._max_items
+        if surplus > 0:
+            extra, self._spare = self._spare[:surplus], self._spare[surplus:]
+            close_tree(extra, keep=(self._auto, self._buttons_row, self._button_style,
+                                    self._caption_style))
 
     # -- the session --------------------------------------------------------------------------
     def open_session(self, session_dir: str | os.PathLike[str]) -> Session:
@@ -300,14 +308,21 @@ class HistoryStrip(Snapshot, widgets.VBox):
         if self.session is None:
             return
         results = []
-        for _position, record in reversed(self._pages.current()):  # oldest first
+        for _position, record in self._pages.current():  # newest first
             try:
                 results.append(self.session.result_for(record))
             except OSError:
                 continue  # its image was removed by hand
-        self.clear()
-        for result in results:
-            self._show_first(result, later=True)  # a thumbnail not kept: made after
+        # The page's cards are those of the page before, filled again, and the row changes
+        # once: a turn is a few messages a card (`history_card`), not a thousand.
+        self._maker.cancel()  # the thumbnails of the page before
+        gone, self._cards = self._cards, []
+        self._put_aside(gone)
+        self._results = results
+        self._cards = [self._card(result, later=True) for result in results]  # a thumbnail
+        self._row.children = tuple(self._cards)                    # not kept: made after
+        self._put_aside([])  # what this page did not need, past max_items in all
+        self._outline(results[0] if results else None)
         # Save all and Download all take every page's results, whatever this page shows
         self._save_all.disabled = self._download_all.disabled = not len(self._pages)
         self.pager.show(len(self._pages) > 0)
@@ -343,53 +358,25 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """Call ``callback()`` each time a page shows this strip's widgets (connects to them)."""
         self.downloader.on_shown(callback)
 
-    def _card(self, result: Result, *, later: bool = False) -> widgets.VBox:
-        """``result``'s card; with ``later`` a thumbnail not kept in the session folder is
-        made on the maker's thread, a placeholder shown meanwhile."""
+    def _card(self, result: Result, *, later: bool = False) -> HistoryCard:
+        """A card showing ``result``: one put aside, or a new one. With ``later`` a thumbnail
+        not kept in the session folder is made on the maker's thread, a placeholder shown
+        meanwhile."""
+        card = self._spare.pop() if self._spare else HistoryCard(
+            thumbnail_size=self._thumb, actions=self._actions,
+            shared={"buttons": self._auto, "buttons_row": self._buttons_row,
+                    "button_style": self._button_style, "caption_style": self._caption_style})
         folder = self.session.directory if self.session is not None else None
         made = cached_thumbnail(result, self._thumb, folder) if later else \
             thumbnail_bytes(result, self._thumb, folder)
-        data, fmt, (width, height) = made or (placeholder(self._thumb), "png",
-                                              (self._thumb, self._thumb))
-        picture = widgets.Image(value=data, format=fmt,
-                                layout=Layout(width=f"{width}px", height=f"{height}px"))
+        card.fill(result, made or (placeholder(self._thumb), "png", (self._thumb, self._thumb)),
+                  caption_html(card_labels(result), width=self._thumb,
+                               prompt_chars=PROMPT_CHARS),
+                  self._send_targets)
         if made is None:
-            self._maker.ask(result, folder, lambda thumb: _fill(picture, thumb),
+            self._maker.ask(result, folder, lambda thumb: card.show_thumbnail(result, thumb),
                             lambda exc: self._thumbnail_failed(exc))
-        info = card_labels(result)
-        prompt = info["prompt"]
-        short = prompt if len(prompt) <= PROMPT_CHARS else prompt[: PROMPT_CHARS - 1] + "…"
-        caption = widgets.HTML(
-            f'<div style="font-size:11px;line-height:1.3;width:{self._thumb}px;'
-            f'overflow-wrap:anywhere" title="{html.escape(prompt)}">'
-            + (f"<i>{html.escape(short)}</i><br>" if prompt else "")
-            + f"<b>{html.escape(info['operation'])}</b><br>"
-            f"{info['time']} &middot; {html.escape(info['credits'])}"
-            + (f"<br>&#8627; {html.escape(info['from'])}" if info["from"] else "") + "</div>",
-            style=self._caption_style,
-        )
-        shared = {"layout": self._auto, "style": self._button_style}
-        show = widgets.Button(description="Show", **shared,
-                              tooltip="Show this result in its app's compare view")
-        save = widgets.Button(description="Save", icon="save", **shared,
-                              tooltip="Write this result to the folder in Save to")
-        download = widgets.Button(description="Download", icon="download", **shared,
-                                  tooltip="Save this image on your computer (browser download)")
-        show.on_click(self.errors.guard(lambda _b: self.select(result)))
-        save.on_click(self.errors.guard(lambda _b: self.save(result)))
-        download.on_click(self.errors.guard(lambda _b: self.download(result)))
-        download.add_class("cdw-history-download")
-        sender = SendTo(menu=True)
-        sender.set_targets(self._send_targets)
-        sender.on_send(lambda name: self._send_to(result, name))
-        self._senders[result] = sender
-        return widgets.VBox(
-            [picture, caption, widgets.HBox([show, save, download],  # Download wraps below
-                                            layout=self._buttons_row),
-             sender],
-            layout=Layout(margin="0 8px 0 0", padding="2px", border=_PLAIN_BORDER,
-                                  min_width=f"{self._thumb + 12}px"),
-        )
+        return card
 
     def _thumbnail_failed(self, exc: Exception) -> None:
         with UI_LOCK:
@@ -402,14 +389,19 @@ class HistoryStrip(Snapshot, widgets.VBox):
         ``(name, title)`` pairs; choosing one calls ``handler(result, name)``."""
         self._send_targets = tuple(targets)
         self._send_handler = handler
-        for sender in list(self._senders.values()):
-            sender.set_targets(self._send_targets)
+        for card in self._cards:
+            card.sender.set_targets(self._send_targets)  # those put aside: when filled
 
     def send(self, result: Result | int, name: str) -> None:
         """Send ``result`` (or the one at that index of `results`, -1 = newest) to the
         operation ``name``, as its card's "Send to" menu does."""
         chosen = self._pick(result)
         self._senders[chosen].send(name)
+
+    @property
+    def _senders(self) -> dict[Result, SendTo]:
+        """Each result shown's "Send to" menu."""
+        return {card.result: card.sender for card in self._cards if card.result is not None}
 
     def _send_to(self, result: Result, name: str) -> None:
         if self._send_handler is None:
@@ -544,14 +536,6 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
-
-
-def _fill(picture: widgets.Image, thumbnail: tuple[bytes, str, tuple[int, int]]) -> None:
-    """Put a thumbnail made on the maker's thread in place of its placeholder."""
-    data, fmt, (width, height) = thumbnail
-    with UI_LOCK, picture.hold_sync():
-        picture.format, picture.value = fmt, data
-        picture.layout.width, picture.layout.height = f"{width}px", f"{height}px"
 
 
 def _folder_error(folder: str, exc: OSError) -> OSError:

@@ -172,6 +172,13 @@ class SendTo(widgets.HBox):
             self._build()
         self.layout.display = "" if visible else "none"
 
+    def reset(self) -> None:
+        """Nothing chosen in the menu and no error shown (the card shows another result)."""
+        if self._menu is not None:
+            self._menu.value = ""
+        if self._errors is not None and self._errors.message:
+            self._errors.clear()
+
     def on_send(self, callback: Callable[[str], object]) -> None:
         """Call ``callback(name)`` when the user sends to the operation ``name``."""
         self._handlers.append(callback)

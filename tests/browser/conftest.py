@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -257,9 +257,10 @@ def voila(browser: object, tmp_path: Path) -> Iterator[Callable[[str, list[str]]
     servers: list[Server] = []
 
     def make(name: str, cells: list[str], *, page: str = "voila",
-             env: dict[str, str] | None = None) -> Server:
+             env: dict[str, str] | None = None, options: Sequence[str] = ()) -> Server:
         path = write_notebook(tmp_path / "notebooks" / f"{name}.ipynb", cells)
-        server = start_voila(path, tmp_path / f"home-{len(servers)}", page=page, env=env)
+        server = start_voila(path, tmp_path / f"home-{len(servers)}", page=page, env=env,
+                             options=options)
         servers.append(server)
         return server
 

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,17 +213,18 @@ def start_notebook7(root_dir: Path, home: Path) -> Server:
 
 def start_voila(notebook: Path, home: Path, *, progressive: bool = False,
                 theme: str = "light", page: str = "voila",
-                env: dict[str, str] | None = None) -> Server:
+                env: dict[str, str] | None = None, options: Sequence[str] = ()) -> Server:
     """Voila serving ``notebook`` in its default mode (the notebook runs before the page
     connects) unless ``progressive``, in its ``theme`` (``"light"`` or ``"dark"``); ready when
     its static files answer. ``page="voila"``: Voila's own page (its ``lab`` template), as a
     user's ``voila notebook.ipynb`` shows it; ``page="studio"``: the page
     ``clipdrop-widgets studio`` serves (its template, its front end where it fits, its
-    extension list and preloads), not preheated. ``env``: more variables for the server."""
+    extension list and preloads), not preheated. ``env``: more variables for the server;
+    ``options``: more of its command-line options."""
     command = [
         str(_VENV_BIN / "voila"), str(notebook), "--no-browser", "--port={port}",
         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--token={token}",
-        f"--progressive_rendering={progressive}", f"--theme={theme}",
+        f"--progressive_rendering={progressive}", f"--theme={theme}", *options,
     ]
     extra_env = None
     if page == "studio":

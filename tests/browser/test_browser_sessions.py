@@ -220,11 +220,20 @@ studio
     assert not page.console_errors
 
 
+#: jupyter_server forwards a page's widget updates and closes up to 1,000 messages a second
+#: (3,000 in its 3 s window), then drops them until the kernel is idle again. The history test
+#: gives its page a fifth of that: a page turn must fit with room to spare. Turns that made
+#: every card anew sent about 1,450 messages, and under CI's load a turned page at times
+#: never showed.
+FIFTH_OF_THE_RATE_LIMIT = "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=200"
+
+
 def test_history_pages_turned_in_voila_show_working_cards(voila, page, tmp_path):
-    """Turning pages closes the old cards' widgets (issue 24 follow-up): the new page's cards
-    still render with the layouts every card shares, and their buttons still answer."""
+    """Turning pages fills the cards again with the next page's results (`history_card`):
+    the new page's cards render with the layouts every card shares, their buttons answer,
+    and a turn fits well under the server's message rate limit."""
     session_dir = tmp_path / "paged-session"
-    server = voila("studio-pages", [f"""\
+    server = voila("studio-pages", options=[FIFTH_OF_THE_RATE_LIMIT], cells=[f"""\
 import io
 from PIL import Image
 from clipdrop_widgets import Studio
@@ -248,10 +257,15 @@ studio
     wait_until(lambda: downloads.count() == 50 or None, timeout=WAIT, what="the newest page")
     older = studio.get_by_role("button", name="Older")
     newer = studio.get_by_role("button", name="Newer")
-    for button, count in ((older, 10), (newer, 50), (older, 10)):
+    for button, count, newest in ((older, 10, 9), (newer, 50, 59), (older, 10, 9)):
         button.click()
         wait_until(lambda n=count: downloads.count() == n or None, timeout=WAIT,
                    what=f"a page of {count} cards")
+        caption = studio.get_by_text(f"square {newest}", exact=True)  # the page's newest
+        wait_until(lambda c=caption: c.is_visible() or None, timeout=WAIT,
+                   what=f"the caption of square {newest}")
+        gone = "square 10" if count == 10 else "square 0"  # the other page's
+        assert not studio.get_by_text(gone, exact=True).is_visible()
     assert downloads.first.bounding_box()["width"] > 0  # the shared layouts still apply
     with page.expect_download(timeout=WAIT * 1000) as info:
         downloads.last.click()  # the oldest result of the session
