@@ -149,7 +149,8 @@ def format_dropdown(endpoint: Endpoint) -> widgets.Dropdown | None:
     return widgets.Dropdown(
         options=[(f.upper() if f != "webp" else "WebP", f) for f in formats],
         value=CONTENT_TYPE_FORMATS[endpoint.output_content_type],
-        description="Format", layout=Layout(width="200px"),
+        description="Format", tooltip="The image format the result comes back in",
+        layout=Layout(width="200px"),
     )
 
 

@@ -54,6 +54,7 @@ class KeyBox(widgets.HBox):
         # every canvas below the Studio's header half a pixel off the grid (blurred).
         self._field = _KeyField(value="", placeholder="paste a ClipDrop API key, press Enter",
                                 description="API key", continuous_update=False,
+                                tooltip="Your ClipDrop API key: it stays in the kernel",
                                 layout=Layout(width="340px", height="28px"))
         # The button is made when first offered (`back_button`): hidden until a key is set,
         # its widget models would only lengthen the page's first load (issue 22).

@@ -23,6 +23,11 @@ __all__ = ["RectangleByKeys"]
 
 #: The fields: (description, default percent).
 _EDGES = (("Left %", 25.0), ("Top %", 25.0), ("Right %", 75.0), ("Bottom %", 75.0))
+#: What each field says on hover (ipywidgets shows "null" on a label without a tooltip).
+_EDGE_TIPS = {label: f"The rectangle's {label.split()[0].lower()} edge, in percent of the "
+                     f"photo's {'width' if label[0] in 'LR' else 'height'} from its "
+                     f"{'left' if label[0] in 'LR' else 'top'}"
+              for label, _ in _EDGES}
 
 
 class RectangleByKeys(widgets.VBox):
@@ -41,6 +46,7 @@ class RectangleByKeys(widgets.VBox):
         self._painter = painter
         self.edges = [widgets.BoundedFloatText(value=value, min=0, max=100, step=1,
                                                description=label,
+                                               tooltip=_EDGE_TIPS[label],
                                                layout=Layout(width="150px"))
                       for label, value in _EDGES]
         self.button = widgets.Button(description="Mask rectangle", icon="square",

@@ -135,6 +135,7 @@ class PhotoChooser(widgets.VBox):
         self.errors = ErrorLine()
         self._samples = widgets.Dropdown(options=[(label, key) for key, label in SAMPLES.items()],
                                          value=None, description="Sample",
+                                         tooltip="A sample photo to try (Load puts it in)",
                                          layout=Layout(width="240px"))
         # the menu chooses, this loads (WCAG 3.2.2 On Input: arrows in a closed menu change it)
         self._use = widgets.Button(description="Use sample", icon="image", disabled=True,

@@ -45,7 +45,7 @@ class CleanupApp(MaskedPhotoApp):
         assert isinstance(field, TextField) and field.choices
         self.mode = widgets.Dropdown(
             options=[("service default", ""), *((c, c) for c in field.choices)],
-            value="", description="Mode", layout=Layout(width="240px"),
+            value="", description="Mode", tooltip=field.doc, layout=Layout(width="240px"),
         )
         super().__init__(client, history=history, session_dir=session_dir, options=[self.mode])
 

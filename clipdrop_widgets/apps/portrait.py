@@ -79,7 +79,7 @@ class _PortraitApp(OnePhotoApp):
     def __init__(self, client: Client | None = None, *, history: HistoryStrip | None = None,
                  session_dir: str | os.PathLike[str] | None = None) -> None:
         self.view = widgets.ToggleButtons(options=list(self.views), value=self.views[-1][1],
-                                          description="Show",
+                                          description="Show", tooltip="Which picture to show",
                                           tooltips=[f"Show the {label.lower()}"
                                                     for label, _ in self.views])
         self.azimuth = widgets.IntSlider(value=135, min=0, max=359, description="Light from",

@@ -189,7 +189,9 @@ class Studio(Snapshot, widgets.VBox):
                                   justify_content="space-between", width="100%"),
         )
         self._session_line = widgets.HTML("", layout=fixed_layout())
-        self._recent = widgets.Dropdown(description="Reopen", layout=Layout(
+        self._recent = widgets.Dropdown(description="Reopen",
+                                        tooltip="An earlier session of this machine's to reopen",
+                                        layout=Layout(
             width="360px"), style={"description_width": "initial"})
         self._open = widgets.Button(description="Open", icon="folder-open",
                                     layout=Layout(width="auto"),

@@ -73,6 +73,7 @@ class UncropApp(OnePhotoApp):
         seed_field = endpoint.field("seed")
         self.seed = box(seed_field, "Seed", random.randint(0, 100_000))  # type: ignore[arg-type]
         self.new_seed = widgets.Checkbox(value=True, description="New seed each run",
+                                         tooltip="A new random seed before each Run",
                                          indent=False, layout=Layout(width="auto"))
         self._size = widgets.HTML("")
         grid = widgets.VBox([

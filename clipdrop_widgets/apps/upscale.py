@@ -56,10 +56,10 @@ class UpscaleApp(OnePhotoApp):
                                                      "A width and a height"])
         fw, fh = endpoint.field("target_width"), endpoint.field("target_height")
         self.width = widgets.BoundedIntText(value=1024, min=fw.minimum, max=fw.maximum,  # type: ignore[union-attr]
-                                            description="Width",
+                                            description="Width", tooltip=fw.doc,
                                             layout=Layout(width="170px"))
         self.height = widgets.BoundedIntText(value=1024, min=fh.minimum, max=fh.maximum,  # type: ignore[union-attr]
-                                             description="Height",
+                                             description="Height", tooltip=fh.doc,
                                              layout=Layout(width="170px"))
         self._target = widgets.HTML("")
         self.magnifier = Magnifier()

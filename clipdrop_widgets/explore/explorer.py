@@ -118,9 +118,10 @@ class PromptExplorer(widgets.VBox):
         guard = self.errors.guard
         self.operation = widgets.Dropdown(
             options=[(ENDPOINTS[name].title, name) for name in self._operations()],
-            description="Operation")
+            description="Operation", tooltip="The operation every picture of the sweep uses")
         self.template = widgets.Text(value="", placeholder="a {animal} in {style}",
                                      description="Template",
+                                     tooltip="The prompt, with {names} for the values to sweep",
                                      layout=Layout(width="520px"))
         self.variable_boxes: dict[str, widgets.Textarea] = {}
         self.variables_row = widgets.HBox([])
@@ -133,7 +134,9 @@ class PromptExplorer(widgets.VBox):
                                        layout=Layout(width="200px"))
         self.status = widgets.Label("")
         self.compare_with = widgets.ToggleButtons(options=self._compare_modes(),
-                                                  description="Compare")
+                                                  description="Compare",
+                                                  tooltip="What a picture chosen in the grid "
+                                                          "is compared with")
         self.grid = widgets.GridBox([], layout=Layout(grid_gap="6px"))
         self.compare = CompareSlider(max_width=512, max_height=512)
         self.compare.layout.display = "none"
@@ -218,6 +221,7 @@ class PromptExplorer(widgets.VBox):
         for name in names:
             box = self.variable_boxes.get(name) or widgets.Textarea(
                 value=self._typed.get(name, ""), description=name,
+                tooltip=f"The values of {{{name}}}, one a line",
                 placeholder="one value per line", layout=Layout(width="260px",
                                                                        height="110px"))
             self._keyboard.keep_input(box)

@@ -94,6 +94,7 @@ class WidgetProgress:
         from IPython.display import display
 
         self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), description=title,
+                                 tooltip=f"{title}: pictures done of {total}",
                                  bar_style="info")
         self.label = w.Label("starting")
         self.box = w.HBox([self.bar, self.label])

@@ -229,6 +229,8 @@ class GatewayDashboard(widgets.VBox):
 
     def stop(self) -> None:
         """End live refreshing (the widget keeps what it shows)."""
+        if not hasattr(self, "_stop"):  # refused before it started (garbage collected)
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -151,6 +151,8 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._handlers: list[Callable[[Result], object]] = []
         self.errors = ErrorLine()
         self._folder = widgets.Text(value=os.fspath(folder), description="Save to",
+                                    tooltip="The folder Save and Save all write to, on the "
+                                            "kernel's machine",
                                     layout=Layout(width="320px"))
         self._save_all = widgets.Button(description="Save all", icon="download",
                                         disabled=True, layout=Layout(width="auto"),

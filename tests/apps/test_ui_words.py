@@ -186,3 +186,39 @@ def test_saving_names_the_real_folder_not_a_dot(tmp_path: Path, monkeypatch) -> 
     assert f"Saved 2 files in {tmp_path}" in strip._status.value
     strip.save(0, folder="out")
     assert str(tmp_path / "out") in strip._status.value
+
+
+# -- no label says "null" on hover -----------------------------------------------------------
+def test_every_labelled_control_has_a_tooltip_so_no_label_says_null() -> None:
+    """ipywidgets' front end sets a labelled control's ``title`` to its tooltip even when it
+    has none: hovering "Save to", "Sample" or "Left %" in JupyterLab, Notebook 7 or Voila's
+    page showed "null", and a screen reader read it as the label's description (page22b
+    #4). Every control the package makes with a label carries a tooltip."""
+    import inspect
+
+    import ipywidgets as widgets
+    from ipywidgets.widgets.widget_description import DescriptionWidget
+
+    import clipdrop_widgets
+    from clipdrop_widgets.widgets import MaskPainter
+    from clipdrop_widgets.widgets.closing import reached
+
+    built = []
+    for name in clipdrop_widgets.__all__:
+        cls = getattr(clipdrop_widgets, name)
+        if inspect.isclass(cls) and issubclass(cls, widgets.Widget) and \
+                not inspect.isabstract(cls) and name not in ("App", "MaskPainter",
+                                                             "GatewayDashboard"):
+            built.append(cls())
+    built.append(MaskPainter(Image.new("RGB", (64, 48))))
+    explorer = next(w for w in built if type(w).__name__ == "PromptExplorer")
+    explorer.template.value = "a {animal} in {style}"  # its value boxes
+    seen: set[int] = set()
+    while tabs := [w for w in reached(built) if isinstance(w, widgets.Tab) and id(w) not in seen]:
+        for tab in tabs:  # every app of every group (a group's tabs come when it is chosen)
+            seen.add(id(tab))
+            for index in range(len(tab.children)):
+                tab.selected_index = index
+    labelled = [w for w in reached(built) if isinstance(w, DescriptionWidget) and w.description]
+    assert len(labelled) > 30
+    assert [(type(w).__name__, w.description) for w in labelled if w.tooltip is None] == []
