@@ -260,7 +260,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def _outline(self, result: Result | None) -> None:
         self._chosen = result
         for shown, card in zip(self._results, self._cards, strict=True):
-            card.outline(shown is result)
+            card.outline(result is not None and _same(shown, result))
 
     def clear(self) -> None:
         """Remove every result from the strip (files already saved, and the session folder,
@@ -324,7 +324,9 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._cards = [self._card(result, later=True) for result in results]  # a thumbnail
         self._row.children = tuple(self._cards)                    # not kept: made after
         self._put_aside([])  # what this page did not need, past max_items in all
-        self._outline(results[0] if results else None)
+        if self._chosen is None:  # a session opened: its newest result
+            self._chosen = results[0] if results else None
+        self._outline(self._chosen)  # the result shown, when it is on this page
         # Save all and Download all take every page's results, whatever this page shows
         self._save_all.disabled = self._download_all.disabled = not len(self._pages)
         self.pager.show(len(self._pages) > 0)
@@ -340,7 +342,18 @@ class HistoryStrip(Snapshot, widgets.VBox):
         """
         if self.session is None or self._added_here or len(self.session) <= self._session_known:
             return False
-        self.open_session(self.session.directory)
+        # The log read again; the page and filters browsed stay (the newest page shows the
+        # new results first; another page stays as it is, its place and count brought up
+        # to date, as when a result is made here).
+        session = Session(self.session.directory)
+        records = session.records()
+        self.session = session
+        self._session_known = len(records)
+        self._pages.replace(records)
+        if self._pages.page == 0 and not self._pages.filtered:
+            self._show_page()
+        else:
+            self.pager.refresh()
         return True
 
     @property
@@ -538,6 +551,12 @@ class HistoryStrip(Snapshot, widgets.VBox):
     def __repr__(self) -> str:
         n = len(self._results)
         return f"HistoryStrip({n} result{'' if n == 1 else 's'})"
+
+
+def _same(a: Result, b: Result) -> bool:
+    """Whether ``a`` and ``b`` are one result (a page read again makes new objects)."""
+    return a is b or (a.created == b.created and a.endpoint == b.endpoint
+                      and a.sha256 == b.sha256)
 
 
 def _folder_error(folder: str, exc: OSError) -> OSError:

@@ -5,9 +5,14 @@ Making a page's cards anew and closing the last page's sent some 1,000 ``comm_op
 ``comm_close`` messages a turn, plus as many updates. jupyter_server (JupyterLab, Notebook 7,
 Voila) lets a page's kernel send about 1,000 messages a second before it stops forwarding
 updates and closes: past that, a turned page showed no cards, or the old ones for good. A card
-is therefore kept and filled with the next result instead: a turn sends a few updates a card
-(its picture, caption and outline) and opens or closes nothing once the strip has had as many
-cards as a page holds.
+is therefore kept and filled with the next result instead: its picture, caption, menu and
+their layouts stay, a turn updates them.
+
+Its **Show**, **Save**, **Download** and **Send** buttons are made anew for each result, and
+the last result's closed: a click is a message naming only the button, and one pressed just
+after a turn, before the page showed the next result, reached a button already holding it
+(a Download of a result the user never saw on that card). A press on a closed button is
+dropped. A turn is about 11 messages a card, 4 buttons made and 4 closed, against 29 before.
 """
 
 from __future__ import annotations
@@ -57,6 +62,21 @@ class HistoryCard(widgets.VBox):
         self.picture = widgets.Image(format="png", layout=Layout(
             width=f"{thumbnail_size}px", height=f"{thumbnail_size}px"))
         self.caption = widgets.HTML("", style=shared["caption_style"])
+        self._shared = shared
+        self._actions = actions
+        self._row = widgets.HBox([], layout=shared["buttons_row"])  # Download wraps below
+        self.sender = SendTo(menu=True)
+        self.sender.on_send(lambda name: self._act(lambda result: actions.send(result, name)))
+        super().__init__(
+            [self.picture, self.caption, self._row, self.sender],
+            layout=Layout(margin="0 8px 0 0", padding="2px", border=PLAIN_BORDER,
+                          min_width=f"{thumbnail_size + 12}px"),
+        )
+
+    def _buttons(self, result: Result) -> tuple[widgets.Button, ...]:
+        """**Show**, **Save** and **Download** for ``result``: each acts on it, whatever the
+        card shows by the time a click arrives (and a closed one drops the click)."""
+        shared, actions = self._shared, self._actions
         buttons = {"layout": shared["buttons"], "style": shared["button_style"]}
         show = widgets.Button(description="Show", **buttons,
                               tooltip="Show this result in its app's compare view")
@@ -66,28 +86,26 @@ class HistoryCard(widgets.VBox):
                                   tooltip="Save this image on your computer (browser download)",
                                   _dom_classes=("cdw-history-download",))
         guard = actions.errors.guard
-        show.on_click(guard(lambda _b: self._act(actions.select)))
-        save.on_click(guard(lambda _b: self._act(actions.save)))
-        download.on_click(guard(lambda _b: self._act(actions.download)))
-        self.sender = SendTo(menu=True)
-        self.sender.on_send(lambda name: self._act(lambda result: actions.send(result, name)))
-        super().__init__(
-            [self.picture, self.caption,
-             widgets.HBox([show, save, download], layout=shared["buttons_row"]),  # Download
-             self.sender],                                                       # wraps below
-            layout=Layout(margin="0 8px 0 0", padding="2px", border=PLAIN_BORDER,
-                          min_width=f"{thumbnail_size + 12}px"),
-        )
+        show.on_click(guard(lambda _b: actions.select(result)))
+        save.on_click(guard(lambda _b: actions.save(result)))
+        download.on_click(guard(lambda _b: actions.download(result)))
+        return show, save, download
 
     def _act(self, action: Callable[[Result], object]) -> object:
-        # A click that arrives after the page was turned acts on what the card shows now;
-        # one on a card put aside (no result) does nothing.
+        # The Send button is made anew for each result (`SendTo.renew`): a click reaching
+        # this is on the result the card shows; none on a card put aside.
         return None if self.result is None else action(self.result)
 
     def fill(self, result: Result, thumbnail: Thumbnail, caption: str,
              targets: Sequence[tuple[str, str]]) -> None:
         """Show ``result``: its ``thumbnail`` (bytes, format, size), its ``caption`` (HTML),
-        a "Send to" menu of ``targets`` with nothing chosen."""
+        a "Send to" menu of ``targets`` with nothing chosen, and buttons of its own."""
+        if result is not self.result or not self._row.children:
+            old = self._row.children
+            self._row.children = self._buttons(result)
+            for button in old:
+                button.close()  # only the button: its layout and style are every card's
+            self.sender.renew()
         self.result = result
         self.show_thumbnail(result, thumbnail)
         self.caption.value = caption

@@ -52,6 +52,10 @@ class SessionPages:
         self._records = list(records)
         self.page, self.operation, self.words = 0, "", ""
 
+    def replace(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Hold ``records`` (oldest first: the log read again), on the same page and filters."""
+        self._records = list(records)
+
     def append(self, record: Mapping[str, Any]) -> None:
         """Add the line of a result just made."""
         self._records.append(record)
@@ -186,6 +190,9 @@ class PagerBar(widgets.HBox):
     def _turn(self, step: int) -> None:
         self.pages.page = max(0, min(self.pages.pages - 1, self.pages.page + step))
         self._changed()
+        pressed, other = (self.older, self.newer) if step > 0 else (self.newer, self.older)
+        if pressed.disabled and not other.disabled:
+            other.focus()  # the last (or first) page: focus stays on the bar, not the page
 
     def _changed(self) -> None:
         for callback in list(self._callbacks):

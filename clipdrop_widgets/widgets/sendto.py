@@ -91,6 +91,8 @@ class SendTo(widgets.HBox):
         self._errors: ErrorLine | None = None
         self._menu: widgets.Dropdown | None = None
         self._go: widgets.Button | None = None
+        self._go_layout: Layout | None = None
+        self._go_style: widgets.ButtonStyle | None = None
         self._built_for: tuple[tuple[str, str], ...] | None = None
         if menu:  # as wide as its card, no wider
             self.layout.width = "100%"
@@ -106,7 +108,8 @@ class SendTo(widgets.HBox):
     def owned_widgets(self) -> tuple[widgets.Widget, ...]:
         """Its menu and error line, children or not yet (`closing.close_tree` closes them);
         those not made yet (`_build`) are not there to close."""
-        return tuple(w for w in (self._menu, self._go, self._errors) if w is not None)
+        return tuple(w for w in (self._menu, self._go, self._go_layout, self._go_style,
+                                 self._errors) if w is not None)
 
     # -- configuring --------------------------------------------------------------------------
     @property
@@ -153,9 +156,12 @@ class SendTo(widgets.HBox):
         """The **Send** button beside the menu: the menu chooses, this sends (disabled
         until an operation is chosen)."""
         if self._go is None:
+            if self._go_layout is None:  # kept for the next button (`renew`)
+                self._go_layout = Layout(width="auto", flex="0 0 auto")
+                self._go_style = widgets.ButtonStyle()
             self._go = widgets.Button(description="Send", icon="share", disabled=True,
                                       tooltip="Choose an operation in the menu first",
-                                      layout=Layout(width="auto", flex="0 0 auto"))
+                                      layout=self._go_layout, style=self._go_style)
             self._go.add_class("cdw-send-chosen")
             self._go.on_click(self.errors.guard(lambda _b: self.send_chosen()))
         return self._go
@@ -171,6 +177,16 @@ class SendTo(widgets.HBox):
         if visible:
             self._build()
         self.layout.display = "" if visible else "none"
+
+    def renew(self) -> None:
+        """A new **Send** button in place of the menu's (the old one closed): a press on the
+        old one, sent before the owner showed another result, is dropped, not sent with the
+        new result (`history_card`)."""
+        if self._go is None:
+            return
+        old, self._go = self._go, None
+        self.children = [self._go_button() if w is old else w for w in self.children]
+        old.close()
 
     def reset(self) -> None:
         """Nothing chosen in the menu and no error shown (the card shows another result)."""

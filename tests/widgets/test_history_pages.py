@@ -236,7 +236,8 @@ def test_turning_pages_fills_the_same_cards_a_few_messages_each(tmp_path, sent):
     """jupyter_server stops forwarding a kernel's updates and closes past 1,000 messages a
     second (3,000 in its 3 s window): a turn that made a page's cards anew and closed the old
     ones sent about 1,450, and in Voila a turned page sometimes never showed (the CI failure
-    of test_history_pages_turned_in_voila_show_working_cards). Cards are filled again."""
+    of test_history_pages_turned_in_voila_show_working_cards). Cards are filled again; only
+    their buttons are made for each result."""
     import ipywidgets
 
     instances = ipywidgets.widgets.widget._instances  # the kernel's widget models
@@ -250,10 +251,12 @@ def test_turning_pages_fills_the_same_cards_a_few_messages_each(tmp_path, sent):
         assert strip.wait_thumbnails(60)
     assert "Results 501-550" in strip.pager.place.value
     assert strip._cards == cards  # the same 50 cards, each showing another result
-    assert sent.get("comm_open", 0) == 0 and sent.get("comm_close", 0) == 0
-    # a placeholder and its size, the caption, then the thumbnail and its size: 5 a card
-    assert sent["comm_msg"] <= 10 * 50 * 6  # (a turn used to send about 1,450)
-    assert len(instances) == first
+    # what the server counts against its limit: updates and closes; a card's 3 buttons are
+    # made and closed (a placeholder and its size, the caption, the thumbnail and its size,
+    # the buttons' row: 6 updates)
+    assert sent["comm_msg"] + sent["comm_close"] <= 10 * 50 * 10  # 1,450 a turn before
+    assert sent["comm_open"] == sent["comm_close"] == 10 * 50 * 3
+    assert len(instances) == first  # nothing left open
     oldest = strip._results[-1]
     assert strip._cards[-1].result is oldest
     assert oldest.created == 1_700_000_000.0 + 50  # 501st newest of 600
@@ -264,8 +267,65 @@ def test_turning_pages_fills_the_same_cards_a_few_messages_each(tmp_path, sent):
     assert show.layout is strip._auto
     chosen = []
     strip.on_select(chosen.append)
-    show.click()  # the card acts on the result it shows now
+    show.click()
     assert chosen == [oldest]
+
+
+def test_a_button_pressed_as_the_page_turns_never_acts_on_the_next_pages_result(tmp_path,
+                                                                                monkeypatch):
+    """A click is a message naming only its button: one pressed just before the page showed
+    the next result reached the card already filled with it (att hist F1: Download on
+    "card 239" downloaded card 189). Each result has its own buttons; the last page's are
+    closed (the kernel drops a press on them) and, called anyway, act on their own result."""
+    make_session(tmp_path / "s", 120, distinct=120)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s", folder=tmp_path / "out")
+    assert strip.wait_thumbnails(30)
+    card = strip._cards[1]
+    seen = card.result  # what the user saw on the card when pressing
+    show, save, download = card.children[2].children
+    go = strip._senders[seen]._go
+    strip.pager.older.click()  # the turn the kernel handles before the press
+    assert card.result is not seen
+    assert all(w.comm is None for w in (show, save, download))  # the press is dropped
+    sent = []
+    monkeypatch.setattr(strip.downloader, "send_file",
+                        lambda data, name, mime: sent.append(data))
+    download.click()  # were it delivered: the result the user saw
+    from clipdrop_widgets import read_record
+
+    assert read_record(sent[0])["prompt"] == seen.inputs.get("prompt")
+    chosen = []
+    strip.on_select(chosen.append)
+    new_show, _, new_download = card.children[2].children
+    new_download.click()
+    assert read_record(sent[1])["prompt"] == card.result.inputs.get("prompt")
+    new_show.click()
+    assert chosen == [card.result]
+    assert go is None or go.comm is None  # the Send of the page before: closed too
+
+
+def test_results_another_page_writes_keep_the_page_browsed(tmp_path):
+    """A Studio's page watches its session folder (results of a page left during a Run); on
+    an older page a catch-up used to empty the strip and throw the user back to the newest
+    page (att hist F2). The page browsed stays; the newest page shows them first."""
+    make_session(tmp_path / "s", 120, distinct=40)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    strip.pager.older.click()
+    shown = prompts(strip)
+    chosen = strip.select(-1)  # the newest of page 2, outlined
+    other = Session(tmp_path / "s")
+    for i in range(3):
+        other.add(Result(picture(500 + i), "image/png", "text_to_image",
+                         {"prompt": f"from another page {i}"}))
+    assert strip.catch_up()
+    assert prompts(strip) == shown and "Results 51-100 of 123" in strip.pager.place.value
+    assert strip.chosen is chosen
+    strip.pager.newer.click()
+    assert prompts(strip)[-1] == "from another page 2"
+    assert not any(c.layout.border.startswith("2px solid #") for c in strip._cards)
+    strip.pager.older.click()  # back to the result shown: outlined again
+    outlined = [c.result for c in strip._cards if c.layout.border.startswith("2px solid #")]
+    assert len(outlined) == 1 and outlined[0].inputs == chosen.inputs
 
 
 def test_a_short_page_keeps_its_spare_cards_and_the_strip_stays_bounded(tmp_path, sent):
@@ -279,12 +339,12 @@ def test_a_short_page_keeps_its_spare_cards_and_the_strip_stays_bounded(tmp_path
     sent.clear()
     strip.pager.older.click()  # the 10 oldest: 40 cards put aside, none closed
     assert len(strip._cards) == 10 and len(strip._spare) == 40
-    assert len(instances) == first and not sent.get("comm_close")
+    assert len(instances) == first and sent["comm_close"] == 10 * 3  # 10 cards' buttons
     for _ in range(5):
         strip.pager.newer.click()
         strip.pager.older.click()
     assert strip.wait_thumbnails(30)
-    assert len(instances) == first and not sent.get("comm_open")
+    assert len(instances) == first and sent["comm_open"] == sent["comm_close"]
     strip.pager.words.value = "fox"  # a filter: the first page of foxes
     assert all("fox" in (p or "") for p in prompts(strip))
     assert len(strip._cards) + len(strip._spare) <= 50
