@@ -375,3 +375,19 @@ def test_a_thumbnail_made_after_its_page_was_turned_stays_off_the_new_page(tmp_p
            for card in strip._cards}
     assert shown and all(value == own[id(card)] for card, value in shown)
     assert all(card.picture.value == own[id(card)] for card in strip._cards)
+
+
+def test_at_the_last_page_focus_moves_from_older_to_newer(tmp_path, monkeypatch):
+    """Older turns off on the last page; a keyboard user pressing it had focus dropped to the
+    page (att hist F7). The bar asks the page to focus Newer instead, and Older at the first
+    page back."""
+    make_session(tmp_path / "s", 60, distinct=20)
+    strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
+    focused = []
+    for name in ("older", "newer"):
+        button = getattr(strip.pager, name)
+        monkeypatch.setattr(button, "focus", lambda n=name: focused.append(n))
+    strip.pager.older.click()  # to the last page: Older is off
+    assert strip.pager.older.disabled and focused == ["newer"]
+    strip.pager.newer.click()  # back to the first: Newer is off
+    assert strip.pager.newer.disabled and focused == ["newer", "older"]
