@@ -99,17 +99,22 @@ class HistoryCard(widgets.VBox):
     def fill(self, result: Result, thumbnail: Thumbnail, caption: str,
              targets: Sequence[tuple[str, str]]) -> None:
         """Show ``result``: its ``thumbnail`` (bytes, format, size), its ``caption`` (HTML),
-        a "Send to" menu of ``targets`` with nothing chosen, and buttons of its own."""
-        if result is not self.result or not self._row.children:
+        a "Send to" menu of ``targets`` with nothing chosen, and buttons of its own.
+
+        The picture and caption change first, then the buttons: the page applies them in that
+        order, so a card never offers the new result's buttons under the last one's picture
+        (a press on the last buttons meanwhile reaches closed ones and is dropped)."""
+        new = result is not self.result or not self._row.children
+        self.result = result
+        self.show_thumbnail(result, thumbnail)
+        self.caption.value = caption
+        self.sender.reset()
+        if new:
             old = self._row.children
             self._row.children = self._buttons(result)
             for button in old:
                 button.close()  # only the button: its layout and style are every card's
             self.sender.renew()
-        self.result = result
-        self.show_thumbnail(result, thumbnail)
-        self.caption.value = caption
-        self.sender.reset()
         self.sender.set_targets(targets)
 
     def show_thumbnail(self, result: Result, thumbnail: Thumbnail) -> None:

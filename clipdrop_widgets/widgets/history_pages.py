@@ -190,9 +190,6 @@ class PagerBar(widgets.HBox):
     def _turn(self, step: int) -> None:
         self.pages.page = max(0, min(self.pages.pages - 1, self.pages.page + step))
         self._changed()
-        pressed, other = (self.older, self.newer) if step > 0 else (self.newer, self.older)
-        if pressed.disabled and not other.disabled:
-            other.focus()  # the last (or first) page: focus stays on the bar, not the page
 
     def _changed(self) -> None:
         for callback in list(self._callbacks):

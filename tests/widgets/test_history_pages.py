@@ -377,17 +377,29 @@ def test_a_thumbnail_made_after_its_page_was_turned_stays_off_the_new_page(tmp_p
     assert all(card.picture.value == own[id(card)] for card in strip._cards)
 
 
-def test_at_the_last_page_focus_moves_from_older_to_newer(tmp_path, monkeypatch):
-    """Older turns off on the last page; a keyboard user pressing it had focus dropped to the
-    page (att hist F7). The bar asks the page to focus Newer instead, and Older at the first
-    page back."""
-    make_session(tmp_path / "s", 60, distinct=20)
+
+def test_a_refilled_card_shows_its_new_result_before_offering_its_buttons(tmp_path,
+                                                                          monkeypatch):
+    """The page applies a kernel's messages in order: new buttons sent before the new picture
+    and caption were live under the last result's for 100-450 ms, and pressed there acted on
+    a result the card did not show yet (reattack F1). The picture and caption go first."""
+    import comm
+
+    make_session(tmp_path / "s", 120, distinct=120)
     strip = HistoryStrip(max_items=50, session_dir=tmp_path / "s")
-    focused = []
-    for name in ("older", "newer"):
-        button = getattr(strip.pager, name)
-        monkeypatch.setattr(button, "focus", lambda n=name: focused.append(n))
-    strip.pager.older.click()  # to the last page: Older is off
-    assert strip.pager.older.disabled and focused == ["newer"]
-    strip.pager.newer.click()  # back to the first: Newer is off
-    assert strip.pager.newer.disabled and focused == ["newer", "older"]
+    assert strip.wait_thumbnails(30)
+    card = strip._cards[3]
+    order: list[tuple[str, str]] = []
+
+    def publish(self, msg_type, data=None, *args, **kwargs):
+        state = (data or {}).get("state", {}) if isinstance(data, dict) else {}
+        order.append((self.comm_id, msg_type, tuple(state)))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
+    strip.pager.older.click()
+    assert strip.wait_thumbnails(30)
+    mine = {card.picture.model_id: "picture", card.caption.model_id: "caption",
+            card._row.model_id: "buttons"}
+    seen = [mine[c] for c, kind, _keys in order if c in mine and kind == "comm_msg"]
+    assert seen.index("caption") < seen.index("buttons")
+    assert seen.index("picture") < seen.index("buttons")
