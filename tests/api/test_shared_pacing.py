@@ -21,7 +21,11 @@ from clipdrop_widgets.api.shared_pacer import SharedRateLimiter
 
 KEY = "sk-shared-pace-3c9d"
 RPM = 60  # one start every 1.02 s
-WINDOW = 0.8  # the server allows one request per 0.8 s: what two unshared pacers overrun
+# The server allows one request per 0.6 s: two unshared pacers, starting together, overrun it
+# at once (the control below). The 0.42 s left to one shared pace covers the time between a
+# process's turn and its request reaching the server, which a machine busy with browsers
+# stretched past the 0.22 s that a 0.8 s window left (CI13: one 429).
+WINDOW = 0.6
 CALLS = 3
 
 
