@@ -335,3 +335,63 @@ def test_a_run_marks_the_session_while_in_flight_and_a_dead_kernels_mark_goes(
     # and the folder is still a session's, for a Studio and for Save all's zip
     assert len(Studio(session_dir=folder).history.results) == 1
     assert not [n for _p, n in session.zip_members() if ".running" in n]
+
+
+def test_a_kernel_killed_mid_run_leaves_the_session_whole_and_claims_no_run(
+        tmp_path: Path) -> None:
+    """SIGKILL on a kernel whose Run is out (a page's kernel killed, or the machine's OOM
+    killer): the service was asked once (charged), nothing came back; the session keeps every
+    earlier result and reopens; the dead kernel's marker says no run is in flight to the
+    next page, which would otherwise wait for a result that never comes."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time as clock
+
+    from fault_server import UNPACED, Action, FaultServer
+
+    folder = tmp_path / "s"
+    with FaultServer(default=Action.image()) as server:
+        first = Studio(Client("sk-kill-test", base_url=server.url,
+                              requests_per_minute=UNPACED), session_dir=folder)
+        run_text(first, "a red fox")  # a result before: the session exists
+        server.default = Action("respond", 200, Action.image().headers,
+                                Action.image().body, seconds=30)  # the next answer: slow
+        script = textwrap.dedent(f"""
+            import sys, time, warnings
+            warnings.simplefilter("ignore")
+            from clipdrop_widgets import Client, Studio
+            studio = Studio(Client("sk-kill-test", base_url={server.url!r},
+                                   requests_per_minute={UNPACED}), session_dir={str(folder)!r})
+            app = studio.select("text_to_image")
+            app.prompt.value = "an owl"
+            app.run_button.click()
+            print("pressed", flush=True)
+            time.sleep(60)
+        """)
+        kernel = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                  text=True)
+        try:
+            deadline = clock.monotonic() + 60
+            while len(server.seen) < 2 or not list((folder / ".running").glob("*")):
+                assert kernel.poll() is None and clock.monotonic() < deadline, \
+                    "the run never went out"
+                clock.sleep(0.02)
+            marker = next((folder / ".running").iterdir())
+            assert marker.name.startswith(f"{kernel.pid}-")
+            kernel.send_signal(signal.SIGKILL)  # mid-run: the request out, no answer yet
+            kernel.wait(10)
+        finally:
+            if kernel.poll() is None:
+                kernel.kill()
+                kernel.wait()
+        paid = len(server.seen)
+    assert paid == 2  # one call each: the fox, and the owl the killed kernel paid for
+    after = Studio(session_dir=folder)  # the next page
+    assert [r.inputs["prompt"] for r in after.history.results] == ["a red fox"]
+    assert Session(folder).records()[0]["prompt"] == "a red fox"  # the log is whole
+    assert after.history.session.running_elsewhere() == 0  # dead: not a run in flight
+    assert not list((folder / ".running").iterdir())  # its marker removed
+    shown(after)
+    assert "in flight" not in after.session_text
