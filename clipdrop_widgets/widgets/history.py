@@ -275,12 +275,15 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._chosen = None
 
     def _put_aside(self, cards: Sequence[HistoryCard]) -> None:
-        """Keep ``cards``, taken off the strip, for the next results (`HistoryCard`); close
-        those past ``max_items`` cards in all, with every widget in them but the layouts and
-        styles every card shares."""
+        """Keep ``cards``, taken off the strip, for the next results (`HistoryCard`)."""
         for card in cards:
             card.put_aside()
         self._spare.extend(reversed(cards))  # the first card taken off is the first reused
+        self._trim()
+
+    def _trim(self) -> None:
+        """Close the cards put aside past ``max_items`` cards in all, with every widget in
+        them but the layouts and styles every card shares."""
         surplus = len(self._spare) + len(self._cards) - self._max_items
         if surplus > 0:
             extra, self._spare = self._spare[:surplus], self._spare[surplus:]
@@ -323,7 +326,7 @@ class HistoryStrip(Snapshot, widgets.VBox):
         self._results = results
         self._cards = [self._card(result, later=True) for result in results]  # a thumbnail
         self._row.children = tuple(self._cards)                    # not kept: made after
-        self._put_aside([])  # what this page did not need, past max_items in all
+        self._trim()  # what this page did not need, past max_items in all
         if self._chosen is None:  # a session opened: its newest result
             self._chosen = results[0] if results else None
         self._outline(self._chosen)  # the result shown, when it is on this page
