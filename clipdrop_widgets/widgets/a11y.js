@@ -100,20 +100,37 @@ function describeStage(stage, model) {
 // its tab is left): the stage's painter (the photo or sketch, or the uncrop frame), else the
 // app's Run button. The stage may still be hidden (its tab shown only now, the painter's
 // display just changed): try again for a few frames until something is visible.
+// Python's request comes a kernel round trip after the press, and a busy kernel can take a
+// second or more: by then the person may have gone on with Tab or a click. The focus is only
+// taken while it is still where the press left it: on the page (the pressed button hidden or
+// gone), on a hidden or disabled element, or still in the row of buttons that sent it (the
+// staging row, a "Send to" control). Anywhere else it stays (it was pulled back to the stage
+// from wherever the person had moved it).
 function visible(node) {
   return node.getClientRects().length > 0 && getComputedStyle(node).visibility !== "hidden";
 }
 
-function focusStage(el, tries = 60) {
+export const SENDERS = ".cdw-staging, .cdw-sendto";
+
+// Whether the focus may be moved to the stage now: `active` is the page's focused element.
+export function focusFree(active, body, isVisible = visible) {
+  if (active == null || active === body) return true;
+  if (active.disabled || !isVisible(active)) return true;
+  return typeof active.closest === "function" && active.closest(SENDERS) !== null;
+}
+
+export function focusStage(el, { tries = 60, doc = document, isVisible = visible,
+                                 frame = (fn) => requestAnimationFrame(fn) } = {}) {
+  if (!focusFree(doc.activeElement, doc.body, isVisible)) return;
   const stage = el.closest(".cdw-stage");
   const app = stage && stage.closest(".cdw-app");
   if (!app) return;
   const candidates = [...stage.querySelectorAll("canvas.cdw-ink, .cdw-uncrop-stage[tabindex]"),
     ...app.querySelectorAll("button.cdw-run")];
-  const target = candidates.find((node) => node.tabIndex >= 0 && visible(node) &&
+  const target = candidates.find((node) => node.tabIndex >= 0 && isVisible(node) &&
                                            !node.disabled);
   if (target) target.focus();
-  else if (tries > 0) requestAnimationFrame(() => focusStage(el, tries - 1));
+  else if (tries > 0) frame(() => focusStage(el, { tries: tries - 1, doc, isVisible, frame }));
 }
 
 export default {

@@ -81,6 +81,7 @@ class SendTo(widgets.HBox):
     def __init__(self, *, menu: bool = False, shown: bool = True) -> None:
         super().__init__(layout=Layout(flex_flow="row wrap", align_items="center",
                                        display="none"))
+        self.add_class("cdw-sendto")  # a11y.js: the focus may follow a send to the stage
         self._menu_mode = menu
         self._shown = shown
         self._targets: tuple[tuple[str, str], ...] = ()
