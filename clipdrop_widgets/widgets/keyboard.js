@@ -48,6 +48,12 @@
 // and what to do; it goes when an answer comes again. The banner is fixed to the bottom of the
 // window and lets clicks through: it never moves the page under the pointer nor covers a
 // control (a kernel busy running other code for a while shows it too, then it goes).
+// ipywidgets' ToggleButtons rebuild every button for each change the kernel makes (its check
+// of stale buttons compares their index values with the labels, so it always finds them
+// stale): a keyboard user on one whose value Python then changed (Upscale's x4, on a photo
+// too big for it, goes to Size) had the focus dropped to the top of the page. While a toggle
+// button has the focus, its group is watched; rebuilt, the button now at the same place takes
+// the focus back, unless the focus has gone elsewhere meanwhile.
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
 // from Python: {type: "pong"}.
 
@@ -215,12 +221,22 @@ export function createWatch({ model, root, doc = document, now = () => Date.now(
   };
 }
 
+// The button to give the focus back to after a toggle group was rebuilt (see the top), or
+// null: `button` had the focus, at `index` in `group`; `active` has it now.
+export function rebuiltToggle(button, group, index, active, body) {
+  if (button.isConnected || !group.isConnected) return null;
+  if (active !== null && active !== body && active.isConnected) return null; // moved on
+  const again = group.children[index];
+  return again !== undefined && again.tagName === "BUTTON" && !again.disabled ? again : null;
+}
+
 export function createKeyboard({ model, el, doc = document, Observer = MutationObserver,
                                  later = setTimeout, watcher = true }) {
   let last = null;
   let observer = null;
   let waiting = false; // a press is waiting for strokes: further presses are ignored
   let moved = null; // {button, at}: focus moved to Cancel by us, when
+  let toggles = null; // the observer of the focused toggle button's group
   const root = () => owner(el);
 
   function send(message) {
@@ -255,6 +271,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     suppressShortcuts(r);
     suppressShortcuts(ev.target);
     last = ev.target;
+    watchToggles(ev.target);
     if (observer === null) {
       observer = new Observer(() => {
         const target = focusTarget(root(), last, doc.activeElement, doc.body);
@@ -264,6 +281,22 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
       });
       observer.observe(r, { subtree: true, attributes: true, attributeFilter: ["disabled"] });
     }
+  }
+
+  // While a toggle button has the focus, give it back if the kernel rebuilds its group.
+  function watchToggles(target) {
+    if (toggles !== null) toggles.disconnect();
+    toggles = null;
+    const group = target.parentElement;
+    if (group == null || !target.classList || !target.classList.contains("widget-toggle-button")) {
+      return;
+    }
+    const index = Array.prototype.indexOf.call(group.children, target);
+    toggles = new Observer(() => {
+      const again = rebuiltToggle(target, group, index, doc.activeElement, doc.body);
+      if (again !== null) again.focus({ preventScroll: true }); // focusin watches it next
+    });
+    toggles.observe(group, { childList: true });
   }
 
   // Escape: focus to the notebook cell around the app; true when there is one.
@@ -336,6 +369,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
       doc.removeEventListener("click", onClick, true);
       doc.removeEventListener("focusin", onFocusin, true);
       if (observer !== null) observer.disconnect();
+      if (toggles !== null) toggles.disconnect();
     },
   };
 }

@@ -289,6 +289,11 @@ def test_everything_reachable_at_800_pixels(studio_page) -> None:  # type: ignor
                         if "not attached" not in str(err) or attempt == 2:
                             raise
                 why = outside(control.bounding_box(), 800, 800)
+                for _ in range(5):  # a toggle group the kernel rebuilt (x4 -> Size in Upscale):
+                    if why != "not shown":  # its buttons are new elements, found again
+                        break
+                    page.wait_for_timeout(200)
+                    why = outside(control.bounding_box(), 800, 800)
                 if why:
                     problems.append(f"{name}: control {i} ({text[:30]!r}) {why}")
                     continue
@@ -330,6 +335,42 @@ def test_everything_reachable_at_800_pixels(studio_page) -> None:  # type: ignor
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
     assert not problems, "\n".join(problems)
+
+
+JS_FOCUSED = """() => { const e = document.activeElement;
+  return e && e !== document.body ? [e.className, e.innerText.trim(), e.isConnected] : null; }"""
+
+
+def test_the_keyboard_focus_stays_on_a_toggle_python_changes(studio_page) -> None:  # type: ignore[no-untyped-def]
+    """Upscale's x4 on a 1500x2000 photo would be 6000x8000, over 4096 pixels a side, so
+    Python moves the toggle to Size and says why. ipywidgets rebuilds a toggle's buttons for
+    each change the kernel makes: a keyboard user pressing Space on x4 had the focus dropped
+    to the page (the next Tab from the top; CI16 caught a button replaced under the 800-pixel
+    walk). The focus stays on the toggle, at x4, and Tab goes on to Size."""
+    page = studio_page
+    choose_shape(page, "portrait")
+    show_tab(page, "upscale")
+    app = panel(page)
+
+    def button(label: str):  # type: ignore[no-untyped-def]
+        return app.locator(".widget-toggle-button", has_text=re.compile(rf"^{label}$")).first
+
+    def active(label: str) -> bool | None:
+        return "mod-active" in (button(label).get_attribute("class") or "") or None
+
+    button("x2").click()
+    wait_until(lambda: active("x2"), timeout=WAIT, what="x2 chosen")
+    button("x4").focus()
+    page.keyboard.press("Space")
+    wait_until(lambda: active("Size"), timeout=WAIT, what="Python moving x4 to Size")
+    assert "x4 would be 6000x8000, over 4096 pixels a side" in app.inner_text()
+    wait_until(lambda: page.evaluate(JS_FOCUSED) is not None or None, timeout=WAIT,
+               what="the focus back on the toggle")
+    classes, text, connected = page.evaluate(JS_FOCUSED)
+    assert "widget-toggle-button" in classes and text == "x4" and connected, (classes, text)
+    page.keyboard.press("Tab")  # on from x4, not from the top of the page
+    classes, text, _connected = page.evaluate(JS_FOCUSED)
+    assert text == "Size", (classes, text)
 
 
 def test_the_pictures_words_follow_an_upload(studio_page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -386,3 +386,42 @@ def test_escape_leaves_the_app_for_the_notebook_cell(run: dict[str, Any]) -> Non
     assert run["escapeCanvas"] == [{"prevented": True, "stopped": True}, "jp-Cell"]
     assert run["escapeTaken"] == [{"prevented": True, "stopped": False}, "cdw-run"]
     assert run["escapeOutside"] == [{"prevented": False, "stopped": False}, "outside"]
+
+
+TOGGLE_HARNESS = r"""
+import { rebuiltToggle } from "./keyboard.mjs";
+
+// A toggle group as ipywidgets rebuilds it: the old buttons detached, new ones in their place.
+const body = { isConnected: true };
+const button = (label, extra = {}) => ({ tagName: "BUTTON", label, isConnected: true,
+                                          disabled: false, ...extra });
+const group = { isConnected: true, children: [button("x2"), button("x4"), button("Size")] };
+const focused = group.children[1];
+const rebuild = (extra = {}) => {
+  for (const b of group.children) b.isConnected = false;
+  group.children = [button("x2"), button("x4", extra), button("Size")];
+};
+const name = (b) => (b === null ? null : b.label);
+const said = {};
+said.before = name(rebuiltToggle(focused, group, 1, focused, body));
+rebuild();
+said.rebuilt = name(rebuiltToggle(focused, group, 1, body, body));
+said.rebuiltNoActive = name(rebuiltToggle(focused, group, 1, null, body));
+said.movedOn = name(rebuiltToggle(focused, group, 1, { isConnected: true }, body));
+said.itsNewSelf = rebuiltToggle(focused, group, 1, focused, body) === group.children[1];
+rebuild({ disabled: true });
+said.disabled = name(rebuiltToggle(focused, group, 1, body, body));
+group.isConnected = false;
+said.groupGone = name(rebuiltToggle(focused, group, 1, body, body));
+console.log(JSON.stringify(said));
+"""
+
+
+def test_a_toggle_rebuilt_by_the_kernel_gives_the_focus_back_at_the_same_place() -> None:
+    """ipywidgets' ToggleButtons rebuild every button for a change the kernel makes: the
+    button at the focused one's place takes the focus back, unless the focus went elsewhere
+    meanwhile, or the new button is disabled, or the group left the page (the browser test:
+    tests/browser/test_browser_layout.py, Upscale's x4 moved to Size)."""
+    said = run_module("keyboard", TOGGLE_HARNESS)
+    assert said == {"before": None, "rebuilt": "x4", "rebuiltNoActive": "x4", "movedOn": None,
+                    "itsNewSelf": True, "disabled": None, "groupGone": None}, said
