@@ -53,7 +53,8 @@
 // stale): a keyboard user on one whose value Python then changed (Upscale's x4, on a photo
 // too big for it, goes to Size) had the focus dropped to the top of the page. While a toggle
 // button has the focus, its group is watched; rebuilt, the button now at the same place takes
-// the focus back, unless the focus has gone elsewhere meanwhile.
+// the focus back. The watch ends when the button loses the focus in any other way (Tab, a
+// click elsewhere, even on the page's background).
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
 // from Python: {type: "pong"}.
 
@@ -266,6 +267,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   }
 
   function onFocusin(ev) {
+    watchToggles(null); // whatever had the focus, it has moved on
     const r = root();
     if (r === null || owner(ev.target) !== r) return;
     suppressShortcuts(r);
@@ -283,20 +285,31 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     }
   }
 
-  // While a toggle button has the focus, give it back if the kernel rebuilds its group.
+  // While a toggle button has the focus, give it back if the kernel rebuilds its group
+  // (`target` null: stop watching).
   function watchToggles(target) {
-    if (toggles !== null) toggles.disconnect();
+    if (toggles !== null) toggles.observer.disconnect();
     toggles = null;
-    const group = target.parentElement;
+    const group = target === null ? null : target.parentElement;
     if (group == null || !target.classList || !target.classList.contains("widget-toggle-button")) {
       return;
     }
     const index = Array.prototype.indexOf.call(group.children, target);
-    toggles = new Observer(() => {
+    const observer = new Observer(() => {
       const again = rebuiltToggle(target, group, index, doc.activeElement, doc.body);
       if (again !== null) again.focus({ preventScroll: true }); // focusin watches it next
     });
-    toggles.observe(group, { childList: true });
+    observer.observe(group, { childList: true });
+    toggles = { target, observer };
+  }
+
+  // The watched button lost the focus while still in the page (a click on the page's
+  // background): it was not rebuilt, the person moved on. A rebuilt one is out of the page
+  // by the time this runs (the observer, a microtask, has run first).
+  function onFocusout(ev) {
+    if (toggles === null || ev.target !== toggles.target) return;
+    const was = toggles;
+    later(() => { if (toggles === was && was.target.isConnected) watchToggles(null); }, 0);
   }
 
   // Escape: focus to the notebook cell around the app; true when there is one.
@@ -356,6 +369,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   doc.addEventListener("keydown", onKeydown, true);
   doc.addEventListener("keydown", onKeyBubble, false);
   doc.addEventListener("focusin", onFocusin, true);
+  doc.addEventListener("focusout", onFocusout, true);
   doc.addEventListener("click", onClick, true);
   const watch = watcher ? createWatch({ model, root, doc }) : null;
   const onMessage = (msg) => { if (msg && msg.type === "pong" && watch !== null) watch.answered(); };
@@ -368,8 +382,9 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
       doc.removeEventListener("keydown", onKeyBubble, false);
       doc.removeEventListener("click", onClick, true);
       doc.removeEventListener("focusin", onFocusin, true);
+      doc.removeEventListener("focusout", onFocusout, true);
       if (observer !== null) observer.disconnect();
-      if (toggles !== null) toggles.disconnect();
+      watchToggles(null);
     },
   };
 }

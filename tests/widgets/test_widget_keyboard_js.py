@@ -425,3 +425,97 @@ def test_a_toggle_rebuilt_by_the_kernel_gives_the_focus_back_at_the_same_place()
     said = run_module("keyboard", TOGGLE_HARNESS)
     assert said == {"before": None, "rebuilt": "x4", "rebuiltNoActive": "x4", "movedOn": None,
                     "itsNewSelf": True, "disabled": None, "groupGone": None}, said
+
+
+WATCH_HARNESS = r"""
+import { createKeyboard } from "./keyboard.mjs";
+
+// Fakes: elements with classes and a parent; a document that dispatches focus events; one
+// MutationObserver stand-in per group, whose callback the "kernel" runs after a rebuild.
+const listeners = [];
+const doc = { activeElement: null, body: null,
+              addEventListener: (n, f) => listeners.push([n, f]), removeEventListener() {} };
+const fire = (type, target) => { for (const [n, f] of listeners) if (n === type) f({ target }); };
+function node(tag, classes, parent) {
+  const n = { tagName: tag, classes, parent, parentElement: parent, children: [],
+              isConnected: true, disabled: false, attrs: {} };
+  n.classList = { contains: (c) => classes.includes(c) };
+  n.closest = (sel) => {
+    for (let x = n; x; x = x.parent) if (x.classes.includes(sel.slice(1))) return x;
+    return null;
+  };
+  n.setAttribute = (k, v) => { n.attrs[k] = v; };
+  n.getAttribute = (k) => n.attrs[k] ?? null;
+  n.focus = () => { move(n); };
+  if (parent) parent.children.push(n);
+  return n;
+}
+function move(to) {  // the focus moves: focusout on the old element, focusin on the new one
+  const from = doc.activeElement;
+  doc.activeElement = to;
+  if (from && from !== doc.body) fire("focusout", from);
+  if (to !== doc.body) fire("focusin", to);
+}
+const watching = new Set();
+class Observer {
+  constructor(cb) { this.cb = cb; }
+  observe(target) { this.target = target; watching.add(this); }
+  disconnect() { watching.delete(this); }
+}
+const timers = [];
+const later = (fn) => timers.push(fn);
+const flush = () => { while (timers.length) timers.shift()(); };
+doc.body = node("BODY", ["body"], null);
+doc.activeElement = doc.body;
+const app = node("DIV", ["cdw-app"], doc.body);
+const el = node("DIV", ["keyboard"], app);
+const group = node("DIV", ["widget-toggle-buttons"], app);
+const other = node("DIV", ["cdw-app"], doc.body);  // another app, its own keyboard
+const otherField = node("INPUT", ["field"], other);
+const prompt = node("TEXTAREA", ["prompt"], app);
+const toggle = (label) => node("BUTTON", ["widget-toggle-button", label], group);
+["x2", "x4", "size"].forEach(toggle);
+createKeyboard({ model: { send() {} }, el, doc, later, Observer, watcher: false });
+createKeyboard({ model: { send() {} }, el: node("DIV", ["kb"], other), doc, later, Observer,
+                 watcher: false });
+// The kernel's change: every button replaced (the focused one leaves the page: the focus goes
+// to the body without a focus event, as in Chromium), then the observers run.
+function rebuild() {
+  for (const b of group.children) b.isConnected = false;
+  const focusedGone = doc.activeElement !== doc.body && !doc.activeElement.isConnected;
+  if (focusedGone) doc.activeElement = doc.body;
+  group.children = [];
+  ["x2", "x4", "size"].forEach(toggle);
+  for (const o of [...watching]) if (o.target === group) o.cb();
+  flush();
+}
+const where = () => doc.activeElement.classes.at(-1);
+const said = {};
+move(group.children[1]);  // x4, by keyboard
+rebuild();
+said.rebuilt = where();
+rebuild();  // again: the new x4 is watched too
+said.rebuiltTwice = where();
+move(prompt);
+rebuild();
+said.onThePrompt = where();
+move(group.children[1]);
+move(doc.body);  // a click on the page's background
+flush();
+rebuild();
+said.leftForTheBackground = where();
+move(group.children[1]);
+move(otherField);  // into another app
+rebuild();
+said.inAnotherApp = where();
+console.log(JSON.stringify(said));
+"""
+
+
+def test_the_focused_toggle_is_watched_only_while_it_has_the_focus() -> None:
+    """keyboard.js watches the group of the toggle button that has the focus. A rebuild gives
+    the focus back at the same place (again after a second rebuild); once the person has left
+    the button (the prompt, the page's background, another app), a rebuild takes nothing."""
+    said = run_module("keyboard", WATCH_HARNESS)
+    assert said == {"rebuilt": "x4", "rebuiltTwice": "x4", "onThePrompt": "prompt",
+                    "leftForTheBackground": "body", "inAnotherApp": "field"}, said
