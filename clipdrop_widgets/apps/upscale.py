@@ -13,6 +13,7 @@ from ..api.result import Result
 from ..contract.endpoints import ENDPOINTS
 from ..widgets import HistoryStrip
 from ..widgets._ui import Layout
+from ..widgets.a11y import LIVE_CLASS
 from ..widgets.magnifier import Magnifier
 from ._base import UI_LOCK
 from ._one_photo import OnePhotoApp
@@ -62,6 +63,7 @@ class UpscaleApp(OnePhotoApp):
                                              description="Height", tooltip=fh.doc,
                                              layout=Layout(width="170px"))
         self._target = widgets.HTML("")
+        self._target.add_class(LIVE_CLASS)  # the size and cost, and why x4 became Size: said
         self.magnifier = Magnifier()
         # Captioned: without it the magnifier reads as a stray second copy of the result.
         self._magnifier_caption = widgets.HTML(

@@ -1,7 +1,8 @@
 // Accessibility for an app's part of the page, where the widgets themselves fall short:
 // accessible names for ipywidgets controls that have none (slider handles, menus whose label
-// is hidden), text alternatives for images, a live region for the status line, and the stage
-// picture's text alternative (what it shows and what is painted), given by Python.
+// is hidden), the pressed state of toggle buttons, text alternatives for images, a live
+// region for the status line, and the stage picture's text alternative (what it shows and
+// what is painted), given by Python.
 // Idempotent: run again (debounced) whenever the app's part of the page changes.
 
 function outermostApp(el) {
@@ -34,7 +35,18 @@ export function dividerText(value) {
   return `${at} %: ${at} % before on the left, ${100 - at} % after on the right`;
 }
 
-function nameControls(root, watch) {
+// A toggle button's pressed state, which ipywidgets shows only by a class (`mod-active`):
+// a screen reader heard "x4, button" for the chosen one and the others alike.
+export function sayPressed(button) {
+  const pressed = String(button.classList.contains("mod-active"));
+  if (button.getAttribute("aria-pressed") !== pressed) button.setAttribute("aria-pressed", pressed);
+}
+
+function nameControls(root, watch, watchToggle) {
+  for (const button of root.querySelectorAll(".widget-toggle-button")) {
+    sayPressed(button);
+    watchToggle(button);
+  }
   for (const handle of root.querySelectorAll('.cdw-compare [role="slider"]')) {
     if (handle.getAttribute("aria-label") !== DIVIDER) handle.setAttribute("aria-label", DIVIDER);
     sayDivider(handle);
@@ -150,11 +162,21 @@ export default {
       watched.add(handle);
       dividers.observe(handle, { attributes: true, attributeFilter: ["aria-valuetext"] });
     };
+    // a toggle chosen on the page changes only its class (one rebuilt by the kernel is new:
+    // the page change below finds it)
+    const toggles = new MutationObserver((records) => {
+      for (const record of records) sayPressed(record.target);
+    });
+    const watchToggle = (button) => {
+      if (watched.has(button)) return;
+      watched.add(button);
+      toggles.observe(button, { attributes: true, attributeFilter: ["class"] });
+    };
     const fix = () => {
       pending = null;
       if (!root) return;
       observer.disconnect(); // our own attribute changes are not news
-      nameControls(root, watch);
+      nameControls(root, watch, watchToggle);
       describeStage(el.closest(".cdw-stage"), model);
       observer.observe(root, { childList: true, subtree: true });
     };
@@ -176,6 +198,7 @@ export default {
       model.off("change:compare", schedule);
       observer.disconnect();
       dividers.disconnect();
+      toggles.disconnect();
       if (pending !== null) cancelAnimationFrame(pending);
       if (placing !== null) cancelAnimationFrame(placing);
     };

@@ -358,12 +358,21 @@ def test_the_keyboard_focus_stays_on_a_toggle_python_changes(studio_page) -> Non
     def active(label: str) -> bool | None:
         return "mod-active" in (button(label).get_attribute("class") or "") or None
 
+    def pressed() -> dict[str, str | None]:  # what a screen reader hears of each
+        return {label: button(label).get_attribute("aria-pressed")
+                for label in ("x2", "x4", "Size")}
+
     button("x2").click()
     wait_until(lambda: active("x2"), timeout=WAIT, what="x2 chosen")
+    wait_until(lambda: pressed() == {"x2": "true", "x4": "false", "Size": "false"} or None,
+               timeout=WAIT, what="x2 said to be pressed")
     button("x4").focus()
     page.keyboard.press("Space")
     wait_until(lambda: active("Size"), timeout=WAIT, what="Python moving x4 to Size")
-    assert "x4 would be 6000x8000, over 4096 pixels a side" in app.inner_text()
+    why = app.locator(".cdw-live", has_text="x4 would be 6000x8000, over 4096 pixels a side")
+    assert why.count() == 1 and why.first.get_attribute("aria-live") == "polite"  # announced
+    wait_until(lambda: pressed() == {"x2": "false", "x4": "false", "Size": "true"} or None,
+               timeout=WAIT, what="Size said to be pressed")
     wait_until(lambda: page.evaluate(JS_FOCUSED) is not None or None, timeout=WAIT,
                what="the focus back on the toggle")
     classes, text, connected = page.evaluate(JS_FOCUSED)
