@@ -48,13 +48,19 @@
 // and what to do; it goes when an answer comes again. The banner is fixed to the bottom of the
 // window and lets clicks through: it never moves the page under the pointer nor covers a
 // control (a kernel busy running other code for a while shows it too, then it goes).
+// A focused button the kernel replaces took the focus with it, to the top of the page:
 // ipywidgets' ToggleButtons rebuild every button for each change the kernel makes (its check
 // of stale buttons compares their index values with the labels, so it always finds them
-// stale): a keyboard user on one whose value Python then changed (Upscale's x4, on a photo
-// too big for it, goes to Size) had the focus dropped to the top of the page. While a toggle
-// button has the focus, its group is watched; rebuilt, the button now at the same place takes
-// the focus back. The watch ends when the button loses the focus in any other way (Tab, a
-// click elsewhere, even on the page's background).
+// stale), so Space on Upscale's x4 with a photo too big for it (Python moves it to Size) lost
+// the focus; a history card's buttons are made anew for the next page's result (each result
+// has its own), so a card's Download focused while the page turned lost it too; and a row
+// that grows in front is made anew (ipywidgets remakes a box's children from the first one
+// changed: a prompt's Use, when Undo comes before it). While a button has the focus, its row
+// is watched; when the button leaves the page, a button like it in the row (same words and
+// classes, the nearest to its place), else the button now at its place, takes the focus (the
+// new one may come a moment later, up to REPLACED_WAIT_MS). The watch ends when
+// the button loses the focus in any other way (Tab, a click elsewhere, even on the page's
+// background).
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
 // from Python: {type: "pong"}.
 
@@ -65,6 +71,8 @@ export const INPUT_CLASS_PREFIX = "cdw-input-";
 // Longest wait for the app's strokes and uploads to reach Python before Run is sent anyway:
 // longer than upload.js's 120 s without an answer, after which an upload gives up by itself.
 export const RUN_WAIT_MS = 130000;
+// Longest wait for a button in the place of a focused one the kernel removed (see the top).
+export const REPLACED_WAIT_MS = 5000;
 export const CANCEL_GUARD_MS = 700;
 const RUN_POLL_MS = 15;
 export const PING_MS = 1000;
@@ -222,13 +230,29 @@ export function createWatch({ model, root, doc = document, now = () => Date.now(
   };
 }
 
-// The button to give the focus back to after a toggle group was rebuilt (see the top), or
-// null: `button` had the focus, at `index` in `group`; `active` has it now.
-export function rebuiltToggle(button, group, index, active, body) {
+// What a button is, to know the one made in its place: its words and its classes (not the
+// chosen toggle's mark).
+export function buttonSignature(button) {
+  const classes = button.classList ? [...button.classList].filter((c) => c !== "mod-active") : [];
+  return `${String(button.textContent || "").trim()}|${classes.sort().join(" ")}`;
+}
+
+// The button to give the focus back to after a row of buttons was rebuilt (see the top), or
+// null: `button` had the focus, at `index` in `group`, and was `signature`; `active` has the
+// focus now. A button like it in the row (the nearest to its place: a row can grow in front,
+// as a prompt's Undo does), else the button now at its place.
+export function rebuiltButton(button, group, index, active, body, signature = null) {
   if (button.isConnected || !group.isConnected) return null;
   if (active !== null && active !== body && active.isConnected) return null; // moved on
-  const again = group.children[index];
-  return again !== undefined && again.tagName === "BUTTON" && !again.disabled ? again : null;
+  const usable = (b) => b !== undefined && b.tagName === "BUTTON" && !b.disabled;
+  const kids = [...group.children];
+  const alike = signature === null ? [] :
+    kids.filter((b) => usable(b) && buttonSignature(b) === signature);
+  if (alike.length > 0) {
+    const off = (b) => Math.abs(kids.indexOf(b) - index);
+    return alike.reduce((best, b) => (off(b) < off(best) ? b : best));
+  }
+  return usable(kids[index]) ? kids[index] : null;
 }
 
 export function createKeyboard({ model, el, doc = document, Observer = MutationObserver,
@@ -237,7 +261,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   let observer = null;
   let waiting = false; // a press is waiting for strokes: further presses are ignored
   let moved = null; // {button, at}: focus moved to Cancel by us, when
-  let toggles = null; // the observer of the focused toggle button's group
+  let watched = null; // {target, observer}: the focused button and its row's observer
   const root = () => owner(el);
 
   function send(message) {
@@ -267,13 +291,13 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
   }
 
   function onFocusin(ev) {
-    watchToggles(null); // whatever had the focus, it has moved on
+    watchButton(null); // whatever had the focus, it has moved on
     const r = root();
     if (r === null || owner(ev.target) !== r) return;
     suppressShortcuts(r);
     suppressShortcuts(ev.target);
     last = ev.target;
-    watchToggles(ev.target);
+    watchButton(ev.target);
     if (observer === null) {
       observer = new Observer(() => {
         const target = focusTarget(root(), last, doc.activeElement, doc.body);
@@ -285,31 +309,36 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
     }
   }
 
-  // While a toggle button has the focus, give it back if the kernel rebuilds its group
+  // While a button has the focus, give it back if the kernel replaces it in its row
   // (`target` null: stop watching).
-  function watchToggles(target) {
-    if (toggles !== null) toggles.observer.disconnect();
-    toggles = null;
+  function watchButton(target) {
+    if (watched !== null) watched.observer.disconnect();
+    watched = null;
     const group = target === null ? null : target.parentElement;
-    if (group == null || !target.classList || !target.classList.contains("widget-toggle-button")) {
-      return;
-    }
+    if (group == null || target.tagName !== "BUTTON") return;
     const index = Array.prototype.indexOf.call(group.children, target);
+    const signature = buttonSignature(target);
+    let goneAt = null; // when the button was first seen out of the page
     const observer = new Observer(() => {
-      const again = rebuiltToggle(target, group, index, doc.activeElement, doc.body);
+      if (!target.isConnected && goneAt === null) goneAt = Date.now();
+      if (goneAt !== null && Date.now() - goneAt > REPLACED_WAIT_MS) {
+        watchButton(null); // nothing came in its place: the focus stays where it fell
+        return;
+      }
+      const again = rebuiltButton(target, group, index, doc.activeElement, doc.body, signature);
       if (again !== null) again.focus({ preventScroll: true }); // focusin watches it next
     });
     observer.observe(group, { childList: true });
-    toggles = { target, observer };
+    watched = { target, observer };
   }
 
   // The watched button lost the focus while still in the page (a click on the page's
   // background): it was not rebuilt, the person moved on. A rebuilt one is out of the page
   // by the time this runs (the observer, a microtask, has run first).
   function onFocusout(ev) {
-    if (toggles === null || ev.target !== toggles.target) return;
-    const was = toggles;
-    later(() => { if (toggles === was && was.target.isConnected) watchToggles(null); }, 0);
+    if (watched === null || ev.target !== watched.target) return;
+    const was = watched;
+    later(() => { if (watched === was && was.target.isConnected) watchButton(null); }, 0);
   }
 
   // Escape: focus to the notebook cell around the app; true when there is one.
@@ -384,7 +413,7 @@ export function createKeyboard({ model, el, doc = document, Observer = MutationO
       doc.removeEventListener("focusin", onFocusin, true);
       doc.removeEventListener("focusout", onFocusout, true);
       if (observer !== null) observer.disconnect();
-      watchToggles(null);
+      watchButton(null);
     },
   };
 }

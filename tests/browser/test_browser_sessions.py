@@ -297,4 +297,16 @@ studio
         downloads.last.click()  # the oldest result of the session
     got = Path(info.value.path()).read_bytes()
     assert read_record(got)["prompt"] == "square 0"
+    # A card's Download has the keyboard focus while the page turns (Enter on Newer, then Tab
+    # on to a card before it is filled: reattack R3): the card's new Download takes it, in
+    # the same place, not the page's body (from where Tab starts at the top again).
+    downloads.nth(1).focus()
+    page.evaluate("""() => [...document.querySelectorAll(".cdw-test-studio button")].find(
+        (b) => b.textContent.trim() === "Newer").click()""")  # a click that moves no focus
+    wait_until(lambda: downloads.count() == 50 or None, timeout=WAIT, what="the newest page")
+    focused = """() => { const e = document.activeElement;
+        const all = [...document.querySelectorAll(".cdw-test-studio .cdw-history-download")];
+        return e && e.isConnected ? all.indexOf(e) : null; }"""
+    wait_until(lambda: page.evaluate(focused) == 1 or None, timeout=WAIT,
+               what="the focus on the second card's new Download")
     assert not page.console_errors

@@ -389,7 +389,7 @@ def test_escape_leaves_the_app_for_the_notebook_cell(run: dict[str, Any]) -> Non
 
 
 TOGGLE_HARNESS = r"""
-import { rebuiltToggle } from "./keyboard.mjs";
+import { rebuiltButton } from "./keyboard.mjs";
 
 // A toggle group as ipywidgets rebuilds it: the old buttons detached, new ones in their place.
 const body = { isConnected: true };
@@ -403,21 +403,21 @@ const rebuild = (extra = {}) => {
 };
 const name = (b) => (b === null ? null : b.label);
 const said = {};
-said.before = name(rebuiltToggle(focused, group, 1, focused, body));
+said.before = name(rebuiltButton(focused, group, 1, focused, body));
 rebuild();
-said.rebuilt = name(rebuiltToggle(focused, group, 1, body, body));
-said.rebuiltNoActive = name(rebuiltToggle(focused, group, 1, null, body));
-said.movedOn = name(rebuiltToggle(focused, group, 1, { isConnected: true }, body));
-said.itsNewSelf = rebuiltToggle(focused, group, 1, focused, body) === group.children[1];
+said.rebuilt = name(rebuiltButton(focused, group, 1, body, body));
+said.rebuiltNoActive = name(rebuiltButton(focused, group, 1, null, body));
+said.movedOn = name(rebuiltButton(focused, group, 1, { isConnected: true }, body));
+said.itsNewSelf = rebuiltButton(focused, group, 1, focused, body) === group.children[1];
 rebuild({ disabled: true });
-said.disabled = name(rebuiltToggle(focused, group, 1, body, body));
+said.disabled = name(rebuiltButton(focused, group, 1, body, body));
 group.isConnected = false;
-said.groupGone = name(rebuiltToggle(focused, group, 1, body, body));
+said.groupGone = name(rebuiltButton(focused, group, 1, body, body));
 console.log(JSON.stringify(said));
 """
 
 
-def test_a_toggle_rebuilt_by_the_kernel_gives_the_focus_back_at_the_same_place() -> None:
+def test_a_row_rebuilt_by_the_kernel_gives_the_focus_back_at_the_same_place() -> None:
     """ipywidgets' ToggleButtons rebuild every button for a change the kernel makes: the
     button at the focused one's place takes the focus back, unless the focus went elsewhere
     meanwhile, or the new button is disabled, or the group left the page (the browser test:
@@ -439,7 +439,8 @@ const fire = (type, target) => { for (const [n, f] of listeners) if (n === type)
 function node(tag, classes, parent) {
   const n = { tagName: tag, classes, parent, parentElement: parent, children: [],
               isConnected: true, disabled: false, attrs: {} };
-  n.classList = { contains: (c) => classes.includes(c) };
+  n.classList = { contains: (c) => classes.includes(c),
+                  [Symbol.iterator]: () => classes[Symbol.iterator]() };
   n.closest = (sel) => {
     for (let x = n; x; x = x.parent) if (x.classes.includes(sel.slice(1))) return x;
     return null;
@@ -508,14 +509,50 @@ move(group.children[1]);
 move(otherField);  // into another app
 rebuild();
 said.inAnotherApp = where();
+// a history card's row: the old buttons go, the new ones come one by one a moment later
+move(group.children[1]);
+for (const b of group.children) b.isConnected = false;
+doc.activeElement = doc.body;
+group.children = [];
+for (const o of [...watching]) if (o.target === group) o.cb();
+said.whileEmpty = where();
+for (const label of ["show", "download"]) {
+  toggle(label);
+  for (const o of [...watching]) if (o.target === group) o.cb();
+}
+said.oneByOne = where();
+// a row grown in front (a prompt's Undo put before Use): the button like it, not its place
+move(group.children[1]);
+for (const b of group.children) b.isConnected = false;
+doc.activeElement = doc.body;
+group.children = [];
+["undo", "show", "download"].forEach(toggle);
+for (const o of [...watching]) if (o.target === group) o.cb();
+said.grownInFront = where();
+// a row emptied, and nothing at the place for longer than the wait: the watch gives up
+move(group.children[1]);
+for (const b of group.children) b.isConnected = false;
+doc.activeElement = doc.body;
+group.children = [];
+const start = Date.now();
+for (const o of [...watching]) if (o.target === group) o.cb();
+Date.now = () => start + 6000;
+["a", "b"].forEach(toggle);
+for (const o of [...watching]) if (o.target === group) o.cb();
+said.givenUp = where();
 console.log(JSON.stringify(said));
 """
 
 
-def test_the_focused_toggle_is_watched_only_while_it_has_the_focus() -> None:
-    """keyboard.js watches the group of the toggle button that has the focus. A rebuild gives
-    the focus back at the same place (again after a second rebuild); once the person has left
-    the button (the prompt, the page's background, another app), a rebuild takes nothing."""
+def test_the_focused_button_is_watched_only_while_it_has_the_focus() -> None:
+    """keyboard.js watches the row of the button that has the focus. A rebuild gives the
+    focus back at the same place (again after a second rebuild; in a history card's row, when
+    the new button comes a moment after the old one went), or to the button like it when the
+    row grew in front; once the person has left the
+    button (the prompt, the page's background, another app), a rebuild takes nothing, nor
+    does a button that comes more than REPLACED_WAIT_MS later."""
     said = run_module("keyboard", WATCH_HARNESS)
     assert said == {"rebuilt": "x4", "rebuiltTwice": "x4", "onThePrompt": "prompt",
-                    "leftForTheBackground": "body", "inAnotherApp": "field"}, said
+                    "leftForTheBackground": "body", "inAnotherApp": "field",
+                    "whileEmpty": "body", "oneByOne": "download", "grownInFront": "download",
+                    "givenUp": "body"}, said
