@@ -154,24 +154,23 @@ export default {
     let pending = null;
     let placing = null;
     const watched = new WeakSet();
-    const dividers = new MutationObserver((records) => {
-      for (const record of records) sayDivider(record.target);
-    });
-    const watch = (handle) => {
-      if (watched.has(handle)) return;
-      watched.add(handle);
-      dividers.observe(handle, { attributes: true, attributeFilter: ["aria-valuetext"] });
+    // `say(node)` each time the attribute `name` of a node handed to the returned function
+    // changes (each node watched once), and the observer, to disconnect
+    const follow = (say, name) => {
+      const changes = new MutationObserver((records) => {
+        for (const record of records) say(record.target);
+      });
+      const start = (node) => {
+        if (watched.has(node)) return;
+        watched.add(node);
+        changes.observe(node, { attributes: true, attributeFilter: [name] });
+      };
+      return [start, changes];
     };
+    const [watch, dividers] = follow(sayDivider, "aria-valuetext");
     // a toggle chosen on the page changes only its class (one rebuilt by the kernel is new:
     // the page change below finds it)
-    const toggles = new MutationObserver((records) => {
-      for (const record of records) sayPressed(record.target);
-    });
-    const watchToggle = (button) => {
-      if (watched.has(button)) return;
-      watched.add(button);
-      toggles.observe(button, { attributes: true, attributeFilter: ["class"] });
-    };
+    const [watchToggle, toggles] = follow(sayPressed, "class");
     const fix = () => {
       pending = null;
       if (!root) return;
