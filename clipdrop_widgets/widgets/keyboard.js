@@ -55,10 +55,12 @@
 // the focus; a history card's buttons are made anew for the next page's result (each result
 // has its own), so a card's Download focused while the page turned lost it too; and a row
 // that grows in front is made anew (ipywidgets remakes a box's children from the first one
-// changed: a prompt's Use, when Undo comes before it). While a button has the focus, its row
-// is watched; when the button leaves the page, a button like it in the row (same words and
-// classes, the nearest to its place), else the button now at its place, takes the focus (the
-// new one may come a moment later, up to REPLACED_WAIT_MS). The watch ends when
+// changed, e.g. a prompt's tail when Undo comes before Use). While a button has the focus,
+// its row is watched; when the button leaves the page, an enabled button like it in the row
+// (same words and classes, the nearest to its place), else the enabled button now at its
+// place, takes the focus (the new one may come a moment later, up to REPLACED_WAIT_MS).
+// Nothing is done when the row itself was remade (a history strip refilled in front by a new
+// result) or has no enabled button there. The watch ends when
 // the button loses the focus in any other way (Tab, a click elsewhere, even on the page's
 // background).
 // To Python: {type: "run", inputs: {modelId: {value: text} | {index: n}}}, {type: "ping"};
